@@ -1,0 +1,17 @@
+//! driftwatch: tells a team what their third-party OAuth APIs silently changed.
+//!
+//! Data flow: suites → token manager → probes → observations → baseline diff →
+//! drifts → reporters. Each module has one job; see `DESIGN.md` in the docs.
+
+pub mod auth;
+pub mod baseline;
+pub mod cli;
+pub mod context;
+pub mod error;
+pub mod http;
+pub mod model;
+pub mod probe;
+pub mod report;
+pub mod run;
+pub mod sim;
+pub mod suite;

@@ -1,0 +1,1 @@
+//! Planning and orchestration of a run.

@@ -1,0 +1,159 @@
+//! The suite model: plain data describing one provider, as the user wrote it.
+//!
+//! No I/O and no HTTP here (never import reqwest or tokio). Every node a user
+//! wrote keeps its position so later errors can point into the YAML file.
+//! `${env:VAR}` references are already resolved by the loader; secrets arrive
+//! wrapped in [`SecretString`] so `Debug` never prints them.
+
+use secrecy::SecretString;
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+use std::time::Duration;
+
+/// Where a node came from: 1-based line and column in `Suite::file`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Default)]
+pub struct Pos {
+    pub line: u32,
+    pub column: u32,
+}
+
+/// A value plus where the user wrote it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Located<T> {
+    pub value: T,
+    pub pos: Pos,
+}
+
+/// One provider's suite (one YAML file).
+#[derive(Debug, Clone)]
+pub struct Suite {
+    /// The file the suite was loaded from (as given on the command line).
+    pub file: PathBuf,
+    /// `version: 1`.
+    pub version: u32,
+    pub provider: Provider,
+    pub auth: Auth,
+    /// Named scope sets: name → scopes. Sorted by name.
+    pub scope_sets: BTreeMap<String, Located<Vec<String>>>,
+    /// Connections in file order.
+    pub connections: Vec<Connection>,
+    /// Endpoints in file order.
+    pub endpoints: Vec<Endpoint>,
+    pub limits: Limits,
+    /// Extra redaction selectors (JSONPath like `$.user.ssn`, or a bare field name
+    /// such as `api_key` matching that key at any depth).
+    pub redact: Vec<Located<String>>,
+}
+
+#[derive(Debug, Clone)]
+pub struct Provider {
+    /// Lowercase identifier `[a-z0-9][a-z0-9_-]*`; used in paths under `snapshots/`.
+    pub name: Located<String>,
+    /// Absolute base URL of the resource API (after `${env:}` interpolation).
+    pub base_url: Located<String>,
+}
+
+/// How tokens are obtained for this provider.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Grant {
+    /// Connections hold user grants (refresh tokens) in the credential store,
+    /// obtained through the authorization-code flow with PKCE.
+    AuthorizationCode,
+    /// App-level tokens from the client-credentials grant.
+    ClientCredentials,
+    /// A static bearer token per connection, from the credential store or `token:`.
+    StaticBearer,
+}
+
+/// How the client authenticates at the token endpoint.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum ClientAuth {
+    /// HTTP Basic (`client_secret_basic`), the RFC 6749 default.
+    #[default]
+    Basic,
+    /// Credentials in the form body (`client_secret_post`).
+    Post,
+}
+
+#[derive(Debug, Clone)]
+pub struct Auth {
+    /// Token endpoint, absolute or relative to `provider.base_url`. At least one of
+    /// `token_url` and `discovery_url` is set.
+    pub token_url: Option<Located<String>>,
+    /// Authorization endpoint (for `authorization_code`), absolute or relative.
+    pub authorize_url: Option<Located<String>>,
+    /// RFC 8414 / OpenID discovery document URL, absolute or relative.
+    pub discovery_url: Option<Located<String>>,
+    pub grant: Located<Grant>,
+    pub client_id: Option<Located<SecretString>>,
+    pub client_secret: Option<Located<SecretString>>,
+    pub client_auth: Located<ClientAuth>,
+    /// Default scopes requested when a connection names no scope set.
+    pub scopes: Vec<String>,
+    /// Redirect URI registered for the authorization-code flow.
+    pub redirect_uri: Option<Located<String>>,
+}
+
+#[derive(Debug, Clone)]
+pub struct Connection {
+    pub id: Located<String>,
+    /// Key of the entry in the credential store; defaults to `<provider>/<id>`.
+    pub credential: String,
+    /// Name of a scope set in `scope_sets` (checked by the loader).
+    pub scope_set: Option<Located<String>>,
+    /// Destructive probes (replaying an old refresh token) are allowed only when true.
+    pub disposable: bool,
+    /// A static bearer token (grant `static_bearer` only), normally `${env:VAR}`.
+    pub token: Option<Located<SecretString>>,
+    pub pos: Pos,
+}
+
+/// A JSON Schema the suite declares for an endpoint's 2xx response.
+#[derive(Debug, Clone, PartialEq)]
+pub enum DeclaredSchema {
+    Inline(serde_json::Value),
+    /// Loaded from a file relative to the suite; `path` is as written.
+    File {
+        path: String,
+        schema: serde_json::Value,
+    },
+}
+
+#[derive(Debug, Clone)]
+pub struct Endpoint {
+    /// Identifier `[a-z0-9][a-z0-9_.-]*`, unique in the suite; names snapshot files.
+    pub id: Located<String>,
+    /// Uppercase HTTP method; `GET` by default.
+    pub method: String,
+    /// Path relative to `provider.base_url` (starts with `/`) or an absolute URL.
+    pub path: Located<String>,
+    pub query: BTreeMap<String, String>,
+    pub headers: BTreeMap<String, String>,
+    /// Documented scopes the endpoint requires.
+    pub requires: Vec<String>,
+    pub schema: Option<Located<DeclaredSchema>>,
+    pub pos: Pos,
+}
+
+/// Per-provider limits; defaults come from [`Limits::default`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Limits {
+    /// Total time for one request, body included.
+    pub timeout: Duration,
+    pub connect_timeout: Duration,
+    /// Maximum response body, enforced while streaming.
+    pub max_body_bytes: u64,
+    /// Requests in flight at once for this provider.
+    pub concurrency: usize,
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Limits {
+            timeout: Duration::from_secs(30),
+            connect_timeout: Duration::from_secs(10),
+            max_body_bytes: 10 * 1024 * 1024,
+            concurrency: 4,
+        }
+    }
+}
