@@ -1,1 +1,49 @@
-//! The top-level error and its exit codes.
+//! The top-level error and the documented exit codes.
+//!
+//! Module errors stay in their modules; this enum only groups them by what the
+//! user should do, which is what the exit code says.
+
+use std::path::PathBuf;
+
+/// Exit codes (documented in README.md).
+pub mod exit {
+    /// No drift at or above `--fail-on`.
+    pub const OK: i32 = 0;
+    /// Drift at or above `--fail-on`.
+    pub const DRIFT: i32 = 1;
+    /// Usage or suite error: fix the command line or the suite.
+    pub const USAGE: i32 = 2;
+    /// Runtime error: network, provider, credentials, files.
+    pub const RUNTIME: i32 = 3;
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    /// Bad command line or suite; already rendered for the user.
+    #[error("{0}")]
+    Usage(String),
+    #[error(transparent)]
+    Suite(#[from] crate::suite::SuiteError),
+    #[error(transparent)]
+    Auth(#[from] crate::auth::AuthError),
+    #[error(transparent)]
+    Snapshot(#[from] crate::baseline::SnapshotError),
+    #[error("{what} `{}`: {source}", path.display())]
+    Io {
+        what: &'static str,
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("{0}")]
+    Runtime(String),
+}
+
+impl Error {
+    pub fn exit_code(&self) -> i32 {
+        match self {
+            Error::Usage(_) | Error::Suite(_) => exit::USAGE,
+            Error::Auth(_) | Error::Snapshot(_) | Error::Io { .. } | Error::Runtime(_) => exit::RUNTIME,
+        }
+    }
+}

@@ -5,8 +5,10 @@
 
 pub mod auth;
 pub mod baseline;
+pub mod app;
 pub mod cli;
 pub mod context;
+pub mod demo;
 pub mod error;
 pub mod http;
 pub mod model;

@@ -1,1 +1,591 @@
-//! Planning and orchestration of a run.
+//! Planning and orchestration of a run: suites × connections × endpoints.
+//!
+//! The runner loads suites, obtains tokens, calls endpoints (bounded by each
+//! provider's concurrency), hands responses to the probes, compares the
+//! observations with the baseline and returns a finished [`Run`]. It emits
+//! [`Event`]s for live progress; it never formats output itself. Results are
+//! sorted by stable keys, so concurrency never shows in the output.
+
+use crate::auth::{ClientRegistration, CredentialStore, TokenManager};
+use crate::baseline::{BaselineStore, Comparison};
+use crate::context::Context;
+use crate::error::Error;
+use crate::http::{Auth, ClientConfig, ExchangeRecorder, HttpClient, Redactor, Request};
+use crate::model::{Drift, Exchange, Observation, ProbeKind, RunError, Severity};
+use crate::probe::schema::{self, Declared, Sample, Violation};
+use crate::probe::shape;
+use crate::suite::{self, DeclaredSchema, Endpoint, LoadMode, Suite};
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Instant;
+use url::Url;
+
+/// Version of the `run.json` format.
+pub const RUN_FORMAT: &str = "driftwatch-run/1";
+
+/// What to run and where to keep things.
+#[derive(Debug, Clone)]
+pub struct RunOptions {
+    pub suites: Vec<PathBuf>,
+    pub snapshots: PathBuf,
+    pub reports: PathBuf,
+    pub credentials: PathBuf,
+    pub allow_insecure_http: bool,
+    /// Write pending `.snap.new` files (never when `CI=true`).
+    pub write_pending: bool,
+}
+
+/// Live progress, for the terminal reporter.
+#[derive(Debug, Clone)]
+pub enum Event {
+    SuiteStarted { provider: String, connections: usize, endpoints: usize },
+    ConnectionFailed { provider: String, connection: String, message: String },
+    EndpointProbed { provider: String, endpoint: String, connection: String, status: Option<u16> },
+    SuiteFinished { provider: String, drifts: usize },
+}
+
+/// One suite's place in the run.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct SuiteSummary {
+    pub file: String,
+    pub provider: String,
+    pub connections: Vec<String>,
+    pub endpoints: Vec<String>,
+}
+
+/// A baseline file this run would create or change, waiting for `accept`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct PendingSnapshot {
+    pub provider: String,
+    pub probe: ProbeKind,
+    pub subject: String,
+    /// `new` (no baseline yet) or `changed`.
+    pub status: String,
+    /// Path of the `.snap.new` file, when one was written.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub file: Option<String>,
+}
+
+/// A finished run: everything reporters need, nothing secret.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Run {
+    pub format: String,
+    pub run_id: String,
+    pub started_at: DateTime<Utc>,
+    pub finished_at: DateTime<Utc>,
+    pub duration_ms: u64,
+    pub suites: Vec<SuiteSummary>,
+    pub observations: Vec<Observation>,
+    pub drifts: Vec<Drift>,
+    pub pending: Vec<PendingSnapshot>,
+    pub errors: Vec<RunError>,
+    pub exchanges: Vec<Exchange>,
+}
+
+impl Run {
+    /// Drifts at or above `threshold`.
+    pub fn count_at_least(&self, threshold: Severity) -> usize {
+        self.drifts.iter().filter(|d| d.severity >= threshold).count()
+    }
+}
+
+/// A fresh run id: UTC timestamp plus a random suffix (sortable, unique).
+pub fn new_run_id(now: DateTime<Utc>) -> String {
+    let mut b = [0u8; 2];
+    let _ = getrandom::fill(&mut b);
+    format!("{}-{:02x}{:02x}", now.format("%Y%m%dT%H%M%SZ"), b[0], b[1])
+}
+
+/// Runs every suite and returns the finished run. Suite errors abort before
+/// any request is sent; provider and token failures become [`RunError`]s.
+pub async fn execute(
+    ctx: &Context,
+    opts: &RunOptions,
+    on_event: &(dyn Fn(Event) + Send + Sync),
+) -> Result<Run, Error> {
+    let started_at = Utc::now();
+    let clock = Instant::now();
+    let mut loaded = Vec::new();
+    for path in &opts.suites {
+        let l = suite::load_suite(path, ctx, LoadMode::Run)?;
+        loaded.push(l.suite);
+    }
+    let store = BaselineStore::new(ctx.resolve(&opts.snapshots));
+    let credentials = CredentialStore::new(ctx.resolve(&opts.credentials));
+    let mut run = Run {
+        format: RUN_FORMAT.into(),
+        run_id: new_run_id(started_at),
+        started_at,
+        finished_at: started_at,
+        duration_ms: 0,
+        suites: Vec::new(),
+        observations: Vec::new(),
+        drifts: Vec::new(),
+        pending: Vec::new(),
+        errors: Vec::new(),
+        exchanges: Vec::new(),
+    };
+    let mut redactors = Vec::new();
+    for s in &loaded {
+        let out = run_suite(s, opts, &store, &credentials, on_event).await?;
+        run.suites.push(out.summary);
+        run.observations.extend(out.observations);
+        run.drifts.extend(out.drifts);
+        run.pending.extend(out.pending);
+        run.errors.extend(out.errors);
+        run.exchanges.extend(out.exchanges);
+        redactors.push(out.redactor);
+    }
+    run.observations.sort_by(|a, b| a.key.cmp(&b.key));
+    run.drifts.sort_by(|a, b| a.sort_key().cmp(&b.sort_key()));
+    run.pending
+        .sort_by(|a, b| (&a.provider, a.probe, &a.subject).cmp(&(&b.provider, b.probe, &b.subject)));
+    run.errors.sort_by(|a, b| {
+        (&a.provider, &a.connection, &a.subject).cmp(&(&b.provider, &b.connection, &b.subject))
+    });
+    // Last line of defence: scrub every secret any token manager saw.
+    for e in &mut run.errors {
+        for r in &redactors {
+            e.message = r.scrub(&e.message);
+        }
+    }
+    run.finished_at = Utc::now();
+    run.duration_ms = clock.elapsed().as_millis() as u64;
+    Ok(run)
+}
+
+/// Everything needed to talk to one provider: HTTP client, redactor,
+/// exchange recorder and token manager.
+pub struct ProviderSession {
+    pub http: Arc<HttpClient>,
+    pub redactor: Arc<Redactor>,
+    pub recorder: ExchangeRecorder,
+    pub tokens: TokenManager,
+    pub base: Url,
+}
+
+impl ProviderSession {
+    /// Builds the session. A failure to find the token endpoint (discovery
+    /// down) is returned as a message: probes that need no token still run.
+    pub async fn open(
+        s: &Suite,
+        allow_insecure_http: bool,
+        credentials: CredentialStore,
+    ) -> Result<(ProviderSession, Option<String>), Error> {
+        let provider = s.provider.name.value.clone();
+        let selectors: Vec<String> = s.redact.iter().map(|r| r.value.clone()).collect();
+        let redactor =
+            Arc::new(Redactor::new(&selectors).map_err(|e| Error::Usage(e.to_string()))?);
+        let recorder = ExchangeRecorder::new();
+        let http = Arc::new(
+            HttpClient::new(
+                ClientConfig {
+                    provider: provider.clone(),
+                    timeout: s.limits.timeout,
+                    connect_timeout: s.limits.connect_timeout,
+                    max_body_bytes: s.limits.max_body_bytes,
+                    allow_insecure_http,
+                    max_redirects: 10,
+                    user_agent: concat!("driftwatch/", env!("CARGO_PKG_VERSION")).into(),
+                    record_body_chars: 64 * 1024,
+                },
+                redactor.clone(),
+                recorder.clone(),
+            )
+            .map_err(|e| Error::Runtime(format!("{provider}: {e}")))?,
+        );
+        let base = Url::parse(&s.provider.base_url.value).map_err(|e| {
+            Error::Usage(format!("{}: base_url: {e}", s.file.display()))
+        })?;
+        let (registration, setup_error) = match resolve_registration(s, &base, &http).await {
+            Ok(r) => (r, None),
+            Err(message) => (None, Some(message)),
+        };
+        let tokens = TokenManager::new(s, registration, http.clone(), credentials);
+        Ok((
+            ProviderSession {
+                http,
+                redactor,
+                recorder,
+                tokens,
+                base,
+            },
+            setup_error,
+        ))
+    }
+}
+
+struct SuiteOutcome {
+    summary: SuiteSummary,
+    observations: Vec<Observation>,
+    drifts: Vec<Drift>,
+    pending: Vec<PendingSnapshot>,
+    errors: Vec<RunError>,
+    exchanges: Vec<Exchange>,
+    redactor: Arc<Redactor>,
+}
+
+async fn run_suite(
+    s: &Suite,
+    opts: &RunOptions,
+    store: &BaselineStore,
+    credentials: &CredentialStore,
+    on_event: &(dyn Fn(Event) + Send + Sync),
+) -> Result<SuiteOutcome, Error> {
+    let provider = s.provider.name.value.clone();
+    let suite_file = s.file.display().to_string();
+    on_event(Event::SuiteStarted {
+        provider: provider.clone(),
+        connections: s.connections.len(),
+        endpoints: s.endpoints.len(),
+    });
+    let mut errors = Vec::new();
+    let (session, setup_error) =
+        ProviderSession::open(s, opts.allow_insecure_http, credentials.clone()).await?;
+    if let Some(message) = setup_error {
+        errors.push(run_error(&provider, None, None, "metadata", message));
+    }
+    let ProviderSession {
+        http,
+        redactor,
+        recorder,
+        tokens,
+        base,
+    } = session;
+
+    // Tokens first, one connection at a time: refreshes are serialised anyway,
+    // and a rotated refresh token is persisted before any probe uses the access token.
+    let mut ready = Vec::new();
+    for conn in &s.connections {
+        let scopes = scopes_of(s, conn);
+        match tokens.access_token(conn, &scopes).await {
+            Ok(t) => ready.push((conn, t)),
+            Err(e) => {
+                let message = redactor.scrub(&e.to_string());
+                on_event(Event::ConnectionFailed {
+                    provider: provider.clone(),
+                    connection: conn.id.value.clone(),
+                    message: message.clone(),
+                });
+                errors.push(run_error(
+                    &provider,
+                    Some(conn.id.value.clone()),
+                    None,
+                    e.class(),
+                    message,
+                ));
+            }
+        }
+    }
+
+    let semaphore = Arc::new(tokio::sync::Semaphore::new(s.limits.concurrency.max(1)));
+    let mut tasks = tokio::task::JoinSet::new();
+    for (ei, ep) in s.endpoints.iter().enumerate() {
+        let url = match endpoint_url(&base, ep) {
+            Ok(u) => u,
+            Err(message) => {
+                errors.push(run_error(&provider, None, Some(ep.id.value.clone()), "config", message));
+                continue;
+            }
+        };
+        for (conn, token) in &ready {
+            let req = Request {
+                method: reqwest::Method::from_bytes(ep.method.as_bytes())
+                    .unwrap_or(reqwest::Method::GET),
+                url: url.clone(),
+                headers: ep.headers.iter().map(|(k, v)| (k.clone(), v.clone())).collect(),
+                auth: Auth::Bearer(token.clone()),
+                form: None,
+                purpose: format!("endpoint:{}", ep.id.value),
+                connection: Some(conn.id.value.clone()),
+            };
+            let http = http.clone();
+            let sem = semaphore.clone();
+            let conn_id = conn.id.value.clone();
+            tasks.spawn(async move {
+                let _permit = sem.acquire_owned().await;
+                (ei, conn_id, http.send(req).await)
+            });
+        }
+    }
+    let declared: Vec<Option<Result<Declared, String>>> = s
+        .endpoints
+        .iter()
+        .map(|ep| {
+            ep.schema.as_ref().map(|d| match &d.value {
+                DeclaredSchema::Inline(v) | DeclaredSchema::File { schema: v, .. } => Declared::new(v),
+            })
+        })
+        .collect();
+    let mut samples: Vec<Vec<Sample>> = vec![Vec::new(); s.endpoints.len()];
+    let mut violations: Vec<Vec<(String, Vec<Violation>, Option<String>)>> =
+        vec![Vec::new(); s.endpoints.len()];
+    while let Some(joined) = tasks.join_next().await {
+        let Ok((ei, conn_id, result)) = joined else {
+            continue;
+        };
+        let ep = &s.endpoints[ei];
+        match result {
+            Ok(resp) => {
+                on_event(Event::EndpointProbed {
+                    provider: provider.clone(),
+                    endpoint: ep.id.value.clone(),
+                    connection: conn_id.clone(),
+                    status: Some(resp.status),
+                });
+                let content_type = resp.content_type().map(media_type);
+                let is_json = content_type
+                    .as_deref()
+                    .is_some_and(|c| c == "application/json" || c.ends_with("+json"));
+                let mut sample_shape = None;
+                if (200..300).contains(&resp.status) && is_json {
+                    match resp.json() {
+                        Ok(value) => match shape::infer(&value) {
+                            Ok(sh) => {
+                                sample_shape = Some(sh);
+                                if let Some(Some(Ok(d))) = declared.get(ei) {
+                                    let v = d.violations(&value);
+                                    if !v.is_empty() {
+                                        violations[ei].push((
+                                            conn_id.clone(),
+                                            v,
+                                            Some(resp.exchange_id.clone()),
+                                        ));
+                                    }
+                                }
+                            }
+                            Err(e) => errors.push(run_error(
+                                &provider,
+                                Some(conn_id.clone()),
+                                Some(ep.id.value.clone()),
+                                "json",
+                                e.to_string(),
+                            )),
+                        },
+                        Err(e) => errors.push(run_error(
+                            &provider,
+                            Some(conn_id.clone()),
+                            Some(ep.id.value.clone()),
+                            "json",
+                            redactor.scrub(&e.to_string()),
+                        )),
+                    }
+                }
+                samples[ei].push(Sample {
+                    connection: conn_id,
+                    status: resp.status,
+                    content_type,
+                    shape: sample_shape,
+                    exchange_id: Some(resp.exchange_id.clone()),
+                });
+            }
+            Err(e) => {
+                on_event(Event::EndpointProbed {
+                    provider: provider.clone(),
+                    endpoint: ep.id.value.clone(),
+                    connection: conn_id.clone(),
+                    status: None,
+                });
+                errors.push(run_error(
+                    &provider,
+                    Some(conn_id),
+                    Some(ep.id.value.clone()),
+                    e.class(),
+                    redactor.scrub(&e.to_string()),
+                ));
+            }
+        }
+    }
+
+    let mut observations = Vec::new();
+    let mut drifts = Vec::new();
+    let mut pending = Vec::new();
+    for (ei, ep) in s.endpoints.iter().enumerate() {
+        if let Some(Some(Err(reason))) = declared.get(ei) {
+            errors.push(run_error(
+                &provider,
+                None,
+                Some(ep.id.value.clone()),
+                "declared-schema",
+                format!("declared schema cannot be compiled: {reason}"),
+            ));
+        }
+        let mut ss = std::mem::take(&mut samples[ei]);
+        if ss.is_empty() {
+            // Nothing answered: comparing an empty observation would report every field removed.
+            continue;
+        }
+        ss.sort_by(|a, b| a.connection.cmp(&b.connection));
+        let obs = schema::observe(&provider, &ep.id.value, &ss);
+        drifts.extend(schema::declared_drifts(&provider, &ep.id.value, &violations[ei]));
+        match store.compare(&suite_file, &obs, opts.write_pending)? {
+            Comparison::Unchanged => {}
+            Comparison::New { pending: file } => pending.push(PendingSnapshot {
+                provider: provider.clone(),
+                probe: obs.key.probe,
+                subject: obs.key.subject.clone(),
+                status: "new".into(),
+                file: file.map(|p| p.display().to_string()),
+            }),
+            Comparison::Changed { drifts: d, pending: file } => {
+                drifts.extend(attach_exchanges(d, &ss));
+                pending.push(PendingSnapshot {
+                    provider: provider.clone(),
+                    probe: obs.key.probe,
+                    subject: obs.key.subject.clone(),
+                    status: "changed".into(),
+                    file: file.map(|p| p.display().to_string()),
+                });
+            }
+        }
+        observations.push(obs);
+    }
+    on_event(Event::SuiteFinished {
+        provider: provider.clone(),
+        drifts: drifts.len(),
+    });
+    Ok(SuiteOutcome {
+        summary: SuiteSummary {
+            file: suite_file,
+            provider,
+            connections: s.connections.iter().map(|c| c.id.value.clone()).collect(),
+            endpoints: s.endpoints.iter().map(|e| e.id.value.clone()).collect(),
+        },
+        observations,
+        drifts,
+        pending,
+        errors,
+        exchanges: recorder.take(),
+        redactor,
+    })
+}
+
+/// Links each drift to the exchanges of the connections it concerns
+/// (all of the endpoint's exchanges when the drift names none).
+fn attach_exchanges(drifts: Vec<Drift>, samples: &[Sample]) -> Vec<Drift> {
+    drifts
+        .into_iter()
+        .map(|mut d| {
+            let mut ids: Vec<String> = samples
+                .iter()
+                .filter(|s| d.connections.is_empty() || d.connections.contains(&s.connection))
+                .filter_map(|s| s.exchange_id.clone())
+                .collect();
+            ids.sort();
+            d.exchanges = ids;
+            d
+        })
+        .collect()
+}
+
+fn scopes_of(s: &Suite, conn: &crate::suite::Connection) -> Vec<String> {
+    conn.scope_set
+        .as_ref()
+        .and_then(|name| s.scope_sets.get(&name.value))
+        .map(|set| set.value.clone())
+        .unwrap_or_else(|| s.auth.scopes.clone())
+}
+
+fn endpoint_url(base: &Url, ep: &Endpoint) -> Result<Url, String> {
+    let path = &ep.path.value;
+    let mut url = if path.starts_with("http://") || path.starts_with("https://") {
+        Url::parse(path)
+    } else {
+        join(base, path)
+    }
+    .map_err(|e| format!("endpoint `{}`: bad path `{path}`: {e}", ep.id.value))?;
+    if !ep.query.is_empty() {
+        let mut q = url.query_pairs_mut();
+        for (k, v) in &ep.query {
+            q.append_pair(k, v);
+        }
+    }
+    Ok(url)
+}
+
+/// Joins a path onto a base URL, keeping the base's own path prefix
+/// (`https://api.example/v2` + `/users` → `https://api.example/v2/users`).
+fn join(base: &Url, path: &str) -> Result<Url, url::ParseError> {
+    let mut prefix = base.as_str().trim_end_matches('/').to_string();
+    prefix.push_str(path);
+    Url::parse(&prefix)
+}
+
+/// Token endpoint and client credentials, from the suite or its discovery document.
+async fn resolve_registration(
+    s: &Suite,
+    base: &Url,
+    http: &HttpClient,
+) -> Result<Option<ClientRegistration>, String> {
+    use secrecy::ExposeSecret;
+    if s.auth.grant.value == suite::Grant::StaticBearer {
+        return Ok(None);
+    }
+    let absolute = |v: &str| -> Result<Url, String> {
+        if v.starts_with("http://") || v.starts_with("https://") {
+            Url::parse(v).map_err(|e| format!("bad URL `{v}`: {e}"))
+        } else {
+            join(base, v).map_err(|e| format!("bad URL `{v}`: {e}"))
+        }
+    };
+    let token_url = match (&s.auth.token_url, &s.auth.discovery_url) {
+        (Some(t), _) => absolute(&t.value)?,
+        (None, Some(d)) => {
+            let url = absolute(&d.value)?;
+            let resp = http
+                .send(Request {
+                    method: reqwest::Method::GET,
+                    url,
+                    headers: vec![("accept".into(), "application/json".into())],
+                    auth: Auth::None,
+                    form: None,
+                    purpose: "metadata".into(),
+                    connection: None,
+                })
+                .await
+                .map_err(|e| format!("discovery document: {e}"))?;
+            let doc = resp
+                .json()
+                .map_err(|e| format!("discovery document: {e}"))?;
+            let t = doc
+                .get("token_endpoint")
+                .and_then(|v| v.as_str())
+                .ok_or("discovery document has no `token_endpoint`")?;
+            Url::parse(t).map_err(|e| format!("discovery `token_endpoint`: {e}"))?
+        }
+        (None, None) => return Err("the suite names neither `token_url` nor `discovery_url`".into()),
+    };
+    Ok(Some(ClientRegistration {
+        token_url,
+        client_id: s
+            .auth
+            .client_id
+            .as_ref()
+            .map(|c| c.value.expose_secret().to_string()),
+        client_secret: s.auth.client_secret.as_ref().map(|c| c.value.clone()),
+        client_auth: s.auth.client_auth.value,
+    }))
+}
+
+fn media_type(ct: &str) -> String {
+    ct.split(';').next().unwrap_or("").trim().to_ascii_lowercase()
+}
+
+fn run_error(
+    provider: &str,
+    connection: Option<String>,
+    subject: Option<String>,
+    class: &str,
+    message: String,
+) -> RunError {
+    RunError {
+        provider: provider.to_string(),
+        connection,
+        probe: subject.as_ref().map(|_| ProbeKind::Schema),
+        subject,
+        class: class.to_string(),
+        message,
+    }
+}

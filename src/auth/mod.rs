@@ -1,1 +1,10 @@
-//! (module skeleton)
+//! Tokens: grants, the token manager and the credential store.
+//! Never formats reports; never hands refresh tokens to probes.
+
+pub mod pkce;
+pub mod response;
+pub mod store;
+pub mod token;
+
+pub use store::{CredentialStore, Entry, StoreError};
+pub use token::{AuthError, ClientRegistration, TokenManager};

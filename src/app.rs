@@ -1,0 +1,214 @@
+//! What each subcommand does: wires the CLI to the library and maps results
+//! to exit codes. Output goes to stdout; diagnostics and progress to stderr.
+
+use crate::baseline::BaselineStore;
+use crate::cli::{BaselineArgs, Cli, Command, RunArgs};
+use crate::context::Context;
+use crate::error::{Error, exit};
+use crate::run::{Event, RunOptions};
+use std::io::{IsTerminal, Write};
+use std::path::PathBuf;
+
+/// Runs one command; returns the process exit code.
+pub fn main(cli: Cli, ctx: Context) -> i32 {
+    init_logging(&ctx);
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(r) => r,
+        Err(e) => {
+            eprintln!("error: cannot start the async runtime: {e}");
+            return exit::RUNTIME;
+        }
+    };
+    let result = match cli.command {
+        Command::Run(args) => runtime.block_on(cmd_run(&ctx, args)),
+        Command::Check { suites } => cmd_check(&ctx, &suites),
+        Command::Schema => cmd_schema(),
+        Command::Accept(args) => cmd_baseline(&ctx, args, true),
+        Command::Reject(args) => cmd_baseline(&ctx, args, false),
+        Command::Demo { dir, reports } => runtime.block_on(crate::demo::run_demo(
+            &ctx,
+            dir,
+            ctx.resolve(reports),
+            stdout_color(&ctx),
+        )),
+        Command::Sim {
+            port,
+            profile,
+            drift,
+        } => runtime.block_on(cmd_sim(&ctx, port, &profile, &drift)),
+    };
+    match result {
+        Ok(code) => code,
+        Err(e) => {
+            eprintln!("error: {e}");
+            let mut source = std::error::Error::source(&e);
+            while let Some(s) = source {
+                eprintln!("  caused by: {s}");
+                source = s.source();
+            }
+            e.exit_code()
+        }
+    }
+}
+
+fn init_logging(ctx: &Context) {
+    let filter = ctx.var("DRIFTWATCH_LOG").unwrap_or("warn");
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_new(filter)
+                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn")),
+        )
+        .with_writer(std::io::stderr)
+        .try_init();
+}
+
+/// Colour on stdout only on a terminal, and never with `NO_COLOR`.
+pub fn stdout_color(ctx: &Context) -> bool {
+    std::io::stdout().is_terminal() && !ctx.no_color() && ctx.var("TERM") != Some("dumb")
+}
+
+fn stderr_is_tty() -> bool {
+    std::io::stderr().is_terminal()
+}
+
+/// Every `*.yaml`/`*.yml` directly in `suites/`, sorted.
+fn default_suites(ctx: &Context) -> Result<Vec<PathBuf>, Error> {
+    let dir = ctx.resolve("suites");
+    let rd = std::fs::read_dir(&dir).map_err(|source| Error::Io {
+        what: "cannot list suites in",
+        path: dir.clone(),
+        source,
+    })?;
+    let mut v: Vec<PathBuf> = rd
+        .filter_map(|e| e.ok().map(|e| e.path()))
+        .filter(|p| matches!(p.extension().and_then(|e| e.to_str()), Some("yaml" | "yml")))
+        .map(|p| PathBuf::from("suites").join(p.file_name().unwrap_or_default()))
+        .collect();
+    v.sort();
+    if v.is_empty() {
+        return Err(Error::Usage(format!(
+            "no suites given and none found in `{}`",
+            dir.display()
+        )));
+    }
+    Ok(v)
+}
+
+async fn cmd_run(ctx: &Context, args: RunArgs) -> Result<i32, Error> {
+    let suites = if args.suites.is_empty() {
+        default_suites(ctx)?
+    } else {
+        args.suites.clone()
+    };
+    let credentials = match args.credentials {
+        Some(p) => p,
+        None => crate::auth::CredentialStore::default_path().ok_or_else(|| {
+            Error::Usage("no platform data directory; pass --credentials FILE".into())
+        })?,
+    };
+    let opts = RunOptions {
+        suites,
+        snapshots: args.snapshots,
+        reports: args.reports,
+        credentials,
+        allow_insecure_http: args.allow_insecure_http,
+        write_pending: !ctx.is_ci(),
+    };
+    let progress = stderr_is_tty();
+    let on_event = move |e: Event| {
+        if !progress {
+            return;
+        }
+        if let Event::SuiteStarted {
+            provider,
+            connections,
+            endpoints,
+        } = e
+        {
+            eprintln!("probing {provider}: {connections} connections × {endpoints} endpoints…");
+        }
+    };
+    let run = crate::run::execute(ctx, &opts, &on_event).await?;
+    let path = crate::report::write_run(&ctx.resolve(&opts.reports), &run)
+        .map_err(|e| Error::Runtime(e.to_string()))?;
+    let shown = opts.reports.join(&run.run_id).join("run.json");
+    let text = crate::report::terminal::render(&run, stdout_color(ctx), Some(&shown.display().to_string()));
+    print_out(&text);
+    tracing::debug!(path = %path.display(), "run written");
+    Ok(run_exit_code(&run, args.fail_on))
+}
+
+/// Exit code of a finished run: runtime errors (3) outrank drift (1).
+pub fn run_exit_code(run: &crate::run::Run, fail_on: crate::cli::FailOn) -> i32 {
+    if !run.errors.is_empty() {
+        return exit::RUNTIME;
+    }
+    match fail_on.threshold() {
+        Some(t) if run.count_at_least(t) > 0 => exit::DRIFT,
+        _ => exit::OK,
+    }
+}
+
+fn cmd_check(ctx: &Context, suites: &[PathBuf]) -> Result<i32, Error> {
+    let report = crate::suite::check_files(suites, ctx, std::io::stderr().is_terminal() && !ctx.no_color());
+    eprint!("{}", report.rendered);
+    Ok(if report.errors > 0 { exit::USAGE } else { exit::OK })
+}
+
+fn cmd_schema() -> Result<i32, Error> {
+    let schema = crate::suite::suite_json_schema();
+    let text = serde_json::to_string_pretty(&schema).map_err(|e| Error::Runtime(e.to_string()))?;
+    print_out(&format!("{text}\n"));
+    Ok(exit::OK)
+}
+
+fn cmd_baseline(ctx: &Context, args: BaselineArgs, accept: bool) -> Result<i32, Error> {
+    let store = BaselineStore::new(ctx.resolve(&args.snapshots));
+    let done = if accept {
+        store.accept(args.provider.as_deref())?
+    } else {
+        store.reject(args.provider.as_deref())?
+    };
+    let verb = if accept { "accepted" } else { "rejected" };
+    if done.is_empty() {
+        print_out(&format!("no pending snapshots under {}\n", args.snapshots.display()));
+    } else {
+        let mut text = String::new();
+        for p in &done {
+            let shown = p.strip_prefix(&ctx.cwd).unwrap_or(p);
+            text.push_str(&format!("{verb} {}\n", shown.display()));
+        }
+        text.push_str(&format!("{verb} {} snapshot(s)\n", done.len()));
+        print_out(&text);
+    }
+    Ok(exit::OK)
+}
+
+async fn cmd_sim(ctx: &Context, port: u16, profile: &str, drift: &str) -> Result<i32, Error> {
+    let profile = profile
+        .parse::<crate::sim::Profile>()
+        .map_err(|_| Error::Usage(format!("unknown sim profile `{profile}`")))?;
+    let version = drift
+        .parse::<crate::sim::ApiVersion>()
+        .map_err(|_| Error::Usage(format!("unknown sim drift `{drift}` (expected v1 or v2)")))?;
+    let opts = crate::sim::SimOptions {
+        profile,
+        version,
+        client_secret: ctx.var("SIM_CLIENT_SECRET").map(str::to_string),
+        ..crate::sim::SimOptions::default()
+    };
+    crate::sim::serve_forever(port, opts)
+        .await
+        .map_err(|e| Error::Runtime(format!("simulated provider: {e}")))?;
+    Ok(exit::OK)
+}
+
+/// Writes to stdout, ignoring a closed pipe (`driftwatch run | head`).
+pub fn print_out(text: &str) {
+    let mut out = std::io::stdout().lock();
+    let _ = out.write_all(text.as_bytes());
+    let _ = out.flush();
+}

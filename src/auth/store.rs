@@ -1,0 +1,302 @@
+//! The credential store: one JSON file holding every connection's tokens.
+//!
+//! Safety contract (DESIGN.md rule 1): the file is mode 0600, replaced
+//! atomically (temp file, fsync, rename, fsync of the directory), and every
+//! read-modify-write happens under an exclusive cross-process lock on a
+//! sidecar `.lock` file, so two runs never both spend one refresh token.
+//! Before a refresh request is sent, the entry records a "refresh in flight"
+//! marker; finding it later means a run died mid-refresh and names the
+//! credential that may have been spent. This module never talks HTTP.
+
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
+use std::fs::{File, OpenOptions};
+use std::io::Write;
+use std::path::{Path, PathBuf};
+
+const FORMAT: &str = "driftwatch-credentials/1";
+
+/// A secret as stored; `Debug` never shows it.
+#[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(transparent)]
+pub struct StoredSecret(String);
+
+impl StoredSecret {
+    pub fn new(s: impl Into<String>) -> Self {
+        StoredSecret(s.into())
+    }
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+}
+
+impl std::fmt::Debug for StoredSecret {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("[REDACTED]")
+    }
+}
+
+/// Marker written before a refresh request leaves the process.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct InFlight {
+    pub started_at: DateTime<Utc>,
+    pub pid: u32,
+}
+
+/// One connection's credentials.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Entry {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub refresh_token: Option<StoredSecret>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub access_token: Option<StoredSecret>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub access_token_expires_at: Option<DateTime<Utc>>,
+    #[serde(default)]
+    pub scopes: Vec<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub obtained_at: Option<DateTime<Utc>>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub last_refreshed_at: Option<DateTime<Utc>>,
+    /// From `refresh_token_expires_in` and friends, when the provider says.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub refresh_token_expires_at: Option<DateTime<Utc>>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub refresh_in_flight: Option<InFlight>,
+}
+
+#[derive(Debug, Default, Serialize, Deserialize)]
+struct FileData {
+    format: String,
+    #[serde(default)]
+    entries: BTreeMap<String, Entry>,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    #[error("cannot {action} credential store `{}`: {source}", path.display())]
+    Io {
+        action: &'static str,
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error(
+        "credential store `{}` is damaged ({reason}); it was left untouched: restore it from a backup or move it aside and run `driftwatch connect` again",
+        path.display()
+    )]
+    Corrupt { path: PathBuf, reason: String },
+}
+
+/// Handle to a credential store file. Cheap; every operation re-reads the file.
+#[derive(Debug, Clone)]
+pub struct CredentialStore {
+    path: PathBuf,
+}
+
+/// An exclusive cross-process lock on the store, released on drop.
+#[derive(Debug)]
+pub struct StoreLock {
+    file: File,
+}
+
+impl Drop for StoreLock {
+    fn drop(&mut self) {
+        let _ = self.file.unlock();
+    }
+}
+
+impl CredentialStore {
+    pub fn new(path: impl Into<PathBuf>) -> Self {
+        CredentialStore { path: path.into() }
+    }
+
+    /// The platform default: `<data dir>/driftwatch/credentials.json`.
+    pub fn default_path() -> Option<PathBuf> {
+        use etcetera::BaseStrategy;
+        etcetera::choose_base_strategy()
+            .ok()
+            .map(|s| s.data_dir().join("driftwatch").join("credentials.json"))
+    }
+
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    fn io(&self, action: &'static str) -> impl FnOnce(std::io::Error) -> StoreError + '_ {
+        move |source| StoreError::Io {
+            action,
+            path: self.path.clone(),
+            source,
+        }
+    }
+
+    fn lock_path(&self) -> PathBuf {
+        let mut name = self.path.file_name().unwrap_or_default().to_os_string();
+        name.push(".lock");
+        self.path.with_file_name(name)
+    }
+
+    fn ensure_dir(&self) -> Result<(), StoreError> {
+        if let Some(dir) = self.path.parent().filter(|d| !d.as_os_str().is_empty()) {
+            std::fs::create_dir_all(dir).map_err(self.io("create the directory of"))?;
+        }
+        Ok(())
+    }
+
+    /// Blocks until this process holds the exclusive lock. Call from a blocking context.
+    pub fn lock(&self) -> Result<StoreLock, StoreError> {
+        self.ensure_dir()?;
+        let file = OpenOptions::new()
+            .create(true)
+            .truncate(false)
+            .write(true)
+            .open(self.lock_path())
+            .map_err(self.io("open the lock file of"))?;
+        set_private(&file);
+        file.lock().map_err(self.io("lock"))?;
+        Ok(StoreLock { file })
+    }
+
+    fn read_all(&self) -> Result<FileData, StoreError> {
+        let text = match std::fs::read_to_string(&self.path) {
+            Ok(t) => t,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+                return Ok(FileData {
+                    format: FORMAT.into(),
+                    entries: BTreeMap::new(),
+                });
+            }
+            Err(e) => return Err(self.io("read")(e)),
+        };
+        let data: FileData = serde_json::from_str(&text).map_err(|e| StoreError::Corrupt {
+            path: self.path.clone(),
+            reason: format!("line {} column {}: {}", e.line(), e.column(), classify_json(&e)),
+        })?;
+        if data.format != FORMAT {
+            return Err(StoreError::Corrupt {
+                path: self.path.clone(),
+                reason: format!("unknown format `{}`, expected `{FORMAT}`", data.format),
+            });
+        }
+        Ok(data)
+    }
+
+    /// Reads one entry (no lock needed: replacement is atomic).
+    pub fn get(&self, key: &str) -> Result<Option<Entry>, StoreError> {
+        Ok(self.read_all()?.entries.remove(key))
+    }
+
+    /// All entries, sorted by key.
+    pub fn entries(&self) -> Result<BTreeMap<String, Entry>, StoreError> {
+        Ok(self.read_all()?.entries)
+    }
+
+    /// Replaces one entry. The caller must hold the [`StoreLock`].
+    pub fn put(&self, _lock: &StoreLock, key: &str, entry: Entry) -> Result<(), StoreError> {
+        let mut data = self.read_all()?;
+        data.format = FORMAT.into();
+        data.entries.insert(key.to_string(), entry);
+        self.write_all(&data)
+    }
+
+    fn write_all(&self, data: &FileData) -> Result<(), StoreError> {
+        self.ensure_dir()?;
+        let dir = self
+            .path
+            .parent()
+            .filter(|d| !d.as_os_str().is_empty())
+            .unwrap_or(Path::new("."));
+        let mut tmp = tempfile::Builder::new()
+            .prefix(".credentials-")
+            .tempfile_in(dir)
+            .map_err(self.io("create a temporary file beside"))?;
+        set_private(tmp.as_file());
+        let mut text = serde_json::to_string_pretty(data).map_err(|e| StoreError::Corrupt {
+            path: self.path.clone(),
+            reason: e.to_string(),
+        })?;
+        text.push('\n');
+        tmp.write_all(text.as_bytes()).map_err(self.io("write"))?;
+        tmp.as_file().sync_all().map_err(self.io("fsync"))?;
+        tmp.persist(&self.path)
+            .map_err(|e| self.io("replace")(e.error))?;
+        if let Ok(d) = File::open(dir) {
+            d.sync_all().map_err(self.io("fsync the directory of"))?;
+        }
+        Ok(())
+    }
+}
+
+/// Describes a JSON error without quoting the input (which holds secrets).
+fn classify_json(e: &serde_json::Error) -> &'static str {
+    use serde_json::error::Category;
+    match e.classify() {
+        Category::Io => "read error",
+        Category::Syntax => "not valid JSON",
+        Category::Data => "unexpected structure",
+        Category::Eof => "file ends too early (truncated?)",
+    }
+}
+
+#[cfg(unix)]
+fn set_private(file: &File) {
+    use std::os::unix::fs::PermissionsExt;
+    let _ = file.set_permissions(std::fs::Permissions::from_mode(0o600));
+}
+
+#[cfg(not(unix))]
+fn set_private(_file: &File) {}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn put_then_get_round_trips_with_private_mode() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = CredentialStore::new(dir.path().join("sub/creds.json"));
+        let lock = store.lock().unwrap();
+        let entry = Entry {
+            refresh_token: Some(StoredSecret::new("rt-1")),
+            scopes: vec!["profile".into()],
+            ..Entry::default()
+        };
+        store.put(&lock, "demo/a", entry.clone()).unwrap();
+        assert_eq!(store.get("demo/a").unwrap(), Some(entry));
+        assert_eq!(store.get("demo/b").unwrap(), None);
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt;
+            let mode = std::fs::metadata(store.path()).unwrap().permissions().mode();
+            assert_eq!(mode & 0o777, 0o600);
+        }
+    }
+
+    #[test]
+    fn damaged_file_is_reported_and_left_untouched() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("creds.json");
+        std::fs::write(&path, "{\"format\": \"driftwatch-credentials/1\", \"entries\": {").unwrap();
+        let store = CredentialStore::new(&path);
+        let err = store.get("x").unwrap_err().to_string();
+        assert!(err.contains("is damaged"), "{err}");
+        assert!(err.contains("truncated"), "{err}");
+        let lock = store.lock().unwrap();
+        assert!(store.put(&lock, "x", Entry::default()).is_err());
+        assert_eq!(
+            std::fs::read_to_string(&path).unwrap(),
+            "{\"format\": \"driftwatch-credentials/1\", \"entries\": {"
+        );
+    }
+
+    #[test]
+    fn debug_never_shows_secrets() {
+        let e = Entry {
+            refresh_token: Some(StoredSecret::new("sim_rt_abcdefgh12345678")),
+            ..Entry::default()
+        };
+        assert!(!format!("{e:?}").contains("sim_rt_"));
+    }
+}

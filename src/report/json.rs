@@ -1,0 +1,74 @@
+//! The JSON reporter: `reports/<run-id>/run.json` and the `reports/latest` link.
+//! Only reads a finished run.
+
+use crate::run::Run;
+use std::io::Write;
+use std::path::{Path, PathBuf};
+
+#[derive(Debug, thiserror::Error)]
+pub enum ReportError {
+    #[error("cannot {action} `{}`: {source}", path.display())]
+    Io {
+        action: &'static str,
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("`{}` is not a driftwatch run file ({reason}); re-run `driftwatch run` to produce a new one", path.display())]
+    Corrupt { path: PathBuf, reason: String },
+}
+
+fn io(action: &'static str, path: &Path) -> impl FnOnce(std::io::Error) -> ReportError {
+    let path = path.to_path_buf();
+    move |source| ReportError::Io {
+        action,
+        path,
+        source,
+    }
+}
+
+/// Writes `<reports>/<run-id>/run.json` and points `<reports>/latest` at that
+/// directory. Returns the path of `run.json`.
+pub fn write_run(reports: &Path, run: &Run) -> Result<PathBuf, ReportError> {
+    let dir = reports.join(&run.run_id);
+    std::fs::create_dir_all(&dir).map_err(io("create", &dir))?;
+    let path = dir.join("run.json");
+    let mut text = serde_json::to_string_pretty(run).map_err(|e| ReportError::Corrupt {
+        path: path.clone(),
+        reason: e.to_string(),
+    })?;
+    text.push('\n');
+    let mut tmp = tempfile::NamedTempFile::new_in(&dir).map_err(io("create a file in", &dir))?;
+    tmp.write_all(text.as_bytes()).map_err(io("write", &path))?;
+    tmp.persist(&path).map_err(|e| io("write", &path)(e.error))?;
+    point_latest(reports, &run.run_id)?;
+    Ok(path)
+}
+
+/// Reads a `run.json` back (for `report`, `merge` and tests).
+pub fn read_run(path: &Path) -> Result<Run, ReportError> {
+    let text = std::fs::read_to_string(path).map_err(io("read", path))?;
+    serde_json::from_str(&text).map_err(|e| ReportError::Corrupt {
+        path: path.to_path_buf(),
+        reason: format!("line {} column {}: {e}", e.line(), e.column()),
+    })
+}
+
+#[cfg(unix)]
+fn point_latest(reports: &Path, run_id: &str) -> Result<(), ReportError> {
+    let latest = reports.join("latest");
+    let tmp = reports.join(format!(".latest-{run_id}"));
+    let _ = std::fs::remove_file(&tmp);
+    std::os::unix::fs::symlink(run_id, &tmp).map_err(io("link", &tmp))?;
+    std::fs::rename(&tmp, &latest).map_err(io("replace", &latest))
+}
+
+#[cfg(not(unix))]
+fn point_latest(reports: &Path, run_id: &str) -> Result<(), ReportError> {
+    // No cheap atomic symlink: `latest` is a directory holding a copy of run.json.
+    let latest = reports.join("latest");
+    std::fs::create_dir_all(&latest).map_err(io("create", &latest))?;
+    let src = reports.join(run_id).join("run.json");
+    std::fs::copy(&src, latest.join("run.json")).map_err(io("copy", &src))?;
+    Ok(())
+}

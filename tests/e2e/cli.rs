@@ -1,0 +1,120 @@
+//! The binary as users run it: exit codes, the demo, and no secret on any
+//! stdout or stderr.
+
+use crate::support::{World, assert_no_leaks, contains_secret};
+use driftwatch::sim::ApiVersion;
+use std::process::Output;
+
+fn bin() -> std::process::Command {
+    let mut c = std::process::Command::new(env!("CARGO_BIN_EXE_driftwatch"));
+    c.env_remove("CI").env("NO_COLOR", "1");
+    c
+}
+
+/// Runs `driftwatch run` against the world's sim in a child process.
+async fn run_bin(w: &World, extra: &[&str]) -> Output {
+    let mut cmd = bin();
+    cmd.current_dir(w.dir.path())
+        .arg("run")
+        .arg(&w.suite)
+        .arg("--credentials")
+        .arg(w.credentials())
+        .args(["--snapshots", "snapshots", "--reports", "reports"])
+        .args(extra)
+        .env("SIM_BASE_URL", w.sim.base_url())
+        .env("SIM_CLIENT_ID", w.sim.client_id())
+        .env("SIM_CLIENT_SECRET", w.sim.client_secret())
+        .env("DRIFTWATCH_LOG", "trace");
+    let out = tokio::task::spawn_blocking(move || cmd.output().unwrap())
+        .await
+        .unwrap();
+    assert_no_secret_output(&out);
+    out
+}
+
+fn assert_no_secret_output(out: &Output) {
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(!contains_secret(&stdout), "secret on stdout:\n{stdout}");
+    assert!(!contains_secret(&stderr), "secret on stderr:\n{stderr}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn run_exit_codes_follow_fail_on() {
+    let w = World::connected().await;
+    let first = run_bin(&w, &[]).await;
+    assert_eq!(first.status.code(), Some(0), "{}", String::from_utf8_lossy(&first.stderr));
+    let stdout = String::from_utf8_lossy(&first.stdout);
+    assert!(stdout.contains("5 pending snapshots (5 new, 0 changed)"), "{stdout}");
+    assert!(stdout.contains("report: reports/"), "{stdout}");
+    assert!(w.reports().join("latest/run.json").is_file());
+
+    let accept = bin().current_dir(w.dir.path()).arg("accept").output().unwrap();
+    assert_eq!(accept.status.code(), Some(0));
+    assert!(String::from_utf8_lossy(&accept.stdout).contains("accepted 5 snapshot(s)"));
+
+    w.sim.set_version(ApiVersion::V2);
+    let drifted = run_bin(&w, &[]).await;
+    assert_eq!(drifted.status.code(), Some(1));
+    let stdout = String::from_utf8_lossy(&drifted.stdout);
+    assert!(stdout.contains("schema.field-renamed  me  $.name"), "{stdout}");
+    assert!(stdout.contains("4 breaking · 1 warning · 1 info · 0 errors"), "{stdout}");
+
+    let tolerant = run_bin(&w, &["--fail-on", "never"]).await;
+    assert_eq!(tolerant.status.code(), Some(0));
+    assert_no_leaks(w.dir.path());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn unconnected_account_is_a_runtime_error_naming_the_credential() {
+    let w = World::start(Default::default()).await;
+    let out = run_bin(&w, &[]).await;
+    assert_eq!(out.status.code(), Some(3));
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        stdout.contains("[not-connected] acme-corp: no credentials stored for `demo/acme-corp`"),
+        "{stdout}"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn suite_errors_exit_2() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("bad.yaml"), "version: 1\nprovider: [\n").unwrap();
+    let out = bin()
+        .current_dir(dir.path())
+        .args(["run", "bad.yaml", "--credentials", "c.json"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("bad.yaml:"), "{stderr}");
+}
+
+#[test]
+fn demo_runs_offline_and_shows_drift() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = bin().current_dir(dir.path()).arg("demo").output().unwrap();
+    assert_no_secret_output(&out);
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(out.status.code(), Some(0), "{stdout}\n{}", String::from_utf8_lossy(&out.stderr));
+    for needle in [
+        "[1/5] simulated provider listening on http://127.0.0.1:",
+        "[3/5] first run: 5 observations; baseline accepted",
+        "schema.type-changed  invoices  $.data[].amount_cents",
+        "4 breaking · 1 warning · 1 info · 0 errors",
+        "report: reports/",
+    ] {
+        assert!(stdout.contains(needle), "missing {needle:?} in:\n{stdout}");
+    }
+    assert!(dir.path().join("reports/latest/run.json").is_file());
+    assert_no_leaks(dir.path());
+}
+
+#[test]
+fn schema_command_prints_the_suite_schema() {
+    let out = bin().arg("schema").output().unwrap();
+    assert_eq!(out.status.code(), Some(0));
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert!(v.get("properties").and_then(|p| p.get("endpoints")).is_some());
+}

@@ -1,0 +1,150 @@
+//! Shared fixtures: a simulated provider on port 0, a scratch directory with
+//! the demo suite, connected accounts, and a secret scanner.
+
+use driftwatch::auth::CredentialStore;
+use driftwatch::context::Context;
+use driftwatch::demo::{authorize_with_sim, sim_context, write_demo_suite};
+use driftwatch::run::{Event, ProviderSession, Run, RunOptions};
+use driftwatch::sim::{Sim, SimOptions};
+use driftwatch::suite::{LoadMode, load_suite};
+use std::path::{Path, PathBuf};
+
+/// Prefixes every simulated-provider secret carries.
+pub const SECRET_PREFIXES: [&str; 4] = ["sim_at_", "sim_rt_", "sim_cs_", "sim_code_"];
+
+pub struct World {
+    pub dir: tempfile::TempDir,
+    pub sim: Sim,
+    pub ctx: Context,
+    pub suite: PathBuf,
+}
+
+impl World {
+    /// Starts the sim and writes the demo suite; accounts are not connected yet.
+    pub async fn start(opts: SimOptions) -> World {
+        let dir = tempfile::tempdir().unwrap();
+        let sim = Sim::start(([127, 0, 0, 1], 0).into(), opts).await.unwrap();
+        let suite = write_demo_suite(dir.path()).unwrap();
+        let ctx = sim_context(&Context::empty(dir.path()), &sim);
+        World {
+            dir,
+            sim,
+            ctx,
+            suite,
+        }
+    }
+
+    /// The demo world with all four accounts connected. Access tokens live
+    /// 30 s, under the refresh margin, so every run spends and rotates each
+    /// one-time refresh token.
+    pub async fn connected() -> World {
+        let w = World::start(SimOptions {
+            access_token_ttl: std::time::Duration::from_secs(30),
+            ..SimOptions::default()
+        })
+        .await;
+        w.connect_all().await;
+        w
+    }
+
+    pub fn credentials(&self) -> PathBuf {
+        self.dir.path().join("credentials.json")
+    }
+
+    pub fn snapshots(&self) -> PathBuf {
+        self.dir.path().join("snapshots")
+    }
+
+    pub fn reports(&self) -> PathBuf {
+        self.dir.path().join("reports")
+    }
+
+    pub async fn connect_all(&self) {
+        let suite = load_suite(&self.suite, &self.ctx, LoadMode::Run).unwrap().suite;
+        let (session, err) =
+            ProviderSession::open(&suite, false, CredentialStore::new(self.credentials()))
+                .await
+                .unwrap();
+        assert_eq!(err, None);
+        for c in &suite.connections {
+            authorize_with_sim(&suite, &session, c).await.unwrap();
+        }
+    }
+
+    pub fn options(&self, write_pending: bool) -> RunOptions {
+        RunOptions {
+            suites: vec![self.suite.clone()],
+            snapshots: self.snapshots(),
+            reports: self.reports(),
+            credentials: self.credentials(),
+            allow_insecure_http: false,
+            write_pending,
+        }
+    }
+
+    pub async fn run(&self) -> Run {
+        let quiet = |_e: Event| {};
+        driftwatch::run::execute(&self.ctx, &self.options(true), &quiet)
+            .await
+            .unwrap()
+    }
+
+    /// Runs, then accepts every pending snapshot.
+    pub async fn run_and_accept(&self) -> Run {
+        let run = self.run().await;
+        driftwatch::baseline::BaselineStore::new(self.snapshots())
+            .accept(None)
+            .unwrap();
+        run
+    }
+}
+
+/// Every file under `dir` (recursively) that contains a simulated secret.
+pub fn files_with_secrets(dir: &Path) -> Vec<PathBuf> {
+    let mut hits = Vec::new();
+    let mut stack = vec![dir.to_path_buf()];
+    while let Some(d) = stack.pop() {
+        let Ok(rd) = std::fs::read_dir(&d) else { continue };
+        for e in rd.flatten() {
+            let p = e.path();
+            if p.is_dir() {
+                stack.push(p);
+            } else if let Ok(bytes) = std::fs::read(&p) {
+                let text = String::from_utf8_lossy(&bytes);
+                if contains_secret(&text) {
+                    hits.push(p);
+                }
+            }
+        }
+    }
+    hits
+}
+
+pub fn contains_secret(text: &str) -> bool {
+    SECRET_PREFIXES.iter().any(|p| text.contains(p))
+}
+
+/// Asserts that nothing under `reports/` and `snapshots/` of `root` leaks a secret.
+pub fn assert_no_leaks(root: &Path) {
+    for sub in ["reports", "snapshots"] {
+        let hits = files_with_secrets(&root.join(sub));
+        assert!(hits.is_empty(), "secrets leaked into {hits:?}");
+    }
+}
+
+/// (rule, subject, path) triples of a run's drifts, sorted.
+pub fn drift_set(run: &Run) -> Vec<(String, String, String)> {
+    let mut v: Vec<_> = run
+        .drifts
+        .iter()
+        .map(|d| {
+            (
+                d.rule.clone(),
+                d.subject.clone(),
+                d.path.clone().unwrap_or_default(),
+            )
+        })
+        .collect();
+    v.sort();
+    v
+}
