@@ -5,14 +5,14 @@
 //! [`Exchange`]. It knows nothing about OAuth grants, probes or reports.
 
 use crate::http::origin::{self, Refusal};
+use crate::http::recorder::ExchangeRecorder;
 use crate::http::redact::Redactor;
 use crate::model::{Exchange, RecordedRequest, RecordedResponse};
 use bytes::{Bytes, BytesMut};
 use reqwest::Method;
 use reqwest::header::{HeaderMap, HeaderName, HeaderValue};
 use secrecy::{ExposeSecret, SecretString};
-use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 use std::time::Duration;
 use tokio::time::Instant;
 use url::Url;
@@ -49,53 +49,6 @@ impl ClientConfig {
             record_body_chars: 64 * 1024,
         }
     }
-}
-
-/// Collects the exchanges of a run; cheap to clone, shared by all clients.
-#[derive(Debug, Clone, Default)]
-pub struct ExchangeRecorder {
-    exchanges: Arc<Mutex<Vec<Exchange>>>,
-    counter: Arc<AtomicU64>,
-}
-
-impl ExchangeRecorder {
-    /// An empty recorder whose first id is `x0001`.
-    pub fn new() -> Self {
-        Self::default()
-    }
-
-    fn next_id(&self) -> String {
-        let n = self.counter.fetch_add(1, Ordering::Relaxed) + 1;
-        format!("x{n:04}")
-    }
-
-    fn push(&self, exchange: Exchange) {
-        self.lock().push(exchange);
-    }
-
-    fn lock(&self) -> std::sync::MutexGuard<'_, Vec<Exchange>> {
-        // A panic elsewhere must not lose the evidence gathered so far.
-        self.exchanges.lock().unwrap_or_else(|e| e.into_inner())
-    }
-
-    /// Removes and returns all exchanges recorded so far, sorted by id.
-    pub fn take(&self) -> Vec<Exchange> {
-        let mut all = std::mem::take(&mut *self.lock());
-        sort_by_id(&mut all);
-        all
-    }
-
-    /// A copy of all exchanges recorded so far, sorted by id.
-    pub fn snapshot(&self) -> Vec<Exchange> {
-        let mut all = self.lock().clone();
-        sort_by_id(&mut all);
-        all
-    }
-}
-
-fn sort_by_id(exchanges: &mut [Exchange]) {
-    // `x10000` sorts after `x9999`: shorter ids are smaller.
-    exchanges.sort_by(|a, b| (a.id.len(), &a.id).cmp(&(b.id.len(), &b.id)));
 }
 
 /// Credentials sent in the `Authorization` header.

@@ -1,4 +1,5 @@
 use super::*;
+use crate::model::Exchange;
 use axum::Router;
 use axum::body::Body;
 use axum::extract::State;
@@ -7,6 +8,8 @@ use axum::response::IntoResponse;
 use axum::routing::{any, get, post};
 use std::convert::Infallible;
 use std::net::SocketAddr;
+use std::sync::Mutex;
+use std::sync::atomic::{AtomicU64, Ordering};
 use tokio::io::AsyncWriteExt;
 
 async fn serve(app: Router) -> SocketAddr {
@@ -491,13 +494,4 @@ fn json_syntax_error_has_position() {
         err.to_string(),
         "invalid json at line 2, column 8: expected value"
     );
-}
-
-#[test]
-fn recorder_sorts_ids_numerically() {
-    let r = ExchangeRecorder::new();
-    let ids: Vec<String> = (0..3).map(|_| r.next_id()).collect();
-    assert_eq!(ids, vec!["x0001", "x0002", "x0003"]);
-    r.counter.store(9_999, Ordering::SeqCst);
-    assert_eq!(r.next_id(), "x10000");
 }

@@ -3,9 +3,9 @@
 
 mod client;
 mod origin;
+mod recorder;
 mod redact;
 
-pub use client::{
-    Auth, ClientConfig, ExchangeRecorder, HttpClient, HttpError, JsonError, Request, Response,
-};
+pub use client::{Auth, ClientConfig, HttpClient, HttpError, JsonError, Request, Response};
+pub use recorder::ExchangeRecorder;
 pub use redact::{REDACTED, RedactError, Redactor};

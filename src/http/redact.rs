@@ -210,7 +210,8 @@ impl Redactor {
                     serde_json::to_string(&value)
                         .unwrap_or_else(|_| self.scrub(&String::from_utf8_lossy(body)))
                 }
-                Err(_) => self.redact_text(body),
+                // Cut off at the body limit or broken: still hide secret fields.
+                Err(_) => self.scrub(&self.redact_json_text(&String::from_utf8_lossy(body))),
             }
         } else {
             self.redact_text(body)
@@ -223,10 +224,55 @@ impl Redactor {
     fn redact_text(&self, body: &[u8]) -> String {
         let text = String::from_utf8_lossy(body);
         let trimmed = text.trim();
-        if !trimmed.is_empty() && trimmed.contains('=') && !trimmed.contains(char::is_whitespace) {
+        let form_like = trimmed.contains('=') && !trimmed.contains(char::is_whitespace);
+        if form_like
+            && url::form_urlencoded::parse(trimmed.as_bytes())
+                .any(|(name, _)| self.is_secret_param(&name))
+        {
             return self.redact_form_bytes(trimmed.as_bytes());
         }
         self.scrub(&text)
+    }
+
+    /// Redacts `"secret_name": value` in text that is JSON-like but does not
+    /// parse (a body cut at the size limit, or a broken one), without parsing.
+    fn redact_json_text(&self, text: &str) -> String {
+        let mut out = String::with_capacity(text.len());
+        let mut rest = text;
+        while let Some(quote) = rest.find('"') {
+            out.push_str(&rest[..quote]);
+            let (key, after) = split_json_string(&rest[quote..]);
+            out.push_str(key);
+            rest = after;
+            let inner = key.trim_start_matches('"').trim_end_matches('"');
+            let gap = rest.len() - rest.trim_start().len();
+            let is_key = rest.trim_start().starts_with(':');
+            if !(is_key && self.names.contains(&inner.to_lowercase())) {
+                continue;
+            }
+            // Copy `<ws>:<ws>`, then replace the value (string or scalar).
+            let colon = gap + 1;
+            let value_start = colon + (rest[colon..].len() - rest[colon..].trim_start().len());
+            out.push_str(&rest[..value_start]);
+            rest = &rest[value_start..];
+            if rest.starts_with('"') {
+                let (_, after) = split_json_string(rest);
+                out.push('"');
+                out.push_str(REDACTED);
+                out.push('"');
+                rest = after;
+            } else if !rest.starts_with(['{', '[']) {
+                let end = rest
+                    .find(|c: char| matches!(c, ',' | '}' | ']') || c.is_whitespace())
+                    .unwrap_or(rest.len());
+                if end > 0 {
+                    out.push_str(REDACTED);
+                    rest = &rest[end..];
+                }
+            }
+        }
+        out.push_str(rest);
+        out
     }
 
     fn redact_form_bytes(&self, body: &[u8]) -> String {
@@ -403,6 +449,21 @@ fn looks_like_basic_credentials(token: &str) -> bool {
     base64::engine::general_purpose::STANDARD
         .decode(token)
         .is_ok_and(|bytes| bytes.contains(&b':'))
+}
+
+/// Splits `"…"…` after the closing quote (escapes honoured); an unterminated
+/// string takes the whole text.
+fn split_json_string(text: &str) -> (&str, &str) {
+    let mut escaped = false;
+    for (i, c) in text.char_indices().skip(1) {
+        match c {
+            _ if escaped => escaped = false,
+            '\\' => escaped = true,
+            '"' => return text.split_at(i + 1),
+            _ => {}
+        }
+    }
+    (text, "")
 }
 
 fn looks_like_json(body: &[u8]) -> bool {

@@ -284,3 +284,37 @@ proptest! {
         }
     }
 }
+
+#[test]
+fn broken_or_cut_json_still_hides_secret_fields() {
+    let r = redactor();
+    let cut = br#"{"token_type":"bearer","access_token":"unregistered-secr"#;
+    assert_eq!(
+        r.redact_body(Some("application/json"), cut, 1000),
+        (
+            r#"{"token_type":"bearer","access_token":"[REDACTED]""#.to_string(),
+            false
+        )
+    );
+    let broken =
+        br#"{"note": "code", "Code" : 12345, "id_token": "a\"b", "secret": {"x": 1}, "n": 2,"#;
+    assert_eq!(
+        r.redact_body(None, broken, 1000),
+        (
+            r#"{"note": "code", "Code" : [REDACTED], "id_token": "[REDACTED]", "secret": {"x": 1}, "n": 2,"#
+                .to_string(),
+            false
+        )
+    );
+}
+
+#[test]
+fn plain_text_without_secret_fields_is_kept_verbatim() {
+    let r = redactor();
+    for text in ["a=b", "abc==", "x=1&y=%20"] {
+        assert_eq!(
+            r.redact_body(Some("text/plain"), text.as_bytes(), 100),
+            (text.to_string(), false)
+        );
+    }
+}
