@@ -24,12 +24,15 @@ pub struct ClientConfig {
     pub provider: String,
     /// Total budget of one `send`, all redirect hops and body reads included.
     pub timeout: Duration,
+    /// Budget for establishing one connection (TCP and TLS).
     pub connect_timeout: Duration,
     /// Largest response body accepted, per hop.
     pub max_body_bytes: u64,
     /// Allow plain http to non-loopback hosts.
     pub allow_insecure_http: bool,
+    /// Redirects followed before [`HttpError::TooManyRedirects`].
     pub max_redirects: usize,
+    /// Sent (and recorded) as `user-agent` on every request.
     pub user_agent: String,
     /// How many characters of each (redacted) body an exchange keeps.
     pub record_body_chars: usize,
@@ -54,8 +57,10 @@ impl ClientConfig {
 /// Credentials sent in the `Authorization` header.
 #[derive(Debug, Clone, Default)]
 pub enum Auth {
+    /// No `Authorization` header.
     #[default]
     None,
+    /// RFC 6750 `Bearer <token>`.
     Bearer(SecretString),
     /// Sent as RFC 7617 Basic; callers apply any OAuth form-encoding of the parts.
     Basic {
@@ -69,6 +74,7 @@ pub enum Auth {
 pub struct Request {
     pub method: Method,
     pub url: Url,
+    /// Extra headers, sent in this order after `user-agent`.
     pub headers: Vec<(String, String)>,
     pub auth: Auth,
     /// Sent as `application/x-www-form-urlencoded` when set.
@@ -97,6 +103,7 @@ impl Request {
 /// A complete response (after redirects), body fully read within the limits.
 #[derive(Debug, Clone)]
 pub struct Response {
+    /// Status of the final hop.
     pub status: u16,
     /// Names are lowercase.
     pub headers: Vec<(String, String)>,
@@ -110,8 +117,10 @@ pub struct Response {
 /// Why a response body is not usable JSON.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum JsonError {
+    /// Deeper than serde_json's recursion limit.
     #[error("json nested too deeply (more than 128 levels)")]
     TooDeep,
+    /// Any other parse failure; the reason never quotes the body.
     #[error("invalid json at line {line}, column {column}: {reason}")]
     Syntax {
         line: usize,
@@ -129,6 +138,7 @@ impl Response {
             .map(|(_, v)| v.as_str())
     }
 
+    /// The `content-type` header, parameters included.
     pub fn content_type(&self) -> Option<&str> {
         self.header("content-type")
     }
