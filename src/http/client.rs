@@ -1,0 +1,574 @@
+//! The HTTP client every provider call goes through: limits, redirects, recording.
+//!
+//! It enforces https (loopback excepted), a total time budget, a body size
+//! limit and credential-safe redirects, and records every hop as a redacted
+//! [`Exchange`]. It knows nothing about OAuth grants, probes or reports.
+
+use crate::http::origin::{self, Refusal};
+use crate::http::recorder::ExchangeRecorder;
+use crate::http::redact::Redactor;
+use crate::model::{Exchange, RecordedRequest, RecordedResponse};
+use bytes::{Bytes, BytesMut};
+use reqwest::Method;
+use reqwest::header::{HeaderMap, HeaderName, HeaderValue};
+use secrecy::{ExposeSecret, SecretString};
+use std::sync::Arc;
+use std::time::Duration;
+use tokio::time::Instant;
+use url::Url;
+
+/// Settings of one provider's client.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ClientConfig {
+    /// Provider id, copied into every exchange.
+    pub provider: String,
+    /// Total budget of one `send`, all redirect hops and body reads included.
+    pub timeout: Duration,
+    /// Budget for establishing one connection (TCP and TLS).
+    pub connect_timeout: Duration,
+    /// Largest response body accepted, per hop.
+    pub max_body_bytes: u64,
+    /// Allow plain http to non-loopback hosts.
+    pub allow_insecure_http: bool,
+    /// Redirects followed before [`HttpError::TooManyRedirects`].
+    pub max_redirects: usize,
+    /// Sent (and recorded) as `user-agent` on every request.
+    pub user_agent: String,
+    /// How many characters of each (redacted) body an exchange keeps.
+    pub record_body_chars: usize,
+}
+
+impl ClientConfig {
+    /// Built-in defaults: 30 s total, 10 s connect, 10 MiB bodies, 10 redirects.
+    pub fn new(provider: impl Into<String>) -> Self {
+        ClientConfig {
+            provider: provider.into(),
+            timeout: Duration::from_secs(30),
+            connect_timeout: Duration::from_secs(10),
+            max_body_bytes: 10 * 1024 * 1024,
+            allow_insecure_http: false,
+            max_redirects: 10,
+            user_agent: concat!("driftwatch/", env!("CARGO_PKG_VERSION")).to_string(),
+            record_body_chars: 64 * 1024,
+        }
+    }
+}
+
+/// Credentials sent in the `Authorization` header.
+#[derive(Debug, Clone, Default)]
+pub enum Auth {
+    /// No `Authorization` header.
+    #[default]
+    None,
+    /// RFC 6750 `Bearer <token>`.
+    Bearer(SecretString),
+    /// Sent as RFC 7617 Basic; callers apply any OAuth form-encoding of the parts.
+    Basic {
+        user: String,
+        password: SecretString,
+    },
+}
+
+/// One request to send.
+#[derive(Debug, Clone)]
+pub struct Request {
+    pub method: Method,
+    pub url: Url,
+    /// Extra headers, sent in this order after `user-agent`.
+    pub headers: Vec<(String, String)>,
+    pub auth: Auth,
+    /// Sent as `application/x-www-form-urlencoded` when set.
+    pub form: Option<Vec<(String, String)>>,
+    /// Why the request is made, e.g. `token:refresh`; recorded in the exchange.
+    pub purpose: String,
+    /// The connection the request acts for; recorded in the exchange.
+    pub connection: Option<String>,
+}
+
+impl Request {
+    /// A request without headers, credentials or body.
+    pub fn new(method: Method, url: Url, purpose: impl Into<String>) -> Self {
+        Request {
+            method,
+            url,
+            headers: Vec::new(),
+            auth: Auth::None,
+            form: None,
+            purpose: purpose.into(),
+            connection: None,
+        }
+    }
+}
+
+/// A complete response (after redirects), body fully read within the limits.
+#[derive(Debug, Clone)]
+pub struct Response {
+    /// Status of the final hop.
+    pub status: u16,
+    /// Names are lowercase.
+    pub headers: Vec<(String, String)>,
+    pub body: Bytes,
+    /// The final URL, after redirects.
+    pub url: Url,
+    /// Id of the exchange recording the final hop.
+    pub exchange_id: String,
+}
+
+/// Why a response body is not usable JSON.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum JsonError {
+    /// Deeper than serde_json's recursion limit.
+    #[error("json nested too deeply (more than 128 levels)")]
+    TooDeep,
+    /// Any other parse failure; the reason never quotes the body.
+    #[error("invalid json at line {line}, column {column}: {reason}")]
+    Syntax {
+        line: usize,
+        column: usize,
+        reason: String,
+    },
+}
+
+impl Response {
+    /// The first value of a header (name compared case-insensitively).
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers
+            .iter()
+            .find(|(n, _)| n.eq_ignore_ascii_case(name))
+            .map(|(_, v)| v.as_str())
+    }
+
+    /// The `content-type` header, parameters included.
+    pub fn content_type(&self) -> Option<&str> {
+        self.header("content-type")
+    }
+
+    /// Parses the body as JSON; serde_json's recursion limit becomes
+    /// [`JsonError::TooDeep`], anything else [`JsonError::Syntax`].
+    pub fn json(&self) -> Result<serde_json::Value, JsonError> {
+        serde_json::from_slice(&self.body).map_err(|e| {
+            let full = e.to_string();
+            if full.starts_with("recursion limit exceeded") {
+                return JsonError::TooDeep;
+            }
+            // The message never quotes the body; drop serde's position suffix
+            // because the variant carries it.
+            let suffix = format!(" at line {} column {}", e.line(), e.column());
+            let reason = full.strip_suffix(&suffix).unwrap_or(&full).to_string();
+            JsonError::Syntax {
+                line: e.line(),
+                column: e.column(),
+                reason,
+            }
+        })
+    }
+}
+
+/// A request that did not produce a usable response. Messages carry no secret.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum HttpError {
+    #[error("refusing plain http to non-loopback host in `{url}`; pass --allow-insecure-http")]
+    InsecureUrl { url: String },
+    #[error("request timed out after {after:?}")]
+    Timeout { after: Duration },
+    #[error("could not connect: {reason}")]
+    Connect { reason: String },
+    #[error("response body larger than the limit of {limit} bytes")]
+    BodyTooLarge { limit: u64 },
+    #[error("more than {max} redirects")]
+    TooManyRedirects { max: usize },
+    #[error("bad redirect: {reason}")]
+    BadRedirect { reason: String },
+    #[error("transport error: {reason}")]
+    Transport { reason: String },
+    #[error("invalid request: {reason}")]
+    Client { reason: String },
+}
+
+impl HttpError {
+    /// Short machine-readable class, used in exchanges and run errors.
+    pub fn class(&self) -> &'static str {
+        match self {
+            HttpError::InsecureUrl { .. } => "insecure-url",
+            HttpError::Timeout { .. } => "timeout",
+            HttpError::Connect { .. } => "connect",
+            HttpError::BodyTooLarge { .. } => "body-too-large",
+            HttpError::TooManyRedirects { .. } | HttpError::BadRedirect { .. } => "redirects",
+            HttpError::Transport { .. } => "transport",
+            HttpError::Client { .. } => "client",
+        }
+    }
+}
+
+/// One provider's HTTP client.
+#[derive(Debug)]
+pub struct HttpClient {
+    cfg: ClientConfig,
+    redactor: Arc<Redactor>,
+    recorder: ExchangeRecorder,
+    /// Honours the system proxy settings.
+    remote: reqwest::Client,
+    /// Never proxied: loopback traffic (the simulated provider) must stay local.
+    direct: reqwest::Client,
+}
+
+/// What one hop is about to send.
+struct Hop {
+    method: Method,
+    url: Url,
+    headers: Vec<(String, String)>,
+    body: Option<String>,
+}
+
+/// What one hop received, kept even when it fails halfway.
+#[derive(Default)]
+struct Received {
+    status: Option<u16>,
+    headers: Vec<(String, String)>,
+    body: BytesMut,
+    body_bytes: u64,
+}
+
+impl HttpClient {
+    /// Builds the client; fails only if the TLS backend cannot be set up.
+    pub fn new(
+        cfg: ClientConfig,
+        redactor: Arc<Redactor>,
+        recorder: ExchangeRecorder,
+    ) -> Result<Self, HttpError> {
+        let builder = || {
+            reqwest::Client::builder()
+                .redirect(reqwest::redirect::Policy::none())
+                .connect_timeout(cfg.connect_timeout)
+        };
+        let build = |b: reqwest::ClientBuilder| {
+            b.build().map_err(|e| HttpError::Client {
+                reason: redactor.scrub(&error_chain(e)),
+            })
+        };
+        let remote = build(builder())?;
+        let direct = build(builder().no_proxy())?;
+        Ok(HttpClient {
+            cfg,
+            redactor,
+            recorder,
+            remote,
+            direct,
+        })
+    }
+
+    /// The redactor shared with everything that records or prints.
+    pub fn redactor(&self) -> &Arc<Redactor> {
+        &self.redactor
+    }
+
+    /// Sends, following redirects by hand; records one Exchange per hop
+    /// (redacted), success or not.
+    pub async fn send(&self, req: Request) -> Result<Response, HttpError> {
+        let deadline = Instant::now() + self.cfg.timeout;
+        self.register_secrets(&req);
+        let original = req.url.clone();
+        let mut hop = Hop {
+            method: req.method.clone(),
+            url: req.url.clone(),
+            headers: self.initial_headers(&req),
+            body: req.form.as_ref().map(|pairs| encode_form(pairs)),
+        };
+        let mut redirects = 0usize;
+        loop {
+            let id = self.recorder.next_id();
+            let started_at = chrono::Utc::now();
+            let t0 = Instant::now();
+            let mut got = Received::default();
+            let result = match tokio::time::timeout_at(deadline, self.hop(&hop, &mut got)).await {
+                Ok(r) => r,
+                Err(_) => Err(HttpError::Timeout {
+                    after: self.cfg.timeout,
+                }),
+            };
+            let next = result.and_then(|()| self.redirect_target(&hop, &got, redirects));
+            let error = next.as_ref().err().map(|e| format!("{}: {e}", e.class()));
+            self.record(
+                &req,
+                &hop,
+                &got,
+                id.clone(),
+                error,
+                started_at,
+                t0.elapsed(),
+            );
+            let Some(target) = next? else {
+                return Ok(Response {
+                    status: got.status.unwrap_or_default(),
+                    headers: got.headers,
+                    body: got.body.freeze(),
+                    url: hop.url,
+                    exchange_id: id,
+                });
+            };
+            redirects += 1;
+            hop = self.follow(hop, &got, target, &original);
+        }
+    }
+
+    /// Remembers every credential of the request so that no later text leaks it.
+    fn register_secrets(&self, req: &Request) {
+        match &req.auth {
+            Auth::None => {}
+            Auth::Bearer(token) => self.redactor.register_secret(token.expose_secret()),
+            Auth::Basic { user, password } => {
+                self.redactor.register_secret(password.expose_secret());
+                self.redactor
+                    .register_secret(&basic_credentials(user, password));
+            }
+        }
+        for (name, value) in req.form.iter().flatten() {
+            if self.redactor.is_secret_param(name) {
+                self.redactor.register_secret(value);
+            }
+        }
+    }
+
+    /// The headers as they go on the wire, so the recording shows exactly what was sent.
+    fn initial_headers(&self, req: &Request) -> Vec<(String, String)> {
+        let mut headers = vec![("user-agent".to_string(), self.cfg.user_agent.clone())];
+        headers.extend(req.headers.iter().cloned());
+        match &req.auth {
+            Auth::None => {}
+            Auth::Bearer(token) => headers.push((
+                "authorization".to_string(),
+                format!("Bearer {}", token.expose_secret()),
+            )),
+            Auth::Basic { user, password } => headers.push((
+                "authorization".to_string(),
+                format!("Basic {}", basic_credentials(user, password)),
+            )),
+        }
+        let has_content_type = headers
+            .iter()
+            .any(|(n, _)| n.eq_ignore_ascii_case("content-type"));
+        if req.form.is_some() && !has_content_type {
+            headers.push((
+                "content-type".to_string(),
+                "application/x-www-form-urlencoded".to_string(),
+            ));
+        }
+        headers
+    }
+
+    /// Sends one hop and reads its body into `got` within the limits.
+    async fn hop(&self, hop: &Hop, got: &mut Received) -> Result<(), HttpError> {
+        if let Err(refusal) = origin::check_url(&hop.url, self.cfg.allow_insecure_http) {
+            return Err(match refusal {
+                Refusal::Insecure => HttpError::InsecureUrl {
+                    url: self.redactor.redact_url(&hop.url),
+                },
+                Refusal::Scheme(scheme) => HttpError::Client {
+                    reason: format!("unsupported url scheme `{scheme}`"),
+                },
+            });
+        }
+        let client = if origin::is_loopback(&hop.url) {
+            &self.direct
+        } else {
+            &self.remote
+        };
+        let mut builder = client
+            .request(hop.method.clone(), hop.url.clone())
+            .headers(header_map(&hop.headers)?);
+        if let Some(body) = &hop.body {
+            builder = builder.body(body.clone());
+        }
+        let mut resp = builder.send().await.map_err(|e| self.classify(e))?;
+        got.status = Some(resp.status().as_u16());
+        got.headers = resp
+            .headers()
+            .iter()
+            .map(|(n, v)| {
+                let value = String::from_utf8_lossy(v.as_bytes()).into_owned();
+                (n.as_str().to_string(), value)
+            })
+            .collect();
+        let limit = self.cfg.max_body_bytes;
+        if resp.content_length().is_some_and(|len| len > limit) {
+            return Err(HttpError::BodyTooLarge { limit });
+        }
+        while let Some(chunk) = resp.chunk().await.map_err(|e| self.classify(e))? {
+            got.body_bytes += chunk.len() as u64;
+            if got.body_bytes > limit {
+                // Dropping `resp` closes the connection: the rest is never read.
+                return Err(HttpError::BodyTooLarge { limit });
+            }
+            got.body.extend_from_slice(&chunk);
+        }
+        Ok(())
+    }
+
+    /// `Some(url)` when the hop's response is a redirect to follow.
+    fn redirect_target(
+        &self,
+        hop: &Hop,
+        got: &Received,
+        redirects: usize,
+    ) -> Result<Option<Url>, HttpError> {
+        if !matches!(got.status, Some(301 | 302 | 303 | 307 | 308)) {
+            return Ok(None);
+        }
+        let Some((_, location)) = got.headers.iter().find(|(n, _)| n == "location") else {
+            // A 3xx without a target is the provider's answer, not a redirect.
+            return Ok(None);
+        };
+        if redirects >= self.cfg.max_redirects {
+            return Err(HttpError::TooManyRedirects {
+                max: self.cfg.max_redirects,
+            });
+        }
+        let target = hop.url.join(location).map_err(|e| HttpError::BadRedirect {
+            reason: format!("unusable location header: {e}"),
+        })?;
+        match origin::check_url(&target, self.cfg.allow_insecure_http) {
+            Ok(()) => Ok(Some(target)),
+            Err(Refusal::Insecure) => Err(HttpError::InsecureUrl {
+                url: self.redactor.redact_url(&target),
+            }),
+            Err(Refusal::Scheme(scheme)) => Err(HttpError::BadRedirect {
+                reason: format!("redirect to unsupported scheme `{scheme}`"),
+            }),
+        }
+    }
+
+    /// The next hop: method rewritten per RFC 9110 §15.4, credentials dropped
+    /// for good once the chain leaves the original origin.
+    fn follow(&self, mut hop: Hop, got: &Received, target: Url, original: &Url) -> Hop {
+        let status = got.status.unwrap_or_default();
+        let to_get = (status == 303 && hop.method != Method::HEAD)
+            || (matches!(status, 301 | 302) && hop.method == Method::POST);
+        if to_get {
+            hop.method = Method::GET;
+            hop.body = None;
+            hop.headers.retain(|(n, _)| {
+                !n.eq_ignore_ascii_case("content-type") && !n.eq_ignore_ascii_case("content-length")
+            });
+        }
+        if !origin::same_origin(&target, original) {
+            hop.headers.retain(|(n, _)| {
+                let n = n.to_ascii_lowercase();
+                n != "authorization" && n != "proxy-authorization" && n != "cookie"
+            });
+        }
+        hop.url = target;
+        hop
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    fn record(
+        &self,
+        req: &Request,
+        hop: &Hop,
+        got: &Received,
+        id: String,
+        error: Option<String>,
+        started_at: chrono::DateTime<chrono::Utc>,
+        elapsed: Duration,
+    ) {
+        let r = &self.redactor;
+        let body = match (&hop.body, &req.form) {
+            (None, _) => None,
+            (Some(_), Some(pairs)) => Some(r.redact_form(pairs)),
+            (Some(raw), None) => Some(r.scrub(raw)),
+        };
+        let request = RecordedRequest {
+            method: hop.method.to_string(),
+            url: r.redact_url(&hop.url),
+            headers: r.redact_headers(&hop.headers),
+            body,
+        };
+        let response = got.status.map(|status| {
+            let content_type = got
+                .headers
+                .iter()
+                .find(|(n, _)| n == "content-type")
+                .map(|(_, v)| v.as_str());
+            let (text, truncated) =
+                r.redact_body(content_type, &got.body, self.cfg.record_body_chars);
+            RecordedResponse {
+                status,
+                headers: r.redact_headers(&got.headers),
+                body: (!got.body.is_empty()).then_some(text),
+                body_bytes: got.body_bytes,
+                body_truncated: truncated,
+            }
+        });
+        self.recorder.push(Exchange {
+            id,
+            provider: self.cfg.provider.clone(),
+            connection: req.connection.clone(),
+            purpose: req.purpose.clone(),
+            request,
+            response,
+            error: error.map(|e| r.scrub(&e)),
+            started_at,
+            duration_ms: u64::try_from(elapsed.as_millis()).unwrap_or(u64::MAX),
+        });
+    }
+
+    fn classify(&self, e: reqwest::Error) -> HttpError {
+        let timeout = e.is_timeout();
+        let connect = e.is_connect();
+        let reason = self.redactor.scrub(&error_chain(e));
+        match (connect, timeout) {
+            (true, true) => HttpError::Timeout {
+                after: self.cfg.connect_timeout,
+            },
+            (true, false) => HttpError::Connect { reason },
+            (false, true) => HttpError::Timeout {
+                after: self.cfg.timeout,
+            },
+            (false, false) => HttpError::Transport { reason },
+        }
+    }
+}
+
+/// The error and its sources, without the URL (which may carry a code or token).
+fn error_chain(e: reqwest::Error) -> String {
+    let e = e.without_url();
+    let mut text = e.to_string();
+    let mut source = std::error::Error::source(&e);
+    while let Some(s) = source {
+        text.push_str(": ");
+        text.push_str(&s.to_string());
+        source = s.source();
+    }
+    text
+}
+
+fn basic_credentials(user: &str, password: &SecretString) -> String {
+    use base64::Engine as _;
+    base64::engine::general_purpose::STANDARD.encode(format!("{user}:{}", password.expose_secret()))
+}
+
+fn encode_form(pairs: &[(String, String)]) -> String {
+    url::form_urlencoded::Serializer::new(String::new())
+        .extend_pairs(pairs)
+        .finish()
+}
+
+/// Header values are never quoted in the error: they may be credentials.
+fn header_map(headers: &[(String, String)]) -> Result<HeaderMap, HttpError> {
+    let mut map = HeaderMap::new();
+    for (name, value) in headers {
+        let header_name =
+            HeaderName::from_bytes(name.as_bytes()).map_err(|_| HttpError::Client {
+                reason: "invalid header name".to_string(),
+            })?;
+        let header_value = HeaderValue::from_str(value).map_err(|_| HttpError::Client {
+            reason: format!("invalid value for header `{header_name}`"),
+        })?;
+        map.append(header_name, header_value);
+    }
+    Ok(map)
+}
+
+#[cfg(test)]
+#[path = "client_tests.rs"]
+mod tests;

@@ -1,0 +1,492 @@
+//! The one redactor: removes secrets from headers, bodies, URLs, forms and free text.
+//!
+//! It knows where OAuth puts secrets (header names, token fields, `code`, client
+//! secrets, cookies) plus suite-configured selectors, and it remembers concrete
+//! secret values seen at run time so that they can be scrubbed from any text.
+//! It never fails and never knows about HTTP transport, probes or reports.
+
+use serde_json::Value;
+use serde_json_path::JsonPath;
+use std::collections::BTreeSet;
+use std::sync::RwLock;
+
+/// What every redacted value is replaced with.
+pub const REDACTED: &str = "[REDACTED]";
+
+/// Key names (compared case-insensitively) whose values are secrets wherever they appear.
+const SECRET_NAMES: &[&str] = &[
+    "access_token",
+    "refresh_token",
+    "id_token",
+    "client_secret",
+    "code",
+    "code_verifier",
+    "device_code",
+    "password",
+    "client_assertion",
+    "assertion",
+    "api_key",
+    "apikey",
+    "secret",
+];
+
+/// Names that are secret only in forms and query strings: as a JSON key `token`
+/// is too often a harmless field name (pagination tokens are not credentials we hold).
+const FORM_ONLY_SECRET_NAMES: &[&str] = &["token"];
+
+/// Header names whose whole value is secret.
+const SECRET_HEADERS: &[&str] = &["cookie", "set-cookie", "x-api-key"];
+
+/// Header names whose value is `<scheme> <credentials>`: the scheme word is kept.
+const AUTH_HEADERS: &[&str] = &["authorization", "proxy-authorization"];
+
+/// Headers carrying a URL whose query may hold an authorization code or token.
+const URL_HEADERS: &[&str] = &["location", "content-location"];
+
+/// Registered secrets shorter than this are ignored: scrubbing two-letter
+/// strings out of every message would destroy the text and protect nothing.
+const MIN_SECRET_LEN: usize = 4;
+
+/// A suite selector that could not be understood.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum RedactError {
+    #[error("invalid redaction selector `{selector}`: {reason}")]
+    Selector { selector: String, reason: String },
+}
+
+/// Removes secrets from everything driftwatch records or prints.
+///
+/// `Send + Sync`; share it with `Arc`. Registered secrets use interior mutability.
+#[derive(Debug)]
+pub struct Redactor {
+    /// Lowercase key names redacted in JSON, forms and query strings.
+    names: BTreeSet<String>,
+    /// Lowercase key names redacted only in forms and query strings.
+    form_names: BTreeSet<String>,
+    paths: Vec<JsonPath>,
+    /// Concrete secret values, longest first so that a secret containing
+    /// another one is replaced whole.
+    secrets: RwLock<Vec<String>>,
+}
+
+impl Redactor {
+    /// Builds a redactor with the default secret names plus `selectors`.
+    ///
+    /// `selectors`: extra suite-configured selectors: an RFC 9535 JSONPath
+    /// (`$.user.ssn`) or a bare key name (`api_key`) matching that key at any
+    /// depth in JSON and form bodies and URL query strings.
+    pub fn new(selectors: &[String]) -> Result<Redactor, RedactError> {
+        let mut names: BTreeSet<String> = SECRET_NAMES.iter().map(|n| n.to_string()).collect();
+        let form_names = FORM_ONLY_SECRET_NAMES
+            .iter()
+            .map(|n| n.to_string())
+            .collect();
+        let mut paths = Vec::new();
+        for selector in selectors {
+            let error = |reason: &str| RedactError::Selector {
+                selector: selector.clone(),
+                reason: reason.to_string(),
+            };
+            if selector.starts_with('$') {
+                let path = JsonPath::parse(selector).map_err(|e| error(&e.to_string()))?;
+                paths.push(path);
+            } else if selector.trim().is_empty() {
+                return Err(error("a key name must not be empty"));
+            } else if selector
+                .chars()
+                .any(|c| c.is_whitespace() || c.is_control())
+            {
+                return Err(error(
+                    "a key name must not contain whitespace (JSONPath selectors start with `$`)",
+                ));
+            } else {
+                names.insert(selector.to_lowercase());
+            }
+        }
+        Ok(Redactor {
+            names,
+            form_names,
+            paths,
+            secrets: RwLock::new(Vec::new()),
+        })
+    }
+
+    /// True when a form field or query parameter of this name holds a secret.
+    pub(crate) fn is_secret_param(&self, name: &str) -> bool {
+        let lower = name.to_lowercase();
+        self.names.contains(&lower) || self.form_names.contains(&lower)
+    }
+
+    /// Redacts header values: credentials, cookies and any header whose name
+    /// mentions a token or secret; other values are scrubbed.
+    pub fn redact_headers(&self, headers: &[(String, String)]) -> Vec<(String, String)> {
+        headers
+            .iter()
+            .map(|(name, value)| (name.clone(), self.redact_header(name, value)))
+            .collect()
+    }
+
+    fn redact_header(&self, name: &str, value: &str) -> String {
+        let lower = name.to_ascii_lowercase();
+        if AUTH_HEADERS.contains(&lower.as_str()) {
+            // Keep the scheme word: whether Bearer or Basic was sent is evidence.
+            return match value.trim_start().split_once(char::is_whitespace) {
+                Some((scheme, _)) if !scheme.is_empty() => format!("{scheme} {REDACTED}"),
+                _ => REDACTED.to_string(),
+            };
+        }
+        if SECRET_HEADERS.contains(&lower.as_str())
+            || lower.contains("token")
+            || lower.contains("secret")
+        {
+            return REDACTED.to_string();
+        }
+        if URL_HEADERS.contains(&lower.as_str()) {
+            return self.scrub(&self.redact_url_str(value));
+        }
+        self.scrub(value)
+    }
+
+    /// Redacts a JSON value in place: secret keys at any depth, suite JSONPath
+    /// selectors, and registered secrets inside any string.
+    pub fn redact_json(&self, value: &mut Value) {
+        // Selectors first: they address the document as the provider sent it.
+        for path in &self.paths {
+            let pointers: Vec<String> = path
+                .query_located(value)
+                .locations()
+                .map(|l| l.to_json_pointer())
+                .collect();
+            for pointer in pointers {
+                if let Some(target) = value.pointer_mut(&pointer) {
+                    *target = Value::String(REDACTED.to_string());
+                }
+            }
+        }
+        // An explicit stack: a value handed to us may be nested arbitrarily deep.
+        let mut stack = vec![value];
+        while let Some(node) = stack.pop() {
+            match node {
+                Value::Object(map) => {
+                    for (key, child) in map.iter_mut() {
+                        if self.names.contains(&key.to_lowercase()) {
+                            *child = Value::String(REDACTED.to_string());
+                        } else {
+                            stack.push(child);
+                        }
+                    }
+                }
+                Value::Array(items) => stack.extend(items.iter_mut()),
+                Value::String(s) => {
+                    let scrubbed = self.scrub(s);
+                    if scrubbed != *s {
+                        *s = scrubbed;
+                    }
+                }
+                Value::Null | Value::Bool(_) | Value::Number(_) => {}
+            }
+        }
+    }
+
+    /// Body for recording: JSON → parsed, redacted, re-serialised compactly;
+    /// form-encoded → fields redacted; anything else → text (lossy UTF-8) with
+    /// registered secrets scrubbed. Cut to `max_chars`; returns (text, truncated).
+    pub fn redact_body(
+        &self,
+        content_type: Option<&str>,
+        body: &[u8],
+        max_chars: usize,
+    ) -> (String, bool) {
+        let mime = content_type
+            .and_then(|ct| ct.split(';').next())
+            .map(|m| m.trim().to_ascii_lowercase())
+            .unwrap_or_default();
+        let text = if mime == "application/x-www-form-urlencoded" {
+            self.redact_form_bytes(body)
+        } else if mime.ends_with("json") || (mime.is_empty() && looks_like_json(body)) {
+            match serde_json::from_slice::<Value>(body) {
+                Ok(mut value) => {
+                    self.redact_json(&mut value);
+                    serde_json::to_string(&value)
+                        .unwrap_or_else(|_| self.scrub(&String::from_utf8_lossy(body)))
+                }
+                // Cut off at the body limit or broken: still hide secret fields.
+                Err(_) => self.scrub(&self.redact_json_text(&String::from_utf8_lossy(body))),
+            }
+        } else {
+            self.redact_text(body)
+        };
+        truncate_chars(text, max_chars)
+    }
+
+    /// Free text; providers that answer a token request with a form body but a
+    /// `text/plain` type (a common sight) are recognised and redacted as forms.
+    fn redact_text(&self, body: &[u8]) -> String {
+        let text = String::from_utf8_lossy(body);
+        let trimmed = text.trim();
+        let form_like = trimmed.contains('=') && !trimmed.contains(char::is_whitespace);
+        if form_like
+            && url::form_urlencoded::parse(trimmed.as_bytes())
+                .any(|(name, _)| self.is_secret_param(&name))
+        {
+            return self.redact_form_bytes(trimmed.as_bytes());
+        }
+        self.scrub(&text)
+    }
+
+    /// Redacts `"secret_name": value` in text that is JSON-like but does not
+    /// parse (a body cut at the size limit, or a broken one), without parsing.
+    fn redact_json_text(&self, text: &str) -> String {
+        let mut out = String::with_capacity(text.len());
+        let mut rest = text;
+        while let Some(quote) = rest.find('"') {
+            out.push_str(&rest[..quote]);
+            let (key, after) = split_json_string(&rest[quote..]);
+            out.push_str(key);
+            rest = after;
+            let inner = key.trim_start_matches('"').trim_end_matches('"');
+            let gap = rest.len() - rest.trim_start().len();
+            let is_key = rest.trim_start().starts_with(':');
+            if !(is_key && self.names.contains(&inner.to_lowercase())) {
+                continue;
+            }
+            // Copy `<ws>:<ws>`, then replace the value (string or scalar).
+            let colon = gap + 1;
+            let value_start = colon + (rest[colon..].len() - rest[colon..].trim_start().len());
+            out.push_str(&rest[..value_start]);
+            rest = &rest[value_start..];
+            if rest.starts_with('"') {
+                let (_, after) = split_json_string(rest);
+                out.push('"');
+                out.push_str(REDACTED);
+                out.push('"');
+                rest = after;
+            } else if !rest.starts_with(['{', '[']) {
+                let end = rest
+                    .find(|c: char| matches!(c, ',' | '}' | ']') || c.is_whitespace())
+                    .unwrap_or(rest.len());
+                if end > 0 {
+                    out.push_str(REDACTED);
+                    rest = &rest[end..];
+                }
+            }
+        }
+        out.push_str(rest);
+        out
+    }
+
+    fn redact_form_bytes(&self, body: &[u8]) -> String {
+        let pairs: Vec<(String, String)> = url::form_urlencoded::parse(body)
+            .map(|(k, v)| (k.into_owned(), v.into_owned()))
+            .collect();
+        self.redact_form(&pairs)
+    }
+
+    /// A URL as recorded: secret query (and fragment) parameters and any
+    /// password in the user info redacted, registered secrets scrubbed.
+    pub fn redact_url(&self, url: &url::Url) -> String {
+        let mut url = url.clone();
+        if url.password().is_some() {
+            // Only fails for URLs that cannot have credentials, which have no password.
+            let _ = url.set_password(Some(REDACTED));
+        }
+        self.scrub(&self.redact_url_str(url.as_str()))
+    }
+
+    /// Redacts the query and fragment parameters of a (possibly relative) URL
+    /// string without reformatting the rest of it.
+    fn redact_url_str(&self, url: &str) -> String {
+        let (before_fragment, fragment) = match url.split_once('#') {
+            Some((b, f)) => (b, Some(f)),
+            None => (url, None),
+        };
+        let mut out = match before_fragment.split_once('?') {
+            Some((base, query)) => format!("{base}?{}", self.redact_query(query)),
+            None => before_fragment.to_string(),
+        };
+        if let Some(fragment) = fragment {
+            // The implicit grant returns `#access_token=…`.
+            out.push('#');
+            out.push_str(&self.redact_query(fragment));
+        }
+        out
+    }
+
+    /// Redacts `name=value` pairs, keeping the original encoding of everything else.
+    fn redact_query(&self, query: &str) -> String {
+        query
+            .split('&')
+            .map(|pair| match pair.split_once('=') {
+                Some((name, _)) if self.is_secret_param(&decode_component(name)) => {
+                    format!("{name}={REDACTED}")
+                }
+                _ => pair.to_string(),
+            })
+            .collect::<Vec<_>>()
+            .join("&")
+    }
+
+    /// A form body as recorded: secret fields shown as `[REDACTED]` (not
+    /// percent-encoded, so recordings stay readable), other values encoded and scrubbed.
+    pub fn redact_form(&self, pairs: &[(String, String)]) -> String {
+        let encode =
+            |s: &str| url::form_urlencoded::byte_serialize(s.as_bytes()).collect::<String>();
+        let fields: Vec<String> = pairs
+            .iter()
+            .map(|(name, value)| {
+                if self.is_secret_param(name) {
+                    format!("{}={REDACTED}", encode(name))
+                } else {
+                    format!("{}={}", encode(name), self.scrub(&encode(value)))
+                }
+            })
+            .collect();
+        self.scrub(&fields.join("&"))
+    }
+
+    /// Remember a concrete secret value (token, client secret) so `scrub`
+    /// removes it from free text. Its URL-encoded form is remembered too.
+    pub fn register_secret(&self, secret: &str) {
+        if secret.chars().count() < MIN_SECRET_LEN {
+            return;
+        }
+        let encoded: String = url::form_urlencoded::byte_serialize(secret.as_bytes()).collect();
+        // A poisoned lock still holds a usable list; redaction must never fail.
+        let mut secrets = self.secrets.write().unwrap_or_else(|e| e.into_inner());
+        for s in [secret.to_string(), encoded] {
+            if !secrets.contains(&s) {
+                secrets.push(s);
+            }
+        }
+        secrets.sort_by(|a, b| b.len().cmp(&a.len()).then_with(|| a.cmp(b)));
+    }
+
+    /// Replace every registered secret, and any `Bearer <token>` / `Basic <b64>`
+    /// substring, by [`REDACTED`].
+    pub fn scrub(&self, text: &str) -> String {
+        let mut out = text.to_string();
+        {
+            let secrets = self.secrets.read().unwrap_or_else(|e| e.into_inner());
+            for secret in secrets.iter() {
+                if out.contains(secret.as_str()) {
+                    out = out.replace(secret.as_str(), REDACTED);
+                }
+            }
+        }
+        scrub_scheme(&out)
+    }
+}
+
+/// True for the characters of an RFC 6750 `b64token`.
+fn is_token_char(c: char) -> bool {
+    c.is_ascii_alphanumeric() || matches!(c, '-' | '.' | '_' | '~' | '+' | '/' | '=')
+}
+
+/// Redacts the credentials after `Bearer ` and `Basic ` (any case) in free text.
+///
+/// Prose such as "invalid bearer token" or "basic auth" is left alone: for
+/// Bearer the bare words `token(s)` are skipped; for Basic the word must look
+/// like real credentials (decodes to `user:password`, or is long).
+fn scrub_scheme(text: &str) -> String {
+    let lower = text.to_ascii_lowercase();
+    let mut out = String::with_capacity(text.len());
+    let mut i = 0;
+    while i < text.len() {
+        let rest = &lower[i..];
+        let scheme_len = if rest.starts_with("bearer") {
+            6
+        } else if rest.starts_with("basic") {
+            5
+        } else {
+            0
+        };
+        let at_boundary = i == 0
+            || !text[..i]
+                .chars()
+                .next_back()
+                .is_some_and(|c| c.is_alphanumeric() || c == '_');
+        if scheme_len > 0 && at_boundary {
+            let after_scheme = i + scheme_len;
+            let ws: usize = text[after_scheme..]
+                .chars()
+                .take_while(|c| *c == ' ' || *c == '\t')
+                .map(char::len_utf8)
+                .sum();
+            let token_start = after_scheme + ws;
+            let token_len: usize = text[token_start..]
+                .chars()
+                .take_while(|c| is_token_char(*c))
+                .map(char::len_utf8)
+                .sum();
+            let token = &text[token_start..token_start + token_len];
+            let secret = ws > 0
+                && token_len > 0
+                && if scheme_len == 6 {
+                    !matches!(token.to_ascii_lowercase().as_str(), "token" | "tokens")
+                } else {
+                    looks_like_basic_credentials(token)
+                };
+            if secret {
+                out.push_str(&text[i..token_start]);
+                out.push_str(REDACTED);
+                i = token_start + token_len;
+                continue;
+            }
+        }
+        // Advance by one whole character; `i` is always at a char boundary.
+        let c = text[i..].chars().next().map_or(1, char::len_utf8);
+        out.push_str(&text[i..i + c]);
+        i += c;
+    }
+    out
+}
+
+fn looks_like_basic_credentials(token: &str) -> bool {
+    use base64::Engine as _;
+    if token.len() >= 16 {
+        return true;
+    }
+    base64::engine::general_purpose::STANDARD
+        .decode(token)
+        .is_ok_and(|bytes| bytes.contains(&b':'))
+}
+
+/// Splits `"…"…` after the closing quote (escapes honoured); an unterminated
+/// string takes the whole text.
+fn split_json_string(text: &str) -> (&str, &str) {
+    let mut escaped = false;
+    for (i, c) in text.char_indices().skip(1) {
+        match c {
+            _ if escaped => escaped = false,
+            '\\' => escaped = true,
+            '"' => return text.split_at(i + 1),
+            _ => {}
+        }
+    }
+    (text, "")
+}
+
+fn looks_like_json(body: &[u8]) -> bool {
+    matches!(
+        body.iter().find(|b| !b.is_ascii_whitespace()),
+        Some(b'{') | Some(b'[')
+    )
+}
+
+fn decode_component(s: &str) -> String {
+    url::form_urlencoded::parse(s.as_bytes())
+        .next()
+        .map(|(k, _)| k.into_owned())
+        .unwrap_or_default()
+}
+
+fn truncate_chars(text: String, max_chars: usize) -> (String, bool) {
+    match text.char_indices().nth(max_chars) {
+        Some((cut, _)) => (text[..cut].to_string(), true),
+        None => (text, false),
+    }
+}
+
+#[cfg(test)]
+#[path = "redact_tests.rs"]
+mod tests;
