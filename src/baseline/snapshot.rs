@@ -238,3 +238,158 @@ fn header_from_fields(
         },
     })
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn header(connection: Option<&str>) -> SnapshotHeader {
+        SnapshotHeader::new(
+            "suites/demo.yaml",
+            ObservationKey {
+                provider: "demo".into(),
+                probe: ProbeKind::Schema,
+                subject: "invoices".into(),
+                connection: connection.map(str::to_owned),
+            },
+        )
+    }
+
+    const GOLDEN: &str = "---
+format: driftwatch-snapshot/1
+suite: suites/demo.yaml
+provider: demo
+probe: schema
+subject: invoices
+connection: acme
+---
+{
+  \"a\": [
+    1,
+    {
+      \"x\": null,
+      \"y\": true
+    }
+  ],
+  \"b\": \"text\"
+}
+";
+
+    #[test]
+    fn renders_the_documented_layout_with_sorted_keys() {
+        let body = json!({"b": "text", "a": [1, {"y": true, "x": null}]});
+        assert_eq!(render_snapshot(&header(Some("acme")), &body), GOLDEN);
+        let no_conn = render_snapshot(&header(None), &json!({}));
+        assert_eq!(
+            no_conn,
+            "---\nformat: driftwatch-snapshot/1\nsuite: suites/demo.yaml\nprovider: demo\nprobe: schema\nsubject: invoices\n---\n{}\n"
+        );
+    }
+
+    #[test]
+    fn parse_then_render_round_trips_byte_for_byte() {
+        let (h, obs) = parse_snapshot(Path::new("x.snap"), GOLDEN).expect("valid");
+        assert_eq!(h, header(Some("acme")));
+        assert_eq!(obs.key, h.key);
+        assert_eq!(render_snapshot(&h, &obs.body), GOLDEN);
+
+        let odd = [
+            "",
+            " padded",
+            "\"quoted",
+            "two\nlines",
+            "tab\there",
+            "ünïcode: yes",
+            "a: b",
+        ];
+        let bodies = [
+            json!(null),
+            json!([]),
+            json!({"k": 1.25, "s": "é\n\"", "n": -0.1}),
+            json!(u64::MAX),
+        ];
+        for (i, value) in odd.iter().enumerate() {
+            let mut h = header(Some(value));
+            h.suite = (*value).to_owned();
+            h.key.subject = format!("s{value}");
+            let body = &bodies[i % bodies.len()];
+            let text = render_snapshot(&h, body);
+            let (h2, obs) =
+                parse_snapshot(Path::new("x.snap"), &text).expect("rendered text parses");
+            assert_eq!((&h2, &obs.body), (&h, body));
+            assert_eq!(render_snapshot(&h2, &obs.body), text);
+        }
+    }
+
+    fn corrupt(text: &str) -> (usize, String, String) {
+        match parse_snapshot(Path::new("snapshots/demo/schema/invoices.snap"), text) {
+            Err(e @ SnapshotError::Corrupt { .. }) => {
+                let shown = e.to_string();
+                let SnapshotError::Corrupt { line, reason, .. } = e else {
+                    unreachable!()
+                };
+                (line, reason, shown)
+            }
+            other => panic!("expected a corrupt error, got {other:?}"),
+        }
+    }
+
+    #[test]
+    fn damage_is_reported_with_file_and_line() {
+        let (line, _, shown) = corrupt("{}\n");
+        assert_eq!(line, 1);
+        assert_eq!(
+            shown,
+            "snapshots/demo/schema/invoices.snap:1: corrupt snapshot: expected `---` opening the header"
+        );
+        let damaged_json = GOLDEN.replace("\"x\": null", "\"x\": nul!");
+        let (line, reason, _) = corrupt(&damaged_json);
+        assert_eq!(line, 13);
+        assert!(reason.starts_with("invalid json body: "), "{reason}");
+        assert_eq!(
+            corrupt(&GOLDEN.replace("probe: schema", "probe: schemas")).0,
+            5
+        );
+        assert_eq!(
+            corrupt(&GOLDEN.replace("probe: schema", "probe: schemas")).1,
+            "unknown probe `schemas`"
+        );
+        assert_eq!(corrupt(&GOLDEN.replace("suite: ", "suite:")).0, 3);
+        assert_eq!(
+            corrupt(&GOLDEN.replace("/1", "/2")).1,
+            "unsupported format `driftwatch-snapshot/2` (expected `driftwatch-snapshot/1`)"
+        );
+        assert_eq!(
+            corrupt(&GOLDEN.replace("provider: demo\n", "")),
+            (
+                7,
+                "header field `provider` is missing".to_owned(),
+                "snapshots/demo/schema/invoices.snap:7: corrupt snapshot: header field `provider` is missing"
+                    .to_owned()
+            )
+        );
+        assert_eq!(
+            corrupt(&GOLDEN.replace("subject: invoices\n", "subject: invoices\nextra: 1\n")).0,
+            7
+        );
+        assert_eq!(
+            corrupt(&GOLDEN[..GOLDEN.find("\n---\n").map_or(0, |i| i + 1)]).0,
+            8
+        );
+        let header_only = &GOLDEN[..GOLDEN.find("{").unwrap_or(0)];
+        assert_eq!(
+            corrupt(header_only),
+            (
+                9,
+                "the json body is missing".to_owned(),
+                "snapshots/demo/schema/invoices.snap:9: corrupt snapshot: the json body is missing"
+                    .to_owned()
+            )
+        );
+        assert_eq!(
+            corrupt(&GOLDEN.replace("suite: suites/demo.yaml", "suite: \"open")).1,
+            "`suite` has a badly quoted value"
+        );
+    }
+}
