@@ -1,1 +1,12 @@
-//! (module skeleton)
+//! Baselines: snapshot files, the diff rules that turn two observations into drifts, and the
+//! pending/accept workflow. Knows nothing about HTTP or how drifts are reported.
+
+pub mod diff;
+pub mod snapshot;
+pub mod store;
+
+pub use diff::diff_observations;
+pub use snapshot::{
+    SNAPSHOT_FORMAT, SnapshotError, SnapshotHeader, parse_snapshot, render_snapshot,
+};
+pub use store::{BaselineStore, Comparison};

@@ -1,1 +1,3 @@
-//! (module skeleton)
+//! Probes: each one turns recorded exchanges into observations; probes never format output.
+
+pub mod shape;

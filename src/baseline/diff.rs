@@ -1,0 +1,479 @@
+//! Compares a baseline observation with the current one and names each difference as a drift
+//! with a rule id and severity; knows nothing about HTTP, files or output formats.
+
+use crate::model::{Drift, Observation, ObservationKey, ProbeKind, Severity};
+use crate::probe::shape::{FieldShape, JsonType};
+use serde_json::Value;
+use std::collections::{BTreeMap, BTreeSet};
+
+/// Drifts between a baseline observation and the current one (same key), sorted by
+/// [`Drift::sort_key`]. Dispatches on `key.probe`.
+pub fn diff_observations(before: &Observation, after: &Observation) -> Vec<Drift> {
+    let mut drifts = match before.key.probe {
+        ProbeKind::Schema => diff_schema(&before.key, &before.body, &after.body),
+        // No rules yet: a changed body still shows up as `Comparison::Changed` in the store.
+        ProbeKind::Metadata
+        | ProbeKind::Token
+        | ProbeKind::Permissions
+        | ProbeKind::Refresh
+        | ProbeKind::Values
+        | ProbeKind::Deprecation => Vec::new(),
+    };
+    // Stable sort: drifts with equal keys keep their (deterministic) emission order.
+    drifts.sort_by(|a, b| a.sort_key().cmp(&b.sort_key()));
+    drifts
+}
+
+struct Emitter<'a> {
+    key: &'a ObservationKey,
+    out: Vec<Drift>,
+}
+
+impl Emitter<'_> {
+    #[allow(clippy::too_many_arguments)]
+    fn push(
+        &mut self,
+        rule: &str,
+        severity: Severity,
+        path: Option<&str>,
+        connections: Vec<String>,
+        message: String,
+        before: Option<Value>,
+        after: Option<Value>,
+    ) {
+        self.out.push(Drift {
+            rule: rule.to_owned(),
+            severity,
+            provider: self.key.provider.clone(),
+            probe: self.key.probe,
+            subject: self.key.subject.clone(),
+            path: path.map(str::to_owned),
+            connections,
+            message,
+            before,
+            after,
+            exchanges: Vec::new(),
+        });
+    }
+
+    fn field(
+        &mut self,
+        rule: &str,
+        severity: Severity,
+        path: &str,
+        message: String,
+        b: &FieldShape,
+        a: &FieldShape,
+    ) {
+        let (b, a) = (descriptor_json(b), descriptor_json(a));
+        self.push(
+            rule,
+            severity,
+            Some(path),
+            Vec::new(),
+            message,
+            Some(b),
+            Some(a),
+        );
+    }
+}
+
+fn diff_schema(key: &ObservationKey, before: &Value, after: &Value) -> Vec<Drift> {
+    let mut em = Emitter {
+        key,
+        out: Vec::new(),
+    };
+    diff_responses(&mut em, before.get("responses"), after.get("responses"));
+    let b = read_shape(&mut em, "baseline", before.get("shape"));
+    let a = read_shape(&mut em, "current", after.get("shape"));
+    diff_shapes(&mut em, &b, &a);
+    em.out
+}
+
+/// Reads the flattened shape; unreadable entries are reported, never silently skipped.
+fn read_shape(
+    em: &mut Emitter<'_>,
+    side: &str,
+    shape: Option<&Value>,
+) -> BTreeMap<String, FieldShape> {
+    let mut out = BTreeMap::new();
+    let Some(map) = shape.and_then(Value::as_object) else {
+        if shape.is_some() {
+            let msg = format!("the {side} observation's `shape` is not an object");
+            em.push(
+                "schema.observation-unreadable",
+                Severity::Warning,
+                None,
+                Vec::new(),
+                msg,
+                None,
+                None,
+            );
+        }
+        return out;
+    };
+    for (path, value) in map {
+        match serde_json::from_value::<FieldShape>(value.clone()) {
+            Ok(field) => {
+                out.insert(path.clone(), field);
+            }
+            Err(e) => {
+                let msg = format!(
+                    "the {side} observation has an unreadable descriptor for `{path}`: {e}"
+                );
+                em.push(
+                    "schema.observation-unreadable",
+                    Severity::Warning,
+                    Some(path),
+                    Vec::new(),
+                    msg,
+                    None,
+                    None,
+                );
+            }
+        }
+    }
+    out
+}
+
+fn diff_responses(em: &mut Emitter<'_>, before: Option<&Value>, after: Option<&Value>) {
+    let (Some(before), Some(after)) = (
+        before.and_then(Value::as_object),
+        after.and_then(Value::as_object),
+    ) else {
+        return;
+    };
+    // Sorted so output does not depend on the JSON map implementation.
+    let names: BTreeSet<&String> = before.keys().collect();
+    for name in names {
+        // A connection on one side only is sharding or a new account, not drift.
+        let (Some(b), Some(a)) = (before.get(name), after.get(name)) else {
+            continue;
+        };
+        let (bs, as_) = (b.get("status"), a.get("status"));
+        if bs != as_ {
+            let b_ok = bs
+                .and_then(Value::as_u64)
+                .is_some_and(|s| (200..300).contains(&s));
+            let a_ok = as_
+                .and_then(Value::as_u64)
+                .is_some_and(|s| (200..300).contains(&s));
+            let severity = match (b_ok, a_ok) {
+                (true, false) => Severity::Breaking,
+                (false, true) => Severity::Info,
+                _ => Severity::Warning,
+            };
+            let msg = format!(
+                "connection `{name}` now answers {} instead of {}",
+                show(as_),
+                show(bs)
+            );
+            em.push(
+                "schema.status-changed",
+                severity,
+                None,
+                vec![name.clone()],
+                msg,
+                bs.cloned(),
+                as_.cloned(),
+            );
+        }
+        let (bc, ac) = (b.get("content_type"), a.get("content_type"));
+        if bc != ac {
+            let msg = format!(
+                "connection `{name}` now answers with content type {} instead of {}",
+                show(ac),
+                show(bc)
+            );
+            em.push(
+                "schema.content-type-changed",
+                Severity::Warning,
+                None,
+                vec![name.clone()],
+                msg,
+                bc.cloned(),
+                ac.cloned(),
+            );
+        }
+    }
+}
+
+fn show(v: Option<&Value>) -> String {
+    match v {
+        Some(Value::String(s)) => format!("`{s}`"),
+        Some(other) => other.to_string(),
+        None => "nothing".to_owned(),
+    }
+}
+
+fn diff_shapes(
+    em: &mut Emitter<'_>,
+    before: &BTreeMap<String, FieldShape>,
+    after: &BTreeMap<String, FieldShape>,
+) {
+    for (path, b) in before {
+        if let Some(a) = after.get(path) {
+            diff_field(em, path, b, a);
+        }
+    }
+    let removed = topmost(before, after);
+    let added = topmost(after, before);
+    let renames = find_renames(before, after, &removed, &added);
+    for path in &removed {
+        if let Some(new) = renames.get(path.as_str()) {
+            let msg = format!("`{path}` was renamed to `{new}`");
+            let b = with_path(path, &before[path.as_str()]);
+            let a = with_path(new, &after[*new]);
+            em.push(
+                "schema.field-renamed",
+                Severity::Breaking,
+                Some(path),
+                Vec::new(),
+                msg,
+                Some(b),
+                Some(a),
+            );
+        } else {
+            let msg = format!("`{path}` was removed");
+            let b = descriptor_json(&before[path.as_str()]);
+            em.push(
+                "schema.field-removed",
+                Severity::Breaking,
+                Some(path),
+                Vec::new(),
+                msg,
+                Some(b),
+                None,
+            );
+        }
+    }
+    let renamed_to: BTreeSet<&str> = renames.values().copied().collect();
+    for path in added.iter().filter(|p| !renamed_to.contains(p.as_str())) {
+        let msg = format!("`{path}` was added");
+        let a = descriptor_json(&after[path.as_str()]);
+        em.push(
+            "schema.field-added",
+            Severity::Info,
+            Some(path),
+            Vec::new(),
+            msg,
+            None,
+            Some(a),
+        );
+    }
+}
+
+fn diff_field(em: &mut Emitter<'_>, path: &str, b: &FieldShape, a: &FieldShape) {
+    let (bt, at) = (b.non_null_types(), a.non_null_types());
+    if bt != at {
+        let integer: BTreeSet<JsonType> = [JsonType::Integer].into();
+        let widened = bt == integer
+            && (at == [JsonType::Number].into()
+                || at == [JsonType::Integer, JsonType::Number].into());
+        let (severity, msg) = if widened {
+            (
+                Severity::Warning,
+                format!("`{path}` widened from integer to {}", names(&at)),
+            )
+        } else {
+            (
+                Severity::Breaking,
+                format!(
+                    "`{path}` changed type from {} to {}",
+                    names(&bt),
+                    names(&at)
+                ),
+            )
+        };
+        em.field("schema.type-changed", severity, path, msg, b, a);
+    }
+    match (b.nullable(), a.nullable()) {
+        (false, true) => {
+            let msg = format!("`{path}` became nullable");
+            em.field(
+                "schema.nullability-changed",
+                Severity::Warning,
+                path,
+                msg,
+                b,
+                a,
+            );
+        }
+        (true, false) => {
+            let msg = format!("`{path}` is no longer nullable");
+            em.field(
+                "schema.nullability-changed",
+                Severity::Info,
+                path,
+                msg,
+                b,
+                a,
+            );
+        }
+        _ => {}
+    }
+    match (b.required, a.required) {
+        (true, false) => {
+            let msg = format!("`{path}` became optional");
+            em.field(
+                "schema.optionality-changed",
+                Severity::Warning,
+                path,
+                msg,
+                b,
+                a,
+            );
+        }
+        (false, true) => {
+            let msg = format!("`{path}` became required");
+            em.field(
+                "schema.optionality-changed",
+                Severity::Info,
+                path,
+                msg,
+                b,
+                a,
+            );
+        }
+        _ => {}
+    }
+    // A format only means something for strings; a type change away from string says it all.
+    let strings = b.types.contains(&JsonType::String) && a.types.contains(&JsonType::String);
+    if strings && b.format != a.format {
+        let fmt = |f: Option<crate::probe::shape::StringFormat>| f.map_or("none", |f| f.as_str());
+        let msg = format!(
+            "`{path}` changed format from {} to {}",
+            fmt(b.format),
+            fmt(a.format)
+        );
+        em.field("schema.format-changed", Severity::Warning, path, msg, b, a);
+    }
+}
+
+fn names(types: &BTreeSet<JsonType>) -> String {
+    if types.is_empty() {
+        return "null".to_owned();
+    }
+    types
+        .iter()
+        .map(|t| t.as_str())
+        .collect::<Vec<_>>()
+        .join(" | ")
+}
+
+/// Paths of `from` missing in `other` whose parent is not missing too.
+fn topmost(
+    from: &BTreeMap<String, FieldShape>,
+    other: &BTreeMap<String, FieldShape>,
+) -> Vec<String> {
+    from.keys()
+        .filter(|p| !other.contains_key(*p))
+        .filter(|p| match split_last(p) {
+            Some((parent, _)) => other.contains_key(parent),
+            None => true,
+        })
+        .cloned()
+        .collect()
+}
+
+/// Old path → new path, for parents with exactly one removed and one added key whose whole
+/// subtrees are identical. Anything ambiguous stays removed + added.
+fn find_renames<'a>(
+    before: &BTreeMap<String, FieldShape>,
+    after: &'a BTreeMap<String, FieldShape>,
+    removed: &'a [String],
+    added: &'a [String],
+) -> BTreeMap<String, &'a str> {
+    let by_parent = |paths: &'a [String]| {
+        let mut m: BTreeMap<&'a str, Vec<&'a str>> = BTreeMap::new();
+        for p in paths {
+            if let Some((parent, last)) = split_last(p)
+                && last != "[]"
+            {
+                m.entry(parent).or_default().push(p);
+            }
+        }
+        m
+    };
+    let gone = by_parent(removed);
+    let new = by_parent(added);
+    let mut out = BTreeMap::new();
+    for (parent, olds) in &gone {
+        let Some(news) = new.get(parent) else {
+            continue;
+        };
+        if let ([old], [new]) = (olds.as_slice(), news.as_slice())
+            && subtree(before, old) == subtree(after, new)
+        {
+            out.insert((*old).to_owned(), *new);
+        }
+    }
+    out
+}
+
+/// The node at `root` and its descendants, keyed by path relative to `root`.
+fn subtree<'m>(
+    map: &'m BTreeMap<String, FieldShape>,
+    root: &str,
+) -> Vec<(&'m str, &'m FieldShape)> {
+    map.range(root.to_owned()..)
+        .take_while(|(p, _)| p.starts_with(root))
+        .filter_map(|(p, f)| {
+            let rest = &p[root.len()..];
+            // A complete path followed by `.` or `[` is a descendant; `$.ab` is not under `$.a`.
+            (rest.is_empty() || rest.starts_with('.') || rest.starts_with('[')).then_some((rest, f))
+        })
+        .collect()
+}
+
+/// Splits a path into its parent path and last segment; `None` for the root `$`.
+pub(crate) fn split_last(path: &str) -> Option<(&str, &str)> {
+    let bytes = path.as_bytes();
+    let mut i = 1;
+    let mut last = None;
+    while i < bytes.len() {
+        last = Some(i);
+        if bytes[i] == b'.' {
+            i += 1;
+            while i < bytes.len() && (bytes[i].is_ascii_alphanumeric() || bytes[i] == b'_') {
+                i += 1;
+            }
+        } else if bytes[i..].starts_with(b"[]") {
+            i += 2;
+        } else if bytes[i..].starts_with(b"['") {
+            i += 2;
+            while i < bytes.len() {
+                match bytes[i] {
+                    b'\\' => i += 2,
+                    b'\'' if bytes.get(i + 1) == Some(&b']') => {
+                        i += 2;
+                        break;
+                    }
+                    _ => i += 1,
+                }
+            }
+        } else {
+            // Not a path we wrote: treat the rest as one segment rather than guess.
+            i = bytes.len();
+        }
+    }
+    let start = last?;
+    let end = i.min(bytes.len());
+    Some((path.get(..start)?, path.get(start..end)?))
+}
+
+fn descriptor_json(field: &FieldShape) -> Value {
+    crate::probe::shape::field_to_json(field)
+}
+
+fn with_path(path: &str, field: &FieldShape) -> Value {
+    let mut v = descriptor_json(field);
+    if let Value::Object(map) = &mut v {
+        map.insert("path".to_owned(), Value::String(path.to_owned()));
+    }
+    v
+}
+
+#[cfg(test)]
+#[path = "diff_tests.rs"]
+mod tests;

@@ -1,0 +1,679 @@
+//! Infers the shape of JSON responses (types, required/optional, nullable, array items, string
+//! formats) and merges shapes over samples; knows nothing about HTTP, baselines or drift rules.
+
+use serde::{Deserialize, Serialize};
+use std::collections::{BTreeMap, BTreeSet};
+
+/// Deepest container nesting `infer` accepts; deeper input is an error, never a stack overflow.
+pub const MAX_DEPTH: usize = 128;
+
+/// Why a JSON value has no shape.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum ShapeError {
+    #[error("json nested deeper than {max} levels at {path}")]
+    TooDeep { max: usize, path: String },
+}
+
+/// A JSON type as seen in samples. `Integer` is a number that fits i64/u64; `Number` a float.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum JsonType {
+    Null,
+    Boolean,
+    Integer,
+    Number,
+    String,
+    Array,
+    Object,
+}
+
+impl JsonType {
+    /// The lowercase name used in bodies and messages.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            JsonType::Null => "null",
+            JsonType::Boolean => "boolean",
+            JsonType::Integer => "integer",
+            JsonType::Number => "number",
+            JsonType::String => "string",
+            JsonType::Array => "array",
+            JsonType::Object => "object",
+        }
+    }
+}
+
+/// A recognised string format.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum StringFormat {
+    DateTime,
+    Date,
+    Uri,
+    Email,
+    Uuid,
+}
+
+impl StringFormat {
+    /// The kebab-case name used in bodies and messages.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            StringFormat::DateTime => "date-time",
+            StringFormat::Date => "date",
+            StringFormat::Uri => "uri",
+            StringFormat::Email => "email",
+            StringFormat::Uuid => "uuid",
+        }
+    }
+
+    /// The format of one string sample, if any. Opaque tokens (base64 cursors, ids) match none.
+    pub fn detect(s: &str) -> Option<StringFormat> {
+        if is_uuid(s) {
+            Some(StringFormat::Uuid)
+        } else if is_date(s) {
+            Some(StringFormat::Date)
+        } else if chrono::DateTime::parse_from_rfc3339(s).is_ok() {
+            Some(StringFormat::DateTime)
+        } else if is_email(s) {
+            Some(StringFormat::Email)
+        } else if is_uri(s) {
+            Some(StringFormat::Uri)
+        } else {
+            None
+        }
+    }
+}
+
+fn is_uuid(s: &str) -> bool {
+    s.len() == 36
+        && s.bytes().enumerate().all(|(i, b)| match i {
+            8 | 13 | 18 | 23 => b == b'-',
+            _ => b.is_ascii_hexdigit(),
+        })
+}
+
+fn is_date(s: &str) -> bool {
+    // chrono's %Y also takes signs and long years, so pin the exact layout first.
+    s.len() == 10
+        && s.bytes().enumerate().all(|(i, b)| match i {
+            4 | 7 => b == b'-',
+            _ => b.is_ascii_digit(),
+        })
+        && chrono::NaiveDate::parse_from_str(s, "%Y-%m-%d").is_ok()
+}
+
+fn is_email(s: &str) -> bool {
+    let Some((local, domain)) = s.split_once('@') else {
+        return false;
+    };
+    if local.is_empty() || domain.contains('@') || s.chars().any(|c| c.is_whitespace()) {
+        return false;
+    }
+    let labels: Vec<&str> = domain.split('.').collect();
+    let Some(tld) = labels.last() else {
+        return false;
+    };
+    labels.len() >= 2
+        && labels.iter().all(|l| !l.is_empty())
+        && tld.len() >= 2
+        && tld.chars().all(|c| c.is_ascii_alphabetic())
+}
+
+fn is_uri(s: &str) -> bool {
+    if s.chars().any(|c| c.is_whitespace()) {
+        return false;
+    }
+    match url::Url::parse(s) {
+        Ok(u) => match u.scheme() {
+            "http" | "https" => u.host_str().is_some_and(|h| !h.is_empty()),
+            "urn" => !u.path().is_empty(),
+            _ => false,
+        },
+        Err(_) => false,
+    }
+}
+
+/// The shape of one node, accumulated over samples. The representation is canonical so that
+/// `merge` is exactly commutative and associative: fields exist only when `Object` was seen,
+/// items only when `Array` was seen, formats only when `String` was seen.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Shape {
+    #[serde(default, skip_serializing_if = "BTreeSet::is_empty")]
+    types: BTreeSet<JsonType>,
+    /// Formats of all string samples; `None` stands for "no format" so a mix stays visible.
+    #[serde(default, skip_serializing_if = "BTreeSet::is_empty")]
+    formats: BTreeSet<Option<StringFormat>>,
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    fields: BTreeMap<String, FieldEntry>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    items: Option<Box<Shape>>,
+}
+
+/// A field of an object node: its shape and whether every object sample had it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+struct FieldEntry {
+    required: bool,
+    shape: Shape,
+}
+
+/// The flattened descriptor of one node.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct FieldShape {
+    pub types: BTreeSet<JsonType>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub format: Option<StringFormat>,
+    pub required: bool,
+}
+
+impl FieldShape {
+    /// True when `null` was seen.
+    pub fn nullable(&self) -> bool {
+        self.types.contains(&JsonType::Null)
+    }
+
+    /// The types seen, without `null`.
+    pub fn non_null_types(&self) -> BTreeSet<JsonType> {
+        self.types
+            .iter()
+            .copied()
+            .filter(|t| *t != JsonType::Null)
+            .collect()
+    }
+}
+
+/// Infers the shape of one sample. Nesting deeper than [`MAX_DEPTH`] containers is an error.
+pub fn infer(value: &serde_json::Value) -> Result<Shape, ShapeError> {
+    let mut path = String::from("$");
+    infer_at(value, 0, &mut path)
+}
+
+/// Depth-bounded recursion: at most `MAX_DEPTH` frames, so the stack stays small.
+fn infer_at(
+    value: &serde_json::Value,
+    depth: usize,
+    path: &mut String,
+) -> Result<Shape, ShapeError> {
+    use serde_json::Value;
+    let mut shape = Shape::empty();
+    match value {
+        Value::Null => {
+            shape.types.insert(JsonType::Null);
+        }
+        Value::Bool(_) => {
+            shape.types.insert(JsonType::Boolean);
+        }
+        Value::Number(n) => {
+            let t = if n.is_i64() || n.is_u64() {
+                JsonType::Integer
+            } else {
+                JsonType::Number
+            };
+            shape.types.insert(t);
+        }
+        Value::String(s) => {
+            shape.types.insert(JsonType::String);
+            shape.formats.insert(StringFormat::detect(s));
+        }
+        Value::Array(items) => {
+            check_depth(depth, path)?;
+            shape.types.insert(JsonType::Array);
+            let len = path.len();
+            path.push_str("[]");
+            let mut merged = Shape::empty();
+            for item in items {
+                merged = merged.merge(&infer_at(item, depth + 1, path)?);
+            }
+            path.truncate(len);
+            shape.items = Some(Box::new(merged));
+        }
+        Value::Object(map) => {
+            check_depth(depth, path)?;
+            shape.types.insert(JsonType::Object);
+            for (key, child) in map {
+                let len = path.len();
+                push_key(path, key);
+                let child = infer_at(child, depth + 1, path)?;
+                path.truncate(len);
+                shape.fields.insert(
+                    key.clone(),
+                    FieldEntry {
+                        required: true,
+                        shape: child,
+                    },
+                );
+            }
+        }
+    }
+    Ok(shape)
+}
+
+fn check_depth(depth: usize, path: &str) -> Result<(), ShapeError> {
+    if depth >= MAX_DEPTH {
+        Err(ShapeError::TooDeep {
+            max: MAX_DEPTH,
+            path: path.to_owned(),
+        })
+    } else {
+        Ok(())
+    }
+}
+
+/// Appends `.key` for identifier-like keys, `['key']` (with `\` and `'` escaped) otherwise.
+pub(crate) fn push_key(path: &mut String, key: &str) {
+    let mut chars = key.chars();
+    let ident = chars
+        .next()
+        .is_some_and(|c| c.is_ascii_alphabetic() || c == '_')
+        && chars.all(|c| c.is_ascii_alphanumeric() || c == '_');
+    if ident {
+        path.push('.');
+        path.push_str(key);
+    } else {
+        path.push_str("['");
+        for c in key.chars() {
+            if c == '\\' || c == '\'' {
+                path.push('\\');
+            }
+            path.push(c);
+        }
+        path.push_str("']");
+    }
+}
+
+impl Shape {
+    /// The shape of no samples: the identity of [`Shape::merge`].
+    pub fn empty() -> Shape {
+        Shape {
+            types: BTreeSet::new(),
+            formats: BTreeSet::new(),
+            fields: BTreeMap::new(),
+            items: None,
+        }
+    }
+
+    /// True when no sample contributed to this shape.
+    pub fn is_empty(&self) -> bool {
+        self.types.is_empty()
+    }
+
+    /// The shape of all samples of `self` and `other` together.
+    pub fn merge(&self, other: &Shape) -> Shape {
+        let types = self.types.union(&other.types).copied().collect();
+        let formats = self.formats.union(&other.formats).copied().collect();
+        let self_obj = self.types.contains(&JsonType::Object);
+        let other_obj = other.types.contains(&JsonType::Object);
+        let mut fields = BTreeMap::new();
+        for (key, a) in &self.fields {
+            let entry = match other.fields.get(key) {
+                Some(b) => FieldEntry {
+                    required: a.required && b.required,
+                    shape: a.shape.merge(&b.shape),
+                },
+                // Absent from the other side's object samples makes it optional; a side with no
+                // object samples at all (e.g. the parent was null there) says nothing.
+                None => FieldEntry {
+                    required: a.required && !other_obj,
+                    shape: a.shape.clone(),
+                },
+            };
+            fields.insert(key.clone(), entry);
+        }
+        for (key, b) in &other.fields {
+            if !self.fields.contains_key(key) {
+                let entry = FieldEntry {
+                    required: b.required && !self_obj,
+                    shape: b.shape.clone(),
+                };
+                fields.insert(key.clone(), entry);
+            }
+        }
+        let items = match (&self.items, &other.items) {
+            (Some(a), Some(b)) => Some(Box::new(a.merge(b))),
+            (Some(a), None) => Some(a.clone()),
+            (None, Some(b)) => Some(b.clone()),
+            (None, None) => None,
+        };
+        Shape {
+            types,
+            formats,
+            fields,
+            items,
+        }
+    }
+
+    /// Every node (object, array, leaf) by path: `$`, `$.a.b`, `$.data[]`, `$['odd key']`.
+    /// Array items never seen (only empty arrays) have no entry.
+    pub fn flatten(&self) -> BTreeMap<String, FieldShape> {
+        let mut out = BTreeMap::new();
+        self.flatten_into(String::from("$"), true, &mut out);
+        out
+    }
+
+    fn flatten_into(&self, path: String, required: bool, out: &mut BTreeMap<String, FieldShape>) {
+        if self.is_empty() {
+            return;
+        }
+        for (key, entry) in &self.fields {
+            let mut child = path.clone();
+            push_key(&mut child, key);
+            entry.shape.flatten_into(child, entry.required, out);
+        }
+        if let Some(items) = &self.items {
+            items.flatten_into(format!("{path}[]"), true, out);
+        }
+        out.insert(path, self.descriptor(required));
+    }
+
+    fn descriptor(&self, required: bool) -> FieldShape {
+        let format = match (self.formats.len(), self.formats.first()) {
+            (1, Some(f)) => *f,
+            _ => None,
+        };
+        FieldShape {
+            types: self.types.clone(),
+            format,
+            required,
+        }
+    }
+
+    /// The flattened map as a JSON object (sorted keys): the `shape` of a schema observation.
+    pub fn to_body(&self) -> serde_json::Value {
+        let map: serde_json::Map<String, serde_json::Value> = self
+            .flatten()
+            .into_iter()
+            .map(|(path, field)| (path, field_to_json(&field)))
+            .collect();
+        serde_json::Value::Object(map)
+    }
+}
+
+/// A descriptor as JSON; it has no maps with non-string keys, so this cannot fail.
+pub(crate) fn field_to_json(field: &FieldShape) -> serde_json::Value {
+    let mut map = serde_json::Map::new();
+    if let Some(format) = field.format {
+        map.insert("format".into(), format.as_str().into());
+    }
+    map.insert("required".into(), field.required.into());
+    let types = field.types.iter().map(|t| t.as_str().into()).collect();
+    map.insert("types".into(), serde_json::Value::Array(types));
+    serde_json::Value::Object(map)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use JsonType::{Array, Boolean, Integer, Null, Number, Object};
+    use proptest::prelude::*;
+    use serde_json::{Value, json};
+    const STR: JsonType = JsonType::String;
+
+    fn fs(types: &[JsonType], format: Option<StringFormat>, required: bool) -> FieldShape {
+        FieldShape {
+            types: types.iter().copied().collect(),
+            format,
+            required,
+        }
+    }
+
+    fn flat(samples: &[Value]) -> Vec<(String, FieldShape)> {
+        let mut shape = Shape::empty();
+        for s in samples {
+            shape = shape.merge(&infer(s).expect("shallow sample"));
+        }
+        shape.flatten().into_iter().collect()
+    }
+
+    fn entry(path: &str, f: FieldShape) -> (String, FieldShape) {
+        (path.to_owned(), f)
+    }
+
+    #[test]
+    fn infers_every_scalar_type() {
+        let v = json!({"n": null, "b": true, "i": -3, "u": u64::MAX, "f": 1.5, "s": "x"});
+        assert_eq!(
+            flat(&[v]),
+            vec![
+                entry("$", fs(&[Object], None, true)),
+                entry("$.b", fs(&[Boolean], None, true)),
+                entry("$.f", fs(&[Number], None, true)),
+                entry("$.i", fs(&[Integer], None, true)),
+                entry("$.n", fs(&[Null], None, true)),
+                entry("$.s", fs(&[STR], None, true)),
+                entry("$.u", fs(&[Integer], None, true)),
+            ]
+        );
+    }
+
+    #[test]
+    fn detects_each_format() {
+        use StringFormat as F;
+        let cases = [
+            ("2024-05-01T12:30:00Z", Some(F::DateTime)),
+            ("2024-05-01T12:30:00.123+02:00", Some(F::DateTime)),
+            ("2024-05-01", Some(F::Date)),
+            ("2024-02-30", None),
+            ("+2024-05-01", None),
+            ("https://api.example.com/v1/x?y=1", Some(F::Uri)),
+            ("http://localhost:8080/", Some(F::Uri)),
+            ("urn:isbn:0451450523", Some(F::Uri)),
+            ("ftp://example.com/file", None),
+            ("/relative/path", None),
+            ("ada@example.com", Some(F::Email)),
+            ("ada @example.com", None),
+            ("ada@localhost", None),
+            ("123e4567-e89b-12d3-a456-426614174000", Some(F::Uuid)),
+            ("123e4567-e89b-12d3-a456-42661417400g", None),
+            // Opaque cursors and ids must not look like anything.
+            ("eyJpZCI6MTIzLCJ0cyI6MTcwMDAwMDAwMH0=", None),
+            ("dGhpcyBpcyBhIGN1cnNvcg", None),
+            ("aGVsbG8_d29ybGQ-", None),
+            ("tok_3f9a7cQx", None),
+            ("", None),
+        ];
+        for (s, want) in cases {
+            assert_eq!(StringFormat::detect(s), want, "{s:?}");
+        }
+    }
+
+    #[test]
+    fn format_is_reported_only_when_all_strings_share_it() {
+        let same = flat(&[json!("2024-05-01"), json!("2023-01-31")]);
+        assert_eq!(
+            same,
+            vec![entry("$", fs(&[STR], Some(StringFormat::Date), true))]
+        );
+        let mixed = flat(&[json!("2024-05-01"), json!("soon")]);
+        assert_eq!(mixed, vec![entry("$", fs(&[STR], None, true))]);
+        // null samples do not dilute the format
+        let nullable = flat(&[json!("ada@example.com"), json!(null)]);
+        assert_eq!(
+            nullable,
+            vec![entry(
+                "$",
+                fs(&[Null, STR], Some(StringFormat::Email), true)
+            )]
+        );
+    }
+
+    #[test]
+    fn requiredness_across_samples() {
+        let got = flat(&[
+            json!({"a": 1, "b": "x"}),
+            json!({"a": 2}),
+            json!({"a": 3, "c": null}),
+        ]);
+        assert_eq!(
+            got,
+            vec![
+                entry("$", fs(&[Object], None, true)),
+                entry("$.a", fs(&[Integer], None, true)),
+                entry("$.b", fs(&[STR], None, false)),
+                entry("$.c", fs(&[Null], None, false)),
+            ]
+        );
+    }
+
+    #[test]
+    fn absent_parent_does_not_make_children_optional() {
+        let got = flat(&[
+            json!({"p": {"x": 1}}),
+            json!({"p": null}),
+            json!({"p": {"x": 2.5}}),
+        ]);
+        assert_eq!(
+            got,
+            vec![
+                entry("$", fs(&[Object], None, true)),
+                entry("$.p", fs(&[Null, Object], None, true)),
+                entry("$.p.x", fs(&[Integer, Number], None, true)),
+            ]
+        );
+    }
+
+    #[test]
+    fn arrays_of_mixed_objects_merge_items() {
+        let v =
+            json!({"data": [{"id": 1, "n": "a"}, {"id": 2}, {"id": 3, "n": null}], "empty": []});
+        assert_eq!(
+            flat(&[v]),
+            vec![
+                entry("$", fs(&[Object], None, true)),
+                entry("$.data", fs(&[Array], None, true)),
+                entry("$.data[]", fs(&[Object], None, true)),
+                entry("$.data[].id", fs(&[Integer], None, true)),
+                entry("$.data[].n", fs(&[Null, STR], None, false)),
+                entry("$.empty", fs(&[Array], None, true)),
+            ]
+        );
+    }
+
+    #[test]
+    fn odd_keys_are_bracketed_and_escaped() {
+        let v = json!({"odd key": 1, "it's": 2, "_ok1": 3, "1a": 4, "": 5});
+        let paths: Vec<std::string::String> = flat(&[v]).into_iter().map(|(p, _)| p).collect();
+        assert_eq!(
+            paths,
+            [
+                "$",
+                "$._ok1",
+                "$['']",
+                "$['1a']",
+                "$['it\\'s']",
+                "$['odd key']"
+            ]
+        );
+    }
+
+    #[test]
+    fn to_body_is_the_flattened_map() {
+        let shape = infer(&json!({"at": "2024-05-01T00:00:00Z", "tags": ["a"]})).expect("shallow");
+        assert_eq!(
+            shape.to_body(),
+            json!({
+                "$": {"required": true, "types": ["object"]},
+                "$.at": {"format": "date-time", "required": true, "types": ["string"]},
+                "$.tags": {"required": true, "types": ["array"]},
+                "$.tags[]": {"required": true, "types": ["string"]},
+            })
+        );
+        let field: FieldShape =
+            serde_json::from_value(shape.to_body()["$.at"].clone()).expect("descriptor");
+        assert_eq!(field, fs(&[STR], Some(StringFormat::DateTime), true));
+    }
+
+    fn nested_arrays(depth: usize) -> Value {
+        let mut v = json!(1);
+        for _ in 0..depth {
+            v = Value::Array(vec![v]);
+        }
+        v
+    }
+
+    /// Unwraps one level at a time, so dropping a very deep value never recurses.
+    fn drop_iteratively(mut v: Value) {
+        while let Value::Array(mut items) = v {
+            v = items.pop().unwrap_or(Value::Null);
+        }
+    }
+
+    #[test]
+    fn depth_limit_is_exact() {
+        let ok = nested_arrays(MAX_DEPTH);
+        assert!(infer(&ok).is_ok());
+        drop_iteratively(ok);
+        let deep = nested_arrays(MAX_DEPTH + 1);
+        let err = infer(&deep).expect_err("too deep");
+        drop_iteratively(deep);
+        let path = format!("${}", "[]".repeat(MAX_DEPTH));
+        assert_eq!(
+            err,
+            ShapeError::TooDeep {
+                max: MAX_DEPTH,
+                path: path.clone()
+            }
+        );
+        assert_eq!(
+            err.to_string(),
+            format!("json nested deeper than 128 levels at {path}")
+        );
+    }
+
+    #[test]
+    fn depth_100_000_is_an_error_not_an_overflow() {
+        let mut v = json!(null);
+        for _ in 0..100_000 {
+            let mut m = serde_json::Map::new();
+            m.insert("a".into(), v);
+            v = Value::Object(m);
+        }
+        let err = infer(&v).expect_err("too deep");
+        assert_eq!(
+            err,
+            ShapeError::TooDeep {
+                max: MAX_DEPTH,
+                path: format!("${}", ".a".repeat(MAX_DEPTH))
+            }
+        );
+        while let Value::Object(mut m) = v {
+            v = m.remove("a").unwrap_or(Value::Null);
+        }
+    }
+
+    fn json_value() -> impl Strategy<Value = Value> {
+        let leaf = prop_oneof![
+            Just(Value::Null),
+            any::<bool>().prop_map(Value::Bool),
+            any::<i32>().prop_map(|i| json!(i)),
+            (-1000.0f64..1000.0).prop_map(|f| json!(f + 0.5)),
+            prop::sample::select(vec![
+                "",
+                "x",
+                "2024-05-01",
+                "a@b.io",
+                "https://e.com",
+                "eyJhIjoxfQ=="
+            ])
+            .prop_map(|s| json!(s)),
+        ];
+        leaf.prop_recursive(4, 24, 4, |inner| {
+            prop_oneof![
+                prop::collection::vec(inner.clone(), 0..4).prop_map(Value::Array),
+                prop::collection::btree_map(prop::sample::select(vec!["a", "b", "c"]), inner, 0..3)
+                    .prop_map(|m| Value::Object(
+                        m.into_iter().map(|(k, v)| (k.to_owned(), v)).collect()
+                    )),
+            ]
+        })
+    }
+
+    proptest! {
+        #[test]
+        fn merge_is_commutative_associative_with_identity(a in json_value(), b in json_value(), c in json_value()) {
+            let (a, b, c) = (infer(&a).unwrap(), infer(&b).unwrap(), infer(&c).unwrap());
+            prop_assert_eq!(a.merge(&b), b.merge(&a));
+            prop_assert_eq!(a.merge(&b).merge(&c), a.merge(&b.merge(&c)));
+            prop_assert_eq!(a.merge(&Shape::empty()), a.clone());
+            prop_assert_eq!(Shape::empty().merge(&a), a.clone());
+            prop_assert_eq!(a.merge(&a), a.clone());
+        }
+    }
+}
