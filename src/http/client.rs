@@ -118,7 +118,7 @@ pub struct Response {
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum JsonError {
     /// Deeper than serde_json's recursion limit.
-    #[error("json nested too deeply (more than 128 levels)")]
+    #[error("json nested deeper than 128 levels")]
     TooDeep,
     /// Any other parse failure; the reason never quotes the body.
     #[error("invalid json at line {line}, column {column}: {reason}")]

@@ -1,3 +1,4 @@
 //! Probes: each one turns recorded exchanges into observations; probes never format output.
 
+pub mod schema;
 pub mod shape;
