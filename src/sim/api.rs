@@ -91,7 +91,10 @@ impl Req {
 
 /// Counts the request, creates its volatile values and resolves the bearer token.
 /// `Ok(Err(resp))` is the finished 401.
-fn authed(s: &AppState, headers: &HeaderMap) -> Result<Result<(Req, Caller), Response>, RandomUnavailable> {
+fn authed(
+    s: &AppState,
+    headers: &HeaderMap,
+) -> Result<Result<(Req, Caller), Response>, RandomUnavailable> {
     bump(&s.counters.api_requests);
     let req = Req::new()?;
     let token = headers
@@ -287,11 +290,7 @@ pub(crate) async fn audit_log(
 ) -> Result<Response, RandomUnavailable> {
     let (req, caller) = authed_or_return!(s, headers);
     if !caller.has("audit:read") {
-        return Ok(req.json(
-            StatusCode::FORBIDDEN,
-            json!({"error": "forbidden"}),
-            None,
-        ));
+        return Ok(req.json(StatusCode::FORBIDDEN, json!({"error": "forbidden"}), None));
     }
     Ok(req.json(
         StatusCode::OK,
@@ -331,7 +330,8 @@ pub(crate) async fn big(
         Some(_) => return Ok(req.bad_request("mib must be an integer from 1 to 1024")),
     };
     let n = mib * (1024 * 1024 / CHUNK as u64);
-    let stream = futures_util::stream::iter((0..n).map(move |i| Ok::<_, Infallible>(big_chunk(i, n))));
+    let stream =
+        futures_util::stream::iter((0..n).map(move |i| Ok::<_, Infallible>(big_chunk(i, n))));
     let resp = (
         StatusCode::OK,
         [(header::CONTENT_TYPE, "application/json")],

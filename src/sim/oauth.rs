@@ -132,29 +132,33 @@ fn redirect_with(mut redirect: Url, pairs: &[(&str, &str)], state: Option<&str>)
 
 /// An error that cannot be redirected (RFC 6749 §4.1.2.1: bad client or redirect URI).
 fn plain_error(msg: &str) -> Response {
-    (StatusCode::BAD_REQUEST, format!("authorization error: {msg}\n")).into_response()
+    (
+        StatusCode::BAD_REQUEST,
+        format!("authorization error: {msg}\n"),
+    )
+        .into_response()
 }
 
-/// Checks an authorize request. `Err` is the finished response: a plain 400 when the client or
-/// redirect URI is bad, otherwise an error redirect.
-fn validate_authorize(p: &HashMap<String, String>) -> Result<AuthRequest, Response> {
+/// Checks an authorize request. `Err` is the finished response (boxed: it is large): a plain
+/// 400 when the client or redirect URI is bad, otherwise an error redirect.
+fn validate_authorize(p: &HashMap<String, String>) -> Result<AuthRequest, Box<Response>> {
     if p.get("client_id").map(String::as_str) != Some(CLIENT_ID) {
-        return Err(plain_error("unknown client_id"));
+        return Err(Box::new(plain_error("unknown client_id")));
     }
     let redirect = p
         .get("redirect_uri")
         .and_then(|r| Url::parse(r).ok())
         .filter(|u| matches!(u.scheme(), "http" | "https") && u.fragment().is_none());
     let Some(redirect) = redirect else {
-        return Err(plain_error("missing or invalid redirect_uri"));
+        return Err(Box::new(plain_error("missing or invalid redirect_uri")));
     };
     let state = p.get("state").cloned();
     let fail = |error: &str, desc: &str| {
-        redirect_with(
+        Box::new(redirect_with(
             redirect.clone(),
             &[("error", error), ("error_description", desc)],
             state.as_deref(),
-        )
+        ))
     };
     if p.get("response_type").map(String::as_str) != Some("code") {
         return Err(fail(
@@ -208,12 +212,9 @@ fn decide(
             state,
         ));
     };
-    let code = s.store().issue_code(
-        acct.slug,
-        req.scopes,
-        req.redirect_raw,
-        req.challenge,
-    )?;
+    let code = s
+        .store()
+        .issue_code(acct.slug, req.scopes, req.redirect_raw, req.challenge)?;
     Ok(redirect_with(req.redirect, &[("code", &code)], state))
 }
 
@@ -230,7 +231,7 @@ pub(crate) async fn authorize(
     };
     let req = match validate_authorize(&p) {
         Ok(r) => r,
-        Err(resp) => return Ok(resp),
+        Err(resp) => return Ok(*resp),
     };
     let login_hint = p.get("login_hint").map(String::as_str);
     match headers.get("x-sim-consent").map(HeaderValue::as_bytes) {
@@ -259,7 +260,7 @@ pub(crate) async fn decision(
     };
     let req = match validate_authorize(&p) {
         Ok(r) => r,
-        Err(resp) => return Ok(resp),
+        Err(resp) => return Ok(*resp),
     };
     let approve = p.get("decision").map(String::as_str) == Some("approve");
     decide(&s, req, approve, p.get("account").map(String::as_str))
@@ -547,7 +548,10 @@ mod tests {
         p.insert("state".to_string(), "\"><script>".to_string());
         p.insert("scope".to_string(), "profile".to_string());
         let page = consent_page(&p, Some("initech"));
-        assert!(page.contains("value=\"&quot;&gt;&lt;script&gt;\""), "{page}");
+        assert!(
+            page.contains("value=\"&quot;&gt;&lt;script&gt;\""),
+            "{page}"
+        );
         assert!(!page.contains("<script>"));
         assert!(page.contains("<option value=\"initech\" selected>initech</option>"));
         assert!(page.contains("action=\"/oauth/authorize/decision\""));

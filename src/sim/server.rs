@@ -268,14 +268,24 @@ mod tests {
 
     #[test]
     fn banner_never_contains_a_secret_and_names_the_source() {
-        let generated = banner("http://127.0.0.1:1", false, Profile::default(), ApiVersion::V1);
+        let generated = banner(
+            "http://127.0.0.1:1",
+            false,
+            Profile::default(),
+            ApiVersion::V1,
+        );
         assert!(generated.contains(
             "client secret:  generated, not shown; set SIM_CLIENT_SECRET=sim_cs_… to choose one"
         ));
         assert!(generated.contains("client id:      driftwatch-sim"));
         assert!(generated.contains("X-Sim-Consent: approve"));
         assert!(generated.contains("accounts:       acme-corp, globex, initech, umbrella"));
-        let from_env = banner("http://127.0.0.1:1", true, Profile::StringExpiresIn, ApiVersion::V2);
+        let from_env = banner(
+            "http://127.0.0.1:1",
+            true,
+            Profile::StringExpiresIn,
+            ApiVersion::V2,
+        );
         assert!(from_env.contains("client secret:  taken from env var SIM_CLIENT_SECRET\n"));
         assert!(from_env.contains("profile:        string-expires-in\n"));
         assert!(from_env.contains("api version:    v2\n"));
@@ -287,7 +297,9 @@ mod tests {
             client_secret: Some("sim_cs_fixed".into()),
             ..SimOptions::default()
         };
-        let sim = Sim::start("127.0.0.1:0".parse().unwrap(), opts).await.unwrap();
+        let sim = Sim::start("127.0.0.1:0".parse().unwrap(), opts)
+            .await
+            .unwrap();
         let url = sim.base_url();
         assert!(url.starts_with("http://127.0.0.1:"), "{url}");
         assert_ne!(url, "http://127.0.0.1:0");

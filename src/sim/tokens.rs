@@ -352,7 +352,12 @@ mod tests {
         assert_eq!(again.unwrap(), Err(CodeError::Unknown));
 
         let (mut store, code) = store_with_code(&verifier);
-        let r = store.redeem_code(&code, Some("http://127.0.0.1:9/other"), Some(&verifier), HOUR);
+        let r = store.redeem_code(
+            &code,
+            Some("http://127.0.0.1:9/other"),
+            Some(&verifier),
+            HOUR,
+        );
         assert_eq!(r.unwrap(), Err(CodeError::RedirectMismatch));
 
         let (mut store, code) = store_with_code(&verifier);
@@ -440,7 +445,9 @@ mod tests {
             .issue_access(None, scopes(&["profile"]), Duration::ZERO)
             .unwrap();
         assert_eq!(store.access(&dead), None);
-        let live = store.issue_access(None, scopes(&["profile"]), HOUR).unwrap();
+        let live = store
+            .issue_access(None, scopes(&["profile"]), HOUR)
+            .unwrap();
         assert!(store.access(&live).is_some());
         store.revoke(&live);
         assert_eq!(store.access(&live), None);
