@@ -1,0 +1,416 @@
+//! The simulated resource API: bearer checks, each endpoint's deliberately inconsistent
+//! missing-scope answer, volatile headers, pagination cursors and the body-limit test helpers.
+//! Response shapes come from `data`; tokens from `tokens`.
+
+use std::convert::Infallible;
+
+use axum::body::{Body, Bytes};
+use axum::extract::{RawQuery, State};
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use base64::Engine as _;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use chrono::{Duration as ChronoDuration, SecondsFormat, Utc};
+use serde_json::{Value, json};
+
+use super::data::{self, Account, Metrics, Volatile};
+use super::server::{AppState, bump};
+use super::tokens::{RandomUnavailable, random_bytes, random_in, uuid_v4};
+
+/// Account an app token (`client_credentials`) reads: the app's own home workspace.
+const APP_TOKEN_ACCOUNT: &str = "acme-corp";
+const DEFAULT_LIMIT: usize = 2;
+const MAX_LIMIT: usize = 50;
+const MAX_BIG_MIB: u64 = 1024;
+const MAX_DEPTH: usize = 1_000_000;
+const CHUNK: usize = 64 * 1024;
+static FILLER: [u8; CHUNK] = [b'a'; CHUNK];
+
+/// The per-request volatile values every resource response carries.
+struct Req {
+    vol: Volatile,
+    etag: String,
+}
+
+/// Who is calling, from a live bearer token.
+struct Caller {
+    account: &'static Account,
+    scopes: Vec<String>,
+}
+
+impl Caller {
+    fn has(&self, scope: &str) -> bool {
+        self.scopes.iter().any(|s| s == scope)
+    }
+}
+
+impl Req {
+    fn new() -> Result<Req, RandomUnavailable> {
+        let tag: String = random_bytes::<8>()?
+            .iter()
+            .map(|b| format!("{b:02x}"))
+            .collect();
+        Ok(Req {
+            vol: Volatile {
+                request_id: uuid_v4()?,
+                now: Utc::now().to_rfc3339_opts(SecondsFormat::Secs, true),
+            },
+            etag: format!("\"{tag}\""),
+        })
+    }
+
+    /// Adds `X-Request-Id` and `ETag`; hyper adds `Date`.
+    fn decorate(&self, mut resp: Response) -> Response {
+        let h = resp.headers_mut();
+        if let Ok(v) = HeaderValue::from_str(&self.vol.request_id) {
+            h.insert("x-request-id", v);
+        }
+        if let Ok(v) = HeaderValue::from_str(&self.etag) {
+            h.insert(header::ETAG, v);
+        }
+        resp
+    }
+
+    fn json(&self, status: StatusCode, body: Value, www: Option<&'static str>) -> Response {
+        let mut resp = (status, axum::Json(body)).into_response();
+        if let Some(w) = www {
+            resp.headers_mut()
+                .insert(header::WWW_AUTHENTICATE, HeaderValue::from_static(w));
+        }
+        self.decorate(resp)
+    }
+
+    fn bad_request(&self, message: &str) -> Response {
+        self.json(
+            StatusCode::BAD_REQUEST,
+            json!({"error": "invalid_request", "message": message}),
+            None,
+        )
+    }
+}
+
+/// Counts the request, creates its volatile values and resolves the bearer token.
+/// `Ok(Err(resp))` is the finished 401.
+fn authed(
+    s: &AppState,
+    headers: &HeaderMap,
+) -> Result<Result<(Req, Caller), Response>, RandomUnavailable> {
+    bump(&s.counters.api_requests);
+    let req = Req::new()?;
+    let token = headers
+        .get(header::AUTHORIZATION)
+        .and_then(|h| h.to_str().ok())
+        .and_then(|h| {
+            let (scheme, tok) = h.split_once(' ')?;
+            scheme.eq_ignore_ascii_case("bearer").then(|| tok.trim())
+        });
+    let grant = token.and_then(|t| s.store().access(t));
+    let caller = grant.and_then(|g| {
+        let account = data::account(g.account.unwrap_or(APP_TOKEN_ACCOUNT))?;
+        Some(Caller {
+            account,
+            scopes: g.scopes,
+        })
+    });
+    Ok(match caller {
+        Some(c) => Ok((req, c)),
+        None => Err(req.json(
+            StatusCode::UNAUTHORIZED,
+            json!({"error": "invalid_token"}),
+            Some("Bearer realm=\"sim\", error=\"invalid_token\""),
+        )),
+    })
+}
+
+macro_rules! authed_or_return {
+    ($s:expr, $h:expr) => {
+        match authed(&$s, &$h)? {
+            Ok(x) => x,
+            Err(resp) => return Ok(resp),
+        }
+    };
+}
+
+/// `GET /v1/me`: 403 with an RFC 6750 challenge (no realm) without `profile`; `email` is
+/// silently absent without the `email` scope.
+pub(crate) async fn me(
+    State(s): State<AppState>,
+    headers: HeaderMap,
+) -> Result<Response, RandomUnavailable> {
+    let (req, caller) = authed_or_return!(s, headers);
+    if !caller.has("profile") {
+        return Ok(req.json(
+            StatusCode::FORBIDDEN,
+            json!({"error": "insufficient_scope"}),
+            Some("Bearer error=\"insufficient_scope\", scope=\"profile\""),
+        ));
+    }
+    let body = data::me(caller.account, s.version(), caller.has("email"), &req.vol);
+    Ok(req.json(StatusCode::OK, body, None))
+}
+
+/// An opaque cursor: random bytes followed by the offset, so equal offsets never look equal.
+fn encode_cursor(offset: usize) -> Result<String, RandomUnavailable> {
+    let mut raw = [0u8; 12];
+    raw[..8].copy_from_slice(&random_bytes::<8>()?);
+    let off = u32::try_from(offset).unwrap_or(u32::MAX);
+    raw[8..].copy_from_slice(&off.to_be_bytes());
+    Ok(URL_SAFE_NO_PAD.encode(raw))
+}
+
+fn decode_cursor(cursor: &str) -> Option<usize> {
+    let raw = URL_SAFE_NO_PAD.decode(cursor).ok()?;
+    let tail: [u8; 4] = raw.get(8..12)?.try_into().ok()?;
+    (raw.len() == 12).then(|| u32::from_be_bytes(tail) as usize)
+}
+
+fn query_pairs(q: Option<String>) -> Vec<(String, String)> {
+    url::form_urlencoded::parse(q.unwrap_or_default().as_bytes())
+        .into_owned()
+        .collect()
+}
+
+fn query_get<'a>(pairs: &'a [(String, String)], key: &str) -> Option<&'a str> {
+    pairs
+        .iter()
+        .find(|(k, _)| k == key)
+        .map(|(_, v)| v.as_str())
+}
+
+/// `GET /v1/invoices?limit=&cursor=`: 403 with a realm'd RFC 6750 challenge without
+/// `invoices:read`.
+pub(crate) async fn invoices(
+    State(s): State<AppState>,
+    headers: HeaderMap,
+    RawQuery(q): RawQuery,
+) -> Result<Response, RandomUnavailable> {
+    let (req, caller) = authed_or_return!(s, headers);
+    if !caller.has("invoices:read") {
+        return Ok(req.json(
+            StatusCode::FORBIDDEN,
+            json!({"error": "insufficient_scope"}),
+            Some("Bearer realm=\"sim\", error=\"insufficient_scope\", scope=\"invoices:read\""),
+        ));
+    }
+    let pairs = query_pairs(q);
+    let limit = match query_get(&pairs, "limit").map(str::parse::<usize>) {
+        None => DEFAULT_LIMIT,
+        Some(Ok(n)) if n >= 1 => n.min(MAX_LIMIT),
+        Some(_) => return Ok(req.bad_request("limit must be a positive integer")),
+    };
+    let offset = match query_get(&pairs, "cursor").map(decode_cursor) {
+        None => 0,
+        Some(Some(o)) => o,
+        Some(None) => return Ok(req.bad_request("cursor is not valid")),
+    };
+    let total = data::invoice_count(caller.account);
+    let page = data::invoice_page(caller.account, s.version(), offset, limit);
+    let has_more = offset.saturating_add(limit) < total;
+    let next_cursor: Value = if has_more {
+        encode_cursor(offset + limit)?.into()
+    } else {
+        Value::Null
+    };
+    let body = json!({
+        "data": page,
+        "has_more": has_more,
+        "next_cursor": next_cursor,
+        "request_id": req.vol.request_id,
+    });
+    Ok(req.json(StatusCode::OK, body, None))
+}
+
+fn random_metrics() -> Result<Metrics, RandomUnavailable> {
+    let impressions = random_in(1_000, 50_000)?;
+    let clicks = random_in(1, impressions / 20)?;
+    let conversions = random_in(1, (clicks / 5).max(1))?;
+    // Rounded, but never to zero: a zero here is exactly the drift a harness must flag.
+    let ctr = ((clicks as f64 / impressions as f64) * 10_000.0).round() / 10_000.0;
+    Ok(Metrics {
+        impressions,
+        clicks,
+        conversions,
+        // `.25` keeps a fractional part so serde always writes a float.
+        spend: random_in(1, 5_000)? as f64 + 0.25,
+        ctr: ctr.max(0.0001),
+        video_views: random_in(1, 10_000)?,
+    })
+}
+
+/// `GET /v1/reports/summary`: a 401 "scope does not match" without an error attribute when
+/// `reports:read` is missing (Atlassian style).
+pub(crate) async fn reports(
+    State(s): State<AppState>,
+    headers: HeaderMap,
+) -> Result<Response, RandomUnavailable> {
+    let (req, caller) = authed_or_return!(s, headers);
+    if !caller.has("reports:read") {
+        return Ok(req.json(
+            StatusCode::UNAUTHORIZED,
+            json!({"error": "unauthorized", "message": "scope does not match"}),
+            Some("Bearer realm=\"sim\""),
+        ));
+    }
+    let today = Utc::now().date_naive();
+    let yesterday = today - ChronoDuration::days(1);
+    let start = format!("{}T00:00:00Z", yesterday.format("%Y-%m-%d"));
+    let end = format!("{}T00:00:00Z", today.format("%Y-%m-%d"));
+    let metrics = random_metrics()?;
+    let body = data::report(
+        caller.account,
+        s.version(),
+        (&start, &end),
+        &metrics,
+        &req.vol,
+    );
+    Ok(req.json(StatusCode::OK, body, None))
+}
+
+/// `GET /v1/workspace/settings`: a GitHub-style 404 when `admin:read` is missing.
+pub(crate) async fn workspace(
+    State(s): State<AppState>,
+    headers: HeaderMap,
+) -> Result<Response, RandomUnavailable> {
+    let (req, caller) = authed_or_return!(s, headers);
+    if !caller.has("admin:read") {
+        return Ok(req.json(
+            StatusCode::NOT_FOUND,
+            json!({"error": "not_found", "message": "Not Found"}),
+            None,
+        ));
+    }
+    let body = data::workspace(caller.account, s.version(), &req.vol);
+    Ok(req.json(StatusCode::OK, body, None))
+}
+
+/// `GET /v1/audit-log`: a bare 403 without any challenge when `audit:read` is missing.
+pub(crate) async fn audit_log(
+    State(s): State<AppState>,
+    headers: HeaderMap,
+) -> Result<Response, RandomUnavailable> {
+    let (req, caller) = authed_or_return!(s, headers);
+    if !caller.has("audit:read") {
+        return Ok(req.json(StatusCode::FORBIDDEN, json!({"error": "forbidden"}), None));
+    }
+    Ok(req.json(
+        StatusCode::OK,
+        data::audit_log(caller.account, &req.vol),
+        None,
+    ))
+}
+
+/// Chunk `i` of `n` of a JSON string body: a quote opens the first chunk and closes the last.
+fn big_chunk(i: u64, n: u64) -> Bytes {
+    if i == 0 || i + 1 == n {
+        let mut v = FILLER.to_vec();
+        if i == 0 {
+            v[0] = b'"';
+        }
+        if i + 1 == n {
+            v[CHUNK - 1] = b'"';
+        }
+        Bytes::from(v)
+    } else {
+        Bytes::from_static(&FILLER)
+    }
+}
+
+/// `GET /v1/big?mib=N` (default 1): exactly N MiB, streamed in 64 KiB chunks without a
+/// `Content-Length` and never buffered, so a client's body limit can be proven.
+pub(crate) async fn big(
+    State(s): State<AppState>,
+    headers: HeaderMap,
+    RawQuery(q): RawQuery,
+) -> Result<Response, RandomUnavailable> {
+    let (req, _caller) = authed_or_return!(s, headers);
+    let pairs = query_pairs(q);
+    let mib = match query_get(&pairs, "mib").map(str::parse::<u64>) {
+        None => 1,
+        Some(Ok(n)) if (1..=MAX_BIG_MIB).contains(&n) => n,
+        Some(_) => return Ok(req.bad_request("mib must be an integer from 1 to 1024")),
+    };
+    let n = mib * (1024 * 1024 / CHUNK as u64);
+    let stream =
+        futures_util::stream::iter((0..n).map(move |i| Ok::<_, Infallible>(big_chunk(i, n))));
+    let resp = (
+        StatusCode::OK,
+        [(header::CONTENT_TYPE, "application/json")],
+        Body::from_stream(stream),
+    )
+        .into_response();
+    Ok(req.decorate(resp))
+}
+
+/// `GET /v1/deep?depth=N`: `[[…]]` nested N deep, for a client's nesting limit.
+pub(crate) async fn deep(
+    State(s): State<AppState>,
+    headers: HeaderMap,
+    RawQuery(q): RawQuery,
+) -> Result<Response, RandomUnavailable> {
+    let (req, _caller) = authed_or_return!(s, headers);
+    let pairs = query_pairs(q);
+    let depth = match query_get(&pairs, "depth").map(str::parse::<usize>) {
+        Some(Ok(n)) if (1..=MAX_DEPTH).contains(&n) => n,
+        _ => return Ok(req.bad_request("depth must be an integer from 1 to 1000000")),
+    };
+    let mut body = "[".repeat(depth);
+    body.push_str(&"]".repeat(depth));
+    let resp = (
+        StatusCode::OK,
+        [(header::CONTENT_TYPE, "application/json")],
+        body,
+    )
+        .into_response();
+    Ok(req.decorate(resp))
+}
+
+/// Any other path.
+pub(crate) async fn not_found() -> Response {
+    (
+        StatusCode::NOT_FOUND,
+        axum::Json(json!({"error": "not_found", "message": "Not Found"})),
+    )
+        .into_response()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn cursors_are_opaque_random_and_round_trip() {
+        let a = encode_cursor(2).unwrap();
+        let b = encode_cursor(2).unwrap();
+        assert_ne!(a, b);
+        assert_eq!(a.len(), 16);
+        assert_eq!(decode_cursor(&a), Some(2));
+        assert_eq!(decode_cursor(&b), Some(2));
+        assert_eq!(decode_cursor("not a cursor"), None);
+        assert_eq!(decode_cursor("AAAA"), None);
+    }
+
+    #[test]
+    fn big_chunks_form_one_json_string() {
+        let n = 16;
+        let first = big_chunk(0, n);
+        let mid = big_chunk(5, n);
+        let last = big_chunk(n - 1, n);
+        assert_eq!(first.len(), CHUNK);
+        assert_eq!(first[0], b'"');
+        assert_eq!(first[CHUNK - 1], b'a');
+        assert!(mid.iter().all(|b| *b == b'a'));
+        assert_eq!(last[0], b'a');
+        assert_eq!(last[CHUNK - 1], b'"');
+    }
+
+    #[test]
+    fn metrics_are_never_zero() {
+        for _ in 0..200 {
+            let m = random_metrics().unwrap();
+            assert!(m.impressions >= 1 && m.clicks >= 1 && m.conversions >= 1);
+            assert!(m.video_views >= 1);
+            assert!(m.spend > 0.0 && m.spend.fract() == 0.25);
+            assert!(m.ctr > 0.0 && m.ctr < 1.0, "{}", m.ctr);
+        }
+    }
+}

@@ -1,0 +1,332 @@
+//! Lifecycle of the simulated provider: shared state, routing, start, live version switch,
+//! counters, shutdown and the `driftwatch sim` banner. Endpoint behaviour lives elsewhere.
+
+use std::net::SocketAddr;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, MutexGuard};
+use std::time::Duration;
+
+use axum::Router;
+use axum::routing::{get, post};
+use tokio::sync::oneshot;
+use tokio::task::JoinHandle;
+
+use super::data::ACCOUNTS;
+use super::options::{ApiVersion, Profile, SimOptions};
+use super::tokens::{self, TokenStore};
+use super::{api, oauth};
+
+/// The only registered client.
+pub(crate) const CLIENT_ID: &str = "driftwatch-sim";
+
+/// Request counters, for tests that must prove what the harness did.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct SimStats {
+    /// Every `POST /oauth/token`, whatever the outcome.
+    pub token_requests: u64,
+    /// Authenticated `refresh_token` grants, whatever the outcome.
+    pub refresh_grants: u64,
+    /// Refresh grants refused because the one-time refresh token was already used.
+    pub refresh_reuse_rejected: u64,
+    /// Every request to the resource API (`/v1/…`), whatever the outcome.
+    pub api_requests: u64,
+}
+
+#[derive(Debug, Default)]
+pub(crate) struct Counters {
+    pub(crate) token_requests: AtomicU64,
+    pub(crate) refresh_grants: AtomicU64,
+    pub(crate) refresh_reuse_rejected: AtomicU64,
+    pub(crate) api_requests: AtomicU64,
+}
+
+/// Increments a counter; relaxed ordering is enough for statistics.
+pub(crate) fn bump(c: &AtomicU64) {
+    c.fetch_add(1, Ordering::Relaxed);
+}
+
+/// State shared by every handler. Deliberately not `Debug`: it holds the client secret and
+/// every live token.
+pub(crate) struct Shared {
+    pub(crate) base_url: String,
+    pub(crate) client_secret: String,
+    pub(crate) profile: Profile,
+    pub(crate) access_token_ttl: Duration,
+    /// `true` means `ApiVersion::V2`.
+    v2: AtomicBool,
+    store: Mutex<TokenStore>,
+    pub(crate) counters: Counters,
+}
+
+impl Shared {
+    pub(crate) fn version(&self) -> ApiVersion {
+        if self.v2.load(Ordering::Relaxed) {
+            ApiVersion::V2
+        } else {
+            ApiVersion::V1
+        }
+    }
+
+    /// The token store. A panic while holding the lock cannot leave it half-updated in a way
+    /// that matters to a simulator, so a poisoned lock is simply reused.
+    pub(crate) fn store(&self) -> MutexGuard<'_, TokenStore> {
+        self.store.lock().unwrap_or_else(|e| e.into_inner())
+    }
+}
+
+pub(crate) type AppState = Arc<Shared>;
+
+fn router(state: AppState) -> Router {
+    Router::new()
+        .route(
+            "/.well-known/oauth-authorization-server",
+            get(oauth::discovery_oauth),
+        )
+        .route(
+            "/.well-known/openid-configuration",
+            get(oauth::discovery_openid),
+        )
+        .route("/oauth/authorize", get(oauth::authorize))
+        .route("/oauth/authorize/decision", post(oauth::decision))
+        .route("/oauth/token", post(oauth::token))
+        .route("/oauth/revoke", post(oauth::revoke))
+        .route("/v1/me", get(api::me))
+        .route("/v1/invoices", get(api::invoices))
+        .route("/v1/reports/summary", get(api::reports))
+        .route("/v1/workspace/settings", get(api::workspace))
+        .route("/v1/audit-log", get(api::audit_log))
+        .route("/v1/big", get(api::big))
+        .route("/v1/deep", get(api::deep))
+        .fallback(api::not_found)
+        .with_state(state)
+}
+
+/// A running simulated provider. Dropping it stops the server too.
+pub struct Sim {
+    shared: AppState,
+    stop: Option<oneshot::Sender<()>>,
+    task: Option<JoinHandle<()>>,
+}
+
+impl Sim {
+    /// Binds `bind` (use port 0 in tests) and serves in a background task.
+    pub async fn start(bind: SocketAddr, opts: SimOptions) -> std::io::Result<Sim> {
+        let client_secret = match opts.client_secret {
+            Some(s) if s.is_empty() => {
+                return Err(std::io::Error::new(
+                    std::io::ErrorKind::InvalidInput,
+                    "simulator client secret must not be empty",
+                ));
+            }
+            Some(s) => s,
+            None => tokens::secret(tokens::SECRET_PREFIX).map_err(std::io::Error::other)?,
+        };
+        let listener = tokio::net::TcpListener::bind(bind).await?;
+        let addr = listener.local_addr()?;
+        let shared = Arc::new(Shared {
+            base_url: format!("http://{addr}"),
+            client_secret,
+            profile: opts.profile,
+            access_token_ttl: opts.access_token_ttl,
+            v2: AtomicBool::new(opts.version == ApiVersion::V2),
+            store: Mutex::new(TokenStore::default()),
+            counters: Counters::default(),
+        });
+        let (stop, stopped) = oneshot::channel::<()>();
+        let app = router(shared.clone());
+        let task = tokio::spawn(async move {
+            let serve = axum::serve(listener, app).with_graceful_shutdown(async move {
+                // A dropped sender also means stop.
+                let _ = stopped.await;
+            });
+            if let Err(e) = serve.await {
+                tracing::warn!(error = %e, "simulated provider stopped with an error");
+            }
+        });
+        Ok(Sim {
+            shared,
+            stop: Some(stop),
+            task: Some(task),
+        })
+    }
+
+    /// `http://127.0.0.1:PORT`, without a trailing slash; also the discovery `issuer`.
+    pub fn base_url(&self) -> String {
+        self.shared.base_url.clone()
+    }
+
+    /// The registered client id, `driftwatch-sim`.
+    pub fn client_id(&self) -> &str {
+        CLIENT_ID
+    }
+
+    /// The client secret the token endpoint accepts.
+    pub fn client_secret(&self) -> &str {
+        &self.shared.client_secret
+    }
+
+    /// Switches the resource API shape for all following requests, without a restart.
+    pub fn set_version(&self, v: ApiVersion) {
+        self.shared.v2.store(v == ApiVersion::V2, Ordering::Relaxed);
+    }
+
+    /// A snapshot of the request counters.
+    pub fn stats(&self) -> SimStats {
+        let c = &self.shared.counters;
+        SimStats {
+            token_requests: c.token_requests.load(Ordering::Relaxed),
+            refresh_grants: c.refresh_grants.load(Ordering::Relaxed),
+            refresh_reuse_rejected: c.refresh_reuse_rejected.load(Ordering::Relaxed),
+            api_requests: c.api_requests.load(Ordering::Relaxed),
+        }
+    }
+
+    /// Stops accepting connections and waits for in-flight requests to finish.
+    pub async fn shutdown(mut self) {
+        if let Some(stop) = self.stop.take() {
+            let _ = stop.send(());
+        }
+        if let Some(task) = self.task.take() {
+            let _ = task.await;
+        }
+    }
+}
+
+// Hand-written so that the client secret never reaches a log through `{:?}`.
+impl std::fmt::Debug for Sim {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Sim")
+            .field("base_url", &self.shared.base_url)
+            .field("profile", &self.shared.profile)
+            .field("version", &self.shared.version())
+            .finish_non_exhaustive()
+    }
+}
+
+impl Drop for Sim {
+    fn drop(&mut self) {
+        if let Some(stop) = self.stop.take() {
+            let _ = stop.send(());
+        }
+    }
+}
+
+/// Runs the simulator for `driftwatch sim`: prints how to use it, then serves until Ctrl-C.
+/// The client secret is never printed; `opts.client_secret` is expected to come from the
+/// `SIM_CLIENT_SECRET` environment variable when set.
+pub async fn serve_forever(port: u16, opts: SimOptions) -> std::io::Result<()> {
+    let secret_from_env = opts.client_secret.is_some();
+    let (profile, version) = (opts.profile, opts.version);
+    let sim = Sim::start(SocketAddr::from(([127, 0, 0, 1], port)), opts).await?;
+    print!(
+        "{}",
+        banner(&sim.base_url(), secret_from_env, profile, version)
+    );
+    tokio::signal::ctrl_c().await?;
+    sim.shutdown().await;
+    Ok(())
+}
+
+/// The text `driftwatch sim` prints on start.
+pub(crate) fn banner(
+    base_url: &str,
+    secret_from_env: bool,
+    profile: Profile,
+    version: ApiVersion,
+) -> String {
+    let secret = if secret_from_env {
+        "taken from env var SIM_CLIENT_SECRET"
+    } else {
+        "generated, not shown; set SIM_CLIENT_SECRET=sim_cs_… to choose one"
+    };
+    format!(
+        "driftwatch simulated provider listening on {base_url}\n\
+         \n\
+         \x20 discovery:      {base_url}/.well-known/oauth-authorization-server\n\
+         \x20 client id:      {CLIENT_ID}\n\
+         \x20 client secret:  {secret}\n\
+         \x20 profile:        {profile}\n\
+         \x20 api version:    {version}\n\
+         \x20 accounts:       {accounts}\n\
+         \n\
+         Consent without a browser: send\n\
+         \x20 GET {base_url}/oauth/authorize?response_type=code&client_id={CLIENT_ID}\
+         &redirect_uri=…&scope=…&state=…&code_challenge=…&code_challenge_method=S256\
+         &login_hint=<account>\n\
+         with the header `X-Sim-Consent: approve` (or `deny`); the answer is a 302 to\n\
+         redirect_uri with `code` (or `error=access_denied`) and `state`.\n\
+         Without the header the same URL shows a consent page in a browser.\n\
+         \n\
+         Press Ctrl-C to stop.\n",
+        accounts = ACCOUNTS.join(", "),
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn banner_never_contains_a_secret_and_names_the_source() {
+        let generated = banner(
+            "http://127.0.0.1:1",
+            false,
+            Profile::default(),
+            ApiVersion::V1,
+        );
+        assert!(generated.contains(
+            "client secret:  generated, not shown; set SIM_CLIENT_SECRET=sim_cs_… to choose one"
+        ));
+        assert!(generated.contains("client id:      driftwatch-sim"));
+        assert!(generated.contains("X-Sim-Consent: approve"));
+        assert!(generated.contains("accounts:       acme-corp, globex, initech, umbrella"));
+        let from_env = banner(
+            "http://127.0.0.1:1",
+            true,
+            Profile::StringExpiresIn,
+            ApiVersion::V2,
+        );
+        assert!(from_env.contains("client secret:  taken from env var SIM_CLIENT_SECRET\n"));
+        assert!(from_env.contains("profile:        string-expires-in\n"));
+        assert!(from_env.contains("api version:    v2\n"));
+    }
+
+    #[tokio::test]
+    async fn start_reports_port_and_switches_version() {
+        let opts = SimOptions {
+            client_secret: Some("sim_cs_fixed".into()),
+            ..SimOptions::default()
+        };
+        let sim = Sim::start("127.0.0.1:0".parse().unwrap(), opts)
+            .await
+            .unwrap();
+        let url = sim.base_url();
+        assert!(url.starts_with("http://127.0.0.1:"), "{url}");
+        assert_ne!(url, "http://127.0.0.1:0");
+        assert_eq!(sim.client_id(), "driftwatch-sim");
+        assert_eq!(sim.client_secret(), "sim_cs_fixed");
+        assert_eq!(sim.shared.version(), ApiVersion::V1);
+        sim.set_version(ApiVersion::V2);
+        assert_eq!(sim.shared.version(), ApiVersion::V2);
+        assert_eq!(sim.stats(), SimStats::default());
+        sim.shutdown().await;
+    }
+
+    #[tokio::test]
+    async fn empty_secret_is_refused_and_generated_secret_is_prefixed() {
+        let opts = SimOptions {
+            client_secret: Some(String::new()),
+            ..SimOptions::default()
+        };
+        let err = Sim::start("127.0.0.1:0".parse().unwrap(), opts)
+            .await
+            .unwrap_err();
+        assert_eq!(err.kind(), std::io::ErrorKind::InvalidInput);
+        let sim = Sim::start("127.0.0.1:0".parse().unwrap(), SimOptions::default())
+            .await
+            .unwrap();
+        assert!(sim.client_secret().starts_with("sim_cs_"));
+        assert_eq!(sim.client_secret().len(), "sim_cs_".len() + 32);
+        sim.shutdown().await;
+    }
+}
