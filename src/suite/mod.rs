@@ -1,6 +1,19 @@
 //! Suites: the YAML model of one provider, its loading and validation.
 //! Never imports reqwest or tokio.
 
+mod check;
+mod convert;
+mod declared;
+mod diagnostic;
+mod interpolate;
+mod load;
 pub mod model;
+mod raw;
+mod schema;
+mod units;
 
+pub use check::{CheckReport, check_files};
+pub use diagnostic::{DiagSeverity, Diagnostic};
+pub use load::{LoadMode, Loaded, SuiteError, load_suite};
 pub use model::*;
+pub use schema::suite_json_schema;

@@ -1,0 +1,629 @@
+//! Turns the raw parsed suite into the plain model: resolves `${env:VAR}`,
+//! applies defaults and reports every semantic problem with its position.
+//!
+//! Never prints a scalar that could be a secret; knows nothing about HTTP.
+
+use super::declared::{check_schema, read_schema_file};
+use super::diagnostic::{Diags, one_of};
+use super::interpolate::{InterpolateErrorKind, interpolate, is_single_reference};
+use super::load::LoadMode;
+use super::model::*;
+use super::raw::*;
+use super::units::{parse_duration, parse_size};
+use crate::context::Context;
+use secrecy::SecretString;
+use serde_saphyr::Spanned;
+use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::path::Path;
+
+/// A string scalar after interpolation.
+struct Text {
+    value: String,
+    /// Every reference was set (or there were none); only then is the value checked.
+    resolved: bool,
+    pos: Pos,
+}
+
+impl Text {
+    fn located(self) -> Located<String> {
+        Located {
+            value: self.value,
+            pos: self.pos,
+        }
+    }
+
+    fn secret(self) -> Located<SecretString> {
+        Located {
+            value: SecretString::from(self.value),
+            pos: self.pos,
+        }
+    }
+}
+
+struct Converter<'a> {
+    ctx: &'a Context,
+    mode: LoadMode,
+    source: &'a str,
+    suite_dir: &'a Path,
+    diags: &'a mut Diags,
+}
+
+fn pos<T>(s: &Spanned<T>) -> Pos {
+    Pos {
+        line: u32::try_from(s.referenced.line()).unwrap_or(u32::MAX),
+        column: u32::try_from(s.referenced.column()).unwrap_or(u32::MAX),
+    }
+}
+
+/// Converts and validates `raw`; problems go to `diags` (the suite is only usable
+/// when no error was reported).
+pub(crate) fn convert(
+    raw: RawSuite,
+    file: &Path,
+    suite_dir: &Path,
+    source: &str,
+    ctx: &Context,
+    mode: LoadMode,
+    diags: &mut Diags,
+) -> Suite {
+    let mut c = Converter {
+        ctx,
+        mode,
+        source,
+        suite_dir,
+        diags,
+    };
+    if raw.version.value != 1 {
+        c.diags.error(
+            pos(&raw.version),
+            format!("unsupported suite version `{}`", raw.version.value),
+            "expected `1`",
+        );
+    }
+    let provider = c.provider(&raw.provider);
+    let auth = c.auth(&raw.auth);
+    let scope_sets: BTreeMap<String, Located<Vec<String>>> = raw
+        .scope_sets
+        .iter()
+        .map(|(name, scopes)| {
+            let list = scopes.value.iter().map(|s| c.text(s).value).collect();
+            (
+                name.clone(),
+                Located {
+                    value: list,
+                    pos: pos(scopes),
+                },
+            )
+        })
+        .collect();
+    let connections = c.connections(&raw.connections, &provider, &auth, &scope_sets);
+    let endpoints = c.endpoints(&raw.endpoints, &auth, &scope_sets);
+    let limits = c.limits(raw.limits.as_ref());
+    let redact = raw.redact.iter().map(|r| c.redact(r)).collect();
+    Suite {
+        file: file.to_path_buf(),
+        version: raw.version.value,
+        provider,
+        auth,
+        scope_sets,
+        connections,
+        endpoints,
+        limits,
+        redact,
+    }
+}
+
+impl Converter<'_> {
+    /// Interpolates one scalar, reporting malformed and unset references.
+    fn text(&mut self, s: &Spanned<String>) -> Text {
+        let at = pos(s);
+        match interpolate(&s.value, |name| self.ctx.var(name)) {
+            Ok(done) => {
+                for (offset, name) in &done.unset {
+                    let needle = &s.value[*offset..];
+                    let ref_pos = self.find_in_line(at, needle, name);
+                    let message = format!("environment variable `{name}` is not set");
+                    match self.mode {
+                        LoadMode::Run => {
+                            self.diags.error(
+                                ref_pos,
+                                message,
+                                format!("set `{name}` before running"),
+                            );
+                        }
+                        LoadMode::Check => {
+                            self.diags.warning(
+                                ref_pos,
+                                message,
+                                "`driftwatch run` needs this variable",
+                            );
+                        }
+                    }
+                }
+                Text {
+                    resolved: done.unset.is_empty(),
+                    value: done.value,
+                    pos: at,
+                }
+            }
+            Err(e) => {
+                let ref_pos = self.find_in_line(at, &s.value[e.offset..], "");
+                let (message, label) = match e.kind {
+                    InterpolateErrorKind::Unterminated => (
+                        "unterminated `${env:` reference".to_string(),
+                        "expected `}`",
+                    ),
+                    InterpolateErrorKind::BadName(name) => (
+                        format!("invalid environment variable name `{name}`"),
+                        "expected `${env:NAME}` with NAME of letters, digits and `_`",
+                    ),
+                };
+                self.diags.error(ref_pos, message, label);
+                Text {
+                    value: s.value.clone(),
+                    resolved: false,
+                    pos: at,
+                }
+            }
+        }
+    }
+
+    /// Where `${env:name` appears on the scalar's line, so the caret sits on the
+    /// reference itself; falls back to the scalar.
+    fn find_in_line(&self, at: Pos, rest: &str, name: &str) -> Pos {
+        let needle = if name.is_empty() {
+            rest.chars().take(6).collect::<String>()
+        } else {
+            format!("${{env:{name}}}")
+        };
+        let Some(line) = self.source.lines().nth((at.line as usize).wrapping_sub(1)) else {
+            return at;
+        };
+        let from: usize = line
+            .char_indices()
+            .nth((at.column as usize).saturating_sub(1))
+            .map_or(line.len(), |(i, _)| i);
+        match line[from..].find(&needle) {
+            Some(i) => Pos {
+                line: at.line,
+                column: u32::try_from(line[..from + i].chars().count() + 1).unwrap_or(at.column),
+            },
+            None => at,
+        }
+    }
+
+    fn provider(&mut self, raw: &Spanned<RawProvider>) -> Provider {
+        let name = self.text(&raw.value.name);
+        if name.resolved && !valid_id(&name.value, false) {
+            self.diags.error(
+                name.pos,
+                format!("invalid provider name `{}`", name.value),
+                "expected lowercase letters, digits, `_` or `-`, starting with a letter or digit",
+            );
+        }
+        let base_url = self.text(&raw.value.base_url);
+        if base_url.resolved && !is_http_url(&base_url.value) {
+            self.diags.error(
+                base_url.pos,
+                "`base_url` is not an absolute http(s) URL",
+                "expected a URL like `https://api.example.com`",
+            );
+        }
+        Provider {
+            name: name.located(),
+            base_url: base_url.located(),
+        }
+    }
+
+    fn auth(&mut self, raw: &Spanned<RawAuth>) -> Auth {
+        let a = &raw.value;
+        let grant = match a.grant.value {
+            RawGrant::AuthorizationCode => Grant::AuthorizationCode,
+            RawGrant::ClientCredentials => Grant::ClientCredentials,
+            RawGrant::StaticBearer => Grant::StaticBearer,
+        };
+        let token_url = self.url(a.token_url.as_ref(), "token_url", true);
+        let authorize_url = self.url(a.authorize_url.as_ref(), "authorize_url", true);
+        let discovery_url = self.url(a.discovery_url.as_ref(), "discovery_url", true);
+        let redirect_uri = self.url(a.redirect_uri.as_ref(), "redirect_uri", false);
+        if grant != Grant::StaticBearer && token_url.is_none() && discovery_url.is_none() {
+            self.diags.error(
+                pos(raw),
+                "`auth` needs `token_url` or `discovery_url`",
+                "add one of them to this mapping",
+            );
+        }
+        let client_id = a.client_id.as_ref().map(|s| self.text(s).secret());
+        if client_id.is_none() && grant != Grant::StaticBearer {
+            self.diags.error(
+                pos(&a.grant),
+                format!("missing `client_id` for grant `{}`", grant_name(grant)),
+                "this grant needs `client_id` in `auth`",
+            );
+        }
+        let client_secret = a.client_secret.as_ref().map(|s| {
+            self.literal_secret(s, "client_secret");
+            self.text(s).secret()
+        });
+        let client_auth = match &a.client_auth {
+            Some(s) => Located {
+                value: match s.value {
+                    RawClientAuth::Basic => ClientAuth::Basic,
+                    RawClientAuth::Post => ClientAuth::Post,
+                },
+                pos: pos(s),
+            },
+            None => Located {
+                value: ClientAuth::default(),
+                pos: pos(raw),
+            },
+        };
+        Auth {
+            token_url,
+            authorize_url,
+            discovery_url,
+            grant: Located {
+                value: grant,
+                pos: pos(&a.grant),
+            },
+            client_id,
+            client_secret,
+            client_auth,
+            scopes: a.scopes.iter().map(|s| self.text(s).value).collect(),
+            redirect_uri,
+        }
+    }
+
+    /// An auth URL: absolute http(s), or (when `relative_ok`) a path starting with `/`.
+    fn url(
+        &mut self,
+        raw: Option<&Spanned<String>>,
+        key: &str,
+        relative_ok: bool,
+    ) -> Option<Located<String>> {
+        let text = self.text(raw?);
+        let ok = is_http_url(&text.value) || (relative_ok && text.value.starts_with('/'));
+        if text.resolved && !ok {
+            let label = if relative_ok {
+                "expected an absolute http(s) URL or a path starting with `/`"
+            } else {
+                "expected an absolute http(s) URL"
+            };
+            self.diags
+                .error(text.pos, format!("invalid URL in `{key}`"), label);
+        }
+        Some(text.located())
+    }
+
+    /// Warns when a secret is written inline instead of as `${env:VAR}`.
+    fn literal_secret(&mut self, s: &Spanned<String>, key: &str) {
+        if !is_single_reference(&s.value) {
+            self.diags
+                .warning(
+                    pos(s),
+                    format!("literal secret in `{key}`"),
+                    "write `${env:VAR}` instead",
+                )
+                .help = Some(
+                "keep secrets in the environment or the credential store, not in the suite"
+                    .to_string(),
+            );
+        }
+    }
+
+    fn connections(
+        &mut self,
+        raw: &[Spanned<RawConnection>],
+        provider: &Provider,
+        auth: &Auth,
+        scope_sets: &BTreeMap<String, Located<Vec<String>>>,
+    ) -> Vec<Connection> {
+        let mut seen: HashMap<String, Pos> = HashMap::new();
+        let mut out = Vec::new();
+        for entry in raw {
+            let r = &entry.value;
+            let id = self.text(&r.id);
+            self.check_id(&id, "connection id", &mut seen);
+            let credential = match &r.credential {
+                Some(s) => self.text(s).value,
+                None => format!("{}/{}", provider.name.value, id.value),
+            };
+            let scope_set = r.scope_set.as_ref().map(|s| self.text(s).located());
+            if let Some(set) = &scope_set
+                && !scope_sets.contains_key(&set.value)
+            {
+                let names: Vec<&str> = scope_sets.keys().map(String::as_str).collect();
+                let label = if names.is_empty() {
+                    "no scope sets are defined in `scope_sets`".to_string()
+                } else {
+                    format!("expected one of {}", one_of(&names))
+                };
+                self.diags
+                    .error(set.pos, format!("unknown scope set `{}`", set.value), label)
+                    .suggest(&set.value, names.iter().copied());
+            }
+            let token = r.token.as_ref().map(|s| {
+                if auth.grant.value != Grant::StaticBearer {
+                    self.diags.error(
+                        pos(s),
+                        format!(
+                            "`token` is not allowed with grant `{}`",
+                            grant_name(auth.grant.value)
+                        ),
+                        "only `static_bearer` connections carry a token",
+                    );
+                }
+                self.literal_secret(s, "token");
+                self.text(s).secret()
+            });
+            out.push(Connection {
+                id: id.located(),
+                credential,
+                scope_set,
+                disposable: r.disposable,
+                token,
+                pos: pos(entry),
+            });
+        }
+        out
+    }
+
+    /// Validates an id's syntax and uniqueness among `seen`.
+    fn check_id(&mut self, id: &Text, what: &str, seen: &mut HashMap<String, Pos>) {
+        if id.resolved && !valid_id(&id.value, true) {
+            self.diags.error(
+                id.pos,
+                format!("invalid {what} `{}`", id.value),
+                "expected lowercase letters, digits, `_`, `.` or `-`, starting with a letter or digit",
+            );
+        }
+        if let Some(first) = seen.get(&id.value) {
+            self.diags.error(
+                id.pos,
+                format!("duplicate {what} `{}`", id.value),
+                format!("already used on line {}", first.line),
+            );
+        } else {
+            seen.insert(id.value.clone(), id.pos);
+        }
+    }
+
+    fn endpoints(
+        &mut self,
+        raw: &[Spanned<RawEndpoint>],
+        auth: &Auth,
+        scope_sets: &BTreeMap<String, Located<Vec<String>>>,
+    ) -> Vec<Endpoint> {
+        let known: BTreeSet<&str> = scope_sets
+            .values()
+            .flat_map(|s| s.value.iter())
+            .chain(auth.scopes.iter())
+            .map(String::as_str)
+            .collect();
+        let mut seen = HashMap::new();
+        let mut out = Vec::new();
+        for entry in raw {
+            let r = &entry.value;
+            let id = self.text(&r.id);
+            self.check_id(&id, "endpoint id", &mut seen);
+            let method = match &r.method {
+                Some(m) => {
+                    let text = self.text(m);
+                    if text.resolved
+                        && (text.value.is_empty()
+                            || !text.value.chars().all(|c| c.is_ascii_alphabetic()))
+                    {
+                        self.diags.error(
+                            text.pos,
+                            "invalid HTTP method",
+                            "expected a method like `GET` or `POST`",
+                        );
+                    }
+                    text.value.to_ascii_uppercase()
+                }
+                None => "GET".to_string(),
+            };
+            let path = self.text(&r.path);
+            if path.resolved && !path.value.starts_with('/') && !is_http_url(&path.value) {
+                self.diags.error(
+                    path.pos,
+                    "endpoint path must start with `/`",
+                    "expected `/...` relative to `base_url`, or an absolute http(s) URL",
+                );
+            }
+            let query = r
+                .query
+                .iter()
+                .map(|(k, v)| (k.clone(), self.text(v).value))
+                .collect();
+            let headers = r
+                .headers
+                .iter()
+                .map(|(k, v)| {
+                    self.header_secret(k, v);
+                    (k.clone(), self.text(v).value)
+                })
+                .collect();
+            let mut requires = Vec::new();
+            for scope in &r.requires {
+                let text = self.text(scope);
+                if text.resolved && !known.contains(text.value.as_str()) {
+                    self.diags
+                        .warning(
+                            text.pos,
+                            format!("scope `{}` appears in no scope set", text.value),
+                            "no token will carry this scope, so its effect is never observed",
+                        )
+                        .suggest(&text.value, known.iter().copied());
+                }
+                requires.push(text.value);
+            }
+            let schema = r.schema.as_ref().and_then(|s| self.schema(s));
+            out.push(Endpoint {
+                id: id.located(),
+                method,
+                path: path.located(),
+                query,
+                headers,
+                requires,
+                schema,
+                pos: pos(entry),
+            });
+        }
+        out
+    }
+
+    /// Warns about a literal credential in a header value.
+    fn header_secret(&mut self, name: &str, value: &Spanned<String>) {
+        let v = value.value.trim();
+        let scheme = ["Bearer ", "Basic ", "Token "]
+            .iter()
+            .any(|s| v.len() > s.len() && v[..s.len()].eq_ignore_ascii_case(s));
+        let secret_name = ["authorization", "x-api-key", "api-key", "api_key"]
+            .contains(&name.to_ascii_lowercase().as_str());
+        let after_scheme = v.split_once(' ').map_or(v, |(_, rest)| rest.trim());
+        if (scheme || secret_name) && !is_single_reference(after_scheme) && !v.is_empty() {
+            self.diags
+                .warning(
+                    pos(value),
+                    format!("literal credential in header `{name}`"),
+                    "write `${env:VAR}` instead",
+                )
+                .help = Some(
+                "tokens come from the auth section; a literal header token leaks into git"
+                    .to_string(),
+            );
+        }
+    }
+
+    fn schema(&mut self, s: &Spanned<serde_json::Value>) -> Option<Located<DeclaredSchema>> {
+        let at = pos(s);
+        let declared = match &s.value {
+            serde_json::Value::String(path) => match read_schema_file(self.suite_dir, path) {
+                Ok(schema) => DeclaredSchema::File {
+                    path: path.clone(),
+                    schema,
+                },
+                Err(p) => {
+                    self.diags.error(at, p.message, p.label);
+                    return None;
+                }
+            },
+            serde_json::Value::Object(_) => DeclaredSchema::Inline(s.value.clone()),
+            _ => {
+                self.diags.error(
+                    at,
+                    "wrong type",
+                    "expected a schema file path or an inline JSON Schema mapping",
+                );
+                return None;
+            }
+        };
+        let value = match &declared {
+            DeclaredSchema::Inline(v) | DeclaredSchema::File { schema: v, .. } => v,
+        };
+        if let Err(p) = check_schema(value) {
+            self.diags.error(at, p.message, p.label);
+            return None;
+        }
+        Some(Located {
+            value: declared,
+            pos: at,
+        })
+    }
+
+    fn limits(&mut self, raw: Option<&RawLimits>) -> Limits {
+        let mut limits = Limits::default();
+        let Some(raw) = raw else {
+            return limits;
+        };
+        for (field, target) in [
+            (&raw.timeout, &mut limits.timeout),
+            (&raw.connect_timeout, &mut limits.connect_timeout),
+        ] {
+            if let Some(s) = field {
+                let text = self.text(s);
+                match parse_duration(&text.value) {
+                    Some(d) => *target = d,
+                    None if text.resolved => {
+                        let d = self.diags.error(
+                            text.pos,
+                            format!("invalid duration `{}`", text.value),
+                            "expected a number with a unit: `500ms`, `30s`, `2m`",
+                        );
+                        if text.value.trim().chars().all(|c| c.is_ascii_digit()) {
+                            d.help = Some(format!("did you mean `{}s`?", text.value.trim()));
+                        }
+                    }
+                    None => {}
+                }
+            }
+        }
+        if let Some(s) = &raw.max_body {
+            let text = self.text(s);
+            match parse_size(&text.value) {
+                Some(n) => limits.max_body_bytes = n,
+                None if text.resolved => {
+                    self.diags.error(
+                        text.pos,
+                        format!("invalid size `{}`", text.value),
+                        "expected bytes, or a number with `KiB`, `MiB` or `GiB`",
+                    );
+                }
+                None => {}
+            }
+        }
+        if let Some(c) = &raw.concurrency {
+            if c.value == 0 {
+                self.diags.error(
+                    pos(c),
+                    "`concurrency` must be at least 1",
+                    "expected 1 or more",
+                );
+            } else {
+                limits.concurrency = c.value as usize;
+            }
+        }
+        limits
+    }
+
+    fn redact(&mut self, s: &Spanned<String>) -> Located<String> {
+        let text = self.text(s);
+        if text.resolved {
+            let bad = if text.value.starts_with('$') {
+                serde_json_path::JsonPath::parse(&text.value).is_err()
+            } else {
+                text.value.trim().is_empty()
+            };
+            if bad {
+                self.diags.error(
+                    text.pos,
+                    "invalid redaction selector",
+                    "expected a JSONPath like `$.user.ssn` or a bare key like `api_key`",
+                );
+            }
+        }
+        text.located()
+    }
+}
+
+fn grant_name(grant: Grant) -> &'static str {
+    match grant {
+        Grant::AuthorizationCode => "authorization_code",
+        Grant::ClientCredentials => "client_credentials",
+        Grant::StaticBearer => "static_bearer",
+    }
+}
+
+/// `[a-z0-9][a-z0-9_-]*`, plus `.` when `dots`.
+fn valid_id(id: &str, dots: bool) -> bool {
+    let ok = |c: char| c.is_ascii_lowercase() || c.is_ascii_digit();
+    let mut chars = id.chars();
+    matches!(chars.next(), Some(c) if ok(c))
+        && chars.all(|c| ok(c) || c == '_' || c == '-' || (dots && c == '.'))
+}
+
+fn is_http_url(text: &str) -> bool {
+    url::Url::parse(text)
+        .is_ok_and(|u| matches!(u.scheme(), "http" | "https") && u.host().is_some())
+}

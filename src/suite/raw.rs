@@ -1,0 +1,221 @@
+//! The suite file exactly as written: serde structs that mirror the YAML keys,
+//! with source positions, and the JSON Schema derived from them.
+//!
+//! Nothing here validates meaning or resolves `${env:VAR}`; `convert` turns these
+//! into the plain model. Doc comments become the descriptions in `driftwatch schema`.
+
+use schemars::JsonSchema;
+use serde::Deserialize;
+use serde_saphyr::Spanned;
+use std::collections::BTreeMap;
+
+/// A driftwatch suite: one provider, how to get its tokens and what to probe.
+#[derive(Debug, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+#[schemars(title = "driftwatch suite (format version 1)")]
+pub(crate) struct RawSuite {
+    /// Suite format version; must be `1`.
+    #[schemars(with = "u32", range(min = 1, max = 1))]
+    pub version: Spanned<u32>,
+    /// The third-party API under test.
+    #[schemars(with = "RawProvider")]
+    pub provider: Spanned<RawProvider>,
+    /// How tokens are obtained for this provider.
+    #[schemars(with = "RawAuth")]
+    pub auth: Spanned<RawAuth>,
+    /// Named scope sets (name → scopes); tokens are obtained per scope set.
+    #[serde(default)]
+    #[schemars(with = "BTreeMap<String, Vec<String>>")]
+    pub scope_sets: BTreeMap<String, Spanned<Vec<Spanned<String>>>>,
+    /// Granted accounts of the provider, probed one by one.
+    #[serde(default)]
+    #[schemars(with = "Vec<RawConnection>")]
+    pub connections: Vec<Spanned<RawConnection>>,
+    /// Resource API endpoints to probe.
+    #[serde(default)]
+    #[schemars(with = "Vec<RawEndpoint>")]
+    pub endpoints: Vec<Spanned<RawEndpoint>>,
+    /// Per-provider request limits.
+    #[serde(default)]
+    pub limits: Option<RawLimits>,
+    /// Extra redaction selectors: a JSONPath like `$.user.ssn`, or a bare key name
+    /// matched at any depth.
+    #[serde(default)]
+    #[schemars(with = "Vec<String>")]
+    pub redact: Vec<Spanned<String>>,
+}
+
+/// The provider under test.
+#[derive(Debug, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct RawProvider {
+    /// Lowercase identifier `[a-z0-9][a-z0-9_-]*`; names directories under `snapshots/`.
+    #[schemars(with = "String", regex(pattern = r"^[a-z0-9][a-z0-9_-]*$"))]
+    pub name: Spanned<String>,
+    /// Absolute http(s) base URL of the resource API, often `${env:VAR}`.
+    #[schemars(with = "String")]
+    pub base_url: Spanned<String>,
+}
+
+/// The OAuth grant used to obtain tokens.
+#[derive(Debug, Clone, Copy, Deserialize, JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub(crate) enum RawGrant {
+    /// User grants (refresh tokens) obtained through the authorization-code flow with PKCE.
+    AuthorizationCode,
+    /// App-level tokens from the client-credentials grant.
+    ClientCredentials,
+    /// A static bearer token per connection.
+    StaticBearer,
+}
+
+/// How the client authenticates at the token endpoint.
+#[derive(Debug, Clone, Copy, Deserialize, JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub(crate) enum RawClientAuth {
+    /// HTTP Basic (`client_secret_basic`).
+    Basic,
+    /// Credentials in the form body (`client_secret_post`).
+    Post,
+}
+
+/// How tokens are obtained. `token_url` or `discovery_url` is required.
+#[derive(Debug, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct RawAuth {
+    /// `authorization_code`, `client_credentials` or `static_bearer`.
+    #[schemars(with = "RawGrant")]
+    pub grant: Spanned<RawGrant>,
+    /// Token endpoint, absolute or relative to `provider.base_url`.
+    #[serde(default)]
+    #[schemars(with = "Option<String>")]
+    pub token_url: Option<Spanned<String>>,
+    /// Authorization endpoint (authorization_code), absolute or relative.
+    #[serde(default)]
+    #[schemars(with = "Option<String>")]
+    pub authorize_url: Option<Spanned<String>>,
+    /// RFC 8414 / OpenID discovery document URL, absolute or relative.
+    #[serde(default)]
+    #[schemars(with = "Option<String>")]
+    pub discovery_url: Option<Spanned<String>>,
+    /// OAuth client id; required for authorization_code and client_credentials.
+    #[serde(default)]
+    #[schemars(with = "Option<String>")]
+    pub client_id: Option<Spanned<String>>,
+    /// OAuth client secret; write it as `${env:VAR}`, never literally.
+    #[serde(default)]
+    #[schemars(with = "Option<String>")]
+    pub client_secret: Option<Spanned<String>>,
+    /// `basic` (default) or `post`.
+    #[serde(default)]
+    #[schemars(with = "Option<RawClientAuth>")]
+    pub client_auth: Option<Spanned<RawClientAuth>>,
+    /// Scopes requested when a connection names no scope set.
+    #[serde(default)]
+    #[schemars(with = "Vec<String>")]
+    pub scopes: Vec<Spanned<String>>,
+    /// Redirect URI registered for the authorization-code flow.
+    #[serde(default)]
+    #[schemars(with = "Option<String>")]
+    pub redirect_uri: Option<Spanned<String>>,
+}
+
+/// One granted account of the provider.
+#[derive(Debug, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct RawConnection {
+    /// Identifier, unique in the suite.
+    #[schemars(with = "String", regex(pattern = r"^[a-z0-9][a-z0-9_.-]*$"))]
+    pub id: Spanned<String>,
+    /// Credential store key; defaults to `<provider>/<id>`.
+    #[serde(default)]
+    #[schemars(with = "Option<String>")]
+    pub credential: Option<Spanned<String>>,
+    /// Name of an entry of `scope_sets`.
+    #[serde(default)]
+    #[schemars(with = "Option<String>")]
+    pub scope_set: Option<Spanned<String>>,
+    /// Allows destructive probes (replaying an old refresh token). Default false.
+    #[serde(default)]
+    pub disposable: bool,
+    /// Static bearer token (grant `static_bearer` only); write it as `${env:VAR}`.
+    #[serde(default)]
+    #[schemars(with = "Option<String>")]
+    pub token: Option<Spanned<String>>,
+}
+
+/// One resource API endpoint to probe.
+#[derive(Debug, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct RawEndpoint {
+    /// Identifier `[a-z0-9][a-z0-9_.-]*`, unique in the suite; names snapshot files.
+    #[schemars(with = "String", regex(pattern = r"^[a-z0-9][a-z0-9_.-]*$"))]
+    pub id: Spanned<String>,
+    /// HTTP method; default `GET`.
+    #[serde(default)]
+    #[schemars(with = "Option<String>")]
+    pub method: Option<Spanned<String>>,
+    /// Path relative to `provider.base_url` (starting with `/`), or an absolute URL.
+    #[schemars(with = "String")]
+    pub path: Spanned<String>,
+    /// Query parameters.
+    #[serde(default)]
+    #[schemars(with = "BTreeMap<String, String>")]
+    pub query: BTreeMap<String, Spanned<String>>,
+    /// Request headers.
+    #[serde(default)]
+    #[schemars(with = "BTreeMap<String, String>")]
+    pub headers: BTreeMap<String, Spanned<String>>,
+    /// Scopes the provider documents as required for this endpoint.
+    #[serde(default)]
+    #[schemars(with = "Vec<String>")]
+    pub requires: Vec<Spanned<String>>,
+    /// JSON Schema of a 2xx response: a file path relative to the suite, or inline.
+    #[serde(default)]
+    #[schemars(with = "Option<SchemaRef>")]
+    pub schema: Option<Spanned<serde_json::Value>>,
+}
+
+/// A declared JSON Schema (documentation type only).
+#[derive(JsonSchema)]
+#[serde(untagged)]
+#[allow(dead_code)]
+enum SchemaRef {
+    /// Path of a JSON Schema file, relative to the suite file.
+    File(String),
+    /// An inline JSON Schema.
+    Inline(serde_json::Map<String, serde_json::Value>),
+}
+
+/// A size: a byte count, or a number with `KiB`, `MiB` or `GiB`.
+#[derive(JsonSchema)]
+#[serde(untagged)]
+#[allow(dead_code)]
+enum SizeDoc {
+    /// A byte count.
+    Bytes(u64),
+    /// A number with a unit, e.g. `10MiB`.
+    Text(String),
+}
+
+/// Per-provider request limits.
+#[derive(Debug, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct RawLimits {
+    /// Total time for one request, body included: `500ms`, `30s`, `2m`. Default 30s.
+    #[serde(default)]
+    #[schemars(with = "Option<String>", regex(pattern = r"^[0-9]+(ms|s|m|h)$"))]
+    pub timeout: Option<Spanned<String>>,
+    /// Time to establish a connection. Default 10s.
+    #[serde(default)]
+    #[schemars(with = "Option<String>", regex(pattern = r"^[0-9]+(ms|s|m|h)$"))]
+    pub connect_timeout: Option<Spanned<String>>,
+    /// Maximum response body, e.g. `10MiB`. Default 10MiB.
+    #[serde(default)]
+    #[schemars(with = "Option<SizeDoc>")]
+    pub max_body: Option<Spanned<String>>,
+    /// Requests in flight at once for this provider. Default 4.
+    #[serde(default)]
+    #[schemars(with = "Option<u32>", range(min = 1))]
+    pub concurrency: Option<Spanned<u32>>,
+}
