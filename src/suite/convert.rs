@@ -3,7 +3,6 @@
 //!
 //! Never prints a scalar that could be a secret; knows nothing about HTTP.
 
-use super::declared::{check_schema, read_schema_file};
 use super::diagnostic::{Diags, one_of};
 use super::interpolate::{InterpolateErrorKind, interpolate, is_single_reference};
 use super::load::LoadMode;
@@ -13,19 +12,19 @@ use super::units::{parse_duration, parse_size};
 use crate::context::Context;
 use secrecy::SecretString;
 use serde_saphyr::Spanned;
-use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::collections::{BTreeMap, HashMap};
 use std::path::Path;
 
 /// A string scalar after interpolation.
-struct Text {
-    value: String,
+pub(super) struct Text {
+    pub value: String,
     /// Every reference was set (or there were none); only then is the value checked.
-    resolved: bool,
-    pos: Pos,
+    pub resolved: bool,
+    pub pos: Pos,
 }
 
 impl Text {
-    fn located(self) -> Located<String> {
+    pub fn located(self) -> Located<String> {
         Located {
             value: self.value,
             pos: self.pos,
@@ -40,15 +39,15 @@ impl Text {
     }
 }
 
-struct Converter<'a> {
+pub(super) struct Converter<'a> {
     ctx: &'a Context,
     mode: LoadMode,
     source: &'a str,
-    suite_dir: &'a Path,
-    diags: &'a mut Diags,
+    pub suite_dir: &'a Path,
+    pub diags: &'a mut Diags,
 }
 
-fn pos<T>(s: &Spanned<T>) -> Pos {
+pub(super) fn pos<T>(s: &Spanned<T>) -> Pos {
     Pos {
         line: u32::try_from(s.referenced.line()).unwrap_or(u32::MAX),
         column: u32::try_from(s.referenced.column()).unwrap_or(u32::MAX),
@@ -115,7 +114,7 @@ pub(crate) fn convert(
 
 impl Converter<'_> {
     /// Interpolates one scalar, reporting malformed and unset references.
-    fn text(&mut self, s: &Spanned<String>) -> Text {
+    pub(super) fn text(&mut self, s: &Spanned<String>) -> Text {
         let at = pos(s);
         match interpolate(&s.value, |name| self.ctx.var(name)) {
             Ok(done) => {
@@ -296,7 +295,7 @@ impl Converter<'_> {
     }
 
     /// Warns when a secret is written inline instead of as `${env:VAR}`.
-    fn literal_secret(&mut self, s: &Spanned<String>, key: &str) {
+    pub(super) fn literal_secret(&mut self, s: &Spanned<String>, key: &str) {
         if !is_single_reference(&s.value) {
             self.diags
                 .warning(
@@ -369,7 +368,7 @@ impl Converter<'_> {
     }
 
     /// Validates an id's syntax and uniqueness among `seen`.
-    fn check_id(&mut self, id: &Text, what: &str, seen: &mut HashMap<String, Pos>) {
+    pub(super) fn check_id(&mut self, id: &Text, what: &str, seen: &mut HashMap<String, Pos>) {
         if id.resolved && !valid_id(&id.value, true) {
             self.diags.error(
                 id.pos,
@@ -386,150 +385,6 @@ impl Converter<'_> {
         } else {
             seen.insert(id.value.clone(), id.pos);
         }
-    }
-
-    fn endpoints(
-        &mut self,
-        raw: &[Spanned<RawEndpoint>],
-        auth: &Auth,
-        scope_sets: &BTreeMap<String, Located<Vec<String>>>,
-    ) -> Vec<Endpoint> {
-        let known: BTreeSet<&str> = scope_sets
-            .values()
-            .flat_map(|s| s.value.iter())
-            .chain(auth.scopes.iter())
-            .map(String::as_str)
-            .collect();
-        let mut seen = HashMap::new();
-        let mut out = Vec::new();
-        for entry in raw {
-            let r = &entry.value;
-            let id = self.text(&r.id);
-            self.check_id(&id, "endpoint id", &mut seen);
-            let method = match &r.method {
-                Some(m) => {
-                    let text = self.text(m);
-                    if text.resolved
-                        && (text.value.is_empty()
-                            || !text.value.chars().all(|c| c.is_ascii_alphabetic()))
-                    {
-                        self.diags.error(
-                            text.pos,
-                            "invalid HTTP method",
-                            "expected a method like `GET` or `POST`",
-                        );
-                    }
-                    text.value.to_ascii_uppercase()
-                }
-                None => "GET".to_string(),
-            };
-            let path = self.text(&r.path);
-            if path.resolved && !path.value.starts_with('/') && !is_http_url(&path.value) {
-                self.diags.error(
-                    path.pos,
-                    "endpoint path must start with `/`",
-                    "expected `/...` relative to `base_url`, or an absolute http(s) URL",
-                );
-            }
-            let query = r
-                .query
-                .iter()
-                .map(|(k, v)| (k.clone(), self.text(v).value))
-                .collect();
-            let headers = r
-                .headers
-                .iter()
-                .map(|(k, v)| {
-                    self.header_secret(k, v);
-                    (k.clone(), self.text(v).value)
-                })
-                .collect();
-            let mut requires = Vec::new();
-            for scope in &r.requires {
-                let text = self.text(scope);
-                if text.resolved && !known.contains(text.value.as_str()) {
-                    self.diags
-                        .warning(
-                            text.pos,
-                            format!("scope `{}` appears in no scope set", text.value),
-                            "no token will carry this scope, so its effect is never observed",
-                        )
-                        .suggest(&text.value, known.iter().copied());
-                }
-                requires.push(text.value);
-            }
-            let schema = r.schema.as_ref().and_then(|s| self.schema(s));
-            out.push(Endpoint {
-                id: id.located(),
-                method,
-                path: path.located(),
-                query,
-                headers,
-                requires,
-                schema,
-                pos: pos(entry),
-            });
-        }
-        out
-    }
-
-    /// Warns about a literal credential in a header value.
-    fn header_secret(&mut self, name: &str, value: &Spanned<String>) {
-        let v = value.value.trim();
-        let scheme = ["Bearer ", "Basic ", "Token "]
-            .iter()
-            .any(|s| v.len() > s.len() && v[..s.len()].eq_ignore_ascii_case(s));
-        let secret_name = ["authorization", "x-api-key", "api-key", "api_key"]
-            .contains(&name.to_ascii_lowercase().as_str());
-        let after_scheme = v.split_once(' ').map_or(v, |(_, rest)| rest.trim());
-        if (scheme || secret_name) && !is_single_reference(after_scheme) && !v.is_empty() {
-            self.diags
-                .warning(
-                    pos(value),
-                    format!("literal credential in header `{name}`"),
-                    "write `${env:VAR}` instead",
-                )
-                .help = Some(
-                "tokens come from the auth section; a literal header token leaks into git"
-                    .to_string(),
-            );
-        }
-    }
-
-    fn schema(&mut self, s: &Spanned<serde_json::Value>) -> Option<Located<DeclaredSchema>> {
-        let at = pos(s);
-        let declared = match &s.value {
-            serde_json::Value::String(path) => match read_schema_file(self.suite_dir, path) {
-                Ok(schema) => DeclaredSchema::File {
-                    path: path.clone(),
-                    schema,
-                },
-                Err(p) => {
-                    self.diags.error(at, p.message, p.label);
-                    return None;
-                }
-            },
-            serde_json::Value::Object(_) => DeclaredSchema::Inline(s.value.clone()),
-            _ => {
-                self.diags.error(
-                    at,
-                    "wrong type",
-                    "expected a schema file path or an inline JSON Schema mapping",
-                );
-                return None;
-            }
-        };
-        let value = match &declared {
-            DeclaredSchema::Inline(v) | DeclaredSchema::File { schema: v, .. } => v,
-        };
-        if let Err(p) = check_schema(value) {
-            self.diags.error(at, p.message, p.label);
-            return None;
-        }
-        Some(Located {
-            value: declared,
-            pos: at,
-        })
     }
 
     fn limits(&mut self, raw: Option<&RawLimits>) -> Limits {
@@ -623,7 +478,125 @@ fn valid_id(id: &str, dots: bool) -> bool {
         && chars.all(|c| ok(c) || c == '_' || c == '-' || (dots && c == '.'))
 }
 
-fn is_http_url(text: &str) -> bool {
+pub(super) fn is_http_url(text: &str) -> bool {
     url::Url::parse(text)
         .is_ok_and(|u| matches!(u.scheme(), "http" | "https") && u.host().is_some())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::super::diagnostic::{DiagSeverity, Diagnostic};
+    use super::super::load::analyze;
+    use super::*;
+    use secrecy::ExposeSecret;
+
+    const SUITE: &str = "version: 1
+provider:
+  name: demo
+  base_url: http://${env:HOST}/api
+auth:
+  grant: static_bearer
+connections:
+  - id: a
+    token: ${env:TOKEN_A}
+";
+
+    fn run(ctx: &Context, mode: LoadMode) -> (Option<Suite>, Vec<Diagnostic>) {
+        analyze(Path::new("s.yaml"), SUITE, ctx, mode)
+    }
+
+    #[test]
+    fn variables_resolve_from_the_context() {
+        let ctx = Context::empty("/")
+            .with_var("HOST", "127.0.0.1:9")
+            .with_var("TOKEN_A", "sim_at_1");
+        let (suite, diags) = run(&ctx, LoadMode::Run);
+        assert_eq!(diags, vec![]);
+        let suite = suite.unwrap();
+        assert_eq!(suite.provider.base_url.value, "http://127.0.0.1:9/api");
+        assert_eq!(
+            suite.provider.base_url.pos,
+            Pos {
+                line: 4,
+                column: 13
+            }
+        );
+        let conn = &suite.connections[0];
+        assert_eq!(conn.credential, "demo/a");
+        assert_eq!(conn.pos, Pos { line: 8, column: 5 });
+        let token = conn.token.as_ref().map(|t| t.value.expose_secret());
+        assert_eq!(token, Some("sim_at_1"));
+        assert_eq!(suite.auth.client_auth.value, ClientAuth::Basic);
+        assert_eq!(suite.limits, Limits::default());
+    }
+
+    #[test]
+    fn unset_variables_are_errors_in_run_mode_and_warnings_in_check_mode() {
+        let ctx = Context::empty("/").with_var("HOST", "h");
+        let (_, diags) = run(&ctx, LoadMode::Run);
+        assert_eq!(diags.len(), 1);
+        assert_eq!(diags[0].severity, DiagSeverity::Error);
+        assert_eq!(
+            diags[0].message,
+            "environment variable `TOKEN_A` is not set"
+        );
+        assert_eq!(
+            diags[0].pos,
+            Pos {
+                line: 9,
+                column: 12
+            }
+        );
+        let (suite, diags) = run(&Context::empty("/"), LoadMode::Check);
+        let found: Vec<_> = diags.iter().map(|d| (d.severity, d.pos)).collect();
+        assert_eq!(
+            found,
+            vec![
+                (
+                    DiagSeverity::Warning,
+                    Pos {
+                        line: 4,
+                        column: 20
+                    }
+                ),
+                (
+                    DiagSeverity::Warning,
+                    Pos {
+                        line: 9,
+                        column: 12
+                    }
+                ),
+            ]
+        );
+        assert!(suite.is_some());
+    }
+
+    #[test]
+    fn literal_tokens_warn_and_header_credentials_are_detected() {
+        let yaml = SUITE.replace("${env:TOKEN_A}", "abc")
+            + "endpoints:\n  - id: e\n    path: /e\n    headers: { X-Api-Key: k1, Accept: Bearer-ish }\n";
+        let ctx = Context::empty("/").with_var("HOST", "h");
+        let (_, diags) = analyze(Path::new("s.yaml"), &yaml, &ctx, LoadMode::Run);
+        let messages: Vec<_> = diags.iter().map(|d| d.message.as_str()).collect();
+        assert_eq!(
+            messages,
+            [
+                "literal secret in `token`",
+                "literal credential in header `X-Api-Key`"
+            ]
+        );
+    }
+
+    #[test]
+    fn ids() {
+        assert!(valid_id("acme-corp_2", false));
+        assert!(!valid_id("invoices.list", false));
+        assert!(valid_id("invoices.list", true));
+        assert!(!valid_id("-a", true));
+        assert!(!valid_id("", true));
+        assert!(!valid_id("Acme", true));
+        assert!(is_http_url("https://api.example.com/v1"));
+        assert!(!is_http_url("/v1"));
+        assert!(!is_http_url("ftp://x"));
+    }
 }

@@ -5,6 +5,7 @@ mod check;
 mod convert;
 mod declared;
 mod diagnostic;
+mod endpoints;
 mod interpolate;
 mod load;
 pub mod model;

@@ -48,6 +48,7 @@ pub(crate) struct RawSuite {
 /// The provider under test.
 #[derive(Debug, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
+#[schemars(rename = "Provider")]
 pub(crate) struct RawProvider {
     /// Lowercase identifier `[a-z0-9][a-z0-9_-]*`; names directories under `snapshots/`.
     #[schemars(with = "String", regex(pattern = r"^[a-z0-9][a-z0-9_-]*$"))]
@@ -60,6 +61,7 @@ pub(crate) struct RawProvider {
 /// The OAuth grant used to obtain tokens.
 #[derive(Debug, Clone, Copy, Deserialize, JsonSchema)]
 #[serde(rename_all = "snake_case")]
+#[schemars(rename = "Grant")]
 pub(crate) enum RawGrant {
     /// User grants (refresh tokens) obtained through the authorization-code flow with PKCE.
     AuthorizationCode,
@@ -72,6 +74,7 @@ pub(crate) enum RawGrant {
 /// How the client authenticates at the token endpoint.
 #[derive(Debug, Clone, Copy, Deserialize, JsonSchema)]
 #[serde(rename_all = "snake_case")]
+#[schemars(rename = "ClientAuth")]
 pub(crate) enum RawClientAuth {
     /// HTTP Basic (`client_secret_basic`).
     Basic,
@@ -82,6 +85,7 @@ pub(crate) enum RawClientAuth {
 /// How tokens are obtained. `token_url` or `discovery_url` is required.
 #[derive(Debug, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
+#[schemars(rename = "Auth")]
 pub(crate) struct RawAuth {
     /// `authorization_code`, `client_credentials` or `static_bearer`.
     #[schemars(with = "RawGrant")]
@@ -123,6 +127,7 @@ pub(crate) struct RawAuth {
 /// One granted account of the provider.
 #[derive(Debug, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
+#[schemars(rename = "Connection")]
 pub(crate) struct RawConnection {
     /// Identifier, unique in the suite.
     #[schemars(with = "String", regex(pattern = r"^[a-z0-9][a-z0-9_.-]*$"))]
@@ -147,6 +152,7 @@ pub(crate) struct RawConnection {
 /// One resource API endpoint to probe.
 #[derive(Debug, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
+#[schemars(rename = "Endpoint")]
 pub(crate) struct RawEndpoint {
     /// Identifier `[a-z0-9][a-z0-9_.-]*`, unique in the suite; names snapshot files.
     #[schemars(with = "String", regex(pattern = r"^[a-z0-9][a-z0-9_.-]*$"))]
@@ -180,6 +186,7 @@ pub(crate) struct RawEndpoint {
 #[derive(JsonSchema)]
 #[serde(untagged)]
 #[allow(dead_code)]
+#[schemars(rename = "DeclaredSchema")]
 enum SchemaRef {
     /// Path of a JSON Schema file, relative to the suite file.
     File(String),
@@ -191,6 +198,7 @@ enum SchemaRef {
 #[derive(JsonSchema)]
 #[serde(untagged)]
 #[allow(dead_code)]
+#[schemars(rename = "Size")]
 enum SizeDoc {
     /// A byte count.
     Bytes(u64),
@@ -201,6 +209,7 @@ enum SizeDoc {
 /// Per-provider request limits.
 #[derive(Debug, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
+#[schemars(rename = "Limits")]
 pub(crate) struct RawLimits {
     /// Total time for one request, body included: `500ms`, `30s`, `2m`. Default 30s.
     #[serde(default)]

@@ -111,6 +111,21 @@ fn run_mode_fails_on_unset_variable_and_resolves_set_ones() {
 }
 
 #[test]
+fn valid_fixture_conforms_to_the_json_schema() {
+    let yaml = std::fs::read_to_string(root().join("tests/fixtures/check/valid.yaml")).unwrap();
+    let doc: serde_json::Value = serde_saphyr::from_str(&yaml).unwrap();
+    let schema = suite_json_schema();
+    let validator = jsonschema::validator_for(&schema).unwrap();
+    let errors: Vec<String> = validator.iter_errors(&doc).map(|e| e.to_string()).collect();
+    assert_eq!(errors, Vec::<String>::new());
+    let typo: serde_json::Value = serde_saphyr::from_str(
+        &std::fs::read_to_string(root().join("tests/fixtures/check/typo.yaml")).unwrap(),
+    )
+    .unwrap();
+    assert!(!validator.is_valid(&typo));
+}
+
+#[test]
 fn committed_schema_matches_the_loader() {
     let generated = serde_json::to_string_pretty(&suite_json_schema()).unwrap() + "\n";
     let path = root().join("docs/suite.schema.json");
