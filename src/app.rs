@@ -135,7 +135,11 @@ async fn cmd_run(ctx: &Context, args: RunArgs) -> Result<i32, Error> {
     let path = crate::report::write_run(&ctx.resolve(&opts.reports), &run)
         .map_err(|e| Error::Runtime(e.to_string()))?;
     let shown = opts.reports.join(&run.run_id).join("run.json");
-    let text = crate::report::terminal::render(&run, stdout_color(ctx), Some(&shown.display().to_string()));
+    let text = crate::report::terminal::render(
+        &run,
+        stdout_color(ctx),
+        Some(&shown.display().to_string()),
+    );
     print_out(&text);
     tracing::debug!(path = %path.display(), "run written");
     Ok(run_exit_code(&run, args.fail_on))
@@ -153,9 +157,17 @@ pub fn run_exit_code(run: &crate::run::Run, fail_on: crate::cli::FailOn) -> i32 
 }
 
 fn cmd_check(ctx: &Context, suites: &[PathBuf]) -> Result<i32, Error> {
-    let report = crate::suite::check_files(suites, ctx, std::io::stderr().is_terminal() && !ctx.no_color());
+    let report = crate::suite::check_files(
+        suites,
+        ctx,
+        std::io::stderr().is_terminal() && !ctx.no_color(),
+    );
     eprint!("{}", report.rendered);
-    Ok(if report.errors > 0 { exit::USAGE } else { exit::OK })
+    Ok(if report.errors > 0 {
+        exit::USAGE
+    } else {
+        exit::OK
+    })
 }
 
 fn cmd_schema() -> Result<i32, Error> {
@@ -174,7 +186,10 @@ fn cmd_baseline(ctx: &Context, args: BaselineArgs, accept: bool) -> Result<i32, 
     };
     let verb = if accept { "accepted" } else { "rejected" };
     if done.is_empty() {
-        print_out(&format!("no pending snapshots under {}\n", args.snapshots.display()));
+        print_out(&format!(
+            "no pending snapshots under {}\n",
+            args.snapshots.display()
+        ));
     } else {
         let mut text = String::new();
         for p in &done {

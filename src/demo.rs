@@ -121,8 +121,8 @@ pub async fn authorize_with_sim(
     if let Some(err) = param("error") {
         return Err(Error::Runtime(format!("authorization refused: {err}")));
     }
-    let code = param("code")
-        .ok_or_else(|| Error::Runtime("authorize redirect carries no code".into()))?;
+    let code =
+        param("code").ok_or_else(|| Error::Runtime("authorize redirect carries no code".into()))?;
     session
         .tokens
         .exchange_code(conn, &code, &pkce.verifier, &redirect_uri)
@@ -210,11 +210,19 @@ pub async fn run_demo(
     sim.set_version(ApiVersion::V2);
     say("[4/5] the provider silently shipped API v2");
     let second = crate::run::execute(&dctx, &opts, &quiet).await?;
-    let path = crate::report::write_run(&reports, &second)
-        .map_err(|e| Error::Runtime(e.to_string()))?;
+    let path =
+        crate::report::write_run(&reports, &second).map_err(|e| Error::Runtime(e.to_string()))?;
     say("[5/5] second run against the accepted baseline:\n");
-    let shown = path.strip_prefix(&ctx.cwd).unwrap_or(&path).display().to_string();
-    crate::app::print_out(&crate::report::terminal::render(&second, color, Some(&shown)));
+    let shown = path
+        .strip_prefix(&ctx.cwd)
+        .unwrap_or(&path)
+        .display()
+        .to_string();
+    crate::app::print_out(&crate::report::terminal::render(
+        &second,
+        color,
+        Some(&shown),
+    ));
     sim.shutdown().await;
     Ok(if second.errors.is_empty() {
         exit::OK

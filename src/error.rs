@@ -43,7 +43,9 @@ impl Error {
     pub fn exit_code(&self) -> i32 {
         match self {
             Error::Usage(_) | Error::Suite(_) => exit::USAGE,
-            Error::Auth(_) | Error::Snapshot(_) | Error::Io { .. } | Error::Runtime(_) => exit::RUNTIME,
+            Error::Auth(_) | Error::Snapshot(_) | Error::Io { .. } | Error::Runtime(_) => {
+                exit::RUNTIME
+            }
         }
     }
 }

@@ -3,9 +3,9 @@
 //! Data flow: suites → token manager → probes → observations → baseline diff →
 //! drifts → reporters. Each module has one job; see `DESIGN.md` in the docs.
 
+pub mod app;
 pub mod auth;
 pub mod baseline;
-pub mod app;
 pub mod cli;
 pub mod context;
 pub mod demo;

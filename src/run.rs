@@ -40,10 +40,26 @@ pub struct RunOptions {
 /// Live progress, for the terminal reporter.
 #[derive(Debug, Clone)]
 pub enum Event {
-    SuiteStarted { provider: String, connections: usize, endpoints: usize },
-    ConnectionFailed { provider: String, connection: String, message: String },
-    EndpointProbed { provider: String, endpoint: String, connection: String, status: Option<u16> },
-    SuiteFinished { provider: String, drifts: usize },
+    SuiteStarted {
+        provider: String,
+        connections: usize,
+        endpoints: usize,
+    },
+    ConnectionFailed {
+        provider: String,
+        connection: String,
+        message: String,
+    },
+    EndpointProbed {
+        provider: String,
+        endpoint: String,
+        connection: String,
+        status: Option<u16>,
+    },
+    SuiteFinished {
+        provider: String,
+        drifts: usize,
+    },
 }
 
 /// One suite's place in the run.
@@ -87,7 +103,10 @@ pub struct Run {
 impl Run {
     /// Drifts at or above `threshold`.
     pub fn count_at_least(&self, threshold: Severity) -> usize {
-        self.drifts.iter().filter(|d| d.severity >= threshold).count()
+        self.drifts
+            .iter()
+            .filter(|d| d.severity >= threshold)
+            .count()
     }
 }
 
@@ -140,8 +159,9 @@ pub async fn execute(
     }
     run.observations.sort_by(|a, b| a.key.cmp(&b.key));
     run.drifts.sort_by(|a, b| a.sort_key().cmp(&b.sort_key()));
-    run.pending
-        .sort_by(|a, b| (&a.provider, a.probe, &a.subject).cmp(&(&b.provider, b.probe, &b.subject)));
+    run.pending.sort_by(|a, b| {
+        (&a.provider, a.probe, &a.subject).cmp(&(&b.provider, b.probe, &b.subject))
+    });
     run.errors.sort_by(|a, b| {
         (&a.provider, &a.connection, &a.subject).cmp(&(&b.provider, &b.connection, &b.subject))
     });
@@ -196,9 +216,8 @@ impl ProviderSession {
             )
             .map_err(|e| Error::Runtime(format!("{provider}: {e}")))?,
         );
-        let base = Url::parse(&s.provider.base_url.value).map_err(|e| {
-            Error::Usage(format!("{}: base_url: {e}", s.file.display()))
-        })?;
+        let base = Url::parse(&s.provider.base_url.value)
+            .map_err(|e| Error::Usage(format!("{}: base_url: {e}", s.file.display())))?;
         let (registration, setup_error) = match resolve_registration(s, &base, &http).await {
             Ok(r) => (r, None),
             Err(message) => (None, Some(message)),
@@ -216,6 +235,9 @@ impl ProviderSession {
         ))
     }
 }
+
+/// One connection's declared-schema violations and the exchange showing them.
+type ConnectionViolations = (String, Vec<Violation>, Option<String>);
 
 struct SuiteOutcome {
     summary: SuiteSummary,
@@ -286,7 +308,13 @@ async fn run_suite(
         let url = match endpoint_url(&base, ep) {
             Ok(u) => u,
             Err(message) => {
-                errors.push(run_error(&provider, None, Some(ep.id.value.clone()), "config", message));
+                errors.push(run_error(
+                    &provider,
+                    None,
+                    Some(ep.id.value.clone()),
+                    "config",
+                    message,
+                ));
                 continue;
             }
         };
@@ -295,7 +323,11 @@ async fn run_suite(
                 method: reqwest::Method::from_bytes(ep.method.as_bytes())
                     .unwrap_or(reqwest::Method::GET),
                 url: url.clone(),
-                headers: ep.headers.iter().map(|(k, v)| (k.clone(), v.clone())).collect(),
+                headers: ep
+                    .headers
+                    .iter()
+                    .map(|(k, v)| (k.clone(), v.clone()))
+                    .collect(),
                 auth: Auth::Bearer(token.clone()),
                 form: None,
                 purpose: format!("endpoint:{}", ep.id.value),
@@ -315,13 +347,14 @@ async fn run_suite(
         .iter()
         .map(|ep| {
             ep.schema.as_ref().map(|d| match &d.value {
-                DeclaredSchema::Inline(v) | DeclaredSchema::File { schema: v, .. } => Declared::new(v),
+                DeclaredSchema::Inline(v) | DeclaredSchema::File { schema: v, .. } => {
+                    Declared::new(v)
+                }
             })
         })
         .collect();
     let mut samples: Vec<Vec<Sample>> = vec![Vec::new(); s.endpoints.len()];
-    let mut violations: Vec<Vec<(String, Vec<Violation>, Option<String>)>> =
-        vec![Vec::new(); s.endpoints.len()];
+    let mut violations: Vec<Vec<ConnectionViolations>> = vec![Vec::new(); s.endpoints.len()];
     while let Some(joined) = tasks.join_next().await {
         let Ok((ei, conn_id, result)) = joined else {
             continue;
@@ -419,7 +452,11 @@ async fn run_suite(
         }
         ss.sort_by(|a, b| a.connection.cmp(&b.connection));
         let obs = schema::observe(&provider, &ep.id.value, &ss);
-        drifts.extend(schema::declared_drifts(&provider, &ep.id.value, &violations[ei]));
+        drifts.extend(schema::declared_drifts(
+            &provider,
+            &ep.id.value,
+            &violations[ei],
+        ));
         match store.compare(&suite_file, &obs, opts.write_pending)? {
             Comparison::Unchanged => {}
             Comparison::New { pending: file } => pending.push(PendingSnapshot {
@@ -429,7 +466,10 @@ async fn run_suite(
                 status: "new".into(),
                 file: file.map(|p| p.display().to_string()),
             }),
-            Comparison::Changed { drifts: d, pending: file } => {
+            Comparison::Changed {
+                drifts: d,
+                pending: file,
+            } => {
                 drifts.extend(attach_exchanges(d, &ss));
                 pending.push(PendingSnapshot {
                     provider: provider.clone(),
@@ -555,7 +595,9 @@ async fn resolve_registration(
                 .ok_or("discovery document has no `token_endpoint`")?;
             Url::parse(t).map_err(|e| format!("discovery `token_endpoint`: {e}"))?
         }
-        (None, None) => return Err("the suite names neither `token_url` nor `discovery_url`".into()),
+        (None, None) => {
+            return Err("the suite names neither `token_url` nor `discovery_url`".into());
+        }
     };
     Ok(Some(ClientRegistration {
         token_url,
@@ -570,7 +612,11 @@ async fn resolve_registration(
 }
 
 fn media_type(ct: &str) -> String {
-    ct.split(';').next().unwrap_or("").trim().to_ascii_lowercase()
+    ct.split(';')
+        .next()
+        .unwrap_or("")
+        .trim()
+        .to_ascii_lowercase()
 }
 
 fn run_error(

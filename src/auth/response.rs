@@ -121,7 +121,9 @@ fn seconds(v: &Value) -> Option<u64> {
 
 fn parse_form(body: &[u8]) -> Option<serde_json::Map<String, Value>> {
     let text = std::str::from_utf8(body).ok()?;
-    if text.trim().is_empty() || !text.contains('=') || text.trim_start().starts_with(['{', '[', '<'])
+    if text.trim().is_empty()
+        || !text.contains('=')
+        || text.trim_start().starts_with(['{', '[', '<'])
     {
         return None;
     }
@@ -145,7 +147,9 @@ mod tests {
 
     #[test]
     fn json_with_string_expires_in() {
-        let t = token(r#"{"access_token":"a","token_type":"Bearer","expires_in":"3600","refresh_token":"r","scope":"b a"}"#);
+        let t = token(
+            r#"{"access_token":"a","token_type":"Bearer","expires_in":"3600","refresh_token":"r","scope":"b a"}"#,
+        );
         assert_eq!(t.expires_in, Some(3600));
         assert_eq!(t.refresh_token.as_deref(), Some("r"));
         assert_eq!(t.scope, Some(vec!["a".to_string(), "b".to_string()]));
@@ -172,14 +176,17 @@ mod tests {
 
     #[test]
     fn null_refresh_token_and_vendor_expiry() {
-        let t = token(r#"{"access_token":"a","refresh_token":null,"x_refresh_token_expires_in":8726400}"#);
+        let t = token(
+            r#"{"access_token":"a","refresh_token":null,"x_refresh_token_expires_in":8726400}"#,
+        );
         assert_eq!(t.refresh_token, None);
         assert_eq!(t.refresh_token_expires_in, Some(8_726_400));
     }
 
     #[test]
     fn html_is_unreadable_without_quoting() {
-        let Parsed::Unreadable(reason) = parse_token_body(b"<html>oops sim_at_secret</html>") else {
+        let Parsed::Unreadable(reason) = parse_token_body(b"<html>oops sim_at_secret</html>")
+        else {
             panic!()
         };
         assert!(!reason.contains("sim_at_"));

@@ -172,7 +172,12 @@ impl CredentialStore {
         };
         let data: FileData = serde_json::from_str(&text).map_err(|e| StoreError::Corrupt {
             path: self.path.clone(),
-            reason: format!("line {} column {}: {}", e.line(), e.column(), classify_json(&e)),
+            reason: format!(
+                "line {} column {}: {}",
+                e.line(),
+                e.column(),
+                classify_json(&e)
+            ),
         })?;
         if data.format != FORMAT {
             return Err(StoreError::Corrupt {
@@ -269,7 +274,10 @@ mod tests {
         #[cfg(unix)]
         {
             use std::os::unix::fs::PermissionsExt;
-            let mode = std::fs::metadata(store.path()).unwrap().permissions().mode();
+            let mode = std::fs::metadata(store.path())
+                .unwrap()
+                .permissions()
+                .mode();
             assert_eq!(mode & 0o777, 0o600);
         }
     }
@@ -278,7 +286,11 @@ mod tests {
     fn damaged_file_is_reported_and_left_untouched() {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("creds.json");
-        std::fs::write(&path, "{\"format\": \"driftwatch-credentials/1\", \"entries\": {").unwrap();
+        std::fs::write(
+            &path,
+            "{\"format\": \"driftwatch-credentials/1\", \"entries\": {",
+        )
+        .unwrap();
         let store = CredentialStore::new(&path);
         let err = store.get("x").unwrap_err().to_string();
         assert!(err.contains("is damaged"), "{err}");

@@ -174,7 +174,9 @@ impl TokenManager {
 
     fn static_bearer(&self, conn: &Connection) -> Result<SecretString, AuthError> {
         if let Some(t) = &conn.token {
-            self.http.redactor().register_secret(t.value.expose_secret());
+            self.http
+                .redactor()
+                .register_secret(t.value.expose_secret());
             return Ok(t.value.clone());
         }
         let entry = self.store.get(&conn.credential)?;
@@ -211,7 +213,12 @@ impl TokenManager {
             form.push(("scope".into(), scopes.join(" ")));
         }
         let (_, token) = self
-            .token_request(&conn.credential, Some(conn), form, "token:client_credentials")
+            .token_request(
+                &conn.credential,
+                Some(conn),
+                form,
+                "token:client_credentials",
+            )
             .await?;
         let expires_at = expiry(token.expires_in);
         self.remember(&conn.credential, &token.access_token, expires_at);
@@ -237,7 +244,8 @@ impl TokenManager {
             .get(&key)?
             .ok_or_else(|| self.not_connected(conn))?;
         // Another process may have refreshed while we waited for the lock.
-        let known_fresh = entry.access_token_expires_at.is_some() && fresh(entry.access_token_expires_at);
+        let known_fresh =
+            entry.access_token_expires_at.is_some() && fresh(entry.access_token_expires_at);
         if let (Some(at), true) = (&entry.access_token, known_fresh) {
             self.remember(&key, at.expose(), entry.access_token_expires_at);
             return Ok(SecretString::from(at.expose().to_string()));

@@ -169,7 +169,10 @@ mod tests {
     #[test]
     fn pointer_paths_fold_indices() {
         assert_eq!(pointer_to_path(""), "$");
-        assert_eq!(pointer_to_path("/data/0/amount_cents"), "$.data[].amount_cents");
+        assert_eq!(
+            pointer_to_path("/data/0/amount_cents"),
+            "$.data[].amount_cents"
+        );
         assert_eq!(pointer_to_path("/odd key/a~1b"), "$['odd key']['a/b']");
     }
 

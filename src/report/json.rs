@@ -40,7 +40,8 @@ pub fn write_run(reports: &Path, run: &Run) -> Result<PathBuf, ReportError> {
     text.push('\n');
     let mut tmp = tempfile::NamedTempFile::new_in(&dir).map_err(io("create a file in", &dir))?;
     tmp.write_all(text.as_bytes()).map_err(io("write", &path))?;
-    tmp.persist(&path).map_err(|e| io("write", &path)(e.error))?;
+    tmp.persist(&path)
+        .map_err(|e| io("write", &path)(e.error))?;
     point_latest(reports, &run.run_id)?;
     Ok(path)
 }

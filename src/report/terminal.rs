@@ -59,7 +59,11 @@ pub fn render(run: &Run, color: bool, report_path: Option<&str>) -> String {
             if !d.connections.is_empty() {
                 let _ = write!(head, "  [{}]", d.connections.join(", "));
             }
-            let _ = writeln!(out, "  {}  {head}", paint(color, severity_style(d.severity), &sev));
+            let _ = writeln!(
+                out,
+                "  {}  {head}",
+                paint(color, severity_style(d.severity), &sev)
+            );
             let _ = writeln!(out, "            {}", paint(color, dim, &d.message));
         }
         for e in &errors {
@@ -78,7 +82,11 @@ pub fn render(run: &Run, color: bool, report_path: Option<&str>) -> String {
                 "  {}  [{}] {}{}",
                 paint(color, AnsiColor::Magenta.on_default().bold(), "error   "),
                 e.class,
-                if place.is_empty() { String::new() } else { format!("{place}: ") },
+                if place.is_empty() {
+                    String::new()
+                } else {
+                    format!("{place}: ")
+                },
                 e.message
             );
         }
@@ -132,20 +140,23 @@ mod tests {
     use serde_json::json;
 
     fn fixed_run() -> Run {
-        let at = chrono::Utc.with_ymd_and_hms(2026, 11, 27, 21, 0, 0).unwrap();
-        let drift = |rule: &str, sev, subject: &str, path: Option<&str>, conns: &[&str], msg: &str| Drift {
-            rule: rule.into(),
-            severity: sev,
-            provider: "demo".into(),
-            probe: ProbeKind::Schema,
-            subject: subject.into(),
-            path: path.map(str::to_string),
-            connections: conns.iter().map(|c| c.to_string()).collect(),
-            message: msg.into(),
-            before: Some(json!({"types": ["integer"]})),
-            after: Some(json!({"types": ["string"]})),
-            exchanges: vec!["x0001".into()],
-        };
+        let at = chrono::Utc
+            .with_ymd_and_hms(2026, 11, 27, 21, 0, 0)
+            .unwrap();
+        let drift =
+            |rule: &str, sev, subject: &str, path: Option<&str>, conns: &[&str], msg: &str| Drift {
+                rule: rule.into(),
+                severity: sev,
+                provider: "demo".into(),
+                probe: ProbeKind::Schema,
+                subject: subject.into(),
+                path: path.map(str::to_string),
+                connections: conns.iter().map(|c| c.to_string()).collect(),
+                message: msg.into(),
+                before: Some(json!({"types": ["integer"]})),
+                after: Some(json!({"types": ["string"]})),
+                exchanges: vec!["x0001".into()],
+            };
         Run {
             format: crate::run::RUN_FORMAT.into(),
             run_id: "20261127T210000Z-abcd".into(),
@@ -206,7 +217,11 @@ mod tests {
 
     #[test]
     fn terminal_report_plain() {
-        insta::assert_snapshot!(render(&fixed_run(), false, Some("reports/20261127T210000Z-abcd/run.json")));
+        insta::assert_snapshot!(render(
+            &fixed_run(),
+            false,
+            Some("reports/20261127T210000Z-abcd/run.json")
+        ));
     }
 
     #[test]

@@ -43,13 +43,25 @@ fn assert_no_secret_output(out: &Output) {
 async fn run_exit_codes_follow_fail_on() {
     let w = World::connected().await;
     let first = run_bin(&w, &[]).await;
-    assert_eq!(first.status.code(), Some(0), "{}", String::from_utf8_lossy(&first.stderr));
+    assert_eq!(
+        first.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&first.stderr)
+    );
     let stdout = String::from_utf8_lossy(&first.stdout);
-    assert!(stdout.contains("5 pending snapshots (5 new, 0 changed)"), "{stdout}");
+    assert!(
+        stdout.contains("5 pending snapshots (5 new, 0 changed)"),
+        "{stdout}"
+    );
     assert!(stdout.contains("report: reports/"), "{stdout}");
     assert!(w.reports().join("latest/run.json").is_file());
 
-    let accept = bin().current_dir(w.dir.path()).arg("accept").output().unwrap();
+    let accept = bin()
+        .current_dir(w.dir.path())
+        .arg("accept")
+        .output()
+        .unwrap();
     assert_eq!(accept.status.code(), Some(0));
     assert!(String::from_utf8_lossy(&accept.stdout).contains("accepted 5 snapshot(s)"));
 
@@ -57,8 +69,14 @@ async fn run_exit_codes_follow_fail_on() {
     let drifted = run_bin(&w, &[]).await;
     assert_eq!(drifted.status.code(), Some(1));
     let stdout = String::from_utf8_lossy(&drifted.stdout);
-    assert!(stdout.contains("schema.field-renamed  me  $.name"), "{stdout}");
-    assert!(stdout.contains("4 breaking · 1 warning · 1 info · 0 errors"), "{stdout}");
+    assert!(
+        stdout.contains("schema.field-renamed  me  $.name"),
+        "{stdout}"
+    );
+    assert!(
+        stdout.contains("4 breaking · 1 warning · 1 info · 0 errors"),
+        "{stdout}"
+    );
 
     let tolerant = run_bin(&w, &["--fail-on", "never"]).await;
     assert_eq!(tolerant.status.code(), Some(0));
@@ -97,7 +115,12 @@ fn demo_runs_offline_and_shows_drift() {
     let out = bin().current_dir(dir.path()).arg("demo").output().unwrap();
     assert_no_secret_output(&out);
     let stdout = String::from_utf8_lossy(&out.stdout);
-    assert_eq!(out.status.code(), Some(0), "{stdout}\n{}", String::from_utf8_lossy(&out.stderr));
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{stdout}\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     for needle in [
         "[1/5] simulated provider listening on http://127.0.0.1:",
         "[3/5] first run: 5 observations; baseline accepted",
@@ -116,5 +139,9 @@ fn schema_command_prints_the_suite_schema() {
     let out = bin().arg("schema").output().unwrap();
     assert_eq!(out.status.code(), Some(0));
     let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
-    assert!(v.get("properties").and_then(|p| p.get("endpoints")).is_some());
+    assert!(
+        v.get("properties")
+            .and_then(|p| p.get("endpoints"))
+            .is_some()
+    );
 }

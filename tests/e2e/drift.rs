@@ -11,7 +11,11 @@ async fn first_run_writes_pending_snapshots_and_no_drift() {
     let run = w.run().await;
     assert_eq!(run.errors, vec![]);
     assert_eq!(run.drifts, vec![]);
-    let pending: Vec<_> = run.pending.iter().map(|p| (p.subject.as_str(), p.status.as_str())).collect();
+    let pending: Vec<_> = run
+        .pending
+        .iter()
+        .map(|p| (p.subject.as_str(), p.status.as_str()))
+        .collect();
     assert_eq!(
         pending,
         vec![
@@ -31,7 +35,8 @@ async fn first_run_writes_pending_snapshots_and_no_drift() {
 async fn v1_to_v1_reruns_yield_zero_drift() {
     let w = World::connected().await;
     w.run_and_accept().await;
-    let accepted = std::fs::read_to_string(w.snapshots().join("demo/schema/invoices.snap")).unwrap();
+    let accepted =
+        std::fs::read_to_string(w.snapshots().join("demo/schema/invoices.snap")).unwrap();
     for i in 0..5 {
         let run = w.run().await;
         assert_eq!(run.errors, vec![], "rerun {i}");
@@ -54,11 +59,23 @@ async fn v1_to_v2_yields_the_exact_drift_set() {
     let run = w.run().await;
     assert_eq!(run.errors, vec![]);
     let expected: Vec<(String, String, String)> = [
-        ("schema.declared-violation", "invoices", "$.data[].amount_cents"),
-        ("schema.field-added", "reports-summary", "$.metrics.video_views"),
+        (
+            "schema.declared-violation",
+            "invoices",
+            "$.data[].amount_cents",
+        ),
+        (
+            "schema.field-added",
+            "reports-summary",
+            "$.metrics.video_views",
+        ),
         ("schema.field-removed", "invoices", "$.data[].currency"),
         ("schema.field-renamed", "me", "$.name"),
-        ("schema.nullability-changed", "workspace-settings", "$.billing_email"),
+        (
+            "schema.nullability-changed",
+            "workspace-settings",
+            "$.billing_email",
+        ),
         ("schema.type-changed", "invoices", "$.data[].amount_cents"),
     ]
     .iter()
@@ -69,7 +86,10 @@ async fn v1_to_v2_yields_the_exact_drift_set() {
     let by_rule = |r: &str| run.drifts.iter().find(|d| d.rule == r).unwrap();
     assert_eq!(by_rule("schema.type-changed").severity, Severity::Breaking);
     assert_eq!(by_rule("schema.field-added").severity, Severity::Info);
-    assert_eq!(by_rule("schema.nullability-changed").severity, Severity::Warning);
+    assert_eq!(
+        by_rule("schema.nullability-changed").severity,
+        Severity::Warning
+    );
     // globex has no invoices, so only the other three violate the declared schema.
     assert_eq!(
         by_rule("schema.declared-violation").connections,
@@ -84,7 +104,11 @@ async fn v1_to_v2_yields_the_exact_drift_set() {
             assert!(run.exchanges.iter().any(|e| &e.id == x), "{x} not recorded");
         }
     }
-    let pending: Vec<_> = run.pending.iter().map(|p| (p.subject.as_str(), p.status.as_str())).collect();
+    let pending: Vec<_> = run
+        .pending
+        .iter()
+        .map(|p| (p.subject.as_str(), p.status.as_str()))
+        .collect();
     assert_eq!(
         pending,
         vec![
@@ -106,7 +130,11 @@ async fn ci_runs_write_no_pending_files() {
         .unwrap();
     assert_eq!(run.pending.len(), 5);
     assert!(run.pending.iter().all(|p| p.file.is_none()));
-    assert!(!w.snapshots().exists() || crate::support::files_with_secrets(&w.snapshots()).is_empty());
-    let written = driftwatch::baseline::BaselineStore::new(w.snapshots()).pending().unwrap();
+    assert!(
+        !w.snapshots().exists() || crate::support::files_with_secrets(&w.snapshots()).is_empty()
+    );
+    let written = driftwatch::baseline::BaselineStore::new(w.snapshots())
+        .pending()
+        .unwrap();
     assert_eq!(written, Vec::<std::path::PathBuf>::new());
 }

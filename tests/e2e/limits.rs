@@ -71,7 +71,8 @@ async fn huge_and_deep_bodies_are_classified_with_bounded_memory() {
         maxrss_kib < 96 * 1024,
         "peak RSS {maxrss_kib} KiB: the body was not cut at the 10 MiB limit"
     );
-    let run: Run = driftwatch::report::read_run(&dir.path().join("reports/latest/run.json")).unwrap();
+    let run: Run =
+        driftwatch::report::read_run(&dir.path().join("reports/latest/run.json")).unwrap();
     let errors: Vec<_> = run
         .errors
         .iter()
@@ -85,7 +86,11 @@ async fn huge_and_deep_bodies_are_classified_with_bounded_memory() {
         ]
     );
     let deep = run.errors.iter().find(|e| e.class == "json").unwrap();
-    assert!(deep.message.contains("nested deeper than"), "{}", deep.message);
+    assert!(
+        deep.message.contains("nested deeper than"),
+        "{}",
+        deep.message
+    );
     assert!(!contains_secret(&serde_json::to_string(&run).unwrap()));
     assert_no_leaks(dir.path());
     eprintln!("peak RSS with a 200 MiB response: {maxrss_kib} KiB");

@@ -60,7 +60,9 @@ impl World {
     }
 
     pub async fn connect_all(&self) {
-        let suite = load_suite(&self.suite, &self.ctx, LoadMode::Run).unwrap().suite;
+        let suite = load_suite(&self.suite, &self.ctx, LoadMode::Run)
+            .unwrap()
+            .suite;
         let (session, err) =
             ProviderSession::open(&suite, false, CredentialStore::new(self.credentials()))
                 .await
@@ -104,7 +106,9 @@ pub fn files_with_secrets(dir: &Path) -> Vec<PathBuf> {
     let mut hits = Vec::new();
     let mut stack = vec![dir.to_path_buf()];
     while let Some(d) = stack.pop() {
-        let Ok(rd) = std::fs::read_dir(&d) else { continue };
+        let Ok(rd) = std::fs::read_dir(&d) else {
+            continue;
+        };
         for e in rd.flatten() {
             let p = e.path();
             if p.is_dir() {
