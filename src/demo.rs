@@ -139,6 +139,7 @@ pub async fn run_demo(
     color: bool,
 ) -> Result<i32, Error> {
     let temp;
+    let keep_scratch = keep.is_some();
     let scratch = match keep {
         Some(d) => {
             let d = ctx.resolve(d);

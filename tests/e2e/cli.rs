@@ -145,3 +145,69 @@ fn schema_command_prints_the_suite_schema() {
             .is_some()
     );
 }
+
+/// The secret canary for this commands: `check`, `reject`, `sim` and
+/// `--help` print nothing secret, even with every secret in the environment.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn other_commands_print_no_secret() {
+    let w = World::connected().await;
+    let with_env = |args: &[&str]| {
+        let mut c = bin();
+        c.current_dir(w.dir.path())
+            .args(args)
+            .env("SIM_BASE_URL", w.sim.base_url())
+            .env("SIM_CLIENT_ID", w.sim.client_id())
+            .env("SIM_CLIENT_SECRET", w.sim.client_secret())
+            .env("DRIFTWATCH_LOG", "trace");
+        c
+    };
+    let check = with_env(&["check", "suites/demo.yaml"]).output().unwrap();
+    assert_eq!(
+        check.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&check.stderr)
+    );
+    assert!(
+        String::from_utf8_lossy(&check.stderr).contains("checked 1 suite: 0 errors, 0 warnings")
+    );
+    assert_no_secret_output(&check);
+
+    let reject = with_env(&["reject"]).output().unwrap();
+    assert_eq!(reject.status.code(), Some(0));
+    assert_no_secret_output(&reject);
+
+    let help = with_env(&["--help"]).output().unwrap();
+    assert_eq!(help.status.code(), Some(0));
+    assert_no_secret_output(&help);
+
+    // The standalone sim, with its secret given through the environment.
+    let mut sim = with_env(&["sim", "--port", "0"])
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut stdout = sim.stdout.take().unwrap();
+    let banner = tokio::task::spawn_blocking(move || {
+        use std::io::Read;
+        let mut buf = Vec::new();
+        let mut chunk = [0u8; 4096];
+        while !String::from_utf8_lossy(&buf).contains("Ctrl-C") {
+            let n = stdout.read(&mut chunk).unwrap();
+            if n == 0 {
+                break;
+            }
+            buf.extend_from_slice(&chunk[..n]);
+        }
+        String::from_utf8_lossy(&buf).into_owned()
+    })
+    .await
+    .unwrap();
+    sim.kill().unwrap();
+    let _ = sim.wait();
+    assert!(
+        banner.contains("client secret:  taken from env var SIM_CLIENT_SECRET"),
+        "{banner}"
+    );
+    assert!(!contains_secret(&banner), "{banner}");
+}
