@@ -224,6 +224,17 @@ pub async fn run_demo(
         color,
         Some(&shown),
     ));
+    if keep_scratch {
+        say(&format!(
+            "\nThe baseline and the pending v2 snapshots stay in {}: compare them, or run `driftwatch accept --snapshots {}`.",
+            snapshots.display(),
+            snapshots.display()
+        ));
+    } else {
+        say(
+            "\nThe scratch baseline was a temporary directory; `driftwatch demo --dir DIR` keeps it for a look.",
+        );
+    }
     sim.shutdown().await;
     Ok(if second.errors.is_empty() {
         exit::OK
