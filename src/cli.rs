@@ -36,6 +36,10 @@ pub enum Command {
         #[arg(long, default_value = "reports")]
         reports: PathBuf,
     },
+    /// Authorise a connection and store its grant (authorization code + PKCE, or device flow).
+    Connect(ConnectArgs),
+    /// List every connection's tokens: last refresh, expiries, days until the refresh token dies.
+    Tokens(TokensArgs),
     /// Run the simulated OAuth provider standalone, for manual exploration.
     Sim {
         /// Port on 127.0.0.1 (0 picks a free one).
@@ -69,6 +73,67 @@ pub struct RunArgs {
     /// Allow plain http to non-loopback hosts (never do this with real credentials).
     #[arg(long)]
     pub allow_insecure_http: bool,
+    /// Warn (as `token.refresh-expiring`) when a refresh token dies within this window.
+    #[arg(long, default_value = "7d", value_parser = parse_window)]
+    pub expiry_window: std::time::Duration,
+    #[command(flatten)]
+    pub store: StoreArgs,
+}
+
+/// Where credentials live.
+#[derive(Debug, Clone, Args)]
+pub struct StoreArgs {
+    /// Credential helper command (`<cmd> get <key>` / `<cmd> store <key>`); overrides the
+    /// suite's `auth.credential_helper` and the credential store file.
+    #[arg(long, env = "DRIFTWATCH_CREDENTIAL_HELPER")]
+    pub credential_helper: Option<String>,
+}
+
+#[derive(Debug, Args)]
+pub struct ConnectArgs {
+    /// The suite file.
+    pub suite: PathBuf,
+    /// The connection id in the suite.
+    pub connection: String,
+    /// Use the device authorization grant (RFC 8628) instead of a browser redirect.
+    #[arg(long)]
+    pub device: bool,
+    /// Print the authorize URL without opening a browser.
+    #[arg(long)]
+    pub no_browser: bool,
+    /// Give up after this long without an answer.
+    #[arg(long, default_value = "5m", value_parser = parse_window)]
+    pub timeout: std::time::Duration,
+    /// `login_hint` for the authorize request (pre-selects the account).
+    #[arg(long)]
+    pub login_hint: Option<String>,
+    /// Credential store file (default: the platform data directory).
+    #[arg(long, env = "DRIFTWATCH_CREDENTIALS")]
+    pub credentials: Option<PathBuf>,
+    #[command(flatten)]
+    pub store: StoreArgs,
+}
+
+#[derive(Debug, Args)]
+pub struct TokensArgs {
+    /// Suite files (default: every `*.yaml` in `suites/`).
+    pub suites: Vec<PathBuf>,
+    /// Credential store file (default: the platform data directory).
+    #[arg(long, env = "DRIFTWATCH_CREDENTIALS")]
+    pub credentials: Option<PathBuf>,
+    /// Mark refresh tokens that die within this window as `expiring`.
+    #[arg(long, default_value = "7d", value_parser = parse_window)]
+    pub window: std::time::Duration,
+    /// Print JSON instead of a table.
+    #[arg(long)]
+    pub json: bool,
+    #[command(flatten)]
+    pub store: StoreArgs,
+}
+
+fn parse_window(s: &str) -> Result<std::time::Duration, String> {
+    crate::suite::parse_duration(s)
+        .ok_or_else(|| format!("invalid duration `{s}`: expected e.g. `30s`, `5m`, `12h`, `7d`"))
 }
 
 #[derive(Debug, Args)]

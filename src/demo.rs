@@ -192,8 +192,10 @@ pub async fn run_demo(
         snapshots: snapshots.clone(),
         reports: reports.clone(),
         credentials: credentials.path().to_path_buf(),
+        credential_helper: None,
         allow_insecure_http: false,
         write_pending: true,
+        expiry_window: std::time::Duration::from_secs(7 * 86_400),
     };
     let quiet = |_e: crate::run::Event| {};
     let first = crate::run::execute(&dctx, &opts, &quiet).await?;

@@ -28,6 +28,10 @@ pub enum Error {
     Auth(#[from] crate::auth::AuthError),
     #[error(transparent)]
     Snapshot(#[from] crate::baseline::SnapshotError),
+    #[error(transparent)]
+    Connect(#[from] crate::auth::connect::ConnectError),
+    #[error(transparent)]
+    Store(#[from] crate::auth::StoreError),
     #[error("{what} `{}`: {source}", path.display())]
     Io {
         what: &'static str,
@@ -43,9 +47,12 @@ impl Error {
     pub fn exit_code(&self) -> i32 {
         match self {
             Error::Usage(_) | Error::Suite(_) => exit::USAGE,
-            Error::Auth(_) | Error::Snapshot(_) | Error::Io { .. } | Error::Runtime(_) => {
-                exit::RUNTIME
-            }
+            Error::Auth(_)
+            | Error::Snapshot(_)
+            | Error::Connect(_)
+            | Error::Store(_)
+            | Error::Io { .. }
+            | Error::Runtime(_) => exit::RUNTIME,
         }
     }
 }

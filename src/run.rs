@@ -6,7 +6,8 @@
 //! [`Event`]s for live progress; it never formats output itself. Results are
 //! sorted by stable keys, so concurrency never shows in the output.
 
-use crate::auth::{ClientRegistration, CredentialStore, TokenManager};
+use crate::auth::health::{TokenHealth, assess};
+use crate::auth::{ClientRegistration, CredentialStore, StoreError, TokenManager};
 use crate::baseline::{BaselineStore, Comparison};
 use crate::context::Context;
 use crate::error::Error;
@@ -32,9 +33,13 @@ pub struct RunOptions {
     pub snapshots: PathBuf,
     pub reports: PathBuf,
     pub credentials: PathBuf,
+    /// A credential helper command; overrides every suite's `auth.credential_helper`.
+    pub credential_helper: Option<String>,
     pub allow_insecure_http: bool,
     /// Write pending `.snap.new` files (never when `CI=true`).
     pub write_pending: bool,
+    /// Refresh tokens dying within this window are reported as `token.refresh-expiring`.
+    pub expiry_window: std::time::Duration,
 }
 
 /// Live progress, for the terminal reporter.
@@ -97,6 +102,9 @@ pub struct Run {
     pub drifts: Vec<Drift>,
     pub pending: Vec<PendingSnapshot>,
     pub errors: Vec<RunError>,
+    /// Every connection's refresh-token health after the run's refreshes.
+    #[serde(default)]
+    pub tokens: Vec<TokenHealth>,
     pub exchanges: Vec<Exchange>,
 }
 
@@ -132,7 +140,7 @@ pub async fn execute(
         loaded.push(l.suite);
     }
     let store = BaselineStore::new(ctx.resolve(&opts.snapshots));
-    let credentials = CredentialStore::new(ctx.resolve(&opts.credentials));
+    let credentials_path = ctx.resolve(&opts.credentials);
     let mut run = Run {
         format: RUN_FORMAT.into(),
         run_id: new_run_id(started_at),
@@ -144,16 +152,19 @@ pub async fn execute(
         drifts: Vec::new(),
         pending: Vec::new(),
         errors: Vec::new(),
+        tokens: Vec::new(),
         exchanges: Vec::new(),
     };
     let mut redactors = Vec::new();
     for s in &loaded {
+        let credentials = open_store(ctx, s, &credentials_path, opts.credential_helper.as_deref())?;
         let out = run_suite(s, opts, &store, &credentials, on_event).await?;
         run.suites.push(out.summary);
         run.observations.extend(out.observations);
         run.drifts.extend(out.drifts);
         run.pending.extend(out.pending);
         run.errors.extend(out.errors);
+        run.tokens.extend(out.tokens);
         run.exchanges.extend(out.exchanges);
         redactors.push(out.redactor);
     }
@@ -239,7 +250,101 @@ impl ProviderSession {
 /// One connection's declared-schema violations and the exchange showing them.
 type ConnectionViolations = (String, Vec<Violation>, Option<String>);
 
+/// The credential store a suite uses: a helper command (the flag wins over the
+/// suite's `auth.credential_helper`) or the store file at `path`.
+pub fn open_store(
+    ctx: &Context,
+    suite: &Suite,
+    path: &std::path::Path,
+    helper_flag: Option<&str>,
+) -> Result<CredentialStore, Error> {
+    let helper = helper_flag
+        .map(str::to_string)
+        .or_else(|| suite.auth.credential_helper.as_ref().map(|h| h.value.clone()));
+    match helper {
+        Some(cmd) => {
+            // A helper cannot lock remotely: serialise runs on this machine with a local lock.
+            let lock = ctx.resolve(path).with_file_name("credential-helper.lock");
+            Ok(CredentialStore::with_helper(&cmd, lock)?)
+        }
+        None => Ok(CredentialStore::new(ctx.resolve(path))),
+    }
+}
+
+/// Token health of every connection of `suite` that keeps a refresh token.
+pub fn token_health(
+    suite: &Suite,
+    store: &CredentialStore,
+    window: chrono::Duration,
+) -> Result<Vec<TokenHealth>, StoreError> {
+    let now = Utc::now();
+    let mut out = Vec::new();
+    for conn in &suite.connections {
+        if !matches!(
+            suite.auth.grant.value,
+            suite::Grant::AuthorizationCode | suite::Grant::Password
+        ) {
+            continue;
+        }
+        let entry = store.get(&conn.credential)?;
+        out.push(assess(
+            &suite.provider.name.value,
+            &conn.id.value,
+            &conn.credential,
+            entry.as_ref(),
+            &suite.auth.refresh_token_lifetime,
+            window,
+            now,
+        ));
+    }
+    Ok(out)
+}
+
+/// `token.refresh-expiring` drifts for connections whose refresh token dies soon.
+fn expiry_drifts(health: &[TokenHealth]) -> Vec<Drift> {
+    health
+        .iter()
+        .filter(|h| matches!(h.status.as_str(), "expiring" | "expired"))
+        .map(|h| {
+            let when = h
+                .refresh_token_expires_at
+                .map(|t| t.format("%Y-%m-%d %H:%M UTC").to_string())
+                .unwrap_or_default();
+            let (severity, message) = if h.status == "expired" {
+                (
+                    Severity::Breaking,
+                    format!("the refresh token of `{}` expired on {when}: the connection is dead until re-authorised", h.connection),
+                )
+            } else {
+                (
+                    Severity::Warning,
+                    format!(
+                        "the refresh token of `{}` dies on {when} ({} days left, {} lifetime) unless it is refreshed",
+                        h.connection,
+                        h.days_left.unwrap_or_default(),
+                        h.expiry_source.as_deref().unwrap_or("documented")
+                    ),
+                )
+            };
+            Drift {
+                rule: "token.refresh-expiring".into(),
+                severity,
+                provider: h.provider.clone(),
+                probe: ProbeKind::Token,
+                subject: "refresh-token".into(),
+                path: None,
+                connections: vec![h.connection.clone()],
+                message,
+                before: None,
+                after: serde_json::to_value(h).ok(),
+                exchanges: Vec::new(),
+            }
+        })
+        .collect()
+}
+
 struct SuiteOutcome {
+    tokens: Vec<TokenHealth>,
     summary: SuiteSummary,
     observations: Vec<Observation>,
     drifts: Vec<Drift>,
@@ -301,6 +406,9 @@ async fn run_suite(
             }
         }
     }
+
+    let window = chrono::Duration::from_std(opts.expiry_window).unwrap_or(chrono::Duration::days(7));
+    let health = token_health(s, credentials, window)?;
 
     let semaphore = Arc::new(tokio::sync::Semaphore::new(s.limits.concurrency.max(1)));
     let mut tasks = tokio::task::JoinSet::new();
@@ -433,7 +541,7 @@ async fn run_suite(
     }
 
     let mut observations = Vec::new();
-    let mut drifts = Vec::new();
+    let mut drifts = expiry_drifts(&health);
     let mut pending = Vec::new();
     for (ei, ep) in s.endpoints.iter().enumerate() {
         if let Some(Some(Err(reason))) = declared.get(ei) {
@@ -487,6 +595,7 @@ async fn run_suite(
         drifts: drifts.len(),
     });
     Ok(SuiteOutcome {
+        tokens: health,
         summary: SuiteSummary {
             file: suite_file,
             provider,

@@ -1,6 +1,8 @@
 //! Tokens: grants, the token manager and the credential store.
 //! Never formats reports; never hands refresh tokens to probes.
 
+pub mod connect;
+pub mod health;
 pub mod pkce;
 pub mod response;
 pub mod store;

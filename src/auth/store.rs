@@ -124,6 +124,11 @@ impl CredentialStore {
         &self.path
     }
 
+    /// How to name this store in messages.
+    pub fn describe(&self) -> String {
+        format!("`{}`", self.path.display())
+    }
+
     fn io(&self, action: &'static str) -> impl FnOnce(std::io::Error) -> StoreError + '_ {
         move |source| StoreError::Io {
             action,

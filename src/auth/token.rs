@@ -9,11 +9,10 @@
 use super::response::{Parsed, TokenResponse, parse_token_body};
 use super::store::{CredentialStore, Entry, InFlight, StoreError, StoredSecret};
 use crate::http::{Auth, HttpClient, HttpError, Request};
-use crate::suite::{ClientAuth, Connection, Grant, Suite};
+use crate::suite::{ClientAuth, Connection, Grant, RefreshLifetime, Suite};
 use chrono::{DateTime, Duration as ChronoDuration, Utc};
 use secrecy::{ExposeSecret, SecretString};
 use std::collections::HashMap;
-use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
 use url::Url;
 
@@ -22,15 +21,18 @@ const EXPIRY_MARGIN_SECS: i64 = 60;
 
 #[derive(Debug, thiserror::Error)]
 pub enum AuthError {
-    #[error(
-        "no credentials stored for `{key}` in `{}`; authorise this connection first (see README: \"Connecting accounts\")",
-        store.display()
-    )]
-    NotConnected { key: String, store: PathBuf },
-    #[error("{}", invalid_grant_message(.key, .in_flight))]
+    #[error("no credentials stored for `{key}` in {store}; authorise the connection: `{reconnect}`")]
+    NotConnected {
+        key: String,
+        store: String,
+        reconnect: String,
+    },
+    #[error("{}", invalid_grant_message(.key, .in_flight, .reconnect))]
     InvalidGrant {
         key: String,
         in_flight: Option<InFlight>,
+        /// The command that re-authorises the connection.
+        reconnect: String,
     },
     #[error("token endpoint refused `{key}`: HTTP {status}, error `{error}`{}", .description.as_deref().map(|d| format!(" ({d})")).unwrap_or_default())]
     Refused {
@@ -57,15 +59,15 @@ pub enum AuthError {
     Config { suite: String, what: String },
 }
 
-fn invalid_grant_message(key: &str, in_flight: &Option<InFlight>) -> String {
+fn invalid_grant_message(key: &str, in_flight: &Option<InFlight>, reconnect: &str) -> String {
     match in_flight {
         Some(f) => format!(
-            "the refresh token for `{key}` was rejected (invalid_grant). A refresh started at {} by process {} never completed, so the provider has probably spent this token and its successor was lost; re-authorise the connection",
+            "the refresh token for `{key}` was rejected (invalid_grant). A refresh of this credential started at {} by process {} never completed: the provider spent the token but its successor was never saved. Re-authorise the connection: `{reconnect}`",
             f.started_at.to_rfc3339(),
             f.pid
         ),
         None => format!(
-            "the refresh token for `{key}` was rejected (invalid_grant): it expired, was revoked, or was already used; re-authorise the connection"
+            "the refresh token for `{key}` was rejected (invalid_grant): it expired, was revoked, or was already used. Re-authorise the connection: `{reconnect}`"
         ),
     }
 }
@@ -102,7 +104,9 @@ struct Cached {
 /// Obtains access tokens for one provider's connections.
 pub struct TokenManager {
     provider: String,
+    suite_file: String,
     grant: Grant,
+    lifetime: RefreshLifetime,
     client: Option<ClientRegistration>,
     http: Arc<HttpClient>,
     store: CredentialStore,
@@ -123,7 +127,9 @@ impl TokenManager {
         }
         TokenManager {
             provider: suite.provider.name.value.clone(),
+            suite_file: suite.file.display().to_string(),
             grant: suite.auth.grant.value,
+            lifetime: suite.auth.refresh_token_lifetime,
             client,
             http,
             store,
@@ -148,7 +154,25 @@ impl TokenManager {
         match self.grant {
             Grant::StaticBearer => self.static_bearer(conn),
             Grant::ClientCredentials => self.client_credentials(conn, scopes).await,
-            Grant::AuthorizationCode => self.refresh(conn).await,
+            Grant::AuthorizationCode => self.refresh(conn, scopes).await,
+            Grant::Password => {
+                if self.store.get(&conn.credential)?.is_some_and(|e| e.refresh_token.is_some()) {
+                    self.refresh(conn, scopes).await
+                } else {
+                    self.password(conn, scopes).await
+                }
+            }
+        }
+    }
+
+    /// The command that (re-)authorises `conn`.
+    pub fn reconnect_hint(&self, conn: &Connection) -> String {
+        match self.grant {
+            Grant::Password => format!(
+                "remove `{}` from the credential store; the next run signs in again",
+                conn.credential
+            ),
+            _ => format!("driftwatch connect {} {}", self.suite_file, conn.id.value),
         }
     }
 
@@ -192,8 +216,64 @@ impl TokenManager {
     fn not_connected(&self, conn: &Connection) -> AuthError {
         AuthError::NotConnected {
             key: conn.credential.clone(),
-            store: self.store.path().to_path_buf(),
+            store: self.store.describe(),
+            reconnect: self.reconnect_hint(conn),
         }
+    }
+
+    /// The legacy password grant; a returned refresh token is stored so later
+    /// runs refresh instead of sending the password again.
+    async fn password(
+        &self,
+        conn: &Connection,
+        scopes: &[String],
+    ) -> Result<SecretString, AuthError> {
+        let (Some(user), Some(pass)) = (&conn.username, &conn.password) else {
+            return Err(AuthError::Config {
+                suite: self.provider.clone(),
+                what: format!("connection `{}` needs `username` and `password`", conn.id.value),
+            });
+        };
+        tracing::warn!(
+            provider = %self.provider,
+            connection = %conn.id.value,
+            "using the password grant, which OAuth 2.1 removes"
+        );
+        self.http.redactor().register_secret(pass.value.expose_secret());
+        let mut form = vec![
+            ("grant_type".to_string(), "password".to_string()),
+            ("username".to_string(), user.value.clone()),
+            ("password".to_string(), pass.value.expose_secret().to_string()),
+        ];
+        if !scopes.is_empty() {
+            form.push(("scope".into(), scopes.join(" ")));
+        }
+        let _gate = self.refresh_gate.lock().await;
+        let lock = self.lock_store().await?;
+        let (_, token) = self
+            .token_request(&conn.credential, Some(conn), form, "token:password")
+            .await?;
+        let entry = entry_from(&token, None, None, scopes);
+        self.store.put(&lock, &conn.credential, entry.clone())?;
+        drop(lock);
+        self.remember(&conn.credential, &token.access_token, entry.access_token_expires_at);
+        Ok(SecretString::from(token.access_token))
+    }
+
+    async fn lock_store(&self) -> Result<super::store::StoreLock, AuthError> {
+        let store = self.store.clone();
+        tokio::task::spawn_blocking(move || store.lock())
+            .await
+            .map_err(|e| AuthError::Config {
+                suite: self.provider.clone(),
+                what: format!("lock task failed: {e}"),
+            })?
+            .map_err(AuthError::from)
+    }
+
+    /// When the stored refresh token dies if nothing refreshes it, and why.
+    pub fn refresh_token_deadline(&self, entry: &Entry) -> Option<(DateTime<Utc>, &'static str)> {
+        refresh_deadline(entry, &self.lifetime)
     }
 
     fn registration(&self) -> Result<&ClientRegistration, AuthError> {
@@ -226,27 +306,29 @@ impl TokenManager {
     }
 
     /// Refresh-token grant under the cross-process lock, persisting first.
-    async fn refresh(&self, conn: &Connection) -> Result<SecretString, AuthError> {
+    /// Asks for `scopes` (RFC 6749 §6 down-scoping) when they are narrower than
+    /// the grant's. Refreshes early when the refresh token would otherwise die
+    /// of idleness soon, to keep the connection alive.
+    async fn refresh(&self, conn: &Connection, scopes: &[String]) -> Result<SecretString, AuthError> {
         let _gate = self.refresh_gate.lock().await;
         if let Some(t) = self.cached(&conn.credential) {
             return Ok(t);
         }
-        let store = self.store.clone();
-        let lock = tokio::task::spawn_blocking(move || store.lock())
-            .await
-            .map_err(|e| AuthError::Config {
-                suite: self.provider.clone(),
-                what: format!("lock task failed: {e}"),
-            })??;
+        let lock = self.lock_store().await?;
         let key = conn.credential.clone();
         let mut entry = self
             .store
             .get(&key)?
             .ok_or_else(|| self.not_connected(conn))?;
         // Another process may have refreshed while we waited for the lock.
-        let known_fresh =
-            entry.access_token_expires_at.is_some() && fresh(entry.access_token_expires_at);
-        if let (Some(at), true) = (&entry.access_token, known_fresh) {
+        let known_fresh = entry.access_token_expires_at.is_some()
+            && fresh(entry.access_token_expires_at)
+            && !needs_keep_alive(&entry, &self.lifetime);
+        let downscope = !scopes.is_empty()
+            && !entry.scopes.is_empty()
+            && scopes.iter().all(|s| entry.scopes.contains(s))
+            && scopes.len() < entry.scopes.len();
+        if let (Some(at), true) = (&entry.access_token, known_fresh && !downscope) {
             self.remember(&key, at.expose(), entry.access_token_expires_at);
             return Ok(SecretString::from(at.expose().to_string()));
         }
@@ -261,42 +343,34 @@ impl TokenManager {
         });
         self.store.put(&lock, &key, entry.clone())?;
 
-        let form = vec![
+        let mut form = vec![
             ("grant_type".to_string(), "refresh_token".to_string()),
             ("refresh_token".to_string(), rt.expose().to_string()),
         ];
+        if downscope {
+            form.push(("scope".into(), scopes.join(" ")));
+        }
         let result = self
             .token_request(&key, Some(conn), form, "token:refresh")
             .await;
         match result {
             Ok((_, token)) => {
-                let now = Utc::now();
-                let new_entry = Entry {
-                    refresh_token: Some(
-                        token
-                            .refresh_token
-                            .as_deref()
-                            .map(StoredSecret::new)
-                            .unwrap_or(rt),
-                    ),
-                    access_token: Some(StoredSecret::new(token.access_token.clone())),
-                    access_token_expires_at: expiry(token.expires_in),
-                    scopes: token.scope.clone().unwrap_or(entry.scopes.clone()),
-                    obtained_at: entry.obtained_at.or(Some(now)),
-                    last_refreshed_at: Some(now),
-                    refresh_token_expires_at: token
-                        .refresh_token_expires_in
-                        .map(|s| now + ChronoDuration::seconds(s as i64))
-                        .or(entry.refresh_token_expires_at),
-                    refresh_in_flight: None,
-                };
+                let mut new_entry = entry_from(&token, Some(&entry), Some(rt), &entry.scopes);
+                if downscope {
+                    // The grant keeps its scopes (RFC 6749 §6); only this access token is narrower.
+                    new_entry.scopes = entry.scopes.clone();
+                    new_entry.access_token = None;
+                    new_entry.access_token_expires_at = None;
+                }
                 if let Some(new_rt) = &token.refresh_token {
                     self.http.redactor().register_secret(new_rt);
                 }
                 // Persist before anyone can use the new access token.
                 self.store.put(&lock, &key, new_entry.clone())?;
                 drop(lock);
-                self.remember(&key, &token.access_token, new_entry.access_token_expires_at);
+                if !downscope {
+                    self.remember(&key, &token.access_token, expiry(token.expires_in));
+                }
                 Ok(SecretString::from(token.access_token))
             }
             Err(AuthError::Refused { error, .. }) if error == "invalid_grant" => {
@@ -305,6 +379,7 @@ impl TokenManager {
                 Err(AuthError::InvalidGrant {
                     key,
                     in_flight: earlier_crash,
+                    reconnect: self.reconnect_hint(conn),
                 })
             }
             Err(e @ AuthError::Refused { .. }) => {
@@ -338,41 +413,44 @@ impl TokenManager {
         let (_, token) = self
             .token_request(&key, Some(conn), form, "token:authorization_code")
             .await?;
-        let now = Utc::now();
+        self.store_grant(conn, &token, &[]).await
+    }
+
+    /// Stores a freshly obtained grant (authorization code or device flow).
+    pub(crate) async fn store_grant(
+        &self,
+        conn: &Connection,
+        token: &TokenResponse,
+        requested: &[String],
+    ) -> Result<(), AuthError> {
         if let Some(rt) = &token.refresh_token {
             self.http.redactor().register_secret(rt);
         }
-        let entry = Entry {
-            refresh_token: token.refresh_token.as_deref().map(StoredSecret::new),
-            access_token: Some(StoredSecret::new(token.access_token.clone())),
-            access_token_expires_at: expiry(token.expires_in),
-            scopes: token.scope.clone().unwrap_or_default(),
-            obtained_at: Some(now),
-            last_refreshed_at: None,
-            refresh_token_expires_at: token
-                .refresh_token_expires_in
-                .map(|s| now + ChronoDuration::seconds(s as i64)),
-            refresh_in_flight: None,
-        };
-        let store = self.store.clone();
-        let lock = tokio::task::spawn_blocking(move || store.lock())
-            .await
-            .map_err(|e| AuthError::Config {
-                suite: self.provider.clone(),
-                what: format!("lock task failed: {e}"),
-            })??;
-        self.store.put(&lock, &key, entry)?;
+        let entry = entry_from(token, None, None, requested);
+        let lock = self.lock_store().await?;
+        self.store.put(&lock, &conn.credential, entry)?;
         Ok(())
     }
 
-    /// POSTs a token request with client authentication; classifies the answer.
-    async fn token_request(
+    /// The HTTP client (for flows such as `connect` that talk to the provider).
+    pub fn http(&self) -> &Arc<HttpClient> {
+        &self.http
+    }
+
+    /// The token endpoint and client, when the grant has one.
+    pub fn client(&self) -> Option<&ClientRegistration> {
+        self.client.as_ref()
+    }
+
+    /// POSTs a form to `url` with the client's authentication (Basic or in the body).
+    pub(crate) async fn client_post(
         &self,
         key: &str,
+        url: &Url,
         conn: Option<&Connection>,
         mut form: Vec<(String, String)>,
         purpose: &str,
-    ) -> Result<(u16, TokenResponse), AuthError> {
+    ) -> Result<crate::http::Response, AuthError> {
         let reg = self.registration()?;
         let mut auth = Auth::None;
         match (reg.client_auth, &reg.client_id, &reg.client_secret) {
@@ -393,21 +471,32 @@ impl TokenManager {
         }
         let req = Request {
             method: reqwest::Method::POST,
-            url: reg.token_url.clone(),
+            url: url.clone(),
             headers: vec![("accept".into(), "application/json".into())],
             auth,
             form: Some(form),
             purpose: purpose.to_string(),
             connection: conn.map(|c| c.id.value.clone()),
         };
-        let resp = self
-            .http
+        self.http
             .send(req)
             .await
             .map_err(|source| AuthError::Http {
                 key: key.to_string(),
                 source,
-            })?;
+            })
+    }
+
+    /// POSTs a token request with client authentication; classifies the answer.
+    pub(crate) async fn token_request(
+        &self,
+        key: &str,
+        conn: Option<&Connection>,
+        form: Vec<(String, String)>,
+        purpose: &str,
+    ) -> Result<(u16, TokenResponse), AuthError> {
+        let url = self.registration()?.token_url.clone();
+        let resp = self.client_post(key, &url, conn, form, purpose).await?;
         match parse_token_body(&resp.body) {
             Parsed::Token(t) if (200..300).contains(&resp.status) => {
                 self.http.redactor().register_secret(&t.access_token);
@@ -431,6 +520,70 @@ impl TokenManager {
             }),
         }
     }
+}
+
+/// A store entry from a token response. `previous` carries over what the
+/// response does not restate; `old_rt` is kept when no new refresh token came.
+fn entry_from(
+    token: &TokenResponse,
+    previous: Option<&Entry>,
+    old_rt: Option<StoredSecret>,
+    requested: &[String],
+) -> Entry {
+    let now = Utc::now();
+    Entry {
+        refresh_token: token
+            .refresh_token
+            .as_deref()
+            .map(StoredSecret::new)
+            .or(old_rt),
+        access_token: Some(StoredSecret::new(token.access_token.clone())),
+        access_token_expires_at: expiry(token.expires_in),
+        scopes: token
+            .scope
+            .clone()
+            .or_else(|| previous.map(|p| p.scopes.clone()))
+            .unwrap_or_else(|| requested.to_vec()),
+        obtained_at: previous.and_then(|p| p.obtained_at).or(Some(now)),
+        last_refreshed_at: previous.map(|_| now),
+        refresh_token_expires_at: token
+            .refresh_token_expires_in
+            .map(|s| now + ChronoDuration::seconds(s.min(100 * 365 * 86_400) as i64))
+            .or_else(|| previous.and_then(|p| p.refresh_token_expires_at)),
+        refresh_in_flight: None,
+    }
+}
+
+/// When an entry's refresh token dies if nobody refreshes it, and which rule
+/// says so: `response` (the provider said), `idle` or `absolute` (the suite's
+/// documented lifetimes). The earliest wins.
+pub fn refresh_deadline(entry: &Entry, lifetime: &RefreshLifetime) -> Option<(DateTime<Utc>, &'static str)> {
+    entry.refresh_token.as_ref()?;
+    let mut candidates: Vec<(DateTime<Utc>, &'static str)> = Vec::new();
+    if let Some(at) = entry.refresh_token_expires_at {
+        candidates.push((at, "response"));
+    }
+    let last_use = entry.last_refreshed_at.or(entry.obtained_at);
+    if let (Some(idle), Some(last)) = (lifetime.idle, last_use) {
+        candidates.push((last + ChronoDuration::from_std(idle).unwrap_or_default(), "idle"));
+    }
+    if let (Some(abs), Some(first)) = (lifetime.absolute, entry.obtained_at) {
+        candidates.push((first + ChronoDuration::from_std(abs).unwrap_or_default(), "absolute"));
+    }
+    candidates.into_iter().min_by_key(|(at, _)| *at)
+}
+
+/// True when the refresh token would die of idleness within half its idle
+/// lifetime: refreshing now restarts the idle clock.
+fn needs_keep_alive(entry: &Entry, lifetime: &RefreshLifetime) -> bool {
+    let Some(idle) = lifetime.idle else {
+        return false;
+    };
+    let Some(last) = entry.last_refreshed_at.or(entry.obtained_at) else {
+        return false;
+    };
+    let half = ChronoDuration::from_std(idle / 2).unwrap_or_default();
+    last + half <= Utc::now()
 }
 
 fn fresh(expires_at: Option<DateTime<Utc>>) -> bool {

@@ -123,6 +123,55 @@ pub fn render(run: &Run, color: bool, report_path: Option<&str>) -> String {
     out
 }
 
+/// The `driftwatch tokens` table.
+pub fn render_tokens(health: &[crate::auth::health::TokenHealth]) -> String {
+    let fmt = |t: Option<chrono::DateTime<chrono::Utc>>| {
+        t.map(|t| t.format("%Y-%m-%d %H:%M").to_string())
+            .unwrap_or_else(|| "-".into())
+    };
+    let mut rows = vec![[
+        "PROVIDER".to_string(),
+        "CONNECTION".into(),
+        "STATUS".into(),
+        "LAST REFRESH".into(),
+        "ACCESS EXPIRES".into(),
+        "REFRESH DIES".into(),
+        "DAYS LEFT".into(),
+        "FROM".into(),
+    ]];
+    for h in health {
+        rows.push([
+            h.provider.clone(),
+            h.connection.clone(),
+            h.status.clone(),
+            fmt(h.last_refreshed_at),
+            fmt(h.access_token_expires_at),
+            fmt(h.refresh_token_expires_at),
+            h.days_left.map(|d| d.to_string()).unwrap_or_else(|| "-".into()),
+            h.expiry_source.clone().unwrap_or_else(|| "-".into()),
+        ]);
+    }
+    let mut widths = [0usize; 8];
+    for r in &rows {
+        for (w, c) in widths.iter_mut().zip(r) {
+            *w = (*w).max(c.chars().count());
+        }
+    }
+    let mut out = String::new();
+    for r in &rows {
+        let line: Vec<String> = r
+            .iter()
+            .zip(widths)
+            .map(|(c, w)| format!("{c:<w$}"))
+            .collect();
+        let _ = writeln!(out, "{}", line.join("  ").trim_end());
+    }
+    if health.is_empty() {
+        let _ = writeln!(out, "(no connections keep refresh tokens)");
+    }
+    out
+}
+
 fn plural(n: usize, word: &str) -> String {
     if n == 1 {
         format!("1 {word}")

@@ -220,11 +220,37 @@ impl Converter<'_> {
             RawGrant::AuthorizationCode => Grant::AuthorizationCode,
             RawGrant::ClientCredentials => Grant::ClientCredentials,
             RawGrant::StaticBearer => Grant::StaticBearer,
+            RawGrant::Password => Grant::Password,
         };
+        if grant == Grant::Password {
+            self.diags
+                .warning(
+                    pos(&a.grant),
+                    "the password grant is deprecated",
+                    "OAuth 2.1 removes the resource-owner password grant",
+                )
+                .help = Some(
+                "it still works here; move to authorization_code or device flow when the provider allows"
+                    .to_string(),
+            );
+        }
         let token_url = self.url(a.token_url.as_ref(), "token_url", true);
         let authorize_url = self.url(a.authorize_url.as_ref(), "authorize_url", true);
         let discovery_url = self.url(a.discovery_url.as_ref(), "discovery_url", true);
         let redirect_uri = self.url(a.redirect_uri.as_ref(), "redirect_uri", false);
+        let device_authorization_url = self.url(
+            a.device_authorization_url.as_ref(),
+            "device_authorization_url",
+            true,
+        );
+        let refresh_token_lifetime = match &a.refresh_token_lifetime {
+            Some(l) => RefreshLifetime {
+                idle: l.idle.as_ref().and_then(|d| self.duration(d)),
+                absolute: l.absolute.as_ref().and_then(|d| self.duration(d)),
+            },
+            None => RefreshLifetime::default(),
+        };
+        let credential_helper = a.credential_helper.as_ref().map(|h| self.text(h).located());
         if grant != Grant::StaticBearer && token_url.is_none() && discovery_url.is_none() {
             self.diags.error(
                 pos(raw),
@@ -270,6 +296,29 @@ impl Converter<'_> {
             client_auth,
             scopes: a.scopes.iter().map(|s| self.text(s).value).collect(),
             redirect_uri,
+            device_authorization_url,
+            refresh_token_lifetime,
+            credential_helper,
+        }
+    }
+
+    /// A duration value, or an error diagnostic at its position.
+    fn duration(&mut self, s: &Spanned<String>) -> Option<std::time::Duration> {
+        let text = self.text(s);
+        match parse_duration(&text.value) {
+            Some(d) => Some(d),
+            None if text.resolved => {
+                let d = self.diags.error(
+                    text.pos,
+                    format!("invalid duration `{}`", text.value),
+                    "expected a number with a unit: `500ms`, `30s`, `2m`, `12h`, `90d`",
+                );
+                if text.value.trim().chars().all(|c| c.is_ascii_digit()) {
+                    d.help = Some(format!("did you mean `{}s`?", text.value.trim()));
+                }
+                None
+            }
+            None => None,
         }
     }
 
@@ -355,16 +404,47 @@ impl Converter<'_> {
                 self.literal_secret(s, "token");
                 self.text(s).secret()
             });
+            let password_grant = auth.grant.value == Grant::Password;
+            let username = r.username.as_ref().map(|s| {
+                if !password_grant {
+                    self.only_for_password(s, "username", auth.grant.value);
+                }
+                self.text(s).located()
+            });
+            let password = r.password.as_ref().map(|s| {
+                if !password_grant {
+                    self.only_for_password(s, "password", auth.grant.value);
+                }
+                self.literal_secret(s, "password");
+                self.text(s).secret()
+            });
+            if password_grant && (username.is_none() || password.is_none()) {
+                self.diags.error(
+                    pos(entry),
+                    format!("connection `{}` needs `username` and `password`", id.value),
+                    "grant `password` signs in as a resource owner",
+                );
+            }
             out.push(Connection {
                 id: id.located(),
                 credential,
                 scope_set,
                 disposable: r.disposable,
                 token,
+                username,
+                password,
                 pos: pos(entry),
             });
         }
         out
+    }
+
+    fn only_for_password(&mut self, s: &Spanned<String>, key: &str, grant: Grant) {
+        self.diags.error(
+            pos(s),
+            format!("`{key}` is not allowed with grant `{}`", grant_name(grant)),
+            "only `password` connections sign in with a username and password",
+        );
     }
 
     /// Validates an id's syntax and uniqueness among `seen`.
@@ -467,6 +547,7 @@ fn grant_name(grant: Grant) -> &'static str {
         Grant::AuthorizationCode => "authorization_code",
         Grant::ClientCredentials => "client_credentials",
         Grant::StaticBearer => "static_bearer",
+        Grant::Password => "password",
     }
 }
 

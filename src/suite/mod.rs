@@ -18,3 +18,4 @@ pub use diagnostic::{DiagSeverity, Diagnostic};
 pub use load::{LoadMode, Loaded, SuiteError, load_suite};
 pub use model::*;
 pub use schema::suite_json_schema;
+pub use units::parse_duration;

@@ -63,6 +63,18 @@ pub enum Grant {
     ClientCredentials,
     /// A static bearer token per connection, from the credential store or `token:`.
     StaticBearer,
+    /// The legacy resource-owner password grant (removed by OAuth 2.1): each
+    /// connection names a `username` and a `password`.
+    Password,
+}
+
+/// Refresh-token lifetimes the provider documents (most never say in the response).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct RefreshLifetime {
+    /// The token dies after this long unused (e.g. Salesforce 30 d, Atlassian 90 d).
+    pub idle: Option<Duration>,
+    /// The token dies this long after the first authorisation, used or not.
+    pub absolute: Option<Duration>,
 }
 
 /// How the client authenticates at the token endpoint.
@@ -92,6 +104,13 @@ pub struct Auth {
     pub scopes: Vec<String>,
     /// Redirect URI registered for the authorization-code flow.
     pub redirect_uri: Option<Located<String>>,
+    /// RFC 8628 device authorization endpoint, absolute or relative (else from discovery).
+    pub device_authorization_url: Option<Located<String>>,
+    /// Documented refresh-token lifetimes.
+    pub refresh_token_lifetime: RefreshLifetime,
+    /// A credential helper command (`<cmd> get <key>` / `<cmd> store <key>`) that holds
+    /// this provider's credentials instead of the local store file.
+    pub credential_helper: Option<Located<String>>,
 }
 
 #[derive(Debug, Clone)]
@@ -105,6 +124,10 @@ pub struct Connection {
     pub disposable: bool,
     /// A static bearer token (grant `static_bearer` only), normally `${env:VAR}`.
     pub token: Option<Located<SecretString>>,
+    /// Resource-owner username (grant `password` only).
+    pub username: Option<Located<String>>,
+    /// Resource-owner password (grant `password` only), normally `${env:VAR}`.
+    pub password: Option<Located<SecretString>>,
     pub pos: Pos,
 }
 

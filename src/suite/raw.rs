@@ -69,6 +69,8 @@ pub(crate) enum RawGrant {
     ClientCredentials,
     /// A static bearer token per connection.
     StaticBearer,
+    /// The legacy resource-owner password grant (OAuth 2.1 removes it; accepted with a warning).
+    Password,
 }
 
 /// How the client authenticates at the token endpoint.
@@ -122,6 +124,33 @@ pub(crate) struct RawAuth {
     #[serde(default)]
     #[schemars(with = "Option<String>")]
     pub redirect_uri: Option<Spanned<String>>,
+    /// RFC 8628 device authorization endpoint, absolute or relative (else from discovery).
+    #[serde(default)]
+    #[schemars(with = "Option<String>")]
+    pub device_authorization_url: Option<Spanned<String>>,
+    /// Refresh-token lifetimes the provider documents, for token-health warnings.
+    #[serde(default)]
+    pub refresh_token_lifetime: Option<RawLifetime>,
+    /// Credential helper command: driftwatch runs `<cmd> get <key>` and `<cmd> store <key>`
+    /// instead of using the local credential store file (see docs/credential-helpers.md).
+    #[serde(default)]
+    #[schemars(with = "Option<String>")]
+    pub credential_helper: Option<Spanned<String>>,
+}
+
+/// Documented refresh-token lifetimes: `idle` (dies unused) and `absolute` (dies regardless).
+#[derive(Debug, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+#[schemars(rename = "RefreshTokenLifetime")]
+pub(crate) struct RawLifetime {
+    /// Lifetime when unused, e.g. `90d`.
+    #[serde(default)]
+    #[schemars(with = "Option<String>", regex(pattern = r"^[0-9]+(ms|s|m|h|d)$"))]
+    pub idle: Option<Spanned<String>>,
+    /// Lifetime from the first authorisation, e.g. `365d`.
+    #[serde(default)]
+    #[schemars(with = "Option<String>", regex(pattern = r"^[0-9]+(ms|s|m|h|d)$"))]
+    pub absolute: Option<Spanned<String>>,
 }
 
 /// One granted account of the provider.
@@ -147,6 +176,14 @@ pub(crate) struct RawConnection {
     #[serde(default)]
     #[schemars(with = "Option<String>")]
     pub token: Option<Spanned<String>>,
+    /// Resource-owner username (grant `password` only).
+    #[serde(default)]
+    #[schemars(with = "Option<String>")]
+    pub username: Option<Spanned<String>>,
+    /// Resource-owner password (grant `password` only); write it as `${env:VAR}`.
+    #[serde(default)]
+    #[schemars(with = "Option<String>")]
+    pub password: Option<Spanned<String>>,
 }
 
 /// One resource API endpoint to probe.

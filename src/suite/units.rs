@@ -3,8 +3,8 @@
 
 use std::time::Duration;
 
-/// Parses `<digits><unit>` with unit `ms`, `s`, `m` or `h`.
-pub(crate) fn parse_duration(text: &str) -> Option<Duration> {
+/// Parses `<digits><unit>` with unit `ms`, `s`, `m`, `h` or `d`.
+pub fn parse_duration(text: &str) -> Option<Duration> {
     let text = text.trim();
     let split = text.find(|c: char| !c.is_ascii_digit())?;
     let (digits, unit) = text.split_at(split);
@@ -14,6 +14,7 @@ pub(crate) fn parse_duration(text: &str) -> Option<Duration> {
         "s" => n.checked_mul(1_000),
         "m" => n.checked_mul(60_000),
         "h" => n.checked_mul(3_600_000),
+        "d" => n.checked_mul(86_400_000),
         _ => None,
     }?;
     Some(Duration::from_millis(millis))
@@ -48,6 +49,7 @@ mod tests {
         assert_eq!(parse_duration("30s"), Some(Duration::from_secs(30)));
         assert_eq!(parse_duration("2m"), Some(Duration::from_secs(120)));
         assert_eq!(parse_duration("1h"), Some(Duration::from_secs(3600)));
+        assert_eq!(parse_duration("90d"), Some(Duration::from_secs(90 * 86_400)));
         assert_eq!(parse_duration("0s"), Some(Duration::ZERO));
     }
 

@@ -2,6 +2,8 @@
 
 mod check;
 mod cli;
+mod connect;
 mod drift;
+mod lifecycle;
 mod limits;
 mod support;

@@ -79,8 +79,10 @@ impl World {
             snapshots: self.snapshots(),
             reports: self.reports(),
             credentials: self.credentials(),
+            credential_helper: None,
             allow_insecure_http: false,
             write_pending,
+            expiry_window: std::time::Duration::from_secs(7 * 86_400),
         }
     }
 
