@@ -235,7 +235,7 @@ fn github_form_body_labelled_json() {
     assert_eq!(t.expires_in, ExpiresIn::Number);
     assert_eq!(t.scope, ScopeKind::Echoed);
     assert_eq!(t.refresh_expiry_hints, vec!["refresh_token_expires_in"]);
-    let d = findings("github", &[f.clone()]);
+    let d = findings("github", std::slice::from_ref(&f));
     assert_eq!(
         summary(&d),
         vec![
