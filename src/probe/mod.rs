@@ -2,3 +2,4 @@
 
 pub mod schema;
 pub mod shape;
+pub mod token;

@@ -1,0 +1,279 @@
+//! Diff rules of the token probe: compares the baseline's and this run's token-endpoint facts
+//! grant by grant and field by field. Knows nothing about HTTP, files, output formats or how
+//! the facts were gathered (only the observation body written by `probe::token::observe`).
+
+use crate::model::{Drift, ObservationKey, Severity};
+use serde_json::{Map, Value};
+use std::collections::BTreeSet;
+
+/// Fields of an error answer; compared together as one `token.error-format-changed`.
+const ERROR_FIELDS: [&str; 5] = [
+    "error",
+    "error_json",
+    "error_status",
+    "error_with_200",
+    "status_class",
+];
+
+/// Drifts between two token observations (same key), sorted by [`Drift::sort_key`].
+pub(crate) fn diff_token(key: &ObservationKey, before: &Value, after: &Value) -> Vec<Drift> {
+    let mut em = Emitter {
+        key,
+        out: Vec::new(),
+    };
+    let b = grants(&mut em, "baseline", before);
+    let a = grants(&mut em, "current", after);
+    if let (Some(b), Some(a)) = (b, a) {
+        let names: BTreeSet<&String> = b.keys().chain(a.keys()).collect();
+        for grant in names {
+            match (b.get(grant), a.get(grant)) {
+                (Some(bf), Some(af)) => diff_grant(&mut em, grant, bf, af),
+                (Some(bf), None) => em.push(
+                    "token.grant-disappeared",
+                    Severity::Info,
+                    Some(grant),
+                    format!("no `{grant}` answer was seen in this run"),
+                    Some(bf.clone()),
+                    None,
+                ),
+                (None, Some(af)) => em.push(
+                    "token.grant-appeared",
+                    Severity::Info,
+                    Some(grant),
+                    format!("a `{grant}` answer was seen that the baseline does not have"),
+                    None,
+                    Some(af.clone()),
+                ),
+                (None, None) => {}
+            }
+        }
+    }
+    em.out.sort_by(|a, b| a.sort_key().cmp(&b.sort_key()));
+    em.out
+}
+
+struct Emitter<'a> {
+    key: &'a ObservationKey,
+    out: Vec<Drift>,
+}
+
+impl Emitter<'_> {
+    fn push(
+        &mut self,
+        rule: &str,
+        severity: Severity,
+        path: Option<&str>,
+        message: String,
+        before: Option<Value>,
+        after: Option<Value>,
+    ) {
+        self.out.push(Drift {
+            rule: rule.to_owned(),
+            severity,
+            provider: self.key.provider.clone(),
+            probe: self.key.probe,
+            subject: self.key.subject.clone(),
+            path: path.map(str::to_owned),
+            connections: Vec::new(),
+            message,
+            before,
+            after,
+            exchanges: Vec::new(),
+        });
+    }
+}
+
+/// The `grants` map; an unreadable body is reported, never silently skipped.
+fn grants<'v>(em: &mut Emitter<'_>, side: &str, body: &'v Value) -> Option<&'v Map<String, Value>> {
+    let grants = body.get("grants").and_then(Value::as_object);
+    if grants.is_none() {
+        em.push(
+            "token.observation-unreadable",
+            Severity::Warning,
+            None,
+            format!("the {side} token observation has no `grants` object"),
+            None,
+            None,
+        );
+    }
+    grants
+}
+
+fn diff_grant(em: &mut Emitter<'_>, grant: &str, b: &Value, a: &Value) {
+    let changed = |field: &str| match (b.get(field), a.get(field)) {
+        (Some(bv), Some(av)) if bv != av => Some((bv, av)),
+        _ => None,
+    };
+    if let Some((bv, av)) = changed("outcome") {
+        let token = Value::String("token".to_owned());
+        let severity = if *bv == token {
+            Severity::Breaking
+        } else if *av == token {
+            Severity::Info
+        } else {
+            Severity::Warning
+        };
+        let msg = format!("`{grant}` now answers {} instead of {}", show(av), show(bv));
+        em.push(
+            "token.outcome-changed",
+            severity,
+            Some(grant),
+            msg,
+            Some(bv.clone()),
+            Some(av.clone()),
+        );
+    }
+    let number = b.get("expires_in") == Some(&Value::String("number".to_owned()));
+    let expires = if number {
+        Severity::Breaking
+    } else {
+        Severity::Warning
+    };
+    let simple = [
+        (
+            "token.content-type-changed",
+            Severity::Breaking,
+            "content_type",
+            "the body encoding",
+        ),
+        (
+            "token.expires-in-type-changed",
+            expires,
+            "expires_in",
+            "`expires_in`",
+        ),
+        (
+            "token.token-type-changed",
+            Severity::Warning,
+            "token_type",
+            "`token_type`",
+        ),
+        (
+            "token.scope-changed",
+            Severity::Warning,
+            "scope",
+            "the returned `scope`",
+        ),
+        (
+            "token.no-store-changed",
+            Severity::Info,
+            "cache_control_no_store",
+            "`Cache-Control: no-store`",
+        ),
+        (
+            "token.refresh-expiry-hint-changed",
+            Severity::Info,
+            "refresh_expiry_hints",
+            "the set of refresh-token lifetime members",
+        ),
+    ];
+    for (rule, severity, name, what) in simple {
+        if let Some((bv, av)) = changed(name) {
+            // The hints are a list of names, not alternatives: show them as the list.
+            let render = |v: &Value| {
+                if name == "refresh_expiry_hints" {
+                    v.to_string()
+                } else {
+                    show(v)
+                }
+            };
+            let msg = format!(
+                "`{grant}`: {what} is now {} instead of {}",
+                render(av),
+                render(bv)
+            );
+            em.push(
+                rule,
+                severity,
+                Some(grant),
+                msg,
+                Some(bv.clone()),
+                Some(av.clone()),
+            );
+        }
+    }
+    if let Some((bv, av)) = changed("refresh_token") {
+        let stopped = issued(bv) && !issued(av);
+        let (severity, msg) = if stopped {
+            (
+                Severity::Breaking,
+                format!(
+                    "`{grant}`: the provider stopped issuing refresh tokens ({} instead of {})",
+                    show(av),
+                    show(bv)
+                ),
+            )
+        } else {
+            (
+                Severity::Warning,
+                format!(
+                    "`{grant}`: `refresh_token` is now {} instead of {}",
+                    show(av),
+                    show(bv)
+                ),
+            )
+        };
+        em.push(
+            "token.refresh-token-changed",
+            severity,
+            Some(grant),
+            msg,
+            Some(bv.clone()),
+            Some(av.clone()),
+        );
+    }
+    diff_error_format(em, grant, b, a);
+}
+
+/// Error answers are compared as a whole: code, status, JSON-ness, 2xx. `error` is optional
+/// (an HTML page has none), so a missing code on one side is a change too.
+fn diff_error_format(em: &mut Emitter<'_>, grant: &str, b: &Value, a: &Value) {
+    if b.get("error_status").is_none() || a.get("error_status").is_none() {
+        return;
+    }
+    let changed: Vec<&str> = ERROR_FIELDS
+        .into_iter()
+        .filter(|f| b.get(*f) != a.get(*f))
+        .collect();
+    if changed.is_empty() {
+        return;
+    }
+    let pick = |v: &Value| {
+        let m: Map<String, Value> = changed
+            .iter()
+            .filter_map(|f| v.get(*f).map(|x| ((*f).to_owned(), x.clone())))
+            .collect();
+        Value::Object(m)
+    };
+    let names: Vec<String> = changed.iter().map(|f| format!("`{f}`")).collect();
+    let msg = format!("`{grant}` error answers changed {}", names.join(", "));
+    em.push(
+        "token.error-format-changed",
+        Severity::Warning,
+        Some(grant),
+        msg,
+        Some(pick(b)),
+        Some(pick(a)),
+    );
+}
+
+/// Whether any merged `refresh_token` value says a token came back.
+fn issued(v: &Value) -> bool {
+    let one = |v: &Value| v.as_str().is_some_and(|s| s.starts_with("present"));
+    match v {
+        Value::Array(items) => items.iter().any(one),
+        other => one(other),
+    }
+}
+
+fn show(v: &Value) -> String {
+    match v {
+        Value::String(s) => format!("`{s}`"),
+        Value::Array(items) => items.iter().map(show).collect::<Vec<_>>().join(" or "),
+        other => other.to_string(),
+    }
+}
+
+#[cfg(test)]
+#[path = "diff_token_tests.rs"]
+mod tests;
