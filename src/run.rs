@@ -407,6 +407,22 @@ async fn run_suite(
         }
     }
 
+    // The token probe: every answer seen above, plus one deliberate error.
+    let mut token_facts = tokens.take_facts();
+    if tokens.client().is_some() {
+        match tokens.error_probe().await {
+            Ok(f) => token_facts.push(f),
+            Err(e) => errors.push(RunError {
+                provider: provider.clone(),
+                connection: None,
+                probe: Some(ProbeKind::Token),
+                subject: Some(crate::probe::token::SUBJECT.into()),
+                class: e.class().into(),
+                message: redactor.scrub(&e.to_string()),
+            }),
+        }
+    }
+
     let window = chrono::Duration::from_std(opts.expiry_window).unwrap_or(chrono::Duration::days(7));
     let health = token_health(s, credentials, window)?;
 
@@ -543,6 +559,10 @@ async fn run_suite(
     let mut observations = Vec::new();
     let mut drifts = expiry_drifts(&health);
     let mut pending = Vec::new();
+    drifts.extend(crate::probe::token::findings(&provider, &token_facts));
+    for obs in token_observations(&provider, &token_facts) {
+        record(store, &suite_file, obs, opts.write_pending, &[], &mut observations, &mut drifts, &mut pending)?;
+    }
     for (ei, ep) in s.endpoints.iter().enumerate() {
         if let Some(Some(Err(reason))) = declared.get(ei) {
             errors.push(run_error(
@@ -565,30 +585,7 @@ async fn run_suite(
             &ep.id.value,
             &violations[ei],
         ));
-        match store.compare(&suite_file, &obs, opts.write_pending)? {
-            Comparison::Unchanged => {}
-            Comparison::New { pending: file } => pending.push(PendingSnapshot {
-                provider: provider.clone(),
-                probe: obs.key.probe,
-                subject: obs.key.subject.clone(),
-                status: "new".into(),
-                file: file.map(|p| p.display().to_string()),
-            }),
-            Comparison::Changed {
-                drifts: d,
-                pending: file,
-            } => {
-                drifts.extend(attach_exchanges(d, &ss));
-                pending.push(PendingSnapshot {
-                    provider: provider.clone(),
-                    probe: obs.key.probe,
-                    subject: obs.key.subject.clone(),
-                    status: "changed".into(),
-                    file: file.map(|p| p.display().to_string()),
-                });
-            }
-        }
-        observations.push(obs);
+        record(store, &suite_file, obs, opts.write_pending, &ss, &mut observations, &mut drifts, &mut pending)?;
     }
     on_event(Event::SuiteFinished {
         provider: provider.clone(),
@@ -609,6 +606,62 @@ async fn run_suite(
         exchanges: recorder.take(),
         redactor,
     })
+}
+
+/// One token observation per grant exercised (`token-endpoint.refresh_token`,
+/// `token-endpoint.error-probe`, …): a run that did not refresh has nothing to
+/// say about refreshes, so it must not look like a change.
+fn token_observations(provider: &str, facts: &[crate::probe::token::TokenFacts]) -> Vec<Observation> {
+    let mut grants: Vec<&str> = facts.iter().map(|f| f.grant.as_str()).collect();
+    grants.sort();
+    grants.dedup();
+    grants
+        .into_iter()
+        .map(|g| {
+            let group: Vec<_> = facts.iter().filter(|f| f.grant == g).cloned().collect();
+            let mut obs = crate::probe::token::observe(provider, &group);
+            let slug = if g == crate::probe::token::ERROR_PROBE_GRANT {
+                "error-probe".to_string()
+            } else {
+                g.replace(' ', "-")
+            };
+            obs.key.subject = format!("{}.{slug}", crate::probe::token::SUBJECT);
+            obs
+        })
+        .collect()
+}
+
+/// Compares one observation with the baseline and files the outcome.
+#[allow(clippy::too_many_arguments)]
+fn record(
+    store: &BaselineStore,
+    suite_file: &str,
+    obs: Observation,
+    write_pending: bool,
+    samples: &[Sample],
+    observations: &mut Vec<Observation>,
+    drifts: &mut Vec<Drift>,
+    pending: &mut Vec<PendingSnapshot>,
+) -> Result<(), Error> {
+    let status = match store.compare(suite_file, &obs, write_pending)? {
+        Comparison::Unchanged => None,
+        Comparison::New { pending: file } => Some(("new", file)),
+        Comparison::Changed { drifts: d, pending: file } => {
+            drifts.extend(attach_exchanges(d, samples));
+            Some(("changed", file))
+        }
+    };
+    if let Some((status, file)) = status {
+        pending.push(PendingSnapshot {
+            provider: obs.key.provider.clone(),
+            probe: obs.key.probe,
+            subject: obs.key.subject.clone(),
+            status: status.into(),
+            file: file.map(|p| p.display().to_string()),
+        });
+    }
+    observations.push(obs);
+    Ok(())
 }
 
 /// Links each drift to the exchanges of the connections it concerns

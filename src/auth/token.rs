@@ -6,7 +6,8 @@
 //! flight" marker brackets each refresh request. Probes never see refresh
 //! tokens, and this module never formats reports.
 
-use super::response::{Parsed, TokenResponse, parse_token_body};
+use super::response::{Parsed, TokenResponse, parse_token_body, split_scope};
+use crate::probe::token::{ERROR_PROBE_GRANT, TokenFacts, analyse};
 use super::store::{CredentialStore, Entry, InFlight, StoreError, StoredSecret};
 use crate::http::{Auth, HttpClient, HttpError, Request};
 use crate::suite::{ClientAuth, Connection, Grant, RefreshLifetime, Suite};
@@ -113,6 +114,8 @@ pub struct TokenManager {
     /// Serialises refreshes inside this process (the file lock covers other processes).
     refresh_gate: tokio::sync::Mutex<()>,
     cache: Mutex<HashMap<String, Cached>>,
+    /// Secret-free facts about every token-endpoint answer, for the token probe.
+    facts: Mutex<Vec<TokenFacts>>,
 }
 
 impl TokenManager {
@@ -135,6 +138,7 @@ impl TokenManager {
             store,
             refresh_gate: tokio::sync::Mutex::new(()),
             cache: Mutex::new(HashMap::new()),
+            facts: Mutex::new(Vec::new()),
         }
     }
 
@@ -432,6 +436,36 @@ impl TokenManager {
         Ok(())
     }
 
+    /// Sends a refresh request with a refresh token that cannot be valid, to
+    /// observe how the token endpoint reports errors. Harmless: no real token
+    /// is involved. Returns the facts of the answer.
+    pub async fn error_probe(&self) -> Result<TokenFacts, AuthError> {
+        let url = self.registration()?.token_url.clone();
+        let form = vec![
+            ("grant_type".to_string(), "refresh_token".to_string()),
+            (
+                "refresh_token".to_string(),
+                "driftwatch-error-probe-not-a-token".to_string(),
+            ),
+        ];
+        let resp = self
+            .client_post("token-endpoint", &url, None, form, "token:error-probe")
+            .await?;
+        Ok(analyse(
+            ERROR_PROBE_GRANT,
+            &[],
+            None,
+            resp.status,
+            &resp.headers,
+            &resp.body,
+        ))
+    }
+
+    /// Takes the facts gathered so far (each token-endpoint answer once).
+    pub fn take_facts(&self) -> Vec<TokenFacts> {
+        std::mem::take(&mut *self.facts.lock().unwrap_or_else(|e| e.into_inner()))
+    }
+
     /// The HTTP client (for flows such as `connect` that talk to the provider).
     pub fn http(&self) -> &Arc<HttpClient> {
         &self.http
@@ -496,7 +530,27 @@ impl TokenManager {
         purpose: &str,
     ) -> Result<(u16, TokenResponse), AuthError> {
         let url = self.registration()?.token_url.clone();
+        let field = |name: &str| form.iter().find(|(k, _)| k == name).map(|(_, v)| v.clone());
+        let grant = match field("grant_type").as_deref() {
+            Some("urn:ietf:params:oauth:grant-type:device_code") => "device_code".to_string(),
+            Some(g) => g.to_string(),
+            None => "unknown".to_string(),
+        };
+        let requested = field("scope").map(|s| split_scope(&s)).unwrap_or_default();
+        let previous_rt = field("refresh_token");
         let resp = self.client_post(key, &url, conn, form, purpose).await?;
+        let facts = analyse(
+            &grant,
+            &requested,
+            previous_rt.as_deref(),
+            resp.status,
+            &resp.headers,
+            &resp.body,
+        );
+        self.facts
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .push(facts);
         match parse_token_body(&resp.body) {
             Parsed::Token(t) if (200..300).contains(&resp.status) => {
                 self.http.redactor().register_secret(&t.access_token);

@@ -19,6 +19,8 @@ async fn first_run_writes_pending_snapshots_and_no_drift() {
     assert_eq!(
         pending,
         vec![
+            ("token-endpoint.error-probe", "new"),
+            ("token-endpoint.refresh_token", "new"),
             ("audit-log", "new"),
             ("invoices", "new"),
             ("me", "new"),
@@ -128,7 +130,7 @@ async fn ci_runs_write_no_pending_files() {
     let run = driftwatch::run::execute(&w.ctx, &w.options(false), &quiet)
         .await
         .unwrap();
-    assert_eq!(run.pending.len(), 5);
+    assert_eq!(run.pending.len(), 7);
     assert!(run.pending.iter().all(|p| p.file.is_none()));
     assert!(
         !w.snapshots().exists() || crate::support::files_with_secrets(&w.snapshots()).is_empty()
