@@ -1,6 +1,7 @@
 //! Tokens: grants, the token manager and the credential store.
 //! Never formats reports; never hands refresh tokens to probes.
 
+pub mod helper;
 pub mod pkce;
 pub mod response;
 pub mod store;
