@@ -1,10 +1,11 @@
-//! Runs a credential helper (`<cmd> get <key>`, `<cmd> store <key>`) with a
-//! deadline and turns what it did into bytes or a safe failure reason.
+//! The credential-helper backend of the store: runs `<cmd> get <key>` /
+//! `<cmd> store <key>` with a deadline and moves entries through it as JSON.
 //!
-//! Knows the process protocol only: not the entry format, not the token
-//! manager. Never puts the helper's stdout into a reason (it holds secrets);
+//! Knows the helper protocol (docs/credential-helpers.md), not the token
+//! manager. Never puts the helper's stdout into an error (it holds secrets);
 //! stderr is shown only after [`scrub`] has removed anything token-shaped.
 
+use super::store::{Entry, StoreError};
 use std::io::{Read, Write};
 use std::process::{Child, Command, ExitStatus, Stdio};
 use std::sync::mpsc;
@@ -298,97 +299,49 @@ fn human_duration(d: Duration) -> String {
     }
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn parse_splits_like_a_shell_without_running_one() {
-        let cmd = HelperCommand::parse(r#"  env A='x y' sh "my helper.sh" $HOME  "#).unwrap();
-        assert_eq!(cmd.argv, ["env", "A=x y", "sh", "my helper.sh", "$HOME"]);
-        assert_eq!(cmd.line(), r#"env A='x y' sh "my helper.sh" $HOME"#);
-        assert_eq!(cmd.timeout, DEFAULT_TIMEOUT);
-    }
-
-    #[test]
-    fn parse_rejects_empty_and_unbalanced_lines() {
-        assert_eq!(HelperCommand::parse("").unwrap_err(), ParseError::Empty);
-        assert_eq!(HelperCommand::parse("   ").unwrap_err(), ParseError::Empty);
-        assert_eq!(
-            HelperCommand::parse("helper 'open").unwrap_err(),
-            ParseError::Unbalanced
-        );
-    }
-
-    #[test]
-    fn scrub_removes_token_shaped_runs_only() {
-        assert_eq!(
-            scrub("refused sim_rt_FAKE0123456789abcdef (code=7)"),
-            "refused [REDACTED] (code=7)"
-        );
-        assert_eq!(
-            scrub("Bearer eyJhbGciOiJIUzI1NiJ9.e30.abc"),
-            "Bearer [REDACTED]"
-        );
-        // 15 token characters survive; 16 do not.
-        assert_eq!(scrub("a23456789012345"), "a23456789012345");
-        assert_eq!(scrub("a234567890123456!"), "[REDACTED]!");
-        assert_eq!(scrub("no secrets here"), "no secrets here");
-    }
-
-    #[test]
-    fn stderr_note_is_flattened_scrubbed_and_bounded() {
-        assert_eq!(stderr_note(b"  \n"), "");
-        assert_eq!(
-            stderr_note(b"error:\n  token sim_at_0123456789abcdefgh rejected\n"),
-            "; its stderr (secrets removed): error: token [REDACTED] rejected"
-        );
-        let long = "word ".repeat(200);
-        let note = stderr_note(long.as_bytes());
-        let tail = note.trim_start_matches("; its stderr (secrets removed): …");
-        assert_eq!(tail.chars().count(), STDERR_TAIL);
-    }
-
-    #[test]
-    fn human_duration_prefers_seconds() {
-        assert_eq!(human_duration(Duration::from_secs(30)), "30 s");
-        assert_eq!(human_duration(Duration::from_millis(300)), "300 ms");
-    }
-
-    #[cfg(unix)]
-    #[test]
-    fn run_passes_action_key_and_stdin() {
-        let cmd = HelperCommand::parse(r#"sh -c 'printf "%s %s " "$1" "$2"; cat' helper"#).unwrap();
-        let out = cmd.run("store", "acme/corp", Some(b"{}")).unwrap();
-        assert_eq!(out.stdout, b"store acme/corp {}");
-    }
-
-    #[cfg(unix)]
-    #[test]
-    fn missing_program_is_named() {
-        let cmd = HelperCommand::parse("driftwatch-no-such-helper --flag").unwrap();
-        assert_eq!(
-            cmd.run("get", "a/b", None).unwrap_err(),
-            "cannot start `driftwatch-no-such-helper`: not found (is it installed and on PATH?)"
-        );
-    }
-
-    #[cfg(unix)]
-    #[test]
-    fn timeout_kills_the_whole_process_group() {
-        // `; :` keeps sh from exec-ing sleep, so sleep is a grandchild.
-        let mut cmd = HelperCommand::parse("sh -c 'sleep 60; :'").unwrap();
-        cmd.set_timeout(Duration::from_millis(300));
-        let started = Instant::now();
-        let err = cmd.run("get", "a/b", None).unwrap_err();
-        assert!(
-            started.elapsed() < Duration::from_secs(10),
-            "{:?}",
-            started.elapsed()
-        );
-        assert_eq!(
-            err,
-            "it did not finish within 300 ms and was stopped; run it by hand to see whether it waits for input (helpers must not prompt)"
-        );
+fn failed(helper: &HelperCommand, action: &str, key: &str, reason: String) -> StoreError {
+    StoreError::Helper {
+        command: helper.line().to_string(),
+        action: format!("{action} `{key}`"),
+        reason,
     }
 }
+
+/// `<cmd> get <key>`: an entry as JSON, or empty output for "not found".
+pub(super) fn get(helper: &HelperCommand, key: &str) -> Result<Option<Entry>, StoreError> {
+    let out = helper
+        .run("get", key, None)
+        .map_err(|reason| failed(helper, "get", key, reason))?;
+    if out.stdout.iter().all(u8::is_ascii_whitespace) {
+        return Ok(None);
+    }
+    serde_json::from_slice(&out.stdout).map(Some).map_err(|e| {
+        let reason = format!(
+            "its output is not a credential entry (line {} column {}: {})",
+            e.line(),
+            e.column(),
+            super::store::classify_json(&e)
+        );
+        failed(helper, "get", key, reason)
+    })
+}
+
+/// `<cmd> store <key>` with the entry as JSON on stdin; exit 0 means stored.
+pub(super) fn put(helper: &HelperCommand, key: &str, entry: &Entry) -> Result<(), StoreError> {
+    let mut json = serde_json::to_vec(entry).map_err(|e| {
+        failed(
+            helper,
+            "store",
+            key,
+            format!("cannot encode the entry ({e})"),
+        )
+    })?;
+    json.push(b'\n');
+    helper
+        .run("store", key, Some(&json))
+        .map(drop)
+        .map_err(|reason| failed(helper, "store", key, reason))
+}
+
+#[cfg(test)]
+mod tests;

@@ -253,7 +253,7 @@ impl CredentialStore {
     /// A helper store runs the helper, which may block for up to its timeout.
     pub fn get(&self, key: &str) -> Result<Option<Entry>, StoreError> {
         if let Some(helper) = &self.helper {
-            return helper_get(helper, key);
+            return super::helper::get(helper, key);
         }
         Ok(self.read_all()?.entries.remove(key))
     }
@@ -273,7 +273,7 @@ impl CredentialStore {
     /// Replaces one entry. The caller must hold the [`StoreLock`].
     pub fn put(&self, _lock: &StoreLock, key: &str, entry: Entry) -> Result<(), StoreError> {
         if let Some(helper) = &self.helper {
-            return helper_put(helper, key, &entry);
+            return super::helper::put(helper, key, &entry);
         }
         let mut data = self.read_all()?;
         data.format = FORMAT.into();
@@ -309,52 +309,8 @@ impl CredentialStore {
     }
 }
 
-fn helper_failed(helper: &HelperCommand, action: &str, key: &str, reason: String) -> StoreError {
-    StoreError::Helper {
-        command: helper.line().to_string(),
-        action: format!("{action} `{key}`"),
-        reason,
-    }
-}
-
-/// `<cmd> get <key>`: an entry as JSON, or empty output for "not found".
-fn helper_get(helper: &HelperCommand, key: &str) -> Result<Option<Entry>, StoreError> {
-    let out = helper
-        .run("get", key, None)
-        .map_err(|reason| helper_failed(helper, "get", key, reason))?;
-    if out.stdout.iter().all(u8::is_ascii_whitespace) {
-        return Ok(None);
-    }
-    serde_json::from_slice(&out.stdout).map(Some).map_err(|e| {
-        let reason = format!(
-            "its output is not a credential entry (line {} column {}: {})",
-            e.line(),
-            e.column(),
-            classify_json(&e)
-        );
-        helper_failed(helper, "get", key, reason)
-    })
-}
-
-/// `<cmd> store <key>` with the entry as JSON on stdin; exit 0 means stored.
-fn helper_put(helper: &HelperCommand, key: &str, entry: &Entry) -> Result<(), StoreError> {
-    let mut json = serde_json::to_vec(entry).map_err(|e| {
-        helper_failed(
-            helper,
-            "store",
-            key,
-            format!("cannot encode the entry ({e})"),
-        )
-    })?;
-    json.push(b'\n');
-    helper
-        .run("store", key, Some(&json))
-        .map(drop)
-        .map_err(|reason| helper_failed(helper, "store", key, reason))
-}
-
 /// Describes a JSON error without quoting the input (which holds secrets).
-fn classify_json(e: &serde_json::Error) -> &'static str {
+pub(super) fn classify_json(e: &serde_json::Error) -> &'static str {
     use serde_json::error::Category;
     match e.classify() {
         Category::Io => "read error",
@@ -455,215 +411,5 @@ mod tests {
             ..Entry::default()
         };
         assert!(!format!("{e:?}").contains("sim_rt_"));
-    }
-
-    /// Drives tests/fixtures/helpers/file-helper.sh. The command line itself
-    /// sets the helper's environment, so the test process env never changes.
-    #[cfg(unix)]
-    mod helper_backend {
-        use super::*;
-        use chrono::TimeZone;
-
-        const FIXTURE: &str = concat!(
-            env!("CARGO_MANIFEST_DIR"),
-            "/tests/fixtures/helpers/file-helper.sh"
-        );
-
-        fn q(s: &str) -> String {
-            shlex::try_quote(s).unwrap().into_owned()
-        }
-
-        struct Setup {
-            data: tempfile::TempDir,
-            lock_dir: tempfile::TempDir,
-        }
-
-        impl Setup {
-            fn new() -> Setup {
-                Setup {
-                    data: tempfile::tempdir().unwrap(),
-                    lock_dir: tempfile::tempdir().unwrap(),
-                }
-            }
-            fn line(&self, mode: &str) -> String {
-                format!(
-                    "env DRIFTWATCH_TEST_HELPER_DIR={} {mode} sh {}",
-                    q(self.data.path().to_str().unwrap()),
-                    q(FIXTURE)
-                )
-            }
-            fn store(&self, mode: &str) -> CredentialStore {
-                CredentialStore::with_helper(&self.line(mode), self.lock_path()).unwrap()
-            }
-            fn lock_path(&self) -> PathBuf {
-                self.lock_dir.path().join("sub/helper.lock")
-            }
-        }
-
-        fn full_entry() -> Entry {
-            let at = Utc.with_ymd_and_hms(2025, 3, 4, 5, 6, 7).unwrap();
-            Entry {
-                refresh_token: Some(StoredSecret::new("sim_rt_round_trip_0123456789")),
-                access_token: Some(StoredSecret::new("sim_at_round_trip_0123456789")),
-                access_token_expires_at: Some(at),
-                scopes: vec!["read".into(), "write".into()],
-                obtained_at: Some(at),
-                last_refreshed_at: Some(at),
-                refresh_token_expires_at: Some(at),
-                refresh_in_flight: Some(InFlight {
-                    started_at: at,
-                    pid: 4242,
-                }),
-            }
-        }
-
-        #[test]
-        fn round_trip_get_put_and_not_found() {
-            let setup = Setup::new();
-            let store = setup.store("");
-            assert_eq!(store.get("acme/corp").unwrap(), None);
-            let lock = store.lock().unwrap();
-            store.put(&lock, "acme/corp", full_entry()).unwrap();
-            assert_eq!(store.get("acme/corp").unwrap(), Some(full_entry()));
-            assert_eq!(store.get("acme/other").unwrap(), None);
-            // The helper got exactly one compact JSON document.
-            let stored = std::fs::read_to_string(setup.data.path().join("acme__corp")).unwrap();
-            assert_eq!(
-                stored,
-                concat!(
-                    r#"{"refresh_token":"sim_rt_round_trip_0123456789","#,
-                    r#""access_token":"sim_at_round_trip_0123456789","#,
-                    r#""access_token_expires_at":"2025-03-04T05:06:07Z","#,
-                    r#""scopes":["read","write"],"obtained_at":"2025-03-04T05:06:07Z","#,
-                    r#""last_refreshed_at":"2025-03-04T05:06:07Z","#,
-                    r#""refresh_token_expires_at":"2025-03-04T05:06:07Z","#,
-                    r#""refresh_in_flight":{"started_at":"2025-03-04T05:06:07Z","pid":4242}}"#,
-                    "\n"
-                )
-            );
-            // The lock is the given local file itself, not `<path>.lock`.
-            assert_eq!(store.path(), setup.lock_path().as_path());
-            assert!(setup.lock_path().is_file());
-            drop(lock);
-            assert_eq!(
-                store.describe(),
-                format!("credential helper `{}`", setup.line(""))
-            );
-        }
-
-        #[test]
-        fn whitespace_only_output_means_not_found() {
-            let dir = tempfile::tempdir().unwrap();
-            let store =
-                CredentialStore::with_helper(r#"sh -c 'printf "  \n\t\n"'"#, dir.path().join("l"))
-                    .unwrap();
-            assert_eq!(store.get("a/b").unwrap(), None);
-        }
-
-        fn assert_no_secret(msg: &str) {
-            for needle in ["sim_rt_", "sim_at_", "0123456789abcdef"] {
-                assert!(!msg.contains(needle), "{needle} leaked: {msg}");
-            }
-        }
-
-        #[test]
-        fn non_zero_exit_is_reported_with_scrubbed_stderr() {
-            let setup = Setup::new();
-            let mode = "DRIFTWATCH_TEST_HELPER_FAIL=1";
-            let store = setup.store(mode);
-            let get = store.get("acme/corp").unwrap_err().to_string();
-            assert_eq!(
-                get,
-                format!(
-                    "credential helper `{}` failed to get `acme/corp`: it exited with code 3; its stderr (secrets removed): file-helper: backend rejected token [REDACTED]",
-                    setup.line(mode)
-                )
-            );
-            assert_no_secret(&get);
-            let lock = store.lock().unwrap();
-            let put = store
-                .put(&lock, "acme/corp", full_entry())
-                .unwrap_err()
-                .to_string();
-            assert_eq!(
-                put,
-                format!(
-                    "credential helper `{}` failed to store `acme/corp`: it exited with code 3; its stderr (secrets removed): file-helper: backend rejected token [REDACTED]",
-                    setup.line(mode)
-                )
-            );
-            assert_no_secret(&put);
-        }
-
-        #[test]
-        fn garbage_output_is_not_quoted() {
-            let setup = Setup::new();
-            let mode = "DRIFTWATCH_TEST_HELPER_GARBAGE=1";
-            let err = setup.store(mode).get("acme/corp").unwrap_err();
-            assert!(matches!(err, StoreError::Helper { .. }), "{err:?}");
-            let msg = err.to_string();
-            assert_eq!(
-                msg,
-                format!(
-                    "credential helper `{}` failed to get `acme/corp`: its output is not a credential entry (line 1 column 1: not valid JSON)",
-                    setup.line(mode)
-                )
-            );
-            assert_no_secret(&msg);
-        }
-
-        #[test]
-        fn json_of_the_wrong_shape_is_not_quoted() {
-            let dir = tempfile::tempdir().unwrap();
-            let out = dir.path().join("out.json");
-            std::fs::write(
-                &out,
-                r#"{"refresh_token": ["sim_rt_WRONG0123456789abcdef"]}"#,
-            )
-            .unwrap();
-            // `$0` is the file; the helper's own arguments (`get a/b`) are ignored.
-            let line = format!("sh -c 'cat \"$0\"' {}", q(out.to_str().unwrap()));
-            let store = CredentialStore::with_helper(&line, dir.path().join("l")).unwrap();
-            let msg = store.get("a/b").unwrap_err().to_string();
-            assert_eq!(
-                msg,
-                format!(
-                    "credential helper `{line}` failed to get `a/b`: its output is not a credential entry (line 1 column 18: unexpected structure)"
-                )
-            );
-            assert_no_secret(&msg);
-        }
-
-        #[test]
-        fn a_hanging_helper_is_killed_at_the_timeout() {
-            let dir = tempfile::tempdir().unwrap();
-            // Prints a secret first: the timeout message must not carry it.
-            let line = "sh -c 'echo sim_rt_SLOW0123456789abcdef; sleep 60; :'";
-            let store = CredentialStore::with_helper(line, dir.path().join("l"))
-                .unwrap()
-                .with_helper_timeout(Duration::from_millis(300));
-            let started = std::time::Instant::now();
-            let msg = store.get("a/b").unwrap_err().to_string();
-            assert!(started.elapsed() < Duration::from_secs(10));
-            assert_eq!(
-                msg,
-                format!(
-                    "credential helper `{line}` failed to get `a/b`: it did not finish within 300 ms and was stopped; run it by hand to see whether it waits for input (helpers must not prompt)"
-                )
-            );
-        }
-
-        #[test]
-        fn helpers_cannot_list_entries() {
-            let setup = Setup::new();
-            let msg = setup.store("").entries().unwrap_err().to_string();
-            assert_eq!(
-                msg,
-                format!(
-                    "credential helper `{}` failed to list entries: listing is not supported by credential helpers; look entries up one key at a time",
-                    setup.line("")
-                )
-            );
-        }
     }
 }
