@@ -3,6 +3,7 @@
 
 pub mod connect;
 pub mod health;
+pub mod helper;
 pub mod pkce;
 pub mod response;
 pub mod store;

@@ -1,4 +1,5 @@
-//! The credential store: one JSON file holding every connection's tokens.
+//! The credential store: one JSON file holding every connection's tokens, or
+//! a credential helper command that keeps them in a secret manager.
 //!
 //! Safety contract (DESIGN.md rule 1): the file is mode 0600, replaced
 //! atomically (temp file, fsync, rename, fsync of the directory), and every
@@ -7,13 +8,19 @@
 //! Before a refresh request is sent, the entry records a "refresh in flight"
 //! marker; finding it later means a run died mid-refresh and names the
 //! credential that may have been spent. This module never talks HTTP.
+//!
+//! With a helper (docs/credential-helpers.md) entries travel as JSON through
+//! `<cmd> get <key>` / `<cmd> store <key>`; the lock is then a local file and
+//! only serialises runs on the same machine.
 
+use super::helper::HelperCommand;
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 use std::fs::{File, OpenOptions};
 use std::io::Write;
 use std::path::{Path, PathBuf};
+use std::time::Duration;
 
 const FORMAT: &str = "driftwatch-credentials/1";
 
@@ -87,12 +94,27 @@ pub enum StoreError {
         path.display()
     )]
     Corrupt { path: PathBuf, reason: String },
+    /// A helper call failed. `reason` never holds the helper's stdout.
+    #[error("credential helper `{command}` failed to {action}: {reason}")]
+    Helper {
+        command: String,
+        action: String,
+        reason: String,
+    },
+    #[error("credential helper command `{command}` cannot be used: {reason}")]
+    BadHelper {
+        command: String,
+        reason: &'static str,
+    },
 }
 
-/// Handle to a credential store file. Cheap; every operation re-reads the file.
+/// Handle to a credential store. Cheap; every operation re-reads the file or
+/// asks the helper again, so nothing stale is ever served.
 #[derive(Debug, Clone)]
 pub struct CredentialStore {
+    /// The store file, or the lock file when `helper` is set.
     path: PathBuf,
+    helper: Option<HelperCommand>,
 }
 
 /// An exclusive cross-process lock on the store, released on drop.
@@ -108,8 +130,42 @@ impl Drop for StoreLock {
 }
 
 impl CredentialStore {
+    /// A store kept in one JSON file at `path`.
     pub fn new(path: impl Into<PathBuf>) -> Self {
-        CredentialStore { path: path.into() }
+        CredentialStore {
+            path: path.into(),
+            helper: None,
+        }
+    }
+
+    /// A store kept by a credential helper. `command` is split like a shell
+    /// would split it (no shell runs); `lock_path` is a local file that
+    /// [`lock`](Self::lock) locks, since a helper cannot lock remotely.
+    pub fn with_helper(command: &str, lock_path: PathBuf) -> Result<CredentialStore, StoreError> {
+        let helper = HelperCommand::parse(command).map_err(|e| StoreError::BadHelper {
+            command: command.trim().to_string(),
+            reason: e.reason(),
+        })?;
+        Ok(CredentialStore {
+            path: lock_path,
+            helper: Some(helper),
+        })
+    }
+
+    /// Shortens or lengthens the helper timeout (30 s by default); no effect on a file store.
+    pub fn with_helper_timeout(mut self, timeout: Duration) -> Self {
+        if let Some(helper) = &mut self.helper {
+            helper.set_timeout(timeout);
+        }
+        self
+    }
+
+    /// Names the store for messages: "`<file path>`" or "credential helper `<cmd>`".
+    pub fn describe(&self) -> String {
+        match &self.helper {
+            Some(helper) => format!("credential helper `{}`", helper.line()),
+            None => format!("`{}`", self.path.display()),
+        }
     }
 
     /// The platform default: `<data dir>/driftwatch/credentials.json`.
@@ -120,13 +176,9 @@ impl CredentialStore {
             .map(|s| s.data_dir().join("driftwatch").join("credentials.json"))
     }
 
+    /// The store file, or for a helper store the local lock file.
     pub fn path(&self) -> &Path {
         &self.path
-    }
-
-    /// How to name this store in messages.
-    pub fn describe(&self) -> String {
-        format!("`{}`", self.path.display())
     }
 
     fn io(&self, action: &'static str) -> impl FnOnce(std::io::Error) -> StoreError + '_ {
@@ -138,6 +190,9 @@ impl CredentialStore {
     }
 
     fn lock_path(&self) -> PathBuf {
+        if self.helper.is_some() {
+            return self.path.clone();
+        }
         let mut name = self.path.file_name().unwrap_or_default().to_os_string();
         name.push(".lock");
         self.path.with_file_name(name)
@@ -151,6 +206,7 @@ impl CredentialStore {
     }
 
     /// Blocks until this process holds the exclusive lock. Call from a blocking context.
+    /// For a helper store this covers runs on this machine only.
     pub fn lock(&self) -> Result<StoreLock, StoreError> {
         self.ensure_dir()?;
         let file = OpenOptions::new()
@@ -194,17 +250,31 @@ impl CredentialStore {
     }
 
     /// Reads one entry (no lock needed: replacement is atomic).
+    /// A helper store runs the helper, which may block for up to its timeout.
     pub fn get(&self, key: &str) -> Result<Option<Entry>, StoreError> {
+        if let Some(helper) = &self.helper {
+            return super::helper::get(helper, key);
+        }
         Ok(self.read_all()?.entries.remove(key))
     }
 
-    /// All entries, sorted by key.
+    /// All entries, sorted by key. Helpers cannot list: callers look keys up one by one.
     pub fn entries(&self) -> Result<BTreeMap<String, Entry>, StoreError> {
+        if let Some(helper) = &self.helper {
+            return Err(StoreError::Helper {
+                command: helper.line().to_string(),
+                action: "list entries".into(),
+                reason: "listing is not supported by credential helpers; look entries up one key at a time".into(),
+            });
+        }
         Ok(self.read_all()?.entries)
     }
 
     /// Replaces one entry. The caller must hold the [`StoreLock`].
     pub fn put(&self, _lock: &StoreLock, key: &str, entry: Entry) -> Result<(), StoreError> {
+        if let Some(helper) = &self.helper {
+            return super::helper::put(helper, key, &entry);
+        }
         let mut data = self.read_all()?;
         data.format = FORMAT.into();
         data.entries.insert(key.to_string(), entry);
@@ -240,7 +310,7 @@ impl CredentialStore {
 }
 
 /// Describes a JSON error without quoting the input (which holds secrets).
-fn classify_json(e: &serde_json::Error) -> &'static str {
+pub(super) fn classify_json(e: &serde_json::Error) -> &'static str {
     use serde_json::error::Category;
     match e.classify() {
         Category::Io => "read error",
@@ -305,6 +375,32 @@ mod tests {
         assert_eq!(
             std::fs::read_to_string(&path).unwrap(),
             "{\"format\": \"driftwatch-credentials/1\", \"entries\": {"
+        );
+    }
+
+    #[test]
+    fn file_store_describes_itself_by_path() {
+        let store = CredentialStore::new("/data/creds.json");
+        assert_eq!(store.describe(), "`/data/creds.json`");
+        assert_eq!(store.path(), Path::new("/data/creds.json"));
+        assert_eq!(store.lock_path(), PathBuf::from("/data/creds.json.lock"));
+    }
+
+    #[test]
+    fn empty_helper_command_is_rejected() {
+        for line in ["", "   "] {
+            let err = CredentialStore::with_helper(line, PathBuf::from("x.lock")).unwrap_err();
+            assert_eq!(
+                err.to_string(),
+                "credential helper command `` cannot be used: the command is empty"
+            );
+        }
+        let err = CredentialStore::with_helper("vault-kv.sh 'x", PathBuf::from("x.lock"))
+            .unwrap_err()
+            .to_string();
+        assert_eq!(
+            err,
+            "credential helper command `vault-kv.sh 'x` cannot be used: it has an unterminated quote or a trailing backslash"
         );
     }
 
