@@ -30,15 +30,23 @@
 
 mod api;
 mod data;
+mod device;
+mod device_state;
 mod oauth;
 mod options;
+mod reply;
 mod server;
+mod token_endpoint;
 mod tokens;
 
 #[cfg(test)]
 mod tests_api;
 #[cfg(test)]
+mod tests_device;
+#[cfg(test)]
 mod tests_oauth;
+#[cfg(test)]
+mod tests_profiles;
 
 pub use data::ACCOUNTS;
 pub use options::{ApiVersion, ParseOptionError, Profile, SimOptions};
