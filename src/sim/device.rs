@@ -29,10 +29,16 @@ pub(crate) async fn device_authorization(
     if !s.profile.has_users() {
         return Ok(api::not_found().await);
     }
-    let bad = |error: &str, desc: &str| token_error(s.profile, StatusCode::BAD_REQUEST, error, desc);
+    let bad =
+        |error: &str, desc: &str| token_error(s.profile, StatusCode::BAD_REQUEST, error, desc);
     let p = match params(&body) {
         Ok(p) => p,
-        Err(dup) => return Ok(bad("invalid_request", &format!("parameter {dup} is repeated"))),
+        Err(dup) => {
+            return Ok(bad(
+                "invalid_request",
+                &format!("parameter {dup} is repeated"),
+            ));
+        }
     };
     if !client_authenticated(&s, &headers, &p) {
         return Ok(token_error(
@@ -147,7 +153,10 @@ mod tests {
     #[test]
     fn device_page_escapes_the_user_code_and_posts_to_approve() {
         let page = device_page("\"><script>");
-        assert!(page.contains("value=\"&quot;&gt;&lt;script&gt;\""), "{page}");
+        assert!(
+            page.contains("value=\"&quot;&gt;&lt;script&gt;\""),
+            "{page}"
+        );
         assert!(!page.contains("<script>"));
         assert!(page.contains("<form method=\"post\" action=\"/device/approve\">"));
         assert!(page.contains("<option value=\"globex\">globex</option>"));

@@ -234,9 +234,7 @@ mod tests {
     const MS: Duration = Duration::from_millis(1);
 
     fn issue(store: &mut DeviceStore, t0: Instant) -> DeviceCodes {
-        store
-            .issue(vec!["profile".into()], 300 * MS, t0)
-            .unwrap()
+        store.issue(vec!["profile".into()], 300 * MS, t0).unwrap()
     }
 
     #[test]

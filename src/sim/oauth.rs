@@ -442,6 +442,44 @@ mod tests {
     }
 
     #[test]
+    fn only_loopback_hosts_may_use_plain_http() {
+        let ok = |s: &str| acceptable_redirect(&Url::parse(s).unwrap());
+        assert!(ok("http://127.0.0.1:61234/any/path?x=1"));
+        assert!(ok("http://localhost:8/"));
+        assert!(ok("http://[::1]:9/cb"));
+        assert!(ok("http://127.0.0.1/cb"));
+        assert!(ok("https://example.com/cb"));
+        assert!(!ok("http://example.com/cb"));
+        assert!(!ok("http://127.0.0.2/cb"));
+        assert!(!ok("http://localhost.example.com/cb"));
+        assert!(!ok("http://127.0.0.1:9/cb#frag"));
+        assert!(!ok("ftp://127.0.0.1/cb"));
+    }
+
+    #[test]
+    fn discovery_follows_the_profile() {
+        let d = discovery("http://127.0.0.1:1", Profile::Password);
+        assert_eq!(
+            d["grant_types_supported"],
+            json!([
+                "authorization_code",
+                "refresh_token",
+                "client_credentials",
+                "password",
+                "urn:ietf:params:oauth:grant-type:device_code"
+            ])
+        );
+        assert_eq!(
+            d["device_authorization_endpoint"],
+            "http://127.0.0.1:1/oauth/device_authorization"
+        );
+        let cc = discovery("http://127.0.0.1:1", Profile::ClientCredentialsOnly);
+        assert_eq!(cc["grant_types_supported"], json!(["client_credentials"]));
+        assert!(cc.get("authorization_endpoint").is_none());
+        assert_eq!(cc["token_endpoint"], "http://127.0.0.1:1/oauth/token");
+    }
+
+    #[test]
     fn discovery_lists_every_scope_and_s256_only() {
         let d = discovery("http://127.0.0.1:1", Profile::RotatingOneTime);
         assert_eq!(d["issuer"], "http://127.0.0.1:1");

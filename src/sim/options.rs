@@ -301,12 +301,18 @@ mod tests {
     fn idle_ttl_defaults_only_for_the_short_idle_profile() {
         let ms = Duration::from_millis(300);
         assert_eq!(Profile::RotatingOneTime.refresh_idle_ttl(None), None);
-        assert_eq!(Profile::RotatingOneTime.refresh_idle_ttl(Some(ms)), Some(ms));
+        assert_eq!(
+            Profile::RotatingOneTime.refresh_idle_ttl(Some(ms)),
+            Some(ms)
+        );
         assert_eq!(
             Profile::RotatingShortIdle.refresh_idle_ttl(None),
             Some(Duration::from_secs(10))
         );
-        assert_eq!(Profile::RotatingShortIdle.refresh_idle_ttl(Some(ms)), Some(ms));
+        assert_eq!(
+            Profile::RotatingShortIdle.refresh_idle_ttl(Some(ms)),
+            Some(ms)
+        );
     }
 
     #[test]

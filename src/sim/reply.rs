@@ -59,7 +59,12 @@ pub(crate) fn json_error(status: StatusCode, error: &str, desc: &str) -> Respons
 
 /// A token endpoint error. `Profile::FormEncoded` sends it form-encoded with HTTP 200,
 /// whatever `status` would have been.
-pub(crate) fn token_error(profile: Profile, status: StatusCode, error: &str, desc: &str) -> Response {
+pub(crate) fn token_error(
+    profile: Profile,
+    status: StatusCode,
+    error: &str,
+    desc: &str,
+) -> Response {
     if profile == Profile::FormEncoded {
         return form_body(&[("error", error.into()), ("error_description", desc.into())]);
     }

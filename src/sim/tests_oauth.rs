@@ -11,7 +11,7 @@ use super::{Profile, Sim, SimOptions, SimStats};
 
 pub(super) const SECRET: &str = "sim_cs_testsecret";
 pub(super) const REDIRECT: &str = "http://127.0.0.1:9/callback";
-const VERIFIER: &str = "dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXk";
+pub(super) const VERIFIER: &str = "dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXk";
 
 pub(super) async fn start_with(profile: Profile, ttl: Duration) -> Sim {
     let opts = SimOptions {
@@ -87,7 +87,7 @@ pub(super) async fn token_request(sim: &Sim, form: &[(&str, &str)]) -> reqwest::
 }
 
 /// An approved code for `account` with `scope`, via the non-browser consent path.
-async fn code_for(sim: &Sim, account: &str, scope: &str) -> String {
+pub(super) async fn code_for(sim: &Sim, account: &str, scope: &str) -> String {
     let resp = consent(sim, &authorize_query(scope, account), "approve").await;
     let p = location_params(&resp);
     assert_eq!(p["state"], "st-42");
@@ -108,7 +108,7 @@ pub(super) async fn grant(sim: &Sim, account: &str, scope: &str) -> Value {
     resp.json().await.unwrap()
 }
 
-fn refresh_form(rt: &str) -> [(&str, &str); 2] {
+pub(super) fn refresh_form(rt: &str) -> [(&str, &str); 2] {
     [("grant_type", "refresh_token"), ("refresh_token", rt)]
 }
 

@@ -81,7 +81,13 @@ pub(crate) async fn token(
 fn answer(s: &Shared, headers: &HeaderMap, body: &[u8]) -> Result<Response, RandomUnavailable> {
     let p = match params(body) {
         Ok(p) => p,
-        Err(dup) => return bad(s, "invalid_request", &format!("parameter {dup} is repeated")),
+        Err(dup) => {
+            return bad(
+                s,
+                "invalid_request",
+                &format!("parameter {dup} is repeated"),
+            );
+        }
     };
     if !client_authenticated(s, headers, &p) {
         return Ok(token_error(
@@ -111,9 +117,9 @@ fn answer(s: &Shared, headers: &HeaderMap, body: &[u8]) -> Result<Response, Rand
             let Some(scopes) = scope_or_all(&p) else {
                 return bad(s, "invalid_scope", "unknown or empty scope");
             };
-            let access_token =
-                s.store()
-                    .issue_access(None, scopes.clone(), s.access_token_ttl)?;
+            let access_token = s
+                .store()
+                .issue_access(None, scopes.clone(), s.access_token_ttl)?;
             let issued = Issued {
                 access_token,
                 refresh_token: None,
@@ -145,9 +151,9 @@ fn authorization_code(
         .redeem_code(code, redirect, verifier, s.access_token_ttl)?;
     match result {
         Ok(issued) => Ok(token_success(s.spelling(), issued)),
-        Err(
-            e @ (CodeError::Unknown | CodeError::RedirectMismatch | CodeError::PkceMismatch),
-        ) => bad(s, "invalid_grant", &e.to_string()),
+        Err(e @ (CodeError::Unknown | CodeError::RedirectMismatch | CodeError::PkceMismatch)) => {
+            bad(s, "invalid_grant", &e.to_string())
+        }
     }
 }
 
@@ -161,9 +167,7 @@ fn refresh(s: &Shared, p: &HashMap<String, String>) -> Result<Response, RandomUn
         Some(_) => return bad(s, "invalid_scope", "unknown or empty scope"),
     };
     let one_time = s.profile.one_time_refresh();
-    let result = s
-        .store()
-        .refresh(rt, scope, one_time, s.access_token_ttl)?;
+    let result = s.store().refresh(rt, scope, one_time, s.access_token_ttl)?;
     match result {
         Ok(issued) => Ok(token_success(s.spelling(), issued)),
         Err(e @ RefreshError::AlreadyUsed) => {
@@ -203,11 +207,7 @@ fn device_code(s: &Shared, p: &HashMap<String, String>) -> Result<Response, Rand
     };
     let poll = s.devices().poll(dc, Instant::now());
     match poll {
-        Poll::Invalid => bad(
-            s,
-            "invalid_grant",
-            "device code is invalid or already used",
-        ),
+        Poll::Invalid => bad(s, "invalid_grant", "device code is invalid or already used"),
         Poll::Expired => bad(s, "expired_token", "device code expired"),
         Poll::SlowDown => {
             bump(&s.counters.slow_downs);
@@ -217,11 +217,7 @@ fn device_code(s: &Shared, p: &HashMap<String, String>) -> Result<Response, Rand
                 "polling too fast; wait longer between polls",
             )
         }
-        Poll::Pending => bad(
-            s,
-            "authorization_pending",
-            "the user has not decided yet",
-        ),
+        Poll::Pending => bad(s, "authorization_pending", "the user has not decided yet"),
         Poll::Denied => bad(s, "access_denied", "the user denied the request"),
         Poll::Approved { account, scopes } => {
             let issued = s.store().issue_pair(account, scopes, s.access_token_ttl)?;
