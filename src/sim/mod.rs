@@ -7,8 +7,15 @@
 //! One client, `driftwatch-sim`, with a `sim_cs_…` secret. Discovery is served at
 //! `/.well-known/oauth-authorization-server` and `/.well-known/openid-configuration`; the
 //! token endpoint accepts `client_secret_basic` and `client_secret_post`, and the grants
-//! `authorization_code` (PKCE S256 required), `refresh_token` and `client_credentials`.
-//! Secrets are prefixed `sim_at_`, `sim_rt_`, `sim_cs_` and `sim_code_`.
+//! `authorization_code` (PKCE S256 required), `refresh_token`, `client_credentials` and
+//! `urn:ietf:params:oauth:grant-type:device_code`; [`Profile`] removes or adds some (the
+//! legacy `password` grant exists only in `Profile::Password`, with `username=<account>` and
+//! the password [`Sim::user_password`]). Secrets are prefixed `sim_at_`, `sim_rt_`, `sim_cs_`
+//! (the users' password `sim_cs_pw_`) and `sim_code_` (device codes `sim_code_dev_`).
+//!
+//! Redirect URIs may be any `https` URI, or plain `http` to `127.0.0.1`, `[::1]` or
+//! `localhost` on any port and path (RFC 8252 §7.3); the code exchange must repeat the exact
+//! string. Other `http` redirect URIs get a plain 400, never a redirect.
 //!
 //! # Consent without a browser
 //!
@@ -20,6 +27,20 @@
 //! `account` and `decision=approve|deny`) ends in the same redirect. `login_hint` must be one
 //! of [`ACCOUNTS`].
 //!
+//! # Device login without a browser (RFC 8628)
+//!
+//! `POST /oauth/device_authorization` (client authentication, optional `scope`) answers
+//! `device_code`, `user_code` (`ABCD-EFGH`), `verification_uri` (`<base>/device`),
+//! `verification_uri_complete`, `expires_in` (600) and `interval`
+//! ([`SimOptions::device_interval`], in seconds rounded up). The user's side is
+//! `POST /device/approve` with the form `user_code=…&login_hint=<account>&decision=approve`
+//! (or `decision=deny`, no `login_hint` needed) → 200 `{"status":"approved"}` /
+//! `{"status":"denied"}`; an unknown, expired or already decided code → 404. User codes are
+//! matched ignoring case and separators. `GET /device[?user_code=…]` shows the same form in
+//! a browser. Polling the token endpoint sooner than the interval after the previous poll of
+//! the same device code answers `slow_down` and adds 5 s to that code's interval for good;
+//! the first poll is never too early.
+//!
 //! # Resource API
 //!
 //! `/v1/me`, `/v1/invoices`, `/v1/reports/summary`, `/v1/workspace/settings`,
@@ -30,15 +51,23 @@
 
 mod api;
 mod data;
+mod device;
+mod device_state;
 mod oauth;
 mod options;
+mod reply;
 mod server;
+mod token_endpoint;
 mod tokens;
 
 #[cfg(test)]
 mod tests_api;
 #[cfg(test)]
+mod tests_device;
+#[cfg(test)]
 mod tests_oauth;
+#[cfg(test)]
+mod tests_profiles;
 
 pub use data::ACCOUNTS;
 pub use options::{ApiVersion, ParseOptionError, Profile, SimOptions};

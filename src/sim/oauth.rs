@@ -1,6 +1,6 @@
 //! The OAuth side of the simulated provider: discovery, authorize (browser and non-browser
-//! consent), token (code + PKCE, refresh, client credentials) and revocation. Grant state lives
-//! in `tokens`; this module only speaks HTTP and RFC 6749 error codes.
+//! consent, loopback redirect URIs) and revocation, plus the parameter parsing the other
+//! endpoints share. Grant state lives in `tokens`; the token endpoint in `token_endpoint`.
 
 use std::collections::HashMap;
 
@@ -8,15 +8,15 @@ use axum::body::Bytes;
 use axum::extract::{RawQuery, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{Html, IntoResponse, Response};
-use base64::Engine as _;
-use base64::engine::general_purpose::STANDARD;
 use serde_json::{Value, json};
-use url::Url;
+use url::{Host, Url};
 
 use super::data;
 use super::options::Profile;
-use super::server::{AppState, CLIENT_ID, bump};
-use super::tokens::{CodeError, Issued, RandomUnavailable, RefreshError};
+use super::reply::json_error;
+use super::server::{AppState, CLIENT_ID};
+use super::token_endpoint::client_authenticated;
+use super::tokens::RandomUnavailable;
 
 /// Scopes that unlock resource endpoints, in documentation order.
 pub(crate) const RESOURCE_SCOPES: [&str; 6] = [
@@ -35,7 +35,7 @@ fn known_scope(s: &str) -> bool {
 
 /// Splits a space-separated scope list, dropping duplicates but keeping the caller's order.
 /// `None` when any scope is unknown.
-fn parse_scopes(raw: &str) -> Option<Vec<String>> {
+pub(crate) fn parse_scopes(raw: &str) -> Option<Vec<String>> {
     let mut out: Vec<String> = Vec::new();
     for s in raw.split_whitespace() {
         if !known_scope(s) {
@@ -50,7 +50,7 @@ fn parse_scopes(raw: &str) -> Option<Vec<String>> {
 
 /// Form or query parameters. RFC 6749 §3.1 forbids repeating a parameter; the repeated name
 /// is returned as the error.
-fn params(raw: &[u8]) -> Result<HashMap<String, String>, String> {
+pub(crate) fn params(raw: &[u8]) -> Result<HashMap<String, String>, String> {
     let mut out = HashMap::new();
     for (k, v) in url::form_urlencoded::parse(raw) {
         if out.insert(k.to_string(), v.into_owned()).is_some() {
@@ -60,31 +60,47 @@ fn params(raw: &[u8]) -> Result<HashMap<String, String>, String> {
     Ok(out)
 }
 
-fn discovery(base: &str) -> Value {
+fn discovery(base: &str, profile: Profile) -> Value {
     let mut scopes: Vec<&str> = RESOURCE_SCOPES.to_vec();
     scopes.push(OFFLINE_ACCESS);
-    json!({
+    let mut doc = json!({
         "issuer": base,
-        "authorization_endpoint": format!("{base}/oauth/authorize"),
         "token_endpoint": format!("{base}/oauth/token"),
         "revocation_endpoint": format!("{base}/oauth/revoke"),
         "scopes_supported": scopes,
-        "response_types_supported": ["code"],
-        "grant_types_supported": ["authorization_code", "refresh_token", "client_credentials"],
+        "grant_types_supported": profile.grant_types(),
         "token_endpoint_auth_methods_supported": ["client_secret_basic", "client_secret_post"],
         "revocation_endpoint_auth_methods_supported": ["client_secret_basic", "client_secret_post"],
-        "code_challenge_methods_supported": ["S256"],
-    })
+    });
+    let Some(obj) = doc.as_object_mut() else {
+        return doc;
+    };
+    if profile.has_users() {
+        obj.insert(
+            "authorization_endpoint".into(),
+            format!("{base}/oauth/authorize").into(),
+        );
+        obj.insert(
+            "device_authorization_endpoint".into(),
+            format!("{base}/oauth/device_authorization").into(),
+        );
+        obj.insert("response_types_supported".into(), json!(["code"]));
+        obj.insert("code_challenge_methods_supported".into(), json!(["S256"]));
+    } else {
+        // RFC 8414 requires the member even when nothing can be authorized.
+        obj.insert("response_types_supported".into(), json!([]));
+    }
+    doc
 }
 
 /// `GET /.well-known/oauth-authorization-server` (RFC 8414).
 pub(crate) async fn discovery_oauth(State(s): State<AppState>) -> Response {
-    axum::Json(discovery(&s.base_url)).into_response()
+    axum::Json(discovery(&s.base_url, s.profile)).into_response()
 }
 
 /// `GET /.well-known/openid-configuration`: the RFC 8414 document plus OpenID fields.
 pub(crate) async fn discovery_openid(State(s): State<AppState>) -> Response {
-    let mut doc = discovery(&s.base_url);
+    let mut doc = discovery(&s.base_url, s.profile);
     if let Some(obj) = doc.as_object_mut() {
         obj.insert(
             "userinfo_endpoint".into(),
@@ -139,6 +155,24 @@ fn plain_error(msg: &str) -> Response {
         .into_response()
 }
 
+/// Whether `u` may receive codes: any https URI, or plain http only to a loopback host on any
+/// port and path (RFC 8252 §7.3: native apps pick a free port at run time).
+fn acceptable_redirect(u: &Url) -> bool {
+    if u.fragment().is_some() {
+        return false;
+    }
+    match u.scheme() {
+        "https" => true,
+        "http" => match u.host() {
+            Some(Host::Ipv4(ip)) => ip == std::net::Ipv4Addr::LOCALHOST,
+            Some(Host::Ipv6(ip)) => ip == std::net::Ipv6Addr::LOCALHOST,
+            Some(Host::Domain(d)) => d == "localhost",
+            None => false,
+        },
+        _ => false,
+    }
+}
+
 /// Checks an authorize request. `Err` is the finished response (boxed: it is large): a plain
 /// 400 when the client or redirect URI is bad, otherwise an error redirect.
 fn validate_authorize(p: &HashMap<String, String>) -> Result<AuthRequest, Box<Response>> {
@@ -148,7 +182,7 @@ fn validate_authorize(p: &HashMap<String, String>) -> Result<AuthRequest, Box<Re
     let redirect = p
         .get("redirect_uri")
         .and_then(|r| Url::parse(r).ok())
-        .filter(|u| matches!(u.scheme(), "http" | "https") && u.fragment().is_none());
+        .filter(acceptable_redirect);
     let Some(redirect) = redirect else {
         return Err(Box::new(plain_error("missing or invalid redirect_uri")));
     };
@@ -218,6 +252,15 @@ fn decide(
     Ok(redirect_with(req.redirect, &[("code", &code)], state))
 }
 
+/// The answer of a provider without users to any authorization request: 400, no redirect.
+fn no_authorization() -> Response {
+    json_error(
+        StatusCode::BAD_REQUEST,
+        "unsupported_response_type",
+        "this provider has no authorization endpoint",
+    )
+}
+
 /// `GET /oauth/authorize`: `X-Sim-Consent: approve|deny` decides at once; otherwise a consent
 /// page is shown.
 pub(crate) async fn authorize(
@@ -225,6 +268,9 @@ pub(crate) async fn authorize(
     headers: HeaderMap,
     RawQuery(q): RawQuery,
 ) -> Result<Response, RandomUnavailable> {
+    if !s.profile.has_users() {
+        return Ok(no_authorization());
+    }
     let p = match params(q.unwrap_or_default().as_bytes()) {
         Ok(p) => p,
         Err(dup) => return Ok(plain_error(&format!("repeated parameter {dup}"))),
@@ -254,6 +300,9 @@ pub(crate) async fn decision(
     State(s): State<AppState>,
     body: Bytes,
 ) -> Result<Response, RandomUnavailable> {
+    if !s.profile.has_users() {
+        return Ok(no_authorization());
+    }
     let p = match params(&body) {
         Ok(p) => p,
         Err(dup) => return Ok(plain_error(&format!("repeated parameter {dup}"))),
@@ -266,7 +315,7 @@ pub(crate) async fn decision(
     decide(&s, req, approve, p.get("account").map(String::as_str))
 }
 
-fn escape_html(s: &str) -> String {
+pub(crate) fn escape_html(s: &str) -> String {
     let mut out = String::with_capacity(s.len());
     for c in s.chars() {
         match c {
@@ -324,178 +373,24 @@ fn consent_page(p: &HashMap<String, String>, login_hint: Option<&str>) -> String
     )
 }
 
-/// A token endpoint error body (RFC 6749 §5.2).
-fn token_error(status: StatusCode, error: &str, desc: &str) -> Response {
-    let mut resp = (
-        status,
-        no_store(),
-        axum::Json(json!({"error": error, "error_description": desc})),
-    )
-        .into_response();
-    if status == StatusCode::UNAUTHORIZED {
-        resp.headers_mut().insert(
-            header::WWW_AUTHENTICATE,
-            HeaderValue::from_static("Basic realm=\"sim\""),
-        );
-    }
-    resp
-}
-
-fn no_store() -> [(header::HeaderName, HeaderValue); 2] {
-    [
-        (header::CACHE_CONTROL, HeaderValue::from_static("no-store")),
-        (header::PRAGMA, HeaderValue::from_static("no-cache")),
-    ]
-}
-
-fn token_success(s: &AppState, issued: Issued) -> Response {
-    let secs = s.access_token_ttl.as_secs();
-    let expires_in: Value = match s.profile {
-        Profile::RotatingOneTime => secs.into(),
-        Profile::StringExpiresIn => secs.to_string().into(),
-    };
-    let mut body = json!({
-        "access_token": issued.access_token,
-        "token_type": "Bearer",
-        "expires_in": expires_in,
-        "scope": issued.scopes.join(" "),
-    });
-    if let (Some(rt), Some(obj)) = (issued.refresh_token, body.as_object_mut()) {
-        obj.insert("refresh_token".into(), rt.into());
-    }
-    (StatusCode::OK, no_store(), axum::Json(body)).into_response()
-}
-
-/// Client authentication by HTTP Basic (preferred when present) or by body parameters.
-fn client_authenticated(s: &AppState, headers: &HeaderMap, p: &HashMap<String, String>) -> bool {
-    let basic = headers
-        .get(header::AUTHORIZATION)
-        .and_then(|h| h.to_str().ok())
-        .and_then(|h| h.strip_prefix("Basic "));
-    let (id, secret) = match basic {
-        Some(b64) => {
-            let Some(decoded) = STANDARD
-                .decode(b64.trim())
-                .ok()
-                .and_then(|d| String::from_utf8(d).ok())
-            else {
-                return false;
-            };
-            match decoded.split_once(':') {
-                Some((i, sec)) => (i.to_owned(), sec.to_owned()),
-                None => return false,
-            }
-        }
-        None => match (p.get("client_id"), p.get("client_secret")) {
-            (Some(i), Some(sec)) => (i.clone(), sec.clone()),
-            _ => return false,
-        },
-    };
-    id == CLIENT_ID && secret == s.client_secret
-}
-
-/// `POST /oauth/token`.
-pub(crate) async fn token(
-    State(s): State<AppState>,
-    headers: HeaderMap,
-    body: Bytes,
-) -> Result<Response, RandomUnavailable> {
-    bump(&s.counters.token_requests);
-    let p = match params(&body) {
-        Ok(p) => p,
-        Err(dup) => {
-            let desc = format!("parameter {dup} is repeated");
-            return Ok(token_error(
-                StatusCode::BAD_REQUEST,
-                "invalid_request",
-                &desc,
-            ));
-        }
-    };
-    if !client_authenticated(&s, &headers, &p) {
-        return Ok(token_error(
-            StatusCode::UNAUTHORIZED,
-            "invalid_client",
-            "client authentication failed",
-        ));
-    }
-    let bad = |error: &str, desc: &str| Ok(token_error(StatusCode::BAD_REQUEST, error, desc));
-    let ttl = s.access_token_ttl;
-    match p.get("grant_type").map(String::as_str) {
-        Some("authorization_code") => {
-            let Some(code) = p.get("code") else {
-                return bad("invalid_request", "code is required");
-            };
-            let redirect = p.get("redirect_uri").map(String::as_str);
-            let verifier = p.get("code_verifier").map(String::as_str);
-            let result = s.store().redeem_code(code, redirect, verifier, ttl)?;
-            match result {
-                Ok(issued) => Ok(token_success(&s, issued)),
-                Err(e @ (CodeError::Unknown | CodeError::RedirectMismatch)) => {
-                    bad("invalid_grant", &e.to_string())
-                }
-                Err(e @ CodeError::PkceMismatch) => bad("invalid_grant", &e.to_string()),
-            }
-        }
-        Some("refresh_token") => {
-            bump(&s.counters.refresh_grants);
-            let Some(rt) = p.get("refresh_token") else {
-                return bad("invalid_request", "refresh_token is required");
-            };
-            let scope = match p.get("scope").map(|x| parse_scopes(x)) {
-                None => None,
-                Some(Some(sc)) if !sc.is_empty() => Some(sc),
-                Some(_) => return bad("invalid_scope", "unknown or empty scope"),
-            };
-            let one_time = s.profile == Profile::RotatingOneTime;
-            let result = s.store().refresh(rt, scope, one_time, ttl)?;
-            match result {
-                Ok(issued) => Ok(token_success(&s, issued)),
-                Err(e @ RefreshError::AlreadyUsed) => {
-                    bump(&s.counters.refresh_reuse_rejected);
-                    bad("invalid_grant", &e.to_string())
-                }
-                Err(e @ RefreshError::Unknown) => bad("invalid_grant", &e.to_string()),
-                Err(e @ RefreshError::ScopeNotGranted) => bad("invalid_scope", &e.to_string()),
-            }
-        }
-        Some("client_credentials") => {
-            let scopes = match p.get("scope").map(|x| parse_scopes(x)) {
-                None => RESOURCE_SCOPES.iter().map(|x| x.to_string()).collect(),
-                Some(Some(sc)) if !sc.is_empty() => sc,
-                Some(_) => return bad("invalid_scope", "unknown or empty scope"),
-            };
-            let access_token = s.store().issue_access(None, scopes.clone(), ttl)?;
-            let issued = Issued {
-                access_token,
-                refresh_token: None,
-                scopes,
-            };
-            Ok(token_success(&s, issued))
-        }
-        Some(_) => bad("unsupported_grant_type", "grant_type is not supported"),
-        None => bad("invalid_request", "grant_type is required"),
-    }
-}
-
 /// `POST /oauth/revoke` (RFC 7009): 200 even for unknown tokens.
 pub(crate) async fn revoke(State(s): State<AppState>, headers: HeaderMap, body: Bytes) -> Response {
     let p = match params(&body) {
         Ok(p) => p,
         Err(dup) => {
             let desc = format!("parameter {dup} is repeated");
-            return token_error(StatusCode::BAD_REQUEST, "invalid_request", &desc);
+            return json_error(StatusCode::BAD_REQUEST, "invalid_request", &desc);
         }
     };
     if !client_authenticated(&s, &headers, &p) {
-        return token_error(
+        return json_error(
             StatusCode::UNAUTHORIZED,
             "invalid_client",
             "client authentication failed",
         );
     }
     let Some(token) = p.get("token") else {
-        return token_error(
+        return json_error(
             StatusCode::BAD_REQUEST,
             "invalid_request",
             "token is required",
@@ -503,17 +398,6 @@ pub(crate) async fn revoke(State(s): State<AppState>, headers: HeaderMap, body: 
     };
     s.store().revoke(token);
     StatusCode::OK.into_response()
-}
-
-impl IntoResponse for RandomUnavailable {
-    fn into_response(self) -> Response {
-        tracing::error!(error = %self, "simulated provider cannot generate a random value");
-        (
-            StatusCode::INTERNAL_SERVER_ERROR,
-            axum::Json(json!({"error": "server_error"})),
-        )
-            .into_response()
-    }
 }
 
 #[cfg(test)]
@@ -558,8 +442,46 @@ mod tests {
     }
 
     #[test]
+    fn only_loopback_hosts_may_use_plain_http() {
+        let ok = |s: &str| acceptable_redirect(&Url::parse(s).unwrap());
+        assert!(ok("http://127.0.0.1:61234/any/path?x=1"));
+        assert!(ok("http://localhost:8/"));
+        assert!(ok("http://[::1]:9/cb"));
+        assert!(ok("http://127.0.0.1/cb"));
+        assert!(ok("https://example.com/cb"));
+        assert!(!ok("http://example.com/cb"));
+        assert!(!ok("http://127.0.0.2/cb"));
+        assert!(!ok("http://localhost.example.com/cb"));
+        assert!(!ok("http://127.0.0.1:9/cb#frag"));
+        assert!(!ok("ftp://127.0.0.1/cb"));
+    }
+
+    #[test]
+    fn discovery_follows_the_profile() {
+        let d = discovery("http://127.0.0.1:1", Profile::Password);
+        assert_eq!(
+            d["grant_types_supported"],
+            json!([
+                "authorization_code",
+                "refresh_token",
+                "client_credentials",
+                "password",
+                "urn:ietf:params:oauth:grant-type:device_code"
+            ])
+        );
+        assert_eq!(
+            d["device_authorization_endpoint"],
+            "http://127.0.0.1:1/oauth/device_authorization"
+        );
+        let cc = discovery("http://127.0.0.1:1", Profile::ClientCredentialsOnly);
+        assert_eq!(cc["grant_types_supported"], json!(["client_credentials"]));
+        assert!(cc.get("authorization_endpoint").is_none());
+        assert_eq!(cc["token_endpoint"], "http://127.0.0.1:1/oauth/token");
+    }
+
+    #[test]
     fn discovery_lists_every_scope_and_s256_only() {
-        let d = discovery("http://127.0.0.1:1");
+        let d = discovery("http://127.0.0.1:1", Profile::RotatingOneTime);
         assert_eq!(d["issuer"], "http://127.0.0.1:1");
         assert_eq!(d["token_endpoint"], "http://127.0.0.1:1/oauth/token");
         assert_eq!(

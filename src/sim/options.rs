@@ -1,32 +1,123 @@
-//! Start-up options of the simulated provider: refresh profile, API version, lifetimes.
-//! Knows nothing about HTTP or the token store.
+//! Start-up options of the simulated provider: token-lifecycle profile, API version, lifetimes,
+//! latency and the test users' password. Knows nothing about HTTP or the token store.
 
 use std::fmt;
 use std::str::FromStr;
 use std::time::Duration;
 
-/// How the simulated token endpoint behaves on refresh and how it spells `expires_in`.
+/// `grant_type` of the RFC 8628 device authorization grant.
+pub(crate) const DEVICE_GRANT: &str = "urn:ietf:params:oauth:grant-type:device_code";
+
+/// How the simulated token endpoint behaves: which grants it offers, how refresh tokens rotate
+/// and expire, and how it spells its answers. Each profile imitates real providers.
+///
+/// Every profile except `ClientCredentialsOnly` also offers the device authorization grant
+/// (RFC 8628); only `Password` offers the resource-owner password grant.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
 pub enum Profile {
-    /// Every refresh returns a new refresh token; the old one is one-time and rejected on reuse
-    /// (Box / GitHub App style). `expires_in` is a number.
+    /// `rotating-one-time`: every refresh returns a new refresh token; the old one is one-time
+    /// and rejected on reuse (Box / GitHub App style). `expires_in` is a number.
     #[default]
     RotatingOneTime,
-    /// `expires_in` is sent as a string (`"3600"`, Microsoft v1 / Reddit style). Refresh returns
-    /// a new refresh token but the old one stays valid (Entra style), so reuse is accepted.
+    /// `string-expires-in`: `expires_in` is sent as a string (`"3600"`, Microsoft v1 / Reddit
+    /// style). Refresh returns a new refresh token but the old one stays valid (Entra style),
+    /// so reuse is accepted.
     StringExpiresIn,
+    /// `client-credentials-only`: an API that "calls itself OAuth" but only exchanges client
+    /// credentials for app tokens (X's app-only bearer endpoint, many B2B APIs). Discovery
+    /// lists only `client_credentials` and no authorization endpoint, `/oauth/authorize`
+    /// answers 400 `unsupported_response_type`, every other grant is `unsupported_grant_type`,
+    /// and token responses never carry `scope`, even when the request narrowed it.
+    ClientCredentialsOnly,
+    /// `password`: the legacy resource-owner password grant is enabled (Auth0 / Okta ROPC,
+    /// Salesforce's username-password flow): `username=<account>`, `password=<user password>`.
+    /// Refresh tokens rotate one-time like `RotatingOneTime`.
+    Password,
+    /// `rotating-short-idle`: `RotatingOneTime` plus idle expiry (Okta custom authorization
+    /// servers, Auth0, Salesforce's idle TTL): a refresh token unused for
+    /// [`SimOptions::refresh_idle_ttl`] (10 s when unset) is dead, and every response carrying
+    /// a refresh token announces `refresh_token_expires_in` (GitHub App / LinkedIn style).
+    RotatingShortIdle,
+    /// `form-encoded`: GitHub's token endpoint. Token responses, success and error, are
+    /// `application/x-www-form-urlencoded` with `token_type=bearer` and a comma-separated
+    /// `scope`; errors come with HTTP 200; no `Cache-Control: no-store`. Refresh tokens rotate
+    /// one-time like `RotatingOneTime`.
+    FormEncoded,
 }
+
+/// Idle lifetime of refresh tokens in `RotatingShortIdle` when the option leaves it unset.
+const SHORT_IDLE_DEFAULT: Duration = Duration::from_secs(10);
 
 impl Profile {
     /// Every profile, in documentation order.
-    pub const ALL: [Profile; 2] = [Profile::RotatingOneTime, Profile::StringExpiresIn];
+    pub const ALL: [Profile; 6] = [
+        Profile::RotatingOneTime,
+        Profile::StringExpiresIn,
+        Profile::ClientCredentialsOnly,
+        Profile::Password,
+        Profile::RotatingShortIdle,
+        Profile::FormEncoded,
+    ];
 
     fn name(self) -> &'static str {
         match self {
             Profile::RotatingOneTime => "rotating-one-time",
             Profile::StringExpiresIn => "string-expires-in",
+            Profile::ClientCredentialsOnly => "client-credentials-only",
+            Profile::Password => "password",
+            Profile::RotatingShortIdle => "rotating-short-idle",
+            Profile::FormEncoded => "form-encoded",
         }
     }
+
+    /// The `grant_type` values the token endpoint accepts, in discovery order.
+    pub(crate) fn grant_types(self) -> &'static [&'static str] {
+        match self {
+            Profile::ClientCredentialsOnly => &["client_credentials"],
+            Profile::Password => &[
+                "authorization_code",
+                "refresh_token",
+                "client_credentials",
+                "password",
+                DEVICE_GRANT,
+            ],
+            _ => &[
+                "authorization_code",
+                "refresh_token",
+                "client_credentials",
+                DEVICE_GRANT,
+            ],
+        }
+    }
+
+    /// Whether the token endpoint accepts `grant_type`.
+    pub(crate) fn allows(self, grant_type: &str) -> bool {
+        self.grant_types().contains(&grant_type)
+    }
+
+    /// Whether users can authorize at all (authorize endpoint and device grant).
+    pub(crate) fn has_users(self) -> bool {
+        self != Profile::ClientCredentialsOnly
+    }
+
+    /// Whether a used refresh token is dead (one-time rotation).
+    pub(crate) fn one_time_refresh(self) -> bool {
+        self != Profile::StringExpiresIn
+    }
+
+    /// The refresh-token idle lifetime this profile runs with, given the option.
+    pub(crate) fn refresh_idle_ttl(self, option: Option<Duration>) -> Option<Duration> {
+        match (self, option) {
+            (_, Some(ttl)) => Some(ttl),
+            (Profile::RotatingShortIdle, None) => Some(SHORT_IDLE_DEFAULT),
+            _ => None,
+        }
+    }
+}
+
+/// Every profile name, comma-separated, for error messages.
+fn profile_names() -> String {
+    Profile::ALL.map(Profile::name).join(", ")
 }
 
 impl fmt::Display for Profile {
@@ -86,7 +177,7 @@ impl FromStr for ApiVersion {
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum ParseOptionError {
     /// Unknown `Profile` name.
-    #[error("unknown simulator profile `{0}` (expected rotating-one-time or string-expires-in)")]
+    #[error("unknown simulator profile `{0}` (expected one of {names})", names = profile_names())]
     Profile(String),
     /// Unknown `ApiVersion` name.
     #[error("unknown simulator api version `{0}` (expected v1 or v2)")]
@@ -96,7 +187,7 @@ pub enum ParseOptionError {
 /// Everything `Sim::start` needs besides the bind address.
 #[derive(Clone)]
 pub struct SimOptions {
-    /// Refresh behaviour and `expires_in` spelling.
+    /// Grants, refresh behaviour and response spelling.
     pub profile: Profile,
     /// Initial API version; change it later with `Sim::set_version`.
     pub version: ApiVersion,
@@ -104,6 +195,17 @@ pub struct SimOptions {
     pub access_token_ttl: Duration,
     /// The client secret to accept; `None` generates a random `sim_cs_…` value.
     pub client_secret: Option<String>,
+    /// How long the token endpoint waits after doing its work and before answering, so that
+    /// crash-safety tests can act while a refresh is in flight (already rotated server-side).
+    pub token_latency: Duration,
+    /// A refresh token unused for this long is dead (`invalid_grant`, "refresh token
+    /// expired"). `None` means no idle expiry, except in `Profile::RotatingShortIdle` (10 s).
+    pub refresh_idle_ttl: Option<Duration>,
+    /// The `interval` the device authorization endpoint announces (RFC 8628 §3.2).
+    pub device_interval: Duration,
+    /// The password of every test user for the password grant; `None` generates a random
+    /// `sim_cs_pw_…` value. Never printed.
+    pub user_password: Option<String>,
 }
 
 impl Default for SimOptions {
@@ -113,6 +215,10 @@ impl Default for SimOptions {
             version: ApiVersion::default(),
             access_token_ttl: Duration::from_secs(3600),
             client_secret: None,
+            token_latency: Duration::ZERO,
+            refresh_idle_ttl: None,
+            device_interval: Duration::from_secs(5),
+            user_password: None,
         }
     }
 }
@@ -127,6 +233,13 @@ impl fmt::Debug for SimOptions {
             .field(
                 "client_secret",
                 &self.client_secret.as_ref().map(|_| "<redacted>"),
+            )
+            .field("token_latency", &self.token_latency)
+            .field("refresh_idle_ttl", &self.refresh_idle_ttl)
+            .field("device_interval", &self.device_interval)
+            .field(
+                "user_password",
+                &self.user_password.as_ref().map(|_| "<redacted>"),
             )
             .finish()
     }
@@ -149,6 +262,57 @@ mod tests {
             "string-expires-in".parse::<Profile>(),
             Ok(Profile::StringExpiresIn)
         );
+        for (name, p) in [
+            ("client-credentials-only", Profile::ClientCredentialsOnly),
+            ("password", Profile::Password),
+            ("rotating-short-idle", Profile::RotatingShortIdle),
+            ("form-encoded", Profile::FormEncoded),
+        ] {
+            assert_eq!(name.parse::<Profile>(), Ok(p));
+            assert_eq!(p.to_string(), name);
+        }
+    }
+
+    #[test]
+    fn grants_per_profile() {
+        assert_eq!(
+            Profile::RotatingOneTime.grant_types(),
+            [
+                "authorization_code",
+                "refresh_token",
+                "client_credentials",
+                DEVICE_GRANT
+            ]
+        );
+        assert_eq!(
+            Profile::ClientCredentialsOnly.grant_types(),
+            ["client_credentials"]
+        );
+        assert!(Profile::Password.allows("password"));
+        for p in Profile::ALL {
+            assert_eq!(p.allows("password"), p == Profile::Password, "{p}");
+            assert_eq!(p.allows(DEVICE_GRANT), p.has_users(), "{p}");
+        }
+        assert!(!Profile::StringExpiresIn.one_time_refresh());
+        assert!(Profile::FormEncoded.one_time_refresh());
+    }
+
+    #[test]
+    fn idle_ttl_defaults_only_for_the_short_idle_profile() {
+        let ms = Duration::from_millis(300);
+        assert_eq!(Profile::RotatingOneTime.refresh_idle_ttl(None), None);
+        assert_eq!(
+            Profile::RotatingOneTime.refresh_idle_ttl(Some(ms)),
+            Some(ms)
+        );
+        assert_eq!(
+            Profile::RotatingShortIdle.refresh_idle_ttl(None),
+            Some(Duration::from_secs(10))
+        );
+        assert_eq!(
+            Profile::RotatingShortIdle.refresh_idle_ttl(Some(ms)),
+            Some(ms)
+        );
     }
 
     #[test]
@@ -156,7 +320,8 @@ mod tests {
         let err = "rotating".parse::<Profile>().unwrap_err();
         assert_eq!(
             err.to_string(),
-            "unknown simulator profile `rotating` (expected rotating-one-time or string-expires-in)"
+            "unknown simulator profile `rotating` (expected one of rotating-one-time, \
+             string-expires-in, client-credentials-only, password, rotating-short-idle, form-encoded)"
         );
         let err = "v3".parse::<ApiVersion>().unwrap_err();
         assert_eq!(
@@ -176,13 +341,18 @@ mod tests {
     fn defaults_and_debug_hide_the_secret() {
         let opts = SimOptions {
             client_secret: Some("sim_cs_topsecret".into()),
+            user_password: Some("sim_cs_pw_hunter2".into()),
             ..SimOptions::default()
         };
         assert_eq!(opts.profile, Profile::RotatingOneTime);
         assert_eq!(opts.version, ApiVersion::V1);
         assert_eq!(opts.access_token_ttl, Duration::from_secs(3600));
         let dbg = format!("{opts:?}");
+        assert_eq!(opts.token_latency, Duration::ZERO);
+        assert_eq!(opts.refresh_idle_ttl, None);
+        assert_eq!(opts.device_interval, Duration::from_secs(5));
         assert!(!dbg.contains("topsecret"), "{dbg}");
+        assert!(!dbg.contains("hunter2"), "{dbg}");
         assert!(dbg.contains("<redacted>"), "{dbg}");
     }
 }

@@ -12,9 +12,11 @@ use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
 
 use super::data::ACCOUNTS;
+use super::device_state::DeviceStore;
 use super::options::{ApiVersion, Profile, SimOptions};
+use super::reply::TokenSpelling;
 use super::tokens::{self, TokenStore};
-use super::{api, oauth};
+use super::{api, device, oauth, token_endpoint};
 
 /// The only registered client.
 pub(crate) const CLIENT_ID: &str = "driftwatch-sim";
@@ -30,6 +32,12 @@ pub struct SimStats {
     pub refresh_reuse_rejected: u64,
     /// Every request to the resource API (`/v1/…`), whatever the outcome.
     pub api_requests: u64,
+    /// Authenticated device-code grants (polls), whatever the outcome.
+    pub device_polls: u64,
+    /// Device polls answered `slow_down`.
+    pub slow_downs: u64,
+    /// Authenticated `password` grants, whatever the outcome (also where unsupported).
+    pub password_grants: u64,
 }
 
 #[derive(Debug, Default)]
@@ -38,6 +46,9 @@ pub(crate) struct Counters {
     pub(crate) refresh_grants: AtomicU64,
     pub(crate) refresh_reuse_rejected: AtomicU64,
     pub(crate) api_requests: AtomicU64,
+    pub(crate) device_polls: AtomicU64,
+    pub(crate) slow_downs: AtomicU64,
+    pub(crate) password_grants: AtomicU64,
 }
 
 /// Increments a counter; relaxed ordering is enough for statistics.
@@ -45,16 +56,22 @@ pub(crate) fn bump(c: &AtomicU64) {
     c.fetch_add(1, Ordering::Relaxed);
 }
 
-/// State shared by every handler. Deliberately not `Debug`: it holds the client secret and
-/// every live token.
+/// State shared by every handler. Deliberately not `Debug`: it holds the client secret, the
+/// users' password and every live token.
 pub(crate) struct Shared {
     pub(crate) base_url: String,
     pub(crate) client_secret: String,
+    pub(crate) user_password: String,
     pub(crate) profile: Profile,
     pub(crate) access_token_ttl: Duration,
+    /// The effective idle lifetime (the profile's default applied).
+    pub(crate) refresh_idle_ttl: Option<Duration>,
+    pub(crate) token_latency: Duration,
+    pub(crate) device_interval: Duration,
     /// `true` means `ApiVersion::V2`.
     v2: AtomicBool,
     store: Mutex<TokenStore>,
+    devices: Mutex<DeviceStore>,
     pub(crate) counters: Counters,
 }
 
@@ -72,6 +89,20 @@ impl Shared {
     pub(crate) fn store(&self) -> MutexGuard<'_, TokenStore> {
         self.store.lock().unwrap_or_else(|e| e.into_inner())
     }
+
+    /// The device grants; a poisoned lock is reused for the same reason as `store`.
+    pub(crate) fn devices(&self) -> MutexGuard<'_, DeviceStore> {
+        self.devices.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// What the token responses of this server need to know.
+    pub(crate) fn spelling(&self) -> TokenSpelling {
+        TokenSpelling {
+            profile: self.profile,
+            access_token_ttl: self.access_token_ttl,
+            refresh_idle_ttl: self.refresh_idle_ttl,
+        }
+    }
 }
 
 pub(crate) type AppState = Arc<Shared>;
@@ -88,8 +119,14 @@ fn router(state: AppState) -> Router {
         )
         .route("/oauth/authorize", get(oauth::authorize))
         .route("/oauth/authorize/decision", post(oauth::decision))
-        .route("/oauth/token", post(oauth::token))
+        .route("/oauth/token", post(token_endpoint::token))
         .route("/oauth/revoke", post(oauth::revoke))
+        .route(
+            "/oauth/device_authorization",
+            post(device::device_authorization),
+        )
+        .route("/device", get(device::page))
+        .route("/device/approve", post(device::approve))
         .route("/v1/me", get(api::me))
         .route("/v1/invoices", get(api::invoices))
         .route("/v1/reports/summary", get(api::reports))
@@ -111,25 +148,23 @@ pub struct Sim {
 impl Sim {
     /// Binds `bind` (use port 0 in tests) and serves in a background task.
     pub async fn start(bind: SocketAddr, opts: SimOptions) -> std::io::Result<Sim> {
-        let client_secret = match opts.client_secret {
-            Some(s) if s.is_empty() => {
-                return Err(std::io::Error::new(
-                    std::io::ErrorKind::InvalidInput,
-                    "simulator client secret must not be empty",
-                ));
-            }
-            Some(s) => s,
-            None => tokens::secret(tokens::SECRET_PREFIX).map_err(std::io::Error::other)?,
-        };
+        let client_secret = given_or_random(opts.client_secret, "client secret", "")?;
+        let user_password = given_or_random(opts.user_password, "user password", "pw_")?;
+        let refresh_idle_ttl = opts.profile.refresh_idle_ttl(opts.refresh_idle_ttl);
         let listener = tokio::net::TcpListener::bind(bind).await?;
         let addr = listener.local_addr()?;
         let shared = Arc::new(Shared {
             base_url: format!("http://{addr}"),
             client_secret,
+            user_password,
             profile: opts.profile,
             access_token_ttl: opts.access_token_ttl,
+            refresh_idle_ttl,
+            token_latency: opts.token_latency,
+            device_interval: opts.device_interval,
             v2: AtomicBool::new(opts.version == ApiVersion::V2),
-            store: Mutex::new(TokenStore::default()),
+            store: Mutex::new(TokenStore::with_refresh_idle_ttl(refresh_idle_ttl)),
+            devices: Mutex::new(DeviceStore::default()),
             counters: Counters::default(),
         });
         let (stop, stopped) = oneshot::channel::<()>();
@@ -165,6 +200,19 @@ impl Sim {
         &self.shared.client_secret
     }
 
+    /// The password of every test user for the password grant (`Profile::Password`).
+    pub fn user_password(&self) -> &str {
+        &self.shared.user_password
+    }
+
+    /// Shortens device-code lifetimes and the `slow_down` step so tests need not wait minutes.
+    #[cfg(test)]
+    pub(crate) fn set_device_timing(&self, ttl: Duration, slow_down_step: Duration) {
+        let mut devices = self.shared.devices();
+        devices.ttl = ttl;
+        devices.slow_down_step = slow_down_step;
+    }
+
     /// Switches the resource API shape for all following requests, without a restart.
     pub fn set_version(&self, v: ApiVersion) {
         self.shared.v2.store(v == ApiVersion::V2, Ordering::Relaxed);
@@ -178,6 +226,9 @@ impl Sim {
             refresh_grants: c.refresh_grants.load(Ordering::Relaxed),
             refresh_reuse_rejected: c.refresh_reuse_rejected.load(Ordering::Relaxed),
             api_requests: c.api_requests.load(Ordering::Relaxed),
+            device_polls: c.device_polls.load(Ordering::Relaxed),
+            slow_downs: c.slow_downs.load(Ordering::Relaxed),
+            password_grants: c.password_grants.load(Ordering::Relaxed),
         }
     }
 
@@ -189,6 +240,19 @@ impl Sim {
         if let Some(task) = self.task.take() {
             let _ = task.await;
         }
+    }
+}
+
+/// A configured secret (refused when empty) or a random `sim_cs_<kind>…` one.
+fn given_or_random(given: Option<String>, what: &str, kind: &str) -> std::io::Result<String> {
+    match given {
+        Some(s) if s.is_empty() => Err(std::io::Error::new(
+            std::io::ErrorKind::InvalidInput,
+            format!("simulator {what} must not be empty"),
+        )),
+        Some(s) => Ok(s),
+        None => tokens::secret(&format!("{}{kind}", tokens::SECRET_PREFIX))
+            .map_err(std::io::Error::other),
     }
 }
 
@@ -227,7 +291,8 @@ pub async fn serve_forever(port: u16, opts: SimOptions) -> std::io::Result<()> {
     Ok(())
 }
 
-/// The text `driftwatch sim` prints on start.
+/// The text `driftwatch sim` prints on start: endpoints, the profile's grants and how to
+/// approve without a browser. Never a secret.
 pub(crate) fn banner(
     base_url: &str,
     secret_from_env: bool,
@@ -239,27 +304,48 @@ pub(crate) fn banner(
     } else {
         "generated, not shown; set SIM_CLIENT_SECRET=sim_cs_… to choose one"
     };
-    format!(
+    let mut out = format!(
         "driftwatch simulated provider listening on {base_url}\n\
          \n\
          \x20 discovery:      {base_url}/.well-known/oauth-authorization-server\n\
          \x20 client id:      {CLIENT_ID}\n\
          \x20 client secret:  {secret}\n\
          \x20 profile:        {profile}\n\
+         \x20 grants:         {grants}\n\
          \x20 api version:    {version}\n\
-         \x20 accounts:       {accounts}\n\
-         \n\
-         Consent without a browser: send\n\
-         \x20 GET {base_url}/oauth/authorize?response_type=code&client_id={CLIENT_ID}\
-         &redirect_uri=…&scope=…&state=…&code_challenge=…&code_challenge_method=S256\
-         &login_hint=<account>\n\
-         with the header `X-Sim-Consent: approve` (or `deny`); the answer is a 302 to\n\
-         redirect_uri with `code` (or `error=access_denied`) and `state`.\n\
-         Without the header the same URL shows a consent page in a browser.\n\
-         \n\
-         Press Ctrl-C to stop.\n",
+         \x20 accounts:       {accounts}\n",
+        grants = profile.grant_types().join(", "),
         accounts = ACCOUNTS.join(", "),
-    )
+    );
+    if profile == Profile::Password {
+        out.push_str("  user password:  not shown (the same for every account)\n");
+    }
+    out.push('\n');
+    if profile.has_users() {
+        out.push_str(&format!(
+            "Consent without a browser: send\n\
+             \x20 GET {base_url}/oauth/authorize?response_type=code&client_id={CLIENT_ID}\
+             &redirect_uri=…&scope=…&state=…&code_challenge=…&code_challenge_method=S256\
+             &login_hint=<account>\n\
+             with the header `X-Sim-Consent: approve` (or `deny`); the answer is a 302 to\n\
+             redirect_uri with `code` (or `error=access_denied`) and `state`.\n\
+             Without the header the same URL shows a consent page in a browser.\n\
+             \n\
+             Device login (RFC 8628): POST {base_url}/oauth/device_authorization, then approve\n\
+             without a browser with\n\
+             \x20 POST {base_url}/device/approve  user_code=…&login_hint=<account>&decision=approve\n\
+             (or `decision=deny`), or open {base_url}/device in a browser.\n\
+             \n"
+        ));
+    } else {
+        out.push_str(
+            "This profile has no users: no authorization endpoint, only\n\
+             grant_type=client_credentials at the token endpoint.\n\
+             \n",
+        );
+    }
+    out.push_str("Press Ctrl-C to stop.\n");
+    out
 }
 
 #[cfg(test)]
@@ -289,6 +375,40 @@ mod tests {
         assert!(from_env.contains("client secret:  taken from env var SIM_CLIENT_SECRET\n"));
         assert!(from_env.contains("profile:        string-expires-in\n"));
         assert!(from_env.contains("api version:    v2\n"));
+        assert!(from_env.contains(
+            "grants:         authorization_code, refresh_token, client_credentials, \
+             urn:ietf:params:oauth:grant-type:device_code\n"
+        ));
+        assert!(from_env.contains(
+            "  POST http://127.0.0.1:1/device/approve  \
+             user_code=…&login_hint=<account>&decision=approve\n"
+        ));
+        assert!(!from_env.contains("user password"));
+    }
+
+    #[test]
+    fn banner_follows_the_profile() {
+        let cc = banner(
+            "http://127.0.0.1:1",
+            false,
+            Profile::ClientCredentialsOnly,
+            ApiVersion::V1,
+        );
+        assert!(cc.contains("grants:         client_credentials\n"), "{cc}");
+        assert!(!cc.contains("X-Sim-Consent"));
+        assert!(!cc.contains("/device"));
+        assert!(cc.contains("This profile has no users"));
+        let pw = banner(
+            "http://127.0.0.1:1",
+            false,
+            Profile::Password,
+            ApiVersion::V1,
+        );
+        assert!(pw.contains(
+            "grants:         authorization_code, refresh_token, client_credentials, password, \
+             urn:ietf:params:oauth:grant-type:device_code\n"
+        ));
+        assert!(pw.contains("user password:  not shown (the same for every account)\n"));
     }
 
     #[tokio::test]
@@ -327,6 +447,9 @@ mod tests {
             .unwrap();
         assert!(sim.client_secret().starts_with("sim_cs_"));
         assert_eq!(sim.client_secret().len(), "sim_cs_".len() + 32);
+        assert!(sim.user_password().starts_with("sim_cs_pw_"));
+        assert_eq!(sim.user_password().len(), "sim_cs_pw_".len() + 32);
+        assert_ne!(sim.user_password(), sim.client_secret());
         sim.shutdown().await;
     }
 }

@@ -11,7 +11,7 @@ use super::{Profile, Sim, SimOptions, SimStats};
 
 pub(super) const SECRET: &str = "sim_cs_testsecret";
 pub(super) const REDIRECT: &str = "http://127.0.0.1:9/callback";
-const VERIFIER: &str = "dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXk";
+pub(super) const VERIFIER: &str = "dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXk";
 
 pub(super) async fn start_with(profile: Profile, ttl: Duration) -> Sim {
     let opts = SimOptions {
@@ -37,10 +37,18 @@ pub(super) fn client() -> reqwest::Client {
 }
 
 fn authorize_query<'a>(scope: &'a str, account: &'a str) -> Vec<(&'a str, String)> {
+    authorize_query_to(REDIRECT, scope, account)
+}
+
+fn authorize_query_to<'a>(
+    redirect: &str,
+    scope: &'a str,
+    account: &'a str,
+) -> Vec<(&'a str, String)> {
     vec![
         ("response_type", "code".into()),
         ("client_id", "driftwatch-sim".into()),
-        ("redirect_uri", REDIRECT.into()),
+        ("redirect_uri", redirect.into()),
         ("scope", scope.into()),
         ("state", "st-42".into()),
         ("code_challenge", s256_challenge(VERIFIER)),
@@ -79,7 +87,7 @@ pub(super) async fn token_request(sim: &Sim, form: &[(&str, &str)]) -> reqwest::
 }
 
 /// An approved code for `account` with `scope`, via the non-browser consent path.
-async fn code_for(sim: &Sim, account: &str, scope: &str) -> String {
+pub(super) async fn code_for(sim: &Sim, account: &str, scope: &str) -> String {
     let resp = consent(sim, &authorize_query(scope, account), "approve").await;
     let p = location_params(&resp);
     assert_eq!(p["state"], "st-42");
@@ -100,7 +108,7 @@ pub(super) async fn grant(sim: &Sim, account: &str, scope: &str) -> Value {
     resp.json().await.unwrap()
 }
 
-fn refresh_form(rt: &str) -> [(&str, &str); 2] {
+pub(super) fn refresh_form(rt: &str) -> [(&str, &str); 2] {
     [("grant_type", "refresh_token"), ("refresh_token", rt)]
 }
 
@@ -227,7 +235,8 @@ async fn refresh_rotates_and_rejects_reuse() {
             token_requests: 3,
             refresh_grants: 2,
             refresh_reuse_rejected: 1,
-            api_requests: 0
+            api_requests: 0,
+            ..SimStats::default()
         }
     );
     sim.shutdown().await;
@@ -374,7 +383,16 @@ async fn discovery_documents_name_this_server() {
         );
         assert_eq!(
             doc["grant_types_supported"],
-            json!(["authorization_code", "refresh_token", "client_credentials"])
+            json!([
+                "authorization_code",
+                "refresh_token",
+                "client_credentials",
+                "urn:ietf:params:oauth:grant-type:device_code"
+            ])
+        );
+        assert_eq!(
+            doc["device_authorization_endpoint"],
+            json!(format!("{base}/oauth/device_authorization"))
         );
         assert_eq!(
             doc["token_endpoint_auth_methods_supported"],
@@ -415,5 +433,98 @@ async fn browser_consent_page_posts_a_decision() {
     let p = location_params(&resp);
     assert!(p["code"].starts_with("sim_code_"));
     assert_eq!(p["state"], "st-42");
+    sim.shutdown().await;
+}
+
+#[tokio::test]
+async fn loopback_redirect_uris_take_any_port_and_must_match_exactly() {
+    let sim = start().await;
+    for redirect in [
+        "http://127.0.0.1:53127/oauth/callback?app=cli",
+        "http://localhost:1/",
+        "http://[::1]:65535/cb",
+        "https://app.example.com/cb",
+    ] {
+        let query = authorize_query_to(redirect, "profile", "globex");
+        let page = client()
+            .get(format!("{}/oauth/authorize", sim.base_url()))
+            .query(&query)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(page.status(), StatusCode::OK, "{redirect}");
+        let resp = consent(&sim, &query, "approve").await;
+        assert_eq!(resp.status(), StatusCode::FOUND, "{redirect}");
+        let loc = resp.headers()["location"].to_str().unwrap();
+        assert!(loc.starts_with(redirect), "{loc}");
+        let p: HashMap<String, String> = url::Url::parse(loc)
+            .unwrap()
+            .query_pairs()
+            .into_owned()
+            .collect();
+        let form = [
+            ("grant_type", "authorization_code"),
+            ("code", p["code"].as_str()),
+            ("redirect_uri", redirect),
+            ("code_verifier", VERIFIER),
+        ];
+        let ok = token_request(&sim, &form).await;
+        assert_eq!(ok.status(), StatusCode::OK, "{redirect}");
+    }
+    // Another port at the exchange is another redirect URI.
+    let query = authorize_query_to("http://127.0.0.1:40001/cb", "profile", "globex");
+    let resp = consent(&sim, &query, "approve").await;
+    let loc = resp.headers()["location"].to_str().unwrap().to_owned();
+    let code = url::Url::parse(&loc)
+        .unwrap()
+        .query_pairs()
+        .find(|(k, _)| k == "code")
+        .unwrap()
+        .1
+        .into_owned();
+    let form = [
+        ("grant_type", "authorization_code"),
+        ("code", code.as_str()),
+        ("redirect_uri", "http://127.0.0.1:40002/cb"),
+        ("code_verifier", VERIFIER),
+    ];
+    let body: Value = token_request(&sim, &form).await.json().await.unwrap();
+    assert_eq!(
+        body,
+        json!({"error": "invalid_grant",
+               "error_description": "redirect_uri does not match the authorization request"})
+    );
+    // Plain http elsewhere is refused without a redirect, on both consent paths.
+    for redirect in [
+        "http://example.com:8080/cb",
+        "http://127.0.0.1.nip.io/cb",
+        "http://10.0.0.1/cb",
+    ] {
+        let query = authorize_query_to(redirect, "profile", "globex");
+        let resp = consent(&sim, &query, "approve").await;
+        assert_eq!(resp.status(), StatusCode::BAD_REQUEST, "{redirect}");
+        assert!(resp.headers().get("location").is_none());
+        assert_eq!(
+            resp.text().await.unwrap(),
+            "authorization error: missing or invalid redirect_uri\n"
+        );
+        let page = client()
+            .get(format!("{}/oauth/authorize", sim.base_url()))
+            .query(&query)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(page.status(), StatusCode::BAD_REQUEST);
+        let mut form: Vec<(&str, String)> = query;
+        form.push(("account", "globex".into()));
+        form.push(("decision", "approve".into()));
+        let resp = client()
+            .post(format!("{}/oauth/authorize/decision", sim.base_url()))
+            .form(&form)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(resp.status(), StatusCode::BAD_REQUEST, "{redirect}");
+    }
     sim.shutdown().await;
 }

@@ -95,6 +95,8 @@ struct RefreshGrant {
     account: &'static str,
     scopes: Vec<String>,
     used: bool,
+    /// Issuance or last successful use; the idle clock starts here.
+    last_used: Instant,
 }
 
 /// Why a code exchange failed; every case is `invalid_grant` on the wire.
@@ -115,6 +117,8 @@ pub(crate) enum RefreshError {
     Unknown,
     #[error("refresh token already used")]
     AlreadyUsed,
+    #[error("refresh token expired")]
+    Expired,
     #[error("requested scope exceeds the granted scope")]
     ScopeNotGranted,
 }
@@ -133,9 +137,19 @@ pub(crate) struct TokenStore {
     codes: HashMap<String, CodeGrant>,
     access: HashMap<String, AccessGrant>,
     refresh: HashMap<String, RefreshGrant>,
+    /// A refresh token unused for this long is dead; `None` = never.
+    refresh_idle_ttl: Option<Duration>,
 }
 
 impl TokenStore {
+    /// An empty store whose refresh tokens die after `refresh_idle_ttl` without use.
+    pub(crate) fn with_refresh_idle_ttl(refresh_idle_ttl: Option<Duration>) -> TokenStore {
+        TokenStore {
+            refresh_idle_ttl,
+            ..TokenStore::default()
+        }
+    }
+
     /// Records an approved authorization and returns its one-time code.
     pub(crate) fn issue_code(
         &mut self,
@@ -178,21 +192,40 @@ impl TokenStore {
             Some(v) if s256_challenge(v) == grant.code_challenge => {}
             _ => return Ok(Err(CodeError::PkceMismatch)),
         }
-        let access_token = self.issue_access(Some(grant.account), grant.scopes.clone(), ttl)?;
-        let refresh_token = secret(REFRESH_PREFIX)?;
-        self.refresh.insert(
-            refresh_token.clone(),
-            RefreshGrant {
-                account: grant.account,
-                scopes: grant.scopes.clone(),
-                used: false,
-            },
-        );
-        Ok(Ok(Issued {
+        self.issue_pair(grant.account, grant.scopes, ttl).map(Ok)
+    }
+
+    /// Issues an access token and a fresh refresh token for a user grant (code, password,
+    /// device).
+    pub(crate) fn issue_pair(
+        &mut self,
+        account: &'static str,
+        scopes: Vec<String>,
+        ttl: Duration,
+    ) -> Result<Issued, RandomUnavailable> {
+        let access_token = self.issue_access(Some(account), scopes.clone(), ttl)?;
+        let refresh_token = self.issue_refresh(account, scopes.clone())?;
+        Ok(Issued {
             access_token,
             refresh_token: Some(refresh_token),
-            scopes: grant.scopes,
-        }))
+            scopes,
+        })
+    }
+
+    fn issue_refresh(
+        &mut self,
+        account: &'static str,
+        scopes: Vec<String>,
+    ) -> Result<String, RandomUnavailable> {
+        let token = secret(REFRESH_PREFIX)?;
+        let grant = RefreshGrant {
+            account,
+            scopes,
+            used: false,
+            last_used: Instant::now(),
+        };
+        self.refresh.insert(token.clone(), grant);
+        Ok(token)
     }
 
     /// Runs a refresh grant. `rotate_one_time` marks the presented token used (so reuse fails);
@@ -211,6 +244,12 @@ impl TokenStore {
         if grant.used {
             return Ok(Err(RefreshError::AlreadyUsed));
         }
+        if self
+            .refresh_idle_ttl
+            .is_some_and(|idle| grant.last_used.elapsed() >= idle)
+        {
+            return Ok(Err(RefreshError::Expired));
+        }
         let at_scopes = match scope {
             Some(req) if !req.iter().all(|s| grant.scopes.contains(s)) => {
                 return Ok(Err(RefreshError::ScopeNotGranted));
@@ -220,18 +259,12 @@ impl TokenStore {
         };
         let (account, grant_scopes) = (grant.account, grant.scopes.clone());
         let access_token = self.issue_access(Some(account), at_scopes.clone(), ttl)?;
-        let refresh_token = secret(REFRESH_PREFIX)?;
-        if rotate_one_time && let Some(old) = self.refresh.get_mut(token) {
-            old.used = true;
+        let refresh_token = self.issue_refresh(account, grant_scopes)?;
+        if let Some(old) = self.refresh.get_mut(token) {
+            // A token that stays valid restarts its idle clock on every use.
+            old.used = rotate_one_time;
+            old.last_used = Instant::now();
         }
-        self.refresh.insert(
-            refresh_token.clone(),
-            RefreshGrant {
-                account,
-                scopes: grant_scopes,
-                used: false,
-            },
-        );
         Ok(Ok(Issued {
             access_token,
             refresh_token: Some(refresh_token),
@@ -436,6 +469,43 @@ mod tests {
                 .unwrap(),
             Err(RefreshError::ScopeNotGranted)
         );
+    }
+
+    #[test]
+    fn idle_refresh_tokens_expire_and_use_restarts_the_clock() {
+        let mut store = TokenStore::with_refresh_idle_ttl(Some(Duration::from_millis(400)));
+        let rt1 = first_refresh_token(&mut store);
+        std::thread::sleep(Duration::from_millis(200));
+        // Reusable token (no one-time rotation): this use restarts its idle clock.
+        let next = store.refresh(&rt1, None, false, HOUR).unwrap().unwrap();
+        std::thread::sleep(Duration::from_millis(250));
+        assert!(store.refresh(&rt1, None, false, HOUR).unwrap().is_ok());
+        std::thread::sleep(Duration::from_millis(500));
+        assert_eq!(
+            store.refresh(&rt1, None, false, HOUR).unwrap(),
+            Err(RefreshError::Expired)
+        );
+        let rt2 = next.refresh_token.unwrap();
+        assert_eq!(
+            store.refresh(&rt2, None, true, HOUR).unwrap(),
+            Err(RefreshError::Expired)
+        );
+        assert_eq!(RefreshError::Expired.to_string(), "refresh token expired");
+    }
+
+    #[test]
+    fn issue_pair_gives_a_user_grant() {
+        let mut store = TokenStore::default();
+        let issued = store
+            .issue_pair("umbrella", scopes(&["email"]), HOUR)
+            .unwrap();
+        assert_eq!(issued.scopes, scopes(&["email"]));
+        let grant = store.access(&issued.access_token).unwrap();
+        assert_eq!(grant.account, Some("umbrella"));
+        let rt = issued.refresh_token.unwrap();
+        assert!(rt.starts_with(REFRESH_PREFIX));
+        let next = store.refresh(&rt, None, true, HOUR).unwrap().unwrap();
+        assert_eq!(next.scopes, scopes(&["email"]));
     }
 
     #[test]
