@@ -1,8 +1,8 @@
 //! What each subcommand does: wires the CLI to the library and maps results
 //! to exit codes. Output goes to stdout; diagnostics and progress to stderr.
 
-use crate::baseline::BaselineStore;
 use crate::auth::CredentialStore;
+use crate::baseline::BaselineStore;
 use crate::cli::{BaselineArgs, Cli, Command, ConnectArgs, RunArgs, TokensArgs};
 use crate::context::Context;
 use crate::error::{Error, exit};
@@ -148,8 +148,9 @@ async fn cmd_run(ctx: &Context, args: RunArgs) -> Result<i32, Error> {
 fn credentials_path(given: Option<PathBuf>) -> Result<PathBuf, Error> {
     match given {
         Some(p) => Ok(p),
-        None => CredentialStore::default_path()
-            .ok_or_else(|| Error::Usage("no platform data directory; pass --credentials FILE".into())),
+        None => CredentialStore::default_path().ok_or_else(|| {
+            Error::Usage("no platform data directory; pass --credentials FILE".into())
+        }),
     }
 }
 
@@ -161,7 +162,11 @@ async fn cmd_connect(ctx: &Context, args: ConnectArgs) -> Result<i32, Error> {
         .iter()
         .find(|c| c.id.value == args.connection)
         .ok_or_else(|| {
-            let ids: Vec<&str> = suite.connections.iter().map(|c| c.id.value.as_str()).collect();
+            let ids: Vec<&str> = suite
+                .connections
+                .iter()
+                .map(|c| c.id.value.as_str())
+                .collect();
             Error::Usage(format!(
                 "suite `{}` has no connection `{}` (it has: {})",
                 args.suite.display(),
@@ -189,7 +194,8 @@ async fn cmd_connect(ctx: &Context, args: ConnectArgs) -> Result<i32, Error> {
     if args.device {
         connect::device(&suite, &session.tokens, &endpoints, conn, &opts, &show).await?;
     } else {
-        connect::authorization_code(&suite, &session.tokens, &endpoints, conn, &opts, &show).await?;
+        connect::authorization_code(&suite, &session.tokens, &endpoints, conn, &opts, &show)
+            .await?;
     }
     Ok(exit::OK)
 }
@@ -205,7 +211,8 @@ async fn cmd_tokens(ctx: &Context, args: TokensArgs) -> Result<i32, Error> {
     let mut all = Vec::new();
     for file in &suites {
         let suite = crate::suite::load_suite(file, ctx, crate::suite::LoadMode::Check)?.suite;
-        let store = crate::run::open_store(ctx, &suite, &path, args.store.credential_helper.as_deref())?;
+        let store =
+            crate::run::open_store(ctx, &suite, &path, args.store.credential_helper.as_deref())?;
         all.extend(crate::run::token_health(&suite, &store, window)?);
     }
     if args.json {
@@ -214,9 +221,12 @@ async fn cmd_tokens(ctx: &Context, args: TokensArgs) -> Result<i32, Error> {
     } else {
         print_out(&crate::report::terminal::render_tokens(&all));
     }
-    let unhealthy = all
-        .iter()
-        .any(|h| matches!(h.status.as_str(), "expired" | "refresh-in-flight" | "not-connected"));
+    let unhealthy = all.iter().any(|h| {
+        matches!(
+            h.status.as_str(),
+            "expired" | "refresh-in-flight" | "not-connected"
+        )
+    });
     Ok(if unhealthy { exit::RUNTIME } else { exit::OK })
 }
 
@@ -288,6 +298,7 @@ async fn cmd_sim(ctx: &Context, port: u16, profile: &str, drift: &str) -> Result
         profile,
         version,
         client_secret: ctx.var("SIM_CLIENT_SECRET").map(str::to_string),
+        user_password: ctx.var("SIM_USER_PASSWORD").map(str::to_string),
         ..crate::sim::SimOptions::default()
     };
     crate::sim::serve_forever(port, opts)

@@ -258,9 +258,13 @@ pub fn open_store(
     path: &std::path::Path,
     helper_flag: Option<&str>,
 ) -> Result<CredentialStore, Error> {
-    let helper = helper_flag
-        .map(str::to_string)
-        .or_else(|| suite.auth.credential_helper.as_ref().map(|h| h.value.clone()));
+    let helper = helper_flag.map(str::to_string).or_else(|| {
+        suite
+            .auth
+            .credential_helper
+            .as_ref()
+            .map(|h| h.value.clone())
+    });
     match helper {
         Some(cmd) => {
             // A helper cannot lock remotely: serialise runs on this machine with a local lock.
@@ -423,7 +427,8 @@ async fn run_suite(
         }
     }
 
-    let window = chrono::Duration::from_std(opts.expiry_window).unwrap_or(chrono::Duration::days(7));
+    let window =
+        chrono::Duration::from_std(opts.expiry_window).unwrap_or(chrono::Duration::days(7));
     let health = token_health(s, credentials, window)?;
 
     let semaphore = Arc::new(tokio::sync::Semaphore::new(s.limits.concurrency.max(1)));
@@ -561,7 +566,16 @@ async fn run_suite(
     let mut pending = Vec::new();
     drifts.extend(crate::probe::token::findings(&provider, &token_facts));
     for obs in token_observations(&provider, &token_facts) {
-        record(store, &suite_file, obs, opts.write_pending, &[], &mut observations, &mut drifts, &mut pending)?;
+        record(
+            store,
+            &suite_file,
+            obs,
+            opts.write_pending,
+            &[],
+            &mut observations,
+            &mut drifts,
+            &mut pending,
+        )?;
     }
     for (ei, ep) in s.endpoints.iter().enumerate() {
         if let Some(Some(Err(reason))) = declared.get(ei) {
@@ -585,7 +599,16 @@ async fn run_suite(
             &ep.id.value,
             &violations[ei],
         ));
-        record(store, &suite_file, obs, opts.write_pending, &ss, &mut observations, &mut drifts, &mut pending)?;
+        record(
+            store,
+            &suite_file,
+            obs,
+            opts.write_pending,
+            &ss,
+            &mut observations,
+            &mut drifts,
+            &mut pending,
+        )?;
     }
     on_event(Event::SuiteFinished {
         provider: provider.clone(),
@@ -611,7 +634,10 @@ async fn run_suite(
 /// One token observation per grant exercised (`token-endpoint.refresh_token`,
 /// `token-endpoint.error-probe`, …): a run that did not refresh has nothing to
 /// say about refreshes, so it must not look like a change.
-fn token_observations(provider: &str, facts: &[crate::probe::token::TokenFacts]) -> Vec<Observation> {
+fn token_observations(
+    provider: &str,
+    facts: &[crate::probe::token::TokenFacts],
+) -> Vec<Observation> {
     let mut grants: Vec<&str> = facts.iter().map(|f| f.grant.as_str()).collect();
     grants.sort();
     grants.dedup();
@@ -646,7 +672,10 @@ fn record(
     let status = match store.compare(suite_file, &obs, write_pending)? {
         Comparison::Unchanged => None,
         Comparison::New { pending: file } => Some(("new", file)),
-        Comparison::Changed { drifts: d, pending: file } => {
+        Comparison::Changed {
+            drifts: d,
+            pending: file,
+        } => {
             drifts.extend(attach_exchanges(d, samples));
             Some(("changed", file))
         }

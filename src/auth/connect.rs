@@ -32,7 +32,9 @@ pub enum ConnectError {
     StateMismatch,
     #[error("no authorization arrived within {}s; run `driftwatch connect` again", .after.as_secs())]
     Timeout { after: Duration },
-    #[error("the device code expired before the user approved it; run `driftwatch connect --device` again")]
+    #[error(
+        "the device code expired before the user approved it; run `driftwatch connect --device` again"
+    )]
     DeviceExpired,
     #[error("cannot listen on the redirect URI `{uri}`: {reason}")]
     Listener { uri: String, reason: String },
@@ -62,7 +64,11 @@ pub struct Endpoints {
 
 /// Resolves the authorize and device endpoints: the suite's values win,
 /// discovery fills the gaps.
-pub async fn endpoints(suite: &Suite, base: &Url, tokens: &TokenManager) -> Result<Endpoints, ConnectError> {
+pub async fn endpoints(
+    suite: &Suite,
+    base: &Url,
+    tokens: &TokenManager,
+) -> Result<Endpoints, ConnectError> {
     let absolute = |v: &str| -> Result<Url, ConnectError> {
         let s = if v.starts_with("http://") || v.starts_with("https://") {
             v.to_string()
@@ -72,7 +78,12 @@ pub async fn endpoints(suite: &Suite, base: &Url, tokens: &TokenManager) -> Resu
         Url::parse(&s).map_err(|e| ConnectError::Config(format!("bad URL `{v}`: {e}")))
     };
     let mut out = Endpoints {
-        authorize: suite.auth.authorize_url.as_ref().map(|u| absolute(&u.value)).transpose()?,
+        authorize: suite
+            .auth
+            .authorize_url
+            .as_ref()
+            .map(|u| absolute(&u.value))
+            .transpose()?,
         device: suite
             .auth
             .device_authorization_url
@@ -80,7 +91,10 @@ pub async fn endpoints(suite: &Suite, base: &Url, tokens: &TokenManager) -> Resu
             .map(|u| absolute(&u.value))
             .transpose()?,
     };
-    if let (Some(d), true) = (&suite.auth.discovery_url, out.authorize.is_none() || out.device.is_none()) {
+    if let (Some(d), true) = (
+        &suite.auth.discovery_url,
+        out.authorize.is_none() || out.device.is_none(),
+    ) {
         let resp = tokens
             .http()
             .send(Request {
@@ -97,7 +111,11 @@ pub async fn endpoints(suite: &Suite, base: &Url, tokens: &TokenManager) -> Resu
         let doc = resp
             .json()
             .map_err(|e| ConnectError::Config(format!("discovery document: {e}")))?;
-        let get = |k: &str| doc.get(k).and_then(|v| v.as_str()).and_then(|s| Url::parse(s).ok());
+        let get = |k: &str| {
+            doc.get(k)
+                .and_then(|v| v.as_str())
+                .and_then(|s| Url::parse(s).ok())
+        };
         out.authorize = out.authorize.or_else(|| get("authorization_endpoint"));
         out.device = out.device.or_else(|| get("device_authorization_endpoint"));
     }
@@ -130,23 +148,35 @@ pub async fn authorization_code(
     show: &(dyn Fn(&str) + Send + Sync),
 ) -> Result<(), ConnectError> {
     let authorize = endpoints.authorize.clone().ok_or_else(|| {
-        ConnectError::Config("no authorize endpoint: set `auth.authorize_url` or `auth.discovery_url`".into())
+        ConnectError::Config(
+            "no authorize endpoint: set `auth.authorize_url` or `auth.discovery_url`".into(),
+        )
     })?;
     let redirect = suite
         .auth
         .redirect_uri
         .as_ref()
         .map(|r| r.value.clone())
-        .ok_or_else(|| ConnectError::Config("set `auth.redirect_uri` to a loopback URL such as http://127.0.0.1:8765/callback".into()))?;
+        .ok_or_else(|| {
+            ConnectError::Config(
+                "set `auth.redirect_uri` to a loopback URL such as http://127.0.0.1:8765/callback"
+                    .into(),
+            )
+        })?;
     let mut redirect = Url::parse(&redirect)
         .map_err(|e| ConnectError::Config(format!("bad `redirect_uri`: {e}")))?;
     let host = redirect.host_str().unwrap_or_default().to_string();
-    if redirect.scheme() != "http" || !matches!(host.as_str(), "127.0.0.1" | "localhost" | "[::1]") {
+    if redirect.scheme() != "http" || !matches!(host.as_str(), "127.0.0.1" | "localhost" | "[::1]")
+    {
         return Err(ConnectError::Config(format!(
             "`redirect_uri` must be a loopback http URL (http://127.0.0.1:PORT/path) for `connect`, not `{redirect}`"
         )));
     }
-    let bind_host = if host == "[::1]" { "[::1]" } else { "127.0.0.1" };
+    let bind_host = if host == "[::1]" {
+        "[::1]"
+    } else {
+        "127.0.0.1"
+    };
     let port = redirect.port().unwrap_or(80);
     let listener = tokio::net::TcpListener::bind(format!("{bind_host}:{port}"))
         .await
@@ -229,20 +259,28 @@ pub async fn authorization_code(
                     description: get("error_description"),
                 });
             }
-            return get("code").ok_or_else(|| ConnectError::Config("the redirect carries no `code`".into()));
+            return get("code")
+                .ok_or_else(|| ConnectError::Config("the redirect carries no `code`".into()));
         }
     })
     .await;
     let _ = stop_tx.send(());
     let _ = server.await;
     let code = match outcome {
-        Err(_) => return Err(ConnectError::Timeout { after: opts.timeout }),
+        Err(_) => {
+            return Err(ConnectError::Timeout {
+                after: opts.timeout,
+            });
+        }
         Ok(r) => r?,
     };
     tokens
         .exchange_code(conn, &code, &pkce.verifier, &redirect_uri)
         .await?;
-    show(&format!("Connected `{}`; credentials stored.", conn.id.value));
+    show(&format!(
+        "Connected `{}`; credentials stored.",
+        conn.id.value
+    ));
     Ok(())
 }
 
@@ -270,29 +308,43 @@ pub async fn device(
         .client_post(&key, &url, Some(conn), form, "device:authorization")
         .await?;
     let doc: serde_json::Value = resp.json().map_err(|e| {
-        ConnectError::Config(format!("device authorization response (HTTP {}): {e}", resp.status))
+        ConnectError::Config(format!(
+            "device authorization response (HTTP {}): {e}",
+            resp.status
+        ))
     })?;
     if let Some(error) = doc.get("error").and_then(|v| v.as_str()) {
         return Err(ConnectError::Denied {
             error: error.to_string(),
-            description: doc.get("error_description").and_then(|v| v.as_str()).map(str::to_string),
+            description: doc
+                .get("error_description")
+                .and_then(|v| v.as_str())
+                .map(str::to_string),
         });
     }
     let field = |k: &str| doc.get(k).and_then(|v| v.as_str()).map(str::to_string);
-    let (Some(device_code), Some(user_code), Some(verification_uri)) =
-        (field("device_code"), field("user_code"), field("verification_uri"))
-    else {
+    let (Some(device_code), Some(user_code), Some(verification_uri)) = (
+        field("device_code"),
+        field("user_code"),
+        field("verification_uri"),
+    ) else {
         return Err(ConnectError::Config(
             "device authorization response lacks device_code, user_code or verification_uri".into(),
         ));
     };
     tokens.http().redactor().register_secret(&device_code);
     let number = |k: &str| {
-        doc.get(k).and_then(|v| v.as_u64().or_else(|| v.as_str().and_then(|s| s.parse().ok())))
+        doc.get(k).and_then(|v| {
+            v.as_u64()
+                .or_else(|| v.as_str().and_then(|s| s.parse().ok()))
+        })
     };
     let mut interval = Duration::from_secs(number("interval").unwrap_or(5));
     let expires_in = Duration::from_secs(number("expires_in").unwrap_or(600));
-    show(&format!("To authorize `{}`, open {verification_uri}", conn.id.value));
+    show(&format!(
+        "To authorize `{}`, open {verification_uri}",
+        conn.id.value
+    ));
     show(&format!("and enter the code: {user_code}"));
     if let Some(complete) = field("verification_uri_complete") {
         show(&format!("(or open {complete})"));
@@ -304,7 +356,9 @@ pub async fn device(
             return Err(if expires_in <= opts.timeout {
                 ConnectError::DeviceExpired
             } else {
-                ConnectError::Timeout { after: opts.timeout }
+                ConnectError::Timeout {
+                    after: opts.timeout,
+                }
             });
         }
         let form = vec![
@@ -324,7 +378,10 @@ pub async fn device(
         match parse_token_body(&resp.body) {
             Parsed::Token(t) if (200..300).contains(&resp.status) => {
                 tokens.store_grant(conn, &t, &scopes).await?;
-                show(&format!("Connected `{}`; credentials stored.", conn.id.value));
+                show(&format!(
+                    "Connected `{}`; credentials stored.",
+                    conn.id.value
+                ));
                 return Ok(());
             }
             Parsed::Error(e) => match e.error.as_str() {
@@ -332,7 +389,10 @@ pub async fn device(
                 // RFC 8628 §3.5: +5 s for this and every later request.
                 "slow_down" => {
                     interval += Duration::from_secs(5);
-                    show(&format!("(the provider asked to slow down; polling every {}s)", interval.as_secs()));
+                    show(&format!(
+                        "(the provider asked to slow down; polling every {}s)",
+                        interval.as_secs()
+                    ));
                 }
                 "expired_token" => return Err(ConnectError::DeviceExpired),
                 _ => {

@@ -123,11 +123,27 @@ mod tests {
         };
         let mut e = entry(360, now);
         e.last_refreshed_at = Some(now);
-        let h = assess("p", "c", "p/c", Some(&e), &lifetime, chrono::Duration::days(7), now);
+        let h = assess(
+            "p",
+            "c",
+            "p/c",
+            Some(&e),
+            &lifetime,
+            chrono::Duration::days(7),
+            now,
+        );
         assert_eq!(h.expiry_source.as_deref(), Some("absolute"));
         assert_eq!(h.days_left, Some(5));
         e.refresh_token_expires_at = Some(now + chrono::Duration::days(2));
-        let h = assess("p", "c", "p/c", Some(&e), &lifetime, chrono::Duration::days(7), now);
+        let h = assess(
+            "p",
+            "c",
+            "p/c",
+            Some(&e),
+            &lifetime,
+            chrono::Duration::days(7),
+            now,
+        );
         assert_eq!(h.expiry_source.as_deref(), Some("response"));
     }
 
@@ -136,12 +152,24 @@ mod tests {
         let now = Utc::now();
         let none = RefreshLifetime::default();
         let w = chrono::Duration::days(7);
-        assert_eq!(assess("p", "c", "p/c", None, &none, w, now).status, "not-connected");
+        assert_eq!(
+            assess("p", "c", "p/c", None, &none, w, now).status,
+            "not-connected"
+        );
         let mut e = entry(1, now);
-        e.refresh_in_flight = Some(InFlight { started_at: now, pid: 7 });
-        assert_eq!(assess("p", "c", "p/c", Some(&e), &none, w, now).status, "refresh-in-flight");
+        e.refresh_in_flight = Some(InFlight {
+            started_at: now,
+            pid: 7,
+        });
+        assert_eq!(
+            assess("p", "c", "p/c", Some(&e), &none, w, now).status,
+            "refresh-in-flight"
+        );
         e.refresh_token = None;
         e.refresh_in_flight = None;
-        assert_eq!(assess("p", "c", "p/c", Some(&e), &none, w, now).status, "no-refresh-token");
+        assert_eq!(
+            assess("p", "c", "p/c", Some(&e), &none, w, now).status,
+            "no-refresh-token"
+        );
     }
 }

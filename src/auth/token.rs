@@ -7,9 +7,9 @@
 //! tokens, and this module never formats reports.
 
 use super::response::{Parsed, TokenResponse, parse_token_body, split_scope};
-use crate::probe::token::{ERROR_PROBE_GRANT, TokenFacts, analyse};
 use super::store::{CredentialStore, Entry, InFlight, StoreError, StoredSecret};
 use crate::http::{Auth, HttpClient, HttpError, Request};
+use crate::probe::token::{ERROR_PROBE_GRANT, TokenFacts, analyse};
 use crate::suite::{ClientAuth, Connection, Grant, RefreshLifetime, Suite};
 use chrono::{DateTime, Duration as ChronoDuration, Utc};
 use secrecy::{ExposeSecret, SecretString};
@@ -22,7 +22,9 @@ const EXPIRY_MARGIN_SECS: i64 = 60;
 
 #[derive(Debug, thiserror::Error)]
 pub enum AuthError {
-    #[error("no credentials stored for `{key}` in {store}; authorise the connection: `{reconnect}`")]
+    #[error(
+        "no credentials stored for `{key}` in {store}; authorise the connection: `{reconnect}`"
+    )]
     NotConnected {
         key: String,
         store: String,
@@ -160,7 +162,11 @@ impl TokenManager {
             Grant::ClientCredentials => self.client_credentials(conn, scopes).await,
             Grant::AuthorizationCode => self.refresh(conn, scopes).await,
             Grant::Password => {
-                if self.store.get(&conn.credential)?.is_some_and(|e| e.refresh_token.is_some()) {
+                if self
+                    .store
+                    .get(&conn.credential)?
+                    .is_some_and(|e| e.refresh_token.is_some())
+                {
                     self.refresh(conn, scopes).await
                 } else {
                     self.password(conn, scopes).await
@@ -235,7 +241,10 @@ impl TokenManager {
         let (Some(user), Some(pass)) = (&conn.username, &conn.password) else {
             return Err(AuthError::Config {
                 suite: self.provider.clone(),
-                what: format!("connection `{}` needs `username` and `password`", conn.id.value),
+                what: format!(
+                    "connection `{}` needs `username` and `password`",
+                    conn.id.value
+                ),
             });
         };
         tracing::warn!(
@@ -243,11 +252,16 @@ impl TokenManager {
             connection = %conn.id.value,
             "using the password grant, which OAuth 2.1 removes"
         );
-        self.http.redactor().register_secret(pass.value.expose_secret());
+        self.http
+            .redactor()
+            .register_secret(pass.value.expose_secret());
         let mut form = vec![
             ("grant_type".to_string(), "password".to_string()),
             ("username".to_string(), user.value.clone()),
-            ("password".to_string(), pass.value.expose_secret().to_string()),
+            (
+                "password".to_string(),
+                pass.value.expose_secret().to_string(),
+            ),
         ];
         if !scopes.is_empty() {
             form.push(("scope".into(), scopes.join(" ")));
@@ -260,7 +274,11 @@ impl TokenManager {
         let entry = entry_from(&token, None, None, scopes);
         self.store.put(&lock, &conn.credential, entry.clone())?;
         drop(lock);
-        self.remember(&conn.credential, &token.access_token, entry.access_token_expires_at);
+        self.remember(
+            &conn.credential,
+            &token.access_token,
+            entry.access_token_expires_at,
+        );
         Ok(SecretString::from(token.access_token))
     }
 
@@ -313,7 +331,11 @@ impl TokenManager {
     /// Asks for `scopes` (RFC 6749 §6 down-scoping) when they are narrower than
     /// the grant's. Refreshes early when the refresh token would otherwise die
     /// of idleness soon, to keep the connection alive.
-    async fn refresh(&self, conn: &Connection, scopes: &[String]) -> Result<SecretString, AuthError> {
+    async fn refresh(
+        &self,
+        conn: &Connection,
+        scopes: &[String],
+    ) -> Result<SecretString, AuthError> {
         let _gate = self.refresh_gate.lock().await;
         if let Some(t) = self.cached(&conn.credential) {
             return Ok(t);
@@ -512,13 +534,10 @@ impl TokenManager {
             purpose: purpose.to_string(),
             connection: conn.map(|c| c.id.value.clone()),
         };
-        self.http
-            .send(req)
-            .await
-            .map_err(|source| AuthError::Http {
-                key: key.to_string(),
-                source,
-            })
+        self.http.send(req).await.map_err(|source| AuthError::Http {
+            key: key.to_string(),
+            source,
+        })
     }
 
     /// POSTs a token request with client authentication; classifies the answer.
@@ -611,7 +630,10 @@ fn entry_from(
 /// When an entry's refresh token dies if nobody refreshes it, and which rule
 /// says so: `response` (the provider said), `idle` or `absolute` (the suite's
 /// documented lifetimes). The earliest wins.
-pub fn refresh_deadline(entry: &Entry, lifetime: &RefreshLifetime) -> Option<(DateTime<Utc>, &'static str)> {
+pub fn refresh_deadline(
+    entry: &Entry,
+    lifetime: &RefreshLifetime,
+) -> Option<(DateTime<Utc>, &'static str)> {
     entry.refresh_token.as_ref()?;
     let mut candidates: Vec<(DateTime<Utc>, &'static str)> = Vec::new();
     if let Some(at) = entry.refresh_token_expires_at {
@@ -619,10 +641,16 @@ pub fn refresh_deadline(entry: &Entry, lifetime: &RefreshLifetime) -> Option<(Da
     }
     let last_use = entry.last_refreshed_at.or(entry.obtained_at);
     if let (Some(idle), Some(last)) = (lifetime.idle, last_use) {
-        candidates.push((last + ChronoDuration::from_std(idle).unwrap_or_default(), "idle"));
+        candidates.push((
+            last + ChronoDuration::from_std(idle).unwrap_or_default(),
+            "idle",
+        ));
     }
     if let (Some(abs), Some(first)) = (lifetime.absolute, entry.obtained_at) {
-        candidates.push((first + ChronoDuration::from_std(abs).unwrap_or_default(), "absolute"));
+        candidates.push((
+            first + ChronoDuration::from_std(abs).unwrap_or_default(),
+            "absolute",
+        ));
     }
     candidates.into_iter().min_by_key(|(at, _)| *at)
 }

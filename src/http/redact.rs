@@ -197,6 +197,19 @@ impl Redactor {
         body: &[u8],
         max_chars: usize,
     ) -> (String, bool) {
+        // A huge body (say, cut at a 10 MiB limit) is recorded only as a prefix:
+        // redact that prefix lexically instead of copying the whole body several
+        // times. The cut backs off to before any token-like run, so no secret is
+        // ever recorded half-redacted.
+        if body.len() > LARGE_BODY.max(max_chars.saturating_mul(4)) {
+            let mut end = max_chars.saturating_add(4096).min(body.len());
+            while end > 0 && is_token_byte(body[end - 1]) {
+                end -= 1;
+            }
+            let prefix = String::from_utf8_lossy(&body[..end]);
+            let text = self.scrub(&self.redact_json_text(&prefix));
+            return (truncate_chars(text, max_chars).0, true);
+        }
         let mime = content_type
             .and_then(|ct| ct.split(';').next())
             .map(|m| m.trim().to_ascii_lowercase())
@@ -490,3 +503,11 @@ fn truncate_chars(text: String, max_chars: usize) -> (String, bool) {
 #[cfg(test)]
 #[path = "redact_tests.rs"]
 mod tests;
+
+/// Bodies larger than this are redacted and recorded from a prefix only.
+const LARGE_BODY: usize = 1 << 20;
+
+/// Bytes that can be part of a token (base64url, base64, JWT, opaque ids).
+fn is_token_byte(b: u8) -> bool {
+    b.is_ascii_alphanumeric() || matches!(b, b'_' | b'.' | b'~' | b'+' | b'/' | b'=' | b'-')
+}

@@ -318,3 +318,16 @@ fn plain_text_without_secret_fields_is_kept_verbatim() {
         );
     }
 }
+
+#[test]
+fn huge_bodies_are_recorded_from_a_prefix_without_half_secrets() {
+    let r = Redactor::new(&[]).unwrap();
+    let max = 100;
+    let mut body = vec![b' '; max + 4090];
+    body.extend_from_slice(b"sim_at_ABCDEFGHIJKLMNOPQRSTUV ");
+    body.extend(std::iter::repeat_n(b'x', 2 << 20));
+    let (text, truncated) = r.redact_body(Some("application/json"), &body, max);
+    assert!(truncated);
+    assert!(!text.contains("sim_at_"), "{text:?}");
+    assert_eq!(text.chars().count(), max);
+}

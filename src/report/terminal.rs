@@ -147,7 +147,9 @@ pub fn render_tokens(health: &[crate::auth::health::TokenHealth]) -> String {
             fmt(h.last_refreshed_at),
             fmt(h.access_token_expires_at),
             fmt(h.refresh_token_expires_at),
-            h.days_left.map(|d| d.to_string()).unwrap_or_else(|| "-".into()),
+            h.days_left
+                .map(|d| d.to_string())
+                .unwrap_or_else(|| "-".into()),
             h.expiry_source.clone().unwrap_or_else(|| "-".into()),
         ]);
     }
@@ -260,6 +262,7 @@ mod tests {
                 class: "timeout".into(),
                 message: "request timed out after 10s".into(),
             }],
+            tokens: vec![],
             exchanges: vec![],
         }
     }

@@ -50,6 +50,8 @@ struct DeviceGrant {
     /// Grows by the slow-down step on every `slow_down`.
     interval: Duration,
     last_poll: Option<Instant>,
+    /// Polls still to be answered `slow_down` regardless of timing.
+    forced_slow_downs: u32,
     status: Status,
 }
 
@@ -88,6 +90,8 @@ pub(crate) struct DeviceStore {
     pub(crate) ttl: Duration,
     /// Interval growth per `slow_down`; tests shorten it.
     pub(crate) slow_down_step: Duration,
+    /// How many initial polls of each device code get `slow_down` (a busy provider).
+    pub(crate) forced_slow_downs: u32,
 }
 
 impl Default for DeviceStore {
@@ -97,6 +101,7 @@ impl Default for DeviceStore {
             by_user: HashMap::new(),
             ttl: DEVICE_CODE_TTL,
             slow_down_step: SLOW_DOWN_STEP,
+            forced_slow_downs: 0,
         }
     }
 }
@@ -149,6 +154,7 @@ impl DeviceStore {
                 expires: now + self.ttl,
                 interval,
                 last_poll: None,
+                forced_slow_downs: self.forced_slow_downs,
                 status: Status::Pending,
             },
         );
@@ -190,9 +196,13 @@ impl DeviceStore {
         if now >= grant.expires {
             return Poll::Expired;
         }
-        let too_fast = grant
+        let mut too_fast = grant
             .last_poll
             .is_some_and(|last| now.saturating_duration_since(last) < grant.interval);
+        if grant.forced_slow_downs > 0 {
+            grant.forced_slow_downs -= 1;
+            too_fast = true;
+        }
         grant.last_poll = Some(now);
         if too_fast {
             grant.interval += step;

@@ -206,6 +206,9 @@ pub struct SimOptions {
     /// The password of every test user for the password grant; `None` generates a random
     /// `sim_cs_pw_…` value. Never printed.
     pub user_password: Option<String>,
+    /// A busy provider: the first this-many polls of every device code are answered
+    /// `slow_down` whatever their timing (each one still grows the interval).
+    pub device_slow_down_polls: u32,
 }
 
 impl Default for SimOptions {
@@ -219,6 +222,7 @@ impl Default for SimOptions {
             refresh_idle_ttl: None,
             device_interval: Duration::from_secs(5),
             user_password: None,
+            device_slow_down_polls: 0,
         }
     }
 }

@@ -164,7 +164,11 @@ impl Sim {
             device_interval: opts.device_interval,
             v2: AtomicBool::new(opts.version == ApiVersion::V2),
             store: Mutex::new(TokenStore::with_refresh_idle_ttl(refresh_idle_ttl)),
-            devices: Mutex::new(DeviceStore::default()),
+            devices: Mutex::new({
+                let mut d = DeviceStore::default();
+                d.forced_slow_downs = opts.device_slow_down_polls;
+                d
+            }),
             counters: Counters::default(),
         });
         let (stop, stopped) = oneshot::channel::<()>();

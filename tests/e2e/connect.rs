@@ -33,7 +33,10 @@ fn connect(w: &World, extra: &[&str]) -> Child {
 }
 
 /// Reads stdout lines until one satisfies `pick`; returns (that line, all lines so far).
-async fn read_until(child: &mut Child, pick: fn(&str) -> bool) -> (String, Vec<String>, Box<dyn BufRead + Send>) {
+async fn read_until(
+    child: &mut Child,
+    pick: fn(&str) -> bool,
+) -> (String, Vec<String>, Box<dyn BufRead + Send>) {
     let stdout = child.stdout.take().unwrap();
     tokio::task::spawn_blocking(move || {
         let mut reader: Box<dyn BufRead + Send> = Box::new(BufReader::new(stdout));
@@ -54,7 +57,11 @@ async fn read_until(child: &mut Child, pick: fn(&str) -> bool) -> (String, Vec<S
     .unwrap()
 }
 
-async fn finish(mut child: Child, mut rest: Box<dyn BufRead + Send>, mut seen: Vec<String>) -> (i32, String) {
+async fn finish(
+    mut child: Child,
+    mut rest: Box<dyn BufRead + Send>,
+    mut seen: Vec<String>,
+) -> (i32, String) {
     let (code, text) = tokio::task::spawn_blocking(move || {
         let mut tail = String::new();
         let _ = std::io::Read::read_to_string(&mut rest, &mut tail);
@@ -90,16 +97,31 @@ async fn authorization_code_with_pkce_through_the_loopback_callback() {
         .await
         .unwrap();
     assert_eq!(page.status().as_u16(), 200);
-    assert!(page.text().await.unwrap().contains("You can close this tab"));
+    assert!(
+        page.text()
+            .await
+            .unwrap()
+            .contains("You can close this tab")
+    );
     let (code, text) = finish(child, rest, seen).await;
     assert_eq!(code, 0, "{text}");
-    assert!(text.contains("Connected `acme-corp`; credentials stored."), "{text}");
+    assert!(
+        text.contains("Connected `acme-corp`; credentials stored."),
+        "{text}"
+    );
     let store = driftwatch::auth::CredentialStore::new(w.credentials());
     let entry = store.get("demo/acme-corp").unwrap().unwrap();
     assert!(entry.refresh_token.unwrap().expose().starts_with("sim_rt_"));
     assert_eq!(
         entry.scopes,
-        ["admin:read", "audit:read", "email", "invoices:read", "profile", "reports:read"]
+        [
+            "admin:read",
+            "audit:read",
+            "email",
+            "invoices:read",
+            "profile",
+            "reports:read"
+        ]
     );
 }
 
@@ -116,15 +138,26 @@ async fn denied_consent_is_a_clear_error() {
         .unwrap();
     let (code, text) = finish(child, rest, seen).await;
     assert_eq!(code, 3, "{text}");
-    assert!(text.contains("authorization was refused (`access_denied`)"), "{text}");
-    assert_eq!(driftwatch::auth::CredentialStore::new(w.credentials()).get("demo/globex").unwrap(), None);
+    assert!(
+        text.contains("authorization was refused (`access_denied`)"),
+        "{text}"
+    );
+    assert_eq!(
+        driftwatch::auth::CredentialStore::new(w.credentials())
+            .get("demo/globex")
+            .unwrap(),
+        None
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_forged_callback_with_the_wrong_state_is_rejected() {
     let w = world().await;
     let mut child = connect(&w, &["initech", "--no-browser"]);
-    let (_url, seen, rest) = read_until(&mut child, |l| l.starts_with("Waiting for the redirect to ")).await;
+    let (_url, seen, rest) = read_until(&mut child, |l| {
+        l.starts_with("Waiting for the redirect to ")
+    })
+    .await;
     let redirect = seen
         .last()
         .unwrap()
@@ -132,7 +165,9 @@ async fn a_forged_callback_with_the_wrong_state_is_rejected() {
         .trim_end_matches(" …")
         .to_string();
     let _ = browser()
-        .get(format!("{redirect}?code=sim_code_forged0000&state=not-ours"))
+        .get(format!(
+            "{redirect}?code=sim_code_forged0000&state=not-ours"
+        ))
         .send()
         .await
         .unwrap();
@@ -148,5 +183,78 @@ async fn no_answer_times_out() {
     let (_l, seen, rest) = read_until(&mut child, |l| l.starts_with("Waiting")).await;
     let (code, text) = finish(child, rest, seen).await;
     assert_eq!(code, 3, "{text}");
-    assert!(text.contains("no authorization arrived within 1s"), "{text}");
+    assert!(
+        text.contains("no authorization arrived within 1s"),
+        "{text}"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn device_flow_honours_slow_down() {
+    let w = World::start(driftwatch::sim::SimOptions {
+        device_interval: std::time::Duration::from_secs(1),
+        device_slow_down_polls: 1,
+        ..Default::default()
+    })
+    .await;
+    let mut child = connect(&w, &["acme-corp", "--device"]);
+    let (line, seen, rest) =
+        read_until(&mut child, |l| l.starts_with("and enter the code: ")).await;
+    let user_code = line.trim_start_matches("and enter the code: ").to_string();
+    let approved = browser()
+        .post(format!("{}/device/approve", w.sim.base_url()))
+        .form(&[
+            ("user_code", user_code.as_str()),
+            ("login_hint", "acme-corp"),
+            ("decision", "approve"),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(approved.status().as_u16(), 200);
+    let (code, text) = finish(child, rest, seen).await;
+    assert_eq!(code, 0, "{text}");
+    assert!(
+        text.contains("(the provider asked to slow down; polling every 6s)"),
+        "{text}"
+    );
+    assert!(
+        text.contains("Connected `acme-corp`; credentials stored."),
+        "{text}"
+    );
+    assert_eq!(w.sim.stats().slow_downs, 1);
+    let entry = driftwatch::auth::CredentialStore::new(w.credentials())
+        .get("demo/acme-corp")
+        .unwrap()
+        .unwrap();
+    assert!(entry.refresh_token.is_some());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn device_flow_denied_is_a_clear_error() {
+    let w = World::start(driftwatch::sim::SimOptions {
+        device_interval: std::time::Duration::from_secs(1),
+        ..Default::default()
+    })
+    .await;
+    let mut child = connect(&w, &["globex", "--device"]);
+    let (line, seen, rest) =
+        read_until(&mut child, |l| l.starts_with("and enter the code: ")).await;
+    let user_code = line.trim_start_matches("and enter the code: ").to_string();
+    browser()
+        .post(format!("{}/device/approve", w.sim.base_url()))
+        .form(&[
+            ("user_code", user_code.as_str()),
+            ("login_hint", "globex"),
+            ("decision", "deny"),
+        ])
+        .send()
+        .await
+        .unwrap();
+    let (code, text) = finish(child, rest, seen).await;
+    assert_eq!(code, 3, "{text}");
+    assert!(
+        text.contains("authorization was refused (`access_denied`)"),
+        "{text}"
+    );
 }
