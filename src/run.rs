@@ -564,7 +564,17 @@ async fn run_suite(
     let mut observations = Vec::new();
     let mut drifts = expiry_drifts(&health);
     let mut pending = Vec::new();
-    drifts.extend(crate::probe::token::findings(&provider, &token_facts));
+    drifts.extend(
+        crate::probe::token::findings(&provider, &token_facts)
+            .into_iter()
+            .map(|mut d| {
+                // File each finding under its grant's observation.
+                if let Some(grant) = &d.path {
+                    d.subject = token_subject(grant);
+                }
+                d
+            }),
+    );
     for obs in token_observations(&provider, &token_facts) {
         record(
             store,
@@ -646,15 +656,20 @@ fn token_observations(
         .map(|g| {
             let group: Vec<_> = facts.iter().filter(|f| f.grant == g).cloned().collect();
             let mut obs = crate::probe::token::observe(provider, &group);
-            let slug = if g == crate::probe::token::ERROR_PROBE_GRANT {
-                "error-probe".to_string()
-            } else {
-                g.replace(' ', "-")
-            };
-            obs.key.subject = format!("{}.{slug}", crate::probe::token::SUBJECT);
+            obs.key.subject = token_subject(g);
             obs
         })
         .collect()
+}
+
+/// `token-endpoint.<grant>`, the subject of one grant's token observation.
+fn token_subject(grant: &str) -> String {
+    let slug = if grant == crate::probe::token::ERROR_PROBE_GRANT {
+        "error-probe".to_string()
+    } else {
+        grant.replace(' ', "-")
+    };
+    format!("{}.{slug}", crate::probe::token::SUBJECT)
 }
 
 /// Compares one observation with the baseline and files the outcome.

@@ -272,7 +272,8 @@ impl TokenManager {
             .token_request(&conn.credential, Some(conn), form, "token:password")
             .await?;
         let entry = entry_from(&token, None, None, scopes);
-        self.store.put(&lock, &conn.credential, entry.clone())?;
+        self.store_put(&lock, &conn.credential, entry.clone())
+            .await?;
         drop(lock);
         self.remember(
             &conn.credential,
@@ -282,7 +283,37 @@ impl TokenManager {
         Ok(SecretString::from(token.access_token))
     }
 
-    async fn lock_store(&self) -> Result<super::store::StoreLock, AuthError> {
+    /// Reads an entry off the async workers (a credential helper may take seconds).
+    async fn store_get(&self, key: &str) -> Result<Option<Entry>, AuthError> {
+        let store = self.store.clone();
+        let key = key.to_string();
+        tokio::task::spawn_blocking(move || store.get(&key))
+            .await
+            .map_err(|e| AuthError::Config {
+                suite: self.provider.clone(),
+                what: format!("credential store task failed: {e}"),
+            })?
+            .map_err(AuthError::from)
+    }
+
+    /// Writes an entry off the async workers; the caller holds the lock.
+    async fn store_put(
+        &self,
+        lock: &Arc<super::store::StoreLock>,
+        key: &str,
+        entry: Entry,
+    ) -> Result<(), AuthError> {
+        let (store, lock, key) = (self.store.clone(), lock.clone(), key.to_string());
+        tokio::task::spawn_blocking(move || store.put(&lock, &key, entry))
+            .await
+            .map_err(|e| AuthError::Config {
+                suite: self.provider.clone(),
+                what: format!("credential store task failed: {e}"),
+            })?
+            .map_err(AuthError::from)
+    }
+
+    async fn lock_store(&self) -> Result<Arc<super::store::StoreLock>, AuthError> {
         let store = self.store.clone();
         tokio::task::spawn_blocking(move || store.lock())
             .await
@@ -290,6 +321,7 @@ impl TokenManager {
                 suite: self.provider.clone(),
                 what: format!("lock task failed: {e}"),
             })?
+            .map(Arc::new)
             .map_err(AuthError::from)
     }
 
@@ -343,8 +375,8 @@ impl TokenManager {
         let lock = self.lock_store().await?;
         let key = conn.credential.clone();
         let mut entry = self
-            .store
-            .get(&key)?
+            .store_get(&key)
+            .await?
             .ok_or_else(|| self.not_connected(conn))?;
         // Another process may have refreshed while we waited for the lock.
         let known_fresh = entry.access_token_expires_at.is_some()
@@ -367,7 +399,7 @@ impl TokenManager {
             started_at: Utc::now(),
             pid: std::process::id(),
         });
-        self.store.put(&lock, &key, entry.clone())?;
+        self.store_put(&lock, &key, entry.clone()).await?;
 
         let mut form = vec![
             ("grant_type".to_string(), "refresh_token".to_string()),
@@ -392,7 +424,7 @@ impl TokenManager {
                     self.http.redactor().register_secret(new_rt);
                 }
                 // Persist before anyone can use the new access token.
-                self.store.put(&lock, &key, new_entry.clone())?;
+                self.store_put(&lock, &key, new_entry.clone()).await?;
                 drop(lock);
                 if !downscope {
                     self.remember(&key, &token.access_token, expiry(token.expires_in));
@@ -401,7 +433,7 @@ impl TokenManager {
             }
             Err(AuthError::Refused { error, .. }) if error == "invalid_grant" => {
                 entry.refresh_in_flight = None;
-                self.store.put(&lock, &key, entry)?;
+                self.store_put(&lock, &key, entry).await?;
                 Err(AuthError::InvalidGrant {
                     key,
                     in_flight: earlier_crash,
@@ -411,7 +443,7 @@ impl TokenManager {
             Err(e @ AuthError::Refused { .. }) => {
                 // A definite answer: the token was not spent.
                 entry.refresh_in_flight = earlier_crash;
-                self.store.put(&lock, &key, entry)?;
+                self.store_put(&lock, &key, entry).await?;
                 Err(e)
             }
             // Outcome unknown (network, timeout, unreadable): keep the marker.
@@ -454,7 +486,7 @@ impl TokenManager {
         }
         let entry = entry_from(token, None, None, requested);
         let lock = self.lock_store().await?;
-        self.store.put(&lock, &conn.credential, entry)?;
+        self.store_put(&lock, &conn.credential, entry).await?;
         Ok(())
     }
 

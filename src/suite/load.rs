@@ -328,7 +328,7 @@ mod tests {
         assert_eq!(d[0].message, "invalid value `client_credential`");
         assert_eq!(
             d[0].label,
-            "expected one of `authorization_code`, `client_credentials`, `static_bearer`"
+            "expected one of `authorization_code`, `client_credentials`, `static_bearer`, `password`"
         );
         assert_eq!(
             d[0].help.as_deref(),

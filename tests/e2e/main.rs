@@ -4,6 +4,7 @@ mod check;
 mod cli;
 mod connect;
 mod drift;
+mod grants;
 mod lifecycle;
 mod limits;
 mod support;
