@@ -43,6 +43,7 @@ pub fn main(cli: Cli, ctx: Context) -> i32 {
             drift,
         } => runtime.block_on(cmd_sim(&ctx, port, &profile, &drift)),
     };
+    log_resource_usage();
     match result {
         Ok(code) => code,
         Err(e) => {
@@ -54,6 +55,22 @@ pub fn main(cli: Cli, ctx: Context) -> i32 {
             }
             e.exit_code()
         }
+    }
+}
+
+/// Logs the process's peak resident memory at debug level (Linux), so a run's
+/// memory bound can be checked from outside: `DRIFTWATCH_LOG=debug`.
+fn log_resource_usage() {
+    let peak = std::fs::read_to_string("/proc/self/status")
+        .ok()
+        .and_then(|s| {
+            s.lines()
+                .find(|l| l.starts_with("VmHWM:"))
+                .and_then(|l| l.split_whitespace().nth(1))
+                .and_then(|v| v.parse::<u64>().ok())
+        });
+    if let Some(kib) = peak {
+        tracing::debug!(peak_rss_kib = kib, "resource usage");
     }
 }
 

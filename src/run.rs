@@ -100,6 +100,11 @@ pub struct Run {
     pub suites: Vec<SuiteSummary>,
     pub observations: Vec<Observation>,
     pub drifts: Vec<Drift>,
+    /// Conformance findings re-checked every run (token endpoint, permissions vs
+    /// docs, refresh vs docs). Not drift: they do not fail a run by themselves;
+    /// a change in them shows up as drift of the baselined observation.
+    #[serde(default)]
+    pub findings: Vec<Drift>,
     pub pending: Vec<PendingSnapshot>,
     pub errors: Vec<RunError>,
     /// Every connection's refresh-token health after the run's refreshes.
@@ -150,6 +155,7 @@ pub async fn execute(
         suites: Vec::new(),
         observations: Vec::new(),
         drifts: Vec::new(),
+        findings: Vec::new(),
         pending: Vec::new(),
         errors: Vec::new(),
         tokens: Vec::new(),
@@ -162,6 +168,7 @@ pub async fn execute(
         run.suites.push(out.summary);
         run.observations.extend(out.observations);
         run.drifts.extend(out.drifts);
+        run.findings.extend(out.findings);
         run.pending.extend(out.pending);
         run.errors.extend(out.errors);
         run.tokens.extend(out.tokens);
@@ -170,6 +177,7 @@ pub async fn execute(
     }
     run.observations.sort_by(|a, b| a.key.cmp(&b.key));
     run.drifts.sort_by(|a, b| a.sort_key().cmp(&b.sort_key()));
+    run.findings.sort_by(|a, b| a.sort_key().cmp(&b.sort_key()));
     run.pending.sort_by(|a, b| {
         (&a.provider, a.probe, &a.subject).cmp(&(&b.provider, b.probe, &b.subject))
     });
@@ -349,6 +357,7 @@ fn expiry_drifts(health: &[TokenHealth]) -> Vec<Drift> {
 
 struct SuiteOutcome {
     tokens: Vec<TokenHealth>,
+    findings: Vec<Drift>,
     summary: SuiteSummary,
     observations: Vec<Observation>,
     drifts: Vec<Drift>,
@@ -564,7 +573,8 @@ async fn run_suite(
     let mut observations = Vec::new();
     let mut drifts = expiry_drifts(&health);
     let mut pending = Vec::new();
-    drifts.extend(
+    let mut findings: Vec<Drift> = Vec::new();
+    findings.extend(
         crate::probe::token::findings(&provider, &token_facts)
             .into_iter()
             .map(|mut d| {
@@ -626,6 +636,7 @@ async fn run_suite(
     });
     Ok(SuiteOutcome {
         tokens: health,
+        findings,
         summary: SuiteSummary {
             file: suite_file,
             provider,

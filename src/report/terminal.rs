@@ -66,6 +66,28 @@ pub fn render(run: &Run, color: bool, report_path: Option<&str>) -> String {
             );
             let _ = writeln!(out, "            {}", paint(color, dim, &d.message));
         }
+        let findings: Vec<_> = run.findings.iter().filter(|d| &d.provider == p).collect();
+        if !findings.is_empty() {
+            let _ = writeln!(
+                out,
+                "  {} (re-checked every run; not drift):",
+                plural(findings.len(), "finding")
+            );
+            for d in &findings {
+                let _ = writeln!(
+                    out,
+                    "    {:<8}  {}  {}{}  {}",
+                    d.severity.as_str(),
+                    d.rule,
+                    d.subject,
+                    d.path
+                        .as_deref()
+                        .map(|p| format!(" {p}"))
+                        .unwrap_or_default(),
+                    paint(color, dim, &d.message)
+                );
+            }
+        }
         for e in &errors {
             let mut place = String::new();
             if let Some(c) = &e.connection {
@@ -229,6 +251,7 @@ mod tests {
                 },
             ],
             observations: vec![],
+            findings: vec![],
             drifts: vec![
                 drift(
                     "schema.type-changed",

@@ -251,6 +251,17 @@ impl Converter<'_> {
             None => RefreshLifetime::default(),
         };
         let credential_helper = a.credential_helper.as_ref().map(|h| self.text(h).located());
+        let refresh = match &a.refresh {
+            Some(r) => RefreshDocs {
+                documented: r.documented.map(|d| match d {
+                    RawDocumentedRefresh::None => DocumentedRefresh::None,
+                    RawDocumentedRefresh::Reusable => DocumentedRefresh::Reusable,
+                    RawDocumentedRefresh::Rotating => DocumentedRefresh::Rotating,
+                }),
+                replay_delay: r.replay_delay.as_ref().and_then(|d| self.duration(d)),
+            },
+            None => RefreshDocs::default(),
+        };
         if grant != Grant::StaticBearer && token_url.is_none() && discovery_url.is_none() {
             self.diags.error(
                 pos(raw),
@@ -298,6 +309,7 @@ impl Converter<'_> {
             redirect_uri,
             device_authorization_url,
             refresh_token_lifetime,
+            refresh,
             credential_helper,
         }
     }

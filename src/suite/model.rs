@@ -68,6 +68,36 @@ pub enum Grant {
     Password,
 }
 
+/// What the provider's documentation says about refresh tokens.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum DocumentedRefresh {
+    /// "We do not issue refresh tokens."
+    None,
+    /// Refresh tokens can be used again and again.
+    Reusable,
+    /// Every refresh returns a new refresh token.
+    Rotating,
+}
+
+impl DocumentedRefresh {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            DocumentedRefresh::None => "none",
+            DocumentedRefresh::Reusable => "reusable",
+            DocumentedRefresh::Rotating => "rotating",
+        }
+    }
+}
+
+/// `auth.refresh`: documented behaviour and the active probe's replay schedule.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct RefreshDocs {
+    pub documented: Option<DocumentedRefresh>,
+    /// On disposable connections, replay the rotated-away token a second time
+    /// after this delay, to measure a grace window.
+    pub replay_delay: Option<Duration>,
+}
+
 /// Refresh-token lifetimes the provider documents (most never say in the response).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub struct RefreshLifetime {
@@ -108,6 +138,8 @@ pub struct Auth {
     pub device_authorization_url: Option<Located<String>>,
     /// Documented refresh-token lifetimes.
     pub refresh_token_lifetime: RefreshLifetime,
+    /// What the provider documents about refresh, and how the active refresh probe replays.
+    pub refresh: RefreshDocs,
     /// A credential helper command (`<cmd> get <key>` / `<cmd> store <key>`) that holds
     /// this provider's credentials instead of the local store file.
     pub credential_helper: Option<Located<String>>,

@@ -131,11 +131,42 @@ pub(crate) struct RawAuth {
     /// Refresh-token lifetimes the provider documents, for token-health warnings.
     #[serde(default)]
     pub refresh_token_lifetime: Option<RawLifetime>,
+    /// What the provider documents about refresh tokens, and the active refresh probe's schedule.
+    #[serde(default)]
+    pub refresh: Option<RawRefresh>,
     /// Credential helper command: driftwatch runs `<cmd> get <key>` and `<cmd> store <key>`
     /// instead of using the local credential store file (see docs/credential-helpers.md).
     #[serde(default)]
     #[schemars(with = "Option<String>")]
     pub credential_helper: Option<Spanned<String>>,
+}
+
+/// Documented refresh behaviour.
+#[derive(Debug, Clone, Copy, Deserialize, JsonSchema)]
+#[serde(rename_all = "snake_case")]
+#[schemars(rename = "DocumentedRefresh")]
+pub(crate) enum RawDocumentedRefresh {
+    /// The provider says it issues no refresh tokens.
+    None,
+    /// Refresh tokens are reusable (non-rotating).
+    Reusable,
+    /// Every refresh returns a new refresh token.
+    Rotating,
+}
+
+/// `auth.refresh`: documented behaviour and the active probe's replay schedule.
+#[derive(Debug, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+#[schemars(rename = "Refresh")]
+pub(crate) struct RawRefresh {
+    /// `none`, `reusable` or `rotating`, as the provider documents it.
+    #[serde(default)]
+    pub documented: Option<RawDocumentedRefresh>,
+    /// On `disposable` connections, replay the rotated-away refresh token again after this
+    /// delay (e.g. `5s`) to measure a grace window.
+    #[serde(default)]
+    #[schemars(with = "Option<String>", regex(pattern = r"^[0-9]+(ms|s|m|h|d)$"))]
+    pub replay_delay: Option<Spanned<String>>,
 }
 
 /// Documented refresh-token lifetimes: `idle` (dies unused) and `absolute` (dies regardless).

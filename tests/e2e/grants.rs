@@ -331,18 +331,24 @@ async fn a_provider_that_starts_sending_string_expires_in_is_drift() {
         .collect();
     assert_eq!(
         token_drifts,
-        vec![
-            (
-                "token.expires-in-not-number".to_string(),
-                "token-endpoint.refresh_token".to_string(),
-                "refresh_token".to_string()
-            ),
-            (
-                "token.expires-in-type-changed".to_string(),
-                "token-endpoint.refresh_token".to_string(),
-                "refresh_token".to_string()
-            ),
-        ]
+        vec![(
+            "token.expires-in-type-changed".to_string(),
+            "token-endpoint.refresh_token".to_string(),
+            "refresh_token".to_string()
+        )]
+    );
+    // The non-conformance itself is a finding, re-checked every run.
+    let findings: Vec<_> = run
+        .findings
+        .iter()
+        .map(|d| (d.rule.as_str(), d.subject.as_str()))
+        .collect();
+    assert_eq!(
+        findings,
+        vec![(
+            "token.expires-in-not-number",
+            "token-endpoint.refresh_token"
+        )]
     );
     let changed = run
         .drifts
