@@ -438,13 +438,14 @@ async fn run_suite(
 
     let window =
         chrono::Duration::from_std(opts.expiry_window).unwrap_or(chrono::Duration::days(7));
-    let health = token_health(s, credentials, window)?;
 
     let semaphore = Arc::new(tokio::sync::Semaphore::new(s.limits.concurrency.max(1)));
     let mut tasks = tokio::task::JoinSet::new();
-    for (ei, ep) in s.endpoints.iter().enumerate() {
-        let url = match endpoint_url(&base, ep) {
-            Ok(u) => u,
+    let urls: Vec<Option<Url>> = s
+        .endpoints
+        .iter()
+        .map(|ep| match endpoint_url(&base, ep) {
+            Ok(u) => Some(u),
             Err(message) => {
                 errors.push(run_error(
                     &provider,
@@ -453,8 +454,13 @@ async fn run_suite(
                     "config",
                     message,
                 ));
-                continue;
+                None
             }
+        })
+        .collect();
+    for (ei, ep) in s.endpoints.iter().enumerate() {
+        let Some(url) = urls[ei].clone() else {
+            continue;
         };
         for (conn, token) in &ready {
             let req = Request {
@@ -571,7 +577,7 @@ async fn run_suite(
     }
 
     let mut observations = Vec::new();
-    let mut drifts = expiry_drifts(&health);
+    let mut drifts = Vec::new();
     let mut pending = Vec::new();
     let mut findings: Vec<Drift> = Vec::new();
     findings.extend(
@@ -630,6 +636,41 @@ async fn run_suite(
             &mut pending,
         )?;
     }
+
+    // Permissions: every scope set × endpoint, judged by the data.
+    let scopes_fn = |c: &crate::suite::Connection| scopes_of(s, c);
+    let perm = super::permissions::gather(s, &tokens, &http, &urls, &ready, &scopes_fn).await;
+    errors.extend(perm.errors);
+    let scope_sets = super::permissions::scope_set_map(s);
+    for (ei, ep) in s.endpoints.iter().enumerate() {
+        if perm.samples[ei].is_empty() {
+            continue;
+        }
+        let cells = crate::probe::permissions::classify(&perm.samples[ei]);
+        findings.extend(crate::probe::permissions::findings(
+            &provider,
+            &ep.id.value,
+            &ep.requires,
+            &scope_sets,
+            &cells,
+        ));
+        let obs = crate::probe::permissions::observe(&provider, &ep.id.value, &cells, &perm.downscoping);
+        record(store, &suite_file, obs, opts.write_pending, &[], &mut observations, &mut drifts, &mut pending)?;
+    }
+
+    // Refresh: the active sequence (disposable connections only), then every trace.
+    let refresh_run = super::refresh::probe(s, &tokens, credentials).await;
+    errors.extend(refresh_run.errors);
+    findings.extend(refresh_run.findings);
+    for obs in refresh_run.observations {
+        record(store, &suite_file, obs, opts.write_pending, &[], &mut observations, &mut drifts, &mut pending)?;
+    }
+    // Answers to the probes' own token requests are not token-endpoint observations.
+    let _ = tokens.take_facts();
+    let health = token_health(s, credentials, window)?;
+    drifts.extend(expiry_drifts(&health));
+    super::refresh::date_stopped_issuing(&mut drifts, &health);
+
     on_event(Event::SuiteFinished {
         provider: provider.clone(),
         drifts: drifts.len(),

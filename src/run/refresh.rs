@@ -1,0 +1,83 @@
+//! Orchestration of the refresh probe: the active replay sequence on
+//! disposable connections (never on others), then each connection's trace of
+//! refresh steps handed to `probe::refresh` for classification.
+
+use crate::auth::health::TokenHealth;
+use crate::auth::{CredentialStore, TokenManager};
+use crate::model::{Drift, Observation, ProbeKind, RunError};
+use crate::probe::refresh::{self, RefreshTrace};
+use crate::suite::{Grant, Suite};
+
+/// Observations, findings and errors of the refresh probe for one suite.
+pub(crate) struct RefreshRun {
+    pub observations: Vec<Observation>,
+    pub findings: Vec<Drift>,
+    pub errors: Vec<RunError>,
+}
+
+/// Runs the active sequence where allowed and classifies every connection
+/// that refreshed during the run.
+pub(crate) async fn probe(s: &Suite, tokens: &TokenManager, store: &CredentialStore) -> RefreshRun {
+    let provider = s.provider.name.value.clone();
+    let mut out = RefreshRun {
+        observations: Vec::new(),
+        findings: Vec::new(),
+        errors: Vec::new(),
+    };
+    if !matches!(s.auth.grant.value, Grant::AuthorizationCode | Grant::Password) {
+        return out;
+    }
+    for conn in &s.connections {
+        let had_refresh_token = matches!(store.get(&conn.credential), Ok(Some(e)) if e.refresh_token.is_some());
+        if conn.disposable && had_refresh_token {
+            if let Err(e) = tokens.active_refresh_probe(conn, s.auth.refresh.replay_delay).await {
+                out.errors.push(RunError {
+                    provider: provider.clone(),
+                    connection: Some(conn.id.value.clone()),
+                    probe: Some(ProbeKind::Refresh),
+                    subject: Some("refresh".into()),
+                    class: e.class().into(),
+                    message: tokens.http().redactor().scrub(&e.to_string()),
+                });
+            }
+        }
+        let steps = tokens.take_trace(conn);
+        if steps.is_empty() {
+            // Nothing refreshed this run (the access token was still fresh).
+            continue;
+        }
+        let trace = RefreshTrace {
+            connection: conn.id.value.clone(),
+            disposable: conn.disposable,
+            steps,
+            had_refresh_token,
+            documented: s.auth.refresh.documented.map(|d| d.as_str().to_string()),
+        };
+        let class = refresh::classify(&trace);
+        out.findings.extend(refresh::findings(&provider, &trace, &class));
+        out.observations.push(refresh::observe(&provider, &trace, &class));
+    }
+    out
+}
+
+/// States the date a connection dies in `refresh.stopped-issuing` drifts.
+pub(crate) fn date_stopped_issuing(drifts: &mut [Drift], health: &[TokenHealth]) {
+    for d in drifts.iter_mut().filter(|d| d.rule == "refresh.stopped-issuing") {
+        let Some(conn) = d.connections.first() else { continue };
+        let when = health
+            .iter()
+            .find(|h| &h.connection == conn)
+            .and_then(|h| h.refresh_token_expires_at);
+        d.message = match when {
+            Some(at) => format!(
+                "{} The connection `{conn}` dies on {} unless it is re-authorised.",
+                d.message,
+                at.format("%Y-%m-%d %H:%M UTC")
+            ),
+            None => format!(
+                "{} Its current refresh token's lifetime is unknown (the provider does not say and the suite documents no `auth.refresh_token_lifetime`): `{conn}` dies whenever that token expires.",
+                d.message
+            ),
+        };
+    }
+}
