@@ -12,12 +12,13 @@ pub fn diff_observations(before: &Observation, after: &Observation) -> Vec<Drift
     let mut drifts = match before.key.probe {
         ProbeKind::Schema => diff_schema(&before.key, &before.body, &after.body),
         ProbeKind::Token => super::diff_token::diff_token(&before.key, &before.body, &after.body),
+        ProbeKind::Permissions => {
+            super::diff_permissions::diff_permissions(&before.key, &before.body, &after.body)
+        }
         // No rules yet: a changed body still shows up as `Comparison::Changed` in the store.
-        ProbeKind::Metadata
-        | ProbeKind::Permissions
-        | ProbeKind::Refresh
-        | ProbeKind::Values
-        | ProbeKind::Deprecation => Vec::new(),
+        ProbeKind::Metadata | ProbeKind::Refresh | ProbeKind::Values | ProbeKind::Deprecation => {
+            Vec::new()
+        }
     };
     // Stable sort: drifts with equal keys keep their (deterministic) emission order.
     drifts.sort_by(|a, b| a.sort_key().cmp(&b.sort_key()));

@@ -1,0 +1,235 @@
+//! Diff rules of the permissions probe: compares the baseline's and this run's scope set ×
+//! endpoint matrix cell by cell. Knows nothing about HTTP, files, output formats or how the
+//! cells were classified (only the observation body written by `probe::permissions::observe`).
+
+use crate::model::{Drift, ObservationKey, Severity};
+use crate::probe::permissions::{Cell, CellClass, describe_signal, evidence};
+use serde_json::Value;
+use std::collections::{BTreeMap, BTreeSet};
+
+/// Drifts between two permissions observations (same key), sorted by [`Drift::sort_key`].
+pub(crate) fn diff_permissions(key: &ObservationKey, before: &Value, after: &Value) -> Vec<Drift> {
+    let mut em = Emitter {
+        key,
+        out: Vec::new(),
+    };
+    let b = cells(&mut em, "baseline", before);
+    let a = cells(&mut em, "current", after);
+    if let (Some(b), Some(a)) = (b, a) {
+        let sets: BTreeSet<&String> = b.keys().chain(a.keys()).collect();
+        for set in sets {
+            match (b.get(set), a.get(set)) {
+                // An unreadable cell is already reported; comparing it would only add noise.
+                (Some(None), _) | (_, Some(None)) => {}
+                (Some(Some(bc)), Some(Some(ac))) => diff_cell(&mut em, set, bc, ac),
+                (Some(Some(bc)), None) => {
+                    let msg = format!(
+                        "scope set `{set}` was not probed against `{}` in this run",
+                        key.subject
+                    );
+                    em.push(
+                        "permission.scope-set-removed",
+                        Severity::Info,
+                        Some(set),
+                        msg,
+                        Some(bc.to_json()),
+                        None,
+                    );
+                }
+                (None, Some(Some(ac))) => {
+                    let msg = format!(
+                        "scope set `{set}` was probed against `{}` for the first time",
+                        key.subject
+                    );
+                    em.push(
+                        "permission.scope-set-added",
+                        Severity::Info,
+                        Some(set),
+                        msg,
+                        None,
+                        Some(ac.to_json()),
+                    );
+                }
+                (None, None) => {}
+            }
+        }
+    }
+    let (bd, ad) = (before.get("downscoping"), after.get("downscoping"));
+    if bd != ad {
+        let msg = format!(
+            "down-scoping on refresh for `{}` is now {} instead of {}",
+            key.subject,
+            show(ad),
+            show(bd)
+        );
+        em.push(
+            "permission.downscoping-changed",
+            Severity::Warning,
+            None,
+            msg,
+            bd.cloned(),
+            ad.cloned(),
+        );
+    }
+    em.out.sort_by(|a, b| a.sort_key().cmp(&b.sort_key()));
+    em.out
+}
+
+struct Emitter<'a> {
+    key: &'a ObservationKey,
+    out: Vec<Drift>,
+}
+
+impl Emitter<'_> {
+    fn push(
+        &mut self,
+        rule: &str,
+        severity: Severity,
+        path: Option<&str>,
+        message: String,
+        before: Option<Value>,
+        after: Option<Value>,
+    ) {
+        self.out.push(Drift {
+            rule: rule.to_owned(),
+            severity,
+            provider: self.key.provider.clone(),
+            probe: self.key.probe,
+            subject: self.key.subject.clone(),
+            path: path.map(str::to_owned),
+            connections: Vec::new(),
+            message,
+            before,
+            after,
+            exchanges: Vec::new(),
+        });
+    }
+}
+
+/// The `cells` map, `None` for a cell that cannot be read; an unreadable body or cell is
+/// reported, never silently skipped.
+fn cells(em: &mut Emitter<'_>, side: &str, body: &Value) -> Option<BTreeMap<String, Option<Cell>>> {
+    let Some(map) = body.get("cells").and_then(Value::as_object) else {
+        em.push(
+            "permission.observation-unreadable",
+            Severity::Warning,
+            None,
+            format!("the {side} permissions observation has no `cells` object"),
+            None,
+            None,
+        );
+        return None;
+    };
+    let mut out = BTreeMap::new();
+    for (set, value) in map {
+        match serde_json::from_value::<Cell>(value.clone()) {
+            Ok(cell) => {
+                out.insert(set.clone(), Some(cell));
+            }
+            Err(e) => {
+                out.insert(set.clone(), None);
+                em.push(
+                "permission.observation-unreadable",
+                Severity::Warning,
+                Some(set),
+                format!("the {side} permissions observation has an unreadable cell for scope set `{set}`: {e}"),
+                None,
+                None,
+            );
+            }
+        }
+    }
+    Some(out)
+}
+
+fn diff_cell(em: &mut Emitter<'_>, set: &str, b: &Cell, a: &Cell) {
+    use CellClass::{Denied, Error, Granted, Partial};
+    let endpoint = em.key.subject.clone();
+    let (rule, severity, msg) = match (b.class, a.class) {
+        (Granted | Partial, Denied) => (
+            "permission.newly-denied",
+            Severity::Breaking,
+            format!(
+                "scope set `{set}` is now denied by `{endpoint}` with {}; it {} before",
+                describe_signal(a),
+                evidence(b)
+            ),
+        ),
+        (Granted, Partial) => (
+            "permission.newly-partial",
+            Severity::Breaking,
+            format!(
+                "scope set `{set}` now {} from `{endpoint}`; it got the full data before",
+                evidence(a)
+            ),
+        ),
+        (Partial, Partial) if lost_more(b, a) => (
+            "permission.newly-partial",
+            Severity::Warning,
+            format!(
+                "scope set `{set}` now {} from `{endpoint}`; it {} before",
+                evidence(a),
+                evidence(b)
+            ),
+        ),
+        // Denied → partial gains access too, if not all of it; it is named the same way.
+        (Denied | Partial, Granted) | (Denied, Partial) => (
+            "permission.newly-granted",
+            Severity::Info,
+            format!(
+                "scope set `{set}` now {} from `{endpoint}`; it {} before",
+                evidence(a),
+                evidence(b)
+            ),
+        ),
+        (Denied, Denied) if b.signal != a.signal || b.error_code != a.error_code => (
+            "permission.denial-signal-changed",
+            Severity::Warning,
+            format!(
+                "`{endpoint}` now denies scope set `{set}` with {} instead of {}",
+                describe_signal(a),
+                describe_signal(b)
+            ),
+        ),
+        // An error says nothing about permissions: never a denial, always its own rule.
+        (Granted | Partial | Denied, Error) => (
+            "permission.error",
+            Severity::Warning,
+            format!(
+                "scope set `{set}` could not be checked against `{endpoint}`: it {}",
+                evidence(a)
+            ),
+        ),
+        _ => return,
+    };
+    em.push(
+        rule,
+        severity,
+        Some(set),
+        msg,
+        Some(b.to_json()),
+        Some(a.to_json()),
+    );
+}
+
+/// A partial cell lacks something now that it did not lack before.
+fn lost_more(b: &Cell, a: &Cell) -> bool {
+    let new_path = a.missing_paths.iter().any(|p| !b.missing_paths.contains(p));
+    let gap = |c: &Cell| {
+        c.missing_items
+            .map_or(0, |(seen, reference)| reference - seen.min(reference))
+    };
+    new_path || gap(a) > gap(b)
+}
+
+fn show(v: Option<&Value>) -> String {
+    match v {
+        Some(Value::String(s)) => format!("`{s}`"),
+        Some(other) => other.to_string(),
+        None => "nothing".to_owned(),
+    }
+}
+
+#[cfg(test)]
+#[path = "diff_permissions_tests.rs"]
+mod tests;
