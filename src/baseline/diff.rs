@@ -12,10 +12,12 @@ pub fn diff_observations(before: &Observation, after: &Observation) -> Vec<Drift
     let mut drifts = match before.key.probe {
         ProbeKind::Schema => diff_schema(&before.key, &before.body, &after.body),
         ProbeKind::Token => super::diff_token::diff_token(&before.key, &before.body, &after.body),
+        ProbeKind::Refresh => {
+            super::diff_refresh::diff_refresh(&before.key, &before.body, &after.body)
+        }
         // No rules yet: a changed body still shows up as `Comparison::Changed` in the store.
         ProbeKind::Metadata
         | ProbeKind::Permissions
-        | ProbeKind::Refresh
         | ProbeKind::Values
         | ProbeKind::Deprecation => Vec::new(),
     };

@@ -2,6 +2,7 @@
 //! pending/accept workflow. Knows nothing about HTTP or how drifts are reported.
 
 pub mod diff;
+mod diff_refresh;
 mod diff_token;
 pub mod snapshot;
 pub mod store;

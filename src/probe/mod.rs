@@ -1,5 +1,6 @@
 //! Probes: each one turns recorded exchanges into observations; probes never format output.
 
+pub mod refresh;
 pub mod schema;
 pub mod shape;
 pub mod token;
