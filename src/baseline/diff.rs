@@ -15,10 +15,11 @@ pub fn diff_observations(before: &Observation, after: &Observation) -> Vec<Drift
         ProbeKind::Permissions => {
             super::diff_permissions::diff_permissions(&before.key, &before.body, &after.body)
         }
-        // No rules yet: a changed body still shows up as `Comparison::Changed` in the store.
-        ProbeKind::Metadata | ProbeKind::Refresh | ProbeKind::Values | ProbeKind::Deprecation => {
-            Vec::new()
+        ProbeKind::Refresh => {
+            super::diff_refresh::diff_refresh(&before.key, &before.body, &after.body)
         }
+        // No rules yet: a changed body still shows up as `Comparison::Changed` in the store.
+        ProbeKind::Metadata | ProbeKind::Values | ProbeKind::Deprecation => Vec::new(),
     };
     // Stable sort: drifts with equal keys keep their (deterministic) emission order.
     drifts.sort_by(|a, b| a.sort_key().cmp(&b.sort_key()));

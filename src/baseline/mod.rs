@@ -3,6 +3,7 @@
 
 pub mod diff;
 mod diff_permissions;
+mod diff_refresh;
 mod diff_token;
 pub mod snapshot;
 pub mod store;

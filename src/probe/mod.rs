@@ -1,6 +1,7 @@
 //! Probes: each one turns recorded exchanges into observations; probes never format output.
 
 pub mod permissions;
+pub mod refresh;
 pub mod schema;
 pub mod shape;
 pub mod token;

@@ -1,0 +1,245 @@
+//! Diff rules of the refresh probe: compares one connection's baseline refresh classification
+//! with this run's. Knows nothing about HTTP, files, output formats or how the trace was
+//! gathered (only the observation body written by `probe::refresh::observe`).
+
+use crate::model::{Drift, ObservationKey, Severity};
+use crate::probe::refresh::{Classification, RefreshClass};
+use serde_json::{Value, json};
+
+/// A lifetime that moved by at most this share of the baseline (percent) is the same lifetime:
+/// providers count down or round (`3599` vs `3600`).
+const LIFETIME_TOLERANCE_PERCENT: u64 = 2;
+/// Grace bounds come from a replay schedule, so they only move with the schedule's step.
+const GRACE_TOLERANCE_PERCENT: u64 = 20;
+
+/// Drifts between two refresh observations (same key), sorted by [`Drift::sort_key`].
+pub(crate) fn diff_refresh(key: &ObservationKey, before: &Value, after: &Value) -> Vec<Drift> {
+    let mut em = Emitter {
+        key,
+        out: Vec::new(),
+    };
+    let b = read(&mut em, "baseline", before);
+    let a = read(&mut em, "current", after);
+    if let (Some(b), Some(a)) = (b, a) {
+        diff_class(&mut em, &b, &a);
+        diff_issuing(&mut em, &b, &a);
+        diff_lifetime(
+            &mut em,
+            "$.access_token_lifetime_s",
+            "access token",
+            b.access_token_lifetime_s,
+            a.access_token_lifetime_s,
+        );
+        diff_lifetime(
+            &mut em,
+            "$.refresh_token_lifetime_s",
+            "refresh token",
+            b.refresh_token_lifetime_s,
+            a.refresh_token_lifetime_s,
+        );
+        diff_grace(&mut em, &b, &a);
+    }
+    em.out.sort_by(|a, b| a.sort_key().cmp(&b.sort_key()));
+    em.out
+}
+
+struct Emitter<'a> {
+    key: &'a ObservationKey,
+    out: Vec<Drift>,
+}
+
+impl Emitter<'_> {
+    fn push(
+        &mut self,
+        rule: &str,
+        severity: Severity,
+        path: Option<&str>,
+        message: String,
+        before: Option<Value>,
+        after: Option<Value>,
+    ) {
+        self.out.push(Drift {
+            rule: rule.to_owned(),
+            severity,
+            provider: self.key.provider.clone(),
+            probe: self.key.probe,
+            subject: self.key.subject.clone(),
+            path: path.map(str::to_owned),
+            connections: self.key.connection.iter().cloned().collect(),
+            message,
+            before,
+            after,
+            exchanges: Vec::new(),
+        });
+    }
+
+    /// How messages name the connection.
+    fn who(&self) -> String {
+        match &self.key.connection {
+            Some(c) => format!("connection `{c}`"),
+            None => "the connection".to_owned(),
+        }
+    }
+}
+
+/// The classification; an unreadable body is reported, never silently skipped.
+fn read(em: &mut Emitter<'_>, side: &str, body: &Value) -> Option<Classification> {
+    match serde_json::from_value::<Classification>(body.clone()) {
+        Ok(c) => Some(c),
+        Err(e) => {
+            em.push(
+                "refresh.observation-unreadable",
+                Severity::Warning,
+                None,
+                format!("the {side} refresh observation is unreadable: {e}"),
+                None,
+                None,
+            );
+            None
+        }
+    }
+}
+
+fn diff_class(em: &mut Emitter<'_>, b: &Classification, a: &Classification) {
+    let (bc, ac) = (b.class, a.class);
+    // A passive run only sees that tokens rotate; that agrees with every replay-tested class.
+    let passive_agrees = (bc == RefreshClass::Rotating && ac.is_active_rotating())
+        || (ac == RefreshClass::Rotating && bc.is_active_rotating());
+    if bc == ac || passive_agrees {
+        return;
+    }
+    let restrictive = matches!(
+        ac,
+        RefreshClass::RotatingOneTime
+            | RefreshClass::RotatingReuseRevokesGrant
+            | RefreshClass::NoRefresh
+    );
+    // Revocation on reuse relaxing to plain one-time use is the one move into that set that
+    // loosens the rules.
+    let relaxed =
+        bc == RefreshClass::RotatingReuseRevokesGrant && ac == RefreshClass::RotatingOneTime;
+    let severity = if restrictive && !relaxed {
+        Severity::Breaking
+    } else {
+        Severity::Warning
+    };
+    let msg = format!(
+        "{}: refresh tokens now behave as `{}` instead of `{}`",
+        em.who(),
+        ac.as_str(),
+        bc.as_str()
+    );
+    em.push(
+        "refresh.class-changed",
+        severity,
+        Some("$.class"),
+        msg,
+        Some(json!(bc)),
+        Some(json!(ac)),
+    );
+}
+
+fn diff_issuing(em: &mut Emitter<'_>, b: &Classification, a: &Classification) {
+    match (b.issues_refresh_tokens, a.issues_refresh_tokens) {
+        (true, false) => {
+            // A non-rotating token sent back unchanged stays valid when it is no longer sent;
+            // a rotating one was the only way forward.
+            let severity = if b.class == RefreshClass::NonRotating {
+                Severity::Warning
+            } else {
+                Severity::Breaking
+            };
+            let msg = format!(
+                "{}: refresh answers no longer carry a refresh token; the connection dies when \
+                 its current refresh token expires",
+                em.who()
+            );
+            let after = a
+                .refresh_token_lifetime_s
+                .map(|s| json!({ "dies_in_s": s }));
+            em.push(
+                "refresh.stopped-issuing",
+                severity,
+                Some("$.issues_refresh_tokens"),
+                msg,
+                Some(json!({"issues_refresh_tokens": true})),
+                after,
+            );
+        }
+        (false, true) => {
+            let msg = format!("{}: refresh answers now carry a refresh token", em.who());
+            em.push(
+                "refresh.started-issuing",
+                Severity::Info,
+                Some("$.issues_refresh_tokens"),
+                msg,
+                Some(json!({"issues_refresh_tokens": false})),
+                Some(json!({"issues_refresh_tokens": true})),
+            );
+        }
+        _ => {}
+    }
+}
+
+/// `after` differs from `before` by more than `percent` of `before`.
+fn moved(before: u64, after: u64, percent: u64) -> bool {
+    u128::from(before.abs_diff(after)) * 100 > u128::from(before) * u128::from(percent)
+}
+
+/// Only a lifetime seen on both sides can have changed; a member that came or went is the
+/// token probe's `token.refresh-expiry-hint-changed` or `token.expires-in-type-changed`.
+fn diff_lifetime(
+    em: &mut Emitter<'_>,
+    path: &str,
+    what: &str,
+    before: Option<u64>,
+    after: Option<u64>,
+) {
+    let (Some(b), Some(a)) = (before, after) else {
+        return;
+    };
+    if !moved(b, a, LIFETIME_TOLERANCE_PERCENT) {
+        return;
+    }
+    let msg = format!(
+        "{}: the {what} lifetime is now {a} s instead of {b} s",
+        em.who()
+    );
+    em.push(
+        "refresh.lifetime-changed",
+        Severity::Warning,
+        Some(path),
+        msg,
+        Some(json!(b)),
+        Some(json!(a)),
+    );
+}
+
+fn diff_grace(em: &mut Emitter<'_>, b: &Classification, a: &Classification) {
+    let (Some((b_ok, b_fail)), Some((a_ok, a_fail))) = (b.grace_window_ms, a.grace_window_ms)
+    else {
+        return;
+    };
+    if !moved(b_ok, a_ok, GRACE_TOLERANCE_PERCENT)
+        && !moved(b_fail, a_fail, GRACE_TOLERANCE_PERCENT)
+    {
+        return;
+    }
+    let msg = format!(
+        "{}: an old refresh token now stops working between {a_ok} ms and {a_fail} ms after \
+         rotation instead of between {b_ok} ms and {b_fail} ms",
+        em.who()
+    );
+    em.push(
+        "refresh.grace-changed",
+        Severity::Warning,
+        Some("$.grace_window_ms"),
+        msg,
+        Some(json!([b_ok, b_fail])),
+        Some(json!([a_ok, a_fail])),
+    );
+}
+
+#[cfg(test)]
+#[path = "diff_refresh_tests.rs"]
+mod tests;

@@ -1,0 +1,421 @@
+//! Exact-result tests of the refresh diff rules, through `diff_observations`.
+
+use crate::baseline::diff_observations;
+use crate::model::{Drift, Observation, ObservationKey, ProbeKind, Severity};
+use crate::probe::refresh::{Classification, RefreshClass, RefreshTrace, observe};
+use serde_json::json;
+
+fn trace() -> RefreshTrace {
+    RefreshTrace {
+        connection: "alice".to_owned(),
+        disposable: true,
+        steps: vec![],
+        had_refresh_token: true,
+        documented: None,
+    }
+}
+
+fn class(class: RefreshClass) -> Classification {
+    Classification {
+        class,
+        grace_window_ms: None,
+        issues_refresh_tokens: true,
+        access_token_lifetime_s: Some(3600),
+        refresh_token_lifetime_s: Some(5_184_000),
+    }
+}
+
+fn obs(c: &Classification) -> Observation {
+    observe("demo", &trace(), c)
+}
+
+fn diff(before: &Classification, after: &Classification) -> Vec<Drift> {
+    diff_observations(&obs(before), &obs(after))
+}
+
+/// (rule, path, severity) of each drift, in output order.
+fn summary(drifts: &[Drift]) -> Vec<(&str, Option<&str>, Severity)> {
+    drifts
+        .iter()
+        .map(|d| (d.rule.as_str(), d.path.as_deref(), d.severity))
+        .collect()
+}
+
+fn class_change(before: RefreshClass, after: RefreshClass) -> Vec<(String, Severity)> {
+    diff(&class(before), &class(after))
+        .into_iter()
+        .map(|d| (d.rule, d.severity))
+        .collect()
+}
+
+fn changed(severity: Severity) -> Vec<(String, Severity)> {
+    vec![("refresh.class-changed".to_owned(), severity)]
+}
+
+#[test]
+fn identical_observations_have_no_drift() {
+    let mut grace = class(RefreshClass::RotatingGrace);
+    grace.grace_window_ms = Some((1_500_000, 1_860_000));
+    for c in [
+        grace,
+        class(RefreshClass::NoRefresh),
+        class(RefreshClass::Unknown),
+    ] {
+        assert_eq!(diff(&c, &c), vec![]);
+    }
+}
+
+#[test]
+fn class_changed_to_one_time_is_breaking() {
+    let d = diff(
+        &class(RefreshClass::RotatingOldValid),
+        &class(RefreshClass::RotatingOneTime),
+    );
+    assert_eq!(
+        d,
+        vec![Drift {
+            rule: "refresh.class-changed".to_owned(),
+            severity: Severity::Breaking,
+            provider: "demo".to_owned(),
+            probe: ProbeKind::Refresh,
+            subject: "refresh".to_owned(),
+            path: Some("$.class".to_owned()),
+            connections: vec!["alice".to_owned()],
+            message: "connection `alice`: refresh tokens now behave as `rotating-one-time` \
+                      instead of `rotating-old-valid`"
+                .to_owned(),
+            before: Some(json!("rotating-old-valid")),
+            after: Some(json!("rotating-one-time")),
+            exchanges: vec![],
+        }]
+    );
+}
+
+#[test]
+fn class_changed_to_a_restrictive_class_is_breaking() {
+    use RefreshClass::*;
+    assert_eq!(
+        class_change(NonRotating, RotatingReuseRevokesGrant),
+        changed(Severity::Breaking)
+    );
+    assert_eq!(
+        class_change(RotatingGrace, RotatingOneTime),
+        changed(Severity::Breaking)
+    );
+    assert_eq!(
+        class_change(NonRotating, NoRefresh),
+        changed(Severity::Breaking)
+    );
+    assert_eq!(
+        class_change(LazyRotation, RotatingOneTime),
+        changed(Severity::Breaking)
+    );
+}
+
+#[test]
+fn class_changed_elsewhere_is_a_warning() {
+    use RefreshClass::*;
+    assert_eq!(
+        class_change(NonRotating, Rotating),
+        changed(Severity::Warning)
+    );
+    assert_eq!(
+        class_change(RotatingOneTime, RotatingOldValid),
+        changed(Severity::Warning)
+    );
+    assert_eq!(
+        class_change(RotatingOldValid, RotatingGrace),
+        changed(Severity::Warning)
+    );
+    assert_eq!(
+        class_change(Rotating, LazyRotation),
+        changed(Severity::Warning)
+    );
+    assert_eq!(
+        class_change(NoRefresh, NonRotating),
+        changed(Severity::Warning)
+    );
+    assert_eq!(
+        class_change(NonRotating, Unknown),
+        changed(Severity::Warning)
+    );
+    // Revocation on reuse relaxing to plain one-time use loosens the rules.
+    assert_eq!(
+        class_change(RotatingReuseRevokesGrant, RotatingOneTime),
+        changed(Severity::Warning)
+    );
+}
+
+#[test]
+fn passive_rotating_agrees_with_active_rotating_classes() {
+    use RefreshClass::*;
+    for active in [
+        RotatingOldValid,
+        RotatingGrace,
+        RotatingOneTime,
+        RotatingReuseRevokesGrant,
+    ] {
+        assert_eq!(class_change(active, Rotating), vec![]);
+        assert_eq!(class_change(Rotating, active), vec![]);
+    }
+    assert_eq!(
+        class_change(Rotating, NonRotating),
+        changed(Severity::Warning)
+    );
+}
+
+#[test]
+fn stopped_issuing_is_breaking_and_says_when_the_connection_dies() {
+    let before = class(RefreshClass::Rotating);
+    let mut after = class(RefreshClass::NonRotating);
+    after.issues_refresh_tokens = false;
+    after.refresh_token_lifetime_s = Some(1_209_600);
+    let d = diff(&before, &after);
+    assert_eq!(
+        summary(&d),
+        vec![
+            ("refresh.class-changed", Some("$.class"), Severity::Warning),
+            (
+                "refresh.lifetime-changed",
+                Some("$.refresh_token_lifetime_s"),
+                Severity::Warning
+            ),
+            (
+                "refresh.stopped-issuing",
+                Some("$.issues_refresh_tokens"),
+                Severity::Breaking
+            ),
+        ]
+    );
+    let stopped = &d[2];
+    assert_eq!(
+        stopped.message,
+        "connection `alice`: refresh answers no longer carry a refresh token; the connection \
+         dies when its current refresh token expires"
+    );
+    assert_eq!(stopped.before, Some(json!({"issues_refresh_tokens": true})));
+    assert_eq!(stopped.after, Some(json!({"dies_in_s": 1_209_600})));
+}
+
+#[test]
+fn stopped_issuing_without_a_known_lifetime_has_no_deadline() {
+    let before = class(RefreshClass::RotatingOneTime);
+    let mut after = before.clone();
+    after.issues_refresh_tokens = false;
+    after.refresh_token_lifetime_s = None;
+    let d = diff(&before, &after);
+    assert_eq!(
+        summary(&d),
+        vec![(
+            "refresh.stopped-issuing",
+            Some("$.issues_refresh_tokens"),
+            Severity::Breaking
+        )]
+    );
+    assert_eq!(d[0].after, None);
+}
+
+#[test]
+fn stopped_sending_back_a_non_rotating_token_is_a_warning() {
+    let before = class(RefreshClass::NonRotating);
+    let mut after = before.clone();
+    after.issues_refresh_tokens = false;
+    assert_eq!(
+        summary(&diff(&before, &after)),
+        vec![(
+            "refresh.stopped-issuing",
+            Some("$.issues_refresh_tokens"),
+            Severity::Warning
+        )]
+    );
+}
+
+#[test]
+fn started_issuing_is_info() {
+    let mut before = class(RefreshClass::NonRotating);
+    before.issues_refresh_tokens = false;
+    let after = class(RefreshClass::NonRotating);
+    let d = diff(&before, &after);
+    assert_eq!(
+        summary(&d),
+        vec![(
+            "refresh.started-issuing",
+            Some("$.issues_refresh_tokens"),
+            Severity::Info
+        )]
+    );
+    assert_eq!(
+        d[0].message,
+        "connection `alice`: refresh answers now carry a refresh token"
+    );
+}
+
+/// The observation with exact values, past `observe`'s rounding, to pin the diff's own tolerance.
+fn exact(c: &Classification) -> Observation {
+    Observation {
+        body: serde_json::to_value(c).unwrap_or_default(),
+        ..obs(c)
+    }
+}
+
+#[test]
+fn lifetime_within_two_percent_is_not_a_change() {
+    let before = class(RefreshClass::NonRotating);
+    let mut after = before.clone();
+    // 3600 → 3672 is exactly +2%; 5_184_000 → 5_080_320 is exactly −2%.
+    after.access_token_lifetime_s = Some(3672);
+    after.refresh_token_lifetime_s = Some(5_080_320);
+    assert_eq!(diff_observations(&exact(&before), &exact(&after)), vec![]);
+    after.access_token_lifetime_s = Some(3673);
+    after.refresh_token_lifetime_s = Some(5_080_319);
+    assert_eq!(
+        summary(&diff_observations(&exact(&before), &exact(&after))),
+        vec![
+            (
+                "refresh.lifetime-changed",
+                Some("$.access_token_lifetime_s"),
+                Severity::Warning
+            ),
+            (
+                "refresh.lifetime-changed",
+                Some("$.refresh_token_lifetime_s"),
+                Severity::Warning
+            ),
+        ]
+    );
+}
+
+#[test]
+fn countdown_and_off_by_one_lifetimes_are_not_a_change() {
+    let before = class(RefreshClass::NonRotating);
+    let mut after = before.clone();
+    after.access_token_lifetime_s = Some(3599);
+    after.refresh_token_lifetime_s = Some(5_100_000);
+    assert_eq!(diff(&before, &after), vec![]);
+}
+
+#[test]
+fn lifetime_beyond_two_percent_is_a_warning() {
+    let before = class(RefreshClass::NonRotating);
+    let mut after = before.clone();
+    after.access_token_lifetime_s = Some(1800);
+    after.refresh_token_lifetime_s = Some(4_924_800);
+    let d = diff(&before, &after);
+    assert_eq!(
+        summary(&d),
+        vec![
+            (
+                "refresh.lifetime-changed",
+                Some("$.access_token_lifetime_s"),
+                Severity::Warning
+            ),
+            (
+                "refresh.lifetime-changed",
+                Some("$.refresh_token_lifetime_s"),
+                Severity::Warning
+            ),
+        ]
+    );
+    assert_eq!(
+        d[0].message,
+        "connection `alice`: the access token lifetime is now 1800 s instead of 3600 s"
+    );
+    assert_eq!(
+        (d[0].before.clone(), d[0].after.clone()),
+        (Some(json!(3600)), Some(json!(1800)))
+    );
+    assert_eq!(
+        d[1].message,
+        "connection `alice`: the refresh token lifetime is now 4924800 s instead of 5184000 s"
+    );
+}
+
+#[test]
+fn lifetime_seen_on_one_side_only_is_not_a_lifetime_change() {
+    let before = class(RefreshClass::NonRotating);
+    let mut after = before.clone();
+    after.refresh_token_lifetime_s = None;
+    assert_eq!(diff(&before, &after), vec![]);
+}
+
+fn grace(ok: u64, fail: u64) -> Classification {
+    Classification {
+        grace_window_ms: Some((ok, fail)),
+        ..class(RefreshClass::RotatingGrace)
+    }
+}
+
+#[test]
+fn grace_within_twenty_percent_is_not_a_change() {
+    assert_eq!(
+        diff(&grace(1_500_000, 1_860_000), &grace(1_800_000, 2_220_000)),
+        vec![]
+    );
+}
+
+#[test]
+fn grace_moved_beyond_twenty_percent_is_a_warning() {
+    let d = diff(&grace(1_500_000, 1_860_000), &grace(60_000, 300_000));
+    assert_eq!(
+        summary(&d),
+        vec![(
+            "refresh.grace-changed",
+            Some("$.grace_window_ms"),
+            Severity::Warning
+        )]
+    );
+    assert_eq!(
+        d[0].message,
+        "connection `alice`: an old refresh token now stops working between 60000 ms and \
+         300000 ms after rotation instead of between 1500000 ms and 1860000 ms"
+    );
+    assert_eq!(d[0].before, Some(json!([1_500_000, 1_860_000])));
+    assert_eq!(d[0].after, Some(json!([60_000, 300_000])));
+    // One bound is enough.
+    assert_eq!(
+        summary(&diff(
+            &grace(1_500_000, 1_860_000),
+            &grace(1_500_000, 3_600_000)
+        ))
+        .len(),
+        1
+    );
+}
+
+#[test]
+fn unreadable_observation_is_reported() {
+    let good = obs(&class(RefreshClass::NonRotating));
+    let bad = Observation {
+        key: good.key.clone(),
+        body: json!({"class": "sometimes"}),
+    };
+    let d = diff_observations(&bad, &good);
+    assert_eq!(
+        summary(&d),
+        vec![("refresh.observation-unreadable", None, Severity::Warning)]
+    );
+    assert!(
+        d[0].message
+            .starts_with("the baseline refresh observation is unreadable: ")
+    );
+}
+
+#[test]
+fn drifts_name_the_connection_of_the_key() {
+    let key = ObservationKey {
+        provider: "demo".to_owned(),
+        probe: ProbeKind::Refresh,
+        subject: "refresh".to_owned(),
+        connection: Some("bob".to_owned()),
+    };
+    let with = |c: &Classification| Observation {
+        key: key.clone(),
+        body: obs(c).body,
+    };
+    let d = diff_observations(
+        &with(&class(RefreshClass::NonRotating)),
+        &with(&class(RefreshClass::NoRefresh)),
+    );
+    assert_eq!(d[0].connections, vec!["bob".to_owned()]);
+    assert!(d[0].message.starts_with("connection `bob`: "));
+}
