@@ -349,11 +349,7 @@ pub(crate) async fn activities(
             "message": "Authorization Error",
             "errors": [{"resource": "Athlete", "field": "access_token", "code": "invalid"}],
         });
-        return Ok(req.json(
-            StatusCode::UNAUTHORIZED,
-            body,
-            Some("Bearer realm=\"sim\""),
-        ));
+        return Ok(req.json(StatusCode::UNAUTHORIZED, body, Some("Bearer realm=\"sim\"")));
     }
     let body = json!({
         "data": feeds::activities(caller.account.slug, read_all),

@@ -81,6 +81,8 @@ mod tests_device;
 mod tests_oauth;
 #[cfg(test)]
 mod tests_profiles;
+#[cfg(test)]
+mod tests_refresh;
 
 pub use data::ACCOUNTS;
 pub use options::{ApiVersion, ParseOptionError, Profile, SimOptions};

@@ -239,7 +239,8 @@ impl TokenStore {
     ) -> Result<Issued, RandomUnavailable> {
         self.next_family += 1;
         let family = self.next_family;
-        let access_token = self.issue_access_in(Some(account), scopes.clone(), ttl, Some(family))?;
+        let access_token =
+            self.issue_access_in(Some(account), scopes.clone(), ttl, Some(family))?;
         let refresh_token = self.issue_refresh(account, scopes.clone(), family)?;
         Ok(Issued {
             access_token,
@@ -321,8 +322,12 @@ impl TokenStore {
         };
         fam.refreshes += 1;
         let (refreshes, newest) = (fam.refreshes, fam.newest.clone());
-        let access_token =
-            self.issue_access_in(Some(account), at_scopes.clone(), rules.access_ttl, Some(family))?;
+        let access_token = self.issue_access_in(
+            Some(account),
+            at_scopes.clone(),
+            rules.access_ttl,
+            Some(family),
+        )?;
         let refresh_token = if rules.stop_rotation || rules.rotation == Rotation::Never {
             None
         } else if grace_replay || (rules.rotation == Rotation::EveryThird && refreshes % 3 != 0) {
