@@ -14,6 +14,8 @@ use chrono::{Duration as ChronoDuration, SecondsFormat, Utc};
 use serde_json::{Value, json};
 
 use super::data::{self, Account, Metrics, Volatile};
+use super::feeds;
+use super::options::ApiVersion;
 use super::server::{AppState, bump};
 use super::tokens::{RandomUnavailable, random_bytes, random_in, uuid_v4};
 
@@ -178,18 +180,28 @@ fn query_get<'a>(pairs: &'a [(String, String)], key: &str) -> Option<&'a str> {
 }
 
 /// `GET /v1/invoices?limit=&cursor=`: 403 with a realm'd RFC 6750 challenge without
-/// `invoices:read`.
+/// `invoices:read` (v2: without `invoices:read` or `email`).
 pub(crate) async fn invoices(
     State(s): State<AppState>,
     headers: HeaderMap,
     RawQuery(q): RawQuery,
 ) -> Result<Response, RandomUnavailable> {
     let (req, caller) = authed_or_return!(s, headers);
-    if !caller.has("invoices:read") {
+    let (required, challenge): (&[&str], &'static str) = match s.version() {
+        ApiVersion::V1 => (
+            &["invoices:read"],
+            "Bearer realm=\"sim\", error=\"insufficient_scope\", scope=\"invoices:read\"",
+        ),
+        ApiVersion::V2 => (
+            &["invoices:read", "email"],
+            "Bearer realm=\"sim\", error=\"insufficient_scope\", scope=\"invoices:read email\"",
+        ),
+    };
+    if !required.iter().all(|sc| caller.has(sc)) {
         return Ok(req.json(
             StatusCode::FORBIDDEN,
             json!({"error": "insufficient_scope"}),
-            Some("Bearer realm=\"sim\", error=\"insufficient_scope\", scope=\"invoices:read\""),
+            Some(challenge),
         ));
     }
     let pairs = query_pairs(q);
@@ -297,6 +309,53 @@ pub(crate) async fn audit_log(
         data::audit_log(caller.account, &req.vol),
         None,
     ))
+}
+
+/// `GET /v1/channels`: Slack's envelope. A missing `channels:read` is HTTP 200 with
+/// `ok: false`, naming the needed scope and the token's scopes.
+pub(crate) async fn channels(
+    State(s): State<AppState>,
+    headers: HeaderMap,
+) -> Result<Response, RandomUnavailable> {
+    let (req, caller) = authed_or_return!(s, headers);
+    if !caller.has("channels:read") {
+        let body = json!({
+            "ok": false,
+            "error": "missing_scope",
+            "needed": "channels:read",
+            "provided": caller.scopes.join(" "),
+        });
+        return Ok(req.json(StatusCode::OK, body, None));
+    }
+    let body = json!({
+        "ok": true,
+        "channels": feeds::channels(caller.account.slug),
+        "response_metadata": {"next_cursor": ""},
+    });
+    Ok(req.json(StatusCode::OK, body, None))
+}
+
+/// `GET /v1/activities`: Strava. Without `activities:read` (or `activities:read_all`, which
+/// implies it) a 401 "Authorization Error"; without `activities:read_all` the private
+/// activities are silently left out of a normal 200.
+pub(crate) async fn activities(
+    State(s): State<AppState>,
+    headers: HeaderMap,
+) -> Result<Response, RandomUnavailable> {
+    let (req, caller) = authed_or_return!(s, headers);
+    let read_all = caller.has("activities:read_all");
+    if !read_all && !caller.has("activities:read") {
+        let body = json!({
+            "message": "Authorization Error",
+            "errors": [{"resource": "Athlete", "field": "access_token", "code": "invalid"}],
+        });
+        return Ok(req.json(StatusCode::UNAUTHORIZED, body, Some("Bearer realm=\"sim\"")));
+    }
+    let body = json!({
+        "data": feeds::activities(caller.account.slug, read_all),
+        "request_id": req.vol.request_id,
+    });
+    Ok(req.json(StatusCode::OK, body, None))
 }
 
 /// Chunk `i` of `n` of a JSON string body: a quote opens the first chunk and closes the last.

@@ -45,14 +45,27 @@
 //!
 //! `/v1/me`, `/v1/invoices`, `/v1/reports/summary`, `/v1/workspace/settings`,
 //! `/v1/audit-log`, each answering a missing scope differently (403 with a challenge, 401,
-//! 404, bare 403) and carrying volatile ids, ETags and timestamps. [`Sim::set_version`]
-//! switches to [`ApiVersion::V2`], which renames, retypes, removes and adds fields live.
+//! 404, bare 403) and carrying volatile ids, ETags and timestamps. Two more mirror famous
+//! permission messes: `/v1/channels` (Slack: HTTP 200 `{"ok":false,"error":"missing_scope"}`
+//! without `channels:read`) and `/v1/activities` (Strava: 401 without `activities:read`,
+//! private activities silently dropped without `activities:read_all`).
+//! [`Sim::set_version`] switches to [`ApiVersion::V2`], which renames, retypes, removes and
+//! adds fields live, makes `/v1/invoices` also require `email`, and stops returning refresh
+//! tokens from refresh grants in every profile (the presented one stays valid).
 //! `client_credentials` tokens read the app's home account, `acme-corp`.
+//!
+//! # Refresh behaviour
+//!
+//! [`Profile`] chooses how refresh tokens rotate: one-time (reuse is `invalid_grant`), never
+//! (Google), old ones stay valid (Entra), a grace window ([`SimOptions::refresh_grace`],
+//! Xero), reuse revokes the whole grant (Auth0), or a new value every third refresh
+//! (Intuit). [`SimStats::refresh_replays`] counts refresh tokens presented more than once.
 
 mod api;
 mod data;
 mod device;
 mod device_state;
+mod feeds;
 mod oauth;
 mod options;
 mod reply;
@@ -68,6 +81,8 @@ mod tests_device;
 mod tests_oauth;
 #[cfg(test)]
 mod tests_profiles;
+#[cfg(test)]
+mod tests_refresh;
 
 pub use data::ACCOUNTS;
 pub use options::{ApiVersion, ParseOptionError, Profile, SimOptions};

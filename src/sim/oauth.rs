@@ -19,13 +19,16 @@ use super::token_endpoint::client_authenticated;
 use super::tokens::RandomUnavailable;
 
 /// Scopes that unlock resource endpoints, in documentation order.
-pub(crate) const RESOURCE_SCOPES: [&str; 6] = [
+pub(crate) const RESOURCE_SCOPES: [&str; 9] = [
     "profile",
     "email",
     "invoices:read",
     "reports:read",
     "admin:read",
     "audit:read",
+    "channels:read",
+    "activities:read",
+    "activities:read_all",
 ];
 const OFFLINE_ACCESS: &str = "offline_access";
 
@@ -493,6 +496,9 @@ mod tests {
                 "reports:read",
                 "admin:read",
                 "audit:read",
+                "channels:read",
+                "activities:read",
+                "activities:read_all",
                 "offline_access"
             ])
         );

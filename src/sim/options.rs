@@ -43,6 +43,44 @@ pub enum Profile {
     /// `scope`; errors come with HTTP 200; no `Cache-Control: no-store`. Refresh tokens rotate
     /// one-time like `RotatingOneTime`.
     FormEncoded,
+    /// `non-rotating`: Google. A refresh answer has no `refresh_token` member at all and the
+    /// one refresh token of a grant stays valid for ever.
+    NonRotating,
+    /// `rotating-old-valid`: Microsoft Entra. Every refresh returns a new refresh token and
+    /// the server never revokes the old ones; unlike `StringExpiresIn`, `expires_in` is a
+    /// number (Entra v2).
+    RotatingOldValid,
+    /// `rotating-grace`: Xero's 30-minute grace, compressed to [`SimOptions::refresh_grace`].
+    /// Every refresh returns a new refresh token; the previous one keeps working for the grace
+    /// after it was rotated (a replay answers a new access token and the family's newest
+    /// refresh token, not yet another one), then `invalid_grant`.
+    RotatingGrace,
+    /// `reuse-revokes-family`: Auth0 reuse detection (Okta and Salesforce after their leeway;
+    /// OAuth 2.1 §4.3.1). One-time rotation, and presenting a used refresh token is
+    /// `invalid_grant` that also revokes the whole grant: its newest refresh token and every
+    /// access token issued under it.
+    ReuseRevokesFamily,
+    /// `lazy-rotation`: Intuit's "the value changes about every 24 hours", compressed: only
+    /// every third refresh of a grant returns a new refresh token value; the others return
+    /// the current one. Every value the grant ever had stays valid.
+    LazyRotation,
+}
+
+/// What a refresh does to the presented refresh token and which one it returns.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Rotation {
+    /// A new refresh token each time; the presented one is dead (reuse: `invalid_grant`).
+    OneTime,
+    /// A new refresh token each time; old ones stay valid.
+    OldStaysValid,
+    /// No refresh token in the answer; the presented one stays valid.
+    Never,
+    /// A new refresh token each time; the presented one works for a grace period.
+    Grace,
+    /// `OneTime`, and reuse revokes every token of the grant.
+    RevokeFamilyOnReuse,
+    /// A new value only on every third refresh of a grant; old values stay valid.
+    EveryThird,
 }
 
 /// Idle lifetime of refresh tokens in `RotatingShortIdle` when the option leaves it unset.
@@ -50,13 +88,18 @@ const SHORT_IDLE_DEFAULT: Duration = Duration::from_secs(10);
 
 impl Profile {
     /// Every profile, in documentation order.
-    pub const ALL: [Profile; 6] = [
+    pub const ALL: [Profile; 11] = [
         Profile::RotatingOneTime,
         Profile::StringExpiresIn,
         Profile::ClientCredentialsOnly,
         Profile::Password,
         Profile::RotatingShortIdle,
         Profile::FormEncoded,
+        Profile::NonRotating,
+        Profile::RotatingOldValid,
+        Profile::RotatingGrace,
+        Profile::ReuseRevokesFamily,
+        Profile::LazyRotation,
     ];
 
     fn name(self) -> &'static str {
@@ -67,6 +110,11 @@ impl Profile {
             Profile::Password => "password",
             Profile::RotatingShortIdle => "rotating-short-idle",
             Profile::FormEncoded => "form-encoded",
+            Profile::NonRotating => "non-rotating",
+            Profile::RotatingOldValid => "rotating-old-valid",
+            Profile::RotatingGrace => "rotating-grace",
+            Profile::ReuseRevokesFamily => "reuse-revokes-family",
+            Profile::LazyRotation => "lazy-rotation",
         }
     }
 
@@ -100,9 +148,20 @@ impl Profile {
         self != Profile::ClientCredentialsOnly
     }
 
-    /// Whether a used refresh token is dead (one-time rotation).
-    pub(crate) fn one_time_refresh(self) -> bool {
-        self != Profile::StringExpiresIn
+    /// How refresh tokens rotate in this profile (API v1; v2 stops rotation everywhere).
+    pub(crate) fn rotation(self) -> Rotation {
+        match self {
+            Profile::StringExpiresIn | Profile::RotatingOldValid => Rotation::OldStaysValid,
+            Profile::NonRotating => Rotation::Never,
+            Profile::RotatingGrace => Rotation::Grace,
+            Profile::ReuseRevokesFamily => Rotation::RevokeFamilyOnReuse,
+            Profile::LazyRotation => Rotation::EveryThird,
+            Profile::RotatingOneTime
+            | Profile::ClientCredentialsOnly
+            | Profile::Password
+            | Profile::RotatingShortIdle
+            | Profile::FormEncoded => Rotation::OneTime,
+        }
     }
 
     /// The refresh-token idle lifetime this profile runs with, given the option.
@@ -143,7 +202,9 @@ pub enum ApiVersion {
     /// The baseline shape.
     #[default]
     V1,
-    /// Renamed fields, changed types, a removed field, a new metric, newly null values.
+    /// Renamed fields, changed types, a removed field, a new metric, newly null values; refresh
+    /// answers stop carrying refresh tokens in every profile, and `/v1/invoices` also
+    /// requires `email`.
     V2,
 }
 
@@ -209,6 +270,8 @@ pub struct SimOptions {
     /// A busy provider: the first this-many polls of every device code are answered
     /// `slow_down` whatever their timing (each one still grows the interval).
     pub device_slow_down_polls: u32,
+    /// How long a rotated refresh token keeps working in `Profile::RotatingGrace`.
+    pub refresh_grace: Duration,
 }
 
 impl Default for SimOptions {
@@ -223,6 +286,7 @@ impl Default for SimOptions {
             device_interval: Duration::from_secs(5),
             user_password: None,
             device_slow_down_polls: 0,
+            refresh_grace: Duration::from_secs(2),
         }
     }
 }
@@ -245,6 +309,8 @@ impl fmt::Debug for SimOptions {
                 "user_password",
                 &self.user_password.as_ref().map(|_| "<redacted>"),
             )
+            .field("device_slow_down_polls", &self.device_slow_down_polls)
+            .field("refresh_grace", &self.refresh_grace)
             .finish()
     }
 }
@@ -271,6 +337,11 @@ mod tests {
             ("password", Profile::Password),
             ("rotating-short-idle", Profile::RotatingShortIdle),
             ("form-encoded", Profile::FormEncoded),
+            ("non-rotating", Profile::NonRotating),
+            ("rotating-old-valid", Profile::RotatingOldValid),
+            ("rotating-grace", Profile::RotatingGrace),
+            ("reuse-revokes-family", Profile::ReuseRevokesFamily),
+            ("lazy-rotation", Profile::LazyRotation),
         ] {
             assert_eq!(name.parse::<Profile>(), Ok(p));
             assert_eq!(p.to_string(), name);
@@ -297,8 +368,27 @@ mod tests {
             assert_eq!(p.allows("password"), p == Profile::Password, "{p}");
             assert_eq!(p.allows(DEVICE_GRANT), p.has_users(), "{p}");
         }
-        assert!(!Profile::StringExpiresIn.one_time_refresh());
-        assert!(Profile::FormEncoded.one_time_refresh());
+    }
+
+    #[test]
+    fn rotation_per_profile() {
+        let got: Vec<Rotation> = Profile::ALL.map(Profile::rotation).to_vec();
+        assert_eq!(
+            got,
+            [
+                Rotation::OneTime,
+                Rotation::OldStaysValid,
+                Rotation::OneTime,
+                Rotation::OneTime,
+                Rotation::OneTime,
+                Rotation::OneTime,
+                Rotation::Never,
+                Rotation::OldStaysValid,
+                Rotation::Grace,
+                Rotation::RevokeFamilyOnReuse,
+                Rotation::EveryThird,
+            ]
+        );
     }
 
     #[test]
@@ -325,7 +415,8 @@ mod tests {
         assert_eq!(
             err.to_string(),
             "unknown simulator profile `rotating` (expected one of rotating-one-time, \
-             string-expires-in, client-credentials-only, password, rotating-short-idle, form-encoded)"
+             string-expires-in, client-credentials-only, password, rotating-short-idle, form-encoded, \
+             non-rotating, rotating-old-valid, rotating-grace, reuse-revokes-family, lazy-rotation)"
         );
         let err = "v3".parse::<ApiVersion>().unwrap_err();
         assert_eq!(
@@ -355,6 +446,7 @@ mod tests {
         assert_eq!(opts.token_latency, Duration::ZERO);
         assert_eq!(opts.refresh_idle_ttl, None);
         assert_eq!(opts.device_interval, Duration::from_secs(5));
+        assert_eq!(opts.refresh_grace, Duration::from_secs(2));
         assert!(!dbg.contains("topsecret"), "{dbg}");
         assert!(!dbg.contains("hunter2"), "{dbg}");
         assert!(dbg.contains("<redacted>"), "{dbg}");

@@ -82,9 +82,11 @@ pub(crate) struct TokenSpelling {
 /// A successful token response (RFC 6749 §5.1, or GitHub's form-encoded variant).
 pub(crate) fn token_success(sp: TokenSpelling, issued: Issued) -> Response {
     let secs = sp.access_token_ttl.as_secs();
-    // Announced only by the profile that imitates providers sending it.
-    let rt_expires = match (sp.profile, &issued.refresh_token, sp.refresh_idle_ttl) {
-        (Profile::RotatingShortIdle, Some(_), Some(idle)) => Some(ceil_secs(idle)),
+    // Announced only by the profile that imitates providers sending it, and whenever the
+    // client holds a live refresh token (even one the answer did not repeat).
+    let holds_refresh_token = issued.refresh_token.is_some() || issued.refresh_kept;
+    let rt_expires = match (sp.profile, holds_refresh_token, sp.refresh_idle_ttl) {
+        (Profile::RotatingShortIdle, true, Some(idle)) => Some(ceil_secs(idle)),
         _ => None,
     };
     if sp.profile == Profile::FormEncoded {

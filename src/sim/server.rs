@@ -30,6 +30,9 @@ pub struct SimStats {
     pub refresh_grants: u64,
     /// Refresh grants refused because the one-time refresh token was already used.
     pub refresh_reuse_rejected: u64,
+    /// Refresh grants presenting a refresh token that had been presented before, whatever
+    /// the outcome either time: proof that a client never sent a token twice.
+    pub refresh_replays: u64,
     /// Every request to the resource API (`/v1/…`), whatever the outcome.
     pub api_requests: u64,
     /// Authenticated device-code grants (polls), whatever the outcome.
@@ -45,6 +48,7 @@ pub(crate) struct Counters {
     pub(crate) token_requests: AtomicU64,
     pub(crate) refresh_grants: AtomicU64,
     pub(crate) refresh_reuse_rejected: AtomicU64,
+    pub(crate) refresh_replays: AtomicU64,
     pub(crate) api_requests: AtomicU64,
     pub(crate) device_polls: AtomicU64,
     pub(crate) slow_downs: AtomicU64,
@@ -68,6 +72,8 @@ pub(crate) struct Shared {
     pub(crate) refresh_idle_ttl: Option<Duration>,
     pub(crate) token_latency: Duration,
     pub(crate) device_interval: Duration,
+    /// How long a rotated refresh token keeps working in `Profile::RotatingGrace`.
+    pub(crate) refresh_grace: Duration,
     /// `true` means `ApiVersion::V2`.
     v2: AtomicBool,
     store: Mutex<TokenStore>,
@@ -132,6 +138,8 @@ fn router(state: AppState) -> Router {
         .route("/v1/reports/summary", get(api::reports))
         .route("/v1/workspace/settings", get(api::workspace))
         .route("/v1/audit-log", get(api::audit_log))
+        .route("/v1/channels", get(api::channels))
+        .route("/v1/activities", get(api::activities))
         .route("/v1/big", get(api::big))
         .route("/v1/deep", get(api::deep))
         .fallback(api::not_found)
@@ -162,6 +170,7 @@ impl Sim {
             refresh_idle_ttl,
             token_latency: opts.token_latency,
             device_interval: opts.device_interval,
+            refresh_grace: opts.refresh_grace,
             v2: AtomicBool::new(opts.version == ApiVersion::V2),
             store: Mutex::new(TokenStore::with_refresh_idle_ttl(refresh_idle_ttl)),
             devices: Mutex::new({
@@ -229,6 +238,7 @@ impl Sim {
             token_requests: c.token_requests.load(Ordering::Relaxed),
             refresh_grants: c.refresh_grants.load(Ordering::Relaxed),
             refresh_reuse_rejected: c.refresh_reuse_rejected.load(Ordering::Relaxed),
+            refresh_replays: c.refresh_replays.load(Ordering::Relaxed),
             api_requests: c.api_requests.load(Ordering::Relaxed),
             device_polls: c.device_polls.load(Ordering::Relaxed),
             slow_downs: c.slow_downs.load(Ordering::Relaxed),

@@ -285,3 +285,132 @@ async fn big_streams_without_length_and_deep_nests() {
     assert_eq!(anon.status(), StatusCode::UNAUTHORIZED);
     sim.shutdown().await;
 }
+
+#[tokio::test]
+async fn v2_invoices_also_require_email() {
+    let sim = start().await;
+    let without_email = token(&sim, "initech", "invoices:read").await;
+    let with_email = token(&sim, "initech", "invoices:read email").await;
+    let email_only = token(&sim, "initech", "email").await;
+    assert_eq!(
+        get(&sim, "/v1/invoices", &without_email).await.status(),
+        200
+    );
+
+    sim.set_version(ApiVersion::V2);
+    let challenge =
+        "Bearer realm=\"sim\", error=\"insufficient_scope\", scope=\"invoices:read email\"";
+    for at in [&without_email, &email_only] {
+        let resp = get(&sim, "/v1/invoices", at).await;
+        assert_eq!(resp.status(), StatusCode::FORBIDDEN);
+        assert_eq!(www(&resp).as_deref(), Some(challenge));
+        let body: Value = resp.json().await.unwrap();
+        assert_eq!(body, json!({"error": "insufficient_scope"}));
+    }
+    let ok: Value = get(&sim, "/v1/invoices", &with_email)
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(ok["data"][0]["number"], "INV-2001");
+    sim.shutdown().await;
+}
+
+#[tokio::test]
+async fn channels_answer_missing_scope_with_a_200_envelope() {
+    let sim = start().await;
+    let without = token(&sim, "globex", "profile email").await;
+    let resp = get(&sim, "/v1/channels", &without).await;
+    assert_eq!(resp.status(), StatusCode::OK);
+    assert_eq!(www(&resp), None);
+    let body: Value = resp.json().await.unwrap();
+    assert_eq!(
+        body,
+        json!({"ok": false, "error": "missing_scope", "needed": "channels:read",
+               "provided": "profile email"})
+    );
+
+    let with = token(&sim, "globex", "channels:read").await;
+    let body: Value = get(&sim, "/v1/channels", &with).await.json().await.unwrap();
+    assert_eq!(
+        body,
+        json!({
+            "ok": true,
+            "channels": [
+                {"id": "C03GLBX0GNRL", "name": "general", "is_private": false, "created": 1658241000},
+                {"id": "C03GLBX0RNDM", "name": "random", "is_private": false, "created": 1658241060},
+                {"id": "C04GLBX0SALE", "name": "sales", "is_private": false, "created": 1660000000},
+            ],
+            "response_metadata": {"next_cursor": ""},
+        })
+    );
+    // A missing bearer is still a 401, not an envelope.
+    let resp = get(&sim, "/v1/channels", "sim_at_unknown").await;
+    assert_eq!(resp.status(), StatusCode::UNAUTHORIZED);
+    sim.shutdown().await;
+}
+
+fn activity_names(body: &Value) -> Vec<String> {
+    body["data"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|a| a["name"].as_str().unwrap().to_owned())
+        .collect()
+}
+
+#[tokio::test]
+async fn activities_drop_private_items_silently_without_read_all() {
+    let sim = start().await;
+    let none = token(&sim, "acme-corp", "profile").await;
+    let resp = get(&sim, "/v1/activities", &none).await;
+    assert_eq!(resp.status(), StatusCode::UNAUTHORIZED);
+    assert_eq!(www(&resp).as_deref(), Some("Bearer realm=\"sim\""));
+    let body: Value = resp.json().await.unwrap();
+    assert_eq!(
+        body,
+        json!({"message": "Authorization Error",
+               "errors": [{"resource": "Athlete", "field": "access_token", "code": "invalid"}]})
+    );
+
+    let read = token(&sim, "acme-corp", "activities:read").await;
+    let resp = get(&sim, "/v1/activities", &read).await;
+    assert_eq!(resp.status(), StatusCode::OK);
+    let request_id = resp.headers()["x-request-id"].to_str().unwrap().to_owned();
+    let partial: Value = resp.json().await.unwrap();
+    assert_eq!(partial["request_id"], request_id.as_str());
+    assert_eq!(
+        activity_names(&partial),
+        ["Morning Run", "Lunch Ride", "Hill Repeats", "Long Run"]
+    );
+    assert_eq!(
+        partial["data"][0],
+        json!({"id": 9101000001_u64, "name": "Morning Run", "visibility": "everyone",
+               "distance": 5012.4, "start_date": "2024-05-01T06:30:00Z"})
+    );
+
+    let all = token(&sim, "acme-corp", "activities:read activities:read_all").await;
+    let full: Value = get(&sim, "/v1/activities", &all)
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(full["data"].as_array().unwrap().len(), 6);
+    assert_eq!(full["data"][2]["visibility"], "only_me");
+    // `read_all` implies `read`, as on Strava.
+    let read_all_only = token(&sim, "umbrella", "activities:read_all").await;
+    let body: Value = get(&sim, "/v1/activities", &read_all_only)
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(activity_names(&body), ["Lab Loop", "City Run"]);
+    let read_only = token(&sim, "umbrella", "activities:read").await;
+    let body: Value = get(&sim, "/v1/activities", &read_only)
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(activity_names(&body), ["City Run"]);
+    sim.shutdown().await;
+}

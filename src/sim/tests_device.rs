@@ -201,6 +201,7 @@ async fn approved_device_gets_tokens_once() {
             token_requests: 7,
             refresh_grants: 2,
             refresh_reuse_rejected: 1,
+            refresh_replays: 1,
             api_requests: 1,
             device_polls: 5,
             slow_downs: 2,

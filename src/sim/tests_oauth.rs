@@ -235,6 +235,7 @@ async fn refresh_rotates_and_rejects_reuse() {
             token_requests: 3,
             refresh_grants: 2,
             refresh_reuse_rejected: 1,
+            refresh_replays: 1,
             api_requests: 0,
             ..SimStats::default()
         }

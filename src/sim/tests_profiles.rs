@@ -167,7 +167,8 @@ async fn password_grant_issues_rotating_tokens_for_the_right_password() {
         json_of(token_request(&sim, &password_form("globex", sim.user_password())).await).await;
     assert_eq!(
         all["scope"],
-        "profile email invoices:read reports:read admin:read audit:read"
+        "profile email invoices:read reports:read admin:read audit:read channels:read \
+         activities:read activities:read_all"
     );
     let rt = all["refresh_token"].as_str().unwrap().to_owned();
     assert!(rt.starts_with("sim_rt_"));
@@ -417,6 +418,7 @@ async fn form_encoded_answers_like_github() {
             token_requests: 4,
             refresh_grants: 2,
             refresh_reuse_rejected: 1,
+            refresh_replays: 1,
             ..SimStats::default()
         }
     );

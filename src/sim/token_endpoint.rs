@@ -16,10 +16,10 @@ use base64::engine::general_purpose::STANDARD;
 use super::data;
 use super::device_state::Poll;
 use super::oauth::{RESOURCE_SCOPES, params, parse_scopes};
-use super::options::DEVICE_GRANT;
+use super::options::{ApiVersion, DEVICE_GRANT};
 use super::reply::{token_error, token_success};
 use super::server::{AppState, CLIENT_ID, Shared, bump};
-use super::tokens::{CodeError, Issued, RandomUnavailable, RefreshError};
+use super::tokens::{CodeError, Issued, RandomUnavailable, RefreshError, RefreshRules};
 
 /// Client authentication by HTTP Basic (preferred when present) or by body parameters.
 pub(crate) fn client_authenticated(
@@ -102,7 +102,14 @@ fn answer(s: &Shared, headers: &HeaderMap, body: &[u8]) -> Result<Response, Rand
     };
     // Counted whatever the outcome, even when the profile does not offer the grant.
     match grant_type {
-        "refresh_token" => bump(&s.counters.refresh_grants),
+        "refresh_token" => {
+            bump(&s.counters.refresh_grants);
+            if let Some(rt) = p.get("refresh_token")
+                && s.store().note_presented(rt)
+            {
+                bump(&s.counters.refresh_replays);
+            }
+        }
         "password" => bump(&s.counters.password_grants),
         DEVICE_GRANT => bump(&s.counters.device_polls),
         _ => {}
@@ -124,6 +131,7 @@ fn answer(s: &Shared, headers: &HeaderMap, body: &[u8]) -> Result<Response, Rand
                 access_token,
                 refresh_token: None,
                 scopes,
+                refresh_kept: false,
             };
             Ok(token_success(s.spelling(), issued))
         }
@@ -166,11 +174,16 @@ fn refresh(s: &Shared, p: &HashMap<String, String>) -> Result<Response, RandomUn
         Some(Some(sc)) if !sc.is_empty() => Some(sc),
         Some(_) => return bad(s, "invalid_scope", "unknown or empty scope"),
     };
-    let one_time = s.profile.one_time_refresh();
-    let result = s.store().refresh(rt, scope, one_time, s.access_token_ttl)?;
+    let rules = RefreshRules {
+        rotation: s.profile.rotation(),
+        grace: s.refresh_grace,
+        stop_rotation: s.version() == ApiVersion::V2,
+        access_ttl: s.access_token_ttl,
+    };
+    let result = s.store().refresh(rt, scope, rules)?;
     match result {
         Ok(issued) => Ok(token_success(s.spelling(), issued)),
-        Err(e @ RefreshError::AlreadyUsed) => {
+        Err(e @ (RefreshError::AlreadyUsed | RefreshError::ReuseRevokedGrant)) => {
             bump(&s.counters.refresh_reuse_rejected);
             bad(s, "invalid_grant", &e.to_string())
         }

@@ -1,12 +1,14 @@
 //! Secrets and grants of the simulated provider: random values, authorization codes, access and
 //! refresh tokens, PKCE. Pure state; knows nothing about HTTP or response shapes.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::time::{Duration, Instant};
 
 use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use sha2::{Digest, Sha256};
+
+use super::options::Rotation;
 
 /// Prefix of every issued access token.
 pub(crate) const ACCESS_PREFIX: &str = "sim_at_";
@@ -88,15 +90,39 @@ pub(crate) struct AccessGrant {
     pub(crate) account: Option<&'static str>,
     pub(crate) scopes: Vec<String>,
     expires: Instant,
+    /// The user grant it was issued under; `None` for app tokens.
+    family: Option<u64>,
 }
 
 #[derive(Debug, Clone)]
 struct RefreshGrant {
     account: &'static str,
     scopes: Vec<String>,
-    used: bool,
+    /// The user grant (code, password or device approval) this token descends from.
+    family: u64,
+    /// When a refresh replaced this token by a new one, if it did.
+    rotated: Option<Instant>,
     /// Issuance or last successful use; the idle clock starts here.
     last_used: Instant,
+}
+
+/// Every refresh token descending from one user grant, as far as rotation rules need it.
+#[derive(Debug)]
+struct Family {
+    newest: String,
+    refreshes: u32,
+}
+
+/// How a refresh grant treats the presented token and what it returns.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct RefreshRules {
+    pub(crate) rotation: Rotation,
+    /// How long a rotated token keeps working under `Rotation::Grace`.
+    pub(crate) grace: Duration,
+    /// API v2: no profile returns a refresh token any more; the presented one stays valid.
+    pub(crate) stop_rotation: bool,
+    /// Lifetime of the new access token.
+    pub(crate) access_ttl: Duration,
 }
 
 /// Why a code exchange failed; every case is `invalid_grant` on the wire.
@@ -117,6 +143,8 @@ pub(crate) enum RefreshError {
     Unknown,
     #[error("refresh token already used")]
     AlreadyUsed,
+    #[error("refresh token already used; every token of the grant is revoked")]
+    ReuseRevokedGrant,
     #[error("refresh token expired")]
     Expired,
     #[error("requested scope exceeds the granted scope")]
@@ -129,6 +157,8 @@ pub(crate) struct Issued {
     pub(crate) access_token: String,
     pub(crate) refresh_token: Option<String>,
     pub(crate) scopes: Vec<String>,
+    /// No refresh token returned, but the presented one stays valid (non-rotating, API v2).
+    pub(crate) refresh_kept: bool,
 }
 
 /// Every live code and token. Lives behind one mutex in the server state.
@@ -137,6 +167,10 @@ pub(crate) struct TokenStore {
     codes: HashMap<String, CodeGrant>,
     access: HashMap<String, AccessGrant>,
     refresh: HashMap<String, RefreshGrant>,
+    families: HashMap<u64, Family>,
+    next_family: u64,
+    /// Every refresh token ever presented, to count replays.
+    presented: HashSet<String>,
     /// A refresh token unused for this long is dead; `None` = never.
     refresh_idle_ttl: Option<Duration>,
 }
@@ -196,53 +230,79 @@ impl TokenStore {
     }
 
     /// Issues an access token and a fresh refresh token for a user grant (code, password,
-    /// device).
+    /// device); the pair starts a new token family.
     pub(crate) fn issue_pair(
         &mut self,
         account: &'static str,
         scopes: Vec<String>,
         ttl: Duration,
     ) -> Result<Issued, RandomUnavailable> {
-        let access_token = self.issue_access(Some(account), scopes.clone(), ttl)?;
-        let refresh_token = self.issue_refresh(account, scopes.clone())?;
+        self.next_family += 1;
+        let family = self.next_family;
+        let access_token =
+            self.issue_access_in(Some(account), scopes.clone(), ttl, Some(family))?;
+        let refresh_token = self.issue_refresh(account, scopes.clone(), family)?;
         Ok(Issued {
             access_token,
             refresh_token: Some(refresh_token),
             scopes,
+            refresh_kept: false,
         })
     }
 
+    /// A new refresh token, which becomes its family's newest.
     fn issue_refresh(
         &mut self,
         account: &'static str,
         scopes: Vec<String>,
+        family: u64,
     ) -> Result<String, RandomUnavailable> {
         let token = secret(REFRESH_PREFIX)?;
         let grant = RefreshGrant {
             account,
             scopes,
-            used: false,
+            family,
+            rotated: None,
             last_used: Instant::now(),
         };
         self.refresh.insert(token.clone(), grant);
+        let fam = self.families.entry(family).or_insert(Family {
+            newest: String::new(),
+            refreshes: 0,
+        });
+        fam.newest = token.clone();
         Ok(token)
     }
 
-    /// Runs a refresh grant. `rotate_one_time` marks the presented token used (so reuse fails);
-    /// otherwise the old token stays valid. A new refresh token is returned either way. A
-    /// narrower `scope` applies to the new access token only; the refresh token keeps the grant.
+    /// Records that `token` was presented to the refresh grant; `true` when it had been
+    /// presented before (a replay), whatever happened then.
+    pub(crate) fn note_presented(&mut self, token: &str) -> bool {
+        !self.presented.insert(token.to_owned())
+    }
+
+    /// Runs a refresh grant under `rules`. A narrower `scope` applies to the new access token
+    /// only; refresh tokens keep the whole grant.
     pub(crate) fn refresh(
         &mut self,
         token: &str,
         scope: Option<Vec<String>>,
-        rotate_one_time: bool,
-        ttl: Duration,
+        rules: RefreshRules,
     ) -> Result<Result<Issued, RefreshError>, RandomUnavailable> {
         let Some(grant) = self.refresh.get(token) else {
             return Ok(Err(RefreshError::Unknown));
         };
-        if grant.used {
-            return Ok(Err(RefreshError::AlreadyUsed));
+        let (account, grant_scopes, family) = (grant.account, grant.scopes.clone(), grant.family);
+        // A replay of a rotated token inside its grace gets the family's newest token back.
+        let mut grace_replay = false;
+        if let Some(rotated) = grant.rotated {
+            match rules.rotation {
+                Rotation::RevokeFamilyOnReuse => {
+                    self.revoke_family(family);
+                    return Ok(Err(RefreshError::ReuseRevokedGrant));
+                }
+                Rotation::Grace if rotated.elapsed() < rules.grace => grace_replay = true,
+                _ => return Ok(Err(RefreshError::AlreadyUsed)),
+            }
         }
         if self
             .refresh_idle_ttl
@@ -251,39 +311,81 @@ impl TokenStore {
             return Ok(Err(RefreshError::Expired));
         }
         let at_scopes = match scope {
-            Some(req) if !req.iter().all(|s| grant.scopes.contains(s)) => {
+            Some(req) if !req.iter().all(|s| grant_scopes.contains(s)) => {
                 return Ok(Err(RefreshError::ScopeNotGranted));
             }
             Some(req) => req,
-            None => grant.scopes.clone(),
+            None => grant_scopes.clone(),
         };
-        let (account, grant_scopes) = (grant.account, grant.scopes.clone());
-        let access_token = self.issue_access(Some(account), at_scopes.clone(), ttl)?;
-        let refresh_token = self.issue_refresh(account, grant_scopes)?;
+        let Some(fam) = self.families.get_mut(&family) else {
+            return Ok(Err(RefreshError::Unknown));
+        };
+        fam.refreshes += 1;
+        let (refreshes, newest) = (fam.refreshes, fam.newest.clone());
+        let access_token = self.issue_access_in(
+            Some(account),
+            at_scopes.clone(),
+            rules.access_ttl,
+            Some(family),
+        )?;
+        let refresh_token = if rules.stop_rotation || rules.rotation == Rotation::Never {
+            None
+        } else if grace_replay || (rules.rotation == Rotation::EveryThird && refreshes % 3 != 0) {
+            Some(newest)
+        } else {
+            Some(self.issue_refresh(account, grant_scopes, family)?)
+        };
+        let rotated_now = refresh_token.as_deref().is_some_and(|rt| rt != token)
+            && !grace_replay
+            && matches!(
+                rules.rotation,
+                Rotation::OneTime | Rotation::Grace | Rotation::RevokeFamilyOnReuse
+            );
         if let Some(old) = self.refresh.get_mut(token) {
             // A token that stays valid restarts its idle clock on every use.
-            old.used = rotate_one_time;
             old.last_used = Instant::now();
+            if rotated_now {
+                old.rotated = Some(Instant::now());
+            }
         }
         Ok(Ok(Issued {
             access_token,
-            refresh_token: Some(refresh_token),
+            refresh_kept: refresh_token.is_none(),
+            refresh_token,
             scopes: at_scopes,
         }))
     }
 
-    /// Issues an access token.
+    /// Reuse detection: every refresh and access token of the family dies.
+    fn revoke_family(&mut self, family: u64) {
+        self.refresh.retain(|_, g| g.family != family);
+        self.access.retain(|_, g| g.family != Some(family));
+        self.families.remove(&family);
+    }
+
+    /// Issues an access token outside any user grant (`client_credentials`).
     pub(crate) fn issue_access(
         &mut self,
         account: Option<&'static str>,
         scopes: Vec<String>,
         ttl: Duration,
     ) -> Result<String, RandomUnavailable> {
+        self.issue_access_in(account, scopes, ttl, None)
+    }
+
+    fn issue_access_in(
+        &mut self,
+        account: Option<&'static str>,
+        scopes: Vec<String>,
+        ttl: Duration,
+        family: Option<u64>,
+    ) -> Result<String, RandomUnavailable> {
         let token = secret(ACCESS_PREFIX)?;
         let grant = AccessGrant {
             account,
             scopes,
             expires: Instant::now() + ttl,
+            family,
         };
         self.access.insert(token.clone(), grant);
         Ok(token)
@@ -307,220 +409,5 @@ impl TokenStore {
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    const HOUR: Duration = Duration::from_secs(3600);
-
-    fn scopes(s: &[&str]) -> Vec<String> {
-        s.iter().map(|x| x.to_string()).collect()
-    }
-
-    #[test]
-    fn secrets_have_prefix_and_32_url_safe_chars() {
-        let s = secret(ACCESS_PREFIX).unwrap();
-        assert!(s.starts_with("sim_at_"));
-        let tail = &s["sim_at_".len()..];
-        assert_eq!(tail.len(), 32);
-        assert!(tail.bytes().all(|b| URL_SAFE.contains(&b)), "{s}");
-        assert_ne!(s, secret(ACCESS_PREFIX).unwrap());
-    }
-
-    #[test]
-    fn uuid_is_version_4() {
-        let u = uuid_v4().unwrap();
-        assert_eq!(u.len(), 36);
-        let parts: Vec<&str> = u.split('-').collect();
-        assert_eq!(
-            parts.iter().map(|p| p.len()).collect::<Vec<_>>(),
-            [8, 4, 4, 4, 12]
-        );
-        assert!(parts[2].starts_with('4'));
-        assert!(matches!(parts[3].as_bytes()[0], b'8' | b'9' | b'a' | b'b'));
-    }
-
-    #[test]
-    fn s256_matches_rfc7636_appendix_b() {
-        assert_eq!(
-            s256_challenge("dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXk"),
-            "E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM"
-        );
-    }
-
-    #[test]
-    fn random_in_stays_in_range() {
-        for _ in 0..200 {
-            let x = random_in(3, 5).unwrap();
-            assert!((3..=5).contains(&x), "{x}");
-        }
-    }
-
-    fn store_with_code(verifier: &str) -> (TokenStore, String) {
-        let mut store = TokenStore::default();
-        let code = store
-            .issue_code(
-                "globex",
-                scopes(&["profile", "email"]),
-                "http://127.0.0.1:9/cb".into(),
-                s256_challenge(verifier),
-            )
-            .unwrap();
-        (store, code)
-    }
-
-    #[test]
-    fn code_is_one_time_and_checks_redirect_and_pkce() {
-        let (mut store, code) = store_with_code("v".repeat(43).as_str());
-        let verifier = "v".repeat(43);
-        let issued = store
-            .redeem_code(&code, Some("http://127.0.0.1:9/cb"), Some(&verifier), HOUR)
-            .unwrap()
-            .unwrap();
-        assert!(issued.access_token.starts_with(ACCESS_PREFIX));
-        assert!(issued.refresh_token.unwrap().starts_with(REFRESH_PREFIX));
-        assert_eq!(issued.scopes, scopes(&["profile", "email"]));
-        let grant = store.access(&issued.access_token).unwrap();
-        assert_eq!(grant.account, Some("globex"));
-        let again = store.redeem_code(&code, Some("http://127.0.0.1:9/cb"), Some(&verifier), HOUR);
-        assert_eq!(again.unwrap(), Err(CodeError::Unknown));
-
-        let (mut store, code) = store_with_code(&verifier);
-        let r = store.redeem_code(
-            &code,
-            Some("http://127.0.0.1:9/other"),
-            Some(&verifier),
-            HOUR,
-        );
-        assert_eq!(r.unwrap(), Err(CodeError::RedirectMismatch));
-
-        let (mut store, code) = store_with_code(&verifier);
-        let r = store.redeem_code(&code, Some("http://127.0.0.1:9/cb"), Some("wrong"), HOUR);
-        assert_eq!(r.unwrap(), Err(CodeError::PkceMismatch));
-        let (mut store, code) = store_with_code(&verifier);
-        let r = store.redeem_code(&code, Some("http://127.0.0.1:9/cb"), None, HOUR);
-        assert_eq!(r.unwrap(), Err(CodeError::PkceMismatch));
-    }
-
-    fn first_refresh_token(store: &mut TokenStore) -> String {
-        let verifier = "x".repeat(43);
-        let code = store
-            .issue_code(
-                "acme-corp",
-                scopes(&["profile", "invoices:read"]),
-                "http://127.0.0.1:9/cb".into(),
-                s256_challenge(&verifier),
-            )
-            .unwrap();
-        let issued = store
-            .redeem_code(&code, Some("http://127.0.0.1:9/cb"), Some(&verifier), HOUR)
-            .unwrap()
-            .unwrap();
-        issued.refresh_token.unwrap()
-    }
-
-    #[test]
-    fn one_time_rotation_rejects_reuse() {
-        let mut store = TokenStore::default();
-        let rt1 = first_refresh_token(&mut store);
-        let second = store.refresh(&rt1, None, true, HOUR).unwrap().unwrap();
-        let rt2 = second.refresh_token.unwrap();
-        assert_ne!(rt1, rt2);
-        assert_eq!(
-            store.refresh(&rt1, None, true, HOUR).unwrap(),
-            Err(RefreshError::AlreadyUsed)
-        );
-        assert!(store.refresh(&rt2, None, true, HOUR).unwrap().is_ok());
-        assert_eq!(
-            store.refresh("sim_rt_nope", None, true, HOUR).unwrap(),
-            Err(RefreshError::Unknown)
-        );
-    }
-
-    #[test]
-    fn non_one_time_refresh_keeps_old_token_valid() {
-        let mut store = TokenStore::default();
-        let rt1 = first_refresh_token(&mut store);
-        let a = store.refresh(&rt1, None, false, HOUR).unwrap().unwrap();
-        let b = store.refresh(&rt1, None, false, HOUR).unwrap().unwrap();
-        assert_ne!(a.refresh_token, b.refresh_token);
-    }
-
-    #[test]
-    fn refresh_can_narrow_but_not_widen_scope() {
-        let mut store = TokenStore::default();
-        let rt1 = first_refresh_token(&mut store);
-        let narrow = store
-            .refresh(&rt1, Some(scopes(&["profile"])), true, HOUR)
-            .unwrap()
-            .unwrap();
-        assert_eq!(narrow.scopes, scopes(&["profile"]));
-        assert_eq!(
-            store.access(&narrow.access_token).unwrap().scopes,
-            scopes(&["profile"])
-        );
-        // The rotated refresh token still carries the full grant.
-        let rt2 = narrow.refresh_token.unwrap();
-        let full = store.refresh(&rt2, None, true, HOUR).unwrap().unwrap();
-        assert_eq!(full.scopes, scopes(&["profile", "invoices:read"]));
-        let rt3 = full.refresh_token.unwrap();
-        assert_eq!(
-            store
-                .refresh(&rt3, Some(scopes(&["admin:read"])), true, HOUR)
-                .unwrap(),
-            Err(RefreshError::ScopeNotGranted)
-        );
-    }
-
-    #[test]
-    fn idle_refresh_tokens_expire_and_use_restarts_the_clock() {
-        let mut store = TokenStore::with_refresh_idle_ttl(Some(Duration::from_millis(400)));
-        let rt1 = first_refresh_token(&mut store);
-        std::thread::sleep(Duration::from_millis(200));
-        // Reusable token (no one-time rotation): this use restarts its idle clock.
-        let next = store.refresh(&rt1, None, false, HOUR).unwrap().unwrap();
-        std::thread::sleep(Duration::from_millis(250));
-        assert!(store.refresh(&rt1, None, false, HOUR).unwrap().is_ok());
-        std::thread::sleep(Duration::from_millis(500));
-        assert_eq!(
-            store.refresh(&rt1, None, false, HOUR).unwrap(),
-            Err(RefreshError::Expired)
-        );
-        let rt2 = next.refresh_token.unwrap();
-        assert_eq!(
-            store.refresh(&rt2, None, true, HOUR).unwrap(),
-            Err(RefreshError::Expired)
-        );
-        assert_eq!(RefreshError::Expired.to_string(), "refresh token expired");
-    }
-
-    #[test]
-    fn issue_pair_gives_a_user_grant() {
-        let mut store = TokenStore::default();
-        let issued = store
-            .issue_pair("umbrella", scopes(&["email"]), HOUR)
-            .unwrap();
-        assert_eq!(issued.scopes, scopes(&["email"]));
-        let grant = store.access(&issued.access_token).unwrap();
-        assert_eq!(grant.account, Some("umbrella"));
-        let rt = issued.refresh_token.unwrap();
-        assert!(rt.starts_with(REFRESH_PREFIX));
-        let next = store.refresh(&rt, None, true, HOUR).unwrap().unwrap();
-        assert_eq!(next.scopes, scopes(&["email"]));
-    }
-
-    #[test]
-    fn access_tokens_expire_and_revoke() {
-        let mut store = TokenStore::default();
-        let dead = store
-            .issue_access(None, scopes(&["profile"]), Duration::ZERO)
-            .unwrap();
-        assert_eq!(store.access(&dead), None);
-        let live = store
-            .issue_access(None, scopes(&["profile"]), HOUR)
-            .unwrap();
-        assert!(store.access(&live).is_some());
-        store.revoke(&live);
-        assert_eq!(store.access(&live), None);
-        store.revoke("unknown");
-    }
-}
+#[path = "tokens_tests.rs"]
+mod tests;
