@@ -421,7 +421,12 @@ impl TokenManager {
                 let mut form = vec![("grant_type".to_string(), "client_credentials".to_string())];
                 form.push(("scope".into(), scopes.join(" ")));
                 let (_, token) = self
-                    .token_request(&conn.credential, Some(conn), form, "token:client_credentials")
+                    .token_request(
+                        &conn.credential,
+                        Some(conn),
+                        form,
+                        "token:client_credentials",
+                    )
                     .await?;
                 Ok((SecretString::from(token.access_token), token.scope))
             }
@@ -481,7 +486,14 @@ impl TokenManager {
             .await?;
         let mut replay_ok = false;
         if let Ok((e, _)) = self
-            .spend(conn, &lock, current.clone(), &old, StepKind::ReplayOld, None)
+            .spend(
+                conn,
+                &lock,
+                current.clone(),
+                &old,
+                StepKind::ReplayOld,
+                None,
+            )
             .await
         {
             current = e;
@@ -492,7 +504,14 @@ impl TokenManager {
         if let (true, Some(delay)) = (replay_ok, replay_delay) {
             tokio::time::sleep(delay).await;
             match self
-                .spend(conn, &lock, current.clone(), &old, StepKind::ReplayOld, None)
+                .spend(
+                    conn,
+                    &lock,
+                    current.clone(),
+                    &old,
+                    StepKind::ReplayOld,
+                    None,
+                )
                 .await
             {
                 Ok((e, _)) => current = e,
@@ -688,7 +707,8 @@ impl TokenManager {
             ("grant_type".to_string(), "refresh_token".to_string()),
             (
                 "refresh_token".to_string(),
-                "driftwatch-error-probe-not-a-token".to_string(),
+                // Fresh each time, so it is never mistaken for a replayed token.
+                format!("driftwatch-error-probe-{}", super::pkce::random_token(12)),
             ),
         ];
         let resp = self

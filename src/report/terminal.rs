@@ -274,6 +274,7 @@ mod tests {
                 provider: "demo".into(),
                 probe: ProbeKind::Schema,
                 subject: "invoices".into(),
+                connection: None,
                 status: "changed".into(),
                 file: Some("snapshots/demo/schema/invoices.snap.new".into()),
             }],

@@ -82,6 +82,9 @@ pub struct PendingSnapshot {
     pub provider: String,
     pub probe: ProbeKind,
     pub subject: String,
+    /// Set for per-connection observations (the refresh probe).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub connection: Option<String>,
     /// `new` (no baseline yet) or `changed`.
     pub status: String,
     /// Path of the `.snap.new` file, when one was written.
@@ -179,7 +182,12 @@ pub async fn execute(
     run.drifts.sort_by(|a, b| a.sort_key().cmp(&b.sort_key()));
     run.findings.sort_by(|a, b| a.sort_key().cmp(&b.sort_key()));
     run.pending.sort_by(|a, b| {
-        (&a.provider, a.probe, &a.subject).cmp(&(&b.provider, b.probe, &b.subject))
+        (&a.provider, a.probe, &a.subject, &a.connection).cmp(&(
+            &b.provider,
+            b.probe,
+            &b.subject,
+            &b.connection,
+        ))
     });
     run.errors.sort_by(|a, b| {
         (&a.provider, &a.connection, &a.subject).cmp(&(&b.provider, &b.connection, &b.subject))
@@ -654,16 +662,36 @@ async fn run_suite(
             &scope_sets,
             &cells,
         ));
-        let obs = crate::probe::permissions::observe(&provider, &ep.id.value, &cells, &perm.downscoping);
-        record(store, &suite_file, obs, opts.write_pending, &[], &mut observations, &mut drifts, &mut pending)?;
+        let obs =
+            crate::probe::permissions::observe(&provider, &ep.id.value, &cells, &perm.downscoping);
+        record(
+            store,
+            &suite_file,
+            obs,
+            opts.write_pending,
+            &[],
+            &mut observations,
+            &mut drifts,
+            &mut pending,
+        )?;
     }
 
     // Refresh: the active sequence (disposable connections only), then every trace.
-    let refresh_run = super::refresh::probe(s, &tokens, credentials).await;
+    let ready_ids: Vec<&str> = ready.iter().map(|(c, _)| c.id.value.as_str()).collect();
+    let refresh_run = super::refresh::probe(s, &tokens, credentials, &ready_ids).await;
     errors.extend(refresh_run.errors);
     findings.extend(refresh_run.findings);
     for obs in refresh_run.observations {
-        record(store, &suite_file, obs, opts.write_pending, &[], &mut observations, &mut drifts, &mut pending)?;
+        record(
+            store,
+            &suite_file,
+            obs,
+            opts.write_pending,
+            &[],
+            &mut observations,
+            &mut drifts,
+            &mut pending,
+        )?;
     }
     // Answers to the probes' own token requests are not token-endpoint observations.
     let _ = tokens.take_facts();
@@ -752,6 +780,7 @@ fn record(
             provider: obs.key.provider.clone(),
             probe: obs.key.probe,
             subject: obs.key.subject.clone(),
+            connection: obs.key.connection.clone(),
             status: status.into(),
             file: file.map(|p| p.display().to_string()),
         });

@@ -106,7 +106,11 @@ pub(crate) async fn gather(
             });
         }
     }
-    out.downscoping = match (verdicts.contains("ignored"), verdicts.contains("honoured"), verdicts.is_empty()) {
+    out.downscoping = match (
+        verdicts.contains("ignored"),
+        verdicts.contains("honoured"),
+        verdicts.is_empty(),
+    ) {
         (true, _, _) => "ignored",
         (false, true, _) => "honoured",
         (false, false, true) => "not-needed",
@@ -117,19 +121,30 @@ pub(crate) async fn gather(
     let mut tasks = tokio::task::JoinSet::new();
     let semaphore = Arc::new(tokio::sync::Semaphore::new(s.limits.concurrency.max(1)));
     for (ei, ep) in s.endpoints.iter().enumerate() {
-        let Some(url) = urls[ei].clone() else { continue };
+        let Some(url) = urls[ei].clone() else {
+            continue;
+        };
         for (name, scopes, token) in &per_set {
             let req = Request {
                 method: reqwest::Method::from_bytes(ep.method.as_bytes())
                     .unwrap_or(reqwest::Method::GET),
                 url: url.clone(),
-                headers: ep.headers.iter().map(|(k, v)| (k.clone(), v.clone())).collect(),
+                headers: ep
+                    .headers
+                    .iter()
+                    .map(|(k, v)| (k.clone(), v.clone()))
+                    .collect(),
                 auth: Auth::Bearer(token.clone()),
                 form: None,
                 purpose: format!("permissions:{}:{name}", ep.id.value),
                 connection: Some(probe_conn.id.value.clone()),
             };
-            let (http, sem, name, scopes) = (http.clone(), semaphore.clone(), name.clone(), scopes.clone());
+            let (http, sem, name, scopes) = (
+                http.clone(),
+                semaphore.clone(),
+                name.clone(),
+                scopes.clone(),
+            );
             tasks.spawn(async move {
                 let _permit = sem.acquire_owned().await;
                 (ei, name, scopes, http.send(req).await)

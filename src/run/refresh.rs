@@ -15,22 +15,35 @@ pub(crate) struct RefreshRun {
     pub errors: Vec<RunError>,
 }
 
-/// Runs the active sequence where allowed and classifies every connection
-/// that refreshed during the run.
-pub(crate) async fn probe(s: &Suite, tokens: &TokenManager, store: &CredentialStore) -> RefreshRun {
+/// Runs the active sequence where allowed (disposable connections whose token
+/// was obtained this run: a connection that already failed is not probed
+/// again) and classifies every connection that refreshed during the run.
+pub(crate) async fn probe(
+    s: &Suite,
+    tokens: &TokenManager,
+    store: &CredentialStore,
+    ready: &[&str],
+) -> RefreshRun {
     let provider = s.provider.name.value.clone();
     let mut out = RefreshRun {
         observations: Vec::new(),
         findings: Vec::new(),
         errors: Vec::new(),
     };
-    if !matches!(s.auth.grant.value, Grant::AuthorizationCode | Grant::Password) {
+    if !matches!(
+        s.auth.grant.value,
+        Grant::AuthorizationCode | Grant::Password
+    ) {
         return out;
     }
     for conn in &s.connections {
-        let had_refresh_token = matches!(store.get(&conn.credential), Ok(Some(e)) if e.refresh_token.is_some());
-        if conn.disposable && had_refresh_token {
-            if let Err(e) = tokens.active_refresh_probe(conn, s.auth.refresh.replay_delay).await {
+        let had_refresh_token =
+            matches!(store.get(&conn.credential), Ok(Some(e)) if e.refresh_token.is_some());
+        if conn.disposable && had_refresh_token && ready.contains(&conn.id.value.as_str()) {
+            if let Err(e) = tokens
+                .active_refresh_probe(conn, s.auth.refresh.replay_delay)
+                .await
+            {
                 out.errors.push(RunError {
                     provider: provider.clone(),
                     connection: Some(conn.id.value.clone()),
@@ -54,29 +67,35 @@ pub(crate) async fn probe(s: &Suite, tokens: &TokenManager, store: &CredentialSt
             documented: s.auth.refresh.documented.map(|d| d.as_str().to_string()),
         };
         let class = refresh::classify(&trace);
-        out.findings.extend(refresh::findings(&provider, &trace, &class));
-        out.observations.push(refresh::observe(&provider, &trace, &class));
+        out.findings
+            .extend(refresh::findings(&provider, &trace, &class));
+        out.observations
+            .push(refresh::observe(&provider, &trace, &class));
     }
     out
 }
 
 /// States the date a connection dies in `refresh.stopped-issuing` drifts.
 pub(crate) fn date_stopped_issuing(drifts: &mut [Drift], health: &[TokenHealth]) {
-    for d in drifts.iter_mut().filter(|d| d.rule == "refresh.stopped-issuing") {
-        let Some(conn) = d.connections.first() else { continue };
+    for d in drifts
+        .iter_mut()
+        .filter(|d| d.rule == "refresh.stopped-issuing")
+    {
+        let Some(conn) = d.connections.first() else {
+            continue;
+        };
         let when = health
             .iter()
             .find(|h| &h.connection == conn)
             .and_then(|h| h.refresh_token_expires_at);
+        let lead = d.message.trim_end().trim_end_matches('.').to_string();
         d.message = match when {
             Some(at) => format!(
-                "{} The connection `{conn}` dies on {} unless it is re-authorised.",
-                d.message,
+                "{lead}. The connection `{conn}` dies on {} unless it is re-authorised.",
                 at.format("%Y-%m-%d %H:%M UTC")
             ),
             None => format!(
-                "{} Its current refresh token's lifetime is unknown (the provider does not say and the suite documents no `auth.refresh_token_lifetime`): `{conn}` dies whenever that token expires.",
-                d.message
+                "{lead}. Its current refresh token's lifetime is unknown (the provider does not say and the suite documents no `auth.refresh_token_lifetime`): `{conn}` dies whenever that token expires."
             ),
         };
     }

@@ -115,8 +115,11 @@ async fn authorization_code_with_pkce_through_the_loopback_callback() {
     assert_eq!(
         entry.scopes,
         [
+            "activities:read",
+            "activities:read_all",
             "admin:read",
             "audit:read",
+            "channels:read",
             "email",
             "invoices:read",
             "profile",

@@ -138,6 +138,21 @@ pub fn assert_no_leaks(root: &Path) {
     }
 }
 
+/// (probe, subject, connection, status) of a run's pending snapshots, in order.
+pub fn pending_set(run: &Run) -> Vec<(String, String, String, String)> {
+    run.pending
+        .iter()
+        .map(|p| {
+            (
+                p.probe.to_string(),
+                p.subject.clone(),
+                p.connection.clone().unwrap_or_default(),
+                p.status.clone(),
+            )
+        })
+        .collect()
+}
+
 /// (rule, subject, path) triples of a run's drifts, sorted.
 pub fn drift_set(run: &Run) -> Vec<(String, String, String)> {
     let mut v: Vec<_> = run
@@ -149,6 +164,29 @@ pub fn drift_set(run: &Run) -> Vec<(String, String, String)> {
                 d.subject.clone(),
                 d.path.clone().unwrap_or_default(),
             )
+        })
+        .collect();
+    v.sort();
+    v
+}
+
+/// "rule subject path [connections]" lines of a run's drifts, sorted: compact
+/// enough to assert a whole run's drift set exactly.
+pub fn drift_lines(run: &Run) -> Vec<String> {
+    let mut v: Vec<String> = run
+        .drifts
+        .iter()
+        .map(|d| {
+            let mut line = format!(
+                "{} {} {}",
+                d.rule,
+                d.subject,
+                d.path.as_deref().unwrap_or("-")
+            );
+            if !d.connections.is_empty() {
+                line.push_str(&format!(" [{}]", d.connections.join(",")));
+            }
+            line
         })
         .collect();
     v.sort();
