@@ -395,7 +395,15 @@ impl TokenManager {
             return Ok(SecretString::from(at.expose().to_string()));
         }
         let Some(rt) = entry.refresh_token.clone() else {
-            return Err(self.not_connected(conn));
+            // No refresh token (e.g. GitHub OAuth apps): the access token is all
+            // there is; use it while it has not expired.
+            return match &entry.access_token {
+                Some(at) if entry.access_token_expires_at.is_none_or(|t| t > Utc::now()) => {
+                    self.remember(&key, at.expose(), entry.access_token_expires_at);
+                    Ok(SecretString::from(at.expose().to_string()))
+                }
+                _ => Err(self.not_connected(conn)),
+            };
         };
         let narrower = downscope.then_some(scopes);
         let (_, token) = self
@@ -478,12 +486,27 @@ impl TokenManager {
             .store_get(&key)
             .await?
             .ok_or_else(|| self.not_connected(conn))?;
-        let Some(old) = entry.refresh_token.clone() else {
+        if entry.refresh_token.is_none() {
+            return Err(self.not_connected(conn));
+        }
+        // Three refreshes in a row: lazy rotation (a value that changes only
+        // every few refreshes) shows as a mix. `old` is the token the last
+        // refresh presented — the one a rotation retired.
+        let mut current = entry;
+        let mut old = None;
+        for _ in 0..3 {
+            let Some(presented) = current.refresh_token.clone() else {
+                break;
+            };
+            let (next, _) = self
+                .spend(conn, &lock, current, &presented, StepKind::Refresh, None)
+                .await?;
+            current = next;
+            old = Some(presented);
+        }
+        let Some(old) = old else {
             return Err(self.not_connected(conn));
         };
-        let (mut current, _) = self
-            .spend(conn, &lock, entry, &old, StepKind::Refresh, None)
-            .await?;
         let mut replay_ok = false;
         if let Ok((e, _)) = self
             .spend(
@@ -522,13 +545,12 @@ impl TokenManager {
                 }
             }
         }
-        if let Some(newest) = current.refresh_token.clone() {
-            if let Ok((e, token)) = self
+        if let Some(newest) = current.refresh_token.clone()
+            && let Ok((e, token)) = self
                 .spend(conn, &lock, current, &newest, StepKind::CheckNewest, None)
                 .await
-            {
-                self.remember(&key, &token.access_token, e.access_token_expires_at);
-            }
+        {
+            self.remember(&key, &token.access_token, e.access_token_expires_at);
         }
         Ok(())
     }

@@ -39,24 +39,27 @@ pub(crate) async fn probe(
     for conn in &s.connections {
         let had_refresh_token =
             matches!(store.get(&conn.credential), Ok(Some(e)) if e.refresh_token.is_some());
-        if conn.disposable && had_refresh_token && ready.contains(&conn.id.value.as_str()) {
-            if let Err(e) = tokens
+        let is_ready = ready.contains(&conn.id.value.as_str());
+        if conn.disposable
+            && had_refresh_token
+            && is_ready
+            && let Err(e) = tokens
                 .active_refresh_probe(conn, s.auth.refresh.replay_delay)
                 .await
-            {
-                out.errors.push(RunError {
-                    provider: provider.clone(),
-                    connection: Some(conn.id.value.clone()),
-                    probe: Some(ProbeKind::Refresh),
-                    subject: Some("refresh".into()),
-                    class: e.class().into(),
-                    message: tokens.http().redactor().scrub(&e.to_string()),
-                });
-            }
+        {
+            out.errors.push(RunError {
+                provider: provider.clone(),
+                connection: Some(conn.id.value.clone()),
+                probe: Some(ProbeKind::Refresh),
+                subject: Some("refresh".into()),
+                class: e.class().into(),
+                message: tokens.http().redactor().scrub(&e.to_string()),
+            });
         }
         let steps = tokens.take_trace(conn);
-        if steps.is_empty() {
-            // Nothing refreshed this run (the access token was still fresh).
+        // Nothing refreshed this run (the access token was still fresh) — unless
+        // the connection has no refresh token at all: that is the no-refresh class.
+        if steps.is_empty() && (had_refresh_token || !is_ready) {
             continue;
         }
         let trace = RefreshTrace {

@@ -7,4 +7,5 @@ mod drift;
 mod grants;
 mod lifecycle;
 mod limits;
+mod probes;
 mod support;
