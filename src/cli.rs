@@ -45,7 +45,9 @@ pub enum Command {
         /// Port on 127.0.0.1 (0 picks a free one).
         #[arg(long, default_value_t = 8080)]
         port: u16,
-        /// Token-endpoint behaviour profile.
+        /// Token-endpoint behaviour profile: rotating-one-time, non-rotating, rotating-old-valid,
+        /// string-expires-in, rotating-grace, reuse-revokes-family, lazy-rotation,
+        /// rotating-short-idle, form-encoded, password, client-credentials-only.
         #[arg(long, default_value = "rotating-one-time")]
         profile: String,
         /// API version to serve: v1, or v2 (applies drift).
