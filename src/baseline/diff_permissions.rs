@@ -2,6 +2,7 @@
 //! endpoint matrix cell by cell. Knows nothing about HTTP, files, output formats or how the
 //! cells were classified (only the observation body written by `probe::permissions::observe`).
 
+use super::emit::Emitter;
 use crate::model::{Drift, ObservationKey, Severity};
 use crate::probe::permissions::{Cell, CellClass, describe_signal, evidence};
 use serde_json::Value;
@@ -9,10 +10,7 @@ use std::collections::{BTreeMap, BTreeSet};
 
 /// Drifts between two permissions observations (same key), sorted by [`Drift::sort_key`].
 pub(crate) fn diff_permissions(key: &ObservationKey, before: &Value, after: &Value) -> Vec<Drift> {
-    let mut em = Emitter {
-        key,
-        out: Vec::new(),
-    };
+    let mut em = Emitter::new(key);
     let b = cells(&mut em, "baseline", before);
     let a = cells(&mut em, "current", after);
     if let (Some(b), Some(a)) = (b, a) {
@@ -73,37 +71,6 @@ pub(crate) fn diff_permissions(key: &ObservationKey, before: &Value, after: &Val
     }
     em.out.sort_by(|a, b| a.sort_key().cmp(&b.sort_key()));
     em.out
-}
-
-struct Emitter<'a> {
-    key: &'a ObservationKey,
-    out: Vec<Drift>,
-}
-
-impl Emitter<'_> {
-    fn push(
-        &mut self,
-        rule: &str,
-        severity: Severity,
-        path: Option<&str>,
-        message: String,
-        before: Option<Value>,
-        after: Option<Value>,
-    ) {
-        self.out.push(Drift {
-            rule: rule.to_owned(),
-            severity,
-            provider: self.key.provider.clone(),
-            probe: self.key.probe,
-            subject: self.key.subject.clone(),
-            path: path.map(str::to_owned),
-            connections: Vec::new(),
-            message,
-            before,
-            after,
-            exchanges: Vec::new(),
-        });
-    }
 }
 
 /// The `cells` map, `None` for a cell that cannot be read; an unreadable body or cell is

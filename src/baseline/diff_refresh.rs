@@ -2,6 +2,7 @@
 //! with this run's. Knows nothing about HTTP, files, output formats or how the trace was
 //! gathered (only the observation body written by `probe::refresh::observe`).
 
+use super::emit::Emitter;
 use crate::model::{Drift, ObservationKey, Severity};
 use crate::probe::refresh::{Classification, RefreshClass};
 use serde_json::{Value, json};
@@ -14,10 +15,7 @@ const GRACE_TOLERANCE_PERCENT: u64 = 20;
 
 /// Drifts between two refresh observations (same key), sorted by [`Drift::sort_key`].
 pub(crate) fn diff_refresh(key: &ObservationKey, before: &Value, after: &Value) -> Vec<Drift> {
-    let mut em = Emitter {
-        key,
-        out: Vec::new(),
-    };
+    let mut em = Emitter::new(key);
     let b = read(&mut em, "baseline", before);
     let a = read(&mut em, "current", after);
     if let (Some(b), Some(a)) = (b, a) {
@@ -41,45 +39,6 @@ pub(crate) fn diff_refresh(key: &ObservationKey, before: &Value, after: &Value) 
     }
     em.out.sort_by(|a, b| a.sort_key().cmp(&b.sort_key()));
     em.out
-}
-
-struct Emitter<'a> {
-    key: &'a ObservationKey,
-    out: Vec<Drift>,
-}
-
-impl Emitter<'_> {
-    fn push(
-        &mut self,
-        rule: &str,
-        severity: Severity,
-        path: Option<&str>,
-        message: String,
-        before: Option<Value>,
-        after: Option<Value>,
-    ) {
-        self.out.push(Drift {
-            rule: rule.to_owned(),
-            severity,
-            provider: self.key.provider.clone(),
-            probe: self.key.probe,
-            subject: self.key.subject.clone(),
-            path: path.map(str::to_owned),
-            connections: self.key.connection.iter().cloned().collect(),
-            message,
-            before,
-            after,
-            exchanges: Vec::new(),
-        });
-    }
-
-    /// How messages name the connection.
-    fn who(&self) -> String {
-        match &self.key.connection {
-            Some(c) => format!("connection `{c}`"),
-            None => "the connection".to_owned(),
-        }
-    }
 }
 
 /// The classification; an unreadable body is reported, never silently skipped.

@@ -2,6 +2,7 @@
 //! grant by grant and field by field. Knows nothing about HTTP, files, output formats or how
 //! the facts were gathered (only the observation body written by `probe::token::observe`).
 
+use super::emit::Emitter;
 use crate::model::{Drift, ObservationKey, Severity};
 use serde_json::{Map, Value};
 use std::collections::BTreeSet;
@@ -17,10 +18,7 @@ const ERROR_FIELDS: [&str; 5] = [
 
 /// Drifts between two token observations (same key), sorted by [`Drift::sort_key`].
 pub(crate) fn diff_token(key: &ObservationKey, before: &Value, after: &Value) -> Vec<Drift> {
-    let mut em = Emitter {
-        key,
-        out: Vec::new(),
-    };
+    let mut em = Emitter::new(key);
     let b = grants(&mut em, "baseline", before);
     let a = grants(&mut em, "current", after);
     if let (Some(b), Some(a)) = (b, a) {
@@ -50,37 +48,6 @@ pub(crate) fn diff_token(key: &ObservationKey, before: &Value, after: &Value) ->
     }
     em.out.sort_by(|a, b| a.sort_key().cmp(&b.sort_key()));
     em.out
-}
-
-struct Emitter<'a> {
-    key: &'a ObservationKey,
-    out: Vec<Drift>,
-}
-
-impl Emitter<'_> {
-    fn push(
-        &mut self,
-        rule: &str,
-        severity: Severity,
-        path: Option<&str>,
-        message: String,
-        before: Option<Value>,
-        after: Option<Value>,
-    ) {
-        self.out.push(Drift {
-            rule: rule.to_owned(),
-            severity,
-            provider: self.key.provider.clone(),
-            probe: self.key.probe,
-            subject: self.key.subject.clone(),
-            path: path.map(str::to_owned),
-            connections: Vec::new(),
-            message,
-            before,
-            after,
-            exchanges: Vec::new(),
-        });
-    }
 }
 
 /// The `grants` map; an unreadable body is reported, never silently skipped.

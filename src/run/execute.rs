@@ -584,9 +584,14 @@ async fn run_suite(
         }
     }
 
-    let mut observations = Vec::new();
-    let mut drifts = Vec::new();
-    let mut pending = Vec::new();
+    let mut rec = Recorder {
+        store,
+        suite_file: &suite_file,
+        write_pending: opts.write_pending,
+        observations: Vec::new(),
+        drifts: Vec::new(),
+        pending: Vec::new(),
+    };
     let mut findings: Vec<Drift> = Vec::new();
     findings.extend(
         crate::probe::token::findings(&provider, &token_facts)
@@ -600,16 +605,7 @@ async fn run_suite(
             }),
     );
     for obs in token_observations(&provider, &token_facts) {
-        record(
-            store,
-            &suite_file,
-            obs,
-            opts.write_pending,
-            &[],
-            &mut observations,
-            &mut drifts,
-            &mut pending,
-        )?;
+        rec.record(obs, &[])?;
     }
     for (ei, ep) in s.endpoints.iter().enumerate() {
         if let Some(Some(Err(reason))) = declared.get(ei) {
@@ -628,21 +624,12 @@ async fn run_suite(
         }
         ss.sort_by(|a, b| a.connection.cmp(&b.connection));
         let obs = schema::observe(&provider, &ep.id.value, &ss);
-        drifts.extend(schema::declared_drifts(
+        rec.drifts.extend(schema::declared_drifts(
             &provider,
             &ep.id.value,
             &violations[ei],
         ));
-        record(
-            store,
-            &suite_file,
-            obs,
-            opts.write_pending,
-            &ss,
-            &mut observations,
-            &mut drifts,
-            &mut pending,
-        )?;
+        rec.record(obs, &ss)?;
     }
 
     // Permissions: every scope set × endpoint, judged by the data.
@@ -664,16 +651,7 @@ async fn run_suite(
         ));
         let obs =
             crate::probe::permissions::observe(&provider, &ep.id.value, &cells, &perm.downscoping);
-        record(
-            store,
-            &suite_file,
-            obs,
-            opts.write_pending,
-            &[],
-            &mut observations,
-            &mut drifts,
-            &mut pending,
-        )?;
+        rec.record(obs, &[])?;
     }
 
     // Refresh: the active sequence (disposable connections only), then every trace.
@@ -682,22 +660,19 @@ async fn run_suite(
     errors.extend(refresh_run.errors);
     findings.extend(refresh_run.findings);
     for obs in refresh_run.observations {
-        record(
-            store,
-            &suite_file,
-            obs,
-            opts.write_pending,
-            &[],
-            &mut observations,
-            &mut drifts,
-            &mut pending,
-        )?;
+        rec.record(obs, &[])?;
     }
     // Answers to the probes' own token requests are not token-endpoint observations.
     let _ = tokens.take_facts();
     let health = token_health(s, credentials, window)?;
-    drifts.extend(expiry_drifts(&health));
-    super::refresh::date_stopped_issuing(&mut drifts, &health);
+    rec.drifts.extend(expiry_drifts(&health));
+    super::refresh::date_stopped_issuing(&mut rec.drifts, &health);
+    let Recorder {
+        observations,
+        drifts,
+        pending,
+        ..
+    } = rec;
 
     on_event(Event::SuiteFinished {
         provider: provider.clone(),
@@ -752,41 +727,47 @@ fn token_subject(grant: &str) -> String {
     format!("{}.{slug}", crate::probe::token::SUBJECT)
 }
 
-/// Compares one observation with the baseline and files the outcome.
-#[allow(clippy::too_many_arguments)]
-fn record(
-    store: &BaselineStore,
-    suite_file: &str,
-    obs: Observation,
+/// Files each observation of a suite: compared with the baseline, its drifts
+/// and pending snapshot recorded.
+struct Recorder<'a> {
+    store: &'a BaselineStore,
+    suite_file: &'a str,
     write_pending: bool,
-    samples: &[Sample],
-    observations: &mut Vec<Observation>,
-    drifts: &mut Vec<Drift>,
-    pending: &mut Vec<PendingSnapshot>,
-) -> Result<(), Error> {
-    let status = match store.compare(suite_file, &obs, write_pending)? {
-        Comparison::Unchanged => None,
-        Comparison::New { pending: file } => Some(("new", file)),
-        Comparison::Changed {
-            drifts: d,
-            pending: file,
-        } => {
-            drifts.extend(attach_exchanges(d, samples));
-            Some(("changed", file))
+    observations: Vec<Observation>,
+    drifts: Vec<Drift>,
+    pending: Vec<PendingSnapshot>,
+}
+
+impl Recorder<'_> {
+    /// Compares `obs` with the baseline; `samples` link schema drifts to exchanges.
+    fn record(&mut self, obs: Observation, samples: &[Sample]) -> Result<(), Error> {
+        let status = match self
+            .store
+            .compare(self.suite_file, &obs, self.write_pending)?
+        {
+            Comparison::Unchanged => None,
+            Comparison::New { pending: file } => Some(("new", file)),
+            Comparison::Changed {
+                drifts: d,
+                pending: file,
+            } => {
+                self.drifts.extend(attach_exchanges(d, samples));
+                Some(("changed", file))
+            }
+        };
+        if let Some((status, file)) = status {
+            self.pending.push(PendingSnapshot {
+                provider: obs.key.provider.clone(),
+                probe: obs.key.probe,
+                subject: obs.key.subject.clone(),
+                connection: obs.key.connection.clone(),
+                status: status.into(),
+                file: file.map(|p| p.display().to_string()),
+            });
         }
-    };
-    if let Some((status, file)) = status {
-        pending.push(PendingSnapshot {
-            provider: obs.key.provider.clone(),
-            probe: obs.key.probe,
-            subject: obs.key.subject.clone(),
-            connection: obs.key.connection.clone(),
-            status: status.into(),
-            file: file.map(|p| p.display().to_string()),
-        });
+        self.observations.push(obs);
+        Ok(())
     }
-    observations.push(obs);
-    Ok(())
 }
 
 /// Links each drift to the exchanges of the connections it concerns
