@@ -6,6 +6,7 @@ pub mod health;
 pub mod helper;
 pub mod pkce;
 pub mod response;
+mod rotation;
 pub mod store;
 pub mod token;
 

@@ -6,12 +6,14 @@
 //! [`Event`]s for live progress; it never formats output itself. Results are
 //! sorted by stable keys, so concurrency never shows in the output.
 
-use crate::auth::health::{TokenHealth, assess};
-use crate::auth::{ClientRegistration, CredentialStore, StoreError, TokenManager};
+use super::credentials::{expiry_drifts, open_store, token_health};
+use super::session::{ProviderSession, join};
+use crate::auth::CredentialStore;
+use crate::auth::health::TokenHealth;
 use crate::baseline::{BaselineStore, Comparison};
 use crate::context::Context;
 use crate::error::Error;
-use crate::http::{Auth, ClientConfig, ExchangeRecorder, HttpClient, Redactor, Request};
+use crate::http::{Auth, Redactor, Request};
 use crate::model::{Drift, Exchange, Observation, ProbeKind, RunError, Severity};
 use crate::probe::schema::{self, Declared, Sample, Violation};
 use crate::probe::shape;
@@ -203,165 +205,8 @@ pub async fn execute(
     Ok(run)
 }
 
-/// Everything needed to talk to one provider: HTTP client, redactor,
-/// exchange recorder and token manager.
-pub struct ProviderSession {
-    pub http: Arc<HttpClient>,
-    pub redactor: Arc<Redactor>,
-    pub recorder: ExchangeRecorder,
-    pub tokens: TokenManager,
-    pub base: Url,
-}
-
-impl ProviderSession {
-    /// Builds the session. A failure to find the token endpoint (discovery
-    /// down) is returned as a message: probes that need no token still run.
-    pub async fn open(
-        s: &Suite,
-        allow_insecure_http: bool,
-        credentials: CredentialStore,
-    ) -> Result<(ProviderSession, Option<String>), Error> {
-        let provider = s.provider.name.value.clone();
-        let selectors: Vec<String> = s.redact.iter().map(|r| r.value.clone()).collect();
-        let redactor =
-            Arc::new(Redactor::new(&selectors).map_err(|e| Error::Usage(e.to_string()))?);
-        let recorder = ExchangeRecorder::new();
-        let http = Arc::new(
-            HttpClient::new(
-                ClientConfig {
-                    provider: provider.clone(),
-                    timeout: s.limits.timeout,
-                    connect_timeout: s.limits.connect_timeout,
-                    max_body_bytes: s.limits.max_body_bytes,
-                    allow_insecure_http,
-                    max_redirects: 10,
-                    user_agent: concat!("driftwatch/", env!("CARGO_PKG_VERSION")).into(),
-                    record_body_chars: 64 * 1024,
-                },
-                redactor.clone(),
-                recorder.clone(),
-            )
-            .map_err(|e| Error::Runtime(format!("{provider}: {e}")))?,
-        );
-        let base = Url::parse(&s.provider.base_url.value)
-            .map_err(|e| Error::Usage(format!("{}: base_url: {e}", s.file.display())))?;
-        let (registration, setup_error) = match resolve_registration(s, &base, &http).await {
-            Ok(r) => (r, None),
-            Err(message) => (None, Some(message)),
-        };
-        let tokens = TokenManager::new(s, registration, http.clone(), credentials);
-        Ok((
-            ProviderSession {
-                http,
-                redactor,
-                recorder,
-                tokens,
-                base,
-            },
-            setup_error,
-        ))
-    }
-}
-
 /// One connection's declared-schema violations and the exchange showing them.
 type ConnectionViolations = (String, Vec<Violation>, Option<String>);
-
-/// The credential store a suite uses: a helper command (the flag wins over the
-/// suite's `auth.credential_helper`) or the store file at `path`.
-pub fn open_store(
-    ctx: &Context,
-    suite: &Suite,
-    path: &std::path::Path,
-    helper_flag: Option<&str>,
-) -> Result<CredentialStore, Error> {
-    let helper = helper_flag.map(str::to_string).or_else(|| {
-        suite
-            .auth
-            .credential_helper
-            .as_ref()
-            .map(|h| h.value.clone())
-    });
-    match helper {
-        Some(cmd) => {
-            // A helper cannot lock remotely: serialise runs on this machine with a local lock.
-            let lock = ctx.resolve(path).with_file_name("credential-helper.lock");
-            Ok(CredentialStore::with_helper(&cmd, lock)?)
-        }
-        None => Ok(CredentialStore::new(ctx.resolve(path))),
-    }
-}
-
-/// Token health of every connection of `suite` that keeps a refresh token.
-pub fn token_health(
-    suite: &Suite,
-    store: &CredentialStore,
-    window: chrono::Duration,
-) -> Result<Vec<TokenHealth>, StoreError> {
-    let now = Utc::now();
-    let mut out = Vec::new();
-    for conn in &suite.connections {
-        if !matches!(
-            suite.auth.grant.value,
-            suite::Grant::AuthorizationCode | suite::Grant::Password
-        ) {
-            continue;
-        }
-        let entry = store.get(&conn.credential)?;
-        out.push(assess(
-            &suite.provider.name.value,
-            &conn.id.value,
-            &conn.credential,
-            entry.as_ref(),
-            &suite.auth.refresh_token_lifetime,
-            window,
-            now,
-        ));
-    }
-    Ok(out)
-}
-
-/// `token.refresh-expiring` drifts for connections whose refresh token dies soon.
-fn expiry_drifts(health: &[TokenHealth]) -> Vec<Drift> {
-    health
-        .iter()
-        .filter(|h| matches!(h.status.as_str(), "expiring" | "expired"))
-        .map(|h| {
-            let when = h
-                .refresh_token_expires_at
-                .map(|t| t.format("%Y-%m-%d %H:%M UTC").to_string())
-                .unwrap_or_default();
-            let (severity, message) = if h.status == "expired" {
-                (
-                    Severity::Breaking,
-                    format!("the refresh token of `{}` expired on {when}: the connection is dead until re-authorised", h.connection),
-                )
-            } else {
-                (
-                    Severity::Warning,
-                    format!(
-                        "the refresh token of `{}` dies on {when} ({} days left, {} lifetime) unless it is refreshed",
-                        h.connection,
-                        h.days_left.unwrap_or_default(),
-                        h.expiry_source.as_deref().unwrap_or("documented")
-                    ),
-                )
-            };
-            Drift {
-                rule: "token.refresh-expiring".into(),
-                severity,
-                provider: h.provider.clone(),
-                probe: ProbeKind::Token,
-                subject: "refresh-token".into(),
-                path: None,
-                connections: vec![h.connection.clone()],
-                message,
-                before: None,
-                after: serde_json::to_value(h).ok(),
-                exchanges: Vec::new(),
-            }
-        })
-        .collect()
-}
 
 struct SuiteOutcome {
     tokens: Vec<TokenHealth>,
@@ -811,72 +656,6 @@ fn endpoint_url(base: &Url, ep: &Endpoint) -> Result<Url, String> {
         }
     }
     Ok(url)
-}
-
-/// Joins a path onto a base URL, keeping the base's own path prefix
-/// (`https://api.example/v2` + `/users` → `https://api.example/v2/users`).
-fn join(base: &Url, path: &str) -> Result<Url, url::ParseError> {
-    let mut prefix = base.as_str().trim_end_matches('/').to_string();
-    prefix.push_str(path);
-    Url::parse(&prefix)
-}
-
-/// Token endpoint and client credentials, from the suite or its discovery document.
-async fn resolve_registration(
-    s: &Suite,
-    base: &Url,
-    http: &HttpClient,
-) -> Result<Option<ClientRegistration>, String> {
-    use secrecy::ExposeSecret;
-    if s.auth.grant.value == suite::Grant::StaticBearer {
-        return Ok(None);
-    }
-    let absolute = |v: &str| -> Result<Url, String> {
-        if v.starts_with("http://") || v.starts_with("https://") {
-            Url::parse(v).map_err(|e| format!("bad URL `{v}`: {e}"))
-        } else {
-            join(base, v).map_err(|e| format!("bad URL `{v}`: {e}"))
-        }
-    };
-    let token_url = match (&s.auth.token_url, &s.auth.discovery_url) {
-        (Some(t), _) => absolute(&t.value)?,
-        (None, Some(d)) => {
-            let url = absolute(&d.value)?;
-            let resp = http
-                .send(Request {
-                    method: reqwest::Method::GET,
-                    url,
-                    headers: vec![("accept".into(), "application/json".into())],
-                    auth: Auth::None,
-                    form: None,
-                    purpose: "metadata".into(),
-                    connection: None,
-                })
-                .await
-                .map_err(|e| format!("discovery document: {e}"))?;
-            let doc = resp
-                .json()
-                .map_err(|e| format!("discovery document: {e}"))?;
-            let t = doc
-                .get("token_endpoint")
-                .and_then(|v| v.as_str())
-                .ok_or("discovery document has no `token_endpoint`")?;
-            Url::parse(t).map_err(|e| format!("discovery `token_endpoint`: {e}"))?
-        }
-        (None, None) => {
-            return Err("the suite names neither `token_url` nor `discovery_url`".into());
-        }
-    };
-    Ok(Some(ClientRegistration {
-        token_url,
-        client_id: s
-            .auth
-            .client_id
-            .as_ref()
-            .map(|c| c.value.expose_secret().to_string()),
-        client_secret: s.auth.client_secret.as_ref().map(|c| c.value.clone()),
-        client_auth: s.auth.client_auth.value,
-    }))
 }
 
 fn media_type(ct: &str) -> String {

@@ -1,0 +1,280 @@
+//! Refresh machinery of the token manager: one refresh request bracketed by
+//! the in-flight marker and followed by persisting the newest refresh token
+//! (`spend`), down-scoped tokens for the permissions probe, the active replay
+//! sequence of the refresh probe, and the secret-free trace it classifies.
+
+use super::response::TokenResponse;
+use super::store::{Entry, InFlight, StoredSecret};
+use super::token::{AuthError, TokenManager, entry_from};
+use crate::probe::refresh::{RefreshStep, StepKind};
+use crate::suite::{Connection, Grant};
+use chrono::Utc;
+use secrecy::SecretString;
+use std::sync::Arc;
+
+impl TokenManager {
+    /// An access token for `conn` narrowed to `scopes` by refreshing with a
+    /// `scope` parameter (client credentials: requesting them). Returns the
+    /// token and the `scope` the provider said it granted (None: it did not say).
+    pub async fn access_token_downscoped(
+        &self,
+        conn: &Connection,
+        scopes: &[String],
+    ) -> Result<(SecretString, Option<Vec<String>>), AuthError> {
+        match self.grant {
+            Grant::ClientCredentials => {
+                let mut form = vec![("grant_type".to_string(), "client_credentials".to_string())];
+                form.push(("scope".into(), scopes.join(" ")));
+                let (_, token) = self
+                    .token_request(
+                        &conn.credential,
+                        Some(conn),
+                        form,
+                        "token:client_credentials",
+                    )
+                    .await?;
+                Ok((SecretString::from(token.access_token), token.scope))
+            }
+            Grant::StaticBearer => Err(AuthError::Config {
+                suite: self.provider.clone(),
+                what: "static bearer tokens cannot be down-scoped".into(),
+            }),
+            Grant::AuthorizationCode | Grant::Password => {
+                let _gate = self.refresh_gate.lock().await;
+                let lock = self.lock_store().await?;
+                let entry = self
+                    .store_get(&conn.credential)
+                    .await?
+                    .ok_or_else(|| self.not_connected(conn))?;
+                let Some(rt) = entry.refresh_token.clone() else {
+                    return Err(self.not_connected(conn));
+                };
+                let (_, token) = self
+                    .spend(conn, &lock, entry, &rt, StepKind::Refresh, Some(scopes))
+                    .await?;
+                Ok((SecretString::from(token.access_token), token.scope))
+            }
+        }
+    }
+
+    /// The active refresh probe (disposable connections only): refresh, replay
+    /// the rotated-away refresh token (again after `replay_delay`, to measure a
+    /// grace window), then check that the newest token still works. Every
+    /// answer that carries a refresh token is persisted before the next step,
+    /// so the newest token is never lost, whatever the provider does.
+    pub async fn active_refresh_probe(
+        &self,
+        conn: &Connection,
+        replay_delay: Option<std::time::Duration>,
+    ) -> Result<(), AuthError> {
+        if !conn.disposable {
+            return Err(AuthError::Config {
+                suite: self.provider.clone(),
+                what: format!(
+                    "connection `{}` is not disposable: refresh tokens are never replayed on it",
+                    conn.id.value
+                ),
+            });
+        }
+        let _gate = self.refresh_gate.lock().await;
+        let lock = self.lock_store().await?;
+        let key = conn.credential.clone();
+        let entry = self
+            .store_get(&key)
+            .await?
+            .ok_or_else(|| self.not_connected(conn))?;
+        if entry.refresh_token.is_none() {
+            return Err(self.not_connected(conn));
+        }
+        // Three refreshes in a row: lazy rotation (a value that changes only
+        // every few refreshes) shows as a mix. `old` is the token the last
+        // refresh presented — the one a rotation retired.
+        let mut current = entry;
+        let mut old = None;
+        for _ in 0..3 {
+            let Some(presented) = current.refresh_token.clone() else {
+                break;
+            };
+            let (next, _) = self
+                .spend(conn, &lock, current, &presented, StepKind::Refresh, None)
+                .await?;
+            current = next;
+            old = Some(presented);
+        }
+        let Some(old) = old else {
+            return Err(self.not_connected(conn));
+        };
+        let mut replay_ok = false;
+        if let Ok((e, _)) = self
+            .spend(
+                conn,
+                &lock,
+                current.clone(),
+                &old,
+                StepKind::ReplayOld,
+                None,
+            )
+            .await
+        {
+            current = e;
+            replay_ok = true;
+        } else if let Some(e) = self.store_get(&key).await? {
+            current = e;
+        }
+        if let (true, Some(delay)) = (replay_ok, replay_delay) {
+            tokio::time::sleep(delay).await;
+            match self
+                .spend(
+                    conn,
+                    &lock,
+                    current.clone(),
+                    &old,
+                    StepKind::ReplayOld,
+                    None,
+                )
+                .await
+            {
+                Ok((e, _)) => current = e,
+                Err(_) => {
+                    if let Some(e) = self.store_get(&key).await? {
+                        current = e;
+                    }
+                }
+            }
+        }
+        if let Some(newest) = current.refresh_token.clone()
+            && let Ok((e, token)) = self
+                .spend(conn, &lock, current, &newest, StepKind::CheckNewest, None)
+                .await
+        {
+            self.remember(&key, &token.access_token, e.access_token_expires_at);
+        }
+        Ok(())
+    }
+
+    /// Takes the refresh steps recorded for `conn` in this run.
+    pub fn take_trace(&self, conn: &Connection) -> Vec<RefreshStep> {
+        let mut traces = self.traces.lock().unwrap_or_else(|e| e.into_inner());
+        traces
+            .remove(&conn.credential)
+            .map(|(_, steps)| steps)
+            .unwrap_or_default()
+    }
+
+    /// One refresh request presenting `presented`, bracketed by the in-flight
+    /// marker and followed by persisting whatever refresh token came back
+    /// (the newest one). `current` is the stored entry (holding the newest
+    /// token, which may differ from `presented` during replays). Returns the
+    /// new stored entry and the response.
+    pub(super) async fn spend(
+        &self,
+        conn: &Connection,
+        lock: &Arc<super::store::StoreLock>,
+        mut current: Entry,
+        presented: &StoredSecret,
+        kind: StepKind,
+        narrower: Option<&[String]>,
+    ) -> Result<(Entry, TokenResponse), AuthError> {
+        let key = conn.credential.clone();
+        self.http.redactor().register_secret(presented.expose());
+        let earlier_crash = current.refresh_in_flight.clone();
+        current.refresh_in_flight = Some(InFlight {
+            started_at: Utc::now(),
+            pid: std::process::id(),
+        });
+        self.store_put(lock, &key, current.clone()).await?;
+
+        let mut form = vec![
+            ("grant_type".to_string(), "refresh_token".to_string()),
+            ("refresh_token".to_string(), presented.expose().to_string()),
+        ];
+        if let Some(scopes) = narrower {
+            form.push(("scope".into(), scopes.join(" ")));
+        }
+        let result = self
+            .token_request(&key, Some(conn), form, "token:refresh")
+            .await;
+        self.record_step(&key, kind, presented, &result);
+        match result {
+            Ok((_, token)) => {
+                let newest = current.refresh_token.clone();
+                let mut new_entry = entry_from(&token, Some(&current), newest, &current.scopes);
+                if narrower.is_some() {
+                    // The grant keeps its scopes (RFC 6749 §6); only this access token is narrower.
+                    new_entry.scopes = current.scopes.clone();
+                    new_entry.access_token = current.access_token.clone();
+                    new_entry.access_token_expires_at = current.access_token_expires_at;
+                }
+                if let Some(new_rt) = &token.refresh_token {
+                    self.http.redactor().register_secret(new_rt);
+                }
+                // Persist before anyone can use the new access token.
+                self.store_put(lock, &key, new_entry.clone()).await?;
+                Ok((new_entry, token))
+            }
+            Err(AuthError::Refused { error, .. })
+                if error == "invalid_grant" && kind == StepKind::Refresh =>
+            {
+                current.refresh_in_flight = None;
+                self.store_put(lock, &key, current).await?;
+                Err(AuthError::InvalidGrant {
+                    key,
+                    in_flight: earlier_crash,
+                    reconnect: self.reconnect_hint(conn),
+                })
+            }
+            Err(e @ AuthError::Refused { .. }) => {
+                // A definite answer: nothing was spent.
+                current.refresh_in_flight = earlier_crash;
+                self.store_put(lock, &key, current).await?;
+                Err(e)
+            }
+            // Outcome unknown (network, timeout, unreadable): keep the marker.
+            Err(e) => Err(e),
+        }
+    }
+
+    /// Records one refresh step for the refresh probe (booleans only, no secrets).
+    pub(super) fn record_step(
+        &self,
+        key: &str,
+        kind: StepKind,
+        presented: &StoredSecret,
+        result: &Result<(u16, TokenResponse), AuthError>,
+    ) {
+        let mut traces = self.traces.lock().unwrap_or_else(|e| e.into_inner());
+        let (start, steps) = traces
+            .entry(key.to_string())
+            .or_insert_with(|| (std::time::Instant::now(), Vec::new()));
+        let at_ms = start.elapsed().as_millis() as u64;
+        let step = match result {
+            Ok((_, t)) => RefreshStep {
+                kind,
+                at_ms,
+                ok: true,
+                error: None,
+                returned_refresh_token: t.refresh_token.is_some(),
+                rotated: t
+                    .refresh_token
+                    .as_deref()
+                    .is_some_and(|r| r != presented.expose()),
+                expires_in: t.expires_in,
+                refresh_token_expires_in: t.refresh_token_expires_in,
+            },
+            Err(e) => RefreshStep {
+                kind,
+                at_ms,
+                ok: false,
+                error: match e {
+                    AuthError::Refused { error, .. } => Some(error.clone()),
+                    other => Some(other.class().to_string()),
+                },
+                returned_refresh_token: false,
+                rotated: false,
+                expires_in: None,
+                refresh_token_expires_in: None,
+            },
+        };
+        steps.push(step);
+    }
+}
