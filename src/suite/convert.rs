@@ -99,6 +99,33 @@ pub(crate) fn convert(
     let endpoints = c.endpoints(&raw.endpoints, &auth, &scope_sets);
     let limits = c.limits(raw.limits.as_ref());
     let redact = raw.redact.iter().map(|r| c.redact(r)).collect();
+    let deprecation_headers = raw
+        .deprecation
+        .as_ref()
+        .map(|d| d.headers.clone())
+        .unwrap_or_default();
+    let metadata = match &raw.metadata {
+        Some(m) => MetadataConfig {
+            issuer: m.issuer.as_ref().map(|i| c.text(i).value),
+            documents: match &m.documents {
+                Some(d) => d
+                    .iter()
+                    .map(|k| match k {
+                        RawMetadataDocument::OauthAuthorizationServer => {
+                            "oauth-authorization-server"
+                        }
+                        RawMetadataDocument::OpenidConfiguration => "openid-configuration",
+                    })
+                    .map(str::to_string)
+                    .collect(),
+                None => vec![
+                    "oauth-authorization-server".to_string(),
+                    "openid-configuration".to_string(),
+                ],
+            },
+        },
+        None => MetadataConfig::default(),
+    };
     Suite {
         file: file.to_path_buf(),
         version: raw.version.value,
@@ -109,6 +136,8 @@ pub(crate) fn convert(
         endpoints,
         limits,
         redact,
+        deprecation_headers,
+        metadata,
     }
 }
 

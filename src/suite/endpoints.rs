@@ -7,7 +7,7 @@ use super::convert::{Converter, is_http_url, pos};
 use super::declared::{check_schema, read_schema_file};
 use super::interpolate::is_single_reference;
 use super::model::*;
-use super::raw::RawEndpoint;
+use super::raw::{RawEndpoint, RawValues};
 use serde_saphyr::Spanned;
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 
@@ -83,6 +83,7 @@ impl Converter<'_> {
                 requires.push(text.value);
             }
             let schema = r.schema.as_ref().and_then(|s| self.schema(s));
+            let values = r.values.as_ref().map(|v| self.values(v, &entry.value.id));
             out.push(Endpoint {
                 id: id.located(),
                 method,
@@ -91,10 +92,64 @@ impl Converter<'_> {
                 headers,
                 requires,
                 schema,
+                values,
                 pos: pos(entry),
             });
         }
         out
+    }
+
+    /// The values config; JSONPaths are checked (a bad one is an error at the endpoint id).
+    fn values(&mut self, v: &RawValues, id: &Spanned<String>) -> ValuesConfig {
+        let check = |this: &mut Self, path: &str, what: &str| {
+            if path.starts_with('$') && serde_json_path::JsonPath::parse(path).is_err() {
+                this.diags.error(
+                    pos(id),
+                    format!("invalid JSONPath `{path}` in `values.{what}`"),
+                    "expected an RFC 9535 JSONPath such as `$.metrics.clicks`",
+                );
+            }
+        };
+        for p in v.metrics.values() {
+            check(self, p, "metrics");
+        }
+        for r in &v.rules {
+            for p in [&r.when, &r.then] {
+                if p.starts_with('$') {
+                    check(self, p, "rules");
+                } else if !v.metrics.contains_key(p) {
+                    self.diags.error(
+                        pos(id),
+                        format!(
+                            "rule `{}` names `{p}`, which is neither a metric nor a JSONPath",
+                            r.name
+                        ),
+                        "expected a name from `values.metrics` or a path starting with `$`",
+                    );
+                }
+            }
+        }
+        if let Some(f) = &v.complete_flag {
+            check(self, &f.path, "complete_flag");
+        }
+        ValuesConfig {
+            metrics: v.metrics.clone(),
+            auto: v.auto,
+            rules: v
+                .rules
+                .iter()
+                .map(|r| ValueRuleConfig {
+                    name: r.name.clone(),
+                    when: r.when.clone(),
+                    greater_than: r.greater_than,
+                    then: r.then.clone(),
+                })
+                .collect(),
+            complete_flag: v
+                .complete_flag
+                .as_ref()
+                .map(|f| (f.path.clone(), f.complete_when.clone())),
+        }
     }
 
     /// Warns about a literal credential in a header value.

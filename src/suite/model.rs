@@ -43,6 +43,19 @@ pub struct Suite {
     /// Extra redaction selectors (JSONPath like `$.user.ssn`, or a bare field name
     /// such as `api_key` matching that key at any depth).
     pub redact: Vec<Located<String>>,
+    /// Provider-specific response headers that announce deprecations (`X-API-Warn`).
+    pub deprecation_headers: Vec<String>,
+    /// Discovery metadata to probe.
+    pub metadata: MetadataConfig,
+}
+
+/// `metadata:`: which discovery documents the metadata probe fetches.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct MetadataConfig {
+    /// The issuer the documents must name (RFC 8414 §3.3); default: `provider.base_url`.
+    pub issuer: Option<String>,
+    /// `oauth-authorization-server` and/or `openid-configuration`; empty = the probe is off.
+    pub documents: Vec<String>,
 }
 
 #[derive(Debug, Clone)]
@@ -187,7 +200,31 @@ pub struct Endpoint {
     /// Documented scopes the endpoint requires.
     pub requires: Vec<String>,
     pub schema: Option<Located<DeclaredSchema>>,
+    /// Values to check for zero/empty/null anomalies (`values:`), when given.
+    pub values: Option<ValuesConfig>,
     pub pos: Pos,
+}
+
+/// `endpoints[].values`: what the values probe tracks on an endpoint.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct ValuesConfig {
+    /// Named metrics: name → RFC 9535 JSONPath.
+    pub metrics: BTreeMap<String, String>,
+    /// Track every numeric leaf of the response too.
+    pub auto: bool,
+    /// Implication rules: `then` must be non-zero when `when` > `greater_than`.
+    pub rules: Vec<ValueRuleConfig>,
+    /// JSONPath of a "data is complete" flag, and the value that claims completeness.
+    pub complete_flag: Option<(String, serde_json::Value)>,
+}
+
+/// One implication rule of [`ValuesConfig`].
+#[derive(Debug, Clone, PartialEq)]
+pub struct ValueRuleConfig {
+    pub name: String,
+    pub when: String,
+    pub greater_than: f64,
+    pub then: String,
 }
 
 /// Per-provider limits; defaults come from [`Limits::default`].

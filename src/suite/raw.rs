@@ -43,6 +43,48 @@ pub(crate) struct RawSuite {
     #[serde(default)]
     #[schemars(with = "Vec<String>")]
     pub redact: Vec<Spanned<String>>,
+    /// Deprecation signals: provider-specific headers to watch besides `Deprecation`, `Sunset`,
+    /// `Link` and `Warning`.
+    #[serde(default)]
+    pub deprecation: Option<RawDeprecation>,
+    /// Discovery metadata to probe (RFC 8414 / OpenID Connect Discovery).
+    #[serde(default)]
+    pub metadata: Option<RawMetadata>,
+}
+
+/// `deprecation:`: vendor headers that announce deprecations.
+#[derive(Debug, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+#[schemars(rename = "Deprecation")]
+pub(crate) struct RawDeprecation {
+    /// Header names, e.g. `X-API-Warn`.
+    #[serde(default)]
+    pub headers: Vec<String>,
+}
+
+/// `metadata:`: which discovery documents to fetch and the issuer they must name.
+#[derive(Debug, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+#[schemars(rename = "Metadata")]
+pub(crate) struct RawMetadata {
+    /// The issuer identifier (default: `provider.base_url`); documents are fetched from its
+    /// `/.well-known/` URLs and must name exactly this issuer.
+    #[serde(default)]
+    #[schemars(with = "Option<String>")]
+    pub issuer: Option<Spanned<String>>,
+    /// `oauth-authorization-server` (RFC 8414) and/or `openid-configuration`. Default: both.
+    #[serde(default)]
+    pub documents: Option<Vec<RawMetadataDocument>>,
+}
+
+/// A discovery document kind.
+#[derive(Debug, Clone, Copy, Deserialize, JsonSchema)]
+#[serde(rename_all = "kebab-case")]
+pub(crate) enum RawMetadataDocument {
+    /// `/.well-known/oauth-authorization-server` (RFC 8414).
+    OauthAuthorizationServer,
+    /// `/.well-known/openid-configuration` (OpenID Connect Discovery).
+    OpenidConfiguration,
 }
 
 /// The provider under test.
@@ -248,6 +290,59 @@ pub(crate) struct RawEndpoint {
     #[serde(default)]
     #[schemars(with = "Option<SchemaRef>")]
     pub schema: Option<Spanned<serde_json::Value>>,
+    /// Zero-value anomaly checks on this endpoint's data.
+    #[serde(default)]
+    pub values: Option<RawValues>,
+}
+
+/// `values:` of an endpoint: metrics to track and rules that must hold.
+#[derive(Debug, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+#[schemars(rename = "Values")]
+pub(crate) struct RawValues {
+    /// Named metrics: name → RFC 9535 JSONPath, e.g. `conversions: $.metrics.conversions`.
+    #[serde(default)]
+    pub metrics: BTreeMap<String, String>,
+    /// Track every numeric leaf of the response as well. Default false.
+    #[serde(default)]
+    pub auto: bool,
+    /// Implication rules: `then` must be non-zero when `when` > `greater_than`.
+    #[serde(default)]
+    pub rules: Vec<RawValueRule>,
+    /// A "data is complete" flag the provider sends, e.g. `{path: $.data_complete, complete_when: true}`.
+    #[serde(default)]
+    pub complete_flag: Option<RawCompleteFlag>,
+}
+
+/// One implication rule.
+#[derive(Debug, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+#[schemars(rename = "ValueRule")]
+pub(crate) struct RawValueRule {
+    /// Rule name, used in findings and drifts.
+    pub name: String,
+    /// A metric name or JSONPath.
+    pub when: String,
+    /// The threshold `when` must exceed for the rule to apply.
+    pub greater_than: f64,
+    /// A metric name or JSONPath that must then be non-zero.
+    pub then: String,
+}
+
+/// A completeness flag.
+#[derive(Debug, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+#[schemars(rename = "CompleteFlag")]
+pub(crate) struct RawCompleteFlag {
+    /// JSONPath of the flag.
+    pub path: String,
+    /// The value that claims complete data. Default `true`.
+    #[serde(default = "default_true")]
+    pub complete_when: serde_json::Value,
+}
+
+fn default_true() -> serde_json::Value {
+    serde_json::Value::Bool(true)
 }
 
 /// A declared JSON Schema (documentation type only).
