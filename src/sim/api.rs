@@ -1,5 +1,6 @@
 //! The simulated resource API: bearer checks, each endpoint's deliberately inconsistent
-//! missing-scope answer, volatile headers, pagination cursors and the body-limit test helpers.
+//! missing-scope answer, volatile and deprecation headers, pagination cursors and the
+//! body-limit test helpers.
 //! Response shapes come from `data`; tokens from `tokens`.
 
 use std::convert::Infallible;
@@ -15,7 +16,7 @@ use serde_json::{Value, json};
 
 use super::data::{self, Account, Metrics, Volatile};
 use super::feeds;
-use super::options::ApiVersion;
+use super::options::Switches;
 use super::server::{AppState, bump};
 use super::tokens::{RandomUnavailable, random_bytes, random_in, uuid_v4};
 
@@ -26,6 +27,22 @@ const MAX_LIMIT: usize = 50;
 const MAX_BIG_MIB: u64 = 1024;
 const MAX_DEPTH: usize = 1_000_000;
 const CHUNK: usize = 64 * 1024;
+/// What every answer of `/v1/invoices` carries under the deprecation drift: an RFC 9745
+/// structured date (2026-01-01T00:00:00Z), an RFC 8594 sunset, the links to read and a vendor
+/// warning.
+const INVOICES_DEPRECATION: [(&str, &str); 4] = [
+    ("deprecation", "@1767225600"),
+    ("sunset", "Wed, 30 Jun 2027 23:59:59 GMT"),
+    (
+        "link",
+        "<https://developer.sim.example/changelog#invoices-v1>; rel=\"deprecation\", \
+         <https://developer.sim.example/migrate/invoices-v2>; rel=\"sunset\"",
+    ),
+    ("x-api-warn", "invoices v1 is deprecated, use /v2/invoices"),
+];
+/// A legacy RFC 7234 warning on every `/v1/audit-log` answer in every version: stable noise
+/// that a harness must baseline rather than report on each run.
+const AUDIT_LOG_WARNING: &str = "299 - \"audit-log pagination will change\"";
 static FILLER: [u8; CHUNK] = [b'a'; CHUNK];
 
 /// The per-request volatile values every resource response carries.
@@ -147,7 +164,7 @@ pub(crate) async fn me(
             Some("Bearer error=\"insufficient_scope\", scope=\"profile\""),
         ));
     }
-    let body = data::me(caller.account, s.version(), caller.has("email"), &req.vol);
+    let body = data::me(caller.account, s.switches(), caller.has("email"), &req.vol);
     Ok(req.json(StatusCode::OK, body, None))
 }
 
@@ -179,23 +196,50 @@ fn query_get<'a>(pairs: &'a [(String, String)], key: &str) -> Option<&'a str> {
         .map(|(_, v)| v.as_str())
 }
 
+/// Adds fixed headers to an answer, whatever its status.
+fn with_headers(mut resp: Response, pairs: &[(&'static str, &'static str)]) -> Response {
+    let h = resp.headers_mut();
+    for (name, value) in pairs {
+        h.insert(*name, HeaderValue::from_static(value));
+    }
+    resp
+}
+
 /// `GET /v1/invoices?limit=&cursor=`: 403 with a realm'd RFC 6750 challenge without
-/// `invoices:read` (v2: without `invoices:read` or `email`).
+/// `invoices:read` (scope drift: without `invoices:read` or `email`). Under the deprecation
+/// drift every answer, errors included, carries [`INVOICES_DEPRECATION`].
 pub(crate) async fn invoices(
     State(s): State<AppState>,
     headers: HeaderMap,
+    query: RawQuery,
+) -> Result<Response, RandomUnavailable> {
+    // Read once so the headers and the body agree even when the switches flip meanwhile.
+    let sw = s.switches();
+    let resp = invoices_answer(&s, sw, &headers, query)?;
+    Ok(if sw.deprecation {
+        with_headers(resp, &INVOICES_DEPRECATION)
+    } else {
+        resp
+    })
+}
+
+fn invoices_answer(
+    s: &AppState,
+    sw: Switches,
+    headers: &HeaderMap,
     RawQuery(q): RawQuery,
 ) -> Result<Response, RandomUnavailable> {
     let (req, caller) = authed_or_return!(s, headers);
-    let (required, challenge): (&[&str], &'static str) = match s.version() {
-        ApiVersion::V1 => (
-            &["invoices:read"],
-            "Bearer realm=\"sim\", error=\"insufficient_scope\", scope=\"invoices:read\"",
-        ),
-        ApiVersion::V2 => (
+    let (required, challenge): (&[&str], &'static str) = if sw.scopes {
+        (
             &["invoices:read", "email"],
             "Bearer realm=\"sim\", error=\"insufficient_scope\", scope=\"invoices:read email\"",
-        ),
+        )
+    } else {
+        (
+            &["invoices:read"],
+            "Bearer realm=\"sim\", error=\"insufficient_scope\", scope=\"invoices:read\"",
+        )
     };
     if !required.iter().all(|sc| caller.has(sc)) {
         return Ok(req.json(
@@ -216,7 +260,7 @@ pub(crate) async fn invoices(
         Some(None) => return Ok(req.bad_request("cursor is not valid")),
     };
     let total = data::invoice_count(caller.account);
-    let page = data::invoice_page(caller.account, s.version(), offset, limit);
+    let page = data::invoice_page(caller.account, sw, offset, limit);
     let has_more = offset.saturating_add(limit) < total;
     let next_cursor: Value = if has_more {
         encode_cursor(offset + limit)?.into()
@@ -233,8 +277,10 @@ pub(crate) async fn invoices(
 }
 
 fn random_metrics() -> Result<Metrics, RandomUnavailable> {
-    let impressions = random_in(1_000, 50_000)?;
-    let clicks = random_in(1, impressions / 20)?;
+    // At least 5 000 impressions leave room for more than 100 clicks at a CTR of at most 5 %,
+    // so zero conversions can never be explained by too little traffic.
+    let impressions = random_in(5_000, 50_000)?;
+    let clicks = random_in(101, impressions / 20)?;
     let conversions = random_in(1, (clicks / 5).max(1))?;
     // Rounded, but never to zero: a zero here is exactly the drift a harness must flag.
     let ctr = ((clicks as f64 / impressions as f64) * 10_000.0).round() / 10_000.0;
@@ -270,7 +316,7 @@ pub(crate) async fn reports(
     let metrics = random_metrics()?;
     let body = data::report(
         caller.account,
-        s.version(),
+        s.switches(),
         (&start, &end),
         &metrics,
         &req.vol,
@@ -291,15 +337,21 @@ pub(crate) async fn workspace(
             None,
         ));
     }
-    let body = data::workspace(caller.account, s.version(), &req.vol);
+    let body = data::workspace(caller.account, s.switches(), &req.vol);
     Ok(req.json(StatusCode::OK, body, None))
 }
 
-/// `GET /v1/audit-log`: a bare 403 without any challenge when `audit:read` is missing.
+/// `GET /v1/audit-log`: a bare 403 without any challenge when `audit:read` is missing. Every
+/// answer carries the `Warning` [`AUDIT_LOG_WARNING`].
 pub(crate) async fn audit_log(
     State(s): State<AppState>,
     headers: HeaderMap,
 ) -> Result<Response, RandomUnavailable> {
+    let resp = audit_log_answer(&s, &headers)?;
+    Ok(with_headers(resp, &[("warning", AUDIT_LOG_WARNING)]))
+}
+
+fn audit_log_answer(s: &AppState, headers: &HeaderMap) -> Result<Response, RandomUnavailable> {
     let (req, caller) = authed_or_return!(s, headers);
     if !caller.has("audit:read") {
         return Ok(req.json(StatusCode::FORBIDDEN, json!({"error": "forbidden"}), None));
@@ -466,7 +518,8 @@ mod tests {
     fn metrics_are_never_zero() {
         for _ in 0..200 {
             let m = random_metrics().unwrap();
-            assert!(m.impressions >= 1 && m.clicks >= 1 && m.conversions >= 1);
+            assert!(m.impressions >= 5_000 && m.clicks > 100 && m.conversions >= 1);
+            assert!(m.clicks <= m.impressions / 20 && m.conversions <= m.clicks / 5);
             assert!(m.video_views >= 1);
             assert!(m.spend > 0.0 && m.spend.fract() == 0.25);
             assert!(m.ctr > 0.0 && m.ctr < 1.0, "{}", m.ctr);

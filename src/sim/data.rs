@@ -1,10 +1,10 @@
 //! The fixed world behind the simulated resource API: accounts, invoices, settings, audit
-//! events, and the JSON shape of each endpoint per API version. Volatile values (request ids,
-//! clocks, metrics) are passed in, so every builder here is deterministic.
+//! events, and the JSON shape of each endpoint under the drift switches. Volatile values
+//! (request ids, clocks, metrics) are passed in, so every builder here is deterministic.
 
 use serde_json::{Map, Value, json};
 
-use super::options::ApiVersion;
+use super::options::Switches;
 
 /// The accounts a user can consent as (`login_hint` on the non-browser consent path).
 pub const ACCOUNTS: [&str; 4] = ["acme-corp", "globex", "initech", "umbrella"];
@@ -21,8 +21,10 @@ pub(crate) struct Account {
     created_at: &'static str,
     workspace_id: &'static str,
     sso_enabled: bool,
-    /// Whether v2 nulls `billing_email` for this account.
+    /// Whether the schema drift nulls `billing_email` for this account.
     v2_hides_billing_email: bool,
+    /// Whether the zeroed-metric drift reports `conversions: 0` for this account.
+    zeroed_conversions: bool,
     invoices: &'static [Invoice],
     events: &'static [Event],
 }
@@ -97,6 +99,7 @@ static ALL: [Account; 4] = [
         workspace_id: "ws_acme8f3k2p",
         sso_enabled: true,
         v2_hides_billing_email: false,
+        zeroed_conversions: false,
         invoices: &[
             inv(
                 "inv_a1x7k2m9q4",
@@ -171,6 +174,7 @@ static ALL: [Account; 4] = [
         workspace_id: "ws_glbx4h7r1m",
         sso_enabled: false,
         v2_hides_billing_email: true,
+        zeroed_conversions: true,
         invoices: &[],
         events: &[
             evt(
@@ -198,6 +202,7 @@ static ALL: [Account; 4] = [
         workspace_id: "ws_init2q9z5v",
         sso_enabled: false,
         v2_hides_billing_email: false,
+        zeroed_conversions: false,
         invoices: &[
             inv(
                 "inv_i1b3n5m7k9",
@@ -250,6 +255,7 @@ static ALL: [Account; 4] = [
         workspace_id: "ws_umbr7x3c8d",
         sso_enabled: true,
         v2_hides_billing_email: true,
+        zeroed_conversions: true,
         invoices: &[inv(
             "inv_u1q2w3e4r5",
             "INV-3001",
@@ -294,14 +300,11 @@ pub(crate) struct Volatile {
 }
 
 /// `GET /v1/me`. `email` appears only with the `email` scope (silent partial data).
-pub(crate) fn me(a: &Account, v: ApiVersion, with_email: bool, vol: &Volatile) -> Value {
+pub(crate) fn me(a: &Account, sw: Switches, with_email: bool, vol: &Volatile) -> Value {
     let mut m = Map::new();
     m.insert("id".into(), a.id.into());
     m.insert("account".into(), a.slug.into());
-    let name_key = match v {
-        ApiVersion::V1 => "name",
-        ApiVersion::V2 => "display_name",
-    };
+    let name_key = if sw.schema { "display_name" } else { "name" };
     m.insert(name_key.into(), a.name.into());
     if with_email {
         m.insert("email".into(), format!("ops@{}.example", a.slug).into());
@@ -320,7 +323,7 @@ pub(crate) fn invoice_count(a: &Account) -> usize {
 }
 
 /// The invoices `offset..offset+limit` as JSON items.
-pub(crate) fn invoice_page(a: &Account, v: ApiVersion, offset: usize, limit: usize) -> Vec<Value> {
+pub(crate) fn invoice_page(a: &Account, sw: Switches, offset: usize, limit: usize) -> Vec<Value> {
     a.invoices
         .iter()
         .skip(offset)
@@ -329,14 +332,11 @@ pub(crate) fn invoice_page(a: &Account, v: ApiVersion, offset: usize, limit: usi
             let mut m = Map::new();
             m.insert("id".into(), i.id.into());
             m.insert("number".into(), i.number.into());
-            match v {
-                ApiVersion::V1 => {
-                    m.insert("amount_cents".into(), i.amount_cents.into());
-                    m.insert("currency".into(), "EUR".into());
-                }
-                ApiVersion::V2 => {
-                    m.insert("amount_cents".into(), i.amount_cents.to_string().into());
-                }
+            if sw.schema {
+                m.insert("amount_cents".into(), i.amount_cents.to_string().into());
+            } else {
+                m.insert("amount_cents".into(), i.amount_cents.into());
+                m.insert("currency".into(), "EUR".into());
             }
             let status = if i.paid { "paid" } else { "open" };
             m.insert("status".into(), status.into());
@@ -350,7 +350,7 @@ pub(crate) fn invoice_page(a: &Account, v: ApiVersion, offset: usize, limit: usi
         .collect()
 }
 
-/// Random but never-zero report metrics.
+/// Random but never-zero report metrics; `clicks` is always above 100.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub(crate) struct Metrics {
     pub(crate) impressions: u64,
@@ -364,19 +364,25 @@ pub(crate) struct Metrics {
 /// `GET /v1/reports/summary`. `period` is the previous UTC day as `(start, end)`.
 pub(crate) fn report(
     a: &Account,
-    v: ApiVersion,
+    sw: Switches,
     period: (&str, &str),
     m: &Metrics,
     vol: &Volatile,
 ) -> Value {
+    // A tracking outage, not a quiet day: everything else still looks healthy and complete.
+    let conversions = if sw.zeroed_metric && a.zeroed_conversions {
+        0
+    } else {
+        m.conversions
+    };
     let mut metrics = json!({
         "impressions": m.impressions,
         "clicks": m.clicks,
-        "conversions": m.conversions,
+        "conversions": conversions,
         "spend": m.spend,
         "ctr": m.ctr,
     });
-    if v == ApiVersion::V2
+    if sw.schema
         && let Some(obj) = metrics.as_object_mut()
     {
         obj.insert("video_views".into(), m.video_views.into());
@@ -392,10 +398,11 @@ pub(crate) fn report(
 }
 
 /// `GET /v1/workspace/settings`.
-pub(crate) fn workspace(a: &Account, v: ApiVersion, vol: &Volatile) -> Value {
-    let billing_email = match v {
-        ApiVersion::V2 if a.v2_hides_billing_email => Value::Null,
-        _ => format!("billing@{}.example", a.slug).into(),
+pub(crate) fn workspace(a: &Account, sw: Switches, vol: &Volatile) -> Value {
+    let billing_email = if sw.schema && a.v2_hides_billing_email {
+        Value::Null
+    } else {
+        format!("billing@{}.example", a.slug).into()
     };
     json!({
         "workspace_id": a.workspace_id,
@@ -453,7 +460,7 @@ mod tests {
 
     #[test]
     fn me_v1_is_exact() {
-        let got = me(acct("acme-corp"), ApiVersion::V1, true, &vol());
+        let got = me(acct("acme-corp"), Switches::NONE, true, &vol());
         assert_eq!(
             got,
             json!({
@@ -472,7 +479,7 @@ mod tests {
 
     #[test]
     fn me_without_email_scope_and_v2_rename() {
-        let got = me(acct("globex"), ApiVersion::V2, false, &vol());
+        let got = me(acct("globex"), Switches::ALL, false, &vol());
         let obj = got.as_object().unwrap();
         assert!(!obj.contains_key("email"));
         assert!(!obj.contains_key("name"));
@@ -483,7 +490,7 @@ mod tests {
     #[test]
     fn invoices_v1_and_v2() {
         let a = acct("acme-corp");
-        let v1 = invoice_page(a, ApiVersion::V1, 0, 2);
+        let v1 = invoice_page(a, Switches::NONE, 0, 2);
         assert_eq!(
             v1[0],
             json!({"id": "inv_a1x7k2m9q4", "number": "INV-1001", "amount_cents": 12500,
@@ -491,7 +498,7 @@ mod tests {
                    "customer": {"id": "cus_7Qm2aLx9", "name": "Road Runner Logistics"}})
         );
         assert_eq!(v1.len(), 2);
-        let v2 = invoice_page(a, ApiVersion::V2, 4, 2);
+        let v2 = invoice_page(a, Switches::ALL, 4, 2);
         assert_eq!(v2.len(), 1);
         assert_eq!(v2[0]["amount_cents"], "880");
         assert_eq!(v2[0]["status"], "open");
@@ -509,23 +516,62 @@ mod tests {
             video_views: 7,
         };
         let p = ("2024-05-31T00:00:00Z", "2024-06-01T00:00:00Z");
-        let v1 = report(acct("initech"), ApiVersion::V1, p, &m, &vol());
+        let v1 = report(acct("initech"), Switches::NONE, p, &m, &vol());
         assert!(v1["metrics"].get("video_views").is_none());
         assert_eq!(v1["data_complete"], true);
         assert!(v1.to_string().contains("\"spend\":123.25"), "{v1}");
-        let v2 = report(acct("initech"), ApiVersion::V2, p, &m, &vol());
+        let v2 = report(acct("initech"), Switches::ALL, p, &m, &vol());
         assert_eq!(v2["metrics"]["video_views"], 7);
         assert_eq!(v2["period"]["start"], "2024-05-31T00:00:00Z");
+    }
+
+    #[test]
+    fn zeroed_metric_zeroes_conversions_for_globex_and_umbrella_only() {
+        let m = Metrics {
+            impressions: 9000,
+            clicks: 150,
+            conversions: 4,
+            spend: 10.25,
+            ctr: 0.0167,
+            video_views: 7,
+        };
+        let p = ("2024-05-31T00:00:00Z", "2024-06-01T00:00:00Z");
+        let zeroed = Switches {
+            zeroed_metric: true,
+            ..Switches::NONE
+        };
+        let conversions = |sw: Switches| -> Vec<Value> {
+            ACCOUNTS
+                .iter()
+                .map(|s| report(acct(s), sw, p, &m, &vol())["metrics"]["conversions"].clone())
+                .collect()
+        };
+        assert_eq!(
+            conversions(zeroed),
+            [json!(4), json!(0), json!(4), json!(0)]
+        );
+        assert_eq!(
+            conversions(Switches::ALL),
+            [json!(4), json!(0), json!(4), json!(0)]
+        );
+        assert_eq!(conversions(Switches::NONE), vec![json!(4); 4]);
+        let globex = report(acct("globex"), zeroed, p, &m, &vol());
+        assert_eq!(
+            globex["metrics"],
+            json!({"impressions": 9000, "clicks": 150, "conversions": 0, "spend": 10.25,
+                   "ctr": 0.0167})
+        );
+        assert_eq!(globex["data_complete"], true);
     }
 
     #[test]
     fn workspace_billing_email_goes_null_in_v2_for_globex_and_umbrella_only() {
         let nulls: Vec<bool> = ACCOUNTS
             .iter()
-            .map(|s| workspace(acct(s), ApiVersion::V2, &vol())["billing_email"].is_null())
+            .map(|s| workspace(acct(s), Switches::ALL, &vol())["billing_email"].is_null())
             .collect();
         assert_eq!(nulls, [false, true, false, true]);
-        let v1 = workspace(acct("globex"), ApiVersion::V1, &vol());
+        let v1 = workspace(acct("globex"), Switches::NONE, &vol());
         assert_eq!(v1["billing_email"], "billing@globex.example");
         assert_eq!(v1["timezone"], "Europe/Berlin");
     }

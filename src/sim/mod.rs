@@ -49,10 +49,20 @@
 //! permission messes: `/v1/channels` (Slack: HTTP 200 `{"ok":false,"error":"missing_scope"}`
 //! without `channels:read`) and `/v1/activities` (Strava: 401 without `activities:read`,
 //! private activities silently dropped without `activities:read_all`).
-//! [`Sim::set_version`] switches to [`ApiVersion::V2`], which renames, retypes, removes and
-//! adds fields live, makes `/v1/invoices` also require `email`, and stops returning refresh
-//! tokens from refresh grants in every profile (the presented one stays valid).
+//! `/v1/audit-log` answers always carry `Warning: 299 - "audit-log pagination will change"`.
 //! `client_credentials` tokens read the app's home account, `acme-corp`.
+//!
+//! # Drift
+//!
+//! [`Sim::set_switches`] applies [`Switches`] live, each drift independently: `schema`
+//! renames, retypes, removes and adds fields and nulls some; `scopes` makes `/v1/invoices`
+//! also require `email`; `rotation` stops returning refresh tokens from refresh grants in
+//! every profile (the presented one stays valid); `zeroed_metric` reports
+//! `metrics.conversions: 0` for globex and umbrella while everything else looks healthy;
+//! `deprecation` adds `Deprecation`, `Sunset`, `Link` and `X-API-Warn` to `/v1/invoices`;
+//! `metadata` unlists one grant, the `audit:read` scope and `client_secret_post` from
+//! discovery while all keep working. [`Sim::set_version`] turns all of them on
+//! ([`ApiVersion::V2`]) or off.
 //!
 //! # Refresh behaviour
 //!
@@ -83,7 +93,9 @@ mod tests_oauth;
 mod tests_profiles;
 #[cfg(test)]
 mod tests_refresh;
+#[cfg(test)]
+mod tests_switches;
 
 pub use data::ACCOUNTS;
-pub use options::{ApiVersion, ParseOptionError, Profile, SimOptions};
+pub use options::{ApiVersion, ParseOptionError, Profile, SimOptions, Switches};
 pub use server::{Sim, SimStats, serve_forever};

@@ -63,16 +63,39 @@ pub(crate) fn params(raw: &[u8]) -> Result<HashMap<String, String>, String> {
     Ok(out)
 }
 
-fn discovery(base: &str, profile: Profile) -> Value {
+/// The grant, scope and token-endpoint authentication method that the metadata drift stops
+/// advertising. All three keep working: the documents drift, not the server.
+const UNLISTED_SCOPE: &str = "audit:read";
+const UNLISTED_AUTH_METHOD: &str = "client_secret_post";
+
+/// The grant the metadata drift leaves out: the legacy `password` grant where the profile has
+/// it, `client_credentials` everywhere else, so every profile loses one.
+fn unlisted_grant(profile: Profile) -> &'static str {
+    if profile.allows("password") {
+        "password"
+    } else {
+        "client_credentials"
+    }
+}
+
+fn discovery(base: &str, profile: Profile, metadata_drift: bool) -> Value {
     let mut scopes: Vec<&str> = RESOURCE_SCOPES.to_vec();
     scopes.push(OFFLINE_ACCESS);
+    let mut grants: Vec<&str> = profile.grant_types().to_vec();
+    let mut auth_methods = vec!["client_secret_basic", UNLISTED_AUTH_METHOD];
+    if metadata_drift {
+        let grant = unlisted_grant(profile);
+        grants.retain(|g| *g != grant);
+        scopes.retain(|s| *s != UNLISTED_SCOPE);
+        auth_methods.retain(|m| *m != UNLISTED_AUTH_METHOD);
+    }
     let mut doc = json!({
         "issuer": base,
         "token_endpoint": format!("{base}/oauth/token"),
         "revocation_endpoint": format!("{base}/oauth/revoke"),
         "scopes_supported": scopes,
-        "grant_types_supported": profile.grant_types(),
-        "token_endpoint_auth_methods_supported": ["client_secret_basic", "client_secret_post"],
+        "grant_types_supported": grants,
+        "token_endpoint_auth_methods_supported": auth_methods,
         "revocation_endpoint_auth_methods_supported": ["client_secret_basic", "client_secret_post"],
     });
     let Some(obj) = doc.as_object_mut() else {
@@ -98,12 +121,12 @@ fn discovery(base: &str, profile: Profile) -> Value {
 
 /// `GET /.well-known/oauth-authorization-server` (RFC 8414).
 pub(crate) async fn discovery_oauth(State(s): State<AppState>) -> Response {
-    axum::Json(discovery(&s.base_url, s.profile)).into_response()
+    axum::Json(discovery(&s.base_url, s.profile, s.switches().metadata)).into_response()
 }
 
 /// `GET /.well-known/openid-configuration`: the RFC 8414 document plus OpenID fields.
 pub(crate) async fn discovery_openid(State(s): State<AppState>) -> Response {
-    let mut doc = discovery(&s.base_url, s.profile);
+    let mut doc = discovery(&s.base_url, s.profile, s.switches().metadata);
     if let Some(obj) = doc.as_object_mut() {
         obj.insert(
             "userinfo_endpoint".into(),
@@ -461,7 +484,7 @@ mod tests {
 
     #[test]
     fn discovery_follows_the_profile() {
-        let d = discovery("http://127.0.0.1:1", Profile::Password);
+        let d = discovery("http://127.0.0.1:1", Profile::Password, false);
         assert_eq!(
             d["grant_types_supported"],
             json!([
@@ -476,7 +499,7 @@ mod tests {
             d["device_authorization_endpoint"],
             "http://127.0.0.1:1/oauth/device_authorization"
         );
-        let cc = discovery("http://127.0.0.1:1", Profile::ClientCredentialsOnly);
+        let cc = discovery("http://127.0.0.1:1", Profile::ClientCredentialsOnly, false);
         assert_eq!(cc["grant_types_supported"], json!(["client_credentials"]));
         assert!(cc.get("authorization_endpoint").is_none());
         assert_eq!(cc["token_endpoint"], "http://127.0.0.1:1/oauth/token");
@@ -484,7 +507,7 @@ mod tests {
 
     #[test]
     fn discovery_lists_every_scope_and_s256_only() {
-        let d = discovery("http://127.0.0.1:1", Profile::RotatingOneTime);
+        let d = discovery("http://127.0.0.1:1", Profile::RotatingOneTime, false);
         assert_eq!(d["issuer"], "http://127.0.0.1:1");
         assert_eq!(d["token_endpoint"], "http://127.0.0.1:1/oauth/token");
         assert_eq!(
@@ -503,5 +526,58 @@ mod tests {
             ])
         );
         assert_eq!(d["code_challenge_methods_supported"], json!(["S256"]));
+    }
+
+    #[test]
+    fn metadata_drift_unlists_one_grant_per_profile_a_scope_and_an_auth_method() {
+        for p in Profile::ALL {
+            let before = discovery("http://127.0.0.1:1", p, false);
+            let after = discovery("http://127.0.0.1:1", p, true);
+            let mut expected = before.clone();
+            let unlisted = unlisted_grant(p);
+            expected["grant_types_supported"] = json!(
+                p.grant_types()
+                    .iter()
+                    .filter(|g| **g != unlisted)
+                    .collect::<Vec<_>>()
+            );
+            expected["scopes_supported"] = json!([
+                "profile",
+                "email",
+                "invoices:read",
+                "reports:read",
+                "admin:read",
+                "channels:read",
+                "activities:read",
+                "activities:read_all",
+                "offline_access"
+            ]);
+            expected["token_endpoint_auth_methods_supported"] = json!(["client_secret_basic"]);
+            assert_eq!(after, expected, "{p}");
+            assert_eq!(after["issuer"], "http://127.0.0.1:1");
+        }
+        let pw = discovery("http://127.0.0.1:1", Profile::Password, true);
+        assert_eq!(
+            pw["grant_types_supported"],
+            json!([
+                "authorization_code",
+                "refresh_token",
+                "client_credentials",
+                "urn:ietf:params:oauth:grant-type:device_code"
+            ])
+        );
+        let rot = discovery("http://127.0.0.1:1", Profile::RotatingOneTime, true);
+        assert_eq!(
+            rot["grant_types_supported"],
+            json!([
+                "authorization_code",
+                "refresh_token",
+                "urn:ietf:params:oauth:grant-type:device_code"
+            ])
+        );
+        assert_eq!(unlisted_grant(Profile::Password), "password");
+        assert_eq!(unlisted_grant(Profile::NonRotating), "client_credentials");
+        let cc = discovery("http://127.0.0.1:1", Profile::ClientCredentialsOnly, true);
+        assert_eq!(cc["grant_types_supported"], json!([]));
     }
 }

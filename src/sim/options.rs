@@ -1,5 +1,6 @@
-//! Start-up options of the simulated provider: token-lifecycle profile, API version, lifetimes,
-//! latency and the test users' password. Knows nothing about HTTP or the token store.
+//! Start-up options of the simulated provider: token-lifecycle profile, API version and its
+//! drift switches, lifetimes, latency and the test users' password. Knows nothing about HTTP
+//! or the token store.
 
 use std::fmt;
 use std::str::FromStr;
@@ -202,9 +203,11 @@ pub enum ApiVersion {
     /// The baseline shape.
     #[default]
     V1,
-    /// Renamed fields, changed types, a removed field, a new metric, newly null values; refresh
-    /// answers stop carrying refresh tokens in every profile, and `/v1/invoices` also
-    /// requires `email`.
+    /// Every drift of [`Switches`]: renamed fields, changed types, a removed field, a new
+    /// metric, newly null values, a metric zeroed for some accounts; refresh answers stop
+    /// carrying refresh tokens in every profile, `/v1/invoices` also requires `email` and
+    /// announces its deprecation, and discovery stops listing a grant, a scope and an
+    /// authentication method.
     V2,
 }
 
@@ -234,6 +237,87 @@ impl FromStr for ApiVersion {
     }
 }
 
+/// Which drifts the provider applies, each independently of the others, so a test can prove
+/// that a harness attributes every change to the right cause. [`ApiVersion::V1`] is
+/// [`Switches::NONE`], [`ApiVersion::V2`] is [`Switches::ALL`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
+pub struct Switches {
+    /// Response shapes: `/v1/me` renames `name` to `display_name`, invoices retype
+    /// `amount_cents` to a string and lose `currency`, reports gain `metrics.video_views`,
+    /// and `billing_email` turns null for globex and umbrella.
+    pub schema: bool,
+    /// `/v1/invoices` also requires the `email` scope.
+    pub scopes: bool,
+    /// Refresh answers stop carrying refresh tokens in every profile (the presented one stays
+    /// valid).
+    pub rotation: bool,
+    /// `metrics.conversions` of `/v1/reports/summary` is silently `0` for globex and umbrella.
+    pub zeroed_metric: bool,
+    /// `/v1/invoices` answers announce their deprecation and sunset (RFC 9745, RFC 8594).
+    pub deprecation: bool,
+    /// The discovery documents stop listing a grant, the `audit:read` scope and the
+    /// `client_secret_post` authentication method, although all keep working.
+    pub metadata: bool,
+}
+
+impl Switches {
+    /// Every drift on: API v2.
+    pub const ALL: Switches = Switches {
+        schema: true,
+        scopes: true,
+        rotation: true,
+        zeroed_metric: true,
+        deprecation: true,
+        metadata: true,
+    };
+    /// Every drift off: API v1.
+    pub const NONE: Switches = Switches {
+        schema: false,
+        scopes: false,
+        rotation: false,
+        zeroed_metric: false,
+        deprecation: false,
+        metadata: false,
+    };
+
+    /// The switches as bits, in field order, so the server can swap them atomically.
+    pub(crate) fn to_bits(self) -> u8 {
+        [
+            self.schema,
+            self.scopes,
+            self.rotation,
+            self.zeroed_metric,
+            self.deprecation,
+            self.metadata,
+        ]
+        .iter()
+        .enumerate()
+        .fold(0, |bits, (i, on)| bits | (u8::from(*on) << i))
+    }
+
+    /// The inverse of [`Switches::to_bits`]; unknown bits are ignored.
+    pub(crate) fn from_bits(bits: u8) -> Switches {
+        let on = |i: u8| bits & (1 << i) != 0;
+        Switches {
+            schema: on(0),
+            scopes: on(1),
+            rotation: on(2),
+            zeroed_metric: on(3),
+            deprecation: on(4),
+            metadata: on(5),
+        }
+    }
+}
+
+impl From<ApiVersion> for Switches {
+    fn from(v: ApiVersion) -> Switches {
+        match v {
+            ApiVersion::V1 => Switches::NONE,
+            ApiVersion::V2 => Switches::ALL,
+        }
+    }
+}
+
 /// A profile or version name that the simulator does not know.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum ParseOptionError {
@@ -250,7 +334,8 @@ pub enum ParseOptionError {
 pub struct SimOptions {
     /// Grants, refresh behaviour and response spelling.
     pub profile: Profile,
-    /// Initial API version; change it later with `Sim::set_version`.
+    /// Initial API version, i.e. the initial [`Switches`]; change them later with
+    /// `Sim::set_version` or `Sim::set_switches`.
     pub version: ApiVersion,
     /// Lifetime of issued access tokens (also the `expires_in` value, in whole seconds).
     pub access_token_ttl: Duration,
@@ -423,6 +508,29 @@ mod tests {
             err.to_string(),
             "unknown simulator api version `v3` (expected v1 or v2)"
         );
+    }
+
+    #[test]
+    fn switches_follow_the_version_and_round_trip_through_bits() {
+        assert_eq!(Switches::from(ApiVersion::V1), Switches::NONE);
+        assert_eq!(Switches::from(ApiVersion::V2), Switches::ALL);
+        assert_eq!(Switches::default(), Switches::NONE);
+        assert_eq!(Switches::NONE.to_bits(), 0);
+        assert_eq!(Switches::ALL.to_bits(), 0b11_1111);
+        let only_rotation = Switches {
+            rotation: true,
+            ..Switches::NONE
+        };
+        assert_eq!(only_rotation.to_bits(), 0b100);
+        let only_metadata = Switches {
+            metadata: true,
+            ..Switches::NONE
+        };
+        assert_eq!(only_metadata.to_bits(), 0b10_0000);
+        for bits in 0..64u8 {
+            assert_eq!(Switches::from_bits(bits).to_bits(), bits);
+        }
+        assert_eq!(Switches::from_bits(0b1100_0000), Switches::NONE);
     }
 
     #[test]

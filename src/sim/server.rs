@@ -1,8 +1,8 @@
-//! Lifecycle of the simulated provider: shared state, routing, start, live version switch,
+//! Lifecycle of the simulated provider: shared state, routing, start, live drift switches,
 //! counters, shutdown and the `driftwatch sim` banner. Endpoint behaviour lives elsewhere.
 
 use std::net::SocketAddr;
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::atomic::{AtomicU8, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Duration;
 
@@ -13,7 +13,7 @@ use tokio::task::JoinHandle;
 
 use super::data::ACCOUNTS;
 use super::device_state::DeviceStore;
-use super::options::{ApiVersion, Profile, SimOptions};
+use super::options::{ApiVersion, Profile, SimOptions, Switches};
 use super::reply::TokenSpelling;
 use super::tokens::{self, TokenStore};
 use super::{api, device, oauth, token_endpoint};
@@ -74,20 +74,17 @@ pub(crate) struct Shared {
     pub(crate) device_interval: Duration,
     /// How long a rotated refresh token keeps working in `Profile::RotatingGrace`.
     pub(crate) refresh_grace: Duration,
-    /// `true` means `ApiVersion::V2`.
-    v2: AtomicBool,
+    /// The live [`Switches`], as [`Switches::to_bits`], so one request never sees half a flip.
+    switches: AtomicU8,
     store: Mutex<TokenStore>,
     devices: Mutex<DeviceStore>,
     pub(crate) counters: Counters,
 }
 
 impl Shared {
-    pub(crate) fn version(&self) -> ApiVersion {
-        if self.v2.load(Ordering::Relaxed) {
-            ApiVersion::V2
-        } else {
-            ApiVersion::V1
-        }
+    /// The drifts in force now. Handlers read them once per request.
+    pub(crate) fn switches(&self) -> Switches {
+        Switches::from_bits(self.switches.load(Ordering::Relaxed))
     }
 
     /// The token store. A panic while holding the lock cannot leave it half-updated in a way
@@ -171,7 +168,7 @@ impl Sim {
             token_latency: opts.token_latency,
             device_interval: opts.device_interval,
             refresh_grace: opts.refresh_grace,
-            v2: AtomicBool::new(opts.version == ApiVersion::V2),
+            switches: AtomicU8::new(Switches::from(opts.version).to_bits()),
             store: Mutex::new(TokenStore::with_refresh_idle_ttl(refresh_idle_ttl)),
             devices: Mutex::new({
                 let mut d = DeviceStore::default();
@@ -226,9 +223,20 @@ impl Sim {
         devices.slow_down_step = slow_down_step;
     }
 
-    /// Switches the resource API shape for all following requests, without a restart.
+    /// Switches every drift on (`V2`) or off (`V1`) for all following requests, without a
+    /// restart; the same as `set_switches(Switches::ALL)` / `set_switches(Switches::NONE)`.
     pub fn set_version(&self, v: ApiVersion) {
-        self.shared.v2.store(v == ApiVersion::V2, Ordering::Relaxed);
+        self.set_switches(Switches::from(v));
+    }
+
+    /// Applies exactly the drifts in `s` to all following requests, without a restart.
+    pub fn set_switches(&self, s: Switches) {
+        self.shared.switches.store(s.to_bits(), Ordering::Relaxed);
+    }
+
+    /// The drifts in force now.
+    pub fn switches(&self) -> Switches {
+        self.shared.switches()
     }
 
     /// A snapshot of the request counters.
@@ -276,7 +284,7 @@ impl std::fmt::Debug for Sim {
         f.debug_struct("Sim")
             .field("base_url", &self.shared.base_url)
             .field("profile", &self.shared.profile)
-            .field("version", &self.shared.version())
+            .field("switches", &self.shared.switches())
             .finish_non_exhaustive()
     }
 }
@@ -427,6 +435,17 @@ mod tests {
 
     #[tokio::test]
     async fn start_reports_port_and_switches_version() {
+        let v2 = Sim::start(
+            "127.0.0.1:0".parse().unwrap(),
+            SimOptions {
+                version: ApiVersion::V2,
+                ..SimOptions::default()
+            },
+        )
+        .await
+        .unwrap();
+        assert_eq!(v2.switches(), Switches::ALL);
+        v2.shutdown().await;
         let opts = SimOptions {
             client_secret: Some("sim_cs_fixed".into()),
             ..SimOptions::default()
@@ -439,9 +458,17 @@ mod tests {
         assert_ne!(url, "http://127.0.0.1:0");
         assert_eq!(sim.client_id(), "driftwatch-sim");
         assert_eq!(sim.client_secret(), "sim_cs_fixed");
-        assert_eq!(sim.shared.version(), ApiVersion::V1);
+        assert_eq!(sim.switches(), Switches::NONE);
         sim.set_version(ApiVersion::V2);
-        assert_eq!(sim.shared.version(), ApiVersion::V2);
+        assert_eq!(sim.switches(), Switches::ALL);
+        let only_scopes = Switches {
+            scopes: true,
+            ..Switches::NONE
+        };
+        sim.set_switches(only_scopes);
+        assert_eq!(sim.switches(), only_scopes);
+        sim.set_version(ApiVersion::V1);
+        assert_eq!(sim.switches(), Switches::NONE);
         assert_eq!(sim.stats(), SimStats::default());
         sim.shutdown().await;
     }

@@ -16,7 +16,7 @@ use base64::engine::general_purpose::STANDARD;
 use super::data;
 use super::device_state::Poll;
 use super::oauth::{RESOURCE_SCOPES, params, parse_scopes};
-use super::options::{ApiVersion, DEVICE_GRANT};
+use super::options::DEVICE_GRANT;
 use super::reply::{token_error, token_success};
 use super::server::{AppState, CLIENT_ID, Shared, bump};
 use super::tokens::{CodeError, Issued, RandomUnavailable, RefreshError, RefreshRules};
@@ -177,7 +177,7 @@ fn refresh(s: &Shared, p: &HashMap<String, String>) -> Result<Response, RandomUn
     let rules = RefreshRules {
         rotation: s.profile.rotation(),
         grace: s.refresh_grace,
-        stop_rotation: s.version() == ApiVersion::V2,
+        stop_rotation: s.switches().rotation,
         access_ttl: s.access_token_ttl,
     };
     let result = s.store().refresh(rt, scope, rules)?;
