@@ -3,6 +3,7 @@
 
 mod credentials;
 mod execute;
+mod metadata;
 mod permissions;
 mod refresh;
 mod session;
