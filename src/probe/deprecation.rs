@@ -64,7 +64,12 @@ pub fn parse(headers: &[(String, String)], vendor_headers: &[String]) -> Signals
             }
         } else if name.eq_ignore_ascii_case("sunset") {
             match http_date(value) {
-                Some(d) => keep_first(&mut s.sunset, DateValue::Date(d), "Sunset", &mut s.malformed),
+                Some(d) => keep_first(
+                    &mut s.sunset,
+                    DateValue::Date(d),
+                    "Sunset",
+                    &mut s.malformed,
+                ),
                 None => s.malformed.push((
                     "Sunset".to_owned(),
                     format!("`{}` is not an HTTP-date", quoted(value)),
@@ -196,9 +201,7 @@ fn split_list(value: &str) -> Vec<&str> {
 /// parameter counts (§3.3); relation types are case-insensitive and space-separated.
 fn parse_links(value: &str, s: &mut Signals) {
     for link in split_list(value) {
-        let Some((uri, params)) = link
-            .strip_prefix('<')
-            .and_then(|rest| rest.split_once('>'))
+        let Some((uri, params)) = link.strip_prefix('<').and_then(|rest| rest.split_once('>'))
         else {
             s.malformed.push((
                 "Link".to_owned(),
@@ -208,7 +211,9 @@ fn parse_links(value: &str, s: &mut Signals) {
         };
         let rel = params.split(';').find_map(|p| {
             let (k, v) = p.split_once('=')?;
-            k.trim().eq_ignore_ascii_case("rel").then(|| unquote(v.trim()))
+            k.trim()
+                .eq_ignore_ascii_case("rel")
+                .then(|| unquote(v.trim()))
         });
         for r in rel.iter().flat_map(|r| r.split_whitespace()) {
             let r = r.to_ascii_lowercase();
@@ -249,7 +254,10 @@ fn parse_warnings(value: &str, s: &mut Signals) {
         if code.len() != 3 || !code.bytes().all(|b| b.is_ascii_digit()) || agent.is_empty() {
             s.malformed.push((
                 "Warning".to_owned(),
-                format!("`{}` does not start with a 3-digit code and an agent", quoted(warning)),
+                format!(
+                    "`{}` does not start with a 3-digit code and an agent",
+                    quoted(warning)
+                ),
             ));
             continue;
         }
@@ -411,7 +419,10 @@ pub fn findings(
                 "deprecation.deprecated",
                 Severity::Warning,
                 "$.deprecated",
-                format!("`{endpoint}` is deprecated since {} ({days} days ago)", rfc3339(d)),
+                format!(
+                    "`{endpoint}` is deprecated since {} ({days} days ago)",
+                    rfc3339(d)
+                ),
                 json!({"deprecated": rfc3339(d), "days_since": days}),
             );
         }
@@ -421,7 +432,10 @@ pub fn findings(
                 "deprecation.deprecated",
                 Severity::Warning,
                 "$.deprecated",
-                format!("`{endpoint}` will be deprecated on {} (in {days} days)", rfc3339(d)),
+                format!(
+                    "`{endpoint}` will be deprecated on {} (in {days} days)",
+                    rfc3339(d)
+                ),
                 json!({"deprecated": rfc3339(d), "days_left": days}),
             );
         }
@@ -505,7 +519,10 @@ pub fn findings(
             "deprecation.vendor-warning",
             Severity::Info,
             name,
-            format!("`{endpoint}` answers with `{name}: {}`", shown.join("` or `")),
+            format!(
+                "`{endpoint}` answers with `{name}: {}`",
+                shown.join("` or `")
+            ),
             json!({"header": name, "values": shown}),
         );
     }

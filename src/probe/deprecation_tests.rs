@@ -95,7 +95,12 @@ fn malformed_deprecation_values() {
             "`@abc` is not an sf-date (`@` and whole seconds since 1970)"
         )
     );
-    for v in ["@", "@1.5", "@1234567890123456", "Sun, 30 Jun 2024 23:59:59 CET"] {
+    for v in [
+        "@",
+        "@1.5",
+        "@1234567890123456",
+        "Sun, 30 Jun 2024 23:59:59 CET",
+    ] {
         let s = p(&[("Deprecation", v)]);
         assert_eq!(s.deprecation, None, "{v}");
         assert_eq!(s.malformed.len(), 1, "{v}");
@@ -148,7 +153,10 @@ fn link_relations_in_any_form() {
             "<https://d.example/next?a=1,2>; rel=\"next\", <https://d.example/dep>; \
              type=\"text/html\"; REL=\"Deprecation alternate\", <https://d.example/sun>;rel=sunset",
         ),
-        ("link", "<https://d.example/dep2>; title=\"a, b; c\"; rel=deprecation"),
+        (
+            "link",
+            "<https://d.example/dep2>; title=\"a, b; c\"; rel=deprecation",
+        ),
     ]);
     assert_eq!(
         s.links,
@@ -202,7 +210,10 @@ fn warning_299_texts() {
     ]);
     assert_eq!(
         s.warnings,
-        vec!["Deprecated API, use \"v2\"".to_owned(), "Sunset soon".to_owned()]
+        vec![
+            "Deprecated API, use \"v2\"".to_owned(),
+            "Sunset soon".to_owned()
+        ]
     );
     assert_eq!(s.malformed, vec![]);
 }
@@ -211,7 +222,10 @@ fn warning_299_texts() {
 fn malformed_warning_values() {
     assert_eq!(
         p(&[("Warning", "299 - unquoted text")]).malformed,
-        malformed("Warning", "`299 - unquoted text` has no quoted warning text")
+        malformed(
+            "Warning",
+            "`299 - unquoted text` has no quoted warning text"
+        )
     );
     assert_eq!(
         p(&[("Warning", "deprecated")]).malformed,
@@ -235,7 +249,10 @@ fn vendor_headers_are_matched_case_insensitively_and_joined() {
     );
     assert_eq!(
         s.vendor,
-        BTreeMap::from([("X-Api-Warn".to_owned(), "v1 is going away, see docs".to_owned())])
+        BTreeMap::from([(
+            "X-Api-Warn".to_owned(),
+            "v1 is going away, see docs".to_owned()
+        )])
     );
 }
 
@@ -244,7 +261,10 @@ fn long_malformed_values_are_cut() {
     let long = "x".repeat(200);
     let s = p(&[("Sunset", &long)]);
     let reason = &s.malformed[0].1;
-    assert_eq!(reason, &format!("`{}…` is not an HTTP-date", "x".repeat(80)));
+    assert_eq!(
+        reason,
+        &format!("`{}…` is not an HTTP-date", "x".repeat(80))
+    );
 }
 
 fn signals_a() -> Signals {
@@ -366,7 +386,10 @@ fn findings_on_a_fixed_day() {
             ),
         ]
     );
-    assert_eq!(d[0].after, Some(json!({"deprecated": "2023-06-30T23:59:59Z", "days_since": 1066})));
+    assert_eq!(
+        d[0].after,
+        Some(json!({"deprecated": "2023-06-30T23:59:59Z", "days_since": 1066}))
+    );
     assert_eq!(d[0].probe, ProbeKind::Deprecation);
     assert_eq!(d[0].subject, "orders");
 }
@@ -400,7 +423,12 @@ fn sunset_passed_fires_on_and_after_the_date() {
 #[test]
 fn future_and_dateless_deprecation() {
     let now = at(2023, 6, 1, 0, 0, 0);
-    let d = findings("demo", "orders", &[p(&[("Deprecation", "@1688169599")])], now);
+    let d = findings(
+        "demo",
+        "orders",
+        &[p(&[("Deprecation", "@1688169599")])],
+        now,
+    );
     assert_eq!(
         d[0].message,
         "`orders` will be deprecated on 2023-06-30T23:59:59Z (in 29 days)"
@@ -451,6 +479,17 @@ fn malformed_headers_and_sunset_before_deprecation_are_info_findings() {
 
 #[test]
 fn no_signals_no_findings() {
-    assert_eq!(findings("demo", "orders", &[Signals::default()], at(2024, 1, 1, 0, 0, 0)), vec![]);
-    assert_eq!(findings("demo", "orders", &[], at(2024, 1, 1, 0, 0, 0)), vec![]);
+    assert_eq!(
+        findings(
+            "demo",
+            "orders",
+            &[Signals::default()],
+            at(2024, 1, 1, 0, 0, 0)
+        ),
+        vec![]
+    );
+    assert_eq!(
+        findings("demo", "orders", &[], at(2024, 1, 1, 0, 0, 0)),
+        vec![]
+    );
 }
