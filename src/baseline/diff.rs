@@ -18,8 +18,14 @@ pub fn diff_observations(before: &Observation, after: &Observation) -> Vec<Drift
         ProbeKind::Refresh => {
             super::diff_refresh::diff_refresh(&before.key, &before.body, &after.body)
         }
+        ProbeKind::Metadata => {
+            super::diff_metadata::diff_metadata(&before.key, &before.body, &after.body)
+        }
+        ProbeKind::Deprecation => {
+            super::diff_deprecation::diff_deprecation(&before.key, &before.body, &after.body)
+        }
         // No rules yet: a changed body still shows up as `Comparison::Changed` in the store.
-        ProbeKind::Metadata | ProbeKind::Values | ProbeKind::Deprecation => Vec::new(),
+        ProbeKind::Values => Vec::new(),
     };
     // Stable sort: drifts with equal keys keep their (deterministic) emission order.
     drifts.sort_by(|a, b| a.sort_key().cmp(&b.sort_key()));

@@ -2,6 +2,8 @@
 //! pending/accept workflow. Knows nothing about HTTP or how drifts are reported.
 
 pub mod diff;
+mod diff_deprecation;
+mod diff_metadata;
 mod diff_permissions;
 mod diff_refresh;
 mod diff_token;

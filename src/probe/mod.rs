@@ -1,5 +1,7 @@
 //! Probes: each one turns recorded exchanges into observations; probes never format output.
 
+pub mod deprecation;
+pub mod metadata;
 pub mod permissions;
 pub mod refresh;
 pub mod schema;
