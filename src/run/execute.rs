@@ -351,6 +351,8 @@ async fn run_suite(
         })
         .collect();
     let mut samples: Vec<Vec<Sample>> = vec![Vec::new(); s.endpoints.len()];
+    let mut signals: Vec<Vec<crate::probe::deprecation::Signals>> =
+        vec![Vec::new(); s.endpoints.len()];
     let mut violations: Vec<Vec<ConnectionViolations>> = vec![Vec::new(); s.endpoints.len()];
     while let Some(joined) = tasks.join_next().await {
         let Ok((ei, conn_id, result)) = joined else {
@@ -365,6 +367,10 @@ async fn run_suite(
                     connection: conn_id.clone(),
                     status: Some(resp.status),
                 });
+                signals[ei].push(deprecation_signals(
+                    &resp.headers,
+                    &s.deprecation_headers,
+                ));
                 let content_type = resp.content_type().map(media_type);
                 let is_json = content_type
                     .as_deref()
@@ -477,6 +483,30 @@ async fn run_suite(
         rec.record(obs, &ss)?;
     }
 
+    // Deprecation signals: headers of every answer, merged per endpoint.
+    let now = Utc::now();
+    for (ei, ep) in s.endpoints.iter().enumerate() {
+        if signals[ei].is_empty() {
+            continue;
+        }
+        findings.extend(crate::probe::deprecation::findings(
+            &provider,
+            &ep.id.value,
+            &signals[ei],
+            now,
+        ));
+        let obs = crate::probe::deprecation::observe(&provider, &ep.id.value, &signals[ei]);
+        rec.record(obs, &[])?;
+    }
+
+    // Discovery metadata.
+    let meta = super::metadata::probe(s, &http).await;
+    errors.extend(meta.errors);
+    findings.extend(meta.findings);
+    for obs in meta.observations {
+        rec.record(obs, &[])?;
+    }
+
     // Permissions: every scope set × endpoint, judged by the data.
     let scopes_fn = |c: &crate::suite::Connection| scopes_of(s, c);
     let perm = super::permissions::gather(s, &tokens, &http, &urls, &ready, &scopes_fn).await;
@@ -539,6 +569,22 @@ async fn run_suite(
         exchanges: recorder.take(),
         redactor,
     })
+}
+
+/// Deprecation signals of one answer. Link targets lose their query string:
+/// they are evidence for people, and a signed URL must not land in a snapshot.
+fn deprecation_signals(
+    headers: &[(String, String)],
+    vendor: &[String],
+) -> crate::probe::deprecation::Signals {
+    let mut sig = crate::probe::deprecation::parse(headers, vendor);
+    for (_, uri) in &mut sig.links {
+        if let Ok(mut u) = Url::parse(uri) {
+            u.set_query(None);
+            *uri = u.to_string();
+        }
+    }
+    sig
 }
 
 /// One token observation per grant exercised (`token-endpoint.refresh_token`,

@@ -44,7 +44,7 @@ pub(crate) async fn probe(s: &Suite, http: &HttpClient) -> MetadataRun {
         .issuer
         .clone()
         .unwrap_or_else(|| s.provider.base_url.value.trim_end_matches('/').to_string());
-    let mut error = |class: &str, message: String| RunError {
+    let error = |class: &str, message: String| RunError {
         provider: provider.clone(),
         connection: None,
         probe: Some(ProbeKind::Metadata),
