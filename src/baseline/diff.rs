@@ -18,8 +18,11 @@ pub fn diff_observations(before: &Observation, after: &Observation) -> Vec<Drift
         ProbeKind::Refresh => {
             super::diff_refresh::diff_refresh(&before.key, &before.body, &after.body)
         }
+        ProbeKind::Values => {
+            super::diff_values::diff_values(&before.key, &before.body, &after.body)
+        }
         // No rules yet: a changed body still shows up as `Comparison::Changed` in the store.
-        ProbeKind::Metadata | ProbeKind::Values | ProbeKind::Deprecation => Vec::new(),
+        ProbeKind::Metadata | ProbeKind::Deprecation => Vec::new(),
     };
     // Stable sort: drifts with equal keys keep their (deterministic) emission order.
     drifts.sort_by(|a, b| a.sort_key().cmp(&b.sort_key()));

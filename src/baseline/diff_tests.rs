@@ -331,11 +331,11 @@ fn output_is_sorted_by_rule_then_path() {
 #[test]
 fn other_probes_have_no_rules_yet() {
     let a = Observation {
-        key: key(ProbeKind::Values),
+        key: key(ProbeKind::Deprecation),
         body: json!({"x": 1}),
     };
     let b = Observation {
-        key: key(ProbeKind::Values),
+        key: key(ProbeKind::Deprecation),
         body: json!({"x": 2}),
     };
     assert_eq!(diff_observations(&a, &b), vec![]);

@@ -5,6 +5,7 @@ pub mod diff;
 mod diff_permissions;
 mod diff_refresh;
 mod diff_token;
+mod diff_values;
 mod emit;
 pub mod snapshot;
 pub mod store;

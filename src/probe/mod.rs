@@ -5,3 +5,4 @@ pub mod refresh;
 pub mod schema;
 pub mod shape;
 pub mod token;
+pub mod values;
