@@ -24,8 +24,9 @@ pub fn diff_observations(before: &Observation, after: &Observation) -> Vec<Drift
         ProbeKind::Deprecation => {
             super::diff_deprecation::diff_deprecation(&before.key, &before.body, &after.body)
         }
-        // No rules yet: a changed body still shows up as `Comparison::Changed` in the store.
-        ProbeKind::Values => Vec::new(),
+        ProbeKind::Values => {
+            super::diff_values::diff_values(&before.key, &before.body, &after.body)
+        }
     };
     // Stable sort: drifts with equal keys keep their (deterministic) emission order.
     drifts.sort_by(|a, b| a.sort_key().cmp(&b.sort_key()));

@@ -329,19 +329,6 @@ fn output_is_sorted_by_rule_then_path() {
 }
 
 #[test]
-fn other_probes_have_no_rules_yet() {
-    let a = Observation {
-        key: key(ProbeKind::Values),
-        body: json!({"x": 1}),
-    };
-    let b = Observation {
-        key: key(ProbeKind::Values),
-        body: json!({"x": 2}),
-    };
-    assert_eq!(diff_observations(&a, &b), vec![]);
-}
-
-#[test]
 fn unreadable_descriptors_are_reported() {
     let good = schema(&[json!({"v": 1})]);
     let mut bad = good.clone();

@@ -7,6 +7,7 @@ mod diff_metadata;
 mod diff_permissions;
 mod diff_refresh;
 mod diff_token;
+mod diff_values;
 mod emit;
 pub mod snapshot;
 pub mod store;

@@ -7,3 +7,4 @@ pub mod refresh;
 pub mod schema;
 pub mod shape;
 pub mod token;
+pub mod values;

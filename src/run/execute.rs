@@ -353,6 +353,13 @@ async fn run_suite(
     let mut samples: Vec<Vec<Sample>> = vec![Vec::new(); s.endpoints.len()];
     let mut signals: Vec<Vec<crate::probe::deprecation::Signals>> =
         vec![Vec::new(); s.endpoints.len()];
+    let value_specs: Vec<Option<crate::probe::values::ValuesSpec>> = s
+        .endpoints
+        .iter()
+        .map(|ep| ep.values.as_ref().map(values_spec))
+        .collect();
+    let mut values: Vec<Vec<crate::probe::values::ConnectionValues>> =
+        vec![Vec::new(); s.endpoints.len()];
     let mut violations: Vec<Vec<ConnectionViolations>> = vec![Vec::new(); s.endpoints.len()];
     while let Some(joined) = tasks.join_next().await {
         let Ok((ei, conn_id, result)) = joined else {
@@ -381,6 +388,18 @@ async fn run_suite(
                         Ok(value) => match shape::infer(&value) {
                             Ok(sh) => {
                                 sample_shape = Some(sh);
+                                if let Some(Some(spec)) = value_specs.get(ei) {
+                                    match crate::probe::values::evaluate(spec, &conn_id, &value) {
+                                        Ok(v) => values[ei].push(v),
+                                        Err(e) => errors.push(run_error(
+                                            &provider,
+                                            Some(conn_id.clone()),
+                                            Some(ep.id.value.clone()),
+                                            "values",
+                                            e,
+                                        )),
+                                    }
+                                }
                                 if let Some(Some(Ok(d))) = declared.get(ei) {
                                     let v = d.violations(&value);
                                     if !v.is_empty() {
@@ -483,6 +502,17 @@ async fn run_suite(
         rec.record(obs, &ss)?;
     }
 
+    // Values: zero/empty/null classes per connection, compared across connections.
+    for (ei, ep) in s.endpoints.iter().enumerate() {
+        if values[ei].is_empty() {
+            continue;
+        }
+        values[ei].sort_by(|a, b| a.connection.cmp(&b.connection));
+        findings.extend(crate::probe::values::findings(&provider, &ep.id.value, &values[ei]));
+        let obs = crate::probe::values::observe(&provider, &ep.id.value, &values[ei]);
+        rec.record(obs, &[])?;
+    }
+
     // Deprecation signals: headers of every answer, merged per endpoint.
     let now = Utc::now();
     for (ei, ep) in s.endpoints.iter().enumerate() {
@@ -569,6 +599,25 @@ async fn run_suite(
         exchanges: recorder.take(),
         redactor,
     })
+}
+
+/// The values probe's spec for an endpoint's `values:` config.
+fn values_spec(v: &crate::suite::ValuesConfig) -> crate::probe::values::ValuesSpec {
+    crate::probe::values::ValuesSpec {
+        metrics: v.metrics.clone(),
+        auto_numeric: v.auto,
+        rules: v
+            .rules
+            .iter()
+            .map(|r| crate::probe::values::ValueRule {
+                name: r.name.clone(),
+                when: r.when.clone(),
+                greater_than: r.greater_than,
+                then: r.then.clone(),
+            })
+            .collect(),
+        complete_flag: v.complete_flag.clone(),
+    }
 }
 
 /// Deprecation signals of one answer. Link targets lose their query string:
