@@ -374,10 +374,7 @@ async fn run_suite(
                     connection: conn_id.clone(),
                     status: Some(resp.status),
                 });
-                signals[ei].push(deprecation_signals(
-                    &resp.headers,
-                    &s.deprecation_headers,
-                ));
+                signals[ei].push(deprecation_signals(&resp.headers, &s.deprecation_headers));
                 let content_type = resp.content_type().map(media_type);
                 let is_json = content_type
                     .as_deref()
@@ -508,7 +505,11 @@ async fn run_suite(
             continue;
         }
         values[ei].sort_by(|a, b| a.connection.cmp(&b.connection));
-        findings.extend(crate::probe::values::findings(&provider, &ep.id.value, &values[ei]));
+        findings.extend(crate::probe::values::findings(
+            &provider,
+            &ep.id.value,
+            &values[ei],
+        ));
         let obs = crate::probe::values::observe(&provider, &ep.id.value, &values[ei]);
         rec.record(obs, &[])?;
     }

@@ -55,12 +55,17 @@ pub(crate) async fn probe(s: &Suite, http: &HttpClient) -> MetadataRun {
     let issuer = match Url::parse(&issuer_text) {
         Ok(u) => u,
         Err(e) => {
-            out.errors.push(error("config", format!("metadata issuer `{issuer_text}`: {e}")));
+            out.errors.push(error(
+                "config",
+                format!("metadata issuer `{issuer_text}`: {e}"),
+            ));
             return out;
         }
     };
     for doc in &s.metadata.documents {
-        let Some(url) = well_known(&issuer, doc) else { continue };
+        let Some(url) = well_known(&issuer, doc) else {
+            continue;
+        };
         let resp = http
             .send(Request {
                 method: reqwest::Method::GET,
@@ -75,23 +80,32 @@ pub(crate) async fn probe(s: &Suite, http: &HttpClient) -> MetadataRun {
         let resp = match resp {
             Ok(r) => r,
             Err(e) => {
-                out.errors.push(error(e.class(), format!("discovery document `{doc}`: {e}")));
+                out.errors
+                    .push(error(e.class(), format!("discovery document `{doc}`: {e}")));
                 continue;
             }
         };
         if resp.status == 404 {
             // Not every provider publishes both documents; absence is recorded, not an error.
-            out.observations.push(metadata::observe(&provider, doc, &serde_json::json!({"absent": true})));
+            out.observations.push(metadata::observe(
+                &provider,
+                doc,
+                &serde_json::json!({"absent": true}),
+            ));
             continue;
         }
         match resp.json() {
             Ok(v) if (200..300).contains(&resp.status) && v.is_object() => {
-                out.findings.extend(metadata::findings(&provider, doc, &v, issuer_text.as_str()));
+                out.findings
+                    .extend(metadata::findings(&provider, doc, &v, issuer_text.as_str()));
                 out.observations.push(metadata::observe(&provider, doc, &v));
             }
             Ok(_) | Err(_) => out.errors.push(error(
                 "metadata",
-                format!("discovery document `{doc}` answered HTTP {} without a JSON object", resp.status),
+                format!(
+                    "discovery document `{doc}` answered HTTP {} without a JSON object",
+                    resp.status
+                ),
             )),
         }
     }
@@ -106,16 +120,22 @@ mod tests {
     fn well_known_urls_follow_rfc8414_and_oidc() {
         let root = Url::parse("https://as.example").unwrap();
         assert_eq!(
-            well_known(&root, "oauth-authorization-server").unwrap().as_str(),
+            well_known(&root, "oauth-authorization-server")
+                .unwrap()
+                .as_str(),
             "https://as.example/.well-known/oauth-authorization-server"
         );
         let tenant = Url::parse("https://as.example/tenant1").unwrap();
         assert_eq!(
-            well_known(&tenant, "oauth-authorization-server").unwrap().as_str(),
+            well_known(&tenant, "oauth-authorization-server")
+                .unwrap()
+                .as_str(),
             "https://as.example/.well-known/oauth-authorization-server/tenant1"
         );
         assert_eq!(
-            well_known(&tenant, "openid-configuration").unwrap().as_str(),
+            well_known(&tenant, "openid-configuration")
+                .unwrap()
+                .as_str(),
             "https://as.example/tenant1/.well-known/openid-configuration"
         );
     }

@@ -51,7 +51,7 @@ async fn run_exit_codes_follow_fail_on() {
     );
     let stdout = String::from_utf8_lossy(&first.stdout);
     assert!(
-        stdout.contains("20 pending snapshots (20 new, 0 changed)"),
+        stdout.contains("30 pending snapshots (30 new, 0 changed)"),
         "{stdout}"
     );
     assert!(stdout.contains("report: reports/"), "{stdout}");
@@ -63,7 +63,7 @@ async fn run_exit_codes_follow_fail_on() {
         .output()
         .unwrap();
     assert_eq!(accept.status.code(), Some(0));
-    assert!(String::from_utf8_lossy(&accept.stdout).contains("accepted 20 snapshot(s)"));
+    assert!(String::from_utf8_lossy(&accept.stdout).contains("accepted 30 snapshot(s)"));
 
     w.sim.set_version(ApiVersion::V2);
     let drifted = run_bin(&w, &[]).await;
@@ -74,7 +74,7 @@ async fn run_exit_codes_follow_fail_on() {
         "{stdout}"
     );
     assert!(
-        stdout.contains("11 breaking · 5 warning · 1 info · 0 errors"),
+        stdout.contains("21 breaking · 6 warning · 2 info · 0 errors"),
         "{stdout}"
     );
 
@@ -123,9 +123,9 @@ fn demo_runs_offline_and_shows_drift() {
     );
     for needle in [
         "[1/5] simulated provider listening on http://127.0.0.1:",
-        "[3/5] first run: 17 observations; baseline accepted",
+        "[3/5] first run: 27 observations; baseline accepted",
         "schema.type-changed  invoices  $.data[].amount_cents",
-        "8 breaking · 3 warning · 1 info · 0 errors",
+        "18 breaking · 4 warning · 2 info · 0 errors",
         "permission.newly-denied  invoices  basic",
         "refresh.stopped-issuing  refresh  $.issues_refresh_tokens  [umbrella]",
         "report: reports/",

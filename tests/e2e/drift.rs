@@ -17,6 +17,8 @@ const ENDPOINTS: [&str; 7] = [
 
 fn expected_first_pending() -> Vec<(String, String, String, String)> {
     let mut v = vec![
+        ("metadata", "oauth-authorization-server", ""),
+        ("metadata", "openid-configuration", ""),
         ("token", "token-endpoint.error-probe", ""),
         ("token", "token-endpoint.refresh_token", ""),
     ];
@@ -25,6 +27,8 @@ fn expected_first_pending() -> Vec<(String, String, String, String)> {
         v.push(("refresh", "refresh", c));
     }
     v.extend(ENDPOINTS.iter().map(|e| ("schema", *e, "")));
+    v.push(("values", "reports-summary", ""));
+    v.extend(ENDPOINTS.iter().map(|e| ("deprecation", *e, "")));
     v.into_iter()
         .map(|(p, s, c)| {
             (
@@ -84,6 +88,18 @@ async fn v1_to_v2_yields_the_exact_drift_set() {
     assert_eq!(
         drift_lines(&run),
         vec![
+            // `/v1/invoices` announces its deprecation and sunset.
+            "deprecation.announced invoices $.deprecated",
+            "deprecation.announced invoices $.sunset",
+            "deprecation.link-changed invoices $.links",
+            "deprecation.warning-added invoices $.vendor['X-API-Warn']",
+            // Discovery drops a grant type, a scope and an auth method.
+            "metadata.auth-method-removed oauth-authorization-server token_endpoint_auth_methods_supported",
+            "metadata.auth-method-removed openid-configuration token_endpoint_auth_methods_supported",
+            "metadata.grant-removed oauth-authorization-server grant_types_supported",
+            "metadata.grant-removed openid-configuration grant_types_supported",
+            "metadata.scope-removed oauth-authorization-server scopes_supported",
+            "metadata.scope-removed openid-configuration scopes_supported",
             // v2 tightens `/v1/invoices` (now also needs `email`): `basic` loses it.
             "permission.newly-denied invoices basic",
             // v2 stops issuing refresh tokens: every connection's class and issuance change.
@@ -105,6 +121,9 @@ async fn v1_to_v2_yields_the_exact_drift_set() {
             "schema.type-changed invoices $.data[].amount_cents",
             // The token endpoint's own view of the same stop.
             "token.refresh-token-changed token-endpoint.refresh_token refresh_token",
+            // `conversions` silently zero for umbrella (globex, also zeroed, cannot read reports).
+            "values.rule-violated reports-summary conversions-follow-clicks [umbrella]",
+            "values.zeroed-for-subset reports-summary conversions [umbrella]",
         ]
     );
 

@@ -119,15 +119,16 @@ async fn password_grant_signs_in_once_then_refreshes() {
     let subjects: Vec<_> = run
         .observations
         .iter()
-        .map(|o| o.key.subject.as_str())
+        .map(|o| format!("{} {}", o.key.probe, o.key.subject))
         .collect();
     assert_eq!(
         subjects,
         vec![
-            "token-endpoint.error-probe",
-            "token-endpoint.refresh_token",
-            "refresh",
-            "me"
+            "token token-endpoint.error-probe",
+            "token token-endpoint.refresh_token",
+            "refresh refresh",
+            "schema me",
+            "deprecation me"
         ]
     );
     assert!(!contains_secret(

@@ -9,3 +9,4 @@ mod lifecycle;
 mod limits;
 mod probes;
 mod support;
+mod switches;
