@@ -27,6 +27,14 @@ pub fn main(cli: Cli, ctx: Context) -> i32 {
         Command::Run(args) => runtime.block_on(cmd_run(&ctx, args)),
         Command::Check { suites } => cmd_check(&ctx, &suites),
         Command::Schema => cmd_schema(),
+        Command::Rules { json } => {
+            print_out(&if json {
+                crate::rules::render_json()
+            } else {
+                crate::rules::render_table()
+            });
+            Ok(exit::OK)
+        }
         Command::Accept(args) => cmd_baseline(&ctx, args, true),
         Command::Reject(args) => cmd_baseline(&ctx, args, false),
         Command::Demo { dir, reports } => runtime.block_on(crate::demo::run_demo(

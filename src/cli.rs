@@ -23,6 +23,12 @@ pub enum Command {
     },
     /// Print the JSON Schema of the suite format (for editor autocompletion).
     Schema,
+    /// List every drift and finding rule: id, probe, kind, severity, description.
+    Rules {
+        /// Print JSON instead of a table.
+        #[arg(long)]
+        json: bool,
+    },
     /// Promote pending `.snap.new` files to the accepted baseline.
     Accept(BaselineArgs),
     /// Delete pending `.snap.new` files.

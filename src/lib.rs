@@ -14,6 +14,7 @@ pub mod http;
 pub mod model;
 pub mod probe;
 pub mod report;
+pub mod rules;
 pub mod run;
 pub mod sim;
 pub mod suite;

@@ -125,6 +125,9 @@ pub struct Drift {
     /// Ids of the redacted exchanges that show the drift.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub exchanges: Vec<String>,
+    /// Stable identity across runs (`rules::fingerprint`), filled when the run is finalised.
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub fingerprint: String,
 }
 
 impl Drift {

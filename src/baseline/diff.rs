@@ -62,6 +62,7 @@ impl Emitter<'_> {
             before,
             after,
             exchanges: Vec::new(),
+            fingerprint: String::new(),
         });
     }
 

@@ -69,6 +69,7 @@ fn deprecation_announced_is_breaking() {
             before: None,
             after: Some(json!("2023-06-30T23:59:59Z")),
             exchanges: vec![],
+            fingerprint: String::new(),
         }]
     );
     assert_eq!(

@@ -78,6 +78,7 @@ fn grants_removed_and_added() {
                 before: None,
                 after: Some(json!(["client_credentials"])),
                 exchanges: vec![],
+                fingerprint: String::new(),
             },
             Drift {
                 rule: "metadata.grant-removed".to_owned(),
@@ -92,6 +93,7 @@ fn grants_removed_and_added() {
                 before: Some(json!(["password", "refresh_token"])),
                 after: None,
                 exchanges: vec![],
+                fingerprint: String::new(),
             },
         ]
     );

@@ -87,6 +87,7 @@ fn class_changed_to_one_time_is_breaking() {
             before: Some(json!("rotating-old-valid")),
             after: Some(json!("rotating-one-time")),
             exchanges: vec![],
+            fingerprint: String::new(),
         }]
     );
 }

@@ -64,6 +64,7 @@ fn field_removed_reports_only_the_topmost_path() {
             before: Some(json!({"required": true, "types": ["object"]})),
             after: None,
             exchanges: vec![],
+            fingerprint: String::new(),
         }]
     );
 }

@@ -100,6 +100,7 @@ fn expires_in_type_changed() {
             before: Some(json!("number")),
             after: Some(json!("string")),
             exchanges: vec![],
+            fingerprint: String::new(),
         }]
     );
     let d = one(

@@ -76,6 +76,7 @@ fn zeroed_is_one_breaking_drift_with_exact_evidence() {
             before: Some(json!({"alice": "non-zero"})),
             after: Some(json!({"alice": "zero"})),
             exchanges: vec![],
+            fingerprint: String::new(),
         }]
     );
 }
@@ -171,6 +172,7 @@ fn zeroed_for_subset_names_exactly_the_two_of_four() {
             ),
             after: Some(json!({"a": "non-zero", "b": "zero", "c": "non-zero", "d": "zero"})),
             exchanges: vec![],
+            fingerprint: String::new(),
         }]
     );
 }
@@ -277,6 +279,7 @@ fn rule_violated_when_it_held_for_every_connection() {
             before: Some(json!({"violated_by": []})),
             after: Some(json!({"violated_by": ["a", "c"]})),
             exchanges: vec![],
+            fingerprint: String::new(),
         }]
     );
     // Already violated by someone in the baseline: not a new breakage.

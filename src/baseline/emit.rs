@@ -39,6 +39,7 @@ impl<'a> Emitter<'a> {
             before,
             after,
             exchanges: Vec::new(),
+            fingerprint: String::new(),
         });
     }
 

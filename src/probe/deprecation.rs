@@ -410,6 +410,7 @@ pub fn findings(
             before: None,
             after: Some(after),
             exchanges: Vec::new(),
+            fingerprint: String::new(),
         });
     };
     match m.deprecated {

@@ -86,6 +86,7 @@ pub fn findings(provider: &str, subject: &str, doc: &Value, expected_issuer: &st
             before: None,
             after: Some(after),
             exchanges: Vec::new(),
+            fingerprint: String::new(),
         });
     };
     if !issuer_ok(doc, expected_issuer) {

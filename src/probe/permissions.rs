@@ -447,6 +447,7 @@ pub fn findings(
                 before: None,
                 after: Some(cell.to_json()),
                 exchanges: Vec::new(),
+                fingerprint: String::new(),
             });
         };
         if let Some(scopes) = scope_sets.get(set) {

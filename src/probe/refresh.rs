@@ -306,6 +306,7 @@ pub fn findings(provider: &str, trace: &RefreshTrace, c: &Classification) -> Vec
         before,
         after,
         exchanges: Vec::new(),
+        fingerprint: String::new(),
     };
     let mut out = Vec::new();
     let refreshed = trace

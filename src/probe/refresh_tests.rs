@@ -414,6 +414,7 @@ fn undocumented_refresh_is_a_warning() {
             before: Some(json!({"documented": "none"})),
             after: Some(json!({"class": "non-rotating"})),
             exchanges: vec![],
+            fingerprint: String::new(),
         }]
     );
 }

@@ -124,6 +124,7 @@ pub fn declared_drifts(
                 before: None,
                 after: Some(json!({ "violation": message })),
                 exchanges,
+                fingerprint: String::new(),
             }
         })
         .collect()

@@ -481,6 +481,7 @@ pub fn findings(provider: &str, facts: &[TokenFacts]) -> Vec<Drift> {
                 before: None,
                 after: Some(merge(&firing)),
                 exchanges: Vec::new(),
+                fingerprint: String::new(),
             });
         }
     }

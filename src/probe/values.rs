@@ -360,6 +360,7 @@ pub fn findings(provider: &str, endpoint: &str, values: &[ConnectionValues]) -> 
         before: None,
         after: Some(after),
         exchanges: Vec::new(),
+        fingerprint: String::new(),
     };
     let mut out = Vec::new();
     for (rule, conns) in violators(values) {

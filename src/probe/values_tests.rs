@@ -399,6 +399,7 @@ fn findings_name_violated_rules_and_contradicted_flags() {
         before: None,
         after: None,
         exchanges: Vec::new(),
+        fingerprint: String::new(),
     };
     assert_eq!(
         f,

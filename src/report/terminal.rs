@@ -229,6 +229,7 @@ mod tests {
                 before: Some(json!({"types": ["integer"]})),
                 after: Some(json!({"types": ["string"]})),
                 exchanges: vec!["x0001".into()],
+                fingerprint: String::new(),
             };
         Run {
             format: crate::run::RUN_FORMAT.into(),

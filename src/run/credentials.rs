@@ -102,6 +102,7 @@ pub(super) fn expiry_drifts(health: &[TokenHealth]) -> Vec<Drift> {
                 before: None,
                 after: serde_json::to_value(h).ok(),
                 exchanges: Vec::new(),
+                fingerprint: String::new(),
             }
         })
         .collect()

@@ -181,6 +181,9 @@ pub async fn execute(
         redactors.push(out.redactor);
     }
     run.observations.sort_by(|a, b| a.key.cmp(&b.key));
+    for d in run.drifts.iter_mut().chain(run.findings.iter_mut()) {
+        d.fingerprint = crate::rules::fingerprint(d);
+    }
     run.drifts.sort_by(|a, b| a.sort_key().cmp(&b.sort_key()));
     run.findings.sort_by(|a, b| a.sort_key().cmp(&b.sort_key()));
     run.pending.sort_by(|a, b| {

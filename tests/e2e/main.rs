@@ -8,5 +8,6 @@ mod grants;
 mod lifecycle;
 mod limits;
 mod probes;
+mod rules;
 mod support;
 mod switches;

@@ -1,0 +1,461 @@
+//! The catalogue of every rule id driftwatch can emit, its renderings, and drift fingerprints.
+//!
+//! Plain data about rules: it never decides whether a rule fires (the probes and the
+//! baseline diff do) and never does I/O.
+
+use crate::model::{Drift, ProbeKind};
+use ProbeKind::{Deprecation, Metadata, Permissions, Refresh, Schema, Token, Values};
+use RuleKind::{Drift as D, Finding as F};
+use serde::Serialize;
+use sha2::{Digest, Sha256};
+
+/// Whether a rule compares with the baseline or is re-checked from scratch every run.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum RuleKind {
+    /// Reported in `Run::drifts`: a change against the baseline (or a declared contract).
+    Drift,
+    /// Reported in `Run::findings`: a fact about the provider, re-checked every run.
+    Finding,
+}
+
+impl RuleKind {
+    /// The lowercase name used in tables and JSON.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            RuleKind::Drift => "drift",
+            RuleKind::Finding => "finding",
+        }
+    }
+}
+
+/// One rule id with what it means. An id appears once per kind: `values.rule-violated`
+/// is both a drift (against the baseline) and a finding (every run).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+pub struct Rule {
+    pub id: &'static str,
+    pub probe: ProbeKind,
+    /// `breaking`, `warning`, `info`, or a choice such as `breaking or warning`.
+    pub severity: &'static str,
+    pub kind: RuleKind,
+    pub description: &'static str,
+    /// A message as the rule prints it.
+    pub example: &'static str,
+}
+
+const fn rule(
+    id: &'static str,
+    probe: ProbeKind,
+    kind: RuleKind,
+    severity: &'static str,
+    description: &'static str,
+    example: &'static str,
+) -> Rule {
+    Rule {
+        id,
+        probe,
+        severity,
+        kind,
+        description,
+        example,
+    }
+}
+
+/// Every rule id the code can emit, sorted by probe, kind and id.
+#[rustfmt::skip]
+pub const RULES: &[Rule] = &[
+    // metadata
+    rule("metadata.auth-method-removed", Metadata, D, "breaking",
+        "discovery no longer lists a token-endpoint auth method",
+        "`token_endpoint_auth_methods_supported` no longer lists `client_secret_post`"),
+    rule("metadata.endpoint-changed", Metadata, D, "breaking or info",
+        "an endpoint URL, `jwks_uri` or the issuer changed or vanished (info when one was added)",
+        "`token_endpoint` changed from `https://id.example.com/token` to `https://id.example.com/oauth2/token`"),
+    rule("metadata.field-changed", Metadata, D, "info",
+        "any other discovery member changed, appeared or vanished",
+        "`service_documentation` was added: `https://docs.example.com`"),
+    rule("metadata.grant-added", Metadata, D, "info",
+        "discovery now lists a new grant type",
+        "`grant_types_supported` now lists `urn:ietf:params:oauth:grant-type:device_code`"),
+    rule("metadata.grant-removed", Metadata, D, "breaking",
+        "discovery no longer lists a grant type",
+        "`grant_types_supported` no longer lists `refresh_token`"),
+    rule("metadata.observation-unreadable", Metadata, D, "warning",
+        "a stored or fresh metadata observation cannot be read, so it was not compared",
+        "the before metadata observation is not a JSON object"),
+    rule("metadata.pkce-method-removed", Metadata, D, "breaking",
+        "discovery no longer lists a PKCE code challenge method",
+        "`code_challenge_methods_supported` no longer lists `S256`"),
+    rule("metadata.response-type-removed", Metadata, D, "warning",
+        "discovery no longer lists a response type",
+        "`response_types_supported` no longer lists `code id_token`"),
+    rule("metadata.scope-added", Metadata, D, "info",
+        "discovery now lists a new scope",
+        "`scopes_supported` now lists `reports:write`"),
+    rule("metadata.scope-removed", Metadata, D, "breaking",
+        "discovery no longer lists a scope",
+        "`scopes_supported` no longer lists `offline_access`"),
+    rule("metadata.implicit-advertised", Metadata, F, "info",
+        "discovery advertises the implicit grant or a `token` response type, which OAuth 2.1 removes",
+        "`openid-configuration` advertises the `implicit` grant, which OAuth 2.1 removes"),
+    rule("metadata.issuer-mismatch", Metadata, F, "breaking",
+        "the document's `issuer` differs from the issuer it was fetched for (RFC 8414 §3.3)",
+        "`oauth-authorization-server` names the issuer `https://login.example.com` instead of `https://id.example.com`, so clients that check it reject the document"),
+    rule("metadata.password-advertised", Metadata, F, "info",
+        "discovery advertises the resource owner password grant, which OAuth 2.1 removes",
+        "`openid-configuration` advertises the `password` grant, which OAuth 2.1 removes"),
+    rule("metadata.pkce-missing", Metadata, F, "warning",
+        "discovery does not advertise PKCE, or not the `S256` method",
+        "`oauth-authorization-server` does not advertise the PKCE method `S256`"),
+    // token
+    rule("token.content-type-changed", Token, D, "breaking",
+        "the token endpoint's body format changed (JSON, form, form labelled as JSON)",
+        "`refresh_token`: content type is now `form` instead of `json`"),
+    rule("token.error-format-changed", Token, D, "warning",
+        "how the token endpoint reports errors changed (status, JSON body, `error` member)",
+        "`refresh_token` error answers changed `status`, `json`"),
+    rule("token.expires-in-type-changed", Token, D, "breaking or warning",
+        "`expires_in` changed its JSON type (breaking when it was a number)",
+        "`authorization_code`: `expires_in` is now `string` instead of `number`"),
+    rule("token.grant-appeared", Token, D, "info",
+        "a grant's answers were seen that the baseline does not have",
+        "a `client_credentials` answer was seen that the baseline does not have"),
+    rule("token.grant-disappeared", Token, D, "info",
+        "a grant of the baseline was not seen in this run",
+        "no `authorization_code` answer was seen in this run"),
+    rule("token.no-store-changed", Token, D, "info",
+        "token answers started or stopped carrying `Cache-Control: no-store`",
+        "`refresh_token`: `Cache-Control: no-store` is now `false` instead of `true`"),
+    rule("token.observation-unreadable", Token, D, "warning",
+        "a stored or fresh token observation cannot be read, so it was not compared",
+        "the before token observation has no `grants` object"),
+    rule("token.outcome-changed", Token, D, "breaking, warning or info",
+        "a grant that gave tokens now gives errors (breaking), or the reverse (info)",
+        "`refresh_token` now answers `error` instead of `token`"),
+    rule("token.refresh-expiring", Token, D, "warning or breaking",
+        "a connection's refresh token dies within `--expiry-window` (breaking once expired)",
+        "the refresh token of `acme` dies on 2026-03-01 12:00 UTC (5 days left, documented lifetime) unless it is refreshed"),
+    rule("token.refresh-expiry-hint-changed", Token, D, "info",
+        "the refresh-token expiry hint in token answers changed",
+        "`refresh_token`: the refresh-token expiry hint is now `absent` instead of `refresh_token_expires_in`"),
+    rule("token.refresh-token-changed", Token, D, "breaking or warning",
+        "what a grant returns as `refresh_token` changed (breaking when refresh tokens stop coming)",
+        "`refresh_token`: the provider stopped issuing refresh tokens (`absent` instead of `new`)"),
+    rule("token.scope-changed", Token, D, "warning",
+        "how token answers return `scope` changed",
+        "`authorization_code`: `scope` is now `absent` instead of `same`"),
+    rule("token.token-type-changed", Token, D, "warning",
+        "the `token_type` of token answers changed",
+        "`refresh_token`: `token_type` is now `bearer` instead of `Bearer`"),
+    rule("token.error-not-json", Token, F, "warning",
+        "the token endpoint answers an error without a JSON body (RFC 6749 §5.2)",
+        "`refresh_token` answered an error without a JSON body"),
+    rule("token.error-status", Token, F, "info",
+        "the token endpoint answers an error with a status other than 400 or 401",
+        "`refresh_token` answered an error with a status other than 400 or 401"),
+    rule("token.error-with-200", Token, F, "warning",
+        "the token endpoint answers an error with a 2xx status",
+        "`refresh_token` answered an error with a 2xx status"),
+    rule("token.expires-in-missing", Token, F, "info",
+        "token answers have no `expires_in`, so the token lifetime is unknown",
+        "`client_credentials` answers have no `expires_in`, so the token lifetime is unknown"),
+    rule("token.expires-in-not-number", Token, F, "warning",
+        "token answers carry `expires_in` as something other than a JSON number",
+        "`refresh_token` answers carry `expires_in` as a string instead of a number"),
+    rule("token.form-encoded", Token, F, "warning or info",
+        "token answers are form-encoded instead of JSON (warning when labelled as JSON)",
+        "`authorization_code` answers are form-encoded instead of JSON"),
+    rule("token.no-store-missing", Token, F, "info",
+        "token answers lack `Cache-Control: no-store`",
+        "`refresh_token` answers lack `Cache-Control: no-store`"),
+    rule("token.response-unreadable", Token, F, "warning",
+        "the token endpoint answered 2xx with neither a token nor an error",
+        "`refresh_token` answered 2xx with neither a token nor an error"),
+    rule("token.scope-not-returned", Token, F, "info",
+        "token answers do not return `scope`, so a narrowed grant goes unseen",
+        "`authorization_code` answers do not return `scope`, so a narrowed grant goes unseen"),
+    rule("token.token-type-missing", Token, F, "warning",
+        "token answers have no `token_type`, which RFC 6749 §5.1 requires",
+        "`refresh_token` answers have no `token_type`, which RFC 6749 §5.1 requires"),
+    // permissions
+    rule("permission.denial-signal-changed", Permissions, D, "warning",
+        "a denial now comes with another status, error code or `WWW-Authenticate` error",
+        "`me` now denies scope set `basic` with 404 instead of 403 insufficient_scope"),
+    rule("permission.downscoping-changed", Permissions, D, "warning",
+        "the provider started or stopped honouring down-scoping on refresh",
+        "down-scoping on refresh for `acme` is now `ignored` instead of `honoured`"),
+    rule("permission.error", Permissions, D, "warning",
+        "a scope set now gets a 5xx, unreadable data or a network error",
+        "scope set `basic` could not be checked against `invoices`: it answered 503"),
+    rule("permission.newly-denied", Permissions, D, "breaking",
+        "a scope set that got data is now denied",
+        "scope set `read` is now denied by `invoices` with 403; it got the full data before"),
+    rule("permission.newly-granted", Permissions, D, "info",
+        "a scope set gets more data than before",
+        "scope set `basic` now gets the full data from `me`; it was denied before"),
+    rule("permission.newly-partial", Permissions, D, "breaking or warning",
+        "a scope set now gets fields or items less than before (warning when already partial)",
+        "scope set `basic` now misses `$.email` from `me`; it got the full data before"),
+    rule("permission.observation-unreadable", Permissions, D, "warning",
+        "a stored or fresh permissions observation cannot be read, so it was not compared",
+        "the before permissions observation has no `cells` object"),
+    rule("permission.scope-set-added", Permissions, D, "info",
+        "the suite probes a scope set the baseline does not have",
+        "scope set `admin` was probed against `invoices` for the first time"),
+    rule("permission.scope-set-removed", Permissions, D, "info",
+        "a scope set of the baseline was not probed in this run",
+        "scope set `legacy` was not probed against `invoices` in this run"),
+    rule("permission.insufficient-scope-missing", Permissions, F, "info",
+        "a 403 denial lacks `WWW-Authenticate: Bearer error=\"insufficient_scope\"`",
+        "`invoices` denies scope set `basic` with 403 but WWW-Authenticate has no error=\"insufficient_scope\""),
+    rule("permission.misleading-denial", Permissions, F, "warning",
+        "a denial uses 404, 401, 400 or a 200 error envelope instead of 403 insufficient_scope",
+        "`invoices` denies scope set `basic` with 404 instead of 403 insufficient_scope"),
+    rule("permission.undocumented-requirement", Permissions, F, "warning",
+        "a scope set holding every documented scope is denied or gets partial data",
+        "scope set `read` holds every documented scope of `invoices` (`invoices:read`) but is denied with 403"),
+    rule("permission.works-without-documented-scope", Permissions, F, "info",
+        "a scope set gets the full data without a scope the suite documents as required",
+        "scope set `basic` gets the full data of `invoices` without documented scope `invoices:read`"),
+    // refresh
+    rule("refresh.class-changed", Refresh, D, "breaking or warning",
+        "a connection's refresh class changed (breaking towards one-time, reuse-revokes or no-refresh)",
+        "acme: refresh tokens now behave as `rotating-one-time` instead of `non-rotating`"),
+    rule("refresh.grace-changed", Refresh, D, "warning",
+        "the grace window of rotated-away refresh tokens moved by more than 20 %",
+        "acme: an old refresh token now stops working between 1000 ms and 2000 ms after rotation instead of between 30000 ms and 60000 ms"),
+    rule("refresh.lifetime-changed", Refresh, D, "warning",
+        "the access or refresh token lifetime moved by more than 2 %",
+        "acme: the access token lifetime is now 1800 s instead of 3600 s"),
+    rule("refresh.observation-unreadable", Refresh, D, "warning",
+        "a stored or fresh refresh observation cannot be read, so it was not compared",
+        "the before refresh observation is unreadable: missing field `class`"),
+    rule("refresh.started-issuing", Refresh, D, "info",
+        "refresh answers now carry a refresh token",
+        "acme: refresh answers now carry a refresh token"),
+    rule("refresh.stopped-issuing", Refresh, D, "breaking or warning",
+        "refresh answers no longer carry a refresh token; the message states the date the connection dies (warning for non-rotating)",
+        "acme: refresh answers no longer carry a refresh token. The connection `acme` dies on 2026-03-01 12:00 UTC unless it is re-authorised."),
+    rule("refresh.documented-mismatch", Refresh, F, "info",
+        "refresh tokens behave other than `auth.refresh.documented` says",
+        "connection `acme`: refresh tokens behave as `rotating-one-time` but the suite documents `reusable`"),
+    rule("refresh.not-issuing", Refresh, F, "info or breaking",
+        "no refresh token is issued (info), or one refresh dropped it while others rotated it (breaking)",
+        "no refresh token was issued to connection `acme`, so it needs a new grant whenever its access token expires"),
+    rule("refresh.undocumented-refresh", Refresh, F, "warning",
+        "refresh works although the suite documents no refresh",
+        "connection `acme` refreshed its token although the suite documents no refresh"),
+    // schema
+    rule("schema.content-type-changed", Schema, D, "warning",
+        "a connection's response media type changed",
+        "connection `acme` now answers with content type `text/html` instead of `application/json`"),
+    rule("schema.declared-violation", Schema, D, "breaking",
+        "a response violates the suite's declared JSON Schema (checked every run, names the connections)",
+        "response violates the declared schema at `/data/0/amount`: \"12.5\" is not of type \"integer\""),
+    rule("schema.field-added", Schema, D, "info",
+        "a new field appeared",
+        "`$.data[].currency` was added"),
+    rule("schema.field-removed", Schema, D, "breaking",
+        "a field of the baseline is gone (reported at the top-most path)",
+        "`$.email` was removed"),
+    rule("schema.field-renamed", Schema, D, "breaking",
+        "exactly one sibling removed and one added with an identical shape",
+        "`$.data[].amount` was renamed to `$.data[].amount_cents`"),
+    rule("schema.format-changed", Schema, D, "warning",
+        "a string format changed (e.g. `date-time` to none)",
+        "`$.created_at` changed format from `date-time` to nothing"),
+    rule("schema.nullability-changed", Schema, D, "warning or info",
+        "a field became nullable (info when no longer nullable)",
+        "`$.phone` became nullable"),
+    rule("schema.observation-unreadable", Schema, D, "warning",
+        "a stored or fresh schema observation cannot be read, so it was not compared",
+        "the before observation's `shape` is not an object"),
+    rule("schema.optionality-changed", Schema, D, "warning or info",
+        "a required field became optional (info when now required)",
+        "`$.name` became optional"),
+    rule("schema.status-changed", Schema, D, "breaking, warning or info",
+        "a connection's HTTP status changed (breaking 2xx to error, info error to 2xx)",
+        "connection `globex` now answers 403 instead of 200"),
+    rule("schema.type-changed", Schema, D, "breaking or warning",
+        "the non-null types of a field changed (warning when integer widened to number)",
+        "`$.data[].amount_cents` changed type from integer to string"),
+    // values
+    rule("values.emptied", Values, D, "breaking",
+        "a non-empty value is now empty",
+        "`$.items` is now empty for `acme` (had data)"),
+    rule("values.nulled", Values, D, "warning",
+        "a value became null or missing",
+        "`$.totals.revenue` is now null or missing for `acme`"),
+    rule("values.observation-unreadable", Values, D, "warning",
+        "a stored or fresh values observation cannot be read, so it was not compared",
+        "the before values observation has no `connections` object"),
+    rule("values.recovered", Values, D, "info",
+        "a zero, empty or null value has data again",
+        "`conversions` has data again for `acme`"),
+    rule("values.rule-violated", Values, D, "breaking",
+        "a declared implication rule that held for every connection in the baseline now fails",
+        "rule `conversions-follow-clicks` held for every connection in the baseline and is now violated by `acme`"),
+    rule("values.zeroed", Values, D, "breaking",
+        "a metric non-zero in the baseline is now zero for every connection",
+        "`conversions` is now zero for `acme`, `globex` (was non-zero)"),
+    rule("values.zeroed-for-subset", Values, D, "breaking",
+        "a metric non-zero everywhere in the baseline is now zero for some connections only (named)",
+        "`conversions` is now zero for `globex` only; 2 other connections still have it non-zero"),
+    rule("values.incomplete-flag-contradicted", Values, F, "warning",
+        "the provider flags the data as complete while a rule fails or a metric is zero against its peers",
+        "connection `globex` claims complete data but has `conversions` at zero while other connections have it non-zero"),
+    rule("values.rule-violated", Values, F, "warning",
+        "a declared implication rule fails in this run (violators named)",
+        "rule `conversions-follow-clicks` is violated by `globex`"),
+    // deprecation
+    rule("deprecation.announced", Deprecation, D, "breaking",
+        "an endpoint starts announcing a deprecation or a sunset date",
+        "`invoices` now has a sunset date: 2026-06-30T00:00:00Z"),
+    rule("deprecation.date-changed", Deprecation, D, "info",
+        "the announced deprecation date changed",
+        "`invoices`: the deprecation is now dated 2026-02-01T00:00:00Z instead of dated 2026-03-01T00:00:00Z"),
+    rule("deprecation.link-changed", Deprecation, D, "info",
+        "the `Link` relations `deprecation` or `sunset` changed",
+        "`invoices`: deprecation links changed: added `sunset <https://docs.example.com/sunset>`"),
+    rule("deprecation.observation-unreadable", Deprecation, D, "warning",
+        "a stored or fresh deprecation observation cannot be read, so it was not compared",
+        "the before deprecation observation is not an object"),
+    rule("deprecation.sunset-moved", Deprecation, D, "breaking or warning",
+        "the sunset date moved (breaking when earlier)",
+        "`invoices`: the sunset moved earlier, to 2026-04-30T00:00:00Z from 2026-06-30T00:00:00Z"),
+    rule("deprecation.warning-added", Deprecation, D, "warning",
+        "a new `Warning: 299` or vendor deprecation header",
+        "`invoices` now answers with `Warning: 299` \"this endpoint is deprecated\""),
+    rule("deprecation.warning-removed", Deprecation, D, "info",
+        "a `Warning: 299` or vendor deprecation header is gone",
+        "`invoices` no longer answers with `X-API-Warn` (was `v1 is deprecated`)"),
+    rule("deprecation.withdrawn", Deprecation, D, "info",
+        "an endpoint no longer announces its deprecation or sunset",
+        "`invoices` no longer announces a sunset (was 2026-06-30T00:00:00Z)"),
+    rule("deprecation.deprecated", Deprecation, F, "warning",
+        "an endpoint is (or will be) deprecated, with the date and days since or left",
+        "`invoices` is deprecated since 2026-01-01T00:00:00Z (30 days ago)"),
+    rule("deprecation.malformed-header", Deprecation, F, "info",
+        "a malformed `Deprecation`, `Sunset` or `Link` value, or a sunset before the deprecation date",
+        "`invoices` sent a malformed `Sunset` header: not an HTTP-date"),
+    rule("deprecation.sunset-passed", Deprecation, F, "breaking",
+        "an endpoint passed its sunset date and may stop answering at any time",
+        "`invoices` passed its sunset date 2026-01-31T00:00:00Z 3 days ago and may stop answering at any time"),
+    rule("deprecation.sunset-scheduled", Deprecation, F, "warning or breaking",
+        "an endpoint announces a future sunset date (breaking with fewer than 30 days left)",
+        "`invoices` sunsets on 2026-06-30T00:00:00Z (120 days left)"),
+    rule("deprecation.vendor-warning", Deprecation, F, "info",
+        "an endpoint answers with `Warning: 299` or one of the suite's vendor deprecation headers",
+        "`invoices` answers with `X-API-Warn: v1 is deprecated`"),
+];
+
+/// The catalogue entries with this id (one per kind).
+pub fn lookup(id: &str) -> impl Iterator<Item = &'static Rule> + '_ {
+    RULES.iter().filter(move |r| r.id == id)
+}
+
+/// A stable identity of a drift across runs, so review decisions carry over: the first
+/// 16 hex digits of SHA-256 over provider, probe, subject, rule, path and the sorted
+/// connections. Message and evidence are left out on purpose: they change with the data.
+pub fn fingerprint(d: &Drift) -> String {
+    let mut conns: Vec<&str> = d.connections.iter().map(String::as_str).collect();
+    conns.sort_unstable();
+    let mut h = Sha256::new();
+    for part in [
+        d.provider.as_str(),
+        d.probe.as_str(),
+        d.subject.as_str(),
+        d.rule.as_str(),
+        d.path.as_deref().unwrap_or(""),
+    ] {
+        h.update(part.as_bytes());
+        h.update([0u8]);
+    }
+    h.update(conns.join("\0").as_bytes());
+    h.finalize()
+        .iter()
+        .take(8)
+        .map(|b| format!("{b:02x}"))
+        .collect()
+}
+
+/// `driftwatch rules`: one line per rule under a header, columns aligned.
+pub fn render_table() -> String {
+    let headers = ["ID", "PROBE", "KIND", "SEVERITY", "DESCRIPTION"];
+    let rows: Vec<[&str; 5]> = RULES
+        .iter()
+        .map(|r| {
+            [
+                r.id,
+                r.probe.as_str(),
+                r.kind.as_str(),
+                r.severity,
+                r.description,
+            ]
+        })
+        .collect();
+    let mut widths = [0usize; 4];
+    for row in std::iter::once(&headers).chain(rows.iter()) {
+        for (w, cell) in widths.iter_mut().zip(row) {
+            *w = (*w).max(cell.chars().count());
+        }
+    }
+    let mut out = String::new();
+    for row in std::iter::once(&headers).chain(rows.iter()) {
+        for (w, cell) in widths.iter().zip(row) {
+            out.push_str(&format!("{cell:<w$}  "));
+        }
+        out.push_str(row[4]);
+        out.push('\n');
+    }
+    out
+}
+
+/// `driftwatch rules --json`: the catalogue as a pretty JSON array.
+pub fn render_json() -> String {
+    // Serialising static strings and unit enums cannot fail.
+    let mut text = serde_json::to_string_pretty(RULES).unwrap_or_else(|_| "[]".to_owned());
+    text.push('\n');
+    text
+}
+
+/// `docs/rules.md`: a section per probe with every rule's kind, severity, meaning and example.
+pub fn render_markdown() -> String {
+    let mut out = String::from(
+        "# Drift rules\n\n\
+         <!-- Generated from `src/rules.rs` (`driftwatch::rules::render_markdown`). Do not edit: \
+         run `UPDATE_GOLDEN=1 cargo test --lib rules` to rewrite. -->\n\n\
+         Every rule id driftwatch can emit. A **drift** compares an observation with its \
+         accepted baseline (or a declared contract) and counts towards `--fail-on`; a \
+         **finding** is re-checked from scratch every run and listed apart, without failing \
+         the run by itself (a change in it shows up as drift of the baselined observation). \
+         `driftwatch rules` prints the same catalogue; `--json` as JSON.\n",
+    );
+    let mut probes: Vec<ProbeKind> = RULES.iter().map(|r| r.probe).collect();
+    probes.dedup();
+    for probe in probes {
+        out.push_str(&format!(
+            "\n## {probe}\n\n| rule | kind | severity | description | example |\n|---|---|---|---|---|\n"
+        ));
+        for r in RULES.iter().filter(|r| r.probe == probe) {
+            out.push_str(&format!(
+                "| `{}` | {} | {} | {} | {} |\n",
+                r.id,
+                r.kind.as_str(),
+                r.severity,
+                cell(r.description),
+                cell(r.example)
+            ));
+        }
+    }
+    out
+}
+
+/// Escapes a Markdown table cell.
+fn cell(text: &str) -> String {
+    text.replace('|', "\\|")
+}
+
+#[cfg(test)]
+#[path = "rules_tests.rs"]
+mod tests;
