@@ -15,6 +15,8 @@ pub struct Cli {
 pub enum Command {
     /// Probe every suite's connections and report drift against the baseline.
     Run(RunArgs),
+    /// Re-render a finished run (`run.json`) in other formats.
+    Report(ReportArgs),
     /// Validate suites; errors point at file:line:col.
     Check {
         /// Suite files.
@@ -86,6 +88,40 @@ pub struct RunArgs {
     pub expiry_window: std::time::Duration,
     #[command(flatten)]
     pub store: StoreArgs,
+    #[command(flatten)]
+    pub output: OutputArgs,
+}
+
+/// Which reports to produce and where (`--format`/`--output` pairs).
+#[derive(Debug, Clone, Args)]
+pub struct OutputArgs {
+    /// Report format; repeatable (default: terminal). run.json is always written by `run`.
+    #[arg(long = "format", value_enum)]
+    pub formats: Vec<Format>,
+    /// Where the format at the same position goes (`-` = stdout); repeatable. Default: terminal to
+    /// stdout, others to `reports/<run-id>/run.{json,xml,md}` (`report`: all to stdout).
+    #[arg(long = "output")]
+    pub outputs: Vec<PathBuf>,
+}
+
+/// A report format.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum Format {
+    Terminal,
+    Json,
+    Junit,
+    Markdown,
+}
+
+#[derive(Debug, Args)]
+pub struct ReportArgs {
+    /// A `run.json` written by `driftwatch run`.
+    pub run: PathBuf,
+    /// Drifts at or above this severity are JUnit failures.
+    #[arg(long, value_enum, default_value_t = FailOn::Breaking)]
+    pub fail_on: FailOn,
+    #[command(flatten)]
+    pub output: OutputArgs,
 }
 
 /// Where credentials live.

@@ -1,7 +1,12 @@
 //! Reporters: each reads a finished [`crate::run::Run`] and renders one format.
 //! Reporters never probe, never diff.
 
+#[cfg(test)]
+pub(crate) mod fixture;
+pub mod github;
 pub mod json;
+pub mod junit;
+pub mod markdown;
 pub mod terminal;
 
 pub use json::{ReportError, read_run, write_run};

@@ -213,3 +213,104 @@ async fn other_commands_print_no_secret() {
     );
     assert!(!contains_secret(&banner), "{banner}");
 }
+
+/// `report` re-renders a finished run: formats pair with outputs by
+/// position, unpaired ones go to stdout, a bad pairing is a usage error.
+#[test]
+fn report_rerenders_a_finished_run() {
+    let dir = tempfile::tempdir().unwrap();
+    let demo = bin().current_dir(dir.path()).arg("demo").output().unwrap();
+    assert_eq!(demo.status.code(), Some(0));
+    let out = bin()
+        .current_dir(dir.path())
+        .args(["report", "reports/latest/run.json"])
+        .args(["--format", "junit", "--format", "markdown"])
+        .args(["--output", "ci/run.xml"])
+        .output()
+        .unwrap();
+    assert_no_secret_output(&out);
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        stdout.starts_with("# ❌ driftwatch: 18 breaking · 4 warning · 2 info · 0 errors"),
+        "{stdout}"
+    );
+    let xml = std::fs::read_to_string(dir.path().join("ci/run.xml")).unwrap();
+    assert!(xml.starts_with("<?xml"), "{xml}");
+    // 18 breaking drifts fall into 9 probe × subject × connection cases.
+    assert!(
+        xml.contains(r#"tests="27" skipped="0" failures="9" errors="0""#),
+        "{xml}"
+    );
+    assert_eq!(xml.matches("<failure ").count(), 9, "{xml}");
+    assert!(
+        xml.contains(r#"<testcase name="refresh refresh@umbrella" classname="#),
+        "{xml}"
+    );
+
+    let bad = bin()
+        .current_dir(dir.path())
+        .args([
+            "report",
+            "reports/latest/run.json",
+            "--output",
+            "a",
+            "--output",
+            "b",
+        ])
+        .output()
+        .unwrap();
+    assert_eq!(bad.status.code(), Some(2));
+    let missing = bin()
+        .current_dir(dir.path())
+        .args(["report", "nope.json"])
+        .output()
+        .unwrap();
+    assert_eq!(missing.status.code(), Some(2));
+}
+
+/// `run --format junit --format markdown --output -`: JUnit to its default
+/// file, Markdown to stdout, annotations on stdout under GitHub Actions.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn run_writes_requested_formats_and_annotations() {
+    let w = World::connected().await;
+    let mut cmd = bin();
+    cmd.current_dir(w.dir.path())
+        .arg("run")
+        .arg(&w.suite)
+        .arg("--credentials")
+        .arg(w.credentials())
+        .args(["--snapshots", "snapshots", "--reports", "reports"])
+        .args([
+            "--format", "junit", "--format", "markdown", "--output", "ci/j.xml",
+        ])
+        .args(["--output", "-"])
+        .env("GITHUB_ACTIONS", "true")
+        .env("SIM_BASE_URL", w.sim.base_url())
+        .env("SIM_CLIENT_ID", w.sim.client_id())
+        .env("SIM_CLIENT_SECRET", w.sim.client_secret());
+    let out = tokio::task::spawn_blocking(move || cmd.output().unwrap())
+        .await
+        .unwrap();
+    assert_no_secret_output(&out);
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        stdout.starts_with("# ✅ driftwatch: 0 breaking"),
+        "{stdout}"
+    );
+    assert!(!stdout.contains("::error"), "{stdout}");
+    assert!(w.dir.path().join("ci/j.xml").is_file());
+    assert!(w.reports().join("latest/run.json").is_file());
+    assert!(!w.reports().join("latest/run.md").exists());
+}

@@ -1,0 +1,240 @@
+//! The JUnit XML reporter: one `<testsuite>` per provider, one `<testcase>`
+//! per probe × subject × connection observed in a finished run, so CI test
+//! dashboards show drift as failing tests. Never probes, never diffs.
+
+use crate::model::{Drift, ProbeKind, RunError, Severity};
+use crate::run::Run;
+use quick_junit::{NonSuccessKind, Report, TestCase, TestCaseStatus, TestSuite};
+use std::collections::BTreeMap;
+use std::fmt::Write;
+
+/// Where a test case points: the observation key without the provider.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
+struct CaseKey {
+    probe: ProbeKind,
+    subject: String,
+    connection: Option<String>,
+}
+
+impl CaseKey {
+    /// `schema me`, `refresh refresh@umbrella`.
+    fn name(&self) -> String {
+        match &self.connection {
+            Some(c) => format!("{} {}@{c}", self.probe, self.subject),
+            None => format!("{} {}", self.probe, self.subject),
+        }
+    }
+
+    /// A drift belongs to a merged observation of its subject, or to the
+    /// per-connection observations of the connections that show it.
+    fn holds(&self, d: &Drift) -> bool {
+        self.probe == d.probe
+            && self.subject == d.subject
+            && match &self.connection {
+                None => true,
+                Some(c) => d.connections.is_empty() || d.connections.contains(c),
+            }
+    }
+}
+
+/// One provider's view: its cases with their drifts, and its run errors.
+struct SuiteView<'a> {
+    provider: &'a str,
+    cases: BTreeMap<CaseKey, Vec<&'a Drift>>,
+    errors: Vec<&'a RunError>,
+}
+
+fn view<'a>(run: &'a Run, provider: &'a str) -> SuiteView<'a> {
+    let mut cases: BTreeMap<CaseKey, Vec<&Drift>> = run
+        .observations
+        .iter()
+        .filter(|o| o.key.provider == provider)
+        .map(|o| {
+            let key = CaseKey {
+                probe: o.key.probe,
+                subject: o.key.subject.clone(),
+                connection: o.key.connection.clone(),
+            };
+            (key, Vec::new())
+        })
+        .collect();
+    for d in run.drifts.iter().filter(|d| d.provider == provider) {
+        let mut placed = false;
+        for (k, v) in cases.iter_mut() {
+            if k.holds(d) {
+                v.push(d);
+                placed = true;
+            }
+        }
+        // A drift about something not observed this run (an endpoint that
+        // vanished) still needs a case, or the failure would be invisible.
+        if !placed {
+            let key = CaseKey {
+                probe: d.probe,
+                subject: d.subject.clone(),
+                connection: None,
+            };
+            cases.entry(key).or_default().push(d);
+        }
+    }
+    SuiteView {
+        provider,
+        cases,
+        errors: run
+            .errors
+            .iter()
+            .filter(|e| e.provider == provider)
+            .collect(),
+    }
+}
+
+/// Renders the run as JUnit XML. Drifts at or above `fail_on` are
+/// `<failure>`s, lower ones `<system-out>`; run errors are `<error>` cases.
+pub fn render(run: &Run, fail_on: Option<Severity>) -> String {
+    let mut report = Report::new("driftwatch");
+    report.set_timestamp(run.started_at);
+    report.set_time(std::time::Duration::from_millis(run.duration_ms));
+    for summary in &run.suites {
+        let v = view(run, &summary.provider);
+        let mut suite = TestSuite::new(v.provider);
+        suite.set_timestamp(run.started_at);
+        suite.add_property(("file", summary.file.as_str()));
+        for (key, drifts) in &v.cases {
+            suite.add_test_case(drift_case(v.provider, key, drifts, fail_on));
+        }
+        for e in &v.errors {
+            suite.add_test_case(error_case(e));
+        }
+        report.add_test_suite(suite);
+    }
+    match report.to_string() {
+        Ok(mut s) => {
+            if !s.ends_with('\n') {
+                s.push('\n');
+            }
+            s
+        }
+        // Serialising to a String only fails on I/O, which a String never has.
+        Err(e) => format!("<!-- cannot serialise the JUnit report: {e} -->\n"),
+    }
+}
+
+fn drift_case(
+    provider: &str,
+    key: &CaseKey,
+    drifts: &[&Drift],
+    fail_on: Option<Severity>,
+) -> TestCase {
+    let failing: Vec<&&Drift> = drifts
+        .iter()
+        .filter(|d| fail_on.is_some_and(|t| d.severity >= t))
+        .collect();
+    let status = match failing.first() {
+        None => TestCaseStatus::success(),
+        Some(first) => {
+            let mut s = TestCaseStatus::non_success(NonSuccessKind::Failure);
+            let mut message = first.rule.clone();
+            if let Some(p) = &first.path {
+                let _ = write!(message, " {p}");
+            }
+            if failing.len() > 1 {
+                let _ = write!(message, " (+{} more)", failing.len() - 1);
+            }
+            s.set_message(message);
+            s.set_type(first.severity.as_str());
+            s.set_description(drifts.iter().map(|d| describe(d)).collect::<String>());
+            s
+        }
+    };
+    let mut case = TestCase::new(key.name(), status);
+    case.set_classname(provider);
+    if failing.is_empty() && !drifts.is_empty() {
+        case.set_system_out(drifts.iter().map(|d| describe(d)).collect::<String>());
+    }
+    case
+}
+
+fn error_case(e: &RunError) -> TestCase {
+    let mut name = e.probe.map(|p| p.as_str()).unwrap_or("run").to_string();
+    if let Some(s) = &e.subject {
+        let _ = write!(name, " {s}");
+    }
+    if let Some(c) = &e.connection {
+        let _ = write!(name, "@{c}");
+    }
+    let mut status = TestCaseStatus::non_success(NonSuccessKind::Error);
+    status.set_message(e.message.as_str());
+    status.set_type(e.class.as_str());
+    let mut case = TestCase::new(name, status);
+    case.set_classname(e.provider.as_str());
+    case
+}
+
+/// One drift as plain text: headline, message, evidence.
+fn describe(d: &Drift) -> String {
+    let mut s = format!("{} {}", d.severity, d.rule);
+    if let Some(p) = &d.path {
+        let _ = write!(s, " {p}");
+    }
+    if !d.connections.is_empty() {
+        let _ = write!(s, " [{}]", d.connections.join(", "));
+    }
+    let _ = write!(s, "\n  {}\n", d.message);
+    for (label, value) in [("before", &d.before), ("after", &d.after)] {
+        if let Some(v) = value {
+            let _ = writeln!(s, "  {label}: {v}");
+        }
+    }
+    s
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::report::fixture::fixed_run;
+
+    #[test]
+    fn junit_of_the_fixed_run() {
+        insta::assert_snapshot!(render(&fixed_run(), Some(Severity::Breaking)));
+    }
+
+    #[test]
+    fn threshold_decides_failure_or_system_out() {
+        let run = fixed_run();
+        let count = |s: &str, pat: &str| s.matches(pat).count();
+        let never = render(&run, None);
+        assert_eq!(count(&never, "<failure"), 0);
+        assert_eq!(count(&never, "<error"), 1);
+        let warning = render(&run, Some(Severity::Warning));
+        assert_eq!(count(&warning, "<failure"), 2);
+        let info = render(&run, Some(Severity::Info));
+        assert_eq!(count(&info, "<failure"), 3);
+    }
+
+    #[test]
+    fn case_names_follow_probe_subject_connection() {
+        let xml = render(&fixed_run(), Some(Severity::Breaking));
+        for name in [
+            r#"name="refresh refresh@acme-corp" classname="demo""#,
+            r#"name="schema invoices" classname="demo""#,
+            r#"name="schema me" classname="demo""#,
+            r#"name="schema me@globex" classname="demo""#,
+            r#"name="schema status" classname="quiet""#,
+        ] {
+            assert!(xml.contains(name), "missing {name} in\n{xml}");
+        }
+    }
+
+    #[test]
+    fn unobserved_drift_still_gets_a_case_and_xml_is_escaped() {
+        let mut run = fixed_run();
+        run.observations.clear();
+        run.errors.clear();
+        run.drifts.truncate(2);
+        run.drifts[1].message = "<b>&</b>".into();
+        let xml = render(&run, Some(Severity::Breaking));
+        assert!(xml.contains(r#"<testcase name="schema invoices" classname="demo">"#));
+        assert!(xml.contains("&lt;b&gt;&amp;&lt;/b&gt;"));
+        assert!(!xml.contains("<b>"));
+    }
+}

@@ -1,0 +1,264 @@
+//! The Markdown reporter: a finished run as a GitHub step summary or PR
+//! comment. Sized to fit a PR comment; never probes, never diffs.
+
+use crate::model::{Drift, RunError, Severity};
+use crate::run::Run;
+use std::fmt::Write;
+
+/// Budget for the whole document: PR comments stop at 65,536 characters.
+const LIMIT: usize = 60_000;
+/// Room kept for the closing note once rows stop fitting.
+const RESERVE: usize = 200;
+
+/// Renders the run as Markdown, truncated to about 60 KB.
+pub fn render(run: &Run) -> String {
+    render_within(run, LIMIT)
+}
+
+/// Rows are emitted until the next one would leave less than [`RESERVE`]
+/// bytes of `limit`; everything after that is only counted.
+struct Budget {
+    limit: usize,
+    omitted_drifts: usize,
+    omitted_other: usize,
+    full: bool,
+}
+
+impl Budget {
+    fn push(&mut self, out: &mut String, row: &str, drift: bool) {
+        if !self.full && out.len() + row.len() + RESERVE > self.limit {
+            self.full = true;
+        }
+        if self.full {
+            if drift {
+                self.omitted_drifts += 1;
+            } else {
+                self.omitted_other += 1;
+            }
+        } else {
+            out.push_str(row);
+        }
+    }
+}
+
+fn render_within(run: &Run, limit: usize) -> String {
+    let count = |s: Severity| run.drifts.iter().filter(|d| d.severity == s).count();
+    let (breaking, warning, info) = (
+        count(Severity::Breaking),
+        count(Severity::Warning),
+        count(Severity::Info),
+    );
+    let icon = if breaking > 0 || !run.errors.is_empty() {
+        "❌"
+    } else if warning > 0 {
+        "⚠️"
+    } else {
+        "✅"
+    };
+    let mut out = String::new();
+    let _ = writeln!(
+        out,
+        "# {icon} driftwatch: {breaking} breaking · {warning} warning · {info} info · {}\n",
+        plural(run.errors.len(), "error")
+    );
+    let _ = writeln!(
+        out,
+        "Run `{}` · started {} · {:.1}s\n",
+        run.run_id,
+        run.started_at.format("%Y-%m-%d %H:%M:%S UTC"),
+        run.duration_ms as f64 / 1000.0
+    );
+    out.push_str("| provider | breaking | warning | info | errors | pending |\n");
+    out.push_str("|---|---:|---:|---:|---:|---:|\n");
+    for s in &run.suites {
+        let p = &s.provider;
+        let n = |sev: Severity| {
+            run.drifts
+                .iter()
+                .filter(|d| &d.provider == p && d.severity == sev)
+                .count()
+        };
+        let _ = writeln!(
+            out,
+            "| {} | {} | {} | {} | {} | {} |",
+            cell(p),
+            n(Severity::Breaking),
+            n(Severity::Warning),
+            n(Severity::Info),
+            run.errors.iter().filter(|e| &e.provider == p).count(),
+            run.pending.iter().filter(|x| &x.provider == p).count()
+        );
+    }
+    let mut budget = Budget {
+        limit,
+        omitted_drifts: 0,
+        omitted_other: 0,
+        full: false,
+    };
+    for s in &run.suites {
+        let p = &s.provider;
+        let drifts: Vec<&Drift> = run.drifts.iter().filter(|d| &d.provider == p).collect();
+        let findings: Vec<&Drift> = run.findings.iter().filter(|d| &d.provider == p).collect();
+        let errors: Vec<&RunError> = run.errors.iter().filter(|e| &e.provider == p).collect();
+        if drifts.is_empty() && findings.is_empty() && errors.is_empty() {
+            continue;
+        }
+        budget.push(&mut out, &format!("\n## {}\n", cell(p)), false);
+        if !drifts.is_empty() {
+            budget.push(&mut out, &format!("\n{}", drift_header()), false);
+            for d in &drifts {
+                budget.push(&mut out, &drift_row(d), true);
+            }
+        }
+        if !findings.is_empty() {
+            let head = format!(
+                "\n<details><summary>{} (re-checked every run; not drift)</summary>\n\n{}",
+                plural(findings.len(), "finding"),
+                drift_header()
+            );
+            budget.push(&mut out, &head, false);
+            for d in &findings {
+                budget.push(&mut out, &drift_row(d), false);
+            }
+            budget.push(&mut out, "\n</details>\n", false);
+        }
+        if !errors.is_empty() {
+            budget.push(
+                &mut out,
+                "\n**Errors**\n\n| class | connection | subject | message |\n|---|---|---|---|\n",
+                false,
+            );
+            for e in &errors {
+                let row = format!(
+                    "| {} | {} | {} | {} |\n",
+                    cell(&e.class),
+                    cell(e.connection.as_deref().unwrap_or("all")),
+                    cell(e.subject.as_deref().unwrap_or("-")),
+                    cell(&e.message)
+                );
+                budget.push(&mut out, &row, false);
+            }
+        }
+    }
+    if budget.full {
+        if budget.omitted_drifts > 0 {
+            let _ = write!(out, "\n… {} more drifts", budget.omitted_drifts);
+        } else {
+            out.push_str("\n… output truncated");
+        }
+        if budget.omitted_other > 0 {
+            let _ = write!(out, " (and {} more lines)", budget.omitted_other);
+        }
+        out.push_str(", see run.json\n");
+        // An unclosed <details> would swallow whatever GitHub puts after us.
+        if out.matches("<details>").count() > out.matches("</details>").count() {
+            out.push_str("\n</details>\n");
+        }
+    }
+    out
+}
+
+fn drift_header() -> &'static str {
+    "| severity | rule | subject | path | connections | message |\n|---|---|---|---|---|---|\n"
+}
+
+fn drift_row(d: &Drift) -> String {
+    let connections = if d.connections.is_empty() {
+        "all".to_string()
+    } else {
+        d.connections.join(", ")
+    };
+    format!(
+        "| {} | {} | {} | {} | {} | {} |\n",
+        d.severity,
+        cell(&d.rule),
+        cell(&format!("{} {}", d.probe, d.subject)),
+        cell(d.path.as_deref().unwrap_or("-")),
+        cell(&connections),
+        cell(&d.message)
+    )
+}
+
+/// Makes provider-controlled text safe inside a table cell: no column
+/// breaks, no code spans, no HTML, one line.
+pub(crate) fn cell(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    for c in s.chars() {
+        match c {
+            '|' => out.push_str("\\|"),
+            '`' => out.push_str("\\`"),
+            '<' => out.push_str("&lt;"),
+            '>' => out.push_str("&gt;"),
+            '\r' => {}
+            '\n' => out.push(' '),
+            c => out.push(c),
+        }
+    }
+    out
+}
+
+fn plural(n: usize, word: &str) -> String {
+    if n == 1 {
+        format!("1 {word}")
+    } else {
+        format!("{n} {word}s")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::report::fixture::fixed_run;
+
+    #[test]
+    fn markdown_of_the_fixed_run() {
+        insta::assert_snapshot!(render(&fixed_run()));
+    }
+
+    #[test]
+    fn cells_escape_pipes_backticks_html_and_newlines() {
+        assert_eq!(cell("a|b `c`\n<d>"), "a\\|b \\`c\\` &lt;d&gt;");
+    }
+
+    #[test]
+    fn verdict_follows_the_worst_result() {
+        let mut run = fixed_run();
+        assert!(render(&run).starts_with("# ❌ "));
+        run.errors.clear();
+        run.drifts.retain(|d| d.severity != Severity::Breaking);
+        assert!(render(&run).starts_with("# ⚠️ "));
+        run.drifts.retain(|d| d.severity == Severity::Info);
+        assert!(render(&run).starts_with("# ✅ "));
+    }
+
+    #[test]
+    fn long_runs_are_truncated_with_a_count() {
+        let mut run = fixed_run();
+        let template = run.drifts[1].clone();
+        run.drifts = (0..2000)
+            .map(|i| Drift {
+                path: Some(format!("$.field_{i:04}")),
+                ..template.clone()
+            })
+            .collect();
+        let text = render(&run);
+        assert!(text.len() <= LIMIT, "{} bytes", text.len());
+        let shown = text.matches("| $.field_").count();
+        assert!(shown > 100, "only {shown} rows shown");
+        let note = format!("… {} more drifts", 2000 - shown);
+        assert!(text.contains(&note), "no `{note}` in the tail");
+        assert!(text.ends_with("see run.json\n\n</details>\n") || text.ends_with("see run.json\n"));
+        assert_eq!(
+            text.matches("<details>").count(),
+            text.matches("</details>").count()
+        );
+    }
+
+    #[test]
+    fn small_limit_keeps_headers_and_counts_everything_else() {
+        let text = render_within(&fixed_run(), 0);
+        assert!(text.contains("| demo | 1 | 1 | 1 | 1 | 1 |"));
+        assert!(text.contains("… 3 more drifts"));
+        assert!(!text.contains("schema.type-changed"));
+    }
+}
