@@ -516,6 +516,7 @@ impl Converter<'_> {
         for (field, target) in [
             (&raw.timeout, &mut limits.timeout),
             (&raw.connect_timeout, &mut limits.connect_timeout),
+            (&raw.max_retry_wait, &mut limits.max_retry_wait),
         ] {
             if let Some(s) = field {
                 let text = self.text(s);
@@ -558,6 +559,34 @@ impl Converter<'_> {
                 );
             } else {
                 limits.concurrency = c.value as usize;
+            }
+        }
+        if let Some(r) = &raw.retries {
+            limits.retries = r.value;
+        }
+        if let Some(s) = &raw.rate {
+            /// `<n>/s` or `<n>/m` with n at least 1.
+            fn parse_rate(text: &str) -> Option<RequestRate> {
+                let (n, unit) = text.trim().split_once('/')?;
+                let per = match unit.trim() {
+                    "s" => std::time::Duration::from_secs(1),
+                    "m" => std::time::Duration::from_secs(60),
+                    _ => return None,
+                };
+                let requests: u32 = n.trim().parse().ok().filter(|n| *n > 0)?;
+                Some(RequestRate { requests, per })
+            }
+            let text = self.text(s);
+            match parse_rate(&text.value) {
+                Some(rate) => limits.rate = Some(rate),
+                None if text.resolved => {
+                    self.diags.error(
+                        text.pos,
+                        format!("invalid rate `{}`", text.value),
+                        "expected requests per second or minute, at least 1: `50/s`, `600/m`",
+                    );
+                }
+                None => {}
             }
         }
         limits
