@@ -682,6 +682,50 @@ connections:
     }
 
     #[test]
+    fn limits_rate_retries_and_max_retry_wait() {
+        let ctx = Context::empty("/")
+            .with_var("HOST", "h")
+            .with_var("TOKEN_A", "t");
+        let limits = |block: &str| {
+            let src = format!("{SUITE}limits:\n{block}");
+            analyze(Path::new("s.yaml"), &src, &ctx, LoadMode::Run)
+        };
+        let (suite, diags) = limits("  rate: 50/s\n  retries: 0\n  max_retry_wait: 5s\n");
+        assert_eq!(diags, vec![]);
+        let got = suite.expect("suite").limits;
+        assert_eq!(
+            got.rate,
+            Some(RequestRate {
+                requests: 50,
+                per: std::time::Duration::from_secs(1)
+            })
+        );
+        assert_eq!(got.retries, 0);
+        assert_eq!(got.max_retry_wait, std::time::Duration::from_secs(5));
+        let (suite, _) = limits("  rate: 600/m\n");
+        assert_eq!(
+            suite.expect("suite").limits.rate,
+            Some(RequestRate {
+                requests: 600,
+                per: std::time::Duration::from_secs(60)
+            })
+        );
+        for bad in ["0/s", "50/h", "50", "fast"] {
+            let (_, diags) = limits(&format!("  rate: \"{bad}\"\n"));
+            assert_eq!(diags.len(), 1, "{bad}");
+            assert_eq!(diags[0].message, format!("invalid rate `{bad}`"));
+            assert_eq!(
+                diags[0].pos,
+                Pos {
+                    line: 11,
+                    column: 9
+                },
+                "{bad}"
+            );
+        }
+    }
+
+    #[test]
     fn unset_variables_are_errors_in_run_mode_and_warnings_in_check_mode() {
         let ctx = Context::empty("/").with_var("HOST", "h");
         let (_, diags) = run(&ctx, LoadMode::Run);
