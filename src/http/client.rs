@@ -5,8 +5,10 @@
 //! [`Exchange`]. It knows nothing about OAuth grants, probes or reports.
 
 use crate::http::origin::{self, Refusal};
+use crate::http::rate::{Limiter, Rate};
 use crate::http::recorder::ExchangeRecorder;
 use crate::http::redact::Redactor;
+use crate::http::retry::{self, Backoff, Outcome, Retry};
 use crate::model::{Exchange, RecordedRequest, RecordedResponse};
 use bytes::{Bytes, BytesMut};
 use reqwest::Method;
@@ -36,10 +38,21 @@ pub struct ClientConfig {
     pub user_agent: String,
     /// How many characters of each (redacted) body an exchange keeps.
     pub record_body_chars: usize,
+    /// Requests allowed per period, awaited before every hop; `None`: no limit.
+    pub rate: Option<Rate>,
+    /// Further attempts after the first, for requests that may be retried.
+    pub retries: u32,
+    /// Longest wait honoured from a 429's `Retry-After` or `X-RateLimit-Reset`.
+    pub max_retry_wait: Duration,
+    /// First backoff delay before full jitter; it doubles per retry.
+    pub backoff_base: Duration,
+    /// Largest backoff delay before full jitter.
+    pub backoff_max: Duration,
 }
 
 impl ClientConfig {
-    /// Built-in defaults: 30 s total, 10 s connect, 10 MiB bodies, 10 redirects.
+    /// Built-in defaults: 30 s total, 10 s connect, 10 MiB bodies, 10 redirects,
+    /// no rate limit, 3 retries, 429 waits up to 60 s, backoff 200 ms doubling to 5 s.
     pub fn new(provider: impl Into<String>) -> Self {
         ClientConfig {
             provider: provider.into(),
@@ -50,6 +63,11 @@ impl ClientConfig {
             max_redirects: 10,
             user_agent: concat!("driftwatch/", env!("CARGO_PKG_VERSION")).to_string(),
             record_body_chars: 64 * 1024,
+            rate: None,
+            retries: 3,
+            max_retry_wait: Duration::from_secs(60),
+            backoff_base: Duration::from_millis(200),
+            backoff_max: Duration::from_secs(5),
         }
     }
 }
@@ -80,6 +98,8 @@ pub struct Request {
     /// Sent as `application/x-www-form-urlencoded` when set.
     pub form: Option<Vec<(String, String)>>,
     /// Why the request is made, e.g. `token:refresh`; recorded in the exchange.
+    /// A `token:` prefix marks a token-endpoint request: retried after a 429
+    /// (the server did not process it), never after anything else.
     pub purpose: String,
     /// The connection the request acts for; recorded in the exchange.
     pub connection: Option<String>,
@@ -206,6 +226,7 @@ pub struct HttpClient {
     cfg: ClientConfig,
     redactor: Arc<Redactor>,
     recorder: ExchangeRecorder,
+    limiter: Limiter,
     /// Honours the system proxy settings.
     remote: reqwest::Client,
     /// Never proxied: loopback traffic (the simulated provider) must stay local.
@@ -249,6 +270,7 @@ impl HttpClient {
         let remote = build(builder())?;
         let direct = build(builder().no_proxy())?;
         Ok(HttpClient {
+            limiter: Limiter::new(cfg.rate),
             cfg,
             redactor,
             recorder,
@@ -262,20 +284,66 @@ impl HttpClient {
         &self.redactor
     }
 
-    /// Sends, following redirects by hand; records one Exchange per hop
-    /// (redacted), success or not.
+    /// Sends, following redirects by hand and retrying what may be retried
+    /// (see [`Request::purpose`]); records one Exchange per hop and attempt
+    /// (redacted), success or not. The result is the last attempt's.
     pub async fn send(&self, req: Request) -> Result<Response, HttpError> {
-        let deadline = Instant::now() + self.cfg.timeout;
         self.register_secrets(&req);
+        let max = self.cfg.retries;
+        let mut backoff = Backoff::new(self.cfg.backoff_base, self.cfg.backoff_max, max);
+        let mut attempt = 0u32;
+        loop {
+            let result = self.attempt(&req).await;
+            let outcome = match &result {
+                Ok(resp) => Outcome::Status(resp.status, &resp.headers),
+                Err(
+                    e @ (HttpError::Connect { .. }
+                    | HttpError::Timeout { .. }
+                    | HttpError::Transport { .. }),
+                ) => Outcome::Failed { class: e.class() },
+                Err(_) => Outcome::Final,
+            };
+            let decision = retry::decide(
+                &req.method,
+                &req.purpose,
+                &outcome,
+                self.cfg.max_retry_wait,
+                chrono::Utc::now(),
+            );
+            let Some(decision) = decision.filter(|_| attempt < max) else {
+                return result;
+            };
+            attempt += 1;
+            let (wait, reason) = match decision {
+                Retry::After { wait, reason } => (wait, reason),
+                Retry::Backoff { reason } => (backoff.next_wait(), reason),
+            };
+            tracing::info!(
+                provider = %self.cfg.provider,
+                purpose = %req.purpose,
+                "retry {attempt}/{max} after {reason}, waiting {} ms",
+                wait.as_millis()
+            );
+            tokio::time::sleep(wait).await;
+        }
+    }
+
+    /// One attempt: the request and its redirect hops, each recorded.
+    async fn attempt(&self, req: &Request) -> Result<Response, HttpError> {
+        self.limiter.acquire().await;
+        let deadline = Instant::now() + self.cfg.timeout;
         let original = req.url.clone();
         let mut hop = Hop {
             method: req.method.clone(),
             url: req.url.clone(),
-            headers: self.initial_headers(&req),
+            headers: self.initial_headers(req),
             body: req.form.as_ref().map(|pairs| encode_form(pairs)),
         };
         let mut redirects = 0usize;
         loop {
+            if redirects > 0 {
+                self.limiter.acquire().await;
+            }
             let id = self.recorder.next_id();
             let started_at = chrono::Utc::now();
             let t0 = Instant::now();
@@ -288,15 +356,7 @@ impl HttpClient {
             };
             let next = result.and_then(|()| self.redirect_target(&hop, &got, redirects));
             let error = next.as_ref().err().map(|e| format!("{}: {e}", e.class()));
-            self.record(
-                &req,
-                &hop,
-                &got,
-                id.clone(),
-                error,
-                started_at,
-                t0.elapsed(),
-            );
+            self.record(req, &hop, &got, id.clone(), error, started_at, t0.elapsed());
             let Some(target) = next? else {
                 return Ok(Response {
                     status: got.status.unwrap_or_default(),
@@ -572,3 +632,7 @@ fn header_map(headers: &[(String, String)]) -> Result<HeaderMap, HttpError> {
 #[cfg(test)]
 #[path = "client_tests.rs"]
 mod tests;
+
+#[cfg(test)]
+#[path = "client_retry_tests.rs"]
+mod retry_tests;

@@ -4,8 +4,9 @@
 
 use crate::auth::{ClientRegistration, CredentialStore, TokenManager};
 use crate::error::Error;
-use crate::http::{Auth, ClientConfig, ExchangeRecorder, HttpClient, Redactor, Request};
+use crate::http::{Auth, ClientConfig, ExchangeRecorder, HttpClient, Rate, Redactor, Request};
 use crate::suite::{self, Suite};
+use std::num::NonZeroU32;
 use std::sync::Arc;
 use url::Url;
 
@@ -43,6 +44,15 @@ impl ProviderSession {
                     max_redirects: 10,
                     user_agent: concat!("driftwatch/", env!("CARGO_PKG_VERSION")).into(),
                     record_body_chars: 64 * 1024,
+                    rate: s.limits.rate.and_then(|r| {
+                        Some(Rate {
+                            requests: NonZeroU32::new(r.requests)?,
+                            per: r.per,
+                        })
+                    }),
+                    retries: s.limits.retries,
+                    max_retry_wait: s.limits.max_retry_wait,
+                    ..ClientConfig::new(provider.clone())
                 },
                 redactor.clone(),
                 recorder.clone(),

@@ -516,6 +516,7 @@ impl Converter<'_> {
         for (field, target) in [
             (&raw.timeout, &mut limits.timeout),
             (&raw.connect_timeout, &mut limits.connect_timeout),
+            (&raw.max_retry_wait, &mut limits.max_retry_wait),
         ] {
             if let Some(s) = field {
                 let text = self.text(s);
@@ -558,6 +559,34 @@ impl Converter<'_> {
                 );
             } else {
                 limits.concurrency = c.value as usize;
+            }
+        }
+        if let Some(r) = &raw.retries {
+            limits.retries = r.value;
+        }
+        if let Some(s) = &raw.rate {
+            /// `<n>/s` or `<n>/m` with n at least 1.
+            fn parse_rate(text: &str) -> Option<RequestRate> {
+                let (n, unit) = text.trim().split_once('/')?;
+                let per = match unit.trim() {
+                    "s" => std::time::Duration::from_secs(1),
+                    "m" => std::time::Duration::from_secs(60),
+                    _ => return None,
+                };
+                let requests: u32 = n.trim().parse().ok().filter(|n| *n > 0)?;
+                Some(RequestRate { requests, per })
+            }
+            let text = self.text(s);
+            match parse_rate(&text.value) {
+                Some(rate) => limits.rate = Some(rate),
+                None if text.resolved => {
+                    self.diags.error(
+                        text.pos,
+                        format!("invalid rate `{}`", text.value),
+                        "expected requests per second or minute, at least 1: `50/s`, `600/m`",
+                    );
+                }
+                None => {}
             }
         }
         limits
@@ -650,6 +679,50 @@ connections:
         assert_eq!(token, Some("sim_at_1"));
         assert_eq!(suite.auth.client_auth.value, ClientAuth::Basic);
         assert_eq!(suite.limits, Limits::default());
+    }
+
+    #[test]
+    fn limits_rate_retries_and_max_retry_wait() {
+        let ctx = Context::empty("/")
+            .with_var("HOST", "h")
+            .with_var("TOKEN_A", "t");
+        let limits = |block: &str| {
+            let src = format!("{SUITE}limits:\n{block}");
+            analyze(Path::new("s.yaml"), &src, &ctx, LoadMode::Run)
+        };
+        let (suite, diags) = limits("  rate: 50/s\n  retries: 0\n  max_retry_wait: 5s\n");
+        assert_eq!(diags, vec![]);
+        let got = suite.expect("suite").limits;
+        assert_eq!(
+            got.rate,
+            Some(RequestRate {
+                requests: 50,
+                per: std::time::Duration::from_secs(1)
+            })
+        );
+        assert_eq!(got.retries, 0);
+        assert_eq!(got.max_retry_wait, std::time::Duration::from_secs(5));
+        let (suite, _) = limits("  rate: 600/m\n");
+        assert_eq!(
+            suite.expect("suite").limits.rate,
+            Some(RequestRate {
+                requests: 600,
+                per: std::time::Duration::from_secs(60)
+            })
+        );
+        for bad in ["0/s", "50/h", "50", "fast"] {
+            let (_, diags) = limits(&format!("  rate: \"{bad}\"\n"));
+            assert_eq!(diags.len(), 1, "{bad}");
+            assert_eq!(diags[0].message, format!("invalid rate `{bad}`"));
+            assert_eq!(
+                diags[0].pos,
+                Pos {
+                    line: 11,
+                    column: 9
+                },
+                "{bad}"
+            );
+        }
     }
 
     #[test]

@@ -237,6 +237,20 @@ pub struct Limits {
     pub max_body_bytes: u64,
     /// Requests in flight at once for this provider.
     pub concurrency: usize,
+    /// Request rate for this provider; `None`: no limit.
+    pub rate: Option<RequestRate>,
+    /// Retries after the first attempt (GET/HEAD; token requests on 429 only).
+    pub retries: u32,
+    /// Longest wait honoured from a 429's `Retry-After` / `X-RateLimit-Reset`.
+    pub max_retry_wait: Duration,
+}
+
+/// `requests` per `per`, e.g. `50/s`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct RequestRate {
+    /// At least 1.
+    pub requests: u32,
+    pub per: Duration,
 }
 
 impl Default for Limits {
@@ -246,6 +260,9 @@ impl Default for Limits {
             connect_timeout: Duration::from_secs(10),
             max_body_bytes: 10 * 1024 * 1024,
             concurrency: 4,
+            rate: None,
+            retries: 3,
+            max_retry_wait: Duration::from_secs(60),
         }
     }
 }

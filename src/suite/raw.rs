@@ -390,4 +390,17 @@ pub(crate) struct RawLimits {
     #[serde(default)]
     #[schemars(with = "Option<u32>", range(min = 1))]
     pub concurrency: Option<Spanned<u32>>,
+    /// Requests per second or minute for this provider, e.g. `50/s`, `600/m`. Default: no limit.
+    #[serde(default)]
+    #[schemars(with = "Option<String>", regex(pattern = r"^[0-9]+/(s|m)$"))]
+    pub rate: Option<Spanned<String>>,
+    /// Retries of a GET/HEAD after 429, 5xx or a connection failure, and of a token
+    /// request after 429. Default 3.
+    #[serde(default)]
+    #[schemars(with = "Option<u32>")]
+    pub retries: Option<Spanned<u32>>,
+    /// Longest wait honoured from a 429's `Retry-After` or `X-RateLimit-Reset`. Default 60s.
+    #[serde(default)]
+    #[schemars(with = "Option<String>", regex(pattern = r"^[0-9]+(ms|s|m|h)$"))]
+    pub max_retry_wait: Option<Spanned<String>>,
 }
