@@ -147,6 +147,7 @@ async fn cmd_run(ctx: &Context, args: RunArgs) -> Result<i32, Error> {
         allow_insecure_http: args.allow_insecure_http,
         write_pending: !ctx.is_ci(),
         expiry_window: args.expiry_window,
+        suppressions: suppressions_path(ctx, args.suppressions),
     };
     let progress = stderr_is_tty();
     let on_event = move |e: Event| {
@@ -379,7 +380,19 @@ async fn cmd_tokens(ctx: &Context, args: TokensArgs) -> Result<i32, Error> {
     Ok(if unhealthy { exit::RUNTIME } else { exit::OK })
 }
 
-/// Exit code of a finished run: runtime errors (3) outrank drift (1).
+/// The ignore file to use: the one given, else `driftwatch.ignore.yaml` when it exists.
+fn suppressions_path(ctx: &Context, given: Option<PathBuf>) -> Option<PathBuf> {
+    given.or_else(|| {
+        let default = PathBuf::from(DEFAULT_SUPPRESSIONS);
+        ctx.resolve(&default).is_file().then_some(default)
+    })
+}
+
+/// The ignore file picked up without `--suppressions`.
+const DEFAULT_SUPPRESSIONS: &str = "driftwatch.ignore.yaml";
+
+/// Exit code of a finished run: runtime errors (3) outrank drift (1); suppressed drifts
+/// never fail a run.
 pub fn run_exit_code(run: &crate::run::Run, fail_on: crate::cli::FailOn) -> i32 {
     if !run.errors.is_empty() {
         return exit::RUNTIME;

@@ -86,6 +86,9 @@ pub struct RunArgs {
     /// Warn (as `token.refresh-expiring`) when a refresh token dies within this window.
     #[arg(long, default_value = "7d", value_parser = parse_window)]
     pub expiry_window: std::time::Duration,
+    /// Ignore file of known drifts (default: `driftwatch.ignore.yaml` when it exists).
+    #[arg(long, value_name = "FILE")]
+    pub suppressions: Option<PathBuf>,
     #[command(flatten)]
     pub store: StoreArgs,
     #[command(flatten)]

@@ -196,6 +196,7 @@ pub async fn run_demo(
         allow_insecure_http: false,
         write_pending: true,
         expiry_window: std::time::Duration::from_secs(7 * 86_400),
+        suppressions: None,
     };
     let quiet = |_e: crate::run::Event| {};
     let first = crate::run::execute(&dctx, &opts, &quiet).await?;

@@ -128,6 +128,10 @@ pub struct Drift {
     /// Stable identity across runs (`rules::fingerprint`), filled when the run is finalised.
     #[serde(default, skip_serializing_if = "String::is_empty")]
     pub fingerprint: String,
+    /// The reason of the suppression that silenced this drift; suppressed drifts are
+    /// still reported but never fail a run.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub suppressed: Option<String>,
 }
 
 impl Drift {

@@ -279,6 +279,13 @@ pub const RULES: &[Rule] = &[
     rule("schema.type-changed", Schema, D, "breaking or warning",
         "the non-null types of a field changed (warning when integer widened to number)",
         "`$.data[].amount_cents` changed type from integer to string"),
+    // suppressions: filed under schema, the probe used when an entry matched nothing
+    rule("suppression.expired", Schema, D, "warning",
+        "an ignore-file entry is past its `expires` date and no longer silences its drifts (filed under the matched drift's probe)",
+        "suppression of `schema.field-added` expired on 2027-01-31 (reason: vendor is rolling out video metrics)"),
+    rule("suppression.unused", Schema, F, "info",
+        "an ignore-file entry matched no drift or finding in the whole run",
+        "suppression of `schema.field-renamed` matched nothing in this run (reason: tracked in JIRA-123)"),
     // values
     rule("values.emptied", Values, D, "breaking",
         "a non-empty value is now empty",

@@ -4,7 +4,7 @@ use std::collections::BTreeSet;
 use std::path::Path;
 
 /// Rule-id prefixes as they appear in the code (`permission`, not `permissions`).
-const PREFIXES: [&str; 7] = [
+const PREFIXES: [&str; 8] = [
     "schema",
     "token",
     "permission",
@@ -12,6 +12,7 @@ const PREFIXES: [&str; 7] = [
     "values",
     "deprecation",
     "metadata",
+    "suppression",
 ];
 
 /// Every string literal `"<prefix>.<lowercase, digits, dashes>"` in `text`.
@@ -104,6 +105,8 @@ fn catalogue_is_sorted_unique_and_consistent() {
         let prefix = r.id.split('.').next().unwrap_or("");
         let expected = match prefix {
             "permission" => "permissions",
+            // Suppression entries are not a probe; they are filed under schema.
+            "suppression" => "schema",
             other => other,
         };
         assert_eq!(
@@ -232,6 +235,7 @@ fn drift(connections: &[&str]) -> Drift {
         after: None,
         exchanges: vec!["x0001".into()],
         fingerprint: String::new(),
+        suppressed: None,
     }
 }
 

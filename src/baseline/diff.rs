@@ -63,6 +63,7 @@ impl Emitter<'_> {
             after,
             exchanges: Vec::new(),
             fingerprint: String::new(),
+            suppressed: None,
         });
     }
 

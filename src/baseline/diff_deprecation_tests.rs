@@ -70,6 +70,7 @@ fn deprecation_announced_is_breaking() {
             after: Some(json!("2023-06-30T23:59:59Z")),
             exchanges: vec![],
             fingerprint: String::new(),
+            suppressed: None,
         }]
     );
     assert_eq!(

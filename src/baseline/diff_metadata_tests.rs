@@ -79,6 +79,7 @@ fn grants_removed_and_added() {
                 after: Some(json!(["client_credentials"])),
                 exchanges: vec![],
                 fingerprint: String::new(),
+                suppressed: None,
             },
             Drift {
                 rule: "metadata.grant-removed".to_owned(),
@@ -94,6 +95,7 @@ fn grants_removed_and_added() {
                 after: None,
                 exchanges: vec![],
                 fingerprint: String::new(),
+                suppressed: None,
             },
         ]
     );

@@ -88,6 +88,7 @@ fn class_changed_to_one_time_is_breaking() {
             after: Some(json!("rotating-one-time")),
             exchanges: vec![],
             fingerprint: String::new(),
+            suppressed: None,
         }]
     );
 }

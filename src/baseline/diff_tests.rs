@@ -65,6 +65,7 @@ fn field_removed_reports_only_the_topmost_path() {
             after: None,
             exchanges: vec![],
             fingerprint: String::new(),
+            suppressed: None,
         }]
     );
 }

@@ -101,6 +101,7 @@ fn expires_in_type_changed() {
             after: Some(json!("string")),
             exchanges: vec![],
             fingerprint: String::new(),
+            suppressed: None,
         }]
     );
     let d = one(

@@ -77,6 +77,7 @@ fn zeroed_is_one_breaking_drift_with_exact_evidence() {
             after: Some(json!({"alice": "zero"})),
             exchanges: vec![],
             fingerprint: String::new(),
+            suppressed: None,
         }]
     );
 }
@@ -173,6 +174,7 @@ fn zeroed_for_subset_names_exactly_the_two_of_four() {
             after: Some(json!({"a": "non-zero", "b": "zero", "c": "non-zero", "d": "zero"})),
             exchanges: vec![],
             fingerprint: String::new(),
+            suppressed: None,
         }]
     );
 }
@@ -280,6 +282,7 @@ fn rule_violated_when_it_held_for_every_connection() {
             after: Some(json!({"violated_by": ["a", "c"]})),
             exchanges: vec![],
             fingerprint: String::new(),
+            suppressed: None,
         }]
     );
     // Already violated by someone in the baseline: not a new breakage.

@@ -40,6 +40,7 @@ impl<'a> Emitter<'a> {
             after,
             exchanges: Vec::new(),
             fingerprint: String::new(),
+            suppressed: None,
         });
     }
 

@@ -11,9 +11,13 @@ mod diff_values;
 mod emit;
 pub mod snapshot;
 pub mod store;
+pub mod suppress;
 
 pub use diff::diff_observations;
 pub use snapshot::{
     SNAPSHOT_FORMAT, SnapshotError, SnapshotHeader, parse_snapshot, render_snapshot,
 };
 pub use store::{BaselineStore, Comparison};
+pub use suppress::{
+    SuppressError, Suppression, apply_suppressions, load_suppressions, parse_suppressions,
+};

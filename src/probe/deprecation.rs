@@ -411,6 +411,7 @@ pub fn findings(
             after: Some(after),
             exchanges: Vec::new(),
             fingerprint: String::new(),
+            suppressed: None,
         });
     };
     match m.deprecated {

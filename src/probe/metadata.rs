@@ -87,6 +87,7 @@ pub fn findings(provider: &str, subject: &str, doc: &Value, expected_issuer: &st
             after: Some(after),
             exchanges: Vec::new(),
             fingerprint: String::new(),
+            suppressed: None,
         });
     };
     if !issuer_ok(doc, expected_issuer) {

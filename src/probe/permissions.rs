@@ -448,6 +448,7 @@ pub fn findings(
                 after: Some(cell.to_json()),
                 exchanges: Vec::new(),
                 fingerprint: String::new(),
+                suppressed: None,
             });
         };
         if let Some(scopes) = scope_sets.get(set) {

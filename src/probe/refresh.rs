@@ -307,6 +307,7 @@ pub fn findings(provider: &str, trace: &RefreshTrace, c: &Classification) -> Vec
         after,
         exchanges: Vec::new(),
         fingerprint: String::new(),
+        suppressed: None,
     };
     let mut out = Vec::new();
     let refreshed = trace

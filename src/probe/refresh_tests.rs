@@ -415,6 +415,7 @@ fn undocumented_refresh_is_a_warning() {
             after: Some(json!({"class": "non-rotating"})),
             exchanges: vec![],
             fingerprint: String::new(),
+            suppressed: None,
         }]
     );
 }

@@ -125,6 +125,7 @@ pub fn declared_drifts(
                 after: Some(json!({ "violation": message })),
                 exchanges,
                 fingerprint: String::new(),
+                suppressed: None,
             }
         })
         .collect()

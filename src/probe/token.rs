@@ -482,6 +482,7 @@ pub fn findings(provider: &str, facts: &[TokenFacts]) -> Vec<Drift> {
                 after: Some(merge(&firing)),
                 exchanges: Vec::new(),
                 fingerprint: String::new(),
+                suppressed: None,
             });
         }
     }

@@ -361,6 +361,7 @@ pub fn findings(provider: &str, endpoint: &str, values: &[ConnectionValues]) -> 
         after: Some(after),
         exchanges: Vec::new(),
         fingerprint: String::new(),
+        suppressed: None,
     };
     let mut out = Vec::new();
     for (rule, conns) in violators(values) {

@@ -400,6 +400,7 @@ fn findings_name_violated_rules_and_contradicted_flags() {
         after: None,
         exchanges: Vec::new(),
         fingerprint: String::new(),
+        suppressed: None,
     };
     assert_eq!(
         f,

@@ -28,6 +28,7 @@ fn drift(
         after: Some(json!({"types": ["string"]})),
         exchanges: vec!["x0001".into()],
         fingerprint: String::new(),
+        suppressed: None,
     }
 }
 

@@ -39,13 +39,31 @@ pub fn render(run: &Run, color: bool, report_path: Option<&str>) -> String {
         plural(endpoints, "endpoint"),
         run.duration_ms as f64 / 1000.0
     );
-    for suite in &run.suites {
-        let p = &suite.provider;
+    // Expired or unused suppressions without a provider selector belong to no suite.
+    let mut groups: Vec<(&str, Option<&str>)> = run
+        .suites
+        .iter()
+        .map(|s| (s.provider.as_str(), Some(s.file.as_str())))
+        .collect();
+    for d in run.drifts.iter().chain(&run.findings) {
+        if !groups.iter().any(|(p, _)| *p == d.provider) {
+            groups.push((d.provider.as_str(), None));
+        }
+    }
+    for (p, file) in groups {
         let _ = writeln!(out);
-        let _ = writeln!(out, "{} ({})", paint(color, bold, p), suite.file);
-        let drifts: Vec<_> = run.drifts.iter().filter(|d| &d.provider == p).collect();
-        let errors: Vec<_> = run.errors.iter().filter(|e| &e.provider == p).collect();
-        let pending: Vec<_> = run.pending.iter().filter(|x| &x.provider == p).collect();
+        match file {
+            Some(f) => writeln!(out, "{} ({f})", paint(color, bold, p)),
+            None => writeln!(out, "{}", paint(color, bold, p)),
+        }
+        .ok();
+        let (suppressed, drifts): (Vec<_>, Vec<_>) = run
+            .drifts
+            .iter()
+            .filter(|d| d.provider == p)
+            .partition(|d| d.suppressed.is_some());
+        let errors: Vec<_> = run.errors.iter().filter(|e| e.provider == p).collect();
+        let pending: Vec<_> = run.pending.iter().filter(|x| x.provider == p).collect();
         if drifts.is_empty() && errors.is_empty() {
             let _ = writeln!(out, "  no drift");
         }
@@ -66,7 +84,11 @@ pub fn render(run: &Run, color: bool, report_path: Option<&str>) -> String {
             );
             let _ = writeln!(out, "            {}", paint(color, dim, &d.message));
         }
-        let findings: Vec<_> = run.findings.iter().filter(|d| &d.provider == p).collect();
+        let (suppressed_findings, findings): (Vec<_>, Vec<_>) = run
+            .findings
+            .iter()
+            .filter(|d| d.provider == p)
+            .partition(|d| d.suppressed.is_some());
         if !findings.is_empty() {
             let _ = writeln!(
                 out,
@@ -86,6 +108,28 @@ pub fn render(run: &Run, color: bool, report_path: Option<&str>) -> String {
                         .unwrap_or_default(),
                     paint(color, dim, &d.message)
                 );
+            }
+        }
+        let suppressed: Vec<_> = suppressed.into_iter().chain(suppressed_findings).collect();
+        if !suppressed.is_empty() {
+            let _ = writeln!(
+                out,
+                "  {} suppressed (known; never fail the run):",
+                suppressed.len()
+            );
+            for d in &suppressed {
+                let line = format!(
+                    "    {:<8}  {}  {}{}  — {}",
+                    d.severity.as_str(),
+                    d.rule,
+                    d.subject,
+                    d.path
+                        .as_deref()
+                        .map(|p| format!(" {p}"))
+                        .unwrap_or_default(),
+                    d.suppressed.as_deref().unwrap_or_default()
+                );
+                let _ = writeln!(out, "{}", paint(color, dim, &line));
             }
         }
         for e in &errors {
@@ -129,9 +173,15 @@ pub fn render(run: &Run, color: bool, report_path: Option<&str>) -> String {
             );
         }
     }
-    let count = |s: Severity| run.drifts.iter().filter(|d| d.severity == s).count();
+    let count = |s: Severity| {
+        run.drifts
+            .iter()
+            .filter(|d| d.suppressed.is_none() && d.severity == s)
+            .count()
+    };
+    let suppressed = run.drifts.iter().filter(|d| d.suppressed.is_some()).count();
     let _ = writeln!(out);
-    let _ = writeln!(
+    let _ = write!(
         out,
         "{} breaking · {} warning · {} info · {}",
         count(Severity::Breaking),
@@ -139,6 +189,11 @@ pub fn render(run: &Run, color: bool, report_path: Option<&str>) -> String {
         count(Severity::Info),
         plural(run.errors.len(), "error")
     );
+    // Only mentioned when there are some, so runs without an ignore file read as before.
+    if suppressed > 0 {
+        let _ = write!(out, " · {suppressed} suppressed");
+    }
+    let _ = writeln!(out);
     if let Some(p) = report_path {
         let _ = writeln!(out, "report: {p}");
     }
@@ -216,6 +271,49 @@ mod tests {
             false,
             Some("reports/20261127T210000Z-abcd/run.json")
         ));
+    }
+
+    #[test]
+    fn suppressed_drifts_are_listed_apart_and_not_counted() {
+        let mut run = fixed_run();
+        let base = render(&run, false, None);
+        let d = run
+            .drifts
+            .iter_mut()
+            .find(|d| d.severity == Severity::Breaking)
+            .expect("fixture has a breaking drift");
+        d.suppressed = Some("tracked in JIRA-123".into());
+        let (rule, subject) = (d.rule.clone(), d.subject.clone());
+        let text = render(&run, false, None);
+        let line = format!("    breaking  {rule}  {subject}");
+        let shown: Vec<&str> = text.lines().filter(|l| l.starts_with(&line)).collect();
+        assert_eq!(shown.len(), 1, "{text}");
+        assert!(shown[0].ends_with("  — tracked in JIRA-123"), "{text}");
+        assert!(text.contains("  1 suppressed (known; never fail the run):\n"));
+        let breaking = |t: &str| {
+            t.lines()
+                .last()
+                .and_then(|l| l.split(' ').next())
+                .and_then(|n| n.parse::<usize>().ok())
+        };
+        let before = breaking(&base).expect("counts line");
+        assert_eq!(breaking(&text), Some(before - 1));
+        assert!(
+            text.lines()
+                .last()
+                .is_some_and(|l| l.ends_with(" · 1 suppressed"))
+        );
+    }
+
+    #[test]
+    fn drifts_of_no_suite_get_their_own_group() {
+        let mut run = fixed_run();
+        let mut d = run.drifts[0].clone();
+        d.provider = "suppressions".into();
+        d.rule = "suppression.expired".into();
+        run.drifts.push(d);
+        let text = render(&run, false, None);
+        assert!(text.contains("\nsuppressions\n  "), "{text}");
     }
 
     #[test]

@@ -103,6 +103,7 @@ pub(super) fn expiry_drifts(health: &[TokenHealth]) -> Vec<Drift> {
                 after: serde_json::to_value(h).ok(),
                 exchanges: Vec::new(),
                 fingerprint: String::new(),
+                suppressed: None,
             }
         })
         .collect()

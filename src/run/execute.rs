@@ -42,6 +42,8 @@ pub struct RunOptions {
     pub write_pending: bool,
     /// Refresh tokens dying within this window are reported as `token.refresh-expiring`.
     pub expiry_window: std::time::Duration,
+    /// The ignore file of known drifts (`driftwatch.ignore.yaml`); `None` = no suppressions.
+    pub suppressions: Option<PathBuf>,
 }
 
 /// Live progress, for the terminal reporter.
@@ -119,11 +121,11 @@ pub struct Run {
 }
 
 impl Run {
-    /// Drifts at or above `threshold`.
+    /// Unsuppressed drifts at or above `threshold`: the ones that fail a run.
     pub fn count_at_least(&self, threshold: Severity) -> usize {
         self.drifts
             .iter()
-            .filter(|d| d.severity >= threshold)
+            .filter(|d| d.suppressed.is_none() && d.severity >= threshold)
             .count()
     }
 }
@@ -149,6 +151,12 @@ pub async fn execute(
         let l = suite::load_suite(path, ctx, LoadMode::Run)?;
         loaded.push(l.suite);
     }
+    // A bad ignore file is a usage error and must fail before any request is sent.
+    let suppressions = match &opts.suppressions {
+        Some(path) => crate::baseline::load_suppressions(path, ctx)
+            .map_err(|e| Error::Usage(e.to_string()))?,
+        None => Vec::new(),
+    };
     let store = BaselineStore::new(ctx.resolve(&opts.snapshots));
     let credentials_path = ctx.resolve(&opts.credentials);
     let mut run = Run {
@@ -184,6 +192,12 @@ pub async fn execute(
     for d in run.drifts.iter_mut().chain(run.findings.iter_mut()) {
         d.fingerprint = crate::rules::fingerprint(d);
     }
+    crate::baseline::apply_suppressions(
+        &suppressions,
+        started_at.date_naive(),
+        &mut run.drifts,
+        &mut run.findings,
+    );
     run.drifts.sort_by(|a, b| a.sort_key().cmp(&b.sort_key()));
     run.findings.sort_by(|a, b| a.sort_key().cmp(&b.sort_key()));
     run.pending.sort_by(|a, b| {

@@ -10,4 +10,5 @@ mod limits;
 mod probes;
 mod rules;
 mod support;
+mod suppress;
 mod switches;

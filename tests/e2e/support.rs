@@ -83,6 +83,7 @@ impl World {
             allow_insecure_http: false,
             write_pending,
             expiry_window: std::time::Duration::from_secs(7 * 86_400),
+            suppressions: None,
         }
     }
 
