@@ -127,7 +127,7 @@ fn drift_case(
 ) -> TestCase {
     let failing: Vec<&&Drift> = drifts
         .iter()
-        .filter(|d| fail_on.is_some_and(|t| d.severity >= t))
+        .filter(|d| d.suppressed.is_none() && fail_on.is_some_and(|t| d.severity >= t))
         .collect();
     let status = match failing.first() {
         None => TestCaseStatus::success(),
