@@ -3,7 +3,8 @@
 
 use super::diff::diff_observations;
 use super::snapshot::{SnapshotError, SnapshotHeader, parse_snapshot, render_snapshot};
-use crate::model::{Drift, Observation, ObservationKey};
+use crate::model::{Drift, Observation, ObservationKey, ProbeKind};
+use std::collections::BTreeSet;
 use std::io::Write;
 use std::path::{Path, PathBuf};
 
@@ -25,6 +26,62 @@ pub enum Comparison {
         drifts: Vec<Drift>,
         pending: Option<PathBuf>,
     },
+}
+
+/// What a run writes when an observation is new or changed (cargo-insta's `--update`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum UpdateMode {
+    /// `.snap.new` locally, nothing under CI.
+    Auto,
+    /// Always `.snap.new`, even under CI.
+    New,
+    /// The accepted `.snap` itself, in place (never under CI).
+    Always,
+    /// Nothing at all.
+    No,
+}
+
+impl UpdateMode {
+    /// The mode a run really uses: `auto` becomes `new` or `no`, and `always` under CI becomes
+    /// `no` with a warning to print, so a CI job can never rewrite the baseline.
+    pub fn effective(self, ci: bool) -> (UpdateMode, Option<&'static str>) {
+        match (self, ci) {
+            (UpdateMode::Auto, false) => (UpdateMode::New, None),
+            (UpdateMode::Auto, true) => (UpdateMode::No, None),
+            (UpdateMode::Always, true) => (
+                UpdateMode::No,
+                Some("--update always is ignored when CI=true: no snapshot is written"),
+            ),
+            (mode, _) => (mode, None),
+        }
+    }
+}
+
+/// Which pending snapshots `accept`/`reject`/`review` act on; an empty filter selects all.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Filter {
+    pub provider: Option<String>,
+    pub probe: Option<ProbeKind>,
+    pub subject: Option<String>,
+    /// Only these exact keys (e.g. those with a drift of one rule in the latest run).
+    pub keys: Option<BTreeSet<ObservationKey>>,
+}
+
+impl Filter {
+    fn is_empty(&self) -> bool {
+        self.provider.is_none()
+            && self.probe.is_none()
+            && self.subject.is_none()
+            && self.keys.is_none()
+    }
+
+    /// Whether a snapshot with `key` is selected.
+    pub fn matches(&self, key: &ObservationKey) -> bool {
+        self.provider.as_ref().is_none_or(|p| *p == key.provider)
+            && self.probe.is_none_or(|p| p == key.probe)
+            && self.subject.as_ref().is_none_or(|s| *s == key.subject)
+            && self.keys.as_ref().is_none_or(|k| k.contains(key))
+    }
 }
 
 const PENDING_SUFFIX: &str = ".snap.new";
@@ -69,32 +126,39 @@ impl BaselineStore {
         Ok(Some(observation))
     }
 
-    /// Compare `obs` with the accepted file. Unchanged → removes a stale `.snap.new` (unless
-    /// `write_pending` is false) and returns Unchanged. New/Changed → writes `<file>.new` when
-    /// `write_pending` (never when false, i.e. CI) and returns New or Changed(drifts).
-    /// NEVER writes the accepted `.snap` file.
+    /// Compare `obs` with the accepted file. `mode` should be [`UpdateMode::effective`]'s result
+    /// (`Auto` here writes like `New`). Unchanged → removes a stale `.snap.new` (unless `No`).
+    /// New/Changed → `New`/`Auto` write `<file>.new`, `Always` writes the accepted file and
+    /// removes any `.snap.new`, `No` writes nothing. Only `Always` writes an accepted `.snap`.
     pub fn compare(
         &self,
         suite_path: &str,
         obs: &Observation,
-        write_pending: bool,
+        mode: UpdateMode,
     ) -> Result<Comparison, SnapshotError> {
-        let pending_path = pending_path(&self.path_for(&obs.key));
+        let accepted_path = self.path_for(&obs.key);
+        let pending_path = pending_path(&accepted_path);
         let baseline = self.load(&obs.key)?;
         if let Some(base) = &baseline
             && base.body == obs.body
         {
-            if write_pending {
+            if mode != UpdateMode::No {
                 remove_if_exists(&pending_path)?;
             }
             return Ok(Comparison::Unchanged);
         }
-        let pending = if write_pending {
-            let header = SnapshotHeader::new(suite_path, obs.key.clone());
-            write_atomic(&pending_path, &render_snapshot(&header, &obs.body))?;
-            Some(pending_path)
-        } else {
-            None
+        let header = SnapshotHeader::new(suite_path, obs.key.clone());
+        let pending = match mode {
+            UpdateMode::Auto | UpdateMode::New => {
+                write_atomic(&pending_path, &render_snapshot(&header, &obs.body))?;
+                Some(pending_path)
+            }
+            UpdateMode::Always => {
+                write_atomic(&accepted_path, &render_snapshot(&header, &obs.body))?;
+                remove_if_exists(&pending_path)?;
+                None
+            }
+            UpdateMode::No => None,
         };
         Ok(match baseline {
             None => Comparison::New { pending },
@@ -133,42 +197,74 @@ impl BaselineStore {
         Ok(found)
     }
 
-    /// Promote pending files (rename .snap.new → .snap, fsync), optionally filtered by
-    /// provider; returns the promoted (accepted) paths. A damaged pending file is not promoted.
-    pub fn accept(&self, provider: Option<&str>) -> Result<Vec<PathBuf>, SnapshotError> {
+    /// The pending files `filter` selects with their keys (read from each file's header),
+    /// sorted by path. A damaged pending file is an error, not silently skipped.
+    pub fn pending_matching(
+        &self,
+        filter: &Filter,
+    ) -> Result<Vec<(PathBuf, ObservationKey)>, SnapshotError> {
+        let mut out = Vec::new();
+        for pending in self.pending()? {
+            let key = read_pending(&pending)?.0.key;
+            if filter.matches(&key) {
+                out.push((pending, key));
+            }
+        }
+        Ok(out)
+    }
+
+    /// Promote the pending files `filter` selects (rename .snap.new → .snap, fsync); returns
+    /// the accepted paths. A damaged pending file is not promoted.
+    pub fn accept(&self, filter: &Filter) -> Result<Vec<PathBuf>, SnapshotError> {
         let mut promoted = Vec::new();
-        for pending in self.pending_for(provider)? {
-            let text = std::fs::read_to_string(&pending)
-                .map_err(|source| io_error("read", &pending, source))?;
-            parse_snapshot(&pending, &text)?;
-            let accepted = accepted_path(&pending);
-            std::fs::rename(&pending, &accepted)
-                .map_err(|source| io_error("rename", &pending, source))?;
-            sync_dir(&accepted)?;
-            promoted.push(accepted);
+        for pending in self.pending_for(filter)? {
+            promoted.push(self.accept_one(&pending)?);
         }
         Ok(promoted)
     }
 
-    /// Delete pending files, optionally filtered by provider; returns the deleted paths.
-    pub fn reject(&self, provider: Option<&str>) -> Result<Vec<PathBuf>, SnapshotError> {
+    /// Delete the pending files `filter` selects; returns the deleted paths.
+    pub fn reject(&self, filter: &Filter) -> Result<Vec<PathBuf>, SnapshotError> {
         let mut removed = Vec::new();
-        for pending in self.pending_for(provider)? {
-            std::fs::remove_file(&pending)
-                .map_err(|source| io_error("delete", &pending, source))?;
+        for pending in self.pending_for(filter)? {
+            self.reject_one(&pending)?;
             removed.push(pending);
         }
         Ok(removed)
     }
 
-    fn pending_for(&self, provider: Option<&str>) -> Result<Vec<PathBuf>, SnapshotError> {
-        let all = self.pending()?;
-        let Some(provider) = provider else {
-            return Ok(all);
-        };
-        let dir = self.root.join(component(provider));
-        Ok(all.into_iter().filter(|p| p.starts_with(&dir)).collect())
+    /// Promote one pending file (from [`BaselineStore::pending`]); returns the accepted path.
+    pub fn accept_one(&self, pending: &Path) -> Result<PathBuf, SnapshotError> {
+        read_pending(pending)?;
+        let accepted = accepted_path(pending);
+        std::fs::rename(pending, &accepted)
+            .map_err(|source| io_error("rename", pending, source))?;
+        sync_dir(&accepted)?;
+        Ok(accepted)
     }
+
+    /// Delete one pending file (from [`BaselineStore::pending`]).
+    pub fn reject_one(&self, pending: &Path) -> Result<(), SnapshotError> {
+        std::fs::remove_file(pending).map_err(|source| io_error("delete", pending, source))
+    }
+
+    fn pending_for(&self, filter: &Filter) -> Result<Vec<PathBuf>, SnapshotError> {
+        // Without a selector there is no header to read, so a damaged file can still be rejected.
+        if filter.is_empty() {
+            return self.pending();
+        }
+        Ok(self
+            .pending_matching(filter)?
+            .into_iter()
+            .map(|(p, _)| p)
+            .collect())
+    }
+}
+
+/// Header and observation of a pending file.
+fn read_pending(path: &Path) -> Result<(SnapshotHeader, Observation), SnapshotError> {
+    let text = std::fs::read_to_string(path).map_err(|source| io_error("read", path, source))?;
+    parse_snapshot(path, &text)
 }
 
 /// An id as one safe path component: `[A-Za-z0-9._-]`, others become `_`, never `.`-leading.
@@ -195,7 +291,7 @@ fn pending_path(accepted: &Path) -> PathBuf {
     PathBuf::from(s)
 }
 
-fn accepted_path(pending: &Path) -> PathBuf {
+pub(super) fn accepted_path(pending: &Path) -> PathBuf {
     // Only called on paths ending in `.snap.new` (see `pending`).
     pending.with_extension("")
 }
@@ -267,6 +363,13 @@ mod tests {
         }
     }
 
+    fn provider(p: &str) -> Filter {
+        Filter {
+            provider: Some(p.into()),
+            ..Filter::default()
+        }
+    }
+
     fn v1() -> serde_json::Value {
         json!({"$": {"required": true, "types": ["object"]}, "$.id": {"required": true, "types": ["integer"]}})
     }
@@ -301,14 +404,14 @@ mod tests {
         // CI: nothing is written at all.
         assert_eq!(
             store
-                .compare("suites/demo.yaml", &first, false)
+                .compare("suites/demo.yaml", &first, UpdateMode::No)
                 .expect("compare"),
             Comparison::New { pending: None }
         );
         assert!(!dir.path().join("demo").exists());
 
         let got = store
-            .compare("suites/demo.yaml", &first, true)
+            .compare("suites/demo.yaml", &first, UpdateMode::New)
             .expect("compare");
         assert_eq!(
             got,
@@ -324,12 +427,15 @@ mod tests {
         );
         assert_eq!(store.pending().expect("pending"), vec![pending.clone()]);
 
-        assert_eq!(store.accept(None).expect("accept"), vec![accepted.clone()]);
+        assert_eq!(
+            store.accept(&Filter::default()).expect("accept"),
+            vec![accepted.clone()]
+        );
         assert!(!pending.exists());
         assert_eq!(store.load(&first.key).expect("load"), Some(first.clone()));
         assert_eq!(
             store
-                .compare("suites/demo.yaml", &first, true)
+                .compare("suites/demo.yaml", &first, UpdateMode::New)
                 .expect("compare"),
             Comparison::Unchanged
         );
@@ -339,7 +445,7 @@ mod tests {
         shape["$.id"]["types"] = json!(["string"]);
         let second = obs("demo", shape);
         match store
-            .compare("suites/demo.yaml", &second, true)
+            .compare("suites/demo.yaml", &second, UpdateMode::New)
             .expect("compare")
         {
             Comparison::Changed {
@@ -360,14 +466,14 @@ mod tests {
         // CI leaves a stale pending file alone; a local unchanged run removes it.
         assert_eq!(
             store
-                .compare("suites/demo.yaml", &first, false)
+                .compare("suites/demo.yaml", &first, UpdateMode::No)
                 .expect("compare"),
             Comparison::Unchanged
         );
         assert!(pending.exists());
         assert_eq!(
             store
-                .compare("suites/demo.yaml", &first, true)
+                .compare("suites/demo.yaml", &first, UpdateMode::New)
                 .expect("compare"),
             Comparison::Unchanged
         );
@@ -381,7 +487,7 @@ mod tests {
         let store = BaselineStore::new(dir.path());
         for p in ["alpha", "beta"] {
             store
-                .compare("s.yaml", &obs(p, v1()), true)
+                .compare("s.yaml", &obs(p, v1()), UpdateMode::New)
                 .expect("compare");
         }
         let a = dir.path().join("alpha/schema/invoices.snap.new");
@@ -391,15 +497,15 @@ mod tests {
             vec![a.clone(), b.clone()]
         );
         assert_eq!(
-            store.reject(Some("alpha")).expect("reject"),
+            store.reject(&provider("alpha")).expect("reject"),
             vec![a.clone()]
         );
         assert_eq!(
-            store.accept(Some("alpha")).expect("accept"),
+            store.accept(&provider("alpha")).expect("accept"),
             Vec::<PathBuf>::new()
         );
         assert_eq!(
-            store.accept(Some("beta")).expect("accept"),
+            store.accept(&provider("beta")).expect("accept"),
             vec![dir.path().join("beta/schema/invoices.snap")]
         );
         assert_eq!(store.pending().expect("pending"), Vec::<PathBuf>::new());
@@ -412,11 +518,13 @@ mod tests {
         let store = BaselineStore::new(dir.path());
         assert_eq!(store.pending().expect("no root yet"), Vec::<PathBuf>::new());
         let first = obs("demo", v1());
-        store.compare("s.yaml", &first, true).expect("compare");
+        store
+            .compare("s.yaml", &first, UpdateMode::New)
+            .expect("compare");
         let pending = dir.path().join("demo/schema/invoices.snap.new");
         std::fs::write(&pending, "---\nbroken\n").expect("write");
         assert!(matches!(
-            store.accept(None),
+            store.accept(&Filter::default()),
             Err(SnapshotError::Corrupt { line: 2, .. })
         ));
         assert!(pending.exists());
@@ -439,5 +547,146 @@ mod tests {
             }
             other => panic!("expected a corrupt error, got {other:?}"),
         }
+    }
+
+    #[test]
+    fn effective_update_modes_follow_insta() {
+        use UpdateMode::*;
+        let got: Vec<_> = [Auto, New, Always, No]
+            .into_iter()
+            .flat_map(|m| [m.effective(false), m.effective(true)])
+            .map(|(m, w)| (m, w.is_some()))
+            .collect();
+        assert_eq!(
+            got,
+            vec![
+                (New, false),
+                (No, false),
+                (New, false),
+                (New, false),
+                (Always, false),
+                (No, true),
+                (No, false),
+                (No, false),
+            ]
+        );
+    }
+
+    #[test]
+    fn always_writes_the_baseline_in_place_and_no_writes_nothing() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let store = BaselineStore::new(dir.path());
+        let accepted = dir.path().join("demo/schema/invoices.snap");
+        let pending = dir.path().join("demo/schema/invoices.snap.new");
+        let first = obs("demo", v1());
+        assert_eq!(
+            store
+                .compare("s.yaml", &first, UpdateMode::Always)
+                .expect("compare"),
+            Comparison::New { pending: None }
+        );
+        assert_eq!(store.load(&first.key).expect("load"), Some(first.clone()));
+        assert!(!pending.exists());
+
+        let mut shape = v1();
+        shape["$.id"]["types"] = json!(["string"]);
+        let second = obs("demo", shape);
+        let before = std::fs::read(&accepted).expect("accepted");
+        match store
+            .compare("s.yaml", &second, UpdateMode::No)
+            .expect("compare")
+        {
+            Comparison::Changed { drifts, pending } => {
+                assert_eq!(drifts.len(), 1);
+                assert_eq!(pending, None);
+            }
+            other => panic!("expected a change, got {other:?}"),
+        }
+        assert_eq!(std::fs::read(&accepted).expect("accepted"), before);
+        assert!(!pending.exists());
+
+        // A stale pending file goes when `always` writes the baseline itself.
+        store
+            .compare("s.yaml", &second, UpdateMode::New)
+            .expect("compare");
+        assert!(pending.exists());
+        assert!(matches!(
+            store.compare("s.yaml", &second, UpdateMode::Always),
+            Ok(Comparison::Changed { pending: None, .. })
+        ));
+        assert!(!pending.exists());
+        assert_eq!(store.load(&second.key).expect("load"), Some(second.clone()));
+        assert_eq!(
+            store
+                .compare("s.yaml", &second, UpdateMode::No)
+                .expect("compare"),
+            Comparison::Unchanged
+        );
+    }
+
+    #[test]
+    fn filters_select_by_probe_subject_and_exact_keys() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let store = BaselineStore::new(dir.path());
+        let mut keys = Vec::new();
+        for (probe, subject, connection) in [
+            (ProbeKind::Schema, "invoices", None),
+            (ProbeKind::Schema, "me", None),
+            (ProbeKind::Values, "invoices", Some("acme")),
+        ] {
+            let k = ObservationKey {
+                provider: "demo".into(),
+                probe,
+                subject: subject.into(),
+                connection: connection.map(str::to_owned),
+            };
+            let o = Observation {
+                key: k.clone(),
+                body: json!({"n": 1}),
+            };
+            store
+                .compare("s.yaml", &o, UpdateMode::New)
+                .expect("compare");
+            keys.push(k);
+        }
+        let names = |f: &Filter| -> Vec<String> {
+            store
+                .pending_matching(f)
+                .expect("pending")
+                .into_iter()
+                .map(|(_, k)| k.to_string())
+                .collect()
+        };
+        let by_probe = Filter {
+            probe: Some(ProbeKind::Values),
+            ..Filter::default()
+        };
+        assert_eq!(names(&by_probe), vec!["demo/values/invoices@acme"]);
+        let by_subject = Filter {
+            subject: Some("invoices".into()),
+            ..Filter::default()
+        };
+        assert_eq!(
+            names(&by_subject),
+            vec!["demo/schema/invoices", "demo/values/invoices@acme"]
+        );
+        let by_key = Filter {
+            keys: Some(BTreeSet::from([keys[1].clone()])),
+            ..Filter::default()
+        };
+        assert_eq!(names(&by_key), vec!["demo/schema/me"]);
+        assert_eq!(names(&provider("other")), Vec::<String>::new());
+
+        assert_eq!(
+            store.accept(&by_subject).expect("accept"),
+            vec![
+                dir.path().join("demo/schema/invoices.snap"),
+                dir.path().join("demo/values/invoices@acme.snap")
+            ]
+        );
+        assert_eq!(
+            store.pending().expect("pending"),
+            vec![dir.path().join("demo/schema/me.snap.new")]
+        );
     }
 }
