@@ -2,10 +2,10 @@
 //! to exit codes. Output goes to stdout; diagnostics and progress to stderr.
 
 use crate::auth::CredentialStore;
-use crate::baseline::BaselineStore;
+use crate::baseline::{BaselineStore, Filter, UpdateMode};
 use crate::cli::{
-    BaselineArgs, Cli, Command, ConnectArgs, FailOn, Format, OutputArgs, ReportArgs, RunArgs,
-    TokensArgs,
+    BaselineArgs, Cli, Command, ConnectArgs, FailOn, Format, OutputArgs, ReportArgs, ReviewArgs,
+    RunArgs, TokensArgs, Update,
 };
 use crate::context::Context;
 use crate::error::{Error, exit};
@@ -41,6 +41,7 @@ pub fn main(cli: Cli, ctx: Context) -> i32 {
         }
         Command::Accept(args) => cmd_baseline(&ctx, args, true),
         Command::Reject(args) => cmd_baseline(&ctx, args, false),
+        Command::Review(args) => cmd_review(&ctx, args),
         Command::Demo { dir, reports } => runtime.block_on(crate::demo::run_demo(
             &ctx,
             dir,
@@ -138,6 +139,10 @@ async fn cmd_run(ctx: &Context, args: RunArgs) -> Result<i32, Error> {
         args.suites.clone()
     };
     let credentials = credentials_path(args.credentials)?;
+    let (update, warning) = update_mode(args.update).effective(ctx.is_ci());
+    if let Some(w) = warning {
+        eprintln!("warning: {w}");
+    }
     let opts = RunOptions {
         suites,
         snapshots: args.snapshots,
@@ -145,7 +150,7 @@ async fn cmd_run(ctx: &Context, args: RunArgs) -> Result<i32, Error> {
         credentials,
         credential_helper: args.store.credential_helper.clone(),
         allow_insecure_http: args.allow_insecure_http,
-        write_pending: !ctx.is_ci(),
+        update,
         expiry_window: args.expiry_window,
         suppressions: suppressions_path(ctx, args.suppressions),
     };
@@ -424,12 +429,109 @@ fn cmd_schema() -> Result<i32, Error> {
     Ok(exit::OK)
 }
 
+fn update_mode(u: Update) -> UpdateMode {
+    match u {
+        Update::Auto => UpdateMode::Auto,
+        Update::New => UpdateMode::New,
+        Update::Always => UpdateMode::Always,
+        Update::No => UpdateMode::No,
+    }
+}
+
+/// The drifts of the run `--run` names; `None` when that file does not exist.
+fn run_drifts(
+    ctx: &Context,
+    args: &BaselineArgs,
+) -> Result<Option<Vec<crate::model::Drift>>, Error> {
+    let path = ctx.resolve(&args.run);
+    if !path.exists() {
+        return Ok(None);
+    }
+    let run = crate::report::read_run(&path).map_err(|e| Error::Usage(e.to_string()))?;
+    Ok(Some(run.drifts))
+}
+
+/// The selection the filter flags describe; `--rule` reads the run's drifts.
+fn baseline_filter(
+    ctx: &Context,
+    store: &BaselineStore,
+    args: &BaselineArgs,
+    drifts: Option<&[crate::model::Drift]>,
+) -> Result<Filter, Error> {
+    let probe = match &args.probe {
+        None => None,
+        Some(p) => Some(
+            serde_json::from_value(serde_json::Value::String(p.clone())).map_err(|_| {
+                Error::Usage(format!(
+                    "unknown probe `{p}` (expected metadata, token, permissions, refresh, schema, values or deprecation)"
+                ))
+            })?,
+        ),
+    };
+    let keys = match (&args.rule, drifts) {
+        (None, _) => None,
+        (Some(rule), Some(drifts)) => Some(crate::baseline::review::keys_with_rule(
+            store, drifts, rule,
+        )?),
+        (Some(_), None) => {
+            return Err(Error::Usage(format!(
+                "--rule needs a finished run, but `{}` does not exist (pass --run FILE)",
+                ctx.resolve(&args.run).display()
+            )));
+        }
+    };
+    Ok(Filter {
+        provider: args.provider.clone(),
+        probe,
+        subject: args.subject.clone(),
+        keys,
+    })
+}
+
+fn cmd_review(ctx: &Context, args: ReviewArgs) -> Result<i32, Error> {
+    use std::io::IsTerminal;
+    if !args.yes && !std::io::stdin().is_terminal() {
+        return Err(Error::Usage(
+            "review is interactive and stdin is not a terminal: use `driftwatch accept`/`reject` \
+             (with --provider/--probe/--subject/--rule), or --yes to read answers from stdin"
+                .into(),
+        ));
+    }
+    let store = BaselineStore::new(ctx.resolve(&args.filter.snapshots));
+    let drifts = run_drifts(ctx, &args.filter)?;
+    let filter = baseline_filter(ctx, &store, &args.filter, drifts.as_deref())?;
+    let stdin = std::io::stdin();
+    let mut input = stdin.lock();
+    let mut out = std::io::stdout().lock();
+    crate::baseline::review::review(
+        &store,
+        &filter,
+        drifts.as_deref().unwrap_or_default(),
+        &mut input,
+        &mut out,
+        stdout_color(ctx),
+    )
+    .map_err(|e| match e {
+        crate::baseline::review::ReviewError::Snapshot(e) => Error::Snapshot(e),
+        crate::baseline::review::ReviewError::Terminal(e) => {
+            Error::Runtime(format!("cannot talk to the terminal: {e}"))
+        }
+    })?;
+    Ok(exit::OK)
+}
+
 fn cmd_baseline(ctx: &Context, args: BaselineArgs, accept: bool) -> Result<i32, Error> {
     let store = BaselineStore::new(ctx.resolve(&args.snapshots));
-    let done = if accept {
-        store.accept(args.provider.as_deref())?
+    let drifts = if args.rule.is_some() {
+        run_drifts(ctx, &args)?
     } else {
-        store.reject(args.provider.as_deref())?
+        None
+    };
+    let filter = baseline_filter(ctx, &store, &args, drifts.as_deref())?;
+    let done = if accept {
+        store.accept(&filter)?
+    } else {
+        store.reject(&filter)?
     };
     let verb = if accept { "accepted" } else { "rejected" };
     if done.is_empty() {

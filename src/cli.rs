@@ -35,6 +35,8 @@ pub enum Command {
     Accept(BaselineArgs),
     /// Delete pending `.snap.new` files.
     Reject(BaselineArgs),
+    /// Walk pending snapshots interactively: drifts, diff, then accept/reject/skip each.
+    Review(ReviewArgs),
     /// Zero-setup tour: simulated provider, baseline, drift, report. Offline.
     Demo {
         /// Keep the scratch directory (snapshots, suite, credentials) here instead of a temp dir.
@@ -89,10 +91,24 @@ pub struct RunArgs {
     /// Ignore file of known drifts (default: `driftwatch.ignore.yaml` when it exists).
     #[arg(long, value_name = "FILE")]
     pub suppressions: Option<PathBuf>,
+    /// What to write for new or changed observations: auto (`.snap.new`, nothing under CI),
+    /// new (`.snap.new` even under CI), always (update the baseline in place; never under CI),
+    /// no (nothing).
+    #[arg(long, value_enum, default_value_t = Update::Auto)]
+    pub update: Update,
     #[command(flatten)]
     pub store: StoreArgs,
     #[command(flatten)]
     pub output: OutputArgs,
+}
+
+/// `run --update` (cargo-insta's semantics).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum Update {
+    Auto,
+    New,
+    Always,
+    No,
 }
 
 /// Which reports to produce and where (`--format`/`--output` pairs).
@@ -191,6 +207,28 @@ pub struct BaselineArgs {
     /// Only this provider's snapshots.
     #[arg(long)]
     pub provider: Option<String>,
+    /// Only this probe's snapshots (metadata, token, permissions, refresh, schema, values,
+    /// deprecation).
+    #[arg(long)]
+    pub probe: Option<String>,
+    /// Only snapshots of this subject (endpoint id or probe subject).
+    #[arg(long)]
+    pub subject: Option<String>,
+    /// Only snapshots for which the run (`--run`) found a drift of this rule.
+    #[arg(long)]
+    pub rule: Option<String>,
+    /// The run whose drifts `--rule` and `review` use.
+    #[arg(long, default_value = "reports/latest/run.json")]
+    pub run: PathBuf,
+}
+
+#[derive(Debug, Args)]
+pub struct ReviewArgs {
+    #[command(flatten)]
+    pub filter: BaselineArgs,
+    /// Read answers from stdin even when it is not a terminal (scripted review).
+    #[arg(long)]
+    pub yes: bool,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]

@@ -194,7 +194,7 @@ pub async fn run_demo(
         credentials: credentials.path().to_path_buf(),
         credential_helper: None,
         allow_insecure_http: false,
-        write_pending: true,
+        update: crate::baseline::UpdateMode::New,
         expiry_window: std::time::Duration::from_secs(7 * 86_400),
         suppressions: None,
     };
@@ -205,7 +205,7 @@ pub async fn run_demo(
         crate::app::print_out(&text);
         return Ok(exit::RUNTIME);
     }
-    let accepted = BaselineStore::new(&snapshots).accept(None)?;
+    let accepted = BaselineStore::new(&snapshots).accept(&crate::baseline::Filter::default())?;
     say(&format!(
         "[3/5] first run: {} observations; baseline accepted into {}",
         accepted.len(),

@@ -17,7 +17,8 @@ pub use diff::diff_observations;
 pub use snapshot::{
     SNAPSHOT_FORMAT, SnapshotError, SnapshotHeader, parse_snapshot, render_snapshot,
 };
-pub use store::{BaselineStore, Comparison};
+pub mod review;
+pub use store::{BaselineStore, Comparison, Filter, UpdateMode};
 pub use suppress::{
     SuppressError, Suppression, apply_suppressions, load_suppressions, parse_suppressions,
 };

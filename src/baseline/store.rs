@@ -3,7 +3,8 @@
 
 use super::diff::diff_observations;
 use super::snapshot::{SnapshotError, SnapshotHeader, parse_snapshot, render_snapshot};
-use crate::model::{Drift, Observation, ObservationKey};
+use crate::model::{Drift, Observation, ObservationKey, ProbeKind};
+use std::collections::BTreeSet;
 use std::io::Write;
 use std::path::{Path, PathBuf};
 
@@ -25,6 +26,62 @@ pub enum Comparison {
         drifts: Vec<Drift>,
         pending: Option<PathBuf>,
     },
+}
+
+/// What a run writes when an observation is new or changed (cargo-insta's `--update`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum UpdateMode {
+    /// `.snap.new` locally, nothing under CI.
+    Auto,
+    /// Always `.snap.new`, even under CI.
+    New,
+    /// The accepted `.snap` itself, in place (never under CI).
+    Always,
+    /// Nothing at all.
+    No,
+}
+
+impl UpdateMode {
+    /// The mode a run really uses: `auto` becomes `new` or `no`, and `always` under CI becomes
+    /// `no` with a warning to print, so a CI job can never rewrite the baseline.
+    pub fn effective(self, ci: bool) -> (UpdateMode, Option<&'static str>) {
+        match (self, ci) {
+            (UpdateMode::Auto, false) => (UpdateMode::New, None),
+            (UpdateMode::Auto, true) => (UpdateMode::No, None),
+            (UpdateMode::Always, true) => (
+                UpdateMode::No,
+                Some("--update always is ignored when CI=true: no snapshot is written"),
+            ),
+            (mode, _) => (mode, None),
+        }
+    }
+}
+
+/// Which pending snapshots `accept`/`reject`/`review` act on; an empty filter selects all.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Filter {
+    pub provider: Option<String>,
+    pub probe: Option<ProbeKind>,
+    pub subject: Option<String>,
+    /// Only these exact keys (e.g. those with a drift of one rule in the latest run).
+    pub keys: Option<BTreeSet<ObservationKey>>,
+}
+
+impl Filter {
+    fn is_empty(&self) -> bool {
+        self.provider.is_none()
+            && self.probe.is_none()
+            && self.subject.is_none()
+            && self.keys.is_none()
+    }
+
+    /// Whether a snapshot with `key` is selected.
+    pub fn matches(&self, key: &ObservationKey) -> bool {
+        self.provider.as_ref().is_none_or(|p| *p == key.provider)
+            && self.probe.is_none_or(|p| p == key.probe)
+            && self.subject.as_ref().is_none_or(|s| *s == key.subject)
+            && self.keys.as_ref().is_none_or(|k| k.contains(key))
+    }
 }
 
 const PENDING_SUFFIX: &str = ".snap.new";
@@ -69,32 +126,39 @@ impl BaselineStore {
         Ok(Some(observation))
     }
 
-    /// Compare `obs` with the accepted file. Unchanged → removes a stale `.snap.new` (unless
-    /// `write_pending` is false) and returns Unchanged. New/Changed → writes `<file>.new` when
-    /// `write_pending` (never when false, i.e. CI) and returns New or Changed(drifts).
-    /// NEVER writes the accepted `.snap` file.
+    /// Compare `obs` with the accepted file. `mode` should be [`UpdateMode::effective`]'s result
+    /// (`Auto` here writes like `New`). Unchanged → removes a stale `.snap.new` (unless `No`).
+    /// New/Changed → `New`/`Auto` write `<file>.new`, `Always` writes the accepted file and
+    /// removes any `.snap.new`, `No` writes nothing. Only `Always` writes an accepted `.snap`.
     pub fn compare(
         &self,
         suite_path: &str,
         obs: &Observation,
-        write_pending: bool,
+        mode: UpdateMode,
     ) -> Result<Comparison, SnapshotError> {
-        let pending_path = pending_path(&self.path_for(&obs.key));
+        let accepted_path = self.path_for(&obs.key);
+        let pending_path = pending_path(&accepted_path);
         let baseline = self.load(&obs.key)?;
         if let Some(base) = &baseline
             && base.body == obs.body
         {
-            if write_pending {
+            if mode != UpdateMode::No {
                 remove_if_exists(&pending_path)?;
             }
             return Ok(Comparison::Unchanged);
         }
-        let pending = if write_pending {
-            let header = SnapshotHeader::new(suite_path, obs.key.clone());
-            write_atomic(&pending_path, &render_snapshot(&header, &obs.body))?;
-            Some(pending_path)
-        } else {
-            None
+        let header = SnapshotHeader::new(suite_path, obs.key.clone());
+        let pending = match mode {
+            UpdateMode::Auto | UpdateMode::New => {
+                write_atomic(&pending_path, &render_snapshot(&header, &obs.body))?;
+                Some(pending_path)
+            }
+            UpdateMode::Always => {
+                write_atomic(&accepted_path, &render_snapshot(&header, &obs.body))?;
+                remove_if_exists(&pending_path)?;
+                None
+            }
+            UpdateMode::No => None,
         };
         Ok(match baseline {
             None => Comparison::New { pending },
@@ -133,42 +197,74 @@ impl BaselineStore {
         Ok(found)
     }
 
-    /// Promote pending files (rename .snap.new → .snap, fsync), optionally filtered by
-    /// provider; returns the promoted (accepted) paths. A damaged pending file is not promoted.
-    pub fn accept(&self, provider: Option<&str>) -> Result<Vec<PathBuf>, SnapshotError> {
+    /// The pending files `filter` selects with their keys (read from each file's header),
+    /// sorted by path. A damaged pending file is an error, not silently skipped.
+    pub fn pending_matching(
+        &self,
+        filter: &Filter,
+    ) -> Result<Vec<(PathBuf, ObservationKey)>, SnapshotError> {
+        let mut out = Vec::new();
+        for pending in self.pending()? {
+            let key = read_pending(&pending)?.0.key;
+            if filter.matches(&key) {
+                out.push((pending, key));
+            }
+        }
+        Ok(out)
+    }
+
+    /// Promote the pending files `filter` selects (rename .snap.new → .snap, fsync); returns
+    /// the accepted paths. A damaged pending file is not promoted.
+    pub fn accept(&self, filter: &Filter) -> Result<Vec<PathBuf>, SnapshotError> {
         let mut promoted = Vec::new();
-        for pending in self.pending_for(provider)? {
-            let text = std::fs::read_to_string(&pending)
-                .map_err(|source| io_error("read", &pending, source))?;
-            parse_snapshot(&pending, &text)?;
-            let accepted = accepted_path(&pending);
-            std::fs::rename(&pending, &accepted)
-                .map_err(|source| io_error("rename", &pending, source))?;
-            sync_dir(&accepted)?;
-            promoted.push(accepted);
+        for pending in self.pending_for(filter)? {
+            promoted.push(self.accept_one(&pending)?);
         }
         Ok(promoted)
     }
 
-    /// Delete pending files, optionally filtered by provider; returns the deleted paths.
-    pub fn reject(&self, provider: Option<&str>) -> Result<Vec<PathBuf>, SnapshotError> {
+    /// Delete the pending files `filter` selects; returns the deleted paths.
+    pub fn reject(&self, filter: &Filter) -> Result<Vec<PathBuf>, SnapshotError> {
         let mut removed = Vec::new();
-        for pending in self.pending_for(provider)? {
-            std::fs::remove_file(&pending)
-                .map_err(|source| io_error("delete", &pending, source))?;
+        for pending in self.pending_for(filter)? {
+            self.reject_one(&pending)?;
             removed.push(pending);
         }
         Ok(removed)
     }
 
-    fn pending_for(&self, provider: Option<&str>) -> Result<Vec<PathBuf>, SnapshotError> {
-        let all = self.pending()?;
-        let Some(provider) = provider else {
-            return Ok(all);
-        };
-        let dir = self.root.join(component(provider));
-        Ok(all.into_iter().filter(|p| p.starts_with(&dir)).collect())
+    /// Promote one pending file (from [`BaselineStore::pending`]); returns the accepted path.
+    pub fn accept_one(&self, pending: &Path) -> Result<PathBuf, SnapshotError> {
+        read_pending(pending)?;
+        let accepted = accepted_path(pending);
+        std::fs::rename(pending, &accepted)
+            .map_err(|source| io_error("rename", pending, source))?;
+        sync_dir(&accepted)?;
+        Ok(accepted)
     }
+
+    /// Delete one pending file (from [`BaselineStore::pending`]).
+    pub fn reject_one(&self, pending: &Path) -> Result<(), SnapshotError> {
+        std::fs::remove_file(pending).map_err(|source| io_error("delete", pending, source))
+    }
+
+    fn pending_for(&self, filter: &Filter) -> Result<Vec<PathBuf>, SnapshotError> {
+        // Without a selector there is no header to read, so a damaged file can still be rejected.
+        if filter.is_empty() {
+            return self.pending();
+        }
+        Ok(self
+            .pending_matching(filter)?
+            .into_iter()
+            .map(|(p, _)| p)
+            .collect())
+    }
+}
+
+/// Header and observation of a pending file.
+fn read_pending(path: &Path) -> Result<(SnapshotHeader, Observation), SnapshotError> {
+    let text = std::fs::read_to_string(path).map_err(|source| io_error("read", path, source))?;
+    parse_snapshot(path, &text)
 }
 
 /// An id as one safe path component: `[A-Za-z0-9._-]`, others become `_`, never `.`-leading.
@@ -195,7 +291,7 @@ fn pending_path(accepted: &Path) -> PathBuf {
     PathBuf::from(s)
 }
 
-fn accepted_path(pending: &Path) -> PathBuf {
+pub(super) fn accepted_path(pending: &Path) -> PathBuf {
     // Only called on paths ending in `.snap.new` (see `pending`).
     pending.with_extension("")
 }
@@ -246,198 +342,5 @@ fn sync_dir(file: &Path) -> Result<(), SnapshotError> {
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-    use crate::model::ProbeKind;
-    use serde_json::json;
-
-    fn key(provider: &str, connection: Option<&str>) -> ObservationKey {
-        ObservationKey {
-            provider: provider.into(),
-            probe: ProbeKind::Schema,
-            subject: "invoices".into(),
-            connection: connection.map(str::to_owned),
-        }
-    }
-
-    fn obs(provider: &str, shape: serde_json::Value) -> Observation {
-        Observation {
-            key: key(provider, None),
-            body: json!({"responses": {}, "shape": shape}),
-        }
-    }
-
-    fn v1() -> serde_json::Value {
-        json!({"$": {"required": true, "types": ["object"]}, "$.id": {"required": true, "types": ["integer"]}})
-    }
-
-    #[test]
-    fn paths_follow_the_layout_and_stay_inside_the_root() {
-        let store = BaselineStore::new("/snap");
-        assert_eq!(
-            store.path_for(&key("demo", None)),
-            PathBuf::from("/snap/demo/schema/invoices.snap")
-        );
-        assert_eq!(
-            store.path_for(&key("demo", Some("acme"))),
-            PathBuf::from("/snap/demo/schema/invoices@acme.snap")
-        );
-        let mut evil = key("../up", Some("a/b"));
-        evil.subject = "..".into();
-        assert_eq!(
-            store.path_for(&evil),
-            PathBuf::from("/snap/_.._up/schema/_..@a_b.snap")
-        );
-    }
-
-    #[test]
-    fn new_changed_unchanged_accept_and_never_writing_the_accepted_file() {
-        let dir = tempfile::tempdir().expect("tempdir");
-        let store = BaselineStore::new(dir.path());
-        let accepted = dir.path().join("demo/schema/invoices.snap");
-        let pending = dir.path().join("demo/schema/invoices.snap.new");
-        let first = obs("demo", v1());
-
-        // CI: nothing is written at all.
-        assert_eq!(
-            store
-                .compare("suites/demo.yaml", &first, false)
-                .expect("compare"),
-            Comparison::New { pending: None }
-        );
-        assert!(!dir.path().join("demo").exists());
-
-        let got = store
-            .compare("suites/demo.yaml", &first, true)
-            .expect("compare");
-        assert_eq!(
-            got,
-            Comparison::New {
-                pending: Some(pending.clone())
-            }
-        );
-        assert!(!accepted.exists());
-        let header = SnapshotHeader::new("suites/demo.yaml", first.key.clone());
-        assert_eq!(
-            std::fs::read_to_string(&pending).expect("pending"),
-            render_snapshot(&header, &first.body)
-        );
-        assert_eq!(store.pending().expect("pending"), vec![pending.clone()]);
-
-        assert_eq!(store.accept(None).expect("accept"), vec![accepted.clone()]);
-        assert!(!pending.exists());
-        assert_eq!(store.load(&first.key).expect("load"), Some(first.clone()));
-        assert_eq!(
-            store
-                .compare("suites/demo.yaml", &first, true)
-                .expect("compare"),
-            Comparison::Unchanged
-        );
-
-        let accepted_bytes = std::fs::read(&accepted).expect("accepted");
-        let mut shape = v1();
-        shape["$.id"]["types"] = json!(["string"]);
-        let second = obs("demo", shape);
-        match store
-            .compare("suites/demo.yaml", &second, true)
-            .expect("compare")
-        {
-            Comparison::Changed {
-                drifts,
-                pending: Some(p),
-            } => {
-                assert_eq!(p, pending);
-                let rules: Vec<_> = drifts
-                    .iter()
-                    .map(|d| (d.rule.as_str(), d.path.as_deref()))
-                    .collect();
-                assert_eq!(rules, vec![("schema.type-changed", Some("$.id"))]);
-            }
-            other => panic!("expected a change with a pending file, got {other:?}"),
-        }
-        assert_eq!(std::fs::read(&accepted).expect("accepted"), accepted_bytes);
-
-        // CI leaves a stale pending file alone; a local unchanged run removes it.
-        assert_eq!(
-            store
-                .compare("suites/demo.yaml", &first, false)
-                .expect("compare"),
-            Comparison::Unchanged
-        );
-        assert!(pending.exists());
-        assert_eq!(
-            store
-                .compare("suites/demo.yaml", &first, true)
-                .expect("compare"),
-            Comparison::Unchanged
-        );
-        assert!(!pending.exists());
-        assert_eq!(std::fs::read(&accepted).expect("accepted"), accepted_bytes);
-    }
-
-    #[test]
-    fn accept_and_reject_filter_by_provider() {
-        let dir = tempfile::tempdir().expect("tempdir");
-        let store = BaselineStore::new(dir.path());
-        for p in ["alpha", "beta"] {
-            store
-                .compare("s.yaml", &obs(p, v1()), true)
-                .expect("compare");
-        }
-        let a = dir.path().join("alpha/schema/invoices.snap.new");
-        let b = dir.path().join("beta/schema/invoices.snap.new");
-        assert_eq!(
-            store.pending().expect("pending"),
-            vec![a.clone(), b.clone()]
-        );
-        assert_eq!(
-            store.reject(Some("alpha")).expect("reject"),
-            vec![a.clone()]
-        );
-        assert_eq!(
-            store.accept(Some("alpha")).expect("accept"),
-            Vec::<PathBuf>::new()
-        );
-        assert_eq!(
-            store.accept(Some("beta")).expect("accept"),
-            vec![dir.path().join("beta/schema/invoices.snap")]
-        );
-        assert_eq!(store.pending().expect("pending"), Vec::<PathBuf>::new());
-        assert!(!dir.path().join("alpha/schema/invoices.snap").exists());
-    }
-
-    #[test]
-    fn damaged_files_are_errors_not_baselines() {
-        let dir = tempfile::tempdir().expect("tempdir");
-        let store = BaselineStore::new(dir.path());
-        assert_eq!(store.pending().expect("no root yet"), Vec::<PathBuf>::new());
-        let first = obs("demo", v1());
-        store.compare("s.yaml", &first, true).expect("compare");
-        let pending = dir.path().join("demo/schema/invoices.snap.new");
-        std::fs::write(&pending, "---\nbroken\n").expect("write");
-        assert!(matches!(
-            store.accept(None),
-            Err(SnapshotError::Corrupt { line: 2, .. })
-        ));
-        assert!(pending.exists());
-
-        // A file whose header names another key is not silently used.
-        let other = SnapshotHeader::new("s.yaml", key("demo", Some("acme")));
-        std::fs::write(
-            dir.path().join("demo/schema/invoices.snap"),
-            render_snapshot(&other, &first.body),
-        )
-        .expect("write");
-        match store.load(&first.key) {
-            Err(SnapshotError::Corrupt {
-                line: 1, reason, ..
-            }) => {
-                assert_eq!(
-                    reason,
-                    "the header describes `demo/schema/invoices@acme`, not `demo/schema/invoices`"
-                );
-            }
-            other => panic!("expected a corrupt error, got {other:?}"),
-        }
-    }
-}
+#[path = "store_tests.rs"]
+mod tests;

@@ -38,8 +38,9 @@ pub struct RunOptions {
     /// A credential helper command; overrides every suite's `auth.credential_helper`.
     pub credential_helper: Option<String>,
     pub allow_insecure_http: bool,
-    /// Write pending `.snap.new` files (never when `CI=true`).
-    pub write_pending: bool,
+    /// What to write for a new or changed observation; already resolved for CI
+    /// ([`UpdateMode::effective`](crate::baseline::UpdateMode::effective)).
+    pub update: crate::baseline::UpdateMode,
     /// Refresh tokens dying within this window are reported as `token.refresh-expiring`.
     pub expiry_window: std::time::Duration,
     /// The ignore file of known drifts (`driftwatch.ignore.yaml`); `None` = no suppressions.
@@ -471,7 +472,7 @@ async fn run_suite(
     let mut rec = Recorder {
         store,
         suite_file: &suite_file,
-        write_pending: opts.write_pending,
+        update: opts.update,
         observations: Vec::new(),
         drifts: Vec::new(),
         pending: Vec::new(),
@@ -690,7 +691,7 @@ fn token_subject(grant: &str) -> String {
 struct Recorder<'a> {
     store: &'a BaselineStore,
     suite_file: &'a str,
-    write_pending: bool,
+    update: crate::baseline::UpdateMode,
     observations: Vec<Observation>,
     drifts: Vec<Drift>,
     pending: Vec<PendingSnapshot>,
@@ -699,10 +700,7 @@ struct Recorder<'a> {
 impl Recorder<'_> {
     /// Compares `obs` with the baseline; `samples` link schema drifts to exchanges.
     fn record(&mut self, obs: Observation, samples: &[Sample]) -> Result<(), Error> {
-        let status = match self
-            .store
-            .compare(self.suite_file, &obs, self.write_pending)?
-        {
+        let status = match self.store.compare(self.suite_file, &obs, self.update)? {
             Comparison::Unchanged => None,
             Comparison::New { pending: file } => Some(("new", file)),
             Comparison::Changed {

@@ -8,6 +8,7 @@ mod grants;
 mod lifecycle;
 mod limits;
 mod probes;
+mod review;
 mod rules;
 mod support;
 mod suppress;

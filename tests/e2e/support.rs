@@ -2,6 +2,7 @@
 //! the demo suite, connected accounts, and a secret scanner.
 
 use driftwatch::auth::CredentialStore;
+use driftwatch::baseline::UpdateMode;
 use driftwatch::context::Context;
 use driftwatch::demo::{authorize_with_sim, sim_context, write_demo_suite};
 use driftwatch::run::{Event, ProviderSession, Run, RunOptions};
@@ -81,7 +82,11 @@ impl World {
             credentials: self.credentials(),
             credential_helper: None,
             allow_insecure_http: false,
-            write_pending,
+            update: if write_pending {
+                UpdateMode::New
+            } else {
+                UpdateMode::No
+            },
             expiry_window: std::time::Duration::from_secs(7 * 86_400),
             suppressions: None,
         }
@@ -98,7 +103,7 @@ impl World {
     pub async fn run_and_accept(&self) -> Run {
         let run = self.run().await;
         driftwatch::baseline::BaselineStore::new(self.snapshots())
-            .accept(None)
+            .accept(&driftwatch::baseline::Filter::default())
             .unwrap();
         run
     }

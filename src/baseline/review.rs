@@ -1,0 +1,441 @@
+//! `driftwatch review`: walks pending snapshots one by one, shows their drifts and a diff
+//! against the accepted file, and accepts or rejects each on the user's answer. Reads answers
+//! from any `BufRead` so it knows nothing about terminals or where the drifts came from.
+
+use super::snapshot::SnapshotError;
+use super::store::{BaselineStore, Filter, accepted_path};
+use crate::model::{Drift, ObservationKey};
+use anstyle::{AnsiColor, Style};
+use similar::{ChangeTag, TextDiff};
+use std::collections::BTreeSet;
+use std::io::{BufRead, Write};
+
+/// Why a review stopped.
+#[derive(Debug, thiserror::Error)]
+pub enum ReviewError {
+    #[error(transparent)]
+    Snapshot(#[from] SnapshotError),
+    #[error("cannot talk to the terminal")]
+    Terminal(#[source] std::io::Error),
+}
+
+/// What a review did.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct ReviewSummary {
+    pub accepted: usize,
+    pub rejected: usize,
+    /// Skipped, or left when the user quit.
+    pub skipped: usize,
+}
+
+impl std::fmt::Display for ReviewSummary {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "accepted {}, rejected {}, skipped {}",
+            self.accepted, self.rejected, self.skipped
+        )
+    }
+}
+
+/// Whether `drift` concerns the snapshot `key`: same provider, probe and subject, and for a
+/// per-connection snapshot, a drift naming that connection (or naming none).
+pub fn drift_concerns(drift: &Drift, key: &ObservationKey) -> bool {
+    drift.provider == key.provider
+        && drift.probe == key.probe
+        && drift.subject == key.subject
+        && key
+            .connection
+            .as_ref()
+            .is_none_or(|c| drift.connections.is_empty() || drift.connections.contains(c))
+}
+
+/// Keys of the pending snapshots that `drifts` (a run's) show a drift of `rule` for.
+pub fn keys_with_rule(
+    store: &BaselineStore,
+    drifts: &[Drift],
+    rule: &str,
+) -> Result<BTreeSet<ObservationKey>, SnapshotError> {
+    Ok(store
+        .pending_matching(&Filter::default())?
+        .into_iter()
+        .map(|(_, key)| key)
+        .filter(|key| {
+            drifts
+                .iter()
+                .any(|d| d.rule == rule && drift_concerns(d, key))
+        })
+        .collect())
+}
+
+#[derive(Clone, Copy, PartialEq)]
+enum Answer {
+    Accept,
+    Reject,
+    Skip,
+    AcceptAll,
+    RejectAll,
+    Quit,
+}
+
+const PROMPT: &str = "[a]ccept  [r]eject  [s]kip  [A]ccept all  [R]eject all  [q]uit: ";
+
+/// Reviews every pending snapshot `filter` selects, in path order, printing to `out` and
+/// reading one answer per line from `input`. End of input counts as quit.
+pub fn review(
+    store: &BaselineStore,
+    filter: &Filter,
+    drifts: &[Drift],
+    input: &mut dyn BufRead,
+    out: &mut dyn Write,
+    color: bool,
+) -> Result<ReviewSummary, ReviewError> {
+    let items = store.pending_matching(filter)?;
+    let mut summary = ReviewSummary::default();
+    let mut all: Option<Answer> = None;
+    for (i, (pending, key)) in items.iter().enumerate() {
+        let answer = match all {
+            Some(a) => a,
+            None => {
+                show(pending, key, drifts, i + 1, items.len(), out, color)?;
+                ask(input, out)?
+            }
+        };
+        match answer {
+            Answer::Accept | Answer::AcceptAll => {
+                store.accept_one(pending)?;
+                summary.accepted += 1;
+            }
+            Answer::Reject | Answer::RejectAll => {
+                store.reject_one(pending)?;
+                summary.rejected += 1;
+            }
+            Answer::Skip => summary.skipped += 1,
+            Answer::Quit => {
+                summary.skipped += items.len() - i;
+                break;
+            }
+        }
+        if matches!(answer, Answer::AcceptAll | Answer::RejectAll) {
+            all = Some(answer);
+        }
+    }
+    writeln!(out, "{summary}").map_err(ReviewError::Terminal)?;
+    Ok(summary)
+}
+
+fn ask(input: &mut dyn BufRead, out: &mut dyn Write) -> Result<Answer, ReviewError> {
+    loop {
+        write!(out, "{PROMPT}")
+            .and_then(|()| out.flush())
+            .map_err(ReviewError::Terminal)?;
+        let mut line = String::new();
+        if input.read_line(&mut line).map_err(ReviewError::Terminal)? == 0 {
+            writeln!(out).map_err(ReviewError::Terminal)?;
+            return Ok(Answer::Quit);
+        }
+        let answer = match line.trim() {
+            "a" => Answer::Accept,
+            "r" => Answer::Reject,
+            "s" => Answer::Skip,
+            "A" => Answer::AcceptAll,
+            "R" => Answer::RejectAll,
+            "q" => Answer::Quit,
+            _ => continue,
+        };
+        return Ok(answer);
+    }
+}
+
+fn show(
+    pending: &std::path::Path,
+    key: &ObservationKey,
+    drifts: &[Drift],
+    n: usize,
+    total: usize,
+    out: &mut dyn Write,
+    color: bool,
+) -> Result<(), ReviewError> {
+    let paint = |style: Style, text: &str| {
+        if color {
+            format!("{style}{text}{style:#}")
+        } else {
+            text.to_string()
+        }
+    };
+    let bold = Style::new().bold();
+    let mut text = format!(
+        "\n{} {}\n",
+        paint(bold, &format!("[{n}/{total}]")),
+        paint(bold, &key.to_string())
+    );
+    for d in drifts.iter().filter(|d| drift_concerns(d, key)) {
+        text.push_str(&format!(
+            "  {} {} {} {}\n",
+            d.severity,
+            d.rule,
+            d.path.as_deref().unwrap_or("-"),
+            d.message
+        ));
+    }
+    let accepted = accepted_path(pending);
+    let old = match std::fs::read_to_string(&accepted) {
+        Ok(t) => t,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+            text.push_str("  (new: no accepted baseline yet)\n");
+            String::new()
+        }
+        Err(source) => {
+            return Err(SnapshotError::Io {
+                action: "read",
+                path: accepted,
+                source,
+            }
+            .into());
+        }
+    };
+    let new = std::fs::read_to_string(pending).map_err(|source| SnapshotError::Io {
+        action: "read",
+        path: pending.to_path_buf(),
+        source,
+    })?;
+    let diff = TextDiff::from_lines(&old, &new);
+    text.push_str(&paint(bold, "--- accepted\n+++ pending\n"));
+    for hunk in diff.unified_diff().context_radius(3).iter_hunks() {
+        text.push_str(&paint(
+            AnsiColor::Cyan.on_default(),
+            &format!("{}", hunk.header()),
+        ));
+        text.push('\n');
+        for change in hunk.iter_changes() {
+            let (sign, style) = match change.tag() {
+                ChangeTag::Delete => ("-", AnsiColor::Red.on_default()),
+                ChangeTag::Insert => ("+", AnsiColor::Green.on_default()),
+                ChangeTag::Equal => (" ", Style::new()),
+            };
+            let line = format!("{sign}{}", change.value().trim_end_matches('\n'));
+            text.push_str(&paint(style, &line));
+            text.push('\n');
+        }
+    }
+    out.write_all(text.as_bytes())
+        .map_err(ReviewError::Terminal)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::baseline::UpdateMode;
+    use crate::model::{Observation, ProbeKind, Severity};
+    use serde_json::json;
+    use std::path::{Path, PathBuf};
+
+    fn key(subject: &str, connection: Option<&str>) -> ObservationKey {
+        ObservationKey {
+            provider: "demo".into(),
+            probe: ProbeKind::Schema,
+            subject: subject.into(),
+            connection: connection.map(str::to_owned),
+        }
+    }
+
+    fn drift(rule: &str, subject: &str, connections: &[&str]) -> Drift {
+        Drift {
+            rule: rule.into(),
+            severity: Severity::Breaking,
+            provider: "demo".into(),
+            probe: ProbeKind::Schema,
+            subject: subject.into(),
+            path: Some("$.id".into()),
+            connections: connections.iter().map(|c| c.to_string()).collect(),
+            message: "`$.id` changed type".into(),
+            before: None,
+            after: None,
+            exchanges: Vec::new(),
+            fingerprint: String::new(),
+            suppressed: None,
+        }
+    }
+
+    /// Three pending snapshots: `a` and `b` change an accepted baseline, `c@x` is new.
+    fn world(dir: &Path) -> BaselineStore {
+        let store = BaselineStore::new(dir);
+        for k in [key("a", None), key("b", None)] {
+            let o = Observation {
+                key: k,
+                body: json!({"id": 1}),
+            };
+            store
+                .compare("s.yaml", &o, UpdateMode::Always)
+                .expect("seed");
+        }
+        for k in [key("a", None), key("b", None), key("c", Some("x"))] {
+            let o = Observation {
+                key: k,
+                body: json!({"id": "one"}),
+            };
+            store
+                .compare("s.yaml", &o, UpdateMode::New)
+                .expect("pending");
+        }
+        store
+    }
+
+    fn run(store: &BaselineStore, answers: &str) -> (ReviewSummary, String) {
+        let mut out = Vec::new();
+        let drifts = [drift("schema.type-changed", "a", &[])];
+        let got = review(
+            store,
+            &Filter::default(),
+            &drifts,
+            &mut answers.as_bytes(),
+            &mut out,
+            false,
+        )
+        .expect("review");
+        (got, String::from_utf8(out).expect("utf-8"))
+    }
+
+    fn pending(store: &BaselineStore) -> Vec<PathBuf> {
+        store.pending().expect("pending")
+    }
+
+    #[test]
+    fn accept_reject_skip_act_on_one_file_each() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let store = world(dir.path());
+        let (got, out) = run(&store, "a\nnonsense\nr\ns\n");
+        assert_eq!(
+            got,
+            ReviewSummary {
+                accepted: 1,
+                rejected: 1,
+                skipped: 1
+            }
+        );
+        assert!(
+            out.ends_with("accepted 1, rejected 1, skipped 1\n"),
+            "{out}"
+        );
+        assert!(out.contains("[1/3] demo/schema/a\n  breaking schema.type-changed $.id `$.id` changed type\n--- accepted\n+++ pending\n@@ -6,5 +6,5 @@\n"), "{out}");
+        assert!(
+            out.contains("\n-  \"id\": 1\n+  \"id\": \"one\"\n"),
+            "{out}"
+        );
+        assert!(
+            out.contains("[3/3] demo/schema/c@x\n  (new: no accepted baseline yet)\n"),
+            "{out}"
+        );
+        // The unknown answer was asked again, not taken as skip.
+        assert_eq!(out.matches(PROMPT).count(), 4);
+        assert_eq!(
+            std::fs::read_to_string(dir.path().join("demo/schema/a.snap")).expect("a"),
+            std::fs::read_to_string(dir.path().join("demo/schema/c@x.snap.new"))
+                .expect("c")
+                .replace("c\nconnection: x\n", "a\n")
+        );
+        assert!(!dir.path().join("demo/schema/b.snap.new").exists());
+        assert!(dir.path().join("demo/schema/b.snap").exists());
+        assert_eq!(
+            pending(&store),
+            vec![dir.path().join("demo/schema/c@x.snap.new")]
+        );
+    }
+
+    #[test]
+    fn accept_all_and_reject_all_cover_the_rest() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let store = world(dir.path());
+        let (got, out) = run(&store, "s\nA\n");
+        assert_eq!(
+            got,
+            ReviewSummary {
+                accepted: 2,
+                rejected: 0,
+                skipped: 1
+            }
+        );
+        assert_eq!(out.matches(PROMPT).count(), 2);
+        assert_eq!(
+            pending(&store),
+            vec![dir.path().join("demo/schema/a.snap.new")]
+        );
+        assert!(dir.path().join("demo/schema/c@x.snap").exists());
+
+        let (got, _) = run(&store, "R\n");
+        assert_eq!(got.rejected, 1);
+        assert_eq!(pending(&store), Vec::<PathBuf>::new());
+        assert!(dir.path().join("demo/schema/a.snap").exists());
+    }
+
+    #[test]
+    fn quit_and_end_of_input_leave_the_rest() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let store = world(dir.path());
+        let (got, out) = run(&store, "r\nq\n");
+        assert_eq!(
+            got,
+            ReviewSummary {
+                accepted: 0,
+                rejected: 1,
+                skipped: 2
+            }
+        );
+        assert!(
+            out.ends_with("accepted 0, rejected 1, skipped 2\n"),
+            "{out}"
+        );
+        assert_eq!(pending(&store).len(), 2);
+        let (got, _) = run(&store, "");
+        assert_eq!(got.skipped, 2);
+        assert_eq!(pending(&store).len(), 2);
+    }
+
+    #[test]
+    fn colour_only_when_asked() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let store = world(dir.path());
+        let mut out = Vec::new();
+        review(
+            &store,
+            &Filter::default(),
+            &[],
+            &mut "q\n".as_bytes(),
+            &mut out,
+            true,
+        )
+        .expect("review");
+        let out = String::from_utf8(out).expect("utf-8");
+        assert!(out.contains("\u{1b}[31m-  \"id\": 1\u{1b}[0m"), "{out}");
+        let (_, plain) = run(&store, "q\n");
+        assert!(!plain.contains('\u{1b}'), "{plain}");
+    }
+
+    #[test]
+    fn rule_selects_keys_by_subject_and_connection() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let store = world(dir.path());
+        let drifts = [
+            drift("schema.type-changed", "a", &[]),
+            drift("schema.type-changed", "c", &["y"]),
+            drift("schema.field-removed", "b", &[]),
+        ];
+        let got = keys_with_rule(&store, &drifts, "schema.type-changed").expect("keys");
+        assert_eq!(got, BTreeSet::from([key("a", None)]));
+        let drifts = [drift("schema.type-changed", "c", &["x", "y"])];
+        let got = keys_with_rule(&store, &drifts, "schema.type-changed").expect("keys");
+        assert_eq!(got, BTreeSet::from([key("c", Some("x"))]));
+        assert_eq!(
+            keys_with_rule(&store, &drifts, "nope").expect("keys"),
+            BTreeSet::new()
+        );
+        let filter = Filter {
+            keys: Some(got),
+            ..Filter::default()
+        };
+        assert_eq!(
+            store.reject(&filter).expect("reject"),
+            vec![dir.path().join("demo/schema/c@x.snap.new")]
+        );
+    }
+}

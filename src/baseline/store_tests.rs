@@ -1,0 +1,348 @@
+//! Exact-result tests of the baseline store: layout, update modes, filters, accept/reject.
+
+use super::*;
+use crate::model::ProbeKind;
+use serde_json::json;
+
+fn key(provider: &str, connection: Option<&str>) -> ObservationKey {
+    ObservationKey {
+        provider: provider.into(),
+        probe: ProbeKind::Schema,
+        subject: "invoices".into(),
+        connection: connection.map(str::to_owned),
+    }
+}
+
+fn obs(provider: &str, shape: serde_json::Value) -> Observation {
+    Observation {
+        key: key(provider, None),
+        body: json!({"responses": {}, "shape": shape}),
+    }
+}
+
+fn provider(p: &str) -> Filter {
+    Filter {
+        provider: Some(p.into()),
+        ..Filter::default()
+    }
+}
+
+fn v1() -> serde_json::Value {
+    json!({"$": {"required": true, "types": ["object"]}, "$.id": {"required": true, "types": ["integer"]}})
+}
+
+#[test]
+fn paths_follow_the_layout_and_stay_inside_the_root() {
+    let store = BaselineStore::new("/snap");
+    assert_eq!(
+        store.path_for(&key("demo", None)),
+        PathBuf::from("/snap/demo/schema/invoices.snap")
+    );
+    assert_eq!(
+        store.path_for(&key("demo", Some("acme"))),
+        PathBuf::from("/snap/demo/schema/invoices@acme.snap")
+    );
+    let mut evil = key("../up", Some("a/b"));
+    evil.subject = "..".into();
+    assert_eq!(
+        store.path_for(&evil),
+        PathBuf::from("/snap/_.._up/schema/_..@a_b.snap")
+    );
+}
+
+#[test]
+fn new_changed_unchanged_accept_and_never_writing_the_accepted_file() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let store = BaselineStore::new(dir.path());
+    let accepted = dir.path().join("demo/schema/invoices.snap");
+    let pending = dir.path().join("demo/schema/invoices.snap.new");
+    let first = obs("demo", v1());
+
+    // CI: nothing is written at all.
+    assert_eq!(
+        store
+            .compare("suites/demo.yaml", &first, UpdateMode::No)
+            .expect("compare"),
+        Comparison::New { pending: None }
+    );
+    assert!(!dir.path().join("demo").exists());
+
+    let got = store
+        .compare("suites/demo.yaml", &first, UpdateMode::New)
+        .expect("compare");
+    assert_eq!(
+        got,
+        Comparison::New {
+            pending: Some(pending.clone())
+        }
+    );
+    assert!(!accepted.exists());
+    let header = SnapshotHeader::new("suites/demo.yaml", first.key.clone());
+    assert_eq!(
+        std::fs::read_to_string(&pending).expect("pending"),
+        render_snapshot(&header, &first.body)
+    );
+    assert_eq!(store.pending().expect("pending"), vec![pending.clone()]);
+
+    assert_eq!(
+        store.accept(&Filter::default()).expect("accept"),
+        vec![accepted.clone()]
+    );
+    assert!(!pending.exists());
+    assert_eq!(store.load(&first.key).expect("load"), Some(first.clone()));
+    assert_eq!(
+        store
+            .compare("suites/demo.yaml", &first, UpdateMode::New)
+            .expect("compare"),
+        Comparison::Unchanged
+    );
+
+    let accepted_bytes = std::fs::read(&accepted).expect("accepted");
+    let mut shape = v1();
+    shape["$.id"]["types"] = json!(["string"]);
+    let second = obs("demo", shape);
+    match store
+        .compare("suites/demo.yaml", &second, UpdateMode::New)
+        .expect("compare")
+    {
+        Comparison::Changed {
+            drifts,
+            pending: Some(p),
+        } => {
+            assert_eq!(p, pending);
+            let rules: Vec<_> = drifts
+                .iter()
+                .map(|d| (d.rule.as_str(), d.path.as_deref()))
+                .collect();
+            assert_eq!(rules, vec![("schema.type-changed", Some("$.id"))]);
+        }
+        other => panic!("expected a change with a pending file, got {other:?}"),
+    }
+    assert_eq!(std::fs::read(&accepted).expect("accepted"), accepted_bytes);
+
+    // CI leaves a stale pending file alone; a local unchanged run removes it.
+    assert_eq!(
+        store
+            .compare("suites/demo.yaml", &first, UpdateMode::No)
+            .expect("compare"),
+        Comparison::Unchanged
+    );
+    assert!(pending.exists());
+    assert_eq!(
+        store
+            .compare("suites/demo.yaml", &first, UpdateMode::New)
+            .expect("compare"),
+        Comparison::Unchanged
+    );
+    assert!(!pending.exists());
+    assert_eq!(std::fs::read(&accepted).expect("accepted"), accepted_bytes);
+}
+
+#[test]
+fn accept_and_reject_filter_by_provider() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let store = BaselineStore::new(dir.path());
+    for p in ["alpha", "beta"] {
+        store
+            .compare("s.yaml", &obs(p, v1()), UpdateMode::New)
+            .expect("compare");
+    }
+    let a = dir.path().join("alpha/schema/invoices.snap.new");
+    let b = dir.path().join("beta/schema/invoices.snap.new");
+    assert_eq!(
+        store.pending().expect("pending"),
+        vec![a.clone(), b.clone()]
+    );
+    assert_eq!(
+        store.reject(&provider("alpha")).expect("reject"),
+        vec![a.clone()]
+    );
+    assert_eq!(
+        store.accept(&provider("alpha")).expect("accept"),
+        Vec::<PathBuf>::new()
+    );
+    assert_eq!(
+        store.accept(&provider("beta")).expect("accept"),
+        vec![dir.path().join("beta/schema/invoices.snap")]
+    );
+    assert_eq!(store.pending().expect("pending"), Vec::<PathBuf>::new());
+    assert!(!dir.path().join("alpha/schema/invoices.snap").exists());
+}
+
+#[test]
+fn damaged_files_are_errors_not_baselines() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let store = BaselineStore::new(dir.path());
+    assert_eq!(store.pending().expect("no root yet"), Vec::<PathBuf>::new());
+    let first = obs("demo", v1());
+    store
+        .compare("s.yaml", &first, UpdateMode::New)
+        .expect("compare");
+    let pending = dir.path().join("demo/schema/invoices.snap.new");
+    std::fs::write(&pending, "---\nbroken\n").expect("write");
+    assert!(matches!(
+        store.accept(&Filter::default()),
+        Err(SnapshotError::Corrupt { line: 2, .. })
+    ));
+    assert!(pending.exists());
+
+    // A file whose header names another key is not silently used.
+    let other = SnapshotHeader::new("s.yaml", key("demo", Some("acme")));
+    std::fs::write(
+        dir.path().join("demo/schema/invoices.snap"),
+        render_snapshot(&other, &first.body),
+    )
+    .expect("write");
+    match store.load(&first.key) {
+        Err(SnapshotError::Corrupt {
+            line: 1, reason, ..
+        }) => {
+            assert_eq!(
+                reason,
+                "the header describes `demo/schema/invoices@acme`, not `demo/schema/invoices`"
+            );
+        }
+        other => panic!("expected a corrupt error, got {other:?}"),
+    }
+}
+
+#[test]
+fn effective_update_modes_follow_insta() {
+    use UpdateMode::*;
+    let got: Vec<_> = [Auto, New, Always, No]
+        .into_iter()
+        .flat_map(|m| [m.effective(false), m.effective(true)])
+        .map(|(m, w)| (m, w.is_some()))
+        .collect();
+    assert_eq!(
+        got,
+        vec![
+            (New, false),
+            (No, false),
+            (New, false),
+            (New, false),
+            (Always, false),
+            (No, true),
+            (No, false),
+            (No, false),
+        ]
+    );
+}
+
+#[test]
+fn always_writes_the_baseline_in_place_and_no_writes_nothing() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let store = BaselineStore::new(dir.path());
+    let accepted = dir.path().join("demo/schema/invoices.snap");
+    let pending = dir.path().join("demo/schema/invoices.snap.new");
+    let first = obs("demo", v1());
+    assert_eq!(
+        store
+            .compare("s.yaml", &first, UpdateMode::Always)
+            .expect("compare"),
+        Comparison::New { pending: None }
+    );
+    assert_eq!(store.load(&first.key).expect("load"), Some(first.clone()));
+    assert!(!pending.exists());
+
+    let mut shape = v1();
+    shape["$.id"]["types"] = json!(["string"]);
+    let second = obs("demo", shape);
+    let before = std::fs::read(&accepted).expect("accepted");
+    match store
+        .compare("s.yaml", &second, UpdateMode::No)
+        .expect("compare")
+    {
+        Comparison::Changed { drifts, pending } => {
+            assert_eq!(drifts.len(), 1);
+            assert_eq!(pending, None);
+        }
+        other => panic!("expected a change, got {other:?}"),
+    }
+    assert_eq!(std::fs::read(&accepted).expect("accepted"), before);
+    assert!(!pending.exists());
+
+    // A stale pending file goes when `always` writes the baseline itself.
+    store
+        .compare("s.yaml", &second, UpdateMode::New)
+        .expect("compare");
+    assert!(pending.exists());
+    assert!(matches!(
+        store.compare("s.yaml", &second, UpdateMode::Always),
+        Ok(Comparison::Changed { pending: None, .. })
+    ));
+    assert!(!pending.exists());
+    assert_eq!(store.load(&second.key).expect("load"), Some(second.clone()));
+    assert_eq!(
+        store
+            .compare("s.yaml", &second, UpdateMode::No)
+            .expect("compare"),
+        Comparison::Unchanged
+    );
+}
+
+#[test]
+fn filters_select_by_probe_subject_and_exact_keys() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let store = BaselineStore::new(dir.path());
+    let mut keys = Vec::new();
+    for (probe, subject, connection) in [
+        (ProbeKind::Schema, "invoices", None),
+        (ProbeKind::Schema, "me", None),
+        (ProbeKind::Values, "invoices", Some("acme")),
+    ] {
+        let k = ObservationKey {
+            provider: "demo".into(),
+            probe,
+            subject: subject.into(),
+            connection: connection.map(str::to_owned),
+        };
+        let o = Observation {
+            key: k.clone(),
+            body: json!({"n": 1}),
+        };
+        store
+            .compare("s.yaml", &o, UpdateMode::New)
+            .expect("compare");
+        keys.push(k);
+    }
+    let names = |f: &Filter| -> Vec<String> {
+        store
+            .pending_matching(f)
+            .expect("pending")
+            .into_iter()
+            .map(|(_, k)| k.to_string())
+            .collect()
+    };
+    let by_probe = Filter {
+        probe: Some(ProbeKind::Values),
+        ..Filter::default()
+    };
+    assert_eq!(names(&by_probe), vec!["demo/values/invoices@acme"]);
+    let by_subject = Filter {
+        subject: Some("invoices".into()),
+        ..Filter::default()
+    };
+    assert_eq!(
+        names(&by_subject),
+        vec!["demo/schema/invoices", "demo/values/invoices@acme"]
+    );
+    let by_key = Filter {
+        keys: Some(BTreeSet::from([keys[1].clone()])),
+        ..Filter::default()
+    };
+    assert_eq!(names(&by_key), vec!["demo/schema/me"]);
+    assert_eq!(names(&provider("other")), Vec::<String>::new());
+
+    assert_eq!(
+        store.accept(&by_subject).expect("accept"),
+        vec![
+            dir.path().join("demo/schema/invoices.snap"),
+            dir.path().join("demo/values/invoices@acme.snap")
+        ]
+    );
+    assert_eq!(
+        store.pending().expect("pending"),
+        vec![dir.path().join("demo/schema/me.snap.new")]
+    );
+}

@@ -1,0 +1,174 @@
+//! `run --update` modes, filtered accept/reject and a scripted `review`, through the binary.
+
+use crate::support::World;
+use driftwatch::sim::ApiVersion;
+use std::path::Path;
+use std::process::{Output, Stdio};
+
+fn bin(w: &World) -> std::process::Command {
+    let mut c = std::process::Command::new(env!("CARGO_BIN_EXE_driftwatch"));
+    c.current_dir(w.dir.path())
+        .env_remove("CI")
+        .env("NO_COLOR", "1");
+    c
+}
+
+async fn run_bin(w: &World, extra: &[&str], ci: bool) -> Output {
+    let mut cmd = bin(w);
+    cmd.arg("run")
+        .arg(&w.suite)
+        .arg("--credentials")
+        .arg(w.credentials())
+        .args(["--snapshots", "snapshots", "--reports", "reports"])
+        .args(["--fail-on", "never"])
+        .args(extra)
+        .env("SIM_BASE_URL", w.sim.base_url())
+        .env("SIM_CLIENT_ID", w.sim.client_id())
+        .env("SIM_CLIENT_SECRET", w.sim.client_secret());
+    if ci {
+        cmd.env("CI", "true");
+    }
+    let out = tokio::task::spawn_blocking(move || cmd.output().unwrap())
+        .await
+        .unwrap();
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    out
+}
+
+/// (accepted, pending) snapshot counts under `dir`.
+fn counts(dir: &Path) -> (usize, usize) {
+    let (mut accepted, mut pending) = (0, 0);
+    let mut stack = vec![dir.to_path_buf()];
+    while let Some(d) = stack.pop() {
+        let Ok(rd) = std::fs::read_dir(&d) else {
+            continue;
+        };
+        for e in rd.flatten() {
+            let p = e.path();
+            let name = p.to_string_lossy().to_string();
+            if p.is_dir() {
+                stack.push(p);
+            } else if name.ends_with(".snap.new") {
+                pending += 1;
+            } else if name.ends_with(".snap") {
+                accepted += 1;
+            }
+        }
+    }
+    (accepted, pending)
+}
+
+fn review(w: &World, args: &[&str], answers: &str) -> Output {
+    use std::io::Write;
+    let mut child = bin(w)
+        .arg("review")
+        .args(args)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(answers.as_bytes())
+        .unwrap();
+    child.wait_with_output().unwrap()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn update_modes_no_always_and_always_in_ci() {
+    let w = World::connected().await;
+    run_bin(&w, &["--update", "no"], false).await;
+    assert!(!w.snapshots().exists());
+
+    let ci = run_bin(&w, &["--update", "always"], true).await;
+    assert!(
+        String::from_utf8_lossy(&ci.stderr)
+            .contains("warning: --update always is ignored when CI=true"),
+        "{}",
+        String::from_utf8_lossy(&ci.stderr)
+    );
+    assert!(!w.snapshots().exists());
+
+    run_bin(&w, &["--update", "new"], true).await;
+    assert_eq!(counts(&w.snapshots()), (0, 30));
+
+    run_bin(&w, &["--update", "always"], false).await;
+    assert_eq!(counts(&w.snapshots()), (30, 0));
+    let me = w.snapshots().join("demo/schema/me.snap");
+    let v1 = std::fs::read_to_string(&me).unwrap();
+
+    w.sim.set_version(ApiVersion::V2);
+    run_bin(&w, &["--update", "no"], false).await;
+    assert_eq!(counts(&w.snapshots()), (30, 0));
+    assert_eq!(std::fs::read_to_string(&me).unwrap(), v1);
+    run_bin(&w, &["--update", "always"], false).await;
+    assert_eq!(counts(&w.snapshots()).1, 0);
+    assert_ne!(std::fs::read_to_string(&me).unwrap(), v1);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn rule_filter_and_scripted_review() {
+    let w = World::connected().await;
+    run_bin(&w, &["--update", "always"], false).await;
+    w.sim.set_version(ApiVersion::V2);
+    run_bin(&w, &[], false).await;
+    let (_, before) = counts(&w.snapshots());
+    assert!(before > 1, "{before}");
+
+    let accept = bin(&w)
+        .args(["accept", "--rule", "schema.field-renamed"])
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&accept.stdout);
+    assert_eq!(accept.status.code(), Some(0), "{stdout}");
+    assert!(stdout.contains("demo/schema/me.snap\n"), "{stdout}");
+    assert!(!w.snapshots().join("demo/schema/me.snap.new").exists());
+    let (_, after) = counts(&w.snapshots());
+    assert!(after < before && after > 0, "{before} → {after}");
+
+    let no_tty = review(&w, &[], "");
+    assert_eq!(no_tty.status.code(), Some(2));
+    assert!(
+        String::from_utf8_lossy(&no_tty.stderr).contains("use `driftwatch accept`/`reject`"),
+        "{}",
+        String::from_utf8_lossy(&no_tty.stderr)
+    );
+    assert_eq!(counts(&w.snapshots()).1, after);
+
+    let out = review(&w, &["--yes"], "r\nq\n");
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(out.status.code(), Some(0), "{stdout}");
+    assert!(
+        stdout.ends_with(&format!("accepted 0, rejected 1, skipped {}\n", after - 1)),
+        "{stdout}"
+    );
+    assert!(stdout.contains("--- accepted\n+++ pending\n"), "{stdout}");
+    assert_eq!(counts(&w.snapshots()).1, after - 1);
+
+    let bad = bin(&w)
+        .args(["reject", "--probe", "nope"])
+        .output()
+        .unwrap();
+    assert_eq!(bad.status.code(), Some(2));
+    let probe = bin(&w)
+        .args(["reject", "--probe", "schema", "--provider", "demo"])
+        .output()
+        .unwrap();
+    assert_eq!(probe.status.code(), Some(0));
+    let left = counts(&w.snapshots()).1;
+    assert!(left < after - 1, "{left}");
+    let all = review(&w, &["--yes"], "A\n");
+    assert!(
+        String::from_utf8_lossy(&all.stdout)
+            .ends_with(&format!("accepted {left}, rejected 0, skipped 0\n"))
+    );
+    assert_eq!(counts(&w.snapshots()).1, 0);
+}
