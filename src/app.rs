@@ -154,21 +154,44 @@ async fn cmd_run(ctx: &Context, args: RunArgs) -> Result<i32, Error> {
         expiry_window: args.expiry_window,
         suppressions: suppressions_path(ctx, args.suppressions),
     };
-    let progress = stderr_is_tty();
+    // A progress bar on a terminal only; CI logs stay clean.
+    let bar = stderr_is_tty().then(|| {
+        let bar = indicatif::ProgressBar::new(0);
+        bar.set_style(
+            indicatif::ProgressStyle::with_template(
+                "{spinner} {msg:20} [{bar:30}] {pos}/{len} calls",
+            )
+            .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar())
+            .progress_chars("=> "),
+        );
+        bar
+    });
+    let events = bar.clone();
     let on_event = move |e: Event| {
-        if !progress {
-            return;
-        }
-        if let Event::SuiteStarted {
-            provider,
-            connections,
-            endpoints,
-        } = e
-        {
-            eprintln!("probing {provider}: {connections} connections × {endpoints} endpoints…");
+        let Some(bar) = &events else { return };
+        match e {
+            Event::SuiteStarted {
+                provider,
+                connections,
+                endpoints,
+            } => {
+                bar.inc_length((connections * endpoints) as u64);
+                bar.set_message(provider);
+            }
+            Event::EndpointProbed { .. } => bar.inc(1),
+            Event::ConnectionFailed {
+                connection,
+                message,
+                ..
+            } => bar.println(format!("{connection}: {message}")),
+            Event::SuiteFinished { .. } => {}
         }
     };
-    let run = crate::run::execute(ctx, &opts, &on_event).await?;
+    let result = crate::run::execute(ctx, &opts, &on_event).await;
+    if let Some(bar) = bar {
+        bar.finish_and_clear();
+    }
+    let run = result?;
     let path = crate::report::write_run(&ctx.resolve(&opts.reports), &run)
         .map_err(|e| Error::Runtime(e.to_string()))?;
     tracing::debug!(path = %path.display(), "run written");
