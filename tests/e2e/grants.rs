@@ -7,9 +7,10 @@ use driftwatch::sim::{Profile, SimOptions};
 use std::process::{Command, Output};
 use std::time::Duration;
 
-fn bin(w: &World, args: &[&str]) -> Output {
-    let out = Command::new(env!("CARGO_BIN_EXE_driftwatch"))
-        .current_dir(w.dir.path())
+/// `driftwatch ARGS` in the world's directory, with the sim's settings in the environment.
+fn command(w: &World, args: &[&str]) -> Command {
+    let mut c = Command::new(env!("CARGO_BIN_EXE_driftwatch"));
+    c.current_dir(w.dir.path())
         .args(args)
         .env_remove("CI")
         .env("NO_COLOR", "1")
@@ -17,9 +18,12 @@ fn bin(w: &World, args: &[&str]) -> Output {
         .env("SIM_CLIENT_ID", w.sim.client_id())
         .env("SIM_CLIENT_SECRET", w.sim.client_secret())
         .env("SIM_USER_PASSWORD", w.sim.user_password())
-        .env("DRIFTWATCH_LOG", "debug")
-        .output()
-        .unwrap();
+        .env("DRIFTWATCH_LOG", "debug");
+    c
+}
+
+/// Asserts that neither output stream carries a secret.
+fn no_secrets(out: Output) -> Output {
     let (o, e) = (
         String::from_utf8_lossy(&out.stdout),
         String::from_utf8_lossy(&out.stderr),
@@ -31,40 +35,17 @@ fn bin(w: &World, args: &[&str]) -> Output {
     out
 }
 
+fn bin(w: &World, args: &[&str]) -> Output {
+    no_secrets(command(w, args).output().unwrap())
+}
+
+/// Like [`bin`], off the async workers (the sim runs on them).
 async fn bin_async(w: &World, args: &[&str]) -> Output {
-    let args: Vec<String> = args.iter().map(|s| s.to_string()).collect();
-    let w2 = (
-        w.dir.path().to_path_buf(),
-        w.sim.base_url(),
-        w.sim.client_id().to_string(),
-        w.sim.client_secret().to_string(),
-        w.sim.user_password().to_string(),
-    );
-    let out = tokio::task::spawn_blocking(move || {
-        Command::new(env!("CARGO_BIN_EXE_driftwatch"))
-            .current_dir(&w2.0)
-            .args(&args)
-            .env_remove("CI")
-            .env("NO_COLOR", "1")
-            .env("SIM_BASE_URL", &w2.1)
-            .env("SIM_CLIENT_ID", &w2.2)
-            .env("SIM_CLIENT_SECRET", &w2.3)
-            .env("SIM_USER_PASSWORD", &w2.4)
-            .env("DRIFTWATCH_LOG", "debug")
-            .output()
-            .unwrap()
-    })
-    .await
-    .unwrap();
-    let (o, e) = (
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr),
-    );
-    assert!(
-        !contains_secret(&o) && !contains_secret(&e),
-        "secret printed:\n{o}\n{e}"
-    );
-    out
+    let mut cmd = command(w, args);
+    let out = tokio::task::spawn_blocking(move || cmd.output().unwrap())
+        .await
+        .unwrap();
+    no_secrets(out)
 }
 
 const PASSWORD_SUITE: &str = r#"version: 1
