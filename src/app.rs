@@ -167,7 +167,10 @@ async fn cmd_run(ctx: &Context, args: RunArgs) -> Result<i32, Error> {
         bar
     });
     let events = bar.clone();
+    // Endpoints of the suite in progress: a failed connection takes its calls off the bar.
+    let suite_endpoints = std::sync::atomic::AtomicU64::new(0);
     let on_event = move |e: Event| {
+        use std::sync::atomic::Ordering;
         let Some(bar) = &events else { return };
         match e {
             Event::SuiteStarted {
@@ -175,6 +178,7 @@ async fn cmd_run(ctx: &Context, args: RunArgs) -> Result<i32, Error> {
                 connections,
                 endpoints,
             } => {
+                suite_endpoints.store(endpoints as u64, Ordering::Relaxed);
                 bar.inc_length((connections * endpoints) as u64);
                 bar.set_message(provider);
             }
@@ -183,7 +187,10 @@ async fn cmd_run(ctx: &Context, args: RunArgs) -> Result<i32, Error> {
                 connection,
                 message,
                 ..
-            } => bar.println(format!("{connection}: {message}")),
+            } => {
+                bar.dec_length(suite_endpoints.load(Ordering::Relaxed));
+                bar.println(format!("{connection}: {message}"));
+            }
             Event::SuiteFinished { .. } => {}
         }
     };
