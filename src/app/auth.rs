@@ -1,0 +1,93 @@
+//! `connect` and `tokens`: getting grants and showing their health.
+
+use super::{default_suites, print_out};
+use crate::auth::CredentialStore;
+use crate::cli::{ConnectArgs, TokensArgs};
+use crate::context::Context;
+use crate::error::{Error, exit};
+use std::path::PathBuf;
+
+pub(super) fn credentials_path(given: Option<PathBuf>) -> Result<PathBuf, Error> {
+    match given {
+        Some(p) => Ok(p),
+        None => CredentialStore::default_path().ok_or_else(|| {
+            Error::Usage("no platform data directory; pass --credentials FILE".into())
+        }),
+    }
+}
+
+pub(super) async fn cmd_connect(ctx: &Context, args: ConnectArgs) -> Result<i32, Error> {
+    use crate::auth::connect::{self, ConnectOptions};
+    let suite = crate::suite::load_suite(&args.suite, ctx, crate::suite::LoadMode::Run)?.suite;
+    let conn = suite
+        .connections
+        .iter()
+        .find(|c| c.id.value == args.connection)
+        .ok_or_else(|| {
+            let ids: Vec<&str> = suite
+                .connections
+                .iter()
+                .map(|c| c.id.value.as_str())
+                .collect();
+            Error::Usage(format!(
+                "suite `{}` has no connection `{}` (it has: {})",
+                args.suite.display(),
+                args.connection,
+                ids.join(", ")
+            ))
+        })?;
+    let store = crate::run::open_store(
+        ctx,
+        &suite,
+        &ctx.resolve(credentials_path(args.credentials)?),
+        args.store.credential_helper.as_deref(),
+    )?;
+    let (session, setup_error) = crate::run::ProviderSession::open(&suite, false, store).await?;
+    if let Some(e) = setup_error {
+        return Err(Error::Runtime(e));
+    }
+    let endpoints = connect::endpoints(&suite, &session.base, &session.tokens).await?;
+    let opts = ConnectOptions {
+        open_browser: !args.no_browser && !ctx.is_ci(),
+        timeout: args.timeout,
+        login_hint: args.login_hint.clone(),
+    };
+    let show = |line: &str| print_out(&format!("{line}\n"));
+    if args.device {
+        connect::device(&suite, &session.tokens, &endpoints, conn, &opts, &show).await?;
+    } else {
+        connect::authorization_code(&suite, &session.tokens, &endpoints, conn, &opts, &show)
+            .await?;
+    }
+    Ok(exit::OK)
+}
+
+pub(super) async fn cmd_tokens(ctx: &Context, args: TokensArgs) -> Result<i32, Error> {
+    let suites = if args.suites.is_empty() {
+        default_suites(ctx)?
+    } else {
+        args.suites.clone()
+    };
+    let path = ctx.resolve(credentials_path(args.credentials)?);
+    let window = chrono::Duration::from_std(args.window).unwrap_or(chrono::Duration::days(7));
+    let mut all = Vec::new();
+    for file in &suites {
+        let suite = crate::suite::load_suite(file, ctx, crate::suite::LoadMode::Check)?.suite;
+        let store =
+            crate::run::open_store(ctx, &suite, &path, args.store.credential_helper.as_deref())?;
+        all.extend(crate::run::token_health(&suite, &store, window)?);
+    }
+    if args.json {
+        let text = serde_json::to_string_pretty(&all).map_err(|e| Error::Runtime(e.to_string()))?;
+        print_out(&format!("{text}\n"));
+    } else {
+        print_out(&crate::report::terminal::render_tokens(&all));
+    }
+    let unhealthy = all.iter().any(|h| {
+        matches!(
+            h.status.as_str(),
+            "expired" | "refresh-in-flight" | "not-connected"
+        )
+    });
+    Ok(if unhealthy { exit::RUNTIME } else { exit::OK })
+}

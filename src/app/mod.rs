@@ -1,0 +1,183 @@
+//! What each subcommand does: wires the CLI to the library and maps results
+//! to exit codes. Output goes to stdout; diagnostics and progress to stderr.
+//! One file per family of commands; this one dispatches and holds the small ones.
+
+mod auth;
+mod baseline;
+mod run;
+
+pub use run::run_exit_code;
+
+use crate::cli::{Cli, Command};
+use crate::context::Context;
+use crate::error::{Error, exit};
+use auth::{cmd_connect, cmd_tokens};
+use baseline::{cmd_baseline, cmd_review};
+use run::{cmd_report, cmd_run};
+use std::io::{IsTerminal, Write};
+use std::path::PathBuf;
+
+/// Runs one command; returns the process exit code.
+pub fn main(cli: Cli, ctx: Context) -> i32 {
+    init_logging(&ctx);
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(r) => r,
+        Err(e) => {
+            eprintln!("error: cannot start the async runtime: {e}");
+            return exit::RUNTIME;
+        }
+    };
+    let result = match cli.command {
+        Command::Run(args) => runtime.block_on(cmd_run(&ctx, args)),
+        Command::Report(args) => cmd_report(&ctx, args),
+        Command::Check { suites } => cmd_check(&ctx, &suites),
+        Command::Schema => cmd_schema(),
+        Command::Rules { json } => {
+            print_out(&if json {
+                crate::rules::render_json()
+            } else {
+                crate::rules::render_table()
+            });
+            Ok(exit::OK)
+        }
+        Command::Accept(args) => cmd_baseline(&ctx, args, true),
+        Command::Reject(args) => cmd_baseline(&ctx, args, false),
+        Command::Review(args) => cmd_review(&ctx, args),
+        Command::Demo { dir, reports } => runtime.block_on(crate::demo::run_demo(
+            &ctx,
+            dir,
+            ctx.resolve(reports),
+            stdout_color(&ctx),
+        )),
+        Command::Connect(args) => runtime.block_on(cmd_connect(&ctx, args)),
+        Command::Tokens(args) => runtime.block_on(cmd_tokens(&ctx, args)),
+        Command::Sim {
+            port,
+            profile,
+            drift,
+        } => runtime.block_on(cmd_sim(&ctx, port, &profile, &drift)),
+    };
+    log_resource_usage();
+    match result {
+        Ok(code) => code,
+        Err(e) => {
+            eprintln!("error: {e}");
+            let mut source = std::error::Error::source(&e);
+            while let Some(s) = source {
+                eprintln!("  caused by: {s}");
+                source = s.source();
+            }
+            e.exit_code()
+        }
+    }
+}
+
+/// Logs the process's peak resident memory at debug level (Linux), so a run's
+/// memory bound can be checked from outside: `DRIFTWATCH_LOG=debug`.
+fn log_resource_usage() {
+    let peak = std::fs::read_to_string("/proc/self/status")
+        .ok()
+        .and_then(|s| {
+            s.lines()
+                .find(|l| l.starts_with("VmHWM:"))
+                .and_then(|l| l.split_whitespace().nth(1))
+                .and_then(|v| v.parse::<u64>().ok())
+        });
+    if let Some(kib) = peak {
+        tracing::debug!(peak_rss_kib = kib, "resource usage");
+    }
+}
+
+fn init_logging(ctx: &Context) {
+    let filter = ctx.var("DRIFTWATCH_LOG").unwrap_or("warn");
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_new(filter)
+                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn")),
+        )
+        .with_writer(std::io::stderr)
+        .try_init();
+}
+
+/// Colour on stdout only on a terminal, and never with `NO_COLOR`.
+pub fn stdout_color(ctx: &Context) -> bool {
+    std::io::stdout().is_terminal() && !ctx.no_color() && ctx.var("TERM") != Some("dumb")
+}
+
+pub(crate) fn stderr_is_tty() -> bool {
+    std::io::stderr().is_terminal()
+}
+
+/// Every `*.yaml`/`*.yml` directly in `suites/`, sorted.
+pub(crate) fn default_suites(ctx: &Context) -> Result<Vec<PathBuf>, Error> {
+    let dir = ctx.resolve("suites");
+    let rd = std::fs::read_dir(&dir).map_err(|source| Error::Io {
+        what: "cannot list suites in",
+        path: dir.clone(),
+        source,
+    })?;
+    let mut v: Vec<PathBuf> = rd
+        .filter_map(|e| e.ok().map(|e| e.path()))
+        .filter(|p| matches!(p.extension().and_then(|e| e.to_str()), Some("yaml" | "yml")))
+        .map(|p| PathBuf::from("suites").join(p.file_name().unwrap_or_default()))
+        .collect();
+    v.sort();
+    if v.is_empty() {
+        return Err(Error::Usage(format!(
+            "no suites given and none found in `{}`",
+            dir.display()
+        )));
+    }
+    Ok(v)
+}
+
+fn cmd_check(ctx: &Context, suites: &[PathBuf]) -> Result<i32, Error> {
+    let report = crate::suite::check_files(
+        suites,
+        ctx,
+        std::io::stderr().is_terminal() && !ctx.no_color(),
+    );
+    eprint!("{}", report.rendered);
+    Ok(if report.errors > 0 {
+        exit::USAGE
+    } else {
+        exit::OK
+    })
+}
+
+fn cmd_schema() -> Result<i32, Error> {
+    let schema = crate::suite::suite_json_schema();
+    let text = serde_json::to_string_pretty(&schema).map_err(|e| Error::Runtime(e.to_string()))?;
+    print_out(&format!("{text}\n"));
+    Ok(exit::OK)
+}
+
+async fn cmd_sim(ctx: &Context, port: u16, profile: &str, drift: &str) -> Result<i32, Error> {
+    let profile = profile
+        .parse::<crate::sim::Profile>()
+        .map_err(|_| Error::Usage(format!("unknown sim profile `{profile}`")))?;
+    let version = drift
+        .parse::<crate::sim::ApiVersion>()
+        .map_err(|_| Error::Usage(format!("unknown sim drift `{drift}` (expected v1 or v2)")))?;
+    let opts = crate::sim::SimOptions {
+        profile,
+        version,
+        client_secret: ctx.var("SIM_CLIENT_SECRET").map(str::to_string),
+        user_password: ctx.var("SIM_USER_PASSWORD").map(str::to_string),
+        ..crate::sim::SimOptions::default()
+    };
+    crate::sim::serve_forever(port, opts)
+        .await
+        .map_err(|e| Error::Runtime(format!("simulated provider: {e}")))?;
+    Ok(exit::OK)
+}
+
+/// Writes to stdout, ignoring a closed pipe (`driftwatch run | head`).
+pub fn print_out(text: &str) {
+    let mut out = std::io::stdout().lock();
+    let _ = out.write_all(text.as_bytes());
+    let _ = out.flush();
+}

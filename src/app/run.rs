@@ -1,0 +1,304 @@
+//! `run` and `report`: executing suites and writing a run in every requested format.
+
+use super::auth::credentials_path;
+use super::{default_suites, print_out, stderr_is_tty, stdout_color};
+use crate::baseline::UpdateMode;
+use crate::cli::{FailOn, Format, OutputArgs, ReportArgs, RunArgs, Update};
+use crate::context::Context;
+use crate::error::{Error, exit};
+use crate::run::{Event, RunOptions};
+use std::path::{Path, PathBuf};
+
+pub(super) async fn cmd_run(ctx: &Context, args: RunArgs) -> Result<i32, Error> {
+    // A bad --format/--output pairing must fail before any request is sent.
+    check_pairs(&args.output)?;
+    let suites = if args.suites.is_empty() {
+        default_suites(ctx)?
+    } else {
+        args.suites.clone()
+    };
+    let credentials = credentials_path(args.credentials)?;
+    let (update, warning) = update_mode(args.update).effective(ctx.is_ci());
+    if let Some(w) = warning {
+        eprintln!("warning: {w}");
+    }
+    let opts = RunOptions {
+        suites,
+        snapshots: args.snapshots,
+        reports: args.reports,
+        credentials,
+        credential_helper: args.store.credential_helper.clone(),
+        allow_insecure_http: args.allow_insecure_http,
+        update,
+        expiry_window: args.expiry_window,
+        suppressions: suppressions_path(ctx, args.suppressions),
+    };
+    // A progress bar on a terminal only; CI logs stay clean.
+    let bar = stderr_is_tty().then(|| {
+        let bar = indicatif::ProgressBar::new(0);
+        bar.set_style(
+            indicatif::ProgressStyle::with_template(
+                "{spinner} {msg:20} [{bar:30}] {pos}/{len} calls",
+            )
+            .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar())
+            .progress_chars("=> "),
+        );
+        bar
+    });
+    let events = bar.clone();
+    // Endpoints of the suite in progress: a failed connection takes its calls off the bar.
+    let suite_endpoints = std::sync::atomic::AtomicU64::new(0);
+    let on_event = move |e: Event| {
+        use std::sync::atomic::Ordering;
+        let Some(bar) = &events else { return };
+        match e {
+            Event::SuiteStarted {
+                provider,
+                connections,
+                endpoints,
+            } => {
+                suite_endpoints.store(endpoints as u64, Ordering::Relaxed);
+                bar.inc_length((connections * endpoints) as u64);
+                bar.set_message(provider);
+            }
+            Event::EndpointProbed { .. } => bar.inc(1),
+            Event::ConnectionFailed {
+                connection,
+                message,
+                ..
+            } => {
+                bar.dec_length(suite_endpoints.load(Ordering::Relaxed));
+                bar.println(format!("{connection}: {message}"));
+            }
+            Event::SuiteFinished { .. } => {}
+        }
+    };
+    let result = crate::run::execute(ctx, &opts, &on_event).await;
+    if let Some(bar) = bar {
+        bar.finish_and_clear();
+    }
+    let run = result?;
+    let path = crate::report::write_run(&ctx.resolve(&opts.reports), &run)
+        .map_err(|e| Error::Runtime(e.to_string()))?;
+    tracing::debug!(path = %path.display(), "run written");
+    let dir = opts.reports.join(&run.run_id);
+    let shown = dir.join("run.json");
+    for t in targets(&args.output, Some(&dir))? {
+        // run.json is already written; its default target would only repeat it.
+        if t.format == Format::Json && t.path.as_deref() == Some(shown.as_path()) {
+            continue;
+        }
+        emit(ctx, &run, &t, args.fail_on, Some(&shown))?;
+    }
+    if ctx.var("GITHUB_ACTIONS") == Some("true") {
+        print_out(&crate::report::github::render(&run));
+    }
+    Ok(run_exit_code(&run, args.fail_on))
+}
+
+/// `driftwatch report run.json --format …`: re-renders a finished run.
+pub(super) fn cmd_report(ctx: &Context, args: ReportArgs) -> Result<i32, Error> {
+    check_pairs(&args.output)?;
+    let run = crate::report::read_run(&ctx.resolve(&args.run))
+        .map_err(|e| Error::Usage(e.to_string()))?;
+    for t in targets(&args.output, None)? {
+        emit(ctx, &run, &t, args.fail_on, Some(&args.run))?;
+    }
+    Ok(exit::OK)
+}
+
+/// One report to produce: a format and its file (`None` = stdout).
+#[derive(Debug, PartialEq)]
+struct Target {
+    format: Format,
+    path: Option<PathBuf>,
+}
+
+fn check_pairs(args: &OutputArgs) -> Result<(), Error> {
+    let formats = args.formats.len().max(1);
+    if args.outputs.len() > formats {
+        return Err(Error::Usage(format!(
+            "{} --output for {} --format: each --output pairs with the --format at the same position",
+            args.outputs.len(),
+            formats
+        )));
+    }
+    Ok(())
+}
+
+/// Pairs formats with outputs by position. Unpaired formats go to stdout
+/// (terminal, or everything when `default_dir` is `None`) or to
+/// `default_dir/run.{json,xml,md}`.
+fn targets(args: &OutputArgs, default_dir: Option<&Path>) -> Result<Vec<Target>, Error> {
+    check_pairs(args)?;
+    let formats = if args.formats.is_empty() {
+        vec![Format::Terminal]
+    } else {
+        args.formats.clone()
+    };
+    Ok(formats
+        .into_iter()
+        .enumerate()
+        .map(|(i, format)| {
+            let path = match args.outputs.get(i) {
+                Some(p) if p.as_os_str() == "-" => None,
+                Some(p) => Some(p.clone()),
+                None => match (format, default_dir) {
+                    (Format::Terminal, _) | (_, None) => None,
+                    (Format::Json, Some(d)) => Some(d.join("run.json")),
+                    (Format::Junit, Some(d)) => Some(d.join("run.xml")),
+                    (Format::Markdown, Some(d)) => Some(d.join("run.md")),
+                },
+            };
+            Target { format, path }
+        })
+        .collect())
+}
+
+/// Renders one target and prints or writes it.
+fn emit(
+    ctx: &Context,
+    run: &crate::run::Run,
+    t: &Target,
+    fail_on: FailOn,
+    run_json: Option<&Path>,
+) -> Result<(), Error> {
+    use crate::report::{junit, markdown, terminal};
+    let shown = run_json.map(|p| p.display().to_string());
+    let text = match t.format {
+        Format::Terminal => {
+            terminal::render(run, t.path.is_none() && stdout_color(ctx), shown.as_deref())
+        }
+        Format::Json => {
+            let mut text =
+                serde_json::to_string_pretty(run).map_err(|e| Error::Runtime(e.to_string()))?;
+            text.push('\n');
+            text
+        }
+        Format::Junit => junit::render(run, fail_on.threshold()),
+        Format::Markdown => markdown::render(run),
+    };
+    match &t.path {
+        None => print_out(&text),
+        Some(p) => {
+            let full = ctx.resolve(p);
+            if let Some(parent) = full.parent() {
+                std::fs::create_dir_all(parent).map_err(|source| Error::Io {
+                    what: "cannot create",
+                    path: parent.to_path_buf(),
+                    source,
+                })?;
+            }
+            std::fs::write(&full, text).map_err(|source| Error::Io {
+                what: "cannot write",
+                path: full.clone(),
+                source,
+            })?;
+            eprintln!("{}: {}", format_name(t.format), p.display());
+        }
+    }
+    Ok(())
+}
+
+fn format_name(f: Format) -> &'static str {
+    match f {
+        Format::Terminal => "terminal",
+        Format::Json => "json",
+        Format::Junit => "junit",
+        Format::Markdown => "markdown",
+    }
+}
+
+/// The ignore file to use: the one given, else `driftwatch.ignore.yaml` when it exists.
+pub(super) fn suppressions_path(ctx: &Context, given: Option<PathBuf>) -> Option<PathBuf> {
+    given.or_else(|| {
+        let default = PathBuf::from(DEFAULT_SUPPRESSIONS);
+        ctx.resolve(&default).is_file().then_some(default)
+    })
+}
+
+/// The ignore file picked up without `--suppressions`.
+const DEFAULT_SUPPRESSIONS: &str = "driftwatch.ignore.yaml";
+
+/// Exit code of a finished run: runtime errors (3) outrank drift (1); suppressed drifts
+/// never fail a run.
+pub fn run_exit_code(run: &crate::run::Run, fail_on: crate::cli::FailOn) -> i32 {
+    if !run.errors.is_empty() {
+        return exit::RUNTIME;
+    }
+    match fail_on.threshold() {
+        Some(t) if run.count_at_least(t) > 0 => exit::DRIFT,
+        _ => exit::OK,
+    }
+}
+
+pub(super) fn update_mode(u: Update) -> UpdateMode {
+    match u {
+        Update::Auto => UpdateMode::Auto,
+        Update::New => UpdateMode::New,
+        Update::Always => UpdateMode::Always,
+        Update::No => UpdateMode::No,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn out(formats: &[Format], outputs: &[&str]) -> OutputArgs {
+        OutputArgs {
+            formats: formats.to_vec(),
+            outputs: outputs.iter().map(PathBuf::from).collect(),
+        }
+    }
+
+    #[test]
+    fn outputs_pair_with_formats_by_position() {
+        let dir = Path::new("reports/r1");
+        let got = targets(
+            &out(
+                &[
+                    Format::Junit,
+                    Format::Terminal,
+                    Format::Markdown,
+                    Format::Json,
+                ],
+                &["ci/j.xml", "-"],
+            ),
+            Some(dir),
+        )
+        .unwrap();
+        let want = [
+            (Format::Junit, Some("ci/j.xml")),
+            (Format::Terminal, None),
+            (Format::Markdown, Some("reports/r1/run.md")),
+            (Format::Json, Some("reports/r1/run.json")),
+        ]
+        .map(|(format, p)| Target {
+            format,
+            path: p.map(PathBuf::from),
+        });
+        assert_eq!(got, want);
+    }
+
+    #[test]
+    fn default_is_terminal_and_report_defaults_to_stdout() {
+        let got = targets(&out(&[], &[]), Some(Path::new("r"))).unwrap();
+        assert_eq!(
+            got,
+            [Target {
+                format: Format::Terminal,
+                path: None
+            }]
+        );
+        let got = targets(&out(&[Format::Junit], &[]), None).unwrap();
+        assert_eq!(got[0].path, None);
+    }
+
+    #[test]
+    fn more_outputs_than_formats_is_a_usage_error() {
+        let e = targets(&out(&[Format::Junit], &["a", "b"]), None).unwrap_err();
+        assert_eq!(e.exit_code(), exit::USAGE);
+        assert!(e.to_string().contains("2 --output for 1 --format"), "{e}");
+    }
+}
