@@ -11,16 +11,23 @@ use std::fmt::Write;
 pub fn render(run: &Run) -> String {
     let mut out = String::new();
     for d in &run.drifts {
-        let level = match d.severity {
-            Severity::Breaking => "error",
-            Severity::Warning => "warning",
-            Severity::Info => "notice",
+        // A suppressed drift is known and does not fail the run: a notice, never an error.
+        let level = match (&d.suppressed, d.severity) {
+            (Some(_), _) | (None, Severity::Info) => "notice",
+            (None, Severity::Breaking) => "error",
+            (None, Severity::Warning) => "warning",
         };
+        let mut message = drift_message(d);
+        let mut title = d.rule.clone();
+        if let Some(reason) = &d.suppressed {
+            title.push_str(" (suppressed)");
+            let _ = write!(message, " — suppressed: {reason}");
+        }
         let _ = writeln!(
             out,
             "::{level} title={}::{}",
-            escape_property(&d.rule),
-            escape_data(&drift_message(d))
+            escape_property(&title),
+            escape_data(&message)
         );
     }
     for e in &run.errors {
@@ -76,6 +83,23 @@ mod tests {
     #[test]
     fn annotations_of_the_fixed_run() {
         insta::assert_snapshot!(render(&fixed_run()));
+    }
+
+    #[test]
+    fn a_suppressed_breaking_drift_is_a_notice_with_its_reason() {
+        let mut run = fixed_run();
+        run.errors.clear();
+        run.drifts.truncate(1);
+        run.drifts[0].severity = Severity::Breaking;
+        run.drifts[0].message = "gone".into();
+        run.drifts[0].suppressed = Some("JIRA-1".into());
+        assert_eq!(
+            render(&run),
+            format!(
+                "::notice title={} (suppressed)::demo refresh refresh [acme-corp]: gone — suppressed: JIRA-1\n",
+                run.drifts[0].rule
+            )
+        );
     }
 
     #[test]

@@ -7,6 +7,7 @@ mod drift;
 mod grants;
 mod lifecycle;
 mod limits;
+mod nightly;
 mod probes;
 mod review;
 mod rules;
