@@ -236,13 +236,10 @@ fn variant_list(
     if let Some(items) = array_items(&target) {
         target = lookup(items).unwrap_or_else(|| items.clone());
     }
-    let Some(alts) = target
+    let alts = target
         .get("oneOf")
         .or_else(|| target.get("anyOf"))
-        .and_then(Value::as_array)
-    else {
-        return None;
-    };
+        .and_then(Value::as_array)?;
     let lines: Vec<String> = alts
         .iter()
         .filter(|a| !is_null_type(a))
