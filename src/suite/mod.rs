@@ -10,6 +10,7 @@ mod interpolate;
 mod load;
 pub mod model;
 mod raw;
+mod reference;
 mod schema;
 mod units;
 
@@ -17,5 +18,6 @@ pub use check::{CheckReport, check_files};
 pub use diagnostic::{DiagSeverity, Diagnostic};
 pub use load::{LoadMode, Loaded, SuiteError, load_suite};
 pub use model::*;
+pub use reference::suite_reference_markdown;
 pub use schema::suite_json_schema;
 pub use units::parse_duration;

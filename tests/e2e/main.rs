@@ -3,7 +3,9 @@
 mod check;
 mod cli;
 mod connect;
+mod docs;
 mod drift;
+mod examples;
 mod grants;
 mod lifecycle;
 mod limits;
