@@ -131,7 +131,7 @@ pub(crate) enum RawClientAuth {
 #[serde(deny_unknown_fields)]
 #[schemars(rename = "Auth")]
 pub(crate) struct RawAuth {
-    /// `authorization_code`, `client_credentials` or `static_bearer`.
+    /// `authorization_code`, `client_credentials`, `password` (legacy, warned) or `static_bearer`.
     #[schemars(with = "RawGrant")]
     pub grant: Spanned<RawGrant>,
     /// Token endpoint, absolute or relative to `provider.base_url`.
