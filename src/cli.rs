@@ -116,7 +116,12 @@ pub struct RunArgs {
     #[arg(long, value_enum, env = "DRIFTWATCH_UPDATE")]
     pub update: Option<Update>,
     /// Slack-compatible incoming-webhook URL to notify on drift (a secret: never printed).
-    #[arg(long, value_name = "URL", env = "DRIFTWATCH_WEBHOOK", hide_env_values = true)]
+    #[arg(
+        long,
+        value_name = "URL",
+        env = "DRIFTWATCH_WEBHOOK",
+        hide_env_values = true
+    )]
     pub webhook: Option<String>,
     /// Notify when drift at or above this severity exists [default: breaking].
     #[arg(long, value_enum, env = "DRIFTWATCH_WEBHOOK_ON")]

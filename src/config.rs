@@ -351,11 +351,13 @@ fn env<T>(
 ) -> Result<Option<(T, &'static str)>, ConfigError> {
     match ctx.var(var).filter(|v| !v.is_empty()) {
         None => Ok(None),
-        Some(v) => parse(v).map(|t| Some((t, var))).ok_or_else(|| ConfigError::Env {
-            var,
-            value: v.to_string(),
-            expected: expected.to_string(),
-        }),
+        Some(v) => parse(v)
+            .map(|t| Some((t, var)))
+            .ok_or_else(|| ConfigError::Env {
+                var,
+                value: v.to_string(),
+                expected: expected.to_string(),
+            }),
     }
 }
 
@@ -498,11 +500,9 @@ pub fn resolve(
         ),
         formats: layer(
             Vec::new(),
-            c.format.as_ref().map(|v| {
-                v.iter()
-                    .filter_map(|s| parse_value(s.get_ref()))
-                    .collect()
-            }),
+            c.format
+                .as_ref()
+                .map(|v| v.iter().filter_map(|s| parse_value(s.get_ref())).collect()),
             None,
             (!flags.formats.is_empty()).then(|| (flags.formats.clone(), "--format")),
         ),

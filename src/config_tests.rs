@@ -47,7 +47,10 @@ fn each_layer_overrides_the_one_before() {
         (s.snapshots.value.clone(), s.snapshots.source),
         (PathBuf::from("file-snaps"), Source::ConfigFile)
     );
-    assert_eq!((s.fail_on.value, s.fail_on.source), (FailOn::Warning, Source::ConfigFile));
+    assert_eq!(
+        (s.fail_on.value, s.fail_on.source),
+        (FailOn::Warning, Source::ConfigFile)
+    );
     assert_eq!(s.expiry_window.value, Duration::from_secs(3 * 86_400));
     assert_eq!(s.update.value, Update::New);
     assert_eq!(s.formats.value, vec![Format::Junit, Format::Markdown]);
@@ -62,7 +65,10 @@ fn each_layer_overrides_the_one_before() {
     let s = resolve(&ctx, Some((p, &c)), &Flags::default()).unwrap();
     assert_eq!(
         (s.snapshots.value.clone(), s.snapshots.source),
-        (PathBuf::from("env-snaps"), Source::Env("DRIFTWATCH_SNAPSHOTS"))
+        (
+            PathBuf::from("env-snaps"),
+            Source::Env("DRIFTWATCH_SNAPSHOTS")
+        )
     );
     assert_eq!(s.fail_on.value, FailOn::Info);
     assert_eq!(s.expiry_window.value, Duration::from_secs(12 * 3600));
@@ -81,7 +87,10 @@ fn each_layer_overrides_the_one_before() {
         (s.snapshots.value.clone(), s.snapshots.source),
         (PathBuf::from("flag-snaps"), Source::Flag("--snapshots"))
     );
-    assert_eq!((s.fail_on.value, s.fail_on.source), (FailOn::Never, Source::Flag("--fail-on")));
+    assert_eq!(
+        (s.fail_on.value, s.fail_on.source),
+        (FailOn::Never, Source::Flag("--fail-on"))
+    );
     assert_eq!(s.expiry_window.value, Duration::from_secs(60));
     assert_eq!(s.formats.value, vec![Format::Json]);
 }
@@ -121,7 +130,10 @@ fn bad_enum_value_points_at_the_value() {
     let e = err("\nfail_on = \"braking\"\n");
     assert!(e.starts_with("error: invalid value `braking`"), "{e}");
     assert!(e.contains("--> driftwatch.toml:2:11"), "{e}");
-    assert!(e.contains("expected one of info, warning, breaking, never"), "{e}");
+    assert!(
+        e.contains("expected one of info, warning, breaking, never"),
+        "{e}"
+    );
     assert!(e.contains("did you mean `breaking`?"), "{e}");
 }
 
@@ -139,7 +151,9 @@ fn bad_duration_and_insecure_http_are_refused() {
 
 #[test]
 fn errors_never_quote_a_webhook_path() {
-    let e = err("[webhook]\nurl = \"https://hooks.example/services/T1/B2/secretpart\"\non = \"sometimes\"\n");
+    let e = err(
+        "[webhook]\nurl = \"https://hooks.example/services/T1/B2/secretpart\"\non = \"sometimes\"\n",
+    );
     assert!(!e.contains("secretpart"), "{e}");
     let e = err("[webhook]\nurl = \"https://hooks.example/services/T1/B2/secretpart\" x\n");
     assert!(!e.contains("secretpart"), "{e}");
@@ -165,7 +179,12 @@ fn locate_prefers_flag_then_env_then_the_working_directory() {
 fn render_masks_the_webhook_and_names_sources() {
     let c = file(FILE);
     let ctx = Context::empty("/w").with_var("DRIFTWATCH_REPORTS", "env-reports");
-    let s = resolve(&ctx, Some((Path::new("driftwatch.toml"), &c)), &Flags::default()).unwrap();
+    let s = resolve(
+        &ctx,
+        Some((Path::new("driftwatch.toml"), &c)),
+        &Flags::default(),
+    )
+    .unwrap();
     let text = s.render();
     assert!(!text.contains("secretpart"), "{text}");
     let lines: Vec<&str> = text.lines().collect();
@@ -190,7 +209,13 @@ fn render_masks_the_webhook_and_names_sources() {
 
 #[test]
 fn mask_url_keeps_scheme_host_and_port_only() {
-    assert_eq!(mask_url("https://hooks.slack.com/services/T/B/x"), "https://hooks.slack.com/…");
-    assert_eq!(mask_url("http://127.0.0.1:4000/hook?k=v"), "http://127.0.0.1:4000/…");
+    assert_eq!(
+        mask_url("https://hooks.slack.com/services/T/B/x"),
+        "https://hooks.slack.com/…"
+    );
+    assert_eq!(
+        mask_url("http://127.0.0.1:4000/hook?k=v"),
+        "http://127.0.0.1:4000/…"
+    );
     assert_eq!(mask_url("not a url"), "(invalid url)");
 }

@@ -54,7 +54,11 @@ fn selected(run: &Run, on: Severity) -> Vec<&Drift> {
         .iter()
         .filter(|d| d.suppressed.is_none() && d.severity >= on)
         .collect();
-    v.sort_by(|a, b| b.severity.cmp(&a.severity).then(a.sort_key().cmp(&b.sort_key())));
+    v.sort_by(|a, b| {
+        b.severity
+            .cmp(&a.severity)
+            .then(a.sort_key().cmp(&b.sort_key()))
+    });
     v
 }
 
@@ -124,7 +128,10 @@ pub fn payload(run: &Run, on: Severity, report_url: Option<&str>) -> Value {
     }
     let mut context = format!("run `{}` · {total}", run.run_id);
     if let Some(u) = report_url {
-        context.push_str(&format!(" · <{}|report>", u.replace("{run_id}", &run.run_id)));
+        context.push_str(&format!(
+            " · <{}|report>",
+            u.replace("{run_id}", &run.run_id)
+        ));
     }
     let mut blocks = vec![json!({
         "type": "header",

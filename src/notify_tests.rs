@@ -4,7 +4,11 @@ use crate::report::fixture::fixed_run;
 #[test]
 fn payload_lists_drift_metadata_most_severe_first() {
     let run = fixed_run();
-    let p = payload(&run, Severity::Info, Some("https://ci.example/runs/{run_id}"));
+    let p = payload(
+        &run,
+        Severity::Info,
+        Some("https://ci.example/runs/{run_id}"),
+    );
     assert_eq!(
         p["text"],
         "driftwatch: 3 drifts at or above info (1 breaking · 1 warning · 1 info) in run 20261127T210000Z-abcd"
@@ -36,7 +40,13 @@ fn payload_never_carries_messages_or_evidence() {
     let run = fixed_run();
     let text = payload(&run, Severity::Info, None).to_string();
     // Messages, before/after evidence and exchange ids of the fixture.
-    for absent in ["changed type from", "status 404", "integer", "x0001", "now rotate"] {
+    for absent in [
+        "changed type from",
+        "status 404",
+        "integer",
+        "x0001",
+        "now rotate",
+    ] {
         assert!(!text.contains(absent), "{absent} in {text}");
     }
 }
@@ -52,7 +62,10 @@ fn threshold_and_suppression_decide_whether_to_send() {
     assert!(!should_send(&run, Severity::Breaking));
     assert!(should_send(&run, Severity::Warning));
     let p = payload(&run, Severity::Warning, None);
-    assert_eq!(p["blocks"][0]["text"]["text"], "driftwatch: 1 drift at or above warning");
+    assert_eq!(
+        p["blocks"][0]["text"]["text"],
+        "driftwatch: 1 drift at or above warning"
+    );
     run.drifts.clear();
     assert!(!should_send(&run, Severity::Info));
 }

@@ -10,7 +10,12 @@ use std::path::Path;
 /// Prints the completion script of `shell`.
 pub(super) fn cmd_completions(shell: clap_complete::Shell) -> Result<i32, Error> {
     let mut buf = Vec::new();
-    clap_complete::generate(shell, &mut crate::cli::Cli::command(), "driftwatch", &mut buf);
+    clap_complete::generate(
+        shell,
+        &mut crate::cli::Cli::command(),
+        "driftwatch",
+        &mut buf,
+    );
     print_out(&String::from_utf8_lossy(&buf));
     Ok(exit::OK)
 }

@@ -2,11 +2,13 @@
 
 mod check;
 mod cli;
+mod config;
 mod connect;
 mod drift;
 mod grants;
 mod lifecycle;
 mod limits;
+mod notify;
 mod probes;
 mod review;
 mod rules;
