@@ -181,10 +181,16 @@ pub fn load(ctx: &Context, path: &Path) -> Result<ConfigFile, ConfigError> {
 pub fn parse(path: &Path, source: &str) -> Result<ConfigFile, ConfigError> {
     let file: ConfigFile = toml::from_str(source).map_err(|e| {
         let message = mask_urls(e.message().trim());
-        let help = unknown_field(&message)
+        let unknown = unknown_field(&message);
+        let help = unknown
             .and_then(|w| did_you_mean(w, KEYS.iter().copied()))
             .map(|b| format!("did you mean `{b}`?"));
-        invalid(path, source, e.span(), message, "here", help)
+        let label = if unknown.is_some() {
+            "not a setting"
+        } else {
+            "here"
+        };
+        invalid(path, source, e.span(), message, label, help)
     })?;
     if let Some(v) = &file.allow_insecure_http {
         return Err(invalid(
@@ -272,7 +278,10 @@ fn invalid(
         label: label.to_string(),
         help,
     };
-    ConfigError::Invalid(d.render(&mask_urls(source), false))
+    // The caller prints `error: ` before every top-level error.
+    let text = d.render(&mask_urls(source), false);
+    let text = text.trim_end();
+    ConfigError::Invalid(text.strip_prefix("error: ").unwrap_or(text).to_string())
 }
 
 /// 1-based line and column (in characters) of byte `offset`.

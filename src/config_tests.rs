@@ -120,7 +120,7 @@ fn a_bad_environment_value_names_the_variable() {
 #[test]
 fn unknown_key_points_at_the_line_and_suggests() {
     let e = err("reports = \"r\"\nsnapshot = \"s\"\n");
-    assert!(e.starts_with("error: unknown field `snapshot`"), "{e}");
+    assert!(e.starts_with("unknown field `snapshot`"), "{e}");
     assert!(e.contains("--> driftwatch.toml:2:1"), "{e}");
     assert!(e.contains("did you mean `snapshots`?"), "{e}");
 }
@@ -128,7 +128,7 @@ fn unknown_key_points_at_the_line_and_suggests() {
 #[test]
 fn bad_enum_value_points_at_the_value() {
     let e = err("\nfail_on = \"braking\"\n");
-    assert!(e.starts_with("error: invalid value `braking`"), "{e}");
+    assert!(e.starts_with("invalid value `braking`"), "{e}");
     assert!(e.contains("--> driftwatch.toml:2:11"), "{e}");
     assert!(
         e.contains("expected one of info, warning, breaking, never"),
@@ -140,10 +140,10 @@ fn bad_enum_value_points_at_the_value() {
 #[test]
 fn bad_duration_and_insecure_http_are_refused() {
     let e = err("expiry_window = \"soon\"\n");
-    assert!(e.starts_with("error: invalid duration `soon`"), "{e}");
+    assert!(e.starts_with("invalid duration `soon`"), "{e}");
     let e = err("allow_insecure_http = true\n");
     assert!(
-        e.starts_with("error: `allow_insecure_http` is not accepted in a config file"),
+        e.starts_with("`allow_insecure_http` is not accepted in a config file"),
         "{e}"
     );
     assert!(e.contains("driftwatch.toml:1:23"), "{e}");

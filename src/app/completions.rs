@@ -80,7 +80,7 @@ mod tests {
             assert!(names.iter().any(|m| m == n), "{n} not in {names:?}");
         }
         for n in names {
-            assert!(script.contains(&format!("driftwatch__{n}")), "{n} missing");
+            assert!(script.contains(&format!("driftwatch,{n})")), "{n} missing");
         }
     }
 
