@@ -50,6 +50,21 @@ pub enum Command {
     Connect(ConnectArgs),
     /// List every connection's tokens: last refresh, expiries, days until the refresh token dies.
     Tokens(TokensArgs),
+    /// Print the effective `run` settings and where each comes from (default, suite,
+    /// config file, environment, flag); accepts every `run` flag.
+    Config(RunArgs),
+    /// Print a shell completion script (bash, zsh, fish, powershell, elvish) to stdout.
+    Completions {
+        /// The shell.
+        #[arg(value_enum)]
+        shell: clap_complete::Shell,
+    },
+    /// Print the man page (roff) to stdout, or write one page per subcommand with `--dir`.
+    Man {
+        /// Write `driftwatch.1`, `driftwatch-run.1`, … into this directory.
+        #[arg(long)]
+        dir: Option<PathBuf>,
+    },
     /// Run the simulated OAuth provider standalone, for manual exploration.
     Sim {
         /// Port on 127.0.0.1 (0 picks a free one).
@@ -70,36 +85,70 @@ pub enum Command {
 pub struct RunArgs {
     /// Suite files (default: every `*.yaml` in `suites/`).
     pub suites: Vec<PathBuf>,
-    /// Baseline directory.
-    #[arg(long, default_value = "snapshots")]
-    pub snapshots: PathBuf,
-    /// Where run reports are written.
-    #[arg(long, default_value = "reports")]
-    pub reports: PathBuf,
+    /// Config file (default: `driftwatch.toml` when it exists); see docs/configuration.md.
+    #[arg(long, value_name = "FILE", env = "DRIFTWATCH_CONFIG")]
+    pub config: Option<PathBuf>,
+    /// Baseline directory [default: snapshots].
+    #[arg(long, env = "DRIFTWATCH_SNAPSHOTS")]
+    pub snapshots: Option<PathBuf>,
+    /// Where run reports are written [default: reports].
+    #[arg(long, env = "DRIFTWATCH_REPORTS")]
+    pub reports: Option<PathBuf>,
     /// Credential store file (default: the platform data directory).
     #[arg(long, env = "DRIFTWATCH_CREDENTIALS")]
     pub credentials: Option<PathBuf>,
-    /// Exit 1 when a drift at or above this severity is found.
-    #[arg(long, value_enum, default_value_t = FailOn::Breaking)]
-    pub fail_on: FailOn,
+    /// Exit 1 when a drift at or above this severity is found [default: breaking].
+    #[arg(long, value_enum, env = "DRIFTWATCH_FAIL_ON")]
+    pub fail_on: Option<FailOn>,
     /// Allow plain http to non-loopback hosts (never do this with real credentials).
     #[arg(long)]
     pub allow_insecure_http: bool,
-    /// Warn (as `token.refresh-expiring`) when a refresh token dies within this window.
-    #[arg(long, default_value = "7d", value_parser = parse_window)]
-    pub expiry_window: std::time::Duration,
+    /// Warn (as `token.refresh-expiring`) when a refresh token dies within this window
+    /// [default: 7d].
+    #[arg(long, value_parser = parse_window, env = "DRIFTWATCH_EXPIRY_WINDOW")]
+    pub expiry_window: Option<std::time::Duration>,
     /// Ignore file of known drifts (default: `driftwatch.ignore.yaml` when it exists).
-    #[arg(long, value_name = "FILE")]
+    #[arg(long, value_name = "FILE", env = "DRIFTWATCH_SUPPRESSIONS")]
     pub suppressions: Option<PathBuf>,
     /// What to write for new or changed observations: auto (`.snap.new`, nothing under CI),
     /// new (`.snap.new` even under CI), always (update the baseline in place; never under CI),
-    /// no (nothing).
-    #[arg(long, value_enum, default_value_t = Update::Auto)]
-    pub update: Update,
+    /// no (nothing) [default: auto].
+    #[arg(long, value_enum, env = "DRIFTWATCH_UPDATE")]
+    pub update: Option<Update>,
+    /// Slack-compatible incoming-webhook URL to notify on drift (a secret: never printed).
+    #[arg(
+        long,
+        value_name = "URL",
+        env = "DRIFTWATCH_WEBHOOK",
+        hide_env_values = true
+    )]
+    pub webhook: Option<String>,
+    /// Notify when drift at or above this severity exists [default: breaking].
+    #[arg(long, value_enum, env = "DRIFTWATCH_WEBHOOK_ON")]
+    pub webhook_on: Option<WebhookOn>,
     #[command(flatten)]
     pub store: StoreArgs,
     #[command(flatten)]
     pub output: OutputArgs,
+}
+
+/// `run --webhook-on`: the least severe drift that sends the webhook.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum WebhookOn {
+    Breaking,
+    Warning,
+    Any,
+}
+
+impl WebhookOn {
+    pub fn threshold(self) -> crate::model::Severity {
+        use crate::model::Severity;
+        match self {
+            WebhookOn::Breaking => Severity::Breaking,
+            WebhookOn::Warning => Severity::Warning,
+            WebhookOn::Any => Severity::Info,
+        }
+    }
 }
 
 /// `run --update` (cargo-insta's semantics).

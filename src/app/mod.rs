@@ -4,6 +4,8 @@
 
 mod auth;
 mod baseline;
+mod completions;
+mod config;
 mod run;
 
 pub use run::run_exit_code;
@@ -54,6 +56,9 @@ pub fn main(cli: Cli, ctx: Context) -> i32 {
         )),
         Command::Connect(args) => runtime.block_on(cmd_connect(&ctx, args)),
         Command::Tokens(args) => runtime.block_on(cmd_tokens(&ctx, args)),
+        Command::Config(args) => config::cmd_config(&ctx, args),
+        Command::Completions { shell } => completions::cmd_completions(shell),
+        Command::Man { dir } => completions::cmd_man(&ctx, dir.as_deref()),
         Command::Sim {
             port,
             profile,

@@ -10,28 +10,35 @@ use crate::run::{Event, RunOptions};
 use std::path::{Path, PathBuf};
 
 pub(super) async fn cmd_run(ctx: &Context, args: RunArgs) -> Result<i32, Error> {
-    // A bad --format/--output pairing must fail before any request is sent.
+    // A bad --format/--output pairing or config file must fail before any request is sent.
     check_pairs(&args.output)?;
+    let settings = super::config::run_settings(ctx, &args)?;
+    let output = OutputArgs {
+        formats: settings.formats.value.clone(),
+        outputs: settings.outputs.value.clone(),
+    };
+    check_pairs(&output)?;
+    let fail_on = settings.fail_on.value;
     let suites = if args.suites.is_empty() {
         default_suites(ctx)?
     } else {
         args.suites.clone()
     };
-    let credentials = credentials_path(args.credentials)?;
-    let (update, warning) = update_mode(args.update).effective(ctx.is_ci());
+    let credentials = credentials_path(settings.credentials.value.clone())?;
+    let (update, warning) = update_mode(settings.update.value).effective(ctx.is_ci());
     if let Some(w) = warning {
         eprintln!("warning: {w}");
     }
     let opts = RunOptions {
         suites,
-        snapshots: args.snapshots,
-        reports: args.reports,
+        snapshots: settings.snapshots.value.clone(),
+        reports: settings.reports.value.clone(),
         credentials,
-        credential_helper: args.store.credential_helper.clone(),
+        credential_helper: settings.credential_helper.value.clone(),
         allow_insecure_http: args.allow_insecure_http,
         update,
-        expiry_window: args.expiry_window,
-        suppressions: suppressions_path(ctx, args.suppressions),
+        expiry_window: settings.expiry_window.value,
+        suppressions: suppressions_path(ctx, settings.suppressions.value.clone()),
     };
     // A progress bar on a terminal only; CI logs stay clean.
     let bar = stderr_is_tty().then(|| {
@@ -83,17 +90,31 @@ pub(super) async fn cmd_run(ctx: &Context, args: RunArgs) -> Result<i32, Error> 
     tracing::debug!(path = %path.display(), "run written");
     let dir = opts.reports.join(&run.run_id);
     let shown = dir.join("run.json");
-    for t in targets(&args.output, Some(&dir))? {
+    for t in targets(&output, Some(&dir))? {
         // run.json is already written; its default target would only repeat it.
         if t.format == Format::Json && t.path.as_deref() == Some(shown.as_path()) {
             continue;
         }
-        emit(ctx, &run, &t, args.fail_on, Some(&shown))?;
+        emit(ctx, &run, &t, fail_on, Some(&shown))?;
     }
     if ctx.var("GITHUB_ACTIONS") == Some("true") {
         print_out(&crate::report::github::render(&run));
     }
-    Ok(run_exit_code(&run, args.fail_on))
+    if let Some(url) = &settings.webhook_url.value {
+        let hook = crate::notify::Webhook {
+            url: url.clone(),
+            on: settings.webhook_on.value.threshold(),
+            report_url: settings.webhook_report_url.value.clone(),
+            allow_insecure_http: args.allow_insecure_http,
+        };
+        // A notification is a courtesy: its failure never changes the run's verdict.
+        match crate::notify::notify(&run, &hook).await {
+            Ok(true) => eprintln!("webhook: sent to {}", crate::config::mask_url(url)),
+            Ok(false) => {}
+            Err(e) => eprintln!("warning: {e}"),
+        }
+    }
+    Ok(run_exit_code(&run, fail_on))
 }
 
 /// `driftwatch report run.json --format …`: re-renders a finished run.

@@ -2,6 +2,7 @@
 
 mod check;
 mod cli;
+mod config;
 mod connect;
 mod docs;
 mod drift;
@@ -10,6 +11,7 @@ mod grants;
 mod lifecycle;
 mod limits;
 mod nightly;
+mod notify;
 mod probes;
 mod review;
 mod rules;

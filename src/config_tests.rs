@@ -1,0 +1,221 @@
+use super::*;
+
+fn file(text: &str) -> ConfigFile {
+    parse(Path::new("driftwatch.toml"), text).unwrap()
+}
+
+fn err(text: &str) -> String {
+    parse(Path::new("driftwatch.toml"), text)
+        .unwrap_err()
+        .to_string()
+}
+
+const FILE: &str = r#"
+snapshots = "file-snaps"
+fail_on = "warning"
+expiry_window = "3d"
+update = "new"
+format = ["junit", "markdown"]
+
+[webhook]
+url = "https://hooks.example/services/T1/B2/secretpart"
+on = "any"
+report_url = "https://ci.example/{run_id}"
+"#;
+
+#[test]
+fn defaults_apply_without_any_layer() {
+    let s = resolve(&Context::empty("/w"), None, &Flags::default()).unwrap();
+    assert_eq!(s.snapshots.value, PathBuf::from("snapshots"));
+    assert_eq!(s.snapshots.source, Source::Default);
+    assert_eq!(s.fail_on.value, FailOn::Breaking);
+    assert_eq!(s.expiry_window.value, Duration::from_secs(7 * 86_400));
+    assert_eq!(s.update.value, Update::Auto);
+    assert_eq!(s.webhook_on.value, WebhookOn::Breaking);
+    assert_eq!(s.webhook_url.value, None);
+    assert_eq!(s.credentials.value, None);
+}
+
+#[test]
+fn each_layer_overrides_the_one_before() {
+    let c = file(FILE);
+    let p = Path::new("driftwatch.toml");
+    let bare = Context::empty("/w");
+    // config file over defaults
+    let s = resolve(&bare, Some((p, &c)), &Flags::default()).unwrap();
+    assert_eq!(
+        (s.snapshots.value.clone(), s.snapshots.source),
+        (PathBuf::from("file-snaps"), Source::ConfigFile)
+    );
+    assert_eq!(
+        (s.fail_on.value, s.fail_on.source),
+        (FailOn::Warning, Source::ConfigFile)
+    );
+    assert_eq!(s.expiry_window.value, Duration::from_secs(3 * 86_400));
+    assert_eq!(s.update.value, Update::New);
+    assert_eq!(s.formats.value, vec![Format::Junit, Format::Markdown]);
+    assert_eq!(s.webhook_on.value, WebhookOn::Any);
+    // environment over the config file
+    let ctx = bare
+        .clone()
+        .with_var("DRIFTWATCH_SNAPSHOTS", "env-snaps")
+        .with_var("DRIFTWATCH_FAIL_ON", "info")
+        .with_var("DRIFTWATCH_EXPIRY_WINDOW", "12h")
+        .with_var("DRIFTWATCH_WEBHOOK_ON", "warning");
+    let s = resolve(&ctx, Some((p, &c)), &Flags::default()).unwrap();
+    assert_eq!(
+        (s.snapshots.value.clone(), s.snapshots.source),
+        (
+            PathBuf::from("env-snaps"),
+            Source::Env("DRIFTWATCH_SNAPSHOTS")
+        )
+    );
+    assert_eq!(s.fail_on.value, FailOn::Info);
+    assert_eq!(s.expiry_window.value, Duration::from_secs(12 * 3600));
+    assert_eq!(s.webhook_on.value, WebhookOn::Warning);
+    assert_eq!(s.update.source, Source::ConfigFile);
+    // flags over the environment
+    let flags = Flags {
+        snapshots: Some("flag-snaps".into()),
+        fail_on: Some(FailOn::Never),
+        expiry_window: Some(Duration::from_secs(60)),
+        formats: vec![Format::Json],
+        ..Flags::default()
+    };
+    let s = resolve(&ctx, Some((p, &c)), &flags).unwrap();
+    assert_eq!(
+        (s.snapshots.value.clone(), s.snapshots.source),
+        (PathBuf::from("flag-snaps"), Source::Flag("--snapshots"))
+    );
+    assert_eq!(
+        (s.fail_on.value, s.fail_on.source),
+        (FailOn::Never, Source::Flag("--fail-on"))
+    );
+    assert_eq!(s.expiry_window.value, Duration::from_secs(60));
+    assert_eq!(s.formats.value, vec![Format::Json]);
+}
+
+#[test]
+fn a_flag_equal_to_the_environment_is_credited_to_the_environment() {
+    // clap copies DRIFTWATCH_* into the flag value; the label must still say env.
+    let ctx = Context::empty("/w").with_var("DRIFTWATCH_REPORTS", "r");
+    let flags = Flags {
+        reports: Some("r".into()),
+        ..Flags::default()
+    };
+    let s = resolve(&ctx, None, &flags).unwrap();
+    assert_eq!(s.reports.source, Source::Env("DRIFTWATCH_REPORTS"));
+}
+
+#[test]
+fn a_bad_environment_value_names_the_variable() {
+    let ctx = Context::empty("/w").with_var("DRIFTWATCH_FAIL_ON", "loud");
+    let e = resolve(&ctx, None, &Flags::default()).unwrap_err();
+    assert_eq!(
+        e.to_string(),
+        "invalid DRIFTWATCH_FAIL_ON=`loud`: expected one of info, warning, breaking, never"
+    );
+}
+
+#[test]
+fn unknown_key_points_at_the_line_and_suggests() {
+    let e = err("reports = \"r\"\nsnapshot = \"s\"\n");
+    assert!(e.starts_with("unknown field `snapshot`"), "{e}");
+    assert!(e.contains("--> driftwatch.toml:2:1"), "{e}");
+    assert!(e.contains("did you mean `snapshots`?"), "{e}");
+}
+
+#[test]
+fn bad_enum_value_points_at_the_value() {
+    let e = err("\nfail_on = \"braking\"\n");
+    assert!(e.starts_with("invalid value `braking`"), "{e}");
+    assert!(e.contains("--> driftwatch.toml:2:11"), "{e}");
+    assert!(
+        e.contains("expected one of info, warning, breaking, never"),
+        "{e}"
+    );
+    assert!(e.contains("did you mean `breaking`?"), "{e}");
+}
+
+#[test]
+fn bad_duration_and_insecure_http_are_refused() {
+    let e = err("expiry_window = \"soon\"\n");
+    assert!(e.starts_with("invalid duration `soon`"), "{e}");
+    let e = err("allow_insecure_http = true\n");
+    assert!(
+        e.starts_with("`allow_insecure_http` is not accepted in a config file"),
+        "{e}"
+    );
+    assert!(e.contains("driftwatch.toml:1:23"), "{e}");
+}
+
+#[test]
+fn errors_never_quote_a_webhook_path() {
+    let e = err(
+        "[webhook]\nurl = \"https://hooks.example/services/T1/B2/secretpart\"\non = \"sometimes\"\n",
+    );
+    assert!(!e.contains("secretpart"), "{e}");
+    let e = err("[webhook]\nurl = \"https://hooks.example/services/T1/B2/secretpart\" x\n");
+    assert!(!e.contains("secretpart"), "{e}");
+    assert!(e.contains("driftwatch.toml:2:"), "{e}");
+}
+
+#[test]
+fn locate_prefers_flag_then_env_then_the_working_directory() {
+    let dir = tempfile::tempdir().unwrap();
+    let ctx = Context::empty(dir.path());
+    assert_eq!(locate(&ctx, None), None);
+    std::fs::write(dir.path().join(DEFAULT_CONFIG), "").unwrap();
+    assert_eq!(locate(&ctx, None), Some(PathBuf::from(DEFAULT_CONFIG)));
+    let ctx = ctx.with_var("DRIFTWATCH_CONFIG", "ci.toml");
+    assert_eq!(locate(&ctx, None), Some(PathBuf::from("ci.toml")));
+    assert_eq!(
+        locate(&ctx, Some(Path::new("x.toml"))),
+        Some(PathBuf::from("x.toml"))
+    );
+}
+
+#[test]
+fn render_masks_the_webhook_and_names_sources() {
+    let c = file(FILE);
+    let ctx = Context::empty("/w").with_var("DRIFTWATCH_REPORTS", "env-reports");
+    let s = resolve(
+        &ctx,
+        Some((Path::new("driftwatch.toml"), &c)),
+        &Flags::default(),
+    )
+    .unwrap();
+    let text = s.render();
+    assert!(!text.contains("secretpart"), "{text}");
+    let lines: Vec<&str> = text.lines().collect();
+    assert_eq!(lines[0], "# config file: driftwatch.toml");
+    assert_eq!(
+        lines[1],
+        "snapshots          = \"file-snaps\"                 # config file"
+    );
+    assert_eq!(
+        lines[2],
+        "reports            = \"env-reports\"                # env DRIFTWATCH_REPORTS"
+    );
+    assert_eq!(
+        lines[6],
+        "expiry_window      = \"3d\"                         # config file"
+    );
+    assert_eq!(
+        lines[11],
+        "webhook.url        = \"https://hooks.example/…\"    # config file"
+    );
+}
+
+#[test]
+fn mask_url_keeps_scheme_host_and_port_only() {
+    assert_eq!(
+        mask_url("https://hooks.slack.com/services/T/B/x"),
+        "https://hooks.slack.com/…"
+    );
+    assert_eq!(
+        mask_url("http://127.0.0.1:4000/hook?k=v"),
+        "http://127.0.0.1:4000/…"
+    );
+    assert_eq!(mask_url("not a url"), "(invalid url)");
+}

@@ -1,0 +1,224 @@
+//! Drift notifications: a Slack-compatible incoming-webhook message built from
+//! drift metadata only (rule, severity, provider, probe, subject, path,
+//! connection ids), and its delivery. Never sees evidence values, exchanges or
+//! tokens; never prints the webhook URL beyond scheme and host.
+
+use crate::config::mask_url;
+use crate::http::Redactor;
+use crate::model::{Drift, Severity};
+use crate::run::Run;
+use serde_json::{Value, json};
+use std::collections::BTreeMap;
+use std::time::Duration;
+
+/// How many drift lines the message lists; the rest are counted.
+pub const TOP_N: usize = 10;
+
+/// Whole-request timeout of one delivery attempt.
+const TIMEOUT: Duration = Duration::from_secs(10);
+
+/// Where and when to notify.
+#[derive(Debug, Clone)]
+pub struct Webhook {
+    /// A secret: print only [`mask_url`] of it.
+    pub url: String,
+    /// The least severe unsuppressed drift that sends the message.
+    pub on: Severity,
+    /// Link to the report; `{run_id}` is replaced by the run id.
+    pub report_url: Option<String>,
+    /// Allow plain http to a non-loopback receiver (`--allow-insecure-http`).
+    pub allow_insecure_http: bool,
+}
+
+/// A webhook that could not be delivered. Messages name the URL as `scheme://host/…` only.
+#[derive(Debug, thiserror::Error)]
+pub enum NotifyError {
+    #[error("invalid webhook url {0}")]
+    InvalidUrl(String),
+    #[error("refusing plain http to {0}: webhooks need https (or --allow-insecure-http)")]
+    Insecure(String),
+    #[error("webhook {url} answered {status}")]
+    Status { url: String, status: u16 },
+    #[error("webhook {url}: {source}")]
+    Send {
+        url: String,
+        #[source]
+        source: reqwest::Error,
+    },
+}
+
+/// Unsuppressed drifts at or above `on`, most severe first, then in the stable order.
+fn selected(run: &Run, on: Severity) -> Vec<&Drift> {
+    let mut v: Vec<&Drift> = run
+        .drifts
+        .iter()
+        .filter(|d| d.suppressed.is_none() && d.severity >= on)
+        .collect();
+    v.sort_by(|a, b| {
+        b.severity
+            .cmp(&a.severity)
+            .then(a.sort_key().cmp(&b.sort_key()))
+    });
+    v
+}
+
+/// True when the run has unsuppressed drift at or above `on`.
+pub fn should_send(run: &Run, on: Severity) -> bool {
+    !selected(run, on).is_empty()
+}
+
+/// "2 breaking · 1 warning · 0 info" over unsuppressed drifts.
+fn counts<'a>(drifts: impl Iterator<Item = &'a Drift>) -> String {
+    let mut n = [0usize; 3];
+    for d in drifts.filter(|d| d.suppressed.is_none()) {
+        n[match d.severity {
+            Severity::Breaking => 0,
+            Severity::Warning => 1,
+            Severity::Info => 2,
+        }] += 1;
+    }
+    format!("{} breaking · {} warning · {} info", n[0], n[1], n[2])
+}
+
+/// One drift as a line: severity, rule, provider/probe, subject, path, connections.
+fn drift_line(d: &Drift) -> String {
+    let mut s = format!(
+        "• *{}* `{}` {}/{} `{}`",
+        d.severity, d.rule, d.provider, d.probe, d.subject
+    );
+    if let Some(p) = &d.path {
+        s.push_str(&format!(" `{p}`"));
+    }
+    if !d.connections.is_empty() {
+        s.push_str(&format!(" [{}]", d.connections.join(", ")));
+    }
+    s
+}
+
+/// The message: `text` (the fallback Slack shows in notifications) and `blocks`
+/// (header verdict, per-provider counts, the top drifts, run id and report link).
+/// Every string passes through the redactor although none should hold a secret.
+pub fn payload(run: &Run, on: Severity, report_url: Option<&str>) -> Value {
+    let redactor = Redactor::new(&[]).ok();
+    let clean = |s: String| match &redactor {
+        Some(r) => r.scrub(&s),
+        None => s,
+    };
+    let all = selected(run, on);
+    let total = counts(run.drifts.iter());
+    let verdict = format!(
+        "driftwatch: {} drift{} at or above {on}",
+        all.len(),
+        if all.len() == 1 { "" } else { "s" }
+    );
+    let mut providers: BTreeMap<&str, Vec<&Drift>> = BTreeMap::new();
+    for d in &run.drifts {
+        providers.entry(&d.provider).or_default().push(d);
+    }
+    let fields: Vec<Value> = providers
+        .iter()
+        .take(10) // Slack allows at most 10 fields per section.
+        .map(|(p, ds)| {
+            json!({"type": "mrkdwn", "text": clean(format!("*{p}*\n{}", counts(ds.iter().copied())))})
+        })
+        .collect();
+    let mut lines: Vec<String> = all.iter().take(TOP_N).map(|d| drift_line(d)).collect();
+    if all.len() > TOP_N {
+        lines.push(format!("… and {} more", all.len() - TOP_N));
+    }
+    let mut context = format!("run `{}` · {total}", run.run_id);
+    if let Some(u) = report_url {
+        context.push_str(&format!(
+            " · <{}|report>",
+            u.replace("{run_id}", &run.run_id)
+        ));
+    }
+    let mut blocks = vec![json!({
+        "type": "header",
+        "text": {"type": "plain_text", "text": clean(verdict.clone())}
+    })];
+    if !fields.is_empty() {
+        blocks.push(json!({"type": "section", "fields": fields}));
+    }
+    blocks.push(json!({
+        "type": "section",
+        "text": {"type": "mrkdwn", "text": clean(lines.join("\n"))}
+    }));
+    blocks.push(json!({
+        "type": "context",
+        "elements": [{"type": "mrkdwn", "text": clean(context)}]
+    }));
+    json!({
+        "text": clean(format!("{verdict} ({total}) in run {}", run.run_id)),
+        "blocks": blocks,
+    })
+}
+
+/// Sends the message when the run has drift at or above `hook.on`. Returns whether
+/// it was sent. One retry on a 5xx answer or a connection failure.
+pub async fn notify(run: &Run, hook: &Webhook) -> Result<bool, NotifyError> {
+    if !should_send(run, hook.on) {
+        return Ok(false);
+    }
+    let shown = mask_url(&hook.url);
+    let url = url::Url::parse(&hook.url).map_err(|_| NotifyError::InvalidUrl(shown.clone()))?;
+    match url.scheme() {
+        "https" => {}
+        "http" if hook.allow_insecure_http || is_loopback(&url) => {}
+        "http" => return Err(NotifyError::Insecure(shown)),
+        _ => return Err(NotifyError::InvalidUrl(shown)),
+    }
+    let body = payload(run, hook.on, hook.report_url.as_deref());
+    let client = reqwest::Client::builder()
+        .timeout(TIMEOUT)
+        // A redirect could carry the capability URL's path to another host.
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .map_err(|e| NotifyError::Send {
+            url: shown.clone(),
+            source: e.without_url(),
+        })?;
+    let mut attempt = 0;
+    loop {
+        attempt += 1;
+        let result = client.post(url.clone()).json(&body).send().await;
+        let retry = attempt < 2;
+        match result {
+            Ok(r) if r.status().is_success() => return Ok(true),
+            Ok(r) if r.status().is_server_error() && retry => {
+                tracing::debug!(status = r.status().as_u16(), "webhook: retrying");
+            }
+            Ok(r) => {
+                return Err(NotifyError::Status {
+                    url: shown,
+                    status: r.status().as_u16(),
+                });
+            }
+            Err(e) if e.is_connect() && retry => {
+                tracing::debug!("webhook: connection failed, retrying");
+            }
+            // reqwest's message names the full URL; `without_url` keeps the capability out.
+            Err(e) => {
+                return Err(NotifyError::Send {
+                    url: shown,
+                    source: e.without_url(),
+                });
+            }
+        }
+        tokio::time::sleep(Duration::from_millis(500)).await;
+    }
+}
+
+/// 127.0.0.0/8, ::1 and `localhost`: the only hosts plain http may reach by default.
+fn is_loopback(url: &url::Url) -> bool {
+    match url.host() {
+        Some(url::Host::Ipv4(ip)) => ip.is_loopback(),
+        Some(url::Host::Ipv6(ip)) => ip.is_loopback(),
+        Some(url::Host::Domain(d)) => d.eq_ignore_ascii_case("localhost"),
+        None => false,
+    }
+}
+
+#[cfg(test)]
+#[path = "notify_tests.rs"]
+mod tests;

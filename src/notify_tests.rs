@@ -1,0 +1,116 @@
+use super::*;
+use crate::report::fixture::fixed_run;
+
+#[test]
+fn payload_lists_drift_metadata_most_severe_first() {
+    let run = fixed_run();
+    let p = payload(
+        &run,
+        Severity::Info,
+        Some("https://ci.example/runs/{run_id}"),
+    );
+    assert_eq!(
+        p["text"],
+        "driftwatch: 3 drifts at or above info (1 breaking · 1 warning · 1 info) in run 20261127T210000Z-abcd"
+    );
+    assert_eq!(p["blocks"][0]["type"], "header");
+    assert_eq!(
+        p["blocks"][0]["text"]["text"],
+        "driftwatch: 3 drifts at or above info"
+    );
+    assert_eq!(
+        p["blocks"][1]["fields"][0]["text"],
+        "*demo*\n1 breaking · 1 warning · 1 info"
+    );
+    assert_eq!(
+        p["blocks"][2]["text"]["text"],
+        "• *breaking* `schema.type-changed` demo/schema `invoices` `$.data[].amount_cents`\n\
+         • *warning* `schema.status-changed` demo/schema `me` [globex]\n\
+         • *info* `refresh.class-changed` demo/refresh `refresh` [acme-corp]"
+    );
+    assert_eq!(
+        p["blocks"][3]["elements"][0]["text"],
+        "run `20261127T210000Z-abcd` · 1 breaking · 1 warning · 1 info · \
+         <https://ci.example/runs/20261127T210000Z-abcd|report>"
+    );
+}
+
+#[test]
+fn payload_never_carries_messages_or_evidence() {
+    let run = fixed_run();
+    let text = payload(&run, Severity::Info, None).to_string();
+    // Messages, before/after evidence and exchange ids of the fixture.
+    for absent in [
+        "changed type from",
+        "status 404",
+        "integer",
+        "x0001",
+        "now rotate",
+    ] {
+        assert!(!text.contains(absent), "{absent} in {text}");
+    }
+}
+
+#[test]
+fn threshold_and_suppression_decide_whether_to_send() {
+    let mut run = fixed_run();
+    assert!(should_send(&run, Severity::Breaking));
+    run.drifts
+        .iter_mut()
+        .filter(|d| d.severity == Severity::Breaking)
+        .for_each(|d| d.suppressed = Some("known".into()));
+    assert!(!should_send(&run, Severity::Breaking));
+    assert!(should_send(&run, Severity::Warning));
+    let p = payload(&run, Severity::Warning, None);
+    assert_eq!(
+        p["blocks"][0]["text"]["text"],
+        "driftwatch: 1 drift at or above warning"
+    );
+    run.drifts.clear();
+    assert!(!should_send(&run, Severity::Info));
+}
+
+#[test]
+fn more_than_top_n_drifts_are_counted() {
+    let mut run = fixed_run();
+    let d = run.drifts[1].clone();
+    run.drifts = (0..TOP_N + 3)
+        .map(|i| Drift {
+            subject: format!("e{i:02}"),
+            ..d.clone()
+        })
+        .collect();
+    let p = payload(&run, Severity::Breaking, None);
+    let lines = p["blocks"][2]["text"]["text"].as_str().unwrap_or_default();
+    assert_eq!(lines.lines().count(), TOP_N + 1);
+    assert_eq!(lines.lines().last(), Some("… and 3 more"));
+}
+
+#[tokio::test]
+async fn plain_http_to_a_remote_host_is_refused_without_showing_the_path() {
+    let hook = Webhook {
+        url: "http://hooks.example/services/T000/B000/XXXXSECRET".into(),
+        on: Severity::Info,
+        report_url: None,
+        allow_insecure_http: false,
+    };
+    let e = notify(&fixed_run(), &hook).await.unwrap_err();
+    assert_eq!(
+        e.to_string(),
+        "refusing plain http to http://hooks.example/…: webhooks need https (or --allow-insecure-http)"
+    );
+}
+
+#[tokio::test]
+async fn nothing_is_sent_below_the_threshold() {
+    let mut run = fixed_run();
+    run.drifts.clear();
+    let hook = Webhook {
+        // Unroutable: a send attempt would fail, so Ok(false) proves none was made.
+        url: "http://127.0.0.1:1/hook".into(),
+        on: Severity::Info,
+        report_url: None,
+        allow_insecure_http: false,
+    };
+    assert!(!notify(&run, &hook).await.unwrap());
+}

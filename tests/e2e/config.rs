@@ -1,0 +1,158 @@
+//! `driftwatch.toml` through the binary: each layer of the settings chain
+//! (defaults → config file → `DRIFTWATCH_*` → flags) overrides the one before,
+//! `driftwatch config` shows where each value came from, and a bad file exits 2.
+
+use crate::support::{World, contains_secret};
+use driftwatch::sim::ApiVersion;
+use std::process::{Command, Output};
+
+fn bin(w: &World) -> Command {
+    let mut c = Command::new(env!("CARGO_BIN_EXE_driftwatch"));
+    c.env_remove("CI")
+        .env("NO_COLOR", "1")
+        .current_dir(w.dir.path())
+        .env("SIM_BASE_URL", w.sim.base_url())
+        .env("SIM_CLIENT_ID", w.sim.client_id())
+        .env("SIM_CLIENT_SECRET", w.sim.client_secret());
+    for v in [
+        "DRIFTWATCH_CONFIG",
+        "DRIFTWATCH_FAIL_ON",
+        "DRIFTWATCH_REPORTS",
+        "DRIFTWATCH_SNAPSHOTS",
+        "DRIFTWATCH_WEBHOOK",
+    ] {
+        c.env_remove(v);
+    }
+    c
+}
+
+async fn output(mut cmd: Command) -> Output {
+    let out = tokio::task::spawn_blocking(move || cmd.output().unwrap())
+        .await
+        .unwrap();
+    let text = format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(!contains_secret(&text), "secret printed:\n{text}");
+    out
+}
+
+fn run(w: &World) -> Command {
+    let mut c = bin(w);
+    c.arg("run")
+        .arg(&w.suite)
+        .arg("--credentials")
+        .arg(w.credentials());
+    c
+}
+
+const CONFIG: &str = r#"# team defaults
+reports = "cfg-reports"
+snapshots = "snapshots"
+fail_on = "never"
+expiry_window = "3d"
+"#;
+
+/// [`CONFIG`] plus a webhook (for `config` only: nothing may leave the machine).
+const WITH_WEBHOOK: &str = r#"# team defaults
+reports = "cfg-reports"
+snapshots = "snapshots"
+fail_on = "never"
+expiry_window = "3d"
+
+[webhook]
+url = "https://hooks.example/services/T1/B2/capability9xyz"
+on = "warning"
+"#;
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn config_file_then_env_then_flag_decide_fail_on_and_reports() {
+    let w = World::connected().await;
+    w.run_and_accept().await;
+    w.sim.set_version(ApiVersion::V2);
+    std::fs::write(w.dir.path().join("driftwatch.toml"), CONFIG).unwrap();
+    // config file over defaults: fail_on = never → exit 0 despite breaking drift;
+    // reports go to cfg-reports/.
+    let out = output(run(&w)).await;
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(w.dir.path().join("cfg-reports/latest/run.json").is_file());
+    assert!(!w.dir.path().join("reports").exists());
+
+    // environment over the config file.
+    let mut c = run(&w);
+    c.env("DRIFTWATCH_FAIL_ON", "breaking")
+        .env("DRIFTWATCH_REPORTS", "env-reports");
+    let out = output(c).await;
+    assert_eq!(out.status.code(), Some(1));
+    assert!(w.dir.path().join("env-reports/latest/run.json").is_file());
+
+    // flags over the environment.
+    let mut c = run(&w);
+    c.env("DRIFTWATCH_FAIL_ON", "breaking")
+        .env("DRIFTWATCH_REPORTS", "env-reports")
+        .args(["--fail-on", "never", "--reports", "flag-reports"]);
+    let out = output(c).await;
+    assert_eq!(out.status.code(), Some(0));
+    assert!(w.dir.path().join("flag-reports/latest/run.json").is_file());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn config_command_names_each_source_and_masks_the_webhook() {
+    let w = World::start(Default::default()).await;
+    std::fs::write(w.dir.path().join("team.toml"), WITH_WEBHOOK).unwrap();
+    let mut c = bin(&w);
+    c.args(["config", "--fail-on", "info"])
+        .env("DRIFTWATCH_CONFIG", "team.toml")
+        .env("DRIFTWATCH_REPORTS", "env-reports");
+    let out = output(c).await;
+    assert_eq!(out.status.code(), Some(0));
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(!stdout.contains("capability9xyz"), "{stdout}");
+    let lines: Vec<&str> = stdout.lines().collect();
+    assert_eq!(
+        lines[..8],
+        [
+            "# config file: team.toml",
+            "snapshots          = \"snapshots\"                  # config file",
+            "reports            = \"env-reports\"                # env DRIFTWATCH_REPORTS",
+            "credentials        = (platform data directory)    # default",
+            "credential_helper  = (each suite's auth.credential_helper) # suite",
+            "fail_on            = \"info\"                       # flag --fail-on",
+            "expiry_window      = \"3d\"                         # config file",
+            "suppressions       = (driftwatch.ignore.yaml when it exists) # default",
+        ]
+    );
+    assert!(
+        stdout.contains("webhook.url        = \"https://hooks.example/…\"    # config file"),
+        "{stdout}"
+    );
+    assert!(
+        stdout.contains("webhook.on         = \"warning\"                    # config file"),
+        "{stdout}"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_bad_config_file_exits_2_before_any_request() {
+    let w = World::start(Default::default()).await;
+    std::fs::write(
+        w.dir.path().join("driftwatch.toml"),
+        "reports = \"r\"\nfail-on = \"never\"\n",
+    )
+    .unwrap();
+    let out = output(run(&w)).await;
+    assert_eq!(out.status.code(), Some(2));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("unknown field `fail-on`"), "{stderr}");
+    assert!(stderr.contains("--> driftwatch.toml:2:1"), "{stderr}");
+    assert!(stderr.contains("did you mean `fail_on`?"), "{stderr}");
+    let stats = w.sim.stats();
+    assert_eq!((stats.token_requests, stats.api_requests), (0, 0));
+}
