@@ -5,6 +5,7 @@ mod cli;
 mod connect;
 mod drift;
 mod grants;
+mod hostile;
 mod lifecycle;
 mod limits;
 mod probes;
