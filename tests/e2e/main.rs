@@ -3,6 +3,7 @@
 mod check;
 mod cli;
 mod connect;
+mod corrupt;
 mod drift;
 mod grants;
 mod hostile;
