@@ -1,5 +1,6 @@
 //! End-to-end tests against the simulated provider (one test binary).
 
+mod canary;
 mod check;
 mod cli;
 mod connect;
