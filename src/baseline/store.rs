@@ -116,7 +116,7 @@ impl BaselineStore {
             Err(source) => return Err(io_error("read", &path, source)),
         };
         let text = utf8(&path, &bytes)?;
-        let (header, observation) = parse_snapshot(&path, &text)?;
+        let (header, observation) = parse_snapshot(&path, text)?;
         if header.key != *key {
             return Err(SnapshotError::Corrupt {
                 path,
