@@ -50,6 +50,14 @@ pub enum Parsed {
 /// Parses a token-endpoint body. Form-encoded bodies are accepted whatever
 /// `Content-Type` claims (GitHub labels form bodies as JSON).
 pub fn parse_token_body(body: &[u8]) -> Parsed {
+    let now = u64::try_from(chrono::Utc::now().timestamp()).unwrap_or(0);
+    parse_token_body_at(body, now)
+}
+
+/// [`parse_token_body`] at the Unix time `now`, which turns a timestamp
+/// sent as a lifetime back into seconds from now.
+fn parse_token_body_at(body: &[u8], now: u64) -> Parsed {
+    let seconds = |v: &Value| seconds(v, now);
     let map = match serde_json::from_slice::<Value>(body) {
         Ok(Value::Object(m)) => m,
         Ok(_) => return Parsed::Unreadable("token response is JSON but not an object".into()),
@@ -110,13 +118,23 @@ pub fn split_scope(s: &str) -> Vec<String> {
     v
 }
 
-/// A lifetime in seconds from a JSON number or a numeric string.
-fn seconds(v: &Value) -> Option<u64> {
-    match v {
+/// Above this a "lifetime" is a point in time (10^9 s is ~31 years; TikTok's
+/// Merchant API sends a Unix timestamp). The token probe uses the same line.
+const TIMESTAMP_THRESHOLD: u64 = 1_000_000_000;
+
+/// A lifetime in seconds from a JSON number or a numeric string; a Unix
+/// timestamp counts until that time (already past: zero).
+fn seconds(v: &Value, now: u64) -> Option<u64> {
+    let n = match v {
         Value::Number(n) => n.as_u64().or_else(|| n.as_f64().map(|f| f.max(0.0) as u64)),
         Value::String(s) => s.trim().parse().ok(),
         _ => None,
-    }
+    }?;
+    Some(if n > TIMESTAMP_THRESHOLD {
+        n.saturating_sub(now)
+    } else {
+        n
+    })
 }
 
 fn parse_form(body: &[u8]) -> Option<serde_json::Map<String, Value>> {
@@ -181,6 +199,27 @@ mod tests {
         );
         assert_eq!(t.refresh_token, None);
         assert_eq!(t.refresh_token_expires_in, Some(8_726_400));
+    }
+
+    #[test]
+    fn a_timestamp_expires_in_counts_until_that_time() {
+        let now = 1_800_000_000;
+        let body = br#"{"access_token":"a","expires_in":1800003600,"refresh_token_expires_in":"1700000000"}"#;
+        let Parsed::Token(t) = parse_token_body_at(body, now) else {
+            panic!("expected a token")
+        };
+        assert_eq!(t.expires_in, Some(3600));
+        assert_eq!(t.refresh_token_expires_in, Some(0), "a time already past");
+        let Parsed::Token(t) =
+            parse_token_body_at(br#"{"access_token":"a","expires_in":999999999}"#, now)
+        else {
+            panic!("expected a token")
+        };
+        assert_eq!(
+            t.expires_in,
+            Some(999_999_999),
+            "at the threshold it is still a lifetime"
+        );
     }
 
     #[test]

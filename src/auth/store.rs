@@ -221,7 +221,7 @@ impl CredentialStore {
     }
 
     fn read_all(&self) -> Result<FileData, StoreError> {
-        let text = match std::fs::read_to_string(&self.path) {
+        let text = match std::fs::read(&self.path) {
             Ok(t) => t,
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
                 return Ok(FileData {
@@ -231,7 +231,8 @@ impl CredentialStore {
             }
             Err(e) => return Err(self.io("read")(e)),
         };
-        let data: FileData = serde_json::from_str(&text).map_err(|e| StoreError::Corrupt {
+        // Bytes, not text: a store garbled into invalid UTF-8 is damage, not an I/O failure.
+        let data: FileData = serde_json::from_slice(&text).map_err(|e| StoreError::Corrupt {
             path: self.path.clone(),
             reason: format!(
                 "line {} column {}: {}",

@@ -84,7 +84,9 @@ impl AuthError {
             AuthError::InvalidGrant { .. } => "invalid-grant",
             AuthError::Refused { .. } => "token-refused",
             AuthError::Unreadable { .. } => "token-unreadable",
-            AuthError::Http { .. } => "token-http",
+            // The transport's own class (`timeout`, `tls`, `rate-limited`…):
+            // the missing subject already says it was the token request.
+            AuthError::Http { source, .. } => source.class(),
             AuthError::Store(_) => "credential-store",
             AuthError::Config { .. } => "config",
         }
@@ -532,10 +534,14 @@ impl TokenManager {
             purpose: purpose.to_string(),
             connection: conn.map(|c| c.id.value.clone()),
         };
-        self.http.send(req).await.map_err(|source| AuthError::Http {
-            key: key.to_string(),
-            source,
-        })
+        // A 429/503 that outlived its retries says nothing about the token
+        // endpoint's conformance: it is a failed request, not an answer.
+        let sent = self.http.send(req).await;
+        sent.and_then(crate::http::Response::into_available)
+            .map_err(|source| AuthError::Http {
+                key: key.to_string(),
+                source,
+            })
     }
 
     /// POSTs a token request with client authentication; classifies the answer.

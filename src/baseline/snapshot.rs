@@ -11,7 +11,7 @@ pub const SNAPSHOT_FORMAT: &str = "driftwatch-snapshot/1";
 /// Why a snapshot file could not be read, written or moved.
 #[derive(Debug, thiserror::Error)]
 pub enum SnapshotError {
-    #[error("{}:{line}: corrupt snapshot: {reason}", path.display())]
+    #[error("{}:{line}: corrupt snapshot: {reason}; it was left untouched: {}", path.display(), recovery(path))]
     Corrupt {
         path: PathBuf,
         line: usize,
@@ -24,6 +24,20 @@ pub enum SnapshotError {
         #[source]
         source: std::io::Error,
     },
+}
+
+/// How to get a readable file back. An accepted snapshot is reviewed in git,
+/// so git has the last good copy; a pending `.snap.new` is only a proposal,
+/// which the next run writes again.
+fn recovery(path: &Path) -> String {
+    let shown = path.display();
+    if path.extension().is_some_and(|e| e == "new") {
+        "delete it and run `driftwatch run` again to rewrite it".to_owned()
+    } else {
+        format!(
+            "restore it with `git checkout -- {shown}`, or delete it and accept a fresh baseline (`driftwatch run`, then `driftwatch accept`)"
+        )
+    }
 }
 
 /// The header of a snapshot file: what was observed, by which suite.
@@ -336,12 +350,22 @@ connection: acme
     }
 
     #[test]
+    fn a_damaged_pending_file_is_rewritten_by_the_next_run() {
+        let e = parse_snapshot(Path::new("snapshots/demo/schema/a.snap.new"), "{}")
+            .expect_err("damaged");
+        assert_eq!(
+            e.to_string(),
+            "snapshots/demo/schema/a.snap.new:1: corrupt snapshot: expected `---` opening the header; it was left untouched: delete it and run `driftwatch run` again to rewrite it"
+        );
+    }
+
+    #[test]
     fn damage_is_reported_with_file_and_line() {
         let (line, _, shown) = corrupt("{}\n");
         assert_eq!(line, 1);
         assert_eq!(
             shown,
-            "snapshots/demo/schema/invoices.snap:1: corrupt snapshot: expected `---` opening the header"
+            "snapshots/demo/schema/invoices.snap:1: corrupt snapshot: expected `---` opening the header; it was left untouched: restore it with `git checkout -- snapshots/demo/schema/invoices.snap`, or delete it and accept a fresh baseline (`driftwatch run`, then `driftwatch accept`)"
         );
         let damaged_json = GOLDEN.replace("\"x\": null", "\"x\": nul!");
         let (line, reason, _) = corrupt(&damaged_json);
@@ -365,7 +389,7 @@ connection: acme
             (
                 7,
                 "header field `provider` is missing".to_owned(),
-                "snapshots/demo/schema/invoices.snap:7: corrupt snapshot: header field `provider` is missing"
+                "snapshots/demo/schema/invoices.snap:7: corrupt snapshot: header field `provider` is missing; it was left untouched: restore it with `git checkout -- snapshots/demo/schema/invoices.snap`, or delete it and accept a fresh baseline (`driftwatch run`, then `driftwatch accept`)"
                     .to_owned()
             )
         );
@@ -383,7 +407,7 @@ connection: acme
             (
                 9,
                 "the json body is missing".to_owned(),
-                "snapshots/demo/schema/invoices.snap:9: corrupt snapshot: the json body is missing"
+                "snapshots/demo/schema/invoices.snap:9: corrupt snapshot: the json body is missing; it was left untouched: restore it with `git checkout -- snapshots/demo/schema/invoices.snap`, or delete it and accept a fresh baseline (`driftwatch run`, then `driftwatch accept`)"
                     .to_owned()
             )
         );

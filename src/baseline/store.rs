@@ -110,12 +110,13 @@ impl BaselineStore {
     /// The accepted observation of `key`, or `None` when there is none yet.
     pub fn load(&self, key: &ObservationKey) -> Result<Option<Observation>, SnapshotError> {
         let path = self.path_for(key);
-        let text = match std::fs::read_to_string(&path) {
-            Ok(text) => text,
+        let bytes = match std::fs::read(&path) {
+            Ok(bytes) => bytes,
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
             Err(source) => return Err(io_error("read", &path, source)),
         };
-        let (header, observation) = parse_snapshot(&path, &text)?;
+        let text = utf8(&path, &bytes)?;
+        let (header, observation) = parse_snapshot(&path, text)?;
         if header.key != *key {
             return Err(SnapshotError::Corrupt {
                 path,
@@ -263,8 +264,20 @@ impl BaselineStore {
 
 /// Header and observation of a pending file.
 fn read_pending(path: &Path) -> Result<(SnapshotHeader, Observation), SnapshotError> {
-    let text = std::fs::read_to_string(path).map_err(|source| io_error("read", path, source))?;
-    parse_snapshot(path, &text)
+    let bytes = std::fs::read(path).map_err(|source| io_error("read", path, source))?;
+    parse_snapshot(path, utf8(path, &bytes)?)
+}
+
+/// The text of a snapshot file; bytes that are not UTF-8 are damage, located by line.
+fn utf8<'a>(path: &Path, bytes: &'a [u8]) -> Result<&'a str, SnapshotError> {
+    std::str::from_utf8(bytes).map_err(|e| {
+        let valid = &bytes[..e.valid_up_to()];
+        SnapshotError::Corrupt {
+            path: path.to_path_buf(),
+            line: 1 + valid.iter().filter(|b| **b == b'\n').count(),
+            reason: "the file is not UTF-8 text".to_owned(),
+        }
+    })
 }
 
 /// An id as one safe path component: `[A-Za-z0-9._-]`, others become `_`, never `.`-leading.

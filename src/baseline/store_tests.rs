@@ -204,6 +204,20 @@ fn damaged_files_are_errors_not_baselines() {
         }
         other => panic!("expected a corrupt error, got {other:?}"),
     }
+
+    // Bytes that are not UTF-8 are damage too, located by line, and kept as they are.
+    let accepted = dir.path().join("demo/schema/invoices.snap");
+    let garbled = b"---\nformat: driftwatch-snapshot/1\n\xff\xfe\n".to_vec();
+    std::fs::write(&accepted, &garbled).expect("write");
+    for mode in [UpdateMode::New, UpdateMode::Always] {
+        match store.compare("s.yaml", &first, mode) {
+            Err(SnapshotError::Corrupt { line, reason, .. }) => {
+                assert_eq!((line, reason.as_str()), (3, "the file is not UTF-8 text"));
+            }
+            other => panic!("expected a corrupt error, got {other:?}"),
+        }
+        assert_eq!(std::fs::read(&accepted).expect("read"), garbled);
+    }
 }
 
 #[test]

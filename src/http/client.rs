@@ -132,6 +132,8 @@ pub struct Response {
     pub url: Url,
     /// Id of the exchange recording the final hop.
     pub exchange_id: String,
+    /// Attempts made, the first included (retries are `attempts - 1`).
+    pub attempts: u32,
 }
 
 /// Why a response body is not usable JSON.
@@ -161,6 +163,20 @@ impl Response {
     /// The `content-type` header, parameters included.
     pub fn content_type(&self) -> Option<&str> {
         self.header("content-type")
+    }
+
+    /// The response, unless it says the provider would not answer: a 429 or
+    /// 503 that survived every retry is [`HttpError::Unavailable`], because
+    /// such a status is about load, not about the API, and must never be
+    /// observed (or baselined) as the endpoint's answer.
+    pub fn into_available(self) -> Result<Response, HttpError> {
+        match self.status {
+            429 | 503 => Err(HttpError::Unavailable {
+                status: self.status,
+                attempts: self.attempts,
+            }),
+            _ => Ok(self),
+        }
     }
 
     /// Parses the body as JSON; serde_json's recursion limit becomes
@@ -193,6 +209,9 @@ pub enum HttpError {
     Timeout { after: Duration },
     #[error("could not connect: {reason}")]
     Connect { reason: String },
+    /// The TLS handshake failed, typically a certificate that does not verify.
+    #[error("tls handshake failed: {reason}")]
+    Tls { reason: String },
     #[error("response body larger than the limit of {limit} bytes")]
     BodyTooLarge { limit: u64 },
     #[error("more than {max} redirects")]
@@ -203,6 +222,13 @@ pub enum HttpError {
     Transport { reason: String },
     #[error("invalid request: {reason}")]
     Client { reason: String },
+    /// A `Content-Encoding` that was never asked for (no `Accept-Encoding` is
+    /// sent): the body is not read, so a compression bomb costs nothing.
+    #[error("response body has content-encoding `{encoding}`, which was not requested")]
+    ContentEncoding { encoding: String },
+    /// 429 or 503 after every allowed attempt; see [`Response::into_available`].
+    #[error("{}: HTTP {status} after {attempts} attempt{}", if *.status == 429 { "rate limited" } else { "unavailable" }, if *.attempts == 1 { "" } else { "s" })]
+    Unavailable { status: u16, attempts: u32 },
 }
 
 impl HttpError {
@@ -212,10 +238,14 @@ impl HttpError {
             HttpError::InsecureUrl { .. } => "insecure-url",
             HttpError::Timeout { .. } => "timeout",
             HttpError::Connect { .. } => "connect",
+            HttpError::Tls { .. } => "tls",
             HttpError::BodyTooLarge { .. } => "body-too-large",
             HttpError::TooManyRedirects { .. } | HttpError::BadRedirect { .. } => "redirects",
             HttpError::Transport { .. } => "transport",
             HttpError::Client { .. } => "client",
+            HttpError::ContentEncoding { .. } => "content-encoding",
+            HttpError::Unavailable { status: 429, .. } => "rate-limited",
+            HttpError::Unavailable { .. } => "unavailable",
         }
     }
 }
@@ -311,7 +341,10 @@ impl HttpClient {
                 chrono::Utc::now(),
             );
             let Some(decision) = decision.filter(|_| attempt < max) else {
-                return result;
+                return result.map(|resp| Response {
+                    attempts: attempt + 1,
+                    ..resp
+                });
             };
             attempt += 1;
             let (wait, reason) = match decision {
@@ -364,6 +397,7 @@ impl HttpClient {
                     body: got.body.freeze(),
                     url: hop.url,
                     exchange_id: id,
+                    attempts: 1,
                 });
             };
             redirects += 1;
@@ -449,6 +483,18 @@ impl HttpClient {
                 (n.as_str().to_string(), value)
             })
             .collect();
+        if let Some(encoding) = resp
+            .headers()
+            .get(reqwest::header::CONTENT_ENCODING)
+            .map(|v| {
+                String::from_utf8_lossy(v.as_bytes())
+                    .trim()
+                    .to_ascii_lowercase()
+            })
+            .filter(|e| !e.is_empty() && e != "identity")
+        {
+            return Err(HttpError::ContentEncoding { encoding });
+        }
         let limit = self.cfg.max_body_bytes;
         if resp.content_length().is_some_and(|len| len > limit) {
             return Err(HttpError::BodyTooLarge { limit });
@@ -576,6 +622,9 @@ impl HttpClient {
         let timeout = e.is_timeout();
         let connect = e.is_connect();
         let reason = self.redactor.scrub(&error_chain(e));
+        if connect && is_tls_failure(&reason) {
+            return HttpError::Tls { reason };
+        }
         match (connect, timeout) {
             (true, true) => HttpError::Timeout {
                 after: self.cfg.connect_timeout,
@@ -600,6 +649,21 @@ fn error_chain(e: reqwest::Error) -> String {
         source = s.source();
     }
     text
+}
+
+/// rustls reports certificate and handshake failures through an `io::Error`
+/// whose text is all that survives hyper's connector; these are its wordings
+/// (`invalid peer certificate: UnknownIssuer`, `received fatal alert: …`).
+fn is_tls_failure(chain: &str) -> bool {
+    const MARKERS: [&str; 5] = [
+        "invalid peer certificate",
+        "peer sent no certificates",
+        "peer is incompatible",
+        "received fatal alert",
+        "tls handshake",
+    ];
+    let lower = chain.to_ascii_lowercase();
+    MARKERS.iter().any(|m| lower.contains(m))
 }
 
 fn basic_credentials(user: &str, password: &SecretString) -> String {

@@ -238,6 +238,17 @@ async fn exhausted_retries_return_the_last_response() {
     assert_eq!(resp.status, 503);
     assert_eq!(statuses(&recorder), vec![Some(503); 3]);
     assert_eq!(resp.exchange_id, recorder.snapshot()[2].id);
+    assert_eq!(resp.attempts, 3);
+    let err = resp.into_available().expect_err("still unavailable");
+    assert_eq!(
+        err,
+        HttpError::Unavailable {
+            status: 503,
+            attempts: 3
+        }
+    );
+    assert_eq!(err.class(), "unavailable");
+    assert_eq!(err.to_string(), "unavailable: HTTP 503 after 3 attempts");
 
     let (client, recorder) = client_with(ClientConfig {
         retries: 0,
@@ -249,6 +260,28 @@ async fn exhausted_retries_return_the_last_response() {
         .expect("response");
     assert_eq!(resp.status, 503);
     assert_eq!(statuses(&recorder), vec![Some(503)]);
+    assert_eq!(resp.attempts, 1);
+}
+
+#[test]
+fn a_surviving_429_is_rate_limited_and_other_statuses_are_answers() {
+    let resp = |status: u16, attempts: u32| Response {
+        status,
+        headers: vec![],
+        body: Bytes::new(),
+        url: Url::parse("http://127.0.0.1/").expect("url"),
+        exchange_id: "x0001".into(),
+        attempts,
+    };
+    let err = resp(429, 1).into_available().expect_err("429");
+    assert_eq!(err.class(), "rate-limited");
+    assert_eq!(err.to_string(), "rate limited: HTTP 429 after 1 attempt");
+    for status in [200, 404, 500, 502] {
+        assert_eq!(
+            resp(status, 4).into_available().map(|r| r.status),
+            Ok(status)
+        );
+    }
 }
 
 #[tokio::test]

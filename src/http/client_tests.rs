@@ -467,6 +467,7 @@ fn response_with(body: impl Into<Bytes>) -> Response {
         body: body.into(),
         url: Url::parse("http://127.0.0.1/").expect("url"),
         exchange_id: "x0001".to_string(),
+        attempts: 1,
     }
 }
 
@@ -494,4 +495,42 @@ fn json_syntax_error_has_position() {
         err.to_string(),
         "invalid json at line 2, column 8: expected value"
     );
+}
+
+#[tokio::test]
+async fn an_unrequested_content_encoding_is_refused_unread() {
+    let app = Router::new().route(
+        "/gz",
+        get(|| async {
+            // Only the header matters: the body must never be read.
+            (
+                [("content-encoding", "gzip")],
+                vec![0x1fu8, 0x8b, 0x08, 0x00],
+            )
+        }),
+    );
+    let addr = serve(app).await;
+    let (client, recorder) = client();
+    let err = client.send(get_req(addr, "/gz")).await.expect_err("gzip");
+    assert_eq!(
+        err,
+        HttpError::ContentEncoding {
+            encoding: "gzip".into()
+        }
+    );
+    assert_eq!(err.class(), "content-encoding");
+    let ex = recorder.snapshot();
+    assert_eq!(ex.len(), 1, "a refused encoding is not retried");
+    assert_eq!(ex[0].response.as_ref().map(|r| r.body_bytes), Some(0));
+}
+
+#[test]
+fn tls_failures_are_told_from_other_connect_errors() {
+    assert!(is_tls_failure(
+        "client error (Connect): invalid peer certificate: UnknownIssuer"
+    ));
+    assert!(is_tls_failure("received fatal alert: HandshakeFailure"));
+    assert!(!is_tls_failure(
+        "client error (Connect): tcp connect error: Connection refused (os error 111)"
+    ));
 }

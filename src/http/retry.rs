@@ -28,7 +28,7 @@ pub(crate) enum Retry {
 }
 
 /// Decides whether to retry. GET and HEAD are retried on 429, 5xx and
-/// connection failures; a token request (`token:` purpose) only on 429, which
+/// connection failures (waiting a 429's or 503's `Retry-After` when given); a token request (`token:` purpose) only on 429, which
 /// means the server did not process it, so its refresh token is unspent. Any
 /// other POST is never retried: its first attempt may have had an effect.
 pub(crate) fn decide(
@@ -50,9 +50,18 @@ pub(crate) fn decide(
                 None => Retry::Backoff { reason },
             })
         }
-        Outcome::Status(status @ (500 | 502 | 503 | 504), _) if idempotent => {
-            Some(Retry::Backoff {
-                reason: format!("status {status}"),
+        Outcome::Status(status @ (500 | 502 | 503 | 504), headers) if idempotent => {
+            let reason = format!("status {status}");
+            // RFC 9110 §10.2.3: a 503's Retry-After says when the service is back.
+            let wait = (*status == 503)
+                .then(|| retry_after(headers, now))
+                .flatten();
+            Some(match wait {
+                Some(wait) => Retry::After {
+                    wait: wait.min(max_wait),
+                    reason,
+                },
+                None => Retry::Backoff { reason },
             })
         }
         Outcome::Failed { class } if idempotent => Some(Retry::Backoff {
@@ -73,13 +82,8 @@ pub(crate) fn server_wait(headers: &[(String, String)], now: DateTime<Utc>) -> O
             .map(|(_, v)| v.trim())
     };
     let until = |at: DateTime<Utc>| (at - now).to_std().unwrap_or(Duration::ZERO);
-    if let Some(v) = header("retry-after") {
-        if let Ok(secs) = v.parse::<u64>() {
-            return Some(Duration::from_secs(secs));
-        }
-        if let Ok(at) = DateTime::parse_from_rfc2822(v) {
-            return Some(until(at.with_timezone(&Utc)));
-        }
+    if let Some(wait) = retry_after(headers, now) {
+        return Some(wait);
     }
     let v = header("x-ratelimit-reset")?;
     let n: u64 = v.parse().ok()?;
@@ -88,6 +92,19 @@ pub(crate) fn server_wait(headers: &[(String, String)], now: DateTime<Utc>) -> O
     }
     let at = DateTime::from_timestamp(i64::try_from(n).ok()?, 0)?;
     Some(until(at))
+}
+
+/// The wait of a `Retry-After` header: delay seconds or an HTTP-date.
+fn retry_after(headers: &[(String, String)], now: DateTime<Utc>) -> Option<Duration> {
+    let v = headers
+        .iter()
+        .find(|(n, _)| n.eq_ignore_ascii_case("retry-after"))
+        .map(|(_, v)| v.trim())?;
+    if let Ok(secs) = v.parse::<u64>() {
+        return Some(Duration::from_secs(secs));
+    }
+    let at = DateTime::parse_from_rfc2822(v).ok()?.with_timezone(&Utc);
+    Some((at - now).to_std().unwrap_or(Duration::ZERO))
 }
 
 /// Bounded exponential backoff with full jitter (each wait uniform in
@@ -218,6 +235,20 @@ mod tests {
             get(&Outcome::Failed { class: "connect" }),
             Some(Retry::Backoff {
                 reason: "connect".into()
+            })
+        );
+        assert_eq!(
+            get(&Outcome::Status(503, &h(&[("retry-after", "2")]))),
+            Some(Retry::After {
+                wait: Duration::from_secs(2),
+                reason: "status 503".into()
+            })
+        );
+        // Only a 503 names when the service is back; other 5xx back off.
+        assert_eq!(
+            get(&Outcome::Status(502, &h(&[("retry-after", "2")]))),
+            Some(Retry::Backoff {
+                reason: "status 502".into()
             })
         );
         assert_eq!(get(&Outcome::Status(501, &none)), None);

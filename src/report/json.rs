@@ -48,10 +48,11 @@ pub fn write_run(reports: &Path, run: &Run) -> Result<PathBuf, ReportError> {
 
 /// Reads a `run.json` back (for `report`, `merge` and tests).
 pub fn read_run(path: &Path) -> Result<Run, ReportError> {
-    let text = std::fs::read_to_string(path).map_err(io("read", path))?;
-    serde_json::from_str(&text).map_err(|e| ReportError::Corrupt {
+    // Bytes, not text: a file garbled into invalid UTF-8 is damage, not an I/O failure.
+    let bytes = std::fs::read(path).map_err(io("read", path))?;
+    serde_json::from_slice(&bytes).map_err(|e| ReportError::Corrupt {
         path: path.to_path_buf(),
-        reason: format!("line {} column {}: {e}", e.line(), e.column()),
+        reason: e.to_string(),
     })
 }
 

@@ -353,7 +353,12 @@ async fn run_suite(
             let conn_id = conn.id.value.clone();
             tasks.spawn(async move {
                 let _permit = sem.acquire_owned().await;
-                (ei, conn_id, http.send(req).await)
+                let result = http.send(req).await;
+                (
+                    ei,
+                    conn_id,
+                    result.and_then(crate::http::Response::into_available),
+                )
             });
         }
     }

@@ -1,13 +1,16 @@
 //! End-to-end tests against the simulated provider (one test binary).
 
+mod canary;
 mod check;
 mod cli;
 mod config;
 mod connect;
+mod corrupt;
 mod docs;
 mod drift;
 mod examples;
 mod grants;
+mod hostile;
 mod lifecycle;
 mod limits;
 mod nightly;

@@ -1,0 +1,412 @@
+//! The hostile-provider corpus: every misbehaviour of `hostile/server.rs`
+//! ends in its own classified run error (or, where tolerated by design, its
+//! exact token finding or recorded answer) — no crash, no hang past the
+//! timeout, no leaked secret. Endpoint cases share one run (one suite with an
+//! endpoint per behaviour, probed concurrently); token cases run one suite
+//! each, concurrently.
+
+mod server;
+
+use crate::support::{contains_secret, files_with_secrets};
+use driftwatch::context::Context;
+use driftwatch::run::{Event, Run, RunOptions};
+use server::{ACCESS_TOKEN, Hostile, closed_port};
+use std::path::Path;
+use std::time::{Duration, Instant};
+
+/// What one endpoint behaviour must yield.
+enum Expect {
+    /// A run error of this class on the endpoint whose message contains the text.
+    Error(&'static str, &'static str),
+    /// Tolerated by design: no error; the schema observation records this
+    /// connection's status and media type (a later change of either is the
+    /// `schema.content-type-changed` / status drift against the baseline).
+    Answered(u16, &'static str),
+}
+
+struct Case {
+    /// The endpoint id, also the behaviour served at `/api/<name>` unless `path` is set.
+    name: &'static str,
+    path: Option<String>,
+    expect: Expect,
+}
+
+fn case(name: &'static str, expect: Expect) -> Case {
+    Case {
+        name,
+        path: None,
+        expect,
+    }
+}
+
+fn endpoint_cases(tls: &Hostile) -> Vec<Case> {
+    use Expect::{Answered, Error};
+    vec![
+        case("ok", Answered(200, "application/json")),
+        case("html-200", Answered(200, "text/html")),
+        case("wrong-content-type", Answered(200, "text/plain")),
+        case(
+            "truncated-json",
+            Error("json", "line 1, column 14: EOF while parsing a value"),
+        ),
+        case(
+            "truncated-body",
+            Error("transport", "error decoding response body"),
+        ),
+        case("invalid-utf8", Error("json", "invalid unicode code point")),
+        case("bom", Error("json", "line 1, column 1: expected value")),
+        case("empty-json", Error("json", "EOF while parsing a value")),
+        case("nan", Error("json", "line 1, column 9: expected value")),
+        case("huge-number", Error("json", "number out of range")),
+        case("deep", Error("json", "json nested deeper than 128 levels")),
+        case("million-array", Answered(200, "application/json")),
+        case(
+            "gigabyte-chunked",
+            Error("body-too-large", "limit of 4194304 bytes"),
+        ),
+        case(
+            "gigabyte-declared",
+            Error("body-too-large", "limit of 4194304 bytes"),
+        ),
+        case("gzip-bomb", Error("content-encoding", "`gzip`")),
+        case("slowloris", Error("timeout", "timed out after 2s")),
+        case("slow-headers", Error("timeout", "timed out after 2s")),
+        case("no-response", Error("timeout", "timed out after 2s")),
+        case(
+            "close-immediately",
+            Error("transport", "connection closed before message completed"),
+        ),
+        case("garbage", Error("transport", "invalid HTTP version")),
+        case(
+            "bad-status-line",
+            Error("transport", "invalid HTTP status-code"),
+        ),
+        case("bad-chunked", Error("transport", "Invalid chunk size")),
+        case(
+            "huge-headers",
+            Error("transport", "message head is too large"),
+        ),
+        case(
+            "redirect-loop",
+            Error("redirects", "more than 10 redirects"),
+        ),
+        case("redirect-cross-host", Answered(200, "application/json")),
+        case(
+            "redirect-file",
+            Error("redirects", "unsupported scheme `file`"),
+        ),
+        case(
+            "redirect-insecure",
+            Error("insecure-url", "refusing plain http"),
+        ),
+        case(
+            "rate-limit-storm",
+            Error("rate-limited", "HTTP 429 after 2 attempts"),
+        ),
+        case(
+            "unavailable-retry-after",
+            Error("unavailable", "HTTP 503 after 2 attempts"),
+        ),
+        Case {
+            name: "tls-unverified",
+            path: Some(format!("{}/api/ok", tls.base_url())),
+            expect: Error("tls", "certificate"),
+        },
+        Case {
+            name: "connection-refused",
+            path: Some(format!("http://127.0.0.1:{}/api/ok", closed_port())),
+            expect: Error("connect", "could not connect"),
+        },
+    ]
+}
+
+const LIMITS: &str = "limits:
+  timeout: 2s
+  connect_timeout: 2s
+  max_body: 4MiB
+  concurrency: 64
+  retries: 1
+  max_retry_wait: 2s
+";
+
+fn endpoint_suite(base: &str, cases: &[Case]) -> String {
+    let mut s = format!(
+        "version: 1\nprovider:\n  name: hostile\n  base_url: {base}\nauth:\n  grant: static_bearer\n\
+         connections:\n  - id: app\n    token: ${{env:HOSTILE_TOKEN}}\nendpoints:\n"
+    );
+    for c in cases {
+        let path = c.path.clone().unwrap_or_else(|| format!("/api/{}", c.name));
+        s.push_str(&format!("  - id: {}\n    path: {path}\n", c.name));
+    }
+    s.push_str(LIMITS);
+    s
+}
+
+async fn run_suite(dir: &Path, file: &str, yaml: &str) -> Run {
+    std::fs::write(dir.join(file), yaml).unwrap();
+    let ctx = Context::empty(dir).with_var("HOSTILE_TOKEN", ACCESS_TOKEN);
+    let opts = RunOptions {
+        suites: vec![dir.join(file)],
+        snapshots: dir.join("snapshots"),
+        reports: dir.join("reports"),
+        credentials: dir.join("credentials.json"),
+        credential_helper: None,
+        allow_insecure_http: false,
+        update: driftwatch::baseline::UpdateMode::No,
+        expiry_window: Duration::from_secs(7 * 86_400),
+        suppressions: None,
+    };
+    let quiet = |_e: Event| {};
+    driftwatch::run::execute(&ctx, &opts, &quiet).await.unwrap()
+}
+
+/// The whole run, serialised, must not hold the access token or any `sim_` secret.
+fn assert_secret_free(run: &Run, dir: &Path) {
+    let text = serde_json::to_string(run).unwrap();
+    assert!(!contains_secret(&text), "a secret leaked into the run");
+    assert_eq!(
+        files_with_secrets(&dir.join("reports")),
+        Vec::<std::path::PathBuf>::new()
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn every_hostile_endpoint_behaviour_is_classified() {
+    let dir = tempfile::tempdir().unwrap();
+    let peer = Hostile::start(None).await;
+    let hostile = Hostile::start(Some(peer.base_url())).await;
+    let tls = Hostile::start_tls().await;
+    let cases = endpoint_cases(&tls);
+    let yaml = endpoint_suite(&hostile.base_url(), &cases);
+    let t0 = Instant::now();
+    let run = run_suite(dir.path(), "hostile.yaml", &yaml).await;
+    let took = t0.elapsed();
+    assert!(took < Duration::from_secs(30), "the corpus took {took:?}");
+
+    let mut failures = Vec::new();
+    for c in &cases {
+        let errors: Vec<_> = run
+            .errors
+            .iter()
+            .filter(|e| e.subject.as_deref() == Some(c.name))
+            .collect();
+        let schema = run.observations.iter().find(|o| {
+            o.key.subject == c.name && o.key.probe == driftwatch::model::ProbeKind::Schema
+        });
+        match &c.expect {
+            Expect::Error(class, text) => {
+                let ok = errors.len() == 1
+                    && errors[0].class == *class
+                    && errors[0].message.contains(text)
+                    && errors[0].connection.as_deref() == Some("app")
+                    && errors[0].probe == Some(driftwatch::model::ProbeKind::Schema);
+                if !ok {
+                    failures.push(format!("{}: want {class} `{text}`, got {errors:?}", c.name));
+                }
+            }
+            Expect::Answered(status, media) => {
+                let answered = schema.map(|o| o.body["responses"]["app"].clone());
+                let want = serde_json::json!({ "status": status, "content_type": media });
+                if !errors.is_empty() || answered.as_ref() != Some(&want) {
+                    failures.push(format!(
+                        "{}: want {want}, got {answered:?} {errors:?}",
+                        c.name
+                    ));
+                }
+            }
+        }
+    }
+    assert!(
+        failures.is_empty(),
+        "misclassified:\n{}",
+        failures.join("\n")
+    );
+    assert_eq!(
+        run.errors.len(),
+        cases
+            .iter()
+            .filter(|c| matches!(c.expect, Expect::Error(..)))
+            .count()
+    );
+
+    // The 429 storm: bounded retries, every attempt recorded.
+    let storm = run
+        .exchanges
+        .iter()
+        .filter(|x| x.purpose == "endpoint:rate-limit-storm")
+        .count();
+    assert_eq!(storm, 2, "one attempt and one retry");
+    // The credential never followed the redirect to the other origin.
+    assert_eq!(
+        peer.seen(),
+        vec![server::Seen {
+            path: "/landing".into(),
+            authorization: false
+        }]
+    );
+    assert!(
+        hostile
+            .seen()
+            .iter()
+            .filter(|s| s.path == "/api/redirect-cross-host")
+            .all(|s| s.authorization)
+    );
+    assert_secret_free(&run, dir.path());
+}
+
+/// What one token-endpoint behaviour must yield for the connection `app`.
+struct TokenCase {
+    behaviour: &'static str,
+    /// The connection's run error (class, message part); `None`: the token was accepted.
+    error: Option<(&'static str, &'static str)>,
+    /// The `client_credentials` token findings, sorted.
+    findings: &'static [&'static str],
+}
+
+const fn tc(
+    behaviour: &'static str,
+    error: Option<(&'static str, &'static str)>,
+    findings: &'static [&'static str],
+) -> TokenCase {
+    TokenCase {
+        behaviour,
+        error,
+        findings,
+    }
+}
+
+const TOKEN_CASES: &[TokenCase] = &[
+    tc("good", None, &[]),
+    tc(
+        "error-200",
+        Some(("token-refused", "HTTP 200, error `invalid_client`")),
+        &["token.error-with-200"],
+    ),
+    tc("form-encoded", None, &["token.form-encoded"]),
+    tc("form-labelled-json", None, &["token.form-encoded"]),
+    tc("expires-in-string", None, &["token.expires-in-not-number"]),
+    tc(
+        "expires-in-timestamp",
+        None,
+        &["token.expires-in-not-number"],
+    ),
+    tc("expires-in-missing", None, &["token.expires-in-missing"]),
+    tc("token-type-missing", None, &["token.token-type-missing"]),
+    tc("refresh-token-null", None, &[]),
+    tc(
+        "html-200",
+        Some(("token-unreadable", "neither JSON nor form-encoded")),
+        &["token.response-unreadable"],
+    ),
+    tc(
+        "html-500",
+        Some(("token-unreadable", "HTTP 500")),
+        &["token.error-not-json", "token.error-status"],
+    ),
+    tc(
+        "json-array",
+        Some(("token-unreadable", "JSON but not an object")),
+        &["token.response-unreadable"],
+    ),
+    tc(
+        "no-access-token",
+        Some(("token-unreadable", "no `access_token`")),
+        &["token.response-unreadable"],
+    ),
+    tc(
+        "no-response",
+        Some((
+            "timeout",
+            "token request for `hostile/app` failed: request timed out after 2s",
+        )),
+        &[],
+    ),
+    tc(
+        "rate-limit-storm",
+        Some(("rate-limited", "HTTP 429 after 2 attempts")),
+        &[],
+    ),
+];
+
+fn token_suite(base: &str, behaviour: &str) -> String {
+    format!(
+        "version: 1\nprovider:\n  name: hostile\n  base_url: {base}\nauth:\n  grant: client_credentials\n  \
+         token_url: /token/{behaviour}\n  client_id: hostile-client\n  client_secret: ${{env:HOSTILE_TOKEN}}\n  \
+         scopes: [profile]\nconnections:\n  - id: app\nendpoints:\n  - id: ok\n    path: /api/ok\n{LIMITS}"
+    )
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn every_hostile_token_behaviour_is_classified() {
+    let hostile = Hostile::start(None).await;
+    let base = hostile.base_url();
+    let t0 = Instant::now();
+    let runs = futures_util::future::join_all(TOKEN_CASES.iter().map(|c| {
+        let base = base.clone();
+        async move {
+            let dir = tempfile::tempdir().unwrap();
+            let run = run_suite(dir.path(), "t.yaml", &token_suite(&base, c.behaviour)).await;
+            (dir, run)
+        }
+    }))
+    .await;
+    let took = t0.elapsed();
+    assert!(
+        took < Duration::from_secs(30),
+        "the token corpus took {took:?}"
+    );
+    let mut failures = Vec::new();
+    for (c, (dir, run)) in TOKEN_CASES.iter().zip(&runs) {
+        let errors: Vec<(String, String)> = run
+            .errors
+            .iter()
+            .map(|e| (e.class.clone(), e.message.clone()))
+            .collect();
+        let error_ok = match c.error {
+            None => errors.is_empty(),
+            Some((class, text)) => {
+                errors.len() == 1
+                    && errors[0].0 == class
+                    && errors[0].1.contains(text)
+                    && run.errors[0].connection.as_deref() == Some("app")
+            }
+        };
+        let findings: Vec<&str> = run
+            .findings
+            .iter()
+            .filter(|f| f.path.as_deref() == Some("client_credentials"))
+            .map(|f| f.rule.as_str())
+            .collect();
+        if !error_ok || findings != c.findings {
+            failures.push(format!(
+                "{}: want {:?} {:?}, got {errors:?} {findings:?}",
+                c.behaviour, c.error, c.findings
+            ));
+        }
+        assert_secret_free(run, dir.path());
+    }
+    assert!(
+        failures.is_empty(),
+        "misclassified:\n{}",
+        failures.join("\n")
+    );
+    // A Unix time in `expires_in` is named for what it is.
+    let (_, ts) = &runs[5];
+    let f = ts
+        .findings
+        .iter()
+        .find(|f| f.rule == "token.expires-in-not-number")
+        .unwrap();
+    assert!(f.message.contains("a Unix timestamp"), "{}", f.message);
+    // `refresh_token: null` issues no refresh token: the observation says `null`.
+    let (_, null_run) = &runs[8];
+    let obs = null_run
+        .observations
+        .iter()
+        .find(|o| o.key.subject == "token-endpoint.client_credentials")
+        .unwrap();
+    assert_eq!(
+        obs.body["grants"]["client_credentials"]["refresh_token"],
+        "null"
+    );
+}
