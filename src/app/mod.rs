@@ -4,6 +4,7 @@
 
 mod auth;
 mod baseline;
+mod init;
 mod run;
 
 pub use run::run_exit_code;
@@ -35,6 +36,7 @@ pub fn main(cli: Cli, ctx: Context) -> i32 {
         Command::Report(args) => cmd_report(&ctx, args),
         Command::Check { suites } => cmd_check(&ctx, &suites),
         Command::Schema => cmd_schema(),
+        Command::Init(args) => init::cmd_init(&ctx, args),
         Command::Rules { json } => {
             print_out(&if json {
                 crate::rules::render_json()

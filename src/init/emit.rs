@@ -164,7 +164,9 @@ pub(crate) fn render(plan: &Plan) -> String {
         out.push_str(&format!("# {note}\n"));
     }
     if auth.redirect_uri.is_some() {
-        out.push_str("# redirect_uri must be registered with the provider for `driftwatch connect`\n");
+        out.push_str(
+            "# redirect_uri must be registered with the provider for `driftwatch connect`\n",
+        );
     }
     out.push_str(&section("auth", &auth));
 
@@ -182,7 +184,11 @@ pub(crate) fn render(plan: &Plan) -> String {
     };
     out.push_str(&section("connections", &[connection]));
 
-    let active = plan.endpoints.iter().filter(|e| e.missing.is_empty()).count();
+    let active = plan
+        .endpoints
+        .iter()
+        .filter(|e| e.missing.is_empty())
+        .count();
     out.push_str(if active == 0 {
         "endpoints: []\n"
     } else {

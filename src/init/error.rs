@@ -7,7 +7,9 @@ pub enum InitError {
     #[error("cannot parse the OpenAPI document: {0}")]
     Parse(String),
     /// Parsed, but no `openapi` (or `swagger`) version field at the top.
-    #[error("not an OpenAPI document: no top-level `openapi` field (only OpenAPI 3.0/3.1 is supported)")]
+    #[error(
+        "not an OpenAPI document: no top-level `openapi` field (only OpenAPI 3.0/3.1 is supported)"
+    )]
     NotOpenApi,
     /// A Swagger 2.0 document.
     #[error(

@@ -178,7 +178,16 @@ pub(crate) fn plan(
                 .filter(|m| item.get(**m).is_some())
                 .count();
             let Some(op) = item.get("get") else { continue };
-            let ep = endpoint(doc, path, item, op, &format!("{at}/get"), &security, &mut resolver, warnings)?;
+            let ep = endpoint(
+                doc,
+                path,
+                item,
+                op,
+                &format!("{at}/get"),
+                &security,
+                &mut resolver,
+                warnings,
+            )?;
             let ep = EndpointPlan {
                 id: unique(&ep.id, &mut ids),
                 ..ep
@@ -373,7 +382,8 @@ fn oauth_flow(
                 "the implicit flow is not supported (OAuth 2.1 removes it): auth is `static_bearer` with a token from the environment".to_string(),
             );
         } else {
-            warnings.push("the OAuth scheme declares no flows: auth is `static_bearer`".to_string());
+            warnings
+                .push("the OAuth scheme declares no flows: auth is `static_bearer`".to_string());
         }
         return AuthPlan::StaticBearer;
     };
@@ -427,7 +437,11 @@ fn endpoint(
         Some(s) if !s.is_empty() => s,
         _ => {
             let s = slug(&format!("get {path}"));
-            if s == "get" { "get-root".to_string() } else { s }
+            if s == "get" {
+                "get-root".to_string()
+            } else {
+                s
+            }
         }
     };
     let summary = op
@@ -437,14 +451,29 @@ fn endpoint(
 
     // Operation parameters override path-item ones with the same name and location.
     let mut params: BTreeMap<(String, String), &Value> = BTreeMap::new();
-    for (list, list_at) in [(item.get("parameters"), "parameters"), (op.get("parameters"), "get/parameters")] {
-        for (i, p) in list.and_then(Value::as_array).into_iter().flatten().enumerate() {
+    for (list, list_at) in [
+        (item.get("parameters"), "parameters"),
+        (op.get("parameters"), "get/parameters"),
+    ] {
+        for (i, p) in list
+            .and_then(Value::as_array)
+            .into_iter()
+            .flatten()
+            .enumerate()
+        {
             let p_at = format!("{}/{list_at}/{i}", at.trim_end_matches("/get"));
             let Some(p) = deref(doc, p, &p_at)? else {
-                warnings.push(format!("endpoint `{id}`: a parameter is an external `$ref`: skipped"));
+                warnings.push(format!(
+                    "endpoint `{id}`: a parameter is an external `$ref`: skipped"
+                ));
                 continue;
             };
-            let text = |k: &str| p.get(k).and_then(Value::as_str).unwrap_or_default().to_string();
+            let text = |k: &str| {
+                p.get(k)
+                    .and_then(Value::as_str)
+                    .unwrap_or_default()
+                    .to_string()
+            };
             params.insert((text("in"), text("name")), p);
         }
     }
@@ -520,7 +549,9 @@ fn example(p: &Value) -> Option<String> {
             .and_then(|e| e.get("value")),
         schema.and_then(|s| s.get("default")),
         schema.and_then(|s| s.get("example")),
-        schema.and_then(|s| s.get("examples")).and_then(|e| e.get(0)),
+        schema
+            .and_then(|s| s.get("examples"))
+            .and_then(|e| e.get(0)),
         schema.and_then(|s| s.get("enum")).and_then(|e| e.get(0)),
     ];
     candidates.into_iter().flatten().find_map(scalar_text)
@@ -537,10 +568,7 @@ fn scalar_text(v: &Value) -> Option<String> {
 
 /// The scopes of the chosen scheme in the operation's (else the document's) `security`,
 /// comment lines (public, optional), and the other schemes when only those secure it.
-pub(crate) fn requires(
-    op: &Value,
-    security: &Security,
-) -> (Vec<String>, Vec<String>, Vec<String>) {
+pub(crate) fn requires(op: &Value, security: &Security) -> (Vec<String>, Vec<String>, Vec<String>) {
     let declared = op.get("security").or(security.global.as_ref());
     let Some(alternatives) = declared.and_then(Value::as_array) else {
         return (
@@ -601,30 +629,51 @@ fn response_schema(
     let key = ["200"]
         .into_iter()
         .find(|k| responses.contains_key(*k))
-        .or_else(|| responses.keys().map(String::as_str).find(|k| k.starts_with('2')))
+        .or_else(|| {
+            responses
+                .keys()
+                .map(String::as_str)
+                .find(|k| k.starts_with('2'))
+        })
         .or_else(|| responses.contains_key("default").then_some("default"));
     let Some(key) = key else { return Ok(None) };
     let r_at = format!("{at}/responses/{key}");
-    let Some(response) = responses.get(key) else { return Ok(None) };
+    let Some(response) = responses.get(key) else {
+        return Ok(None);
+    };
     let Some(response) = deref(doc, response, &r_at)? else {
-        warnings.push(format!("endpoint `{id}`: response `{key}` is an external `$ref`: no schema"));
+        warnings.push(format!(
+            "endpoint `{id}`: response `{key}` is an external `$ref`: no schema"
+        ));
         return Ok(None);
     };
     let Some(Value::Object(content)) = response.get("content") else {
         return Ok(None);
     };
     let is_json = |m: &str| {
-        let base = m.split(';').next().unwrap_or_default().trim().to_ascii_lowercase();
+        let base = m
+            .split(';')
+            .next()
+            .unwrap_or_default()
+            .trim()
+            .to_ascii_lowercase();
         base == "application/json" || base.ends_with("+json")
     };
     let media = content
         .get("application/json")
         .map(|m| ("application/json", m))
-        .or_else(|| content.iter().find(|(k, _)| is_json(k)).map(|(k, m)| (k.as_str(), m)));
+        .or_else(|| {
+            content
+                .iter()
+                .find(|(k, _)| is_json(k))
+                .map(|(k, m)| (k.as_str(), m))
+        });
     let Some((media_type, media)) = media else {
         return Ok(None);
     };
-    let Some(schema) = media.get("schema") else { return Ok(None) };
+    let Some(schema) = media.get("schema") else {
+        return Ok(None);
+    };
     let s_at = format!("{r_at}/content/{}/schema", escape_segment(media_type));
     let resolved = resolver.resolve(schema, &s_at)?;
     // The suite loader rejects an invalid schema; better to leave it out with a reason.
@@ -676,7 +725,13 @@ fn unique(id: &str, seen: &mut BTreeSet<String>) -> String {
 pub(crate) fn env_prefix(provider: &str) -> String {
     let up: String = provider
         .chars()
-        .map(|c| if c.is_ascii_alphanumeric() { c.to_ascii_uppercase() } else { '_' })
+        .map(|c| {
+            if c.is_ascii_alphanumeric() {
+                c.to_ascii_uppercase()
+            } else {
+                '_'
+            }
+        })
         .collect();
     if up.starts_with(|c: char| c.is_ascii_digit()) {
         format!("API_{up}")

@@ -177,7 +177,11 @@ impl<'a> SchemaResolver<'a> {
                 }
             })
             .collect();
-        let base = if base.is_empty() { "schema".into() } else { base };
+        let base = if base.is_empty() {
+            "schema".into()
+        } else {
+            base
+        };
         let mut name = base.clone();
         let mut n = 2;
         while self.defs.values().any(|v| *v == name) {
@@ -230,13 +234,22 @@ impl<'a> SchemaResolver<'a> {
                     Value::Array(list) => Value::Array(
                         list.iter()
                             .enumerate()
-                            .map(|(i, sub)| self.walk(sub, &format!("{here}/{i}"), stack, depth + 1))
+                            .map(|(i, sub)| {
+                                self.walk(sub, &format!("{here}/{i}"), stack, depth + 1)
+                            })
                             .collect::<Result<_, _>>()?,
                     ),
                     other => self.walk(other, &here, stack, depth + 1)?,
                 },
-                "additionalProperties" | "not" | "if" | "then" | "else" | "contains"
-                | "propertyNames" | "unevaluatedItems" | "unevaluatedProperties"
+                "additionalProperties"
+                | "not"
+                | "if"
+                | "then"
+                | "else"
+                | "contains"
+                | "propertyNames"
+                | "unevaluatedItems"
+                | "unevaluatedProperties"
                 | "additionalItems" => self.walk(value, &here, stack, depth + 1)?,
                 _ => value.clone(),
             };

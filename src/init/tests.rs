@@ -41,10 +41,20 @@ fn deref_follows_chains_and_names_broken_pointers_and_cycles() {
         "Loop2": {"$ref": "#/components/responses/Loop1"},
     }}});
     let node = json!({"$ref": "#/components/responses/A"});
-    assert_eq!(deref(&doc, &node, "/x").unwrap(), Some(&json!({"description": "b"})));
-    assert_eq!(deref(&doc, &json!({"$ref": "ext.yaml#/R"}), "/x").unwrap(), None);
-    let err = deref(&doc, &json!({"$ref": "#/components/responses/Nope"}), "/paths/~1a/get")
-        .unwrap_err();
+    assert_eq!(
+        deref(&doc, &node, "/x").unwrap(),
+        Some(&json!({"description": "b"}))
+    );
+    assert_eq!(
+        deref(&doc, &json!({"$ref": "ext.yaml#/R"}), "/x").unwrap(),
+        None
+    );
+    let err = deref(
+        &doc,
+        &json!({"$ref": "#/components/responses/Nope"}),
+        "/paths/~1a/get",
+    )
+    .unwrap_err();
     assert_eq!(
         err.to_string(),
         "broken `$ref` `#/components/responses/Nope` at `/paths/~1a/get`: nothing in the document at that pointer"
@@ -86,7 +96,10 @@ fn recursive_schemas_become_defs_instead_of_looping() {
     let body = json!({"type": "object", "properties": {
         "children": {"type": "array", "items": node_ref},
         "parent": {"oneOf": [{"type": "null"}, node_ref]}}});
-    assert_eq!(out, json!({"$ref": "#/$defs/Node", "$defs": {"Node": body}}));
+    assert_eq!(
+        out,
+        json!({"$ref": "#/$defs/Node", "$defs": {"Node": body}})
+    );
     let validator = jsonschema::validator_for(&out).unwrap();
     assert!(validator.is_valid(&json!({"children": [{"children": [], "parent": null}]})));
     assert!(!validator.is_valid(&json!({"children": [{"children": 3}]})));
@@ -103,7 +116,9 @@ fn external_refs_are_left_out_with_a_warning() {
     assert_eq!(out, json!({"type": "object", "properties": {"o": {}}}));
     assert_eq!(
         warnings,
-        ["external `$ref` `https://x.example/o.json` at `/s/properties/o` left out: only references inside the document are resolved (that part accepts anything)"]
+        [
+            "external `$ref` `https://x.example/o.json` at `/s/properties/o` left out: only references inside the document are resolved (that part accepts anything)"
+        ]
     );
 }
 
@@ -111,12 +126,18 @@ fn external_refs_are_left_out_with_a_warning() {
 fn nullable_30_becomes_a_null_type() {
     let doc = json!({"components": {"schemas": {"O": {"type": "object"}}}});
     let cases = [
-        (json!({"type": "string", "nullable": true}), json!({"type": ["string", "null"]})),
+        (
+            json!({"type": "string", "nullable": true}),
+            json!({"type": ["string", "null"]}),
+        ),
         (
             json!({"type": "string", "enum": ["a"], "nullable": true}),
             json!({"type": ["string", "null"], "enum": ["a", null]}),
         ),
-        (json!({"type": "string", "nullable": false}), json!({"type": "string"})),
+        (
+            json!({"type": "string", "nullable": false}),
+            json!({"type": "string"}),
+        ),
         (
             json!({"allOf": [{"$ref": "#/components/schemas/O"}], "nullable": true}),
             json!({"anyOf": [{"allOf": [{"type": "object"}]}, {"type": "null"}]}),
@@ -139,7 +160,12 @@ fn nullable_30_becomes_a_null_type() {
         json!({"type": "string", "nullable": true})
     );
     assert_eq!(
-        resolve(&doc, false, json!({"$ref": "#/components/schemas/O", "minProperties": 1})).0,
+        resolve(
+            &doc,
+            false,
+            json!({"$ref": "#/components/schemas/O", "minProperties": 1})
+        )
+        .0,
         json!({"allOf": [{"type": "object"}, {"minProperties": 1}]})
     );
 }
@@ -161,8 +187,14 @@ fn versions_and_non_openapi_documents_are_refused_clearly() {
         "only OpenAPI 3.0/3.1 is supported; this document says `openapi: 4.0.0`"
     );
     assert!(err("openapi: [\n").starts_with("cannot parse the OpenAPI document: "));
-    assert_eq!(openapi_version(&json!({"openapi": 3.1})).unwrap(), ("3.1".into(), false));
-    assert_eq!(openapi_version(&json!({"openapi": "3.0.3"})).unwrap(), ("3.0.3".into(), true));
+    assert_eq!(
+        openapi_version(&json!({"openapi": 3.1})).unwrap(),
+        ("3.1".into(), false)
+    );
+    assert_eq!(
+        openapi_version(&json!({"openapi": "3.0.3"})).unwrap(),
+        ("3.0.3".into(), true)
+    );
     assert!(openapi_version(&json!({"openapi": "3.10"})).is_err());
     let broken = r##"{"openapi": "3.1.0", "paths": {"/a": {"get": {"responses": {"200": {
         "description": "x", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Gone"}}}}}}}}}"##;
@@ -190,14 +222,21 @@ fn scopes_come_from_the_operation_else_the_document() {
     let op = |security: Value| json!({"security": security});
     let none: Vec<String> = Vec::new();
     let strings = |v: &[&str]| v.iter().map(|s| s.to_string()).collect::<Vec<_>>();
-    assert_eq!(requires(&json!({}), &sec), (strings(&["read"]), none.clone(), none.clone()));
+    assert_eq!(
+        requires(&json!({}), &sec),
+        (strings(&["read"]), none.clone(), none.clone())
+    );
     assert_eq!(
         requires(&op(json!([{"oauth": ["b", "a", "b"]}])), &sec),
         (strings(&["a", "b"]), none.clone(), none.clone())
     );
     assert_eq!(
         requires(&op(json!([])), &sec),
-        (none.clone(), strings(&["public: the document's security requirement is empty"]), none.clone())
+        (
+            none.clone(),
+            strings(&["public: the document's security requirement is empty"]),
+            none.clone()
+        )
     );
     assert_eq!(
         requires(&op(json!([{}, {"oauth": ["a"]}])), &sec),
@@ -217,18 +256,22 @@ fn scopes_come_from_the_operation_else_the_document() {
     };
     assert_eq!(
         requires(&json!({}), &no_security),
-        (none.clone(), strings(&["public: the document declares no security requirement"]), none)
+        (
+            none.clone(),
+            strings(&["public: the document declares no security requirement"]),
+            none
+        )
     );
 }
 
 #[test]
 fn oauth_flows_map_to_grants() {
-    let scheme = |flows: Value| {
-        json!({"components": {"securitySchemes": {"s": {"type": "oauth2", "flows": flows}}}})
-    };
+    let scheme = |flows: Value| json!({"components": {"securitySchemes": {"s": {"type": "oauth2", "flows": flows}}}});
     let ac = json!({"authorizationUrl": "https://api.example/oauth/authorize",
                     "tokenUrl": "https://auth.example/token"});
-    let (s, w) = security(&scheme(json!({"authorizationCode": ac, "clientCredentials": {"tokenUrl": "/t"}})));
+    let (s, w) = security(&scheme(
+        json!({"authorizationCode": ac, "clientCredentials": {"tokenUrl": "/t"}}),
+    ));
     assert_eq!(
         s.auth,
         AuthPlan::AuthorizationCode {
@@ -237,16 +280,41 @@ fn oauth_flows_map_to_grants() {
             discovery_url: None
         }
     );
-    assert_eq!(s.notes, ["the scheme also offers clientCredentials; this suite uses authorizationCode"]);
+    assert_eq!(
+        s.notes,
+        ["the scheme also offers clientCredentials; this suite uses authorizationCode"]
+    );
     assert!(w.is_empty());
-    let (s, _) = security(&scheme(json!({"clientCredentials": {"tokenUrl": "oauth/token"}})));
-    assert_eq!(s.auth, AuthPlan::ClientCredentials { token_url: "/oauth/token".into() });
-    let (s, w) = security(&scheme(json!({"password": {"tokenUrl": "https://api.example/token"}})));
-    assert_eq!(s.auth, AuthPlan::Password { token_url: "/token".into() });
-    assert_eq!(w, ["the password flow is deprecated (OAuth 2.1 removes it); `check` warns about it"]);
+    let (s, _) = security(&scheme(
+        json!({"clientCredentials": {"tokenUrl": "oauth/token"}}),
+    ));
+    assert_eq!(
+        s.auth,
+        AuthPlan::ClientCredentials {
+            token_url: "/oauth/token".into()
+        }
+    );
+    let (s, w) = security(&scheme(
+        json!({"password": {"tokenUrl": "https://api.example/token"}}),
+    ));
+    assert_eq!(
+        s.auth,
+        AuthPlan::Password {
+            token_url: "/token".into()
+        }
+    );
+    assert_eq!(
+        w,
+        ["the password flow is deprecated (OAuth 2.1 removes it); `check` warns about it"]
+    );
     let (s, w) = security(&scheme(json!({"implicit": {"authorizationUrl": "/a"}})));
     assert_eq!(s.auth, AuthPlan::StaticBearer);
-    assert_eq!(w, ["the implicit flow is not supported (OAuth 2.1 removes it): auth is `static_bearer` with a token from the environment"]);
+    assert_eq!(
+        w,
+        [
+            "the implicit flow is not supported (OAuth 2.1 removes it): auth is `static_bearer` with a token from the environment"
+        ]
+    );
     let oidc = json!({"components": {"securitySchemes": {"o": {"type": "openIdConnect",
         "openIdConnectUrl": "https://login.example/.well-known/openid-configuration"}}}});
     let (s, _) = security(&oidc);
@@ -271,15 +339,24 @@ fn global_security_chooses_among_several_oauth_schemes() {
         "b": {"type": "oauth2", "flows": {"clientCredentials": {"tokenUrl": "/b"}}}}}});
     let (s, w) = security(&doc);
     assert_eq!(s.chosen.as_deref(), Some("b"));
-    assert_eq!(w, ["security scheme `a` ignored: a suite has one auth section, generated from `b`"]);
+    assert_eq!(
+        w,
+        ["security scheme `a` ignored: a suite has one auth section, generated from `b`"]
+    );
 }
 
 #[test]
 fn ids_are_slugs() {
     assert_eq!(slug("listPets"), "list-pets");
     assert_eq!(slug("contacts.list"), "contacts.list");
-    assert_eq!(slug("get /pets/{petId}/HTTPStatus"), "get-pets-pet-id-httpstatus");
-    assert_eq!(slug("Swagger Petstore - OpenAPI 3"), "swagger-petstore-open-api-3");
+    assert_eq!(
+        slug("get /pets/{petId}/HTTPStatus"),
+        "get-pets-pet-id-httpstatus"
+    );
+    assert_eq!(
+        slug("Swagger Petstore - OpenAPI 3"),
+        "swagger-petstore-open-api-3"
+    );
     assert_eq!(slug("__x"), "x");
 }
 
@@ -292,7 +369,10 @@ fn duplicate_ids_and_missing_servers() {
     let p = plan(&doc, &opts(), &mut w).unwrap();
     let ids: Vec<&str> = p.endpoints.iter().map(|e| e.id.as_str()).collect();
     assert_eq!(ids, ["same", "same-2"]);
-    assert_eq!((p.provider.as_str(), p.base_url.as_str()), ("t-i", "${env:T_I_BASE_URL}"));
+    assert_eq!(
+        (p.provider.as_str(), p.base_url.as_str()),
+        ("t-i", "${env:T_I_BASE_URL}")
+    );
     assert_eq!(
         w,
         [
@@ -305,7 +385,10 @@ fn duplicate_ids_and_missing_servers() {
 
 /// Generates the suite of a fixture, checks it like `driftwatch check`, and returns it.
 fn generate_and_check(fixture: &str, base_url: Option<&str>) -> Generated {
-    let path = format!("{}/tests/fixtures/openapi/{fixture}", env!("CARGO_MANIFEST_DIR"));
+    let path = format!(
+        "{}/tests/fixtures/openapi/{fixture}",
+        env!("CARGO_MANIFEST_DIR")
+    );
     let text = std::fs::read_to_string(&path).unwrap();
     let generated = from_openapi(
         &text,

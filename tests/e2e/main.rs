@@ -5,6 +5,7 @@ mod cli;
 mod connect;
 mod drift;
 mod grants;
+mod init;
 mod lifecycle;
 mod limits;
 mod probes;
