@@ -6,6 +6,7 @@ mod emit;
 mod error;
 mod openapi;
 mod refs;
+mod security;
 
 #[cfg(test)]
 mod tests;

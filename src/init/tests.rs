@@ -2,8 +2,9 @@
 //! and errors, and insta snapshots of the suites generated from the fixtures (each of
 //! which must pass `driftwatch check` without errors).
 
-use super::openapi::{AuthPlan, Security, openapi_version, plan, requires, slug};
+use super::openapi::{AuthPlan, openapi_version, plan, slug};
 use super::refs::{SchemaResolver, deref, lookup};
+use super::security::{Security, requires};
 use super::*;
 use crate::context::Context;
 use serde_json::{Value, json};
