@@ -25,6 +25,8 @@ pub enum Command {
     },
     /// Print the JSON Schema of the suite format (for editor autocompletion).
     Schema,
+    /// Generate a starter suite from an OpenAPI 3.0/3.1 document (YAML or JSON).
+    Init(InitArgs),
     /// List every drift and finding rule: id, probe, kind, severity, description.
     Rules {
         /// Print JSON instead of a table.
@@ -298,4 +300,23 @@ impl FailOn {
             FailOn::Never => None,
         }
     }
+}
+
+#[derive(Debug, Args)]
+pub struct InitArgs {
+    /// The OpenAPI 3.0/3.1 document (YAML or JSON).
+    #[arg(long, value_name = "SPEC")]
+    pub from_openapi: PathBuf,
+    /// Write the suite here instead of stdout.
+    #[arg(long, short)]
+    pub output: Option<PathBuf>,
+    /// Overwrite `--output` when it exists.
+    #[arg(long)]
+    pub force: bool,
+    /// `base_url` of the suite instead of the document's first server (e.g. `${env:ACME_BASE_URL}`).
+    #[arg(long)]
+    pub base_url: Option<String>,
+    /// Provider name instead of one derived from `info.title`.
+    #[arg(long)]
+    pub name: Option<String>,
 }

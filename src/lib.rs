@@ -12,6 +12,7 @@ pub mod context;
 pub mod demo;
 pub mod error;
 pub mod http;
+pub mod init;
 pub mod model;
 pub mod notify;
 pub mod probe;

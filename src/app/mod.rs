@@ -6,6 +6,7 @@ mod auth;
 mod baseline;
 mod completions;
 mod config;
+mod init;
 mod run;
 
 pub use run::run_exit_code;
@@ -37,6 +38,7 @@ pub fn main(cli: Cli, ctx: Context) -> i32 {
         Command::Report(args) => cmd_report(&ctx, args),
         Command::Check { suites } => cmd_check(&ctx, &suites),
         Command::Schema => cmd_schema(),
+        Command::Init(args) => init::cmd_init(&ctx, args),
         Command::Rules { json } => {
             print_out(&if json {
                 crate::rules::render_json()
