@@ -71,7 +71,13 @@ pub fn main(cli: Cli, ctx: Context) -> i32 {
     match result {
         Ok(code) => code,
         Err(e) => {
-            eprintln!("error: {e}");
+            // Rendered diagnostics (suite and config errors) carry their own `error:` label.
+            let text = e.to_string();
+            if text.starts_with("error:") {
+                eprintln!("{text}");
+            } else {
+                eprintln!("error: {text}");
+            }
             let mut source = std::error::Error::source(&e);
             while let Some(s) = source {
                 eprintln!("  caused by: {s}");
