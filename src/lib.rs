@@ -10,6 +10,8 @@ pub mod cli;
 pub mod context;
 pub mod demo;
 pub mod error;
+#[doc(hidden)]
+pub mod fuzzing;
 pub mod http;
 pub mod model;
 pub mod probe;
