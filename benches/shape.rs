@@ -27,7 +27,7 @@ fn record(i: u64, r: &mut Rng, out: &mut String) {
     let _ = write!(
         out,
         concat!(
-            r#"{{"id":{i},"uuid":"{:08x}-{:04x}-4{:03x}-a{:03x}-{:012x}","#,
+            r#"{{"id":{},"uuid":"{:08x}-{:04x}-4{:03x}-a{:03x}-{:012x}","#,
             r#""created_at":"2024-{:02}-{:02}T{:02}:{:02}:{:02}Z","due_date":"2024-{:02}-{:02}","#,
             r#""amount_cents":{},"rate":{}.{:02},"currency":"EUR","paid":{},"#,
             r#""customer":{{"name":"Customer {}","email":"user{}@example.com","#,
@@ -35,6 +35,7 @@ fn record(i: u64, r: &mut Rng, out: &mut String) {
             r#""lines":[{{"sku":"SKU-{}","qty":{},"note":null}},{{"sku":"SKU-{}","qty":{},"note":"rush"}}],"#,
             r#""tags":["a","b{}"],"cursor":"eyJpZCI6{:x}"}}"#
         ),
+        i,
         n as u32,
         (n >> 32) as u16,
         (n >> 48) & 0xfff,
@@ -50,11 +51,11 @@ fn record(i: u64, r: &mut Rng, out: &mut String) {
         n % 1_000_000,
         n % 100,
         n % 100,
-        n % 2 == 0,
+        n.is_multiple_of(2),
         n % 997,
         i,
         i,
-        if n % 3 == 0 {
+        if n.is_multiple_of(3) {
             "null".to_owned()
         } else {
             format!("\"DE{}\"", n % 1_000_000_000)
