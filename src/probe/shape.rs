@@ -123,7 +123,7 @@ fn is_email(s: &str) -> bool {
 }
 
 fn is_uri(s: &str) -> bool {
-    if s.chars().any(|c| c.is_whitespace()) {
+    if !has_known_scheme(s) || s.chars().any(|c| c.is_whitespace()) {
         return false;
     }
     match url::Url::parse(s) {
@@ -134,6 +134,16 @@ fn is_uri(s: &str) -> bool {
         },
         Err(_) => false,
     }
+}
+
+/// Whether `s` can be a URI `is_uri` accepts, without the cost of `Url::parse` (most strings are
+/// not URIs). Exact: the parser only skips leading C0 controls and spaces before the scheme, and
+/// it lowercases the scheme.
+fn has_known_scheme(s: &str) -> bool {
+    let t = s.trim_start_matches(|c: char| c <= ' ');
+    ["http:", "https:", "urn:"]
+        .iter()
+        .any(|p| t.get(..p.len()).is_some_and(|h| h.eq_ignore_ascii_case(p)))
 }
 
 /// The shape of one node, accumulated over samples. The representation is canonical so that

@@ -54,6 +54,10 @@ fn detects_each_format() {
         ("http://localhost:8080/", Some(F::Uri)),
         ("urn:isbn:0451450523", Some(F::Uri)),
         ("ftp://example.com/file", None),
+        ("\u{1}HTTPS://Example.com", Some(F::Uri)),
+        ("URN:isbn:1", Some(F::Uri)),
+        ("tok:x", None),
+        ("httpx://e.com", None),
         ("/relative/path", None),
         ("ada@example.com", Some(F::Email)),
         ("ada @example.com", None),
@@ -458,4 +462,23 @@ fn streaming_depth_limit_matches_infer_on_unbounded_input() {
         want.to_string()
             .starts_with("json nested deeper than 128 levels at $[]['k y'][]")
     );
+}
+
+/// `is_uri` before the cheap scheme check: the check must never change an answer.
+fn is_uri_by_parsing_only(s: &str) -> bool {
+    !s.chars().any(|c| c.is_whitespace())
+        && url::Url::parse(s).is_ok_and(|u| match u.scheme() {
+            "http" | "https" => u.host_str().is_some_and(|h| !h.is_empty()),
+            "urn" => !u.path().is_empty(),
+            _ => false,
+        })
+}
+
+proptest! {
+    #[test]
+    fn scheme_check_never_changes_is_uri(
+        s in "[\\x00-\\x20]{0,2}(?i:https?|urn|ftp|x)?[:/]{0,3}[a-z0-9.:/@\\[\\]%\\x00-\\x20-]{0,10}"
+    ) {
+        prop_assert_eq!(is_uri(&s), is_uri_by_parsing_only(&s));
+    }
 }
