@@ -361,10 +361,15 @@ impl Shape {
         let other_obj = other.types.contains(&JsonType::Object);
         self.types.extend(other.types);
         self.formats.extend(other.formats);
-        let mut theirs = other.fields;
+        // Both maps are sorted: walk them side by side instead of a lookup per key.
+        let mut theirs = other.fields.into_iter().peekable();
+        let mut new_keys = Vec::new();
         for (key, a) in &mut self.fields {
-            match theirs.remove(key) {
-                Some(b) => {
+            while let Some(b) = theirs.next_if(|(k, _)| k < key) {
+                new_keys.push(b);
+            }
+            match theirs.next_if(|(k, _)| k == key) {
+                Some((_, b)) => {
                     a.required &= b.required;
                     a.shape.merge_from(b.shape);
                 }
@@ -372,7 +377,7 @@ impl Shape {
                 None => a.required &= !other_obj,
             }
         }
-        for (key, mut b) in theirs {
+        for (key, mut b) in new_keys.into_iter().chain(theirs) {
             b.required &= !self_obj;
             self.fields.insert(key, b);
         }
