@@ -11,6 +11,8 @@ pub mod config;
 pub mod context;
 pub mod demo;
 pub mod error;
+#[doc(hidden)]
+pub mod fuzzing;
 pub mod http;
 pub mod init;
 pub mod model;

@@ -358,3 +358,109 @@ fn split_last_handles_every_segment_kind() {
     assert_eq!(split_last("$['it\\'s]']"), Some(("$", "['it\\'s]']")));
     assert_eq!(split_last("$.x['é b']"), Some(("$.x", "['é b']")));
 }
+
+mod properties {
+    //! `diff(a, a)` is empty for observations the probes themselves produce.
+    use super::*;
+    use crate::probe::deprecation::{self, DateValue, DeprecationValue, Signals};
+    use crate::probe::permissions::{self, PermissionSample};
+    use proptest::prelude::*;
+
+    fn json_value() -> impl Strategy<Value = Value> {
+        let leaf = prop_oneof![
+            Just(Value::Null),
+            any::<bool>().prop_map(Value::Bool),
+            any::<i64>().prop_map(|i| json!(i)),
+            (-1e6f64..1e6).prop_map(|f| json!(f)),
+            prop::sample::select(vec![
+                "",
+                "2024-05-01",
+                "a@b.io",
+                "https://e.com",
+                "sim_at_x"
+            ])
+            .prop_map(|s| json!(s)),
+        ];
+        leaf.prop_recursive(4, 32, 4, |inner| {
+            prop_oneof![
+                prop::collection::vec(inner.clone(), 0..4).prop_map(Value::Array),
+                prop::collection::btree_map("[a-c]|odd key|it's|x\\.y", inner, 0..4)
+                    .prop_map(|m| Value::Object(m.into_iter().collect())),
+            ]
+        })
+    }
+
+    fn date() -> impl Strategy<Value = chrono::DateTime<chrono::Utc>> {
+        (0i64..4_000_000_000)
+            .prop_map(|s| chrono::DateTime::from_timestamp(s, 0).unwrap_or_default())
+    }
+
+    fn signals() -> impl Strategy<Value = Signals> {
+        let text = "[a-z ]{0,8}";
+        (
+            prop::option::of(prop_oneof![
+                Just(DeprecationValue::True),
+                date().prop_map(DeprecationValue::Date)
+            ]),
+            prop::option::of(date().prop_map(DateValue::Date)),
+            prop::collection::vec(
+                (prop::sample::select(vec!["deprecation", "sunset"]), text),
+                0..3,
+            ),
+            prop::collection::vec(text, 0..3),
+            prop::collection::btree_map("X-[A-C]", text, 0..3),
+            prop::collection::vec((Just("Sunset".to_owned()), text), 0..2),
+        )
+            .prop_map(
+                |(deprecation, sunset, links, warnings, vendor, malformed)| Signals {
+                    deprecation,
+                    sunset,
+                    links: links.into_iter().map(|(r, u)| (r.to_owned(), u)).collect(),
+                    warnings,
+                    vendor,
+                    malformed,
+                },
+            )
+    }
+
+    fn sample() -> impl Strategy<Value = PermissionSample> {
+        (
+            prop::sample::select(vec!["full", "basic", "none"]),
+            prop::collection::vec("[a-d]", 0..4),
+            prop::option::of(prop::sample::select(vec![200u16, 204, 401, 403, 404, 500])),
+            prop::option::of(json_value()),
+        )
+            .prop_map(|(set, scopes, status, body)| PermissionSample {
+                scope_set: set.to_owned(),
+                scopes,
+                status,
+                headers: vec![(
+                    "WWW-Authenticate".to_owned(),
+                    "Bearer error=\"insufficient_scope\"".to_owned(),
+                )],
+                body,
+                transport_error: status.is_none().then(|| "timeout".to_owned()),
+            })
+    }
+
+    proptest! {
+        #[test]
+        fn schema_diff_with_itself_is_empty(samples in prop::collection::vec(json_value(), 0..4)) {
+            let obs = schema(&samples);
+            prop_assert_eq!(diff_observations(&obs, &obs), Vec::new());
+        }
+
+        #[test]
+        fn deprecation_diff_with_itself_is_empty(s in prop::collection::vec(signals(), 0..3)) {
+            let obs = deprecation::observe("demo", "invoices", &s);
+            prop_assert_eq!(diff_observations(&obs, &obs), Vec::new());
+        }
+
+        #[test]
+        fn permissions_diff_with_itself_is_empty(samples in prop::collection::vec(sample(), 0..4)) {
+            let cells = permissions::classify(&samples);
+            let obs = permissions::observe("demo", "invoices", &cells, "unknown");
+            prop_assert_eq!(diff_observations(&obs, &obs), Vec::new());
+        }
+    }
+}

@@ -416,4 +416,72 @@ connection: acme
             "`suite` has a badly quoted value"
         );
     }
+
+    mod properties {
+        use super::*;
+        use proptest::prelude::*;
+
+        fn json_value() -> impl Strategy<Value = Value> {
+            let leaf = prop_oneof![
+                Just(Value::Null),
+                any::<bool>().prop_map(Value::Bool),
+                any::<i64>().prop_map(|i| json!(i)),
+                any::<u64>().prop_map(|u| json!(u)),
+                any::<f64>()
+                    .prop_filter("finite", |f| f.is_finite())
+                    .prop_map(|f| json!(f)),
+                any::<String>().prop_map(Value::String),
+            ];
+            leaf.prop_recursive(4, 32, 4, |inner| {
+                prop_oneof![
+                    prop::collection::vec(inner.clone(), 0..4).prop_map(Value::Array),
+                    prop::collection::btree_map(any::<String>(), inner, 0..4)
+                        .prop_map(|m| Value::Object(m.into_iter().collect())),
+                ]
+            })
+        }
+
+        /// Header values that stress the line format: separators, quotes, padding, controls.
+        fn header_value() -> impl Strategy<Value = String> {
+            prop_oneof![
+                any::<String>(),
+                "[-: \"\t\r\n\\a]{0,6}",
+                Just("---".to_owned()),
+            ]
+        }
+
+        fn probe() -> impl Strategy<Value = ProbeKind> {
+            prop::sample::select(vec![
+                ProbeKind::Metadata,
+                ProbeKind::Token,
+                ProbeKind::Permissions,
+                ProbeKind::Refresh,
+                ProbeKind::Schema,
+                ProbeKind::Values,
+                ProbeKind::Deprecation,
+            ])
+        }
+
+        proptest! {
+            #[test]
+            fn observations_round_trip_byte_for_byte(
+                suite in header_value(),
+                provider in header_value(),
+                probe in probe(),
+                subject in header_value(),
+                connection in prop::option::of(header_value()),
+                body in json_value(),
+            ) {
+                let key = ObservationKey { provider, probe, subject, connection };
+                let header = SnapshotHeader::new(suite, key);
+                let text = render_snapshot(&header, &body);
+                let (h2, obs) = parse_snapshot(Path::new("x.snap"), &text)
+                    .map_err(|e| TestCaseError::fail(e.to_string()))?;
+                prop_assert_eq!(&h2, &header);
+                prop_assert_eq!(&obs.key, &header.key);
+                prop_assert_eq!(&obs.body, &body);
+                prop_assert_eq!(render_snapshot(&h2, &obs.body), text);
+            }
+        }
+    }
 }

@@ -17,6 +17,8 @@ mod units;
 pub use check::{CheckReport, check_files};
 pub use diagnostic::{DiagSeverity, Diagnostic};
 pub use load::{LoadMode, Loaded, SuiteError, load_suite};
+/// For the fuzz targets: the loader without the file system.
+pub(crate) use load::{analyze, render_all};
 pub use model::*;
 pub use reference::suite_reference_markdown;
 pub use schema::suite_json_schema;
