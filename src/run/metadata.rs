@@ -76,7 +76,8 @@ pub(crate) async fn probe(s: &Suite, http: &HttpClient) -> MetadataRun {
                 purpose: format!("metadata:{doc}"),
                 connection: None,
             })
-            .await;
+            .await
+            .and_then(crate::http::Response::into_available);
         let resp = match resp {
             Ok(r) => r,
             Err(e) => {

@@ -147,7 +147,15 @@ pub(crate) async fn gather(
             );
             tasks.spawn(async move {
                 let _permit = sem.acquire_owned().await;
-                (ei, name, scopes, http.send(req).await)
+                (
+                    ei,
+                    name,
+                    scopes,
+                    // A 429/503 left after retries says nothing about the scope set.
+                    http.send(req)
+                        .await
+                        .and_then(crate::http::Response::into_available),
+                )
             });
         }
     }
