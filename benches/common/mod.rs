@@ -143,7 +143,10 @@ pub fn timed_run(rt: &tokio::runtime::Runtime, world: &World) -> Timed {
         .expect("run");
     let whole = t0.elapsed();
     let (last, probed, ok) = *seen.lock().unwrap_or_else(|p| p.into_inner());
-    let first = world.sim.first_api_request_at().expect("no resource-API request");
+    let first = world
+        .sim
+        .first_api_request_at()
+        .expect("no resource-API request");
     let endpoint_phase = last.map_or(Duration::ZERO, |l| l.saturating_duration_since(first));
     Timed {
         run,
