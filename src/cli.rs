@@ -80,6 +80,13 @@ pub enum Command {
         /// API version to serve: v1, or v2 (applies drift).
         #[arg(long, default_value = "v1")]
         drift: String,
+        /// Fixed delay in milliseconds before every resource-API (`/v1/…`) answer.
+        #[arg(long, default_value_t = 0, value_name = "MS")]
+        latency_ms: u64,
+        /// Answer 429 (`Retry-After: 1`) to resource-API requests beyond N in any rolling
+        /// 1,000 ms window of accepted requests.
+        #[arg(long, value_name = "N", value_parser = clap::value_parser!(u32).range(1..))]
+        rate_limit: Option<u32>,
     },
 }
 

@@ -65,7 +65,12 @@ pub fn main(cli: Cli, ctx: Context) -> i32 {
             port,
             profile,
             drift,
-        } => runtime.block_on(cmd_sim(&ctx, port, &profile, &drift)),
+            latency_ms,
+            rate_limit,
+        } => {
+            let load = (std::time::Duration::from_millis(latency_ms), rate_limit);
+            runtime.block_on(cmd_sim(&ctx, port, &profile, &drift, load))
+        }
     };
     log_resource_usage();
     match result {
@@ -168,7 +173,14 @@ fn cmd_schema() -> Result<i32, Error> {
     Ok(exit::OK)
 }
 
-async fn cmd_sim(ctx: &Context, port: u16, profile: &str, drift: &str) -> Result<i32, Error> {
+/// `load` is the resource API's latency and rate limit.
+async fn cmd_sim(
+    ctx: &Context,
+    port: u16,
+    profile: &str,
+    drift: &str,
+    load: (std::time::Duration, Option<u32>),
+) -> Result<i32, Error> {
     let profile = profile
         .parse::<crate::sim::Profile>()
         .map_err(|_| Error::Usage(format!("unknown sim profile `{profile}`")))?;
@@ -180,6 +192,8 @@ async fn cmd_sim(ctx: &Context, port: u16, profile: &str, drift: &str) -> Result
         version,
         client_secret: ctx.var("SIM_CLIENT_SECRET").map(str::to_string),
         user_password: ctx.var("SIM_USER_PASSWORD").map(str::to_string),
+        api_latency: load.0,
+        rate_limit: load.1,
         ..crate::sim::SimOptions::default()
     };
     crate::sim::serve_forever(port, opts)

@@ -52,6 +52,17 @@
 //! `/v1/audit-log` answers always carry `Warning: 299 - "audit-log pagination will change"`.
 //! `client_credentials` tokens read the app's home account, `acme-corp`.
 //!
+//! # Load
+//!
+//! For benchmarks, every `/v1/…` answer can wait [`SimOptions::api_latency`] (in the
+//! request's task, so concurrent requests overlap), and [`SimOptions::rate_limit`] N accepts
+//! at most N resource-API requests in any rolling 1,000 ms window: a request arriving at `t`
+//! is accepted when fewer than N accepted requests arrived in `(t − 1000 ms, t]`; otherwise
+//! it gets 429 `{"error":"rate_limited"}` with `Retry-After: 1`, counted in
+//! [`SimStats::rate_limited`]. Refused requests do not count against the window. OAuth
+//! endpoints are never delayed or limited by these. [`Sim::first_api_request_at`] tells
+//! when the resource API was first called.
+//!
 //! # Drift
 //!
 //! [`Sim::set_switches`] applies [`Switches`] live, each drift independently: `schema`
@@ -80,6 +91,7 @@ mod oauth;
 mod options;
 mod reply;
 mod server;
+mod throttle;
 mod token_endpoint;
 mod tokens;
 
@@ -87,6 +99,8 @@ mod tokens;
 mod tests_api;
 #[cfg(test)]
 mod tests_device;
+#[cfg(test)]
+mod tests_load;
 #[cfg(test)]
 mod tests_oauth;
 #[cfg(test)]

@@ -1,5 +1,6 @@
 //! Start-up options of the simulated provider: token-lifecycle profile, API version and its
-//! drift switches, lifetimes, latency and the test users' password. Knows nothing about HTTP
+//! drift switches, lifetimes, latencies, the resource API's rate limit and the test users'
+//! password. Knows nothing about HTTP
 //! or the token store.
 
 use std::fmt;
@@ -357,6 +358,14 @@ pub struct SimOptions {
     pub device_slow_down_polls: u32,
     /// How long a rotated refresh token keeps working in `Profile::RotatingGrace`.
     pub refresh_grace: Duration,
+    /// A fixed delay before every resource-API (`/v1/…`) answer, 429s included; awaited in
+    /// the request's task, so concurrent requests wait in parallel. The OAuth endpoints are
+    /// not delayed (see `token_latency`).
+    pub api_latency: Duration,
+    /// At most this many resource-API requests are accepted in any rolling 1,000 ms window
+    /// (a sliding window over the arrival times of the accepted requests); any other gets
+    /// 429 with `Retry-After: 1` and counts in `SimStats::rate_limited`. `None`: no limit.
+    pub rate_limit: Option<u32>,
 }
 
 impl Default for SimOptions {
@@ -372,6 +381,8 @@ impl Default for SimOptions {
             user_password: None,
             device_slow_down_polls: 0,
             refresh_grace: Duration::from_secs(2),
+            api_latency: Duration::ZERO,
+            rate_limit: None,
         }
     }
 }
@@ -396,6 +407,8 @@ impl fmt::Debug for SimOptions {
             )
             .field("device_slow_down_polls", &self.device_slow_down_polls)
             .field("refresh_grace", &self.refresh_grace)
+            .field("api_latency", &self.api_latency)
+            .field("rate_limit", &self.rate_limit)
             .finish()
     }
 }
@@ -555,6 +568,9 @@ mod tests {
         assert_eq!(opts.refresh_idle_ttl, None);
         assert_eq!(opts.device_interval, Duration::from_secs(5));
         assert_eq!(opts.refresh_grace, Duration::from_secs(2));
+        assert_eq!(opts.api_latency, Duration::ZERO);
+        assert_eq!(opts.rate_limit, None);
+        assert!(dbg.contains("api_latency: 0ns, rate_limit: None"), "{dbg}");
         assert!(!dbg.contains("topsecret"), "{dbg}");
         assert!(!dbg.contains("hunter2"), "{dbg}");
         assert!(dbg.contains("<redacted>"), "{dbg}");

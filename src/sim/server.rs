@@ -15,6 +15,7 @@ use super::data::ACCOUNTS;
 use super::device_state::DeviceStore;
 use super::options::{ApiVersion, Profile, SimOptions, Switches};
 use super::reply::TokenSpelling;
+use super::throttle::{self, Throttle};
 use super::tokens::{self, TokenStore};
 use super::{api, device, oauth, token_endpoint};
 
@@ -41,6 +42,9 @@ pub struct SimStats {
     pub slow_downs: u64,
     /// Authenticated `password` grants, whatever the outcome (also where unsupported).
     pub password_grants: u64,
+    /// Resource-API requests answered 429 by [`SimOptions::rate_limit`] (also counted in
+    /// `api_requests`).
+    pub rate_limited: u64,
 }
 
 #[derive(Debug, Default)]
@@ -53,6 +57,7 @@ pub(crate) struct Counters {
     pub(crate) device_polls: AtomicU64,
     pub(crate) slow_downs: AtomicU64,
     pub(crate) password_grants: AtomicU64,
+    pub(crate) rate_limited: AtomicU64,
 }
 
 /// Increments a counter; relaxed ordering is enough for statistics.
@@ -76,6 +81,8 @@ pub(crate) struct Shared {
     pub(crate) refresh_grace: Duration,
     /// The live [`Switches`], as [`Switches::to_bits`], so one request never sees half a flip.
     switches: AtomicU8,
+    /// Latency and rate limit of the resource API.
+    pub(crate) throttle: Throttle,
     store: Mutex<TokenStore>,
     devices: Mutex<DeviceStore>,
     pub(crate) counters: Counters,
@@ -140,6 +147,10 @@ fn router(state: AppState) -> Router {
         .route("/v1/big", get(api::big))
         .route("/v1/deep", get(api::deep))
         .fallback(api::not_found)
+        .layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            throttle::shape,
+        ))
         .with_state(state)
 }
 
@@ -169,6 +180,7 @@ impl Sim {
             device_interval: opts.device_interval,
             refresh_grace: opts.refresh_grace,
             switches: AtomicU8::new(Switches::from(opts.version).to_bits()),
+            throttle: Throttle::new(opts.api_latency, opts.rate_limit),
             store: Mutex::new(TokenStore::with_refresh_idle_ttl(refresh_idle_ttl)),
             devices: Mutex::new({
                 let mut d = DeviceStore::default();
@@ -251,7 +263,14 @@ impl Sim {
             device_polls: c.device_polls.load(Ordering::Relaxed),
             slow_downs: c.slow_downs.load(Ordering::Relaxed),
             password_grants: c.password_grants.load(Ordering::Relaxed),
+            rate_limited: c.rate_limited.load(Ordering::Relaxed),
         }
+    }
+
+    /// When the first resource-API request arrived (accepted or not), on the monotonic
+    /// clock: where a benchmark's probe phase starts, after token acquisition.
+    pub fn first_api_request_at(&self) -> Option<std::time::Instant> {
+        self.shared.throttle.first_request()
     }
 
     /// Stops accepting connections and waits for in-flight requests to finish.

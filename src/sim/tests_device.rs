@@ -206,6 +206,7 @@ async fn approved_device_gets_tokens_once() {
             device_polls: 5,
             slow_downs: 2,
             password_grants: 0,
+            rate_limited: 0,
         }
     );
     sim.shutdown().await;
