@@ -4,6 +4,7 @@
 
 mod auth;
 mod baseline;
+mod merge;
 mod run;
 
 pub use run::run_exit_code;
@@ -33,6 +34,7 @@ pub fn main(cli: Cli, ctx: Context) -> i32 {
     let result = match cli.command {
         Command::Run(args) => runtime.block_on(cmd_run(&ctx, args)),
         Command::Report(args) => cmd_report(&ctx, args),
+        Command::Merge(args) => merge::cmd_merge(&ctx, args),
         Command::Check { suites } => cmd_check(&ctx, &suites),
         Command::Schema => cmd_schema(),
         Command::Rules { json } => {
