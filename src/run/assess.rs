@@ -102,7 +102,7 @@ pub(crate) fn assess(
 
     if let Some(perm) = &ev.permissions {
         for (ei, ep) in ev.endpoints.iter().enumerate() {
-            let Some(Some(cells)) = perm.cells.get(ei) else {
+            let Some(cells) = perm.cells_of(ei) else {
                 continue;
             };
             findings.extend(crate::probe::permissions::findings(
@@ -110,10 +110,10 @@ pub(crate) fn assess(
                 &ep.id,
                 &ep.requires,
                 &ev.scope_sets,
-                cells,
+                &cells,
             ));
             let obs =
-                crate::probe::permissions::observe(provider, &ep.id, cells, &perm.downscoping);
+                crate::probe::permissions::observe(provider, &ep.id, &cells, &perm.downscoping);
             rec.record(obs, &[])?;
         }
     }

@@ -78,7 +78,40 @@ pub struct EndpointInfo {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct PermissionEvidence {
     pub cells: Vec<Option<BTreeMap<String, Cell>>>,
+    /// Per endpoint: the scope set whose answer was the reference of the others
+    /// (a cell does not serialise that flag).
+    #[serde(default)]
+    pub references: Vec<Option<String>>,
     pub downscoping: String,
+}
+
+impl PermissionEvidence {
+    /// Builds the evidence from classified cells.
+    pub(crate) fn new(cells: Vec<Option<BTreeMap<String, Cell>>>, downscoping: String) -> Self {
+        let references = cells
+            .iter()
+            .map(|c| {
+                c.as_ref()
+                    .and_then(|c| c.iter().find(|(_, cell)| cell.reference))
+                    .map(|(set, _)| set.clone())
+            })
+            .collect();
+        PermissionEvidence {
+            cells,
+            references,
+            downscoping,
+        }
+    }
+
+    /// The cells of endpoint `ei` with their reference flag restored.
+    pub(crate) fn cells_of(&self, ei: usize) -> Option<BTreeMap<String, Cell>> {
+        let mut cells = self.cells.get(ei)?.clone()?;
+        let reference = self.references.get(ei).cloned().flatten();
+        for (set, cell) in &mut cells {
+            cell.reference = reference.as_deref() == Some(set.as_str());
+        }
+        Some(cells)
+    }
 }
 
 /// A schema [`Sample`] as stored.
@@ -212,7 +245,9 @@ impl SignalsEvidence {
 /// Why shard evidence cannot be merged.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum MergeEvidenceError {
-    #[error("suite `{file}`: the shards disagree about its {what}; were they run from the same suites?")]
+    #[error(
+        "suite `{file}`: the shards disagree about its {what}; were they run from the same suites?"
+    )]
     Mismatch { file: String, what: &'static str },
 }
 

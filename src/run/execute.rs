@@ -200,9 +200,17 @@ async fn execute_inner(
     run.shard = shard;
     let mut redactors = Vec::new();
     for full in &loaded {
-        let credentials =
-            open_store(ctx, full, &credentials_path, opts.credential_helper.as_deref())?;
-        let all: Vec<String> = full.connections.iter().map(|c| c.id.value.clone()).collect();
+        let credentials = open_store(
+            ctx,
+            full,
+            &credentials_path,
+            opts.credential_helper.as_deref(),
+        )?;
+        let all: Vec<String> = full
+            .connections
+            .iter()
+            .map(|c| c.id.value.clone())
+            .collect();
         let restricted;
         let (s, provider_wide) = match shard {
             Some(sh) => {

@@ -310,16 +310,15 @@ pub(crate) async fn gather(
         let scopes_fn = |c: &crate::suite::Connection| scopes_of(s, c);
         let perm = super::permissions::gather(s, &tokens, &http, &urls, &ready, &scopes_fn).await;
         errors.extend(perm.errors);
-        ev.permissions = Some(PermissionEvidence {
-            cells: perm
-                .samples
+        ev.permissions = Some(PermissionEvidence::new(
+            perm.samples
                 .iter()
                 .map(|samples| {
                     (!samples.is_empty()).then(|| crate::probe::permissions::classify(samples))
                 })
                 .collect(),
-            downscoping: perm.downscoping,
-        });
+            perm.downscoping,
+        ));
     }
 
     // Refresh: the active sequence (disposable connections only), then every trace.

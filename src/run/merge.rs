@@ -140,7 +140,10 @@ fn fold(paths: &[PathBuf], resolve: &dyn Fn(&Path) -> PathBuf) -> Result<Accumul
         }
         acc.seen.insert(shard.index, path.clone());
         acc.run_ids.insert(shard.index, run.run_id);
-        acc.started_at = Some(acc.started_at.map_or(run.started_at, |t| t.min(run.started_at)));
+        acc.started_at = Some(
+            acc.started_at
+                .map_or(run.started_at, |t| t.min(run.started_at)),
+        );
         acc.finished_at = Some(
             acc.finished_at
                 .map_or(run.finished_at, |t| t.max(run.finished_at)),
@@ -201,9 +204,7 @@ pub fn merge(ctx: &Context, opts: &MergeOptions) -> Result<Run, Error> {
     let mut run = empty_run(now);
     run.started_at = acc.started_at.unwrap_or(now);
     run.finished_at = acc.finished_at.unwrap_or(now);
-    run.duration_ms = (run.finished_at - run.started_at)
-        .num_milliseconds()
-        .max(0) as u64;
+    run.duration_ms = (run.finished_at - run.started_at).num_milliseconds().max(0) as u64;
     run.merged = Some(MergedFrom {
         shards: acc.count,
         runs: acc.run_ids.into_values().collect(),
@@ -256,12 +257,7 @@ mod tests {
     }
 
     /// Writes a shard run file and returns its path.
-    fn shard_file(
-        dir: &Path,
-        name: &str,
-        shard: Option<(u32, u32)>,
-        suites: &[&str],
-    ) -> PathBuf {
+    fn shard_file(dir: &Path, name: &str, shard: Option<(u32, u32)>, suites: &[&str]) -> PathBuf {
         let mut run = empty_run(Utc::now());
         run.shard = shard.map(|(index, count)| Shard { index, count });
         run.evidence = suites.iter().map(|f| evidence(f)).collect();
@@ -326,10 +322,10 @@ mod tests {
         );
         let broken = dir.join("broken.json");
         std::fs::write(&broken, "{\"format\": ").unwrap();
-        assert!(
-            fold_err(&[broken.clone()])
-                .starts_with(&format!("`{}` is not a driftwatch run file (line 1", show(&broken))),
-        );
+        assert!(fold_err(&[broken.clone()]).starts_with(&format!(
+            "`{}` is not a driftwatch run file (line 1",
+            show(&broken)
+        )),);
         let acc = fold(&[s2, s1], &|p| p.to_path_buf()).unwrap();
         assert_eq!(acc.count, 2);
         assert_eq!(acc.seen.len(), 2);

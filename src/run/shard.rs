@@ -159,18 +159,9 @@ mod tests {
     fn shard_syntax_and_range_are_checked() {
         assert_eq!("1/8".parse(), Ok(Shard { index: 1, count: 8 }));
         assert_eq!(" 8/8 ".parse(), Ok(Shard { index: 8, count: 8 }));
-        assert_eq!(
-            "0/8".parse::<Shard>(),
-            Err(ShardError::Range("0/8".into()))
-        );
-        assert_eq!(
-            "9/8".parse::<Shard>(),
-            Err(ShardError::Range("9/8".into()))
-        );
-        assert_eq!(
-            "1/0".parse::<Shard>(),
-            Err(ShardError::Range("1/0".into()))
-        );
+        assert_eq!("0/8".parse::<Shard>(), Err(ShardError::Range("0/8".into())));
+        assert_eq!("9/8".parse::<Shard>(), Err(ShardError::Range("9/8".into())));
+        assert_eq!("1/0".parse::<Shard>(), Err(ShardError::Range("1/0".into())));
         for bad in ["x/y", "1", "1/", "/8", "-1/8", "1/8/2"] {
             assert_eq!(
                 bad.parse::<Shard>(),

@@ -10,6 +10,7 @@ mod limits;
 mod probes;
 mod review;
 mod rules;
+mod shard;
 mod support;
 mod suppress;
 mod switches;
