@@ -322,7 +322,7 @@ mod tests {
         );
         let broken = dir.join("broken.json");
         std::fs::write(&broken, "{\"format\": ").unwrap();
-        assert!(fold_err(&[broken.clone()]).starts_with(&format!(
+        assert!(fold_err(std::slice::from_ref(&broken)).starts_with(&format!(
             "`{}` is not a driftwatch run file (line 1",
             show(&broken)
         )),);

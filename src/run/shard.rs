@@ -217,4 +217,60 @@ mod tests {
             .collect();
         assert_eq!(before[..], after[..50]);
     }
+
+    /// The demo suite with `extra` more full-scope connections.
+    fn demo_suite(extra: usize) -> Suite {
+        let dir = tempfile::tempdir().unwrap();
+        let path = crate::demo::write_demo_suite(dir.path()).unwrap();
+        let more: String = (0..extra)
+            .map(|i| format!("  - id: extra-{i}\n    scope_set: full\n"))
+            .collect();
+        let text = std::fs::read_to_string(&path)
+            .unwrap()
+            .replace("endpoints:\n", &format!("{more}endpoints:\n"));
+        std::fs::write(&path, text).unwrap();
+        let ctx = crate::context::Context::empty(dir.path())
+            .with_var("SIM_BASE_URL", "http://127.0.0.1:1")
+            .with_var("SIM_CLIENT_ID", "id")
+            .with_var("SIM_CLIENT_SECRET", "secret");
+        crate::suite::load_suite(&path, &ctx, crate::suite::LoadMode::Run)
+            .unwrap()
+            .suite
+    }
+
+    #[test]
+    fn restricted_suites_cover_every_connection_once_and_pin_the_permission_account() {
+        let s = demo_suite(20);
+        for n in 1..=8u32 {
+            let mut seen: Vec<String> = Vec::new();
+            for i in 1..=n {
+                let part = restrict(&s, Shard { index: i, count: n });
+                seen.extend(part.connections.iter().map(|c| c.id.value.clone()));
+                // acme-corp holds `full`, which covers every scope set: the probe account.
+                let has_probe = part.connections.iter().any(|c| c.id.value == "acme-corp");
+                assert_eq!(has_probe, i == PROVIDER_WIDE_SHARD, "n={n} i={i}");
+            }
+            seen.sort();
+            let mut all: Vec<String> = s.connections.iter().map(|c| c.id.value.clone()).collect();
+            all.sort();
+            assert_eq!(seen, all, "n={n}");
+        }
+        assert_eq!(
+            permission_connections(&s).into_iter().collect::<Vec<_>>(),
+            vec!["acme-corp"]
+        );
+    }
+
+    #[test]
+    fn a_scope_set_the_probe_account_cannot_reach_pins_its_holder() {
+        let mut s = demo_suite(0);
+        // `globex` (basic) now holds a scope `full` lacks: only globex can probe `basic`.
+        let basic = s.scope_sets.get_mut("basic").unwrap();
+        basic.value.push("billing:write".into());
+        assert_eq!(
+            permission_connections(&s).into_iter().collect::<Vec<_>>(),
+            vec!["acme-corp", "globex"]
+        );
+        assert_eq!(assign(&s, 8)[1], PROVIDER_WIDE_SHARD);
+    }
 }
