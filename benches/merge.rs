@@ -205,7 +205,14 @@ fn main() {
             .env_remove("CI")
             .arg("merge")
             .args(&files)
-            .args(["--update", "no", "--format", "json", "--output", "merged.json"])
+            .args([
+                "--update",
+                "no",
+                "--format",
+                "json",
+                "--output",
+                "merged.json",
+            ])
             .output()
             .expect("run driftwatch merge");
         let ms = t.elapsed().as_millis();

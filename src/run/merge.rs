@@ -322,10 +322,12 @@ mod tests {
         );
         let broken = dir.join("broken.json");
         std::fs::write(&broken, "{\"format\": ").unwrap();
-        assert!(fold_err(std::slice::from_ref(&broken)).starts_with(&format!(
-            "`{}` is not a driftwatch run file (line 1",
-            show(&broken)
-        )),);
+        assert!(
+            fold_err(std::slice::from_ref(&broken)).starts_with(&format!(
+                "`{}` is not a driftwatch run file (line 1",
+                show(&broken)
+            )),
+        );
         let acc = fold(&[s2, s1], &|p| p.to_path_buf()).unwrap();
         assert_eq!(acc.count, 2);
         assert_eq!(acc.seen.len(), 2);
