@@ -216,7 +216,7 @@ fn main() {
             .output()
             .expect("run driftwatch merge");
         let ms = t.elapsed().as_millis();
-        let stderr = String::from_utf8_lossy(&out.stderr);
+        let stderr = strip_ansi(&String::from_utf8_lossy(&out.stderr));
         let peak_kib: Option<u64> = stderr
             .lines()
             .find_map(|l| l.split("peak_rss_kib=").nth(1))
@@ -235,4 +235,22 @@ fn main() {
             std::process::exit(1);
         }
     }
+}
+
+/// The log line without terminal colour codes (`ESC [ … m`).
+fn strip_ansi(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    let mut chars = text.chars();
+    while let Some(c) = chars.next() {
+        if c == '\u{1b}' {
+            for d in chars.by_ref() {
+                if d.is_ascii_alphabetic() {
+                    break;
+                }
+            }
+        } else {
+            out.push(c);
+        }
+    }
+    out
 }
