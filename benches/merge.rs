@@ -206,12 +206,7 @@ fn main() {
             .arg("merge")
             .args(&files)
             .args([
-                "--update",
-                "no",
-                "--format",
-                "json",
-                "--output",
-                "merged.json",
+                "--update", "no", "--format", "markdown", "--output", "run.md",
             ])
             .output()
             .expect("run driftwatch merge");
