@@ -17,6 +17,8 @@ pub enum Command {
     Run(RunArgs),
     /// Re-render a finished run (`run.json`) in other formats.
     Report(ReportArgs),
+    /// Merge shard runs (`run --shard i/n`) into one run, compare it with the baseline, report.
+    Merge(MergeArgs),
     /// Validate suites; errors point at file:line:col.
     Check {
         /// Suite files.
@@ -135,6 +137,10 @@ pub struct RunArgs {
     /// Notify when drift at or above this severity exists [default: breaking].
     #[arg(long, value_enum, env = "DRIFTWATCH_WEBHOOK_ON")]
     pub webhook_on: Option<WebhookOn>,
+    /// Probe only shard `i` of `n` (1-based, e.g. `2/8`): writes evidence, compares nothing;
+    /// `driftwatch merge` gives the verdict.
+    #[arg(long, value_name = "I/N", value_parser = parse_shard)]
+    pub shard: Option<crate::run::Shard>,
     #[command(flatten)]
     pub store: StoreArgs,
     #[command(flatten)]
@@ -158,6 +164,31 @@ impl WebhookOn {
             WebhookOn::Any => Severity::Info,
         }
     }
+}
+
+/// `driftwatch merge`: the shard runs plus `run`'s comparison and report options.
+#[derive(Debug, Args)]
+pub struct MergeArgs {
+    /// The `run.json` of every shard (`run --shard i/n`), in any order.
+    #[arg(required = true)]
+    pub runs: Vec<PathBuf>,
+    /// Baseline directory.
+    #[arg(long, default_value = "snapshots")]
+    pub snapshots: PathBuf,
+    /// Where the merged run is written.
+    #[arg(long, default_value = "reports")]
+    pub reports: PathBuf,
+    /// Exit 1 when a drift at or above this severity is found.
+    #[arg(long, value_enum, default_value_t = FailOn::Breaking)]
+    pub fail_on: FailOn,
+    /// Ignore file of known drifts (default: `driftwatch.ignore.yaml` when it exists).
+    #[arg(long, value_name = "FILE")]
+    pub suppressions: Option<PathBuf>,
+    /// What to write for new or changed observations (as for `run`).
+    #[arg(long, value_enum, default_value_t = Update::Auto)]
+    pub update: Update,
+    #[command(flatten)]
+    pub output: OutputArgs,
 }
 
 /// `run --update` (cargo-insta's semantics).
@@ -250,6 +281,10 @@ pub struct TokensArgs {
     pub json: bool,
     #[command(flatten)]
     pub store: StoreArgs,
+}
+
+fn parse_shard(s: &str) -> Result<crate::run::Shard, String> {
+    s.parse().map_err(|e: crate::run::ShardError| e.to_string())
 }
 
 fn parse_window(s: &str) -> Result<std::time::Duration, String> {

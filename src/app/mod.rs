@@ -7,6 +7,7 @@ mod baseline;
 mod completions;
 mod config;
 mod init;
+mod merge;
 mod run;
 
 pub use run::run_exit_code;
@@ -36,6 +37,7 @@ pub fn main(cli: Cli, ctx: Context) -> i32 {
     let result = match cli.command {
         Command::Run(args) => runtime.block_on(cmd_run(&ctx, args)),
         Command::Report(args) => cmd_report(&ctx, args),
+        Command::Merge(args) => merge::cmd_merge(&ctx, args),
         Command::Check { suites } => cmd_check(&ctx, &suites),
         Command::Schema => cmd_schema(),
         Command::Init(args) => init::cmd_init(&ctx, args),

@@ -80,27 +80,21 @@ pub(super) async fn cmd_run(ctx: &Context, args: RunArgs) -> Result<i32, Error> 
             Event::SuiteFinished { .. } => {}
         }
     };
-    let result = crate::run::execute(ctx, &opts, &on_event).await;
+    let result = match args.shard {
+        Some(shard) => crate::run::execute_shard(ctx, &opts, shard, &on_event).await,
+        None => crate::run::execute(ctx, &opts, &on_event).await,
+    };
     if let Some(bar) = bar {
         bar.finish_and_clear();
     }
     let run = result?;
-    let path = crate::report::write_run(&ctx.resolve(&opts.reports), &run)
-        .map_err(|e| Error::Runtime(e.to_string()))?;
-    tracing::debug!(path = %path.display(), "run written");
-    let dir = opts.reports.join(&run.run_id);
-    let shown = dir.join("run.json");
-    for t in targets(&output, Some(&dir))? {
-        // run.json is already written; its default target would only repeat it.
-        if t.format == Format::Json && t.path.as_deref() == Some(shown.as_path()) {
-            continue;
-        }
-        emit(ctx, &run, &t, fail_on, Some(&shown))?;
-    }
-    if ctx.var("GITHUB_ACTIONS") == Some("true") {
-        print_out(&crate::report::github::render(&run));
-    }
-    if let Some(url) = &settings.webhook_url.value {
+    let code = publish(ctx, &run, &opts.reports, &output, fail_on)?;
+    if let Some(url) = settings
+        .webhook_url
+        .value
+        .as_ref()
+        .filter(|_| run.shard.is_none())
+    {
         let hook = crate::notify::Webhook {
             url: url.clone(),
             on: settings.webhook_on.value.threshold(),
@@ -114,7 +108,78 @@ pub(super) async fn cmd_run(ctx: &Context, args: RunArgs) -> Result<i32, Error> 
             Err(e) => eprintln!("warning: {e}"),
         }
     }
-    Ok(run_exit_code(&run, fail_on))
+    Ok(code)
+}
+
+/// Writes `reports/<run-id>/run.json`, emits every requested format and returns
+/// the exit code (shared by `run` and `merge`). A shard run's terminal output
+/// only says what it gathered: the verdict belongs to `merge`.
+pub(super) fn publish(
+    ctx: &Context,
+    run: &crate::run::Run,
+    reports: &Path,
+    output: &OutputArgs,
+    fail_on: FailOn,
+) -> Result<i32, Error> {
+    let path = crate::report::write_run(&ctx.resolve(reports), run)
+        .map_err(|e| Error::Runtime(e.to_string()))?;
+    tracing::debug!(path = %path.display(), "run written");
+    let dir = reports.join(&run.run_id);
+    let shown = dir.join("run.json");
+    for t in targets(output, Some(&dir))? {
+        // run.json is already written; its default target would only repeat it.
+        if t.format == Format::Json && t.path.as_deref() == Some(shown.as_path()) {
+            continue;
+        }
+        if let (Some(shard), Format::Terminal) = (run.shard, t.format) {
+            print_out(&shard_summary(run, shard, &shown));
+            continue;
+        }
+        emit(ctx, run, &t, fail_on, Some(&shown))?;
+    }
+    if run.shard.is_some() {
+        return Ok(if run.errors.is_empty() {
+            exit::OK
+        } else {
+            exit::RUNTIME
+        });
+    }
+    if ctx.var("GITHUB_ACTIONS") == Some("true") {
+        print_out(&crate::report::github::render(run));
+    }
+    Ok(run_exit_code(run, fail_on))
+}
+
+/// The terminal output of a shard run: what it gathered, never a verdict.
+fn shard_summary(run: &crate::run::Run, shard: crate::run::Shard, shown: &Path) -> String {
+    let mut out = String::new();
+    for s in &run.suites {
+        out.push_str(&format!(
+            "{}: shard {shard}: {} connection(s) probed: {}\n",
+            s.provider,
+            s.connections.len(),
+            if s.connections.is_empty() {
+                "-".to_string()
+            } else {
+                s.connections.join(", ")
+            }
+        ));
+    }
+    for e in &run.errors {
+        let conn = e.connection.as_deref().unwrap_or("-");
+        out.push_str(&format!(
+            "error: {}/{conn}: {} ({})\n",
+            e.provider, e.message, e.class
+        ));
+    }
+    out.push_str(&format!(
+        "shard {shard} gathered {} exchange(s) and compared nothing.\n\
+         Evidence: {}\n\
+         Run `driftwatch merge <every shard's run.json>` for the verdict.\n",
+        run.exchanges.len(),
+        shown.display()
+    ));
+    out
 }
 
 /// `driftwatch report run.json --format …`: re-renders a finished run.
@@ -135,7 +200,7 @@ struct Target {
     path: Option<PathBuf>,
 }
 
-fn check_pairs(args: &OutputArgs) -> Result<(), Error> {
+pub(super) fn check_pairs(args: &OutputArgs) -> Result<(), Error> {
     let formats = args.formats.len().max(1);
     if args.outputs.len() > formats {
         return Err(Error::Usage(format!(

@@ -134,5 +134,8 @@ pub(crate) fn fixed_run() -> Run {
         }],
         tokens: vec![],
         exchanges: vec![],
+        shard: None,
+        merged: None,
+        evidence: vec![],
     }
 }

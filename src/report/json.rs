@@ -33,24 +33,27 @@ pub fn write_run(reports: &Path, run: &Run) -> Result<PathBuf, ReportError> {
     let dir = reports.join(&run.run_id);
     std::fs::create_dir_all(&dir).map_err(io("create", &dir))?;
     let path = dir.join("run.json");
-    let mut text = serde_json::to_string_pretty(run).map_err(|e| ReportError::Corrupt {
+    let mut tmp = tempfile::NamedTempFile::new_in(&dir).map_err(io("create a file in", &dir))?;
+    // Streamed: a merged run of thousands of connections is hundreds of MiB of text.
+    let mut out = std::io::BufWriter::new(tmp.as_file_mut());
+    serde_json::to_writer_pretty(&mut out, run).map_err(|e| ReportError::Corrupt {
         path: path.clone(),
         reason: e.to_string(),
     })?;
-    text.push('\n');
-    let mut tmp = tempfile::NamedTempFile::new_in(&dir).map_err(io("create a file in", &dir))?;
-    tmp.write_all(text.as_bytes()).map_err(io("write", &path))?;
+    out.write_all(b"\n").map_err(io("write", &path))?;
+    out.flush().map_err(io("write", &path))?;
+    drop(out);
     tmp.persist(&path)
         .map_err(|e| io("write", &path)(e.error))?;
     point_latest(reports, &run.run_id)?;
     Ok(path)
 }
 
-/// Reads a `run.json` back (for `report`, `merge` and tests).
+/// Reads a `run.json` back (for `report`, `merge` and tests), parsing from a
+/// buffered reader rather than holding the whole text.
 pub fn read_run(path: &Path) -> Result<Run, ReportError> {
-    // Bytes, not text: a file garbled into invalid UTF-8 is damage, not an I/O failure.
-    let bytes = std::fs::read(path).map_err(io("read", path))?;
-    serde_json::from_slice(&bytes).map_err(|e| ReportError::Corrupt {
+    let file = std::fs::File::open(path).map_err(io("read", path))?;
+    serde_json::from_reader(std::io::BufReader::new(file)).map_err(|e| ReportError::Corrupt {
         path: path.to_path_buf(),
         reason: e.to_string(),
     })

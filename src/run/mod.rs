@@ -1,13 +1,26 @@
 //! Planning and orchestration of a run: suites × connections × probes.
 //! The runner emits events and returns a finished run; it never formats output.
+//! A run gathers evidence (network) and then assesses it (pure); a shard run
+//! (`--shard i/n`) only gathers, and `merge` assesses the shards together.
 
+mod assess;
 mod credentials;
+mod evidence;
 mod execute;
+mod gather;
+mod merge;
 mod metadata;
 mod permissions;
 mod refresh;
 mod session;
+mod shard;
 
 pub use credentials::{open_store, token_health};
+pub use evidence::{
+    EndpointInfo, MergeEvidenceError, PermissionEvidence, SampleEvidence, SignalsEvidence,
+    SuiteEvidence, ViolationEvidence,
+};
 pub use execute::*;
+pub use merge::{MergeError, MergeOptions, merge};
 pub use session::ProviderSession;
+pub use shard::{PROVIDER_WIDE_SHARD, Shard, ShardError, assign, hashed_shard};

@@ -1,6 +1,6 @@
 //! Orchestration of the refresh probe: the active replay sequence on
-//! disposable connections (never on others), then each connection's trace of
-//! refresh steps handed to `probe::refresh` for classification.
+//! disposable connections (never on others) gathers each connection's trace of
+//! refresh steps; assessing hands the traces to `probe::refresh` for classification.
 
 use crate::auth::health::TokenHealth;
 use crate::auth::{CredentialStore, TokenManager};
@@ -8,17 +8,17 @@ use crate::model::{Drift, Observation, ProbeKind, RunError};
 use crate::probe::refresh::{self, RefreshTrace};
 use crate::suite::{Grant, Suite};
 
-/// Observations, findings and errors of the refresh probe for one suite.
+/// Traces and errors of the refresh probe for one suite.
 pub(crate) struct RefreshRun {
-    pub observations: Vec<Observation>,
-    pub findings: Vec<Drift>,
+    /// One trace per connection that refreshed (or has no refresh token), in suite order.
+    pub traces: Vec<RefreshTrace>,
     pub errors: Vec<RunError>,
 }
 
 /// Runs the active sequence where allowed (disposable connections whose token
 /// was obtained this run: a connection that already failed is not probed
-/// again) and classifies every connection that refreshed during the run.
-pub(crate) async fn probe(
+/// again) and collects the trace of every connection that refreshed during the run.
+pub(crate) async fn gather(
     s: &Suite,
     tokens: &TokenManager,
     store: &CredentialStore,
@@ -26,8 +26,7 @@ pub(crate) async fn probe(
 ) -> RefreshRun {
     let provider = s.provider.name.value.clone();
     let mut out = RefreshRun {
-        observations: Vec::new(),
-        findings: Vec::new(),
+        traces: Vec::new(),
         errors: Vec::new(),
     };
     if !matches!(
@@ -62,20 +61,27 @@ pub(crate) async fn probe(
         if steps.is_empty() && (had_refresh_token || !is_ready) {
             continue;
         }
-        let trace = RefreshTrace {
+        out.traces.push(RefreshTrace {
             connection: conn.id.value.clone(),
             disposable: conn.disposable,
             steps,
             had_refresh_token,
             documented: s.auth.refresh.documented.map(|d| d.as_str().to_string()),
-        };
-        let class = refresh::classify(&trace);
-        out.findings
-            .extend(refresh::findings(&provider, &trace, &class));
-        out.observations
-            .push(refresh::observe(&provider, &trace, &class));
+        });
     }
     out
+}
+
+/// Classifies each trace: its observation and findings.
+pub(crate) fn assess(provider: &str, traces: &[RefreshTrace]) -> (Vec<Observation>, Vec<Drift>) {
+    let mut observations = Vec::new();
+    let mut findings = Vec::new();
+    for trace in traces {
+        let class = refresh::classify(trace);
+        findings.extend(refresh::findings(provider, trace, &class));
+        observations.push(refresh::observe(provider, trace, &class));
+    }
+    (observations, findings)
 }
 
 /// States the date a connection dies in `refresh.stopped-issuing` drifts.

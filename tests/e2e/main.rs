@@ -19,6 +19,7 @@ mod notify;
 mod probes;
 mod review;
 mod rules;
+mod shard;
 mod support;
 mod suppress;
 mod switches;

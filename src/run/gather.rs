@@ -1,0 +1,449 @@
+//! The gather half of a suite's run: tokens, endpoint calls and the active
+//! probes, turned into [`SuiteEvidence`]. Talks to the network; compares
+//! nothing and never opens the baseline (that is `assess`).
+
+use super::credentials::token_health;
+use super::evidence::{
+    ERROR_PROBE_POS, EndpointInfo, PermissionEvidence, SampleEvidence, SignalsEvidence,
+    SuiteEvidence, ViolationEvidence,
+};
+use super::execute::{Event, RunOptions, SuiteSummary};
+use super::session::{ProviderSession, join};
+use super::shard::scopes_of;
+use crate::auth::CredentialStore;
+use crate::error::Error;
+use crate::http::{Auth, Redactor, Request};
+use crate::model::{Exchange, ProbeKind, RunError};
+use crate::probe::schema::Declared;
+use crate::probe::shape;
+use crate::suite::{DeclaredSchema, Endpoint, Suite};
+use std::sync::Arc;
+use url::Url;
+
+/// What gathering one suite produced.
+pub(crate) struct Gathered {
+    pub summary: SuiteSummary,
+    pub evidence: SuiteEvidence,
+    pub errors: Vec<RunError>,
+    pub exchanges: Vec<Exchange>,
+    pub redactor: Arc<Redactor>,
+}
+
+/// Gathers the evidence of `s` (already restricted to the shard's connections).
+/// `all_connections` lists the whole suite's connections in suite order;
+/// `provider_wide` runs the probes that do not depend on a connection.
+pub(crate) async fn gather(
+    s: &Suite,
+    all_connections: &[String],
+    provider_wide: bool,
+    opts: &RunOptions,
+    credentials: &CredentialStore,
+    on_event: &(dyn Fn(Event) + Send + Sync),
+) -> Result<Gathered, Error> {
+    let provider = s.provider.name.value.clone();
+    let suite_file = s.file.display().to_string();
+    let n = s.endpoints.len();
+    on_event(Event::SuiteStarted {
+        provider: provider.clone(),
+        connections: s.connections.len(),
+        endpoints: n,
+    });
+    let mut ev = SuiteEvidence {
+        file: suite_file.clone(),
+        provider: provider.clone(),
+        all_connections: all_connections.to_vec(),
+        endpoints: s
+            .endpoints
+            .iter()
+            .map(|e| EndpointInfo {
+                id: e.id.value.clone(),
+                requires: e.requires.clone(),
+            })
+            .collect(),
+        scope_sets: super::permissions::scope_set_map(s),
+        provider_wide,
+        token_facts: Vec::new(),
+        samples: vec![Vec::new(); n],
+        violations: vec![Vec::new(); n],
+        values: vec![Vec::new(); n],
+        signals: vec![Vec::new(); n],
+        metadata: Vec::new(),
+        metadata_findings: Vec::new(),
+        permissions: None,
+        refresh: Vec::new(),
+        tokens: Vec::new(),
+    };
+    let position = |id: &str| {
+        all_connections
+            .iter()
+            .position(|c| c == id)
+            .unwrap_or(ERROR_PROBE_POS - 1)
+    };
+    let mut errors = Vec::new();
+    let (session, setup_error) =
+        ProviderSession::open(s, opts.allow_insecure_http, credentials.clone()).await?;
+    if let Some(message) = setup_error
+        && provider_wide
+    {
+        errors.push(run_error(&provider, None, None, "metadata", message));
+    }
+    let ProviderSession {
+        http,
+        redactor,
+        recorder,
+        tokens,
+        base,
+    } = session;
+
+    // Tokens first, one connection at a time: refreshes are serialised anyway,
+    // and a rotated refresh token is persisted before any probe uses the access token.
+    let mut ready = Vec::new();
+    for conn in &s.connections {
+        let scopes = scopes_of(s, conn);
+        let result = tokens.access_token(conn, &scopes).await;
+        let pos = position(&conn.id.value);
+        ev.token_facts
+            .extend(tokens.take_facts().into_iter().map(|f| (pos, f)));
+        match result {
+            Ok(t) => ready.push((conn, t)),
+            Err(e) => {
+                let message = redactor.scrub(&e.to_string());
+                on_event(Event::ConnectionFailed {
+                    provider: provider.clone(),
+                    connection: conn.id.value.clone(),
+                    message: message.clone(),
+                });
+                errors.push(run_error(
+                    &provider,
+                    Some(conn.id.value.clone()),
+                    None,
+                    e.class(),
+                    message,
+                ));
+            }
+        }
+    }
+
+    // The token probe's one deliberate error: provider-wide.
+    if provider_wide && tokens.client().is_some() {
+        match tokens.error_probe().await {
+            Ok(f) => ev.token_facts.push((ERROR_PROBE_POS, f)),
+            Err(e) => errors.push(RunError {
+                provider: provider.clone(),
+                connection: None,
+                probe: Some(ProbeKind::Token),
+                subject: Some(crate::probe::token::SUBJECT.into()),
+                class: e.class().into(),
+                message: redactor.scrub(&e.to_string()),
+            }),
+        }
+    }
+
+    let semaphore = Arc::new(tokio::sync::Semaphore::new(s.limits.concurrency.max(1)));
+    let mut tasks = tokio::task::JoinSet::new();
+    let urls: Vec<Option<Url>> = s
+        .endpoints
+        .iter()
+        .map(|ep| match endpoint_url(&base, ep) {
+            Ok(u) => Some(u),
+            Err(message) => {
+                if provider_wide {
+                    errors.push(run_error(
+                        &provider,
+                        None,
+                        Some(ep.id.value.clone()),
+                        "config",
+                        message,
+                    ));
+                }
+                None
+            }
+        })
+        .collect();
+    for (ei, ep) in s.endpoints.iter().enumerate() {
+        let Some(url) = urls[ei].clone() else {
+            continue;
+        };
+        for (conn, token) in &ready {
+            let req = Request {
+                method: reqwest::Method::from_bytes(ep.method.as_bytes())
+                    .unwrap_or(reqwest::Method::GET),
+                url: url.clone(),
+                headers: ep
+                    .headers
+                    .iter()
+                    .map(|(k, v)| (k.clone(), v.clone()))
+                    .collect(),
+                auth: Auth::Bearer(token.clone()),
+                form: None,
+                purpose: format!("endpoint:{}", ep.id.value),
+                connection: Some(conn.id.value.clone()),
+            };
+            let http = http.clone();
+            let sem = semaphore.clone();
+            let conn_id = conn.id.value.clone();
+            tasks.spawn(async move {
+                let _permit = sem.acquire_owned().await;
+                // A 429/503 left after retries is an error, never the endpoint's answer.
+                let result = http.send(req).await;
+                (
+                    ei,
+                    conn_id,
+                    result.and_then(crate::http::Response::into_available),
+                )
+            });
+        }
+    }
+    let declared: Vec<Option<Result<Declared, String>>> = s
+        .endpoints
+        .iter()
+        .map(|ep| {
+            ep.schema.as_ref().map(|d| match &d.value {
+                DeclaredSchema::Inline(v) | DeclaredSchema::File { schema: v, .. } => {
+                    Declared::new(v)
+                }
+            })
+        })
+        .collect();
+    let value_specs: Vec<Option<crate::probe::values::ValuesSpec>> = s
+        .endpoints
+        .iter()
+        .map(|ep| ep.values.as_ref().map(values_spec))
+        .collect();
+    while let Some(joined) = tasks.join_next().await {
+        let Ok((ei, conn_id, result)) = joined else {
+            continue;
+        };
+        let ep = &s.endpoints[ei];
+        let resp = match result {
+            Ok(resp) => resp,
+            Err(e) => {
+                on_event(Event::EndpointProbed {
+                    provider: provider.clone(),
+                    endpoint: ep.id.value.clone(),
+                    connection: conn_id.clone(),
+                    status: None,
+                });
+                errors.push(run_error(
+                    &provider,
+                    Some(conn_id),
+                    Some(ep.id.value.clone()),
+                    e.class(),
+                    redactor.scrub(&e.to_string()),
+                ));
+                continue;
+            }
+        };
+        on_event(Event::EndpointProbed {
+            provider: provider.clone(),
+            endpoint: ep.id.value.clone(),
+            connection: conn_id.clone(),
+            status: Some(resp.status),
+        });
+        ev.signals[ei].push(SignalsEvidence::new(
+            conn_id.clone(),
+            deprecation_signals(&resp.headers, &s.deprecation_headers),
+        ));
+        let content_type = resp.content_type().map(media_type);
+        let is_json = content_type
+            .as_deref()
+            .is_some_and(|c| c == "application/json" || c.ends_with("+json"));
+        let mut sample_shape = None;
+        if (200..300).contains(&resp.status) && is_json {
+            let err = |class: &str, message: String| {
+                run_error(
+                    &provider,
+                    Some(conn_id.clone()),
+                    Some(ep.id.value.clone()),
+                    class,
+                    message,
+                )
+            };
+            match resp.json() {
+                Ok(value) => match shape::infer(&value) {
+                    Ok(sh) => {
+                        sample_shape = Some(sh);
+                        if let Some(Some(spec)) = value_specs.get(ei) {
+                            match crate::probe::values::evaluate(spec, &conn_id, &value) {
+                                Ok(v) => ev.values[ei].push(v),
+                                Err(e) => errors.push(err("values", e)),
+                            }
+                        }
+                        if let Some(Some(Ok(d))) = declared.get(ei) {
+                            let v = d.violations(&value);
+                            if !v.is_empty() {
+                                ev.violations[ei].push(ViolationEvidence::new(
+                                    conn_id.clone(),
+                                    v,
+                                    Some(resp.exchange_id.clone()),
+                                ));
+                            }
+                        }
+                    }
+                    Err(e) => errors.push(err("json", e.to_string())),
+                },
+                Err(e) => errors.push(err("json", redactor.scrub(&e.to_string()))),
+            }
+        }
+        ev.samples[ei].push(SampleEvidence {
+            connection: conn_id,
+            status: resp.status,
+            content_type,
+            shape: sample_shape,
+            exchange_id: Some(resp.exchange_id.clone()),
+        });
+    }
+    if provider_wide {
+        for (ei, ep) in s.endpoints.iter().enumerate() {
+            if let Some(Some(Err(reason))) = declared.get(ei) {
+                errors.push(run_error(
+                    &provider,
+                    None,
+                    Some(ep.id.value.clone()),
+                    "declared-schema",
+                    format!("declared schema cannot be compiled: {reason}"),
+                ));
+            }
+        }
+        // Discovery metadata.
+        let meta = super::metadata::probe(s, &http).await;
+        errors.extend(meta.errors);
+        ev.metadata = meta.observations;
+        ev.metadata_findings = meta.findings;
+
+        // Permissions: every scope set × endpoint, judged by the data. Its
+        // connections are pinned to this shard (see `shard`).
+        let scopes_fn = |c: &crate::suite::Connection| scopes_of(s, c);
+        let perm = super::permissions::gather(s, &tokens, &http, &urls, &ready, &scopes_fn).await;
+        errors.extend(perm.errors);
+        ev.permissions = Some(PermissionEvidence::new(
+            perm.samples
+                .iter()
+                .map(|samples| {
+                    (!samples.is_empty()).then(|| crate::probe::permissions::classify(samples))
+                })
+                .collect(),
+            perm.downscoping,
+        ));
+    }
+
+    // Refresh: the active sequence (disposable connections only), then every trace.
+    let ready_ids: Vec<&str> = ready.iter().map(|(c, _)| c.id.value.as_str()).collect();
+    let refresh_run = super::refresh::gather(s, &tokens, credentials, &ready_ids).await;
+    errors.extend(refresh_run.errors);
+    ev.refresh = refresh_run.traces;
+    // Answers to the probes' own token requests are not token-endpoint observations.
+    let _ = tokens.take_facts();
+    let window =
+        chrono::Duration::from_std(opts.expiry_window).unwrap_or(chrono::Duration::days(7));
+    ev.tokens = token_health(s, credentials, window)?;
+
+    Ok(Gathered {
+        summary: SuiteSummary {
+            file: suite_file,
+            provider,
+            connections: s.connections.iter().map(|c| c.id.value.clone()).collect(),
+            endpoints: s.endpoints.iter().map(|e| e.id.value.clone()).collect(),
+        },
+        evidence: ev,
+        errors,
+        exchanges: recorder.take(),
+        redactor,
+    })
+}
+
+/// Prefixes every exchange id of a shard (`s2-x0007`), in the exchanges and in
+/// the evidence that links to them, so ids stay unique across merged shards.
+pub(crate) fn prefix_exchange_ids(g: &mut Gathered, prefix: &str) {
+    let fix = |id: &mut String| *id = format!("{prefix}{id}");
+    for x in &mut g.exchanges {
+        fix(&mut x.id);
+    }
+    for s in g.evidence.samples.iter_mut().flatten() {
+        if let Some(id) = &mut s.exchange_id {
+            fix(id);
+        }
+    }
+    for v in g.evidence.violations.iter_mut().flatten() {
+        if let Some(id) = &mut v.exchange_id {
+            fix(id);
+        }
+    }
+}
+
+/// The values probe's spec for an endpoint's `values:` config.
+fn values_spec(v: &crate::suite::ValuesConfig) -> crate::probe::values::ValuesSpec {
+    crate::probe::values::ValuesSpec {
+        metrics: v.metrics.clone(),
+        auto_numeric: v.auto,
+        rules: v
+            .rules
+            .iter()
+            .map(|r| crate::probe::values::ValueRule {
+                name: r.name.clone(),
+                when: r.when.clone(),
+                greater_than: r.greater_than,
+                then: r.then.clone(),
+            })
+            .collect(),
+        complete_flag: v.complete_flag.clone(),
+    }
+}
+
+/// Deprecation signals of one answer. Link targets lose their query string:
+/// they are evidence for people, and a signed URL must not land in a snapshot.
+fn deprecation_signals(
+    headers: &[(String, String)],
+    vendor: &[String],
+) -> crate::probe::deprecation::Signals {
+    let mut sig = crate::probe::deprecation::parse(headers, vendor);
+    for (_, uri) in &mut sig.links {
+        if let Ok(mut u) = Url::parse(uri) {
+            u.set_query(None);
+            *uri = u.to_string();
+        }
+    }
+    sig
+}
+
+fn endpoint_url(base: &Url, ep: &Endpoint) -> Result<Url, String> {
+    let path = &ep.path.value;
+    let mut url = if path.starts_with("http://") || path.starts_with("https://") {
+        Url::parse(path)
+    } else {
+        join(base, path)
+    }
+    .map_err(|e| format!("endpoint `{}`: bad path `{path}`: {e}", ep.id.value))?;
+    if !ep.query.is_empty() {
+        let mut q = url.query_pairs_mut();
+        for (k, v) in &ep.query {
+            q.append_pair(k, v);
+        }
+    }
+    Ok(url)
+}
+
+fn media_type(ct: &str) -> String {
+    ct.split(';')
+        .next()
+        .unwrap_or("")
+        .trim()
+        .to_ascii_lowercase()
+}
+
+pub(super) fn run_error(
+    provider: &str,
+    connection: Option<String>,
+    subject: Option<String>,
+    class: &str,
+    message: String,
+) -> RunError {
+    RunError {
+        provider: provider.to_string(),
+        connection,
+        probe: subject.as_ref().map(|_| ProbeKind::Schema),
+        subject,
+        class: class.to_string(),
+        message,
+    }
+}
