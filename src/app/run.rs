@@ -83,7 +83,19 @@ pub(super) async fn cmd_run(ctx: &Context, args: RunArgs) -> Result<i32, Error> 
     tracing::debug!(path = %path.display(), "run written");
     let dir = opts.reports.join(&run.run_id);
     let shown = dir.join("run.json");
-    for t in targets(&args.output, Some(&dir))? {
+    let mut targets = targets(&args.output, Some(&dir))?;
+    // The HTML page always sits next to run.json, so `reports/latest/index.html` exists.
+    let page = dir.join("index.html");
+    if !targets
+        .iter()
+        .any(|t| t.path.as_deref() == Some(page.as_path()))
+    {
+        targets.push(Target {
+            format: Format::Html,
+            path: Some(page),
+        });
+    }
+    for t in targets {
         // run.json is already written; its default target would only repeat it.
         if t.format == Format::Json && t.path.as_deref() == Some(shown.as_path()) {
             continue;
@@ -148,6 +160,7 @@ fn targets(args: &OutputArgs, default_dir: Option<&Path>) -> Result<Vec<Target>,
                     (Format::Json, Some(d)) => Some(d.join("run.json")),
                     (Format::Junit, Some(d)) => Some(d.join("run.xml")),
                     (Format::Markdown, Some(d)) => Some(d.join("run.md")),
+                    (Format::Html, Some(d)) => Some(d.join("index.html")),
                 },
             };
             Target { format, path }
@@ -163,7 +176,7 @@ fn emit(
     fail_on: FailOn,
     run_json: Option<&Path>,
 ) -> Result<(), Error> {
-    use crate::report::{junit, markdown, terminal};
+    use crate::report::{html, junit, markdown, terminal};
     let shown = run_json.map(|p| p.display().to_string());
     let text = match t.format {
         Format::Terminal => {
@@ -177,6 +190,12 @@ fn emit(
         }
         Format::Junit => junit::render(run, fail_on.threshold()),
         Format::Markdown => markdown::render(run),
+        Format::Html => {
+            let history = run_json
+                .map(|p| html_history(&ctx.resolve(p), run))
+                .unwrap_or_else(|| html::History::only(run));
+            html::render(run, &history).map_err(|e| Error::Runtime(e.to_string()))?
+        }
     };
     match &t.path {
         None => print_out(&text),
@@ -206,6 +225,21 @@ fn format_name(f: Format) -> &'static str {
         Format::Json => "json",
         Format::Junit => "junit",
         Format::Markdown => "markdown",
+        Format::Html => "html",
+    }
+}
+
+/// The runs beside `run_json` when it sits in a reports directory (`reports/<run-id>/run.json`
+/// or `reports/latest/run.json`); otherwise the run alone.
+fn html_history(run_json: &Path, run: &crate::run::Run) -> crate::report::html::History {
+    use crate::report::html::History;
+    let dir = run_json.parent();
+    let in_reports = dir
+        .and_then(|d| d.file_name())
+        .is_some_and(|n| n == run.run_id.as_str() || n == "latest");
+    match dir.and_then(Path::parent) {
+        Some(reports) if in_reports => History::read(reports, run),
+        _ => History::only(run),
     }
 }
 

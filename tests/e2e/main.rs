@@ -5,6 +5,7 @@ mod cli;
 mod connect;
 mod drift;
 mod grants;
+mod html;
 mod lifecycle;
 mod limits;
 mod probes;
