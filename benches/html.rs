@@ -26,7 +26,7 @@ fn shape(i: usize) -> Value {
     for f in 0..20 {
         m.insert(
             format!("$.data[].field_{f}"),
-            json!({"required": f % 3 != 0, "types": [if (f + i) % 2 == 0 { "string" } else { "integer" }]}),
+            json!({"required": f % 3 != 0, "types": [if (f + i).is_multiple_of(2) { "string" } else { "integer" }]}),
         );
     }
     json!({"responses": {"c0": {"status": 200}, "c1": {"status": 200}}, "shape": m})

@@ -330,6 +330,38 @@ mod tests {
     }
 
     #[test]
+    fn html_defaults_to_index_html_beside_run_json() {
+        let got = targets(&out(&[Format::Html], &[]), Some(Path::new("reports/r1"))).unwrap();
+        assert_eq!(got[0].path, Some(PathBuf::from("reports/r1/index.html")));
+    }
+
+    #[test]
+    fn html_history_reads_siblings_only_in_a_reports_layout() {
+        let dir = tempfile::tempdir().unwrap();
+        let reports = dir.path().join("reports");
+        let mut run = serde_json::from_value::<crate::run::Run>(serde_json::json!({
+            "format": "driftwatch-run/1", "run_id": "20261127T210000Z-abcd",
+            "started_at": "2026-11-27T21:00:00Z", "finished_at": "2026-11-27T21:00:00Z",
+            "duration_ms": 1, "suites": [], "observations": [], "drifts": [],
+            "pending": [], "errors": [], "exchanges": []
+        }))
+        .unwrap();
+        for id in ["20261126T210000Z-0001", &run.run_id] {
+            std::fs::create_dir_all(reports.join(id)).unwrap();
+            std::fs::write(
+                reports.join(id).join("run.json"),
+                format!(r#"{{"run_id":"{id}"}}"#),
+            )
+            .unwrap();
+        }
+        let inside = html_history(&reports.join(&run.run_id).join("run.json"), &run);
+        assert_eq!(inside.runs.len(), 2);
+        run.run_id = "elsewhere".into();
+        let outside = html_history(&dir.path().join("run.json"), &run);
+        assert_eq!(outside.runs.len(), 1);
+    }
+
+    #[test]
     fn more_outputs_than_formats_is_a_usage_error() {
         let e = targets(&out(&[Format::Junit], &["a", "b"]), None).unwrap_err();
         assert_eq!(e.exit_code(), exit::USAGE);

@@ -218,7 +218,7 @@ fn class_words(class: &str) -> (&'static str, &'static str) {
 pub(crate) fn human_secs(s: u64) -> String {
     let unit = [(86_400, "d"), (3_600, "h"), (60, "min")]
         .into_iter()
-        .find(|(n, _)| s >= *n && s % n == 0);
+        .find(|(n, _)| s >= *n && s.is_multiple_of(*n));
     match unit {
         Some((n, u)) => format!("{s} s ({} {u})", s / n),
         None => format!("{s} s"),

@@ -28,7 +28,8 @@ fn matrix_cells_show_class_detail_changes_and_doc_differences() {
     assert_eq!(m[0].scope_sets, ["basic", "full", "public-only"]);
     let row = &m[0].rows[0];
     assert_eq!(row.endpoint, "invoices");
-    let cells: Vec<(&str, Option<&str>, Option<&str>, usize, usize)> = row
+    type Cell<'a> = (&'a str, Option<&'a str>, Option<&'a str>, usize, usize);
+    let cells: Vec<Cell> = row
         .cells
         .iter()
         .map(|c| {

@@ -398,7 +398,7 @@ fn exchange_view(x: &Exchange) -> ExchangeView {
         .response
         .as_ref()
         .and_then(|r| r.body.as_deref())
-        .map(|b| cut_body(b))
+        .map(cut_body)
         .unzip();
     let received = x.response.as_ref().map(|r| r.body_bytes).unwrap_or(0);
     let truncated = x.response.as_ref().is_some_and(|r| r.body_truncated) || cut == Some(true);
