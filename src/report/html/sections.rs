@@ -312,6 +312,8 @@ pub(crate) struct SchemaView {
     pub endpoint: String,
     /// `connection status` pairs, as observed.
     pub responses: Vec<String>,
+    /// Set when nothing changed: the tree as indented text, a fraction of the markup's size.
+    pub plain: Option<String>,
     pub nodes: Vec<SchemaNode>,
 }
 
@@ -437,14 +439,37 @@ pub(crate) fn schemas(run: &Run, anchors: &[Anchored<'_>]) -> Vec<SchemaView> {
                         .collect()
                 })
                 .unwrap_or_default();
+            let nodes: Vec<SchemaNode> = nodes.into_values().collect();
+            let plain = (!nodes.is_empty() && nodes.iter().all(|n| n.status.is_empty()))
+                .then(|| plain_tree(&nodes));
             SchemaView {
                 provider: o.key.provider.clone(),
                 endpoint: title(o),
                 responses,
-                nodes: nodes.into_values().collect(),
+                nodes: if plain.is_some() { Vec::new() } else { nodes },
+                plain,
             }
         })
         .collect()
+}
+
+/// An unchanged shape as indented lines: `  data: array`.
+fn plain_tree(nodes: &[SchemaNode]) -> String {
+    let mut out = String::new();
+    for n in nodes {
+        out.push_str(&"  ".repeat(n.depth));
+        out.push_str(&n.label);
+        out.push_str(": ");
+        out.push_str(&n.types);
+        if let Some(f) = &n.format {
+            out.push_str(&format!(" ({f})"));
+        }
+        if !n.required {
+            out.push_str(" optional");
+        }
+        out.push('\n');
+    }
+    out
 }
 
 #[derive(Debug, Serialize)]

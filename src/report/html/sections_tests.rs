@@ -136,8 +136,27 @@ fn schema_tree_marks_changed_fields_and_restores_missing_ones() {
             ("due", 3, "null | string", ""),
         ]
     );
+    assert_eq!(
+        invoices.plain, None,
+        "a changed tree is laid out field by field"
+    );
     // `me` has no shape; its status drift has no path, so the tree stays empty.
     assert!(s[1].nodes.is_empty());
+    assert_eq!(s[1].plain, None);
+}
+
+#[test]
+fn unchanged_trees_are_indented_text() {
+    let mut run = html_run();
+    run.drifts.retain(|d| d.probe != ProbeKind::Schema);
+    let s = schemas(&run, &[]);
+    assert!(s[0].nodes.is_empty());
+    assert_eq!(
+        s[0].plain.as_deref(),
+        Some(
+            "$: object\n  data: array\n    []: object\n      amount_cents: string\n      due: null | string (date) optional\n"
+        )
+    );
 }
 
 #[test]
