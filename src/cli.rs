@@ -203,11 +203,11 @@ pub enum Update {
 /// Which reports to produce and where (`--format`/`--output` pairs).
 #[derive(Debug, Clone, Args)]
 pub struct OutputArgs {
-    /// Report format; repeatable (default: terminal). run.json is always written by `run`.
+    /// Report format; repeatable (default: terminal). `run` always writes run.json and index.html.
     #[arg(long = "format", value_enum)]
     pub formats: Vec<Format>,
     /// Where the format at the same position goes (`-` = stdout); repeatable. Default: terminal to
-    /// stdout, others to `reports/<run-id>/run.{json,xml,md}` (`report`: all to stdout).
+    /// stdout, others to `reports/<run-id>/run.{json,xml,md}` or `index.html` (`report`: all to stdout).
     #[arg(long = "output")]
     pub outputs: Vec<PathBuf>,
 }
@@ -219,6 +219,8 @@ pub enum Format {
     Json,
     Junit,
     Markdown,
+    /// One self-contained HTML page (default `reports/<run-id>/index.html`).
+    Html,
 }
 
 #[derive(Debug, Args)]

@@ -216,6 +216,16 @@ pub async fn run_demo(
     let second = crate::run::execute(&dctx, &opts, &quiet).await?;
     let path =
         crate::report::write_run(&reports, &second).map_err(|e| Error::Runtime(e.to_string()))?;
+    // The page the team reads every morning, next to run.json (so also `reports/latest/`).
+    let history = crate::report::html::History::read(&reports, &second);
+    let page = crate::report::html::render(&second, &history)
+        .map_err(|e| Error::Runtime(e.to_string()))?;
+    let page_path = path.with_file_name("index.html");
+    std::fs::write(&page_path, page).map_err(|source| Error::Io {
+        what: "cannot write",
+        path: page_path.clone(),
+        source,
+    })?;
     say("[5/5] second run against the accepted baseline:\n");
     let shown = path
         .strip_prefix(&ctx.cwd)
@@ -226,6 +236,13 @@ pub async fn run_demo(
         &second,
         color,
         Some(&shown),
+    ));
+    say(&format!(
+        "HTML report: {} (self-contained; open it in a browser)",
+        page_path
+            .strip_prefix(&ctx.cwd)
+            .unwrap_or(&page_path)
+            .display()
     ));
     if keep_scratch {
         say(&format!(

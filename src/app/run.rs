@@ -126,7 +126,21 @@ pub(super) fn publish(
     tracing::debug!(path = %path.display(), "run written");
     let dir = reports.join(&run.run_id);
     let shown = dir.join("run.json");
-    for t in targets(output, Some(&dir))? {
+    let mut targets = targets(output, Some(&dir))?;
+    // The HTML page always sits next to a verdict's run.json, so `reports/latest/index.html`
+    // exists; a shard has no verdict to show.
+    let page = dir.join("index.html");
+    if run.shard.is_none()
+        && !targets
+            .iter()
+            .any(|t| t.path.as_deref() == Some(page.as_path()))
+    {
+        targets.push(Target {
+            format: Format::Html,
+            path: Some(page),
+        });
+    }
+    for t in targets {
         // run.json is already written; its default target would only repeat it.
         if t.format == Format::Json && t.path.as_deref() == Some(shown.as_path()) {
             continue;
@@ -234,6 +248,7 @@ fn targets(args: &OutputArgs, default_dir: Option<&Path>) -> Result<Vec<Target>,
                     (Format::Json, Some(d)) => Some(d.join("run.json")),
                     (Format::Junit, Some(d)) => Some(d.join("run.xml")),
                     (Format::Markdown, Some(d)) => Some(d.join("run.md")),
+                    (Format::Html, Some(d)) => Some(d.join("index.html")),
                 },
             };
             Target { format, path }
@@ -249,7 +264,7 @@ fn emit(
     fail_on: FailOn,
     run_json: Option<&Path>,
 ) -> Result<(), Error> {
-    use crate::report::{junit, markdown, terminal};
+    use crate::report::{html, junit, markdown, terminal};
     let shown = run_json.map(|p| p.display().to_string());
     let text = match t.format {
         Format::Terminal => {
@@ -263,6 +278,12 @@ fn emit(
         }
         Format::Junit => junit::render(run, fail_on.threshold()),
         Format::Markdown => markdown::render(run),
+        Format::Html => {
+            let history = run_json
+                .map(|p| html_history(&ctx.resolve(p), run))
+                .unwrap_or_else(|| html::History::only(run));
+            html::render(run, &history).map_err(|e| Error::Runtime(e.to_string()))?
+        }
     };
     match &t.path {
         None => print_out(&text),
@@ -292,6 +313,21 @@ fn format_name(f: Format) -> &'static str {
         Format::Json => "json",
         Format::Junit => "junit",
         Format::Markdown => "markdown",
+        Format::Html => "html",
+    }
+}
+
+/// The runs beside `run_json` when it sits in a reports directory (`reports/<run-id>/run.json`
+/// or `reports/latest/run.json`); otherwise the run alone.
+fn html_history(run_json: &Path, run: &crate::run::Run) -> crate::report::html::History {
+    use crate::report::html::History;
+    let dir = run_json.parent();
+    let in_reports = dir
+        .and_then(|d| d.file_name())
+        .is_some_and(|n| n == run.run_id.as_str() || n == "latest");
+    match dir.and_then(Path::parent) {
+        Some(reports) if in_reports => History::read(reports, run),
+        _ => History::only(run),
     }
 }
 
@@ -379,6 +415,38 @@ mod tests {
         );
         let got = targets(&out(&[Format::Junit], &[]), None).unwrap();
         assert_eq!(got[0].path, None);
+    }
+
+    #[test]
+    fn html_defaults_to_index_html_beside_run_json() {
+        let got = targets(&out(&[Format::Html], &[]), Some(Path::new("reports/r1"))).unwrap();
+        assert_eq!(got[0].path, Some(PathBuf::from("reports/r1/index.html")));
+    }
+
+    #[test]
+    fn html_history_reads_siblings_only_in_a_reports_layout() {
+        let dir = tempfile::tempdir().unwrap();
+        let reports = dir.path().join("reports");
+        let mut run = serde_json::from_value::<crate::run::Run>(serde_json::json!({
+            "format": "driftwatch-run/1", "run_id": "20261127T210000Z-abcd",
+            "started_at": "2026-11-27T21:00:00Z", "finished_at": "2026-11-27T21:00:00Z",
+            "duration_ms": 1, "suites": [], "observations": [], "drifts": [],
+            "pending": [], "errors": [], "exchanges": []
+        }))
+        .unwrap();
+        for id in ["20261126T210000Z-0001", &run.run_id] {
+            std::fs::create_dir_all(reports.join(id)).unwrap();
+            std::fs::write(
+                reports.join(id).join("run.json"),
+                format!(r#"{{"run_id":"{id}"}}"#),
+            )
+            .unwrap();
+        }
+        let inside = html_history(&reports.join(&run.run_id).join("run.json"), &run);
+        assert_eq!(inside.runs.len(), 2);
+        run.run_id = "elsewhere".into();
+        let outside = html_history(&dir.path().join("run.json"), &run);
+        assert_eq!(outside.runs.len(), 1);
     }
 
     #[test]

@@ -139,3 +139,135 @@ pub(crate) fn fixed_run() -> Run {
         evidence: vec![],
     }
 }
+
+/// [`fixed_run`] with the observation bodies, token health and exchanges the HTML
+/// report lays out: a permission matrix with a changed and an undocumented cell,
+/// refresh classes, a schema shape, zeroed values and a dated deprecation.
+pub(crate) fn html_run() -> Run {
+    use crate::auth::health::TokenHealth;
+    use crate::model::{Exchange, RecordedRequest, RecordedResponse};
+    let mut run = fixed_run();
+    let at = run.started_at;
+    let with = |probe, subject: &str, conn: Option<&str>, body| Observation {
+        body,
+        ..observed("demo", probe, subject, conn)
+    };
+    run.observations = vec![
+        with(
+            ProbeKind::Permissions,
+            "invoices",
+            None,
+            json!({"cells": {
+                "basic": {"class": "denied", "error_code": "insufficient_scope",
+                          "signal": "403-insufficient-scope", "status": 403},
+                "full": {"class": "granted", "status": 200},
+                "public-only": {"class": "partial", "missing_paths": ["$.data[].amount_cents"], "status": 200}},
+                "downscoping": "honoured", "reference": "full"}),
+        ),
+        with(
+            ProbeKind::Refresh,
+            "refresh",
+            Some("acme-corp"),
+            json!({"access_token_lifetime_s": 3600, "class": "rotating-one-time",
+                   "issues_refresh_tokens": true, "refresh_token_lifetime_s": 2_592_000}),
+        ),
+        with(
+            ProbeKind::Refresh,
+            "refresh",
+            Some("globex"),
+            json!({"access_token_lifetime_s": 3600, "class": "non-rotating", "issues_refresh_tokens": false}),
+        ),
+        with(
+            ProbeKind::Schema,
+            "invoices",
+            None,
+            json!({"responses": {"acme-corp": {"status": 200}, "globex": {"status": 200}},
+                   "shape": {"$": {"required": true, "types": ["object"]},
+                             "$.data": {"required": true, "types": ["array"]},
+                             "$.data[]": {"required": true, "types": ["object"]},
+                             "$.data[].amount_cents": {"required": true, "types": ["string"]},
+                             "$.data[].due": {"format": "date", "required": false, "types": ["null", "string"]}}}),
+        ),
+        with(ProbeKind::Schema, "me", None, json!({})),
+        with(
+            ProbeKind::Values,
+            "reports-summary",
+            None,
+            json!({"complete_flag": {"acme-corp": true, "globex": true},
+                   "connections": {"acme-corp": {"clicks": "non-zero", "conversions": "non-zero"},
+                                   "globex": {"clicks": "non-zero", "conversions": "zero"}},
+                   "rules": {"conversions-follow-clicks": ["globex"]}}),
+        ),
+        with(
+            ProbeKind::Deprecation,
+            "invoices",
+            None,
+            json!({"deprecated": "2026-01-01T00:00:00Z", "links": [], "sunset": "2027-06-30T23:59:59Z",
+                   "vendor": {"X-API-Warn": "use /v2/invoices"}, "warnings": []}),
+        ),
+        observed("quiet", ProbeKind::Schema, "status", None),
+    ];
+    run.drifts.push(drift(
+        "permission.newly-denied",
+        Severity::Breaking,
+        ProbeKind::Permissions,
+        "invoices",
+        Some("basic"),
+        &[],
+        "scope set `basic` is now denied by `invoices` <script>alert(1)</script>",
+    ));
+    run.drifts.sort_by(|a, b| a.sort_key().cmp(&b.sort_key()));
+    run.findings[0].path = Some("public-only".into());
+    run.findings[0].fingerprint = "f00d".into();
+    run.drifts[0].fingerprint = "beef".into();
+    let days = |d: i64| at + chrono::Duration::days(d);
+    run.tokens = vec![
+        TokenHealth {
+            provider: "demo".into(),
+            connection: "acme-corp".into(),
+            credential: "demo/acme-corp".into(),
+            status: "ok".into(),
+            last_refreshed_at: Some(at),
+            access_token_expires_at: Some(at),
+            refresh_token_expires_at: Some(days(30)),
+            expiry_source: Some("response".into()),
+            days_left: Some(30),
+        },
+        TokenHealth {
+            provider: "demo".into(),
+            connection: "globex".into(),
+            credential: "demo/globex".into(),
+            status: "expiring".into(),
+            last_refreshed_at: None,
+            access_token_expires_at: None,
+            refresh_token_expires_at: Some(days(3)),
+            expiry_source: Some("idle".into()),
+            days_left: Some(3),
+        },
+    ];
+    run.exchanges = vec![Exchange {
+        id: "x0001".into(),
+        provider: "demo".into(),
+        connection: Some("acme-corp".into()),
+        purpose: "endpoint:invoices".into(),
+        request: RecordedRequest {
+            method: "GET".into(),
+            url: "http://127.0.0.1:[PORT]/v1/invoices".into(),
+            headers: vec![("authorization".into(), "Bearer [REDACTED]".into())],
+            body: None,
+        },
+        response: Some(RecordedResponse {
+            status: 200,
+            headers: vec![("content-type".into(), "application/json".into())],
+            body: Some(
+                r#"{"data":[{"amount_cents":"990000"}],"leak":"sim_at_should_never_show"}"#.into(),
+            ),
+            body_bytes: 70,
+            body_truncated: false,
+        }),
+        error: None,
+        started_at: at,
+        duration_ms: 12,
+    }];
+    run
+}

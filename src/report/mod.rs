@@ -4,6 +4,7 @@
 #[cfg(test)]
 pub(crate) mod fixture;
 pub mod github;
+pub mod html;
 pub mod json;
 pub mod junit;
 pub mod markdown;

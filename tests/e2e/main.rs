@@ -11,6 +11,7 @@ mod drift;
 mod examples;
 mod grants;
 mod hostile;
+mod html;
 mod init;
 mod lifecycle;
 mod limits;

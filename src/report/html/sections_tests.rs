@@ -1,0 +1,241 @@
+use super::*;
+use crate::report::fixture::html_run;
+
+fn anchored(run: &Run) -> Vec<(&Drift, String)> {
+    run.drifts
+        .iter()
+        .enumerate()
+        .map(|(i, d)| (d, format!("drift-{i}")))
+        .chain(
+            run.findings
+                .iter()
+                .enumerate()
+                .map(|(i, d)| (d, format!("finding-{i}"))),
+        )
+        .collect()
+}
+
+fn with_anchors<'a>(v: &'a [(&'a Drift, String)]) -> Vec<Anchored<'a>> {
+    v.iter().map(|(d, a)| (*d, a.as_str())).collect()
+}
+
+#[test]
+fn matrix_cells_show_class_detail_changes_and_doc_differences() {
+    let run = html_run();
+    let owned = anchored(&run);
+    let m = matrices(&run, &with_anchors(&owned));
+    assert_eq!(m.len(), 1);
+    assert_eq!(m[0].scope_sets, ["basic", "full", "public-only"]);
+    let row = &m[0].rows[0];
+    assert_eq!(row.endpoint, "invoices");
+    type Cell<'a> = (&'a str, Option<&'a str>, Option<&'a str>, usize, usize);
+    let cells: Vec<Cell> = row
+        .cells
+        .iter()
+        .map(|c| {
+            (
+                c.class.as_str(),
+                c.status.as_deref(),
+                c.detail.as_deref(),
+                c.changed.len(),
+                c.documented.len(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        cells,
+        [
+            (
+                "denied",
+                Some("403"),
+                Some("403-insufficient-scope (insufficient_scope)"),
+                1,
+                0
+            ),
+            ("granted", Some("200"), None, 0, 0),
+            (
+                "partial",
+                Some("200"),
+                Some("missing fields: $.data[].amount_cents"),
+                0,
+                1
+            ),
+        ]
+    );
+    assert_eq!(row.cells[0].changed[0].rule, "permission.newly-denied");
+}
+
+#[test]
+fn refresh_rows_join_classes_with_token_health() {
+    let run = html_run();
+    let owned = anchored(&run);
+    let rows = refresh_rows(&run, &with_anchors(&owned));
+    let got: Vec<(&str, &str, &str, &str, &str)> = rows
+        .iter()
+        .map(|r| {
+            (
+                r.connection.as_str(),
+                r.rotation.as_str(),
+                r.reuse.as_str(),
+                r.urgency,
+                r.countdown.as_str(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        got,
+        [
+            (
+                "acme-corp",
+                "rotates",
+                "old token fails (one-time use)",
+                "ok",
+                "30 days left"
+            ),
+            (
+                "globex",
+                "does not rotate",
+                "reusable",
+                "soon",
+                "3 days left"
+            ),
+        ]
+    );
+    assert_eq!(
+        rows[0].refresh_lifetime.as_deref(),
+        Some("2592000 s (30 d)")
+    );
+    assert_eq!(
+        rows[0].drifts.len(),
+        1,
+        "refresh.class-changed of acme-corp"
+    );
+    assert_eq!(rows[1].issues_refresh_tokens, Some(false));
+}
+
+#[test]
+fn schema_tree_marks_changed_fields_and_restores_missing_ones() {
+    let run = html_run();
+    let owned = anchored(&run);
+    let s = schemas(&run, &with_anchors(&owned));
+    let invoices = &s[0];
+    assert_eq!(invoices.endpoint, "invoices");
+    assert_eq!(invoices.responses, ["acme-corp 200", "globex 200"]);
+    let nodes: Vec<(&str, usize, &str, &str)> = invoices
+        .nodes
+        .iter()
+        .map(|n| (n.label.as_str(), n.depth, n.types.as_str(), n.status))
+        .collect();
+    assert_eq!(
+        nodes,
+        [
+            ("$", 0, "object", ""),
+            ("data", 1, "array", ""),
+            ("[]", 2, "object", ""),
+            ("amount_cents", 3, "string", "changed"),
+            ("due", 3, "null | string", ""),
+        ]
+    );
+    assert_eq!(
+        invoices.plain, None,
+        "a changed tree is laid out field by field"
+    );
+    // `me` has no shape; its status drift has no path, so the tree stays empty.
+    assert!(s[1].nodes.is_empty());
+    assert_eq!(s[1].plain, None);
+}
+
+#[test]
+fn unchanged_trees_are_indented_text() {
+    let mut run = html_run();
+    run.drifts.retain(|d| d.probe != ProbeKind::Schema);
+    let s = schemas(&run, &[]);
+    assert!(s[0].nodes.is_empty());
+    assert_eq!(
+        s[0].plain.as_deref(),
+        Some(
+            "$: object\n  data: array\n    []: object\n      amount_cents: string\n      due: null | string (date) optional\n"
+        )
+    );
+}
+
+#[test]
+fn renamed_fields_show_on_both_sides() {
+    let mut run = html_run();
+    let d = &mut run.drifts[0];
+    d.rule = "schema.field-renamed".into();
+    d.probe = ProbeKind::Schema;
+    d.subject = "invoices".into();
+    d.path = Some("$.data[].total".into());
+    d.after = Some(serde_json::json!({"path": "$.data[].amount_cents", "types": ["string"]}));
+    let owned = anchored(&run);
+    let s = schemas(&run, &with_anchors(&owned));
+    let find = |p: &str| s[0].nodes.iter().find(|n| n.path == p).unwrap();
+    assert_eq!(find("$.data[].total").status, "removed");
+    assert_eq!(
+        find("$.data[].total").note.as_deref(),
+        Some("renamed to $.data[].amount_cents")
+    );
+    assert_eq!(find("$.data[].amount_cents").status, "added");
+}
+
+#[test]
+fn values_flag_connections_zeroed_while_peers_are_not() {
+    let run = html_run();
+    let v = values(&run);
+    assert_eq!(v[0].metrics, ["clicks", "conversions"]);
+    let flags: Vec<(&str, Vec<bool>)> = v[0]
+        .rows
+        .iter()
+        .map(|r| {
+            (
+                r.connection.as_str(),
+                r.cells.iter().map(|c| c.anomaly).collect(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        flags,
+        [
+            ("acme-corp", vec![false, false]),
+            ("globex", vec![false, true])
+        ]
+    );
+    assert_eq!(
+        v[0].rules,
+        [(
+            "conversions-follow-clicks".to_string(),
+            "globex".to_string()
+        )]
+    );
+}
+
+#[test]
+fn deprecations_lie_on_a_timeline_around_the_run() {
+    let run = html_run();
+    let d = deprecations(&run);
+    let got: Vec<(&str, bool, usize)> = d.events.iter().map(|e| (e.kind, e.past, e.x)).collect();
+    assert_eq!(
+        got,
+        [
+            ("deprecated", true, 20),
+            ("run", false, 359),
+            ("sunset", false, 580)
+        ]
+    );
+    assert_eq!(d.undated.len(), 1);
+    assert_eq!(
+        d.undated[0].detail.as_deref(),
+        Some("X-API-Warn: use /v2/invoices")
+    );
+}
+
+#[test]
+fn path_segments_and_durations() {
+    assert_eq!(segments("$"), (0, "$".to_string()));
+    assert_eq!(segments("$.data[]"), (2, "[]".to_string()));
+    assert_eq!(segments("$.a.b.c"), (3, "c".to_string()));
+    assert_eq!(human_secs(3600), "3600 s (1 h)");
+    assert_eq!(human_secs(90), "90 s");
+    assert_eq!(human_secs(120), "120 s (2 min)");
+}

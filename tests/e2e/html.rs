@@ -1,0 +1,366 @@
+//! The HTML report as users see it: `run` writes `reports/latest/index.html`,
+//! `report --format html` re-renders a run, and headless Chromium (driven over
+//! WebDriver by chromedriver) loads the page from file://, shows every section,
+//! filters, and never makes an external request. Saves `target/html-report.png`.
+
+use crate::support::{World, assert_no_leaks, contains_secret};
+use driftwatch::sim::ApiVersion;
+use serde_json::{Value, json};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Output, Stdio};
+use std::time::Duration;
+
+const CHROMIUM: &str = "/usr/bin/chromium";
+const CHROMEDRIVER: &str = "/usr/bin/chromedriver";
+
+fn bin() -> Command {
+    let mut c = Command::new(env!("CARGO_BIN_EXE_driftwatch"));
+    c.env_remove("CI").env("NO_COLOR", "1");
+    c
+}
+
+async fn output(mut cmd: Command) -> Output {
+    let out = tokio::task::spawn_blocking(move || cmd.output().unwrap())
+        .await
+        .unwrap();
+    let text =
+        String::from_utf8_lossy(&out.stdout).to_string() + &String::from_utf8_lossy(&out.stderr);
+    assert!(!contains_secret(&text), "secret in output:\n{text}");
+    out
+}
+
+async fn run_bin(w: &World) -> Output {
+    let mut cmd = bin();
+    cmd.current_dir(w.dir.path())
+        .arg("run")
+        .arg(&w.suite)
+        .arg("--credentials")
+        .arg(w.credentials())
+        .args([
+            "--snapshots",
+            "snapshots",
+            "--reports",
+            "reports",
+            "--fail-on",
+            "never",
+        ])
+        .env("SIM_BASE_URL", w.sim.base_url())
+        .env("SIM_CLIENT_ID", w.sim.client_id())
+        .env("SIM_CLIENT_SECRET", w.sim.client_secret());
+    output(cmd).await
+}
+
+/// Two runs of the demo world (v1 accepted, then v2) through the binary; returns the
+/// world and the path of a re-rendered page with one extra provider for the filters.
+async fn two_runs() -> (World, PathBuf) {
+    let w = World::connected().await;
+    let first = run_bin(&w).await;
+    assert_eq!(
+        first.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&first.stderr)
+    );
+    let accept = bin()
+        .current_dir(w.dir.path())
+        .arg("accept")
+        .output()
+        .unwrap();
+    assert_eq!(accept.status.code(), Some(0));
+    w.sim.set_version(ApiVersion::V2);
+    let second = run_bin(&w).await;
+    assert_eq!(
+        second.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&second.stderr)
+    );
+
+    let latest = w.reports().join("latest");
+    let page = std::fs::read_to_string(latest.join("index.html")).expect("run writes index.html");
+    assert!(page.contains("<h2 id=\"h-history\">History</h2>"));
+    // Both runs are in the history table, the current one last.
+    assert_eq!(
+        page.matches("<tr><th scope=\"row\"><code>").count(),
+        1,
+        "one earlier run"
+    );
+    assert!(page.contains("(this run)"));
+
+    // A copy of the run with one drift moved to another provider: the provider filter
+    // then has something to hide. Rendered by `report`, as a CI artifact would be.
+    let mut run: Value =
+        serde_json::from_str(&std::fs::read_to_string(latest.join("run.json")).unwrap()).unwrap();
+    let mut other = run["drifts"][0].clone();
+    other["provider"] = json!("other-api");
+    other["fingerprint"] = json!("0th3r");
+    other["message"] = json!("a drift of another provider");
+    run["drifts"].as_array_mut().unwrap().push(other);
+    let copy = w.dir.path().join("artifact").join("run.json");
+    std::fs::create_dir_all(copy.parent().unwrap()).unwrap();
+    std::fs::write(&copy, serde_json::to_string(&run).unwrap()).unwrap();
+    let out = w.dir.path().join("artifact").join("report.html");
+    let mut cmd = bin();
+    cmd.arg("report")
+        .arg(&copy)
+        .args(["--format", "html", "--output"])
+        .arg(&out);
+    let rendered = output(cmd).await;
+    assert_eq!(
+        rendered.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&rendered.stderr)
+    );
+    assert_no_leaks(w.dir.path());
+    assert!(!contains_secret(&std::fs::read_to_string(&out).unwrap()));
+    (w, out)
+}
+
+/// chromedriver on a free loopback port, killed on drop.
+struct Driver {
+    child: Child,
+    port: u16,
+    _profile: tempfile::TempDir,
+}
+
+impl Drop for Driver {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn start_driver() -> Driver {
+    for (bin, what) in [(CHROMIUM, "chromium"), (CHROMEDRIVER, "chromedriver")] {
+        assert!(
+            Path::new(bin).is_file(),
+            "{what} is missing at {bin}: the HTML browser test needs Debian's chromium and \
+             chromium-driver; install them with `apt-get install -y chromium chromium-driver` \
+             (.ci/run does this when `command -v chromium` fails)"
+        );
+    }
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let child = Command::new(CHROMEDRIVER)
+        .arg(format!("--port={port}"))
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("chromedriver starts");
+    let driver = Driver {
+        child,
+        port,
+        _profile: tempfile::tempdir().unwrap(),
+    };
+    for _ in 0..100 {
+        if std::net::TcpStream::connect(("127.0.0.1", port)).is_ok() {
+            return driver;
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    panic!("chromedriver did not listen on port {port} within 10 s");
+}
+
+async fn browser(driver: &Driver) -> fantoccini::Client {
+    let args = [
+        "--headless",
+        "--no-sandbox",
+        "--disable-gpu",
+        "--disable-quic",
+        "--no-first-run",
+        "--disable-background-networking",
+        "--disable-component-update",
+        "--disable-sync",
+        "--disable-dev-shm-usage",
+        "--window-size=1280,1600",
+    ]
+    .map(String::from)
+    .into_iter()
+    .chain([format!(
+        "--user-data-dir={}",
+        driver._profile.path().display()
+    )])
+    .collect::<Vec<_>>();
+    let mut caps = serde_json::Map::new();
+    caps.insert(
+        "goog:chromeOptions".into(),
+        json!({"binary": CHROMIUM, "args": args}),
+    );
+    fantoccini::ClientBuilder::new(hyper_util::client::legacy::connect::HttpConnector::new())
+        .capabilities(caps)
+        .connect(&format!("http://127.0.0.1:{}", driver.port))
+        .await
+        .expect("a chromium session")
+}
+
+async fn js(c: &fantoccini::Client, script: &str) -> Value {
+    c.execute(script, vec![]).await.expect(script)
+}
+
+async fn visible(c: &fantoccini::Client, id: &str) -> bool {
+    let script = format!("return document.getElementById({id:?}).offsetParent !== null;");
+    js(c, &script).await == json!(true)
+}
+
+async fn select(c: &fantoccini::Client, id: &str, value: &str) {
+    c.find(fantoccini::Locator::Id(id))
+        .await
+        .unwrap()
+        .select_by_value(value)
+        .await
+        .unwrap();
+}
+
+/// Element id of the first drift article matching a CSS attribute selector.
+async fn drift_id(c: &fantoccini::Client, selector: &str) -> String {
+    let script =
+        format!("return document.querySelector('section#drifts article.drift{selector}').id;");
+    js(c, &script).await.as_str().expect(selector).to_string()
+}
+
+async fn checks(c: &fantoccini::Client, page: &Path, screenshot: &Path) {
+    c.goto(&format!("file://{}", page.display())).await.unwrap();
+    let headings = js(
+        c,
+        "return Array.from(document.querySelectorAll('h2')).map(h => h.textContent);",
+    )
+    .await;
+    for h in [
+        "Drifts",
+        "Findings",
+        "Permission matrix",
+        "Refresh tokens",
+        "Schemas",
+        "Value anomalies",
+        "Deprecations and sunsets",
+        "History",
+        "Errors and pending snapshots",
+        "Exchanges",
+    ] {
+        assert!(
+            headings.as_array().unwrap().contains(&json!(h)),
+            "{h} missing in {headings}"
+        );
+    }
+    assert_eq!(
+        js(c, "return document.getElementById('filters').hidden;").await,
+        json!(false),
+        "script ran"
+    );
+    assert!(
+        js(
+            c,
+            "return document.querySelectorAll('table.matrix td.c-denied').length;"
+        )
+        .await
+        .as_u64()
+        .unwrap()
+            > 0
+    );
+
+    let info = drift_id(c, "[data-severity=info][data-probe=schema]").await;
+    let breaking = drift_id(c, "[data-severity=breaking][data-probe=schema]").await;
+    let other = drift_id(c, "[data-provider=other-api]").await;
+    assert!(visible(c, &info).await && visible(c, &breaking).await && visible(c, &other).await);
+
+    select(c, "f-severity", "breaking").await;
+    assert!(
+        !visible(c, &info).await,
+        "severity filter hides info drift {info}"
+    );
+    assert!(visible(c, &breaking).await);
+    let hash = js(c, "return location.hash;").await;
+    assert_eq!(hash, json!("#severity=breaking"));
+    select(c, "f-severity", "").await;
+
+    select(c, "f-provider", "demo").await;
+    assert!(!visible(c, &other).await, "provider filter hides other-api");
+    assert!(visible(c, &info).await);
+    select(c, "f-provider", "").await;
+
+    let search = c.find(fantoccini::Locator::Id("f-search")).await.unwrap();
+    search.send_keys("video_views").await.unwrap();
+    assert!(
+        visible(c, &info).await,
+        "the field-added drift mentions video_views"
+    );
+    assert!(!visible(c, &breaking).await, "search hides {breaking}");
+    search.clear().await.unwrap();
+    js(
+        c,
+        "document.getElementById('f-search').dispatchEvent(new Event('input')); return 0;",
+    )
+    .await;
+    assert!(visible(c, &breaking).await);
+
+    // Dark mode toggle flips the theme.
+    let before = js(c, "return getComputedStyle(document.body).backgroundColor;").await;
+    c.find(fantoccini::Locator::Id("theme-toggle"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    let after = js(c, "return getComputedStyle(document.body).backgroundColor;").await;
+    assert_ne!(before, after, "theme toggle changes the background");
+
+    assert_eq!(
+        js(c, "return performance.getEntriesByType('resource').length;").await,
+        json!(0),
+        "the page loaded nothing"
+    );
+    let png = c.screenshot().await.unwrap();
+    std::fs::write(screenshot, png).unwrap();
+
+    // An injected external request is blocked by the CSP before it leaves the page.
+    let beacon = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    beacon.set_nonblocking(true).unwrap();
+    let port = beacon.local_addr().unwrap().port();
+    let script = format!(
+        "const done = arguments[arguments.length - 1]; const v = [];
+         document.addEventListener('securitypolicyviolation', e => v.push(e.violatedDirective));
+         const img = new Image(); img.src = 'http://127.0.0.1:{port}/beacon.png'; document.body.appendChild(img);
+         fetch('http://127.0.0.1:{port}/fetch').catch(() => {{}});
+         setTimeout(() => done(v), 800);"
+    );
+    let violations = c.execute_async(&script, vec![]).await.unwrap();
+    let v = violations.as_array().unwrap();
+    assert!(v.iter().any(|d| d == "img-src"), "{violations}");
+    assert!(v.iter().any(|d| d == "connect-src"), "{violations}");
+    assert!(
+        beacon.accept().is_err(),
+        "an external request reached the network"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn html_report_renders_filters_and_stays_offline_in_chromium() {
+    let (_w, page) = two_runs().await;
+    let driver = start_driver();
+    let c = browser(&driver).await;
+    let screenshot = Path::new(env!("CARGO_TARGET_TMPDIR"))
+        .parent()
+        .unwrap_or(Path::new("."))
+        .join("html-report.png");
+    let result = tokio::spawn({
+        let c = c.clone();
+        let screenshot = screenshot.clone();
+        async move { checks(&c, &page, &screenshot).await }
+    })
+    .await;
+    let _ = c.close().await;
+    if let Err(e) = result {
+        std::panic::resume_unwind(e.into_panic());
+    }
+    let png = std::fs::read(&screenshot).unwrap();
+    assert_eq!(
+        &png[..8],
+        b"\x89PNG\r\n\x1a\n",
+        "a PNG at {}",
+        screenshot.display()
+    );
+}
