@@ -32,6 +32,8 @@ pub struct History {
 struct Slim {
     run_id: String,
     #[serde(default)]
+    started_at: Option<chrono::DateTime<chrono::Utc>>,
+    #[serde(default)]
     drifts: Vec<SlimDrift>,
     /// Written by shard runs (`{"index": i, "count": n}`); read loosely so that any
     /// older or newer shape still gives a count.
@@ -40,6 +42,11 @@ struct Slim {
     /// Written by `driftwatch merge` (`{"shards": n, "runs": […]}`).
     #[serde(default)]
     merged: Option<serde_json::Value>,
+}
+
+/// The timestamp part of a run id (`20261127T233911Z` of `20261127T233911Z-8c5f`).
+fn stamp(run_id: &str) -> &str {
+    run_id.split('-').next().unwrap_or(run_id)
 }
 
 impl Slim {
@@ -121,35 +128,41 @@ impl History {
             .flatten()
             .filter(|e| e.path().is_dir())
             .filter_map(|e| e.file_name().to_str().map(str::to_string))
-            .filter(|n| n != "latest" && !n.starts_with('.') && n.as_str() <= run.run_id.as_str())
+            // The rendered run counts from memory, not from its file.
+            .filter(|n| n != "latest" && !n.starts_with('.') && n != &run.run_id)
+            // Run ids start with their UTC timestamp to the second: a cheap first cut.
+            .filter(|n| stamp(n) <= stamp(&run.run_id))
             .collect();
         names.sort();
-        // Run ids start with their UTC timestamp, so name order is time order.
-        let skip = names.len().saturating_sub(MAX_RUNS + 1);
-        let current = HistoryRun::of(run);
+        let skip = names.len().saturating_sub(MAX_RUNS);
+        let mut dated = Vec::new();
         for name in &names[skip..] {
             let path = reports.join(name).join("run.json");
             match std::fs::read_to_string(&path)
                 .map_err(|e| e.to_string())
                 .and_then(|t| serde_json::from_str::<Slim>(&t).map_err(|e| e.to_string()))
             {
-                // The rendered run counts from memory, not from its file.
-                Ok(_) if name == &run.run_id => {}
-                Ok(s) => found.push(HistoryRun {
-                    counts: counts(
-                        s.drifts
-                            .iter()
-                            .map(|d| (d.provider.as_str(), d.severity, d.suppressed.is_some())),
-                    ),
-                    shards: s.shards(),
-                    run_id: s.run_id,
-                }),
-                Err(_) if name == &run.run_id => {}
+                // Two runs in the same second: the random suffix says nothing of their order.
+                Ok(s) if s.started_at.is_some_and(|t| t > run.started_at) => {}
+                Ok(s) => {
+                    dated.push((
+                        s.started_at,
+                        HistoryRun {
+                            counts: counts(s.drifts.iter().map(|d| {
+                                (d.provider.as_str(), d.severity, d.suppressed.is_some())
+                            })),
+                            shards: s.shards(),
+                            run_id: s.run_id,
+                        },
+                    ))
+                }
                 Err(e) if path.exists() => h.notes.push(format!("skipped `{name}/run.json`: {e}")),
                 Err(_) => {}
             }
         }
-        found.push(current);
+        dated.sort_by(|a, b| (a.0, &a.1.run_id).cmp(&(b.0, &b.1.run_id)));
+        found.extend(dated.into_iter().map(|(_, r)| r));
+        found.push(HistoryRun::of(run));
         let skip = found.len().saturating_sub(MAX_RUNS);
         h.runs = found.split_off(skip);
         h
@@ -325,6 +338,30 @@ mod tests {
             "{:?}",
             h.notes
         );
+    }
+
+    #[test]
+    fn runs_in_the_same_second_are_ordered_by_start_time_not_suffix() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut run = fixed_run();
+        run.run_id = "20261127T210000Z-0001".into();
+        // Earlier run, same second, larger random suffix.
+        write(
+            dir.path(),
+            "20261127T210000Z-ffff",
+            r#"{"run_id":"20261127T210000Z-ffff","started_at":"2026-11-27T20:59:59.500Z",
+               "merged":{"shards":8,"runs":[]}}"#,
+        );
+        // Later run, same second: not history of this one.
+        let later = format!(
+            r#"{{"run_id":"20261127T210000Z-0000","started_at":"{}"}}"#,
+            (run.started_at + chrono::Duration::milliseconds(300)).to_rfc3339()
+        );
+        write(dir.path(), "20261127T210000Z-0000", &later);
+        let h = History::read(dir.path(), &run);
+        let ids: Vec<&str> = h.runs.iter().map(|r| r.run_id.as_str()).collect();
+        assert_eq!(ids, ["20261127T210000Z-ffff", "20261127T210000Z-0001"]);
+        assert_eq!(h.runs[0].shards, 8);
     }
 
     #[test]
