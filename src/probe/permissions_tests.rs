@@ -375,6 +375,13 @@ fn www_authenticate_error_is_parsed_quoted_or_not() {
     assert_eq!(parse("Bearer error_description=\"error=fake\""), None);
     assert_eq!(parse("Basic realm=\"sim\""), None);
     assert_eq!(parse("Bearer abc=="), None);
+    // Found by the `headers` fuzz target: a word that only looks like a secret prefix is a
+    // code; a real secret prefix never is.
+    assert_eq!(
+        parse("Basic realm=\"a\\\";b\", Bear((((((er error=sim_atrces"),
+        Some("sim_atrces".into())
+    );
+    assert_eq!(parse("Bearer error=sim_at_abcdef"), None);
     assert_eq!(parse("Bearer error = \"a\\\"b\""), None);
     assert_eq!(
         parse("Bearer error=\"unterminated"),
