@@ -182,21 +182,26 @@ impl Response {
     /// Parses the body as JSON; serde_json's recursion limit becomes
     /// [`JsonError::TooDeep`], anything else [`JsonError::Syntax`].
     pub fn json(&self) -> Result<serde_json::Value, JsonError> {
-        serde_json::from_slice(&self.body).map_err(|e| {
-            let full = e.to_string();
-            if full.starts_with("recursion limit exceeded") {
-                return JsonError::TooDeep;
-            }
-            // The message never quotes the body; drop serde's position suffix
-            // because the variant carries it.
-            let suffix = format!(" at line {} column {}", e.line(), e.column());
-            let reason = full.strip_suffix(&suffix).unwrap_or(&full).to_string();
-            JsonError::Syntax {
-                line: e.line(),
-                column: e.column(),
-                reason,
-            }
-        })
+        serde_json::from_slice(&self.body).map_err(JsonError::from_serde)
+    }
+}
+
+impl JsonError {
+    /// Classifies a serde_json parse error (from [`Response::json`] or a streaming parse).
+    pub fn from_serde(e: serde_json::Error) -> JsonError {
+        let full = e.to_string();
+        if full.starts_with("recursion limit exceeded") {
+            return JsonError::TooDeep;
+        }
+        // The message never quotes the body; drop serde's position suffix
+        // because the variant carries it.
+        let suffix = format!(" at line {} column {}", e.line(), e.column());
+        let reason = full.strip_suffix(&suffix).unwrap_or(&full).to_string();
+        JsonError::Syntax {
+            line: e.line(),
+            column: e.column(),
+            reason,
+        }
     }
 }
 

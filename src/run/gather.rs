@@ -259,30 +259,45 @@ pub(crate) async fn gather(
                     message,
                 )
             };
-            match resp.json() {
-                Ok(value) => match shape::infer(&value) {
-                    Ok(sh) => {
-                        sample_shape = Some(sh);
-                        if let Some(Some(spec)) = value_specs.get(ei) {
-                            match crate::probe::values::evaluate(spec, &conn_id, &value) {
-                                Ok(v) => ev.values[ei].push(v),
-                                Err(e) => errors.push(err("values", e)),
+            let needs_value = matches!(value_specs.get(ei), Some(Some(_)))
+                || matches!(declared.get(ei), Some(Some(Ok(_))));
+            if !needs_value {
+                // Only the shape is needed: infer it while parsing, without building a `Value`
+                // (same shape and errors as parse + infer, about 3× the throughput).
+                match shape::infer_slice(&resp.body) {
+                    Ok(sh) => sample_shape = Some(sh),
+                    Err(shape::InferError::Json(e)) => errors.push(err(
+                        "json",
+                        redactor.scrub(&crate::http::JsonError::from_serde(e).to_string()),
+                    )),
+                    Err(shape::InferError::Shape(e)) => errors.push(err("json", e.to_string())),
+                }
+            } else {
+                match resp.json() {
+                    Ok(value) => match shape::infer(&value) {
+                        Ok(sh) => {
+                            sample_shape = Some(sh);
+                            if let Some(Some(spec)) = value_specs.get(ei) {
+                                match crate::probe::values::evaluate(spec, &conn_id, &value) {
+                                    Ok(v) => ev.values[ei].push(v),
+                                    Err(e) => errors.push(err("values", e)),
+                                }
+                            }
+                            if let Some(Some(Ok(d))) = declared.get(ei) {
+                                let v = d.violations(&value);
+                                if !v.is_empty() {
+                                    ev.violations[ei].push(ViolationEvidence::new(
+                                        conn_id.clone(),
+                                        v,
+                                        Some(resp.exchange_id.clone()),
+                                    ));
+                                }
                             }
                         }
-                        if let Some(Some(Ok(d))) = declared.get(ei) {
-                            let v = d.violations(&value);
-                            if !v.is_empty() {
-                                ev.violations[ei].push(ViolationEvidence::new(
-                                    conn_id.clone(),
-                                    v,
-                                    Some(resp.exchange_id.clone()),
-                                ));
-                            }
-                        }
-                    }
-                    Err(e) => errors.push(err("json", e.to_string())),
-                },
-                Err(e) => errors.push(err("json", redactor.scrub(&e.to_string()))),
+                        Err(e) => errors.push(err("json", e.to_string())),
+                    },
+                    Err(e) => errors.push(err("json", redactor.scrub(&e.to_string()))),
+                }
             }
         }
         ev.samples[ei].push(SampleEvidence {
