@@ -123,6 +123,7 @@ pub(crate) fn fixed_run() -> Run {
             connection: None,
             status: "changed".into(),
             file: Some("snapshots/demo/schema/invoices.snap.new".into()),
+            accepted: false,
         }],
         errors: vec![RunError {
             provider: "demo".into(),

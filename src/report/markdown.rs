@@ -86,7 +86,10 @@ fn render_within(run: &Run, limit: usize) -> String {
             n(Severity::Warning),
             n(Severity::Info),
             run.errors.iter().filter(|e| &e.provider == p).count(),
-            run.pending.iter().filter(|x| &x.provider == p).count()
+            run.pending
+                .iter()
+                .filter(|x| &x.provider == p && x.awaits_review())
+                .count()
         );
     }
     let mut budget = Budget {

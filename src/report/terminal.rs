@@ -63,7 +63,11 @@ pub fn render(run: &Run, color: bool, report_path: Option<&str>) -> String {
             .filter(|d| d.provider == p)
             .partition(|d| d.suppressed.is_some());
         let errors: Vec<_> = run.errors.iter().filter(|e| e.provider == p).collect();
-        let pending: Vec<_> = run.pending.iter().filter(|x| x.provider == p).collect();
+        let (accepted, pending): (Vec<_>, Vec<_>) = run
+            .pending
+            .iter()
+            .filter(|x| x.provider == p)
+            .partition(|x| x.accepted);
         if drifts.is_empty() && errors.is_empty() {
             let _ = writeln!(out, "  no drift");
         }
@@ -154,6 +158,13 @@ pub fn render(run: &Run, color: bool, report_path: Option<&str>) -> String {
                     format!("{place}: ")
                 },
                 e.message
+            );
+        }
+        if !accepted.is_empty() {
+            let _ = writeln!(
+                out,
+                "  {} written to the baseline (--update always)",
+                plural(accepted.len(), "snapshot")
             );
         }
         if !pending.is_empty() {

@@ -204,6 +204,7 @@ impl Recorder<'_> {
                 connection: obs.key.connection.clone(),
                 status: status.into(),
                 file: file.map(|p| p.display().to_string()),
+                accepted: self.update == UpdateMode::Always,
             });
         }
         self.observations.push(obs);

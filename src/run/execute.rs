@@ -92,6 +92,16 @@ pub struct PendingSnapshot {
     /// Path of the `.snap.new` file, when one was written.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub file: Option<String>,
+    /// Written straight into the accepted baseline (`--update always`): nothing left to review.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub accepted: bool,
+}
+
+impl PendingSnapshot {
+    /// Still waiting for a decision (not written in place by `--update always`).
+    pub fn awaits_review(&self) -> bool {
+        !self.accepted
+    }
 }
 
 /// A finished run: everything reporters need, nothing secret.

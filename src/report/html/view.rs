@@ -236,7 +236,11 @@ pub(crate) fn build(run: &Run, history: &History, shards: usize) -> Page {
                 probe: p.probe.as_str(),
                 subject: p.subject.clone(),
                 connection: p.connection.clone(),
-                status: p.status.clone(),
+                status: if p.accepted {
+                    format!("{} (written to the baseline)", p.status)
+                } else {
+                    p.status.clone()
+                },
             })
             .collect(),
         exchanges,
@@ -370,7 +374,7 @@ fn provider_summaries(run: &Run) -> Vec<ProviderSummary> {
     for e in &run.errors {
         counts_of(&mut out, &e.provider).errors += 1;
     }
-    for p in &run.pending {
+    for p in run.pending.iter().filter(|p| p.awaits_review()) {
         counts_of(&mut out, &p.provider).pending += 1;
     }
     out.into_values().collect()
