@@ -6,7 +6,7 @@
 
 use crate::http::origin::{self, Refusal};
 use crate::http::rate::{Limiter, Rate};
-use crate::http::recorder::ExchangeRecorder;
+use crate::http::recorder::{ExchangeRecorder, RawBody};
 use crate::http::redact::Redactor;
 use crate::http::retry::{self, Backoff, Outcome, Retry};
 use crate::model::{Exchange, RecordedRequest, RecordedResponse};
@@ -394,12 +394,22 @@ impl HttpClient {
             };
             let next = result.and_then(|()| self.redirect_target(&hop, &got, redirects));
             let error = next.as_ref().err().map(|e| format!("{}: {e}", e.class()));
-            self.record(req, &hop, &got, id.clone(), error, started_at, t0.elapsed());
+            let body = std::mem::take(&mut got.body).freeze();
+            self.record(
+                req,
+                &hop,
+                &got,
+                &body,
+                id.clone(),
+                error,
+                started_at,
+                t0.elapsed(),
+            );
             let Some(target) = next? else {
                 return Ok(Response {
                     status: got.status.unwrap_or_default(),
                     headers: got.headers,
-                    body: got.body.freeze(),
+                    body,
                     url: hop.url,
                     exchange_id: id,
                     attempts: 1,
@@ -577,6 +587,7 @@ impl HttpClient {
         req: &Request,
         hop: &Hop,
         got: &Received,
+        body_bytes: &bytes::Bytes,
         id: String,
         error: Option<String>,
         started_at: chrono::DateTime<chrono::Utc>,
@@ -594,23 +605,16 @@ impl HttpClient {
             headers: r.redact_headers(&hop.headers),
             body,
         };
-        let response = got.status.map(|status| {
-            let content_type = got
-                .headers
-                .iter()
-                .find(|(n, _)| n == "content-type")
-                .map(|(_, v)| v.as_str());
-            let (text, truncated) =
-                r.redact_body(content_type, &got.body, self.cfg.record_body_chars);
-            RecordedResponse {
-                status,
-                headers: r.redact_headers(&got.headers),
-                body: (!got.body.is_empty()).then_some(text),
-                body_bytes: got.body_bytes,
-                body_truncated: truncated,
-            }
+        // The body is redacted when the exchanges are handed out (see `recorder`),
+        // outside the request's concurrency slot.
+        let response = got.status.map(|status| RecordedResponse {
+            status,
+            headers: r.redact_headers(&got.headers),
+            body: None,
+            body_bytes: got.body_bytes,
+            body_truncated: false,
         });
-        self.recorder.push(Exchange {
+        let exchange = Exchange {
             id,
             provider: self.cfg.provider.clone(),
             connection: req.connection.clone(),
@@ -620,7 +624,25 @@ impl HttpClient {
             error: error.map(|e| r.scrub(&e)),
             started_at,
             duration_ms: u64::try_from(elapsed.as_millis()).unwrap_or(u64::MAX),
-        });
+        };
+        if got.status.is_some() && !body_bytes.is_empty() {
+            let content_type = got
+                .headers
+                .iter()
+                .find(|(n, _)| n == "content-type")
+                .map(|(_, v)| v.clone());
+            self.recorder.push_with_body(
+                exchange,
+                RawBody {
+                    redactor: self.redactor.clone(),
+                    content_type,
+                    bytes: body_bytes.clone(),
+                    max_chars: self.cfg.record_body_chars,
+                },
+            );
+        } else {
+            self.recorder.push(exchange);
+        }
     }
 
     fn classify(&self, e: reqwest::Error) -> HttpError {

@@ -1,15 +1,52 @@
 //! Collects the redacted exchanges of a run and hands out their ids.
 //!
-//! Shared by every client of a run; knows nothing about sending or redacting.
+//! Shared by every client of a run; knows nothing about sending. A response
+//! body is redacted when the exchanges are handed out, not while the request
+//! holds its concurrency slot: parsing and re-serialising every body inside
+//! the slot made bursts of answers queue behind each other. Nothing leaves the
+//! recorder unredacted, and a body is scrubbed of every secret its redactor
+//! knows by then (including ones registered after the answer arrived).
 
+use crate::http::Redactor;
 use crate::model::Exchange;
+use bytes::Bytes;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
+
+/// A response body waiting for redaction.
+#[derive(Debug, Clone)]
+pub(crate) struct RawBody {
+    pub redactor: Arc<Redactor>,
+    pub content_type: Option<String>,
+    pub bytes: Bytes,
+    pub max_chars: usize,
+}
+
+/// An exchange whose response body (if any) is not redacted yet.
+#[derive(Debug, Clone)]
+pub(crate) struct Recorded {
+    pub exchange: Exchange,
+    pub body: Option<RawBody>,
+}
+
+impl Recorded {
+    fn finish(self) -> Exchange {
+        let mut exchange = self.exchange;
+        if let (Some(raw), Some(resp)) = (self.body, exchange.response.as_mut()) {
+            let (text, truncated) =
+                raw.redactor
+                    .redact_body(raw.content_type.as_deref(), &raw.bytes, raw.max_chars);
+            resp.body = Some(text);
+            resp.body_truncated = truncated;
+        }
+        exchange
+    }
+}
 
 /// Collects the exchanges of a run; cheap to clone, shared by all clients.
 #[derive(Debug, Clone, Default)]
 pub struct ExchangeRecorder {
-    pub(crate) exchanges: Arc<Mutex<Vec<Exchange>>>,
+    pub(crate) exchanges: Arc<Mutex<Vec<Recorded>>>,
     pub(crate) counter: Arc<AtomicU64>,
 }
 
@@ -25,24 +62,37 @@ impl ExchangeRecorder {
     }
 
     pub(crate) fn push(&self, exchange: Exchange) {
-        self.lock().push(exchange);
+        self.lock().push(Recorded {
+            exchange,
+            body: None,
+        });
     }
 
-    fn lock(&self) -> std::sync::MutexGuard<'_, Vec<Exchange>> {
+    /// Records an exchange whose response body is redacted when handed out.
+    pub(crate) fn push_with_body(&self, exchange: Exchange, body: RawBody) {
+        self.lock().push(Recorded {
+            exchange,
+            body: Some(body),
+        });
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, Vec<Recorded>> {
         // A panic elsewhere must not lose the evidence gathered so far.
         self.exchanges.lock().unwrap_or_else(|e| e.into_inner())
     }
 
     /// Removes and returns all exchanges recorded so far, sorted by id.
     pub fn take(&self) -> Vec<Exchange> {
-        let mut all = std::mem::take(&mut *self.lock());
+        let taken = std::mem::take(&mut *self.lock());
+        let mut all: Vec<Exchange> = taken.into_iter().map(Recorded::finish).collect();
         sort_by_id(&mut all);
         all
     }
 
     /// A copy of all exchanges recorded so far, sorted by id.
     pub fn snapshot(&self) -> Vec<Exchange> {
-        let mut all = self.lock().clone();
+        let copy = self.lock().clone();
+        let mut all: Vec<Exchange> = copy.into_iter().map(Recorded::finish).collect();
         sort_by_id(&mut all);
         all
     }
@@ -56,6 +106,58 @@ fn sort_by_id(exchanges: &mut [Exchange]) {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::http::REDACTED;
+
+    fn exchange(id: &str) -> Exchange {
+        Exchange {
+            id: id.into(),
+            provider: "p".into(),
+            connection: None,
+            purpose: "endpoint:me".into(),
+            request: crate::model::RecordedRequest {
+                method: "GET".into(),
+                url: "https://api.example/me".into(),
+                headers: vec![],
+                body: None,
+            },
+            response: Some(crate::model::RecordedResponse {
+                status: 200,
+                headers: vec![],
+                body: None,
+                body_bytes: 0,
+                body_truncated: false,
+            }),
+            error: None,
+            started_at: chrono::DateTime::UNIX_EPOCH,
+            duration_ms: 1,
+        }
+    }
+
+    #[test]
+    fn bodies_are_redacted_when_handed_out_with_every_secret_known_by_then() {
+        let r = ExchangeRecorder::new();
+        let redactor = Arc::new(Redactor::new(&[]).unwrap());
+        let body = br#"{"access_token":"sim_at_abcdefgh","note":"echo sim_rt_12345678 echo"}"#;
+        r.push_with_body(
+            exchange("x0001"),
+            RawBody {
+                redactor: redactor.clone(),
+                content_type: Some("application/json".into()),
+                bytes: Bytes::from_static(body),
+                max_chars: 1000,
+            },
+        );
+        // Learned after the answer arrived (say, the refresh token a later grant rotated).
+        redactor.register_secret("sim_rt_12345678");
+        let got = r.take();
+        let text = got[0].response.as_ref().unwrap().body.clone().unwrap();
+        assert_eq!(
+            text,
+            format!(r#"{{"access_token":"{REDACTED}","note":"echo {REDACTED} echo"}}"#),
+            "{text}"
+        );
+        assert!(r.take().is_empty());
+    }
 
     #[test]
     fn recorder_sorts_ids_numerically() {
