@@ -421,26 +421,6 @@ connection: acme
         use super::*;
         use proptest::prelude::*;
 
-        fn json_value() -> impl Strategy<Value = Value> {
-            let leaf = prop_oneof![
-                Just(Value::Null),
-                any::<bool>().prop_map(Value::Bool),
-                any::<i64>().prop_map(|i| json!(i)),
-                any::<u64>().prop_map(|u| json!(u)),
-                any::<f64>()
-                    .prop_filter("finite", |f| f.is_finite())
-                    .prop_map(|f| json!(f)),
-                any::<String>().prop_map(Value::String),
-            ];
-            leaf.prop_recursive(4, 32, 4, |inner| {
-                prop_oneof![
-                    prop::collection::vec(inner.clone(), 0..4).prop_map(Value::Array),
-                    prop::collection::btree_map(any::<String>(), inner, 0..4)
-                        .prop_map(|m| Value::Object(m.into_iter().collect())),
-                ]
-            })
-        }
-
         /// Header values that stress the line format: separators, quotes, padding, controls.
         fn header_value() -> impl Strategy<Value = String> {
             prop_oneof![
@@ -470,7 +450,7 @@ connection: acme
                 probe in probe(),
                 subject in header_value(),
                 connection in prop::option::of(header_value()),
-                body in json_value(),
+                body in crate::probe::shape::tests::any_json(),
             ) {
                 let key = ObservationKey { provider, probe, subject, connection };
                 let header = SnapshotHeader::new(suite, key);

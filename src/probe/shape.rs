@@ -448,4 +448,4 @@ pub(crate) fn field_to_json(field: &FieldShape) -> serde_json::Value {
 
 #[cfg(test)]
 #[path = "shape_tests.rs"]
-mod tests;
+pub(crate) mod tests;

@@ -279,7 +279,8 @@ proptest! {
 }
 
 /// Richer JSON than `json_value`: every number kind, format-bearing and odd strings, odd keys.
-fn any_json() -> impl Strategy<Value = Value> {
+/// Shared with the snapshot round-trip properties.
+pub(crate) fn any_json() -> impl Strategy<Value = Value> {
     let leaf = prop_oneof![
         Just(Value::Null),
         any::<bool>().prop_map(Value::Bool),
