@@ -165,20 +165,13 @@ pub(crate) async fn gather(
             continue;
         };
         for (conn, token) in &ready {
-            let req = Request {
-                method: reqwest::Method::from_bytes(ep.method.as_bytes())
-                    .unwrap_or(reqwest::Method::GET),
-                url: url.clone(),
-                headers: ep
-                    .headers
-                    .iter()
-                    .map(|(k, v)| (k.clone(), v.clone()))
-                    .collect(),
-                auth: Auth::Bearer(token.clone()),
-                form: None,
-                purpose: format!("endpoint:{}", ep.id.value),
-                connection: Some(conn.id.value.clone()),
-            };
+            let req = endpoint_request(
+                ep,
+                &url,
+                token,
+                format!("endpoint:{}", ep.id.value),
+                &conn.id.value,
+            );
             let http = http.clone();
             let sem = semaphore.clone();
             let conn_id = conn.id.value.clone();
@@ -419,6 +412,29 @@ fn deprecation_signals(
         }
     }
     sig
+}
+
+/// A call of endpoint `ep` with a connection's access token (the endpoint and permission probes).
+pub(super) fn endpoint_request(
+    ep: &Endpoint,
+    url: &Url,
+    token: &secrecy::SecretString,
+    purpose: String,
+    connection: &str,
+) -> Request {
+    Request {
+        method: reqwest::Method::from_bytes(ep.method.as_bytes()).unwrap_or(reqwest::Method::GET),
+        url: url.clone(),
+        headers: ep
+            .headers
+            .iter()
+            .map(|(k, v)| (k.clone(), v.clone()))
+            .collect(),
+        auth: Auth::Bearer(token.clone()),
+        form: None,
+        purpose,
+        connection: Some(connection.to_string()),
+    }
 }
 
 fn endpoint_url(base: &Url, ep: &Endpoint) -> Result<Url, String> {

@@ -6,7 +6,7 @@
 //! so "partial" compares the same customer's data, never two customers'.
 
 use crate::auth::TokenManager;
-use crate::http::{Auth, HttpClient, Request};
+use crate::http::HttpClient;
 use crate::model::{ProbeKind, RunError};
 use crate::probe::permissions::PermissionSample;
 use crate::suite::{Connection, Suite};
@@ -125,20 +125,13 @@ pub(crate) async fn gather(
             continue;
         };
         for (name, scopes, token) in &per_set {
-            let req = Request {
-                method: reqwest::Method::from_bytes(ep.method.as_bytes())
-                    .unwrap_or(reqwest::Method::GET),
-                url: url.clone(),
-                headers: ep
-                    .headers
-                    .iter()
-                    .map(|(k, v)| (k.clone(), v.clone()))
-                    .collect(),
-                auth: Auth::Bearer(token.clone()),
-                form: None,
-                purpose: format!("permissions:{}:{name}", ep.id.value),
-                connection: Some(probe_conn.id.value.clone()),
-            };
+            let req = super::gather::endpoint_request(
+                ep,
+                &url,
+                token,
+                format!("permissions:{}:{name}", ep.id.value),
+                &probe_conn.id.value,
+            );
             let (http, sem, name, scopes) = (
                 http.clone(),
                 semaphore.clone(),
