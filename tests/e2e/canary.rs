@@ -74,32 +74,89 @@ async fn check(mut c: Command, input: &str, codes: &[i32], what: &str) -> Output
     out
 }
 
+/// A `connect` child whose stdout is read up to the line `pick` recognises.
+struct Interactive {
+    child: std::process::Child,
+    reader: BufReader<std::process::ChildStdout>,
+    seen: String,
+}
+
+impl Interactive {
+    /// Starts `driftwatch <args>` and reads stdout until `pick` returns a value (the URL to
+    /// visit, the user code to enter).
+    async fn start(
+        w: &World,
+        args: &[&str],
+        what: &'static str,
+        pick: fn(&str) -> Option<String>,
+    ) -> (Interactive, String) {
+        let mut child = cmd(w, args)
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        let stdout = child.stdout.take().unwrap();
+        let (picked, seen, reader) = tokio::task::spawn_blocking(move || {
+            let mut reader = BufReader::new(stdout);
+            let mut seen = String::new();
+            loop {
+                let mut line = String::new();
+                assert_ne!(
+                    reader.read_line(&mut line).unwrap(),
+                    0,
+                    "no {what} in {seen}"
+                );
+                seen.push_str(&line);
+                if let Some(p) = pick(&line) {
+                    return (p, seen, reader);
+                }
+            }
+        })
+        .await
+        .unwrap();
+        (
+            Interactive {
+                child,
+                reader,
+                seen,
+            },
+            picked,
+        )
+    }
+
+    /// Waits for the child; its exit code and everything it printed.
+    async fn finish(self) -> (Option<i32>, String) {
+        let Interactive {
+            mut child,
+            mut reader,
+            seen,
+        } = self;
+        tokio::task::spawn_blocking(move || {
+            let mut tail = String::new();
+            let _ = std::io::Read::read_to_string(&mut reader, &mut tail);
+            let mut err = String::new();
+            let _ = std::io::Read::read_to_string(child.stderr.as_mut().unwrap(), &mut err);
+            (child.wait().unwrap().code(), format!("{seen}{tail}{err}"))
+        })
+        .await
+        .unwrap()
+    }
+}
+
 /// `connect` through the consent-header path: the test plays the browser.
 async fn connect_with_consent(w: &World, connection: &str) {
-    let mut child = cmd(
+    let (run, url) = Interactive::start(
         w,
         &["connect", "suites/demo.yaml", connection, "--no-browser"],
+        "URL",
+        |line| {
+            line.trim_start()
+                .starts_with("http")
+                .then(|| line.trim().to_string())
+        },
     )
-    .stdin(Stdio::null())
-    .stdout(Stdio::piped())
-    .stderr(Stdio::piped())
-    .spawn()
-    .unwrap();
-    let stdout = child.stdout.take().unwrap();
-    let (url, mut seen, rest) = tokio::task::spawn_blocking(move || {
-        let mut reader = BufReader::new(stdout);
-        let mut seen = String::new();
-        loop {
-            let mut line = String::new();
-            assert_ne!(reader.read_line(&mut line).unwrap(), 0, "no URL in {seen}");
-            seen.push_str(&line);
-            if line.trim_start().starts_with("http") {
-                return (line.trim().to_string(), seen, reader);
-            }
-        }
-    })
-    .await
-    .unwrap();
+    .await;
     let page = reqwest::Client::new()
         .get(format!("{url}&login_hint={connection}"))
         .header("X-Sim-Consent", "approve")
@@ -107,44 +164,24 @@ async fn connect_with_consent(w: &World, connection: &str) {
         .await
         .unwrap();
     assert_eq!(page.status().as_u16(), 200);
-    let (code, tail) = tokio::task::spawn_blocking(move || {
-        let mut rest = rest;
-        let mut tail = String::new();
-        let _ = std::io::Read::read_to_string(&mut rest, &mut tail);
-        let mut err = String::new();
-        let _ = std::io::Read::read_to_string(child.stderr.as_mut().unwrap(), &mut err);
-        (child.wait().unwrap().code(), format!("{tail}{err}"))
-    })
-    .await
-    .unwrap();
-    seen.push_str(&tail);
+    let (code, seen) = run.finish().await;
     assert_eq!(code, Some(0), "connect: {seen}");
     assert!(!contains_secret(&seen), "connect printed a secret:\n{seen}");
 }
 
 /// `connect --device`: the test approves the user code.
 async fn connect_with_device(w: &World, connection: &str) {
-    let mut child = cmd(w, &["connect", "suites/demo.yaml", connection, "--device"])
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let stdout = child.stdout.take().unwrap();
-    let (code_line, mut seen, rest) = tokio::task::spawn_blocking(move || {
-        let mut reader = BufReader::new(stdout);
-        let mut seen = String::new();
-        loop {
-            let mut line = String::new();
-            assert_ne!(reader.read_line(&mut line).unwrap(), 0, "no code in {seen}");
-            seen.push_str(&line);
-            if let Some(code) = line.trim_end().strip_prefix("and enter the code: ") {
-                return (code.to_string(), seen, reader);
-            }
-        }
-    })
-    .await
-    .unwrap();
+    let (run, code_line) = Interactive::start(
+        w,
+        &["connect", "suites/demo.yaml", connection, "--device"],
+        "code",
+        |line| {
+            line.trim_end()
+                .strip_prefix("and enter the code: ")
+                .map(str::to_string)
+        },
+    )
+    .await;
     let approved = reqwest::Client::new()
         .post(format!("{}/device/approve", w.sim.base_url()))
         .form(&[
@@ -156,17 +193,7 @@ async fn connect_with_device(w: &World, connection: &str) {
         .await
         .unwrap();
     assert_eq!(approved.status().as_u16(), 200);
-    let (code, tail) = tokio::task::spawn_blocking(move || {
-        let mut rest = rest;
-        let mut tail = String::new();
-        let _ = std::io::Read::read_to_string(&mut rest, &mut tail);
-        let mut err = String::new();
-        let _ = std::io::Read::read_to_string(child.stderr.as_mut().unwrap(), &mut err);
-        (child.wait().unwrap().code(), format!("{tail}{err}"))
-    })
-    .await
-    .unwrap();
-    seen.push_str(&tail);
+    let (code, seen) = run.finish().await;
     assert_eq!(code, Some(0), "connect --device: {seen}");
     assert!(
         !contains_secret(&seen),
