@@ -27,18 +27,11 @@ pub(crate) fn diff_deprecation(key: &ObservationKey, before: &Value, after: &Val
 
 /// The body object; an unreadable body is reported, never silently skipped.
 fn read<'v>(em: &mut Emitter<'_>, side: &str, body: &'v Value) -> Option<&'v Map<String, Value>> {
-    let m = body.as_object();
-    if m.is_none() {
-        em.push(
-            "deprecation.observation-unreadable",
-            Severity::Warning,
-            None,
-            format!("the {side} deprecation observation is not an object"),
-            None,
-            None,
-        );
-    }
-    m
+    em.object(
+        "deprecation.observation-unreadable",
+        format!("the {side} deprecation observation is not an object"),
+        body,
+    )
 }
 
 /// A date member: `None` for null or absent.

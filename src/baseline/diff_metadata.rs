@@ -85,18 +85,11 @@ pub(crate) fn diff_metadata(key: &ObservationKey, before: &Value, after: &Value)
 
 /// The document; an unreadable body is reported, never silently skipped.
 fn read<'v>(em: &mut Emitter<'_>, side: &str, body: &'v Value) -> Option<&'v Map<String, Value>> {
-    let m = body.as_object();
-    if m.is_none() {
-        em.push(
-            "metadata.observation-unreadable",
-            Severity::Warning,
-            None,
-            format!("the {side} metadata observation is not a JSON object"),
-            None,
-            None,
-        );
-    }
-    m
+    em.object(
+        "metadata.observation-unreadable",
+        format!("the {side} metadata observation is not a JSON object"),
+        body,
+    )
 }
 
 /// A list member as text: strings as they are, anything else as JSON.

@@ -52,18 +52,11 @@ pub(crate) fn diff_token(key: &ObservationKey, before: &Value, after: &Value) ->
 
 /// The `grants` map; an unreadable body is reported, never silently skipped.
 fn grants<'v>(em: &mut Emitter<'_>, side: &str, body: &'v Value) -> Option<&'v Map<String, Value>> {
-    let grants = body.get("grants").and_then(Value::as_object);
-    if grants.is_none() {
-        em.push(
-            "token.observation-unreadable",
-            Severity::Warning,
-            None,
-            format!("the {side} token observation has no `grants` object"),
-            None,
-            None,
-        );
-    }
-    grants
+    em.object(
+        "token.observation-unreadable",
+        format!("the {side} token observation has no `grants` object"),
+        body.get("grants").unwrap_or(&Value::Null),
+    )
 }
 
 fn diff_grant(em: &mut Emitter<'_>, grant: &str, b: &Value, a: &Value) {
