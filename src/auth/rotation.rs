@@ -4,7 +4,7 @@
 //! sequence of the refresh probe, and the secret-free trace it classifies.
 
 use super::response::TokenResponse;
-use super::store::{Entry, InFlight, StoredSecret};
+use super::store::{Entry, InFlight, StoredSecret, kill};
 use super::token::{AuthError, TokenManager, entry_from};
 use crate::probe::refresh::{RefreshStep, StepKind};
 use crate::suite::{Connection, Grant};
@@ -178,11 +178,14 @@ impl TokenManager {
         let key = conn.credential.clone();
         self.http.redactor().register_secret(presented.expose());
         let earlier_crash = current.refresh_in_flight.clone();
-        current.refresh_in_flight = Some(InFlight {
+        let marker = InFlight {
             started_at: Utc::now(),
             pid: std::process::id(),
-        });
+        };
+        current.refresh_in_flight = Some(marker.clone());
         self.store_put(lock, &key, current.clone()).await?;
+        kill::point("before-request");
+        kill::in_flight();
 
         let mut form = vec![
             ("grant_type".to_string(), "refresh_token".to_string()),
@@ -208,10 +211,14 @@ impl TokenManager {
                 if let Some(new_rt) = &token.refresh_token {
                     self.http.redactor().register_secret(new_rt);
                 }
-                // Persist before anyone can use the new access token.
-                self.store_put(lock, &key, new_entry.clone()).await?;
+                // Persist (journal, then store) before anyone can use the new access token.
+                self.store_put_answer(lock, &key, &marker, new_entry.clone())
+                    .await?;
                 Ok((new_entry, token))
             }
+            // A server error, even with an OAuth error body, does not say
+            // whether the token was spent: keep the marker.
+            Err(e @ AuthError::Refused { status: 500.., .. }) => Err(e),
             Err(AuthError::Refused { error, .. })
                 if error == "invalid_grant" && kind == StepKind::Refresh =>
             {

@@ -1,17 +1,26 @@
 //! The credential store: one JSON file holding every connection's tokens, or
 //! a credential helper command that keeps them in a secret manager.
 //!
-//! Safety contract (DESIGN.md rule 1): the file is mode 0600, replaced
-//! atomically (temp file, fsync, rename, fsync of the directory), and every
-//! read-modify-write happens under an exclusive cross-process lock on a
-//! sidecar `.lock` file, so two runs never both spend one refresh token.
-//! Before a refresh request is sent, the entry records a "refresh in flight"
-//! marker; finding it later means a run died mid-refresh and names the
-//! credential that may have been spent. This module never talks HTTP.
+//! Safety contract (DESIGN.md rule 1, docs/credential-store.md): a store
+//! reached through a symlink is the link's real target (one store, one lock,
+//! whatever the path); the file is mode 0600, replaced atomically (temp file,
+//! fsync, rename, fsync of the directory), and every read-modify-write happens
+//! under an exclusive cross-process lock on a sidecar `.lock` file beside the
+//! real target, so two runs never both spend one refresh token. Before a
+//! refresh request is sent, the entry records a "refresh in flight" marker; the
+//! answer is journaled (`.journal`, fsync'd) before the store is rewritten, and
+//! the next lock (or read) of the store recovers a journaled or half-written
+//! successor instead of declaring the grant lost. A marker that is still there
+//! names the credential that may have been spent. This module never talks HTTP.
 //!
 //! With a helper (docs/credential-helpers.md) entries travel as JSON through
 //! `<cmd> get <key>` / `<cmd> store <key>`; the lock is then a local file and
-//! only serialises runs on the same machine.
+//! only serialises runs on the same machine, and no journal is kept (the
+//! secrets stay in the helper's keeping).
+
+mod journal;
+pub mod kill;
+mod path;
 
 use super::helper::HelperCommand;
 use chrono::{DateTime, Utc};
@@ -121,6 +130,9 @@ pub struct CredentialStore {
 #[derive(Debug)]
 pub struct StoreLock {
     file: File,
+    /// The store file's real path (symlinks resolved) when the lock was
+    /// taken: every write under this lock goes there. `None` for a helper.
+    real: Option<PathBuf>,
 }
 
 impl Drop for StoreLock {
@@ -189,39 +201,84 @@ impl CredentialStore {
         }
     }
 
-    fn lock_path(&self) -> PathBuf {
+    /// The store file's real path: symlinks followed (the link stays in
+    /// place), the parent directory canonicalised. `create` makes a missing
+    /// parent directory first; without it a missing directory leaves the path
+    /// as given (nothing there to read).
+    fn real_path(&self, create: bool) -> Result<PathBuf, StoreError> {
+        path::resolve(&self.path, create).map_err(self.io("resolve the path of"))
+    }
+
+    /// The store's real path, as [`lock`](Self::lock) and every write use it.
+    /// For a helper store, the lock file.
+    pub fn resolved_path(&self) -> Result<PathBuf, StoreError> {
+        match self.helper {
+            Some(_) => Ok(self.path.clone()),
+            None => self.real_path(false),
+        }
+    }
+
+    fn lock_path(&self, real: &Path) -> PathBuf {
         if self.helper.is_some() {
             return self.path.clone();
         }
-        let mut name = self.path.file_name().unwrap_or_default().to_os_string();
-        name.push(".lock");
-        self.path.with_file_name(name)
+        path::sidecar(real, "lock")
     }
 
-    fn ensure_dir(&self) -> Result<(), StoreError> {
-        if let Some(dir) = self.path.parent().filter(|d| !d.as_os_str().is_empty()) {
+    fn ensure_dir(&self, path: &Path) -> Result<(), StoreError> {
+        if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
             std::fs::create_dir_all(dir).map_err(self.io("create the directory of"))?;
         }
         Ok(())
     }
 
-    /// Blocks until this process holds the exclusive lock. Call from a blocking context.
-    /// For a helper store this covers runs on this machine only.
+    /// Blocks until this process holds the exclusive lock, then recovers what
+    /// an interrupted run left behind (a journaled token answer, half-written
+    /// temp files). Call from a blocking context. For a helper store this
+    /// covers runs on this machine only.
     pub fn lock(&self) -> Result<StoreLock, StoreError> {
-        self.ensure_dir()?;
-        let file = OpenOptions::new()
-            .create(true)
-            .truncate(false)
-            .write(true)
-            .open(self.lock_path())
-            .map_err(self.io("open the lock file of"))?;
-        set_private(&file);
+        let real = match self.helper {
+            Some(_) => None,
+            None => Some(self.real_path(true)?),
+        };
+        let lock_path = match &real {
+            Some(r) => self.lock_path(r),
+            None => {
+                self.ensure_dir(&self.path)?;
+                self.path.clone()
+            }
+        };
+        let file = open_lock_file(&lock_path).map_err(self.io("open the lock file of"))?;
         file.lock().map_err(self.io("lock"))?;
-        Ok(StoreLock { file })
+        let lock = StoreLock { file, real };
+        if let Some(real) = &lock.real {
+            journal::recover(self, real)?;
+        }
+        Ok(lock)
     }
 
-    fn read_all(&self) -> Result<FileData, StoreError> {
-        let text = match std::fs::read(&self.path) {
+    /// Recovers leftovers before a read when nobody holds the lock; when
+    /// someone does (another run, or this process mid-refresh) the holder has
+    /// recovered them already or will, and the read goes ahead.
+    fn settle(&self, real: &Path) -> Result<(), StoreError> {
+        if !journal::has_leftovers(real) {
+            return Ok(());
+        }
+        let Ok(file) = open_lock_file(&self.lock_path(real)) else {
+            return Ok(());
+        };
+        if file.try_lock().is_err() {
+            return Ok(());
+        }
+        let _held = StoreLock {
+            file,
+            real: Some(real.to_path_buf()),
+        };
+        journal::recover(self, real)
+    }
+
+    fn read_all(&self, real: &Path) -> Result<FileData, StoreError> {
+        let text = match std::fs::read(real) {
             Ok(t) => t,
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
                 return Ok(FileData {
@@ -231,23 +288,10 @@ impl CredentialStore {
             }
             Err(e) => return Err(self.io("read")(e)),
         };
-        // Bytes, not text: a store garbled into invalid UTF-8 is damage, not an I/O failure.
-        let data: FileData = serde_json::from_slice(&text).map_err(|e| StoreError::Corrupt {
+        parse_store(&text).map_err(|reason| StoreError::Corrupt {
             path: self.path.clone(),
-            reason: format!(
-                "line {} column {}: {}",
-                e.line(),
-                e.column(),
-                classify_json(&e)
-            ),
-        })?;
-        if data.format != FORMAT {
-            return Err(StoreError::Corrupt {
-                path: self.path.clone(),
-                reason: format!("unknown format `{}`, expected `{FORMAT}`", data.format),
-            });
-        }
-        Ok(data)
+            reason,
+        })
     }
 
     /// Reads one entry (no lock needed: replacement is atomic).
@@ -256,7 +300,9 @@ impl CredentialStore {
         if let Some(helper) = &self.helper {
             return super::helper::get(helper, key);
         }
-        Ok(self.read_all()?.entries.remove(key))
+        let real = self.real_path(false)?;
+        self.settle(&real)?;
+        Ok(self.read_all(&real)?.entries.remove(key))
     }
 
     /// All entries, sorted by key. Helpers cannot list: callers look keys up one by one.
@@ -268,29 +314,92 @@ impl CredentialStore {
                 reason: "listing is not supported by credential helpers; look entries up one key at a time".into(),
             });
         }
-        Ok(self.read_all()?.entries)
+        let real = self.real_path(false)?;
+        self.settle(&real)?;
+        Ok(self.read_all(&real)?.entries)
     }
 
-    /// Replaces one entry. The caller must hold the [`StoreLock`].
-    pub fn put(&self, _lock: &StoreLock, key: &str, entry: Entry) -> Result<(), StoreError> {
+    /// Replaces one entry. The caller must hold the [`StoreLock`]; the entry
+    /// is written to the real path resolved when the lock was taken.
+    pub fn put(&self, lock: &StoreLock, key: &str, entry: Entry) -> Result<(), StoreError> {
+        self.put_inner(lock, key, entry, false)
+    }
+
+    fn put_inner(
+        &self,
+        lock: &StoreLock,
+        key: &str,
+        entry: Entry,
+        answer: bool,
+    ) -> Result<(), StoreError> {
         if let Some(helper) = &self.helper {
             return super::helper::put(helper, key, &entry);
         }
-        let mut data = self.read_all()?;
+        let real = self.locked_path(lock)?;
+        let mut data = self.read_all(&real)?;
         data.format = FORMAT.into();
         data.entries.insert(key.to_string(), entry);
-        self.write_all(&data)
+        if answer {
+            self.write_answer(&real, &data)
+        } else {
+            self.write_all(&real, &data)
+        }
     }
 
-    fn write_all(&self, data: &FileData) -> Result<(), StoreError> {
-        self.ensure_dir()?;
-        let dir = self
-            .path
-            .parent()
-            .filter(|d| !d.as_os_str().is_empty())
-            .unwrap_or(Path::new("."));
+    /// Persists a token answer: `entry` is the successor of the refresh that
+    /// `marker` announced. It is journaled first (fsync'd, file and directory),
+    /// then the store is rewritten, then the journal is emptied; a crash
+    /// anywhere after the journal write leaves the successor recoverable by
+    /// the next [`lock`](Self::lock). A helper store gets a plain `put`.
+    pub fn put_answer(
+        &self,
+        lock: &StoreLock,
+        key: &str,
+        marker: &InFlight,
+        entry: Entry,
+    ) -> Result<(), StoreError> {
+        if self.helper.is_some() {
+            return self.put(lock, key, entry);
+        }
+        let real = self.locked_path(lock)?;
+        if let Err(e) = journal::append(&real, key, marker, &entry) {
+            // Still write the store: the successor must land somewhere.
+            tracing::warn!(store = %self.path.display(), "cannot journal a token answer: {e}");
+        }
+        kill::point("after-answer");
+        self.put_inner(lock, key, entry, true)?;
+        kill::point("after-store-write");
+        // The store holds the answer now; a record left behind is stale and
+        // dropped by the next lock, so failing to empty the journal is no error.
+        if let Err(e) = journal::clear(&real) {
+            tracing::warn!(store = %self.path.display(), "cannot empty the journal: {e}");
+        }
+        Ok(())
+    }
+
+    fn locked_path(&self, lock: &StoreLock) -> Result<PathBuf, StoreError> {
+        match &lock.real {
+            Some(real) => Ok(real.clone()),
+            None => self.real_path(true),
+        }
+    }
+
+    fn write_all(&self, real: &Path, data: &FileData) -> Result<(), StoreError> {
+        self.write(real, data, false)
+    }
+
+    /// [`write_all`](Self::write_all) of a token answer (the `store-write` kill point).
+    fn write_answer(&self, real: &Path, data: &FileData) -> Result<(), StoreError> {
+        self.write(real, data, true)
+    }
+
+    fn write(&self, real: &Path, data: &FileData, answer: bool) -> Result<(), StoreError> {
+        self.ensure_dir(real)?;
+        let dir = path::parent_dir(real);
         let mut tmp = tempfile::Builder::new()
-            .prefix(".credentials-")
+            .prefix(&path::temp_prefix(real))
+            .suffix(path::TEMP_SUFFIX)
+            .rand_bytes(path::TEMP_RAND_LEN)
             .tempfile_in(dir)
             .map_err(self.io("create a temporary file beside"))?;
         set_private(tmp.as_file());
@@ -301,13 +410,45 @@ impl CredentialStore {
         text.push('\n');
         tmp.write_all(text.as_bytes()).map_err(self.io("write"))?;
         tmp.as_file().sync_all().map_err(self.io("fsync"))?;
-        tmp.persist(&self.path)
-            .map_err(|e| self.io("replace")(e.error))?;
-        if let Ok(d) = File::open(dir) {
-            d.sync_all().map_err(self.io("fsync the directory of"))?;
+        if answer {
+            kill::point("store-write");
         }
-        Ok(())
+        tmp.persist(real)
+            .map_err(|e| self.io("replace")(e.error))?;
+        path::sync_dir(dir).map_err(self.io("fsync the directory of"))
     }
+}
+
+/// Parses a store file; the error says where and what, never quoting the
+/// input (which holds secrets).
+fn parse_store(bytes: &[u8]) -> Result<FileData, String> {
+    // Bytes, not text: a store garbled into invalid UTF-8 is damage, not an I/O failure.
+    let data: FileData = serde_json::from_slice(bytes).map_err(|e| {
+        format!(
+            "line {} column {}: {}",
+            e.line(),
+            e.column(),
+            classify_json(&e)
+        )
+    })?;
+    if data.format != FORMAT {
+        return Err(format!(
+            "unknown format `{}`, expected `{FORMAT}`",
+            data.format
+        ));
+    }
+    Ok(data)
+}
+
+/// Opens (creating, mode 0600) a lock file.
+fn open_lock_file(path: &Path) -> std::io::Result<File> {
+    let file = OpenOptions::new()
+        .create(true)
+        .truncate(false)
+        .write(true)
+        .open(path)?;
+    set_private(&file);
+    Ok(file)
 }
 
 /// Describes a JSON error without quoting the input (which holds secrets).
@@ -331,86 +472,4 @@ fn set_private(file: &File) {
 fn set_private(_file: &File) {}
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn put_then_get_round_trips_with_private_mode() {
-        let dir = tempfile::tempdir().unwrap();
-        let store = CredentialStore::new(dir.path().join("sub/creds.json"));
-        let lock = store.lock().unwrap();
-        let entry = Entry {
-            refresh_token: Some(StoredSecret::new("rt-1")),
-            scopes: vec!["profile".into()],
-            ..Entry::default()
-        };
-        store.put(&lock, "demo/a", entry.clone()).unwrap();
-        assert_eq!(store.get("demo/a").unwrap(), Some(entry));
-        assert_eq!(store.get("demo/b").unwrap(), None);
-        #[cfg(unix)]
-        {
-            use std::os::unix::fs::PermissionsExt;
-            let mode = std::fs::metadata(store.path())
-                .unwrap()
-                .permissions()
-                .mode();
-            assert_eq!(mode & 0o777, 0o600);
-        }
-    }
-
-    #[test]
-    fn damaged_file_is_reported_and_left_untouched() {
-        let dir = tempfile::tempdir().unwrap();
-        let path = dir.path().join("creds.json");
-        std::fs::write(
-            &path,
-            "{\"format\": \"driftwatch-credentials/1\", \"entries\": {",
-        )
-        .unwrap();
-        let store = CredentialStore::new(&path);
-        let err = store.get("x").unwrap_err().to_string();
-        assert!(err.contains("is damaged"), "{err}");
-        assert!(err.contains("truncated"), "{err}");
-        let lock = store.lock().unwrap();
-        assert!(store.put(&lock, "x", Entry::default()).is_err());
-        assert_eq!(
-            std::fs::read_to_string(&path).unwrap(),
-            "{\"format\": \"driftwatch-credentials/1\", \"entries\": {"
-        );
-    }
-
-    #[test]
-    fn file_store_describes_itself_by_path() {
-        let store = CredentialStore::new("/data/creds.json");
-        assert_eq!(store.describe(), "`/data/creds.json`");
-        assert_eq!(store.path(), Path::new("/data/creds.json"));
-        assert_eq!(store.lock_path(), PathBuf::from("/data/creds.json.lock"));
-    }
-
-    #[test]
-    fn empty_helper_command_is_rejected() {
-        for line in ["", "   "] {
-            let err = CredentialStore::with_helper(line, PathBuf::from("x.lock")).unwrap_err();
-            assert_eq!(
-                err.to_string(),
-                "credential helper command `` cannot be used: the command is empty"
-            );
-        }
-        let err = CredentialStore::with_helper("vault-kv.sh 'x", PathBuf::from("x.lock"))
-            .unwrap_err()
-            .to_string();
-        assert_eq!(
-            err,
-            "credential helper command `vault-kv.sh 'x` cannot be used: it has an unterminated quote or a trailing backslash"
-        );
-    }
-
-    #[test]
-    fn debug_never_shows_secrets() {
-        let e = Entry {
-            refresh_token: Some(StoredSecret::new("sim_rt_abcdefgh12345678")),
-            ..Entry::default()
-        };
-        assert!(!format!("{e:?}").contains("sim_rt_"));
-    }
-}
+mod tests;

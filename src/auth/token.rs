@@ -319,6 +319,26 @@ impl TokenManager {
             .map_err(AuthError::from)
     }
 
+    /// Persists a token answer off the async workers: journaled, then
+    /// written, then the journal emptied (see [`CredentialStore::put_answer`]).
+    pub(super) async fn store_put_answer(
+        &self,
+        lock: &Arc<super::store::StoreLock>,
+        key: &str,
+        marker: &InFlight,
+        entry: Entry,
+    ) -> Result<(), AuthError> {
+        let (store, lock, key) = (self.store.clone(), lock.clone(), key.to_string());
+        let marker = marker.clone();
+        tokio::task::spawn_blocking(move || store.put_answer(&lock, &key, &marker, entry))
+            .await
+            .map_err(|e| AuthError::Config {
+                suite: self.provider.clone(),
+                what: format!("credential store task failed: {e}"),
+            })?
+            .map_err(AuthError::from)
+    }
+
     pub(super) async fn lock_store(&self) -> Result<Arc<super::store::StoreLock>, AuthError> {
         let store = self.store.clone();
         tokio::task::spawn_blocking(move || store.lock())
