@@ -413,8 +413,7 @@ impl CredentialStore {
         if answer {
             kill::point("store-write");
         }
-        tmp.persist(real)
-            .map_err(|e| self.io("replace")(e.error))?;
+        tmp.persist(real).map_err(|e| self.io("replace")(e.error))?;
         path::sync_dir(dir).map_err(self.io("fsync the directory of"))
     }
 }

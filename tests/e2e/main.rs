@@ -21,6 +21,7 @@ mod probes;
 mod review;
 mod rules;
 mod shard;
+mod store;
 mod support;
 mod suppress;
 mod switches;

@@ -88,10 +88,7 @@ fn read_records(real: &Path) -> io::Result<Vec<Record>> {
     let bytes = match std::fs::File::open(journal_path(real)) {
         Ok(f) => {
             let mut bytes = Vec::new();
-            io::Read::read_to_end(
-                &mut io::Read::take(f, MAX_JOURNAL_BYTES + 1),
-                &mut bytes,
-            )?;
+            io::Read::read_to_end(&mut io::Read::take(f, MAX_JOURNAL_BYTES + 1), &mut bytes)?;
             bytes
         }
         Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(Vec::new()),
@@ -155,7 +152,11 @@ pub(super) fn recover(store: &CredentialStore, real: &Path) -> Result<(), StoreE
             continue;
         };
         for (key, candidate) in written.entries {
-            if data.entries.get(&key).is_some_and(|c| answers(c, &candidate)) {
+            if data
+                .entries
+                .get(&key)
+                .is_some_and(|c| answers(c, &candidate))
+            {
                 recovered.push(key.clone());
                 data.entries.insert(key, candidate);
             }

@@ -98,7 +98,9 @@ pub(super) fn leftover_temps(real: &Path) -> Vec<PathBuf> {
                 .strip_prefix(&*prefix)
                 .and_then(|rest| rest.strip_suffix(TEMP_SUFFIX))
                 .is_some_and(random_part);
-            let legacy = name.strip_prefix(LEGACY_TEMP_PREFIX).is_some_and(random_part);
+            let legacy = name
+                .strip_prefix(LEGACY_TEMP_PREFIX)
+                .is_some_and(random_part);
             own || legacy
         })
         .map(|e| e.path())

@@ -177,7 +177,13 @@ fn stale_and_torn_journal_records_are_dropped() {
     let m = marker(1);
     let (store, real) = store_waiting(dir.path(), &m);
     // Answers another refresh (another marker); then a record cut in half by a kill.
-    journal::append(&real, "demo/a", &marker(99), &successor("rt-other", Utc::now())).unwrap();
+    journal::append(
+        &real,
+        "demo/a",
+        &marker(99),
+        &successor("rt-other", Utc::now()),
+    )
+    .unwrap();
     let mut torn = serde_json::to_vec(&serde_json::json!({
         "key": "demo/a",
         "marker": m,
@@ -193,7 +199,11 @@ fn stale_and_torn_journal_records_are_dropped() {
     drop(f);
     drop(store.lock().unwrap());
     let e = store.get("demo/a").unwrap().unwrap();
-    assert_eq!(e, waiting(&m), "nothing recovered from a stale or torn record");
+    assert_eq!(
+        e,
+        waiting(&m),
+        "nothing recovered from a stale or torn record"
+    );
     assert_eq!(journal_len(&real), 0);
 }
 
@@ -259,13 +269,24 @@ fn stale_damaged_and_legacy_temp_files_are_removed_without_recovery() {
     let stale = temp_file(
         &real,
         "stAle1",
-        &file_data(&[("demo/a", successor("rt-old", m.started_at - chrono::Duration::seconds(60)))]),
+        &file_data(&[(
+            "demo/a",
+            successor("rt-old", m.started_at - chrono::Duration::seconds(60)),
+        )]),
     );
     // Cut short by the kill.
     let damaged = real.with_file_name(".creds.json.dAmAg3.tmp");
-    std::fs::write(&damaged, b"{\"format\": \"driftwatch-credentials/1\", \"entr").unwrap();
+    std::fs::write(
+        &damaged,
+        b"{\"format\": \"driftwatch-credentials/1\", \"entr",
+    )
+    .unwrap();
     // Still waiting for an answer itself.
-    let waiting_too = temp_file(&real, "wait22", &file_data(&[("demo/a", waiting(&marker(1)))]));
+    let waiting_too = temp_file(
+        &real,
+        "wait22",
+        &file_data(&[("demo/a", waiting(&marker(1)))]),
+    );
     // What versions before the journal named their temp files.
     let legacy = real.with_file_name(".credentials-Q1w2E3");
     std::fs::write(&legacy, b"{}").unwrap();
@@ -288,7 +309,11 @@ fn a_damaged_store_keeps_every_leftover() {
     let m = marker(1);
     let (store, real) = store_waiting(dir.path(), &m);
     journal::append(&real, "demo/a", &m, &successor("rt-next", Utc::now())).unwrap();
-    let temp = temp_file(&real, "KeEp01", &file_data(&[("demo/a", successor("rt-next", Utc::now()))]));
+    let temp = temp_file(
+        &real,
+        "KeEp01",
+        &file_data(&[("demo/a", successor("rt-next", Utc::now()))]),
+    );
     std::fs::write(&real, b"{\"format\": ").unwrap();
     let err = store.lock().unwrap_err();
     assert!(matches!(err, StoreError::Corrupt { .. }), "{err}");
@@ -322,7 +347,12 @@ fn a_symlinked_store_is_locked_and_written_at_its_target() {
     drop(lock);
     assert!(other.try_lock().is_ok());
     drop(other);
-    assert!(std::fs::symlink_metadata(&link).unwrap().file_type().is_symlink());
+    assert!(
+        std::fs::symlink_metadata(&link)
+            .unwrap()
+            .file_type()
+            .is_symlink()
+    );
     assert_eq!(rt_of(&direct, "demo/a").as_deref(), Some("rt-1"));
     // A second write through the real path is seen through the link.
     let lock = direct.lock().unwrap();
@@ -331,7 +361,12 @@ fn a_symlinked_store_is_locked_and_written_at_its_target() {
         .unwrap();
     drop(lock);
     assert_eq!(rt_of(&via_link, "demo/a").as_deref(), Some("rt-2"));
-    assert!(std::fs::symlink_metadata(&link).unwrap().file_type().is_symlink());
+    assert!(
+        std::fs::symlink_metadata(&link)
+            .unwrap()
+            .file_type()
+            .is_symlink()
+    );
     let mut names: Vec<String> = std::fs::read_dir(dir.path())
         .unwrap()
         .flatten()
@@ -356,6 +391,9 @@ fn a_chain_of_links_resolves_and_a_loop_is_an_error() {
     std::os::unix::fs::symlink("y.json", &x).unwrap();
     std::os::unix::fs::symlink("x.json", &y).unwrap();
     let err = CredentialStore::new(&x).get("k").unwrap_err().to_string();
-    assert!(err.starts_with("cannot resolve the path of credential store"), "{err}");
+    assert!(
+        err.starts_with("cannot resolve the path of credential store"),
+        "{err}"
+    );
     assert!(err.contains("symbolic links"), "{err}");
 }
