@@ -212,7 +212,9 @@ pub async fn verify(
     if after.refresh_token.as_ref() == Some(&presented) {
         show("Verified: the refresh token works; the provider kept it (not rotated).");
     } else {
-        show("Verified: the refresh token works; the provider rotated it and the new one is stored.");
+        show(
+            "Verified: the refresh token works; the provider rotated it and the new one is stored.",
+        );
     }
     Ok(())
 }
@@ -271,7 +273,9 @@ pub async fn import(
     entry.access_token_expires_at = token.expires_in.map(after);
     entry.refresh_token_expires_at = token.refresh_token_expires_in.map(after);
     let lock = tokens.lock_store().await?;
-    tokens.store_put(&lock, &conn.credential, entry.clone()).await?;
+    tokens
+        .store_put(&lock, &conn.credential, entry.clone())
+        .await?;
     drop(lock);
     show(&format!(
         "Imported `{}` into {}: {}, scopes: {}, access token {}.",
@@ -537,16 +541,16 @@ pub async fn authorization_code(
     }
     let requested = scopes_for(suite, conn);
     let authorize = endpoints.authorize.as_ref();
-    finish(suite, tokens, conn, &token, &requested, authorize, opts, show).await
+    finish(
+        suite, tokens, conn, &token, &requested, authorize, opts, show,
+    )
+    .await
 }
 
 /// The callback URI of this connect: the suite's `auth.redirect_uri`, with `--redirect-port`
 /// applied (on `http://127.0.0.1:PORT/callback` when the suite names none), or
 /// `--redirect-uri`. Must be loopback http: the built-in listener receives the code.
-pub fn redirect_uri(
-    suite: &Suite,
-    over: Option<&RedirectOverride>,
-) -> Result<Url, ConnectError> {
+pub fn redirect_uri(suite: &Suite, over: Option<&RedirectOverride>) -> Result<Url, ConnectError> {
     let suite_uri = suite.auth.redirect_uri.as_ref().map(|r| r.value.as_str());
     let (text, origin) = match (over, suite_uri) {
         (Some(RedirectOverride::Uri(u)), _) => (u.as_str(), "--redirect-uri"),

@@ -243,23 +243,68 @@ mod tests {
     #[test]
     fn import_validation_errors_name_the_field_and_never_quote_tokens() {
         let cases: [(&str, &str); 17] = [
-            ("sim_rt_x", "it is not JSON (line 1 column 1: not valid JSON)"),
-            (r#"{"access_token":"sim_at_x""#, "it is not JSON (line 1 column 26: file ends too early (truncated?))"),
-            (r#"["sim_at_x"]"#, "it is JSON but not an object; expected a token answer such as {\"access_token\": …, \"refresh_token\": …, \"expires_in\": 3600, \"scope\": \"…\"}"),
-            (r#"{"error":"invalid_grant"}"#, "it is an OAuth error answer (`error`: `invalid_grant`), not a token answer"),
-            (r#"{"refresh_token":"sim_rt_x"}"#, "`access_token` is missing"),
+            (
+                "sim_rt_x",
+                "it is not JSON (line 1 column 1: not valid JSON)",
+            ),
+            (
+                r#"{"access_token":"sim_at_x""#,
+                "it is not JSON (line 1 column 26: file ends too early (truncated?))",
+            ),
+            (
+                r#"["sim_at_x"]"#,
+                "it is JSON but not an object; expected a token answer such as {\"access_token\": …, \"refresh_token\": …, \"expires_in\": 3600, \"scope\": \"…\"}",
+            ),
+            (
+                r#"{"error":"invalid_grant"}"#,
+                "it is an OAuth error answer (`error`: `invalid_grant`), not a token answer",
+            ),
+            (
+                r#"{"refresh_token":"sim_rt_x"}"#,
+                "`access_token` is missing",
+            ),
             (r#"{"access_token":""}"#, "`access_token` is empty"),
             (r#"{"access_token":42}"#, "`access_token` is not a string"),
-            (r#"{"access_token":"sim_at_x\n"}"#, "`access_token` contains whitespace or control characters (a copy-and-paste accident?)"),
-            (r#"{"access_token":"a","refresh_token":"sim_rt_ x"}"#, "`refresh_token` contains whitespace or control characters (a copy-and-paste accident?)"),
-            (r#"{"access_token":"a","token_type":"mac"}"#, "`token_type` is `mac`: only bearer tokens (RFC 6750) can be used"),
-            (r#"{"access_token":"a","token_type":"sim_at_x y"}"#, "`token_type` is not `Bearer`: only bearer tokens (RFC 6750) can be used"),
-            (r#"{"access_token":"a","expires_in":"soon"}"#, "`expires_in` is not a number; expected whole seconds such as 3600 or \"3600\""),
-            (r#"{"access_token":"a","expires_in":-5}"#, "`expires_in` is negative; expected whole seconds such as 3600 or \"3600\""),
-            (r#"{"access_token":"a","expires_in":1.5}"#, "`expires_in` is not a whole number; expected whole seconds such as 3600 or \"3600\""),
-            (r#"{"access_token":"a","expires_in":1800003600}"#, "`expires_in` is more than 10 years (a timestamp or milliseconds?); expected whole seconds such as 3600 or \"3600\""),
-            (r#"{"access_token":"a","obtained_at":"yesterday"}"#, "`obtained_at` is not an RFC 3339 time such as 2026-12-04T16:20:00Z"),
-            (r#"{"access_token":"a","obtained_at":"2026-12-05T00:00:00Z"}"#, "`obtained_at` (2026-12-05T00:00:00+00:00) is in the future"),
+            (
+                r#"{"access_token":"sim_at_x\n"}"#,
+                "`access_token` contains whitespace or control characters (a copy-and-paste accident?)",
+            ),
+            (
+                r#"{"access_token":"a","refresh_token":"sim_rt_ x"}"#,
+                "`refresh_token` contains whitespace or control characters (a copy-and-paste accident?)",
+            ),
+            (
+                r#"{"access_token":"a","token_type":"mac"}"#,
+                "`token_type` is `mac`: only bearer tokens (RFC 6750) can be used",
+            ),
+            (
+                r#"{"access_token":"a","token_type":"sim_at_x y"}"#,
+                "`token_type` is not `Bearer`: only bearer tokens (RFC 6750) can be used",
+            ),
+            (
+                r#"{"access_token":"a","expires_in":"soon"}"#,
+                "`expires_in` is not a number; expected whole seconds such as 3600 or \"3600\"",
+            ),
+            (
+                r#"{"access_token":"a","expires_in":-5}"#,
+                "`expires_in` is negative; expected whole seconds such as 3600 or \"3600\"",
+            ),
+            (
+                r#"{"access_token":"a","expires_in":1.5}"#,
+                "`expires_in` is not a whole number; expected whole seconds such as 3600 or \"3600\"",
+            ),
+            (
+                r#"{"access_token":"a","expires_in":1800003600}"#,
+                "`expires_in` is more than 10 years (a timestamp or milliseconds?); expected whole seconds such as 3600 or \"3600\"",
+            ),
+            (
+                r#"{"access_token":"a","obtained_at":"yesterday"}"#,
+                "`obtained_at` is not an RFC 3339 time such as 2026-12-04T16:20:00Z",
+            ),
+            (
+                r#"{"access_token":"a","obtained_at":"2026-12-05T00:00:00Z"}"#,
+                "`obtained_at` (2026-12-05T00:00:00+00:00) is in the future",
+            ),
         ];
         for (input, want) in cases {
             let got = parse(input).unwrap_err().to_string();

@@ -53,7 +53,10 @@ impl Converter<'_> {
             {
                 self.diags.error(
                     at,
-                    format!("invalid authorization parameter name `{}`", name.escape_debug()),
+                    format!(
+                        "invalid authorization parameter name `{}`",
+                        name.escape_debug()
+                    ),
                     "expected letters, digits, `_`, `-`, `.` or `:`",
                 );
                 continue;
@@ -189,9 +192,8 @@ mod tests {
 
     #[test]
     fn bad_names_and_control_characters_are_rejected_without_quoting_values() {
-        let (_, diags, _) = load(
-            "  authorize_params:\n    \"a b\": x\n    prompt: \"consent\\nsim_at_secret\"\n",
-        );
+        let (_, diags, _) =
+            load("  authorize_params:\n    \"a b\": x\n    prompt: \"consent\\nsim_at_secret\"\n");
         let got: Vec<&str> = diags.iter().map(|d| d.message.as_str()).collect();
         assert_eq!(
             got,
