@@ -219,7 +219,7 @@ pub async fn verify(
     Ok(())
 }
 
-/// Where an `--import` answer comes from, for messages.
+/// Where an `--import` answer comes from, for messages: "stdin" or "`FILE`".
 pub fn import_source_name(path: &str) -> String {
     if path == "-" {
         "stdin".to_string()
@@ -293,6 +293,11 @@ pub async fn import(
         },
         describe_expiry(entry.access_token_expires_at, now),
     ));
+    if from != "stdin" {
+        show(&format!(
+            "{from} still holds these tokens in clear text: delete it."
+        ));
+    }
     if opts.verify {
         verify(tokens, conn, show).await?;
     }
@@ -703,5 +708,117 @@ pub async fn device(
                 )));
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::context::Context;
+    use crate::suite::LoadMode;
+    use std::path::Path;
+
+    fn suite(auth_tail: &str, grant: &str) -> Suite {
+        let src = format!(
+            "version: 1\nprovider:\n  name: demo\n  base_url: http://127.0.0.1:1/\nauth:\n  grant: {grant}\n  token_url: /t\n  client_id: app\n{auth_tail}connections:\n  - id: a\n"
+        );
+        let (suite, diags) = crate::suite::analyze(
+            Path::new("s.yaml"),
+            &src,
+            &Context::empty("/"),
+            LoadMode::Check,
+        );
+        // The password grant's suite lacks `username`/`password`: irrelevant here.
+        assert!(
+            diags
+                .iter()
+                .all(|d| grant == "password" || d.severity != crate::suite::DiagSeverity::Error)
+        );
+        suite.unwrap()
+    }
+
+    #[test]
+    fn refresh_is_expected_of_user_grants_unless_documented_none() {
+        assert!(expects_refresh(&suite("", "authorization_code")));
+        assert!(expects_refresh(&suite("", "password")));
+        assert!(!expects_refresh(&suite("", "client_credentials")));
+        assert!(!expects_refresh(&suite("", "static_bearer")));
+        assert!(!expects_refresh(&suite(
+            "  refresh:\n    documented: none\n",
+            "authorization_code"
+        )));
+        assert!(expects_refresh(&suite(
+            "  refresh:\n    documented: reusable\n",
+            "authorization_code"
+        )));
+    }
+
+    #[test]
+    fn the_no_refresh_hint_names_the_provider_kind() {
+        let plain = suite("", "authorization_code");
+        let google = Url::parse("https://accounts.google.com/o/oauth2/v2/auth").ok();
+        let other = Url::parse("https://login.example.com/authorize").ok();
+        let hint = |s: &Suite, u: &Option<Url>, scopes: &[&str]| {
+            let scopes: Vec<String> = scopes.iter().map(|s| s.to_string()).collect();
+            no_refresh_hint(s, u.as_ref(), &scopes)
+        };
+        assert!(hint(&plain, &google, &["openid"]).starts_with("Google issues refresh tokens"));
+        assert!(hint(&plain, &other, &["openid", "email"]).starts_with("OpenID Connect servers"));
+        let oidc = suite(
+            "  discovery_url: https://login.example.com/.well-known/openid-configuration\n",
+            "authorization_code",
+        );
+        assert!(hint(&oidc, &other, &["email"]).starts_with("OpenID Connect servers"));
+        assert!(hint(&plain, &other, &["email"]).starts_with("Check how the provider grants"));
+        assert!(hint(&plain, &None, &[]).starts_with("Check how the provider grants"));
+    }
+
+    #[test]
+    fn redirect_overrides_keep_the_listener_on_loopback() {
+        let fixed = suite(
+            "  redirect_uri: http://127.0.0.1:8765/callback\n",
+            "authorization_code",
+        );
+        let none = suite("", "authorization_code");
+        let got = |s: &Suite, o: Option<RedirectOverride>| {
+            redirect_uri(s, o.as_ref())
+                .map(|u| u.to_string())
+                .map_err(|e| e.to_string())
+        };
+        assert_eq!(
+            got(&fixed, None),
+            Ok("http://127.0.0.1:8765/callback".into())
+        );
+        assert_eq!(
+            got(&fixed, Some(RedirectOverride::Port(0))),
+            Ok("http://127.0.0.1:0/callback".into())
+        );
+        assert_eq!(
+            got(&none, Some(RedirectOverride::Port(9000))),
+            Ok("http://127.0.0.1:9000/callback".into())
+        );
+        assert_eq!(
+            got(
+                &fixed,
+                Some(RedirectOverride::Uri("http://[::1]:0/cb".into()))
+            ),
+            Ok("http://[::1]:0/cb".into())
+        );
+        assert_eq!(
+            got(&none, None),
+            Err("set `auth.redirect_uri` to a loopback URL such as http://127.0.0.1:8765/callback, or pass `--redirect-port 0`".into())
+        );
+        assert_eq!(
+            got(&fixed, Some(RedirectOverride::Uri("http://192.168.1.2:80/cb".into()))),
+            Err("`--redirect-uri` must be a loopback http URL (http://127.0.0.1:PORT/path) for `connect`, not `http://192.168.1.2/cb`".into())
+        );
+        let remote = suite(
+            "  redirect_uri: https://app.example.com/cb\n",
+            "authorization_code",
+        );
+        assert_eq!(
+            got(&remote, Some(RedirectOverride::Port(0))),
+            Err("`redirect_uri` must be a loopback http URL (http://127.0.0.1:PORT/path) for `connect`, not `https://app.example.com/cb`".into())
+        );
     }
 }

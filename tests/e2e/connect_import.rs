@@ -178,8 +178,17 @@ async fn connect_import_round_trip_tokens_then_a_run_uses_it() {
                 s.join(" ")
             }
         );
-        assert!(out.starts_with(&want), "{out}");
-        assert!(out.ends_with("Z.\n") && out.lines().count() == 1, "{out}");
+        let lines: Vec<&str> = out.lines().collect();
+        assert!(lines[0].starts_with(&want), "{out}");
+        assert!(lines[0].ends_with("Z."), "{out}");
+        if conn == "acme-corp" {
+            assert_eq!(
+                lines[1..],
+                ["`answer.json` still holds these tokens in clear text: delete it."]
+            );
+        } else {
+            assert_eq!(lines.len(), 1, "{out}");
+        }
         let entry = store(&w).get(&format!("demo/{conn}")).unwrap().unwrap();
         assert_eq!(entry.refresh_token.as_ref().unwrap().expose(), rt(&answer));
         assert_eq!(
@@ -237,10 +246,14 @@ async fn connect_import_verify_rotates_and_persists_the_successor() {
     let (code, out, err) = import(&w, "acme-corp", "answer.json", &["--verify"], None);
     assert_eq!(code, 0, "{out}{err}");
     let lines: Vec<&str> = out.lines().collect();
-    assert_eq!(lines.len(), 2, "{out}");
+    assert_eq!(lines.len(), 3, "{out}");
     assert!(lines[0].starts_with("Imported `acme-corp` into "), "{out}");
     assert_eq!(
         lines[1],
+        "`answer.json` still holds these tokens in clear text: delete it."
+    );
+    assert_eq!(
+        lines[2],
         "Verified: the refresh token works; the provider rotated it and the new one is stored."
     );
     let entry = store(&w).get("demo/acme-corp").unwrap().unwrap();
