@@ -50,7 +50,8 @@ pub enum Command {
         #[arg(long, default_value = "reports")]
         reports: PathBuf,
     },
-    /// Authorise a connection and store its grant (authorization code + PKCE, or device flow).
+    /// Authorise a connection and store its grant (authorization code + PKCE, device flow, or
+    /// an imported token answer).
     Connect(ConnectArgs),
     /// List every connection's tokens: last refresh, expiries, days until the refresh token dies.
     Tokens(TokensArgs),
@@ -250,8 +251,26 @@ pub struct ConnectArgs {
     /// The connection id in the suite.
     pub connection: String,
     /// Use the device authorization grant (RFC 8628) instead of a browser redirect.
-    #[arg(long)]
+    #[arg(long, conflicts_with = "import")]
     pub device: bool,
+    /// Store a token answer you already have (RFC 6749 JSON: access_token, refresh_token,
+    /// expires_in, scope, optional obtained_at) from FILE, or from stdin with `-`.
+    #[arg(long, value_name = "FILE|-")]
+    pub import: Option<String>,
+    /// After storing, refresh once through the token manager to prove the grant works
+    /// (a rotated refresh token is stored at once).
+    #[arg(long)]
+    pub verify: bool,
+    /// Store the grant even when it carries no refresh token although the suite expects
+    /// refresh (otherwise nothing is stored and the exit code is 4).
+    #[arg(long)]
+    pub allow_no_refresh: bool,
+    /// Listen for the redirect on this port instead of the suite's (`0` = a free one).
+    #[arg(long, value_name = "N", conflicts_with_all = ["redirect_uri", "device", "import"])]
+    pub redirect_port: Option<u16>,
+    /// Use this redirect URI instead of the suite's `auth.redirect_uri` (loopback http).
+    #[arg(long, value_name = "URI", conflicts_with_all = ["device", "import"])]
+    pub redirect_uri: Option<String>,
     /// Print the authorize URL without opening a browser.
     #[arg(long)]
     pub no_browser: bool,

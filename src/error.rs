@@ -15,6 +15,9 @@ pub mod exit {
     pub const USAGE: i32 = 2;
     /// Runtime error: network, provider, credentials, files.
     pub const RUNTIME: i32 = 3;
+    /// `connect`: the grant carries no refresh token although the suite expects refresh;
+    /// nothing was stored (`--allow-no-refresh` stores it anyway).
+    pub const NO_REFRESH_TOKEN: i32 = 4;
 }
 
 #[derive(Debug, thiserror::Error)]

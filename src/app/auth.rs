@@ -17,7 +17,49 @@ pub(super) fn credentials_path(given: Option<PathBuf>) -> Result<PathBuf, Error>
 }
 
 pub(super) async fn cmd_connect(ctx: &Context, args: ConnectArgs) -> Result<i32, Error> {
-    use crate::auth::connect::{self, ConnectOptions};
+    use crate::auth::connect::ConnectError;
+    match connect_inner(ctx, args).await {
+        Err(Error::Connect(e @ ConnectError::NoRefreshToken { .. })) => {
+            eprintln!("warning: {e}");
+            Ok(exit::NO_REFRESH_TOKEN)
+        }
+        // A file that is not a usable token answer is bad input, like a bad flag.
+        Err(Error::Connect(e @ ConnectError::Import { .. })) => Err(Error::Usage(e.to_string())),
+        other => other,
+    }
+}
+
+/// Reads `--import FILE|-`, at most `MAX_IMPORT_BYTES` (+1 to notice more).
+fn read_import(ctx: &Context, from: &str) -> Result<Vec<u8>, Error> {
+    use crate::auth::import::MAX_IMPORT_BYTES;
+    use std::io::Read;
+    let limit = (MAX_IMPORT_BYTES + 1) as u64;
+    let mut buf = Vec::new();
+    if from == "-" {
+        std::io::stdin()
+            .lock()
+            .take(limit)
+            .read_to_end(&mut buf)
+            .map_err(|source| Error::Io {
+                what: "cannot read the token answer from",
+                path: PathBuf::from("stdin"),
+                source,
+            })?;
+    } else {
+        let path = ctx.resolve(PathBuf::from(from));
+        std::fs::File::open(&path)
+            .and_then(|f| f.take(limit).read_to_end(&mut buf))
+            .map_err(|source| Error::Io {
+                what: "cannot read the token answer",
+                path: PathBuf::from(from),
+                source,
+            })?;
+    }
+    Ok(buf)
+}
+
+async fn connect_inner(ctx: &Context, args: ConnectArgs) -> Result<i32, Error> {
+    use crate::auth::connect::{self, ConnectOptions, RedirectOverride};
     let suite = crate::suite::load_suite(&args.suite, ctx, crate::suite::LoadMode::Run)?.suite;
     let conn = suite
         .connections
@@ -42,17 +84,34 @@ pub(super) async fn cmd_connect(ctx: &Context, args: ConnectArgs) -> Result<i32,
         &ctx.resolve(credentials_path(args.credentials)?),
         args.store.credential_helper.as_deref(),
     )?;
+    // Read before any network call: a bad file fails fast and offline.
+    let import = match &args.import {
+        Some(from) => Some((from.clone(), read_import(ctx, from)?)),
+        None => None,
+    };
     let (session, setup_error) = crate::run::ProviderSession::open(&suite, false, store).await?;
     if let Some(e) = setup_error {
         return Err(Error::Runtime(e));
     }
-    let endpoints = connect::endpoints(&suite, &session.base, &session.tokens).await?;
     let opts = ConnectOptions {
         open_browser: !args.no_browser && !ctx.is_ci(),
         timeout: args.timeout,
         login_hint: args.login_hint.clone(),
+        redirect: match (args.redirect_port, args.redirect_uri.clone()) {
+            (Some(p), _) => Some(RedirectOverride::Port(p)),
+            (None, Some(u)) => Some(RedirectOverride::Uri(u)),
+            (None, None) => None,
+        },
+        allow_no_refresh: args.allow_no_refresh,
+        verify: args.verify,
     };
     let show = |line: &str| print_out(&format!("{line}\n"));
+    if let Some((from, bytes)) = import {
+        let from = connect::import_source_name(&from);
+        connect::import(&suite, &session.tokens, conn, &bytes, &from, &opts, &show).await?;
+        return Ok(exit::OK);
+    }
+    let endpoints = connect::endpoints(&suite, &session.base, &session.tokens).await?;
     if args.device {
         connect::device(&suite, &session.tokens, &endpoints, conn, &opts, &show).await?;
     } else {

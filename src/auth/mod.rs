@@ -4,6 +4,7 @@
 pub mod connect;
 pub mod health;
 pub mod helper;
+pub mod import;
 pub mod pkce;
 pub mod response;
 mod rotation;

@@ -42,7 +42,7 @@ impl Text {
 pub(super) struct Converter<'a> {
     ctx: &'a Context,
     mode: LoadMode,
-    source: &'a str,
+    pub(super) source: &'a str,
     pub suite_dir: &'a Path,
     pub diags: &'a mut Diags,
 }
@@ -340,6 +340,7 @@ impl Converter<'_> {
             refresh_token_lifetime,
             refresh,
             credential_helper,
+            authorize_params: self.authorize_params(a.authorize_params.as_ref()),
         }
     }
 

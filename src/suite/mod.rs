@@ -1,6 +1,7 @@
 //! Suites: the YAML model of one provider, its loading and validation.
 //! Never imports reqwest or tokio.
 
+mod authorize;
 mod check;
 mod convert;
 mod declared;

@@ -156,6 +156,9 @@ pub struct Auth {
     /// A credential helper command (`<cmd> get <key>` / `<cmd> store <key>`) that holds
     /// this provider's credentials instead of the local store file.
     pub credential_helper: Option<Located<String>>,
+    /// `auth.authorize_params`: extra authorization-request parameters (name → value), sorted
+    /// by name; never one of the names the flows set themselves.
+    pub authorize_params: BTreeMap<String, Located<String>>,
 }
 
 #[derive(Debug, Clone)]

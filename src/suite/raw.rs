@@ -181,6 +181,14 @@ pub(crate) struct RawAuth {
     #[serde(default)]
     #[schemars(with = "Option<String>")]
     pub credential_helper: Option<Spanned<String>>,
+    /// Extra parameters of the authorization request (`connect`), name → value, e.g.
+    /// `{access_type: offline, prompt: consent}` for Google. Also sent with the device
+    /// authorization request. Never secrets: the authorize URL is printed. Names the flow sets
+    /// itself (`client_id`, `redirect_uri`, `response_type`, `scope`, `state`,
+    /// `code_challenge`, `code_challenge_method`) are rejected.
+    #[serde(default)]
+    #[schemars(with = "Option<BTreeMap<String, String>>")]
+    pub authorize_params: Option<Spanned<BTreeMap<String, Spanned<String>>>>,
 }
 
 /// Documented refresh behaviour.

@@ -261,3 +261,285 @@ async fn device_flow_denied_is_a_clear_error() {
         "{text}"
     );
 }
+
+/// Serves `app` on a free loopback port; returns its base URL.
+async fn serve(app: axum::Router) -> String {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    tokio::spawn(async move {
+        let _ = axum::serve(listener, app).await;
+    });
+    format!("http://{addr}")
+}
+
+/// A token endpoint in front of the sim that drops `refresh_token` from every answer: a
+/// provider that grants no offline access for the requested scopes.
+async fn token_endpoint_without_refresh_tokens(sim_base: String) -> String {
+    let app = axum::Router::new().route(
+        "/token",
+        axum::routing::post(
+            move |headers: axum::http::HeaderMap, body: axum::body::Bytes| {
+                let sim_base = sim_base.clone();
+                async move {
+                    let mut req = reqwest::Client::new()
+                        .post(format!("{sim_base}/oauth/token"))
+                        .header("content-type", "application/x-www-form-urlencoded")
+                        .body(body.to_vec());
+                    if let Some(auth) = headers.get("authorization") {
+                        req = req.header("authorization", auth.to_str().unwrap());
+                    }
+                    let resp = req.send().await.unwrap();
+                    let status = resp.status().as_u16();
+                    let mut json: serde_json::Value = resp.json().await.unwrap();
+                    if let Some(o) = json.as_object_mut() {
+                        o.remove("refresh_token");
+                    }
+                    (
+                        axum::http::StatusCode::from_u16(status).unwrap(),
+                        axum::Json(json),
+                    )
+                }
+            },
+        ),
+    );
+    format!("{}/token", serve(app).await)
+}
+
+fn edit_suite(w: &World, from: &str, to: &str) {
+    let text = std::fs::read_to_string(&w.suite).unwrap();
+    assert!(text.contains(from), "{from}");
+    std::fs::write(&w.suite, text.replacen(from, to, 1)).unwrap();
+}
+
+fn entry(w: &World, conn: &str) -> Option<driftwatch::auth::Entry> {
+    driftwatch::auth::CredentialStore::new(w.credentials())
+        .get(&format!("demo/{conn}"))
+        .unwrap()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn code_flow_without_refresh_token_exits_4_and_stores_nothing() {
+    let w = world().await;
+    let token_url = token_endpoint_without_refresh_tokens(w.sim.base_url()).await;
+    edit_suite(
+        &w,
+        "  token_url: /oauth/token\n",
+        &format!("  token_url: {token_url}\n  discovery_url: /.well-known/openid-configuration\n"),
+    );
+    let mut child = connect(&w, &["acme-corp", "--no-browser"]);
+    let (url, seen, rest) = read_until(&mut child, |l| l.trim_start().starts_with("http")).await;
+    let page = browser()
+        .get(format!("{}&login_hint=acme-corp", url.trim()))
+        .header("X-Sim-Consent", "approve")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(page.status().as_u16(), 200);
+    let (code, text) = finish(child, rest, seen).await;
+    assert_eq!(code, 4, "{text}");
+    assert!(
+        text.contains("warning: the provider granted `acme-corp` no refresh token, so the connection would stop working when its access token expires; nothing was stored. OpenID Connect servers issue refresh tokens only for the `offline_access` scope"),
+        "{text}"
+    );
+    assert!(!text.contains("Connected"), "{text}");
+    assert_eq!(entry(&w, "acme-corp"), None);
+    assert_eq!(w.sim.stats().token_requests, 1);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn device_flow_without_refresh_token_is_stored_with_allow_no_refresh() {
+    let w = World::start(driftwatch::sim::SimOptions {
+        device_interval: std::time::Duration::from_secs(1),
+        ..Default::default()
+    })
+    .await;
+    let token_url = token_endpoint_without_refresh_tokens(w.sim.base_url()).await;
+    edit_suite(
+        &w,
+        "  token_url: /oauth/token\n",
+        &format!("  token_url: {token_url}\n"),
+    );
+    let mut child = connect(&w, &["globex", "--device", "--allow-no-refresh"]);
+    let (line, seen, rest) =
+        read_until(&mut child, |l| l.starts_with("and enter the code: ")).await;
+    let user_code = line.trim_start_matches("and enter the code: ").to_string();
+    let approved = browser()
+        .post(format!("{}/device/approve", w.sim.base_url()))
+        .form(&[
+            ("user_code", user_code.as_str()),
+            ("login_hint", "globex"),
+            ("decision", "approve"),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(approved.status().as_u16(), 200);
+    let (code, text) = finish(child, rest, seen).await;
+    assert_eq!(code, 0, "{text}");
+    assert!(
+        text.contains("warning: the provider granted `globex` no refresh token; storing it anyway (--allow-no-refresh): the connection stops working when the access token expires. Check how the provider grants offline access"),
+        "{text}"
+    );
+    assert!(
+        text.contains("Connected `globex`; credentials stored."),
+        "{text}"
+    );
+    let stored = entry(&w, "globex").unwrap();
+    assert_eq!(stored.refresh_token, None);
+    assert!(stored.access_token.is_some());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn authorize_params_reach_the_authorization_request() {
+    let w = world().await;
+    // An authorization endpoint in front of the sim that records each query it receives.
+    let seen_queries = std::sync::Arc::new(std::sync::Mutex::new(Vec::<String>::new()));
+    let record = seen_queries.clone();
+    let sim_base = w.sim.base_url();
+    let app = axum::Router::new().route(
+        "/authorize",
+        axum::routing::get(move |q: axum::extract::RawQuery| {
+            let q = q.0.unwrap_or_default();
+            record.lock().unwrap().push(q.clone());
+            let to = format!("{sim_base}/oauth/authorize?{q}");
+            async move { axum::response::Redirect::to(&to) }
+        }),
+    );
+    let authorize = format!("{}/authorize", serve(app).await);
+    edit_suite(
+        &w,
+        "  authorize_url: /oauth/authorize\n",
+        &format!(
+            "  authorize_url: {authorize}\n  authorize_params: {{access_type: offline, prompt: consent}}\n"
+        ),
+    );
+    let mut child = connect(
+        &w,
+        &["acme-corp", "--no-browser", "--login-hint", "acme-corp"],
+    );
+    let (url, seen, rest) = read_until(&mut child, |l| l.trim_start().starts_with("http")).await;
+    let page = browser()
+        .get(url.trim())
+        .header("X-Sim-Consent", "approve")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(page.status().as_u16(), 200);
+    let (code, text) = finish(child, rest, seen).await;
+    assert_eq!(code, 0, "{text}");
+    let queries = seen_queries.lock().unwrap().clone();
+    assert_eq!(queries.len(), 1);
+    let pairs: Vec<(String, String)> = url::form_urlencoded::parse(queries[0].as_bytes())
+        .map(|(k, v)| (k.into_owned(), v.into_owned()))
+        .collect();
+    let names: Vec<&str> = pairs.iter().map(|(k, _)| k.as_str()).collect();
+    assert_eq!(
+        names,
+        [
+            "response_type",
+            "client_id",
+            "redirect_uri",
+            "scope",
+            "state",
+            "code_challenge",
+            "code_challenge_method",
+            "access_type",
+            "prompt",
+            "login_hint"
+        ]
+    );
+    let value = |k: &str| pairs.iter().find(|(n, _)| n == k).map(|(_, v)| v.as_str());
+    assert_eq!(value("access_type"), Some("offline"));
+    assert_eq!(value("prompt"), Some("consent"));
+    assert_eq!(value("login_hint"), Some("acme-corp"));
+    assert!(entry(&w, "acme-corp").unwrap().refresh_token.is_some());
+}
+
+/// The redirect URI a `connect` child waits on, from its "Waiting for the redirect to …" line.
+fn waiting_on(seen: &[String]) -> url::Url {
+    let line = seen.last().unwrap();
+    url::Url::parse(
+        line.trim_start_matches("Waiting for the redirect to ")
+            .trim_end_matches(" …"),
+    )
+    .unwrap()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn redirect_port_and_uri_let_two_connects_run_at_once() {
+    // The suite keeps its fixed `127.0.0.1:8765`; each connect overrides it.
+    let w = World::start(Default::default()).await;
+    let mut a = connect(&w, &["acme-corp", "--no-browser", "--redirect-port", "0"]);
+    let mut b = connect(
+        &w,
+        &[
+            "globex",
+            "--no-browser",
+            "--redirect-uri",
+            "http://localhost:0/elsewhere",
+        ],
+    );
+    let (_, seen_a, rest_a) =
+        read_until(&mut a, |l| l.starts_with("Waiting for the redirect")).await;
+    let (_, seen_b, rest_b) =
+        read_until(&mut b, |l| l.starts_with("Waiting for the redirect")).await;
+    let (ra, rb) = (waiting_on(&seen_a), waiting_on(&seen_b));
+    assert_eq!((ra.host_str(), ra.path()), (Some("127.0.0.1"), "/callback"));
+    assert_eq!(
+        (rb.host_str(), rb.path()),
+        (Some("localhost"), "/elsewhere")
+    );
+    for port in [ra.port(), rb.port()] {
+        assert!(port.is_some_and(|p| p != 8765 && p != 0), "{port:?}");
+    }
+    // Both listen at once; finish the second first.
+    for (seen, account) in [(&seen_b, "globex"), (&seen_a, "acme-corp")] {
+        let url = seen[seen.len() - 2].trim().to_string();
+        assert!(
+            url.contains(&format!(
+                "redirect_uri={}",
+                if account == "globex" {
+                    "http%3A%2F%2Flocalhost%3A"
+                } else {
+                    "http%3A%2F%2F127.0.0.1%3A"
+                }
+            )),
+            "{url}"
+        );
+        let page = browser()
+            .get(format!("{url}&login_hint={account}"))
+            .header("X-Sim-Consent", "approve")
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(page.status().as_u16(), 200);
+    }
+    let (code_b, text_b) = finish(b, rest_b, seen_b).await;
+    let (code_a, text_a) = finish(a, rest_a, seen_a).await;
+    assert_eq!((code_a, code_b), (0, 0), "{text_a}\n{text_b}");
+    assert!(entry(&w, "acme-corp").unwrap().refresh_token.is_some());
+    assert!(entry(&w, "globex").unwrap().refresh_token.is_some());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_redirect_uri_override_must_be_loopback_http() {
+    let w = World::start(Default::default()).await;
+    let child = connect(
+        &w,
+        &[
+            "acme-corp",
+            "--no-browser",
+            "--redirect-uri",
+            "https://example.com/cb",
+        ],
+    );
+    let out = tokio::task::spawn_blocking(move || child.wait_with_output().unwrap())
+        .await
+        .unwrap();
+    assert_eq!(out.status.code(), Some(3));
+    assert_eq!(
+        String::from_utf8_lossy(&out.stderr),
+        "error: `--redirect-uri` must be a loopback http URL (http://127.0.0.1:PORT/path) for `connect`, not `https://example.com/cb`\n"
+    );
+    assert_eq!(entry(&w, "acme-corp"), None);
+}
