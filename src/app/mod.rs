@@ -69,9 +69,17 @@ pub fn main(cli: Cli, ctx: Context) -> i32 {
             drift,
             latency_ms,
             rate_limit,
+            withhold_refresh_after,
+            refresh_ttl,
+            whole_decimals,
         } => {
             let load = (std::time::Duration::from_millis(latency_ms), rate_limit);
-            runtime.block_on(cmd_sim(&ctx, port, &profile, &drift, load))
+            let trouble = SimTrouble {
+                withhold_refresh_after,
+                refresh_ttl,
+                whole_decimals,
+            };
+            runtime.block_on(cmd_sim(&ctx, port, &profile, &drift, load, trouble))
         }
     };
     log_resource_usage();
@@ -175,6 +183,13 @@ fn cmd_schema() -> Result<i32, Error> {
     Ok(exit::OK)
 }
 
+/// The `driftwatch sim` flags that play credential and value trouble.
+struct SimTrouble {
+    withhold_refresh_after: Option<std::time::Duration>,
+    refresh_ttl: std::time::Duration,
+    whole_decimals: Option<u64>,
+}
+
 /// `load` is the resource API's latency and rate limit.
 async fn cmd_sim(
     ctx: &Context,
@@ -182,6 +197,7 @@ async fn cmd_sim(
     profile: &str,
     drift: &str,
     load: (std::time::Duration, Option<u32>),
+    trouble: SimTrouble,
 ) -> Result<i32, Error> {
     let profile = profile
         .parse::<crate::sim::Profile>()
@@ -196,6 +212,9 @@ async fn cmd_sim(
         user_password: ctx.var("SIM_USER_PASSWORD").map(str::to_string),
         api_latency: load.0,
         rate_limit: load.1,
+        withhold_refresh_after: trouble.withhold_refresh_after,
+        withheld_refresh_ttl: trouble.refresh_ttl,
+        whole_decimals: trouble.whole_decimals,
         ..crate::sim::SimOptions::default()
     };
     crate::sim::serve_forever(port, opts)

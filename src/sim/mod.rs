@@ -82,6 +82,7 @@
 //! Xero), reuse revokes the whole grant (Auth0), or a new value every third refresh
 //! (Intuit). [`SimStats::refresh_replays`] counts refresh tokens presented more than once.
 
+mod admin;
 mod api;
 mod data;
 mod device;
@@ -109,7 +110,12 @@ mod tests_profiles;
 mod tests_refresh;
 #[cfg(test)]
 mod tests_switches;
+#[cfg(test)]
+mod tests_trouble;
 
 pub use data::ACCOUNTS;
-pub use options::{ApiVersion, ParseOptionError, Profile, SimOptions, Switches};
+pub use options::{
+    ApiVersion, DEFAULT_WITHHELD_TTL, ParseOptionError, Profile, SimOptions, Switches,
+};
 pub use server::{Sim, SimStats, serve_forever};
+pub use tokens::{GrantEnd, GrantStats, Target};
