@@ -90,6 +90,9 @@ pub enum Command {
         /// 1,000 ms window of accepted requests.
         #[arg(long, value_name = "N", value_parser = clap::value_parser!(u32).range(1..))]
         rate_limit: Option<u32>,
+        /// Lifetime of issued access tokens (also their `expires_in`), e.g. `30s`.
+        #[arg(long, value_name = "DURATION", default_value = "1h", value_parser = parse_window)]
+        access_token_ttl: std::time::Duration,
         /// Stop issuing refresh tokens this long after start (e.g. `5m`): refresh answers
         /// carry none, and the issued ones die `--refresh-ttl` later (`invalid_grant`).
         #[arg(long, value_name = "DURATION", value_parser = parse_window)]

@@ -69,12 +69,14 @@ pub fn main(cli: Cli, ctx: Context) -> i32 {
             drift,
             latency_ms,
             rate_limit,
+            access_token_ttl,
             withhold_refresh_after,
             refresh_ttl,
             whole_decimals,
         } => {
             let load = (std::time::Duration::from_millis(latency_ms), rate_limit);
             let trouble = SimTrouble {
+                access_token_ttl,
                 withhold_refresh_after,
                 refresh_ttl,
                 whole_decimals,
@@ -183,8 +185,9 @@ fn cmd_schema() -> Result<i32, Error> {
     Ok(exit::OK)
 }
 
-/// The `driftwatch sim` flags that play credential and value trouble.
+/// The `driftwatch sim` flags about token lifetimes and the trouble it plays.
 struct SimTrouble {
+    access_token_ttl: std::time::Duration,
     withhold_refresh_after: Option<std::time::Duration>,
     refresh_ttl: std::time::Duration,
     whole_decimals: Option<u64>,
@@ -212,6 +215,7 @@ async fn cmd_sim(
         user_password: ctx.var("SIM_USER_PASSWORD").map(str::to_string),
         api_latency: load.0,
         rate_limit: load.1,
+        access_token_ttl: trouble.access_token_ttl,
         withhold_refresh_after: trouble.withhold_refresh_after,
         withheld_refresh_ttl: trouble.refresh_ttl,
         whole_decimals: trouble.whole_decimals,

@@ -172,7 +172,7 @@ async fn a_killed_grant_answers_invalid_grant_from_now_on() {
 async fn withheld_refresh_tokens_stop_coming_then_expire() {
     let sim = start_with(Profile::RotatingOneTime, HOUR).await;
     let rt = s(&grant(&sim, "acme-corp", "profile").await, "refresh_token");
-    let (status, body) = admin(&sim, "withhold-refresh", &[("ttl", "600ms")]).await;
+    let (status, body) = admin(&sim, "withhold-refresh", &[("ttl", "1500ms")]).await;
     assert_eq!((status, body), (StatusCode::OK, json!({"withheld": true})));
     assert_eq!(state(&sim).await["refresh_withheld"], json!(true));
     // Refresh answers carry no refresh token; the presented one stays valid until the ttl.
@@ -182,7 +182,7 @@ async fn withheld_refresh_tokens_stop_coming_then_expire() {
         assert!(body.get("refresh_token").is_none(), "{body}");
         assert_eq!(me_status(&sim, &s(&body, "access_token")).await, 200);
     }
-    tokio::time::sleep(Duration::from_millis(700)).await;
+    tokio::time::sleep(Duration::from_millis(1600)).await;
     assert_eq!(
         refresh(&sim, &rt).await,
         error("invalid_grant", "refresh token expired")
@@ -200,8 +200,8 @@ async fn withheld_refresh_tokens_stop_coming_then_expire() {
 #[tokio::test]
 async fn withholding_can_start_by_option_after_a_delay() {
     let sim = start_opts(SimOptions {
-        withhold_refresh_after: Some(Duration::from_millis(300)),
-        withheld_refresh_ttl: Duration::from_millis(300),
+        withhold_refresh_after: Some(Duration::from_millis(1000)),
+        withheld_refresh_ttl: Duration::from_millis(1000),
         ..SimOptions::default()
     })
     .await;
@@ -209,11 +209,11 @@ async fn withholding_can_start_by_option_after_a_delay() {
     let (status, body) = refresh(&sim, &rt1).await;
     assert_eq!(status, StatusCode::OK);
     let rt2 = s(&body, "refresh_token");
-    tokio::time::sleep(Duration::from_millis(350)).await;
+    tokio::time::sleep(Duration::from_millis(1050)).await;
     let (status, body) = refresh(&sim, &rt2).await;
     assert_eq!(status, StatusCode::OK);
     assert!(body.get("refresh_token").is_none(), "{body}");
-    tokio::time::sleep(Duration::from_millis(350)).await;
+    tokio::time::sleep(Duration::from_millis(1050)).await;
     assert_eq!(
         refresh(&sim, &rt2).await,
         error("invalid_grant", "refresh token expired")

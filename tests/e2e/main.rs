@@ -21,6 +21,7 @@ mod probes;
 mod review;
 mod rules;
 mod shard;
+mod sim_process;
 mod support;
 mod suppress;
 mod switches;
