@@ -34,7 +34,10 @@ fn refuse(status: StatusCode, message: &str) -> Response {
 }
 
 /// The form of an admin request from a loopback client, or the finished refusal.
-pub(crate) fn admin_form(peer: SocketAddr, body: &[u8]) -> Result<HashMap<String, String>, Response> {
+pub(crate) fn admin_form(
+    peer: SocketAddr,
+    body: &[u8],
+) -> Result<HashMap<String, String>, Response> {
     if !peer.ip().is_loopback() {
         return Err(refuse(
             StatusCode::FORBIDDEN,
@@ -215,7 +218,9 @@ pub(crate) async fn withhold_refresh(
             None => {
                 return refuse(
                     StatusCode::BAD_REQUEST,
-                    &format!("`ttl` must be a duration such as 30s, 500ms or 14d, or off; got `{raw}`"),
+                    &format!(
+                        "`ttl` must be a duration such as 30s, 500ms or 14d, or off; got `{raw}`"
+                    ),
                 );
             }
         },
@@ -226,7 +231,6 @@ pub(crate) async fn withhold_refresh(
             );
         }
     };
-    s.store()
-        .withhold_refresh(ttl, std::time::Instant::now());
+    s.store().withhold_refresh(ttl, std::time::Instant::now());
     answer(StatusCode::OK, json!({"withheld": ttl.is_some()}))
 }

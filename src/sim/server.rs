@@ -160,7 +160,11 @@ impl WholeDecimals {
     /// Whether the next money value is answered whole (about every second call).
     pub(crate) fn next_whole(&self) -> bool {
         let n = self.calls.fetch_add(1, Ordering::Relaxed);
-        splitmix64(self.seed.wrapping_add(n.wrapping_mul(0x9E37_79B9_7F4A_7C15))) & 1 == 1
+        splitmix64(
+            self.seed
+                .wrapping_add(n.wrapping_mul(0x9E37_79B9_7F4A_7C15)),
+        ) & 1
+            == 1
     }
 }
 

@@ -389,7 +389,12 @@ async fn admin_requests_are_checked() {
         refused("unknown account `hooli` (expected one of acme-corp, globex, initech, umbrella)")
     );
     assert_eq!(
-        admin(&sim, "revoke-access", &[("account", "globex"), ("token", "x")]).await,
+        admin(
+            &sim,
+            "revoke-access",
+            &[("account", "globex"), ("token", "x")]
+        )
+        .await,
         refused("give exactly one of `account` and `token`")
     );
     assert_eq!(

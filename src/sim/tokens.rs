@@ -434,21 +434,20 @@ impl TokenStore {
             rules.access_ttl,
             Some(family),
         )?;
-        let refresh_token = if rules.stop_rotation
-            || rules.rotation == Rotation::Never
-            || withholding.is_some()
-        {
-            None
-        } else if grace_replay || (rules.rotation == Rotation::EveryThird && refreshes % 3 != 0) {
-            Some(newest)
-        } else {
-            let rt_scopes = if rules.narrowing {
-                at_scopes.clone()
+        let refresh_token =
+            if rules.stop_rotation || rules.rotation == Rotation::Never || withholding.is_some() {
+                None
+            } else if grace_replay || (rules.rotation == Rotation::EveryThird && refreshes % 3 != 0)
+            {
+                Some(newest)
             } else {
-                grant_scopes
+                let rt_scopes = if rules.narrowing {
+                    at_scopes.clone()
+                } else {
+                    grant_scopes
+                };
+                Some(self.issue_refresh(account, rt_scopes, family)?)
             };
-            Some(self.issue_refresh(account, rt_scopes, family)?)
-        };
         let rotated_now = refresh_token.as_deref().is_some_and(|rt| rt != token)
             && !grace_replay
             && matches!(

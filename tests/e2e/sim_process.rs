@@ -65,7 +65,10 @@ async fn spawn_sim(dir: &Path, args: &[&str]) -> SimProcess {
         .and_then(|l| l.strip_prefix("driftwatch simulated provider listening on "))
         .unwrap_or_else(|| panic!("no address in the banner:\n{banner}"))
         .to_string();
-    assert!(banner.contains(&format!("POST {base_url}/_sim/version")), "{banner}");
+    assert!(
+        banner.contains(&format!("POST {base_url}/_sim/version")),
+        "{banner}"
+    );
     SimProcess { child, base_url }
 }
 
