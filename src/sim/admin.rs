@@ -29,15 +29,29 @@ fn answer(status: StatusCode, body: Value) -> Response {
     (status, axum::Json(body)).into_response()
 }
 
-fn refuse(status: StatusCode, message: &str) -> Response {
-    answer(status, json!({"error": message}))
+/// A refused admin request: its status and message (`{"error": message}`).
+#[derive(Debug)]
+pub(crate) struct Refusal(StatusCode, String);
+
+impl IntoResponse for Refusal {
+    fn into_response(self) -> Response {
+        answer(self.0, json!({"error": self.1}))
+    }
+}
+
+fn refuse(status: StatusCode, message: &str) -> Refusal {
+    Refusal(status, message.to_owned())
+}
+
+fn refused(status: StatusCode, message: &str) -> Response {
+    refuse(status, message).into_response()
 }
 
 /// The form of an admin request from a loopback client, or the finished refusal.
 pub(crate) fn admin_form(
     peer: SocketAddr,
     body: &[u8],
-) -> Result<HashMap<String, String>, Response> {
+) -> Result<HashMap<String, String>, Refusal> {
     if !peer.ip().is_loopback() {
         return Err(refuse(
             StatusCode::FORBIDDEN,
@@ -53,7 +67,7 @@ pub(crate) fn admin_form(
 }
 
 /// `account=…` (one of the simulated accounts) or `token=…`, exactly one of them.
-fn target(p: &HashMap<String, String>) -> Result<Target<'_>, Response> {
+fn target(p: &HashMap<String, String>) -> Result<Target<'_>, Refusal> {
     match (p.get("account"), p.get("token")) {
         (Some(a), None) => match data::account(a) {
             Some(acct) => Ok(Target::Account(acct.slug)),
@@ -114,8 +128,8 @@ pub(crate) async fn state(
     State(s): State<AppState>,
     ConnectInfo(peer): ConnectInfo<SocketAddr>,
 ) -> Response {
-    if let Err(resp) = admin_form(peer, b"") {
-        return resp;
+    if let Err(refusal) = admin_form(peer, b"") {
+        return refusal.into_response();
     }
     let sw = s.switches();
     let (grants, withheld) = {
@@ -149,17 +163,17 @@ pub(crate) async fn version(
 ) -> Response {
     let p = match admin_form(peer, &body) {
         Ok(p) => p,
-        Err(resp) => return resp,
+        Err(refusal) => return refusal.into_response(),
     };
     let Some(raw) = p.get("version") else {
-        return refuse(StatusCode::BAD_REQUEST, "`version` is required (v1 or v2)");
+        return refused(StatusCode::BAD_REQUEST, "`version` is required (v1 or v2)");
     };
     match raw.parse::<ApiVersion>() {
         Ok(v) => {
             s.set_switches(Switches::from(v));
             answer(StatusCode::OK, json!({"version": v.to_string()}))
         }
-        Err(e) => refuse(StatusCode::BAD_REQUEST, &e.to_string()),
+        Err(e) => refused(StatusCode::BAD_REQUEST, &e.to_string()),
     }
 }
 
@@ -171,14 +185,14 @@ pub(crate) async fn revoke_access(
 ) -> Response {
     let p = match admin_form(peer, &body) {
         Ok(p) => p,
-        Err(resp) => return resp,
+        Err(refusal) => return refusal.into_response(),
     };
     match target(&p) {
         Ok(t) => {
             let revoked = s.store().revoke_access(t);
             answer(StatusCode::OK, json!({"revoked": revoked}))
         }
-        Err(resp) => resp,
+        Err(refusal) => refusal.into_response(),
     }
 }
 
@@ -190,14 +204,14 @@ pub(crate) async fn kill_grant(
 ) -> Response {
     let p = match admin_form(peer, &body) {
         Ok(p) => p,
-        Err(resp) => return resp,
+        Err(refusal) => return refusal.into_response(),
     };
     match target(&p) {
         Ok(t) => {
             let killed = s.store().kill_grants(t);
             answer(StatusCode::OK, json!({"killed": killed}))
         }
-        Err(resp) => resp,
+        Err(refusal) => refusal.into_response(),
     }
 }
 
@@ -209,14 +223,14 @@ pub(crate) async fn withhold_refresh(
 ) -> Response {
     let p = match admin_form(peer, &body) {
         Ok(p) => p,
-        Err(resp) => return resp,
+        Err(refusal) => return refusal.into_response(),
     };
     let ttl = match p.get("ttl").map(String::as_str) {
         Some("off") => None,
         Some(raw) => match crate::suite::parse_duration(raw) {
             Some(d) => Some(d),
             None => {
-                return refuse(
+                return refused(
                     StatusCode::BAD_REQUEST,
                     &format!(
                         "`ttl` must be a duration such as 30s, 500ms or 14d, or off; got `{raw}`"
@@ -225,7 +239,7 @@ pub(crate) async fn withhold_refresh(
             }
         },
         None => {
-            return refuse(
+            return refused(
                 StatusCode::BAD_REQUEST,
                 "`ttl` is required (a duration such as 30s, or off)",
             );

@@ -407,7 +407,9 @@ async fn admin_requests_are_checked() {
     );
     // A client that is not on loopback is refused before anything is read.
     let far: std::net::SocketAddr = "192.0.2.7:5000".parse().unwrap();
-    let resp = super::admin::admin_form(far, b"version=v2").unwrap_err();
+    let resp = axum::response::IntoResponse::into_response(
+        super::admin::admin_form(far, b"version=v2").unwrap_err(),
+    );
     assert_eq!(resp.status(), StatusCode::FORBIDDEN);
     let near: std::net::SocketAddr = "[::1]:5000".parse().unwrap();
     assert_eq!(
