@@ -105,6 +105,10 @@ pub enum Command {
         /// every second call, in a pseudo-random order fixed by SEED.
         #[arg(long, value_name = "SEED")]
         whole_decimals: Option<u64>,
+        /// Keep the grants it issues in FILE (tokens only as SHA-256 hashes), so a restart
+        /// (e.g. with `--drift v2`) still honours them. Needs SIM_CLIENT_SECRET.
+        #[arg(long, value_name = "FILE")]
+        state: Option<PathBuf>,
     },
 }
 

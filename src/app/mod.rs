@@ -73,6 +73,7 @@ pub fn main(cli: Cli, ctx: Context) -> i32 {
             withhold_refresh_after,
             refresh_ttl,
             whole_decimals,
+            state,
         } => {
             let load = (std::time::Duration::from_millis(latency_ms), rate_limit);
             let trouble = SimTrouble {
@@ -80,6 +81,7 @@ pub fn main(cli: Cli, ctx: Context) -> i32 {
                 withhold_refresh_after,
                 refresh_ttl,
                 whole_decimals,
+                state,
             };
             runtime.block_on(cmd_sim(&ctx, port, &profile, &drift, load, trouble))
         }
@@ -191,6 +193,7 @@ struct SimTrouble {
     withhold_refresh_after: Option<std::time::Duration>,
     refresh_ttl: std::time::Duration,
     whole_decimals: Option<u64>,
+    state: Option<std::path::PathBuf>,
 }
 
 /// `load` is the resource API's latency and rate limit.
@@ -208,10 +211,18 @@ async fn cmd_sim(
     let version = drift
         .parse::<crate::sim::ApiVersion>()
         .map_err(|_| Error::Usage(format!("unknown sim drift `{drift}` (expected v1 or v2)")))?;
+    let client_secret = ctx.var("SIM_CLIENT_SECRET").map(str::to_string);
+    if trouble.state.is_some() && client_secret.is_none() {
+        return Err(Error::Usage(
+            "`driftwatch sim --state` needs SIM_CLIENT_SECRET, so that a restarted simulator \
+             accepts the same client"
+                .into(),
+        ));
+    }
     let opts = crate::sim::SimOptions {
         profile,
         version,
-        client_secret: ctx.var("SIM_CLIENT_SECRET").map(str::to_string),
+        client_secret,
         user_password: ctx.var("SIM_USER_PASSWORD").map(str::to_string),
         api_latency: load.0,
         rate_limit: load.1,
@@ -219,6 +230,7 @@ async fn cmd_sim(
         withhold_refresh_after: trouble.withhold_refresh_after,
         withheld_refresh_ttl: trouble.refresh_ttl,
         whole_decimals: trouble.whole_decimals,
+        state_file: trouble.state.map(|p| ctx.resolve(p)),
         ..crate::sim::SimOptions::default()
     };
     crate::sim::serve_forever(port, opts)

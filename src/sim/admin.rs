@@ -190,6 +190,7 @@ pub(crate) async fn revoke_access(
     match target(&p) {
         Ok(t) => {
             let revoked = s.store().revoke_access(t);
+            s.save_state();
             answer(StatusCode::OK, json!({"revoked": revoked}))
         }
         Err(refusal) => refusal.into_response(),
@@ -209,6 +210,7 @@ pub(crate) async fn kill_grant(
     match target(&p) {
         Ok(t) => {
             let killed = s.store().kill_grants(t);
+            s.save_state();
             answer(StatusCode::OK, json!({"killed": killed}))
         }
         Err(refusal) => refusal.into_response(),
@@ -246,5 +248,6 @@ pub(crate) async fn withhold_refresh(
         }
     };
     s.store().withhold_refresh(ttl, std::time::Instant::now());
+    s.save_state();
     answer(StatusCode::OK, json!({"withheld": ttl.is_some()}))
 }

@@ -392,6 +392,10 @@ pub struct SimOptions {
     /// pseudo-random sequence from this seed, so a run is reproducible call by call. `None`:
     /// always with their fraction.
     pub whole_decimals: Option<u64>,
+    /// Keep every grant in this file (tokens only as SHA-256 hashes), rewritten after every
+    /// change and read at start, so a restarted simulator (`--drift v2`) still honours the
+    /// tokens it issued. Give the same `client_secret` to the restarted one.
+    pub state_file: Option<std::path::PathBuf>,
 }
 
 impl Default for SimOptions {
@@ -412,6 +416,7 @@ impl Default for SimOptions {
             withhold_refresh_after: None,
             withheld_refresh_ttl: DEFAULT_WITHHELD_TTL,
             whole_decimals: None,
+            state_file: None,
         }
     }
 }
@@ -445,6 +450,7 @@ impl fmt::Debug for SimOptions {
             .field("withhold_refresh_after", &self.withhold_refresh_after)
             .field("withheld_refresh_ttl", &self.withheld_refresh_ttl)
             .field("whole_decimals", &self.whole_decimals)
+            .field("state_file", &self.state_file)
             .finish()
     }
 }

@@ -2,6 +2,7 @@
 //! counters, shutdown and the `driftwatch sim` banner. Endpoint behaviour lives elsewhere.
 
 use std::net::SocketAddr;
+use std::path::PathBuf;
 use std::sync::atomic::{AtomicU8, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Duration;
@@ -87,6 +88,10 @@ pub(crate) struct Shared {
     /// Seeded choice of which money values are answered whole (`SimOptions::whole_decimals`).
     pub(crate) whole_decimals: Option<WholeDecimals>,
     store: Mutex<TokenStore>,
+    /// Where the token store is saved after every change (`SimOptions::state_file`).
+    state_file: Option<PathBuf>,
+    /// Serialises saves so that a later state is never overwritten by an earlier one.
+    saving: Mutex<()>,
     devices: Mutex<DeviceStore>,
     pub(crate) counters: Counters,
 }
@@ -122,6 +127,26 @@ impl Shared {
     /// that matters to a simulator, so a poisoned lock is simply reused.
     pub(crate) fn store(&self) -> MutexGuard<'_, TokenStore> {
         self.store.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// Saves the token store to the state file, if there is one: a temporary file beside
+    /// it, then a rename. A failure is logged, never fatal to the request.
+    pub(crate) fn save_state(&self) {
+        let Some(path) = &self.state_file else {
+            return;
+        };
+        let _order = self.saving.lock().unwrap_or_else(|e| e.into_inner());
+        let saved = self.store().save();
+        let result = serde_json::to_vec_pretty(&saved)
+            .map_err(std::io::Error::other)
+            .and_then(|bytes| {
+                let tmp = path.with_extension("tmp");
+                std::fs::write(&tmp, bytes)?;
+                std::fs::rename(&tmp, path)
+            });
+        if let Err(e) = result {
+            tracing::warn!(path = %path.display(), error = %e, "cannot save the simulator state");
+        }
     }
 
     /// The device grants; a poisoned lock is reused for the same reason as `store`.
@@ -247,7 +272,7 @@ impl Sim {
             throttle: Throttle::new(opts.api_latency, opts.rate_limit),
             whole_decimals: opts.whole_decimals.map(WholeDecimals::new),
             store: Mutex::new({
-                let mut store = TokenStore::with_refresh_idle_ttl(refresh_idle_ttl);
+                let mut store = load_state(opts.state_file.as_deref(), refresh_idle_ttl)?;
                 if let Some(after) = opts.withhold_refresh_after {
                     store.withhold_refresh(
                         Some(opts.withheld_refresh_ttl),
@@ -256,6 +281,8 @@ impl Sim {
                 }
                 store
             }),
+            state_file: opts.state_file.clone(),
+            saving: Mutex::new(()),
             devices: Mutex::new({
                 let mut d = DeviceStore::default();
                 d.forced_slow_downs = opts.device_slow_down_polls;
@@ -329,7 +356,9 @@ impl Sim {
     /// token of the account's user grants (`Target::Account`), or the one given. The grants'
     /// refresh tokens stay valid. Returns how many were revoked.
     pub fn revoke_access_tokens(&self, target: Target<'_>) -> usize {
-        self.shared.store().revoke_access(target)
+        let revoked = self.shared.store().revoke_access(target);
+        self.shared.save_state();
+        revoked
     }
 
     /// Kills grants: every live user grant of the account (`Target::Account`), or the grant
@@ -337,7 +366,9 @@ impl Sim {
     /// ("the grant was revoked") from now on and their access tokens die. Returns the numbers
     /// of the grants killed (see [`Sim::grants`]).
     pub fn kill_grants(&self, target: Target<'_>) -> Vec<u64> {
-        self.shared.store().kill_grants(target)
+        let killed = self.shared.store().kill_grants(target);
+        self.shared.save_state();
+        killed
     }
 
     /// Withholds refresh tokens from now on: refresh answers carry none (the presented one
@@ -348,6 +379,7 @@ impl Sim {
         self.shared
             .store()
             .withhold_refresh(ttl, std::time::Instant::now());
+        self.shared.save_state();
     }
 
     /// What the token endpoint did with every user grant, in order of creation: how often it
@@ -376,6 +408,28 @@ impl Sim {
             let _ = task.await;
         }
     }
+}
+
+/// The token store saved in `path`, or an empty one when there is no path or no file yet.
+fn load_state(
+    path: Option<&std::path::Path>,
+    refresh_idle_ttl: Option<Duration>,
+) -> std::io::Result<TokenStore> {
+    let empty = || TokenStore::with_refresh_idle_ttl(refresh_idle_ttl);
+    let Some(path) = path else {
+        return Ok(empty());
+    };
+    let text = match std::fs::read(path) {
+        Ok(t) => t,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(empty()),
+        Err(e) => return Err(e),
+    };
+    TokenStore::restore(&text, refresh_idle_ttl).map_err(|e| {
+        std::io::Error::new(
+            std::io::ErrorKind::InvalidData,
+            format!("state file {}: {e}", path.display()),
+        )
+    })
 }
 
 /// A configured secret (refused when empty) or a random `sim_cs_<kind>…` one.
@@ -416,11 +470,20 @@ impl Drop for Sim {
 pub async fn serve_forever(port: u16, opts: SimOptions) -> std::io::Result<()> {
     let secret_from_env = opts.client_secret.is_some();
     let (profile, version) = (opts.profile, opts.version);
+    let state = opts.state_file.clone();
     let sim = Sim::start(SocketAddr::from(([127, 0, 0, 1], port)), opts).await?;
-    print!(
-        "{}",
-        banner(&sim.base_url(), secret_from_env, profile, version)
-    );
+    let mut text = banner(&sim.base_url(), secret_from_env, profile, version);
+    if let Some(path) = state {
+        // After the accounts line: where the grants survive a restart.
+        let line = format!(
+            "  state file:     {} (grants survive a restart)\n",
+            path.display()
+        );
+        if let Some(at) = text.find("\n\n") {
+            text.insert_str(at + 1, &line);
+        }
+    }
+    print!("{text}");
     tokio::signal::ctrl_c().await?;
     sim.shutdown().await;
     Ok(())

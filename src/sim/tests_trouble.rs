@@ -422,3 +422,74 @@ async fn admin_requests_are_checked() {
 async fn start() -> Sim {
     start_with(Profile::RotatingOneTime, HOUR).await
 }
+
+#[tokio::test]
+async fn a_state_file_keeps_every_grant_across_a_restart() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("sim-state.json");
+    let with_state = |version| SimOptions {
+        state_file: Some(path.clone()),
+        version,
+        ..SimOptions::default()
+    };
+    let sim = start_opts(with_state(super::ApiVersion::V1)).await;
+    let first = grant(&sim, "globex", "profile").await;
+    let rt1 = s(&first, "refresh_token");
+    let (_, second) = refresh(&sim, &rt1).await;
+    let (rt2, at2) = (s(&second, "refresh_token"), s(&second, "access_token"));
+    let killed = grant(&sim, "initech", "profile").await;
+    assert_eq!(sim.kill_grants(Target::Account("initech")), vec![2]);
+    sim.shutdown().await;
+    // The file holds hashes, never a token.
+    let text = std::fs::read_to_string(&path).unwrap();
+    for prefix in ["sim_at_", "sim_rt_", "sim_cs_", "sim_code_"] {
+        assert!(
+            !text.contains(prefix),
+            "{prefix} in the state file:\n{text}"
+        );
+    }
+
+    let sim = start_opts(with_state(super::ApiVersion::V2)).await;
+    assert_eq!(me_status(&sim, &at2).await, 200);
+    let (status, body) = refresh(&sim, &rt2).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    assert!(
+        body.get("refresh_token").is_none(),
+        "v2 stops rotation: {body}"
+    );
+    assert_eq!(
+        refresh(&sim, &rt1).await,
+        error("invalid_grant", "refresh token already used")
+    );
+    assert_eq!(
+        refresh(&sim, &s(&killed, "refresh_token")).await,
+        error("invalid_grant", "the grant was revoked")
+    );
+    // New grants continue the numbering.
+    grant(&sim, "umbrella", "profile").await;
+    assert_eq!(
+        sim.grants(),
+        vec![
+            grant_stats(1, "globex", 4, 2, 1, None),
+            grant_stats(2, "initech", 2, 0, 0, Some(GrantEnd::Killed)),
+            grant_stats(3, "umbrella", 1, 0, 0, None),
+        ]
+    );
+    sim.shutdown().await;
+
+    std::fs::write(&path, "{\"format\": 9}").unwrap();
+    let err = Sim::start(
+        "127.0.0.1:0".parse().unwrap(),
+        with_state(super::ApiVersion::V1),
+    )
+    .await
+    .unwrap_err();
+    assert_eq!(err.kind(), std::io::ErrorKind::InvalidData);
+    assert!(
+        err.to_string().starts_with(&format!(
+            "state file {}: not a simulator state file: missing field",
+            path.display()
+        )),
+        "{err}"
+    );
+}

@@ -71,7 +71,9 @@ pub(crate) async fn token(
     body: Bytes,
 ) -> Result<Response, RandomUnavailable> {
     bump(&s.counters.token_requests);
-    let resp = answer(&s, &headers, &body)?;
+    let resp = answer(&s, &headers, &body);
+    s.save_state();
+    let resp = resp?;
     if !s.token_latency.is_zero() {
         tokio::time::sleep(s.token_latency).await;
     }

@@ -114,7 +114,9 @@ struct RefreshGrant {
 #[derive(Debug)]
 struct Family {
     account: &'static str,
-    newest: String,
+    /// The newest refresh token itself; `None` after a reload from a state file, which keeps
+    /// hashes only.
+    newest: Option<String>,
     refreshes: u32,
     /// Token-endpoint calls about this grant: the one that created it and every refresh
     /// grant presenting one of its refresh tokens, whatever the outcome.
@@ -236,7 +238,17 @@ pub(crate) struct Issued {
     pub(crate) refresh_kept: bool,
 }
 
-/// Every live code and token. Lives behind one mutex in the server state.
+/// The key a token is kept under: its SHA-256, hex, so that a saved state file holds no
+/// token (as providers keep only hashes of refresh tokens).
+fn key(token: &str) -> String {
+    Sha256::digest(token.as_bytes())
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect()
+}
+
+/// Every live code and token, tokens keyed by [`key`]. Lives behind one mutex in the server
+/// state.
 #[derive(Debug, Default)]
 pub(crate) struct TokenStore {
     codes: HashMap<String, CodeGrant>,
@@ -343,16 +355,16 @@ impl TokenStore {
             rotated: None,
             last_used: Instant::now(),
         };
-        self.refresh.insert(token.clone(), grant);
+        self.refresh.insert(key(&token), grant);
         let fam = self.families.entry(family).or_insert(Family {
             account,
-            newest: String::new(),
+            newest: None,
             refreshes: 0,
             token_requests: 1,
             replays: 0,
             ended: None,
         });
-        fam.newest = token.clone();
+        fam.newest = Some(token.clone());
         Ok(token)
     }
 
@@ -360,8 +372,8 @@ impl TokenStore {
     /// presented before (a replay), whatever happened then.
     /// The presentation also counts as a token-endpoint call of the token's grant.
     pub(crate) fn note_presented(&mut self, token: &str) -> bool {
-        let replay = !self.presented.insert(token.to_owned());
-        let family = self.refresh.get(token).map(|g| g.family);
+        let replay = !self.presented.insert(key(token));
+        let family = self.refresh.get(&key(token)).map(|g| g.family);
         if let Some(fam) = family.and_then(|f| self.families.get_mut(&f)) {
             fam.token_requests += 1;
             fam.replays += u64::from(replay);
@@ -378,7 +390,7 @@ impl TokenStore {
         scope: Option<Vec<String>>,
         rules: RefreshRules,
     ) -> Result<Result<Issued, RefreshError>, RandomUnavailable> {
-        let Some(grant) = self.refresh.get(token) else {
+        let Some(grant) = self.refresh.get(&key(token)) else {
             return Ok(Err(RefreshError::Unknown));
         };
         let (account, grant_scopes, family) = (grant.account, grant.scopes.clone(), grant.family);
@@ -439,7 +451,9 @@ impl TokenStore {
                 None
             } else if grace_replay || (rules.rotation == Rotation::EveryThird && refreshes % 3 != 0)
             {
-                Some(newest)
+                // Reloaded from a state file the newest value is unknown; the presented one
+                // is valid too in both cases.
+                Some(newest.unwrap_or_else(|| token.to_owned()))
             } else {
                 let rt_scopes = if rules.narrowing {
                     at_scopes.clone()
@@ -454,7 +468,7 @@ impl TokenStore {
                 rules.rotation,
                 Rotation::OneTime | Rotation::Grace | Rotation::RevokeFamilyOnReuse
             );
-        if let Some(old) = self.refresh.get_mut(token) {
+        if let Some(old) = self.refresh.get_mut(&key(token)) {
             // A token that stays valid restarts its idle clock on every use.
             old.last_used = Instant::now();
             if rotated_now {
@@ -490,9 +504,9 @@ impl TokenStore {
                 .collect(),
             Target::Token(t) => self
                 .refresh
-                .get(t)
+                .get(&key(t))
                 .map(|g| g.family)
-                .or_else(|| self.access.get(t).and_then(|g| g.family))
+                .or_else(|| self.access.get(&key(t)).and_then(|g| g.family))
                 .into_iter()
                 .collect(),
         };
@@ -509,7 +523,7 @@ impl TokenStore {
                 .access
                 .retain(|_, g| !(g.family.is_some() && g.account == Some(a))),
             Target::Token(t) => {
-                self.access.remove(t);
+                self.access.remove(&key(t));
             }
         }
         before - self.access.len()
@@ -586,15 +600,15 @@ impl TokenStore {
             expires: Instant::now() + ttl,
             family,
         };
-        self.access.insert(token.clone(), grant);
+        self.access.insert(key(&token), grant);
         Ok(token)
     }
 
     /// The grant behind a live access token; expired tokens are forgotten.
     pub(crate) fn access(&mut self, token: &str) -> Option<AccessGrant> {
-        let grant = self.access.get(token)?;
+        let grant = self.access.get(&key(token))?;
         if Instant::now() >= grant.expires {
-            self.access.remove(token);
+            self.access.remove(&key(token));
             return None;
         }
         Some(grant.clone())
@@ -602,10 +616,13 @@ impl TokenStore {
 
     /// Forgets an access or refresh token (RFC 7009); unknown tokens are ignored.
     pub(crate) fn revoke(&mut self, token: &str) {
-        self.access.remove(token);
-        self.refresh.remove(token);
+        self.access.remove(&key(token));
+        self.refresh.remove(&key(token));
     }
 }
+
+#[path = "tokens_saved.rs"]
+mod saved;
 
 #[cfg(test)]
 #[path = "tokens_tests.rs"]

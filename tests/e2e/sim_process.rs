@@ -30,11 +30,11 @@ impl Drop for SimProcess {
     }
 }
 
-/// Starts `driftwatch sim --port 0 ARGS` and reads its address from the banner.
-async fn spawn_sim(dir: &Path, args: &[&str]) -> SimProcess {
+/// Starts `driftwatch sim --port PORT ARGS` and reads its address from the banner.
+async fn spawn_sim(dir: &Path, port: u16, args: &[&str]) -> SimProcess {
     let mut child = Command::new(env!("CARGO_BIN_EXE_driftwatch"))
         .current_dir(dir)
-        .args(["sim", "--port", "0"])
+        .args(["sim", "--port", &port.to_string()])
         .args(args)
         .env_remove("CI")
         .env("NO_COLOR", "1")
@@ -97,18 +97,12 @@ async fn run(ctx: &Context, opts: &RunOptions) -> Run {
     driftwatch::run::execute(ctx, opts, &quiet).await.unwrap()
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_v2_switch_by_admin_endpoint_keeps_the_grants_and_shows_only_real_drift() {
-    let dir = tempfile::tempdir().unwrap();
-    // Access tokens shorter than the refresh margin, as in the in-process demo world,
-    // so every run refreshes every connection.
-    let sim = spawn_sim(dir.path(), &["--access-token-ttl", "30s"]).await;
-    let suite_path = write_demo_suite(dir.path()).unwrap();
-    let ctx = Context::empty(dir.path())
-        .with_var("SIM_BASE_URL", sim.base_url.clone())
-        .with_var("SIM_CLIENT_ID", "driftwatch-sim")
-        .with_var("SIM_CLIENT_SECRET", SECRET);
-    let credentials = dir.path().join("credentials.json");
+/// The demo suite pointed at `sim`, its four accounts connected, a first run
+/// accepted as the baseline. Returns the context and the run options.
+async fn connected_baseline(dir: &Path, sim: &SimProcess) -> (Context, RunOptions) {
+    let suite_path = write_demo_suite(dir).unwrap();
+    let ctx = sim_ctx(dir, sim);
+    let credentials = dir.join("credentials.json");
     let suite = load_suite(&suite_path, &ctx, LoadMode::Run).unwrap().suite;
     let (session, err) =
         ProviderSession::open(&suite, false, CredentialStore::new(credentials.clone()))
@@ -118,11 +112,11 @@ async fn a_v2_switch_by_admin_endpoint_keeps_the_grants_and_shows_only_real_drif
     for c in &suite.connections {
         authorize_with_sim(&suite, &session, c).await.unwrap();
     }
-    let snapshots = dir.path().join("snapshots");
+    let snapshots = dir.join("snapshots");
     let opts = RunOptions {
         suites: vec![suite_path],
         snapshots: snapshots.clone(),
-        reports: dir.path().join("reports"),
+        reports: dir.join("reports"),
         credentials,
         credential_helper: None,
         allow_insecure_http: false,
@@ -136,18 +130,25 @@ async fn a_v2_switch_by_admin_endpoint_keeps_the_grants_and_shows_only_real_drif
     driftwatch::baseline::BaselineStore::new(&snapshots)
         .accept(&driftwatch::baseline::Filter::default())
         .unwrap();
+    (ctx, opts)
+}
 
-    assert_eq!(
-        admin(&sim, "version", &[("version", "v2")]).await,
-        json!({"version": "v2"})
-    );
-    let second = run(&ctx, &opts).await;
+fn sim_ctx(dir: &Path, sim: &SimProcess) -> Context {
+    Context::empty(dir)
+        .with_var("SIM_BASE_URL", sim.base_url.clone())
+        .with_var("SIM_CLIENT_ID", "driftwatch-sim")
+        .with_var("SIM_CLIENT_SECRET", SECRET)
+}
+
+/// The second run shows exactly the demo's real drifts, and the simulator
+/// still holds exactly the connections' four grants, none ended: no
+/// re-connect was needed and the runs spent none (the disposable one's replay
+/// is refused without revoking it).
+async fn assert_only_real_drift(ctx: &Context, opts: &RunOptions, sim: &SimProcess) {
+    let second = run(ctx, opts).await;
     assert_eq!(second.errors, vec![]);
     assert_eq!(drift_lines(&second), V1_TO_V2_DRIFTS);
-
-    // Exactly the four grants of the connections, none ended: no re-connect was needed and
-    // the runs spent none (the disposable one's replay is refused without revoking it).
-    let state = sim_state(&sim).await;
+    let state = sim_state(sim).await;
     assert_eq!(state["version"], "v2");
     let grants = state["grants"].as_array().unwrap();
     let accounts: Vec<&str> = grants
@@ -158,5 +159,39 @@ async fn a_v2_switch_by_admin_endpoint_keeps_the_grants_and_shows_only_real_drif
     for g in grants {
         assert_eq!(g["ended"], Value::Null, "{g}");
     }
+}
+
+// Access tokens shorter than the refresh margin, as in the in-process demo
+// world, so every run refreshes every connection.
+const SHORT_ACCESS: [&str; 2] = ["--access-token-ttl", "30s"];
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_v2_switch_by_admin_endpoint_keeps_the_grants_and_shows_only_real_drift() {
+    let dir = tempfile::tempdir().unwrap();
+    let sim = spawn_sim(dir.path(), 0, &SHORT_ACCESS).await;
+    let (ctx, opts) = connected_baseline(dir.path(), &sim).await;
+    assert_eq!(
+        admin(&sim, "version", &[("version", "v2")]).await,
+        json!({"version": "v2"})
+    );
+    assert_only_real_drift(&ctx, &opts, &sim).await;
+    assert_no_leaks(dir.path());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_restart_with_drift_v2_and_a_state_file_keeps_the_grants() {
+    let dir = tempfile::tempdir().unwrap();
+    let state = ["--state", "sim-state.json"];
+    let sim = spawn_sim(dir.path(), 0, &[&SHORT_ACCESS[..], &state[..]].concat()).await;
+    let (ctx, opts) = connected_baseline(dir.path(), &sim).await;
+    // The same address again (discovery documents name it), so only the API drifts.
+    let port: u16 = sim.base_url.rsplit(':').next().unwrap().parse().unwrap();
+    // Killed, not stopped: the state file is rewritten after every change.
+    drop(sim);
+    let v2 = [&SHORT_ACCESS[..], &state[..], &["--drift", "v2"][..]].concat();
+    let sim = spawn_sim(dir.path(), port, &v2).await;
+    assert_only_real_drift(&ctx, &opts, &sim).await;
+    let saved = std::fs::read_to_string(dir.path().join("sim-state.json")).unwrap();
+    assert!(!contains_secret(&saved), "a token in the state file");
     assert_no_leaks(dir.path());
 }
