@@ -102,6 +102,13 @@
 //! `/_sim/revoke-access` and `/_sim/kill-grant` (`account=…` or `token=…`),
 //! `/_sim/withhold-refresh` (`ttl=30s` or `ttl=off`). Answers are JSON and never carry a
 //! token.
+//!
+//! # State file
+//!
+//! With [`SimOptions::state_file`] the token store (grants, refresh and access tokens as
+//! SHA-256 hashes, counters, withholding) is rewritten after every change and read at start,
+//! so a restarted simulator keeps honouring the tokens it issued. Authorization and device
+//! codes are not kept.
 
 mod admin;
 mod api;

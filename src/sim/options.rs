@@ -622,6 +622,10 @@ mod tests {
         assert_eq!(opts.refresh_grace, Duration::from_secs(2));
         assert_eq!(opts.api_latency, Duration::ZERO);
         assert_eq!(opts.rate_limit, None);
+        assert_eq!(opts.withhold_refresh_after, None);
+        assert_eq!(opts.withheld_refresh_ttl, Duration::from_secs(14 * 86_400));
+        assert_eq!(opts.whole_decimals, None);
+        assert_eq!(opts.state_file, None);
         assert!(dbg.contains("api_latency: 0ns, rate_limit: None"), "{dbg}");
         assert!(!dbg.contains("topsecret"), "{dbg}");
         assert!(!dbg.contains("hunter2"), "{dbg}");
