@@ -572,6 +572,19 @@ mod tests {
         ));
         assert!(generated.contains("client id:      driftwatch-sim"));
         assert!(generated.contains("X-Sim-Consent: approve"));
+        for control in [
+            "GET  http://127.0.0.1:1/_sim/state ",
+            "POST http://127.0.0.1:1/_sim/version ",
+            "POST http://127.0.0.1:1/_sim/revoke-access ",
+            "POST http://127.0.0.1:1/_sim/kill-grant ",
+            "POST http://127.0.0.1:1/_sim/withhold-refresh ",
+        ] {
+            assert!(
+                generated.contains(control),
+                "{control}
+{generated}"
+            );
+        }
         assert!(generated.contains("accounts:       acme-corp, globex, initech, umbrella"));
         let from_env = banner(
             "http://127.0.0.1:1",

@@ -195,3 +195,23 @@ async fn a_restart_with_drift_v2_and_a_state_file_keeps_the_grants() {
     assert!(!contains_secret(&saved), "a token in the state file");
     assert_no_leaks(dir.path());
 }
+
+#[test]
+fn a_state_file_needs_the_client_secret_from_the_environment() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = Command::new(env!("CARGO_BIN_EXE_driftwatch"))
+        .current_dir(dir.path())
+        .args(["sim", "--port", "0", "--state", "sim-state.json"])
+        .env_remove("CI")
+        .env_remove("SIM_CLIENT_SECRET")
+        .env("NO_COLOR", "1")
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    assert_eq!(
+        String::from_utf8_lossy(&out.stderr),
+        "error: `driftwatch sim --state` needs SIM_CLIENT_SECRET, so that a restarted \
+         simulator accepts the same client\n"
+    );
+    assert!(!dir.path().join("sim-state.json").exists());
+}
