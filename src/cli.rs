@@ -77,7 +77,8 @@ pub enum Command {
         port: u16,
         /// Token-endpoint behaviour profile: rotating-one-time, non-rotating, rotating-old-valid,
         /// string-expires-in, rotating-grace, reuse-revokes-family, lazy-rotation,
-        /// rotating-short-idle, form-encoded, password, client-credentials-only.
+        /// narrowing-rotation, rotating-short-idle, form-encoded, password,
+        /// client-credentials-only.
         #[arg(long, default_value = "rotating-one-time")]
         profile: String,
         /// API version to serve: v1, or v2 (applies drift).
@@ -90,6 +91,25 @@ pub enum Command {
         /// 1,000 ms window of accepted requests.
         #[arg(long, value_name = "N", value_parser = clap::value_parser!(u32).range(1..))]
         rate_limit: Option<u32>,
+        /// Lifetime of issued access tokens (also their `expires_in`), e.g. `30s`.
+        #[arg(long, value_name = "DURATION", default_value = "1h", value_parser = parse_window)]
+        access_token_ttl: std::time::Duration,
+        /// Stop issuing refresh tokens this long after start (e.g. `5m`): refresh answers
+        /// carry none, and the issued ones die `--refresh-ttl` later (`invalid_grant`).
+        #[arg(long, value_name = "DURATION", value_parser = parse_window)]
+        withhold_refresh_after: Option<std::time::Duration>,
+        /// How long refresh tokens live once withheld (`--withhold-refresh-after`, or
+        /// `POST /_sim/withhold-refresh`).
+        #[arg(long, value_name = "DURATION", default_value = "14d", value_parser = parse_window)]
+        refresh_ttl: std::time::Duration,
+        /// Answer the money value `metrics.spend` whole (`1204` instead of `1204.25`) on about
+        /// every second call, in a pseudo-random order fixed by SEED.
+        #[arg(long, value_name = "SEED")]
+        whole_decimals: Option<u64>,
+        /// Keep the grants it issues in FILE (tokens only as SHA-256 hashes), so a restart
+        /// (e.g. with `--drift v2`) still honours them. Needs SIM_CLIENT_SECRET.
+        #[arg(long, value_name = "FILE")]
+        state: Option<PathBuf>,
     },
 }
 

@@ -69,9 +69,21 @@ pub fn main(cli: Cli, ctx: Context) -> i32 {
             drift,
             latency_ms,
             rate_limit,
+            access_token_ttl,
+            withhold_refresh_after,
+            refresh_ttl,
+            whole_decimals,
+            state,
         } => {
             let load = (std::time::Duration::from_millis(latency_ms), rate_limit);
-            runtime.block_on(cmd_sim(&ctx, port, &profile, &drift, load))
+            let trouble = SimTrouble {
+                access_token_ttl,
+                withhold_refresh_after,
+                refresh_ttl,
+                whole_decimals,
+                state,
+            };
+            runtime.block_on(cmd_sim(&ctx, port, &profile, &drift, load, trouble))
         }
     };
     log_resource_usage();
@@ -175,6 +187,15 @@ fn cmd_schema() -> Result<i32, Error> {
     Ok(exit::OK)
 }
 
+/// The `driftwatch sim` flags about token lifetimes and the trouble it plays.
+struct SimTrouble {
+    access_token_ttl: std::time::Duration,
+    withhold_refresh_after: Option<std::time::Duration>,
+    refresh_ttl: std::time::Duration,
+    whole_decimals: Option<u64>,
+    state: Option<std::path::PathBuf>,
+}
+
 /// `load` is the resource API's latency and rate limit.
 async fn cmd_sim(
     ctx: &Context,
@@ -182,6 +203,7 @@ async fn cmd_sim(
     profile: &str,
     drift: &str,
     load: (std::time::Duration, Option<u32>),
+    trouble: SimTrouble,
 ) -> Result<i32, Error> {
     let profile = profile
         .parse::<crate::sim::Profile>()
@@ -189,13 +211,26 @@ async fn cmd_sim(
     let version = drift
         .parse::<crate::sim::ApiVersion>()
         .map_err(|_| Error::Usage(format!("unknown sim drift `{drift}` (expected v1 or v2)")))?;
+    let client_secret = ctx.var("SIM_CLIENT_SECRET").map(str::to_string);
+    if trouble.state.is_some() && client_secret.is_none() {
+        return Err(Error::Usage(
+            "`driftwatch sim --state` needs SIM_CLIENT_SECRET, so that a restarted simulator \
+             accepts the same client"
+                .into(),
+        ));
+    }
     let opts = crate::sim::SimOptions {
         profile,
         version,
-        client_secret: ctx.var("SIM_CLIENT_SECRET").map(str::to_string),
+        client_secret,
         user_password: ctx.var("SIM_USER_PASSWORD").map(str::to_string),
         api_latency: load.0,
         rate_limit: load.1,
+        access_token_ttl: trouble.access_token_ttl,
+        withhold_refresh_after: trouble.withhold_refresh_after,
+        withheld_refresh_ttl: trouble.refresh_ttl,
+        whole_decimals: trouble.whole_decimals,
+        state_file: trouble.state.map(|p| ctx.resolve(p)),
         ..crate::sim::SimOptions::default()
     };
     crate::sim::serve_forever(port, opts)

@@ -313,7 +313,10 @@ pub(crate) async fn reports(
     let yesterday = today - ChronoDuration::days(1);
     let start = format!("{}T00:00:00Z", yesterday.format("%Y-%m-%d"));
     let end = format!("{}T00:00:00Z", today.format("%Y-%m-%d"));
-    let metrics = random_metrics()?;
+    let mut metrics = random_metrics()?;
+    if s.whole_decimals.as_ref().is_some_and(|w| w.next_whole()) {
+        metrics.spend = metrics.spend.trunc();
+    }
     let body = data::report(
         caller.account,
         s.switches(),

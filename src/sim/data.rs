@@ -375,11 +375,17 @@ pub(crate) fn report(
     } else {
         m.conversions
     };
+    // A whole money value is written as a JSON integer (`1204`), as providers do.
+    let spend: Value = if m.spend.fract() == 0.0 && m.spend >= 0.0 && m.spend < 9.0e15 {
+        (m.spend as u64).into()
+    } else {
+        m.spend.into()
+    };
     let mut metrics = json!({
         "impressions": m.impressions,
         "clicks": m.clicks,
         "conversions": conversions,
-        "spend": m.spend,
+        "spend": spend,
         "ctr": m.ctr,
     });
     if sw.schema

@@ -80,8 +80,37 @@
 //! [`Profile`] chooses how refresh tokens rotate: one-time (reuse is `invalid_grant`), never
 //! (Google), old ones stay valid (Entra), a grace window ([`SimOptions::refresh_grace`],
 //! Xero), reuse revokes the whole grant (Auth0), or a new value every third refresh
-//! (Intuit). [`SimStats::refresh_replays`] counts refresh tokens presented more than once.
+//! (Intuit), or a narrowed refresh narrows the refresh token for good (django-oauth-toolkit:
+//! a later wider request is `invalid_scope` "Unable to add extra scopes").
+//! [`SimStats::refresh_replays`] counts refresh tokens presented more than once.
+//!
+//! # Credential and value trouble
+//!
+//! [`Sim::revoke_access_tokens`] revokes access tokens only (their refresh tokens keep
+//! working); [`Sim::kill_grants`] kills grants (refresh: `invalid_grant` "the grant was
+//! revoked", access tokens dead); [`Sim::withhold_refresh_tokens`] (or
+//! [`SimOptions::withhold_refresh_after`]) stops returning refresh tokens and lets every
+//! issued one die a set time later (`invalid_grant` "refresh token expired");
+//! [`SimOptions::whole_decimals`] answers a money value whole on about every second call, in a
+//! seeded order. [`Sim::grants`] tells, per user grant, how often the token endpoint was
+//! called about it and whether it ended ([`GrantEnd`]).
+//!
+//! # Admin endpoint
+//!
+//! The same controls over HTTP for a separately running simulator, loopback clients only:
+//! `GET /_sim/state`, `POST /_sim/version` (`version=v1|v2`, keeping every grant),
+//! `/_sim/revoke-access` and `/_sim/kill-grant` (`account=…` or `token=…`),
+//! `/_sim/withhold-refresh` (`ttl=30s` or `ttl=off`). Answers are JSON and never carry a
+//! token.
+//!
+//! # State file
+//!
+//! With [`SimOptions::state_file`] the token store (grants, refresh and access tokens as
+//! SHA-256 hashes, counters, withholding) is rewritten after every change and read at start,
+//! so a restarted simulator keeps honouring the tokens it issued. Authorization and device
+//! codes are not kept.
 
+mod admin;
 mod api;
 mod data;
 mod device;
@@ -109,7 +138,12 @@ mod tests_profiles;
 mod tests_refresh;
 #[cfg(test)]
 mod tests_switches;
+#[cfg(test)]
+mod tests_trouble;
 
 pub use data::ACCOUNTS;
-pub use options::{ApiVersion, ParseOptionError, Profile, SimOptions, Switches};
+pub use options::{
+    ApiVersion, DEFAULT_WITHHELD_TTL, ParseOptionError, Profile, SimOptions, Switches,
+};
 pub use server::{Sim, SimStats, serve_forever};
+pub use tokens::{GrantEnd, GrantStats, Target};

@@ -423,6 +423,7 @@ pub(crate) async fn revoke(State(s): State<AppState>, headers: HeaderMap, body: 
         );
     };
     s.store().revoke(token);
+    s.save_state();
     StatusCode::OK.into_response()
 }
 

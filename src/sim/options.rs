@@ -66,6 +66,11 @@ pub enum Profile {
     /// every third refresh of a grant returns a new refresh token value; the others return
     /// the current one. Every value the grant ever had stays valid.
     LazyRotation,
+    /// `narrowing-rotation`: django-oauth-toolkit with rotation. One-time rotation, and a
+    /// refresh with a narrower `scope` rotates into a refresh token holding only the narrowed
+    /// scope, for good: a later refresh asking for more is `invalid_scope` ("Unable to add
+    /// extra scopes"), and the presented token is spent like any rotated one.
+    NarrowingRotation,
 }
 
 /// What a refresh does to the presented refresh token and which one it returns.
@@ -90,7 +95,7 @@ const SHORT_IDLE_DEFAULT: Duration = Duration::from_secs(10);
 
 impl Profile {
     /// Every profile, in documentation order.
-    pub const ALL: [Profile; 11] = [
+    pub const ALL: [Profile; 12] = [
         Profile::RotatingOneTime,
         Profile::StringExpiresIn,
         Profile::ClientCredentialsOnly,
@@ -102,6 +107,7 @@ impl Profile {
         Profile::RotatingGrace,
         Profile::ReuseRevokesFamily,
         Profile::LazyRotation,
+        Profile::NarrowingRotation,
     ];
 
     fn name(self) -> &'static str {
@@ -117,6 +123,7 @@ impl Profile {
             Profile::RotatingGrace => "rotating-grace",
             Profile::ReuseRevokesFamily => "reuse-revokes-family",
             Profile::LazyRotation => "lazy-rotation",
+            Profile::NarrowingRotation => "narrowing-rotation",
         }
     }
 
@@ -162,8 +169,14 @@ impl Profile {
             | Profile::ClientCredentialsOnly
             | Profile::Password
             | Profile::RotatingShortIdle
-            | Profile::FormEncoded => Rotation::OneTime,
+            | Profile::FormEncoded
+            | Profile::NarrowingRotation => Rotation::OneTime,
         }
+    }
+
+    /// Whether a narrowed refresh narrows the refresh token too (`NarrowingRotation`).
+    pub(crate) fn narrows_refresh_tokens(self) -> bool {
+        self == Profile::NarrowingRotation
     }
 
     /// The refresh-token idle lifetime this profile runs with, given the option.
@@ -366,6 +379,23 @@ pub struct SimOptions {
     /// (a sliding window over the arrival times of the accepted requests); any other gets
     /// 429 with `Retry-After: 1` and counts in `SimStats::rate_limited`. `None`: no limit.
     pub rate_limit: Option<u32>,
+    /// Withhold refresh tokens this long after start: from then on refresh answers carry no
+    /// refresh token (the presented one stays valid) and every refresh token dies
+    /// [`SimOptions::withheld_refresh_ttl`] later (or that long after its issuance, when
+    /// later), answering `invalid_grant`. `None`: only when `Sim::withhold_refresh_tokens`
+    /// says so.
+    pub withhold_refresh_after: Option<Duration>,
+    /// How long refresh tokens live once withheld (see `withhold_refresh_after`).
+    pub withheld_refresh_ttl: Duration,
+    /// Money values with a fraction (`metrics.spend` of `/v1/reports/summary`, always
+    /// `….25`) are answered whole (`1204`) on about every second call, decided by a
+    /// pseudo-random sequence from this seed, so a run is reproducible call by call. `None`:
+    /// always with their fraction.
+    pub whole_decimals: Option<u64>,
+    /// Keep every grant in this file (tokens only as SHA-256 hashes), rewritten after every
+    /// change and read at start, so a restarted simulator (`--drift v2`) still honours the
+    /// tokens it issued. Give the same `client_secret` to the restarted one.
+    pub state_file: Option<std::path::PathBuf>,
 }
 
 impl Default for SimOptions {
@@ -383,9 +413,17 @@ impl Default for SimOptions {
             refresh_grace: Duration::from_secs(2),
             api_latency: Duration::ZERO,
             rate_limit: None,
+            withhold_refresh_after: None,
+            withheld_refresh_ttl: DEFAULT_WITHHELD_TTL,
+            whole_decimals: None,
+            state_file: None,
         }
     }
 }
+
+/// Default lifetime of withheld refresh tokens: the provider whose integration died two
+/// weeks after it stopped issuing refresh tokens.
+pub const DEFAULT_WITHHELD_TTL: Duration = Duration::from_secs(14 * 86_400);
 
 // Hand-written so that a configured secret never reaches a log through `{:?}`.
 impl fmt::Debug for SimOptions {
@@ -409,6 +447,10 @@ impl fmt::Debug for SimOptions {
             .field("refresh_grace", &self.refresh_grace)
             .field("api_latency", &self.api_latency)
             .field("rate_limit", &self.rate_limit)
+            .field("withhold_refresh_after", &self.withhold_refresh_after)
+            .field("withheld_refresh_ttl", &self.withheld_refresh_ttl)
+            .field("whole_decimals", &self.whole_decimals)
+            .field("state_file", &self.state_file)
             .finish()
     }
 }
@@ -440,6 +482,7 @@ mod tests {
             ("rotating-grace", Profile::RotatingGrace),
             ("reuse-revokes-family", Profile::ReuseRevokesFamily),
             ("lazy-rotation", Profile::LazyRotation),
+            ("narrowing-rotation", Profile::NarrowingRotation),
         ] {
             assert_eq!(name.parse::<Profile>(), Ok(p));
             assert_eq!(p.to_string(), name);
@@ -485,8 +528,16 @@ mod tests {
                 Rotation::Grace,
                 Rotation::RevokeFamilyOnReuse,
                 Rotation::EveryThird,
+                Rotation::OneTime,
             ]
         );
+        for p in Profile::ALL {
+            assert_eq!(
+                p.narrows_refresh_tokens(),
+                p == Profile::NarrowingRotation,
+                "{p}"
+            );
+        }
     }
 
     #[test]
@@ -514,7 +565,8 @@ mod tests {
             err.to_string(),
             "unknown simulator profile `rotating` (expected one of rotating-one-time, \
              string-expires-in, client-credentials-only, password, rotating-short-idle, form-encoded, \
-             non-rotating, rotating-old-valid, rotating-grace, reuse-revokes-family, lazy-rotation)"
+             non-rotating, rotating-old-valid, rotating-grace, reuse-revokes-family, lazy-rotation, \
+             narrowing-rotation)"
         );
         let err = "v3".parse::<ApiVersion>().unwrap_err();
         assert_eq!(
@@ -570,6 +622,10 @@ mod tests {
         assert_eq!(opts.refresh_grace, Duration::from_secs(2));
         assert_eq!(opts.api_latency, Duration::ZERO);
         assert_eq!(opts.rate_limit, None);
+        assert_eq!(opts.withhold_refresh_after, None);
+        assert_eq!(opts.withheld_refresh_ttl, Duration::from_secs(14 * 86_400));
+        assert_eq!(opts.whole_decimals, None);
+        assert_eq!(opts.state_file, None);
         assert!(dbg.contains("api_latency: 0ns, rate_limit: None"), "{dbg}");
         assert!(!dbg.contains("topsecret"), "{dbg}");
         assert!(!dbg.contains("hunter2"), "{dbg}");

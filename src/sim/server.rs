@@ -2,6 +2,7 @@
 //! counters, shutdown and the `driftwatch sim` banner. Endpoint behaviour lives elsewhere.
 
 use std::net::SocketAddr;
+use std::path::PathBuf;
 use std::sync::atomic::{AtomicU8, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Duration;
@@ -17,7 +18,8 @@ use super::options::{ApiVersion, Profile, SimOptions, Switches};
 use super::reply::TokenSpelling;
 use super::throttle::{self, Throttle};
 use super::tokens::{self, TokenStore};
-use super::{api, device, oauth, token_endpoint};
+use super::tokens::{GrantStats, Target};
+use super::{admin, api, device, oauth, token_endpoint};
 
 /// The only registered client.
 pub(crate) const CLIENT_ID: &str = "driftwatch-sim";
@@ -83,7 +85,13 @@ pub(crate) struct Shared {
     switches: AtomicU8,
     /// Latency and rate limit of the resource API.
     pub(crate) throttle: Throttle,
+    /// Seeded choice of which money values are answered whole (`SimOptions::whole_decimals`).
+    pub(crate) whole_decimals: Option<WholeDecimals>,
     store: Mutex<TokenStore>,
+    /// Where the token store is saved after every change (`SimOptions::state_file`).
+    state_file: Option<PathBuf>,
+    /// Serialises saves so that a later state is never overwritten by an earlier one.
+    saving: Mutex<()>,
     devices: Mutex<DeviceStore>,
     pub(crate) counters: Counters,
 }
@@ -94,10 +102,51 @@ impl Shared {
         Switches::from_bits(self.switches.load(Ordering::Relaxed))
     }
 
+    /// Applies exactly the drifts in `sw` to all following requests.
+    pub(crate) fn set_switches(&self, sw: Switches) {
+        self.switches.store(sw.to_bits(), Ordering::Relaxed);
+    }
+
+    /// A snapshot of the request counters.
+    pub(crate) fn stats(&self) -> SimStats {
+        let c = &self.counters;
+        SimStats {
+            token_requests: c.token_requests.load(Ordering::Relaxed),
+            refresh_grants: c.refresh_grants.load(Ordering::Relaxed),
+            refresh_reuse_rejected: c.refresh_reuse_rejected.load(Ordering::Relaxed),
+            refresh_replays: c.refresh_replays.load(Ordering::Relaxed),
+            api_requests: c.api_requests.load(Ordering::Relaxed),
+            device_polls: c.device_polls.load(Ordering::Relaxed),
+            slow_downs: c.slow_downs.load(Ordering::Relaxed),
+            password_grants: c.password_grants.load(Ordering::Relaxed),
+            rate_limited: c.rate_limited.load(Ordering::Relaxed),
+        }
+    }
+
     /// The token store. A panic while holding the lock cannot leave it half-updated in a way
     /// that matters to a simulator, so a poisoned lock is simply reused.
     pub(crate) fn store(&self) -> MutexGuard<'_, TokenStore> {
         self.store.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// Saves the token store to the state file, if there is one: a temporary file beside
+    /// it, then a rename. A failure is logged, never fatal to the request.
+    pub(crate) fn save_state(&self) {
+        let Some(path) = &self.state_file else {
+            return;
+        };
+        let _order = self.saving.lock().unwrap_or_else(|e| e.into_inner());
+        let saved = self.store().save();
+        let result = serde_json::to_vec_pretty(&saved)
+            .map_err(std::io::Error::other)
+            .and_then(|bytes| {
+                let tmp = path.with_extension("tmp");
+                std::fs::write(&tmp, bytes)?;
+                std::fs::rename(&tmp, path)
+            });
+        if let Err(e) = result {
+            tracing::warn!(path = %path.display(), error = %e, "cannot save the simulator state");
+        }
     }
 
     /// The device grants; a poisoned lock is reused for the same reason as `store`.
@@ -116,6 +165,41 @@ impl Shared {
 }
 
 pub(crate) type AppState = Arc<Shared>;
+
+/// A seeded pseudo-random sequence (SplitMix64) deciding, call by call, whether a money value
+/// is answered whole. The n-th decision depends only on the seed and n.
+#[derive(Debug)]
+pub(crate) struct WholeDecimals {
+    seed: u64,
+    calls: AtomicU64,
+}
+
+impl WholeDecimals {
+    pub(crate) fn new(seed: u64) -> WholeDecimals {
+        WholeDecimals {
+            seed,
+            calls: AtomicU64::new(0),
+        }
+    }
+
+    /// Whether the next money value is answered whole (about every second call).
+    pub(crate) fn next_whole(&self) -> bool {
+        let n = self.calls.fetch_add(1, Ordering::Relaxed);
+        splitmix64(
+            self.seed
+                .wrapping_add(n.wrapping_mul(0x9E37_79B9_7F4A_7C15)),
+        ) & 1
+            == 1
+    }
+}
+
+/// SplitMix64's output function (Steele, Lea, Flood 2014).
+fn splitmix64(x: u64) -> u64 {
+    let mut z = x.wrapping_add(0x9E37_79B9_7F4A_7C15);
+    z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+    z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+    z ^ (z >> 31)
+}
 
 fn router(state: AppState) -> Router {
     Router::new()
@@ -146,6 +230,11 @@ fn router(state: AppState) -> Router {
         .route("/v1/activities", get(api::activities))
         .route("/v1/big", get(api::big))
         .route("/v1/deep", get(api::deep))
+        .route("/_sim/state", get(admin::state))
+        .route("/_sim/version", post(admin::version))
+        .route("/_sim/revoke-access", post(admin::revoke_access))
+        .route("/_sim/kill-grant", post(admin::kill_grant))
+        .route("/_sim/withhold-refresh", post(admin::withhold_refresh))
         .fallback(api::not_found)
         .layer(axum::middleware::from_fn_with_state(
             state.clone(),
@@ -181,7 +270,19 @@ impl Sim {
             refresh_grace: opts.refresh_grace,
             switches: AtomicU8::new(Switches::from(opts.version).to_bits()),
             throttle: Throttle::new(opts.api_latency, opts.rate_limit),
-            store: Mutex::new(TokenStore::with_refresh_idle_ttl(refresh_idle_ttl)),
+            whole_decimals: opts.whole_decimals.map(WholeDecimals::new),
+            store: Mutex::new({
+                let mut store = load_state(opts.state_file.as_deref(), refresh_idle_ttl)?;
+                if let Some(after) = opts.withhold_refresh_after {
+                    store.withhold_refresh(
+                        Some(opts.withheld_refresh_ttl),
+                        std::time::Instant::now() + after,
+                    );
+                }
+                store
+            }),
+            state_file: opts.state_file.clone(),
+            saving: Mutex::new(()),
             devices: Mutex::new({
                 let mut d = DeviceStore::default();
                 d.forced_slow_downs = opts.device_slow_down_polls;
@@ -190,7 +291,7 @@ impl Sim {
             counters: Counters::default(),
         });
         let (stop, stopped) = oneshot::channel::<()>();
-        let app = router(shared.clone());
+        let app = router(shared.clone()).into_make_service_with_connect_info::<SocketAddr>();
         let task = tokio::spawn(async move {
             let serve = axum::serve(listener, app).with_graceful_shutdown(async move {
                 // A dropped sender also means stop.
@@ -243,7 +344,7 @@ impl Sim {
 
     /// Applies exactly the drifts in `s` to all following requests, without a restart.
     pub fn set_switches(&self, s: Switches) {
-        self.shared.switches.store(s.to_bits(), Ordering::Relaxed);
+        self.shared.set_switches(s);
     }
 
     /// The drifts in force now.
@@ -251,20 +352,45 @@ impl Sim {
         self.shared.switches()
     }
 
+    /// Revokes access tokens only, as a provider's admin console would: every live access
+    /// token of the account's user grants (`Target::Account`), or the one given. The grants'
+    /// refresh tokens stay valid. Returns how many were revoked.
+    pub fn revoke_access_tokens(&self, target: Target<'_>) -> usize {
+        let revoked = self.shared.store().revoke_access(target);
+        self.shared.save_state();
+        revoked
+    }
+
+    /// Kills grants: every live user grant of the account (`Target::Account`), or the grant
+    /// of the access or refresh token given. Their refresh tokens answer `invalid_grant`
+    /// ("the grant was revoked") from now on and their access tokens die. Returns the numbers
+    /// of the grants killed (see [`Sim::grants`]).
+    pub fn kill_grants(&self, target: Target<'_>) -> Vec<u64> {
+        let killed = self.shared.store().kill_grants(target);
+        self.shared.save_state();
+        killed
+    }
+
+    /// Withholds refresh tokens from now on: refresh answers carry none (the presented one
+    /// stays valid), and every refresh token dies `ttl` from now (or `ttl` after its
+    /// issuance, when later) with `invalid_grant` "refresh token expired". `None` ends the
+    /// withholding: refresh answers carry refresh tokens again and nothing expires for it.
+    pub fn withhold_refresh_tokens(&self, ttl: Option<std::time::Duration>) {
+        self.shared
+            .store()
+            .withhold_refresh(ttl, std::time::Instant::now());
+        self.shared.save_state();
+    }
+
+    /// What the token endpoint did with every user grant, in order of creation: how often it
+    /// was called about each and whether the grant still works.
+    pub fn grants(&self) -> Vec<GrantStats> {
+        self.shared.store().grant_stats()
+    }
+
     /// A snapshot of the request counters.
     pub fn stats(&self) -> SimStats {
-        let c = &self.shared.counters;
-        SimStats {
-            token_requests: c.token_requests.load(Ordering::Relaxed),
-            refresh_grants: c.refresh_grants.load(Ordering::Relaxed),
-            refresh_reuse_rejected: c.refresh_reuse_rejected.load(Ordering::Relaxed),
-            refresh_replays: c.refresh_replays.load(Ordering::Relaxed),
-            api_requests: c.api_requests.load(Ordering::Relaxed),
-            device_polls: c.device_polls.load(Ordering::Relaxed),
-            slow_downs: c.slow_downs.load(Ordering::Relaxed),
-            password_grants: c.password_grants.load(Ordering::Relaxed),
-            rate_limited: c.rate_limited.load(Ordering::Relaxed),
-        }
+        self.shared.stats()
     }
 
     /// When the first resource-API request arrived (accepted or not), on the monotonic
@@ -282,6 +408,28 @@ impl Sim {
             let _ = task.await;
         }
     }
+}
+
+/// The token store saved in `path`, or an empty one when there is no path or no file yet.
+fn load_state(
+    path: Option<&std::path::Path>,
+    refresh_idle_ttl: Option<Duration>,
+) -> std::io::Result<TokenStore> {
+    let empty = || TokenStore::with_refresh_idle_ttl(refresh_idle_ttl);
+    let Some(path) = path else {
+        return Ok(empty());
+    };
+    let text = match std::fs::read(path) {
+        Ok(t) => t,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(empty()),
+        Err(e) => return Err(e),
+    };
+    TokenStore::restore(&text, refresh_idle_ttl).map_err(|e| {
+        std::io::Error::new(
+            std::io::ErrorKind::InvalidData,
+            format!("state file {}: {e}", path.display()),
+        )
+    })
 }
 
 /// A configured secret (refused when empty) or a random `sim_cs_<kind>…` one.
@@ -322,11 +470,20 @@ impl Drop for Sim {
 pub async fn serve_forever(port: u16, opts: SimOptions) -> std::io::Result<()> {
     let secret_from_env = opts.client_secret.is_some();
     let (profile, version) = (opts.profile, opts.version);
+    let state = opts.state_file.clone();
     let sim = Sim::start(SocketAddr::from(([127, 0, 0, 1], port)), opts).await?;
-    print!(
-        "{}",
-        banner(&sim.base_url(), secret_from_env, profile, version)
-    );
+    let mut text = banner(&sim.base_url(), secret_from_env, profile, version);
+    if let Some(path) = state {
+        // After the accounts line: where the grants survive a restart.
+        let line = format!(
+            "  state file:     {} (grants survive a restart)\n",
+            path.display()
+        );
+        if let Some(at) = text.find("\n\n") {
+            text.insert_str(at + 1, &line);
+        }
+    }
+    print!("{text}");
     tokio::signal::ctrl_c().await?;
     sim.shutdown().await;
     Ok(())
@@ -385,6 +542,15 @@ pub(crate) fn banner(
              \n",
         );
     }
+    out.push_str(&format!(
+        "Controls (loopback only; form fields, JSON answers):\n\
+         \x20 GET  {base_url}/_sim/state                   version, counters, every grant\n\
+         \x20 POST {base_url}/_sim/version                 version=v2 (keeps every grant)\n\
+         \x20 POST {base_url}/_sim/revoke-access           account=<account> or token=…\n\
+         \x20 POST {base_url}/_sim/kill-grant              account=<account> or token=…\n\
+         \x20 POST {base_url}/_sim/withhold-refresh        ttl=30s (or ttl=off)\n\
+         \n"
+    ));
     out.push_str("Press Ctrl-C to stop.\n");
     out
 }
@@ -406,6 +572,19 @@ mod tests {
         ));
         assert!(generated.contains("client id:      driftwatch-sim"));
         assert!(generated.contains("X-Sim-Consent: approve"));
+        for control in [
+            "GET  http://127.0.0.1:1/_sim/state ",
+            "POST http://127.0.0.1:1/_sim/version ",
+            "POST http://127.0.0.1:1/_sim/revoke-access ",
+            "POST http://127.0.0.1:1/_sim/kill-grant ",
+            "POST http://127.0.0.1:1/_sim/withhold-refresh ",
+        ] {
+            assert!(
+                generated.contains(control),
+                "{control}
+{generated}"
+            );
+        }
         assert!(generated.contains("accounts:       acme-corp, globex, initech, umbrella"));
         let from_env = banner(
             "http://127.0.0.1:1",

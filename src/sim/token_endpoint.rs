@@ -71,7 +71,9 @@ pub(crate) async fn token(
     body: Bytes,
 ) -> Result<Response, RandomUnavailable> {
     bump(&s.counters.token_requests);
-    let resp = answer(&s, &headers, &body)?;
+    let resp = answer(&s, &headers, &body);
+    s.save_state();
+    let resp = resp?;
     if !s.token_latency.is_zero() {
         tokio::time::sleep(s.token_latency).await;
     }
@@ -179,6 +181,7 @@ fn refresh(s: &Shared, p: &HashMap<String, String>) -> Result<Response, RandomUn
         grace: s.refresh_grace,
         stop_rotation: s.switches().rotation,
         access_ttl: s.access_token_ttl,
+        narrowing: s.profile.narrows_refresh_tokens(),
     };
     let result = s.store().refresh(rt, scope, rules)?;
     match result {
@@ -187,10 +190,12 @@ fn refresh(s: &Shared, p: &HashMap<String, String>) -> Result<Response, RandomUn
             bump(&s.counters.refresh_reuse_rejected);
             bad(s, "invalid_grant", &e.to_string())
         }
-        Err(e @ (RefreshError::Unknown | RefreshError::Expired)) => {
+        Err(e @ (RefreshError::Unknown | RefreshError::Expired | RefreshError::GrantRevoked)) => {
             bad(s, "invalid_grant", &e.to_string())
         }
-        Err(e @ RefreshError::ScopeNotGranted) => bad(s, "invalid_scope", &e.to_string()),
+        Err(e @ (RefreshError::ScopeNotGranted | RefreshError::ExtraScopes)) => {
+            bad(s, "invalid_scope", &e.to_string())
+        }
     }
 }
 

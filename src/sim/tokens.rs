@@ -100,17 +100,86 @@ struct RefreshGrant {
     scopes: Vec<String>,
     /// The user grant (code, password or device approval) this token descends from.
     family: u64,
+    /// When it was issued: withheld refresh tokens die `ttl` after this or after withholding
+    /// began, whichever is later.
+    issued: Instant,
     /// When a refresh replaced this token by a new one, if it did.
     rotated: Option<Instant>,
     /// Issuance or last successful use; the idle clock starts here.
     last_used: Instant,
 }
 
-/// Every refresh token descending from one user grant, as far as rotation rules need it.
+/// Every refresh token descending from one user grant, as far as rotation rules need it,
+/// and what the token endpoint did with the grant.
 #[derive(Debug)]
 struct Family {
-    newest: String,
+    account: &'static str,
+    /// The newest refresh token itself; `None` after a reload from a state file, which keeps
+    /// hashes only.
+    newest: Option<String>,
     refreshes: u32,
+    /// Token-endpoint calls about this grant: the one that created it and every refresh
+    /// grant presenting one of its refresh tokens, whatever the outcome.
+    token_requests: u64,
+    /// Refresh grants presenting a refresh token of this grant that had been presented before.
+    replays: u64,
+    /// Why the grant stopped working, if it did.
+    ended: Option<GrantEnd>,
+}
+
+/// Why a grant stopped working.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum GrantEnd {
+    /// A used refresh token was presented again under `reuse-revokes-family`.
+    ReuseDetected,
+    /// Killed by a control (`Sim::kill_grants`, `POST /_sim/kill-grant`).
+    Killed,
+}
+
+impl GrantEnd {
+    /// The name the admin endpoint answers.
+    pub fn name(self) -> &'static str {
+        match self {
+            GrantEnd::ReuseDetected => "reuse-detected",
+            GrantEnd::Killed => "killed",
+        }
+    }
+}
+
+/// What the token endpoint did with one user grant, for tests that must prove a harness
+/// spent nothing ("0 grants ended"). Never carries a token.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct GrantStats {
+    /// The grant's number, in order of creation, from 1.
+    pub grant: u64,
+    /// The account that approved it.
+    pub account: &'static str,
+    /// Token-endpoint calls about it: the one that created it plus every refresh grant
+    /// presenting one of its refresh tokens, whatever the outcome.
+    pub token_requests: u64,
+    /// Successful refreshes.
+    pub refreshes: u32,
+    /// Refresh grants presenting one of its refresh tokens a second time or more.
+    pub replays: u64,
+    /// Why it stopped working; `None` while it works.
+    pub ended: Option<GrantEnd>,
+}
+
+/// Refresh tokens withheld: refresh answers carry none, and every refresh token dies `ttl`
+/// after `since` (or after its issuance, when later).
+#[derive(Debug, Clone, Copy)]
+struct Withheld {
+    since: Instant,
+    ttl: Duration,
+}
+
+/// Who a control acts on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Target<'a> {
+    /// Every user grant (or live access token) of this account.
+    Account(&'a str),
+    /// The grant of this access or refresh token (or just this access token).
+    Token(&'a str),
 }
 
 /// How a refresh grant treats the presented token and what it returns.
@@ -123,6 +192,9 @@ pub(crate) struct RefreshRules {
     pub(crate) stop_rotation: bool,
     /// Lifetime of the new access token.
     pub(crate) access_ttl: Duration,
+    /// A narrowed refresh rotates into a refresh token scoped to the narrowed request, and
+    /// a later wider request is `invalid_scope` (django-oauth-toolkit).
+    pub(crate) narrowing: bool,
 }
 
 /// Why a code exchange failed; every case is `invalid_grant` on the wire.
@@ -149,6 +221,11 @@ pub(crate) enum RefreshError {
     Expired,
     #[error("requested scope exceeds the granted scope")]
     ScopeNotGranted,
+    /// django-oauth-toolkit's words for a refresh asking more than its narrowed token holds.
+    #[error("Unable to add extra scopes")]
+    ExtraScopes,
+    #[error("the grant was revoked")]
+    GrantRevoked,
 }
 
 /// What a successful grant hands to the token endpoint.
@@ -161,7 +238,17 @@ pub(crate) struct Issued {
     pub(crate) refresh_kept: bool,
 }
 
-/// Every live code and token. Lives behind one mutex in the server state.
+/// The key a token is kept under: its SHA-256, hex, so that a saved state file holds no
+/// token (as providers keep only hashes of refresh tokens).
+fn key(token: &str) -> String {
+    Sha256::digest(token.as_bytes())
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect()
+}
+
+/// Every live code and token, tokens keyed by [`key`]. Lives behind one mutex in the server
+/// state.
 #[derive(Debug, Default)]
 pub(crate) struct TokenStore {
     codes: HashMap<String, CodeGrant>,
@@ -173,6 +260,8 @@ pub(crate) struct TokenStore {
     presented: HashSet<String>,
     /// A refresh token unused for this long is dead; `None` = never.
     refresh_idle_ttl: Option<Duration>,
+    /// Refresh tokens withheld since when, and how long the issued ones live on.
+    withheld: Option<Withheld>,
 }
 
 impl TokenStore {
@@ -262,36 +351,57 @@ impl TokenStore {
             account,
             scopes,
             family,
+            issued: Instant::now(),
             rotated: None,
             last_used: Instant::now(),
         };
-        self.refresh.insert(token.clone(), grant);
+        self.refresh.insert(key(&token), grant);
         let fam = self.families.entry(family).or_insert(Family {
-            newest: String::new(),
+            account,
+            newest: None,
             refreshes: 0,
+            token_requests: 1,
+            replays: 0,
+            ended: None,
         });
-        fam.newest = token.clone();
+        fam.newest = Some(token.clone());
         Ok(token)
     }
 
     /// Records that `token` was presented to the refresh grant; `true` when it had been
     /// presented before (a replay), whatever happened then.
+    /// The presentation also counts as a token-endpoint call of the token's grant.
     pub(crate) fn note_presented(&mut self, token: &str) -> bool {
-        !self.presented.insert(token.to_owned())
+        let replay = !self.presented.insert(key(token));
+        let family = self.refresh.get(&key(token)).map(|g| g.family);
+        if let Some(fam) = family.and_then(|f| self.families.get_mut(&f)) {
+            fam.token_requests += 1;
+            fam.replays += u64::from(replay);
+        }
+        replay
     }
 
     /// Runs a refresh grant under `rules`. A narrower `scope` applies to the new access token
-    /// only; refresh tokens keep the whole grant.
+    /// only; refresh tokens keep the whole grant, unless `rules.narrowing`, where the new
+    /// refresh token holds only the narrowed scope.
     pub(crate) fn refresh(
         &mut self,
         token: &str,
         scope: Option<Vec<String>>,
         rules: RefreshRules,
     ) -> Result<Result<Issued, RefreshError>, RandomUnavailable> {
-        let Some(grant) = self.refresh.get(token) else {
+        let Some(grant) = self.refresh.get(&key(token)) else {
             return Ok(Err(RefreshError::Unknown));
         };
         let (account, grant_scopes, family) = (grant.account, grant.scopes.clone(), grant.family);
+        let issued_at = grant.issued;
+        if self
+            .families
+            .get(&family)
+            .is_some_and(|f| f.ended == Some(GrantEnd::Killed))
+        {
+            return Ok(Err(RefreshError::GrantRevoked));
+        }
         // A replay of a rotated token inside its grace gets the family's newest token back.
         let mut grace_replay = false;
         if let Some(rotated) = grant.rotated {
@@ -310,9 +420,17 @@ impl TokenStore {
         {
             return Ok(Err(RefreshError::Expired));
         }
+        let withholding = self.withheld.filter(|w| Instant::now() >= w.since);
+        if withholding.is_some_and(|w| Instant::now() >= w.since.max(issued_at) + w.ttl) {
+            return Ok(Err(RefreshError::Expired));
+        }
         let at_scopes = match scope {
             Some(req) if !req.iter().all(|s| grant_scopes.contains(s)) => {
-                return Ok(Err(RefreshError::ScopeNotGranted));
+                return Ok(Err(if rules.narrowing {
+                    RefreshError::ExtraScopes
+                } else {
+                    RefreshError::ScopeNotGranted
+                }));
             }
             Some(req) => req,
             None => grant_scopes.clone(),
@@ -328,20 +446,29 @@ impl TokenStore {
             rules.access_ttl,
             Some(family),
         )?;
-        let refresh_token = if rules.stop_rotation || rules.rotation == Rotation::Never {
-            None
-        } else if grace_replay || (rules.rotation == Rotation::EveryThird && refreshes % 3 != 0) {
-            Some(newest)
-        } else {
-            Some(self.issue_refresh(account, grant_scopes, family)?)
-        };
+        let refresh_token =
+            if rules.stop_rotation || rules.rotation == Rotation::Never || withholding.is_some() {
+                None
+            } else if grace_replay || (rules.rotation == Rotation::EveryThird && refreshes % 3 != 0)
+            {
+                // Reloaded from a state file the newest value is unknown; the presented one
+                // is valid too in both cases.
+                Some(newest.unwrap_or_else(|| token.to_owned()))
+            } else {
+                let rt_scopes = if rules.narrowing {
+                    at_scopes.clone()
+                } else {
+                    grant_scopes
+                };
+                Some(self.issue_refresh(account, rt_scopes, family)?)
+            };
         let rotated_now = refresh_token.as_deref().is_some_and(|rt| rt != token)
             && !grace_replay
             && matches!(
                 rules.rotation,
                 Rotation::OneTime | Rotation::Grace | Rotation::RevokeFamilyOnReuse
             );
-        if let Some(old) = self.refresh.get_mut(token) {
+        if let Some(old) = self.refresh.get_mut(&key(token)) {
             // A token that stays valid restarts its idle clock on every use.
             old.last_used = Instant::now();
             if rotated_now {
@@ -360,7 +487,93 @@ impl TokenStore {
     fn revoke_family(&mut self, family: u64) {
         self.refresh.retain(|_, g| g.family != family);
         self.access.retain(|_, g| g.family != Some(family));
-        self.families.remove(&family);
+        if let Some(f) = self.families.get_mut(&family) {
+            f.ended = Some(GrantEnd::ReuseDetected);
+        }
+    }
+
+    /// The user grants `target` names: every live one of an account, or the one an access or
+    /// refresh token belongs to.
+    fn families_of(&self, target: Target<'_>) -> Vec<u64> {
+        let mut out: Vec<u64> = match target {
+            Target::Account(a) => self
+                .families
+                .iter()
+                .filter(|(_, f)| f.account == a && f.ended.is_none())
+                .map(|(id, _)| *id)
+                .collect(),
+            Target::Token(t) => self
+                .refresh
+                .get(&key(t))
+                .map(|g| g.family)
+                .or_else(|| self.access.get(&key(t)).and_then(|g| g.family))
+                .into_iter()
+                .collect(),
+        };
+        out.sort_unstable();
+        out
+    }
+
+    /// Revokes access tokens only: every access token of the account's user grants, or the
+    /// one given. Refresh tokens stay valid. Returns how many were revoked.
+    pub(crate) fn revoke_access(&mut self, target: Target<'_>) -> usize {
+        let before = self.access.len();
+        match target {
+            Target::Account(a) => self
+                .access
+                .retain(|_, g| !(g.family.is_some() && g.account == Some(a))),
+            Target::Token(t) => {
+                self.access.remove(&key(t));
+            }
+        }
+        before - self.access.len()
+    }
+
+    /// Kills grants: their refresh tokens answer `invalid_grant` from now on and their access
+    /// tokens die. Returns the numbers of the grants killed (already ended ones excluded).
+    pub(crate) fn kill_grants(&mut self, target: Target<'_>) -> Vec<u64> {
+        let mut killed = Vec::new();
+        for id in self.families_of(target) {
+            let Some(f) = self.families.get_mut(&id) else {
+                continue;
+            };
+            if f.ended.is_some() {
+                continue;
+            }
+            f.ended = Some(GrantEnd::Killed);
+            self.access.retain(|_, g| g.family != Some(id));
+            killed.push(id);
+        }
+        killed
+    }
+
+    /// From now on refresh answers carry no refresh token, and every refresh token dies `ttl`
+    /// after now (or after its issuance, when later); `None` ends the withholding.
+    pub(crate) fn withhold_refresh(&mut self, ttl: Option<Duration>, since: Instant) {
+        self.withheld = ttl.map(|ttl| Withheld { since, ttl });
+    }
+
+    /// Whether refresh tokens are withheld now.
+    pub(crate) fn refresh_withheld(&self) -> bool {
+        self.withheld.is_some_and(|w| Instant::now() >= w.since)
+    }
+
+    /// What the token endpoint did with every user grant, in order of creation.
+    pub(crate) fn grant_stats(&self) -> Vec<GrantStats> {
+        let mut out: Vec<GrantStats> = self
+            .families
+            .iter()
+            .map(|(id, f)| GrantStats {
+                grant: *id,
+                account: f.account,
+                token_requests: f.token_requests,
+                refreshes: f.refreshes,
+                replays: f.replays,
+                ended: f.ended,
+            })
+            .collect();
+        out.sort_by_key(|g| g.grant);
+        out
     }
 
     /// Issues an access token outside any user grant (`client_credentials`).
@@ -387,15 +600,15 @@ impl TokenStore {
             expires: Instant::now() + ttl,
             family,
         };
-        self.access.insert(token.clone(), grant);
+        self.access.insert(key(&token), grant);
         Ok(token)
     }
 
     /// The grant behind a live access token; expired tokens are forgotten.
     pub(crate) fn access(&mut self, token: &str) -> Option<AccessGrant> {
-        let grant = self.access.get(token)?;
+        let grant = self.access.get(&key(token))?;
         if Instant::now() >= grant.expires {
-            self.access.remove(token);
+            self.access.remove(&key(token));
             return None;
         }
         Some(grant.clone())
@@ -403,10 +616,13 @@ impl TokenStore {
 
     /// Forgets an access or refresh token (RFC 7009); unknown tokens are ignored.
     pub(crate) fn revoke(&mut self, token: &str) {
-        self.access.remove(token);
-        self.refresh.remove(token);
+        self.access.remove(&key(token));
+        self.refresh.remove(&key(token));
     }
 }
+
+#[path = "tokens_saved.rs"]
+mod saved;
 
 #[cfg(test)]
 #[path = "tokens_tests.rs"]

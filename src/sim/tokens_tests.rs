@@ -12,6 +12,7 @@ const fn rules(rotation: Rotation) -> RefreshRules {
         grace: Duration::from_millis(300),
         stop_rotation: false,
         access_ttl: HOUR,
+        narrowing: false,
     }
 }
 

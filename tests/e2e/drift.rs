@@ -78,6 +78,49 @@ async fn v1_to_v1_reruns_yield_zero_drift() {
     assert_no_leaks(w.dir.path());
 }
 
+/// Every drift a v1 → v2 switch of the simulated provider yields for the demo
+/// suite with access tokens shorter than the refresh margin (the demo's real
+/// drifts), as `drift_lines` prints them. Also what a v2 switch of a separately
+/// running `driftwatch sim` must yield (`sim_process.rs`).
+pub const V1_TO_V2_DRIFTS: &[&str] = &[
+    // `/v1/invoices` announces its deprecation and sunset.
+    "deprecation.announced invoices $.deprecated",
+    "deprecation.announced invoices $.sunset",
+    "deprecation.link-changed invoices $.links",
+    "deprecation.warning-added invoices $.vendor['X-API-Warn']",
+    // Discovery drops a grant type, a scope and an auth method.
+    "metadata.auth-method-removed oauth-authorization-server token_endpoint_auth_methods_supported",
+    "metadata.auth-method-removed openid-configuration token_endpoint_auth_methods_supported",
+    "metadata.grant-removed oauth-authorization-server grant_types_supported",
+    "metadata.grant-removed openid-configuration grant_types_supported",
+    "metadata.scope-removed oauth-authorization-server scopes_supported",
+    "metadata.scope-removed openid-configuration scopes_supported",
+    // v2 tightens `/v1/invoices` (now also needs `email`): `basic` loses it.
+    "permission.newly-denied invoices basic",
+    // v2 stops issuing refresh tokens: every connection's class and issuance change.
+    "refresh.class-changed refresh $.class [acme-corp]",
+    "refresh.class-changed refresh $.class [globex]",
+    "refresh.class-changed refresh $.class [initech]",
+    "refresh.class-changed refresh $.class [umbrella]",
+    "refresh.stopped-issuing refresh $.issues_refresh_tokens [acme-corp]",
+    "refresh.stopped-issuing refresh $.issues_refresh_tokens [globex]",
+    "refresh.stopped-issuing refresh $.issues_refresh_tokens [initech]",
+    "refresh.stopped-issuing refresh $.issues_refresh_tokens [umbrella]",
+    // The response-shape changes.
+    "schema.declared-violation invoices $.data[].amount_cents [acme-corp,initech,umbrella]",
+    "schema.field-added reports-summary $.metrics.video_views",
+    "schema.field-removed invoices $.data[].currency",
+    "schema.field-renamed me $.name",
+    "schema.nullability-changed workspace-settings $.billing_email",
+    "schema.status-changed invoices - [globex]",
+    "schema.type-changed invoices $.data[].amount_cents",
+    // The token endpoint's own view of the same stop.
+    "token.refresh-token-changed token-endpoint.refresh_token refresh_token",
+    // `conversions` silently zero for umbrella (globex, also zeroed, cannot read reports).
+    "values.rule-violated reports-summary conversions-follow-clicks [umbrella]",
+    "values.zeroed-for-subset reports-summary conversions [umbrella]",
+];
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn v1_to_v2_yields_the_exact_drift_set() {
     let w = World::connected().await;
@@ -85,47 +128,7 @@ async fn v1_to_v2_yields_the_exact_drift_set() {
     w.sim.set_version(ApiVersion::V2);
     let run = w.run().await;
     assert_eq!(run.errors, vec![]);
-    assert_eq!(
-        drift_lines(&run),
-        vec![
-            // `/v1/invoices` announces its deprecation and sunset.
-            "deprecation.announced invoices $.deprecated",
-            "deprecation.announced invoices $.sunset",
-            "deprecation.link-changed invoices $.links",
-            "deprecation.warning-added invoices $.vendor['X-API-Warn']",
-            // Discovery drops a grant type, a scope and an auth method.
-            "metadata.auth-method-removed oauth-authorization-server token_endpoint_auth_methods_supported",
-            "metadata.auth-method-removed openid-configuration token_endpoint_auth_methods_supported",
-            "metadata.grant-removed oauth-authorization-server grant_types_supported",
-            "metadata.grant-removed openid-configuration grant_types_supported",
-            "metadata.scope-removed oauth-authorization-server scopes_supported",
-            "metadata.scope-removed openid-configuration scopes_supported",
-            // v2 tightens `/v1/invoices` (now also needs `email`): `basic` loses it.
-            "permission.newly-denied invoices basic",
-            // v2 stops issuing refresh tokens: every connection's class and issuance change.
-            "refresh.class-changed refresh $.class [acme-corp]",
-            "refresh.class-changed refresh $.class [globex]",
-            "refresh.class-changed refresh $.class [initech]",
-            "refresh.class-changed refresh $.class [umbrella]",
-            "refresh.stopped-issuing refresh $.issues_refresh_tokens [acme-corp]",
-            "refresh.stopped-issuing refresh $.issues_refresh_tokens [globex]",
-            "refresh.stopped-issuing refresh $.issues_refresh_tokens [initech]",
-            "refresh.stopped-issuing refresh $.issues_refresh_tokens [umbrella]",
-            // The response-shape changes.
-            "schema.declared-violation invoices $.data[].amount_cents [acme-corp,initech,umbrella]",
-            "schema.field-added reports-summary $.metrics.video_views",
-            "schema.field-removed invoices $.data[].currency",
-            "schema.field-renamed me $.name",
-            "schema.nullability-changed workspace-settings $.billing_email",
-            "schema.status-changed invoices - [globex]",
-            "schema.type-changed invoices $.data[].amount_cents",
-            // The token endpoint's own view of the same stop.
-            "token.refresh-token-changed token-endpoint.refresh_token refresh_token",
-            // `conversions` silently zero for umbrella (globex, also zeroed, cannot read reports).
-            "values.rule-violated reports-summary conversions-follow-clicks [umbrella]",
-            "values.zeroed-for-subset reports-summary conversions [umbrella]",
-        ]
-    );
+    assert_eq!(drift_lines(&run), V1_TO_V2_DRIFTS);
 
     let by_rule = |r: &str| run.drifts.iter().find(|d| d.rule == r).unwrap();
     assert_eq!(by_rule("schema.type-changed").severity, Severity::Breaking);

@@ -22,6 +22,7 @@ mod probes;
 mod review;
 mod rules;
 mod shard;
+mod sim_process;
 mod store;
 mod support;
 mod suppress;
