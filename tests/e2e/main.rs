@@ -20,6 +20,7 @@ mod limits;
 mod nightly;
 mod notify;
 mod probes;
+mod real_server;
 mod review;
 mod rules;
 mod shard;
