@@ -328,17 +328,22 @@ impl Lane {
         run
     }
 
-    /// `driftwatch tokens --json`: exit code and output.
-    fn tokens(&mut self) -> (i32, String) {
+    /// `driftwatch tokens --json`: exit code and (connection, status) per connection.
+    fn tokens(&mut self) -> (i32, Vec<(String, String)>) {
         let out = self
             .driftwatch()
             .arg("tokens")
             .arg(self.path("dot.yaml"))
+            .arg("--json")
             .arg("--credentials")
             .arg(self.path("credentials.json"))
             .output()
             .unwrap();
-        (out.status.code().unwrap_or(-1), self.output_text(&out))
+        let text = self.output_text(&out);
+        let doc: Value = serde_json::from_slice(&out.stdout)
+            .unwrap_or_else(|e| panic!("`tokens --json` ({e}): {text}"));
+        let list = doc.get("tokens").unwrap_or(&doc).clone();
+        (out.status.code().unwrap_or(-1), token_statuses(&list))
     }
 
     fn output_text(&self, out: &Output) -> String {
@@ -574,7 +579,10 @@ fn refresh_body(run: &Value, conn: &str) -> Value {
 /// states: ok | refreshed | access-token-rejected | grant-dead | not-connected | consumed).
 fn connection_states(run: &Value) -> Vec<(String, String, bool)> {
     let Some(list) = run["connections"].as_array() else {
-        panic!("run.json has no `connections[]` (connection states): {run:#}");
+        panic!(
+            "run.json has no `connections[]` (issue 13's connection states); drifts: {:?}",
+            drifts(run)
+        );
     };
     let mut v: Vec<(String, String, bool)> = list
         .iter()
@@ -588,6 +596,29 @@ fn connection_states(run: &Value) -> Vec<(String, String, bool)> {
         .collect();
     v.sort();
     v
+}
+
+/// (connection, status) of a `tokens[]` list (run.json or `driftwatch tokens --json`), sorted.
+fn token_statuses(list: &Value) -> Vec<(String, String)> {
+    let mut v: Vec<(String, String)> = list
+        .as_array()
+        .unwrap_or_else(|| panic!("not a list of token health: {list}"))
+        .iter()
+        .map(|t| {
+            (
+                t["connection"].as_str().unwrap_or("?").to_string(),
+                t["status"].as_str().unwrap_or("?").to_string(),
+            )
+        })
+        .collect();
+    v.sort();
+    v
+}
+
+fn pairs(v: &[(&str, &str)]) -> Vec<(String, String)> {
+    v.iter()
+        .map(|(a, b)| (a.to_string(), b.to_string()))
+        .collect()
 }
 
 /// One mode's classification: connect all three users, run once, return the run.
@@ -718,11 +749,9 @@ async fn dot_short_refresh_token_expiry_is_grant_dead_not_drift() {
         ]
     );
     assert_eq!(code, 3);
-    let (code, text) = lane.tokens();
-    assert_eq!(code, 3, "{text}");
-    for u in USERS {
-        assert!(text.contains(u), "{text}");
-    }
+    let dead = pairs(&[("alice", "dead"), ("bob", "dead"), ("carol", "dead")]);
+    assert_eq!(token_statuses(&run["tokens"]), dead);
+    assert_eq!(lane.tokens(), (3, dead));
     lane.assert_no_leaks();
 }
 
@@ -805,8 +834,8 @@ async fn dot_revoked_token_is_one_connection_item_not_drift() {
         ]
     );
     assert_eq!(code, 3);
-    let (code, text) = lane.tokens();
-    assert_eq!(code, 3, "{text}");
-    assert!(text.contains("alice"), "{text}");
+    let health = pairs(&[("alice", "dead"), ("bob", "ok"), ("carol", "ok")]);
+    assert_eq!(token_statuses(&run["tokens"]), health);
+    assert_eq!(lane.tokens(), (3, health));
     lane.assert_no_leaks();
 }
