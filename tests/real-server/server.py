@@ -20,7 +20,7 @@ Environment (read once at start-up):
                             one-time          rotation, no grace, no reuse protection (DOT's default)
                             grace             rotation with REFRESH_TOKEN_GRACE_PERIOD_SECONDS=DOT_GRACE_SECONDS
                             reuse-protection  rotation with REFRESH_TOKEN_REUSE_PROTECTION=True
-  DOT_GRACE_SECONDS       grace period in `grace` mode (default 2)
+  DOT_GRACE_SECONDS       grace period in `grace` mode (default 4)
   DOT_REFRESH_EXPIRE_SECONDS   REFRESH_TOKEN_EXPIRE_SECONDS (unset: refresh tokens never expire)
   DOT_ACCESS_EXPIRE_SECONDS    ACCESS_TOKEN_EXPIRE_SECONDS (default 3600)
 
@@ -73,7 +73,7 @@ def oauth_settings():
     }
     s.update(MODES[mode])
     if mode == "grace":
-        s["REFRESH_TOKEN_GRACE_PERIOD_SECONDS"] = int(env("DOT_GRACE_SECONDS", "2"))
+        s["REFRESH_TOKEN_GRACE_PERIOD_SECONDS"] = int(env("DOT_GRACE_SECONDS", "4"))
     expire = os.environ.get("DOT_REFRESH_EXPIRE_SECONDS")
     if expire:
         s["REFRESH_TOKEN_EXPIRE_SECONDS"] = int(expire)
