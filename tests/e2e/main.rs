@@ -1,4 +1,5 @@
-//! End-to-end tests against the simulated provider (one test binary).
+//! End-to-end tests against the simulated provider, plus the optional lanes
+//! (`lanes`): the HTML browser test and the real-server lane (one test binary).
 
 mod canary;
 mod check;
@@ -14,11 +15,13 @@ mod grants;
 mod hostile;
 mod html;
 mod init;
+mod lanes;
 mod lifecycle;
 mod limits;
 mod nightly;
 mod notify;
 mod probes;
+mod real_server;
 mod review;
 mod rules;
 mod shard;
