@@ -11,4 +11,5 @@ pub mod store;
 pub mod token;
 
 pub use store::{CredentialStore, Entry, StoreError};
+pub use rotation::Narrowing;
 pub use token::{AuthError, ClientRegistration, TokenManager};

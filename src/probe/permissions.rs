@@ -62,6 +62,9 @@ pub enum CellClass {
     Denied,
     /// Transport error, 5xx, an unreadable 2xx or a status that is no answer (1xx, 3xx).
     Error,
+    /// No token for the scope set could be got without risking a grant: no connection holds
+    /// exactly the set, and none may be narrowed to it. Never compared with the baseline.
+    NotProbed,
 }
 
 impl CellClass {
@@ -72,6 +75,7 @@ impl CellClass {
             CellClass::Partial => "partial",
             CellClass::Denied => "denied",
             CellClass::Error => "error",
+            CellClass::NotProbed => "not-probed",
         }
     }
 }
@@ -105,6 +109,20 @@ pub struct Cell {
 }
 
 impl Cell {
+    /// The cell of a scope set that was not probed.
+    pub fn not_probed() -> Cell {
+        Cell {
+            class: CellClass::NotProbed,
+            status: None,
+            signal: None,
+            error_code: None,
+            www_authenticate_error: None,
+            missing_paths: Vec::new(),
+            missing_items: None,
+            reference: false,
+        }
+    }
+
     fn new(class: CellClass, sample: &PermissionSample) -> Cell {
         Cell {
             class,
@@ -423,7 +441,7 @@ fn auth_param(header: &str, name: &str) -> Option<String> {
 /// Findings for this run against the documented `requires` of the endpoint (checked every
 /// run), sorted by [`Drift::sort_key`]: `permission.undocumented-requirement`,
 /// `permission.works-without-documented-scope`, `permission.misleading-denial`,
-/// `permission.insufficient-scope-missing`. A scope set missing from `scope_sets` is only
+/// `permission.insufficient-scope-missing`, `permission.not-probed`. A scope set missing from `scope_sets` is only
 /// judged on how it was denied.
 pub fn findings(
     provider: &str,
@@ -451,6 +469,19 @@ pub fn findings(
                 suppressed: None,
             });
         };
+        if cell.class == CellClass::NotProbed {
+            push(
+                "permission.not-probed",
+                Severity::Info,
+                format!(
+                    "scope set `{set}` was not probed against `{endpoint}`: no connection holds exactly \
+                     these scopes, and narrowing another grant could narrow it for good; add a \
+                     connection granted exactly `{set}`, or mark a test connection that holds more \
+                     `disposable: true`"
+                ),
+            );
+            continue;
+        }
         if let Some(scopes) = scope_sets.get(set) {
             let lacking: Vec<&str> = requires
                 .iter()
@@ -541,6 +572,7 @@ pub(crate) fn evidence(cell: &Cell) -> String {
             format!("got partial data ({})", parts.join("; "))
         }
         CellClass::Granted => "got the full data".to_owned(),
+        CellClass::NotProbed => "was not probed".to_owned(),
         CellClass::Error => match cell.status {
             Some(status) => format!("failed with {status}"),
             None => "failed without an answer".to_owned(),
@@ -558,7 +590,7 @@ pub(crate) fn describe_signal(cell: &Cell) -> String {
 }
 
 /// One observation per endpoint: `{"reference": <scope set or null>, "cells": {set: cell},
-/// "downscoping": "honoured" | "ignored" | "unknown" | "not-needed"}`.
+/// "downscoping": "honoured" | "ignored" | "unknown" | "not-needed" | "not-probed"}`.
 pub fn observe(
     provider: &str,
     endpoint: &str,

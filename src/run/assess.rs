@@ -118,6 +118,7 @@ pub(crate) fn assess(
         }
     }
 
+    findings.extend(super::replay::consumed_findings(provider, &ev.consumed));
     let (refresh_obs, refresh_findings) = super::refresh::assess(provider, &ev.refresh);
     findings.extend(refresh_findings);
     for obs in refresh_obs {

@@ -12,6 +12,7 @@ mod merge;
 mod metadata;
 mod permissions;
 mod refresh;
+mod replay;
 mod session;
 mod shard;
 
@@ -21,6 +22,7 @@ pub use evidence::{
     SuiteEvidence, ViolationEvidence,
 };
 pub use execute::*;
+pub use replay::ConsumedConnection;
 pub use merge::{MergeError, MergeOptions, merge};
 pub use session::ProviderSession;
 pub use shard::{PROVIDER_WIDE_SHARD, Shard, ShardError, assign, hashed_shard};

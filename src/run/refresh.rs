@@ -36,10 +36,12 @@ pub(crate) async fn gather(
         return out;
     }
     for conn in &s.connections {
-        let had_refresh_token =
-            matches!(store.get(&conn.credential), Ok(Some(e)) if e.refresh_token.is_some());
+        let entry = store.get(&conn.credential).ok().flatten();
+        let had_refresh_token = entry.as_ref().is_some_and(|e| e.refresh_token.is_some());
         let is_ready = ready.contains(&conn.id.value.as_str());
-        if conn.disposable
+        if entry
+            .as_ref()
+            .is_some_and(|e| super::replay::replay_allowed(s.auth.refresh.replay, conn, e))
             && had_refresh_token
             && is_ready
             && let Err(e) = tokens
