@@ -7,7 +7,7 @@ use super::response::TokenResponse;
 use super::store::{Entry, InFlight, ReplayOutcome, Replayed, StoredSecret};
 use super::token::{AuthError, TokenManager, entry_from};
 use crate::probe::refresh::{RefreshStep, StepKind};
-use crate::suite::{Connection, Grant};
+use crate::suite::{Connection, Grant, ReplayPolicy};
 use chrono::Utc;
 use secrecy::SecretString;
 use std::sync::Arc;
@@ -150,10 +150,14 @@ impl TokenManager {
     /// grace window), then check that the newest token still works. Every
     /// answer that carries a refresh token is persisted before the next step,
     /// so the newest token is never lost, whatever the provider does.
+    ///
+    /// `policy` (`auth.refresh.replay`) is checked again under the store's lock:
+    /// with `once`, of several concurrent runs only the first replays a grant.
     pub async fn active_refresh_probe(
         &self,
         conn: &Connection,
         replay_delay: Option<std::time::Duration>,
+        policy: ReplayPolicy,
     ) -> Result<(), AuthError> {
         if !conn.disposable {
             return Err(AuthError::Config {
@@ -173,6 +177,12 @@ impl TokenManager {
             .ok_or_else(|| self.not_connected(conn))?;
         if entry.refresh_token.is_none() {
             return Err(self.not_connected(conn));
+        }
+        let replayed_before = entry.replayed.is_some();
+        match policy {
+            ReplayPolicy::Never => return Ok(()),
+            ReplayPolicy::Once if replayed_before => return Ok(()),
+            ReplayPolicy::Once | ReplayPolicy::EveryRun => {}
         }
         // Three refreshes in a row: lazy rotation (a value that changes only
         // every few refreshes) shows as a mix. `old` is the token the last

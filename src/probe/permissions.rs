@@ -41,6 +41,8 @@ pub struct PermissionSample {
     pub scope_set: String,
     /// The scopes the token carried.
     pub scopes: Vec<String>,
+    /// The connection whose grant the token came from.
+    pub connection: String,
     /// `None` = transport error.
     pub status: Option<u16>,
     pub headers: Vec<(String, String)>,
@@ -154,7 +156,8 @@ struct Data {
 /// set sampled twice keeps its first sample. Rules: transport error / 5xx / unparseable 2xx →
 /// Error; 2xx error envelope (`ok: false`, a top-level `error` with no other data, GraphQL
 /// `INSUFFICIENT_SCOPES` with null data) → Denied([`ENVELOPE_SIGNAL`]); 2xx with fewer paths or
-/// fewer array items than the reference → Partial; other 2xx → Granted; 4xx → Denied.
+/// fewer array items than the reference → Partial (items only within one connection: counts are
+/// one customer's data); other 2xx → Granted; 4xx → Denied.
 pub fn classify(samples: &[PermissionSample]) -> BTreeMap<String, Cell> {
     let mut by_set: BTreeMap<&str, &PermissionSample> = BTreeMap::new();
     for s in samples {
@@ -183,7 +186,9 @@ pub fn classify(samples: &[PermissionSample]) -> BTreeMap<String, Cell> {
         return out;
     };
     for (set, d) in &data {
-        let mut cell = compare(by_set[set], d, reference.1);
+        // Item counts are one customer's data: only compared within one connection.
+        let same_account = by_set[set].connection == by_set[reference.0].connection;
+        let mut cell = compare(by_set[set], d, reference.1, same_account);
         cell.reference = *set == reference.0;
         out.insert((*set).to_owned(), cell);
     }
@@ -299,7 +304,7 @@ fn count_items(value: &Value, path: &mut String, out: &mut BTreeMap<String, u64>
     }
 }
 
-fn compare(sample: &PermissionSample, d: &Data, reference: &Data) -> Cell {
+fn compare(sample: &PermissionSample, d: &Data, reference: &Data, same_account: bool) -> Cell {
     let missing: BTreeSet<&String> = reference.paths.difference(&d.paths).collect();
     let missing_paths: Vec<String> = missing
         .iter()
@@ -309,7 +314,7 @@ fn compare(sample: &PermissionSample, d: &Data, reference: &Data) -> Cell {
         .map(|p| (*p).clone())
         .collect();
     let (mut seen, mut expected) = (0, 0);
-    for (path, n) in &reference.items {
+    for (path, n) in reference.items.iter().filter(|_| same_account) {
         if let Some(m) = d.items.get(path) {
             expected += n;
             seen += m;

@@ -67,21 +67,36 @@ impl AcceptedRefresh {
     /// The accepted refresh observation of every connection of `s`. A missing
     /// or unreadable one counts as unknown: that grant is not narrowed.
     pub(crate) fn load(store: &BaselineStore, s: &Suite) -> AcceptedRefresh {
+        let ids: Vec<String> = s.connections.iter().map(|c| c.id.value.clone()).collect();
+        Self::load_for(store, &s.provider.name.value, &ids)
+    }
+
+    /// The accepted refresh observations of `connections` of `provider`.
+    pub(crate) fn load_for(
+        store: &BaselineStore,
+        provider: &str,
+        connections: &[String],
+    ) -> AcceptedRefresh {
         let mut classes = BTreeMap::new();
-        for conn in &s.connections {
+        for conn in connections {
             let key = ObservationKey {
-                provider: s.provider.name.value.clone(),
+                provider: provider.to_owned(),
                 probe: ProbeKind::Refresh,
                 subject: crate::probe::refresh::SUBJECT.to_owned(),
-                connection: Some(conn.id.value.clone()),
+                connection: Some(conn.clone()),
             };
             if let Ok(Some(obs)) = store.load(&key)
                 && let Ok(c) = serde_json::from_value::<Classification>(obs.body)
             {
-                classes.insert(conn.id.value.clone(), c);
+                classes.insert(conn.clone(), c);
             }
         }
         AcceptedRefresh { classes }
+    }
+
+    /// The accepted classification of `connection`.
+    pub(crate) fn get(&self, connection: &str) -> Option<&Classification> {
+        self.classes.get(connection)
     }
 
     #[cfg(test)]
@@ -269,11 +284,12 @@ pub(crate) async fn gather(
                 format!("permissions:{}:{name}", ep.id.value),
                 conn_id,
             );
-            let (http, sem, name, scopes) = (
+            let (http, sem, name, scopes, conn_id) = (
                 http.clone(),
                 semaphore.clone(),
                 name.clone(),
                 scopes.clone(),
+                conn_id.clone(),
             );
             tasks.spawn(async move {
                 let _permit = sem.acquire_owned().await;
@@ -281,6 +297,7 @@ pub(crate) async fn gather(
                     ei,
                     name,
                     scopes,
+                    conn_id,
                     // A 429/503 left after retries says nothing about the scope set.
                     http.send(req)
                         .await
@@ -290,13 +307,14 @@ pub(crate) async fn gather(
         }
     }
     while let Some(joined) = tasks.join_next().await {
-        let Ok((ei, scope_set, scopes, result)) = joined else {
+        let Ok((ei, scope_set, scopes, connection, result)) = joined else {
             continue;
         };
         let sample = match result {
             Ok(resp) => PermissionSample {
                 scope_set,
                 scopes,
+                connection,
                 status: Some(resp.status),
                 body: resp.json().ok(),
                 headers: resp.headers.clone(),
@@ -305,6 +323,7 @@ pub(crate) async fn gather(
             Err(e) => PermissionSample {
                 scope_set,
                 scopes,
+                connection,
                 status: None,
                 headers: Vec::new(),
                 body: None,
