@@ -9,6 +9,7 @@ mod corrupt;
 mod docs;
 mod drift;
 mod examples;
+mod grant_safety;
 mod grants;
 mod hostile;
 mod html;
