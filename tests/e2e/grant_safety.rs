@@ -322,3 +322,49 @@ async fn replay_never_and_every_run_cost_what_they_say() {
         );
     }
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_rotating_grant_whose_old_token_stays_valid_is_rewidened_after_narrowing() {
+    // (c) on an Entra-style provider: the disposable umbrella (granted `basic` only)
+    // shows by replay that old refresh tokens stay valid, so acme-corp may be narrowed
+    // to `public-only`; the narrowed successor is never stored — the old, full token is
+    // refreshed again at once and its successor kept.
+    let w = world(Profile::RotatingOldValid).await;
+    let suite = std::fs::read_to_string(&w.suite).unwrap();
+    std::fs::write(
+        &w.suite,
+        suite.replace(
+            "  - id: umbrella\n    scope_set: full\n",
+            "  - id: umbrella\n    scope_set: basic\n",
+        ),
+    )
+    .unwrap();
+    w.connect_all().await;
+    let first = w.run_and_accept().await;
+    assert_eq!(first.errors, vec![]);
+    assert_eq!(cell_class(&first, "me", "public-only"), "not-probed");
+    assert_eq!(
+        umbrella_class(&first).as_deref(),
+        Some("rotating-old-valid")
+    );
+    let granted = entry(&w, "acme-corp").scopes;
+    for n in 2..=3 {
+        let before = entry(&w, "acme-corp");
+        let run = w.run_and_accept().await;
+        assert_eq!(run.errors, vec![], "run {n}");
+        assert_eq!(run.drifts, vec![], "run {n}");
+        assert_eq!(narrowed_refreshes(&run), vec!["acme-corp"], "run {n}");
+        assert_eq!(cell_class(&run, "me", "public-only"), "granted", "run {n}");
+        // acme-corp: its normal refresh, the narrowed one, then the re-widening one.
+        let acme: Vec<bool> = run
+            .exchanges
+            .iter()
+            .filter(|x| x.purpose == "token:refresh" && x.connection.as_deref() == Some("acme-corp"))
+            .map(|x| x.request.body.as_deref().is_some_and(|b| b.contains("scope=")))
+            .collect();
+        assert_eq!(acme, vec![false, true, false], "run {n}");
+        let after = entry(&w, "acme-corp");
+        assert_eq!(after.scopes, granted, "run {n}");
+        assert_ne!(after.refresh_token, before.refresh_token, "run {n}");
+    }
+}
