@@ -260,7 +260,8 @@ pub(crate) struct RawConnection {
     #[serde(default)]
     #[schemars(with = "Option<String>")]
     pub scope_set: Option<Spanned<String>>,
-    /// Allows destructive probes (replaying an old refresh token). Default false.
+    /// Allows probes that may spend the grant: replaying an old refresh token
+    /// (`auth.refresh.replay`) and narrowed refreshes for the permissions probe. Default false.
     #[serde(default)]
     pub disposable: bool,
     /// Static bearer token (grant `static_bearer` only); write it as `${env:VAR}`.
