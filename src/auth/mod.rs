@@ -10,6 +10,6 @@ mod rotation;
 pub mod store;
 pub mod token;
 
-pub use store::{CredentialStore, Entry, StoreError};
 pub use rotation::Narrowing;
+pub use store::{CredentialStore, Entry, StoreError};
 pub use token::{AuthError, ClientRegistration, TokenManager};

@@ -89,10 +89,7 @@ impl TokenManager {
                 let (after, token) = self
                     .spend(conn, &lock, entry, &rt, StepKind::Refresh, Some(narrow))
                     .await?;
-                let successor = token
-                    .refresh_token
-                    .clone()
-                    .filter(|new| new != rt.expose());
+                let successor = token.refresh_token.clone().filter(|new| new != rt.expose());
                 if let (Narrowing::KeepGrant, Some(successor)) = (how, successor) {
                     self.rewiden(conn, &lock, after, &rt, successor).await?;
                 }

@@ -230,8 +230,10 @@ fn item_counts_of_another_customer_are_not_partial() {
     s.connection = "globex".to_owned();
     assert_eq!(against_full(s.clone()), cell(CellClass::Granted, Some(200)));
     // Missing fields are still partial: a shape does not depend on the customer.
-    s.body = Some(json!({"id": 1, "name": "Ada", "address": {"city": "X", "zip": "1"},
-                         "activities": [{"id": 1}]}));
+    s.body = Some(
+        json!({"id": 1, "name": "Ada", "address": {"city": "X", "zip": "1"},
+                         "activities": [{"id": 1}]}),
+    );
     assert_eq!(
         against_full(s),
         Cell {
@@ -257,10 +259,7 @@ fn not_probed_cells_are_a_finding_naming_what_to_add() {
          scopes, and narrowing another grant could narrow it for good; add a connection granted \
          exactly `public-only`, or mark a test connection that holds more `disposable: true`"
     );
-    assert_eq!(
-        Cell::not_probed().to_json(),
-        json!({"class": "not-probed"})
-    );
+    assert_eq!(Cell::not_probed().to_json(), json!({"class": "not-probed"}));
 }
 
 #[test]

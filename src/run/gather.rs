@@ -105,7 +105,8 @@ pub(crate) async fn gather(
     let mut ready = Vec::new();
     for conn in &s.connections {
         // A disposable grant an earlier replay revoked: skipped, reported as consumed.
-        if let Some(c) = super::replay::consumed(credentials, conn, || tokens.reconnect_hint(conn)) {
+        if let Some(c) = super::replay::consumed(credentials, conn, || tokens.reconnect_hint(conn))
+        {
             ev.consumed.push(c);
             continue;
         }

@@ -22,7 +22,7 @@ pub use evidence::{
     SuiteEvidence, ViolationEvidence,
 };
 pub use execute::*;
-pub use replay::ConsumedConnection;
 pub use merge::{MergeError, MergeOptions, merge};
+pub use replay::ConsumedConnection;
 pub use session::ProviderSession;
 pub use shard::{PROVIDER_WIDE_SHARD, Shard, ShardError, assign, hashed_shard};

@@ -184,13 +184,7 @@ pub(crate) async fn gather(
     // The probe account: granted the most scope sets, narrowable if possible.
     let Some(probe_conn) = ready
         .iter()
-        .max_by_key(|(c, _)| {
-            (
-                covers(c),
-                narrowing(c).is_some(),
-                std::cmp::Reverse(c.pos),
-            )
-        })
+        .max_by_key(|(c, _)| (covers(c), narrowing(c).is_some(), std::cmp::Reverse(c.pos)))
         .map(|(c, _)| *c)
     else {
         return out;
@@ -245,7 +239,12 @@ pub(crate) async fn gather(
                     Some(_) => "honoured",
                     None => "unknown",
                 });
-                per_set.push((name.clone(), set.value.clone(), conn.id.value.clone(), token));
+                per_set.push((
+                    name.clone(),
+                    set.value.clone(),
+                    conn.id.value.clone(),
+                    token,
+                ));
             }
             Err(e) => out.errors.push(RunError {
                 provider: provider.clone(),

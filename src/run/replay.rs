@@ -139,7 +139,11 @@ mod tests {
         assert!(replay_allowed(ReplayPolicy::EveryRun, &conn(true), &done));
         assert!(!replay_allowed(ReplayPolicy::Never, &conn(true), &fresh));
         // Never a connection the suite does not mark disposable.
-        assert!(!replay_allowed(ReplayPolicy::EveryRun, &conn(false), &fresh));
+        assert!(!replay_allowed(
+            ReplayPolicy::EveryRun,
+            &conn(false),
+            &fresh
+        ));
     }
 
     #[test]

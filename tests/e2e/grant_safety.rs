@@ -60,7 +60,12 @@ fn narrowed_refreshes(run: &Run) -> Vec<String> {
         .exchanges
         .iter()
         .filter(|x| x.purpose == "token:refresh")
-        .filter(|x| x.request.body.as_deref().is_some_and(|b| b.contains("scope=")))
+        .filter(|x| {
+            x.request
+                .body
+                .as_deref()
+                .is_some_and(|b| b.contains("scope="))
+        })
         .map(|x| x.connection.clone().unwrap_or_default())
         .collect();
     v.sort();
@@ -77,9 +82,15 @@ fn rules_of(findings: &[driftwatch::model::Drift], rule: &str) -> Vec<String> {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn permission_not_probed_five_runs_keep_every_full_scope_grant() {
-    // No disposable connection, one-time rotating refresh tokens: no grant may be
-    // narrowed, so `public-only` (held by no connection) is never probed.
-    let w = world(Profile::RotatingOneTime).await;
+    five_runs_keep_every_full_scope_grant(Profile::RotatingOneTime).await;
+}
+
+/// No disposable connection and rotating refresh tokens: no grant may be narrowed,
+/// so `public-only` (held by no connection) is never probed, and no narrowed
+/// refresh is ever sent. Any rotating profile (e.g. one whose narrowed refresh
+/// rotates into a narrowed refresh token) must pass it unchanged.
+async fn five_runs_keep_every_full_scope_grant(profile: Profile) {
+    let w = world(profile).await;
     let suite = std::fs::read_to_string(&w.suite).unwrap();
     std::fs::write(
         &w.suite,
@@ -96,7 +107,11 @@ async fn permission_not_probed_five_runs_keep_every_full_scope_grant() {
         assert_eq!(run.drifts, vec![], "run {n}");
         assert_eq!(narrowed_refreshes(&run), Vec::<String>::new(), "run {n}");
         for ep in ENDPOINTS {
-            assert_eq!(cell_class(&run, ep, "public-only"), "not-probed", "run {n} {ep}");
+            assert_eq!(
+                cell_class(&run, ep, "public-only"),
+                "not-probed",
+                "run {n} {ep}"
+            );
             assert_ne!(cell_class(&run, ep, "basic"), "not-probed", "run {n} {ep}");
             assert_ne!(cell_class(&run, ep, "full"), "not-probed", "run {n} {ep}");
         }
@@ -124,7 +139,10 @@ async fn permission_not_probed_five_runs_keep_every_full_scope_grant() {
             .filter_map(|x| x.connection.clone())
             .collect();
         for c in CONNECTIONS {
-            assert!(refreshed.iter().any(|r| r == c), "run {n}: {c} did not refresh");
+            assert!(
+                refreshed.iter().any(|r| r == c),
+                "run {n}: {c} did not refresh"
+            );
         }
         for (c, scopes) in CONNECTIONS.iter().zip(&granted) {
             assert_eq!(&entry(&w, c).scopes, scopes, "run {n}: {c}");
@@ -213,7 +231,9 @@ async fn refresh_consumed_replay_once_then_connect_rearms() {
         Some("rotating-reuse-revokes-grant")
     );
     assert_eq!(w.sim.stats().refresh_replays, 1);
-    let replayed = entry(&w, "umbrella").replayed.expect("the replay is remembered");
+    let replayed = entry(&w, "umbrella")
+        .replayed
+        .expect("the replay is remembered");
     assert_eq!(replayed.outcome, ReplayOutcome::GrantRevoked);
     assert_eq!(entry(&w, "acme-corp").replayed, None);
 
@@ -228,7 +248,10 @@ async fn refresh_consumed_replay_once_then_connect_rearms() {
         w.suite.display()
     );
     assert_eq!(stdout.matches(&line).count(), 1, "{stdout}");
-    assert!(stdout.contains("0 breaking · 0 warning · 0 info · 0 errors"), "{stdout}");
+    assert!(
+        stdout.contains("0 breaking · 0 warning · 0 info · 0 errors"),
+        "{stdout}"
+    );
     let run2: Run = serde_json::from_str(
         &std::fs::read_to_string(w.reports().join("latest/run.json")).unwrap(),
     )
@@ -239,8 +262,19 @@ async fn refresh_consumed_replay_once_then_connect_rearms() {
         rules_of(&run2.findings, "refresh.consumed"),
         vec!["refresh -"]
     );
-    assert_eq!(run2.findings.iter().find(|d| d.rule == "refresh.consumed").unwrap().message, line);
-    assert_eq!(umbrella_class(&run2), None, "its class stays in the baseline");
+    assert_eq!(
+        run2.findings
+            .iter()
+            .find(|d| d.rule == "refresh.consumed")
+            .unwrap()
+            .message,
+        line
+    );
+    assert_eq!(
+        umbrella_class(&run2),
+        None,
+        "its class stays in the baseline"
+    );
     assert!(
         run2.exchanges
             .iter()
@@ -310,7 +344,11 @@ async fn replay_never_and_every_run_cost_what_they_say() {
 
     // `every-run`: a replay each run on a provider whose grant survives it.
     let suite = std::fs::read_to_string(&w.suite).unwrap();
-    std::fs::write(&w.suite, suite.replace("replay: never", "replay: every-run")).unwrap();
+    std::fs::write(
+        &w.suite,
+        suite.replace("replay: never", "replay: every-run"),
+    )
+    .unwrap();
     for n in 1..=2 {
         let run = w.run().await;
         assert_eq!(run.errors, vec![], "run {n}");
@@ -359,8 +397,15 @@ async fn a_rotating_grant_whose_old_token_stays_valid_is_rewidened_after_narrowi
         let acme: Vec<bool> = run
             .exchanges
             .iter()
-            .filter(|x| x.purpose == "token:refresh" && x.connection.as_deref() == Some("acme-corp"))
-            .map(|x| x.request.body.as_deref().is_some_and(|b| b.contains("scope=")))
+            .filter(|x| {
+                x.purpose == "token:refresh" && x.connection.as_deref() == Some("acme-corp")
+            })
+            .map(|x| {
+                x.request
+                    .body
+                    .as_deref()
+                    .is_some_and(|b| b.contains("scope="))
+            })
             .collect();
         assert_eq!(acme, vec![false, true, false], "run {n}");
         let after = entry(&w, "acme-corp");
