@@ -181,10 +181,18 @@ pub(crate) async fn gather(
             .filter(|set| set_of(&set.value).is_subset(&own))
             .count()
     };
-    // The probe account: granted the most scope sets, narrowable if possible.
+    // The probe account: granted the most scope sets; among equals a disposable one,
+    // then one whose old refresh token stays valid, so that the reference and the
+    // narrowed sets come from one account, and the same one run after run (a baseline
+    // refresh class that changes must not move the reference to another customer).
+    let rank = |c: &Connection| match narrowing(c) {
+        Some(Narrowing::Spend) => 2,
+        Some(Narrowing::KeepGrant) => 1,
+        None => 0,
+    };
     let Some(probe_conn) = ready
         .iter()
-        .max_by_key(|(c, _)| (covers(c), narrowing(c).is_some(), std::cmp::Reverse(c.pos)))
+        .max_by_key(|(c, _)| (covers(c), rank(c), std::cmp::Reverse(c.pos)))
         .map(|(c, _)| *c)
     else {
         return out;
