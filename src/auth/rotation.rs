@@ -117,7 +117,17 @@ impl TokenManager {
             .spend(conn, lock, current, old, StepKind::Refresh, None)
             .await
         {
-            Ok((e, token)) => {
+            Ok((mut e, token)) => {
+                if token
+                    .refresh_token
+                    .as_deref()
+                    .is_none_or(|rt| rt == old.expose())
+                {
+                    // No new token for the old one: the successor is the newest the
+                    // provider issued, and the old one may die with its grace window.
+                    e.refresh_token = Some(StoredSecret::new(successor));
+                    self.store_put(lock, &conn.credential, e.clone()).await?;
+                }
                 self.remember(
                     &conn.credential,
                     &token.access_token,
