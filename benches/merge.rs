@@ -147,6 +147,7 @@ fn shard_run(index: u32, conns: &[String], all: &[String]) -> Run {
         }),
         refresh: vec![],
         tokens,
+        consumed: vec![],
     };
     Run {
         format: RUN_FORMAT.into(),

@@ -121,6 +121,7 @@ pub fn headers(data: &[u8]) {
         let sample = PermissionSample {
             scope_set: "basic".into(),
             scopes: vec!["read".into()],
+            connection: "fuzz".into(),
             status: Some(status),
             headers: headers.clone(),
             body: None,

@@ -4,22 +4,46 @@
 //! sequence of the refresh probe, and the secret-free trace it classifies.
 
 use super::response::TokenResponse;
-use super::store::{Entry, InFlight, StoredSecret, kill};
+use super::store::{Entry, InFlight, ReplayOutcome, Replayed, StoredSecret, kill};
 use super::token::{AuthError, TokenManager, entry_from};
 use crate::probe::refresh::{RefreshStep, StepKind};
-use crate::suite::{Connection, Grant};
+use crate::suite::{Connection, Grant, ReplayPolicy};
 use chrono::Utc;
 use secrecy::SecretString;
 use std::sync::Arc;
+
+/// What a narrowed refresh (RFC 6749 §6 down-scoping) may do to the grant.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Narrowing {
+    /// The grant may be spent (a `disposable` connection): whatever refresh
+    /// token comes back becomes the connection's token, narrowed or not.
+    Spend,
+    /// The grant must stay whole: its old refresh token is known to stay valid
+    /// (baseline refresh class), so a narrowed successor is never stored — the
+    /// old token is refreshed again at once to get a full-scope one.
+    KeepGrant,
+}
+
+/// A narrowed refresh request.
+pub(super) struct Narrow<'a> {
+    pub scopes: &'a [String],
+    /// Keep the presented (full-scope) refresh token in the store.
+    pub keep_refresh_token: bool,
+}
 
 impl TokenManager {
     /// An access token for `conn` narrowed to `scopes` by refreshing with a
     /// `scope` parameter (client credentials: requesting them). Returns the
     /// token and the `scope` the provider said it granted (None: it did not say).
+    ///
+    /// `how` says what the narrowed refresh may cost the grant; the caller
+    /// (the permissions probe) decides it, and never narrows a grant that is
+    /// neither disposable nor known to keep its old refresh token valid.
     pub async fn access_token_downscoped(
         &self,
         conn: &Connection,
         scopes: &[String],
+        how: Narrowing,
     ) -> Result<(SecretString, Option<Vec<String>>), AuthError> {
         match self.grant {
             Grant::ClientCredentials => {
@@ -40,6 +64,15 @@ impl TokenManager {
                 what: "static bearer tokens cannot be down-scoped".into(),
             }),
             Grant::AuthorizationCode | Grant::Password => {
+                if how == Narrowing::Spend && !conn.disposable {
+                    return Err(AuthError::Config {
+                        suite: self.provider.clone(),
+                        what: format!(
+                            "connection `{}` is not disposable: its grant is never spent on a narrowed refresh",
+                            conn.id.value
+                        ),
+                    });
+                }
                 let _gate = self.refresh_gate.lock().await;
                 let lock = self.lock_store().await?;
                 let entry = self
@@ -49,10 +82,72 @@ impl TokenManager {
                 let Some(rt) = entry.refresh_token.clone() else {
                     return Err(self.not_connected(conn));
                 };
-                let (_, token) = self
-                    .spend(conn, &lock, entry, &rt, StepKind::Refresh, Some(scopes))
+                let narrow = Narrow {
+                    scopes,
+                    keep_refresh_token: how == Narrowing::KeepGrant,
+                };
+                let (after, token) = self
+                    .spend(conn, &lock, entry, &rt, StepKind::Refresh, Some(narrow))
                     .await?;
+                let successor = token.refresh_token.clone().filter(|new| new != rt.expose());
+                if let (Narrowing::KeepGrant, Some(successor)) = (how, successor) {
+                    self.rewiden(conn, &lock, after, &rt, successor).await?;
+                }
                 Ok((SecretString::from(token.access_token), token.scope))
+            }
+        }
+    }
+
+    /// After a narrowed refresh that rotated on a grant whose old refresh token
+    /// stays valid (the baseline says so): refresh at once with the old, full
+    /// token, so the store ends up holding a full-scope refresh token, never a
+    /// narrowed one. The narrowed successor is kept in memory only until that
+    /// answer is persisted; should the old token be refused after all (the
+    /// provider changed), the successor is stored as the newest token
+    /// (safety rule 1) and the error says what happened.
+    async fn rewiden(
+        &self,
+        conn: &Connection,
+        lock: &Arc<super::store::StoreLock>,
+        current: Entry,
+        old: &StoredSecret,
+        successor: String,
+    ) -> Result<(), AuthError> {
+        match self
+            .spend(conn, lock, current, old, StepKind::Refresh, None)
+            .await
+        {
+            Ok((mut e, token)) => {
+                if token
+                    .refresh_token
+                    .as_deref()
+                    .is_none_or(|rt| rt == old.expose())
+                {
+                    // No new token for the old one: the successor is the newest the
+                    // provider issued, and the old one may die with its grace window.
+                    e.refresh_token = Some(StoredSecret::new(successor));
+                    self.store_put(lock, &conn.credential, e.clone()).await?;
+                }
+                self.remember(
+                    &conn.credential,
+                    &token.access_token,
+                    e.access_token_expires_at,
+                );
+                Ok(())
+            }
+            Err(err) => {
+                if let Some(mut e) = self.store_get(&conn.credential).await? {
+                    e.refresh_token = Some(StoredSecret::new(successor));
+                    self.store_put(lock, &conn.credential, e).await?;
+                }
+                Err(AuthError::Config {
+                    suite: self.provider.clone(),
+                    what: format!(
+                        "connection `{}`: the baseline says its old refresh token stays valid, but after a narrowed refresh it was refused ({}); the narrowed successor was kept and may hold fewer scopes",
+                        conn.id.value,
+                        err.class()
+                    ),
+                })
             }
         }
     }
@@ -62,10 +157,14 @@ impl TokenManager {
     /// grace window), then check that the newest token still works. Every
     /// answer that carries a refresh token is persisted before the next step,
     /// so the newest token is never lost, whatever the provider does.
+    ///
+    /// `policy` (`auth.refresh.replay`) is checked again under the store's lock:
+    /// with `once`, of several concurrent runs only the first replays a grant.
     pub async fn active_refresh_probe(
         &self,
         conn: &Connection,
         replay_delay: Option<std::time::Duration>,
+        policy: ReplayPolicy,
     ) -> Result<(), AuthError> {
         if !conn.disposable {
             return Err(AuthError::Config {
@@ -85,6 +184,12 @@ impl TokenManager {
             .ok_or_else(|| self.not_connected(conn))?;
         if entry.refresh_token.is_none() {
             return Err(self.not_connected(conn));
+        }
+        let replayed_before = entry.replayed.is_some();
+        match policy {
+            ReplayPolicy::Never => return Ok(()),
+            ReplayPolicy::Once if replayed_before => return Ok(()),
+            ReplayPolicy::Once | ReplayPolicy::EveryRun => {}
         }
         // Three refreshes in a row: lazy rotation (a value that changes only
         // every few refreshes) shows as a mix. `old` is the token the last
@@ -142,12 +247,30 @@ impl TokenManager {
                 }
             }
         }
-        if let Some(newest) = current.refresh_token.clone()
-            && let Ok((e, token)) = self
+        let outcome = match current.refresh_token.clone() {
+            Some(newest) => match self
                 .spend(conn, &lock, current, &newest, StepKind::CheckNewest, None)
                 .await
-        {
-            self.remember(&key, &token.access_token, e.access_token_expires_at);
+            {
+                Ok((e, token)) => {
+                    self.remember(&key, &token.access_token, e.access_token_expires_at);
+                    ReplayOutcome::GrantSurvived
+                }
+                Err(AuthError::Refused { .. } | AuthError::InvalidGrant { .. }) => {
+                    ReplayOutcome::GrantRevoked
+                }
+                Err(_) => ReplayOutcome::Inconclusive,
+            },
+            None => ReplayOutcome::Inconclusive,
+        };
+        // Remember the replay with the grant (`auth.refresh.replay: once`); a new
+        // grant from `connect` starts without it.
+        if let Some(mut e) = self.store_get(&key).await? {
+            e.replayed = Some(Replayed {
+                at: Utc::now(),
+                outcome,
+            });
+            self.store_put(&lock, &key, e).await?;
         }
         Ok(())
     }
@@ -173,7 +296,7 @@ impl TokenManager {
         mut current: Entry,
         presented: &StoredSecret,
         kind: StepKind,
-        narrower: Option<&[String]>,
+        narrower: Option<Narrow<'_>>,
     ) -> Result<(Entry, TokenResponse), AuthError> {
         let key = conn.credential.clone();
         self.http.redactor().register_secret(presented.expose());
@@ -191,8 +314,8 @@ impl TokenManager {
             ("grant_type".to_string(), "refresh_token".to_string()),
             ("refresh_token".to_string(), presented.expose().to_string()),
         ];
-        if let Some(scopes) = narrower {
-            form.push(("scope".into(), scopes.join(" ")));
+        if let Some(n) = &narrower {
+            form.push(("scope".into(), n.scopes.join(" ")));
         }
         let result = self
             .token_request(&key, Some(conn), form, "token:refresh")
@@ -202,11 +325,15 @@ impl TokenManager {
             Ok((_, token)) => {
                 let newest = current.refresh_token.clone();
                 let mut new_entry = entry_from(&token, Some(&current), newest, &current.scopes);
-                if narrower.is_some() {
+                if let Some(n) = &narrower {
                     // The grant keeps its scopes (RFC 6749 §6); only this access token is narrower.
                     new_entry.scopes = current.scopes.clone();
                     new_entry.access_token = current.access_token.clone();
                     new_entry.access_token_expires_at = current.access_token_expires_at;
+                    if n.keep_refresh_token {
+                        // The old token stays valid (baseline); the caller re-widens at once.
+                        new_entry.refresh_token = Some(presented.clone());
+                    }
                 }
                 if let Some(new_rt) = &token.refresh_token {
                     self.http.redactor().register_secret(new_rt);

@@ -80,6 +80,29 @@ pub struct Entry {
     pub refresh_token_expires_at: Option<DateTime<Utc>>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub refresh_in_flight: Option<InFlight>,
+    /// The replay probe spent this grant's rotated-away refresh token (`auth.refresh.replay`).
+    /// A new grant (`driftwatch connect`) starts without it, which re-arms the probe.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub replayed: Option<Replayed>,
+}
+
+/// When the replay probe replayed a grant's old refresh token, and what it cost.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Replayed {
+    pub at: DateTime<Utc>,
+    pub outcome: ReplayOutcome,
+}
+
+/// What a replay did to the grant.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum ReplayOutcome {
+    /// The newest refresh token still worked after the replay.
+    GrantSurvived,
+    /// The newest refresh token was refused after the replay: reuse revoked the grant.
+    GrantRevoked,
+    /// The sequence stopped before the grant could be checked (a request failed).
+    Inconclusive,
 }
 
 #[derive(Debug, Default, Serialize, Deserialize)]

@@ -387,7 +387,7 @@ impl TokenManager {
 
     /// Refresh-token grant under the cross-process lock, persisting first.
     /// Asks for `scopes` (RFC 6749 §6 down-scoping) when they are narrower than
-    /// the grant's. Refreshes early when the refresh token would otherwise die
+    /// the grant's and the connection is disposable (safety rule 4). Refreshes early when the refresh token would otherwise die
     /// of idleness soon, to keep the connection alive.
     async fn refresh(
         &self,
@@ -408,7 +408,10 @@ impl TokenManager {
         let known_fresh = entry.access_token_expires_at.is_some()
             && fresh(entry.access_token_expires_at)
             && !needs_keep_alive(&entry, &self.lifetime);
-        let downscope = !scopes.is_empty()
+        // Narrowing can narrow the grant for good (a rotating provider may scope
+        // the new refresh token to the request): only a disposable grant may pay that.
+        let downscope = conn.disposable
+            && !scopes.is_empty()
             && !entry.scopes.is_empty()
             && scopes.iter().all(|s| entry.scopes.contains(s))
             && scopes.len() < entry.scopes.len();
@@ -427,7 +430,10 @@ impl TokenManager {
                 _ => Err(self.not_connected(conn)),
             };
         };
-        let narrower = downscope.then_some(scopes);
+        let narrower = downscope.then_some(super::rotation::Narrow {
+            scopes,
+            keep_refresh_token: false,
+        });
         let (_, token) = self
             .spend(conn, &lock, entry, &rt, StepKind::Refresh, narrower)
             .await?;
@@ -648,6 +654,8 @@ pub(super) fn entry_from(
             .map(|s| now + ChronoDuration::seconds(s.min(100 * 365 * 86_400) as i64))
             .or_else(|| previous.and_then(|p| p.refresh_token_expires_at)),
         refresh_in_flight: None,
+        // A refresh keeps the grant, and with it the memory of a replay; a new grant re-arms.
+        replayed: previous.and_then(|p| p.replayed.clone()),
     }
 }
 

@@ -19,6 +19,9 @@ pub(crate) fn diff_permissions(key: &ObservationKey, before: &Value, after: &Val
             match (b.get(set), a.get(set)) {
                 // An unreadable cell is already reported; comparing it would only add noise.
                 (Some(None), _) | (_, Some(None)) => {}
+                // Only probed cells are compared: a set left unprobed (no grant could be
+                // narrowed safely) keeps whatever the baseline knew, and is no drift.
+                (Some(Some(c)), _) | (_, Some(Some(c))) if c.class == CellClass::NotProbed => {}
                 (Some(Some(bc)), Some(Some(ac))) => diff_cell(&mut em, set, bc, ac),
                 (Some(Some(bc)), None) => {
                     let msg = format!(
@@ -53,7 +56,8 @@ pub(crate) fn diff_permissions(key: &ObservationKey, before: &Value, after: &Val
         }
     }
     let (bd, ad) = (before.get("downscoping"), after.get("downscoping"));
-    if bd != ad {
+    let not_probed = |v: Option<&Value>| v.and_then(Value::as_str) == Some("not-probed");
+    if bd != ad && !not_probed(bd) && !not_probed(ad) {
         let msg = format!(
             "down-scoping on refresh for `{}` is now {} instead of {}",
             key.subject,

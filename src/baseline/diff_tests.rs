@@ -433,6 +433,7 @@ mod properties {
             .prop_map(|(set, scopes, status, body)| PermissionSample {
                 scope_set: set.to_owned(),
                 scopes,
+                connection: "acme".to_owned(),
                 status,
                 headers: vec![(
                     "WWW-Authenticate".to_owned(),

@@ -41,6 +41,8 @@ pub struct PermissionSample {
     pub scope_set: String,
     /// The scopes the token carried.
     pub scopes: Vec<String>,
+    /// The connection whose grant the token came from.
+    pub connection: String,
     /// `None` = transport error.
     pub status: Option<u16>,
     pub headers: Vec<(String, String)>,
@@ -62,6 +64,9 @@ pub enum CellClass {
     Denied,
     /// Transport error, 5xx, an unreadable 2xx or a status that is no answer (1xx, 3xx).
     Error,
+    /// No token for the scope set could be got without risking a grant: no connection holds
+    /// exactly the set, and none may be narrowed to it. Never compared with the baseline.
+    NotProbed,
 }
 
 impl CellClass {
@@ -72,6 +77,7 @@ impl CellClass {
             CellClass::Partial => "partial",
             CellClass::Denied => "denied",
             CellClass::Error => "error",
+            CellClass::NotProbed => "not-probed",
         }
     }
 }
@@ -105,6 +111,20 @@ pub struct Cell {
 }
 
 impl Cell {
+    /// The cell of a scope set that was not probed.
+    pub fn not_probed() -> Cell {
+        Cell {
+            class: CellClass::NotProbed,
+            status: None,
+            signal: None,
+            error_code: None,
+            www_authenticate_error: None,
+            missing_paths: Vec::new(),
+            missing_items: None,
+            reference: false,
+        }
+    }
+
     fn new(class: CellClass, sample: &PermissionSample) -> Cell {
         Cell {
             class,
@@ -136,7 +156,8 @@ struct Data {
 /// set sampled twice keeps its first sample. Rules: transport error / 5xx / unparseable 2xx →
 /// Error; 2xx error envelope (`ok: false`, a top-level `error` with no other data, GraphQL
 /// `INSUFFICIENT_SCOPES` with null data) → Denied([`ENVELOPE_SIGNAL`]); 2xx with fewer paths or
-/// fewer array items than the reference → Partial; other 2xx → Granted; 4xx → Denied.
+/// fewer array items than the reference → Partial (items only within one connection: counts are
+/// one customer's data); other 2xx → Granted; 4xx → Denied.
 pub fn classify(samples: &[PermissionSample]) -> BTreeMap<String, Cell> {
     let mut by_set: BTreeMap<&str, &PermissionSample> = BTreeMap::new();
     for s in samples {
@@ -165,7 +186,9 @@ pub fn classify(samples: &[PermissionSample]) -> BTreeMap<String, Cell> {
         return out;
     };
     for (set, d) in &data {
-        let mut cell = compare(by_set[set], d, reference.1);
+        // Item counts are one customer's data: only compared within one connection.
+        let same_account = by_set[set].connection == by_set[reference.0].connection;
+        let mut cell = compare(by_set[set], d, reference.1, same_account);
         cell.reference = *set == reference.0;
         out.insert((*set).to_owned(), cell);
     }
@@ -281,7 +304,7 @@ fn count_items(value: &Value, path: &mut String, out: &mut BTreeMap<String, u64>
     }
 }
 
-fn compare(sample: &PermissionSample, d: &Data, reference: &Data) -> Cell {
+fn compare(sample: &PermissionSample, d: &Data, reference: &Data, same_account: bool) -> Cell {
     let missing: BTreeSet<&String> = reference.paths.difference(&d.paths).collect();
     let missing_paths: Vec<String> = missing
         .iter()
@@ -291,7 +314,7 @@ fn compare(sample: &PermissionSample, d: &Data, reference: &Data) -> Cell {
         .map(|p| (*p).clone())
         .collect();
     let (mut seen, mut expected) = (0, 0);
-    for (path, n) in &reference.items {
+    for (path, n) in reference.items.iter().filter(|_| same_account) {
         if let Some(m) = d.items.get(path) {
             expected += n;
             seen += m;
@@ -423,7 +446,7 @@ fn auth_param(header: &str, name: &str) -> Option<String> {
 /// Findings for this run against the documented `requires` of the endpoint (checked every
 /// run), sorted by [`Drift::sort_key`]: `permission.undocumented-requirement`,
 /// `permission.works-without-documented-scope`, `permission.misleading-denial`,
-/// `permission.insufficient-scope-missing`. A scope set missing from `scope_sets` is only
+/// `permission.insufficient-scope-missing`, `permission.not-probed`. A scope set missing from `scope_sets` is only
 /// judged on how it was denied.
 pub fn findings(
     provider: &str,
@@ -451,6 +474,19 @@ pub fn findings(
                 suppressed: None,
             });
         };
+        if cell.class == CellClass::NotProbed {
+            push(
+                "permission.not-probed",
+                Severity::Info,
+                format!(
+                    "scope set `{set}` was not probed against `{endpoint}`: no connection holds exactly \
+                     these scopes, and narrowing another grant could narrow it for good; add a \
+                     connection granted exactly `{set}`, or mark a test connection that holds more \
+                     `disposable: true`"
+                ),
+            );
+            continue;
+        }
         if let Some(scopes) = scope_sets.get(set) {
             let lacking: Vec<&str> = requires
                 .iter()
@@ -541,6 +577,7 @@ pub(crate) fn evidence(cell: &Cell) -> String {
             format!("got partial data ({})", parts.join("; "))
         }
         CellClass::Granted => "got the full data".to_owned(),
+        CellClass::NotProbed => "was not probed".to_owned(),
         CellClass::Error => match cell.status {
             Some(status) => format!("failed with {status}"),
             None => "failed without an answer".to_owned(),
@@ -558,7 +595,7 @@ pub(crate) fn describe_signal(cell: &Cell) -> String {
 }
 
 /// One observation per endpoint: `{"reference": <scope set or null>, "cells": {set: cell},
-/// "downscoping": "honoured" | "ignored" | "unknown" | "not-needed"}`.
+/// "downscoping": "honoured" | "ignored" | "unknown" | "not-needed" | "not-probed"}`.
 pub fn observe(
     provider: &str,
     endpoint: &str,

@@ -8,6 +8,7 @@ fn sample(set: &str, scopes: &[&str], status: u16, body: Value) -> PermissionSam
     PermissionSample {
         scope_set: set.to_owned(),
         scopes: scopes.iter().map(|s| (*s).to_owned()).collect(),
+        connection: "acme".to_owned(),
         status: Some(status),
         headers: vec![("Content-Type".into(), "application/json".into())],
         body: Some(body),
@@ -214,6 +215,51 @@ fn strava_dropped_items_are_partial_by_items() {
             ..cell(CellClass::Partial, Some(200))
         }
     );
+}
+
+#[test]
+fn item_counts_of_another_customer_are_not_partial() {
+    // A connection granted exactly `basic` is another customer: fewer activities are its data.
+    let mut s = sample(
+        "basic",
+        &["profile", "activity:read"],
+        200,
+        json!({"id": 1, "name": "Ada", "email": "ada@example.com",
+               "address": {"city": "X", "zip": "1"}, "activities": [{"id": 1}]}),
+    );
+    s.connection = "globex".to_owned();
+    assert_eq!(against_full(s.clone()), cell(CellClass::Granted, Some(200)));
+    // Missing fields are still partial: a shape does not depend on the customer.
+    s.body = Some(
+        json!({"id": 1, "name": "Ada", "address": {"city": "X", "zip": "1"},
+                         "activities": [{"id": 1}]}),
+    );
+    assert_eq!(
+        against_full(s),
+        Cell {
+            missing_paths: vec!["$.email".to_owned()],
+            ..cell(CellClass::Partial, Some(200))
+        }
+    );
+}
+
+#[test]
+fn not_probed_cells_are_a_finding_naming_what_to_add() {
+    let mut cells = BTreeMap::new();
+    cells.insert("public-only".to_owned(), Cell::not_probed());
+    let sets = BTreeMap::from([("public-only".to_owned(), vec!["profile".to_owned()])]);
+    let found = findings("demo", "me", &["profile".to_owned()], &sets, &cells);
+    assert_eq!(found.len(), 1);
+    assert_eq!(found[0].rule, "permission.not-probed");
+    assert_eq!(found[0].severity, Severity::Info);
+    assert_eq!(found[0].path.as_deref(), Some("public-only"));
+    assert_eq!(
+        found[0].message,
+        "scope set `public-only` was not probed against `me`: no connection holds exactly these \
+         scopes, and narrowing another grant could narrow it for good; add a connection granted \
+         exactly `public-only`, or mark a test connection that holds more `disposable: true`"
+    );
+    assert_eq!(Cell::not_probed().to_json(), json!({"class": "not-probed"}));
 }
 
 #[test]

@@ -118,7 +118,10 @@ pub(crate) fn assess(
         }
     }
 
-    let (refresh_obs, refresh_findings) = super::refresh::assess(provider, &ev.refresh);
+    findings.extend(super::replay::consumed_findings(provider, &ev.consumed));
+    let accepted =
+        super::permissions::AcceptedRefresh::load_for(store, provider, &ev.all_connections);
+    let (refresh_obs, refresh_findings) = super::refresh::assess(provider, &ev.refresh, &accepted);
     findings.extend(refresh_findings);
     for obs in refresh_obs {
         rec.record(obs, &[])?;

@@ -63,6 +63,9 @@ pub struct SuiteEvidence {
     /// Refresh-token health of the gathered connections, in suite order.
     #[serde(default)]
     pub tokens: Vec<TokenHealth>,
+    /// Disposable connections an earlier replay consumed: skipped, never compared.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub consumed: Vec<super::replay::ConsumedConnection>,
 }
 
 /// An endpoint's id and documented scopes.
@@ -286,6 +289,7 @@ impl SuiteEvidence {
         }
         self.refresh.extend(other.refresh);
         self.tokens.extend(other.tokens);
+        self.consumed.extend(other.consumed);
         Ok(())
     }
 
@@ -314,6 +318,7 @@ impl SuiteEvidence {
         }
         self.refresh.sort_by_key(|t| at(&t.connection));
         self.tokens.sort_by_key(|h| at(&h.connection));
+        self.consumed.sort_by_key(|c| at(&c.connection));
     }
 }
 

@@ -229,8 +229,19 @@ async fn execute_inner(
             }
             None => (full, true),
         };
-        let mut g =
-            super::gather::gather(s, &all, provider_wide, opts, &credentials, on_event).await?;
+        // The baseline's refresh classes: the permissions probe narrows only
+        // grants they show to be safe. Read here, so gathering never opens the baseline.
+        let accepted = super::permissions::AcceptedRefresh::load(&store, full);
+        let mut g = super::gather::gather(
+            s,
+            &all,
+            provider_wide,
+            opts,
+            &credentials,
+            &accepted,
+            on_event,
+        )
+        .await?;
         let provider = g.summary.provider.clone();
         run.suites.push(g.summary.clone());
         run.errors.append(&mut g.errors);

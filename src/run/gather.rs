@@ -31,13 +31,17 @@ pub(crate) struct Gathered {
 
 /// Gathers the evidence of `s` (already restricted to the shard's connections).
 /// `all_connections` lists the whole suite's connections in suite order;
-/// `provider_wide` runs the probes that do not depend on a connection.
+/// `provider_wide` runs the probes that do not depend on a connection;
+/// `accepted` holds the baseline's refresh classes, read by the caller (gather
+/// never opens the baseline), which tell the permissions probe whose grant a
+/// narrowed refresh cannot hurt.
 pub(crate) async fn gather(
     s: &Suite,
     all_connections: &[String],
     provider_wide: bool,
     opts: &RunOptions,
     credentials: &CredentialStore,
+    accepted: &super::permissions::AcceptedRefresh,
     on_event: &(dyn Fn(Event) + Send + Sync),
 ) -> Result<Gathered, Error> {
     let provider = s.provider.name.value.clone();
@@ -72,6 +76,7 @@ pub(crate) async fn gather(
         permissions: None,
         refresh: Vec::new(),
         tokens: Vec::new(),
+        consumed: Vec::new(),
     };
     let position = |id: &str| {
         all_connections
@@ -99,6 +104,12 @@ pub(crate) async fn gather(
     // and a rotated refresh token is persisted before any probe uses the access token.
     let mut ready = Vec::new();
     for conn in &s.connections {
+        // A disposable grant an earlier replay revoked: skipped, reported as consumed.
+        if let Some(c) = super::replay::consumed(credentials, conn, || tokens.reconnect_hint(conn))
+        {
+            ev.consumed.push(c);
+            continue;
+        }
         let scopes = scopes_of(s, conn);
         let result = tokens.access_token(conn, &scopes).await;
         let pos = position(&conn.id.value);
@@ -322,17 +333,11 @@ pub(crate) async fn gather(
         // Permissions: every scope set × endpoint, judged by the data. Its
         // connections are pinned to this shard (see `shard`).
         let scopes_fn = |c: &crate::suite::Connection| scopes_of(s, c);
-        let perm = super::permissions::gather(s, &tokens, &http, &urls, &ready, &scopes_fn).await;
+        let perm =
+            super::permissions::gather(s, &tokens, &http, &urls, &ready, &scopes_fn, accepted)
+                .await;
+        ev.permissions = Some(PermissionEvidence::new(perm.cells(), perm.downscoping));
         errors.extend(perm.errors);
-        ev.permissions = Some(PermissionEvidence::new(
-            perm.samples
-                .iter()
-                .map(|samples| {
-                    (!samples.is_empty()).then(|| crate::probe::permissions::classify(samples))
-                })
-                .collect(),
-            perm.downscoping,
-        ));
     }
 
     // Refresh: the active sequence (disposable connections only), then every trace.

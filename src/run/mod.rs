@@ -12,6 +12,7 @@ mod merge;
 mod metadata;
 mod permissions;
 mod refresh;
+mod replay;
 mod session;
 mod shard;
 
@@ -22,5 +23,6 @@ pub use evidence::{
 };
 pub use execute::*;
 pub use merge::{MergeError, MergeOptions, merge};
+pub use replay::ConsumedConnection;
 pub use session::ProviderSession;
 pub use shard::{PROVIDER_WIDE_SHARD, Shard, ShardError, assign, hashed_shard};

@@ -36,14 +36,16 @@ pub(crate) async fn gather(
         return out;
     }
     for conn in &s.connections {
-        let had_refresh_token =
-            matches!(store.get(&conn.credential), Ok(Some(e)) if e.refresh_token.is_some());
+        let entry = store.get(&conn.credential).ok().flatten();
+        let had_refresh_token = entry.as_ref().is_some_and(|e| e.refresh_token.is_some());
         let is_ready = ready.contains(&conn.id.value.as_str());
-        if conn.disposable
+        if entry
+            .as_ref()
+            .is_some_and(|e| super::replay::replay_allowed(s.auth.refresh.replay, conn, e))
             && had_refresh_token
             && is_ready
             && let Err(e) = tokens
-                .active_refresh_probe(conn, s.auth.refresh.replay_delay)
+                .active_refresh_probe(conn, s.auth.refresh.replay_delay, s.auth.refresh.replay)
                 .await
         {
             out.errors.push(RunError {
@@ -72,12 +74,26 @@ pub(crate) async fn gather(
     out
 }
 
-/// Classifies each trace: its observation and findings.
-pub(crate) fn assess(provider: &str, traces: &[RefreshTrace]) -> (Vec<Observation>, Vec<Drift>) {
+/// Classifies each trace: its observation and findings. A passive trace
+/// (`rotating`: no replay this run, e.g. `auth.refresh.replay: once` after the
+/// replay) agrees with every replay-tested class, so the accepted one of
+/// `accepted` stays: the baseline keeps what the replay established.
+pub(crate) fn assess(
+    provider: &str,
+    traces: &[RefreshTrace],
+    accepted: &super::permissions::AcceptedRefresh,
+) -> (Vec<Observation>, Vec<Drift>) {
     let mut observations = Vec::new();
     let mut findings = Vec::new();
     for trace in traces {
-        let class = refresh::classify(trace);
+        let mut class = refresh::classify(trace);
+        if class.class == refresh::RefreshClass::Rotating
+            && let Some(base) = accepted.get(&trace.connection)
+            && base.class.is_active_rotating()
+        {
+            class.class = base.class;
+            class.grace_window_ms = base.grace_window_ms;
+        }
         findings.extend(refresh::findings(provider, trace, &class));
         observations.push(refresh::observe(provider, trace, &class));
     }

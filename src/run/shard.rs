@@ -7,9 +7,9 @@
 //! - provider-wide probes (discovery metadata, the token error probe, suite
 //!   configuration errors) run in shard 1 only;
 //! - the connections the permissions probe uses (the account whose grant covers
-//!   the most scope sets, and the first connection granted exactly each scope
-//!   set that account cannot down-scope to) are pinned to shard 1, because the
-//!   probe compares their answers with each other.
+//!   the most scope sets, the first connection granted exactly each scope set,
+//!   and the disposable connection narrowed to a set nobody holds) are pinned
+//!   to shard 1, because the probe compares their answers with each other.
 
 use crate::suite::{Connection, Suite};
 use serde::{Deserialize, Serialize};
@@ -112,7 +112,11 @@ pub(crate) fn scopes_of(s: &Suite, conn: &Connection) -> Vec<String> {
 }
 
 /// Ids of the connections the permissions probe would use when every
-/// connection gets a token: the same choice `permissions::gather` makes.
+/// connection gets a token: the same choice `permissions::gather` makes
+/// (exact holders first, then disposable grants; the probe account preferred).
+/// Grants narrowed because the baseline shows their old refresh token stays
+/// valid are known only at run time: the probe account is pinned, the others
+/// are not, so a shard run may leave such a set `not-probed`.
 fn permission_connections(s: &Suite) -> BTreeSet<&str> {
     let mut out = BTreeSet::new();
     if s.scope_sets.is_empty() {
@@ -129,22 +133,30 @@ fn permission_connections(s: &Suite) -> BTreeSet<&str> {
     let Some(probe) = s
         .connections
         .iter()
-        .max_by_key(|c| (covers(c), std::cmp::Reverse(c.pos)))
+        .max_by_key(|c| (covers(c), c.disposable, std::cmp::Reverse(c.pos)))
     else {
         return out;
     };
     out.insert(probe.id.value.as_str());
-    let own = set_of(&scopes_of(s, probe));
+    let probe_first = |c: &&Connection| (c.id.value != probe.id.value, c.pos);
     for set in s.scope_sets.values() {
         let wanted = set_of(&set.value);
-        if wanted.is_subset(&own) {
-            continue;
-        }
-        if let Some(c) = s
+        let holder = s
             .connections
             .iter()
-            .find(|c| set_of(&scopes_of(s, c)) == wanted)
-        {
+            .filter(|c| set_of(&scopes_of(s, c)) == wanted)
+            .min_by_key(probe_first);
+        let narrowed = || {
+            s.connections
+                .iter()
+                .filter(|c| c.disposable)
+                .filter(|c| {
+                    let own = set_of(&scopes_of(s, c));
+                    wanted.is_subset(&own) && wanted != own
+                })
+                .min_by_key(probe_first)
+        };
+        if let Some(c) = holder.or_else(narrowed) {
             out.insert(c.id.value.as_str());
         }
     }
@@ -246,8 +258,9 @@ mod tests {
             for i in 1..=n {
                 let part = restrict(&s, Shard { index: i, count: n });
                 seen.extend(part.connections.iter().map(|c| c.id.value.clone()));
-                // acme-corp holds `full`, which covers every scope set: the probe account.
-                let has_probe = part.connections.iter().any(|c| c.id.value == "acme-corp");
+                // umbrella holds `full`, which covers every scope set, and is disposable:
+                // the probe account.
+                let has_probe = part.connections.iter().any(|c| c.id.value == "umbrella");
                 assert_eq!(has_probe, i == PROVIDER_WIDE_SHARD, "n={n} i={i}");
             }
             seen.sort();
@@ -255,9 +268,10 @@ mod tests {
             all.sort();
             assert_eq!(seen, all, "n={n}");
         }
+        // globex holds exactly `basic`; `public-only` is narrowed from umbrella.
         assert_eq!(
             permission_connections(&s).into_iter().collect::<Vec<_>>(),
-            vec!["acme-corp"]
+            vec!["globex", "umbrella"]
         );
     }
 
@@ -269,7 +283,7 @@ mod tests {
         basic.value.push("billing:write".into());
         assert_eq!(
             permission_connections(&s).into_iter().collect::<Vec<_>>(),
-            vec!["acme-corp", "globex"]
+            vec!["globex", "umbrella"]
         );
         assert_eq!(assign(&s, 8)[1], PROVIDER_WIDE_SHARD);
     }

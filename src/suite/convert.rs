@@ -288,6 +288,11 @@ impl Converter<'_> {
                     RawDocumentedRefresh::Rotating => DocumentedRefresh::Rotating,
                 }),
                 replay_delay: r.replay_delay.as_ref().and_then(|d| self.duration(d)),
+                replay: match r.replay {
+                    None | Some(RawReplay::Once) => ReplayPolicy::Once,
+                    Some(RawReplay::EveryRun) => ReplayPolicy::EveryRun,
+                    Some(RawReplay::Never) => ReplayPolicy::Never,
+                },
             },
             None => RefreshDocs::default(),
         };

@@ -109,6 +109,32 @@ pub struct RefreshDocs {
     /// On disposable connections, replay the rotated-away token a second time
     /// after this delay, to measure a grace window.
     pub replay_delay: Option<Duration>,
+    /// How often the replay probe may spend a disposable connection's grant.
+    pub replay: ReplayPolicy,
+}
+
+/// `auth.refresh.replay`: how often the active refresh probe replays a rotated-away refresh
+/// token on a `disposable` connection. A replay can cost the grant: providers that detect
+/// reuse (Auth0, Okta after its leeway, Salesforce, OAuth 2.1 servers) revoke it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum ReplayPolicy {
+    /// Once per grant: the credential store remembers the replay, and `connect` re-arms it.
+    #[default]
+    Once,
+    /// Every run (a reuse-revoking provider needs a `connect` before each run).
+    EveryRun,
+    /// Never: refresh classes come from passive signals only.
+    Never,
+}
+
+impl ReplayPolicy {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ReplayPolicy::Once => "once",
+            ReplayPolicy::EveryRun => "every-run",
+            ReplayPolicy::Never => "never",
+        }
+    }
 }
 
 /// Refresh-token lifetimes the provider documents (most never say in the response).

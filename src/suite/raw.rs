@@ -217,6 +217,24 @@ pub(crate) struct RawRefresh {
     #[serde(default)]
     #[schemars(with = "Option<String>", regex(pattern = r"^[0-9]+(ms|s|m|h|d)$"))]
     pub replay_delay: Option<Spanned<String>>,
+    /// How often the replay probe may replay an old refresh token on a `disposable` connection
+    /// (default `once`). A replay can cost the grant where reuse revokes it (Auth0, Okta,
+    /// Salesforce, OAuth 2.1 servers); see docs/faq.md.
+    #[serde(default)]
+    pub replay: Option<RawReplay>,
+}
+
+/// `auth.refresh.replay`.
+#[derive(Debug, Clone, Copy, Deserialize, JsonSchema)]
+#[serde(rename_all = "kebab-case")]
+#[schemars(rename = "Replay")]
+pub(crate) enum RawReplay {
+    /// Once per grant: the credential store remembers the replay; `driftwatch connect` re-arms it.
+    Once,
+    /// Every run: a provider whose reuse detection revokes the grant needs a `connect` before every run.
+    EveryRun,
+    /// Never: the refresh class comes from passive signals only (`rotating`, `non-rotating`).
+    Never,
 }
 
 /// Documented refresh-token lifetimes: `idle` (dies unused) and `absolute` (dies regardless).
@@ -250,7 +268,8 @@ pub(crate) struct RawConnection {
     #[serde(default)]
     #[schemars(with = "Option<String>")]
     pub scope_set: Option<Spanned<String>>,
-    /// Allows destructive probes (replaying an old refresh token). Default false.
+    /// Allows probes that may spend the grant: replaying an old refresh token
+    /// (`auth.refresh.replay`) and narrowed refreshes for the permissions probe. Default false.
     #[serde(default)]
     pub disposable: bool,
     /// Static bearer token (grant `static_bearer` only); write it as `${env:VAR}`.

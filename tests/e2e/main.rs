@@ -11,6 +11,7 @@ mod corrupt;
 mod docs;
 mod drift;
 mod examples;
+mod grant_safety;
 mod grants;
 mod hostile;
 mod html;

@@ -151,6 +151,7 @@ mod backend {
                 started_at: at,
                 pid: 4242,
             }),
+            replayed: None,
         }
     }
 
