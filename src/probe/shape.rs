@@ -18,7 +18,9 @@ pub enum ShapeError {
     TooDeep { max: usize, path: String },
 }
 
-/// A JSON type as seen in samples. `Integer` is a number that fits i64/u64; `Number` a float.
+/// A JSON type as seen in samples. `Integer` is a number written without a fraction or exponent
+/// that fits i64/u64; `Number` any other number. JSON has one number type, so `Integer` is a
+/// subtype of `Number`: a merged shape never holds both (see [`absorb_integer`]).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum JsonType {
@@ -169,6 +171,15 @@ struct FieldEntry {
     shape: Shape,
 }
 
+/// Integer is a subtype of number: a set holding `number` drops `integer`, so the merged type of
+/// `{integer, number}` is `number` (a money field that is whole on one call is still a number).
+/// Union followed by this absorption is still commutative, associative and idempotent.
+pub fn absorb_integer(types: &mut BTreeSet<JsonType>) {
+    if types.contains(&JsonType::Number) {
+        types.remove(&JsonType::Integer);
+    }
+}
+
 /// The flattened descriptor of one node.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct FieldShape {
@@ -311,7 +322,8 @@ impl Shape {
 
     /// The shape of all samples of `self` and `other` together.
     pub fn merge(&self, other: &Shape) -> Shape {
-        let types = self.types.union(&other.types).copied().collect();
+        let mut types = self.types.union(&other.types).copied().collect();
+        absorb_integer(&mut types);
         let formats = self.formats.union(&other.formats).copied().collect();
         let self_obj = self.types.contains(&JsonType::Object);
         let other_obj = other.types.contains(&JsonType::Object);
@@ -360,6 +372,7 @@ impl Shape {
         let self_obj = self.types.contains(&JsonType::Object);
         let other_obj = other.types.contains(&JsonType::Object);
         self.types.extend(other.types);
+        absorb_integer(&mut self.types);
         self.formats.extend(other.formats);
         // Both maps are sorted: walk them side by side instead of a lookup per key.
         let mut theirs = other.fields.into_iter().peekable();
@@ -416,8 +429,11 @@ impl Shape {
             (1, Some(f)) => *f,
             _ => None,
         };
+        let mut types = self.types.clone();
+        // Canonical already when built by `infer`/`merge`; a deserialised shape may not be.
+        absorb_integer(&mut types);
         FieldShape {
-            types: self.types.clone(),
+            types,
             format,
             required,
         }

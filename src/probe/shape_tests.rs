@@ -126,7 +126,7 @@ fn absent_parent_does_not_make_children_optional() {
         vec![
             entry("$", fs(&[Object], None, true)),
             entry("$.p", fs(&[Null, Object], None, true)),
-            entry("$.p.x", fs(&[Integer, Number], None, true)),
+            entry("$.p.x", fs(&[Number], None, true)),
         ]
     );
 }
@@ -481,5 +481,98 @@ proptest! {
         s in "[\\x00-\\x20]{0,2}(?i:https?|urn|ftp|x)?[:/]{0,3}[a-z0-9.:/@\\[\\]%\\x00-\\x20-]{0,10}"
     ) {
         prop_assert_eq!(is_uri(&s), is_uri_by_parsing_only(&s));
+    }
+}
+
+/// JSON has one number type (issue 13): integer is a subtype of number, so the merged type of
+/// whole and fractional samples is `number`, never `integer | number`, on both inference paths.
+#[test]
+fn integer_merged_with_number_is_number() {
+    let mixed = br#"{"total": [1204, 1204.35, 7], "n": [1, 2], "x": [1.5], "m": [1, "a", 2.5]}"#;
+    let want = vec![
+        entry("$", fs(&[Object], None, true)),
+        entry("$.m", fs(&[Array], None, true)),
+        entry("$.m[]", fs(&[Number, STR], None, true)),
+        entry("$.n", fs(&[Array], None, true)),
+        entry("$.n[]", fs(&[Integer], None, true)),
+        entry("$.total", fs(&[Array], None, true)),
+        entry("$.total[]", fs(&[Number], None, true)),
+        entry("$.x", fs(&[Array], None, true)),
+        entry("$.x[]", fs(&[Number], None, true)),
+    ];
+    let streamed = infer_slice(mixed).unwrap();
+    let parsed = infer(&serde_json::from_slice(mixed).unwrap()).unwrap();
+    assert_eq!(streamed, parsed);
+    assert_eq!(streamed.flatten().into_iter().collect::<Vec<_>>(), want);
+    // Across samples (pages, connections) too, in either order and in place.
+    let whole = infer(&json!({"total": 1204})).unwrap();
+    let fraction = infer(&json!({"total": 1204.35})).unwrap();
+    let number = vec![
+        entry("$", fs(&[Object], None, true)),
+        entry("$.total", fs(&[Number], None, true)),
+    ];
+    assert_eq!(
+        whole
+            .merge(&fraction)
+            .flatten()
+            .into_iter()
+            .collect::<Vec<_>>(),
+        number
+    );
+    assert_eq!(
+        fraction
+            .merge(&whole)
+            .flatten()
+            .into_iter()
+            .collect::<Vec<_>>(),
+        number
+    );
+    let mut in_place = whole.clone();
+    in_place.merge_from(fraction.clone());
+    assert_eq!(in_place, whole.merge(&fraction));
+    assert_eq!(
+        in_place.to_body()["$.total"],
+        json!({"required": true, "types": ["number"]})
+    );
+}
+
+/// A shape deserialised from an older `integer | number` body flattens to `number`.
+#[test]
+fn deserialised_integer_or_number_flattens_to_number() {
+    let shape: Shape =
+        serde_json::from_value(json!({"types": ["integer", "null", "number"]})).unwrap();
+    assert_eq!(
+        shape.flatten().into_iter().collect::<Vec<_>>(),
+        vec![entry("$", fs(&[Null, Number], None, true))]
+    );
+}
+
+/// One numeric field seen whole or fractional, in any mix.
+fn numeric_mix() -> impl Strategy<Value = Vec<Value>> {
+    prop::collection::vec(
+        prop_oneof![
+            any::<i64>().prop_map(|i| json!(i)),
+            any::<u64>().prop_map(|u| json!(u)),
+            (-1.0e9f64..1.0e9)
+                .prop_filter("has a fraction", |f| f.fract() != 0.0)
+                .prop_map(|f| json!(f)),
+        ],
+        1..12,
+    )
+}
+
+proptest! {
+    /// Both inference paths agree on numeric mixes, and the item type is `integer` exactly when
+    /// every value is whole, `number` otherwise (never both).
+    #[test]
+    fn numeric_mixes_infer_integer_or_number_on_both_paths(values in numeric_mix()) {
+        let doc = json!({"total": values.clone()});
+        let bytes = serde_json::to_vec(&doc).unwrap();
+        let streamed = infer_slice(&bytes).unwrap();
+        prop_assert_eq!(&streamed, &infer(&doc).unwrap());
+        let all_whole = values.iter().all(|v| v.is_i64() || v.is_u64());
+        let want = if all_whole { Integer } else { Number };
+        let flat = streamed.flatten();
+        prop_assert_eq!(&flat["$.total[]"].types, &BTreeSet::from([want]));
     }
 }
