@@ -2,7 +2,7 @@
 //! with a rule id and severity; knows nothing about HTTP, files or output formats.
 
 use crate::model::{Drift, Observation, ObservationKey, ProbeKind, Severity};
-use crate::probe::shape::{FieldShape, JsonType, absorb_integer};
+use crate::probe::shape::{FieldShape, JsonType, MAP_KEY_LIMIT, MAP_VALUES, absorb_integer};
 use serde_json::Value;
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -230,8 +230,22 @@ fn diff_shapes(
             diff_field(em, path, b, a);
         }
     }
-    let removed = topmost(before, after);
-    let added = topmost(after, before);
+    // A node that is a map on one side only: one drift for it, and its keys on the object side
+    // (and the map's `{}` values) are not compared one by one.
+    let folded = map_changes(em, before, after);
+    let under_folded = |p: &String| {
+        folded
+            .iter()
+            .any(|f| p.starts_with(f.as_str()) && is_below(p, f))
+    };
+    let removed: Vec<String> = topmost(before, after)
+        .into_iter()
+        .filter(|p| !under_folded(p))
+        .collect();
+    let added: Vec<String> = topmost(after, before)
+        .into_iter()
+        .filter(|p| !under_folded(p))
+        .collect();
     let renames = find_renames(before, after, &removed, &added);
     for path in &removed {
         if let Some(new) = renames.get(path.as_str()) {
@@ -275,6 +289,49 @@ fn diff_shapes(
             Some(a),
         );
     }
+}
+
+/// Paths that are a map (have `{}` values) on exactly one side, each reported as
+/// `schema.map-changed` (info: a key set crossing [`MAP_KEY_LIMIT`] is how id-keyed data
+/// grows, not a change of contract).
+fn map_changes(
+    em: &mut Emitter<'_>,
+    before: &BTreeMap<String, FieldShape>,
+    after: &BTreeMap<String, FieldShape>,
+) -> Vec<String> {
+    let maps = |side: &BTreeMap<String, FieldShape>| -> BTreeSet<String> {
+        side.keys()
+            .filter_map(|p| p.strip_suffix(MAP_VALUES))
+            .filter(|p| side.contains_key(*p))
+            .map(str::to_owned)
+            .collect()
+    };
+    let (b, a) = (maps(before), maps(after));
+    let mut out = Vec::new();
+    for path in b.symmetric_difference(&a) {
+        let (Some(bf), Some(af)) = (before.get(path), after.get(path)) else {
+            continue;
+        };
+        let msg = if a.contains(path) {
+            format!(
+                "`{path}` is now a map: more than {MAP_KEY_LIMIT} distinct keys, so its values \
+                 are compared as one shape (`{path}{MAP_VALUES}`) instead of field by field"
+            )
+        } else {
+            format!(
+                "`{path}` has named fields again ({MAP_KEY_LIMIT} distinct keys or fewer) instead \
+                 of being a map"
+            )
+        };
+        em.field("schema.map-changed", Severity::Info, path, msg, bf, af);
+        out.push(path.clone());
+    }
+    out
+}
+
+/// `path` is strictly below `ancestor` (next byte starts a segment).
+fn is_below(path: &str, ancestor: &str) -> bool {
+    matches!(path.as_bytes().get(ancestor.len()), Some(b'.' | b'[' | b'{'))
 }
 
 fn diff_field(em: &mut Emitter<'_>, path: &str, b: &FieldShape, a: &FieldShape) {
@@ -417,6 +474,7 @@ fn find_renames<'a>(
         for p in paths {
             if let Some((parent, last)) = split_last(p)
                 && last != "[]"
+                && last != MAP_VALUES
             {
                 m.entry(parent).or_default().push((p, last));
             }
@@ -528,7 +586,7 @@ fn subtree<'m>(
         .filter_map(|(p, f)| {
             let rest = &p[root.len()..];
             // A complete path followed by `.` or `[` is a descendant; `$.ab` is not under `$.a`.
-            (rest.is_empty() || rest.starts_with('.') || rest.starts_with('[')).then_some((rest, f))
+            (rest.is_empty() || rest.starts_with(['.', '[', '{'])).then_some((rest, f))
         })
         .collect()
 }
@@ -545,7 +603,7 @@ pub(crate) fn split_last(path: &str) -> Option<(&str, &str)> {
             while i < bytes.len() && (bytes[i].is_ascii_alphanumeric() || bytes[i] == b'_') {
                 i += 1;
             }
-        } else if bytes[i..].starts_with(b"[]") {
+        } else if bytes[i..].starts_with(b"[]") || bytes[i..].starts_with(b"{}") {
             i += 2;
         } else if bytes[i..].starts_with(b"['") {
             i += 2;

@@ -786,3 +786,63 @@ mod numeric_noise {
         }
     }
 }
+
+/// `{"by_id": {"<id>": {"amount": …}, …}}` with ids `from..from + n`.
+fn by_id(from: usize, n: usize, amount: Value) -> Value {
+    let m: serde_json::Map<String, Value> = (from..from + n)
+        .map(|i| (format!("id_{i}"), json!({"amount": amount.clone()})))
+        .collect();
+    json!({"total": 1, "by_id": m})
+}
+
+/// Issue 15: an object whose keys cross the map limit is one info drift, not a removal or an
+/// addition per key; its values are then compared as one shape under `{}`.
+#[test]
+fn schema_map_changed_when_keys_cross_the_limit() {
+    use crate::probe::shape::MAP_KEY_LIMIT;
+    let object = schema(&[by_id(0, 3, json!(1))]);
+    let map = schema(&[by_id(100, MAP_KEY_LIMIT + 1, json!(1))]);
+    let drifts = diff_observations(&object, &map);
+    assert_eq!(
+        summary(&drifts),
+        vec![("schema.map-changed", Some("$.by_id"), Severity::Info)]
+    );
+    assert_eq!(
+        drifts[0].message,
+        "`$.by_id` is now a map: more than 1000 distinct keys, so its values are compared as one \
+         shape (`$.by_id{}`) instead of field by field"
+    );
+    let drifts = diff_observations(&map, &object);
+    assert_eq!(
+        summary(&drifts),
+        vec![("schema.map-changed", Some("$.by_id"), Severity::Info)]
+    );
+    assert_eq!(
+        drifts[0].message,
+        "`$.by_id` has named fields again (1000 distinct keys or fewer) instead of being a map"
+    );
+    // Other keys of both maps: no drift. A change inside the values: drift at the `{}` path.
+    let other_keys = schema(&[by_id(5_000, MAP_KEY_LIMIT + 7, json!(2))]);
+    assert_eq!(diff_observations(&map, &other_keys), vec![]);
+    let strings = schema(&[by_id(0, MAP_KEY_LIMIT + 1, json!("12"))]);
+    assert_eq!(
+        summary(&diff_observations(&map, &strings)),
+        vec![(
+            "schema.type-changed",
+            Some("$.by_id{}.amount"),
+            Severity::Breaking
+        )]
+    );
+    let without = schema(&[json!({"total": 1})]);
+    assert_eq!(
+        summary(&diff_observations(&map, &without)),
+        vec![("schema.field-removed", Some("$.by_id"), Severity::Breaking)]
+    );
+}
+
+#[test]
+fn split_last_reads_map_value_segments() {
+    assert_eq!(split_last("$.by_id{}"), Some(("$.by_id", "{}")));
+    assert_eq!(split_last("$.by_id{}.amount"), Some(("$.by_id{}", ".amount")));
+    assert_eq!(split_last("${}"), Some(("$", "{}")));
+}

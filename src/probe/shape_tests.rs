@@ -274,7 +274,8 @@ proptest! {
         prop_assert_eq!(a.merge(&b).merge(&c), a.merge(&b.merge(&c)));
         prop_assert_eq!(a.merge(&Shape::empty()), a.clone());
         prop_assert_eq!(Shape::empty().merge(&a), a.clone());
-        prop_assert_eq!(a.merge(&a), a.clone());
+        // Idempotent up to sample counts: the same samples twice describe the same shape.
+        prop_assert_eq!(a.merge(&a).flatten(), a.flatten());
     }
 }
 
@@ -574,5 +575,149 @@ proptest! {
         let want = if all_whole { Integer } else { Number };
         let flat = streamed.flatten();
         prop_assert_eq!(&flat["$.total[]"].types, &BTreeSet::from([want]));
+    }
+}
+
+/// `{"k0": v, "k1": v, …}` with `n` keys starting at `from`.
+fn keyed(from: usize, n: usize, v: &Value) -> Value {
+    Value::Object((from..from + n).map(|i| (format!("k{i}"), v.clone())).collect())
+}
+
+/// Issue 15: an object keeps up to `MAP_KEY_LIMIT` keys as named fields; one more and it is a
+/// map whose values merge into one shape under `{}`, on both inference paths.
+#[test]
+fn map_shape_folds_past_the_key_limit() {
+    let at_limit = keyed(0, MAP_KEY_LIMIT, &json!(1));
+    let shape = infer(&at_limit).unwrap();
+    assert!(!shape.is_map());
+    assert_eq!(shape.flatten().len(), MAP_KEY_LIMIT + 1);
+    let past = keyed(0, MAP_KEY_LIMIT + 1, &json!({"amount": 1, "note": "x"}));
+    let streamed = infer_slice(&serde_json::to_vec(&past).unwrap()).unwrap();
+    assert_eq!(streamed, infer(&past).unwrap());
+    assert!(streamed.is_map());
+    assert_eq!(
+        streamed.flatten().into_iter().collect::<Vec<_>>(),
+        vec![
+            entry("$", fs(&[Object], None, true)),
+            entry("${}", fs(&[Object], None, true)),
+            entry("${}.amount", fs(&[Integer], None, true)),
+            entry("${}.note", fs(&[STR], None, true)),
+        ]
+    );
+    // Values that differ between keys merge like array items: optional fields, joined types.
+    let mut m = serde_json::Map::new();
+    for i in 0..=MAP_KEY_LIMIT {
+        let v = if i % 2 == 0 {
+            json!({"amount": 1})
+        } else {
+            json!({"amount": 2.5, "tax": null})
+        };
+        m.insert(format!("id_{i}"), v);
+    }
+    let doc = json!({"by_id": Value::Object(m)});
+    let streamed = infer_slice(&serde_json::to_vec(&doc).unwrap()).unwrap();
+    assert_eq!(streamed, infer(&doc).unwrap());
+    assert_eq!(
+        streamed.flatten().into_iter().collect::<Vec<_>>(),
+        vec![
+            entry("$", fs(&[Object], None, true)),
+            entry("$.by_id", fs(&[Object], None, true)),
+            entry("$.by_id{}", fs(&[Object], None, true)),
+            entry("$.by_id{}.amount", fs(&[Number], None, true)),
+            entry("$.by_id{}.tax", fs(&[Null], None, false)),
+        ]
+    );
+}
+
+/// The merged objects of an array (or of pages and connections) fold the same way, and once a
+/// map, every later object's keys merge into its value shape.
+#[test]
+fn map_shape_folds_merged_objects() {
+    let half = MAP_KEY_LIMIT / 2 + 1;
+    let a = infer(&keyed(0, half, &json!(1))).unwrap();
+    let b = infer(&keyed(half, half, &json!("x"))).unwrap();
+    assert!(!a.is_map() && !b.is_map());
+    let merged = a.merge(&b);
+    assert!(merged.is_map());
+    assert_eq!(
+        merged.flatten().into_iter().collect::<Vec<_>>(),
+        vec![
+            entry("$", fs(&[Object], None, true)),
+            entry("${}", fs(&[Integer, STR], None, true)),
+        ]
+    );
+    // A later object with a few named keys, or null, changes only the value shape or types.
+    let later = merged.merge(&infer(&json!({"k1": 2.5, "k99999": true})).unwrap());
+    assert_eq!(
+        later.flatten().into_iter().collect::<Vec<_>>(),
+        vec![
+            entry("$", fs(&[Object], None, true)),
+            entry("${}", fs(&[Boolean, Number, STR], None, true)),
+        ]
+    );
+    assert_eq!(merged.merge(&infer(&json!(null)).unwrap()).flatten()["$"].types, BTreeSet::from([Null, Object]));
+}
+
+/// Issue 15: `[{"f0":1},{"f1":1},…]` with 20,000 distinct keys took over 120 s; it must infer in
+/// under 2 s on a debug build, on both paths.
+#[test]
+fn twenty_thousand_distinct_key_items_infer_in_under_two_seconds() {
+    let mut body = String::from("[");
+    for i in 0..20_000 {
+        if i > 0 {
+            body.push(',');
+        }
+        body.push_str(&format!("{{\"f{i}\":1}}"));
+    }
+    body.push(']');
+    let start = std::time::Instant::now();
+    let streamed = infer_slice(body.as_bytes()).unwrap();
+    let streaming = start.elapsed();
+    let start = std::time::Instant::now();
+    let value: Value = serde_json::from_str(&body).unwrap();
+    let walked = infer(&value).unwrap();
+    let value_path = start.elapsed();
+    assert_eq!(streamed, walked);
+    assert_eq!(
+        streamed.flatten().into_iter().collect::<Vec<_>>(),
+        vec![
+            entry("$", fs(&[Array], None, true)),
+            entry("$[]", fs(&[Object], None, true)),
+            entry("$[]{}", fs(&[Integer], None, true)),
+        ]
+    );
+    assert!(
+        streaming < std::time::Duration::from_secs(2),
+        "infer_slice took {streaming:?}"
+    );
+    assert!(
+        value_path < std::time::Duration::from_secs(2),
+        "parse + infer took {value_path:?}"
+    );
+}
+
+/// Objects with many keys from overlapping ranges, so unions cross the map limit.
+fn wide_object() -> impl Strategy<Value = Value> {
+    (0usize..1200, 0usize..700, prop_oneof![Just(json!(1)), Just(json!(2.5)), Just(json!("s")), Just(json!({"x": null}))])
+        .prop_map(|(from, n, v)| keyed(from, n, &v))
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(48))]
+
+    /// Folding into maps keeps merge commutative and associative, in place and not, and the
+    /// streaming path equal to the Value walker.
+    #[test]
+    fn map_folding_keeps_the_merge_laws(a in wide_object(), b in wide_object(), c in wide_object()) {
+        for v in [&a, &b, &c] {
+            prop_assert_eq!(infer_slice(&serde_json::to_vec(v).unwrap()).unwrap(), infer(v).unwrap());
+        }
+        let (a, b, c) = (infer(&a).unwrap(), infer(&b).unwrap(), infer(&c).unwrap());
+        prop_assert_eq!(a.merge(&b), b.merge(&a));
+        prop_assert_eq!(a.merge(&b).merge(&c), a.merge(&b.merge(&c)));
+        let mut in_place = a.clone();
+        in_place.merge_from(b.clone());
+        in_place.merge_from(c.clone());
+        prop_assert_eq!(in_place, a.merge(&b).merge(&c));
     }
 }
