@@ -331,7 +331,10 @@ fn map_changes(
 
 /// `path` is strictly below `ancestor` (next byte starts a segment).
 fn is_below(path: &str, ancestor: &str) -> bool {
-    matches!(path.as_bytes().get(ancestor.len()), Some(b'.' | b'[' | b'{'))
+    matches!(
+        path.as_bytes().get(ancestor.len()),
+        Some(b'.' | b'[' | b'{')
+    )
 }
 
 fn diff_field(em: &mut Emitter<'_>, path: &str, b: &FieldShape, a: &FieldShape) {

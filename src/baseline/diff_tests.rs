@@ -843,6 +843,9 @@ fn schema_map_changed_when_keys_cross_the_limit() {
 #[test]
 fn split_last_reads_map_value_segments() {
     assert_eq!(split_last("$.by_id{}"), Some(("$.by_id", "{}")));
-    assert_eq!(split_last("$.by_id{}.amount"), Some(("$.by_id{}", ".amount")));
+    assert_eq!(
+        split_last("$.by_id{}.amount"),
+        Some(("$.by_id{}", ".amount"))
+    );
     assert_eq!(split_last("${}"), Some(("$", "{}")));
 }

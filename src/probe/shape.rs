@@ -16,7 +16,7 @@ pub const MAX_DEPTH: usize = 128;
 /// keys vary, and every value merges into one value shape, flattened under `{}`
 /// (`$.by_id{}.amount`). Id-keyed records and per-item custom fields are maps; folding keeps
 /// inference linear in the keys seen and memory bounded, and keeps values (a reflected token,
-/// say) from becoming field names. Documented in docs/schema.md.
+/// say) from becoming field names. Documented in docs/shapes.md.
 pub const MAP_KEY_LIMIT: usize = 1000;
 
 /// Why a JSON value has no shape.
@@ -449,7 +449,9 @@ impl Shape {
         for (key, entry) in &self.fields {
             let mut child = path.clone();
             push_key(&mut child, key);
-            entry.shape.flatten_into(child, entry.seen >= self.objects, out);
+            entry
+                .shape
+                .flatten_into(child, entry.seen >= self.objects, out);
         }
         if let Some(map) = &self.map {
             // Every key of a map has a value: the value shape is required.

@@ -1,6 +1,9 @@
 //! Infers a shape while deserialising JSON, without building a `serde_json::Value`: the result
-//! is exactly `infer(&serde_json::from_slice(bytes)?)`, errors included. Knows nothing about
-//! HTTP or where the bytes came from.
+//! is exactly `infer(&serde_json::from_slice(bytes)?)`, errors included, with one exception: in
+//! an object past `MAP_KEY_LIMIT` keys a repeated key's earlier value has already merged into
+//! the map's value shape, where `Value` keeps only the last (RFC 8259 leaves repeated names
+//! undefined; keeping every key to undo that would cost the memory the map limit saves). Knows
+//! nothing about HTTP or where the bytes came from.
 
 use super::{JsonType, MAX_DEPTH, Shape, ShapeError, StringFormat, push_key};
 use serde::de::{self, DeserializeSeed, Deserializer, MapAccess, SeqAccess, Visitor};

@@ -580,7 +580,11 @@ proptest! {
 
 /// `{"k0": v, "k1": v, …}` with `n` keys starting at `from`.
 fn keyed(from: usize, n: usize, v: &Value) -> Value {
-    Value::Object((from..from + n).map(|i| (format!("k{i}"), v.clone())).collect())
+    Value::Object(
+        (from..from + n)
+            .map(|i| (format!("k{i}"), v.clone()))
+            .collect(),
+    )
 }
 
 /// Issue 15: an object keeps up to `MAP_KEY_LIMIT` keys as named fields; one more and it is a
@@ -655,7 +659,10 @@ fn map_shape_folds_merged_objects() {
             entry("${}", fs(&[Boolean, Number, STR], None, true)),
         ]
     );
-    assert_eq!(merged.merge(&infer(&json!(null)).unwrap()).flatten()["$"].types, BTreeSet::from([Null, Object]));
+    assert_eq!(
+        merged.merge(&infer(&json!(null)).unwrap()).flatten()["$"].types,
+        BTreeSet::from([Null, Object])
+    );
 }
 
 /// Issue 15: `[{"f0":1},{"f1":1},…]` with 20,000 distinct keys took over 120 s; it must infer in
@@ -698,7 +705,16 @@ fn twenty_thousand_distinct_key_items_infer_in_under_two_seconds() {
 
 /// Objects with many keys from overlapping ranges, so unions cross the map limit.
 fn wide_object() -> impl Strategy<Value = Value> {
-    (0usize..1200, 0usize..700, prop_oneof![Just(json!(1)), Just(json!(2.5)), Just(json!("s")), Just(json!({"x": null}))])
+    (
+        0usize..1200,
+        0usize..700,
+        prop_oneof![
+            Just(json!(1)),
+            Just(json!(2.5)),
+            Just(json!("s")),
+            Just(json!({"x": null}))
+        ],
+    )
         .prop_map(|(from, n, v)| keyed(from, n, &v))
 }
 
@@ -720,4 +736,31 @@ proptest! {
         in_place.merge_from(c.clone());
         prop_assert_eq!(in_place, a.merge(&b).merge(&c));
     }
+}
+
+/// The `shape_infer` fuzz target's invariants hold past the map limit, repeated keys included.
+#[test]
+fn fuzz_shape_infer_invariants_hold_for_map_sized_objects() {
+    let wide = serde_json::to_vec(&keyed(0, MAP_KEY_LIMIT + 1, &json!(1))).unwrap();
+    crate::fuzzing::shape_infer(&wide);
+    // `"k0"` again after the fold: `Value` keeps the last value only, streaming merged both.
+    let mut repeated = wide.clone();
+    repeated.pop();
+    repeated.extend_from_slice(br#","k0":"x"}"#);
+    crate::fuzzing::shape_infer(&repeated);
+    // `"k0":"x"` first, `"k0":1` again after the fold: `Value` keeps only the 1, while streaming
+    // already merged the "x" into the map's value shape (the documented exception).
+    let rest = serde_json::to_vec(&keyed(1, MAP_KEY_LIMIT, &json!(1))).unwrap();
+    let mut first = br#"{"k0":"x","#.to_vec();
+    first.extend_from_slice(&rest[1..rest.len() - 1]);
+    first.extend_from_slice(br#","k0":1}"#);
+    let streamed = infer_slice(&first).unwrap();
+    let parsed = infer(&serde_json::from_slice(&first).unwrap()).unwrap();
+    assert_eq!(parsed.flatten()["${}"].types, BTreeSet::from([Integer]));
+    assert_eq!(
+        streamed.flatten()["${}"].types,
+        BTreeSet::from([Integer, STR])
+    );
+    crate::fuzzing::shape_infer(&first);
+    crate::fuzzing::shape_infer(br#"{"a": [1, 2.5, {"b": null}], "a": 3}"#);
 }
