@@ -3,10 +3,69 @@
 //!
 //! `cargo bench --bench shape` (release profile). `SHAPE_BENCH_MIB=10,100` picks the body sizes,
 //! `SHAPE_BENCH_RUNS=5` the runs per measurement; min and median MiB/s are printed.
+//!
+//! A second table times map-like bodies (issue 15) and their peak heap, counted by a global
+//! allocator wrapper: `[{"f0":1},{"f1":1},…]` (distinct-key records, `SHAPE_BENCH_MAP_MIB=8`)
+//! and one object with 500,000 keys (`SHAPE_BENCH_MAP_KEYS=500000`). Targets: the records infer
+//! in under 1 s with a peak under 10× the body; the object's peak stays under 200 MB.
+//! `SHAPE_BENCH_MIB=` (empty) skips the first table.
 
 use driftwatch::probe::shape::{infer, infer_slice};
+use std::alloc::{GlobalAlloc, Layout, System};
 use std::hint::black_box;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
+
+/// The system allocator, counting live heap bytes and their peak.
+struct Counting;
+
+static LIVE: AtomicUsize = AtomicUsize::new(0);
+static PEAK: AtomicUsize = AtomicUsize::new(0);
+
+// SAFETY: every call is forwarded unchanged to `System`; only counters are added.
+unsafe impl GlobalAlloc for Counting {
+    unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
+        // SAFETY: the caller upholds `alloc`'s contract, passed on as is.
+        let p = unsafe { System.alloc(layout) };
+        if !p.is_null() {
+            let live = LIVE.fetch_add(layout.size(), Ordering::Relaxed) + layout.size();
+            PEAK.fetch_max(live, Ordering::Relaxed);
+        }
+        p
+    }
+
+    unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
+        // SAFETY: as above.
+        unsafe { System.dealloc(ptr, layout) };
+        LIVE.fetch_sub(layout.size(), Ordering::Relaxed);
+    }
+
+    unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
+        // SAFETY: as above.
+        let p = unsafe { System.realloc(ptr, layout, new_size) };
+        if !p.is_null() {
+            if new_size >= layout.size() {
+                let grow = new_size - layout.size();
+                let live = LIVE.fetch_add(grow, Ordering::Relaxed) + grow;
+                PEAK.fetch_max(live, Ordering::Relaxed);
+            } else {
+                LIVE.fetch_sub(layout.size() - new_size, Ordering::Relaxed);
+            }
+        }
+        p
+    }
+}
+
+#[global_allocator]
+static ALLOCATOR: Counting = Counting;
+
+/// Heap bytes allocated at the peak of `f`, above what was live when it started.
+fn peak_during(f: impl FnOnce()) -> usize {
+    let start = LIVE.load(Ordering::Relaxed);
+    PEAK.store(start, Ordering::Relaxed);
+    f();
+    PEAK.load(Ordering::Relaxed).saturating_sub(start)
+}
 
 /// A deterministic pseudo-random sequence (xorshift), so every run measures the same bytes.
 struct Rng(u64);
@@ -100,6 +159,92 @@ fn time(runs: usize, mut f: impl FnMut()) -> (Duration, Duration) {
     (t[0], t[t.len() / 2])
 }
 
+/// `[{"f0":1},{"f1":1},…]` of at least `mib` MiB: every record has its own key.
+fn distinct_key_records(mib: usize) -> Vec<u8> {
+    use std::fmt::Write as _;
+    let target = mib << 20;
+    let mut out = String::with_capacity(target + 64);
+    out.push('[');
+    let mut i = 0u64;
+    while out.len() < target {
+        if i > 0 {
+            out.push(',');
+        }
+        let _ = write!(out, r#"{{"f{i}":1}}"#);
+        i += 1;
+    }
+    out.push(']');
+    out.into_bytes()
+}
+
+/// `{"f0":0,"f1":1,…}` with `keys` members: one object whose keys are all distinct.
+fn wide_object(keys: u64) -> Vec<u8> {
+    use std::fmt::Write as _;
+    let mut out = String::from("{");
+    for i in 0..keys {
+        if i > 0 {
+            out.push(',');
+        }
+        let _ = write!(out, r#""f{i}":{i}"#);
+    }
+    out.push('}');
+    out.into_bytes()
+}
+
+/// The map-like table: time and peak heap of both paths on both bodies.
+fn map_bodies(runs: usize) {
+    let mib: usize = std::env::var("SHAPE_BENCH_MAP_MIB")
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(8);
+    let keys: u64 = std::env::var("SHAPE_BENCH_MAP_KEYS")
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(500_000);
+    println!();
+    println!("| body | path | min s | median s | peak heap MB | peak ÷ body |");
+    println!("|---|---|---|---|---|---|");
+    for (name, bytes) in [
+        (
+            format!("{mib} MiB distinct-key records"),
+            distinct_key_records(mib),
+        ),
+        (format!("{keys}-key object"), wide_object(keys)),
+    ] {
+        let size = bytes.len() as f64;
+        let parsed: serde_json::Value = serde_json::from_slice(&bytes).expect("generated json");
+        assert_eq!(infer(&parsed).ok(), infer_slice(&bytes).ok());
+        drop(parsed);
+        let streaming_peak = peak_during(|| {
+            black_box(infer_slice(black_box(&bytes)).ok());
+        });
+        let value_peak = peak_during(|| {
+            let v: serde_json::Value = serde_json::from_slice(black_box(&bytes)).expect("json");
+            black_box(infer(&v).ok());
+        });
+        let streaming = time(runs, || {
+            black_box(infer_slice(black_box(&bytes)).ok());
+        });
+        let value_path = time(runs, || {
+            let v: serde_json::Value = serde_json::from_slice(black_box(&bytes)).expect("json");
+            black_box(infer(&v).ok());
+        });
+        for (path, (min, median), peak) in [
+            ("infer_slice (streaming)", streaming, streaming_peak),
+            ("parse + infer", value_path, value_peak),
+        ] {
+            println!(
+                "| {name} ({:.1} MB) | {path} | {:.3} | {:.3} | {:.1} | {:.2}× |",
+                size / 1e6,
+                min.as_secs_f64(),
+                median.as_secs_f64(),
+                peak as f64 / 1e6,
+                peak as f64 / size,
+            );
+        }
+    }
+}
+
 fn main() {
     let sizes: Vec<usize> = std::env::var("SHAPE_BENCH_MIB")
         .unwrap_or_else(|_| "10,100".to_owned())
@@ -144,4 +289,5 @@ fn main() {
             );
         }
     }
+    map_bodies(runs);
 }

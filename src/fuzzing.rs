@@ -36,22 +36,40 @@ pub fn suite(data: &[u8]) {
 }
 
 /// Shape inference from bytes: the streaming path agrees with parse + `infer`, errors included,
-/// and the result behaves (flattens, merges with itself to itself).
+/// and the result behaves (flattens, merges with itself to the same flattened shape).
 pub fn shape_infer(data: &[u8]) {
     let parsed = serde_json::from_slice::<Value>(data);
     let streamed = shape::infer_slice(data);
     match (parsed, streamed) {
         (Ok(value), Ok(streamed)) => {
             let inferred = shape::infer(&value).expect("serde_json bounds depth below MAX_DEPTH");
-            assert_eq!(inferred, streamed);
-            assert_eq!(inferred.merge(&inferred), inferred);
+            if has_map_sized_object(&value) {
+                // Past the map limit a repeated key's earlier value already merged into the map's
+                // value shape (documented in shape_stream.rs); without repeats the paths agree.
+                let unique = serde_json::to_vec(&value).expect("a Value serialises");
+                let again = shape::infer_slice(&unique).expect("serialised from a Value");
+                assert_eq!(inferred, again);
+            } else {
+                assert_eq!(inferred, streamed);
+            }
+            let flat = inferred.flatten();
+            assert_eq!(inferred.merge(&inferred).flatten(), flat);
             let mut twice = inferred.clone();
             twice.merge_from(inferred.clone());
-            assert_eq!(twice, inferred);
+            assert_eq!(twice, inferred.merge(&inferred));
             let _ = inferred.to_body();
         }
         (Err(e), Err(shape::InferError::Json(s))) => assert_eq!(e.to_string(), s.to_string()),
         (p, s) => panic!("parse + infer gave {p:?}, streaming gave {s:?}"),
+    }
+}
+
+/// Whether `value` holds an object with more keys than `shape::MAP_KEY_LIMIT`.
+fn has_map_sized_object(value: &Value) -> bool {
+    match value {
+        Value::Object(m) => m.len() > shape::MAP_KEY_LIMIT || m.values().any(has_map_sized_object),
+        Value::Array(items) => items.iter().any(has_map_sized_object),
+        _ => false,
     }
 }
 

@@ -29,8 +29,7 @@ impl RuleKind {
     }
 }
 
-/// One rule id with what it means. An id appears once per kind: `values.rule-violated`
-/// is both a drift (against the baseline) and a finding (every run).
+/// One rule id with what it means. Every id is exactly one kind: one fact gets one verdict.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 pub struct Rule {
     pub id: &'static str,
@@ -228,7 +227,7 @@ pub const RULES: &[Rule] = &[
         "the grace window of rotated-away refresh tokens moved by more than 20 %",
         "acme: an old refresh token now stops working between 1000 ms and 2000 ms after rotation instead of between 30000 ms and 60000 ms"),
     rule("refresh.lifetime-changed", Refresh, D, "warning",
-        "the access or refresh token lifetime moved by more than 2 %",
+        "the access or refresh token lifetime moved by more than 2 % and more than 5 s (29 vs 30 s or 3599 vs 3600 s is the same lifetime)",
         "acme: the access token lifetime is now 1800 s instead of 3600 s"),
     rule("refresh.observation-unreadable", Refresh, D, "warning",
         "a stored or fresh refresh observation cannot be read, so it was not compared",
@@ -265,11 +264,14 @@ pub const RULES: &[Rule] = &[
         "a field of the baseline is gone (reported at the top-most path)",
         "`$.email` was removed"),
     rule("schema.field-renamed", Schema, D, "breaking",
-        "exactly one sibling removed and one added with an identical shape",
+        "a removed and an added sibling with identical shapes and similar names (or the only removed and the only added one); most similar pair first, ties by path order",
         "`$.data[].amount` was renamed to `$.data[].amount_cents`"),
     rule("schema.format-changed", Schema, D, "warning",
         "a string format changed (e.g. `date-time` to none)",
         "`$.created_at` changed format from `date-time` to nothing"),
+    rule("schema.map-changed", Schema, D, "info",
+        "an object's distinct keys crossed the map limit (1,000): it is now a map whose values are compared as one shape (`{}`), or has named fields again",
+        "`$.by_id` is now a map: more than 1000 distinct keys, so its values are compared as one shape (`$.by_id{}`) instead of field by field"),
     rule("schema.nullability-changed", Schema, D, "warning or info",
         "a field became nullable (info when no longer nullable)",
         "`$.phone` became nullable"),
@@ -282,9 +284,12 @@ pub const RULES: &[Rule] = &[
     rule("schema.status-changed", Schema, D, "breaking, warning or info",
         "a connection's HTTP status changed (breaking 2xx to error, info error to 2xx)",
         "connection `globex` now answers 403 instead of 200"),
-    rule("schema.type-changed", Schema, D, "breaking or warning",
-        "the non-null types of a field changed (warning when integer widened to number)",
+    rule("schema.type-changed", Schema, D, "breaking",
+        "the non-null JSON types of a field changed (number, string, boolean, object, array; integer counts as number)",
         "`$.data[].amount_cents` changed type from integer to string"),
+    rule("schema.type-widened", Schema, D, "info",
+        "a field seen only with whole numbers now has fractions (integer to number); the reverse is no drift",
+        "`$.data[].total` widened from integer to number"),
     // suppressions: filed under schema, the probe used when an entry matched nothing
     rule("suppression.expired", Schema, D, "warning",
         "an ignore-file entry is past its `expires` date and no longer silences its drifts (filed under the matched drift's probe)",
@@ -306,7 +311,7 @@ pub const RULES: &[Rule] = &[
         "a zero, empty or null value has data again",
         "`conversions` has data again for `acme`"),
     rule("values.rule-violated", Values, D, "breaking",
-        "a declared implication rule that held for every connection in the baseline now fails",
+        "a declared implication rule that held for a connection in the baseline now fails for it (those connections named); a violation already in the baseline is not reported again",
         "rule `conversions-follow-clicks` held for every connection in the baseline and is now violated by `acme`"),
     rule("values.zeroed", Values, D, "breaking",
         "a metric non-zero in the baseline is now zero for every connection",
@@ -317,9 +322,6 @@ pub const RULES: &[Rule] = &[
     rule("values.incomplete-flag-contradicted", Values, F, "warning",
         "the provider flags the data as complete while a rule fails or a metric is zero against its peers",
         "connection `globex` claims complete data but has `conversions` at zero while other connections have it non-zero"),
-    rule("values.rule-violated", Values, F, "warning",
-        "a declared implication rule fails in this run (violators named)",
-        "rule `conversions-follow-clicks` is violated by `globex`"),
     // deprecation
     rule("deprecation.announced", Deprecation, D, "breaking",
         "an endpoint starts announcing a deprecation or a sunset date",
@@ -357,9 +359,6 @@ pub const RULES: &[Rule] = &[
     rule("deprecation.sunset-scheduled", Deprecation, F, "warning or breaking",
         "an endpoint announces a future sunset date (breaking with fewer than 30 days left)",
         "`invoices` sunsets on 2026-06-30T00:00:00Z (120 days left)"),
-    rule("deprecation.vendor-warning", Deprecation, F, "info",
-        "an endpoint answers with `Warning: 299` or one of the suite's vendor deprecation headers",
-        "`invoices` answers with `X-API-Warn: v1 is deprecated`"),
 ];
 
 /// The catalogue entries with this id (one per kind).

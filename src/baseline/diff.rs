@@ -2,7 +2,7 @@
 //! with a rule id and severity; knows nothing about HTTP, files or output formats.
 
 use crate::model::{Drift, Observation, ObservationKey, ProbeKind, Severity};
-use crate::probe::shape::{FieldShape, JsonType};
+use crate::probe::shape::{FieldShape, JsonType, MAP_KEY_LIMIT, MAP_VALUES, absorb_integer};
 use serde_json::Value;
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -125,7 +125,10 @@ fn read_shape(
     };
     for (path, value) in map {
         match serde_json::from_value::<FieldShape>(value.clone()) {
-            Ok(field) => {
+            Ok(mut field) => {
+                // Baselines written before integer became a subtype of number hold
+                // `["integer", "number"]`: that is `number`.
+                absorb_integer(&mut field.types);
                 out.insert(path.clone(), field);
             }
             Err(e) => {
@@ -227,8 +230,22 @@ fn diff_shapes(
             diff_field(em, path, b, a);
         }
     }
-    let removed = topmost(before, after);
-    let added = topmost(after, before);
+    // A node that is a map on one side only: one drift for it, and its keys on the object side
+    // (and the map's `{}` values) are not compared one by one.
+    let folded = map_changes(em, before, after);
+    let under_folded = |p: &String| {
+        folded
+            .iter()
+            .any(|f| p.starts_with(f.as_str()) && is_below(p, f))
+    };
+    let removed: Vec<String> = topmost(before, after)
+        .into_iter()
+        .filter(|p| !under_folded(p))
+        .collect();
+    let added: Vec<String> = topmost(after, before)
+        .into_iter()
+        .filter(|p| !under_folded(p))
+        .collect();
     let renames = find_renames(before, after, &removed, &added);
     for path in &removed {
         if let Some(new) = renames.get(path.as_str()) {
@@ -274,29 +291,69 @@ fn diff_shapes(
     }
 }
 
+/// Paths that are a map (have `{}` values) on exactly one side, each reported as
+/// `schema.map-changed` (info: a key set crossing [`MAP_KEY_LIMIT`] is how id-keyed data
+/// grows, not a change of contract).
+fn map_changes(
+    em: &mut Emitter<'_>,
+    before: &BTreeMap<String, FieldShape>,
+    after: &BTreeMap<String, FieldShape>,
+) -> Vec<String> {
+    let maps = |side: &BTreeMap<String, FieldShape>| -> BTreeSet<String> {
+        side.keys()
+            .filter_map(|p| p.strip_suffix(MAP_VALUES))
+            .filter(|p| side.contains_key(*p))
+            .map(str::to_owned)
+            .collect()
+    };
+    let (b, a) = (maps(before), maps(after));
+    let mut out = Vec::new();
+    for path in b.symmetric_difference(&a) {
+        let (Some(bf), Some(af)) = (before.get(path), after.get(path)) else {
+            continue;
+        };
+        let msg = if a.contains(path) {
+            format!(
+                "`{path}` is now a map: more than {MAP_KEY_LIMIT} distinct keys, so its values \
+                 are compared as one shape (`{path}{MAP_VALUES}`) instead of field by field"
+            )
+        } else {
+            format!(
+                "`{path}` has named fields again ({MAP_KEY_LIMIT} distinct keys or fewer) instead \
+                 of being a map"
+            )
+        };
+        em.field("schema.map-changed", Severity::Info, path, msg, bf, af);
+        out.push(path.clone());
+    }
+    out
+}
+
+/// `path` is strictly below `ancestor` (next byte starts a segment).
+fn is_below(path: &str, ancestor: &str) -> bool {
+    matches!(
+        path.as_bytes().get(ancestor.len()),
+        Some(b'.' | b'[' | b'{')
+    )
+}
+
 fn diff_field(em: &mut Emitter<'_>, path: &str, b: &FieldShape, a: &FieldShape) {
     let (bt, at) = (b.non_null_types(), a.non_null_types());
     if bt != at {
-        let integer: BTreeSet<JsonType> = [JsonType::Integer].into();
-        let widened = bt == integer
-            && (at == [JsonType::Number].into()
-                || at == [JsonType::Integer, JsonType::Number].into());
-        let (severity, msg) = if widened {
-            (
-                Severity::Warning,
-                format!("`{path}` widened from integer to {}", names(&at)),
-            )
-        } else {
-            (
-                Severity::Breaking,
-                format!(
-                    "`{path}` changed type from {} to {}",
-                    names(&bt),
-                    names(&at)
-                ),
-            )
-        };
-        em.field("schema.type-changed", severity, path, msg, b, a);
+        // JSON has one number type: only a change between JSON types is a type change.
+        // Between the same JSON types, integer → number is a widening (info) and number →
+        // integer is no change at all (a decimal that happened to be whole every time).
+        if json_types(&bt) != json_types(&at) {
+            let msg = format!(
+                "`{path}` changed type from {} to {}",
+                names(&bt),
+                names(&at)
+            );
+            em.field("schema.type-changed", Severity::Breaking, path, msg, b, a);
+        } else if bt.contains(&JsonType::Integer) {
+            let msg = format!("`{path}` widened from {} to {}", names(&bt), names(&at));
+            em.field("schema.type-widened", Severity::Info, path, msg, b, a);
+        }
     }
     match (b.nullable(), a.nullable()) {
         (false, true) => {
@@ -361,6 +418,17 @@ fn diff_field(em: &mut Emitter<'_>, path: &str, b: &FieldShape, a: &FieldShape) 
     }
 }
 
+/// The JSON types of a set: `integer` counts as `number`.
+fn json_types(types: &BTreeSet<JsonType>) -> BTreeSet<JsonType> {
+    types
+        .iter()
+        .map(|t| match t {
+            JsonType::Integer => JsonType::Number,
+            other => *other,
+        })
+        .collect()
+}
+
 fn names(types: &BTreeSet<JsonType>) -> String {
     if types.is_empty() {
         return "null".to_owned();
@@ -387,8 +455,17 @@ fn topmost(
         .collect()
 }
 
-/// Old path → new path, for parents with exactly one removed and one added key whose whole
-/// subtrees are identical. Anything ambiguous stays removed + added.
+/// Name similarity a removed and an added sibling need to pair as a rename when their parent
+/// has more than one removed or added field (see [`find_renames`]).
+pub(crate) const RENAME_MIN_SIMILARITY: f64 = 0.4;
+
+/// Old path → new path. A removed and an added sibling (same parent, not array items) pair as a
+/// rename only when their whole subtrees are identical, and either they are the parent's only
+/// removed and only added field (whatever the names, as `id` → `uuid`), or their names are
+/// similar: [`name_similarity`] at least [`RENAME_MIN_SIMILARITY`]. Candidates are taken
+/// greedily, most similar first; equal similarity is broken by the removed path, then the added
+/// path, in sorted (byte) order, so the result never depends on anything but the two shapes.
+/// Everything left over stays removed + added.
 fn find_renames<'a>(
     before: &BTreeMap<String, FieldShape>,
     after: &'a BTreeMap<String, FieldShape>,
@@ -396,12 +473,13 @@ fn find_renames<'a>(
     added: &'a [String],
 ) -> BTreeMap<String, &'a str> {
     let by_parent = |paths: &'a [String]| {
-        let mut m: BTreeMap<&'a str, Vec<&'a str>> = BTreeMap::new();
+        let mut m: BTreeMap<&'a str, Vec<(&'a str, &'a str)>> = BTreeMap::new();
         for p in paths {
             if let Some((parent, last)) = split_last(p)
                 && last != "[]"
+                && last != MAP_VALUES
             {
-                m.entry(parent).or_default().push(p);
+                m.entry(parent).or_default().push((p, last));
             }
         }
         m
@@ -413,13 +491,92 @@ fn find_renames<'a>(
         let Some(news) = new.get(parent) else {
             continue;
         };
-        if let ([old], [new]) = (olds.as_slice(), news.as_slice())
-            && subtree(before, old) == subtree(after, new)
-        {
-            out.insert((*old).to_owned(), *new);
+        let only_one_each = olds.len() == 1 && news.len() == 1;
+        // (similarity, old, new) of every identical-shape pair that may be a rename.
+        let mut candidates: Vec<(f64, &str, &'a str)> = Vec::new();
+        for (old, old_name) in olds {
+            let old_tree = subtree(before, old);
+            for (new_path, new_name) in news {
+                if old_tree != subtree(after, new_path) {
+                    continue;
+                }
+                let similarity = name_similarity(segment_name(old_name), segment_name(new_name));
+                if only_one_each || similarity >= RENAME_MIN_SIMILARITY {
+                    candidates.push((similarity, old, new_path));
+                }
+            }
+        }
+        candidates.sort_by(|x, y| {
+            y.0.total_cmp(&x.0)
+                .then_with(|| x.1.cmp(y.1))
+                .then_with(|| x.2.cmp(y.2))
+        });
+        let mut taken: BTreeSet<&str> = BTreeSet::new();
+        for (_, old, new_path) in candidates {
+            if out.contains_key(old) || taken.contains(new_path) {
+                continue;
+            }
+            taken.insert(new_path);
+            out.insert(old.to_owned(), new_path);
         }
     }
     out
+}
+
+/// The key of a path segment: `.total` → `total`, `['odd key']` → `odd key`.
+fn segment_name(segment: &str) -> &str {
+    segment
+        .strip_prefix('.')
+        .or_else(|| {
+            segment
+                .strip_prefix("['")
+                .and_then(|s| s.strip_suffix("']"))
+        })
+        .unwrap_or(segment)
+}
+
+/// How alike two field names are, from 0 (nothing shared) to 1 (equal ignoring case): the mean
+/// of two Sørensen–Dice coefficients, over the names' words (split at `_`, `-`, other
+/// punctuation and lower→upper case changes, lowercased) and over their sets of adjacent
+/// character pairs (lowercased; a one-character name is its own pair). Words make `amount` →
+/// `amount_cents` beat `amounts` → `amount_cents`; character pairs still see `total` → `totals`.
+/// `total`/`total_amount` 0.60, `name`/`display_name` 0.55, `total`/`tax` 0.17.
+pub(crate) fn name_similarity(a: &str, b: &str) -> f64 {
+    fn dice<T: Ord>(x: &BTreeSet<T>, y: &BTreeSet<T>) -> f64 {
+        if x.is_empty() && y.is_empty() {
+            return 1.0;
+        }
+        let shared = x.intersection(y).count();
+        (2 * shared) as f64 / (x.len() + y.len()) as f64
+    }
+    fn words(s: &str) -> BTreeSet<String> {
+        let mut out = BTreeSet::new();
+        let mut word = String::new();
+        let mut prev_lower = false;
+        for c in s.chars() {
+            let boundary = !c.is_alphanumeric() || (prev_lower && c.is_uppercase());
+            if boundary && !word.is_empty() {
+                out.insert(std::mem::take(&mut word));
+            }
+            if c.is_alphanumeric() {
+                word.extend(c.to_lowercase());
+            }
+            prev_lower = c.is_lowercase() || c.is_ascii_digit();
+        }
+        if !word.is_empty() {
+            out.insert(word);
+        }
+        out
+    }
+    fn pairs(s: &str) -> BTreeSet<(char, char)> {
+        let chars: Vec<char> = s.chars().flat_map(char::to_lowercase).collect();
+        match chars.as_slice() {
+            [] => BTreeSet::new(),
+            [c] => BTreeSet::from([(*c, *c)]),
+            _ => chars.windows(2).map(|w| (w[0], w[1])).collect(),
+        }
+    }
+    (dice(&words(a), &words(b)) + dice(&pairs(a), &pairs(b))) / 2.0
 }
 
 /// The node at `root` and its descendants, keyed by path relative to `root`.
@@ -432,7 +589,7 @@ fn subtree<'m>(
         .filter_map(|(p, f)| {
             let rest = &p[root.len()..];
             // A complete path followed by `.` or `[` is a descendant; `$.ab` is not under `$.a`.
-            (rest.is_empty() || rest.starts_with('.') || rest.starts_with('[')).then_some((rest, f))
+            (rest.is_empty() || rest.starts_with(['.', '[', '{'])).then_some((rest, f))
         })
         .collect()
 }
@@ -449,7 +606,7 @@ pub(crate) fn split_last(path: &str) -> Option<(&str, &str)> {
             while i < bytes.len() && (bytes[i].is_ascii_alphanumeric() || bytes[i] == b'_') {
                 i += 1;
             }
-        } else if bytes[i..].starts_with(b"[]") {
+        } else if bytes[i..].starts_with(b"[]") || bytes[i..].starts_with(b"{}") {
             i += 2;
         } else if bytes[i..].starts_with(b"['") {
             i += 2;

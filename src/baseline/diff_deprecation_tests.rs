@@ -259,3 +259,43 @@ fn unreadable_body_is_reported() {
         )]
     );
 }
+
+/// One verdict per fact (issue 13): a new `Warning: 299` or vendor deprecation header is the
+/// drift `deprecation.warning-added`; the same run's findings do not repeat the header.
+#[test]
+fn deprecation_warning_added_is_one_verdict_not_a_drift_and_a_vendor_warning() {
+    let header = [
+        ("Warning", "299 - \"this endpoint is deprecated\""),
+        ("X-Api-Warn", "v1 is deprecated"),
+    ];
+    let mut verdicts: Vec<(&str, String, Option<String>)> = diff(&[], &header)
+        .into_iter()
+        .map(|d| ("drift", d.rule, d.path))
+        .collect();
+    let headers: Vec<(String, String)> = header
+        .iter()
+        .map(|(n, v)| ((*n).to_owned(), (*v).to_owned()))
+        .collect();
+    let signals = parse(&headers, &["X-Api-Warn".to_owned()]);
+    let now = chrono::Utc::now();
+    verdicts.extend(
+        crate::probe::deprecation::findings("demo", "orders", &[signals], now)
+            .into_iter()
+            .map(|d| ("finding", d.rule, d.path)),
+    );
+    assert_eq!(
+        verdicts,
+        vec![
+            (
+                "drift",
+                "deprecation.warning-added".to_owned(),
+                Some("$.vendor['X-Api-Warn']".to_owned())
+            ),
+            (
+                "drift",
+                "deprecation.warning-added".to_owned(),
+                Some("$.warnings".to_owned())
+            ),
+        ]
+    );
+}

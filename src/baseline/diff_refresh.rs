@@ -7,9 +7,12 @@ use crate::model::{Drift, ObservationKey, Severity};
 use crate::probe::refresh::{Classification, RefreshClass};
 use serde_json::{Value, json};
 
-/// A lifetime that moved by at most this share of the baseline (percent) is the same lifetime:
-/// providers count down or round (`3599` vs `3600`).
+/// A lifetime that moved by at most this share of the baseline (percent), or by at most
+/// [`LIFETIME_TOLERANCE_S`], is the same lifetime: providers count down or round (`3599` vs
+/// `3600`, `29` vs `30`). A change must exceed both to drift.
 const LIFETIME_TOLERANCE_PERCENT: u64 = 2;
+/// Seconds a lifetime may move without drifting, whatever the percentage (see above).
+const LIFETIME_TOLERANCE_S: u64 = 5;
 /// Grace bounds come from a replay schedule, so they only move with the schedule's step.
 const GRACE_TOLERANCE_PERCENT: u64 = 20;
 
@@ -157,7 +160,7 @@ fn diff_lifetime(
     let (Some(b), Some(a)) = (before, after) else {
         return;
     };
-    if !moved(b, a, LIFETIME_TOLERANCE_PERCENT) {
+    if !moved(b, a, LIFETIME_TOLERANCE_PERCENT) || b.abs_diff(a) <= LIFETIME_TOLERANCE_S {
         return;
     }
     let msg = format!(

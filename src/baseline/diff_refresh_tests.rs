@@ -421,3 +421,54 @@ fn drifts_name_the_connection_of_the_key() {
     assert_eq!(d[0].connections, vec!["bob".to_owned()]);
     assert!(d[0].message.starts_with("connection `bob`: "));
 }
+
+/// `refresh.lifetime-changed` needs a move of more than 2 % *and* more than 5 s (issue 13):
+/// server rounding of short lifetimes (29 vs 30 s) and countdowns (3599 vs 3600) are no drift.
+#[test]
+fn refresh_lifetime_changed_needs_more_than_2_percent_and_more_than_5_s() {
+    let before = class(RefreshClass::NonRotating);
+    let access = |b: u64, a: u64| {
+        let mut x = before.clone();
+        x.access_token_lifetime_s = Some(b);
+        let mut y = before.clone();
+        y.access_token_lifetime_s = Some(a);
+        summary(&diff_observations(&exact(&x), &exact(&y)))
+            .into_iter()
+            .map(|(rule, path, severity)| (rule.to_owned(), path.map(str::to_owned), severity))
+            .collect::<Vec<_>>()
+    };
+    let drift = vec![(
+        "refresh.lifetime-changed".to_owned(),
+        Some("$.access_token_lifetime_s".to_owned()),
+        Severity::Warning,
+    )];
+    // More than 2 % but not more than 5 s.
+    assert_eq!(access(30, 29), vec![]);
+    assert_eq!(access(29, 30), vec![]);
+    assert_eq!(access(100, 105), vec![]);
+    assert_eq!(access(100, 95), vec![]);
+    // More than 5 s but not more than 2 %.
+    assert_eq!(access(3600, 3599), vec![]);
+    assert_eq!(access(3600, 3672), vec![]);
+    assert_eq!(access(1000, 1020), vec![]);
+    // Both.
+    assert_eq!(access(100, 106), drift);
+    assert_eq!(access(30, 60), drift);
+    assert_eq!(access(1000, 1021), drift);
+    assert_eq!(access(3600, 1800), drift);
+    // The refresh token lifetime follows the same rule.
+    let mut x = before.clone();
+    x.refresh_token_lifetime_s = Some(30);
+    let mut y = before.clone();
+    y.refresh_token_lifetime_s = Some(29);
+    assert_eq!(diff_observations(&exact(&x), &exact(&y)), vec![]);
+    y.refresh_token_lifetime_s = Some(20);
+    assert_eq!(
+        summary(&diff_observations(&exact(&x), &exact(&y))),
+        vec![(
+            "refresh.lifetime-changed",
+            Some("$.refresh_token_lifetime_s"),
+            Severity::Warning
+        )]
+    );
+}

@@ -149,7 +149,10 @@ fn diff_metric(em: &mut Emitter<'_>, metric: &str, rows: &[Row<'_>]) {
     }
 }
 
-/// A rule that held for every connection seen on both sides and is now violated by some.
+/// A rule that held for a connection in the baseline and fails for it now (connections seen on
+/// both sides only). One drift per rule, naming the newly violating connections; a violation the
+/// baseline already holds is accepted and never reported again (nor as a finding: one verdict
+/// per fact).
 fn diff_rules(em: &mut Emitter<'_>, common: &[&str], b: &Body, a: &Body) {
     let on_both = |body: &Body, rule: &str| -> Vec<String> {
         let mut v: Vec<String> = body
@@ -165,24 +168,36 @@ fn diff_rules(em: &mut Emitter<'_>, common: &[&str], b: &Body, a: &Body) {
         v
     };
     for rule in a.rules.keys() {
-        let now = on_both(a, rule);
-        if now.is_empty() || !on_both(b, rule).is_empty() {
+        let (was, now) = (on_both(b, rule), on_both(a, rule));
+        let new: Vec<String> = now.iter().filter(|c| !was.contains(c)).cloned().collect();
+        if new.is_empty() {
             continue;
         }
-        let refs: Vec<&str> = now.iter().map(String::as_str).collect();
-        let msg = format!(
-            "rule `{rule}` held for every connection in the baseline and is now violated by {}",
-            list(&refs)
-        );
+        let refs: Vec<&str> = new.iter().map(String::as_str).collect();
+        let msg = if was.is_empty() {
+            format!(
+                "rule `{rule}` held for every connection in the baseline and is now violated by {}",
+                list(&refs)
+            )
+        } else {
+            let old: Vec<&str> = was.iter().map(String::as_str).collect();
+            let whom = if refs.len() == 1 { "it" } else { "them" };
+            format!(
+                "rule `{rule}` held for {} in the baseline and is now violated by {whom} \
+                 (already violated by {} in the baseline)",
+                list(&refs),
+                list(&old)
+            )
+        };
         em.push(
             "values.rule-violated",
             Severity::Breaking,
             Some(rule),
             msg,
-            Some(json!({ "violated_by": [] })),
+            Some(json!({ "violated_by": was })),
             Some(json!({ "violated_by": now })),
         );
-        name_connections(em, now);
+        name_connections(em, new);
     }
 }
 

@@ -285,9 +285,9 @@ fn rule_violated_when_it_held_for_every_connection() {
             suppressed: None,
         }]
     );
-    // Already violated by someone in the baseline: not a new breakage.
+    // Already violated by the same connections in the baseline: not a new breakage.
     let before = rules_obs(&[("a", &[]), ("b", &["r"])]);
-    let after = rules_obs(&[("a", &["r"]), ("b", &["r"])]);
+    let after = rules_obs(&[("a", &[]), ("b", &["r"]), ("c", &[])]);
     assert_eq!(diff_observations(&before, &after), vec![]);
     // A violator that only exists now is not drift.
     let before = rules_obs(&[("a", &[])]);
@@ -428,4 +428,68 @@ fn unreadable_observations_are_reported() {
         d[0].message
             .starts_with("the baseline values observation is unreadable: ")
     );
+}
+
+/// (kind, rule, connections) of every verdict a run gives about one values observation: its
+/// drifts against the baseline and its findings.
+fn verdicts(
+    before: &[ConnectionValues],
+    after: &[ConnectionValues],
+) -> Vec<(String, String, Vec<String>)> {
+    let drifts = diff_observations(
+        &observe("demo", "report", before),
+        &observe("demo", "report", after),
+    );
+    let findings = crate::probe::values::findings("demo", "report", after);
+    drifts
+        .into_iter()
+        .map(|d| ("drift", d))
+        .chain(findings.into_iter().map(|d| ("finding", d)))
+        .map(|(kind, d)| (kind.to_owned(), d.rule, d.connections))
+        .collect()
+}
+
+/// One verdict per fact (issue 13): a rule that held in the baseline and breaks now is the drift
+/// `values.rule-violated`, and the same run's findings do not repeat it.
+#[test]
+fn values_rule_violated_is_one_verdict_not_a_drift_and_a_finding() {
+    let before = [cv("a", Some(NonZero), &[]), cv("b", Some(NonZero), &[])];
+    let after = [cv("a", Some(NonZero), &["r"]), cv("b", Some(NonZero), &[])];
+    assert_eq!(
+        verdicts(&before, &after),
+        vec![(
+            "drift".to_owned(),
+            "values.rule-violated".to_owned(),
+            vec!["a".to_owned()]
+        )]
+    );
+    // A violation the accepted baseline already holds is not reported again, in either list.
+    assert_eq!(verdicts(&after, &after), vec![]);
+}
+
+/// `values.rule-violated` is per connection: a connection for which the rule held in the
+/// baseline and fails now is named even when another connection already violated it.
+#[test]
+fn values_rule_violated_names_only_newly_violating_connections() {
+    let before = rules_obs(&[("a", &[]), ("b", &["r"]), ("c", &[])]);
+    let after = rules_obs(&[("a", &["r"]), ("b", &["r"]), ("c", &[])]);
+    let d = diff_observations(&before, &after);
+    assert_eq!(
+        summary(&d),
+        vec![(
+            "values.rule-violated",
+            Some("r"),
+            Severity::Breaking,
+            vec!["a"]
+        )]
+    );
+    assert_eq!(
+        d[0].message,
+        "rule `r` held for `a` in the baseline and is now violated by it (already violated by `b` \
+         in the baseline)"
+    );
+    assert_eq!(d[0].before, Some(json!({"violated_by": ["b"]})));
+    assert_eq!(d[0].after, Some(json!({"violated_by": ["a", "b"]})));
+    // Fewer violators is no breakage.
+    assert_eq!(diff_observations(&after, &before), vec![]);
 }

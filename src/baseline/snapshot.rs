@@ -171,13 +171,32 @@ pub fn parse_snapshot(
             "the json body is missing".to_owned(),
         ));
     }
-    let body: Value = serde_json::from_str(&body_text)
+    let mut body: Value = serde_json::from_str(&body_text)
         .map_err(|e| corrupt(closing_line + e.line().max(1), json_reason(&e)))?;
+    if header.key.probe == ProbeKind::Schema {
+        read_legacy_number_types(&mut body);
+    }
     let observation = Observation {
         key: header.key.clone(),
         body,
     };
     Ok((header, observation))
+}
+
+/// Schema bodies written before integer became a subtype of number hold `"types": ["integer",
+/// "number"]` where today's inference writes `["number"]`: read them as today's, in memory only,
+/// so such a baseline compares unchanged with no drift and the accepted file is never rewritten.
+fn read_legacy_number_types(body: &mut Value) {
+    let Some(shape) = body.get_mut("shape").and_then(Value::as_object_mut) else {
+        return;
+    };
+    for descriptor in shape.values_mut() {
+        if let Some(types) = descriptor.get_mut("types").and_then(Value::as_array_mut)
+            && types.iter().any(|t| t == "number")
+        {
+            types.retain(|t| t != "integer");
+        }
+    }
 }
 
 /// serde_json's message without its body-relative position (the error carries the file line).
@@ -289,6 +308,36 @@ connection: acme
   \"b\": \"text\"
 }
 ";
+
+    /// Issue 13: a baseline holding `integer | number` reads as `number`, so it equals today's
+    /// observation of the same field (no drift, no pending file, the accepted file untouched).
+    #[test]
+    fn legacy_integer_or_number_schema_baseline_reads_as_number() {
+        let body = json!({"responses": {}, "shape": {
+            "$": {"required": true, "types": ["object"]},
+            "$.total": {"required": true, "types": ["integer", "null", "number"]},
+            "$.count": {"required": true, "types": ["integer"]},
+            "$.tags": {"required": true, "types": ["array", "integer", "number", "string"]},
+        }});
+        let text = render_snapshot(&header(None), &body);
+        let (_, obs) = parse_snapshot(Path::new("x.snap"), &text).expect("parses");
+        assert_eq!(
+            obs.body,
+            json!({"responses": {}, "shape": {
+                "$": {"required": true, "types": ["object"]},
+                "$.total": {"required": true, "types": ["null", "number"]},
+                "$.count": {"required": true, "types": ["integer"]},
+                "$.tags": {"required": true, "types": ["array", "number", "string"]},
+            }})
+        );
+        // Other probes' bodies are read as written.
+        let mut other = header(None);
+        other.key.probe = ProbeKind::Values;
+        let values = json!({"shape": {"$": {"types": ["integer", "number"]}}});
+        let text = render_snapshot(&other, &values);
+        let (_, obs) = parse_snapshot(Path::new("x.snap"), &text).expect("parses");
+        assert_eq!(obs.body, values);
+    }
 
     #[test]
     fn renders_the_documented_layout_with_sorted_keys() {

@@ -386,9 +386,11 @@ pub fn observe(provider: &str, endpoint: &str, signals: &[Signals]) -> Observati
 ///   not in the diff, because observations must not depend on the day they were made; so it
 ///   fires on every run after the date, not only the first;
 /// - `deprecation.malformed-header` (info): the header and why (also a sunset before the
-///   deprecation date, which RFC 9745 §4 forbids);
-/// - `deprecation.vendor-warning` (info): each `Warning: 299` text and each configured vendor
-///   header seen.
+///   deprecation date, which RFC 9745 §4 forbids).
+///
+/// `Warning: 299` texts and vendor deprecation headers are no finding: they do not depend on the
+/// day, so the diff's `deprecation.warning-added` is their one verdict (a finding repeated the
+/// same header in the same run).
 pub fn findings(
     provider: &str,
     endpoint: &str,
@@ -504,28 +506,6 @@ pub fn findings(
             header,
             format!("`{endpoint}` sent a malformed `{header}` header: {reason}"),
             json!({"header": header, "reason": reason}),
-        );
-    }
-    for text in &m.warnings {
-        push(
-            "deprecation.vendor-warning",
-            Severity::Info,
-            "Warning",
-            format!("`{endpoint}` answers with `Warning: 299` \"{text}\""),
-            json!({"warning": text}),
-        );
-    }
-    for (name, values) in &m.vendor {
-        let shown: Vec<&str> = values.iter().map(String::as_str).collect();
-        push(
-            "deprecation.vendor-warning",
-            Severity::Info,
-            name,
-            format!(
-                "`{endpoint}` answers with `{name}: {}`",
-                shown.join("` or `")
-            ),
-            json!({"header": name, "values": shown}),
         );
     }
     out.sort_by(|a, b| a.sort_key().cmp(&b.sort_key()));

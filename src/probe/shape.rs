@@ -11,6 +11,14 @@ pub use stream::{InferError, infer_slice};
 /// Deepest container nesting `infer` accepts; deeper input is an error, never a stack overflow.
 pub const MAX_DEPTH: usize = 128;
 
+/// Most distinct keys an object node keeps as named fields. An object (or the merged objects of
+/// an array, pages or connections) whose key set grows past this is folded into a map shape:
+/// keys vary, and every value merges into one value shape, flattened under `{}`
+/// (`$.by_id{}.amount`). Id-keyed records and per-item custom fields are maps; folding keeps
+/// inference linear in the keys seen and memory bounded, and keeps values (a reflected token,
+/// say) from becoming field names. Documented in docs/shapes.md.
+pub const MAP_KEY_LIMIT: usize = 1000;
+
 /// Why a JSON value has no shape.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum ShapeError {
@@ -18,7 +26,9 @@ pub enum ShapeError {
     TooDeep { max: usize, path: String },
 }
 
-/// A JSON type as seen in samples. `Integer` is a number that fits i64/u64; `Number` a float.
+/// A JSON type as seen in samples. `Integer` is a number written without a fraction or exponent
+/// that fits i64/u64; `Number` any other number. JSON has one number type, so `Integer` is a
+/// subtype of `Number`: a merged shape never holds both (see [`absorb_integer`]).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum JsonType {
@@ -147,8 +157,10 @@ fn has_known_scheme(s: &str) -> bool {
 }
 
 /// The shape of one node, accumulated over samples. The representation is canonical so that
-/// `merge` is exactly commutative and associative: fields exist only when `Object` was seen,
-/// items only when `Array` was seen, formats only when `String` was seen.
+/// `merge` is exactly commutative and associative: fields and a map exist only when `Object`
+/// was seen (never both: a map has no named fields), items only when `Array` was seen, formats
+/// only when `String` was seen. Requiredness is counted (object samples here, samples with each
+/// field) so merging costs only the other side's keys, never a walk over this side's.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Shape {
     #[serde(default, skip_serializing_if = "BTreeSet::is_empty")]
@@ -156,17 +168,36 @@ pub struct Shape {
     /// Formats of all string samples; `None` stands for "no format" so a mix stays visible.
     #[serde(default, skip_serializing_if = "BTreeSet::is_empty")]
     formats: BTreeSet<Option<StringFormat>>,
+    /// How many object samples this node had: a field is required when it was in all of them.
+    #[serde(default, skip_serializing_if = "is_zero")]
+    objects: u64,
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     fields: BTreeMap<String, FieldEntry>,
+    /// The merged shape of every value once the key set grew past [`MAP_KEY_LIMIT`].
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    map: Option<Box<Shape>>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     items: Option<Box<Shape>>,
 }
 
-/// A field of an object node: its shape and whether every object sample had it.
+fn is_zero(n: &u64) -> bool {
+    *n == 0
+}
+
+/// A field of an object node: its shape and in how many of the node's object samples it was.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 struct FieldEntry {
-    required: bool,
+    seen: u64,
     shape: Shape,
+}
+
+/// Integer is a subtype of number: a set holding `number` drops `integer`, so the merged type of
+/// `{integer, number}` is `number` (a money field that is whole on one call is still a number).
+/// Union followed by this absorption is still commutative, associative and idempotent.
+pub fn absorb_integer(types: &mut BTreeSet<JsonType>) {
+    if types.contains(&JsonType::Number) {
+        types.remove(&JsonType::Integer);
+    }
 }
 
 /// The flattened descriptor of one node.
@@ -234,7 +265,7 @@ fn infer_at(
             path.push_str("[]");
             let mut merged = Shape::empty();
             for item in items {
-                merged = merged.merge(&infer_at(item, depth + 1, path)?);
+                merged.merge_from(infer_at(item, depth + 1, path)?);
             }
             path.truncate(len);
             shape.items = Some(Box::new(merged));
@@ -242,18 +273,13 @@ fn infer_at(
         Value::Object(map) => {
             check_depth(depth, path)?;
             shape.types.insert(JsonType::Object);
+            shape.objects = 1;
             for (key, child) in map {
                 let len = path.len();
                 push_key(path, key);
                 let child = infer_at(child, depth + 1, path)?;
                 path.truncate(len);
-                shape.fields.insert(
-                    key.clone(),
-                    FieldEntry {
-                        required: true,
-                        shape: child,
-                    },
-                );
+                shape.add_field(key.clone(), child);
             }
         }
     }
@@ -270,6 +296,10 @@ fn check_depth(depth: usize, path: &str) -> Result<(), ShapeError> {
         Ok(())
     }
 }
+
+/// The path segment of a map's values: `$.by_id{}`. No key renders as `{}` (`push_key` brackets
+/// odd keys), so it cannot collide with a field.
+pub const MAP_VALUES: &str = "{}";
 
 /// Appends `.key` for identifier-like keys, `['key']` (with `\` and `'` escaped) otherwise.
 pub(crate) fn push_key(path: &mut String, key: &str) {
@@ -299,7 +329,9 @@ impl Shape {
         Shape {
             types: BTreeSet::new(),
             formats: BTreeSet::new(),
+            objects: 0,
             fields: BTreeMap::new(),
+            map: None,
             items: None,
         }
     }
@@ -311,85 +343,99 @@ impl Shape {
 
     /// The shape of all samples of `self` and `other` together.
     pub fn merge(&self, other: &Shape) -> Shape {
-        let types = self.types.union(&other.types).copied().collect();
-        let formats = self.formats.union(&other.formats).copied().collect();
-        let self_obj = self.types.contains(&JsonType::Object);
-        let other_obj = other.types.contains(&JsonType::Object);
-        let mut fields = BTreeMap::new();
-        for (key, a) in &self.fields {
-            let entry = match other.fields.get(key) {
-                Some(b) => FieldEntry {
-                    required: a.required && b.required,
-                    shape: a.shape.merge(&b.shape),
-                },
-                // Absent from the other side's object samples makes it optional; a side with no
-                // object samples at all (e.g. the parent was null there) says nothing.
-                None => FieldEntry {
-                    required: a.required && !other_obj,
-                    shape: a.shape.clone(),
-                },
-            };
-            fields.insert(key.clone(), entry);
-        }
-        for (key, b) in &other.fields {
-            if !self.fields.contains_key(key) {
-                let entry = FieldEntry {
-                    required: b.required && !self_obj,
-                    shape: b.shape.clone(),
-                };
-                fields.insert(key.clone(), entry);
-            }
-        }
-        let items = match (&self.items, &other.items) {
-            (Some(a), Some(b)) => Some(Box::new(a.merge(b))),
-            (Some(a), None) => Some(a.clone()),
-            (None, Some(b)) => Some(b.clone()),
-            (None, None) => None,
-        };
-        Shape {
-            types,
-            formats,
-            fields,
-            items,
-        }
+        let mut out = self.clone();
+        out.merge_from(other.clone());
+        out
     }
 
-    /// Merges `other` into `self` in place, leaving exactly `self.merge(&other)`. Nothing is
-    /// cloned, so folding a million array items into one shape stays linear.
+    /// Merges `other` into `self` in place, leaving exactly `self.merge(&other)`. Costs `other`'s
+    /// keys (each looked up here), never a walk over `self`'s, so folding a million array items
+    /// into one shape stays linear in what was seen.
     pub fn merge_from(&mut self, other: Shape) {
-        let self_obj = self.types.contains(&JsonType::Object);
-        let other_obj = other.types.contains(&JsonType::Object);
-        self.types.extend(other.types);
-        self.formats.extend(other.formats);
-        // Both maps are sorted: walk them side by side instead of a lookup per key.
-        let mut theirs = other.fields.into_iter().peekable();
-        let mut new_keys = Vec::new();
-        for (key, a) in &mut self.fields {
-            while let Some(b) = theirs.next_if(|(k, _)| k < key) {
-                new_keys.push(b);
+        let Shape {
+            types,
+            formats,
+            objects,
+            fields,
+            map,
+            items,
+        } = other;
+        self.types.extend(types);
+        absorb_integer(&mut self.types);
+        self.formats.extend(formats);
+        self.objects = self.objects.saturating_add(objects);
+        if self.map.is_some() || map.is_some() {
+            // A map on either side makes the result a map: every value of both sides merges
+            // into the one value shape.
+            let value = self.map.get_or_insert_with(|| Box::new(Shape::empty()));
+            for (_, entry) in std::mem::take(&mut self.fields) {
+                value.merge_from(entry.shape);
             }
-            match theirs.next_if(|(k, _)| k == key) {
-                Some((_, b)) => {
-                    a.required &= b.required;
-                    a.shape.merge_from(b.shape);
+            if let Some(m) = map {
+                value.merge_from(*m);
+            }
+            for (_, entry) in fields {
+                value.merge_from(entry.shape);
+            }
+        } else {
+            for (key, b) in fields {
+                match self.fields.get_mut(&key) {
+                    Some(a) => {
+                        a.seen = a.seen.saturating_add(b.seen);
+                        a.shape.merge_from(b.shape);
+                    }
+                    None => {
+                        self.fields.insert(key, b);
+                    }
                 }
-                // The same rule as `merge`: only the other side's object samples can miss a key.
-                None => a.required &= !other_obj,
             }
+            self.fold_if_too_many_keys();
         }
-        for (key, mut b) in new_keys.into_iter().chain(theirs) {
-            b.required &= !self_obj;
-            self.fields.insert(key, b);
-        }
-        match (&mut self.items, other.items) {
+        match (&mut self.items, items) {
             (Some(a), Some(b)) => a.merge_from(*b),
             (None, Some(b)) => self.items = Some(b),
             (_, None) => {}
         }
     }
 
-    /// Every node (object, array, leaf) by path: `$`, `$.a.b`, `$.data[]`, `$['odd key']`.
-    /// Array items never seen (only empty arrays) have no entry.
+    /// Adds one key of one object sample (the node's `objects` already counts that sample). A
+    /// repeated key replaces the earlier value, as `serde_json::Value` does, until the node is a
+    /// map: then every value merges into the map's value shape.
+    pub(crate) fn add_field(&mut self, key: String, value: Shape) {
+        if let Some(map) = &mut self.map {
+            map.merge_from(value);
+            return;
+        }
+        self.fields.insert(
+            key,
+            FieldEntry {
+                seen: 1,
+                shape: value,
+            },
+        );
+        self.fold_if_too_many_keys();
+    }
+
+    /// Folds the named fields into a map shape once there are more than [`MAP_KEY_LIMIT`].
+    fn fold_if_too_many_keys(&mut self) {
+        if self.fields.len() <= MAP_KEY_LIMIT {
+            return;
+        }
+        let value = self.map.get_or_insert_with(|| Box::new(Shape::empty()));
+        for (_, entry) in std::mem::take(&mut self.fields) {
+            value.merge_from(entry.shape);
+        }
+    }
+
+    /// True when the node's keys vary so much that it is compared as a map (see
+    /// [`MAP_KEY_LIMIT`]).
+    pub fn is_map(&self) -> bool {
+        self.map.is_some()
+    }
+
+    /// Every node (object, array, leaf) by path: `$`, `$.a.b`, `$.data[]`, `$['odd key']`, and
+    /// `$.by_id{}` for the values of a map. Array items never seen (only empty arrays) have no
+    /// entry.
     pub fn flatten(&self) -> BTreeMap<String, FieldShape> {
         let mut out = BTreeMap::new();
         self.flatten_into(String::from("$"), true, &mut out);
@@ -403,7 +449,13 @@ impl Shape {
         for (key, entry) in &self.fields {
             let mut child = path.clone();
             push_key(&mut child, key);
-            entry.shape.flatten_into(child, entry.required, out);
+            entry
+                .shape
+                .flatten_into(child, entry.seen >= self.objects, out);
+        }
+        if let Some(map) = &self.map {
+            // Every key of a map has a value: the value shape is required.
+            map.flatten_into(format!("{path}{MAP_VALUES}"), true, out);
         }
         if let Some(items) = &self.items {
             items.flatten_into(format!("{path}[]"), true, out);
@@ -416,8 +468,11 @@ impl Shape {
             (1, Some(f)) => *f,
             _ => None,
         };
+        let mut types = self.types.clone();
+        // Canonical already when built by `infer`/`merge`; a deserialised shape may not be.
+        absorb_integer(&mut types);
         FieldShape {
-            types: self.types.clone(),
+            types,
             format,
             required,
         }

@@ -1,8 +1,11 @@
 //! Infers a shape while deserialising JSON, without building a `serde_json::Value`: the result
-//! is exactly `infer(&serde_json::from_slice(bytes)?)`, errors included. Knows nothing about
-//! HTTP or where the bytes came from.
+//! is exactly `infer(&serde_json::from_slice(bytes)?)`, errors included, with one exception: in
+//! an object past `MAP_KEY_LIMIT` keys a repeated key's earlier value has already merged into
+//! the map's value shape, where `Value` keeps only the last (RFC 8259 leaves repeated names
+//! undefined; keeping every key to undo that would cost the memory the map limit saves). Knows
+//! nothing about HTTP or where the bytes came from.
 
-use super::{FieldEntry, JsonType, MAX_DEPTH, Shape, ShapeError, StringFormat, push_key};
+use super::{JsonType, MAX_DEPTH, Shape, ShapeError, StringFormat, push_key};
 use serde::de::{self, DeserializeSeed, Deserializer, MapAccess, SeqAccess, Visitor};
 use std::fmt;
 
@@ -179,6 +182,7 @@ impl<'de> Visitor<'de> for Node<'_> {
             return self.too_deep();
         }
         let mut shape = leaf(JsonType::Object);
+        shape.objects = 1;
         let mut first = true;
         while let Some(key) = map.next_key::<String>()? {
             // serde_json's `Value` reads an object whose first key is its raw-value token as the
@@ -194,13 +198,9 @@ impl<'de> Visitor<'de> for Node<'_> {
                 push_key(&mut segment, &key);
                 segment
             })?;
-            shape.fields.insert(
-                key,
-                FieldEntry {
-                    required: true,
-                    shape: child,
-                },
-            );
+            // Past `MAP_KEY_LIMIT` keys this merges into the map's value shape, so memory stays
+            // bounded however many keys the object has.
+            shape.add_field(key, child);
         }
         Ok(shape)
     }

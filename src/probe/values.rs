@@ -344,9 +344,12 @@ pub fn observe(provider: &str, endpoint: &str, values: &[ConnectionValues]) -> O
 }
 
 /// This run's findings (re-checked every run, not drift), sorted by [`Drift::sort_key`]:
-/// `values.rule-violated` per violated rule, and `values.incomplete-flag-contradicted` per
-/// connection whose flag claims complete data while it violates a rule or has a metric at zero
-/// that another connection has non-zero.
+/// `values.incomplete-flag-contradicted` per connection whose flag claims complete data while it
+/// violates a rule or has a metric at zero that another connection has non-zero.
+///
+/// A rule violation alone is not a finding: the observation records the violators, and a rule
+/// that held for a connection in the baseline and fails now is the drift
+/// `values.rule-violated` (one verdict per fact; a finding would repeat it in the same run).
 pub fn findings(provider: &str, endpoint: &str, values: &[ConnectionValues]) -> Vec<Drift> {
     let drift = |rule: &str, path: Option<&str>, connections: Vec<String>, message, after| Drift {
         rule: rule.to_owned(),
@@ -364,18 +367,6 @@ pub fn findings(provider: &str, endpoint: &str, values: &[ConnectionValues]) -> 
         suppressed: None,
     };
     let mut out = Vec::new();
-    for (rule, conns) in violators(values) {
-        let message = format!("rule `{rule}` is violated by {}", list(&conns));
-        let after = json!({ "violated_by": conns });
-        let conns = conns.iter().map(|c| (*c).to_owned()).collect();
-        out.push(drift(
-            "values.rule-violated",
-            Some(rule),
-            conns,
-            message,
-            after,
-        ));
-    }
     let all = by_connection(values);
     for (conn, v) in &all {
         if v.claims_complete != Some(true) {
