@@ -71,6 +71,10 @@ pub struct Entry {
     pub refresh_token_expires_at: Option<DateTime<Utc>>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub refresh_in_flight: Option<InFlight>,
+    /// What the provider said about the grant itself (refresh tokens issued or withheld,
+    /// a rejected refresh); `connect` writes a new entry, which clears it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub grant: Option<super::health::GrantRecord>,
 }
 
 #[derive(Debug, Default, Serialize, Deserialize)]

@@ -7,6 +7,7 @@
 //! tokens, and this module never formats reports.
 
 use super::response::{Parsed, TokenResponse, parse_token_body, split_scope};
+use super::health::GrantRecord;
 use super::store::{CredentialStore, Entry, InFlight, StoreError, StoredSecret};
 use crate::http::{Auth, HttpClient, HttpError, Request};
 use crate::probe::refresh::{RefreshStep, StepKind};
@@ -57,6 +58,10 @@ pub enum AuthError {
         #[source]
         source: HttpError,
     },
+    #[error(
+        "the provider rejected the access token of `{key}` and there is no refresh token to renew it. Re-authorise the connection: `{reconnect}`"
+    )]
+    AccessTokenRejected { key: String, reconnect: String },
     #[error(transparent)]
     Store(#[from] StoreError),
     #[error("suite `{suite}`: {what}")]
@@ -83,6 +88,7 @@ impl AuthError {
             AuthError::NotConnected { .. } => "not-connected",
             AuthError::InvalidGrant { .. } => "invalid-grant",
             AuthError::Refused { .. } => "token-refused",
+            AuthError::AccessTokenRejected { .. } => "access-token-rejected",
             AuthError::Unreadable { .. } => "token-unreadable",
             // The transport's own class (`timeout`, `tls`, `rate-limited`…):
             // the missing subject already says it was the token request.
@@ -179,6 +185,64 @@ impl TokenManager {
                 }
             }
         }
+    }
+
+    /// A new access token for `conn` after an endpoint rejected the one it had (`401`):
+    /// one refresh (client credentials: a new token), whatever the store believed about the
+    /// old token's freshness. The caller retries the rejected request once with it.
+    pub async fn renew_rejected(
+        &self,
+        conn: &Connection,
+        scopes: &[String],
+    ) -> Result<SecretString, AuthError> {
+        self.forget(&conn.credential);
+        match self.grant {
+            Grant::StaticBearer => Err(AuthError::AccessTokenRejected {
+                key: conn.credential.clone(),
+                reconnect: self.reconnect_hint(conn),
+            }),
+            Grant::ClientCredentials => self.client_credentials(conn, scopes).await,
+            Grant::AuthorizationCode | Grant::Password => {
+                let _gate = self.refresh_gate.lock().await;
+                let lock = self.lock_store().await?;
+                let key = conn.credential.clone();
+                let entry = self
+                    .store_get(&key)
+                    .await?
+                    .ok_or_else(|| self.not_connected(conn))?;
+                let Some(rt) = entry.refresh_token.clone() else {
+                    if self.grant == Grant::Password {
+                        drop(lock);
+                        drop(_gate);
+                        return self.password(conn, scopes).await;
+                    }
+                    return Err(AuthError::AccessTokenRejected {
+                        key,
+                        reconnect: self.reconnect_hint(conn),
+                    });
+                };
+                let (e, token) = self
+                    .spend(conn, &lock, entry, &rt, StepKind::Refresh, None)
+                    .await?;
+                drop(lock);
+                self.remember(&key, &token.access_token, e.access_token_expires_at);
+                Ok(SecretString::from(token.access_token))
+            }
+        }
+    }
+
+    /// True when a refresh of `conn` succeeded during this run.
+    pub fn refreshed_this_run(&self, conn: &Connection) -> bool {
+        let traces = self.traces.lock().unwrap_or_else(|e| e.into_inner());
+        traces.get(&conn.credential).is_some_and(|(_, steps)| {
+            steps.iter().any(|s| s.ok && s.kind == StepKind::Refresh)
+        })
+    }
+
+    /// Drops the cached access token of a credential (it was rejected).
+    fn forget(&self, key: &str) {
+        let mut cache = self.cache.lock().unwrap_or_else(|e| e.into_inner());
+        cache.remove(key);
     }
 
     /// The command that (re-)authorises `conn`.
@@ -608,7 +672,24 @@ pub(super) fn entry_from(
     requested: &[String],
 ) -> Entry {
     let now = Utc::now();
+    let before = previous.and_then(|p| p.grant.clone()).unwrap_or_default();
+    let grant = if token.refresh_token.is_some() {
+        GrantRecord {
+            refresh_token_issued_at: Some(now),
+            ..GrantRecord::default()
+        }
+    } else if previous.is_some() && old_rt.is_some() {
+        // A successful refresh without a refresh token: the old one is all that is left.
+        GrantRecord {
+            refresh_token_issued_at: before.refresh_token_issued_at,
+            withheld_since: before.withheld_since.or(Some(now)),
+            rejected: None,
+        }
+    } else {
+        GrantRecord::default()
+    };
     Entry {
+        grant: (grant != GrantRecord::default()).then_some(grant),
         refresh_token: token
             .refresh_token
             .as_deref()

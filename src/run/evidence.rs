@@ -6,7 +6,7 @@
 //! Knows nothing about HTTP or baselines.
 
 use crate::auth::health::TokenHealth;
-use crate::model::{Drift, Observation};
+use crate::model::{ConnectionStatus, Drift, Observation};
 use crate::probe::deprecation::{DateValue, DeprecationValue, Signals};
 use crate::probe::permissions::Cell;
 use crate::probe::refresh::RefreshTrace;
@@ -63,6 +63,9 @@ pub struct SuiteEvidence {
     /// Refresh-token health of the gathered connections, in suite order.
     #[serde(default)]
     pub tokens: Vec<TokenHealth>,
+    /// The state of every gathered connection, decided before anything is compared.
+    #[serde(default)]
+    pub connections: Vec<ConnectionStatus>,
 }
 
 /// An endpoint's id and documented scopes.
@@ -286,7 +289,47 @@ impl SuiteEvidence {
         }
         self.refresh.extend(other.refresh);
         self.tokens.extend(other.tokens);
+        self.connections.extend(other.connections);
         Ok(())
+    }
+
+    /// The connections that cannot be used this run.
+    pub(crate) fn unusable(&self) -> Vec<String> {
+        self.connections
+            .iter()
+            .filter(|c| !c.usable)
+            .map(|c| c.connection.clone())
+            .collect()
+    }
+
+    /// Removes everything the connections `ids` answered or refreshed: the evidence of an
+    /// unusable connection is never compared (DESIGN.md safety rule 5).
+    pub(crate) fn drop_connections(&mut self, ids: &[String]) {
+        if ids.is_empty() {
+            return;
+        }
+        let out = |c: &String| ids.contains(c);
+        let positions: Vec<usize> = self
+            .all_connections
+            .iter()
+            .enumerate()
+            .filter(|(_, c)| out(c))
+            .map(|(i, _)| i)
+            .collect();
+        self.token_facts.retain(|(p, _)| !positions.contains(p));
+        for v in &mut self.samples {
+            v.retain(|x| !out(&x.connection));
+        }
+        for v in &mut self.violations {
+            v.retain(|x| !out(&x.connection));
+        }
+        for v in &mut self.values {
+            v.retain(|x| !out(&x.connection));
+        }
+        for v in &mut self.signals {
+            v.retain(|x| !out(&x.connection));
+        }
+        self.refresh.retain(|t| !out(&t.connection));
     }
 
     /// Sorts every list by suite position or connection id, so that evidence
@@ -314,6 +357,7 @@ impl SuiteEvidence {
         }
         self.refresh.sort_by_key(|t| at(&t.connection));
         self.tokens.sort_by_key(|h| at(&h.connection));
+        self.connections.sort_by(|a, b| a.connection.cmp(&b.connection));
     }
 }
 

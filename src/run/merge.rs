@@ -253,6 +253,7 @@ mod tests {
             permissions: None,
             refresh: vec![],
             tokens: vec![],
+            connections: vec![],
         }
     }
 

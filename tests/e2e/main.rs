@@ -5,6 +5,7 @@ mod check;
 mod cli;
 mod config;
 mod connect;
+mod connections;
 mod corrupt;
 mod docs;
 mod drift;
