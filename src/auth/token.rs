@@ -764,3 +764,72 @@ pub(super) fn fresh(expires_at: Option<DateTime<Utc>>) -> bool {
 pub(super) fn expiry(expires_in: Option<u64>) -> Option<DateTime<Utc>> {
     expires_in.map(|s| Utc::now() + ChronoDuration::seconds(s.min(10 * 365 * 86_400) as i64))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::auth::health::Rejection;
+
+    fn answer(refresh_token: Option<&str>) -> TokenResponse {
+        TokenResponse {
+            access_token: "at".into(),
+            token_type: Some("Bearer".into()),
+            expires_in: Some(3600),
+            refresh_token: refresh_token.map(str::to_string),
+            scope: None,
+            refresh_token_expires_in: None,
+        }
+    }
+
+    #[test]
+    fn refresh_class_withheld_expiring_is_tracked_from_the_last_answer_with_a_refresh_token() {
+        let granted = entry_from(&answer(Some("rt-1")), None, None, &[]);
+        let issued = granted.grant.as_ref().and_then(|g| g.refresh_token_issued_at);
+        assert!(issued.is_some());
+        // A successful refresh without a refresh token keeps the old one and notes since when.
+        let old = granted.refresh_token.clone();
+        let withheld = entry_from(&answer(None), Some(&granted), old.clone(), &[]);
+        let g = withheld.grant.clone().unwrap();
+        assert_eq!(g.refresh_token_issued_at, issued);
+        assert!(g.withheld_since.is_some());
+        assert_eq!(withheld.refresh_token, old);
+        // Still withheld next time: the first date stays.
+        let again = entry_from(&answer(None), Some(&withheld), old, &[]);
+        assert_eq!(again.grant.as_ref().unwrap().withheld_since, g.withheld_since);
+        // The provider then refuses it: the observed lifetime runs from issue to refusal.
+        let mut dead = again.grant.unwrap();
+        let at = issued.unwrap() + ChronoDuration::days(14);
+        dead.rejected = Some(Rejection {
+            at,
+            error: "invalid_grant".into(),
+        });
+        assert_eq!(
+            dead.observed_withheld_lifetime(),
+            Some(ChronoDuration::days(14))
+        );
+        // A refresh token in a later answer clears the record (and any rejection).
+        let mut with_rejection = withheld.clone();
+        with_rejection.grant = Some(dead);
+        let fresh = entry_from(
+            &answer(Some("rt-2")),
+            Some(&with_rejection),
+            with_rejection.refresh_token.clone(),
+            &[],
+        );
+        let g = fresh.grant.unwrap();
+        assert_eq!((g.withheld_since, g.rejected), (None, None));
+    }
+
+    #[test]
+    fn a_grant_that_never_stopped_issuing_has_no_withheld_lifetime() {
+        let mut g = GrantRecord {
+            refresh_token_issued_at: Some(Utc::now()),
+            ..GrantRecord::default()
+        };
+        g.rejected = Some(Rejection {
+            at: Utc::now(),
+            error: "invalid_grant".into(),
+        });
+        assert_eq!(g.observed_withheld_lifetime(), None);
+    }
+}

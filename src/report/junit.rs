@@ -252,13 +252,27 @@ mod tests {
     fn threshold_decides_failure_or_system_out() {
         let run = fixed_run();
         let count = |s: &str, pat: &str| s.matches(pat).count();
+        // The unusable connection (`quiet/app`) fails whatever the threshold: it is no drift.
         let never = render(&run, None);
-        assert_eq!(count(&never, "<failure"), 0);
+        assert_eq!(count(&never, "<failure"), 1);
         assert_eq!(count(&never, "<error"), 1);
         let warning = render(&run, Some(Severity::Warning));
-        assert_eq!(count(&warning, "<failure"), 2);
+        assert_eq!(count(&warning, "<failure"), 3);
         let info = render(&run, Some(Severity::Info));
-        assert_eq!(count(&info, "<failure"), 3);
+        assert_eq!(count(&info, "<failure"), 4);
+    }
+
+    #[test]
+    fn an_unusable_connection_is_one_failing_case_first() {
+        let xml = render(&fixed_run(), None);
+        let quiet = &xml[xml.find(r#"<testsuite name="quiet""#).unwrap()..];
+        let first = quiet.find("<testcase").unwrap();
+        assert!(
+            quiet[first..].starts_with(r#"<testcase name="connection app" classname="quiet">"#),
+            "{quiet}"
+        );
+        assert_eq!(xml.matches(r#"<failure message="grant-dead (invalid_grant)""#).count(), 1);
+        assert_eq!(xml.matches("not compared: connection unusable (app)").count(), 1);
     }
 
     #[test]

@@ -250,6 +250,9 @@ mod tests {
         let mut run = fixed_run();
         assert!(render(&run).starts_with("# ❌ "));
         run.errors.clear();
+        // An unusable connection fails like a run error.
+        assert!(render(&run).starts_with("# ❌ "));
+        run.connections.retain(|c| c.usable);
         run.drifts.retain(|d| d.severity != Severity::Breaking);
         assert!(render(&run).starts_with("# ⚠️ "));
         run.drifts.retain(|d| d.severity == Severity::Info);

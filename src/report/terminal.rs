@@ -81,15 +81,16 @@ pub fn render(run: &Run, color: bool, report_path: Option<&str>) -> String {
             let sev = c.severity.unwrap_or(Severity::Breaking);
             let _ = writeln!(
                 out,
-                "  {}  connection {}  {}{}",
+                "  {}  [{}] {}: {}",
                 paint(color, severity_style(sev), &format!("{:<8}", sev.as_str())),
-                c.connection,
                 c.state,
-                if c.usable { "" } else { "  (unusable: not compared)" }
+                c.connection,
+                c.message.as_deref().unwrap_or(if c.usable {
+                    "recovered"
+                } else {
+                    "unusable: not compared"
+                })
             );
-            if let Some(m) = &c.message {
-                let _ = writeln!(out, "            {}", paint(color, dim, m));
-            }
         }
         let skipped = run.not_compared.iter().filter(|n| n.key.provider == p).count();
         if skipped > 0 {

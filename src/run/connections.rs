@@ -74,6 +74,14 @@ fn when(at: Option<DateTime<Utc>>) -> String {
     }
 }
 
+fn capitalised(s: &str) -> String {
+    let mut c = s.chars();
+    match c.next() {
+        Some(first) => first.to_uppercase().chain(c).collect(),
+        None => String::new(),
+    }
+}
+
 /// Whole days and hours of a lifetime, for people (`13 d 4 h`, `5 h`, `42 s`).
 fn human(d: chrono::Duration) -> String {
     let s = d.num_seconds().max(0);
@@ -100,24 +108,27 @@ pub(crate) struct Failure<'a> {
 pub(crate) fn unusable(e: &AuthError, f: Failure<'_>) -> ConnectionStatus {
     let (state, error) = classify(e);
     let id = &f.conn.id.value;
+    // The failure's own sentence (redacted) says what the provider answered.
+    let detail = capitalised(f.detail.trim_end().trim_end_matches('.'));
+    let fix = if detail.contains(&f.reconnect) {
+        String::new()
+    } else {
+        format!(" Re-authorise it: `{}`", f.reconnect)
+    };
     let mut message = match state {
         ConnectionState::GrantDead => format!(
-            "connection `{id}` cannot be used: the provider refused its refresh (`{error}`); {}. Re-authorise it: `{}`",
+            "connection `{id}` cannot be used: the provider refused its grant (`{error}`); {}. {detail}.{fix}",
             when(f.view.last_worked_at),
-            f.reconnect
         ),
-        ConnectionState::NotConnected => format!(
-            "connection `{id}` is not connected: no credentials are stored for `{}`. Authorise it: `{}`",
-            f.conn.credential, f.reconnect
-        ),
+        // The store's own sentence names the key, the store and the command.
+        ConnectionState::NotConnected => f.detail.clone(),
         ConnectionState::AccessTokenRejected => format!(
             "connection `{id}` cannot be used: the provider rejected its access token (`invalid_token`) and it cannot be renewed; {}. Re-authorise it: `{}`",
             when(f.view.last_worked_at),
             f.reconnect
         ),
         _ => format!(
-            "connection `{id}` cannot be used this run: {}; {}",
-            f.detail,
+            "connection `{id}` cannot be used this run; {}. {detail}.",
             when(f.view.last_worked_at)
         ),
     };
@@ -141,7 +152,7 @@ pub(crate) fn unusable(e: &AuthError, f: Failure<'_>) -> ConnectionStatus {
         && let (Some(since), Some(lived)) = (g.withheld_since, g.observed_withheld_lifetime())
     {
         message.push_str(&format!(
-            ". The provider stopped issuing refresh tokens on {} and the last one expired: it lived {} (observed: issued {}, refused {}). Refresh class: `{WITHHELD_EXPIRING}`",
+            " The provider stopped issuing refresh tokens on {} and the last one expired: it lived {} (observed: issued {}, refused {}). Refresh class: `{WITHHELD_EXPIRING}`",
             since.format("%Y-%m-%d %H:%M UTC"),
             human(lived),
             g.refresh_token_issued_at

@@ -151,14 +151,7 @@ mod backend {
                 started_at: at,
                 pid: 4242,
             }),
-            grant: Some(crate::auth::health::GrantRecord {
-                refresh_token_issued_at: Some(at),
-                withheld_since: None,
-                rejected: Some(crate::auth::health::Rejection {
-                    at,
-                    error: "invalid_grant".into(),
-                }),
-            }),
+            grant: None,
         }
     }
 
