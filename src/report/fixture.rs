@@ -70,7 +70,7 @@ fn fixed_connections(at: chrono::DateTime<chrono::Utc>) -> Vec<crate::model::Con
             state: ConnectionState::GrantDead,
             usable: false,
             severity: Some(Severity::Breaking),
-            message: Some("connection `app` cannot be used: the provider refused its grant (`invalid_grant`); it last worked on 2026-11-26 21:00 UTC. The refresh token for `quiet/app` was rejected (invalid_grant): it expired, was revoked, or was already used. Re-authorise the connection: `driftwatch connect suites/quiet.yaml app`.".into()),
+            message: Some("connection `app` cannot be used, the provider refused its grant (`invalid_grant`; last worked on 2026-11-26 21:00 UTC): the refresh token for `quiet/app` was rejected (invalid_grant): it expired, was revoked, or was already used. Re-authorise the connection: `driftwatch connect suites/quiet.yaml app`.".into()),
             error: Some("invalid_grant".into()),
             last_worked_at: Some(at - chrono::Duration::days(1)),
             reconnect: Some("driftwatch connect suites/quiet.yaml app".into()),

@@ -65,7 +65,15 @@ pub(crate) fn assess(
                 d
             }),
     );
-    for obs in token_observations(provider, &token_facts) {
+    // Compared token observations come from usable connections' answers only.
+    let unusable_positions = ev.positions(&unusable);
+    let usable_facts: Vec<_> = ev
+        .token_facts
+        .iter()
+        .filter(|(p, _)| !unusable_positions.contains(p))
+        .map(|(_, f)| f.clone())
+        .collect();
+    for obs in token_observations(provider, &usable_facts) {
         rec.record(obs, &[])?;
     }
 

@@ -69,16 +69,8 @@ fn classify(e: &AuthError) -> (ConnectionState, String) {
 
 fn when(at: Option<DateTime<Utc>>) -> String {
     match at {
-        Some(at) => format!("it last worked on {}", at.format("%Y-%m-%d %H:%M UTC")),
+        Some(at) => format!("last worked on {}", at.format("%Y-%m-%d %H:%M UTC")),
         None => "the store does not say when it last worked".into(),
-    }
-}
-
-fn capitalised(s: &str) -> String {
-    let mut c = s.chars();
-    match c.next() {
-        Some(first) => first.to_uppercase().chain(c).collect(),
-        None => String::new(),
     }
 }
 
@@ -109,7 +101,7 @@ pub(crate) fn unusable(e: &AuthError, f: Failure<'_>) -> ConnectionStatus {
     let (state, error) = classify(e);
     let id = &f.conn.id.value;
     // The failure's own sentence (redacted) says what the provider answered.
-    let detail = capitalised(f.detail.trim_end().trim_end_matches('.'));
+    let detail = f.detail.trim_end().trim_end_matches('.');
     let fix = if detail.contains(&f.reconnect) {
         String::new()
     } else {
@@ -117,18 +109,17 @@ pub(crate) fn unusable(e: &AuthError, f: Failure<'_>) -> ConnectionStatus {
     };
     let mut message = match state {
         ConnectionState::GrantDead => format!(
-            "connection `{id}` cannot be used: the provider refused its grant (`{error}`); {}. {detail}.{fix}",
+            "connection `{id}` cannot be used, the provider refused its grant (`{error}`; {}): {detail}.{fix}",
             when(f.view.last_worked_at),
         ),
         // The store's own sentence names the key, the store and the command.
         ConnectionState::NotConnected => f.detail.clone(),
         ConnectionState::AccessTokenRejected => format!(
-            "connection `{id}` cannot be used: the provider rejected its access token (`invalid_token`) and it cannot be renewed; {}. Re-authorise it: `{}`",
+            "connection `{id}` cannot be used, the provider rejected its access token (`invalid_token`; {}): {detail}.{fix}",
             when(f.view.last_worked_at),
-            f.reconnect
         ),
         _ => format!(
-            "connection `{id}` cannot be used this run; {}. {detail}.",
+            "connection `{id}` cannot be used this run ({}): {detail}.",
             when(f.view.last_worked_at)
         ),
     };
@@ -209,7 +200,7 @@ pub(crate) fn rejected_again(
         usable: false,
         severity: Some(Severity::Breaking),
         message: Some(format!(
-            "connection `{}` cannot be used: the provider rejected its access token (`invalid_token`), and the token a refresh gave was rejected too; {}. Re-authorise it: `{reconnect}`",
+            "connection `{}` cannot be used, the provider rejected its access token (`invalid_token`) and then the one a refresh gave ({}). Re-authorise it: `{reconnect}`",
             conn.id.value,
             when(view.last_worked_at)
         )),

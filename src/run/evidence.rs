@@ -302,21 +302,25 @@ impl SuiteEvidence {
             .collect()
     }
 
+    /// Suite positions of the connections `ids` (how token facts are tagged).
+    pub(crate) fn positions(&self, ids: &[String]) -> Vec<usize> {
+        self.all_connections
+            .iter()
+            .enumerate()
+            .filter(|(_, c)| ids.contains(c))
+            .map(|(i, _)| i)
+            .collect()
+    }
+
     /// Removes everything the connections `ids` answered or refreshed: the evidence of an
-    /// unusable connection is never compared (DESIGN.md safety rule 5).
+    /// unusable connection is never compared (DESIGN.md safety rule 5). Their token-endpoint
+    /// facts stay for the token probe's findings (how the endpoint answers, re-checked every
+    /// run); `assess` keeps them out of the compared token observations.
     pub(crate) fn drop_connections(&mut self, ids: &[String]) {
         if ids.is_empty() {
             return;
         }
         let out = |c: &String| ids.contains(c);
-        let positions: Vec<usize> = self
-            .all_connections
-            .iter()
-            .enumerate()
-            .filter(|(_, c)| out(c))
-            .map(|(i, _)| i)
-            .collect();
-        self.token_facts.retain(|(p, _)| !positions.contains(p));
         for v in &mut self.samples {
             v.retain(|x| !out(&x.connection));
         }

@@ -242,9 +242,10 @@ fn report_rerenders_a_finished_run() {
     );
     let xml = std::fs::read_to_string(dir.path().join("ci/run.xml")).unwrap();
     assert!(xml.starts_with("<?xml"), "{xml}");
-    // 18 breaking drifts fall into 9 probe × subject × connection cases.
+    // 18 breaking drifts fall into 9 probe × subject × connection cases; 27 observation
+    // cases plus one passing case per connection (4).
     assert!(
-        xml.contains(r#"tests="27" skipped="0" failures="9" errors="0""#),
+        xml.contains(r#"tests="31" skipped="0" failures="9" errors="0""#),
         "{xml}"
     );
     assert_eq!(xml.matches("<failure ").count(), 9, "{xml}");

@@ -135,7 +135,7 @@ async fn grant_dead_is_one_connection_item_no_drift_exit_3_and_tokens_dead() {
     let message = globex.message.as_deref().unwrap();
     assert!(message.contains("`globex`"), "{message}");
     assert!(message.contains("invalid_grant"), "{message}");
-    assert!(message.contains("it last worked on "), "{message}");
+    assert!(message.contains("last worked on "), "{message}");
     assert!(message.contains("driftwatch connect "), "{message}");
     assert!(globex.last_worked_at.is_some());
     assert_eq!(
