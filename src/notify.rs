@@ -188,7 +188,7 @@ pub fn payload(run: &Run, on: Severity, report_url: Option<&str>) -> Value {
     if !fields.is_empty() {
         blocks.push(json!({"type": "section", "fields": fields}));
     }
-    if !(lines.is_empty() && !conns.is_empty()) {
+    if !lines.is_empty() || conns.is_empty() {
         blocks.push(json!({
             "type": "section",
             "text": {"type": "mrkdwn", "text": clean(lines.join("\n"))}

@@ -428,27 +428,75 @@ pub fn render_json() -> String {
 
 /// Every refresh class (`RefreshClass`) with its meaning, as docs/rules.md lists them.
 pub const REFRESH_CLASSES: &[(&str, &str)] = &[
-    ("no-refresh", "no refresh token is issued (client credentials, GitHub OAuth apps), or the token endpoint does not support the grant"),
-    ("non-rotating", "refresh answers return the same refresh token, or none (the old one is kept and stays valid)"),
-    ("rotating-old-valid", "a new refresh token every time, and the old one keeps working"),
-    ("rotating-grace", "a new refresh token every time; the old one works for a measured grace window, then fails"),
-    ("rotating-one-time", "a new refresh token every time; the old one fails at once, the grant lives on"),
-    ("rotating-reuse-revokes-grant", "a new refresh token every time; replaying the old one revokes the whole grant"),
-    ("lazy-rotation", "some refreshes rotate and some do not (a value that changes about once a day)"),
-    ("rotating", "every refresh rotated; no replay was tried (the connection is not disposable)"),
-    ("withheld-expiring", "refresh tokens withheld, the last one expires: successful refreshes stopped carrying a refresh token and the last one issued was then refused (`invalid_grant`). Reported through the connection's `grant-dead` state, with the observed lifetime of that last token (from the last answer that carried it to the refusal)"),
-    ("unknown", "no successful refresh this run: nothing to classify (never compared as a change)"),
+    (
+        "no-refresh",
+        "no refresh token is issued (client credentials, GitHub OAuth apps), or the token endpoint does not support the grant",
+    ),
+    (
+        "non-rotating",
+        "refresh answers return the same refresh token, or none (the old one is kept and stays valid)",
+    ),
+    (
+        "rotating-old-valid",
+        "a new refresh token every time, and the old one keeps working",
+    ),
+    (
+        "rotating-grace",
+        "a new refresh token every time; the old one works for a measured grace window, then fails",
+    ),
+    (
+        "rotating-one-time",
+        "a new refresh token every time; the old one fails at once, the grant lives on",
+    ),
+    (
+        "rotating-reuse-revokes-grant",
+        "a new refresh token every time; replaying the old one revokes the whole grant",
+    ),
+    (
+        "lazy-rotation",
+        "some refreshes rotate and some do not (a value that changes about once a day)",
+    ),
+    (
+        "rotating",
+        "every refresh rotated; no replay was tried (the connection is not disposable)",
+    ),
+    (
+        "withheld-expiring",
+        "refresh tokens withheld, the last one expires: successful refreshes stopped carrying a refresh token and the last one issued was then refused (`invalid_grant`). Reported through the connection's `grant-dead` state, with the observed lifetime of that last token (from the last answer that carried it to the refusal)",
+    ),
+    (
+        "unknown",
+        "no successful refresh this run: nothing to classify (never compared as a change)",
+    ),
 ];
 
 /// Every connection state (`run.json` `connections[].state`) with its meaning.
 pub const CONNECTION_STATES: &[(&str, &str)] = &[
     ("ok", "the cached access token worked"),
-    ("refreshed", "the access token was refreshed this run and worked"),
-    ("access-token-rejected", "an endpoint answered `401` (`invalid_token`, or every request `401`) for a token believed fresh: one refresh, one retry of each rejected request. Usable (warning) when the retry worked; unusable (breaking) when the refresh failed or the retry was refused again"),
-    ("grant-dead", "the refresh was answered `invalid_grant`, or the client was refused (`invalid_client`): unusable until `driftwatch connect`"),
-    ("not-connected", "no credentials are stored: unusable until `driftwatch connect`"),
-    ("consumed", "a disposable grant spent by the refresh replay probe"),
-    ("token-error", "no token could be obtained for another reason (network, unreadable answer, another refusal): unusable this run"),
+    (
+        "refreshed",
+        "the access token was refreshed this run and worked",
+    ),
+    (
+        "access-token-rejected",
+        "an endpoint answered `401` (`invalid_token`, or every request `401`) for a token believed fresh: one refresh, one retry of each rejected request. Usable (warning) when the retry worked; unusable (breaking) when the refresh failed or the retry was refused again",
+    ),
+    (
+        "grant-dead",
+        "the refresh was answered `invalid_grant`, or the client was refused (`invalid_client`): unusable until `driftwatch connect`",
+    ),
+    (
+        "not-connected",
+        "no credentials are stored: unusable until `driftwatch connect`",
+    ),
+    (
+        "consumed",
+        "a disposable grant spent by the refresh replay probe",
+    ),
+    (
+        "token-error",
+        "no token could be obtained for another reason (network, unreadable answer, another refusal): unusable this run",
+    ),
 ];
 
 /// `docs/rules.md`: a section per probe with every rule's kind, severity, meaning and example.

@@ -152,11 +152,13 @@ pub(super) fn publish(
         emit(ctx, run, &t, fail_on, Some(&shown))?;
     }
     if run.shard.is_some() {
-        return Ok(if run.errors.is_empty() && run.unusable_connections().next().is_none() {
-            exit::OK
-        } else {
-            exit::RUNTIME
-        });
+        return Ok(
+            if run.errors.is_empty() && run.unusable_connections().next().is_none() {
+                exit::OK
+            } else {
+                exit::RUNTIME
+            },
+        );
     }
     if ctx.var("GITHUB_ACTIONS") == Some("true") {
         print_out(&crate::report::github::render(run));

@@ -6,8 +6,8 @@
 //! flight" marker brackets each refresh request. Probes never see refresh
 //! tokens, and this module never formats reports.
 
-use super::response::{Parsed, TokenResponse, parse_token_body, split_scope};
 use super::health::GrantRecord;
+use super::response::{Parsed, TokenResponse, parse_token_body, split_scope};
 use super::store::{CredentialStore, Entry, InFlight, StoreError, StoredSecret};
 use crate::http::{Auth, HttpClient, HttpError, Request};
 use crate::probe::refresh::{RefreshStep, StepKind};
@@ -234,9 +234,9 @@ impl TokenManager {
     /// True when a refresh of `conn` succeeded during this run.
     pub fn refreshed_this_run(&self, conn: &Connection) -> bool {
         let traces = self.traces.lock().unwrap_or_else(|e| e.into_inner());
-        traces.get(&conn.credential).is_some_and(|(_, steps)| {
-            steps.iter().any(|s| s.ok && s.kind == StepKind::Refresh)
-        })
+        traces
+            .get(&conn.credential)
+            .is_some_and(|(_, steps)| steps.iter().any(|s| s.ok && s.kind == StepKind::Refresh))
     }
 
     /// Drops the cached access token of a credential (it was rejected).
@@ -784,7 +784,10 @@ mod tests {
     #[test]
     fn refresh_class_withheld_expiring_is_tracked_from_the_last_answer_with_a_refresh_token() {
         let granted = entry_from(&answer(Some("rt-1")), None, None, &[]);
-        let issued = granted.grant.as_ref().and_then(|g| g.refresh_token_issued_at);
+        let issued = granted
+            .grant
+            .as_ref()
+            .and_then(|g| g.refresh_token_issued_at);
         assert!(issued.is_some());
         // A successful refresh without a refresh token keeps the old one and notes since when.
         let old = granted.refresh_token.clone();
@@ -795,7 +798,10 @@ mod tests {
         assert_eq!(withheld.refresh_token, old);
         // Still withheld next time: the first date stays.
         let again = entry_from(&answer(None), Some(&withheld), old, &[]);
-        assert_eq!(again.grant.as_ref().unwrap().withheld_since, g.withheld_since);
+        assert_eq!(
+            again.grant.as_ref().unwrap().withheld_since,
+            g.withheld_since
+        );
         // The provider then refuses it: the observed lifetime runs from issue to refusal.
         let mut dead = again.grant.unwrap();
         let at = issued.unwrap() + ChronoDuration::days(14);

@@ -188,7 +188,10 @@ fn connection_case(c: &ConnectionStatus) -> TestCase {
         s.set_message(format!(
             "{}{}",
             c.state,
-            c.error.as_deref().map(|e| format!(" ({e})")).unwrap_or_default()
+            c.error
+                .as_deref()
+                .map(|e| format!(" ({e})"))
+                .unwrap_or_default()
         ));
         s.set_type(Severity::Breaking.as_str());
         s.set_description(c.message.clone().unwrap_or_default());
@@ -271,8 +274,16 @@ mod tests {
             quiet[first..].starts_with(r#"<testcase name="connection app" classname="quiet">"#),
             "{quiet}"
         );
-        assert_eq!(xml.matches(r#"<failure message="grant-dead (invalid_grant)""#).count(), 1);
-        assert_eq!(xml.matches("not compared: connection unusable (app)").count(), 1);
+        assert_eq!(
+            xml.matches(r#"<failure message="grant-dead (invalid_grant)""#)
+                .count(),
+            1
+        );
+        assert_eq!(
+            xml.matches("not compared: connection unusable (app)")
+                .count(),
+            1
+        );
     }
 
     #[test]

@@ -92,7 +92,11 @@ pub fn render(run: &Run, color: bool, report_path: Option<&str>) -> String {
                 })
             );
         }
-        let skipped = run.not_compared.iter().filter(|n| n.key.provider == p).count();
+        let skipped = run
+            .not_compared
+            .iter()
+            .filter(|n| n.key.provider == p)
+            .count();
         if skipped > 0 {
             let _ = writeln!(
                 out,

@@ -179,7 +179,10 @@ fn an_unusable_connection_yields_no_drift_of_any_probe() {
     let compared: Vec<String> = a.observations.iter().map(|o| o.key.to_string()).collect();
     assert_eq!(
         compared,
-        vec!["p/token/token-endpoint.refresh_token", "p/refresh/refresh@a"]
+        vec![
+            "p/token/token-endpoint.refresh_token",
+            "p/refresh/refresh@a"
+        ]
     );
 }
 
@@ -217,7 +220,10 @@ fn refresh_stopped_issuing_still_comes_from_a_successful_answer_without_one() {
     ev.refresh[0].steps[0].rotated = false;
     let a = assess(ev, &store, UpdateMode::No, Utc::now()).unwrap();
     let rules: Vec<&str> = a.drifts.iter().map(|d| d.rule.as_str()).collect();
-    assert_eq!(rules, vec!["refresh.class-changed", "refresh.stopped-issuing"]);
+    assert_eq!(
+        rules,
+        vec!["refresh.class-changed", "refresh.stopped-issuing"]
+    );
     let stopped = a
         .drifts
         .iter()

@@ -36,17 +36,15 @@ impl StoreView {
 /// (RFC 6750 §3.1 `error="invalid_token"`).
 pub(crate) fn invalid_token_challenge(headers: &[(String, String)]) -> bool {
     headers.iter().any(|(k, v)| {
-        k.eq_ignore_ascii_case("www-authenticate") && v.to_ascii_lowercase().contains("invalid_token")
+        k.eq_ignore_ascii_case("www-authenticate")
+            && v.to_ascii_lowercase().contains("invalid_token")
     })
 }
 
 /// Whether a connection's `401` answers mean its access token was rejected: one challenge
 /// names `invalid_token`, or no request of the connection got any other answer (a bare `401`
 /// next to `2xx`/`403`/`404` answers with the same token is a permission answer).
-pub(crate) fn token_rejected(
-    unauthorized: &[&[(String, String)]],
-    other_answers: usize,
-) -> bool {
+pub(crate) fn token_rejected(unauthorized: &[&[(String, String)]], other_answers: usize) -> bool {
     !unauthorized.is_empty()
         && (other_answers == 0 || unauthorized.iter().any(|h| invalid_token_challenge(h)))
 }

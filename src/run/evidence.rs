@@ -361,7 +361,8 @@ impl SuiteEvidence {
         }
         self.refresh.sort_by_key(|t| at(&t.connection));
         self.tokens.sort_by_key(|h| at(&h.connection));
-        self.connections.sort_by(|a, b| a.connection.cmp(&b.connection));
+        self.connections
+            .sort_by(|a, b| a.connection.cmp(&b.connection));
     }
 }
 

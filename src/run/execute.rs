@@ -253,7 +253,8 @@ async fn execute_inner(
             Some(sh) => {
                 super::gather::prefix_exchange_ids(&mut g, &format!("s{}-", sh.index));
                 run.exchanges.append(&mut g.exchanges);
-                run.connections.extend(g.evidence.connections.iter().cloned());
+                run.connections
+                    .extend(g.evidence.connections.iter().cloned());
                 run.evidence.push(g.evidence);
                 on_event(Event::SuiteFinished {
                     provider,
@@ -317,7 +318,8 @@ pub(crate) fn add_assessed(run: &mut Run, a: super::assess::Assessed) {
 /// Fingerprints, suppressions and the stable order of every list.
 pub(crate) fn finalise(run: &mut Run, suppressions: &[Suppression], redactors: &[Arc<Redactor>]) {
     run.observations.sort_by(|a, b| a.key.cmp(&b.key));
-    run.connections.sort_by(|a, b| a.sort_key().cmp(&b.sort_key()));
+    run.connections
+        .sort_by(|a, b| a.sort_key().cmp(&b.sort_key()));
     run.not_compared.sort_by(|a, b| a.key.cmp(&b.key));
     for c in &mut run.connections {
         if let Some(m) = &mut c.message {

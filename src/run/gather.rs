@@ -2,6 +2,7 @@
 //! probes, turned into [`SuiteEvidence`]. Talks to the network; compares
 //! nothing and never opens the baseline (that is `assess`).
 
+use super::connections::{self, StoreView};
 use super::credentials::token_health;
 use super::evidence::{
     ERROR_PROBE_POS, EndpointInfo, PermissionEvidence, SampleEvidence, SignalsEvidence,
@@ -13,12 +14,11 @@ use super::shard::scopes_of;
 use crate::auth::CredentialStore;
 use crate::error::Error;
 use crate::http::{Auth, Redactor, Request};
-use super::connections::{self, StoreView};
 use crate::model::{ConnectionState, ConnectionStatus, Exchange, ProbeKind, RunError};
-use std::collections::BTreeMap;
 use crate::probe::schema::Declared;
 use crate::probe::shape;
 use crate::suite::{DeclaredSchema, Endpoint, Suite};
+use std::collections::BTreeMap;
 use std::sync::Arc;
 use url::Url;
 
@@ -193,7 +193,14 @@ pub(crate) async fn gather(
                 format!("endpoint:{}", ep.id.value),
                 &conn.id.value,
             );
-            spawn_call(&mut tasks, &http, &semaphore, req, ei, conn.id.value.clone());
+            spawn_call(
+                &mut tasks,
+                &http,
+                &semaphore,
+                req,
+                ei,
+                conn.id.value.clone(),
+            );
         }
     }
     let declared: Vec<Option<Result<Declared, String>>> = s
@@ -255,7 +262,8 @@ pub(crate) async fn gather(
             continue;
         }
         // The access token was refused: one refresh for the connection, one retry per request.
-        let mut exchanges: Vec<String> = answers.iter().map(|(_, r)| r.exchange_id.clone()).collect();
+        let mut exchanges: Vec<String> =
+            answers.iter().map(|(_, r)| r.exchange_id.clone()).collect();
         let renewed = tokens.renew_rejected(conn, &scopes_of(s, conn)).await;
         let pos = position(&conn_id);
         ev.token_facts
@@ -422,7 +430,8 @@ impl Absorb<'_> {
         conn_id: String,
         result: Result<crate::http::Response, crate::http::HttpError>,
     ) {
-        let (s, provider, redactor, on_event) = (self.s, self.provider, self.redactor, self.on_event);
+        let (s, provider, redactor, on_event) =
+            (self.s, self.provider, self.redactor, self.on_event);
         let (declared, value_specs) = (self.declared, self.value_specs);
         let ep = &s.endpoints[ei];
         let resp = match result {

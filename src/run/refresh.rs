@@ -31,7 +31,11 @@ pub(crate) async fn gather(
     };
     if s.auth.grant.value == Grant::ClientCredentials {
         // The grant has no refresh token by design (RFC 6749 §4.4.3): class `no-refresh`.
-        for conn in s.connections.iter().filter(|c| ready.contains(&c.id.value.as_str())) {
+        for conn in s
+            .connections
+            .iter()
+            .filter(|c| ready.contains(&c.id.value.as_str()))
+        {
             out.traces.push(RefreshTrace {
                 connection: conn.id.value.clone(),
                 disposable: conn.disposable,
@@ -131,7 +135,9 @@ fn death_source(source: Option<&str>) -> &'static str {
         Some("response") => {
             "source: the provider's hint, `refresh_token_expires_in` or its vendor equivalent"
         }
-        Some("idle") => "source: the suite's documented idle lifetime, `auth.refresh_token_lifetime`",
+        Some("idle") => {
+            "source: the suite's documented idle lifetime, `auth.refresh_token_lifetime`"
+        }
         Some("absolute") => {
             "source: the suite's documented absolute lifetime, `auth.refresh_token_lifetime`"
         }

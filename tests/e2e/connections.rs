@@ -203,6 +203,9 @@ async fn grant_dead_is_one_connection_item_no_drift_exit_3_and_tokens_dead() {
 
     // Re-connecting clears the verdict.
     w.connect_all().await;
-    assert_eq!(stored(&w, "demo/globex").grant.and_then(|g| g.rejected), None);
+    assert_eq!(
+        stored(&w, "demo/globex").grant.and_then(|g| g.rejected),
+        None
+    );
     assert_no_leaks(w.dir.path());
 }

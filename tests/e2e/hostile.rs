@@ -367,7 +367,11 @@ async fn every_hostile_token_behaviour_is_classified() {
                     c.message.clone().unwrap_or_default(),
                 )
             })
-            .chain(run.errors.iter().map(|e| (e.class.clone(), e.message.clone())))
+            .chain(
+                run.errors
+                    .iter()
+                    .map(|e| (e.class.clone(), e.message.clone())),
+            )
             .collect();
         let error_ok = match c.error {
             None => errors.is_empty(),
