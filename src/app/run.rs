@@ -153,7 +153,7 @@ pub(super) fn publish(
     }
     if run.shard.is_some() {
         return Ok(
-            if run.errors.is_empty() && run.unusable_connections().next().is_none() {
+            if run.errors.is_empty() && run.failing_connections().next().is_none() {
                 exit::OK
             } else {
                 exit::RUNTIME
@@ -356,7 +356,7 @@ const DEFAULT_SUPPRESSIONS: &str = "driftwatch.ignore.yaml";
 /// Exit code of a finished run: runtime errors and unusable connections (3) outrank drift
 /// (1); suppressed drifts never fail a run.
 pub fn run_exit_code(run: &crate::run::Run, fail_on: crate::cli::FailOn) -> i32 {
-    if !run.errors.is_empty() || run.unusable_connections().next().is_some() {
+    if !run.errors.is_empty() || run.failing_connections().next().is_some() {
         return exit::RUNTIME;
     }
     match fail_on.threshold() {

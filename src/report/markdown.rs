@@ -48,7 +48,7 @@ fn render_within(run: &Run, limit: usize) -> String {
         count(Severity::Warning),
         count(Severity::Info),
     );
-    let unusable = run.unusable_connections().count();
+    let unusable = run.failing_connections().count();
     let icon = if breaking > 0 || !run.errors.is_empty() || unusable > 0 {
         "❌"
     } else if warning > 0 {

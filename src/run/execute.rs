@@ -156,9 +156,16 @@ pub struct MergedFrom {
 }
 
 impl Run {
-    /// Connections that could not be used: each one a breaking connection item.
+    /// Connections that could not be used: none of their observations were compared.
     pub fn unusable_connections(&self) -> impl Iterator<Item = &ConnectionStatus> {
         self.connections.iter().filter(|c| !c.usable)
+    }
+
+    /// Unusable connections that fail the run (exit 3): breaking items. A `consumed`
+    /// disposable grant is unusable but expected, so it carries no breaking severity.
+    pub fn failing_connections(&self) -> impl Iterator<Item = &ConnectionStatus> {
+        self.unusable_connections()
+            .filter(|c| c.severity == Some(Severity::Breaking))
     }
 
     /// Unsuppressed drifts at or above `threshold`: the ones that fail a run.

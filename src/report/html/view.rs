@@ -243,16 +243,14 @@ pub(crate) fn build(run: &Run, history: &History, shards: usize) -> Page {
             reason: format!("{} ({})", n.reason, n.connections.join(", ")),
         })
         .collect();
-    let verdict = if totals.breaking > 0
-        || totals.errors > 0
-        || run.unusable_connections().next().is_some()
-    {
-        "breaking"
-    } else if totals.warning > 0 {
-        "warning"
-    } else {
-        "ok"
-    };
+    let verdict =
+        if totals.breaking > 0 || totals.errors > 0 || run.failing_connections().next().is_some() {
+            "breaking"
+        } else if totals.warning > 0 {
+            "warning"
+        } else {
+            "ok"
+        };
     Page {
         run_id: run.run_id.clone(),
         started_at: run.started_at.format("%Y-%m-%d %H:%M:%S UTC").to_string(),
