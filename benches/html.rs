@@ -129,6 +129,8 @@ fn big_run() -> Run {
                 endpoints: vec![],
             })
             .collect(),
+        connections: vec![],
+        not_compared: vec![],
         observations,
         drifts,
         findings: vec![],

@@ -118,6 +118,7 @@ fn shard_run(index: u32, conns: &[String], all: &[String]) -> Run {
             refresh_token_expires_at: None,
             expiry_source: None,
             days_left: None,
+            rejected: None,
         });
     }
     let evidence = SuiteEvidence {
@@ -147,7 +148,7 @@ fn shard_run(index: u32, conns: &[String], all: &[String]) -> Run {
         }),
         refresh: vec![],
         tokens,
-        consumed: vec![],
+        connections: vec![],
     };
     Run {
         format: RUN_FORMAT.into(),
@@ -161,6 +162,8 @@ fn shard_run(index: u32, conns: &[String], all: &[String]) -> Run {
             connections: conns.to_vec(),
             endpoints: ENDPOINTS.iter().map(|e| e.to_string()).collect(),
         }],
+        connections: vec![],
+        not_compared: vec![],
         observations: vec![],
         drifts: vec![],
         findings: vec![],

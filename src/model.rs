@@ -209,3 +209,125 @@ pub struct RunError {
     /// Redacted human message.
     pub message: String,
 }
+
+/// What a run found out about one connection's credentials, decided before
+/// anything is compared (DESIGN.md safety rule 5).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum ConnectionState {
+    /// The cached access token worked.
+    Ok,
+    /// The access token was refreshed this run and worked.
+    Refreshed,
+    /// An endpoint answered `401` for an access token believed fresh. The connection was
+    /// refreshed once and the rejected requests retried once: usable when that worked.
+    AccessTokenRejected,
+    /// The refresh was answered `invalid_grant`, or the client was refused (`invalid_client`).
+    GrantDead,
+    /// No credentials are stored for the connection.
+    NotConnected,
+    /// A disposable grant spent by the refresh replay probe.
+    Consumed,
+    /// No token could be obtained for another reason (network, unreadable token answer,
+    /// another refusal); the message says which.
+    TokenError,
+}
+
+impl ConnectionState {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ConnectionState::Ok => "ok",
+            ConnectionState::Refreshed => "refreshed",
+            ConnectionState::AccessTokenRejected => "access-token-rejected",
+            ConnectionState::GrantDead => "grant-dead",
+            ConnectionState::NotConnected => "not-connected",
+            ConnectionState::Consumed => "consumed",
+            ConnectionState::TokenError => "token-error",
+        }
+    }
+}
+
+impl fmt::Display for ConnectionState {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// One connection's state in a run (`run.json` `connections[]`). A connection that is not
+/// `usable` is reported here once, as a connection problem, and none of its observations are
+/// compared; a usable one with a `severity` recovered from trouble the run worked around.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ConnectionStatus {
+    pub provider: String,
+    pub connection: String,
+    /// The credential store key.
+    pub credential: String,
+    pub state: ConnectionState,
+    pub usable: bool,
+    /// Set when the state is worth a reader's attention: `breaking` when unusable.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub severity: Option<Severity>,
+    /// One human sentence, redacted.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub message: Option<String>,
+    /// The provider's OAuth error (`invalid_grant`, `invalid_client`, `invalid_token`) or the
+    /// failure's class.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub error: Option<String>,
+    /// When the credentials last worked (the store's last refresh, else when they were obtained).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub last_worked_at: Option<chrono::DateTime<chrono::Utc>>,
+    /// The command that re-authorises the connection.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reconnect: Option<String>,
+    /// The refresh class the failure establishes (`withheld-expiring`), when it does.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub refresh_class: Option<String>,
+    /// Ids of the exchanges that show the trouble (the rejected request, the refresh, the retry).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub exchanges: Vec<String>,
+}
+
+impl ConnectionStatus {
+    /// A connection whose token worked (`ok` or `refreshed`).
+    pub fn healthy(
+        provider: &str,
+        connection: &str,
+        credential: &str,
+        state: ConnectionState,
+    ) -> Self {
+        ConnectionStatus {
+            provider: provider.to_string(),
+            connection: connection.to_string(),
+            credential: credential.to_string(),
+            state,
+            usable: true,
+            severity: None,
+            message: None,
+            error: None,
+            last_worked_at: None,
+            reconnect: None,
+            refresh_class: None,
+            exchanges: Vec::new(),
+        }
+    }
+
+    /// The stable order of connection states in every output.
+    pub fn sort_key(&self) -> (&str, &str) {
+        (&self.provider, &self.connection)
+    }
+}
+
+/// An observation a run did not compare because a connection it covers was unusable: its
+/// baseline stays as it was and no pending snapshot is written from the partial evidence.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct NotCompared {
+    pub key: ObservationKey,
+    /// The unusable connections the observation would have covered.
+    pub connections: Vec<String>,
+    /// Always `not compared: connection unusable` today.
+    pub reason: String,
+}
+
+/// The reason of every [`NotCompared`] entry, as reports show it.
+pub const NOT_COMPARED_UNUSABLE: &str = "not compared: connection unusable";

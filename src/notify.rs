@@ -5,7 +5,7 @@
 
 use crate::config::mask_url;
 use crate::http::Redactor;
-use crate::model::{Drift, Severity};
+use crate::model::{ConnectionStatus, Drift, Severity};
 use crate::run::Run;
 use serde_json::{Value, json};
 use std::collections::BTreeMap;
@@ -62,9 +62,38 @@ fn selected(run: &Run, on: Severity) -> Vec<&Drift> {
     v
 }
 
-/// True when the run has unsuppressed drift at or above `on`.
+/// Connection items (unusable or recovered connections) at or above `on`.
+fn connection_items(run: &Run, on: Severity) -> Vec<&ConnectionStatus> {
+    run.connections
+        .iter()
+        .filter(|c| c.severity.is_some_and(|s| s >= on))
+        .collect()
+}
+
+/// True when the run has unsuppressed drift, or a connection item, at or above `on`.
 pub fn should_send(run: &Run, on: Severity) -> bool {
-    !selected(run, on).is_empty()
+    !selected(run, on).is_empty() || !connection_items(run, on).is_empty()
+}
+
+/// One connection item as a line: severity, provider/connection, state, error.
+fn connection_line(c: &ConnectionStatus) -> String {
+    let mut s = format!(
+        "• *{}* connection {}/{} `{}`",
+        c.severity.unwrap_or(Severity::Breaking),
+        c.provider,
+        c.connection,
+        c.state
+    );
+    if let Some(e) = &c.error {
+        s.push_str(&format!(" ({e})"));
+    }
+    if !c.usable {
+        s.push_str(" — unusable, not compared");
+        if let Some(r) = &c.reconnect {
+            s.push_str(&format!(": `{r}`"));
+        }
+    }
+    s
 }
 
 /// "2 breaking · 1 warning · 0 info" over unsuppressed drifts.
@@ -133,17 +162,38 @@ pub fn payload(run: &Run, on: Severity, report_url: Option<&str>) -> Value {
             u.replace("{run_id}", &run.run_id)
         ));
     }
+    let conns = connection_items(run, on);
+    let unusable = conns.iter().filter(|c| !c.usable).count();
+    let verdict = if unusable > 0 {
+        format!(
+            "driftwatch: {unusable} unusable connection{} · {}",
+            if unusable == 1 { "" } else { "s" },
+            verdict.trim_start_matches("driftwatch: ")
+        )
+    } else {
+        verdict
+    };
     let mut blocks = vec![json!({
         "type": "header",
         "text": {"type": "plain_text", "text": clean(verdict.clone())}
     })];
+    // Connection states first: credential trouble is never drift.
+    if !conns.is_empty() {
+        let text: Vec<String> = conns.iter().map(|c| connection_line(c)).collect();
+        blocks.push(json!({
+            "type": "section",
+            "text": {"type": "mrkdwn", "text": clean(text.join("\n"))}
+        }));
+    }
     if !fields.is_empty() {
         blocks.push(json!({"type": "section", "fields": fields}));
     }
-    blocks.push(json!({
-        "type": "section",
-        "text": {"type": "mrkdwn", "text": clean(lines.join("\n"))}
-    }));
+    if !lines.is_empty() || conns.is_empty() {
+        blocks.push(json!({
+            "type": "section",
+            "text": {"type": "mrkdwn", "text": clean(lines.join("\n"))}
+        }));
+    }
     blocks.push(json!({
         "type": "context",
         "elements": [{"type": "mrkdwn", "text": clean(context)}]

@@ -1,5 +1,34 @@
 use super::*;
-use crate::report::fixture::fixed_run;
+use crate::report::fixture;
+
+/// The fixture without its connection items: these tests are about drift.
+fn fixed_run() -> Run {
+    let mut run = fixture::fixed_run();
+    run.connections.retain(|c| c.severity.is_none());
+    run
+}
+
+#[test]
+fn unusable_connections_come_first_and_send_the_message() {
+    let mut run = fixture::fixed_run();
+    run.drifts.clear();
+    assert!(should_send(&run, Severity::Breaking));
+    let p = payload(&run, Severity::Warning, None);
+    assert_eq!(
+        p["blocks"][0]["text"]["text"],
+        "driftwatch: 1 unusable connection · 0 drifts at or above warning"
+    );
+    assert_eq!(
+        p["blocks"][1]["text"]["text"],
+        "• *warning* connection demo/globex `access-token-rejected` (invalid_token)\n\
+         • *breaking* connection quiet/app `grant-dead` (invalid_grant) — unusable, not compared: \
+         `driftwatch connect suites/quiet.yaml app`"
+    );
+    // The recovered connection alone is a warning: it sends at warning, not at breaking.
+    run.connections.retain(|c| c.usable);
+    assert!(!should_send(&run, Severity::Breaking));
+    assert!(should_send(&run, Severity::Warning));
+}
 
 #[test]
 fn payload_lists_drift_metadata_most_severe_first() {

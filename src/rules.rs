@@ -221,7 +221,7 @@ pub const RULES: &[Rule] = &[
         "scope set `basic` gets the full data of `invoices` without documented scope `invoices:read`"),
     // refresh
     rule("refresh.class-changed", Refresh, D, "breaking or warning",
-        "a connection's refresh class changed (breaking towards one-time, reuse-revokes or no-refresh)",
+        "a connection's refresh class changed (breaking towards one-time, reuse-revokes or no-refresh); a run whose refreshes were all rejected establishes no class and never yields it",
         "acme: refresh tokens now behave as `rotating-one-time` instead of `non-rotating`"),
     rule("refresh.grace-changed", Refresh, D, "warning",
         "the grace window of rotated-away refresh tokens moved by more than 20 %",
@@ -236,11 +236,8 @@ pub const RULES: &[Rule] = &[
         "refresh answers now carry a refresh token",
         "acme: refresh answers now carry a refresh token"),
     rule("refresh.stopped-issuing", Refresh, D, "breaking or warning",
-        "refresh answers no longer carry a refresh token; the message states the date the connection dies (warning for non-rotating)",
-        "acme: refresh answers no longer carry a refresh token. The connection `acme` dies on 2026-03-01 12:00 UTC unless it is re-authorised."),
-    rule("refresh.consumed", Refresh, F, "info",
-        "a disposable connection whose grant an earlier replay revoked (reuse detection) is skipped, without drift, until `driftwatch connect` re-arms it",
-        "disposable connection `umbrella` consumed by the replay probe on 2026-12-03; `driftwatch connect suites/demo.yaml umbrella` re-arms it"),
+        "a successful refresh answer no longer carries a refresh token (a rejected refresh never is this rule); the message states the date the connection dies and where that date comes from (the provider's hint, the suite's documented lifetime) or that it is unknown (warning for non-rotating)",
+        "acme: refresh answers no longer carry a refresh token. The connection `acme` dies on 2026-03-01 12:00 UTC unless it is re-authorised (source: the suite's documented idle lifetime, `auth.refresh_token_lifetime`)."),
     rule("refresh.documented-mismatch", Refresh, F, "info",
         "refresh tokens behave other than `auth.refresh.documented` says",
         "connection `acme`: refresh tokens behave as `rotating-one-time` but the suite documents `reusable`"),
@@ -431,6 +428,79 @@ pub fn render_json() -> String {
     text
 }
 
+/// Every refresh class (`RefreshClass`) with its meaning, as docs/rules.md lists them.
+pub const REFRESH_CLASSES: &[(&str, &str)] = &[
+    (
+        "no-refresh",
+        "no refresh token is issued (client credentials, GitHub OAuth apps), or the token endpoint does not support the grant",
+    ),
+    (
+        "non-rotating",
+        "refresh answers return the same refresh token, or none (the old one is kept and stays valid)",
+    ),
+    (
+        "rotating-old-valid",
+        "a new refresh token every time, and the old one keeps working",
+    ),
+    (
+        "rotating-grace",
+        "a new refresh token every time; the old one works for a measured grace window, then fails",
+    ),
+    (
+        "rotating-one-time",
+        "a new refresh token every time; the old one fails at once, the grant lives on",
+    ),
+    (
+        "rotating-reuse-revokes-grant",
+        "a new refresh token every time; replaying the old one revokes the whole grant",
+    ),
+    (
+        "lazy-rotation",
+        "some refreshes rotate and some do not (a value that changes about once a day)",
+    ),
+    (
+        "rotating",
+        "every refresh rotated; no replay was tried (the connection is not disposable)",
+    ),
+    (
+        "withheld-expiring",
+        "refresh tokens withheld, the last one expires: successful refreshes stopped carrying a refresh token and the last one issued was then refused (`invalid_grant`). Reported through the connection's `grant-dead` state, with the observed lifetime of that last token (from the last answer that carried it to the refusal)",
+    ),
+    (
+        "unknown",
+        "no successful refresh this run: nothing to classify (never compared as a change)",
+    ),
+];
+
+/// Every connection state (`run.json` `connections[].state`) with its meaning.
+pub const CONNECTION_STATES: &[(&str, &str)] = &[
+    ("ok", "the cached access token worked"),
+    (
+        "refreshed",
+        "the access token was refreshed this run and worked",
+    ),
+    (
+        "access-token-rejected",
+        "an endpoint answered `401` (`invalid_token`, or every request `401`) for a token believed fresh: one refresh, one retry of each rejected request. Usable (warning) when the retry worked; unusable (breaking) when the refresh failed or the retry was refused again",
+    ),
+    (
+        "grant-dead",
+        "the refresh was answered `invalid_grant`, or the client was refused (`invalid_client`): unusable until `driftwatch connect`",
+    ),
+    (
+        "not-connected",
+        "no credentials are stored: unusable until `driftwatch connect`",
+    ),
+    (
+        "consumed",
+        "a disposable grant spent by the refresh replay probe",
+    ),
+    (
+        "token-error",
+        "no token could be obtained for another reason (network, unreadable answer, another refusal): unusable this run",
+    ),
+];
+
 /// `docs/rules.md`: a section per probe with every rule's kind, severity, meaning and example.
 pub fn render_markdown() -> String {
     let mut out = String::from(
@@ -459,6 +529,18 @@ pub fn render_markdown() -> String {
                 cell(r.example)
             ));
         }
+    }
+    out.push_str(
+        "\n## Connection states\n\nDecided for every connection before anything is compared. \
+         An unusable connection is one breaking item (run exit code 3), never drift: none of its \
+         observations are compared.\n\n| state | meaning |\n|---|---|\n",
+    );
+    for (state, meaning) in CONNECTION_STATES {
+        out.push_str(&format!("| `{state}` | {} |\n", cell(meaning)));
+    }
+    out.push_str("\n## Refresh classes\n\n| class | meaning |\n|---|---|\n");
+    for (class, meaning) in REFRESH_CLASSES {
+        out.push_str(&format!("| `{class}` | {} |\n", cell(meaning)));
     }
     out
 }

@@ -180,11 +180,16 @@ fn markdown_has_a_section_per_probe_and_a_row_per_rule() {
             "## refresh",
             "## schema",
             "## values",
-            "## deprecation"
+            "## deprecation",
+            "## Connection states",
+            "## Refresh classes"
         ]
     );
     let rows = md.lines().filter(|l| l.starts_with("| `")).count();
-    assert_eq!(rows, RULES.len());
+    assert_eq!(
+        rows,
+        RULES.len() + CONNECTION_STATES.len() + REFRESH_CLASSES.len()
+    );
     assert!(md.contains(
         "| `schema.field-removed` | drift | breaking | a field of the baseline is gone \
          (reported at the top-most path) | `$.email` was removed |\n"
@@ -281,4 +286,35 @@ fn fingerprint_changes_with_identity() {
     let mut d = drift(&["a", "b"]);
     d.probe = ProbeKind::Values;
     assert_ne!(base, fingerprint(&d));
+}
+
+#[test]
+fn every_refresh_class_and_connection_state_is_documented() {
+    use crate::model::ConnectionState as S;
+    use crate::probe::refresh::RefreshClass as C;
+    let classes: Vec<&str> = REFRESH_CLASSES.iter().map(|(c, _)| *c).collect();
+    let all = [
+        C::NoRefresh,
+        C::NonRotating,
+        C::RotatingOldValid,
+        C::RotatingGrace,
+        C::RotatingOneTime,
+        C::RotatingReuseRevokesGrant,
+        C::LazyRotation,
+        C::Rotating,
+        C::WithheldExpiring,
+        C::Unknown,
+    ];
+    assert_eq!(classes, all.map(C::as_str).to_vec());
+    let states: Vec<&str> = CONNECTION_STATES.iter().map(|(s, _)| *s).collect();
+    let all = [
+        S::Ok,
+        S::Refreshed,
+        S::AccessTokenRejected,
+        S::GrantDead,
+        S::NotConnected,
+        S::Consumed,
+        S::TokenError,
+    ];
+    assert_eq!(states, all.map(S::as_str).to_vec());
 }

@@ -145,7 +145,7 @@ pub(super) async fn cmd_tokens(ctx: &Context, args: TokensArgs) -> Result<i32, E
     let unhealthy = all.iter().any(|h| {
         matches!(
             h.status.as_str(),
-            "expired" | "refresh-in-flight" | "not-connected"
+            "expired" | "dead" | "refresh-in-flight" | "not-connected"
         )
     });
     Ok(if unhealthy { exit::RUNTIME } else { exit::OK })

@@ -152,11 +152,13 @@ pub(super) fn publish(
         emit(ctx, run, &t, fail_on, Some(&shown))?;
     }
     if run.shard.is_some() {
-        return Ok(if run.errors.is_empty() {
-            exit::OK
-        } else {
-            exit::RUNTIME
-        });
+        return Ok(
+            if run.errors.is_empty() && run.failing_connections().next().is_none() {
+                exit::OK
+            } else {
+                exit::RUNTIME
+            },
+        );
     }
     if ctx.var("GITHUB_ACTIONS") == Some("true") {
         print_out(&crate::report::github::render(run));
@@ -177,6 +179,15 @@ fn shard_summary(run: &crate::run::Run, shard: crate::run::Shard, shown: &Path) 
             } else {
                 s.connections.join(", ")
             }
+        ));
+    }
+    for c in run.unusable_connections() {
+        out.push_str(&format!(
+            "connection {}/{}: {}: {}\n",
+            c.provider,
+            c.connection,
+            c.state,
+            c.message.as_deref().unwrap_or("")
         ));
     }
     for e in &run.errors {
@@ -342,10 +353,10 @@ pub(super) fn suppressions_path(ctx: &Context, given: Option<PathBuf>) -> Option
 /// The ignore file picked up without `--suppressions`.
 const DEFAULT_SUPPRESSIONS: &str = "driftwatch.ignore.yaml";
 
-/// Exit code of a finished run: runtime errors (3) outrank drift (1); suppressed drifts
-/// never fail a run.
+/// Exit code of a finished run: runtime errors and unusable connections (3) outrank drift
+/// (1); suppressed drifts never fail a run.
 pub fn run_exit_code(run: &crate::run::Run, fail_on: crate::cli::FailOn) -> i32 {
-    if !run.errors.is_empty() {
+    if !run.errors.is_empty() || run.failing_connections().next().is_some() {
         return exit::RUNTIME;
     }
     match fail_on.threshold() {

@@ -10,22 +10,59 @@ use crate::suite::RefreshLifetime;
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
+/// The provider's verdicts about one grant, kept in its credential-store entry.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct GrantRecord {
+    /// When a token answer last carried a refresh token (the current one's birth).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub refresh_token_issued_at: Option<DateTime<Utc>>,
+    /// Since when successful refresh answers carry no refresh token (the old one is kept).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub withheld_since: Option<DateTime<Utc>>,
+    /// The provider rejected the refresh token: the connection is dead until re-connected.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub rejected: Option<Rejection>,
+}
+
+/// A refresh the provider refused for good (`invalid_grant`, `invalid_client`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Rejection {
+    pub at: DateTime<Utc>,
+    /// The OAuth `error` code of the answer.
+    pub error: String,
+}
+
+impl GrantRecord {
+    /// How long the last refresh token lived, when refresh tokens were withheld and the last
+    /// one was then rejected: from the last answer that carried one to the rejection.
+    pub fn observed_withheld_lifetime(&self) -> Option<chrono::Duration> {
+        self.withheld_since?;
+        let rejected = self.rejected.as_ref()?;
+        Some(rejected.at - self.refresh_token_issued_at?)
+    }
+}
+
 /// One connection's token health.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct TokenHealth {
     pub provider: String,
     pub connection: String,
     pub credential: String,
-    /// `ok`, `expiring` (inside the window), `expired`, `not-connected`,
-    /// `no-refresh-token` (access token only), `refresh-in-flight` (a run died mid-refresh).
+    /// `ok`, `expiring` (inside the window), `expired`, `dead` (the provider rejected the
+    /// refresh token; until re-connected), `not-connected`, `no-refresh-token` (access token
+    /// only), `refresh-in-flight` (a run died mid-refresh).
     pub status: String,
+    /// `dead` only: the provider's error and when it answered it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub rejected: Option<Rejection>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub last_refreshed_at: Option<DateTime<Utc>>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub access_token_expires_at: Option<DateTime<Utc>>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub refresh_token_expires_at: Option<DateTime<Utc>>,
-    /// `response` (the provider said), `idle` or `absolute` (the suite's lifetimes).
+    /// `response` (the provider said), `idle` or `absolute` (the suite's lifetimes), or
+    /// `rejected` (`dead`: the provider refused the refresh token at that time).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub expiry_source: Option<String>,
     /// Whole days until the refresh token dies (negative when dead).
@@ -53,6 +90,7 @@ pub fn assess(
         refresh_token_expires_at: None,
         expiry_source: None,
         days_left: None,
+        rejected: None,
     };
     let Some(e) = entry else {
         return h;
@@ -76,6 +114,14 @@ pub fn assess(
     }
     if e.refresh_in_flight.is_some() {
         h.status = "refresh-in-flight".into();
+    }
+    // The provider's verdict outranks the local clock.
+    if let Some(r) = e.grant.as_ref().and_then(|g| g.rejected.clone()) {
+        h.status = "dead".into();
+        h.refresh_token_expires_at = Some(r.at);
+        h.expiry_source = Some("rejected".into());
+        h.days_left = Some((r.at - now).num_days());
+        h.rejected = Some(r);
     }
     h
 }
@@ -148,7 +194,7 @@ mod tests {
     }
 
     #[test]
-    fn missing_entries_and_crashed_refreshes_are_named() {
+    fn missing_entries_crashed_refreshes_and_rejected_grants_are_named() {
         let now = Utc::now();
         let none = RefreshLifetime::default();
         let w = chrono::Duration::days(7);
@@ -165,8 +211,22 @@ mod tests {
             assess("p", "c", "p/c", Some(&e), &none, w, now).status,
             "refresh-in-flight"
         );
-        e.refresh_token = None;
         e.refresh_in_flight = None;
+        e.grant = Some(GrantRecord {
+            rejected: Some(Rejection {
+                at: now,
+                error: "invalid_grant".into(),
+            }),
+            ..GrantRecord::default()
+        });
+        let dead = assess("p", "c", "p/c", Some(&e), &none, w, now);
+        assert_eq!(dead.status, "dead");
+        assert_eq!(
+            dead.rejected.map(|r| r.error).as_deref(),
+            Some("invalid_grant")
+        );
+        e.grant = None;
+        e.refresh_token = None;
         assert_eq!(
             assess("p", "c", "p/c", Some(&e), &none, w, now).status,
             "no-refresh-token"

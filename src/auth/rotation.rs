@@ -350,6 +350,7 @@ impl TokenManager {
                 if error == "invalid_grant" && kind == StepKind::Refresh =>
             {
                 current.refresh_in_flight = None;
+                record_rejection(&mut current, &error);
                 self.store_put(lock, &key, current).await?;
                 Err(AuthError::InvalidGrant {
                     key,
@@ -360,6 +361,12 @@ impl TokenManager {
             Err(e @ AuthError::Refused { .. }) => {
                 // A definite answer: nothing was spent.
                 current.refresh_in_flight = earlier_crash;
+                if let AuthError::Refused { error, .. } = &e
+                    && error == "invalid_client"
+                    && kind == StepKind::Refresh
+                {
+                    record_rejection(&mut current, error);
+                }
                 self.store_put(lock, &key, current).await?;
                 Err(e)
             }
@@ -411,4 +418,15 @@ impl TokenManager {
         };
         steps.push(step);
     }
+}
+
+/// Notes in the entry that the provider refused its refresh token for good: the
+/// connection's health is `dead` until `connect` writes a new entry.
+fn record_rejection(entry: &mut Entry, error: &str) {
+    let mut grant = entry.grant.clone().unwrap_or_default();
+    grant.rejected = Some(super::health::Rejection {
+        at: Utc::now(),
+        error: error.to_string(),
+    });
+    entry.grant = Some(grant);
 }

@@ -84,6 +84,10 @@ pub struct Entry {
     /// A new grant (`driftwatch connect`) starts without it, which re-arms the probe.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub replayed: Option<Replayed>,
+    /// What the provider said about the grant itself (refresh tokens issued or withheld,
+    /// a rejected refresh); `connect` writes a new entry, which clears it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub grant: Option<super::health::GrantRecord>,
 }
 
 /// When the replay probe replayed a grant's old refresh token, and what it cost.

@@ -6,6 +6,7 @@
 //! flight" marker brackets each refresh request. Probes never see refresh
 //! tokens, and this module never formats reports.
 
+use super::health::GrantRecord;
 use super::response::{Parsed, TokenResponse, parse_token_body, split_scope};
 use super::store::{CredentialStore, Entry, InFlight, StoreError, StoredSecret};
 use crate::http::{Auth, HttpClient, HttpError, Request};
@@ -57,6 +58,10 @@ pub enum AuthError {
         #[source]
         source: HttpError,
     },
+    #[error(
+        "the provider rejected the access token of `{key}` and there is no refresh token to renew it. Re-authorise the connection: `{reconnect}`"
+    )]
+    AccessTokenRejected { key: String, reconnect: String },
     #[error(transparent)]
     Store(#[from] StoreError),
     #[error("suite `{suite}`: {what}")]
@@ -83,6 +88,7 @@ impl AuthError {
             AuthError::NotConnected { .. } => "not-connected",
             AuthError::InvalidGrant { .. } => "invalid-grant",
             AuthError::Refused { .. } => "token-refused",
+            AuthError::AccessTokenRejected { .. } => "access-token-rejected",
             AuthError::Unreadable { .. } => "token-unreadable",
             // The transport's own class (`timeout`, `tls`, `rate-limited`…):
             // the missing subject already says it was the token request.
@@ -179,6 +185,64 @@ impl TokenManager {
                 }
             }
         }
+    }
+
+    /// A new access token for `conn` after an endpoint rejected the one it had (`401`):
+    /// one refresh (client credentials: a new token), whatever the store believed about the
+    /// old token's freshness. The caller retries the rejected request once with it.
+    pub async fn renew_rejected(
+        &self,
+        conn: &Connection,
+        scopes: &[String],
+    ) -> Result<SecretString, AuthError> {
+        self.forget(&conn.credential);
+        match self.grant {
+            Grant::StaticBearer => Err(AuthError::AccessTokenRejected {
+                key: conn.credential.clone(),
+                reconnect: self.reconnect_hint(conn),
+            }),
+            Grant::ClientCredentials => self.client_credentials(conn, scopes).await,
+            Grant::AuthorizationCode | Grant::Password => {
+                let _gate = self.refresh_gate.lock().await;
+                let lock = self.lock_store().await?;
+                let key = conn.credential.clone();
+                let entry = self
+                    .store_get(&key)
+                    .await?
+                    .ok_or_else(|| self.not_connected(conn))?;
+                let Some(rt) = entry.refresh_token.clone() else {
+                    if self.grant == Grant::Password {
+                        drop(lock);
+                        drop(_gate);
+                        return self.password(conn, scopes).await;
+                    }
+                    return Err(AuthError::AccessTokenRejected {
+                        key,
+                        reconnect: self.reconnect_hint(conn),
+                    });
+                };
+                let (e, token) = self
+                    .spend(conn, &lock, entry, &rt, StepKind::Refresh, None)
+                    .await?;
+                drop(lock);
+                self.remember(&key, &token.access_token, e.access_token_expires_at);
+                Ok(SecretString::from(token.access_token))
+            }
+        }
+    }
+
+    /// True when a refresh of `conn` succeeded during this run.
+    pub fn refreshed_this_run(&self, conn: &Connection) -> bool {
+        let traces = self.traces.lock().unwrap_or_else(|e| e.into_inner());
+        traces
+            .get(&conn.credential)
+            .is_some_and(|(_, steps)| steps.iter().any(|s| s.ok && s.kind == StepKind::Refresh))
+    }
+
+    /// Drops the cached access token of a credential (it was rejected).
+    fn forget(&self, key: &str) {
+        let mut cache = self.cache.lock().unwrap_or_else(|e| e.into_inner());
+        cache.remove(key);
     }
 
     /// The command that (re-)authorises `conn`.
@@ -634,7 +698,24 @@ pub(super) fn entry_from(
     requested: &[String],
 ) -> Entry {
     let now = Utc::now();
+    let before = previous.and_then(|p| p.grant.clone()).unwrap_or_default();
+    let grant = if token.refresh_token.is_some() {
+        GrantRecord {
+            refresh_token_issued_at: Some(now),
+            ..GrantRecord::default()
+        }
+    } else if previous.is_some() && old_rt.is_some() {
+        // A successful refresh without a refresh token: the old one is all that is left.
+        GrantRecord {
+            refresh_token_issued_at: before.refresh_token_issued_at,
+            withheld_since: before.withheld_since.or(Some(now)),
+            rejected: None,
+        }
+    } else {
+        GrantRecord::default()
+    };
     Entry {
+        grant: (grant != GrantRecord::default()).then_some(grant),
         refresh_token: token
             .refresh_token
             .as_deref()
@@ -710,4 +791,79 @@ pub(super) fn fresh(expires_at: Option<DateTime<Utc>>) -> bool {
 
 pub(super) fn expiry(expires_in: Option<u64>) -> Option<DateTime<Utc>> {
     expires_in.map(|s| Utc::now() + ChronoDuration::seconds(s.min(10 * 365 * 86_400) as i64))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::auth::health::Rejection;
+
+    fn answer(refresh_token: Option<&str>) -> TokenResponse {
+        TokenResponse {
+            access_token: "at".into(),
+            token_type: Some("Bearer".into()),
+            expires_in: Some(3600),
+            refresh_token: refresh_token.map(str::to_string),
+            scope: None,
+            refresh_token_expires_in: None,
+        }
+    }
+
+    #[test]
+    fn refresh_class_withheld_expiring_is_tracked_from_the_last_answer_with_a_refresh_token() {
+        let granted = entry_from(&answer(Some("rt-1")), None, None, &[]);
+        let issued = granted
+            .grant
+            .as_ref()
+            .and_then(|g| g.refresh_token_issued_at);
+        assert!(issued.is_some());
+        // A successful refresh without a refresh token keeps the old one and notes since when.
+        let old = granted.refresh_token.clone();
+        let withheld = entry_from(&answer(None), Some(&granted), old.clone(), &[]);
+        let g = withheld.grant.clone().unwrap();
+        assert_eq!(g.refresh_token_issued_at, issued);
+        assert!(g.withheld_since.is_some());
+        assert_eq!(withheld.refresh_token, old);
+        // Still withheld next time: the first date stays.
+        let again = entry_from(&answer(None), Some(&withheld), old, &[]);
+        assert_eq!(
+            again.grant.as_ref().unwrap().withheld_since,
+            g.withheld_since
+        );
+        // The provider then refuses it: the observed lifetime runs from issue to refusal.
+        let mut dead = again.grant.unwrap();
+        let at = issued.unwrap() + ChronoDuration::days(14);
+        dead.rejected = Some(Rejection {
+            at,
+            error: "invalid_grant".into(),
+        });
+        assert_eq!(
+            dead.observed_withheld_lifetime(),
+            Some(ChronoDuration::days(14))
+        );
+        // A refresh token in a later answer clears the record (and any rejection).
+        let mut with_rejection = withheld.clone();
+        with_rejection.grant = Some(dead);
+        let fresh = entry_from(
+            &answer(Some("rt-2")),
+            Some(&with_rejection),
+            with_rejection.refresh_token.clone(),
+            &[],
+        );
+        let g = fresh.grant.unwrap();
+        assert_eq!((g.withheld_since, g.rejected), (None, None));
+    }
+
+    #[test]
+    fn a_grant_that_never_stopped_issuing_has_no_withheld_lifetime() {
+        let mut g = GrantRecord {
+            refresh_token_issued_at: Some(Utc::now()),
+            ..GrantRecord::default()
+        };
+        g.rejected = Some(Rejection {
+            at: Utc::now(),
+            error: "invalid_grant".into(),
+        });
+        assert_eq!(g.observed_withheld_lifetime(), None);
+    }
 }

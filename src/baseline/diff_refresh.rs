@@ -21,7 +21,12 @@ pub(crate) fn diff_refresh(key: &ObservationKey, before: &Value, after: &Value) 
     let mut em = Emitter::new(key);
     let b = read(&mut em, "baseline", before);
     let a = read(&mut em, "current", after);
-    if let (Some(b), Some(a)) = (b, a) {
+    // `unknown` means this run saw no successful refresh (every refresh was rejected): a
+    // rejected refresh says nothing about how refresh tokens behave, so neither the class nor
+    // the issuing of refresh tokens can have changed (the connection state reports it).
+    if let (Some(b), Some(a)) = (b, a)
+        && a.class != RefreshClass::Unknown
+    {
         diff_class(&mut em, &b, &a);
         diff_issuing(&mut em, &b, &a);
         diff_lifetime(

@@ -137,10 +137,6 @@ fn class_changed_elsewhere_is_a_warning() {
         class_change(NoRefresh, NonRotating),
         changed(Severity::Warning)
     );
-    assert_eq!(
-        class_change(NonRotating, Unknown),
-        changed(Severity::Warning)
-    );
     // Revocation on reuse relaxing to plain one-time use loosens the rules.
     assert_eq!(
         class_change(RotatingReuseRevokesGrant, RotatingOneTime),
@@ -471,4 +467,18 @@ fn refresh_lifetime_changed_needs_more_than_2_percent_and_more_than_5_s() {
             Severity::Warning
         )]
     );
+}
+
+/// `refresh.class-changed` → `unknown` never: `unknown` means no refresh succeeded this run,
+/// which says nothing about how refresh tokens behave (the connection state reports it).
+#[test]
+fn refresh_class_changed_never_to_unknown() {
+    use RefreshClass::*;
+    for before in [NonRotating, RotatingOneTime, Rotating, NoRefresh] {
+        assert_eq!(class_change(before, Unknown), vec![], "{before:?}");
+    }
+    // A rotating baseline and an `unknown` run (issues_refresh_tokens false): no stopped-issuing.
+    let mut after = class(Unknown);
+    after.issues_refresh_tokens = false;
+    assert_eq!(diff(&class(RotatingOneTime), &after), vec![]);
 }

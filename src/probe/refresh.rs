@@ -78,13 +78,17 @@ pub enum RefreshClass {
     LazyRotation,
     /// Every refresh rotated, but no replay was tried (passive, or replays inconclusive).
     Rotating,
+    /// The provider stopped issuing refresh tokens, so the last one it issued was kept, and
+    /// that one then expired (`invalid_grant`): the grant is dead. Only a connection state
+    /// establishes it, with the observed lifetime of that last refresh token.
+    WithheldExpiring,
     /// The trace shows too little to tell (no successful refresh).
     Unknown,
 }
 
 impl RefreshClass {
     /// The kebab-case name used in observations and messages.
-    pub fn as_str(self) -> &'static str {
+    pub const fn as_str(self) -> &'static str {
         match self {
             RefreshClass::NoRefresh => "no-refresh",
             RefreshClass::NonRotating => "non-rotating",
@@ -94,6 +98,7 @@ impl RefreshClass {
             RefreshClass::RotatingReuseRevokesGrant => "rotating-reuse-revokes-grant",
             RefreshClass::LazyRotation => "lazy-rotation",
             RefreshClass::Rotating => "rotating",
+            RefreshClass::WithheldExpiring => "withheld-expiring",
             RefreshClass::Unknown => "unknown",
         }
     }

@@ -47,6 +47,39 @@ fn observed(provider: &str, probe: ProbeKind, subject: &str, conn: Option<&str>)
 /// Two suites: `demo` with a breaking and a warning drift, an info drift on a
 /// refresh observation, a finding, an error and a pending snapshot; `quiet`
 /// with nothing to say.
+/// One connection of each kind a report shows: fine, recovered, unusable.
+fn fixed_connections(at: chrono::DateTime<chrono::Utc>) -> Vec<crate::model::ConnectionStatus> {
+    use crate::model::{ConnectionState, ConnectionStatus};
+    let mut recovered = ConnectionStatus::healthy(
+        "demo",
+        "globex",
+        "demo/globex",
+        ConnectionState::AccessTokenRejected,
+    );
+    recovered.severity = Some(Severity::Warning);
+    recovered.error = Some("invalid_token".into());
+    recovered.message = Some("the provider rejected the access token of connection `globex` before it expired (1 request(s) answered 401); it was refreshed once and the retried request(s) worked".into());
+    recovered.exchanges = vec!["x0001".into()];
+    vec![
+        ConnectionStatus::healthy("demo", "acme-corp", "demo/acme-corp", ConnectionState::Ok),
+        recovered,
+        ConnectionStatus {
+            provider: "quiet".into(),
+            connection: "app".into(),
+            credential: "quiet/app".into(),
+            state: ConnectionState::GrantDead,
+            usable: false,
+            severity: Some(Severity::Breaking),
+            message: Some("connection `app` cannot be used, the provider refused its grant (`invalid_grant`; last worked on 2026-11-26 21:00 UTC): the refresh token for `quiet/app` was rejected (invalid_grant): it expired, was revoked, or was already used. Re-authorise the connection: `driftwatch connect suites/quiet.yaml app`.".into()),
+            error: Some("invalid_grant".into()),
+            last_worked_at: Some(at - chrono::Duration::days(1)),
+            reconnect: Some("driftwatch connect suites/quiet.yaml app".into()),
+            refresh_class: None,
+            exchanges: Vec::new(),
+        },
+    ]
+}
+
 pub(crate) fn fixed_run() -> Run {
     let at = chrono::Utc
         .with_ymd_and_hms(2026, 11, 27, 21, 0, 0)
@@ -72,6 +105,17 @@ pub(crate) fn fixed_run() -> Run {
                 endpoints: vec!["status".into()],
             },
         ],
+        connections: fixed_connections(at),
+        not_compared: vec![crate::model::NotCompared {
+            key: crate::model::ObservationKey {
+                provider: "quiet".into(),
+                probe: ProbeKind::Values,
+                subject: "status".into(),
+                connection: None,
+            },
+            connections: vec!["app".into()],
+            reason: crate::model::NOT_COMPARED_UNUSABLE.into(),
+        }],
         observations: vec![
             observed("demo", ProbeKind::Refresh, "refresh", Some("acme-corp")),
             observed("demo", ProbeKind::Schema, "invoices", None),
@@ -233,6 +277,7 @@ pub(crate) fn html_run() -> Run {
             refresh_token_expires_at: Some(days(30)),
             expiry_source: Some("response".into()),
             days_left: Some(30),
+            rejected: None,
         },
         TokenHealth {
             provider: "demo".into(),
@@ -244,6 +289,7 @@ pub(crate) fn html_run() -> Run {
             refresh_token_expires_at: Some(days(3)),
             expiry_source: Some("idle".into()),
             days_left: Some(3),
+            rejected: None,
         },
     ];
     run.exchanges = vec![Exchange {

@@ -2,7 +2,7 @@
 //! per probe × subject × connection observed in a finished run, so CI test
 //! dashboards show drift as failing tests. Never probes, never diffs.
 
-use crate::model::{Drift, ProbeKind, RunError, Severity};
+use crate::model::{ConnectionStatus, Drift, ProbeKind, RunError, Severity};
 use crate::run::Run;
 use quick_junit::{NonSuccessKind, Report, TestCase, TestCaseStatus, TestSuite};
 use std::collections::BTreeMap;
@@ -99,6 +99,30 @@ pub fn render(run: &Run, fail_on: Option<Severity>) -> String {
         let mut suite = TestSuite::new(v.provider);
         suite.set_timestamp(run.started_at);
         suite.add_property(("file", summary.file.as_str()));
+        // Connection states first: an unusable connection is one failing case, never drift.
+        for c in run
+            .connections
+            .iter()
+            .filter(|c| c.provider == summary.provider)
+        {
+            suite.add_test_case(connection_case(c));
+        }
+        for n in run
+            .not_compared
+            .iter()
+            .filter(|n| n.key.provider == summary.provider)
+        {
+            let key = CaseKey {
+                probe: n.key.probe,
+                subject: n.key.subject.clone(),
+                connection: n.key.connection.clone(),
+            };
+            let mut status = TestCaseStatus::skipped();
+            status.set_message(format!("{} ({})", n.reason, n.connections.join(", ")));
+            let mut case = TestCase::new(key.name(), status);
+            case.set_classname(summary.provider.as_str());
+            suite.add_test_case(case);
+        }
         for (key, drifts) in &v.cases {
             suite.add_test_case(drift_case(v.provider, key, drifts, fail_on));
         }
@@ -154,6 +178,35 @@ fn drift_case(
     case
 }
 
+/// `connection <id>`: a failure when the connection is unusable, else a success (with the
+/// recovered trouble, if any, as output).
+fn connection_case(c: &ConnectionStatus) -> TestCase {
+    let status = if c.usable {
+        TestCaseStatus::success()
+    } else {
+        let mut s = TestCaseStatus::non_success(NonSuccessKind::Failure);
+        s.set_message(format!(
+            "{}{}",
+            c.state,
+            c.error
+                .as_deref()
+                .map(|e| format!(" ({e})"))
+                .unwrap_or_default()
+        ));
+        s.set_type(Severity::Breaking.as_str());
+        s.set_description(c.message.clone().unwrap_or_default());
+        s
+    };
+    let mut case = TestCase::new(format!("connection {}", c.connection), status);
+    case.set_classname(c.provider.as_str());
+    if c.usable
+        && let Some(m) = &c.message
+    {
+        case.set_system_out(format!("{}: {m}\n", c.state));
+    }
+    case
+}
+
 fn error_case(e: &RunError) -> TestCase {
     let mut name = e.probe.map(|p| p.as_str()).unwrap_or("run").to_string();
     if let Some(s) = &e.subject {
@@ -202,13 +255,35 @@ mod tests {
     fn threshold_decides_failure_or_system_out() {
         let run = fixed_run();
         let count = |s: &str, pat: &str| s.matches(pat).count();
+        // The unusable connection (`quiet/app`) fails whatever the threshold: it is no drift.
         let never = render(&run, None);
-        assert_eq!(count(&never, "<failure"), 0);
+        assert_eq!(count(&never, "<failure"), 1);
         assert_eq!(count(&never, "<error"), 1);
         let warning = render(&run, Some(Severity::Warning));
-        assert_eq!(count(&warning, "<failure"), 2);
+        assert_eq!(count(&warning, "<failure"), 3);
         let info = render(&run, Some(Severity::Info));
-        assert_eq!(count(&info, "<failure"), 3);
+        assert_eq!(count(&info, "<failure"), 4);
+    }
+
+    #[test]
+    fn an_unusable_connection_is_one_failing_case_first() {
+        let xml = render(&fixed_run(), None);
+        let quiet = &xml[xml.find(r#"<testsuite name="quiet""#).unwrap()..];
+        let first = quiet.find("<testcase").unwrap();
+        assert!(
+            quiet[first..].starts_with(r#"<testcase name="connection app" classname="quiet">"#),
+            "{quiet}"
+        );
+        assert_eq!(
+            xml.matches(r#"<failure message="grant-dead (invalid_grant)""#)
+                .count(),
+            1
+        );
+        assert_eq!(
+            xml.matches("not compared: connection unusable (app)")
+                .count(),
+            1
+        );
     }
 
     #[test]

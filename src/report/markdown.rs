@@ -48,7 +48,8 @@ fn render_within(run: &Run, limit: usize) -> String {
         count(Severity::Warning),
         count(Severity::Info),
     );
-    let icon = if breaking > 0 || !run.errors.is_empty() {
+    let unusable = run.failing_connections().count();
+    let icon = if breaking > 0 || !run.errors.is_empty() || unusable > 0 {
         "❌"
     } else if warning > 0 {
         "⚠️"
@@ -68,6 +69,27 @@ fn render_within(run: &Run, limit: usize) -> String {
         run.started_at.format("%Y-%m-%d %H:%M:%S UTC"),
         run.duration_ms as f64 / 1000.0
     );
+    // Connection states first: an unusable connection is reported here, never as drift.
+    if !run.connections.is_empty() {
+        out.push_str("## Connections\n\n| provider | connection | state | usable | message |\n|---|---|---|---|---|\n");
+        for c in &run.connections {
+            let _ = writeln!(
+                out,
+                "| {} | {} | {}{} | {} | {} |",
+                cell(&c.provider),
+                cell(&c.connection),
+                match c.severity {
+                    Some(Severity::Breaking) => "❌ ",
+                    Some(_) => "⚠️ ",
+                    None => "",
+                },
+                cell(c.state.as_str()),
+                if c.usable { "yes" } else { "no: not compared" },
+                cell(c.message.as_deref().unwrap_or("-"))
+            );
+        }
+        out.push('\n');
+    }
     out.push_str("| provider | breaking | warning | info | errors | pending |\n");
     out.push_str("|---|---:|---:|---:|---:|---:|\n");
     for s in &run.suites {
@@ -228,6 +250,9 @@ mod tests {
         let mut run = fixed_run();
         assert!(render(&run).starts_with("# ❌ "));
         run.errors.clear();
+        // An unusable connection fails like a run error.
+        assert!(render(&run).starts_with("# ❌ "));
+        run.connections.retain(|c| c.usable);
         run.drifts.retain(|d| d.severity != Severity::Breaking);
         assert!(render(&run).starts_with("# ⚠️ "));
         run.drifts.retain(|d| d.severity == Severity::Info);

@@ -68,6 +68,43 @@ pub fn render(run: &Run, color: bool, report_path: Option<&str>) -> String {
             .iter()
             .filter(|x| x.provider == p)
             .partition(|x| x.accepted);
+        // Connection states first: credential trouble is never drift.
+        let conns: Vec<_> = run.connections.iter().filter(|c| c.provider == p).collect();
+        if !conns.is_empty() {
+            let states: Vec<String> = conns
+                .iter()
+                .map(|c| format!("{} {}", c.connection, c.state))
+                .collect();
+            let _ = writeln!(out, "  connections: {}", states.join(" · "));
+        }
+        for c in conns.iter().filter(|c| c.severity.is_some()) {
+            let sev = c.severity.unwrap_or(Severity::Breaking);
+            let _ = writeln!(
+                out,
+                "  {}  [{}] {}: {}",
+                paint(color, severity_style(sev), &format!("{:<8}", sev.as_str())),
+                c.state,
+                c.connection,
+                c.message.as_deref().unwrap_or(if c.usable {
+                    "recovered"
+                } else {
+                    "unusable: not compared"
+                })
+            );
+        }
+        let skipped = run
+            .not_compared
+            .iter()
+            .filter(|n| n.key.provider == p)
+            .count();
+        if skipped > 0 {
+            let _ = writeln!(
+                out,
+                "  {} {}",
+                plural(skipped, "observation"),
+                crate::model::NOT_COMPARED_UNUSABLE
+            );
+        }
         if drifts.is_empty() && errors.is_empty() {
             let _ = writeln!(out, "  no drift");
         }
@@ -200,6 +237,10 @@ pub fn render(run: &Run, color: bool, report_path: Option<&str>) -> String {
         count(Severity::Info),
         plural(run.errors.len(), "error")
     );
+    let unusable = run.unusable_connections().count();
+    if unusable > 0 {
+        let _ = write!(out, " · {}", plural(unusable, "unusable connection"));
+    }
     // Only mentioned when there are some, so runs without an ignore file read as before.
     if suppressed > 0 {
         let _ = write!(out, " · {suppressed} suppressed");

@@ -9,12 +9,16 @@ use super::execute::PendingSnapshot;
 use crate::auth::health::TokenHealth;
 use crate::baseline::{BaselineStore, Comparison, UpdateMode};
 use crate::error::Error;
-use crate::model::{Drift, Observation};
+use crate::model::{
+    ConnectionStatus, Drift, NOT_COMPARED_UNUSABLE, NotCompared, Observation, ProbeKind,
+};
 use crate::probe::schema::{self, Sample};
 use chrono::{DateTime, Utc};
 
 /// The assessed result of one suite.
 pub(crate) struct Assessed {
+    pub connections: Vec<ConnectionStatus>,
+    pub not_compared: Vec<NotCompared>,
     pub observations: Vec<Observation>,
     pub drifts: Vec<Drift>,
     pub findings: Vec<Drift>,
@@ -24,20 +28,28 @@ pub(crate) struct Assessed {
 
 /// Assesses normalised evidence (see [`SuiteEvidence::normalise`]) against the
 /// baseline in `store`; `now` dates the deprecation findings.
+///
+/// Connection states come first: the evidence of an unusable connection is dropped, and an
+/// observation merged over connections is compared only when the evidence can hold everything
+/// its baseline holds (see [`Recorder::covers`]), so a missing connection never yields drift.
 pub(crate) fn assess(
-    ev: SuiteEvidence,
+    mut ev: SuiteEvidence,
     store: &BaselineStore,
     update: UpdateMode,
     now: DateTime<Utc>,
 ) -> Result<Assessed, Error> {
+    let unusable = ev.unusable();
+    ev.drop_connections(&unusable);
     let provider = ev.provider.as_str();
     let mut rec = Recorder {
         store,
         suite_file: &ev.file,
         update,
+        unusable: &unusable,
         observations: Vec::new(),
         drifts: Vec::new(),
         pending: Vec::new(),
+        not_compared: Vec::new(),
     };
     let mut findings: Vec<Drift> = Vec::new();
 
@@ -53,7 +65,15 @@ pub(crate) fn assess(
                 d
             }),
     );
-    for obs in token_observations(provider, &token_facts) {
+    // Compared token observations come from usable connections' answers only.
+    let unusable_positions = ev.positions(&unusable);
+    let usable_facts: Vec<_> = ev
+        .token_facts
+        .iter()
+        .filter(|(p, _)| !unusable_positions.contains(p))
+        .map(|(_, f)| f.clone())
+        .collect();
+    for obs in token_observations(provider, &usable_facts) {
         rec.record(obs, &[])?;
     }
 
@@ -118,7 +138,6 @@ pub(crate) fn assess(
         }
     }
 
-    findings.extend(super::replay::consumed_findings(provider, &ev.consumed));
     let accepted =
         super::permissions::AcceptedRefresh::load_for(store, provider, &ev.all_connections);
     let (refresh_obs, refresh_findings) = super::refresh::assess(provider, &ev.refresh, &accepted);
@@ -126,15 +145,24 @@ pub(crate) fn assess(
     for obs in refresh_obs {
         rec.record(obs, &[])?;
     }
-    rec.drifts.extend(expiry_drifts(&ev.tokens));
+    let usable_health: Vec<TokenHealth> = ev
+        .tokens
+        .iter()
+        .filter(|h| !unusable.contains(&h.connection))
+        .cloned()
+        .collect();
+    rec.drifts.extend(expiry_drifts(&usable_health));
     super::refresh::date_stopped_issuing(&mut rec.drifts, &ev.tokens);
     let Recorder {
         observations,
         drifts,
         pending,
+        not_compared,
         ..
     } = rec;
     Ok(Assessed {
+        connections: ev.connections,
+        not_compared,
         observations,
         drifts,
         findings,
@@ -180,14 +208,53 @@ struct Recorder<'a> {
     store: &'a BaselineStore,
     suite_file: &'a str,
     update: UpdateMode,
+    /// Connections that could not be used this run (their evidence is already dropped).
+    unusable: &'a [String],
     observations: Vec<Observation>,
     drifts: Vec<Drift>,
     pending: Vec<PendingSnapshot>,
+    not_compared: Vec<NotCompared>,
 }
 
 impl Recorder<'_> {
+    /// Whether this run's evidence can stand for everything the baseline of `obs` covers
+    /// while some connections are unusable. Per-connection observations (refresh) of usable
+    /// connections and provider-wide ones (metadata, token endpoint) always can. Schema and
+    /// values baselines name the connections they hold: they are compared only when an accepted
+    /// baseline exists and names none of the unusable connections. Deprecation signals and the
+    /// permission matrix are merged without naming connections (and the permissions probe picks
+    /// its account among the usable ones), so they wait for a run where every connection works.
+    fn covers(&self, obs: &Observation) -> Result<bool, Error> {
+        if self.unusable.is_empty() || obs.key.connection.is_some() {
+            return Ok(true);
+        }
+        let member = match obs.key.probe {
+            ProbeKind::Metadata | ProbeKind::Token | ProbeKind::Refresh => return Ok(true),
+            ProbeKind::Deprecation | ProbeKind::Permissions => return Ok(false),
+            ProbeKind::Schema => "responses",
+            ProbeKind::Values => "connections",
+        };
+        let Some(base) = self.store.load(&obs.key)? else {
+            // A new baseline written now would lack the unusable connections.
+            return Ok(false);
+        };
+        Ok(!base
+            .body
+            .get(member)
+            .and_then(|m| m.as_object())
+            .is_some_and(|m| self.unusable.iter().any(|c| m.contains_key(c))))
+    }
+
     /// Compares `obs` with the baseline; `samples` link schema drifts to exchanges.
     fn record(&mut self, obs: Observation, samples: &[Sample]) -> Result<(), Error> {
+        if !self.covers(&obs)? {
+            self.not_compared.push(NotCompared {
+                key: obs.key,
+                connections: self.unusable.to_vec(),
+                reason: NOT_COMPARED_UNUSABLE.into(),
+            });
+            return Ok(());
+        }
         let status = match self.store.compare(self.suite_file, &obs, self.update)? {
             Comparison::Unchanged => None,
             Comparison::New { pending: file } => Some(("new", file)),
@@ -232,3 +299,7 @@ fn attach_exchanges(drifts: Vec<Drift>, samples: &[Sample]) -> Vec<Drift> {
         })
         .collect()
 }
+
+#[cfg(test)]
+#[path = "assess_tests.rs"]
+mod tests;

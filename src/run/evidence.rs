@@ -6,7 +6,7 @@
 //! Knows nothing about HTTP or baselines.
 
 use crate::auth::health::TokenHealth;
-use crate::model::{Drift, Observation};
+use crate::model::{ConnectionState, ConnectionStatus, Drift, Observation};
 use crate::probe::deprecation::{DateValue, DeprecationValue, Signals};
 use crate::probe::permissions::Cell;
 use crate::probe::refresh::RefreshTrace;
@@ -63,9 +63,9 @@ pub struct SuiteEvidence {
     /// Refresh-token health of the gathered connections, in suite order.
     #[serde(default)]
     pub tokens: Vec<TokenHealth>,
-    /// Disposable connections an earlier replay consumed: skipped, never compared.
-    #[serde(default, skip_serializing_if = "Vec::is_empty")]
-    pub consumed: Vec<super::replay::ConsumedConnection>,
+    /// The state of every gathered connection, decided before anything is compared.
+    #[serde(default)]
+    pub connections: Vec<ConnectionStatus>,
 }
 
 /// An endpoint's id and documented scopes.
@@ -289,8 +289,53 @@ impl SuiteEvidence {
         }
         self.refresh.extend(other.refresh);
         self.tokens.extend(other.tokens);
-        self.consumed.extend(other.consumed);
+        self.connections.extend(other.connections);
         Ok(())
+    }
+
+    /// The connections that cannot be used this run.
+    pub(crate) fn unusable(&self) -> Vec<String> {
+        self.connections
+            .iter()
+            // A consumed disposable grant is skipped by design: it sent nothing, so it has no
+            // evidence to drop and it does not hold back the other connections' comparisons.
+            .filter(|c| !c.usable && c.state != ConnectionState::Consumed)
+            .map(|c| c.connection.clone())
+            .collect()
+    }
+
+    /// Suite positions of the connections `ids` (how token facts are tagged).
+    pub(crate) fn positions(&self, ids: &[String]) -> Vec<usize> {
+        self.all_connections
+            .iter()
+            .enumerate()
+            .filter(|(_, c)| ids.contains(c))
+            .map(|(i, _)| i)
+            .collect()
+    }
+
+    /// Removes everything the connections `ids` answered or refreshed: the evidence of an
+    /// unusable connection is never compared (DESIGN.md safety rule 5). Their token-endpoint
+    /// facts stay for the token probe's findings (how the endpoint answers, re-checked every
+    /// run); `assess` keeps them out of the compared token observations.
+    pub(crate) fn drop_connections(&mut self, ids: &[String]) {
+        if ids.is_empty() {
+            return;
+        }
+        let out = |c: &String| ids.contains(c);
+        for v in &mut self.samples {
+            v.retain(|x| !out(&x.connection));
+        }
+        for v in &mut self.violations {
+            v.retain(|x| !out(&x.connection));
+        }
+        for v in &mut self.values {
+            v.retain(|x| !out(&x.connection));
+        }
+        for v in &mut self.signals {
+            v.retain(|x| !out(&x.connection));
+        }
+        self.refresh.retain(|t| !out(&t.connection));
     }
 
     /// Sorts every list by suite position or connection id, so that evidence
@@ -318,7 +363,8 @@ impl SuiteEvidence {
         }
         self.refresh.sort_by_key(|t| at(&t.connection));
         self.tokens.sort_by_key(|h| at(&h.connection));
-        self.consumed.sort_by_key(|c| at(&c.connection));
+        self.connections
+            .sort_by(|a, b| a.connection.cmp(&b.connection));
     }
 }
 

@@ -14,7 +14,9 @@ use crate::baseline::{BaselineStore, Suppression};
 use crate::context::Context;
 use crate::error::Error;
 use crate::http::Redactor;
-use crate::model::{Drift, Exchange, Observation, ProbeKind, RunError, Severity};
+use crate::model::{
+    ConnectionStatus, Drift, Exchange, NotCompared, Observation, ProbeKind, RunError, Severity,
+};
 use crate::suite::{self, LoadMode};
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
@@ -113,6 +115,13 @@ pub struct Run {
     pub finished_at: DateTime<Utc>,
     pub duration_ms: u64,
     pub suites: Vec<SuiteSummary>,
+    /// Every connection's state, decided before anything was compared; sorted by
+    /// (provider, connection). An unusable one is reported here once, never as drift.
+    #[serde(default)]
+    pub connections: Vec<ConnectionStatus>,
+    /// Observations left uncompared because a connection they cover was unusable.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub not_compared: Vec<NotCompared>,
     pub observations: Vec<Observation>,
     pub drifts: Vec<Drift>,
     /// Conformance findings re-checked every run (token endpoint, permissions vs
@@ -147,6 +156,18 @@ pub struct MergedFrom {
 }
 
 impl Run {
+    /// Connections that could not be used: none of their observations were compared.
+    pub fn unusable_connections(&self) -> impl Iterator<Item = &ConnectionStatus> {
+        self.connections.iter().filter(|c| !c.usable)
+    }
+
+    /// Unusable connections that fail the run (exit 3): breaking items. A `consumed`
+    /// disposable grant is unusable but expected, so it carries no breaking severity.
+    pub fn failing_connections(&self) -> impl Iterator<Item = &ConnectionStatus> {
+        self.unusable_connections()
+            .filter(|c| c.severity == Some(Severity::Breaking))
+    }
+
     /// Unsuppressed drifts at or above `threshold`: the ones that fail a run.
     pub fn count_at_least(&self, threshold: Severity) -> usize {
         self.drifts
@@ -250,6 +271,8 @@ async fn execute_inner(
             Some(sh) => {
                 super::gather::prefix_exchange_ids(&mut g, &format!("s{}-", sh.index));
                 run.exchanges.append(&mut g.exchanges);
+                run.connections
+                    .extend(g.evidence.connections.iter().cloned());
                 run.evidence.push(g.evidence);
                 on_event(Event::SuiteFinished {
                     provider,
@@ -284,6 +307,8 @@ pub(crate) fn empty_run(started_at: DateTime<Utc>) -> Run {
         finished_at: started_at,
         duration_ms: 0,
         suites: Vec::new(),
+        connections: Vec::new(),
+        not_compared: Vec::new(),
         observations: Vec::new(),
         drifts: Vec::new(),
         findings: Vec::new(),
@@ -299,6 +324,8 @@ pub(crate) fn empty_run(started_at: DateTime<Utc>) -> Run {
 
 /// Adds one suite's assessed results to the run.
 pub(crate) fn add_assessed(run: &mut Run, a: super::assess::Assessed) {
+    run.connections.extend(a.connections);
+    run.not_compared.extend(a.not_compared);
     run.observations.extend(a.observations);
     run.drifts.extend(a.drifts);
     run.findings.extend(a.findings);
@@ -309,6 +336,16 @@ pub(crate) fn add_assessed(run: &mut Run, a: super::assess::Assessed) {
 /// Fingerprints, suppressions and the stable order of every list.
 pub(crate) fn finalise(run: &mut Run, suppressions: &[Suppression], redactors: &[Arc<Redactor>]) {
     run.observations.sort_by(|a, b| a.key.cmp(&b.key));
+    run.connections
+        .sort_by(|a, b| a.sort_key().cmp(&b.sort_key()));
+    run.not_compared.sort_by(|a, b| a.key.cmp(&b.key));
+    for c in &mut run.connections {
+        if let Some(m) = &mut c.message {
+            for r in redactors {
+                *m = r.scrub(m);
+            }
+        }
+    }
     for d in run.drifts.iter_mut().chain(run.findings.iter_mut()) {
         d.fingerprint = crate::rules::fingerprint(d);
     }

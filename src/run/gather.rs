@@ -2,6 +2,7 @@
 //! probes, turned into [`SuiteEvidence`]. Talks to the network; compares
 //! nothing and never opens the baseline (that is `assess`).
 
+use super::connections::{self, StoreView};
 use super::credentials::token_health;
 use super::evidence::{
     ERROR_PROBE_POS, EndpointInfo, PermissionEvidence, SampleEvidence, SignalsEvidence,
@@ -13,10 +14,11 @@ use super::shard::scopes_of;
 use crate::auth::CredentialStore;
 use crate::error::Error;
 use crate::http::{Auth, Redactor, Request};
-use crate::model::{Exchange, ProbeKind, RunError};
+use crate::model::{ConnectionState, ConnectionStatus, Exchange, ProbeKind, RunError};
 use crate::probe::schema::Declared;
 use crate::probe::shape;
 use crate::suite::{DeclaredSchema, Endpoint, Suite};
+use std::collections::BTreeMap;
 use std::sync::Arc;
 use url::Url;
 
@@ -76,7 +78,7 @@ pub(crate) async fn gather(
         permissions: None,
         refresh: Vec::new(),
         tokens: Vec::new(),
-        consumed: Vec::new(),
+        connections: Vec::new(),
     };
     let position = |id: &str| {
         all_connections
@@ -102,12 +104,17 @@ pub(crate) async fn gather(
 
     // Tokens first, one connection at a time: refreshes are serialised anyway,
     // and a rotated refresh token is persisted before any probe uses the access token.
+    // Each connection's state is decided here, before anything is compared.
     let mut ready = Vec::new();
     for conn in &s.connections {
         // A disposable grant an earlier replay revoked: skipped, reported as consumed.
         if let Some(c) = super::replay::consumed(credentials, conn, || tokens.reconnect_hint(conn))
         {
-            ev.consumed.push(c);
+            ev.connections.push(super::replay::consumed_status(
+                &provider,
+                &conn.credential,
+                &c,
+            ));
             continue;
         }
         let scopes = scopes_of(s, conn);
@@ -116,7 +123,20 @@ pub(crate) async fn gather(
         ev.token_facts
             .extend(tokens.take_facts().into_iter().map(|f| (pos, f)));
         match result {
-            Ok(t) => ready.push((conn, t)),
+            Ok(t) => {
+                let state = if tokens.refreshed_this_run(conn) {
+                    ConnectionState::Refreshed
+                } else {
+                    ConnectionState::Ok
+                };
+                ev.connections.push(ConnectionStatus::healthy(
+                    &provider,
+                    &conn.id.value,
+                    &conn.credential,
+                    state,
+                ));
+                ready.push((conn, t));
+            }
             Err(e) => {
                 let message = redactor.scrub(&e.to_string());
                 on_event(Event::ConnectionFailed {
@@ -124,12 +144,16 @@ pub(crate) async fn gather(
                     connection: conn.id.value.clone(),
                     message: message.clone(),
                 });
-                errors.push(run_error(
-                    &provider,
-                    Some(conn.id.value.clone()),
-                    None,
-                    e.class(),
-                    message,
+                ev.connections.push(connections::unusable(
+                    &e,
+                    connections::Failure {
+                        provider: &provider,
+                        conn,
+                        reconnect: tokens.reconnect_hint(conn),
+                        view: StoreView::read(credentials, conn),
+                        detail: message,
+                        exchanges: Vec::new(),
+                    },
                 ));
             }
         }
@@ -183,19 +207,14 @@ pub(crate) async fn gather(
                 format!("endpoint:{}", ep.id.value),
                 &conn.id.value,
             );
-            let http = http.clone();
-            let sem = semaphore.clone();
-            let conn_id = conn.id.value.clone();
-            tasks.spawn(async move {
-                let _permit = sem.acquire_owned().await;
-                // A 429/503 left after retries is an error, never the endpoint's answer.
-                let result = http.send(req).await;
-                (
-                    ei,
-                    conn_id,
-                    result.and_then(crate::http::Response::into_available),
-                )
-            });
+            spawn_call(
+                &mut tasks,
+                &http,
+                &semaphore,
+                req,
+                ei,
+                conn.id.value.clone(),
+            );
         }
     }
     let declared: Vec<Option<Result<Declared, String>>> = s
@@ -214,32 +233,236 @@ pub(crate) async fn gather(
         .iter()
         .map(|ep| ep.values.as_ref().map(values_spec))
         .collect();
+    let cx = Absorb {
+        s,
+        provider: &provider,
+        redactor: &redactor,
+        declared: &declared,
+        value_specs: &value_specs,
+        on_event,
+    };
+    // A `401` waits until every answer of its connection is in: it may be a rejected
+    // access token (refresh once, retry once) or a permission answer.
+    let mut unauthorized: BTreeMap<String, Vec<(usize, crate::http::Response)>> = BTreeMap::new();
+    let mut other_answers: BTreeMap<String, usize> = BTreeMap::new();
     while let Some(joined) = tasks.join_next().await {
         let Ok((ei, conn_id, result)) = joined else {
             continue;
         };
+        match result {
+            Ok(resp) if resp.status == 401 => {
+                unauthorized.entry(conn_id).or_default().push((ei, resp));
+            }
+            result => {
+                if result.is_ok() {
+                    *other_answers.entry(conn_id.clone()).or_default() += 1;
+                }
+                cx.absorb(&mut ev, &mut errors, ei, conn_id, result);
+            }
+        }
+    }
+    for (conn_id, mut answers) in unauthorized {
+        answers.sort_by_key(|(ei, _)| *ei);
+        let headers: Vec<&[(String, String)]> =
+            answers.iter().map(|(_, r)| r.headers.as_slice()).collect();
+        let others = other_answers.get(&conn_id).copied().unwrap_or(0);
+        let Some(conn) = s.connections.iter().find(|c| c.id.value == conn_id) else {
+            continue;
+        };
+        if !connections::token_rejected(&headers, others) {
+            for (ei, resp) in answers {
+                cx.absorb(&mut ev, &mut errors, ei, conn_id.clone(), Ok(resp));
+            }
+            continue;
+        }
+        // The access token was refused: one refresh for the connection, one retry per request.
+        let mut exchanges: Vec<String> =
+            answers.iter().map(|(_, r)| r.exchange_id.clone()).collect();
+        let renewed = tokens.renew_rejected(conn, &scopes_of(s, conn)).await;
+        let pos = position(&conn_id);
+        ev.token_facts
+            .extend(tokens.take_facts().into_iter().map(|f| (pos, f)));
+        let status = match renewed {
+            Err(e) => connections::unusable(
+                &e,
+                connections::Failure {
+                    provider: &provider,
+                    conn,
+                    reconnect: tokens.reconnect_hint(conn),
+                    view: StoreView::read(credentials, conn),
+                    detail: redactor.scrub(&e.to_string()),
+                    exchanges,
+                },
+            ),
+            Ok(token) => {
+                let mut retries = tokio::task::JoinSet::new();
+                for (ei, _) in &answers {
+                    let (ep, Some(url)) = (&s.endpoints[*ei], urls[*ei].as_ref()) else {
+                        continue;
+                    };
+                    let req = endpoint_request(
+                        ep,
+                        url,
+                        &token,
+                        format!("endpoint:{}", ep.id.value),
+                        &conn_id,
+                    );
+                    spawn_call(&mut retries, &http, &semaphore, req, *ei, conn_id.clone());
+                }
+                let mut retried = Vec::new();
+                while let Some(joined) = retries.join_next().await {
+                    if let Ok(r) = joined {
+                        retried.push(r);
+                    }
+                }
+                retried.sort_by_key(|(ei, _, _)| *ei);
+                exchanges.extend(
+                    retried
+                        .iter()
+                        .filter_map(|(_, _, r)| r.as_ref().ok().map(|r| r.exchange_id.clone())),
+                );
+                let still: Vec<&[(String, String)]> = retried
+                    .iter()
+                    .filter_map(|(_, _, r)| match r {
+                        Ok(resp) if resp.status == 401 => Some(resp.headers.as_slice()),
+                        _ => None,
+                    })
+                    .collect();
+                let answered = retried
+                    .iter()
+                    .filter(|(_, _, r)| matches!(r, Ok(resp) if resp.status != 401))
+                    .count();
+                if connections::token_rejected(&still, others + answered) {
+                    connections::rejected_again(
+                        &provider,
+                        conn,
+                        tokens.reconnect_hint(conn),
+                        StoreView::read(credentials, conn),
+                        exchanges,
+                    )
+                } else {
+                    for (ei, id, r) in retried {
+                        cx.absorb(&mut ev, &mut errors, ei, id, r);
+                    }
+                    if let Some(slot) = ready.iter_mut().find(|(c, _)| c.id.value == conn_id) {
+                        slot.1 = token;
+                    }
+                    connections::recovered(&provider, conn, answers.len(), exchanges)
+                }
+            }
+        };
+        if let Some(slot) = ev.connections.iter_mut().find(|c| c.connection == conn_id) {
+            *slot = status;
+        }
+    }
+    // An unusable connection is reported once, by its state: nothing it answered is evidence,
+    // and its failures are not run errors too.
+    let unusable: Vec<String> = ev
+        .connections
+        .iter()
+        .filter(|c| !c.usable)
+        .map(|c| c.connection.clone())
+        .collect();
+    ready.retain(|(c, _)| !unusable.contains(&c.id.value));
+    errors.retain(|e| e.connection.as_ref().is_none_or(|c| !unusable.contains(c)));
+    ev.drop_connections(&unusable);
+    if provider_wide {
+        for (ei, ep) in s.endpoints.iter().enumerate() {
+            if let Some(Some(Err(reason))) = declared.get(ei) {
+                errors.push(run_error(
+                    &provider,
+                    None,
+                    Some(ep.id.value.clone()),
+                    "declared-schema",
+                    format!("declared schema cannot be compiled: {reason}"),
+                ));
+            }
+        }
+        // Discovery metadata.
+        let meta = super::metadata::probe(s, &http).await;
+        errors.extend(meta.errors);
+        ev.metadata = meta.observations;
+        ev.metadata_findings = meta.findings;
+
+        // Permissions: every scope set × endpoint, judged by the data. Its
+        // connections are pinned to this shard (see `shard`).
+        let scopes_fn = |c: &crate::suite::Connection| scopes_of(s, c);
+        let perm =
+            super::permissions::gather(s, &tokens, &http, &urls, &ready, &scopes_fn, accepted)
+                .await;
+        ev.permissions = Some(PermissionEvidence::new(perm.cells(), perm.downscoping));
+        errors.extend(perm.errors);
+    }
+
+    // Refresh: the active sequence (disposable connections only), then every trace.
+    let ready_ids: Vec<&str> = ready.iter().map(|(c, _)| c.id.value.as_str()).collect();
+    let refresh_run = super::refresh::gather(s, &tokens, credentials, &ready_ids).await;
+    errors.extend(refresh_run.errors);
+    ev.refresh = refresh_run.traces;
+    // Answers to the probes' own token requests are not token-endpoint observations.
+    let _ = tokens.take_facts();
+    let window =
+        chrono::Duration::from_std(opts.expiry_window).unwrap_or(chrono::Duration::days(7));
+    ev.tokens = token_health(s, credentials, window)?;
+
+    Ok(Gathered {
+        summary: SuiteSummary {
+            file: suite_file,
+            provider,
+            connections: s.connections.iter().map(|c| c.id.value.clone()).collect(),
+            endpoints: s.endpoints.iter().map(|e| e.id.value.clone()).collect(),
+        },
+        evidence: ev,
+        errors,
+        exchanges: recorder.take(),
+        redactor,
+    })
+}
+
+/// Turns one endpoint answer into evidence: samples, values, violations, signals.
+struct Absorb<'a> {
+    s: &'a Suite,
+    provider: &'a str,
+    redactor: &'a Redactor,
+    declared: &'a [Option<Result<Declared, String>>],
+    value_specs: &'a [Option<crate::probe::values::ValuesSpec>],
+    on_event: &'a (dyn Fn(Event) + Send + Sync),
+}
+
+impl Absorb<'_> {
+    fn absorb(
+        &self,
+        ev: &mut SuiteEvidence,
+        errors: &mut Vec<RunError>,
+        ei: usize,
+        conn_id: String,
+        result: Result<crate::http::Response, crate::http::HttpError>,
+    ) {
+        let (s, provider, redactor, on_event) =
+            (self.s, self.provider, self.redactor, self.on_event);
+        let (declared, value_specs) = (self.declared, self.value_specs);
         let ep = &s.endpoints[ei];
         let resp = match result {
             Ok(resp) => resp,
             Err(e) => {
                 on_event(Event::EndpointProbed {
-                    provider: provider.clone(),
+                    provider: provider.to_string(),
                     endpoint: ep.id.value.clone(),
                     connection: conn_id.clone(),
                     status: None,
                 });
                 errors.push(run_error(
-                    &provider,
+                    provider,
                     Some(conn_id),
                     Some(ep.id.value.clone()),
                     e.class(),
                     redactor.scrub(&e.to_string()),
                 ));
-                continue;
+                return;
             }
         };
         on_event(Event::EndpointProbed {
-            provider: provider.clone(),
+            provider: provider.to_string(),
             endpoint: ep.id.value.clone(),
             connection: conn_id.clone(),
             status: Some(resp.status),
@@ -256,7 +479,7 @@ pub(crate) async fn gather(
         if (200..300).contains(&resp.status) && is_json {
             let err = |class: &str, message: String| {
                 run_error(
-                    &provider,
+                    provider,
                     Some(conn_id.clone()),
                     Some(ep.id.value.clone()),
                     class,
@@ -312,58 +535,35 @@ pub(crate) async fn gather(
             exchange_id: Some(resp.exchange_id.clone()),
         });
     }
-    if provider_wide {
-        for (ei, ep) in s.endpoints.iter().enumerate() {
-            if let Some(Some(Err(reason))) = declared.get(ei) {
-                errors.push(run_error(
-                    &provider,
-                    None,
-                    Some(ep.id.value.clone()),
-                    "declared-schema",
-                    format!("declared schema cannot be compiled: {reason}"),
-                ));
-            }
-        }
-        // Discovery metadata.
-        let meta = super::metadata::probe(s, &http).await;
-        errors.extend(meta.errors);
-        ev.metadata = meta.observations;
-        ev.metadata_findings = meta.findings;
-
-        // Permissions: every scope set × endpoint, judged by the data. Its
-        // connections are pinned to this shard (see `shard`).
-        let scopes_fn = |c: &crate::suite::Connection| scopes_of(s, c);
-        let perm =
-            super::permissions::gather(s, &tokens, &http, &urls, &ready, &scopes_fn, accepted)
-                .await;
-        ev.permissions = Some(PermissionEvidence::new(perm.cells(), perm.downscoping));
-        errors.extend(perm.errors);
-    }
-
-    // Refresh: the active sequence (disposable connections only), then every trace.
-    let ready_ids: Vec<&str> = ready.iter().map(|(c, _)| c.id.value.as_str()).collect();
-    let refresh_run = super::refresh::gather(s, &tokens, credentials, &ready_ids).await;
-    errors.extend(refresh_run.errors);
-    ev.refresh = refresh_run.traces;
-    // Answers to the probes' own token requests are not token-endpoint observations.
-    let _ = tokens.take_facts();
-    let window =
-        chrono::Duration::from_std(opts.expiry_window).unwrap_or(chrono::Duration::days(7));
-    ev.tokens = token_health(s, credentials, window)?;
-
-    Ok(Gathered {
-        summary: SuiteSummary {
-            file: suite_file,
-            provider,
-            connections: s.connections.iter().map(|c| c.id.value.clone()).collect(),
-            endpoints: s.endpoints.iter().map(|e| e.id.value.clone()).collect(),
-        },
-        evidence: ev,
-        errors,
-        exchanges: recorder.take(),
-        redactor,
-    })
 }
+
+/// Spawns one endpoint call; a 429/503 left after retries is an error, never the answer.
+fn spawn_call(
+    tasks: &mut CallSet,
+    http: &Arc<crate::http::HttpClient>,
+    semaphore: &Arc<tokio::sync::Semaphore>,
+    req: Request,
+    ei: usize,
+    conn_id: String,
+) {
+    let (http, sem) = (http.clone(), semaphore.clone());
+    tasks.spawn(async move {
+        let _permit = sem.acquire_owned().await;
+        let result = http.send(req).await;
+        (
+            ei,
+            conn_id,
+            result.and_then(crate::http::Response::into_available),
+        )
+    });
+}
+
+/// Endpoint calls in flight: (endpoint index, connection, answer).
+type CallSet = tokio::task::JoinSet<(
+    usize,
+    String,
+    Result<crate::http::Response, crate::http::HttpError>,
+)>;
 
 /// Prefixes every exchange id of a shard (`s2-x0007`), in the exchanges and in
 /// the evidence that links to them, so ids stay unique across merged shards.

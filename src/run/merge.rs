@@ -253,7 +253,7 @@ mod tests {
             permissions: None,
             refresh: vec![],
             tokens: vec![],
-            consumed: vec![],
+            connections: vec![],
         }
     }
 

@@ -117,7 +117,8 @@ impl AcceptedRefresh {
             RefreshClass::RotatingOneTime
             | RefreshClass::RotatingReuseRevokesGrant
             | RefreshClass::LazyRotation
-            | RefreshClass::NoRefresh => Some(false),
+            | RefreshClass::NoRefresh
+            | RefreshClass::WithheldExpiring => Some(false),
             RefreshClass::Rotating | RefreshClass::Unknown => None,
         };
         match self.classes.get(connection) {

@@ -29,6 +29,23 @@ pub(crate) async fn gather(
         traces: Vec::new(),
         errors: Vec::new(),
     };
+    if s.auth.grant.value == Grant::ClientCredentials {
+        // The grant has no refresh token by design (RFC 6749 §4.4.3): class `no-refresh`.
+        for conn in s
+            .connections
+            .iter()
+            .filter(|c| ready.contains(&c.id.value.as_str()))
+        {
+            out.traces.push(RefreshTrace {
+                connection: conn.id.value.clone(),
+                disposable: conn.disposable,
+                steps: Vec::new(),
+                had_refresh_token: false,
+                documented: s.auth.refresh.documented.map(|d| d.as_str().to_string()),
+            });
+        }
+        return out;
+    }
     if !matches!(
         s.auth.grant.value,
         Grant::AuthorizationCode | Grant::Password
@@ -100,7 +117,8 @@ pub(crate) fn assess(
     (observations, findings)
 }
 
-/// States the date a connection dies in `refresh.stopped-issuing` drifts.
+/// States the date a connection dies in `refresh.stopped-issuing` drifts, with where that
+/// date comes from (the provider's hint, the suite's documented lifetime) or that it is unknown.
 pub(crate) fn date_stopped_issuing(drifts: &mut [Drift], health: &[TokenHealth]) {
     for d in drifts
         .iter_mut()
@@ -112,16 +130,33 @@ pub(crate) fn date_stopped_issuing(drifts: &mut [Drift], health: &[TokenHealth])
         let when = health
             .iter()
             .find(|h| &h.connection == conn)
-            .and_then(|h| h.refresh_token_expires_at);
+            .and_then(|h| Some((h.refresh_token_expires_at?, h.expiry_source.as_deref())));
         let lead = d.message.trim_end().trim_end_matches('.').to_string();
         d.message = match when {
-            Some(at) => format!(
-                "{lead}. The connection `{conn}` dies on {} unless it is re-authorised.",
-                at.format("%Y-%m-%d %H:%M UTC")
+            Some((at, source)) => format!(
+                "{lead}. The connection `{conn}` dies on {} unless it is re-authorised ({}).",
+                at.format("%Y-%m-%d %H:%M UTC"),
+                death_source(source)
             ),
             None => format!(
                 "{lead}. Its current refresh token's lifetime is unknown (the provider does not say and the suite documents no `auth.refresh_token_lifetime`): `{conn}` dies whenever that token expires."
             ),
         };
+    }
+}
+
+/// Where a stated death date comes from, for people.
+fn death_source(source: Option<&str>) -> &'static str {
+    match source {
+        Some("response") => {
+            "source: the provider's hint, `refresh_token_expires_in` or its vendor equivalent"
+        }
+        Some("idle") => {
+            "source: the suite's documented idle lifetime, `auth.refresh_token_lifetime`"
+        }
+        Some("absolute") => {
+            "source: the suite's documented absolute lifetime, `auth.refresh_token_lifetime`"
+        }
+        _ => "source: unknown",
     }
 }

@@ -6,13 +6,12 @@
 
 use crate::auth::CredentialStore;
 use crate::auth::store::{Entry, ReplayOutcome};
-use crate::model::{Drift, ProbeKind, Severity};
+use crate::model::{ConnectionState, ConnectionStatus, Severity};
 use crate::suite::{Connection, ReplayPolicy};
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
 /// The rule id of the consumed line.
-pub(crate) const CONSUMED_RULE: &str = "refresh.consumed";
 
 /// A disposable connection whose grant an earlier replay revoked: skipped by
 /// the run, without drift, until `connect` stores a new grant.
@@ -65,26 +64,23 @@ pub(crate) fn consumed(
     })
 }
 
-/// One info finding per consumed connection: the "consumed" line of the run.
-pub(crate) fn consumed_findings(provider: &str, consumed: &[ConsumedConnection]) -> Vec<Drift> {
-    consumed
-        .iter()
-        .map(|c| Drift {
-            rule: CONSUMED_RULE.to_owned(),
-            severity: Severity::Info,
-            provider: provider.to_owned(),
-            probe: ProbeKind::Refresh,
-            subject: crate::probe::refresh::SUBJECT.to_owned(),
-            path: None,
-            connections: vec![c.connection.clone()],
-            message: consumed_message(c),
-            before: None,
-            after: None,
-            exchanges: Vec::new(),
-            fingerprint: String::new(),
-            suppressed: None,
-        })
-        .collect()
+/// The connection state of a consumed connection: unusable this run, but expected (an info
+/// item, not a failure), so it neither fails the run nor stops other connections' comparisons.
+pub(crate) fn consumed_status(provider: &str, credential: &str, c: &ConsumedConnection) -> ConnectionStatus {
+    ConnectionStatus {
+        provider: provider.to_owned(),
+        connection: c.connection.clone(),
+        credential: credential.to_owned(),
+        state: ConnectionState::Consumed,
+        usable: false,
+        severity: Some(Severity::Info),
+        message: Some(consumed_message(c)),
+        error: None,
+        last_worked_at: Some(c.replayed_at),
+        reconnect: Some(c.reconnect.clone()),
+        refresh_class: None,
+        exchanges: Vec::new(),
+    }
 }
 
 /// "disposable connection `x` consumed by the replay probe on DATE; `driftwatch connect …` re-arms it".
@@ -162,21 +158,25 @@ mod tests {
             None
         );
         assert_eq!(consumed_at(&conn(true), &Entry::default()), None);
-        let line = consumed_findings(
+        let status = consumed_status(
             "demo",
-            &[ConsumedConnection {
+            "demo/umbrella",
+            &ConsumedConnection {
                 connection: "umbrella".into(),
                 replayed_at: at,
                 reconnect: "driftwatch connect suites/demo.yaml umbrella".into(),
-            }],
+            },
         );
-        assert_eq!(line.len(), 1);
-        assert_eq!(line[0].rule, "refresh.consumed");
-        assert_eq!(line[0].severity, Severity::Info);
+        assert_eq!(status.state, ConnectionState::Consumed);
+        assert!(!status.usable);
+        assert_eq!(status.severity, Some(Severity::Info));
+        assert_eq!(status.last_worked_at, Some(at));
         assert_eq!(
-            line[0].message,
-            "disposable connection `umbrella` consumed by the replay probe on 2026-12-03; \
-             `driftwatch connect suites/demo.yaml umbrella` re-arms it"
+            status.message.as_deref(),
+            Some(
+                "disposable connection `umbrella` consumed by the replay probe on 2026-12-03; \
+                 `driftwatch connect suites/demo.yaml umbrella` re-arms it"
+            )
         );
     }
 }

@@ -243,9 +243,10 @@ fn report_rerenders_a_finished_run() {
     let xml = std::fs::read_to_string(dir.path().join("ci/run.xml")).unwrap();
     assert!(xml.starts_with("<?xml"), "{xml}");
     // 17 breaking drifts fall into 8 probe × subject × connection cases (no refresh case
-    // for acme-corp: its grant is no longer narrowed, so it does not refresh in the demo).
+    // for acme-corp: its grant is no longer narrowed, so it does not refresh in the demo);
+    // 26 observation cases plus one passing case per connection (4).
     assert!(
-        xml.contains(r#"tests="26" skipped="0" failures="8" errors="0""#),
+        xml.contains(r#"tests="30" skipped="0" failures="8" errors="0""#),
         "{xml}"
     );
     assert_eq!(xml.matches("<failure ").count(), 8, "{xml}");

@@ -85,6 +85,14 @@ async fn permission_not_probed_five_runs_keep_every_full_scope_grant() {
     five_runs_keep_every_full_scope_grant(Profile::RotatingOneTime).await;
 }
 
+/// Issue 14's acceptance profile: a narrowed refresh would rotate into a refresh token
+/// narrowed for good (django-oauth-toolkit's behaviour), so narrowing a customer grant once
+/// would kill it; five runs must leave every full-scope grant intact.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn permission_not_probed_five_runs_on_narrowing_rotation_keep_every_full_scope_grant() {
+    five_runs_keep_every_full_scope_grant(Profile::NarrowingRotation).await;
+}
+
 /// No disposable connection and rotating refresh tokens: no grant may be narrowed,
 /// so `public-only` (held by no connection) is never probed, and no narrowed
 /// refresh is ever sent. Any rotating profile (e.g. one whose narrowed refresh
@@ -258,18 +266,24 @@ async fn refresh_consumed_replay_once_then_connect_rearms() {
     .unwrap();
     assert_eq!(run2.drifts, vec![]);
     assert_eq!(run2.errors, vec![]);
+    // One connection item, `consumed` (info, not a failure), carrying the line.
+    let items: Vec<_> = run2
+        .connections
+        .iter()
+        .filter(|c| c.severity.is_some())
+        .map(|c| (c.connection.as_str(), c.state.to_string(), c.usable))
+        .collect();
+    assert_eq!(items, vec![("umbrella", "consumed".to_string(), false)]);
     assert_eq!(
-        rules_of(&run2.findings, "refresh.consumed"),
-        vec!["refresh -"]
-    );
-    assert_eq!(
-        run2.findings
+        run2.connections
             .iter()
-            .find(|d| d.rule == "refresh.consumed")
+            .find(|c| c.connection == "umbrella")
             .unwrap()
-            .message,
-        line
+            .message
+            .as_deref(),
+        Some(line.as_str())
     );
+    assert_eq!(rules_of(&run2.findings, "refresh.consumed"), Vec::<String>::new());
     assert_eq!(
         umbrella_class(&run2),
         None,

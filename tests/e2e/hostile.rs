@@ -279,7 +279,7 @@ const TOKEN_CASES: &[TokenCase] = &[
     tc("good", None, &[]),
     tc(
         "error-200",
-        Some(("token-refused", "HTTP 200, error `invalid_client`")),
+        Some(("invalid_client", "HTTP 200, error `invalid_client`")),
         &["token.error-with-200"],
     ),
     tc("form-encoded", None, &["token.form-encoded"]),
@@ -357,10 +357,21 @@ async fn every_hostile_token_behaviour_is_classified() {
     );
     let mut failures = Vec::new();
     for (c, (dir, run)) in TOKEN_CASES.iter().zip(&runs) {
+        // A connection that gets no token is its one unusable connection item (error: the
+        // provider's OAuth error or the failure's class), never also a run error.
         let errors: Vec<(String, String)> = run
-            .errors
-            .iter()
-            .map(|e| (e.class.clone(), e.message.clone()))
+            .unusable_connections()
+            .map(|c| {
+                (
+                    c.error.clone().unwrap_or_default(),
+                    c.message.clone().unwrap_or_default(),
+                )
+            })
+            .chain(
+                run.errors
+                    .iter()
+                    .map(|e| (e.class.clone(), e.message.clone())),
+            )
             .collect();
         let error_ok = match c.error {
             None => errors.is_empty(),
@@ -368,7 +379,10 @@ async fn every_hostile_token_behaviour_is_classified() {
                 errors.len() == 1
                     && errors[0].0 == class
                     && errors[0].1.contains(text)
-                    && run.errors[0].connection.as_deref() == Some("app")
+                    && run
+                        .unusable_connections()
+                        .next()
+                        .is_some_and(|u| u.connection == "app")
             }
         };
         let findings: Vec<&str> = run
@@ -389,6 +403,19 @@ async fn every_hostile_token_behaviour_is_classified() {
         failures.is_empty(),
         "misclassified:\n{}",
         failures.join("\n")
+    );
+    // A client-credentials suite has no refresh tokens by design: its refresh class is
+    // `no-refresh` (issue 13).
+    let (_, good) = &runs[0];
+    let classes: Vec<(Option<&str>, &serde_json::Value)> = good
+        .observations
+        .iter()
+        .filter(|o| o.key.probe == driftwatch::model::ProbeKind::Refresh)
+        .map(|o| (o.key.connection.as_deref(), &o.body["class"]))
+        .collect();
+    assert_eq!(
+        classes,
+        vec![(Some("app"), &serde_json::json!("no-refresh"))]
     );
     // A Unix time in `expires_in` is named for what it is.
     let (_, ts) = &runs[5];

@@ -102,19 +102,25 @@ async fn sigkill_during_refresh_never_loses_a_token_silently() {
         );
         let run = driftwatch::report::read_run(&w.reports().join("latest/run.json")).unwrap();
         let mut reconnect = false;
-        for e in &run.errors {
-            let named = e.class == "invalid-grant"
-                && e.message.contains("never completed")
-                && e.message.contains("driftwatch connect");
+        // A lost grant is its connection's one item (`grant-dead`), never a run error.
+        for c in run.unusable_connections() {
+            let message = c.message.as_deref().unwrap_or_default();
+            let named = c.error.as_deref() == Some("invalid_grant")
+                && message.contains("never completed")
+                && message.contains("driftwatch connect");
             if named {
                 tally.named_in_flight += 1;
                 reconnect = true;
             } else {
                 tally.silent_losses += 1;
-                eprintln!("silent loss: {e:?}");
+                eprintln!("silent loss: {c:?}");
             }
         }
-        if run.errors.is_empty() {
+        for e in &run.errors {
+            tally.silent_losses += 1;
+            eprintln!("silent loss: {e:?}");
+        }
+        if run.errors.is_empty() && run.unusable_connections().next().is_none() {
             tally.recovered_by_next_run += 1;
         }
         if reconnect {

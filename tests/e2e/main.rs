@@ -7,6 +7,7 @@ mod cli;
 mod config;
 mod connect;
 mod connect_import;
+mod connections;
 mod corrupt;
 mod docs;
 mod drift;

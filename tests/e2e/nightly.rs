@@ -106,9 +106,9 @@ async fn drift_fails_the_nightly_job_until_a_developer_accepts_it() {
     assert_eq!((breaking, warning, info), (21, 6, 2));
     let junit = std::fs::read_to_string(w.dir.path().join("ci/junit.xml")).unwrap();
     // One failing case per probe × subject × connection with breaking drift (12 here), each
-    // naming every breaking rule it holds.
+    // naming every breaking rule it holds; plus one passing case per connection (4).
     assert!(
-        junit.contains(r#"<testsuite name="demo" tests="30" skipped="0" errors="0" failures="12""#),
+        junit.contains(r#"<testsuite name="demo" tests="34" skipped="0" errors="0" failures="12""#),
         "{junit}"
     );
     assert_eq!(count(&junit, "<failure"), 12, "{junit}");

@@ -209,6 +209,7 @@ fn class_words(class: &str) -> (&'static str, &'static str) {
         "rotating-one-time" => ("rotates", "old token fails (one-time use)"),
         "rotating-reuse-revokes-grant" => ("rotates", "reuse revokes the grant"),
         "lazy-rotation" => ("sometimes rotates", "not tested"),
+        "withheld-expiring" => ("stopped issuing; the last one expired", "—"),
         "rotating" => ("rotates", "not tested (not disposable)"),
         _ => ("unknown", "unknown"),
     }
@@ -247,7 +248,21 @@ pub(crate) fn refresh_rows(run: &Run, anchors: &[Anchored<'_>]) -> Vec<RefreshRo
                 .tokens
                 .iter()
                 .find(|t| t.provider == provider && t.connection == connection);
-            let class = body.and_then(|b| text(b.get("class")));
+            let state = run
+                .connections
+                .iter()
+                .find(|c| c.provider == provider && c.connection == connection);
+            // An unusable connection's refresh observation was not compared: say so, or
+            // name the class its failure establishes (`withheld-expiring`).
+            let class = match state.filter(|c| !c.usable) {
+                Some(c) => Some(
+                    c.refresh_class
+                        .clone()
+                        .unwrap_or_else(|| crate::model::NOT_COMPARED_UNUSABLE.to_string()),
+                ),
+                None => body.and_then(|b| text(b.get("class"))),
+            };
+            let body = body.filter(|_| state.is_none_or(|c| c.usable));
             let (rotation, reuse) = class.as_deref().map(class_words).unwrap_or(("—", "—"));
             let secs = |k: &str| {
                 body.and_then(|b| b.get(k))
@@ -266,6 +281,16 @@ pub(crate) fn refresh_rows(run: &Run, anchors: &[Anchored<'_>]) -> Vec<RefreshRo
                 });
             let days = health.and_then(|h| h.days_left);
             let (urgency, countdown) = match (days, health.map(|h| h.status.as_str())) {
+                (_, Some("dead")) => (
+                    "dead",
+                    format!(
+                        "dead: the provider refused it ({})",
+                        health
+                            .and_then(|h| h.rejected.as_ref())
+                            .map(|r| r.error.as_str())
+                            .unwrap_or("rejected")
+                    ),
+                ),
                 (Some(d), _) if d < 0 => ("dead", format!("died {} days ago", -d)),
                 (_, Some("expired")) => ("dead", "expired".to_string()),
                 (Some(d), _) if d <= 7 => ("soon", format!("{d} days left")),

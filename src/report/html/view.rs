@@ -32,6 +32,10 @@ pub(crate) struct Page {
     pub verdict: &'static str,
     pub totals: Counts,
     pub providers: Vec<ProviderSummary>,
+    /// Every connection's state, shown first: credential trouble is never drift.
+    pub connections: Vec<ConnectionView>,
+    /// Observations left uncompared because a connection was unusable.
+    pub not_compared: Vec<NotComparedView>,
     pub probes: Vec<&'static str>,
     pub drift_groups: Vec<Group>,
     pub finding_groups: Vec<Group>,
@@ -90,6 +94,28 @@ pub(crate) struct DriftView {
     pub diff: Vec<DiffRow>,
     /// Ids of the linked exchanges embedded in the page.
     pub exchanges: Vec<String>,
+}
+
+#[derive(Debug, Serialize)]
+pub(crate) struct ConnectionView {
+    pub provider: String,
+    pub connection: String,
+    pub state: &'static str,
+    pub usable: bool,
+    /// `breaking`, `warning` or `ok`.
+    pub severity: &'static str,
+    pub message: Option<String>,
+    pub error: Option<String>,
+    pub last_worked_at: Option<String>,
+    pub reconnect: Option<String>,
+    pub exchanges: Vec<String>,
+}
+
+#[derive(Debug, Serialize)]
+pub(crate) struct NotComparedView {
+    pub provider: String,
+    pub observation: String,
+    pub reason: String,
 }
 
 #[derive(Debug, Serialize)]
@@ -190,13 +216,41 @@ pub(crate) fn build(run: &Run, history: &History, shards: usize) -> Page {
         totals.errors += p.counts.errors;
         totals.pending += p.counts.pending;
     }
-    let verdict = if totals.breaking > 0 || totals.errors > 0 {
-        "breaking"
-    } else if totals.warning > 0 {
-        "warning"
-    } else {
-        "ok"
-    };
+    let connections: Vec<ConnectionView> = run
+        .connections
+        .iter()
+        .map(|c| ConnectionView {
+            provider: c.provider.clone(),
+            connection: c.connection.clone(),
+            state: c.state.as_str(),
+            usable: c.usable,
+            severity: c.severity.map(Severity::as_str).unwrap_or("ok"),
+            message: c.message.clone(),
+            error: c.error.clone(),
+            last_worked_at: c
+                .last_worked_at
+                .map(|t| t.format("%Y-%m-%d %H:%M UTC").to_string()),
+            reconnect: c.reconnect.clone(),
+            exchanges: c.exchanges.clone(),
+        })
+        .collect();
+    let not_compared = run
+        .not_compared
+        .iter()
+        .map(|n| NotComparedView {
+            provider: n.key.provider.clone(),
+            observation: n.key.to_string(),
+            reason: format!("{} ({})", n.reason, n.connections.join(", ")),
+        })
+        .collect();
+    let verdict =
+        if totals.breaking > 0 || totals.errors > 0 || run.failing_connections().next().is_some() {
+            "breaking"
+        } else if totals.warning > 0 {
+            "warning"
+        } else {
+            "ok"
+        };
     Page {
         run_id: run.run_id.clone(),
         started_at: run.started_at.format("%Y-%m-%d %H:%M:%S UTC").to_string(),
@@ -207,6 +261,8 @@ pub(crate) fn build(run: &Run, history: &History, shards: usize) -> Page {
         verdict,
         totals,
         providers,
+        connections,
+        not_compared,
         probes: ALL_PROBES.iter().map(|p| p.as_str()).collect(),
         drift_groups: group(drift_views),
         finding_groups: group(finding_views),

@@ -1,0 +1,237 @@
+//! Assess is pure: evidence in, drifts out. These pin DESIGN.md safety rule 5: an unusable
+//! connection's evidence yields no drift of any probe, and a rejected refresh is never
+//! evidence about refresh tokens.
+
+use super::*;
+use crate::auth::health::TokenHealth;
+use crate::model::{ConnectionState, ConnectionStatus, ObservationKey};
+use crate::probe::deprecation::{DeprecationValue, Signals};
+use crate::probe::refresh::{RefreshStep, RefreshTrace, StepKind};
+use crate::probe::values::ValuesSpec;
+use crate::run::evidence::{EndpointInfo, SampleEvidence, SignalsEvidence};
+use serde_json::json;
+use std::collections::BTreeMap;
+
+const CONNS: [&str; 2] = ["a", "b"];
+
+fn refresh_step(ok: bool) -> RefreshStep {
+    RefreshStep {
+        kind: StepKind::Refresh,
+        at_ms: 0,
+        ok,
+        error: (!ok).then(|| "invalid_grant".to_string()),
+        returned_refresh_token: ok,
+        rotated: ok,
+        expires_in: ok.then_some(3600),
+        refresh_token_expires_in: None,
+    }
+}
+
+fn trace(conn: &str, ok: bool) -> RefreshTrace {
+    RefreshTrace {
+        connection: conn.into(),
+        disposable: false,
+        steps: vec![refresh_step(ok)],
+        had_refresh_token: true,
+        documented: None,
+    }
+}
+
+fn token_facts(ok: bool) -> crate::probe::token::TokenFacts {
+    let headers = [("content-type".to_string(), "application/json".to_string())];
+    let (status, body): (u16, &[u8]) = if ok {
+        (
+            200,
+            br#"{"access_token":"t","token_type":"Bearer","expires_in":3600,"refresh_token":"r"}"#,
+        )
+    } else {
+        (400, br#"{"error":"invalid_grant"}"#)
+    };
+    crate::probe::token::analyse("refresh_token", &[], Some("old"), status, &headers, body)
+}
+
+fn health(conn: &str, status: &str) -> TokenHealth {
+    TokenHealth {
+        provider: "p".into(),
+        connection: conn.into(),
+        credential: format!("p/{conn}"),
+        status: status.into(),
+        last_refreshed_at: None,
+        access_token_expires_at: None,
+        refresh_token_expires_at: None,
+        expiry_source: None,
+        days_left: None,
+        rejected: None,
+    }
+}
+
+fn sample(conn: &str, status: u16, body: Option<serde_json::Value>) -> SampleEvidence {
+    SampleEvidence {
+        connection: conn.into(),
+        status,
+        content_type: body.as_ref().map(|_| "application/json".to_string()),
+        shape: body.map(|b| crate::probe::shape::infer(&b).unwrap()),
+        exchange_id: None,
+    }
+}
+
+fn values(conn: &str, n: u64) -> crate::probe::values::ConnectionValues {
+    let spec = ValuesSpec {
+        metrics: BTreeMap::from([("n".to_string(), "$.n".to_string())]),
+        auto_numeric: false,
+        rules: Vec::new(),
+        complete_flag: None,
+    };
+    crate::probe::values::evaluate(&spec, conn, &json!({ "n": n })).unwrap()
+}
+
+/// Both connections fine: `b` answers a field `a` does not.
+fn healthy_evidence() -> SuiteEvidence {
+    SuiteEvidence {
+        file: "suites/p.yaml".into(),
+        provider: "p".into(),
+        all_connections: CONNS.iter().map(|c| c.to_string()).collect(),
+        endpoints: vec![EndpointInfo {
+            id: "me".into(),
+            requires: Vec::new(),
+        }],
+        scope_sets: BTreeMap::new(),
+        provider_wide: true,
+        token_facts: vec![(0, token_facts(true)), (1, token_facts(true))],
+        samples: vec![vec![
+            sample("a", 200, Some(json!({"id": 1}))),
+            sample("b", 200, Some(json!({"id": 2, "b_only": "x"}))),
+        ]],
+        violations: vec![Vec::new()],
+        values: vec![vec![values("a", 5), values("b", 7)]],
+        signals: vec![vec![
+            SignalsEvidence::new("a".into(), Signals::default()),
+            SignalsEvidence::new("b".into(), Signals::default()),
+        ]],
+        metadata: Vec::new(),
+        metadata_findings: Vec::new(),
+        permissions: None,
+        refresh: vec![trace("a", true), trace("b", true)],
+        tokens: vec![health("a", "ok"), health("b", "ok")],
+        connections: CONNS
+            .iter()
+            .map(|c| ConnectionStatus::healthy("p", c, &format!("p/{c}"), ConnectionState::Ok))
+            .collect(),
+    }
+}
+
+/// A baseline accepted from `healthy_evidence` in a fresh store.
+fn baseline() -> (tempfile::TempDir, BaselineStore) {
+    let dir = tempfile::tempdir().unwrap();
+    let store = BaselineStore::new(dir.path());
+    let a = assess(healthy_evidence(), &store, UpdateMode::Always, Utc::now()).unwrap();
+    assert_eq!(a.drifts, vec![]);
+    (dir, store)
+}
+
+#[test]
+fn an_unusable_connection_yields_no_drift_of_any_probe() {
+    let (_dir, store) = baseline();
+    // `b`'s grant died: everything it gathered is what a credential failure looks like.
+    let mut ev = healthy_evidence();
+    ev.token_facts[1].1 = token_facts(false);
+    ev.samples[0][1] = sample("b", 401, Some(json!({"error": "invalid_token"})));
+    ev.values[0][1] = values("b", 0);
+    ev.signals[0][1] = SignalsEvidence::new(
+        "b".into(),
+        Signals {
+            deprecation: Some(DeprecationValue::True),
+            ..Signals::default()
+        },
+    );
+    ev.refresh[1] = trace("b", false);
+    ev.tokens[1] = health("b", "expired");
+    ev.connections[1].state = ConnectionState::GrantDead;
+    ev.connections[1].usable = false;
+
+    let a = assess(ev, &store, UpdateMode::New, Utc::now()).unwrap();
+    assert_eq!(a.drifts, vec![]);
+    // Findings are re-checked conformance of what usable connections showed (`a`'s token
+    // answers here); none comes from `b`'s failure (no `values.*`, no error-answer finding).
+    let findings: Vec<&str> = a.findings.iter().map(|d| d.rule.as_str()).collect();
+    assert_eq!(
+        findings,
+        vec!["token.no-store-missing", "token.scope-not-returned"]
+    );
+    assert_eq!(a.pending, vec![]);
+    let key = |probe, connection: Option<&str>| ObservationKey {
+        provider: "p".into(),
+        probe,
+        subject: "me".into(),
+        connection: connection.map(str::to_string),
+    };
+    let skipped: Vec<ObservationKey> = a.not_compared.iter().map(|n| n.key.clone()).collect();
+    assert_eq!(
+        skipped,
+        vec![
+            key(ProbeKind::Schema, None),
+            key(ProbeKind::Values, None),
+            key(ProbeKind::Deprecation, None),
+        ]
+    );
+    assert!(a.not_compared.iter().all(|n| n.connections == ["b"]));
+    // What is compared comes from `a` only: its refresh and the token endpoint.
+    let compared: Vec<String> = a.observations.iter().map(|o| o.key.to_string()).collect();
+    assert_eq!(
+        compared,
+        vec![
+            "p/token/token-endpoint.refresh_token",
+            "p/refresh/refresh@a"
+        ]
+    );
+}
+
+#[test]
+fn without_the_unusable_connection_the_same_evidence_is_drift() {
+    // The control: the very same evidence from a usable `b` is drift, so the test above
+    // passes because `b` is unusable, not because nothing changed.
+    let (_dir, store) = baseline();
+    let mut ev = healthy_evidence();
+    ev.samples[0][1] = sample("b", 401, Some(json!({"error": "invalid_token"})));
+    let a = assess(ev, &store, UpdateMode::No, Utc::now()).unwrap();
+    assert!(
+        a.drifts.iter().any(|d| d.rule == "schema.status-changed"),
+        "{:?}",
+        a.drifts
+    );
+}
+
+#[test]
+fn refresh_stopped_issuing_never_comes_from_a_rejected_refresh() {
+    let (_dir, store) = baseline();
+    // `a` is usable (its access token was fresh) but a refresh this run was rejected.
+    let mut ev = healthy_evidence();
+    ev.refresh[0] = trace("a", false);
+    let a = assess(ev, &store, UpdateMode::No, Utc::now()).unwrap();
+    let rules: Vec<&str> = a.drifts.iter().map(|d| d.rule.as_str()).collect();
+    assert_eq!(rules, Vec::<&str>::new());
+}
+
+#[test]
+fn refresh_stopped_issuing_still_comes_from_a_successful_answer_without_one() {
+    let (_dir, store) = baseline();
+    let mut ev = healthy_evidence();
+    ev.refresh[0].steps[0].returned_refresh_token = false;
+    ev.refresh[0].steps[0].rotated = false;
+    let a = assess(ev, &store, UpdateMode::No, Utc::now()).unwrap();
+    let rules: Vec<&str> = a.drifts.iter().map(|d| d.rule.as_str()).collect();
+    assert_eq!(
+        rules,
+        vec!["refresh.class-changed", "refresh.stopped-issuing"]
+    );
+    let stopped = a
+        .drifts
+        .iter()
+        .find(|d| d.rule == "refresh.stopped-issuing")
+        .unwrap();
+    assert!(
+        stopped.message.contains("lifetime is unknown"),
+        "{}",
+        stopped.message
+    );
+}
