@@ -218,6 +218,9 @@ fn map_bodies(runs: usize) {
         let streaming_peak = peak_during(|| {
             black_box(infer_slice(black_box(&bytes)).ok());
         });
+        let parse_peak = peak_during(|| {
+            black_box(serde_json::from_slice::<serde_json::Value>(black_box(&bytes)).ok());
+        });
         let value_peak = peak_during(|| {
             let v: serde_json::Value = serde_json::from_slice(black_box(&bytes)).expect("json");
             black_box(infer(&v).ok());
@@ -229,9 +232,13 @@ fn map_bodies(runs: usize) {
             let v: serde_json::Value = serde_json::from_slice(black_box(&bytes)).expect("json");
             black_box(infer(&v).ok());
         });
+        let parse = time(runs, || {
+            black_box(serde_json::from_slice::<serde_json::Value>(black_box(&bytes)).ok());
+        });
         for (path, (min, median), peak) in [
             ("infer_slice (streaming)", streaming, streaming_peak),
             ("parse + infer", value_path, value_peak),
+            ("serde_json parse to Value only", parse, parse_peak),
         ] {
             println!(
                 "| {name} ({:.1} MB) | {path} | {:.3} | {:.3} | {:.1} | {:.2}× |",
