@@ -140,9 +140,16 @@ impl BaselineStore {
         let accepted_path = self.path_for(&obs.key);
         let pending_path = pending_path(&accepted_path);
         let baseline = self.load(&obs.key)?;
-        if let Some(base) = &baseline
-            && base.body == obs.body
-        {
+        // A change is what a rule reports: an observation that differs from its baseline only
+        // inside a rule's tolerance (a whole-valued decimal read as `integer`, an `expires_in`
+        // a second shorter) is unchanged, so it writes no pending snapshot and `--update always`
+        // does not flip the accepted file back and forth night after night.
+        let drifts = match &baseline {
+            Some(base) if base.body == obs.body => Vec::new(),
+            Some(base) => diff_observations(base, obs),
+            None => Vec::new(),
+        };
+        if baseline.is_some() && drifts.is_empty() {
             if mode != UpdateMode::No {
                 remove_if_exists(&pending_path)?;
             }
@@ -163,10 +170,7 @@ impl BaselineStore {
         };
         Ok(match baseline {
             None => Comparison::New { pending },
-            Some(base) => Comparison::Changed {
-                drifts: diff_observations(&base, obs),
-                pending,
-            },
+            Some(_) => Comparison::Changed { drifts, pending },
         })
     }
 
