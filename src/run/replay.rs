@@ -11,8 +11,6 @@ use crate::suite::{Connection, ReplayPolicy};
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
-/// The rule id of the consumed line.
-
 /// A disposable connection whose grant an earlier replay revoked: skipped by
 /// the run, without drift, until `connect` stores a new grant.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -66,7 +64,11 @@ pub(crate) fn consumed(
 
 /// The connection state of a consumed connection: unusable this run, but expected (an info
 /// item, not a failure), so it neither fails the run nor stops other connections' comparisons.
-pub(crate) fn consumed_status(provider: &str, credential: &str, c: &ConsumedConnection) -> ConnectionStatus {
+pub(crate) fn consumed_status(
+    provider: &str,
+    credential: &str,
+    c: &ConsumedConnection,
+) -> ConnectionStatus {
     ConnectionStatus {
         provider: provider.to_owned(),
         connection: c.connection.clone(),

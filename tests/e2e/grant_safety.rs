@@ -283,7 +283,10 @@ async fn refresh_consumed_replay_once_then_connect_rearms() {
             .as_deref(),
         Some(line.as_str())
     );
-    assert_eq!(rules_of(&run2.findings, "refresh.consumed"), Vec::<String>::new());
+    assert_eq!(
+        rules_of(&run2.findings, "refresh.consumed"),
+        Vec::<String>::new()
+    );
     assert_eq!(
         umbrella_class(&run2),
         None,
