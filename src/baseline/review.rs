@@ -257,13 +257,19 @@ mod tests {
         }
     }
 
+    /// A schema observation body of one answer (a change of it is drift, so it is pending).
+    fn schema_body(answer: &serde_json::Value) -> serde_json::Value {
+        let shape = crate::probe::shape::infer(answer).expect("shape");
+        json!({"responses": {}, "shape": shape.to_body()})
+    }
+
     /// Three pending snapshots: `a` and `b` change an accepted baseline, `c@x` is new.
     fn world(dir: &Path) -> BaselineStore {
         let store = BaselineStore::new(dir);
         for k in [key("a", None), key("b", None)] {
             let o = Observation {
                 key: k,
-                body: json!({"id": 1}),
+                body: schema_body(&json!({"id": 1})),
             };
             store
                 .compare("s.yaml", &o, UpdateMode::Always)
@@ -272,7 +278,7 @@ mod tests {
         for k in [key("a", None), key("b", None), key("c", Some("x"))] {
             let o = Observation {
                 key: k,
-                body: json!({"id": "one"}),
+                body: schema_body(&json!({"id": "one"})),
             };
             store
                 .compare("s.yaml", &o, UpdateMode::New)
@@ -317,9 +323,9 @@ mod tests {
             out.ends_with("accepted 1, rejected 1, skipped 1\n"),
             "{out}"
         );
-        assert!(out.contains("[1/3] demo/schema/a\n  breaking schema.type-changed $.id `$.id` changed type\n--- accepted\n+++ pending\n@@ -6,5 +6,5 @@\n"), "{out}");
+        assert!(out.contains("[1/3] demo/schema/a\n  breaking schema.type-changed $.id `$.id` changed type\n--- accepted\n+++ pending\n@@ -17,7 +17,7 @@\n"), "{out}");
         assert!(
-            out.contains("\n-  \"id\": 1\n+  \"id\": \"one\"\n"),
+            out.contains("\n-        \"integer\"\n+        \"string\"\n"),
             "{out}"
         );
         assert!(
@@ -406,7 +412,10 @@ mod tests {
         )
         .expect("review");
         let out = String::from_utf8(out).expect("utf-8");
-        assert!(out.contains("\u{1b}[31m-  \"id\": 1\u{1b}[0m"), "{out}");
+        assert!(
+            out.contains("\u{1b}[31m-        \"integer\"\u{1b}[0m"),
+            "{out}"
+        );
         let (_, plain) = run(&store, "q\n");
         assert!(!plain.contains('\u{1b}'), "{plain}");
     }
