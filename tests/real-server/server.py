@@ -160,11 +160,22 @@ def guarded(scope):
     return wrap
 
 
-def money():
+_MONEY_SERVED = {}
+
+
+def money(field):
     """An amount that is whole now and then (`1204` as well as `1204.35`): JSON numbers that
-    a naive shape inference reads as `integer` one call and `number` the next."""
+    a naive shape inference reads as `integer` one call and `number` the next.
+
+    The first two amounts a server process serves for each `field` carry a fraction, so the baseline the tests
+    accept describes the field as `number` (as any baseline does once it has seen one fractional
+    night); a baseline that happened to see only whole values would rightly report the first
+    fraction as `schema.type-widened` (info), which is not what the rerun tests are about."""
     cents = random.randint(10_000, 500_000)
-    if random.random() < 0.4:
+    served = _MONEY_SERVED[field] = _MONEY_SERVED.get(field, 0) + 1
+    if cents % 100 == 0:
+        cents += 35
+    if served > 2 and random.random() < 0.4:
         return cents // 100
     return round(cents / 100, 2)
 
@@ -192,7 +203,7 @@ def invoices(request, user):
         "data": [
             {
                 "id": f"inv_{uuid.uuid4().hex[:12]}",
-                "total": money(),
+                "total": money("invoices"),
                 "currency": "EUR",
                 "paid": random.random() < 0.5,
                 "issued_at": stamp(),
@@ -208,7 +219,7 @@ def metrics(request, user):
     visits = random.randint(1_000, 90_000)
     return {
         "metrics": {
-            "total": money(),
+            "total": money("metrics"),
             "visits": visits,
             "conversions": random.randint(1, max(1, visits // 50)),
             "conversion_rate": round(random.uniform(0.5, 4.5), 3),
