@@ -226,7 +226,8 @@ pub enum ConnectionState {
     GrantDead,
     /// No credentials are stored for the connection.
     NotConnected,
-    /// A disposable grant spent by the refresh replay probe.
+    /// A disposable grant spent by a probe: revoked by the refresh replay probe, or narrowed
+    /// for good by the permissions probe.
     Consumed,
     /// No token could be obtained for another reason (network, unreadable token answer,
     /// another refusal); the message says which.

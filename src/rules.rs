@@ -493,7 +493,7 @@ pub const CONNECTION_STATES: &[(&str, &str)] = &[
     ),
     (
         "consumed",
-        "a disposable grant spent by the refresh replay probe",
+        "a disposable grant spent by a probe (revoked by the refresh replay probe, or narrowed for good by the permissions probe): skipped without drift until `driftwatch connect`",
     ),
     (
         "token-error",

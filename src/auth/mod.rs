@@ -11,6 +11,6 @@ mod rotation;
 pub mod store;
 pub mod token;
 
-pub use rotation::Narrowing;
+pub use rotation::{Downscoped, Narrowing};
 pub use store::{CredentialStore, Entry, StoreError};
 pub use token::{AuthError, ClientRegistration, TokenManager};

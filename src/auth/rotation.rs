@@ -4,7 +4,9 @@
 //! sequence of the refresh probe, and the secret-free trace it classifies.
 
 use super::response::TokenResponse;
-use super::store::{Entry, InFlight, ReplayOutcome, Replayed, StoredSecret, kill};
+use super::store::{
+    Entry, InFlight, Narrowed, NarrowedCause, ReplayOutcome, Replayed, StoredSecret, kill,
+};
 use super::token::{AuthError, TokenManager, entry_from};
 use crate::probe::refresh::{RefreshStep, StepKind};
 use crate::suite::{Connection, Grant, ReplayPolicy};
@@ -24,6 +26,17 @@ pub enum Narrowing {
     KeepGrant,
 }
 
+/// A down-scoped access token, and what getting it did to the grant.
+#[derive(Debug)]
+pub struct Downscoped {
+    pub token: SecretString,
+    /// The `scope` the provider said it granted (None: it did not say).
+    pub scope: Option<Vec<String>>,
+    /// The narrowed refresh of a disposable grant rotated into a refresh token narrowed
+    /// for good (recorded in the store entry: the connection is `consumed` from now on).
+    pub narrowed_for_good: bool,
+}
+
 /// A narrowed refresh request.
 pub(super) struct Narrow<'a> {
     pub scopes: &'a [String],
@@ -33,18 +46,21 @@ pub(super) struct Narrow<'a> {
 
 impl TokenManager {
     /// An access token for `conn` narrowed to `scopes` by refreshing with a
-    /// `scope` parameter (client credentials: requesting them). Returns the
-    /// token and the `scope` the provider said it granted (None: it did not say).
+    /// `scope` parameter (client credentials: requesting them), with the `scope`
+    /// the provider said it granted.
     ///
     /// `how` says what the narrowed refresh may cost the grant; the caller
     /// (the permissions probe) decides it, and never narrows a grant that is
-    /// neither disposable nor known to keep its old refresh token valid.
+    /// neither disposable nor known to keep its old refresh token valid. A
+    /// disposable grant whose narrowed refresh rotated is asked for its whole
+    /// grant back at once ([`widen_spent`](Self::widen_spent)): a provider that
+    /// narrowed the refresh token for good is recorded in the entry (`narrowed`).
     pub async fn access_token_downscoped(
         &self,
         conn: &Connection,
         scopes: &[String],
         how: Narrowing,
-    ) -> Result<(SecretString, Option<Vec<String>>), AuthError> {
+    ) -> Result<Downscoped, AuthError> {
         match self.grant {
             Grant::ClientCredentials => {
                 let mut form = vec![("grant_type".to_string(), "client_credentials".to_string())];
@@ -57,7 +73,11 @@ impl TokenManager {
                         "token:client_credentials",
                     )
                     .await?;
-                Ok((SecretString::from(token.access_token), token.scope))
+                Ok(Downscoped {
+                    token: SecretString::from(token.access_token),
+                    scope: token.scope,
+                    narrowed_for_good: false,
+                })
             }
             Grant::StaticBearer => Err(AuthError::Config {
                 suite: self.provider.clone(),
@@ -82,6 +102,7 @@ impl TokenManager {
                 let Some(rt) = entry.refresh_token.clone() else {
                     return Err(self.not_connected(conn));
                 };
+                let granted = entry.scopes.clone();
                 let narrow = Narrow {
                     scopes,
                     keep_refresh_token: how == Narrowing::KeepGrant,
@@ -90,12 +111,94 @@ impl TokenManager {
                     .spend(conn, &lock, entry, &rt, StepKind::Refresh, Some(narrow))
                     .await?;
                 let successor = token.refresh_token.clone().filter(|new| new != rt.expose());
-                if let (Narrowing::KeepGrant, Some(successor)) = (how, successor) {
-                    self.rewiden(conn, &lock, after, &rt, successor).await?;
+                let mut narrowed_for_good = false;
+                match (how, successor) {
+                    (Narrowing::KeepGrant, Some(successor)) => {
+                        self.rewiden(conn, &lock, after, &rt, successor).await?;
+                    }
+                    // Only a grant narrower than the one held can have been narrowed.
+                    (Narrowing::Spend, Some(_)) if granted.iter().any(|g| !scopes.contains(g)) => {
+                        narrowed_for_good = self
+                            .widen_spent(conn, &lock, after, &granted, scopes)
+                            .await?;
+                    }
+                    _ => {}
                 }
-                Ok((SecretString::from(token.access_token), token.scope))
+                Ok(Downscoped {
+                    token: SecretString::from(token.access_token),
+                    scope: token.scope,
+                    narrowed_for_good,
+                })
             }
         }
+    }
+
+    /// After a narrowed refresh of a disposable grant that rotated: refresh its
+    /// successor asking for the whole grant (`granted`) back. A provider that
+    /// rotated into a refresh token narrowed for good (django-oauth-toolkit)
+    /// refuses with `invalid_scope`, or answers a narrower `scope`; that is
+    /// recorded in the entry (`narrowed`, with the date) and the connection is
+    /// `consumed` until `connect` stores a new grant. Any other outcome
+    /// proves nothing and records nothing. Returns whether it was narrowed for good.
+    ///
+    /// Only right after OUR narrowed refresh: a `scope` narrower than the
+    /// suite's set at connect time (Google's granular consent) is the grant as
+    /// given, and `granted` is what the entry holds, not what the suite asked.
+    async fn widen_spent(
+        &self,
+        conn: &Connection,
+        lock: &Arc<super::store::StoreLock>,
+        current: Entry,
+        granted: &[String],
+        narrowed_to: &[String],
+    ) -> Result<bool, AuthError> {
+        let Some(successor) = current.refresh_token.clone() else {
+            return Ok(false);
+        };
+        let widen = Narrow {
+            scopes: granted,
+            keep_refresh_token: false,
+        };
+        let (cause, scopes) = match self
+            .spend(
+                conn,
+                lock,
+                current,
+                &successor,
+                StepKind::Refresh,
+                Some(widen),
+            )
+            .await
+        {
+            Ok((_, token)) => match token.scope {
+                Some(answered) if granted.iter().any(|g| !answered.contains(g)) => {
+                    (NarrowedCause::NarrowerScopeAnswered, answered)
+                }
+                _ => return Ok(false),
+            },
+            Err(AuthError::Refused { error, status, .. })
+                if error == "invalid_scope" && status < 500 =>
+            {
+                (NarrowedCause::WideningRefused, narrowed_to.to_vec())
+            }
+            Err(e) => {
+                tracing::warn!(
+                    connection = %conn.id.value,
+                    "after a narrowed refresh, asking the whole grant back failed ({}); whether the grant stays narrowed is unknown",
+                    e.class()
+                );
+                return Ok(false);
+            }
+        };
+        if let Some(mut e) = self.store_get(&conn.credential).await? {
+            e.narrowed = Some(Narrowed {
+                at: Utc::now(),
+                cause,
+                scopes,
+            });
+            self.store_put(lock, &conn.credential, e).await?;
+        }
+        Ok(true)
     }
 
     /// After a narrowed refresh that rotated on a grant whose old refresh token

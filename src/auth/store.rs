@@ -84,6 +84,11 @@ pub struct Entry {
     /// A new grant (`driftwatch connect`) starts without it, which re-arms the probe.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub replayed: Option<Replayed>,
+    /// The permissions probe's narrowed refresh of this (disposable) grant rotated into a
+    /// refresh token narrowed for good: the connection is `consumed` until `driftwatch
+    /// connect` writes a new entry, which starts without it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub narrowed: Option<Narrowed>,
     /// What the provider said about the grant itself (refresh tokens issued or withheld,
     /// a rejected refresh); `connect` writes a new entry, which clears it.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -95,6 +100,28 @@ pub struct Entry {
 pub struct Replayed {
     pub at: DateTime<Utc>,
     pub outcome: ReplayOutcome,
+}
+
+/// When the permissions probe's narrowed refresh left a grant narrowed for good, how that
+/// showed, and the scopes its refresh token still holds.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Narrowed {
+    pub at: DateTime<Utc>,
+    pub cause: NarrowedCause,
+    /// The narrowed scopes the refresh token holds now (not secret).
+    #[serde(default)]
+    pub scopes: Vec<String>,
+}
+
+/// How a narrowed-for-good grant showed, right after the narrowed refresh.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum NarrowedCause {
+    /// A refresh of the narrowed successor asking the whole grant back was refused with
+    /// `invalid_scope` (django-oauth-toolkit: "Unable to add extra scopes").
+    WideningRefused,
+    /// That refresh answered, but its `scope` lacked some of the grant's scopes.
+    NarrowerScopeAnswered,
 }
 
 /// What a replay did to the grant.

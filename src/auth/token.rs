@@ -737,6 +737,8 @@ pub(super) fn entry_from(
         refresh_in_flight: None,
         // A refresh keeps the grant, and with it the memory of a replay; a new grant re-arms.
         replayed: previous.and_then(|p| p.replayed.clone()),
+        // Likewise a grant the permissions probe narrowed for good stays narrowed.
+        narrowed: previous.and_then(|p| p.narrowed.clone()),
     }
 }
 

@@ -11,7 +11,9 @@
 //! non-disposable grant on a rotating provider is never narrowed, because a
 //! narrowed refresh can narrow its only refresh token for good (safety rule 4).
 //! Among equals, the connection granted the most scope sets is used, so
-//! "partial" compares one customer's data where it can.
+//! "partial" compares one customer's data where it can. A disposable grant
+//! whose narrowed refresh left it narrowed for good (recorded in its store
+//! entry; `consumed` from the next run on) is not narrowed again this run.
 
 use crate::auth::{Narrowing, TokenManager};
 use crate::baseline::BaselineStore;
@@ -200,6 +202,8 @@ pub(crate) async fn gather(
     };
     let mut verdicts: BTreeSet<&'static str> = BTreeSet::new();
     let mut needed_narrowing = false;
+    // Disposable connections a narrowed refresh left narrowed for good this run.
+    let mut spent: BTreeSet<String> = BTreeSet::new();
     // (scope set, scopes, connection id, token)
     let mut per_set: Vec<(String, Vec<String>, String, SecretString)> = Vec::new();
     for (name, set) in &s.scope_sets {
@@ -227,6 +231,7 @@ pub(crate) async fn gather(
                 wanted.is_subset(&own) && wanted != own
             })
             .inspect(|_| needed_narrowing = true)
+            .filter(|(c, _)| !spent.contains(&c.id.value))
             .filter_map(|(c, _)| narrowing(c).map(|n| (*c, n)))
             .collect();
         candidates.sort_by_key(|(c, n)| {
@@ -241,7 +246,18 @@ pub(crate) async fn gather(
             continue;
         };
         match tokens.access_token_downscoped(conn, &set.value, how).await {
-            Ok((token, returned)) => {
+            Ok(crate::auth::Downscoped {
+                token,
+                scope: returned,
+                narrowed_for_good,
+            }) => {
+                if narrowed_for_good {
+                    tracing::info!(
+                        connection = %conn.id.value,
+                        "the narrowed refresh left the disposable grant narrowed for good; it is consumed from the next run on"
+                    );
+                    spent.insert(conn.id.value.clone());
+                }
                 verdicts.insert(match returned {
                     Some(r) if set_of(&r) == wanted => "honoured",
                     Some(r) if set_of(&r) == set_of(&scopes_of(conn)) => "ignored",

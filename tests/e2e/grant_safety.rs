@@ -2,11 +2,12 @@
 //! permissions probe never narrows a non-disposable grant it cannot prove safe
 //! (`permission.not-probed` instead), and the replay probe spends a disposable
 //! grant once (`auth.refresh.replay`), after which the consumed connection is
-//! skipped without drift until `connect` re-arms it.
+//! skipped without drift until `connect` re-arms it. A disposable grant that the
+//! permissions probe's narrowed refresh left narrowed for good is consumed the same way.
 
 use crate::support::{World, assert_no_leaks};
 use driftwatch::auth::CredentialStore;
-use driftwatch::auth::store::{Entry, ReplayOutcome};
+use driftwatch::auth::store::{Entry, NarrowedCause, ReplayOutcome};
 use driftwatch::model::ProbeKind;
 use driftwatch::run::Run;
 use driftwatch::sim::{Profile, SimOptions};
@@ -335,6 +336,162 @@ async fn refresh_consumed_replay_once_then_connect_rearms() {
     assert_eq!(
         entry(&w, "umbrella").replayed.map(|r| r.outcome),
         Some(ReplayOutcome::GrantRevoked)
+    );
+    assert_no_leaks(w.dir.path());
+}
+
+/// Stores a new grant for one connection, as `driftwatch connect` does.
+async fn reconnect(w: &World, connection: &str) {
+    let suite = driftwatch::suite::load_suite(&w.suite, &w.ctx, driftwatch::suite::LoadMode::Run)
+        .unwrap()
+        .suite;
+    let (session, _) = driftwatch::run::ProviderSession::open(
+        &suite,
+        false,
+        CredentialStore::new(w.credentials()),
+    )
+    .await
+    .unwrap();
+    let conn = suite
+        .connections
+        .iter()
+        .find(|c| c.id.value == connection)
+        .unwrap();
+    driftwatch::demo::authorize_with_sim(&suite, &session, conn)
+        .await
+        .unwrap();
+}
+
+fn latest_run(w: &World) -> Run {
+    serde_json::from_str(&std::fs::read_to_string(w.reports().join("latest/run.json")).unwrap())
+        .unwrap()
+}
+
+/// The state and message of one connection's item in a run.
+fn connection_item(run: &Run, connection: &str) -> (String, bool, Option<String>) {
+    let c = run
+        .connections
+        .iter()
+        .find(|c| c.connection == connection)
+        .unwrap_or_else(|| panic!("no connection item for {connection}"));
+    (c.state.to_string(), c.usable, c.message.clone())
+}
+
+/// The refresh request bodies' `scope` flags of one connection, in order.
+fn scoped_refreshes(run: &Run, connection: &str) -> Vec<bool> {
+    run.exchanges
+        .iter()
+        .filter(|x| x.purpose == "token:refresh" && x.connection.as_deref() == Some(connection))
+        .map(|x| {
+            x.request
+                .body
+                .as_deref()
+                .is_some_and(|b| b.contains("scope="))
+        })
+        .collect()
+}
+
+/// django-oauth-toolkit with rotation: the permissions probe's narrowed refresh of the
+/// disposable `umbrella` (`full` → `public-only`) rotates into a refresh token narrowed
+/// for good. Asking the whole grant back at once is refused (`invalid_scope`), which the
+/// store records; later runs skip umbrella as `consumed` — no drift, exit 0 — instead of
+/// comparing its narrowed data, until `connect` re-arms it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn permission_narrowed_for_good_disposable_is_consumed_until_connect() {
+    let w = world(Profile::NarrowingRotation).await;
+    w.connect_all().await;
+    let granted: Vec<Vec<String>> = CONNECTIONS.iter().map(|c| entry(&w, c).scopes).collect();
+    let public_only: Vec<String> = ["profile", "email", "channels:read", "activities:read"]
+        .map(String::from)
+        .to_vec();
+
+    // Run 1: the baseline. umbrella is narrowed once, then asked for its whole grant back.
+    let run1 = w.run_and_accept().await;
+    assert_eq!(run1.errors, vec![]);
+    assert_eq!(run1.drifts, vec![]);
+    assert_eq!(narrowed_refreshes(&run1), vec!["umbrella", "umbrella"]);
+    assert_eq!(cell_class(&run1, "me", "public-only"), "granted");
+    assert_eq!(cell_class(&run1, "invoices", "public-only"), "denied");
+    let narrowed = entry(&w, "umbrella")
+        .narrowed
+        .expect("the narrowing is remembered");
+    assert_eq!(narrowed.cause, NarrowedCause::WideningRefused);
+    assert_eq!(narrowed.scopes, public_only);
+    for (c, scopes) in CONNECTIONS.iter().zip(&granted) {
+        let e = entry(&w, c);
+        if *c != "umbrella" {
+            assert_eq!(e.narrowed, None, "{c}");
+            assert_eq!(&e.scopes, scopes, "{c}");
+        }
+    }
+    let line = format!(
+        "disposable connection `umbrella` narrowed for good by the permissions probe on {}; `driftwatch connect {} umbrella` re-arms it",
+        narrowed.at.format("%Y-%m-%d"),
+        w.suite.display()
+    );
+
+    // Runs 2..4: umbrella is consumed — one info line, no drift, exit 0, nothing sent for it.
+    for n in 2..=4 {
+        let out = run_cmd(&w).output().unwrap();
+        let stdout = String::from_utf8_lossy(&out.stdout);
+        assert_eq!(out.status.code(), Some(0), "run {n}: {stdout}");
+        assert_eq!(stdout.matches(&line).count(), 1, "run {n}: {stdout}");
+        assert!(
+            stdout.contains("0 breaking · 0 warning · 0 info · 0 errors"),
+            "run {n}: {stdout}"
+        );
+        let run = latest_run(&w);
+        assert_eq!(run.drifts, vec![], "run {n}");
+        assert_eq!(run.errors, vec![], "run {n}");
+        assert_eq!(
+            connection_item(&run, "umbrella"),
+            ("consumed".to_string(), false, Some(line.clone())),
+            "run {n}"
+        );
+        let unusable: Vec<&str> = run
+            .connections
+            .iter()
+            .filter(|c| !c.usable)
+            .map(|c| c.connection.as_str())
+            .collect();
+        assert_eq!(unusable, vec!["umbrella"], "run {n}");
+        assert!(
+            run.exchanges
+                .iter()
+                .all(|x| x.connection.as_deref() != Some("umbrella")),
+            "run {n}: a consumed connection sends nothing"
+        );
+        assert_eq!(
+            cell_class(&run, "me", "public-only"),
+            "not-probed",
+            "run {n}"
+        );
+        assert_eq!(entry(&w, "umbrella").narrowed, Some(narrowed.clone()));
+    }
+
+    // `connect` stores a new, whole grant: the record is gone and umbrella is used again.
+    reconnect(&w, "umbrella").await;
+    let fresh = entry(&w, "umbrella");
+    assert_eq!((fresh.narrowed, fresh.replayed), (None, None));
+    assert_eq!(fresh.scopes, granted[3]);
+    let run5 = w.run().await;
+    assert_eq!(run5.errors, vec![]);
+    assert_eq!(run5.drifts, vec![]);
+    assert_eq!(
+        connection_item(&run5, "umbrella"),
+        ("refreshed".to_string(), true, None)
+    );
+    // Its normal refresh, the narrowed one and the refused widening; then the replay
+    // sequence (the new grant was never replayed): three refreshes, the replay of the
+    // rotated-away token and the check of the newest.
+    assert_eq!(
+        scoped_refreshes(&run5, "umbrella"),
+        vec![false, true, true, false, false, false, false, false]
+    );
+    assert_eq!(cell_class(&run5, "me", "public-only"), "granted");
+    assert_eq!(
+        entry(&w, "umbrella").narrowed.map(|n| n.cause),
+        Some(NarrowedCause::WideningRefused)
     );
     assert_no_leaks(w.dir.path());
 }

@@ -152,6 +152,7 @@ mod backend {
                 pid: 4242,
             }),
             replayed: None,
+            narrowed: None,
             grant: None,
         }
     }
