@@ -85,7 +85,10 @@ fn connection_message(c: &ConnectionStatus) -> String {
     }
     if let Some(cmd) = &c.reconnect
         && !c.usable
-        && !c.message.as_deref().is_some_and(|t| t.contains(cmd.as_str()))
+        && !c
+            .message
+            .as_deref()
+            .is_some_and(|t| t.contains(cmd.as_str()))
     {
         let _ = write!(m, " — reconnect: `{cmd}`");
     }
@@ -171,7 +174,12 @@ mod tests {
         let out = render(&run);
         let errors: Vec<_> = out.lines().filter(|l| l.contains("grant-dead")).collect();
         assert_eq!(errors.len(), 1);
-        assert_eq!(errors[0].matches("driftwatch connect suites/quiet.yaml app").count(), 1);
+        assert_eq!(
+            errors[0]
+                .matches("driftwatch connect suites/quiet.yaml app")
+                .count(),
+            1
+        );
     }
 
     #[test]
