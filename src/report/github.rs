@@ -1,15 +1,30 @@
 //! GitHub Actions workflow-command annotations (`::error title=…::…`) for a
-//! finished run: one line per drift and per run error. Knows nothing of how
-//! the run was produced.
+//! finished run: one line per connection item, per drift and per run error.
+//! Knows nothing of how the run was produced.
 
-use crate::model::{Drift, Severity};
+use crate::model::{ConnectionStatus, Drift, Severity};
 use crate::run::Run;
 use std::fmt::Write;
 
-/// One annotation per drift (`::error` breaking, `::warning` warning,
+/// Connection items first (a connection's state is decided before anything is compared):
+/// one `::error` per unusable connection naming it and its reconnect command, `::warning`
+/// for a recovered one (`access-token-rejected`), `::notice` for an informational one
+/// (`consumed`). Then one annotation per drift (`::error` breaking, `::warning` warning,
 /// `::notice` info) and one `::error` per run error, in the run's order.
 pub fn render(run: &Run) -> String {
     let mut out = String::new();
+    for c in &run.connections {
+        let Some(severity) = c.severity else {
+            continue;
+        };
+        let _ = writeln!(
+            out,
+            "::{} title={}::{}",
+            level(severity),
+            escape_property(&format!("driftwatch connection {}", c.state)),
+            escape_data(&connection_message(c))
+        );
+    }
     for d in &run.drifts {
         // A suppressed drift is known and does not fail the run: a notice, never an error.
         let level = match (&d.suppressed, d.severity) {
@@ -46,6 +61,38 @@ pub fn render(run: &Run) -> String {
         );
     }
     out
+}
+
+fn level(severity: Severity) -> &'static str {
+    match severity {
+        Severity::Breaking => "error",
+        Severity::Warning => "warning",
+        Severity::Info => "notice",
+    }
+}
+
+/// Which connection, then its own (redacted) sentence; an unusable one always ends with the
+/// command that re-authorises it.
+fn connection_message(c: &ConnectionStatus) -> String {
+    let mut m = format!("{} connection {}", c.provider, c.connection);
+    match &c.message {
+        Some(text) => {
+            let _ = write!(m, ": {text}");
+        }
+        None => {
+            let _ = write!(m, ": {}", c.state);
+        }
+    }
+    if let Some(cmd) = &c.reconnect
+        && !c.usable
+        && !c
+            .message
+            .as_deref()
+            .is_some_and(|t| t.contains(cmd.as_str()))
+    {
+        let _ = write!(m, " — reconnect: `{cmd}`");
+    }
+    m
 }
 
 /// Where the drift is, then what changed: annotations carry no file, so the
@@ -89,6 +136,7 @@ mod tests {
     fn a_suppressed_breaking_drift_is_a_notice_with_its_reason() {
         let mut run = fixed_run();
         run.errors.clear();
+        run.connections.clear();
         run.drifts.truncate(1);
         run.drifts[0].severity = Severity::Breaking;
         run.drifts[0].message = "gone".into();
@@ -99,6 +147,38 @@ mod tests {
                 "::notice title={} (suppressed)::demo refresh refresh [acme-corp]: gone — suppressed: JIRA-1\n",
                 run.drifts[0].rule
             )
+        );
+    }
+
+    #[test]
+    fn connection_items_are_annotated_by_severity_before_drifts() {
+        use crate::model::{ConnectionState, ConnectionStatus};
+        let mut run = fixed_run();
+        run.drifts.clear();
+        run.errors.clear();
+        let mut consumed =
+            ConnectionStatus::healthy("demo", "burner", "demo/burner", ConnectionState::Consumed);
+        consumed.severity = Some(Severity::Info);
+        consumed.message = Some("spent".into());
+        run.connections.push(consumed);
+        // An unusable connection whose message does not name the command gets it appended.
+        run.connections[2].message = Some("connection `app` cannot be used".into());
+        assert_eq!(
+            render(&run),
+            "::warning title=driftwatch connection access-token-rejected::demo connection globex: the provider rejected the access token of connection `globex` before it expired (1 request(s) answered 401); it was refreshed once and the retried request(s) worked\n\
+             ::error title=driftwatch connection grant-dead::quiet connection app: connection `app` cannot be used — reconnect: `driftwatch connect suites/quiet.yaml app`\n\
+             ::notice title=driftwatch connection consumed::demo connection burner: spent\n"
+        );
+        // A message that already names the command is not repeated.
+        let run = fixed_run();
+        let out = render(&run);
+        let errors: Vec<_> = out.lines().filter(|l| l.contains("grant-dead")).collect();
+        assert_eq!(errors.len(), 1);
+        assert_eq!(
+            errors[0]
+                .matches("driftwatch connect suites/quiet.yaml app")
+                .count(),
+            1
         );
     }
 
@@ -116,6 +196,7 @@ mod tests {
     fn an_injected_command_stays_on_its_line() {
         let mut run = fixed_run();
         run.errors.clear();
+        run.connections.clear();
         run.drifts.truncate(1);
         run.drifts[0].rule = "r::x,y".into();
         run.drifts[0].message = "evil\n::error::pwned".into();

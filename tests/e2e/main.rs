@@ -32,3 +32,4 @@ mod store;
 mod support;
 mod suppress;
 mod switches;
+mod trust;
