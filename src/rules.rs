@@ -221,7 +221,7 @@ pub const RULES: &[Rule] = &[
         "scope set `basic` gets the full data of `invoices` without documented scope `invoices:read`"),
     // refresh
     rule("refresh.class-changed", Refresh, D, "breaking or warning",
-        "a connection's refresh class changed (breaking towards one-time, reuse-revokes or no-refresh); a run whose refreshes were all rejected establishes no class and never yields it",
+        "a connection's refresh class changed (breaking towards one-time, reuse-revokes or no-refresh); a run whose refreshes were all rejected establishes no class and never yields it, and answers that stop carrying a refresh token are `refresh.stopped-issuing` alone (without a replay they do not show whether the last token stays valid)",
         "acme: refresh tokens now behave as `rotating-one-time` instead of `non-rotating`"),
     rule("refresh.grace-changed", Refresh, D, "warning",
         "the grace window of rotated-away refresh tokens moved by more than 20 %",

@@ -10,7 +10,7 @@ use crate::auth::health::TokenHealth;
 use crate::baseline::{BaselineStore, Comparison, UpdateMode};
 use crate::error::Error;
 use crate::model::{
-    ConnectionStatus, Drift, NOT_COMPARED_UNUSABLE, NotCompared, Observation, ProbeKind,
+    ConnectionStatus, Drift, NOT_COMPARED_UNUSABLE, NotCompared, Observation, ProbeKind, Severity,
 };
 use crate::probe::schema::{self, Sample};
 use chrono::{DateTime, Utc};
@@ -153,6 +153,17 @@ pub(crate) fn assess(
         .collect();
     rec.drifts.extend(expiry_drifts(&usable_health));
     super::refresh::date_stopped_issuing(&mut rec.drifts, &ev.tokens);
+    // The token endpoint's "stopped issuing refresh tokens" is the same fact as the refresh
+    // probe's `refresh.stopped-issuing`, which names the connection and its death date: one verdict.
+    if rec
+        .drifts
+        .iter()
+        .any(|d| d.rule == "refresh.stopped-issuing")
+    {
+        rec.drifts.retain(|d| {
+            !(d.rule == "token.refresh-token-changed" && d.severity == Severity::Breaking)
+        });
+    }
     let Recorder {
         observations,
         drifts,

@@ -111,6 +111,29 @@ pub(crate) fn assess(
             class.class = base.class;
             class.grace_window_ms = base.grace_window_ms;
         }
+        // One fact, one verdict: successful answers that stop carrying a refresh token are
+        // `refresh.stopped-issuing`. Without a replay this run nothing shows whether the last
+        // token stays valid (`non-rotating`) or dies (`withheld-expiring`), so the accepted
+        // rotating class stays (also once that stop is accepted) instead of a
+        // `refresh.class-changed` guessed from the same fact.
+        let replayed = trace
+            .steps
+            .iter()
+            .any(|s| s.kind == refresh::StepKind::ReplayOld);
+        if !replayed
+            && class.class == refresh::RefreshClass::NonRotating
+            && !class.issues_refresh_tokens
+            && let Some(base) = accepted.get(&trace.connection)
+            && !matches!(
+                base.class,
+                refresh::RefreshClass::NonRotating
+                    | refresh::RefreshClass::NoRefresh
+                    | refresh::RefreshClass::Unknown
+            )
+        {
+            class.class = base.class;
+            class.grace_window_ms = base.grace_window_ms;
+        }
         findings.extend(refresh::findings(provider, trace, &class));
         observations.push(refresh::observe(provider, trace, &class));
     }

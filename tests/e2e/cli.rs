@@ -74,7 +74,7 @@ async fn run_exit_codes_follow_fail_on() {
         "{stdout}"
     );
     assert!(
-        stdout.contains("21 breaking · 6 warning · 2 info · 0 errors"),
+        stdout.contains("20 breaking · 2 warning · 2 info · 0 errors"),
         "{stdout}"
     );
 
@@ -125,7 +125,7 @@ fn demo_runs_offline_and_shows_drift() {
         "[1/5] simulated provider listening on http://127.0.0.1:",
         "[3/5] first run: 26 observations; baseline accepted",
         "schema.type-changed  invoices  $.data[].amount_cents",
-        "17 breaking · 3 warning · 2 info · 0 errors",
+        "17 breaking · 2 warning · 2 info · 0 errors",
         "permission.newly-denied  invoices  basic",
         "refresh.stopped-issuing  refresh  $.issues_refresh_tokens  [umbrella]",
         "report: reports/",
@@ -237,7 +237,7 @@ fn report_rerenders_a_finished_run() {
     );
     let stdout = String::from_utf8_lossy(&out.stdout);
     assert!(
-        stdout.starts_with("# ❌ driftwatch: 17 breaking · 3 warning · 2 info · 0 errors"),
+        stdout.starts_with("# ❌ driftwatch: 17 breaking · 2 warning · 2 info · 0 errors"),
         "{stdout}"
     );
     let xml = std::fs::read_to_string(dir.path().join("ci/run.xml")).unwrap();

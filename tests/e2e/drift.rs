@@ -97,11 +97,8 @@ pub const V1_TO_V2_DRIFTS: &[&str] = &[
     "metadata.scope-removed openid-configuration scopes_supported",
     // v2 tightens `/v1/invoices` (now also needs `email`): `basic` loses it.
     "permission.newly-denied invoices basic",
-    // v2 stops issuing refresh tokens: every connection's class and issuance change.
-    "refresh.class-changed refresh $.class [acme-corp]",
-    "refresh.class-changed refresh $.class [globex]",
-    "refresh.class-changed refresh $.class [initech]",
-    "refresh.class-changed refresh $.class [umbrella]",
+    // v2 stops issuing refresh tokens: one verdict per connection (no class guessed from the
+    // same fact, no second token-endpoint verdict).
     "refresh.stopped-issuing refresh $.issues_refresh_tokens [acme-corp]",
     "refresh.stopped-issuing refresh $.issues_refresh_tokens [globex]",
     "refresh.stopped-issuing refresh $.issues_refresh_tokens [initech]",
@@ -115,7 +112,6 @@ pub const V1_TO_V2_DRIFTS: &[&str] = &[
     "schema.status-changed invoices - [globex]",
     "schema.type-changed invoices $.data[].amount_cents",
     // The token endpoint's own view of the same stop.
-    "token.refresh-token-changed token-endpoint.refresh_token refresh_token",
     // `conversions` silently zero for umbrella (globex, also zeroed, cannot read reports).
     "values.rule-violated reports-summary conversions-follow-clicks [umbrella]",
     "values.zeroed-for-subset reports-summary conversions [umbrella]",

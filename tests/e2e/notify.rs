@@ -124,17 +124,17 @@ async fn webhook_on_drift_carries_metadata_only() {
     assert_eq!(
         p["text"],
         format!(
-            "driftwatch: 21 drifts at or above breaking (21 breaking · 6 warning · 2 info) in run {id}"
+            "driftwatch: 20 drifts at or above breaking (20 breaking · 2 warning · 2 info) in run {id}"
         )
     );
     assert_eq!(p["blocks"][0]["type"], "header");
     assert_eq!(
         p["blocks"][0]["text"]["text"],
-        "driftwatch: 21 drifts at or above breaking"
+        "driftwatch: 20 drifts at or above breaking"
     );
     assert_eq!(
         p["blocks"][1]["fields"],
-        serde_json::json!([{"type": "mrkdwn", "text": "*demo*\n21 breaking · 6 warning · 2 info"}])
+        serde_json::json!([{"type": "mrkdwn", "text": "*demo*\n20 breaking · 2 warning · 2 info"}])
     );
     let lines: Vec<&str> = p["blocks"][2]["text"]["text"]
         .as_str()
@@ -146,7 +146,7 @@ async fn webhook_on_drift_carries_metadata_only() {
         lines[0],
         "• *breaking* `metadata.auth-method-removed` demo/metadata `oauth-authorization-server` `token_endpoint_auth_methods_supported`"
     );
-    assert_eq!(lines[10], "… and 11 more");
+    assert_eq!(lines[10], "… and 10 more");
     assert!(
         lines
             .iter()
@@ -154,7 +154,7 @@ async fn webhook_on_drift_carries_metadata_only() {
     );
     assert_eq!(
         p["blocks"][3]["elements"][0]["text"],
-        format!("run `{id}` · 21 breaking · 6 warning · 2 info")
+        format!("run `{id}` · 20 breaking · 2 warning · 2 info")
     );
     let text = p.to_string();
     assert!(!contains_secret(&text), "{text}");

@@ -66,7 +66,7 @@ async fn the_default_ignore_file_suppresses_only_what_it_names() {
         "{stdout}"
     );
     assert!(
-        stdout.contains("20 breaking · 7 warning · 2 info · 0 errors · 1 suppressed"),
+        stdout.contains("19 breaking · 3 warning · 2 info · 0 errors · 1 suppressed"),
         "{stdout}"
     );
 
