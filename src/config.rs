@@ -170,10 +170,12 @@ pub fn locate(ctx: &Context, explicit: Option<&Path>) -> Option<PathBuf> {
 
 /// Reads and parses a config file (`path` as the user named it, resolved against `ctx`).
 pub fn load(ctx: &Context, path: &Path) -> Result<ConfigFile, ConfigError> {
-    let source = std::fs::read_to_string(ctx.resolve(path)).map_err(|source| ConfigError::Io {
-        path: path.to_path_buf(),
-        source,
-    })?;
+    let source =
+        crate::bounded::read_bounded_string(&ctx.resolve(path), crate::bounded::CONFIG_LIMIT)
+            .map_err(|source| ConfigError::Io {
+                path: path.to_path_buf(),
+                source,
+            })?;
     parse(path, &source)
 }
 

@@ -110,7 +110,7 @@ impl BaselineStore {
     /// The accepted observation of `key`, or `None` when there is none yet.
     pub fn load(&self, key: &ObservationKey) -> Result<Option<Observation>, SnapshotError> {
         let path = self.path_for(key);
-        let bytes = match std::fs::read(&path) {
+        let bytes = match crate::bounded::read_bounded(&path, crate::bounded::SNAPSHOT_LIMIT) {
             Ok(bytes) => bytes,
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
             Err(source) => return Err(io_error("read", &path, source)),
@@ -268,7 +268,8 @@ impl BaselineStore {
 
 /// Header and observation of a pending file.
 fn read_pending(path: &Path) -> Result<(SnapshotHeader, Observation), SnapshotError> {
-    let bytes = std::fs::read(path).map_err(|source| io_error("read", path, source))?;
+    let bytes = crate::bounded::read_bounded(path, crate::bounded::SNAPSHOT_LIMIT)
+        .map_err(|source| io_error("read", path, source))?;
     parse_snapshot(path, utf8(path, &bytes)?)
 }
 

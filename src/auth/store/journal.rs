@@ -145,7 +145,7 @@ pub(super) fn recover(store: &CredentialStore, real: &Path) -> Result<(), StoreE
     }
     for temp in &temps {
         // A temp file that does not parse was cut short: never a durable answer.
-        let Ok(bytes) = std::fs::read(temp) else {
+        let Ok(bytes) = crate::bounded::read_bounded(temp, crate::bounded::STORE_LIMIT) else {
             continue;
         };
         let Ok(written) = parse_store(&bytes) else {
