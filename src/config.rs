@@ -156,7 +156,8 @@ pub struct Settings {
 }
 
 /// The config file to read: `explicit` (`--config`), else `DRIFTWATCH_CONFIG`, else
-/// `driftwatch.toml` in the working directory when it exists. A named file must exist.
+/// `driftwatch.toml` in the working directory when it exists (a FIFO or
+/// device there is an error, not skipped). A named file must exist.
 pub fn locate(ctx: &Context, explicit: Option<&Path>) -> Option<PathBuf> {
     if let Some(p) = explicit {
         return Some(p.to_path_buf());
@@ -165,7 +166,8 @@ pub fn locate(ctx: &Context, explicit: Option<&Path>) -> Option<PathBuf> {
         return Some(PathBuf::from(v));
     }
     let default = PathBuf::from(DEFAULT_CONFIG);
-    ctx.resolve(&default).is_file().then_some(default)
+    // Anything there is read (and a device or directory refused), never silently skipped.
+    ctx.resolve(&default).exists().then_some(default)
 }
 
 /// Reads and parses a config file (`path` as the user named it, resolved against `ctx`).
