@@ -503,3 +503,46 @@ async fn token_unreadable_empty_crlf_or_17k_access_token_is_never_sent() {
         .count();
     assert!(token_requests >= 3, "{token_requests}");
 }
+
+/// Issue 15 item 7: the permissions probe called again, once per scope set, an
+/// endpoint that had already timed out in the same run. Now the endpoint is
+/// called only by the schema probe (1 + `retries` attempts), and one run error
+/// of the permissions probe says why it was not called again.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_endpoint_that_timed_out_is_not_called_again_by_the_permissions_probe() {
+    let hostile = Hostile::start(None).await;
+    let base = hostile.base_url();
+    let dir = tempfile::tempdir().unwrap();
+    let yaml = format!(
+        "version: 1\nprovider:\n  name: hostile\n  base_url: {base}\nauth:\n  grant: static_bearer\n\
+         scope_sets:\n  read: [profile]\n  admin: [profile, admin]\n\
+         connections:\n  - id: app\n    token: ${{env:HOSTILE_TOKEN}}\n    scope_set: read\n\
+         \x20 - id: boss\n    token: ${{env:HOSTILE_TOKEN}}\n    scope_set: admin\n\
+         endpoints:\n  - id: ok\n    path: /api/ok\n  - id: no-response\n    path: /api/no-response\n{LIMITS}"
+    );
+    let t0 = Instant::now();
+    let run = run_suite(dir.path(), "p.yaml", &yaml).await;
+    let took = t0.elapsed();
+    let calls = |path: &str| hostile.seen().iter().filter(|s| s.path == path).count();
+    // Schema probe: 2 connections × (1 + 1 retry); the permissions probe adds none.
+    assert_eq!(calls("/api/no-response"), 4);
+    // The endpoint that answers is still probed per scope set: 2 schema + 2 permissions.
+    assert_eq!(calls("/api/ok"), 4);
+    let perm_errors: Vec<(Option<&str>, &str, &str)> = run
+        .errors
+        .iter()
+        .filter(|e| e.probe == Some(driftwatch::model::ProbeKind::Permissions))
+        .map(|e| (e.subject.as_deref(), e.class.as_str(), e.message.as_str()))
+        .collect();
+    assert_eq!(
+        perm_errors,
+        vec![(
+            Some("no-response"),
+            "timeout",
+            "not called for the scope sets: the endpoint failed (timeout) earlier in this run"
+        )]
+    );
+    // Two timed-out attempts per connection, concurrently: nothing after them.
+    assert!(took < Duration::from_secs(10), "{took:?}");
+    assert_secret_free(&run, dir.path());
+}
