@@ -27,7 +27,7 @@ pub const RUN_LIMIT: u64 = 1024 * MIB;
 
 /// Human form of a limit for messages ("8 MiB").
 pub fn describe(limit: u64) -> String {
-    if limit >= MIB && limit % MIB == 0 {
+    if limit >= MIB && limit.is_multiple_of(MIB) {
         format!("{} MiB", limit / MIB)
     } else {
         format!("{limit} bytes")
