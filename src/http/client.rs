@@ -349,20 +349,23 @@ impl HttpClient {
                 self.cfg.max_retry_wait,
                 chrono::Utc::now(),
             );
-            // Whatever `Retry-After` says, one request waits at most `max_retry_wait` in all.
+            let planned = decision.filter(|_| attempt < max).map(|d| match d {
+                Retry::After { wait, reason } => (wait, reason),
+                Retry::Backoff { reason } => (backoff.next_wait(), reason),
+            });
+            // Whatever `Retry-After` says, one request waits at most `max_retry_wait` in
+            // all: once that is spent, a wait still wanted ends the retries.
             let budget = self.cfg.max_retry_wait.saturating_sub(waited);
-            let Some(decision) = decision.filter(|_| attempt < max && !budget.is_zero()) else {
+            let Some((wanted, reason)) =
+                planned.filter(|(wanted, _)| wanted.is_zero() || !budget.is_zero())
+            else {
                 return result.map(|resp| Response {
                     attempts: attempt + 1,
                     ..resp
                 });
             };
             attempt += 1;
-            let (wait, reason) = match decision {
-                Retry::After { wait, reason } => (wait, reason),
-                Retry::Backoff { reason } => (backoff.next_wait(), reason),
-            };
-            let wait = wait.min(budget);
+            let wait = wanted.min(budget);
             waited += wait;
             tracing::info!(
                 provider = %self.cfg.provider,

@@ -357,3 +357,20 @@ async fn backoff_waits_count_against_the_total_wait_cap() {
     assert!(t0.elapsed() < Duration::from_secs(2), "{:?}", t0.elapsed());
     assert!(resp.attempts < 1001, "{}", resp.attempts);
 }
+
+/// A spent budget stops only retries that would wait: `Retry-After: 0` is still retried.
+#[tokio::test]
+async fn a_spent_wait_budget_still_retries_what_needs_no_wait() {
+    let addr = flaky(1, 429, &[("retry-after", "0")]).await;
+    let cfg = ClientConfig {
+        max_retry_wait: Duration::ZERO,
+        ..fast_cfg()
+    };
+    let (client, recorder) = client_with(cfg);
+    let resp = client
+        .send(req(Method::GET, addr, "endpoint:r"))
+        .await
+        .expect("response");
+    assert_eq!(resp.status, 200);
+    assert_eq!(statuses(&recorder), vec![Some(429), Some(200)]);
+}
