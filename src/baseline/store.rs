@@ -193,7 +193,9 @@ impl BaselineStore {
                     .map_err(|source| io_error("inspect", &path, source))?;
                 if kind.is_dir() {
                     dirs.push(path);
-                } else if kind.is_file() && path.to_string_lossy().ends_with(PENDING_SUFFIX) {
+                } else if path.to_string_lossy().ends_with(PENDING_SUFFIX) {
+                    // Not only regular files: a FIFO or device named `.snap.new` is read,
+                    // and refused by name, rather than silently skipped.
                     found.push(path);
                 }
             }

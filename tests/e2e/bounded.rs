@@ -251,3 +251,17 @@ fn dev_zero_run_json_is_refused_naming_the_file() {
     let got = timed(d, &["merge", "zero.json"], &[]);
     assert_refused(&got, 2, "zero.json", DEVICE, "merge /dev/zero");
 }
+
+/// A pending snapshot that is `/dev/zero` is named by `accept` and `review`, not
+/// skipped and not read until memory runs out.
+#[test]
+fn dev_zero_pending_snapshot_is_refused_naming_the_file() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    std::fs::create_dir_all(d.join("snapshots/demo/schema")).unwrap();
+    zero(&d.join("snapshots/demo/schema/invoices.snap.new"));
+    let got = timed(d, &["accept"], &[]);
+    assert_refused(&got, 3, "invoices.snap.new", DEVICE, "accept");
+    let got = timed(d, &["review", "--yes"], &[]);
+    assert_refused(&got, 3, "invoices.snap.new", DEVICE, "review --yes");
+}
