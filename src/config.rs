@@ -156,7 +156,8 @@ pub struct Settings {
 }
 
 /// The config file to read: `explicit` (`--config`), else `DRIFTWATCH_CONFIG`, else
-/// `driftwatch.toml` in the working directory when it exists. A named file must exist.
+/// `driftwatch.toml` in the working directory when it exists (a FIFO or
+/// device there is an error, not skipped). A named file must exist.
 pub fn locate(ctx: &Context, explicit: Option<&Path>) -> Option<PathBuf> {
     if let Some(p) = explicit {
         return Some(p.to_path_buf());
@@ -165,15 +166,18 @@ pub fn locate(ctx: &Context, explicit: Option<&Path>) -> Option<PathBuf> {
         return Some(PathBuf::from(v));
     }
     let default = PathBuf::from(DEFAULT_CONFIG);
-    ctx.resolve(&default).is_file().then_some(default)
+    // Anything there is read (and a device or directory refused), never silently skipped.
+    ctx.resolve(&default).exists().then_some(default)
 }
 
 /// Reads and parses a config file (`path` as the user named it, resolved against `ctx`).
 pub fn load(ctx: &Context, path: &Path) -> Result<ConfigFile, ConfigError> {
-    let source = std::fs::read_to_string(ctx.resolve(path)).map_err(|source| ConfigError::Io {
-        path: path.to_path_buf(),
-        source,
-    })?;
+    let source =
+        crate::bounded::read_bounded_string(&ctx.resolve(path), crate::bounded::CONFIG_LIMIT)
+            .map_err(|source| ConfigError::Io {
+                path: path.to_path_buf(),
+                source,
+            })?;
     parse(path, &source)
 }
 

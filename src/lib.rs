@@ -6,6 +6,7 @@
 pub mod app;
 pub mod auth;
 pub mod baseline;
+pub mod bounded;
 pub mod cli;
 pub mod config;
 pub mod context;

@@ -20,11 +20,13 @@ pub(super) fn cmd_init(ctx: &Context, args: InitArgs) -> Result<i32, Error> {
         }
     }
     let spec = ctx.resolve(&args.from_openapi);
-    let text = std::fs::read_to_string(&spec).map_err(|source| Error::Io {
-        what: "cannot read",
-        path: args.from_openapi.clone(),
-        source,
-    })?;
+    let text = crate::bounded::read_bounded_string(&spec, crate::bounded::SPEC_LIMIT).map_err(
+        |source| Error::Io {
+            what: "cannot read",
+            path: args.from_openapi.clone(),
+            source,
+        },
+    )?;
     let output = args.output.as_ref().map(|o| ctx.resolve(o));
     if let Some(out) = &output
         && out.exists()

@@ -82,6 +82,19 @@ fn parse_token_body_at(body: &[u8], now: u64) -> Parsed {
     let Some(access_token) = map.get("access_token").and_then(Value::as_str) else {
         return Parsed::Unreadable("token response has no `access_token`".into());
     };
+    if let Some(defect) = token_defect(access_token) {
+        return Parsed::Unreadable(format!("the `access_token` {defect}"));
+    }
+    // An empty refresh token means "none" (kept as absent below); any other
+    // defect refuses the whole answer, so nothing of it is stored.
+    if let Some(defect) = map
+        .get("refresh_token")
+        .and_then(Value::as_str)
+        .filter(|s| !s.is_empty())
+        .and_then(token_defect)
+    {
+        return Parsed::Unreadable(format!("the `refresh_token` {defect}"));
+    }
     let refresh_token_expires_in = [
         "refresh_token_expires_in",
         "x_refresh_token_expires_in",
@@ -107,6 +120,25 @@ fn parse_token_body_at(body: &[u8], now: u64) -> Parsed {
 }
 
 /// Splits a `scope` value; tolerates commas (TikTok) as well as spaces.
+/// The longest token accepted (16 KiB): real bearer tokens, JWTs with many
+/// claims included, stay far below; anything longer is not used.
+pub const MAX_TOKEN_BYTES: usize = 16 * 1024;
+
+/// Why `token` cannot be a bearer token (RFC 6750 §2.1 allows no controls in
+/// it, and an empty one would be sent as `Bearer `), or `None` when it can.
+/// The message never quotes the token.
+pub fn token_defect(token: &str) -> Option<&'static str> {
+    if token.is_empty() {
+        Some("is empty")
+    } else if token.chars().any(char::is_control) {
+        Some("contains control characters")
+    } else if token.len() > MAX_TOKEN_BYTES {
+        Some("is longer than 16 KiB")
+    } else {
+        None
+    }
+}
+
 pub fn split_scope(s: &str) -> Vec<String> {
     let mut v: Vec<String> = s
         .split([' ', ','])
@@ -219,6 +251,54 @@ mod tests {
             t.expires_in,
             Some(999_999_999),
             "at the threshold it is still a lifetime"
+        );
+    }
+
+    fn unreadable(body: &str) -> String {
+        match parse_token_body(body.as_bytes()) {
+            Parsed::Unreadable(reason) => reason,
+            other => panic!("expected unreadable, got {other:?}"),
+        }
+    }
+
+    #[test]
+    fn token_unreadable_empty_crlf_or_oversize_access_token() {
+        assert_eq!(
+            unreadable(r#"{"access_token":"","token_type":"Bearer"}"#),
+            "the `access_token` is empty"
+        );
+        assert_eq!(
+            unreadable(r#"{"access_token":"abc\r\nX-Injected: 1"}"#),
+            "the `access_token` contains control characters"
+        );
+        assert_eq!(
+            unreadable("access_token=abc%0D%0Adef&token_type=bearer"),
+            "the `access_token` contains control characters"
+        );
+        let long = "a".repeat(MAX_TOKEN_BYTES + 1);
+        assert_eq!(
+            unreadable(&format!(r#"{{"access_token":"{long}"}}"#)),
+            "the `access_token` is longer than 16 KiB"
+        );
+        let limit = "a".repeat(MAX_TOKEN_BYTES);
+        assert_eq!(
+            token(&format!(r#"{{"access_token":"{limit}"}}"#)).access_token,
+            limit
+        );
+    }
+
+    #[test]
+    fn token_unreadable_crlf_or_oversize_refresh_token() {
+        assert_eq!(
+            unreadable(r#"{"access_token":"a","refresh_token":"r\nr"}"#),
+            "the `refresh_token` contains control characters"
+        );
+        let long = "r".repeat(MAX_TOKEN_BYTES + 1);
+        assert_eq!(
+            unreadable(&format!(
+                r#"{{"access_token":"a","refresh_token":"{long}"}}"#
+            )),
+            "the `refresh_token` is longer than 16 KiB"
         );
     }
 

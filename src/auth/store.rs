@@ -332,7 +332,7 @@ impl CredentialStore {
     }
 
     fn read_all(&self, real: &Path) -> Result<FileData, StoreError> {
-        let text = match std::fs::read(real) {
+        let text = match crate::bounded::read_bounded(real, crate::bounded::STORE_LIMIT) {
             Ok(t) => t,
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
                 return Ok(FileData {

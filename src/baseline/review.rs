@@ -179,7 +179,7 @@ fn show(
         ));
     }
     let accepted = accepted_path(pending);
-    let old = match std::fs::read_to_string(&accepted) {
+    let old = match crate::bounded::read_bounded_string(&accepted, crate::bounded::SNAPSHOT_LIMIT) {
         Ok(t) => t,
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
             text.push_str("  (new: no accepted baseline yet)\n");
@@ -194,11 +194,12 @@ fn show(
             .into());
         }
     };
-    let new = std::fs::read_to_string(pending).map_err(|source| SnapshotError::Io {
-        action: "read",
-        path: pending.to_path_buf(),
-        source,
-    })?;
+    let new = crate::bounded::read_bounded_string(pending, crate::bounded::SNAPSHOT_LIMIT)
+        .map_err(|source| SnapshotError::Io {
+            action: "read",
+            path: pending.to_path_buf(),
+            source,
+        })?;
     let diff = TextDiff::from_lines(&old, &new);
     text.push_str(&paint(bold, "--- accepted\n+++ pending\n"));
     for hunk in diff.unified_diff().context_radius(3).iter_hunks() {

@@ -110,7 +110,7 @@ impl BaselineStore {
     /// The accepted observation of `key`, or `None` when there is none yet.
     pub fn load(&self, key: &ObservationKey) -> Result<Option<Observation>, SnapshotError> {
         let path = self.path_for(key);
-        let bytes = match std::fs::read(&path) {
+        let bytes = match crate::bounded::read_bounded(&path, crate::bounded::SNAPSHOT_LIMIT) {
             Ok(bytes) => bytes,
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
             Err(source) => return Err(io_error("read", &path, source)),
@@ -193,7 +193,9 @@ impl BaselineStore {
                     .map_err(|source| io_error("inspect", &path, source))?;
                 if kind.is_dir() {
                     dirs.push(path);
-                } else if kind.is_file() && path.to_string_lossy().ends_with(PENDING_SUFFIX) {
+                } else if path.to_string_lossy().ends_with(PENDING_SUFFIX) {
+                    // Not only regular files: a FIFO or device named `.snap.new` is read,
+                    // and refused by name, rather than silently skipped.
                     found.push(path);
                 }
             }
@@ -268,7 +270,8 @@ impl BaselineStore {
 
 /// Header and observation of a pending file.
 fn read_pending(path: &Path) -> Result<(SnapshotHeader, Observation), SnapshotError> {
-    let bytes = std::fs::read(path).map_err(|source| io_error("read", path, source))?;
+    let bytes = crate::bounded::read_bounded(path, crate::bounded::SNAPSHOT_LIMIT)
+        .map_err(|source| io_error("read", path, source))?;
     parse_snapshot(path, utf8(path, &bytes)?)
 }
 

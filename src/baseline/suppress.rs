@@ -79,10 +79,11 @@ struct RawSuppression {
 /// messages show `path` as given).
 pub fn load_suppressions(path: &Path, ctx: &Context) -> Result<Vec<Suppression>, SuppressError> {
     let source =
-        std::fs::read_to_string(ctx.resolve(path)).map_err(|source| SuppressError::Io {
-            path: path.to_path_buf(),
-            source,
-        })?;
+        crate::bounded::read_bounded_string(&ctx.resolve(path), crate::bounded::SUITE_LIMIT)
+            .map_err(|source| SuppressError::Io {
+                path: path.to_path_buf(),
+                source,
+            })?;
     parse_suppressions(path, &source)
 }
 

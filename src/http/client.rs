@@ -42,7 +42,10 @@ pub struct ClientConfig {
     pub rate: Option<Rate>,
     /// Further attempts after the first, for requests that may be retried.
     pub retries: u32,
-    /// Longest wait honoured from a 429's `Retry-After` or `X-RateLimit-Reset`.
+    /// Longest wait honoured from a 429's `Retry-After` or `X-RateLimit-Reset`,
+    /// and the total one request may spend waiting across all its retries
+    /// (server-given and backoff waits alike): once spent, the last answer
+    /// stands (a surviving 429 is `rate-limited`).
     pub max_retry_wait: Duration,
     /// First backoff delay before full jitter; it doubles per retry.
     pub backoff_base: Duration,
@@ -327,6 +330,7 @@ impl HttpClient {
         let max = self.cfg.retries;
         let mut backoff = Backoff::new(self.cfg.backoff_base, self.cfg.backoff_max, max);
         let mut attempt = 0u32;
+        let mut waited = Duration::ZERO;
         loop {
             let result = self.attempt(&req).await;
             let outcome = match &result {
@@ -345,17 +349,24 @@ impl HttpClient {
                 self.cfg.max_retry_wait,
                 chrono::Utc::now(),
             );
-            let Some(decision) = decision.filter(|_| attempt < max) else {
+            let planned = decision.filter(|_| attempt < max).map(|d| match d {
+                Retry::After { wait, reason } => (wait, reason),
+                Retry::Backoff { reason } => (backoff.next_wait(), reason),
+            });
+            // Whatever `Retry-After` says, one request waits at most `max_retry_wait` in
+            // all: once that is spent, a wait still wanted ends the retries.
+            let budget = self.cfg.max_retry_wait.saturating_sub(waited);
+            let Some((wanted, reason)) =
+                planned.filter(|(wanted, _)| wanted.is_zero() || !budget.is_zero())
+            else {
                 return result.map(|resp| Response {
                     attempts: attempt + 1,
                     ..resp
                 });
             };
             attempt += 1;
-            let (wait, reason) = match decision {
-                Retry::After { wait, reason } => (wait, reason),
-                Retry::Backoff { reason } => (backoff.next_wait(), reason),
-            };
+            let wait = wanted.min(budget);
+            waited += wait;
             tracing::info!(
                 provider = %self.cfg.provider,
                 purpose = %req.purpose,

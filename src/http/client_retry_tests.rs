@@ -308,3 +308,69 @@ async fn rate_limit_spaces_requests() {
     assert!(took < Duration::from_secs(3), "{took:?}");
     assert_eq!(recorder.snapshot().len(), 20);
 }
+
+/// Issue 15 item 7: `429` with `Retry-After: 999999999` held each request
+/// `retries × max_retry_wait` (180 s by default). The total wait of one
+/// request is capped by `max_retry_wait`, then the 429 stands as rate-limited.
+#[tokio::test]
+async fn retry_after_cap_is_a_total_per_request() {
+    let addr = flaky(usize::MAX, 429, &[("retry-after", "999999999")]).await;
+    let cfg = ClientConfig {
+        retries: 3,
+        max_retry_wait: Duration::from_millis(300),
+        ..fast_cfg()
+    };
+    let (client, recorder) = client_with(cfg);
+    let t0 = Instant::now();
+    let resp = client
+        .send(req(Method::GET, addr, "endpoint:r"))
+        .await
+        .expect("response");
+    let took = t0.elapsed();
+    // One wait of the whole cap, then no budget left: 2 attempts, not 4 (≥ 900 ms).
+    assert!(took >= Duration::from_millis(300), "{took:?}");
+    assert!(took < Duration::from_millis(600), "{took:?}");
+    assert_eq!(statuses(&recorder), vec![Some(429), Some(429)]);
+    let err = resp.into_available().expect_err("rate limited");
+    assert_eq!(err.class(), "rate-limited");
+    assert_eq!(err.to_string(), "rate limited: HTTP 429 after 2 attempts");
+}
+
+/// Backoff waits share the same budget: many retries cannot add up past it.
+#[tokio::test]
+async fn backoff_waits_count_against_the_total_wait_cap() {
+    let addr = flaky(usize::MAX, 503, &[]).await;
+    let cfg = ClientConfig {
+        retries: 1000,
+        backoff_base: Duration::from_millis(40),
+        backoff_max: Duration::from_millis(40),
+        max_retry_wait: Duration::from_millis(200),
+        ..fast_cfg()
+    };
+    let (client, _recorder) = client_with(cfg);
+    let t0 = Instant::now();
+    let resp = client
+        .send(req(Method::GET, addr, "endpoint:r"))
+        .await
+        .expect("response");
+    assert_eq!(resp.status, 503);
+    assert!(t0.elapsed() < Duration::from_secs(2), "{:?}", t0.elapsed());
+    assert!(resp.attempts < 1001, "{}", resp.attempts);
+}
+
+/// A spent budget stops only retries that would wait: `Retry-After: 0` is still retried.
+#[tokio::test]
+async fn a_spent_wait_budget_still_retries_what_needs_no_wait() {
+    let addr = flaky(1, 429, &[("retry-after", "0")]).await;
+    let cfg = ClientConfig {
+        max_retry_wait: Duration::ZERO,
+        ..fast_cfg()
+    };
+    let (client, recorder) = client_with(cfg);
+    let resp = client
+        .send(req(Method::GET, addr, "endpoint:r"))
+        .await
+        .expect("response");
+    assert_eq!(resp.status, 200);
+    assert_eq!(statuses(&recorder), vec![Some(429), Some(200)]);
+}

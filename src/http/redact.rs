@@ -434,6 +434,7 @@ fn scrub_scheme(text: &str) -> String {
             let token = &text[token_start..token_start + token_len];
             let secret = ws > 0
                 && token_len > 0
+                && !is_challenge_param(token)
                 && if scheme_len == 6 {
                     !matches!(token.to_ascii_lowercase().as_str(), "token" | "tokens")
                 } else {
@@ -452,6 +453,31 @@ fn scrub_scheme(text: &str) -> String {
         i += c;
     }
     out
+}
+
+/// Parameters of a `WWW-Authenticate` challenge (RFC 6750 §3, RFC 9728 §5.1,
+/// RFC 7235): `Bearer realm="api", error="invalid_token"` names no credential,
+/// so `realm=`… after the scheme word is kept readable.
+const CHALLENGE_PARAMS: &[&str] = &[
+    "realm",
+    "scope",
+    "error",
+    "error_description",
+    "error_uri",
+    "resource_metadata",
+    "charset",
+    "algs",
+    "max_age",
+];
+
+/// True when the word after `Bearer`/`Basic` is `<challenge-param>=…`, the
+/// start of a challenge's parameters rather than a credential.
+fn is_challenge_param(token: &str) -> bool {
+    token.split_once('=').is_some_and(|(name, _)| {
+        CHALLENGE_PARAMS
+            .iter()
+            .any(|p| p.eq_ignore_ascii_case(name))
+    })
 }
 
 fn looks_like_basic_credentials(token: &str) -> bool {

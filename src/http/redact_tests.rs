@@ -331,3 +331,52 @@ fn huge_bodies_are_recorded_from_a_prefix_without_half_secrets() {
     assert!(!text.contains("sim_at_"), "{text:?}");
     assert_eq!(text.chars().count(), max);
 }
+
+/// Issue 15 item 7: `Bearer realm="analytics"` came out as
+/// `Bearer [REDACTED]"analytics"`. A challenge carries no credential: its
+/// parameters stay readable, and only secret values in it are replaced.
+#[test]
+fn www_authenticate_over_redaction_keeps_challenge_params_readable() {
+    let r = redactor();
+    r.register_secret("eyJhbGciOi.reflected.secret");
+    let headers = vec![
+        (
+            "WWW-Authenticate".to_string(),
+            r#"Bearer realm="analytics", scope="reports.read", error="invalid_token", error_description="The access token expired""#
+                .to_string(),
+        ),
+        (
+            "www-authenticate".to_string(),
+            r#"Bearer realm="analytics", error_description="token eyJhbGciOi.reflected.secret revoked""#
+                .to_string(),
+        ),
+        (
+            "WWW-Authenticate".to_string(),
+            "Bearer error=invalid_token".to_string(),
+        ),
+    ];
+    assert_eq!(
+        r.redact_headers(&headers),
+        vec![
+            (
+                "WWW-Authenticate".to_string(),
+                r#"Bearer realm="analytics", scope="reports.read", error="invalid_token", error_description="The access token expired""#
+                    .to_string(),
+            ),
+            (
+                "www-authenticate".to_string(),
+                r#"Bearer realm="analytics", error_description="token [REDACTED] revoked""#
+                    .to_string(),
+            ),
+            (
+                "WWW-Authenticate".to_string(),
+                "Bearer error=invalid_token".to_string(),
+            ),
+        ]
+    );
+    // A credential after the scheme word is still a credential.
+    assert_eq!(
+        r.scrub("sent Bearer abc.def-ghi= and Basic dXNlcjpwYXNz"),
+        "sent Bearer [REDACTED] and Basic [REDACTED]"
+    );
+}

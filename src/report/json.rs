@@ -52,11 +52,31 @@ pub fn write_run(reports: &Path, run: &Run) -> Result<PathBuf, ReportError> {
 /// Reads a `run.json` back (for `report`, `merge` and tests), parsing from a
 /// buffered reader rather than holding the whole text.
 pub fn read_run(path: &Path) -> Result<Run, ReportError> {
-    let file = std::fs::File::open(path).map_err(io("read", path))?;
-    serde_json::from_reader(std::io::BufReader::new(file)).map_err(|e| ReportError::Corrupt {
-        path: path.to_path_buf(),
-        reason: e.to_string(),
-    })
+    let file =
+        crate::bounded::open_bounded(path, crate::bounded::RUN_LIMIT).map_err(io("read", path))?;
+    let run: Run = serde_json::from_reader(std::io::BufReader::new(file)).map_err(|e| {
+        ReportError::Corrupt {
+            path: path.to_path_buf(),
+            reason: e.to_string(),
+        }
+    })?;
+    if run.format != crate::run::RUN_FORMAT {
+        return Err(ReportError::Corrupt {
+            path: path.to_path_buf(),
+            reason: unknown_format(&run.format),
+        });
+    }
+    Ok(run)
+}
+
+/// Why a run file of another format version is refused: its fields may mean
+/// something else, so nothing of it is rendered or merged.
+pub(crate) fn unknown_format(format: &str) -> String {
+    format!(
+        "unsupported format `{}` (expected `{}`)",
+        format.escape_debug(),
+        crate::run::RUN_FORMAT
+    )
 }
 
 #[cfg(unix)]

@@ -245,10 +245,15 @@ pub(crate) async fn gather(
     // access token (refresh once, retry once) or a permission answer.
     let mut unauthorized: BTreeMap<String, Vec<(usize, crate::http::Response)>> = BTreeMap::new();
     let mut other_answers: BTreeMap<String, usize> = BTreeMap::new();
+    // Endpoints that timed out or broke this run: later probes do not call them again.
+    let mut failed: BTreeMap<usize, &'static str> = BTreeMap::new();
     while let Some(joined) = tasks.join_next().await {
         let Ok((ei, conn_id, result)) = joined else {
             continue;
         };
+        if let Err(e) = &result {
+            note_failure(&mut failed, ei, e);
+        }
         match result {
             Ok(resp) if resp.status == 401 => {
                 unauthorized.entry(conn_id).or_default().push((ei, resp));
@@ -316,6 +321,11 @@ pub(crate) async fn gather(
                     }
                 }
                 retried.sort_by_key(|(ei, _, _)| *ei);
+                for (ei, _, r) in &retried {
+                    if let Err(e) = r {
+                        note_failure(&mut failed, *ei, e);
+                    }
+                }
                 exchanges.extend(
                     retried
                         .iter()
@@ -387,9 +397,10 @@ pub(crate) async fn gather(
         // Permissions: every scope set × endpoint, judged by the data. Its
         // connections are pinned to this shard (see `shard`).
         let scopes_fn = |c: &crate::suite::Connection| scopes_of(s, c);
-        let perm =
-            super::permissions::gather(s, &tokens, &http, &urls, &ready, &scopes_fn, accepted)
-                .await;
+        let perm = super::permissions::gather(
+            s, &tokens, &http, &urls, &failed, &ready, &scopes_fn, accepted,
+        )
+        .await;
         ev.permissions = Some(PermissionEvidence::new(perm.cells(), perm.downscoping));
         errors.extend(perm.errors);
     }
@@ -665,6 +676,15 @@ fn media_type(ct: &str) -> String {
         .unwrap_or("")
         .trim()
         .to_ascii_lowercase()
+}
+
+/// Remembers that endpoint `ei` timed out or failed in transport (not a
+/// status: an answer, even a 5xx, says the endpoint is there).
+fn note_failure(failed: &mut BTreeMap<usize, &'static str>, ei: usize, e: &crate::http::HttpError) {
+    let class = e.class();
+    if matches!(class, "timeout" | "connect" | "transport" | "tls") {
+        failed.entry(ei).or_insert(class);
+    }
 }
 
 pub(super) fn run_error(

@@ -85,14 +85,25 @@ struct Accumulator {
 
 /// Reads one run file without holding its text: the parser reads the file in chunks.
 fn read(path: &Path) -> Result<Run, MergeError> {
-    let file = std::fs::File::open(path).map_err(|source| MergeError::Read {
-        path: path.to_path_buf(),
-        source,
+    let file = crate::bounded::open_bounded(path, crate::bounded::RUN_LIMIT).map_err(|source| {
+        MergeError::Read {
+            path: path.to_path_buf(),
+            source,
+        }
     })?;
-    serde_json::from_reader(std::io::BufReader::new(file)).map_err(|e| MergeError::Corrupt {
-        path: path.to_path_buf(),
-        reason: format!("line {} column {}: {e}", e.line(), e.column()),
-    })
+    let run: Run = serde_json::from_reader(std::io::BufReader::new(file)).map_err(|e| {
+        MergeError::Corrupt {
+            path: path.to_path_buf(),
+            reason: format!("line {} column {}: {e}", e.line(), e.column()),
+        }
+    })?;
+    if run.format != crate::run::RUN_FORMAT {
+        return Err(MergeError::Corrupt {
+            path: path.to_path_buf(),
+            reason: crate::report::json::unknown_format(&run.format),
+        });
+    }
+    Ok(run)
 }
 
 fn suite_list(ev: &[SuiteEvidence]) -> String {

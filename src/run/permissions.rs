@@ -144,11 +144,13 @@ fn set_of(v: &[String]) -> BTreeSet<&str> {
 }
 
 /// Gathers the samples. `ready` holds each connection's normal access token.
+#[allow(clippy::too_many_arguments)]
 pub(crate) async fn gather(
     s: &Suite,
     tokens: &TokenManager,
     http: &Arc<HttpClient>,
     urls: &[Option<Url>],
+    failed: &BTreeMap<usize, &'static str>,
     ready: &[(&Connection, SecretString)],
     scopes_of: &dyn Fn(&Connection) -> Vec<String>,
     accepted: &AcceptedRefresh,
@@ -300,6 +302,21 @@ pub(crate) async fn gather(
         let Some(url) = urls[ei].clone() else {
             continue;
         };
+        // An endpoint that already timed out or broke this run is not called
+        // again once per scope set: the run says so once, and no cell is made.
+        if let Some(class) = failed.get(&ei).filter(|_| !per_set.is_empty()) {
+            out.errors.push(RunError {
+                provider: provider.clone(),
+                connection: None,
+                probe: Some(ProbeKind::Permissions),
+                subject: Some(ep.id.value.clone()),
+                class: (*class).to_string(),
+                message: format!(
+                    "not called for the scope sets: the endpoint failed ({class}) earlier in this run"
+                ),
+            });
+            continue;
+        }
         for (name, scopes, conn_id, token) in &per_set {
             let req = super::gather::endpoint_request(
                 ep,

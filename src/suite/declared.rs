@@ -21,12 +21,14 @@ fn problem(message: String, label: &str) -> SchemaProblem {
 
 /// Reads and parses the JSON file `written` (as in the suite) under `suite_dir`.
 pub(crate) fn read_schema_file(suite_dir: &Path, written: &str) -> Result<Value, SchemaProblem> {
-    let text = std::fs::read_to_string(suite_dir.join(written)).map_err(|e| {
-        problem(
-            format!("cannot read schema file `{written}`: {e}"),
-            "expected a JSON Schema file, relative to the suite file",
-        )
-    })?;
+    let text =
+        crate::bounded::read_bounded_string(&suite_dir.join(written), crate::bounded::SUITE_LIMIT)
+            .map_err(|e| {
+                problem(
+                    format!("cannot read schema file `{written}`: {e}"),
+                    "expected a JSON Schema file, relative to the suite file",
+                )
+            })?;
     serde_json::from_str(&text).map_err(|e| {
         problem(
             format!("schema file `{written}` is not valid JSON: {e}"),

@@ -65,10 +65,12 @@ pub fn load_suite(path: &Path, ctx: &Context, mode: LoadMode) -> Result<Loaded, 
 }
 
 pub(crate) fn read_source(path: &Path, ctx: &Context) -> Result<String, SuiteError> {
-    std::fs::read_to_string(ctx.resolve(path)).map_err(|source| SuiteError::Io {
-        path: path.to_path_buf(),
-        source,
-    })
+    crate::bounded::read_bounded_string(&ctx.resolve(path), crate::bounded::SUITE_LIMIT).map_err(
+        |source| SuiteError::Io {
+            path: path.to_path_buf(),
+            source,
+        },
+    )
 }
 
 /// Parses and validates `source`; diagnostics come back sorted by position.

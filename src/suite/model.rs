@@ -270,7 +270,8 @@ pub struct Limits {
     pub rate: Option<RequestRate>,
     /// Retries after the first attempt (GET/HEAD; token requests on 429 only).
     pub retries: u32,
-    /// Longest wait honoured from a 429's `Retry-After` / `X-RateLimit-Reset`.
+    /// Longest wait honoured from a 429's `Retry-After` / `X-RateLimit-Reset`,
+    /// and the total wait of one request across all its retries.
     pub max_retry_wait: Duration,
 }
 

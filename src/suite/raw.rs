@@ -426,7 +426,7 @@ pub(crate) struct RawLimits {
     #[serde(default)]
     #[schemars(with = "Option<u32>")]
     pub retries: Option<Spanned<u32>>,
-    /// Longest wait honoured from a 429's `Retry-After` or `X-RateLimit-Reset`. Default 60s.
+    /// Longest wait honoured from a 429's `Retry-After` or `X-RateLimit-Reset`, and the total one request waits across all its retries, whatever the server asks: once spent, a surviving 429 is `rate-limited`. Default 60s.
     #[serde(default)]
     #[schemars(with = "Option<String>", regex(pattern = r"^[0-9]+(ms|s|m|h)$"))]
     pub max_retry_wait: Option<Spanned<String>>,

@@ -437,3 +437,112 @@ async fn every_hostile_token_behaviour_is_classified() {
         "null"
     );
 }
+
+/// Issue 15 item 7: an empty `access_token` was sent as `Bearer `, one with
+/// CR/LF broke every later request, a huge one was stored and sent. Each is
+/// `token-unreadable`: the connection is unusable, nothing is stored, and no
+/// request carries an `Authorization` header.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn token_unreadable_empty_crlf_or_17k_access_token_is_never_sent() {
+    let hostile = Hostile::start(None).await;
+    let base = hostile.base_url();
+    let cases = [
+        ("access-token-empty", "the `access_token` is empty"),
+        (
+            "access-token-crlf",
+            "the `access_token` contains control characters",
+        ),
+        (
+            "access-token-17k",
+            "the `access_token` is longer than 16 KiB",
+        ),
+    ];
+    for (behaviour, reason) in cases {
+        let dir = tempfile::tempdir().unwrap();
+        let t0 = Instant::now();
+        let run = run_suite(dir.path(), "t.yaml", &token_suite(&base, behaviour)).await;
+        assert!(t0.elapsed() < Duration::from_secs(10), "{behaviour}");
+        let unusable: Vec<(String, Option<String>, Option<String>)> = run
+            .unusable_connections()
+            .map(|c| (c.connection.clone(), c.error.clone(), c.message.clone()))
+            .collect();
+        assert_eq!(unusable.len(), 1, "{behaviour}: {unusable:?}");
+        assert_eq!(unusable[0].0, "app", "{behaviour}");
+        assert_eq!(
+            unusable[0].1.as_deref(),
+            Some("token-unreadable"),
+            "{behaviour}"
+        );
+        let message = unusable[0].2.clone().unwrap_or_default();
+        assert!(
+            message.contains(&format!("HTTP 200 and an unreadable body: {reason}")),
+            "{behaviour}: {message}"
+        );
+        assert!(!message.contains("X-Injected"), "{behaviour}: {message}");
+        assert!(run.errors.is_empty(), "{behaviour}: {:?}", run.errors);
+        // Nothing of the answer was stored.
+        assert!(
+            !dir.path().join("credentials.json").exists(),
+            "{behaviour}: the store was written"
+        );
+        assert_secret_free(&run, dir.path());
+    }
+    // No token of these answers was ever sent: no request carried `Authorization`
+    // (the token requests authenticate the client with Basic only: none here either
+    // beyond the token endpoint).
+    let sent_bearer: Vec<_> = hostile
+        .seen()
+        .into_iter()
+        .filter(|s| !s.path.starts_with("/token/") && s.authorization)
+        .collect();
+    assert_eq!(sent_bearer, Vec::new());
+    let token_requests = hostile
+        .seen()
+        .iter()
+        .filter(|s| s.path.starts_with("/token/access-token-"))
+        .count();
+    assert!(token_requests >= 3, "{token_requests}");
+}
+
+/// Issue 15 item 7: the permissions probe called again, once per scope set, an
+/// endpoint that had already timed out in the same run. Now the endpoint is
+/// called only by the schema probe (1 + `retries` attempts), and one run error
+/// of the permissions probe says why it was not called again.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_endpoint_that_timed_out_is_not_called_again_by_the_permissions_probe() {
+    let hostile = Hostile::start(None).await;
+    let base = hostile.base_url();
+    let dir = tempfile::tempdir().unwrap();
+    let yaml = format!(
+        "version: 1\nprovider:\n  name: hostile\n  base_url: {base}\nauth:\n  grant: static_bearer\n\
+         scope_sets:\n  read: [profile]\n  admin: [profile, admin]\n\
+         connections:\n  - id: app\n    token: ${{env:HOSTILE_TOKEN}}\n    scope_set: read\n\
+         \x20 - id: boss\n    token: ${{env:HOSTILE_TOKEN}}\n    scope_set: admin\n\
+         endpoints:\n  - id: ok\n    path: /api/ok\n  - id: no-response\n    path: /api/no-response\n{LIMITS}"
+    );
+    let t0 = Instant::now();
+    let run = run_suite(dir.path(), "p.yaml", &yaml).await;
+    let took = t0.elapsed();
+    let calls = |path: &str| hostile.seen().iter().filter(|s| s.path == path).count();
+    // Schema probe: 2 connections × (1 + 1 retry); the permissions probe adds none.
+    assert_eq!(calls("/api/no-response"), 4);
+    // The endpoint that answers is still probed per scope set: 2 schema + 2 permissions.
+    assert_eq!(calls("/api/ok"), 4);
+    let perm_errors: Vec<(Option<&str>, &str, &str)> = run
+        .errors
+        .iter()
+        .filter(|e| e.probe == Some(driftwatch::model::ProbeKind::Permissions))
+        .map(|e| (e.subject.as_deref(), e.class.as_str(), e.message.as_str()))
+        .collect();
+    assert_eq!(
+        perm_errors,
+        vec![(
+            Some("no-response"),
+            "timeout",
+            "not called for the scope sets: the endpoint failed (timeout) earlier in this run"
+        )]
+    );
+    // Two timed-out attempts per connection, concurrently: nothing after them.
+    assert!(took < Duration::from_secs(10), "{took:?}");
+    assert_secret_free(&run, dir.path());
+}

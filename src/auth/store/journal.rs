@@ -85,10 +85,11 @@ pub(super) fn clear(real: &Path) -> io::Result<()> {
 /// is skipped: only the last one can be torn (a write the kill interrupted,
 /// so never a durable answer), and a damaged record must not block the store.
 fn read_records(real: &Path) -> io::Result<Vec<Record>> {
-    let bytes = match std::fs::File::open(journal_path(real)) {
-        Ok(f) => {
+    // A regular file only (a FIFO there would block the run), read to its limit.
+    let bytes = match crate::bounded::open_bounded(&journal_path(real), MAX_JOURNAL_BYTES) {
+        Ok(mut f) => {
             let mut bytes = Vec::new();
-            io::Read::read_to_end(&mut io::Read::take(f, MAX_JOURNAL_BYTES + 1), &mut bytes)?;
+            io::Read::read_to_end(&mut f, &mut bytes)?;
             bytes
         }
         Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(Vec::new()),
@@ -145,7 +146,7 @@ pub(super) fn recover(store: &CredentialStore, real: &Path) -> Result<(), StoreE
     }
     for temp in &temps {
         // A temp file that does not parse was cut short: never a durable answer.
-        let Ok(bytes) = std::fs::read(temp) else {
+        let Ok(bytes) = crate::bounded::read_bounded(temp, crate::bounded::STORE_LIMIT) else {
             continue;
         };
         let Ok(written) = parse_store(&bytes) else {

@@ -138,7 +138,7 @@ impl History {
         let mut dated = Vec::new();
         for name in &names[skip..] {
             let path = reports.join(name).join("run.json");
-            match std::fs::read_to_string(&path)
+            match crate::bounded::read_bounded_string(&path, crate::bounded::RUN_LIMIT)
                 .map_err(|e| e.to_string())
                 .and_then(|t| serde_json::from_str::<Slim>(&t).map_err(|e| e.to_string()))
             {

@@ -448,6 +448,16 @@ async fn token<S: AsyncWrite + Unpin>(s: &mut S, behaviour: &str, form: &str) {
         "html-500" => respond(s, "500 Internal Server Error", &html, page).await,
         "json-array" => json(s, 200, "[]").await,
         "no-access-token" => json(s, 200, r#"{"token_type":"Bearer","expires_in":3600}"#).await,
+        // Answers that cannot be a bearer token (issue 15 item 7).
+        "access-token-empty" => json(s, 200, &good.replacen(ACCESS_TOKEN, "", 1)).await,
+        "access-token-crlf" => {
+            let injected = format!("{ACCESS_TOKEN}\\r\\nX-Injected: 1");
+            json(s, 200, &good.replacen(ACCESS_TOKEN, &injected, 1)).await
+        }
+        "access-token-17k" => {
+            let long = format!("{ACCESS_TOKEN}{}", "A".repeat(17 * 1024));
+            json(s, 200, &good.replacen(ACCESS_TOKEN, &long, 1)).await
+        }
         "no-response" => tokio::time::sleep(Duration::from_secs(120)).await,
         "rate-limit-storm" => {
             let headers = [("retry-after", "0"), ("content-type", "text/plain")];
