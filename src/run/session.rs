@@ -10,6 +10,36 @@ use std::num::NonZeroU32;
 use std::sync::Arc;
 use url::Url;
 
+/// Why the token endpoint could not be resolved: a run error's class and message.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SetupError {
+    /// `metadata`, or `discovery-issuer-mismatch` when the discovery document
+    /// names another issuer (it is then not used at all).
+    pub class: &'static str,
+    pub message: String,
+}
+
+impl std::fmt::Display for SetupError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.message)
+    }
+}
+
+impl From<String> for SetupError {
+    fn from(message: String) -> Self {
+        SetupError {
+            class: "metadata",
+            message,
+        }
+    }
+}
+
+impl From<&str> for SetupError {
+    fn from(message: &str) -> Self {
+        SetupError::from(message.to_string())
+    }
+}
+
 /// Everything needed to talk to one provider: HTTP client, redactor,
 /// exchange recorder and token manager.
 pub struct ProviderSession {
@@ -27,7 +57,7 @@ impl ProviderSession {
         s: &Suite,
         allow_insecure_http: bool,
         credentials: CredentialStore,
-    ) -> Result<(ProviderSession, Option<String>), Error> {
+    ) -> Result<(ProviderSession, Option<SetupError>), Error> {
         let provider = s.provider.name.value.clone();
         let selectors: Vec<String> = s.redact.iter().map(|r| r.value.clone()).collect();
         let redactor =
@@ -59,6 +89,7 @@ impl ProviderSession {
             )
             .map_err(|e| Error::Runtime(format!("{provider}: {e}")))?,
         );
+        register_suite_secrets(s, &redactor);
         let base = Url::parse(&s.provider.base_url.value)
             .map_err(|e| Error::Usage(format!("{}: base_url: {e}", s.file.display())))?;
         let (registration, setup_error) = match resolve_registration(s, &base, &http).await {
@@ -87,12 +118,69 @@ pub(super) fn join(base: &Url, path: &str) -> Result<Url, url::ParseError> {
     Url::parse(&prefix)
 }
 
+/// Every endpoint header or query value the suite fills from `${env:…}` is a
+/// credential: the redactor scrubs it by value from everything recorded or printed.
+fn register_suite_secrets(s: &Suite, redactor: &Redactor) {
+    use secrecy::ExposeSecret;
+    for ep in &s.endpoints {
+        for secret in &ep.secrets {
+            redactor.register_secret(secret.expose_secret());
+        }
+    }
+}
+
+/// The issuer a discovery document fetched from `url` must name (RFC 8414
+/// §3.3, OpenID Discovery §4.3): the suite's declared `metadata.issuer`, else
+/// the issuer the well-known URL was built from (`/.well-known/<doc>` inserted
+/// after the host, or `/.well-known/openid-configuration` appended), else
+/// `provider.base_url` for a URL of neither form.
+pub(crate) fn expected_issuer(s: &Suite, url: &Url) -> String {
+    if let Some(declared) = &s.metadata.issuer {
+        return declared.clone();
+    }
+    let origin = url.origin().ascii_serialization();
+    let path = url.path();
+    if let Some(prefix) = path.strip_suffix("/.well-known/openid-configuration") {
+        return format!("{origin}{prefix}");
+    }
+    if let Some(rest) = path.strip_prefix("/.well-known/oauth-authorization-server") {
+        if rest.is_empty() || rest.starts_with('/') {
+            return format!("{origin}{rest}");
+        }
+    }
+    s.provider.base_url.value.trim_end_matches('/').to_string()
+}
+
+/// Refuses a discovery document whose `issuer` is not `expected`: none of its
+/// endpoints may receive a credential.
+pub(crate) fn check_issuer(
+    doc: &serde_json::Value,
+    expected: &str,
+    url: &Url,
+) -> Result<(), SetupError> {
+    if crate::probe::metadata::issuer_ok(doc, expected) {
+        return Ok(());
+    }
+    let found = match doc.get("issuer") {
+        Some(serde_json::Value::String(i)) => format!("`{i}`"),
+        Some(_) => "a non-string issuer".to_string(),
+        None => "no issuer".to_string(),
+    };
+    Err(SetupError {
+        class: "discovery-issuer-mismatch",
+        message: format!(
+            "discovery document `{}` names {found} instead of `{expected}`; its endpoints are not used",
+            url.origin().ascii_serialization() + url.path()
+        ),
+    })
+}
+
 /// Token endpoint and client credentials, from the suite or its discovery document.
 async fn resolve_registration(
     s: &Suite,
     base: &Url,
     http: &HttpClient,
-) -> Result<Option<ClientRegistration>, String> {
+) -> Result<Option<ClientRegistration>, SetupError> {
     use secrecy::ExposeSecret;
     if s.auth.grant.value == suite::Grant::StaticBearer {
         return Ok(None);
@@ -111,7 +199,7 @@ async fn resolve_registration(
             let resp = http
                 .send(Request {
                     method: reqwest::Method::GET,
-                    url,
+                    url: url.clone(),
                     headers: vec![("accept".into(), "application/json".into())],
                     auth: Auth::None,
                     form: None,
@@ -123,6 +211,7 @@ async fn resolve_registration(
             let doc = resp
                 .json()
                 .map_err(|e| format!("discovery document: {e}"))?;
+            check_issuer(&doc, &expected_issuer(s, &url), &url)?;
             let t = doc
                 .get("token_endpoint")
                 .and_then(|v| v.as_str())
@@ -130,7 +219,9 @@ async fn resolve_registration(
             Url::parse(t).map_err(|e| format!("discovery `token_endpoint`: {e}"))?
         }
         (None, None) => {
-            return Err("the suite names neither `token_url` nor `discovery_url`".into());
+            return Err(SetupError::from(
+                "the suite names neither `token_url` nor `discovery_url`",
+            ));
         }
     };
     Ok(Some(ClientRegistration {
