@@ -135,8 +135,16 @@ fn register_suite_secrets(s: &Suite, redactor: &Redactor) {
 /// after the host, or `/.well-known/openid-configuration` appended), else
 /// `provider.base_url` for a URL of neither form.
 pub(crate) fn expected_issuer(s: &Suite, url: &Url) -> String {
-    if let Some(declared) = &s.metadata.issuer {
-        return declared.clone();
+    issuer_for(
+        s.metadata.issuer.as_deref(),
+        &s.provider.base_url.value,
+        url,
+    )
+}
+
+fn issuer_for(declared: Option<&str>, base_url: &str, url: &Url) -> String {
+    if let Some(declared) = declared {
+        return declared.to_string();
     }
     let origin = url.origin().ascii_serialization();
     let path = url.path();
@@ -148,7 +156,7 @@ pub(crate) fn expected_issuer(s: &Suite, url: &Url) -> String {
             return format!("{origin}{rest}");
         }
     }
-    s.provider.base_url.value.trim_end_matches('/').to_string()
+    base_url.trim_end_matches('/').to_string()
 }
 
 /// Refuses a discovery document whose `issuer` is not `expected`: none of its
@@ -234,4 +242,82 @@ async fn resolve_registration(
         client_secret: s.auth.client_secret.as_ref().map(|c| c.value.clone()),
         client_auth: s.auth.client_auth.value,
     }))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn u(s: &str) -> Url {
+        Url::parse(s).expect("url")
+    }
+
+    #[test]
+    fn discovery_issuer_mismatch_expected_issuer() {
+        let base = "https://api.example/v1/";
+        let cases = [
+            (
+                "https://id.example/.well-known/openid-configuration",
+                "https://id.example",
+            ),
+            (
+                "https://id.example/t1/.well-known/openid-configuration",
+                "https://id.example/t1",
+            ),
+            (
+                "https://id.example/.well-known/oauth-authorization-server",
+                "https://id.example",
+            ),
+            (
+                "https://id.example:8443/.well-known/oauth-authorization-server/t1",
+                "https://id.example:8443/t1",
+            ),
+            // Neither well-known form: the provider's base URL.
+            (
+                "https://id.example/discovery.json",
+                "https://api.example/v1",
+            ),
+            (
+                "https://id.example/.well-known/oauth-authorization-serverx",
+                "https://api.example/v1",
+            ),
+        ];
+        for (url, want) in cases {
+            assert_eq!(issuer_for(None, base, &u(url)), want, "{url}");
+        }
+        // A declared issuer wins.
+        assert_eq!(
+            issuer_for(Some("https://login.example/"), base, &u(cases[0].0)),
+            "https://login.example/"
+        );
+    }
+
+    #[test]
+    fn discovery_issuer_mismatch_is_refused() {
+        let url = u("https://id.example/.well-known/openid-configuration?x=1");
+        let ok = serde_json::json!({"issuer": "https://id.example"});
+        assert_eq!(check_issuer(&ok, "https://id.example", &url), Ok(()));
+        for (doc, found) in [
+            (
+                serde_json::json!({"issuer": "https://id.example/"}),
+                "`https://id.example/`",
+            ),
+            (
+                serde_json::json!({"issuer": "https://evil.example"}),
+                "`https://evil.example`",
+            ),
+            (serde_json::json!({"issuer": 7}), "a non-string issuer"),
+            (serde_json::json!({}), "no issuer"),
+        ] {
+            let err = check_issuer(&doc, "https://id.example", &url).expect_err("mismatch");
+            assert_eq!(err.class, "discovery-issuer-mismatch");
+            assert_eq!(
+                err.message,
+                format!(
+                    "discovery document `https://id.example/.well-known/openid-configuration` \
+                     names {found} instead of `https://id.example`; its endpoints are not used"
+                )
+            );
+        }
+    }
 }
