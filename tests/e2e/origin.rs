@@ -26,6 +26,8 @@ const REFRESH_TOKEN: &str = "rt-origin-7f3a9c2e5b1d";
 const CLIENT_SECRET: &str = "cs-origin-4e8b2a6d0c9f";
 /// The API key a suite header carries as `${env:ORIGIN_API_KEY}`.
 const API_KEY: &str = "ak-origin-1c5e9a3f7b2d";
+/// A query value the suite fills as `${env:ORIGIN_QUERY_KEY}` (under a name no redactor knows).
+const QUERY_KEY: &str = "qk-origin-8a1b3c5d7e9f";
 /// The static bearer token of the header test.
 const BEARER: &str = "at-origin-6d2f8b4a0e3c";
 
@@ -175,6 +177,7 @@ async fn run(dir: &Path) -> (Output, Run, String) {
         .env("DRIFTWATCH_LOG", "trace")
         .env("ORIGIN_CLIENT_SECRET", CLIENT_SECRET)
         .env("ORIGIN_API_KEY", API_KEY)
+        .env("ORIGIN_QUERY_KEY", QUERY_KEY)
         .env("ORIGIN_BEARER", BEARER);
     let out = tokio::task::spawn_blocking(move || cmd.output().unwrap())
         .await
@@ -406,7 +409,7 @@ async fn suite_headers_are_dropped_on_a_cross_origin_redirect_and_never_recorded
     let yaml = format!(
         "version: 1\nprovider:\n  name: origin\n  base_url: http://{base}\nauth:\n  \
          grant: static_bearer\nconnections:\n  - id: app\n    token: ${{env:ORIGIN_BEARER}}\n\
-         endpoints:\n  - id: leak\n    path: /api/leak\n    headers:\n      \
+         endpoints:\n  - id: leak\n    path: /api/leak\n    query:\n      sig: ${{env:ORIGIN_QUERY_KEY}}\n    headers:\n      \
          api-key: ${{env:ORIGIN_API_KEY}}\n      x-tenant: acme\n{LIMITS}"
     );
     std::fs::write(dir.path().join("suite.yaml"), yaml).unwrap();
@@ -447,7 +450,7 @@ async fn suite_headers_are_dropped_on_a_cross_origin_redirect_and_never_recorded
     let first = run
         .exchanges
         .iter()
-        .find(|x| x.request.url.ends_with("/api/leak"))
+        .find(|x| x.request.url.contains("/api/leak"))
         .unwrap();
     assert_eq!(
         first
@@ -458,6 +461,10 @@ async fn suite_headers_are_dropped_on_a_cross_origin_redirect_and_never_recorded
             .map(|(_, v)| v.as_str()),
         Some("[REDACTED]")
     );
-    assert_no_credential(&out, &run_json, dir.path(), &[API_KEY, BEARER]);
+    assert_eq!(
+        first.request.url,
+        format!("http://{base}/api/leak?sig=[REDACTED]")
+    );
+    assert_no_credential(&out, &run_json, dir.path(), &[API_KEY, BEARER, QUERY_KEY]);
     assert_eq!(out.status.code(), Some(0));
 }
