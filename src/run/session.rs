@@ -151,10 +151,10 @@ fn issuer_for(declared: Option<&str>, base_url: &str, url: &Url) -> String {
     if let Some(prefix) = path.strip_suffix("/.well-known/openid-configuration") {
         return format!("{origin}{prefix}");
     }
-    if let Some(rest) = path.strip_prefix("/.well-known/oauth-authorization-server") {
-        if rest.is_empty() || rest.starts_with('/') {
-            return format!("{origin}{rest}");
-        }
+    if let Some(rest) = path.strip_prefix("/.well-known/oauth-authorization-server")
+        && (rest.is_empty() || rest.starts_with('/'))
+    {
+        return format!("{origin}{rest}");
     }
     base_url.trim_end_matches('/').to_string()
 }

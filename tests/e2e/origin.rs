@@ -35,9 +35,12 @@ const BEARER: &str = "at-origin-6d2f8b4a0e3c";
 /// stored.
 const FOREIGN_TOKEN: &str = r#"{"access_token":"foreign-at-99","refresh_token":"foreign-rt-99","token_type":"Bearer","expires_in":3600}"#;
 
-/// Every request one server received: (path, lowercase header names and values).
+/// One request as a server saw it: (path, lowercase header names and values).
+type Request = (String, Vec<(String, String)>);
+
+/// Every request one server received.
 #[derive(Clone, Default)]
-struct Seen(Arc<Mutex<Vec<(String, Vec<(String, String)>)>>>);
+struct Seen(Arc<Mutex<Vec<Request>>>);
 
 impl Seen {
     fn push(&self, uri: &Uri, headers: &HeaderMap) {
@@ -56,7 +59,7 @@ impl Seen {
             .push((uri.path().to_string(), headers));
     }
 
-    fn all(&self) -> Vec<(String, Vec<(String, String)>)> {
+    fn all(&self) -> Vec<Request> {
         self.0.lock().unwrap().clone()
     }
 
