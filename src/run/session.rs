@@ -96,7 +96,10 @@ impl ProviderSession {
             Ok(r) => (r, None),
             Err(message) => (None, Some(message)),
         };
-        let tokens = TokenManager::new(s, registration, http.clone(), credentials);
+        let mut tokens = TokenManager::new(s, registration, http.clone(), credentials);
+        if let Some(e) = &setup_error {
+            tokens.set_no_token_endpoint(e.class, e.message.clone());
+        }
         Ok((
             ProviderSession {
                 http,

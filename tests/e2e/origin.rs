@@ -395,11 +395,19 @@ async fn discovery_issuer_mismatch_supplies_no_token_endpoint() {
         .find(|f| f.rule == "metadata.issuer-mismatch")
         .unwrap();
     assert_eq!(f.severity, driftwatch::model::Severity::Breaking);
-    // The connection gets no token: without a usable token endpoint it cannot be used.
+    // The connection gets no token, and its item says why.
     let items: Vec<_> = run.unusable_connections().collect();
     assert_eq!(items.len(), 1, "{:?}", run.connections);
     assert_eq!(items[0].connection, "app");
-    assert_eq!(items[0].error.as_deref(), Some("config"));
+    assert_eq!(items[0].error.as_deref(), Some("discovery-issuer-mismatch"));
+    let message = items[0].message.clone().unwrap_or_default();
+    assert!(
+        message.contains(&format!(
+            "suite `origin`: no usable token endpoint: {}",
+            mismatch[0].message
+        )),
+        "{message}"
+    );
     assert_no_credential(&out, &run_json, dir.path(), &[CLIENT_SECRET]);
     assert_eq!(out.status.code(), Some(3));
 }
