@@ -27,7 +27,9 @@ const CLIENT_SECRET: &str = "cs-origin-4e8b2a6d0c9f";
 /// The API key a suite header carries as `${env:ORIGIN_API_KEY}`.
 const API_KEY: &str = "ak-origin-1c5e9a3f7b2d";
 /// A query value the suite fills as `${env:ORIGIN_QUERY_KEY}` (under a name no redactor knows).
-const QUERY_KEY: &str = "qk-origin-8a1b3c5d7e9f";
+const QUERY_KEY: &str = "qk-origin+8a1b/3c5d=7e9f";
+/// [`QUERY_KEY`] as it goes on the wire.
+const QUERY_KEY_ENCODED: &str = "qk-origin%2B8a1b%2F3c5d%3D7e9f";
 /// The static bearer token of the header test.
 const BEARER: &str = "at-origin-6d2f8b4a0e3c";
 
@@ -476,6 +478,11 @@ async fn suite_headers_are_dropped_on_a_cross_origin_redirect_and_never_recorded
         first.request.url,
         format!("http://{base}/api/leak?sig=[REDACTED]")
     );
-    assert_no_credential(&out, &run_json, dir.path(), &[API_KEY, BEARER, QUERY_KEY]);
+    assert_no_credential(
+        &out,
+        &run_json,
+        dir.path(),
+        &[API_KEY, BEARER, QUERY_KEY, QUERY_KEY_ENCODED],
+    );
     assert_eq!(out.status.code(), Some(0));
 }
