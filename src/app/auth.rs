@@ -91,7 +91,7 @@ async fn connect_inner(ctx: &Context, args: ConnectArgs) -> Result<i32, Error> {
     };
     let (session, setup_error) = crate::run::ProviderSession::open(&suite, false, store).await?;
     if let Some(e) = setup_error {
-        return Err(Error::Runtime(e));
+        return Err(Error::Runtime(e.message));
     }
     let opts = ConnectOptions {
         open_browser: !args.no_browser && !ctx.is_ci(),

@@ -358,11 +358,12 @@ pub async fn endpoints(
         &suite.auth.discovery_url,
         out.authorize.is_none() || out.device.is_none(),
     ) {
+        let url = absolute(&d.value)?;
         let resp = tokens
             .http()
             .send(Request {
                 method: reqwest::Method::GET,
-                url: absolute(&d.value)?,
+                url: url.clone(),
                 headers: vec![("accept".into(), "application/json".into())],
                 auth: Auth::None,
                 form: None,
@@ -374,6 +375,9 @@ pub async fn endpoints(
         let doc = resp
             .json()
             .map_err(|e| ConnectError::Config(format!("discovery document: {e}")))?;
+        // A document naming another issuer supplies no endpoint (RFC 8414 §3.3).
+        crate::run::check_issuer(&doc, &crate::run::expected_issuer(suite, &url), &url)
+            .map_err(|e| ConnectError::Config(e.message))?;
         let get = |k: &str| {
             doc.get(k)
                 .and_then(|v| v.as_str())

@@ -473,6 +473,19 @@ impl TokenManager {
                 self.store_put(lock, &key, current).await?;
                 Err(e)
             }
+            // A redirect to another origin was refused before anything was sent
+            // there, and the token endpoint answered with a redirect, not a token:
+            // nothing was spent, so the store is left as it was.
+            Err(
+                e @ AuthError::Http {
+                    source: crate::http::HttpError::CrossOriginRedirect { .. },
+                    ..
+                },
+            ) => {
+                current.refresh_in_flight = earlier_crash;
+                self.store_put(lock, &key, current).await?;
+                Err(e)
+            }
             // Outcome unknown (network, timeout, unreadable): keep the marker.
             Err(e) => Err(e),
         }

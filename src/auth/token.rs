@@ -66,6 +66,14 @@ pub enum AuthError {
     Store(#[from] StoreError),
     #[error("suite `{suite}`: {what}")]
     Config { suite: String, what: String },
+    /// The token endpoint could not be resolved when the session opened (discovery
+    /// down, or a document naming another issuer); `class` is that run error's class.
+    #[error("suite `{suite}`: no usable token endpoint: {reason}")]
+    NoTokenEndpoint {
+        suite: String,
+        class: &'static str,
+        reason: String,
+    },
 }
 
 fn invalid_grant_message(key: &str, in_flight: &Option<InFlight>, reconnect: &str) -> String {
@@ -95,6 +103,7 @@ impl AuthError {
             AuthError::Http { source, .. } => source.class(),
             AuthError::Store(_) => "credential-store",
             AuthError::Config { .. } => "config",
+            AuthError::NoTokenEndpoint { class, .. } => class,
         }
     }
 }
@@ -129,6 +138,8 @@ pub struct TokenManager {
     pub(super) facts: Mutex<Vec<TokenFacts>>,
     /// Refresh steps per credential (start instant, steps), for the refresh probe.
     pub(super) traces: Mutex<HashMap<String, (std::time::Instant, Vec<RefreshStep>)>>,
+    /// Why there is no `client`, when the session could not resolve the token endpoint.
+    no_endpoint: Option<(&'static str, String)>,
 }
 
 impl TokenManager {
@@ -153,6 +164,7 @@ impl TokenManager {
             cache: Mutex::new(HashMap::new()),
             facts: Mutex::new(Vec::new()),
             traces: Mutex::new(HashMap::new()),
+            no_endpoint: None,
         }
     }
 
@@ -421,10 +433,23 @@ impl TokenManager {
     }
 
     fn registration(&self) -> Result<&ClientRegistration, AuthError> {
-        self.client.as_ref().ok_or_else(|| AuthError::Config {
-            suite: self.provider.clone(),
-            what: "the grant needs a token endpoint and a client id".into(),
+        self.client.as_ref().ok_or_else(|| match &self.no_endpoint {
+            Some((class, reason)) => AuthError::NoTokenEndpoint {
+                suite: self.provider.clone(),
+                class,
+                reason: reason.clone(),
+            },
+            None => AuthError::Config {
+                suite: self.provider.clone(),
+                what: "the grant needs a token endpoint and a client id".into(),
+            },
         })
+    }
+
+    /// Records why the token endpoint could not be resolved (a run error's class and
+    /// message), so that every connection's token error says so.
+    pub fn set_no_token_endpoint(&mut self, class: &'static str, reason: String) {
+        self.no_endpoint = Some((class, reason));
     }
 
     async fn client_credentials(

@@ -103,6 +103,9 @@ pub struct Request {
     /// Why the request is made, e.g. `token:refresh`; recorded in the exchange.
     /// A `token:` prefix marks a token-endpoint request: retried after a 429
     /// (the server did not process it), never after anything else.
+    /// Requests that carry client or grant credentials (`token:`, `device:`,
+    /// `revoke:`, `introspect:`) never follow a redirect to another origin
+    /// (see [`HttpError::CrossOriginRedirect`]).
     pub purpose: String,
     /// The connection the request acts for; recorded in the exchange.
     pub connection: Option<String>,
@@ -234,6 +237,13 @@ pub enum HttpError {
     /// sent): the body is not read, so a compression bomb costs nothing.
     #[error("response body has content-encoding `{encoding}`, which was not requested")]
     ContentEncoding { encoding: String },
+    /// A token, revocation, introspection or device-authorization request was
+    /// redirected to another origin. Nothing is sent there: its credentials
+    /// (form body, client authentication) belong to the origin the suite names.
+    #[error(
+        "the token endpoint at `{from}` redirected to another origin `{to}`; credentials are never sent there"
+    )]
+    CrossOriginRedirect { from: String, to: String },
     /// 429 or 503 after every allowed attempt; see [`Response::into_available`].
     #[error("{}: HTTP {status} after {attempts} attempt{}", if *.status == 429 { "rate limited" } else { "unavailable" }, if *.attempts == 1 { "" } else { "s" })]
     Unavailable { status: u16, attempts: u32 },
@@ -252,6 +262,7 @@ impl HttpError {
             HttpError::Transport { .. } => "transport",
             HttpError::Client { .. } => "client",
             HttpError::ContentEncoding { .. } => "content-encoding",
+            HttpError::CrossOriginRedirect { .. } => "token-endpoint-redirected",
             HttpError::Unavailable { status: 429, .. } => "rate-limited",
             HttpError::Unavailable { .. } => "unavailable",
         }
@@ -403,7 +414,9 @@ impl HttpClient {
                     after: self.cfg.timeout,
                 }),
             };
-            let next = result.and_then(|()| self.redirect_target(&hop, &got, redirects));
+            let next = result
+                .and_then(|()| self.redirect_target(&hop, &got, redirects))
+                .and_then(|target| guard_origin(req, &original, target));
             let error = next.as_ref().err().map(|e| format!("{}: {e}", e.class()));
             let body = std::mem::take(&mut got.body).freeze();
             self.record(
@@ -427,7 +440,7 @@ impl HttpClient {
                 });
             };
             redirects += 1;
-            hop = self.follow(hop, &got, target, &original);
+            hop = self.follow(req, hop, &got, target, &original);
         }
     }
 
@@ -570,8 +583,17 @@ impl HttpClient {
     }
 
     /// The next hop: method rewritten per RFC 9110 §15.4, credentials dropped
-    /// for good once the chain leaves the original origin.
-    fn follow(&self, mut hop: Hop, got: &Received, target: Url, original: &Url) -> Hop {
+    /// for good once the chain leaves the original origin: `Authorization`,
+    /// `Proxy-Authorization`, `Cookie` and every header the request declared
+    /// (suite `headers:` may carry API keys under any name).
+    fn follow(
+        &self,
+        req: &Request,
+        mut hop: Hop,
+        got: &Received,
+        target: Url,
+        original: &Url,
+    ) -> Hop {
         let status = got.status.unwrap_or_default();
         let to_get = (status == 303 && hop.method != Method::HEAD)
             || (matches!(status, 301 | 302) && hop.method == Method::POST);
@@ -584,8 +606,9 @@ impl HttpClient {
         }
         if !origin::same_origin(&target, original) {
             hop.headers.retain(|(n, _)| {
+                let declared = req.headers.iter().any(|(d, _)| d.eq_ignore_ascii_case(n));
                 let n = n.to_ascii_lowercase();
-                n != "authorization" && n != "proxy-authorization" && n != "cookie"
+                !declared && n != "authorization" && n != "proxy-authorization" && n != "cookie"
             });
         }
         hop.url = target;
@@ -673,6 +696,32 @@ impl HttpClient {
             },
             (false, false) => HttpError::Transport { reason },
         }
+    }
+}
+
+/// True for requests that carry client or grant credentials in their body or
+/// client authentication: they stay on the origin they were addressed to.
+fn origin_locked(purpose: &str) -> bool {
+    ["token:", "device:", "revoke:", "introspect:"]
+        .iter()
+        .any(|p| purpose.starts_with(p))
+}
+
+/// Refuses a redirect of an origin-locked request (see [`origin_locked`]) that
+/// leaves the original origin. Only origins are named: no path or query.
+fn guard_origin(
+    req: &Request,
+    original: &Url,
+    target: Option<Url>,
+) -> Result<Option<Url>, HttpError> {
+    match target {
+        Some(t) if origin_locked(&req.purpose) && !origin::same_origin(&t, original) => {
+            Err(HttpError::CrossOriginRedirect {
+                from: original.origin().ascii_serialization(),
+                to: t.origin().ascii_serialization(),
+            })
+        }
+        other => Ok(other),
     }
 }
 

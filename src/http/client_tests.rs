@@ -298,18 +298,25 @@ async fn cross_origin_redirect_drops_credentials() {
         req.headers
             .push(("Cookie".to_string(), "sid=1".to_string()));
         req.headers.push(("x-trace".to_string(), "t".to_string()));
+        req.headers.push((
+            "Ocp-Apim-Subscription-Key".to_string(),
+            "k-cross".to_string(),
+        ));
         let resp = client.send(req).await.expect("ok");
         assert_eq!(resp.body, Bytes::from_static(b"captured"));
     }
     let seen = seen.lock().expect("lock");
     assert_eq!(seen.len(), 2);
+    // Every header the request declared stays behind, whatever its name (issue 15).
     for headers in seen.iter() {
         assert!(headers.get("authorization").is_none(), "{headers:?}");
         assert!(headers.get("cookie").is_none(), "{headers:?}");
-        assert_eq!(
-            headers.get("x-trace").and_then(|v| v.to_str().ok()),
-            Some("t")
+        assert!(headers.get("x-trace").is_none(), "{headers:?}");
+        assert!(
+            headers.get("ocp-apim-subscription-key").is_none(),
+            "{headers:?}"
         );
+        assert!(headers.get("user-agent").is_some(), "{headers:?}");
     }
     let ex = recorder.take();
     assert_eq!(ex.len(), 4);
@@ -320,6 +327,102 @@ async fn cross_origin_redirect_drops_credentials() {
             .iter()
             .all(|(n, _)| n != "authorization")
     );
+}
+
+/// `token-endpoint-redirected`: a token request answered with a redirect to
+/// another origin is refused whatever the status; nothing reaches the other origin.
+#[tokio::test]
+async fn token_endpoint_redirected_to_another_origin_is_refused() {
+    let hits = Arc::new(AtomicU64::new(0));
+    let counter = hits.clone();
+    let other = Router::new().fallback(move || {
+        let counter = counter.clone();
+        async move {
+            counter.fetch_add(1, Ordering::SeqCst);
+            "{}"
+        }
+    });
+    let other_addr = serve(other).await;
+    let target = format!("http://{other_addr}/token");
+    let app = Router::new()
+        .route(
+            "/same/{status}",
+            post(
+                |axum::extract::Path(status): axum::extract::Path<u16>| async move {
+                    let status = StatusCode::from_u16(status).expect("status");
+                    (status, [("location", "/token")])
+                },
+            ),
+        )
+        .route("/token", any(|| async { "here" }))
+        .route(
+            "/{status}",
+            post(
+                move |axum::extract::Path(status): axum::extract::Path<u16>| {
+                    let target = target.clone();
+                    async move {
+                        let status = StatusCode::from_u16(status).expect("status");
+                        (status, [("location", target)])
+                    }
+                },
+            ),
+        );
+    let addr = serve(app).await;
+    let (client, recorder) = client();
+    for (purpose, status) in [
+        ("token:refresh", 302u16),
+        ("token:refresh", 307),
+        ("token:refresh", 308),
+        ("device:authorization", 307),
+        ("revoke:refresh_token", 308),
+        ("introspect:access_token", 301),
+    ] {
+        let mut req = Request::new(
+            Method::POST,
+            Url::parse(&format!("http://{addr}/{status}")).expect("url"),
+            purpose,
+        );
+        req.form = Some(vec![("refresh_token".into(), "rt-secret-1".into())]);
+        let err = client.send(req).await.expect_err("refused");
+        assert_eq!(
+            err.class(),
+            "token-endpoint-redirected",
+            "{purpose} {status}"
+        );
+        assert_eq!(
+            err.to_string(),
+            format!(
+                "the token endpoint at `http://{addr}` redirected to another origin \
+                 `http://{other_addr}`; credentials are never sent there"
+            )
+        );
+    }
+    assert_eq!(hits.load(Ordering::SeqCst), 0);
+    // One recorded hop each (the redirect), carrying the error class.
+    let ex = recorder.take();
+    assert_eq!(ex.len(), 6);
+    assert!(ex.iter().all(|x| {
+        x.error
+            .as_deref()
+            .is_some_and(|e| e.starts_with("token-endpoint-redirected: "))
+    }));
+    // A same-origin redirect of a token request is still followed.
+    let req = Request::new(
+        Method::POST,
+        Url::parse(&format!("http://{addr}/same/307")).expect("url"),
+        "token:refresh",
+    );
+    let resp = client.send(req).await.expect("same origin");
+    assert_eq!(resp.body, Bytes::from_static(b"here"));
+    // A probe's cross-origin redirect is followed (without its credentials).
+    let req = Request::new(
+        Method::POST,
+        Url::parse(&format!("http://{addr}/307")).expect("url"),
+        "endpoint:me",
+    );
+    let resp = client.send(req).await.expect("probe follows");
+    assert_eq!(resp.status, 200);
+    assert_eq!(hits.load(Ordering::SeqCst), 1);
 }
 
 #[tokio::test]

@@ -34,8 +34,16 @@ const SECRET_NAMES: &[&str] = &[
 /// is too often a harmless field name (pagination tokens are not credentials we hold).
 const FORM_ONLY_SECRET_NAMES: &[&str] = &["token"];
 
-/// Header names whose whole value is secret.
-const SECRET_HEADERS: &[&str] = &["cookie", "set-cookie", "x-api-key"];
+/// Header names whose whole value is secret: cookies and the API-key headers
+/// of common gateways (Azure API Management, Google, generic).
+const SECRET_HEADERS: &[&str] = &[
+    "cookie",
+    "set-cookie",
+    "x-api-key",
+    "api-key",
+    "ocp-apim-subscription-key",
+    "x-goog-api-key",
+];
 
 /// Header names whose value is `<scheme> <credentials>`: the scheme word is kept.
 const AUTH_HEADERS: &[&str] = &["authorization", "proxy-authorization"];

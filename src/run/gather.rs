@@ -89,10 +89,10 @@ pub(crate) async fn gather(
     let mut errors = Vec::new();
     let (session, setup_error) =
         ProviderSession::open(s, opts.allow_insecure_http, credentials.clone()).await?;
-    if let Some(message) = setup_error
+    if let Some(setup) = setup_error
         && provider_wide
     {
-        errors.push(run_error(&provider, None, None, "metadata", message));
+        errors.push(run_error(&provider, None, None, setup.class, setup.message));
     }
     let ProviderSession {
         http,

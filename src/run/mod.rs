@@ -25,5 +25,6 @@ pub use evidence::{
 pub use execute::*;
 pub use merge::{MergeError, MergeOptions, merge};
 pub use replay::ConsumedConnection;
-pub use session::ProviderSession;
+pub use session::{ProviderSession, SetupError};
+pub(crate) use session::{check_issuer, expected_issuer};
 pub use shard::{PROVIDER_WIDE_SHARD, Shard, ShardError, assign, hashed_shard};

@@ -142,6 +142,16 @@ pub(crate) fn convert(
 }
 
 impl Converter<'_> {
+    /// The values of the set environment variables `s` refers to: credentials
+    /// the redactor must know by value.
+    pub(super) fn env_values(&self, s: &Spanned<String>) -> Vec<SecretString> {
+        super::interpolate::references(&s.value)
+            .iter()
+            .filter_map(|name| self.ctx.var(name))
+            .map(|v| SecretString::from(v.to_string()))
+            .collect()
+    }
+
     /// Interpolates one scalar, reporting malformed and unset references.
     pub(super) fn text(&mut self, s: &Spanned<String>) -> Text {
         let at = pos(s);

@@ -55,6 +55,12 @@ impl Converter<'_> {
                     "expected `/...` relative to `base_url`, or an absolute http(s) URL",
                 );
             }
+            let secrets = r
+                .query
+                .values()
+                .chain(r.headers.values())
+                .flat_map(|v| self.env_values(v))
+                .collect();
             let query = r
                 .query
                 .iter()
@@ -90,6 +96,7 @@ impl Converter<'_> {
                 path: path.located(),
                 query,
                 headers,
+                secrets,
                 requires,
                 schema,
                 values,

@@ -33,6 +33,22 @@ pub(crate) enum InterpolateErrorKind {
 
 const OPEN: &str = "${env:";
 
+/// The names of the well-formed `${env:NAME}` references in `input`, in order.
+pub(crate) fn references(input: &str) -> Vec<String> {
+    let mut names = Vec::new();
+    let mut rest = input;
+    while let Some(start) = rest.find(OPEN) {
+        let after = &rest[start + OPEN.len()..];
+        let Some(end) = after.find('}') else { break };
+        let name = &after[..end];
+        if valid_name(name) {
+            names.push(name.to_string());
+        }
+        rest = &after[end + 1..];
+    }
+    names
+}
+
 /// Replaces every `${env:NAME}` in `input` using `lookup`.
 pub(crate) fn interpolate<'a>(
     input: &str,
@@ -121,6 +137,10 @@ mod tests {
         let got = interpolate("cost: $5 {x} $env:HOST", env).unwrap();
         assert_eq!(got.value, "cost: $5 {x} $env:HOST");
         assert!(!got.has_refs);
+        assert_eq!(
+            references("Bearer ${env:A} ${env:bad-name} ${env:B_2}"),
+            vec!["A".to_string(), "B_2".to_string()]
+        );
     }
 
     #[test]

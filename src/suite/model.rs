@@ -226,6 +226,9 @@ pub struct Endpoint {
     pub path: Located<String>,
     pub query: BTreeMap<String, String>,
     pub headers: BTreeMap<String, String>,
+    /// The values of the environment variables that `query` and `headers` refer to
+    /// (`${env:KEY}`): credentials, registered with the redactor by value.
+    pub secrets: Vec<SecretString>,
     /// Documented scopes the endpoint requires.
     pub requires: Vec<String>,
     pub schema: Option<Located<DeclaredSchema>>,

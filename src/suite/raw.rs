@@ -142,7 +142,9 @@ pub(crate) struct RawAuth {
     #[serde(default)]
     #[schemars(with = "Option<String>")]
     pub authorize_url: Option<Spanned<String>>,
-    /// RFC 8414 / OpenID discovery document URL, absolute or relative.
+    /// RFC 8414 / OpenID discovery document URL, absolute or relative. Used for endpoints only
+    /// when its `issuer` matches (`metadata.issuer`, else the issuer the well-known URL was built
+    /// from); otherwise the run error `discovery-issuer-mismatch`.
     #[serde(default)]
     #[schemars(with = "Option<String>")]
     pub discovery_url: Option<Spanned<String>>,
@@ -305,7 +307,8 @@ pub(crate) struct RawEndpoint {
     #[serde(default)]
     #[schemars(with = "BTreeMap<String, String>")]
     pub query: BTreeMap<String, Spanned<String>>,
-    /// Request headers.
+    /// Request headers. Never sent to another origin after a redirect; values from `${env:…}` are
+    /// secrets, scrubbed from everything recorded or printed.
     #[serde(default)]
     #[schemars(with = "BTreeMap<String, String>")]
     pub headers: BTreeMap<String, Spanned<String>>,

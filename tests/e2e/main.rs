@@ -23,6 +23,7 @@ mod lifecycle;
 mod limits;
 mod nightly;
 mod notify;
+mod origin;
 mod probes;
 mod real_server;
 mod review;
