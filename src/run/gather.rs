@@ -367,12 +367,7 @@ pub(crate) async fn gather(
     }
     // An unusable connection is reported once, by its state: nothing it answered is evidence,
     // and its failures are not run errors too.
-    let unusable: Vec<String> = ev
-        .connections
-        .iter()
-        .filter(|c| !c.usable)
-        .map(|c| c.connection.clone())
-        .collect();
+    let unusable = ev.unusable();
     ready.retain(|(c, _)| !unusable.contains(&c.id.value));
     errors.retain(|e| e.connection.as_ref().is_none_or(|c| !unusable.contains(c)));
     ev.drop_connections(&unusable);

@@ -177,24 +177,40 @@ pub(crate) async fn version(
     }
 }
 
+/// A control aimed at an account's or one token's grants (`account=` or `token=`): checks the
+/// caller and the form, applies `act`, saves the state and answers what `act` returned.
+fn on_target(
+    s: &AppState,
+    peer: SocketAddr,
+    body: &Bytes,
+    act: impl FnOnce(&AppState, Target<'_>) -> Value,
+) -> Response {
+    let p = match admin_form(peer, body) {
+        Ok(p) => p,
+        Err(refusal) => return refusal.into_response(),
+    };
+    match target(&p) {
+        Ok(t) => {
+            let result = act(s, t);
+            s.save_state();
+            answer(StatusCode::OK, result)
+        }
+        Err(refusal) => refusal.into_response(),
+    }
+}
+
 /// `POST /_sim/revoke-access`: access tokens die, refresh tokens stay valid.
 pub(crate) async fn revoke_access(
     State(s): State<AppState>,
     ConnectInfo(peer): ConnectInfo<SocketAddr>,
     body: Bytes,
 ) -> Response {
-    let p = match admin_form(peer, &body) {
-        Ok(p) => p,
-        Err(refusal) => return refusal.into_response(),
-    };
-    match target(&p) {
-        Ok(t) => {
-            let revoked = s.store().revoke_access(t);
-            s.save_state();
-            answer(StatusCode::OK, json!({"revoked": revoked}))
-        }
-        Err(refusal) => refusal.into_response(),
-    }
+    on_target(
+        &s,
+        peer,
+        &body,
+        |s, t| json!({"revoked": s.store().revoke_access(t)}),
+    )
 }
 
 /// `POST /_sim/kill-grant`: refresh answers `invalid_grant` from now on, access tokens die.
@@ -203,18 +219,12 @@ pub(crate) async fn kill_grant(
     ConnectInfo(peer): ConnectInfo<SocketAddr>,
     body: Bytes,
 ) -> Response {
-    let p = match admin_form(peer, &body) {
-        Ok(p) => p,
-        Err(refusal) => return refusal.into_response(),
-    };
-    match target(&p) {
-        Ok(t) => {
-            let killed = s.store().kill_grants(t);
-            s.save_state();
-            answer(StatusCode::OK, json!({"killed": killed}))
-        }
-        Err(refusal) => refusal.into_response(),
-    }
+    on_target(
+        &s,
+        peer,
+        &body,
+        |s, t| json!({"killed": s.store().kill_grants(t)}),
+    )
 }
 
 /// `POST /_sim/withhold-refresh`: `ttl=<duration>` starts withholding now, `ttl=off` ends it.
