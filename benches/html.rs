@@ -8,6 +8,7 @@ use driftwatch::model::{
     Severity,
 };
 use driftwatch::report::html::{History, render};
+use driftwatch::rules::{Rule, RuleId};
 use driftwatch::run::{RUN_FORMAT, Run, SuiteSummary};
 use serde_json::{Value, json};
 use std::time::Instant;
@@ -73,7 +74,8 @@ fn big_run() -> Run {
         .collect();
     let drifts = (0..DRIFTS)
         .map(|i| Drift {
-            rule: "schema.type-changed".into(),
+            // A stored run: any severity, as run.json may hold it.
+            rule: RuleId::parse(Rule::SchemaTypeChanged.id()),
             severity: [Severity::Breaking, Severity::Warning, Severity::Info][i % 3],
             provider: format!("provider-{:02}", (i * 5) % PROVIDERS),
             probe: ProbeKind::Schema,

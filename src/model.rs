@@ -101,8 +101,8 @@ pub struct Observation {
 /// One difference between an observation and its baseline (or a declared contract).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Drift {
-    /// Stable rule id such as `schema.field-removed`.
-    pub rule: String,
+    /// The rule, serialised as its stable id such as `schema.field-removed`.
+    pub rule: crate::rules::RuleId,
     pub severity: Severity,
     pub provider: String,
     pub probe: ProbeKind,
@@ -141,7 +141,7 @@ impl Drift {
             &self.provider,
             self.probe,
             &self.subject,
-            &self.rule,
+            self.rule.as_str(),
             self.path.as_deref(),
         )
     }

@@ -1,13 +1,16 @@
-//! The catalogue of every rule id driftwatch can emit, its renderings, and drift fingerprints.
+//! The catalogue of every rule driftwatch can emit, its renderings, and drift fingerprints.
 //!
 //! Plain data about rules: it never decides whether a rule fires (the probes and the
-//! baseline diff do) and never does I/O.
+//! baseline diff do) and never does I/O. Code names a rule by its [`Rule`] value; the id
+//! string (`schema.field-removed`) exists only here, in output and in what users type.
 
-use crate::model::{Drift, ProbeKind};
+use crate::model::{Drift, ProbeKind, Severity};
 use ProbeKind::{Deprecation, Metadata, Permissions, Refresh, Schema, Token, Values};
 use RuleKind::{Drift as D, Finding as F};
-use serde::Serialize;
+use Severity::{Breaking, Info, Warning};
+use serde::{Deserialize, Deserializer, Serialize, Serializer};
 use sha2::{Digest, Sha256};
+use std::fmt;
 
 /// Whether a rule compares with the baseline or is re-checked from scratch every run.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
@@ -29,338 +32,492 @@ impl RuleKind {
     }
 }
 
-/// One rule id with what it means. Every id is exactly one kind: one fact gets one verdict.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
-pub struct Rule {
+/// One rule with what it means. Every rule is exactly one kind: one fact gets one verdict.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct RuleInfo {
+    pub rule: Rule,
+    /// The stable id users see, suppress and accept by (`schema.field-removed`).
     pub id: &'static str,
     pub probe: ProbeKind,
-    /// `breaking`, `warning`, `info`, or a choice such as `breaking or warning`.
-    pub severity: &'static str,
     pub kind: RuleKind,
+    /// Every severity the rule may be emitted with, the usual one first.
+    pub severities: &'static [Severity],
     pub description: &'static str,
     /// A message as the rule prints it.
     pub example: &'static str,
 }
 
-const fn rule(
-    id: &'static str,
-    probe: ProbeKind,
-    kind: RuleKind,
-    severity: &'static str,
-    description: &'static str,
-    example: &'static str,
-) -> Rule {
-    Rule {
-        id,
-        probe,
-        severity,
-        kind,
-        description,
-        example,
+impl RuleInfo {
+    /// The severities as prose: `breaking`, `breaking or warning`, `breaking, warning or info`.
+    pub fn severity(&self) -> String {
+        let words: Vec<&str> = self.severities.iter().map(|s| s.as_str()).collect();
+        match words.split_last() {
+            Some((last, [])) => (*last).to_owned(),
+            Some((last, rest)) => format!("{} or {last}", rest.join(", ")),
+            None => String::new(),
+        }
     }
 }
 
-/// Every rule id the code can emit, sorted by probe, kind and id.
-#[rustfmt::skip]
-pub const RULES: &[Rule] = &[
-    // metadata
-    rule("metadata.auth-method-removed", Metadata, D, "breaking",
-        "discovery no longer lists a token-endpoint auth method",
-        "`token_endpoint_auth_methods_supported` no longer lists `client_secret_post`"),
-    rule("metadata.endpoint-changed", Metadata, D, "breaking or info",
-        "an endpoint URL, `jwks_uri` or the issuer changed or vanished (info when one was added)",
-        "`token_endpoint` changed from `https://id.example.com/token` to `https://id.example.com/oauth2/token`"),
-    rule("metadata.field-changed", Metadata, D, "info",
-        "any other discovery member changed, appeared or vanished",
-        "`service_documentation` was added: `https://docs.example.com`"),
-    rule("metadata.grant-added", Metadata, D, "info",
-        "discovery now lists a new grant type",
-        "`grant_types_supported` now lists `urn:ietf:params:oauth:grant-type:device_code`"),
-    rule("metadata.grant-removed", Metadata, D, "breaking",
-        "discovery no longer lists a grant type",
-        "`grant_types_supported` no longer lists `refresh_token`"),
-    rule("metadata.observation-unreadable", Metadata, D, "warning",
-        "a stored or fresh metadata observation cannot be read, so it was not compared",
-        "the before metadata observation is not a JSON object"),
-    rule("metadata.pkce-method-removed", Metadata, D, "breaking",
-        "discovery no longer lists a PKCE code challenge method",
-        "`code_challenge_methods_supported` no longer lists `S256`"),
-    rule("metadata.response-type-removed", Metadata, D, "warning",
-        "discovery no longer lists a response type",
-        "`response_types_supported` no longer lists `code id_token`"),
-    rule("metadata.scope-added", Metadata, D, "info",
-        "discovery now lists a new scope",
-        "`scopes_supported` now lists `reports:write`"),
-    rule("metadata.scope-removed", Metadata, D, "breaking",
-        "discovery no longer lists a scope",
-        "`scopes_supported` no longer lists `offline_access`"),
-    rule("metadata.implicit-advertised", Metadata, F, "info",
-        "discovery advertises the implicit grant or a `token` response type, which OAuth 2.1 removes",
-        "`openid-configuration` advertises the `implicit` grant, which OAuth 2.1 removes"),
-    rule("metadata.issuer-mismatch", Metadata, F, "breaking",
-        "the document's `issuer` differs from the issuer it was fetched for (RFC 8414 §3.3)",
-        "`oauth-authorization-server` names the issuer `https://login.example.com` instead of `https://id.example.com`, so clients that check it reject the document"),
-    rule("metadata.password-advertised", Metadata, F, "info",
-        "discovery advertises the resource owner password grant, which OAuth 2.1 removes",
-        "`openid-configuration` advertises the `password` grant, which OAuth 2.1 removes"),
-    rule("metadata.pkce-missing", Metadata, F, "warning",
-        "discovery does not advertise PKCE, or not the `S256` method",
-        "`oauth-authorization-server` does not advertise the PKCE method `S256`"),
-    // token
-    rule("token.content-type-changed", Token, D, "breaking",
-        "the token endpoint's body format changed (JSON, form, form labelled as JSON)",
-        "`refresh_token`: content type is now `form` instead of `json`"),
-    rule("token.error-format-changed", Token, D, "warning",
-        "how the token endpoint reports errors changed (status, JSON body, `error` member)",
-        "`refresh_token` error answers changed `status`, `json`"),
-    rule("token.expires-in-type-changed", Token, D, "breaking or warning",
-        "`expires_in` changed its JSON type (breaking when it was a number)",
-        "`authorization_code`: `expires_in` is now `string` instead of `number`"),
-    rule("token.grant-appeared", Token, D, "info",
-        "a grant's answers were seen that the baseline does not have",
-        "a `client_credentials` answer was seen that the baseline does not have"),
-    rule("token.grant-disappeared", Token, D, "info",
-        "a grant of the baseline was not seen in this run",
-        "no `authorization_code` answer was seen in this run"),
-    rule("token.no-store-changed", Token, D, "info",
-        "token answers started or stopped carrying `Cache-Control: no-store`",
-        "`refresh_token`: `Cache-Control: no-store` is now `false` instead of `true`"),
-    rule("token.observation-unreadable", Token, D, "warning",
-        "a stored or fresh token observation cannot be read, so it was not compared",
-        "the before token observation has no `grants` object"),
-    rule("token.outcome-changed", Token, D, "breaking, warning or info",
-        "a grant that gave tokens now gives errors (breaking), or the reverse (info)",
-        "`refresh_token` now answers `error` instead of `token`"),
-    rule("token.refresh-expiring", Token, D, "warning or breaking",
-        "a connection's refresh token dies within `--expiry-window` (breaking once expired)",
-        "the refresh token of `acme` dies on 2026-03-01 12:00 UTC (5 days left, documented lifetime) unless it is refreshed"),
-    rule("token.refresh-expiry-hint-changed", Token, D, "info",
-        "the refresh-token expiry hint in token answers changed",
-        "`refresh_token`: the refresh-token expiry hint is now `absent` instead of `refresh_token_expires_in`"),
-    rule("token.refresh-token-changed", Token, D, "breaking or warning",
-        "what a grant returns as `refresh_token` changed (breaking when refresh tokens stop coming)",
-        "`refresh_token`: the provider stopped issuing refresh tokens (`absent` instead of `new`)"),
-    rule("token.scope-changed", Token, D, "warning",
-        "how token answers return `scope` changed",
-        "`authorization_code`: `scope` is now `absent` instead of `same`"),
-    rule("token.token-type-changed", Token, D, "warning",
-        "the `token_type` of token answers changed",
-        "`refresh_token`: `token_type` is now `bearer` instead of `Bearer`"),
-    rule("token.error-not-json", Token, F, "warning",
-        "the token endpoint answers an error without a JSON body (RFC 6749 §5.2)",
-        "`refresh_token` answered an error without a JSON body"),
-    rule("token.error-status", Token, F, "info",
-        "the token endpoint answers an error with a status other than 400 or 401",
-        "`refresh_token` answered an error with a status other than 400 or 401"),
-    rule("token.error-with-200", Token, F, "warning",
-        "the token endpoint answers an error with a 2xx status",
-        "`refresh_token` answered an error with a 2xx status"),
-    rule("token.expires-in-missing", Token, F, "info",
-        "token answers have no `expires_in`, so the token lifetime is unknown",
-        "`client_credentials` answers have no `expires_in`, so the token lifetime is unknown"),
-    rule("token.expires-in-not-number", Token, F, "warning",
-        "token answers carry `expires_in` as something other than a JSON number",
-        "`refresh_token` answers carry `expires_in` as a string instead of a number"),
-    rule("token.form-encoded", Token, F, "warning or info",
-        "token answers are form-encoded instead of JSON (warning when labelled as JSON)",
-        "`authorization_code` answers are form-encoded instead of JSON"),
-    rule("token.no-store-missing", Token, F, "info",
-        "token answers lack `Cache-Control: no-store`",
-        "`refresh_token` answers lack `Cache-Control: no-store`"),
-    rule("token.response-unreadable", Token, F, "warning",
-        "the token endpoint answered 2xx with neither a token nor an error",
-        "`refresh_token` answered 2xx with neither a token nor an error"),
-    rule("token.scope-not-returned", Token, F, "info",
-        "token answers do not return `scope`, so a narrowed grant goes unseen",
-        "`authorization_code` answers do not return `scope`, so a narrowed grant goes unseen"),
-    rule("token.token-type-missing", Token, F, "warning",
-        "token answers have no `token_type`, which RFC 6749 §5.1 requires",
-        "`refresh_token` answers have no `token_type`, which RFC 6749 §5.1 requires"),
-    // permissions
-    rule("permission.denial-signal-changed", Permissions, D, "warning",
-        "a denial now comes with another status, error code or `WWW-Authenticate` error",
-        "`me` now denies scope set `basic` with 404 instead of 403 insufficient_scope"),
-    rule("permission.downscoping-changed", Permissions, D, "warning",
-        "the provider started or stopped honouring down-scoping on refresh",
-        "down-scoping on refresh for `acme` is now `ignored` instead of `honoured`"),
-    rule("permission.error", Permissions, D, "warning",
-        "a scope set now gets a 5xx, unreadable data or a network error",
-        "scope set `basic` could not be checked against `invoices`: it answered 503"),
-    rule("permission.newly-denied", Permissions, D, "breaking",
-        "a scope set that got data is now denied",
-        "scope set `read` is now denied by `invoices` with 403; it got the full data before"),
-    rule("permission.newly-granted", Permissions, D, "info",
-        "a scope set gets more data than before",
-        "scope set `basic` now gets the full data from `me`; it was denied before"),
-    rule("permission.newly-partial", Permissions, D, "breaking or warning",
-        "a scope set now gets fields or items less than before (warning when already partial)",
-        "scope set `basic` now misses `$.email` from `me`; it got the full data before"),
-    rule("permission.observation-unreadable", Permissions, D, "warning",
-        "a stored or fresh permissions observation cannot be read, so it was not compared",
-        "the before permissions observation has no `cells` object"),
-    rule("permission.scope-set-added", Permissions, D, "info",
-        "the suite probes a scope set the baseline does not have",
-        "scope set `admin` was probed against `invoices` for the first time"),
-    rule("permission.scope-set-removed", Permissions, D, "info",
-        "a scope set of the baseline was not probed in this run",
-        "scope set `legacy` was not probed against `invoices` in this run"),
-    rule("permission.insufficient-scope-missing", Permissions, F, "info",
-        "a 403 denial lacks `WWW-Authenticate: Bearer error=\"insufficient_scope\"`",
-        "`invoices` denies scope set `basic` with 403 but WWW-Authenticate has no error=\"insufficient_scope\""),
-    rule("permission.misleading-denial", Permissions, F, "warning",
-        "a denial uses 404, 401, 400 or a 200 error envelope instead of 403 insufficient_scope",
-        "`invoices` denies scope set `basic` with 404 instead of 403 insufficient_scope"),
-    rule("permission.not-probed", Permissions, F, "info",
-        "no token for a scope set could be got without risking a grant (no connection holds exactly the set, none is disposable or known to keep its old refresh token valid); the set is not probed and never compared",
-        "scope set `public-only` was not probed against `invoices`: no connection holds exactly these scopes, and narrowing another grant could narrow it for good; add a connection granted exactly `public-only`, or mark a test connection that holds more `disposable: true`"),
-    rule("permission.undocumented-requirement", Permissions, F, "warning",
-        "a scope set holding every documented scope is denied or gets partial data",
-        "scope set `read` holds every documented scope of `invoices` (`invoices:read`) but is denied with 403"),
-    rule("permission.works-without-documented-scope", Permissions, F, "info",
-        "a scope set gets the full data without a scope the suite documents as required",
-        "scope set `basic` gets the full data of `invoices` without documented scope `invoices:read`"),
-    // refresh
-    rule("refresh.class-changed", Refresh, D, "breaking or warning",
-        "a connection's refresh class changed (breaking towards one-time, reuse-revokes or no-refresh); a run whose refreshes were all rejected establishes no class and never yields it, and answers that stop carrying a refresh token are `refresh.stopped-issuing` alone (without a replay they do not show whether the last token stays valid)",
-        "acme: refresh tokens now behave as `rotating-one-time` instead of `non-rotating`"),
-    rule("refresh.grace-changed", Refresh, D, "warning",
-        "the grace window of rotated-away refresh tokens moved by more than 20 %",
-        "acme: an old refresh token now stops working between 1000 ms and 2000 ms after rotation instead of between 30000 ms and 60000 ms"),
-    rule("refresh.lifetime-changed", Refresh, D, "warning",
-        "the access or refresh token lifetime moved by more than 2 % and more than 5 s (29 vs 30 s or 3599 vs 3600 s is the same lifetime)",
-        "acme: the access token lifetime is now 1800 s instead of 3600 s"),
-    rule("refresh.observation-unreadable", Refresh, D, "warning",
-        "a stored or fresh refresh observation cannot be read, so it was not compared",
-        "the before refresh observation is unreadable: missing field `class`"),
-    rule("refresh.started-issuing", Refresh, D, "info",
-        "refresh answers now carry a refresh token",
-        "acme: refresh answers now carry a refresh token"),
-    rule("refresh.stopped-issuing", Refresh, D, "breaking or warning",
-        "a successful refresh answer no longer carries a refresh token (a rejected refresh never is this rule); the message states the date the connection dies and where that date comes from (the provider's hint, the suite's documented lifetime) or that it is unknown (warning for non-rotating)",
-        "acme: refresh answers no longer carry a refresh token. The connection `acme` dies on 2026-03-01 12:00 UTC unless it is re-authorised (source: the suite's documented idle lifetime, `auth.refresh_token_lifetime`)."),
-    rule("refresh.documented-mismatch", Refresh, F, "info",
-        "refresh tokens behave other than `auth.refresh.documented` says",
-        "connection `acme`: refresh tokens behave as `rotating-one-time` but the suite documents `reusable`"),
-    rule("refresh.not-issuing", Refresh, F, "info or breaking",
-        "no refresh token is issued (info), or one refresh dropped it while others rotated it (breaking)",
-        "no refresh token was issued to connection `acme`, so it needs a new grant whenever its access token expires"),
-    rule("refresh.undocumented-refresh", Refresh, F, "warning",
-        "refresh works although the suite documents no refresh",
-        "connection `acme` refreshed its token although the suite documents no refresh"),
-    // schema
-    rule("schema.content-type-changed", Schema, D, "warning",
-        "a connection's response media type changed",
-        "connection `acme` now answers with content type `text/html` instead of `application/json`"),
-    rule("schema.declared-violation", Schema, D, "breaking",
-        "a response violates the suite's declared JSON Schema (checked every run, names the connections)",
-        "response violates the declared schema at `/data/0/amount`: \"12.5\" is not of type \"integer\""),
-    rule("schema.field-added", Schema, D, "info",
-        "a new field appeared",
-        "`$.data[].currency` was added"),
-    rule("schema.field-removed", Schema, D, "breaking",
-        "a field of the baseline is gone (reported at the top-most path)",
-        "`$.email` was removed"),
-    rule("schema.field-renamed", Schema, D, "breaking",
-        "a removed and an added sibling with identical shapes and similar names (or the only removed and the only added one); most similar pair first, ties by path order",
-        "`$.data[].amount` was renamed to `$.data[].amount_cents`"),
-    rule("schema.format-changed", Schema, D, "warning",
-        "a string format changed (e.g. `date-time` to none)",
-        "`$.created_at` changed format from `date-time` to nothing"),
-    rule("schema.map-changed", Schema, D, "info",
-        "an object's distinct keys crossed the map limit (1,000): it is now a map whose values are compared as one shape (`{}`), or has named fields again",
-        "`$.by_id` is now a map: more than 1000 distinct keys, so its values are compared as one shape (`$.by_id{}`) instead of field by field"),
-    rule("schema.nullability-changed", Schema, D, "warning or info",
-        "a field became nullable (info when no longer nullable)",
-        "`$.phone` became nullable"),
-    rule("schema.observation-unreadable", Schema, D, "warning",
-        "a stored or fresh schema observation cannot be read, so it was not compared",
-        "the before observation's `shape` is not an object"),
-    rule("schema.optionality-changed", Schema, D, "warning or info",
-        "a required field became optional (info when now required)",
-        "`$.name` became optional"),
-    rule("schema.status-changed", Schema, D, "breaking, warning or info",
-        "a connection's HTTP status changed (breaking 2xx to error, info error to 2xx)",
-        "connection `globex` now answers 403 instead of 200"),
-    rule("schema.type-changed", Schema, D, "breaking",
-        "the non-null JSON types of a field changed (number, string, boolean, object, array; integer counts as number)",
-        "`$.data[].amount_cents` changed type from integer to string"),
-    rule("schema.type-widened", Schema, D, "info",
-        "a field seen only with whole numbers now has fractions (integer to number); the reverse is no drift",
-        "`$.data[].total` widened from integer to number"),
-    // suppressions: filed under schema, the probe used when an entry matched nothing
-    rule("suppression.expired", Schema, D, "warning",
-        "an ignore-file entry is past its `expires` date and no longer silences its drifts (filed under the matched drift's probe)",
-        "suppression of `schema.field-added` expired on 2027-01-31 (reason: vendor is rolling out video metrics)"),
-    rule("suppression.unused", Schema, F, "info",
-        "an ignore-file entry matched no drift or finding in the whole run",
-        "suppression of `schema.field-renamed` matched nothing in this run (reason: tracked in JIRA-123)"),
-    // values
-    rule("values.emptied", Values, D, "breaking",
-        "a non-empty value is now empty",
-        "`$.items` is now empty for `acme` (had data)"),
-    rule("values.nulled", Values, D, "warning",
-        "a value became null or missing",
-        "`$.totals.revenue` is now null or missing for `acme`"),
-    rule("values.observation-unreadable", Values, D, "warning",
-        "a stored or fresh values observation cannot be read, so it was not compared",
-        "the before values observation has no `connections` object"),
-    rule("values.recovered", Values, D, "info",
-        "a zero, empty or null value has data again",
-        "`conversions` has data again for `acme`"),
-    rule("values.rule-violated", Values, D, "breaking",
-        "a declared implication rule that held for a connection in the baseline now fails for it (those connections named); a violation already in the baseline is not reported again",
-        "rule `conversions-follow-clicks` held for every connection in the baseline and is now violated by `acme`"),
-    rule("values.zeroed", Values, D, "breaking",
-        "a metric non-zero in the baseline is now zero for every connection",
-        "`conversions` is now zero for `acme`, `globex` (was non-zero)"),
-    rule("values.zeroed-for-subset", Values, D, "breaking",
-        "a metric non-zero everywhere in the baseline is now zero for some connections only (named)",
-        "`conversions` is now zero for `globex` only; 2 other connections still have it non-zero"),
-    rule("values.incomplete-flag-contradicted", Values, F, "warning",
-        "the provider flags the data as complete while a rule fails or a metric is zero against its peers",
-        "connection `globex` claims complete data but has `conversions` at zero while other connections have it non-zero"),
-    // deprecation
-    rule("deprecation.announced", Deprecation, D, "breaking",
-        "an endpoint starts announcing a deprecation or a sunset date",
-        "`invoices` now has a sunset date: 2026-06-30T00:00:00Z"),
-    rule("deprecation.date-changed", Deprecation, D, "info",
-        "the announced deprecation date changed",
-        "`invoices`: the deprecation is now dated 2026-02-01T00:00:00Z instead of dated 2026-03-01T00:00:00Z"),
-    rule("deprecation.link-changed", Deprecation, D, "info",
-        "the `Link` relations `deprecation` or `sunset` changed",
-        "`invoices`: deprecation links changed: added `sunset <https://docs.example.com/sunset>`"),
-    rule("deprecation.observation-unreadable", Deprecation, D, "warning",
-        "a stored or fresh deprecation observation cannot be read, so it was not compared",
-        "the before deprecation observation is not an object"),
-    rule("deprecation.sunset-moved", Deprecation, D, "breaking or warning",
-        "the sunset date moved (breaking when earlier)",
-        "`invoices`: the sunset moved earlier, to 2026-04-30T00:00:00Z from 2026-06-30T00:00:00Z"),
-    rule("deprecation.warning-added", Deprecation, D, "warning",
-        "a new `Warning: 299` or vendor deprecation header",
-        "`invoices` now answers with `Warning: 299` \"this endpoint is deprecated\""),
-    rule("deprecation.warning-removed", Deprecation, D, "info",
-        "a `Warning: 299` or vendor deprecation header is gone",
-        "`invoices` no longer answers with `X-API-Warn` (was `v1 is deprecated`)"),
-    rule("deprecation.withdrawn", Deprecation, D, "info",
-        "an endpoint no longer announces its deprecation or sunset",
-        "`invoices` no longer announces a sunset (was 2026-06-30T00:00:00Z)"),
-    rule("deprecation.deprecated", Deprecation, F, "warning",
-        "an endpoint is (or will be) deprecated, with the date and days since or left",
-        "`invoices` is deprecated since 2026-01-01T00:00:00Z (30 days ago)"),
-    rule("deprecation.malformed-header", Deprecation, F, "info",
-        "a malformed `Deprecation`, `Sunset` or `Link` value, or a sunset before the deprecation date",
-        "`invoices` sent a malformed `Sunset` header: not an HTTP-date"),
-    rule("deprecation.sunset-passed", Deprecation, F, "breaking",
-        "an endpoint passed its sunset date and may stop answering at any time",
-        "`invoices` passed its sunset date 2026-01-31T00:00:00Z 3 days ago and may stop answering at any time"),
-    rule("deprecation.sunset-scheduled", Deprecation, F, "warning or breaking",
-        "an endpoint announces a future sunset date (breaking with fewer than 30 days left)",
-        "`invoices` sunsets on 2026-06-30T00:00:00Z (120 days left)"),
-];
+/// Declares [`Rule`] and [`RULES`] from one list, so every variant has exactly one catalogue
+/// entry and `RULES[rule as usize]` is that entry.
+macro_rules! catalogue {
+    ($(
+        $variant:ident = $id:literal, $probe:ident, $kind:ident, [$($sev:ident),+],
+        $description:literal,
+        $example:literal;
+    )*) => {
+        /// Every rule the code can emit. Emission sites name a variant; its id, probe, kind,
+        /// allowed severities and meaning live in [`RULES`].
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+        pub enum Rule {
+            $(
+                #[doc = $description]
+                $variant,
+            )*
+        }
 
-/// The catalogue entries with this id (one per kind).
-pub fn lookup(id: &str) -> impl Iterator<Item = &'static Rule> + '_ {
-    RULES.iter().filter(move |r| r.id == id)
+        /// Every rule, sorted by probe, kind and id (the order of [`Rule`]'s variants).
+        pub const RULES: &[RuleInfo] = &[$(
+            RuleInfo {
+                rule: Rule::$variant,
+                id: $id,
+                probe: $probe,
+                kind: $kind,
+                severities: &[$($sev),+],
+                description: $description,
+                example: $example,
+            },
+        )*];
+    };
+}
+
+catalogue! {
+    // metadata
+    MetadataAuthMethodRemoved = "metadata.auth-method-removed", Metadata, D, [Breaking],
+        "discovery no longer lists a token-endpoint auth method",
+        "`token_endpoint_auth_methods_supported` no longer lists `client_secret_post`";
+    MetadataEndpointChanged = "metadata.endpoint-changed", Metadata, D, [Breaking, Info],
+        "an endpoint URL, `jwks_uri` or the issuer changed or vanished (info when one was added)",
+        "`token_endpoint` changed from `https://id.example.com/token` to `https://id.example.com/oauth2/token`";
+    MetadataFieldChanged = "metadata.field-changed", Metadata, D, [Info],
+        "any other discovery member changed, appeared or vanished",
+        "`service_documentation` was added: `https://docs.example.com`";
+    MetadataGrantAdded = "metadata.grant-added", Metadata, D, [Info],
+        "discovery now lists a new grant type",
+        "`grant_types_supported` now lists `urn:ietf:params:oauth:grant-type:device_code`";
+    MetadataGrantRemoved = "metadata.grant-removed", Metadata, D, [Breaking],
+        "discovery no longer lists a grant type",
+        "`grant_types_supported` no longer lists `refresh_token`";
+    MetadataObservationUnreadable = "metadata.observation-unreadable", Metadata, D, [Warning],
+        "a stored or fresh metadata observation cannot be read, so it was not compared",
+        "the before metadata observation is not a JSON object";
+    MetadataPkceMethodRemoved = "metadata.pkce-method-removed", Metadata, D, [Breaking],
+        "discovery no longer lists a PKCE code challenge method",
+        "`code_challenge_methods_supported` no longer lists `S256`";
+    MetadataResponseTypeRemoved = "metadata.response-type-removed", Metadata, D, [Warning],
+        "discovery no longer lists a response type",
+        "`response_types_supported` no longer lists `code id_token`";
+    MetadataScopeAdded = "metadata.scope-added", Metadata, D, [Info],
+        "discovery now lists a new scope",
+        "`scopes_supported` now lists `reports:write`";
+    MetadataScopeRemoved = "metadata.scope-removed", Metadata, D, [Breaking],
+        "discovery no longer lists a scope",
+        "`scopes_supported` no longer lists `offline_access`";
+    MetadataImplicitAdvertised = "metadata.implicit-advertised", Metadata, F, [Info],
+        "discovery advertises the implicit grant or a `token` response type, which OAuth 2.1 removes",
+        "`openid-configuration` advertises the `implicit` grant, which OAuth 2.1 removes";
+    MetadataIssuerMismatch = "metadata.issuer-mismatch", Metadata, F, [Breaking],
+        "the document's `issuer` differs from the issuer it was fetched for (RFC 8414 §3.3)",
+        "`oauth-authorization-server` names the issuer `https://login.example.com` instead of `https://id.example.com`, so clients that check it reject the document";
+    MetadataPasswordAdvertised = "metadata.password-advertised", Metadata, F, [Info],
+        "discovery advertises the resource owner password grant, which OAuth 2.1 removes",
+        "`openid-configuration` advertises the `password` grant, which OAuth 2.1 removes";
+    MetadataPkceMissing = "metadata.pkce-missing", Metadata, F, [Warning],
+        "discovery does not advertise PKCE, or not the `S256` method",
+        "`oauth-authorization-server` does not advertise the PKCE method `S256`";
+    // token
+    TokenContentTypeChanged = "token.content-type-changed", Token, D, [Breaking],
+        "the token endpoint's body format changed (JSON, form, form labelled as JSON)",
+        "`refresh_token`: content type is now `form` instead of `json`";
+    TokenErrorFormatChanged = "token.error-format-changed", Token, D, [Warning],
+        "how the token endpoint reports errors changed (status, JSON body, `error` member)",
+        "`refresh_token` error answers changed `status`, `json`";
+    TokenExpiresInTypeChanged = "token.expires-in-type-changed", Token, D, [Breaking, Warning],
+        "`expires_in` changed its JSON type (breaking when it was a number)",
+        "`authorization_code`: `expires_in` is now `string` instead of `number`";
+    TokenGrantAppeared = "token.grant-appeared", Token, D, [Info],
+        "a grant's answers were seen that the baseline does not have",
+        "a `client_credentials` answer was seen that the baseline does not have";
+    TokenGrantDisappeared = "token.grant-disappeared", Token, D, [Info],
+        "a grant of the baseline was not seen in this run",
+        "no `authorization_code` answer was seen in this run";
+    TokenNoStoreChanged = "token.no-store-changed", Token, D, [Info],
+        "token answers started or stopped carrying `Cache-Control: no-store`",
+        "`refresh_token`: `Cache-Control: no-store` is now `false` instead of `true`";
+    TokenObservationUnreadable = "token.observation-unreadable", Token, D, [Warning],
+        "a stored or fresh token observation cannot be read, so it was not compared",
+        "the before token observation has no `grants` object";
+    TokenOutcomeChanged = "token.outcome-changed", Token, D, [Breaking, Warning, Info],
+        "a grant that gave tokens now gives errors (breaking), or the reverse (info)",
+        "`refresh_token` now answers `error` instead of `token`";
+    TokenRefreshExpiring = "token.refresh-expiring", Token, D, [Warning, Breaking],
+        "a connection's refresh token dies within `--expiry-window` (breaking once expired)",
+        "the refresh token of `acme` dies on 2026-03-01 12:00 UTC (5 days left, documented lifetime) unless it is refreshed";
+    TokenRefreshExpiryHintChanged = "token.refresh-expiry-hint-changed", Token, D, [Info],
+        "the refresh-token expiry hint in token answers changed",
+        "`refresh_token`: the refresh-token expiry hint is now `absent` instead of `refresh_token_expires_in`";
+    TokenRefreshTokenChanged = "token.refresh-token-changed", Token, D, [Breaking, Warning],
+        "what a grant returns as `refresh_token` changed (breaking when refresh tokens stop coming)",
+        "`refresh_token`: the provider stopped issuing refresh tokens (`absent` instead of `new`)";
+    TokenScopeChanged = "token.scope-changed", Token, D, [Warning],
+        "how token answers return `scope` changed",
+        "`authorization_code`: `scope` is now `absent` instead of `same`";
+    TokenTokenTypeChanged = "token.token-type-changed", Token, D, [Warning],
+        "the `token_type` of token answers changed",
+        "`refresh_token`: `token_type` is now `bearer` instead of `Bearer`";
+    TokenErrorNotJson = "token.error-not-json", Token, F, [Warning],
+        "the token endpoint answers an error without a JSON body (RFC 6749 §5.2)",
+        "`refresh_token` answered an error without a JSON body";
+    TokenErrorStatus = "token.error-status", Token, F, [Info],
+        "the token endpoint answers an error with a status other than 400 or 401",
+        "`refresh_token` answered an error with a status other than 400 or 401";
+    TokenErrorWith200 = "token.error-with-200", Token, F, [Warning],
+        "the token endpoint answers an error with a 2xx status",
+        "`refresh_token` answered an error with a 2xx status";
+    TokenExpiresInMissing = "token.expires-in-missing", Token, F, [Info],
+        "token answers have no `expires_in`, so the token lifetime is unknown",
+        "`client_credentials` answers have no `expires_in`, so the token lifetime is unknown";
+    TokenExpiresInNotNumber = "token.expires-in-not-number", Token, F, [Warning],
+        "token answers carry `expires_in` as something other than a JSON number",
+        "`refresh_token` answers carry `expires_in` as a string instead of a number";
+    TokenFormEncoded = "token.form-encoded", Token, F, [Warning, Info],
+        "token answers are form-encoded instead of JSON (warning when labelled as JSON)",
+        "`authorization_code` answers are form-encoded instead of JSON";
+    TokenNoStoreMissing = "token.no-store-missing", Token, F, [Info],
+        "token answers lack `Cache-Control: no-store`",
+        "`refresh_token` answers lack `Cache-Control: no-store`";
+    TokenResponseUnreadable = "token.response-unreadable", Token, F, [Warning],
+        "the token endpoint answered 2xx with neither a token nor an error",
+        "`refresh_token` answered 2xx with neither a token nor an error";
+    TokenScopeNotReturned = "token.scope-not-returned", Token, F, [Info],
+        "token answers do not return `scope`, so a narrowed grant goes unseen",
+        "`authorization_code` answers do not return `scope`, so a narrowed grant goes unseen";
+    TokenTokenTypeMissing = "token.token-type-missing", Token, F, [Warning],
+        "token answers have no `token_type`, which RFC 6749 §5.1 requires",
+        "`refresh_token` answers have no `token_type`, which RFC 6749 §5.1 requires";
+    // permissions
+    PermissionDenialSignalChanged = "permission.denial-signal-changed", Permissions, D, [Warning],
+        "a denial now comes with another status, error code or `WWW-Authenticate` error",
+        "`me` now denies scope set `basic` with 404 instead of 403 insufficient_scope";
+    PermissionDownscopingChanged = "permission.downscoping-changed", Permissions, D, [Warning],
+        "the provider started or stopped honouring down-scoping on refresh",
+        "down-scoping on refresh for `acme` is now `ignored` instead of `honoured`";
+    PermissionError = "permission.error", Permissions, D, [Warning],
+        "a scope set now gets a 5xx, unreadable data or a network error",
+        "scope set `basic` could not be checked against `invoices`: it answered 503";
+    PermissionNewlyDenied = "permission.newly-denied", Permissions, D, [Breaking],
+        "a scope set that got data is now denied",
+        "scope set `read` is now denied by `invoices` with 403; it got the full data before";
+    PermissionNewlyGranted = "permission.newly-granted", Permissions, D, [Info],
+        "a scope set gets more data than before",
+        "scope set `basic` now gets the full data from `me`; it was denied before";
+    PermissionNewlyPartial = "permission.newly-partial", Permissions, D, [Breaking, Warning],
+        "a scope set now gets fields or items less than before (warning when already partial)",
+        "scope set `basic` now misses `$.email` from `me`; it got the full data before";
+    PermissionObservationUnreadable = "permission.observation-unreadable", Permissions, D, [Warning],
+        "a stored or fresh permissions observation cannot be read, so it was not compared",
+        "the before permissions observation has no `cells` object";
+    PermissionScopeSetAdded = "permission.scope-set-added", Permissions, D, [Info],
+        "the suite probes a scope set the baseline does not have",
+        "scope set `admin` was probed against `invoices` for the first time";
+    PermissionScopeSetRemoved = "permission.scope-set-removed", Permissions, D, [Info],
+        "a scope set of the baseline was not probed in this run",
+        "scope set `legacy` was not probed against `invoices` in this run";
+    PermissionInsufficientScopeMissing = "permission.insufficient-scope-missing", Permissions, F, [Info],
+        "a 403 denial lacks `WWW-Authenticate: Bearer error=\"insufficient_scope\"`",
+        "`invoices` denies scope set `basic` with 403 but WWW-Authenticate has no error=\"insufficient_scope\"";
+    PermissionMisleadingDenial = "permission.misleading-denial", Permissions, F, [Warning],
+        "a denial uses 404, 401, 400 or a 200 error envelope instead of 403 insufficient_scope",
+        "`invoices` denies scope set `basic` with 404 instead of 403 insufficient_scope";
+    PermissionNotProbed = "permission.not-probed", Permissions, F, [Info],
+        "no token for a scope set could be got without risking a grant (no connection holds exactly the set, none is disposable or known to keep its old refresh token valid); the set is not probed and never compared",
+        "scope set `public-only` was not probed against `invoices`: no connection holds exactly these scopes, and narrowing another grant could narrow it for good; add a connection granted exactly `public-only`, or mark a test connection that holds more `disposable: true`";
+    PermissionUndocumentedRequirement = "permission.undocumented-requirement", Permissions, F, [Warning],
+        "a scope set holding every documented scope is denied or gets partial data",
+        "scope set `read` holds every documented scope of `invoices` (`invoices:read`) but is denied with 403";
+    PermissionWorksWithoutDocumentedScope = "permission.works-without-documented-scope", Permissions, F, [Info],
+        "a scope set gets the full data without a scope the suite documents as required",
+        "scope set `basic` gets the full data of `invoices` without documented scope `invoices:read`";
+    // refresh
+    RefreshClassChanged = "refresh.class-changed", Refresh, D, [Breaking, Warning],
+        "a connection's refresh class changed (breaking towards one-time, reuse-revokes or no-refresh); a run whose refreshes were all rejected establishes no class and never yields it, and answers that stop carrying a refresh token are `refresh.stopped-issuing` alone (without a replay they do not show whether the last token stays valid)",
+        "acme: refresh tokens now behave as `rotating-one-time` instead of `non-rotating`";
+    RefreshGraceChanged = "refresh.grace-changed", Refresh, D, [Warning],
+        "the grace window of rotated-away refresh tokens moved by more than 20 %",
+        "acme: an old refresh token now stops working between 1000 ms and 2000 ms after rotation instead of between 30000 ms and 60000 ms";
+    RefreshLifetimeChanged = "refresh.lifetime-changed", Refresh, D, [Warning],
+        "the access or refresh token lifetime moved by more than 2 % and more than 5 s (29 vs 30 s or 3599 vs 3600 s is the same lifetime)",
+        "acme: the access token lifetime is now 1800 s instead of 3600 s";
+    RefreshObservationUnreadable = "refresh.observation-unreadable", Refresh, D, [Warning],
+        "a stored or fresh refresh observation cannot be read, so it was not compared",
+        "the before refresh observation is unreadable: missing field `class`";
+    RefreshStartedIssuing = "refresh.started-issuing", Refresh, D, [Info],
+        "refresh answers now carry a refresh token",
+        "acme: refresh answers now carry a refresh token";
+    RefreshStoppedIssuing = "refresh.stopped-issuing", Refresh, D, [Breaking, Warning],
+        "a successful refresh answer no longer carries a refresh token (a rejected refresh never is this rule); the message states the date the connection dies and where that date comes from (the provider's hint, the suite's documented lifetime) or that it is unknown (warning for non-rotating)",
+        "acme: refresh answers no longer carry a refresh token. The connection `acme` dies on 2026-03-01 12:00 UTC unless it is re-authorised (source: the suite's documented idle lifetime, `auth.refresh_token_lifetime`).";
+    RefreshDocumentedMismatch = "refresh.documented-mismatch", Refresh, F, [Info],
+        "refresh tokens behave other than `auth.refresh.documented` says",
+        "connection `acme`: refresh tokens behave as `rotating-one-time` but the suite documents `reusable`";
+    RefreshNotIssuing = "refresh.not-issuing", Refresh, F, [Info, Breaking],
+        "no refresh token is issued (info), or one refresh dropped it while others rotated it (breaking)",
+        "no refresh token was issued to connection `acme`, so it needs a new grant whenever its access token expires";
+    RefreshUndocumentedRefresh = "refresh.undocumented-refresh", Refresh, F, [Warning],
+        "refresh works although the suite documents no refresh",
+        "connection `acme` refreshed its token although the suite documents no refresh";
+    // schema
+    SchemaContentTypeChanged = "schema.content-type-changed", Schema, D, [Warning],
+        "a connection's response media type changed",
+        "connection `acme` now answers with content type `text/html` instead of `application/json`";
+    SchemaDeclaredViolation = "schema.declared-violation", Schema, D, [Breaking],
+        "a response violates the suite's declared JSON Schema (checked every run, names the connections)",
+        "response violates the declared schema at `/data/0/amount`: \"12.5\" is not of type \"integer\"";
+    SchemaFieldAdded = "schema.field-added", Schema, D, [Info],
+        "a new field appeared",
+        "`$.data[].currency` was added";
+    SchemaFieldRemoved = "schema.field-removed", Schema, D, [Breaking],
+        "a field of the baseline is gone (reported at the top-most path)",
+        "`$.email` was removed";
+    SchemaFieldRenamed = "schema.field-renamed", Schema, D, [Breaking],
+        "a removed and an added sibling with identical shapes and similar names (or the only removed and the only added one); most similar pair first, ties by path order",
+        "`$.data[].amount` was renamed to `$.data[].amount_cents`";
+    SchemaFormatChanged = "schema.format-changed", Schema, D, [Warning],
+        "a string format changed (e.g. `date-time` to none)",
+        "`$.created_at` changed format from `date-time` to nothing";
+    SchemaMapChanged = "schema.map-changed", Schema, D, [Info],
+        "an object's distinct keys crossed the map limit (1,000): it is now a map whose values are compared as one shape (`{}`), or has named fields again",
+        "`$.by_id` is now a map: more than 1000 distinct keys, so its values are compared as one shape (`$.by_id{}`) instead of field by field";
+    SchemaNullabilityChanged = "schema.nullability-changed", Schema, D, [Warning, Info],
+        "a field became nullable (info when no longer nullable)",
+        "`$.phone` became nullable";
+    SchemaObservationUnreadable = "schema.observation-unreadable", Schema, D, [Warning],
+        "a stored or fresh schema observation cannot be read, so it was not compared",
+        "the before observation's `shape` is not an object";
+    SchemaOptionalityChanged = "schema.optionality-changed", Schema, D, [Warning, Info],
+        "a required field became optional (info when now required)",
+        "`$.name` became optional";
+    SchemaStatusChanged = "schema.status-changed", Schema, D, [Breaking, Warning, Info],
+        "a connection's HTTP status changed (breaking 2xx to error, info error to 2xx)",
+        "connection `globex` now answers 403 instead of 200";
+    SchemaTypeChanged = "schema.type-changed", Schema, D, [Breaking],
+        "the non-null JSON types of a field changed (number, string, boolean, object, array; integer counts as number)",
+        "`$.data[].amount_cents` changed type from integer to string";
+    SchemaTypeWidened = "schema.type-widened", Schema, D, [Info],
+        "a field seen only with whole numbers now has fractions (integer to number); the reverse is no drift",
+        "`$.data[].total` widened from integer to number";
+    // suppressions: filed under schema, the probe used when an entry matched nothing
+    SuppressionExpired = "suppression.expired", Schema, D, [Warning],
+        "an ignore-file entry is past its `expires` date and no longer silences its drifts (filed under the matched drift's probe)",
+        "suppression of `schema.field-added` expired on 2027-01-31 (reason: vendor is rolling out video metrics)";
+    SuppressionUnused = "suppression.unused", Schema, F, [Info],
+        "an ignore-file entry matched no drift or finding in the whole run",
+        "suppression of `schema.field-renamed` matched nothing in this run (reason: tracked in JIRA-123)";
+    // values
+    ValuesEmptied = "values.emptied", Values, D, [Breaking],
+        "a non-empty value is now empty",
+        "`$.items` is now empty for `acme` (had data)";
+    ValuesNulled = "values.nulled", Values, D, [Warning],
+        "a value became null or missing",
+        "`$.totals.revenue` is now null or missing for `acme`";
+    ValuesObservationUnreadable = "values.observation-unreadable", Values, D, [Warning],
+        "a stored or fresh values observation cannot be read, so it was not compared",
+        "the before values observation has no `connections` object";
+    ValuesRecovered = "values.recovered", Values, D, [Info],
+        "a zero, empty or null value has data again",
+        "`conversions` has data again for `acme`";
+    ValuesRuleViolated = "values.rule-violated", Values, D, [Breaking],
+        "a declared implication rule that held for a connection in the baseline now fails for it (those connections named); a violation already in the baseline is not reported again",
+        "rule `conversions-follow-clicks` held for every connection in the baseline and is now violated by `acme`";
+    ValuesZeroed = "values.zeroed", Values, D, [Breaking],
+        "a metric non-zero in the baseline is now zero for every connection",
+        "`conversions` is now zero for `acme`, `globex` (was non-zero)";
+    ValuesZeroedForSubset = "values.zeroed-for-subset", Values, D, [Breaking],
+        "a metric non-zero everywhere in the baseline is now zero for some connections only (named)",
+        "`conversions` is now zero for `globex` only; 2 other connections still have it non-zero";
+    ValuesIncompleteFlagContradicted = "values.incomplete-flag-contradicted", Values, F, [Warning],
+        "the provider flags the data as complete while a rule fails or a metric is zero against its peers",
+        "connection `globex` claims complete data but has `conversions` at zero while other connections have it non-zero";
+    // deprecation
+    DeprecationAnnounced = "deprecation.announced", Deprecation, D, [Breaking],
+        "an endpoint starts announcing a deprecation or a sunset date",
+        "`invoices` now has a sunset date: 2026-06-30T00:00:00Z";
+    DeprecationDateChanged = "deprecation.date-changed", Deprecation, D, [Info],
+        "the announced deprecation date changed",
+        "`invoices`: the deprecation is now dated 2026-02-01T00:00:00Z instead of dated 2026-03-01T00:00:00Z";
+    DeprecationLinkChanged = "deprecation.link-changed", Deprecation, D, [Info],
+        "the `Link` relations `deprecation` or `sunset` changed",
+        "`invoices`: deprecation links changed: added `sunset <https://docs.example.com/sunset>`";
+    DeprecationObservationUnreadable = "deprecation.observation-unreadable", Deprecation, D, [Warning],
+        "a stored or fresh deprecation observation cannot be read, so it was not compared",
+        "the before deprecation observation is not an object";
+    DeprecationSunsetMoved = "deprecation.sunset-moved", Deprecation, D, [Breaking, Warning],
+        "the sunset date moved (breaking when earlier)",
+        "`invoices`: the sunset moved earlier, to 2026-04-30T00:00:00Z from 2026-06-30T00:00:00Z";
+    DeprecationWarningAdded = "deprecation.warning-added", Deprecation, D, [Warning],
+        "a new `Warning: 299` or vendor deprecation header",
+        "`invoices` now answers with `Warning: 299` \"this endpoint is deprecated\"";
+    DeprecationWarningRemoved = "deprecation.warning-removed", Deprecation, D, [Info],
+        "a `Warning: 299` or vendor deprecation header is gone",
+        "`invoices` no longer answers with `X-API-Warn` (was `v1 is deprecated`)";
+    DeprecationWithdrawn = "deprecation.withdrawn", Deprecation, D, [Info],
+        "an endpoint no longer announces its deprecation or sunset",
+        "`invoices` no longer announces a sunset (was 2026-06-30T00:00:00Z)";
+    DeprecationDeprecated = "deprecation.deprecated", Deprecation, F, [Warning],
+        "an endpoint is (or will be) deprecated, with the date and days since or left",
+        "`invoices` is deprecated since 2026-01-01T00:00:00Z (30 days ago)";
+    DeprecationMalformedHeader = "deprecation.malformed-header", Deprecation, F, [Info],
+        "a malformed `Deprecation`, `Sunset` or `Link` value, or a sunset before the deprecation date",
+        "`invoices` sent a malformed `Sunset` header: not an HTTP-date";
+    DeprecationSunsetPassed = "deprecation.sunset-passed", Deprecation, F, [Breaking],
+        "an endpoint passed its sunset date and may stop answering at any time",
+        "`invoices` passed its sunset date 2026-01-31T00:00:00Z 3 days ago and may stop answering at any time";
+    DeprecationSunsetScheduled = "deprecation.sunset-scheduled", Deprecation, F, [Warning, Breaking],
+        "an endpoint announces a future sunset date (breaking with fewer than 30 days left)",
+        "`invoices` sunsets on 2026-06-30T00:00:00Z (120 days left)";
+}
+
+impl Rule {
+    /// The catalogue entry of this rule.
+    pub fn info(self) -> &'static RuleInfo {
+        &RULES[self as usize]
+    }
+
+    /// The stable id, such as `schema.field-removed`.
+    pub fn id(self) -> &'static str {
+        self.info().id
+    }
+
+    /// The probe the rule is filed under (suppression rules: `schema`).
+    pub fn probe(self) -> ProbeKind {
+        self.info().probe
+    }
+
+    pub fn kind(self) -> RuleKind {
+        self.info().kind
+    }
+
+    /// Whether the catalogue allows emitting this rule with `severity`.
+    pub fn allows(self, severity: Severity) -> bool {
+        self.info().severities.contains(&severity)
+    }
+
+    /// The rule with this id, if the catalogue has one.
+    pub fn from_id(id: &str) -> Option<Rule> {
+        RULES.iter().find(|r| r.id == id).map(|r| r.rule)
+    }
+
+    /// The `Drift::rule` value of this rule emitted with `severity`: every emission site goes
+    /// through here, and debug builds (every test) check the severity against the catalogue.
+    pub fn emit(self, severity: Severity) -> RuleId {
+        debug_assert!(
+            self.allows(severity),
+            "{} emitted as {severity}; the catalogue allows {}",
+            self.id(),
+            self.info().severity()
+        );
+        RuleId(Repr::Known(self))
+    }
+}
+
+impl fmt::Display for Rule {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.id())
+    }
+}
+
+/// The rule of a drift or finding as stored: a catalogued [`Rule`], or an id this build does
+/// not know, kept verbatim (a `run.json` written by a build that had a rule since retired is
+/// still read, merged and re-rendered byte for byte). Serialises as the id string.
+///
+/// Code gets one from [`Rule::emit`] (checked against the catalogue) or by reading stored text
+/// ([`RuleId::parse`], serde); it compares with a [`Rule`] directly.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct RuleId(Repr);
+
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+enum Repr {
+    Known(Rule),
+    Unknown(Box<str>),
+}
+
+impl RuleId {
+    /// Reads a stored id: the catalogued rule, or the unknown id kept as written.
+    pub fn parse(id: &str) -> RuleId {
+        RuleId(match Rule::from_id(id) {
+            Some(rule) => Repr::Known(rule),
+            None => Repr::Unknown(id.into()),
+        })
+    }
+
+    /// The id as written in run.json.
+    pub fn as_str(&self) -> &str {
+        match &self.0 {
+            Repr::Known(rule) => rule.id(),
+            Repr::Unknown(id) => id,
+        }
+    }
+
+    /// The catalogued rule; `None` for an id this build does not know.
+    pub fn rule(&self) -> Option<Rule> {
+        match &self.0 {
+            Repr::Known(rule) => Some(*rule),
+            Repr::Unknown(_) => None,
+        }
+    }
+}
+
+impl fmt::Display for RuleId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl PartialEq<Rule> for RuleId {
+    fn eq(&self, other: &Rule) -> bool {
+        self.rule() == Some(*other)
+    }
+}
+
+impl PartialEq<str> for RuleId {
+    fn eq(&self, other: &str) -> bool {
+        self.as_str() == other
+    }
+}
+
+impl PartialEq<&str> for RuleId {
+    fn eq(&self, other: &&str) -> bool {
+        self.as_str() == *other
+    }
+}
+
+impl Serialize for RuleId {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(self.as_str())
+    }
+}
+
+impl<'de> Deserialize<'de> for RuleId {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let id = String::deserialize(d)?;
+        Ok(RuleId::parse(&id))
+    }
+}
+
+/// The catalogued id closest to `word`, for "did you mean" on a mistyped rule.
+pub fn suggest(word: &str) -> Option<&'static str> {
+    crate::suite::diagnostic::did_you_mean(word, RULES.iter().map(|r| r.id))
 }
 
 /// A stable identity of a drift across runs, so review decisions carry over: the first
@@ -391,14 +548,16 @@ pub fn fingerprint(d: &Drift) -> String {
 /// `driftwatch rules`: one line per rule under a header, columns aligned.
 pub fn render_table() -> String {
     let headers = ["ID", "PROBE", "KIND", "SEVERITY", "DESCRIPTION"];
+    let severities: Vec<String> = RULES.iter().map(RuleInfo::severity).collect();
     let rows: Vec<[&str; 5]> = RULES
         .iter()
-        .map(|r| {
+        .zip(&severities)
+        .map(|(r, severity)| {
             [
                 r.id,
                 r.probe.as_str(),
                 r.kind.as_str(),
-                r.severity,
+                severity,
                 r.description,
             ]
         })
@@ -422,8 +581,28 @@ pub fn render_table() -> String {
 
 /// `driftwatch rules --json`: the catalogue as a pretty JSON array.
 pub fn render_json() -> String {
-    // Serialising static strings and unit enums cannot fail.
-    let mut text = serde_json::to_string_pretty(RULES).unwrap_or_else(|_| "[]".to_owned());
+    #[derive(Serialize)]
+    struct Entry<'a> {
+        id: &'a str,
+        probe: ProbeKind,
+        severity: String,
+        kind: RuleKind,
+        description: &'a str,
+        example: &'a str,
+    }
+    let entries: Vec<Entry<'_>> = RULES
+        .iter()
+        .map(|r| Entry {
+            id: r.id,
+            probe: r.probe,
+            severity: r.severity(),
+            kind: r.kind,
+            description: r.description,
+            example: r.example,
+        })
+        .collect();
+    // Serialising strings and unit enums cannot fail.
+    let mut text = serde_json::to_string_pretty(&entries).unwrap_or_else(|_| "[]".to_owned());
     text.push('\n');
     text
 }
@@ -524,7 +703,7 @@ pub fn render_markdown() -> String {
                 "| `{}` | {} | {} | {} | {} |\n",
                 r.id,
                 r.kind.as_str(),
-                r.severity,
+                r.severity(),
                 cell(r.description),
                 cell(r.example)
             ));

@@ -38,9 +38,13 @@ fn baseline_filter(
     };
     let keys = match (&args.rule, drifts) {
         (None, _) => None,
-        (Some(rule), Some(drifts)) => Some(crate::baseline::review::keys_with_rule(
-            store, drifts, rule,
-        )?),
+        (Some(rule), Some(drifts)) => {
+            crate::baseline::review::check_rule(rule, drifts)
+                .map_err(|e| Error::Usage(e.to_string()))?;
+            Some(crate::baseline::review::keys_with_rule(
+                store, drifts, rule,
+            )?)
+        }
         (Some(_), None) => {
             return Err(Error::Usage(format!(
                 "--rule needs a finished run, but `{}` does not exist (pass --run FILE)",

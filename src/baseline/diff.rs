@@ -3,6 +3,7 @@
 
 use crate::model::{Drift, Observation, ObservationKey, ProbeKind, Severity};
 use crate::probe::shape::{FieldShape, JsonType, MAP_KEY_LIMIT, MAP_VALUES, absorb_integer};
+use crate::rules::Rule;
 use serde_json::Value;
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -42,7 +43,7 @@ impl Emitter<'_> {
     #[allow(clippy::too_many_arguments)]
     fn push(
         &mut self,
-        rule: &str,
+        rule: Rule,
         severity: Severity,
         path: Option<&str>,
         connections: Vec<String>,
@@ -51,7 +52,7 @@ impl Emitter<'_> {
         after: Option<Value>,
     ) {
         self.out.push(Drift {
-            rule: rule.to_owned(),
+            rule: rule.emit(severity),
             severity,
             provider: self.key.provider.clone(),
             probe: self.key.probe,
@@ -69,7 +70,7 @@ impl Emitter<'_> {
 
     fn field(
         &mut self,
-        rule: &str,
+        rule: Rule,
         severity: Severity,
         path: &str,
         message: String,
@@ -112,7 +113,7 @@ fn read_shape(
         if shape.is_some() {
             let msg = format!("the {side} observation's `shape` is not an object");
             em.push(
-                "schema.observation-unreadable",
+                Rule::SchemaObservationUnreadable,
                 Severity::Warning,
                 None,
                 Vec::new(),
@@ -136,7 +137,7 @@ fn read_shape(
                     "the {side} observation has an unreadable descriptor for `{path}`: {e}"
                 );
                 em.push(
-                    "schema.observation-unreadable",
+                    Rule::SchemaObservationUnreadable,
                     Severity::Warning,
                     Some(path),
                     Vec::new(),
@@ -183,7 +184,7 @@ fn diff_responses(em: &mut Emitter<'_>, before: Option<&Value>, after: Option<&V
                 show(bs)
             );
             em.push(
-                "schema.status-changed",
+                Rule::SchemaStatusChanged,
                 severity,
                 None,
                 vec![name.clone()],
@@ -200,7 +201,7 @@ fn diff_responses(em: &mut Emitter<'_>, before: Option<&Value>, after: Option<&V
                 show(bc)
             );
             em.push(
-                "schema.content-type-changed",
+                Rule::SchemaContentTypeChanged,
                 Severity::Warning,
                 None,
                 vec![name.clone()],
@@ -253,7 +254,7 @@ fn diff_shapes(
             let b = with_path(path, &before[path.as_str()]);
             let a = with_path(new, &after[*new]);
             em.push(
-                "schema.field-renamed",
+                Rule::SchemaFieldRenamed,
                 Severity::Breaking,
                 Some(path),
                 Vec::new(),
@@ -265,7 +266,7 @@ fn diff_shapes(
             let msg = format!("`{path}` was removed");
             let b = descriptor_json(&before[path.as_str()]);
             em.push(
-                "schema.field-removed",
+                Rule::SchemaFieldRemoved,
                 Severity::Breaking,
                 Some(path),
                 Vec::new(),
@@ -280,7 +281,7 @@ fn diff_shapes(
         let msg = format!("`{path}` was added");
         let a = descriptor_json(&after[path.as_str()]);
         em.push(
-            "schema.field-added",
+            Rule::SchemaFieldAdded,
             Severity::Info,
             Some(path),
             Vec::new(),
@@ -323,7 +324,7 @@ fn map_changes(
                  of being a map"
             )
         };
-        em.field("schema.map-changed", Severity::Info, path, msg, bf, af);
+        em.field(Rule::SchemaMapChanged, Severity::Info, path, msg, bf, af);
         out.push(path.clone());
     }
     out
@@ -349,17 +350,17 @@ fn diff_field(em: &mut Emitter<'_>, path: &str, b: &FieldShape, a: &FieldShape) 
                 names(&bt),
                 names(&at)
             );
-            em.field("schema.type-changed", Severity::Breaking, path, msg, b, a);
+            em.field(Rule::SchemaTypeChanged, Severity::Breaking, path, msg, b, a);
         } else if bt.contains(&JsonType::Integer) {
             let msg = format!("`{path}` widened from {} to {}", names(&bt), names(&at));
-            em.field("schema.type-widened", Severity::Info, path, msg, b, a);
+            em.field(Rule::SchemaTypeWidened, Severity::Info, path, msg, b, a);
         }
     }
     match (b.nullable(), a.nullable()) {
         (false, true) => {
             let msg = format!("`{path}` became nullable");
             em.field(
-                "schema.nullability-changed",
+                Rule::SchemaNullabilityChanged,
                 Severity::Warning,
                 path,
                 msg,
@@ -370,7 +371,7 @@ fn diff_field(em: &mut Emitter<'_>, path: &str, b: &FieldShape, a: &FieldShape) 
         (true, false) => {
             let msg = format!("`{path}` is no longer nullable");
             em.field(
-                "schema.nullability-changed",
+                Rule::SchemaNullabilityChanged,
                 Severity::Info,
                 path,
                 msg,
@@ -384,7 +385,7 @@ fn diff_field(em: &mut Emitter<'_>, path: &str, b: &FieldShape, a: &FieldShape) 
         (true, false) => {
             let msg = format!("`{path}` became optional");
             em.field(
-                "schema.optionality-changed",
+                Rule::SchemaOptionalityChanged,
                 Severity::Warning,
                 path,
                 msg,
@@ -395,7 +396,7 @@ fn diff_field(em: &mut Emitter<'_>, path: &str, b: &FieldShape, a: &FieldShape) 
         (false, true) => {
             let msg = format!("`{path}` became required");
             em.field(
-                "schema.optionality-changed",
+                Rule::SchemaOptionalityChanged,
                 Severity::Info,
                 path,
                 msg,
@@ -414,7 +415,14 @@ fn diff_field(em: &mut Emitter<'_>, path: &str, b: &FieldShape, a: &FieldShape) 
             fmt(b.format),
             fmt(a.format)
         );
-        em.field("schema.format-changed", Severity::Warning, path, msg, b, a);
+        em.field(
+            Rule::SchemaFormatChanged,
+            Severity::Warning,
+            path,
+            msg,
+            b,
+            a,
+        );
     }
 }
 

@@ -5,6 +5,7 @@
 
 use super::emit::Emitter;
 use crate::model::{Drift, ObservationKey, Severity};
+use crate::rules::Rule;
 use chrono::DateTime;
 use serde_json::{Map, Value, json};
 use std::collections::BTreeSet;
@@ -28,7 +29,7 @@ pub(crate) fn diff_deprecation(key: &ObservationKey, before: &Value, after: &Val
 /// The body object; an unreadable body is reported, never silently skipped.
 fn read<'v>(em: &mut Emitter<'_>, side: &str, body: &'v Value) -> Option<&'v Map<String, Value>> {
     em.object(
-        "deprecation.observation-unreadable",
+        Rule::DeprecationObservationUnreadable,
         format!("the {side} deprecation observation is not an object"),
         body,
     )
@@ -44,12 +45,12 @@ fn diff_deprecated(em: &mut Emitter<'_>, b: &Map<String, Value>, a: &Map<String,
     let (bv, av) = (text(b, "deprecated"), text(a, "deprecated"));
     let (rule, severity, msg) = match (bv, av) {
         (None, Some(v)) => (
-            "deprecation.announced",
+            Rule::DeprecationAnnounced,
             Severity::Breaking,
             format!("`{subject}` is now deprecated ({})", describe(v)),
         ),
         (Some(v), None) => (
-            "deprecation.withdrawn",
+            Rule::DeprecationWithdrawn,
             Severity::Info,
             format!(
                 "`{subject}` is no longer marked deprecated (was {})",
@@ -59,7 +60,7 @@ fn diff_deprecated(em: &mut Emitter<'_>, b: &Map<String, Value>, a: &Map<String,
         // Not in the brief's list: the date of an announced deprecation moved. Info, because
         // the sunset, not the deprecation date, is when anything stops working.
         (Some(x), Some(y)) if x != y => (
-            "deprecation.date-changed",
+            Rule::DeprecationDateChanged,
             Severity::Info,
             format!(
                 "`{subject}`: the deprecation is now {} instead of {}",
@@ -92,12 +93,12 @@ fn diff_sunset(em: &mut Emitter<'_>, b: &Map<String, Value>, a: &Map<String, Val
     let (bv, av) = (text(b, "sunset"), text(a, "sunset"));
     let (rule, severity, msg) = match (bv, av) {
         (None, Some(v)) => (
-            "deprecation.announced",
+            Rule::DeprecationAnnounced,
             Severity::Breaking,
             format!("`{subject}` now has a sunset date: {v}"),
         ),
         (Some(v), None) => (
-            "deprecation.withdrawn",
+            Rule::DeprecationWithdrawn,
             Severity::Info,
             format!("`{subject}` no longer announces a sunset (was {v})"),
         ),
@@ -110,7 +111,7 @@ fn diff_sunset(em: &mut Emitter<'_>, b: &Map<String, Value>, a: &Map<String, Val
                 _ => (Severity::Warning, "elsewhere"),
             };
             (
-                "deprecation.sunset-moved",
+                Rule::DeprecationSunsetMoved,
                 severity,
                 format!("`{subject}`: the sunset moved {how}, to {y} from {x}"),
             )
@@ -169,7 +170,7 @@ fn diff_links(em: &mut Emitter<'_>, b: &Map<String, Value>, a: &Map<String, Valu
         parts.join("; ")
     );
     em.push(
-        "deprecation.link-changed",
+        Rule::DeprecationLinkChanged,
         Severity::Info,
         Some("$.links"),
         msg,
@@ -198,7 +199,7 @@ fn diff_warnings(em: &mut Emitter<'_>, b: &Map<String, Value>, a: &Map<String, V
     let subject = em.key.subject.clone();
     if !added.is_empty() {
         em.push(
-            "deprecation.warning-added",
+            Rule::DeprecationWarningAdded,
             Severity::Warning,
             Some("$.warnings"),
             format!(
@@ -211,7 +212,7 @@ fn diff_warnings(em: &mut Emitter<'_>, b: &Map<String, Value>, a: &Map<String, V
     }
     if !removed.is_empty() {
         em.push(
-            "deprecation.warning-removed",
+            Rule::DeprecationWarningRemoved,
             Severity::Info,
             Some("$.warnings"),
             format!(
@@ -236,7 +237,7 @@ fn diff_vendor(em: &mut Emitter<'_>, b: &Map<String, Value>, a: &Map<String, Val
         let path = format!("$.vendor['{}']", name.replace('\'', "\\'"));
         match (bv.get(name), av.get(name)) {
             (None, Some(v)) => em.push(
-                "deprecation.warning-added",
+                Rule::DeprecationWarningAdded,
                 Severity::Warning,
                 Some(&path),
                 format!("`{subject}` now answers with `{name}: {}`", show(v)),
@@ -244,7 +245,7 @@ fn diff_vendor(em: &mut Emitter<'_>, b: &Map<String, Value>, a: &Map<String, Val
                 Some(v.clone()),
             ),
             (Some(x), Some(y)) if x != y => em.push(
-                "deprecation.warning-added",
+                Rule::DeprecationWarningAdded,
                 Severity::Warning,
                 Some(&path),
                 format!(
@@ -256,7 +257,7 @@ fn diff_vendor(em: &mut Emitter<'_>, b: &Map<String, Value>, a: &Map<String, Val
                 Some(y.clone()),
             ),
             (Some(x), None) => em.push(
-                "deprecation.warning-removed",
+                Rule::DeprecationWarningRemoved,
                 Severity::Info,
                 Some(&path),
                 format!(

@@ -3,6 +3,7 @@
 use crate::baseline::diff_observations;
 use crate::model::{Drift, Observation, ObservationKey, ProbeKind, Severity};
 use crate::probe::deprecation::{observe, parse};
+use crate::rules::Rule;
 use serde_json::{Value, json};
 
 fn obs(headers: &[(&str, &str)]) -> Observation {
@@ -58,7 +59,7 @@ fn deprecation_announced_is_breaking() {
     assert_eq!(
         d,
         vec![Drift {
-            rule: "deprecation.announced".to_owned(),
+            rule: Rule::DeprecationAnnounced.emit(Severity::Breaking),
             severity: Severity::Breaking,
             provider: "demo".to_owned(),
             probe: ProbeKind::Deprecation,
@@ -76,7 +77,7 @@ fn deprecation_announced_is_breaking() {
     assert_eq!(
         summary(&diff(&[], &[("Deprecation", "true")])),
         vec![(
-            "deprecation.announced",
+            Rule::DeprecationAnnounced.id(),
             "$.deprecated",
             Severity::Breaking,
             "`orders` is now deprecated (no date given)"
@@ -89,7 +90,7 @@ fn sunset_appearing_is_announced() {
     assert_eq!(
         summary(&diff(&[DEP], &[DEP, SUNSET])),
         vec![(
-            "deprecation.announced",
+            Rule::DeprecationAnnounced.id(),
             "$.sunset",
             Severity::Breaking,
             "`orders` now has a sunset date: 2026-06-30T23:59:59Z"
@@ -103,7 +104,7 @@ fn sunset_moved_earlier_is_breaking_later_is_warning() {
     assert_eq!(
         summary(&diff(&[SUNSET], &[earlier])),
         vec![(
-            "deprecation.sunset-moved",
+            Rule::DeprecationSunsetMoved.id(),
             "$.sunset",
             Severity::Breaking,
             "`orders`: the sunset moved earlier, to 2026-06-01T00:00:00Z from 2026-06-30T23:59:59Z"
@@ -112,7 +113,7 @@ fn sunset_moved_earlier_is_breaking_later_is_warning() {
     assert_eq!(
         summary(&diff(&[earlier], &[SUNSET])),
         vec![(
-            "deprecation.sunset-moved",
+            Rule::DeprecationSunsetMoved.id(),
             "$.sunset",
             Severity::Warning,
             "`orders`: the sunset moved later, to 2026-06-30T23:59:59Z from 2026-06-01T00:00:00Z"
@@ -126,13 +127,13 @@ fn withdrawn_deprecation_and_sunset_are_info() {
         summary(&diff(&[DEP, SUNSET], &[])),
         vec![
             (
-                "deprecation.withdrawn",
+                Rule::DeprecationWithdrawn.id(),
                 "$.deprecated",
                 Severity::Info,
                 "`orders` is no longer marked deprecated (was dated 2023-06-30T23:59:59Z)"
             ),
             (
-                "deprecation.withdrawn",
+                Rule::DeprecationWithdrawn.id(),
                 "$.sunset",
                 Severity::Info,
                 "`orders` no longer announces a sunset (was 2026-06-30T23:59:59Z)"
@@ -146,7 +147,7 @@ fn deprecation_date_changed_is_info() {
     assert_eq!(
         summary(&diff(&[("Deprecation", "true")], &[DEP])),
         vec![(
-            "deprecation.date-changed",
+            Rule::DeprecationDateChanged.id(),
             "$.deprecated",
             Severity::Info,
             "`orders`: the deprecation is now dated 2023-06-30T23:59:59Z instead of no date given"
@@ -166,7 +167,7 @@ fn link_changed_names_added_and_removed_links() {
     assert_eq!(
         summary(&d),
         vec![(
-            "deprecation.link-changed",
+            Rule::DeprecationLinkChanged.id(),
             "$.links",
             Severity::Info,
             "`orders`: deprecation links changed: added `deprecation <https://d.example/new>`, \
@@ -189,13 +190,13 @@ fn warnings_added_and_removed() {
         summary(&d),
         vec![
             (
-                "deprecation.warning-added",
+                Rule::DeprecationWarningAdded.id(),
                 "$.warnings",
                 Severity::Warning,
                 "`orders` now answers with `Warning: 299` \"c\""
             ),
             (
-                "deprecation.warning-removed",
+                Rule::DeprecationWarningRemoved.id(),
                 "$.warnings",
                 Severity::Info,
                 "`orders` no longer answers with `Warning: 299` \"a\""
@@ -211,7 +212,7 @@ fn vendor_headers_count_as_warnings() {
     assert_eq!(
         summary(&diff(&[], &[("x-api-warn", "v1 ends")])),
         vec![(
-            "deprecation.warning-added",
+            Rule::DeprecationWarningAdded.id(),
             "$.vendor['X-Api-Warn']",
             Severity::Warning,
             "`orders` now answers with `X-Api-Warn: v1 ends`"
@@ -220,7 +221,7 @@ fn vendor_headers_count_as_warnings() {
     assert_eq!(
         summary(&diff(&[("X-Api-Warn", "a")], &[("X-Api-Warn", "b")])),
         vec![(
-            "deprecation.warning-added",
+            Rule::DeprecationWarningAdded.id(),
             "$.vendor['X-Api-Warn']",
             Severity::Warning,
             "`orders` now answers with `X-Api-Warn: b` instead of `a`"
@@ -229,7 +230,7 @@ fn vendor_headers_count_as_warnings() {
     assert_eq!(
         summary(&diff(&[("X-Api-Warn", "a")], &[])),
         vec![(
-            "deprecation.warning-removed",
+            Rule::DeprecationWarningRemoved.id(),
             "$.vendor['X-Api-Warn']",
             Severity::Info,
             "`orders` no longer answers with `X-Api-Warn` (was `a`)"
@@ -252,7 +253,7 @@ fn unreadable_body_is_reported() {
     assert_eq!(
         summary(&diff_observations(&bad, &obs(&[]))),
         vec![(
-            "deprecation.observation-unreadable",
+            Rule::DeprecationObservationUnreadable.id(),
             "",
             Severity::Warning,
             "the baseline deprecation observation is not an object"
@@ -270,7 +271,7 @@ fn deprecation_warning_added_is_one_verdict_not_a_drift_and_a_vendor_warning() {
     ];
     let mut verdicts: Vec<(&str, String, Option<String>)> = diff(&[], &header)
         .into_iter()
-        .map(|d| ("drift", d.rule, d.path))
+        .map(|d| ("drift", d.rule.to_string(), d.path))
         .collect();
     let headers: Vec<(String, String)> = header
         .iter()
@@ -281,19 +282,19 @@ fn deprecation_warning_added_is_one_verdict_not_a_drift_and_a_vendor_warning() {
     verdicts.extend(
         crate::probe::deprecation::findings("demo", "orders", &[signals], now)
             .into_iter()
-            .map(|d| ("finding", d.rule, d.path)),
+            .map(|d| ("finding", d.rule.to_string(), d.path)),
     );
     assert_eq!(
         verdicts,
         vec![
             (
                 "drift",
-                "deprecation.warning-added".to_owned(),
+                Rule::DeprecationWarningAdded.id().to_owned(),
                 Some("$.vendor['X-Api-Warn']".to_owned())
             ),
             (
                 "drift",
-                "deprecation.warning-added".to_owned(),
+                Rule::DeprecationWarningAdded.id().to_owned(),
                 Some("$.warnings".to_owned())
             ),
         ]

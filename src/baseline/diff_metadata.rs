@@ -4,37 +4,38 @@
 
 use super::emit::Emitter;
 use crate::model::{Drift, ObservationKey, Severity};
+use crate::rules::Rule;
 use serde_json::{Map, Value, json};
 use std::collections::BTreeSet;
 
 /// Rule and severity for values a list lost, and for values it gained.
 struct ListRules {
-    removed: (&'static str, Severity),
-    added: (&'static str, Severity),
+    removed: (Rule, Severity),
+    added: (Rule, Severity),
 }
 
-const FIELD_CHANGED: (&str, Severity) = ("metadata.field-changed", Severity::Info);
+const FIELD_CHANGED: (Rule, Severity) = (Rule::MetadataFieldChanged, Severity::Info);
 
 fn list_rules(member: &str) -> ListRules {
     let (removed, added) = match member {
         "grant_types_supported" => (
-            ("metadata.grant-removed", Severity::Breaking),
-            ("metadata.grant-added", Severity::Info),
+            (Rule::MetadataGrantRemoved, Severity::Breaking),
+            (Rule::MetadataGrantAdded, Severity::Info),
         ),
         "scopes_supported" => (
-            ("metadata.scope-removed", Severity::Breaking),
-            ("metadata.scope-added", Severity::Info),
+            (Rule::MetadataScopeRemoved, Severity::Breaking),
+            (Rule::MetadataScopeAdded, Severity::Info),
         ),
         "code_challenge_methods_supported" => (
-            ("metadata.pkce-method-removed", Severity::Breaking),
+            (Rule::MetadataPkceMethodRemoved, Severity::Breaking),
             FIELD_CHANGED,
         ),
         "token_endpoint_auth_methods_supported" => (
-            ("metadata.auth-method-removed", Severity::Breaking),
+            (Rule::MetadataAuthMethodRemoved, Severity::Breaking),
             FIELD_CHANGED,
         ),
         "response_types_supported" => (
-            ("metadata.response-type-removed", Severity::Warning),
+            (Rule::MetadataResponseTypeRemoved, Severity::Warning),
             FIELD_CHANGED,
         ),
         _ => (FIELD_CHANGED, FIELD_CHANGED),
@@ -86,7 +87,7 @@ pub(crate) fn diff_metadata(key: &ObservationKey, before: &Value, after: &Value)
 /// The document; an unreadable body is reported, never silently skipped.
 fn read<'v>(em: &mut Emitter<'_>, side: &str, body: &'v Value) -> Option<&'v Map<String, Value>> {
     em.object(
-        "metadata.observation-unreadable",
+        Rule::MetadataObservationUnreadable,
         format!("the {side} metadata observation is not a JSON object"),
         body,
     )
@@ -173,8 +174,8 @@ fn diff_value(em: &mut Emitter<'_>, member: &str, before: Option<&Value>, after:
     };
     let (rule, severity) = match (is_endpoint(member), before) {
         // A new endpoint breaks nobody; a moved or vanished one breaks every client using it.
-        (true, None) => ("metadata.endpoint-changed", Severity::Info),
-        (true, Some(_)) => ("metadata.endpoint-changed", Severity::Breaking),
+        (true, None) => (Rule::MetadataEndpointChanged, Severity::Info),
+        (true, Some(_)) => (Rule::MetadataEndpointChanged, Severity::Breaking),
         (false, _) => FIELD_CHANGED,
     };
     em.push(

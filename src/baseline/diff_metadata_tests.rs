@@ -3,6 +3,7 @@
 use crate::baseline::diff_observations;
 use crate::model::{Drift, Observation, ProbeKind, Severity};
 use crate::probe::metadata::{SUBJECT_OAUTH, observe};
+use crate::rules::Rule;
 use serde_json::{Value, json};
 
 fn base() -> Value {
@@ -67,7 +68,7 @@ fn grants_removed_and_added() {
         d,
         vec![
             Drift {
-                rule: "metadata.grant-added".to_owned(),
+                rule: Rule::MetadataGrantAdded.emit(Severity::Info),
                 severity: Severity::Info,
                 provider: "demo".to_owned(),
                 probe: ProbeKind::Metadata,
@@ -82,7 +83,7 @@ fn grants_removed_and_added() {
                 suppressed: None,
             },
             Drift {
-                rule: "metadata.grant-removed".to_owned(),
+                rule: Rule::MetadataGrantRemoved.emit(Severity::Breaking),
                 severity: Severity::Breaking,
                 provider: "demo".to_owned(),
                 probe: ProbeKind::Metadata,
@@ -110,13 +111,13 @@ fn omitted_grant_list_compares_as_the_rfc_default() {
         summary(&d),
         vec![
             (
-                "metadata.grant-added",
+                Rule::MetadataGrantAdded.id(),
                 "grant_types_supported",
                 Severity::Info,
                 "`grant_types_supported` now lists `implicit`"
             ),
             (
-                "metadata.grant-removed",
+                Rule::MetadataGrantRemoved.id(),
                 "grant_types_supported",
                 Severity::Breaking,
                 "`grant_types_supported` no longer lists `password`, `refresh_token`"
@@ -134,13 +135,13 @@ fn scopes_removed_and_added() {
         summary(&d),
         vec![
             (
-                "metadata.scope-added",
+                Rule::MetadataScopeAdded.id(),
                 "scopes_supported",
                 Severity::Info,
                 "`scopes_supported` now lists `admin`"
             ),
             (
-                "metadata.scope-removed",
+                Rule::MetadataScopeRemoved.id(),
                 "scopes_supported",
                 Severity::Breaking,
                 "`scopes_supported` no longer lists `write`"
@@ -167,25 +168,25 @@ fn endpoints_changed_removed_and_added() {
         summary(&d),
         vec![
             (
-                "metadata.endpoint-changed",
+                Rule::MetadataEndpointChanged.id(),
                 "issuer",
                 Severity::Breaking,
                 "`issuer` changed from `https://as.example` to `https://as.example/v2`"
             ),
             (
-                "metadata.endpoint-changed",
+                Rule::MetadataEndpointChanged.id(),
                 "jwks_uri",
                 Severity::Breaking,
                 "`jwks_uri` was removed (was `https://as.example/jwks`)"
             ),
             (
-                "metadata.endpoint-changed",
+                Rule::MetadataEndpointChanged.id(),
                 "revocation_endpoint",
                 Severity::Info,
                 "`revocation_endpoint` was added: `https://as.example/revoke`"
             ),
             (
-                "metadata.endpoint-changed",
+                Rule::MetadataEndpointChanged.id(),
                 "token_endpoint",
                 Severity::Breaking,
                 "`token_endpoint` changed from `https://as.example/token` to \
@@ -209,25 +210,25 @@ fn pkce_auth_and_response_type_removals() {
         summary(&d),
         vec![
             (
-                "metadata.auth-method-removed",
+                Rule::MetadataAuthMethodRemoved.id(),
                 "token_endpoint_auth_methods_supported",
                 Severity::Breaking,
                 "`token_endpoint_auth_methods_supported` no longer lists `client_secret_basic`"
             ),
             (
-                "metadata.field-changed",
+                Rule::MetadataFieldChanged.id(),
                 "token_endpoint_auth_methods_supported",
                 Severity::Info,
                 "`token_endpoint_auth_methods_supported` now lists `private_key_jwt`"
             ),
             (
-                "metadata.pkce-method-removed",
+                Rule::MetadataPkceMethodRemoved.id(),
                 "code_challenge_methods_supported",
                 Severity::Breaking,
                 "`code_challenge_methods_supported` no longer lists `S256`"
             ),
             (
-                "metadata.response-type-removed",
+                Rule::MetadataResponseTypeRemoved.id(),
                 "response_types_supported",
                 Severity::Warning,
                 "`response_types_supported` no longer lists `token`"
@@ -252,13 +253,13 @@ fn additions_to_pkce_and_response_types_are_field_changes() {
         summary(&d),
         vec![
             (
-                "metadata.field-changed",
+                Rule::MetadataFieldChanged.id(),
                 "code_challenge_methods_supported",
                 Severity::Info,
                 "`code_challenge_methods_supported` now lists `S512`"
             ),
             (
-                "metadata.field-changed",
+                Rule::MetadataFieldChanged.id(),
                 "response_types_supported",
                 Severity::Info,
                 "`response_types_supported` now lists `id_token`"
@@ -281,20 +282,20 @@ fn anything_else_is_a_field_change() {
         summary(&d),
         vec![
             (
-                "metadata.field-changed",
+                Rule::MetadataFieldChanged.id(),
                 "service_documentation",
                 Severity::Info,
                 "`service_documentation` changed from `https://as.example/docs` to \
                  `https://as.example/v2/docs`"
             ),
             (
-                "metadata.field-changed",
+                Rule::MetadataFieldChanged.id(),
                 "ui_locales_supported",
                 Severity::Info,
                 "`ui_locales_supported` now lists `de` and no longer lists `en`"
             ),
             (
-                "metadata.field-changed",
+                Rule::MetadataFieldChanged.id(),
                 "x_vendor_flag",
                 Severity::Info,
                 "`x_vendor_flag` was added: `true`"
@@ -310,7 +311,7 @@ fn unreadable_body_is_reported() {
     assert_eq!(
         summary(&diff_observations(&obs(&base()), &bad)),
         vec![(
-            "metadata.observation-unreadable",
+            Rule::MetadataObservationUnreadable.id(),
             "",
             Severity::Warning,
             "the current metadata observation is not a JSON object"

@@ -5,6 +5,7 @@
 use super::emit::Emitter;
 use crate::model::{Drift, ObservationKey, Severity};
 use crate::probe::permissions::{Cell, CellClass, describe_signal, evidence};
+use crate::rules::Rule;
 use serde_json::Value;
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -29,7 +30,7 @@ pub(crate) fn diff_permissions(key: &ObservationKey, before: &Value, after: &Val
                         key.subject
                     );
                     em.push(
-                        "permission.scope-set-removed",
+                        Rule::PermissionScopeSetRemoved,
                         Severity::Info,
                         Some(set),
                         msg,
@@ -43,7 +44,7 @@ pub(crate) fn diff_permissions(key: &ObservationKey, before: &Value, after: &Val
                         key.subject
                     );
                     em.push(
-                        "permission.scope-set-added",
+                        Rule::PermissionScopeSetAdded,
                         Severity::Info,
                         Some(set),
                         msg,
@@ -65,7 +66,7 @@ pub(crate) fn diff_permissions(key: &ObservationKey, before: &Value, after: &Val
             show(bd)
         );
         em.push(
-            "permission.downscoping-changed",
+            Rule::PermissionDownscopingChanged,
             Severity::Warning,
             None,
             msg,
@@ -82,7 +83,7 @@ pub(crate) fn diff_permissions(key: &ObservationKey, before: &Value, after: &Val
 fn cells(em: &mut Emitter<'_>, side: &str, body: &Value) -> Option<BTreeMap<String, Option<Cell>>> {
     let Some(map) = body.get("cells").and_then(Value::as_object) else {
         em.push(
-            "permission.observation-unreadable",
+            Rule::PermissionObservationUnreadable,
             Severity::Warning,
             None,
             format!("the {side} permissions observation has no `cells` object"),
@@ -100,7 +101,7 @@ fn cells(em: &mut Emitter<'_>, side: &str, body: &Value) -> Option<BTreeMap<Stri
             Err(e) => {
                 out.insert(set.clone(), None);
                 em.push(
-                "permission.observation-unreadable",
+                Rule::PermissionObservationUnreadable,
                 Severity::Warning,
                 Some(set),
                 format!("the {side} permissions observation has an unreadable cell for scope set `{set}`: {e}"),
@@ -118,7 +119,7 @@ fn diff_cell(em: &mut Emitter<'_>, set: &str, b: &Cell, a: &Cell) {
     let endpoint = em.key.subject.clone();
     let (rule, severity, msg) = match (b.class, a.class) {
         (Granted | Partial, Denied) => (
-            "permission.newly-denied",
+            Rule::PermissionNewlyDenied,
             Severity::Breaking,
             format!(
                 "scope set `{set}` is now denied by `{endpoint}` with {}; it {} before",
@@ -127,7 +128,7 @@ fn diff_cell(em: &mut Emitter<'_>, set: &str, b: &Cell, a: &Cell) {
             ),
         ),
         (Granted, Partial) => (
-            "permission.newly-partial",
+            Rule::PermissionNewlyPartial,
             Severity::Breaking,
             format!(
                 "scope set `{set}` now {} from `{endpoint}`; it got the full data before",
@@ -135,7 +136,7 @@ fn diff_cell(em: &mut Emitter<'_>, set: &str, b: &Cell, a: &Cell) {
             ),
         ),
         (Partial, Partial) if lost_more(b, a) => (
-            "permission.newly-partial",
+            Rule::PermissionNewlyPartial,
             Severity::Warning,
             format!(
                 "scope set `{set}` now {} from `{endpoint}`; it {} before",
@@ -145,7 +146,7 @@ fn diff_cell(em: &mut Emitter<'_>, set: &str, b: &Cell, a: &Cell) {
         ),
         // Denied → partial gains access too, if not all of it; it is named the same way.
         (Denied | Partial, Granted) | (Denied, Partial) => (
-            "permission.newly-granted",
+            Rule::PermissionNewlyGranted,
             Severity::Info,
             format!(
                 "scope set `{set}` now {} from `{endpoint}`; it {} before",
@@ -154,7 +155,7 @@ fn diff_cell(em: &mut Emitter<'_>, set: &str, b: &Cell, a: &Cell) {
             ),
         ),
         (Denied, Denied) if b.signal != a.signal || b.error_code != a.error_code => (
-            "permission.denial-signal-changed",
+            Rule::PermissionDenialSignalChanged,
             Severity::Warning,
             format!(
                 "`{endpoint}` now denies scope set `{set}` with {} instead of {}",
@@ -164,7 +165,7 @@ fn diff_cell(em: &mut Emitter<'_>, set: &str, b: &Cell, a: &Cell) {
         ),
         // An error says nothing about permissions: never a denial, always its own rule.
         (Granted | Partial | Denied, Error) => (
-            "permission.error",
+            Rule::PermissionError,
             Severity::Warning,
             format!(
                 "scope set `{set}` could not be checked against `{endpoint}`: it {}",

@@ -2,6 +2,7 @@
 
 use crate::baseline::diff_observations;
 use crate::model::{Drift, Observation, ObservationKey, ProbeKind, Severity};
+use crate::rules::Rule;
 use serde_json::{Value, json};
 
 fn obs(cells: Value, downscoping: &str) -> Observation {
@@ -80,7 +81,7 @@ fn newly_denied_is_breaking_from_granted_and_partial() {
     assert_eq!(
         summary(&drifts),
         vec![(
-            "permission.newly-denied",
+            Rule::PermissionNewlyDenied.id(),
             Severity::Breaking,
             BASIC,
             "scope set `basic` is now denied by `profile` with 403-insufficient-scope; it got the full data before"
@@ -95,7 +96,7 @@ fn newly_denied_is_breaking_from_granted_and_partial() {
     assert_eq!(
         summary(&drifts),
         vec![(
-            "permission.newly-denied",
+            Rule::PermissionNewlyDenied.id(),
             Severity::Breaking,
             BASIC,
             "scope set `basic` is now denied by `profile` with 404; it got partial data (missing `$.email`) before"
@@ -108,7 +109,7 @@ fn newly_partial_is_breaking_from_granted() {
     assert_eq!(
         summary(&one(granted(), partial(&[], Some((2, 5))))),
         vec![(
-            "permission.newly-partial",
+            Rule::PermissionNewlyPartial.id(),
             Severity::Breaking,
             BASIC,
             "scope set `basic` now got partial data (2 of 5 items) from `profile`; it got the full data before"
@@ -124,7 +125,7 @@ fn partial_losing_more_is_a_warning() {
             partial(&["$.address", "$.email"], None)
         )),
         vec![(
-            "permission.newly-partial",
+            Rule::PermissionNewlyPartial.id(),
             Severity::Warning,
             BASIC,
             "scope set `basic` now got partial data (missing `$.address`, `$.email`) from `profile`; it got partial data (missing `$.email`) before"
@@ -136,7 +137,7 @@ fn partial_losing_more_is_a_warning() {
             .iter()
             .map(|s| (s.0, s.1))
             .collect::<Vec<_>>(),
-        vec![("permission.newly-partial", Severity::Warning)]
+        vec![(Rule::PermissionNewlyPartial.id(), Severity::Warning)]
     );
     // Losing less, or the same, is no drift.
     assert_eq!(
@@ -153,7 +154,7 @@ fn newly_granted_is_info() {
     assert_eq!(
         summary(&one(denied(404, "404", None), granted())),
         vec![(
-            "permission.newly-granted",
+            Rule::PermissionNewlyGranted.id(),
             Severity::Info,
             BASIC,
             "scope set `basic` now got the full data from `profile`; it was denied with 404 before"
@@ -162,7 +163,7 @@ fn newly_granted_is_info() {
     assert_eq!(
         summary(&one(partial(&["$.email"], None), granted())),
         vec![(
-            "permission.newly-granted",
+            Rule::PermissionNewlyGranted.id(),
             Severity::Info,
             BASIC,
             "scope set `basic` now got the full data from `profile`; it got partial data (missing `$.email`) before"
@@ -171,7 +172,7 @@ fn newly_granted_is_info() {
     assert_eq!(
         summary(&one(denied(404, "404", None), partial(&["$.email"], None))),
         vec![(
-            "permission.newly-granted",
+            Rule::PermissionNewlyGranted.id(),
             Severity::Info,
             BASIC,
             "scope set `basic` now got partial data (missing `$.email`) from `profile`; it was denied with 404 before"
@@ -187,7 +188,7 @@ fn denial_signal_or_code_changes_are_warnings() {
             denied(404, "404", Some("object_not_found"))
         )),
         vec![(
-            "permission.denial-signal-changed",
+            Rule::PermissionDenialSignalChanged.id(),
             Severity::Warning,
             BASIC,
             "`profile` now denies scope set `basic` with 404 (object_not_found) instead of 403-insufficient-scope"
@@ -198,7 +199,7 @@ fn denial_signal_or_code_changes_are_warnings() {
         denied(400, "400", Some("4700")),
     );
     assert_eq!(code_only.len(), 1);
-    assert_eq!(code_only[0].rule, "permission.denial-signal-changed");
+    assert_eq!(code_only[0].rule, Rule::PermissionDenialSignalChanged.id());
     // The status alone (same signal, same code) is not a signal change.
     assert_eq!(
         one(
@@ -216,7 +217,7 @@ fn an_error_cell_is_never_newly_denied() {
         assert_eq!(
             summary(&drifts),
             vec![(
-                "permission.error",
+                Rule::PermissionError.id(),
                 Severity::Warning,
                 BASIC,
                 "scope set `basic` could not be checked against `profile`: it failed without an answer"
@@ -240,19 +241,19 @@ fn scope_sets_added_removed_and_downscoping_changed() {
         summary(&drifts),
         vec![
             (
-                "permission.downscoping-changed",
+                Rule::PermissionDownscopingChanged.id(),
                 Severity::Warning,
                 None,
                 "down-scoping on refresh for `profile` is now `ignored` instead of `honoured`"
             ),
             (
-                "permission.scope-set-added",
+                Rule::PermissionScopeSetAdded.id(),
                 Severity::Info,
                 Some("new"),
                 "scope set `new` was probed against `profile` for the first time"
             ),
             (
-                "permission.scope-set-removed",
+                Rule::PermissionScopeSetRemoved.id(),
                 Severity::Info,
                 Some("old"),
                 "scope set `old` was not probed against `profile` in this run"
@@ -281,9 +282,9 @@ fn drifts_are_sorted_by_rule_then_scope_set() {
     assert_eq!(
         keys,
         vec![
-            ("permission.newly-denied", Some("a")),
-            ("permission.newly-denied", Some("b")),
-            ("permission.newly-granted", Some("c")),
+            (Rule::PermissionNewlyDenied.id(), Some("a")),
+            (Rule::PermissionNewlyDenied.id(), Some("b")),
+            (Rule::PermissionNewlyGranted.id(), Some("c")),
         ]
     );
 }
@@ -298,7 +299,7 @@ fn unreadable_observations_are_reported() {
     assert_eq!(
         summary(&diff_observations(&no_cells, &good)),
         vec![(
-            "permission.observation-unreadable",
+            Rule::PermissionObservationUnreadable.id(),
             Severity::Warning,
             None,
             "the baseline permissions observation has no `cells` object"
@@ -311,6 +312,6 @@ fn unreadable_observations_are_reported() {
             .iter()
             .map(|s| (s.0, s.2))
             .collect::<Vec<_>>(),
-        vec![("permission.observation-unreadable", BASIC)]
+        vec![(Rule::PermissionObservationUnreadable.id(), BASIC)]
     );
 }

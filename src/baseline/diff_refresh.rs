@@ -5,6 +5,7 @@
 use super::emit::Emitter;
 use crate::model::{Drift, ObservationKey, Severity};
 use crate::probe::refresh::{Classification, RefreshClass};
+use crate::rules::Rule;
 use serde_json::{Value, json};
 
 /// A lifetime that moved by at most this share of the baseline (percent), or by at most
@@ -55,7 +56,7 @@ fn read(em: &mut Emitter<'_>, side: &str, body: &Value) -> Option<Classification
         Ok(c) => Some(c),
         Err(e) => {
             em.push(
-                "refresh.observation-unreadable",
+                Rule::RefreshObservationUnreadable,
                 Severity::Warning,
                 None,
                 format!("the {side} refresh observation is unreadable: {e}"),
@@ -97,7 +98,7 @@ fn diff_class(em: &mut Emitter<'_>, b: &Classification, a: &Classification) {
         bc.as_str()
     );
     em.push(
-        "refresh.class-changed",
+        Rule::RefreshClassChanged,
         severity,
         Some("$.class"),
         msg,
@@ -125,7 +126,7 @@ fn diff_issuing(em: &mut Emitter<'_>, b: &Classification, a: &Classification) {
                 .refresh_token_lifetime_s
                 .map(|s| json!({ "dies_in_s": s }));
             em.push(
-                "refresh.stopped-issuing",
+                Rule::RefreshStoppedIssuing,
                 severity,
                 Some("$.issues_refresh_tokens"),
                 msg,
@@ -136,7 +137,7 @@ fn diff_issuing(em: &mut Emitter<'_>, b: &Classification, a: &Classification) {
         (false, true) => {
             let msg = format!("{}: refresh answers now carry a refresh token", em.who());
             em.push(
-                "refresh.started-issuing",
+                Rule::RefreshStartedIssuing,
                 Severity::Info,
                 Some("$.issues_refresh_tokens"),
                 msg,
@@ -173,7 +174,7 @@ fn diff_lifetime(
         em.who()
     );
     em.push(
-        "refresh.lifetime-changed",
+        Rule::RefreshLifetimeChanged,
         Severity::Warning,
         Some(path),
         msg,
@@ -198,7 +199,7 @@ fn diff_grace(em: &mut Emitter<'_>, b: &Classification, a: &Classification) {
         em.who()
     );
     em.push(
-        "refresh.grace-changed",
+        Rule::RefreshGraceChanged,
         Severity::Warning,
         Some("$.grace_window_ms"),
         msg,

@@ -3,6 +3,7 @@
 use crate::baseline::diff_observations;
 use crate::model::{Drift, Observation, ObservationKey, ProbeKind, Severity};
 use crate::probe::refresh::{Classification, RefreshClass, RefreshTrace, observe};
+use crate::rules::Rule;
 use serde_json::json;
 
 fn trace() -> RefreshTrace {
@@ -44,12 +45,12 @@ fn summary(drifts: &[Drift]) -> Vec<(&str, Option<&str>, Severity)> {
 fn class_change(before: RefreshClass, after: RefreshClass) -> Vec<(String, Severity)> {
     diff(&class(before), &class(after))
         .into_iter()
-        .map(|d| (d.rule, d.severity))
+        .map(|d| (d.rule.to_string(), d.severity))
         .collect()
 }
 
 fn changed(severity: Severity) -> Vec<(String, Severity)> {
-    vec![("refresh.class-changed".to_owned(), severity)]
+    vec![(Rule::RefreshClassChanged.id().to_owned(), severity)]
 }
 
 #[test]
@@ -74,7 +75,7 @@ fn class_changed_to_one_time_is_breaking() {
     assert_eq!(
         d,
         vec![Drift {
-            rule: "refresh.class-changed".to_owned(),
+            rule: Rule::RefreshClassChanged.emit(Severity::Breaking),
             severity: Severity::Breaking,
             provider: "demo".to_owned(),
             probe: ProbeKind::Refresh,
@@ -172,14 +173,18 @@ fn stopped_issuing_is_breaking_and_says_when_the_connection_dies() {
     assert_eq!(
         summary(&d),
         vec![
-            ("refresh.class-changed", Some("$.class"), Severity::Warning),
             (
-                "refresh.lifetime-changed",
+                Rule::RefreshClassChanged.id(),
+                Some("$.class"),
+                Severity::Warning
+            ),
+            (
+                Rule::RefreshLifetimeChanged.id(),
                 Some("$.refresh_token_lifetime_s"),
                 Severity::Warning
             ),
             (
-                "refresh.stopped-issuing",
+                Rule::RefreshStoppedIssuing.id(),
                 Some("$.issues_refresh_tokens"),
                 Severity::Breaking
             ),
@@ -205,7 +210,7 @@ fn stopped_issuing_without_a_known_lifetime_has_no_deadline() {
     assert_eq!(
         summary(&d),
         vec![(
-            "refresh.stopped-issuing",
+            Rule::RefreshStoppedIssuing.id(),
             Some("$.issues_refresh_tokens"),
             Severity::Breaking
         )]
@@ -221,7 +226,7 @@ fn stopped_sending_back_a_non_rotating_token_is_a_warning() {
     assert_eq!(
         summary(&diff(&before, &after)),
         vec![(
-            "refresh.stopped-issuing",
+            Rule::RefreshStoppedIssuing.id(),
             Some("$.issues_refresh_tokens"),
             Severity::Warning
         )]
@@ -237,7 +242,7 @@ fn started_issuing_is_info() {
     assert_eq!(
         summary(&d),
         vec![(
-            "refresh.started-issuing",
+            Rule::RefreshStartedIssuing.id(),
             Some("$.issues_refresh_tokens"),
             Severity::Info
         )]
@@ -270,12 +275,12 @@ fn lifetime_within_two_percent_is_not_a_change() {
         summary(&diff_observations(&exact(&before), &exact(&after))),
         vec![
             (
-                "refresh.lifetime-changed",
+                Rule::RefreshLifetimeChanged.id(),
                 Some("$.access_token_lifetime_s"),
                 Severity::Warning
             ),
             (
-                "refresh.lifetime-changed",
+                Rule::RefreshLifetimeChanged.id(),
                 Some("$.refresh_token_lifetime_s"),
                 Severity::Warning
             ),
@@ -303,12 +308,12 @@ fn lifetime_beyond_two_percent_is_a_warning() {
         summary(&d),
         vec![
             (
-                "refresh.lifetime-changed",
+                Rule::RefreshLifetimeChanged.id(),
                 Some("$.access_token_lifetime_s"),
                 Severity::Warning
             ),
             (
-                "refresh.lifetime-changed",
+                Rule::RefreshLifetimeChanged.id(),
                 Some("$.refresh_token_lifetime_s"),
                 Severity::Warning
             ),
@@ -357,7 +362,7 @@ fn grace_moved_beyond_twenty_percent_is_a_warning() {
     assert_eq!(
         summary(&d),
         vec![(
-            "refresh.grace-changed",
+            Rule::RefreshGraceChanged.id(),
             Some("$.grace_window_ms"),
             Severity::Warning
         )]
@@ -390,7 +395,11 @@ fn unreadable_observation_is_reported() {
     let d = diff_observations(&bad, &good);
     assert_eq!(
         summary(&d),
-        vec![("refresh.observation-unreadable", None, Severity::Warning)]
+        vec![(
+            Rule::RefreshObservationUnreadable.id(),
+            None,
+            Severity::Warning
+        )]
     );
     assert!(
         d[0].message
@@ -434,7 +443,7 @@ fn refresh_lifetime_changed_needs_more_than_2_percent_and_more_than_5_s() {
             .collect::<Vec<_>>()
     };
     let drift = vec![(
-        "refresh.lifetime-changed".to_owned(),
+        Rule::RefreshLifetimeChanged.id().to_owned(),
         Some("$.access_token_lifetime_s".to_owned()),
         Severity::Warning,
     )];
@@ -462,7 +471,7 @@ fn refresh_lifetime_changed_needs_more_than_2_percent_and_more_than_5_s() {
     assert_eq!(
         summary(&diff_observations(&exact(&x), &exact(&y))),
         vec![(
-            "refresh.lifetime-changed",
+            Rule::RefreshLifetimeChanged.id(),
             Some("$.refresh_token_lifetime_s"),
             Severity::Warning
         )]

@@ -53,7 +53,7 @@ fn field_removed_reports_only_the_topmost_path() {
     assert_eq!(
         drifts,
         vec![Drift {
-            rule: "schema.field-removed".into(),
+            rule: Rule::SchemaFieldRemoved.emit(Severity::Breaking),
             severity: Severity::Breaking,
             provider: "demo".into(),
             probe: ProbeKind::Schema,
@@ -77,7 +77,7 @@ fn field_added_reports_only_the_topmost_path() {
     let drifts = diff_observations(&before, &after);
     assert_eq!(
         summary(&drifts),
-        vec![("schema.field-added", Some("$.meta"), Severity::Info)]
+        vec![(Rule::SchemaFieldAdded.id(), Some("$.meta"), Severity::Info)]
     );
     assert_eq!(
         drifts[0].after,
@@ -93,7 +93,11 @@ fn rename_with_identical_descriptor_is_one_drift() {
     let drifts = diff_observations(&before, &after);
     assert_eq!(
         summary(&drifts),
-        vec![("schema.field-renamed", Some("$.name"), Severity::Breaking)]
+        vec![(
+            Rule::SchemaFieldRenamed.id(),
+            Some("$.name"),
+            Severity::Breaking
+        )]
     );
     assert_eq!(
         drifts[0].message,
@@ -116,7 +120,7 @@ fn rename_compares_whole_subtrees() {
     assert_eq!(
         summary(&diff_observations(&before, &same)),
         vec![(
-            "schema.field-renamed",
+            Rule::SchemaFieldRenamed.id(),
             Some("$.data[].owner"),
             Severity::Breaking
         )]
@@ -125,9 +129,13 @@ fn rename_compares_whole_subtrees() {
     assert_eq!(
         summary(&diff_observations(&before, &different)),
         vec![
-            ("schema.field-added", Some("$.data[].user"), Severity::Info),
             (
-                "schema.field-removed",
+                Rule::SchemaFieldAdded.id(),
+                Some("$.data[].user"),
+                Severity::Info
+            ),
+            (
+                Rule::SchemaFieldRemoved.id(),
                 Some("$.data[].owner"),
                 Severity::Breaking
             ),
@@ -142,10 +150,18 @@ fn ambiguous_renames_fall_back_to_removed_and_added() {
     assert_eq!(
         summary(&diff_observations(&before, &after)),
         vec![
-            ("schema.field-added", Some("$.c"), Severity::Info),
-            ("schema.field-added", Some("$.d"), Severity::Info),
-            ("schema.field-removed", Some("$.a"), Severity::Breaking),
-            ("schema.field-removed", Some("$.b"), Severity::Breaking),
+            (Rule::SchemaFieldAdded.id(), Some("$.c"), Severity::Info),
+            (Rule::SchemaFieldAdded.id(), Some("$.d"), Severity::Info),
+            (
+                Rule::SchemaFieldRemoved.id(),
+                Some("$.a"),
+                Severity::Breaking
+            ),
+            (
+                Rule::SchemaFieldRemoved.id(),
+                Some("$.b"),
+                Severity::Breaking
+            ),
         ]
     );
     // Same descriptor but different parents is not a rename either.
@@ -154,8 +170,12 @@ fn ambiguous_renames_fall_back_to_removed_and_added() {
     assert_eq!(
         summary(&diff_observations(&before, &after)),
         vec![
-            ("schema.field-added", Some("$.y.a"), Severity::Info),
-            ("schema.field-removed", Some("$.x.a"), Severity::Breaking),
+            (Rule::SchemaFieldAdded.id(), Some("$.y.a"), Severity::Info),
+            (
+                Rule::SchemaFieldRemoved.id(),
+                Some("$.x.a"),
+                Severity::Breaking
+            ),
         ]
     );
 }
@@ -170,8 +190,12 @@ fn schema_field_renamed_when_a_sibling_is_added_beside_it() {
     assert_eq!(
         summary(&drifts),
         vec![
-            ("schema.field-added", Some("$.tax"), Severity::Info),
-            ("schema.field-renamed", Some("$.total"), Severity::Breaking),
+            (Rule::SchemaFieldAdded.id(), Some("$.tax"), Severity::Info),
+            (
+                Rule::SchemaFieldRenamed.id(),
+                Some("$.total"),
+                Severity::Breaking
+            ),
         ]
     );
     assert_eq!(
@@ -187,14 +211,18 @@ fn schema_field_renamed_when_a_sibling_is_added_beside_it() {
     assert_eq!(
         summary(&drifts),
         vec![
-            ("schema.field-added", Some("$.data[].note"), Severity::Info),
             (
-                "schema.field-renamed",
+                Rule::SchemaFieldAdded.id(),
+                Some("$.data[].note"),
+                Severity::Info
+            ),
+            (
+                Rule::SchemaFieldRenamed.id(),
                 Some("$.data[].email"),
                 Severity::Breaking
             ),
             (
-                "schema.field-renamed",
+                Rule::SchemaFieldRenamed.id(),
                 Some("$.data[].name"),
                 Severity::Breaking
             ),
@@ -219,16 +247,24 @@ fn schema_field_renamed_needs_similar_names_among_several_candidates() {
     assert_eq!(
         summary(&diff_observations(&before, &after)),
         vec![
-            ("schema.field-added", Some("$.note"), Severity::Info),
-            ("schema.field-added", Some("$.tax"), Severity::Info),
-            ("schema.field-removed", Some("$.total"), Severity::Breaking),
+            (Rule::SchemaFieldAdded.id(), Some("$.note"), Severity::Info),
+            (Rule::SchemaFieldAdded.id(), Some("$.tax"), Severity::Info),
+            (
+                Rule::SchemaFieldRemoved.id(),
+                Some("$.total"),
+                Severity::Breaking
+            ),
         ]
     );
     // The parent's only removed and only added field pair whatever the names (as before).
     let after = schema(&[json!({"tax": 1.5})]);
     assert_eq!(
         summary(&diff_observations(&before, &after)),
-        vec![("schema.field-renamed", Some("$.total"), Severity::Breaking)]
+        vec![(
+            Rule::SchemaFieldRenamed.id(),
+            Some("$.total"),
+            Severity::Breaking
+        )]
     );
 }
 
@@ -242,8 +278,16 @@ fn schema_field_renamed_tie_break_is_sorted_path_order() {
     assert_eq!(
         summary(&drifts),
         vec![
-            ("schema.field-added", Some("$.total_b"), Severity::Info),
-            ("schema.field-renamed", Some("$.total"), Severity::Breaking),
+            (
+                Rule::SchemaFieldAdded.id(),
+                Some("$.total_b"),
+                Severity::Info
+            ),
+            (
+                Rule::SchemaFieldRenamed.id(),
+                Some("$.total"),
+                Severity::Breaking
+            ),
         ]
     );
     assert_eq!(drifts[1].message, "`$.total` was renamed to `$.total_a`");
@@ -254,12 +298,12 @@ fn schema_field_renamed_tie_break_is_sorted_path_order() {
         summary(&drifts),
         vec![
             (
-                "schema.field-removed",
+                Rule::SchemaFieldRemoved.id(),
                 Some("$.amount_b"),
                 Severity::Breaking
             ),
             (
-                "schema.field-renamed",
+                Rule::SchemaFieldRenamed.id(),
                 Some("$.amount_a"),
                 Severity::Breaking
             ),
@@ -339,7 +383,11 @@ fn schema_type_changed_only_between_json_types() {
         let drifts = diff_observations(&schema(&[json!({"v": b})]), &schema(&[json!({"v": a})]));
         assert_eq!(
             summary(&drifts),
-            vec![("schema.type-changed", Some("$.v"), Severity::Breaking)]
+            vec![(
+                Rule::SchemaTypeChanged.id(),
+                Some("$.v"),
+                Severity::Breaking
+            )]
         );
         assert_eq!(drifts[0].message, message);
     }
@@ -349,7 +397,11 @@ fn schema_type_changed_only_between_json_types() {
     let drifts = diff_observations(&before, &after);
     assert_eq!(
         summary(&drifts),
-        vec![("schema.type-changed", Some("$.v"), Severity::Breaking)]
+        vec![(
+            Rule::SchemaTypeChanged.id(),
+            Some("$.v"),
+            Severity::Breaking
+        )]
     );
     assert_eq!(
         drifts[0].message,
@@ -369,7 +421,7 @@ fn schema_type_widened_is_info_from_integer_to_number() {
         let drifts = diff_observations(&before, &after);
         assert_eq!(
             summary(&drifts),
-            vec![("schema.type-widened", Some("$.v"), Severity::Info)]
+            vec![(Rule::SchemaTypeWidened.id(), Some("$.v"), Severity::Info)]
         );
         assert_eq!(drifts[0].message, "`$.v` widened from integer to number");
         assert_eq!(
@@ -386,7 +438,7 @@ fn schema_type_widened_is_info_from_integer_to_number() {
     let drifts = diff_observations(&before, &after);
     assert_eq!(
         summary(&drifts),
-        vec![("schema.type-widened", Some("$.v"), Severity::Info)]
+        vec![(Rule::SchemaTypeWidened.id(), Some("$.v"), Severity::Info)]
     );
     assert_eq!(
         drifts[0].message,
@@ -436,7 +488,11 @@ fn legacy_integer_or_number_baseline_is_number() {
             &legacy,
             &schema(&[json!({"total": "12.50"})])
         )),
-        vec![("schema.type-changed", Some("$.total"), Severity::Breaking)]
+        vec![(
+            Rule::SchemaTypeChanged.id(),
+            Some("$.total"),
+            Severity::Breaking
+        )]
     );
 }
 
@@ -475,7 +531,11 @@ fn nullability_changes_both_ways() {
     let drifts = diff_observations(&plain, &nullable);
     assert_eq!(
         summary(&drifts),
-        vec![("schema.nullability-changed", Some("$.v"), Severity::Warning)]
+        vec![(
+            Rule::SchemaNullabilityChanged.id(),
+            Some("$.v"),
+            Severity::Warning
+        )]
     );
     assert_eq!(
         drifts[0].before,
@@ -487,7 +547,11 @@ fn nullability_changes_both_ways() {
     );
     assert_eq!(
         summary(&diff_observations(&nullable, &plain)),
-        vec![("schema.nullability-changed", Some("$.v"), Severity::Info)]
+        vec![(
+            Rule::SchemaNullabilityChanged.id(),
+            Some("$.v"),
+            Severity::Info
+        )]
     );
 }
 
@@ -497,12 +561,20 @@ fn optionality_changes_both_ways() {
     let optional = schema(&[json!({"v": 1}), json!({})]);
     assert_eq!(
         summary(&diff_observations(&required, &optional)),
-        vec![("schema.optionality-changed", Some("$.v"), Severity::Warning)]
+        vec![(
+            Rule::SchemaOptionalityChanged.id(),
+            Some("$.v"),
+            Severity::Warning
+        )]
     );
     let drifts = diff_observations(&optional, &required);
     assert_eq!(
         summary(&drifts),
-        vec![("schema.optionality-changed", Some("$.v"), Severity::Info)]
+        vec![(
+            Rule::SchemaOptionalityChanged.id(),
+            Some("$.v"),
+            Severity::Info
+        )]
     );
     assert_eq!(drifts[0].message, "`$.v` became required");
 }
@@ -514,7 +586,11 @@ fn format_changes() {
     let drifts = diff_observations(&before, &after);
     assert_eq!(
         summary(&drifts),
-        vec![("schema.format-changed", Some("$.at"), Severity::Warning)]
+        vec![(
+            Rule::SchemaFormatChanged.id(),
+            Some("$.at"),
+            Severity::Warning
+        )]
     );
     assert_eq!(
         drifts[0].message,
@@ -524,7 +600,11 @@ fn format_changes() {
     let after = schema(&[json!({"at": 1714521600})]);
     assert_eq!(
         summary(&diff_observations(&before, &after)),
-        vec![("schema.type-changed", Some("$.at"), Severity::Breaking)]
+        vec![(
+            Rule::SchemaTypeChanged.id(),
+            Some("$.at"),
+            Severity::Breaking
+        )]
     );
 }
 
@@ -558,14 +638,29 @@ fn status_and_content_type_changes_per_connection() {
         got,
         vec![
             (
-                "schema.content-type-changed",
+                Rule::SchemaContentTypeChanged.id(),
                 c("delta"),
                 Severity::Warning,
                 None
             ),
-            ("schema.status-changed", c("acme"), Severity::Breaking, None),
-            ("schema.status-changed", c("beta"), Severity::Info, None),
-            ("schema.status-changed", c("gamma"), Severity::Warning, None),
+            (
+                Rule::SchemaStatusChanged.id(),
+                c("acme"),
+                Severity::Breaking,
+                None
+            ),
+            (
+                Rule::SchemaStatusChanged.id(),
+                c("beta"),
+                Severity::Info,
+                None
+            ),
+            (
+                Rule::SchemaStatusChanged.id(),
+                c("gamma"),
+                Severity::Warning,
+                None
+            ),
         ]
     );
     assert_eq!(
@@ -585,12 +680,32 @@ fn output_is_sorted_by_rule_then_path() {
     assert_eq!(
         summary(&diff_observations(&before, &after)),
         vec![
-            ("schema.field-added", Some("$.c"), Severity::Info),
-            ("schema.field-removed", Some("$.z"), Severity::Breaking),
-            ("schema.nullability-changed", Some("$.b"), Severity::Warning),
-            ("schema.optionality-changed", Some("$.b"), Severity::Warning),
-            ("schema.type-changed", Some("$.a"), Severity::Breaking),
-            ("schema.type-changed", Some("$.b"), Severity::Breaking),
+            (Rule::SchemaFieldAdded.id(), Some("$.c"), Severity::Info),
+            (
+                Rule::SchemaFieldRemoved.id(),
+                Some("$.z"),
+                Severity::Breaking
+            ),
+            (
+                Rule::SchemaNullabilityChanged.id(),
+                Some("$.b"),
+                Severity::Warning
+            ),
+            (
+                Rule::SchemaOptionalityChanged.id(),
+                Some("$.b"),
+                Severity::Warning
+            ),
+            (
+                Rule::SchemaTypeChanged.id(),
+                Some("$.a"),
+                Severity::Breaking
+            ),
+            (
+                Rule::SchemaTypeChanged.id(),
+                Some("$.b"),
+                Severity::Breaking
+            ),
         ]
     );
 }
@@ -604,9 +719,9 @@ fn unreadable_descriptors_are_reported() {
     assert_eq!(
         summary(&drifts),
         vec![
-            ("schema.field-added", Some("$.v"), Severity::Info),
+            (Rule::SchemaFieldAdded.id(), Some("$.v"), Severity::Info),
             (
-                "schema.observation-unreadable",
+                Rule::SchemaObservationUnreadable.id(),
                 Some("$.v"),
                 Severity::Warning
             ),
@@ -780,7 +895,7 @@ mod numeric_noise {
             let rules: Vec<&str> = drifts.iter().map(|d| d.rule.as_str()).collect();
             let all_whole = night.iter().all(|(w, _)| *w);
             if all_whole {
-                prop_assert_eq!(rules, vec!["schema.type-widened", "schema.type-widened"]);
+                prop_assert_eq!(rules, vec![Rule::SchemaTypeWidened.id(), Rule::SchemaTypeWidened.id()]);
             } else {
                 prop_assert_eq!(rules, Vec::<&str>::new());
             }
@@ -806,7 +921,7 @@ fn schema_map_changed_when_keys_cross_the_limit() {
     let drifts = diff_observations(&object, &map);
     assert_eq!(
         summary(&drifts),
-        vec![("schema.map-changed", Some("$.by_id"), Severity::Info)]
+        vec![(Rule::SchemaMapChanged.id(), Some("$.by_id"), Severity::Info)]
     );
     assert_eq!(
         drifts[0].message,
@@ -816,7 +931,7 @@ fn schema_map_changed_when_keys_cross_the_limit() {
     let drifts = diff_observations(&map, &object);
     assert_eq!(
         summary(&drifts),
-        vec![("schema.map-changed", Some("$.by_id"), Severity::Info)]
+        vec![(Rule::SchemaMapChanged.id(), Some("$.by_id"), Severity::Info)]
     );
     assert_eq!(
         drifts[0].message,
@@ -829,7 +944,7 @@ fn schema_map_changed_when_keys_cross_the_limit() {
     assert_eq!(
         summary(&diff_observations(&map, &strings)),
         vec![(
-            "schema.type-changed",
+            Rule::SchemaTypeChanged.id(),
             Some("$.by_id{}.amount"),
             Severity::Breaking
         )]
@@ -837,7 +952,11 @@ fn schema_map_changed_when_keys_cross_the_limit() {
     let without = schema(&[json!({"total": 1})]);
     assert_eq!(
         summary(&diff_observations(&map, &without)),
-        vec![("schema.field-removed", Some("$.by_id"), Severity::Breaking)]
+        vec![(
+            Rule::SchemaFieldRemoved.id(),
+            Some("$.by_id"),
+            Severity::Breaking
+        )]
     );
 }
 

@@ -4,6 +4,7 @@
 
 use super::emit::Emitter;
 use crate::model::{Drift, ObservationKey, Severity};
+use crate::rules::Rule;
 use serde_json::{Map, Value};
 use std::collections::BTreeSet;
 
@@ -27,7 +28,7 @@ pub(crate) fn diff_token(key: &ObservationKey, before: &Value, after: &Value) ->
             match (b.get(grant), a.get(grant)) {
                 (Some(bf), Some(af)) => diff_grant(&mut em, grant, bf, af),
                 (Some(bf), None) => em.push(
-                    "token.grant-disappeared",
+                    Rule::TokenGrantDisappeared,
                     Severity::Info,
                     Some(grant),
                     format!("no `{grant}` answer was seen in this run"),
@@ -35,7 +36,7 @@ pub(crate) fn diff_token(key: &ObservationKey, before: &Value, after: &Value) ->
                     None,
                 ),
                 (None, Some(af)) => em.push(
-                    "token.grant-appeared",
+                    Rule::TokenGrantAppeared,
                     Severity::Info,
                     Some(grant),
                     format!("a `{grant}` answer was seen that the baseline does not have"),
@@ -53,7 +54,7 @@ pub(crate) fn diff_token(key: &ObservationKey, before: &Value, after: &Value) ->
 /// The `grants` map; an unreadable body is reported, never silently skipped.
 fn grants<'v>(em: &mut Emitter<'_>, side: &str, body: &'v Value) -> Option<&'v Map<String, Value>> {
     em.object(
-        "token.observation-unreadable",
+        Rule::TokenObservationUnreadable,
         format!("the {side} token observation has no `grants` object"),
         body.get("grants").unwrap_or(&Value::Null),
     )
@@ -75,7 +76,7 @@ fn diff_grant(em: &mut Emitter<'_>, grant: &str, b: &Value, a: &Value) {
         };
         let msg = format!("`{grant}` now answers {} instead of {}", show(av), show(bv));
         em.push(
-            "token.outcome-changed",
+            Rule::TokenOutcomeChanged,
             severity,
             Some(grant),
             msg,
@@ -91,37 +92,37 @@ fn diff_grant(em: &mut Emitter<'_>, grant: &str, b: &Value, a: &Value) {
     };
     let simple = [
         (
-            "token.content-type-changed",
+            Rule::TokenContentTypeChanged,
             Severity::Breaking,
             "content_type",
             "the body encoding",
         ),
         (
-            "token.expires-in-type-changed",
+            Rule::TokenExpiresInTypeChanged,
             expires,
             "expires_in",
             "`expires_in`",
         ),
         (
-            "token.token-type-changed",
+            Rule::TokenTokenTypeChanged,
             Severity::Warning,
             "token_type",
             "`token_type`",
         ),
         (
-            "token.scope-changed",
+            Rule::TokenScopeChanged,
             Severity::Warning,
             "scope",
             "the returned `scope`",
         ),
         (
-            "token.no-store-changed",
+            Rule::TokenNoStoreChanged,
             Severity::Info,
             "cache_control_no_store",
             "`Cache-Control: no-store`",
         ),
         (
-            "token.refresh-expiry-hint-changed",
+            Rule::TokenRefreshExpiryHintChanged,
             Severity::Info,
             "refresh_expiry_hints",
             "the set of refresh-token lifetime members",
@@ -174,7 +175,7 @@ fn diff_grant(em: &mut Emitter<'_>, grant: &str, b: &Value, a: &Value) {
             )
         };
         em.push(
-            "token.refresh-token-changed",
+            Rule::TokenRefreshTokenChanged,
             severity,
             Some(grant),
             msg,
@@ -208,7 +209,7 @@ fn diff_error_format(em: &mut Emitter<'_>, grant: &str, b: &Value, a: &Value) {
     let names: Vec<String> = changed.iter().map(|f| format!("`{f}`")).collect();
     let msg = format!("`{grant}` error answers changed {}", names.join(", "));
     em.push(
-        "token.error-format-changed",
+        Rule::TokenErrorFormatChanged,
         Severity::Warning,
         Some(grant),
         msg,

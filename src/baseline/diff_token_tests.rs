@@ -3,6 +3,7 @@
 use crate::baseline::diff_observations;
 use crate::model::{Drift, Observation, ObservationKey, ProbeKind, Severity};
 use crate::probe::token::{ERROR_PROBE_GRANT, analyse, observe};
+use crate::rules::Rule;
 use serde_json::{Value, json};
 
 fn key() -> ObservationKey {
@@ -89,7 +90,7 @@ fn expires_in_type_changed() {
     assert_eq!(
         d,
         vec![Drift {
-            rule: "token.expires-in-type-changed".into(),
+            rule: Rule::TokenExpiresInTypeChanged.emit(Severity::Breaking),
             severity: Severity::Breaking,
             provider: "demo".into(),
             probe: ProbeKind::Token,
@@ -110,7 +111,7 @@ fn expires_in_type_changed() {
     );
     assert_eq!(
         summary(&d),
-        vec![("token.expires-in-type-changed", RT, Severity::Warning)]
+        vec![(Rule::TokenExpiresInTypeChanged.id(), RT, Severity::Warning)]
     );
     assert_eq!(
         d[0].message,
@@ -124,7 +125,7 @@ fn refresh_token_stopped_is_breaking() {
         let d = one(token(json!({})), token(json!({ "refresh_token": after })));
         assert_eq!(
             summary(&d),
-            vec![("token.refresh-token-changed", RT, Severity::Breaking)]
+            vec![(Rule::TokenRefreshTokenChanged.id(), RT, Severity::Breaking)]
         );
     }
     let d = one(
@@ -145,7 +146,7 @@ fn refresh_token_other_changes_are_warnings() {
     );
     assert_eq!(
         summary(&d),
-        vec![("token.refresh-token-changed", RT, Severity::Warning)]
+        vec![(Rule::TokenRefreshTokenChanged.id(), RT, Severity::Warning)]
     );
     // Some connections still get one: not (yet) stopped.
     let d = one(
@@ -154,12 +155,12 @@ fn refresh_token_other_changes_are_warnings() {
     );
     assert_eq!(
         summary(&d),
-        vec![("token.refresh-token-changed", RT, Severity::Warning)]
+        vec![(Rule::TokenRefreshTokenChanged.id(), RT, Severity::Warning)]
     );
     let d = one(token(json!({"refresh_token": "absent"})), token(json!({})));
     assert_eq!(
         summary(&d),
-        vec![("token.refresh-token-changed", RT, Severity::Warning)]
+        vec![(Rule::TokenRefreshTokenChanged.id(), RT, Severity::Warning)]
     );
 }
 
@@ -175,11 +176,11 @@ fn content_token_type_scope_no_store_and_hints() {
     assert_eq!(
         summary(&d),
         vec![
-            ("token.content-type-changed", RT, Severity::Breaking),
-            ("token.no-store-changed", RT, Severity::Info),
-            ("token.refresh-expiry-hint-changed", RT, Severity::Info),
-            ("token.scope-changed", RT, Severity::Warning),
-            ("token.token-type-changed", RT, Severity::Warning),
+            (Rule::TokenContentTypeChanged.id(), RT, Severity::Breaking),
+            (Rule::TokenNoStoreChanged.id(), RT, Severity::Info),
+            (Rule::TokenRefreshExpiryHintChanged.id(), RT, Severity::Info),
+            (Rule::TokenScopeChanged.id(), RT, Severity::Warning),
+            (Rule::TokenTokenTypeChanged.id(), RT, Severity::Warning),
         ]
     );
     assert_eq!(
@@ -200,7 +201,7 @@ fn error_format_changed_is_one_drift_with_the_changed_fields() {
     assert_eq!(
         summary(&d),
         vec![(
-            "token.error-format-changed",
+            Rule::TokenErrorFormatChanged.id(),
             Some(ERROR_PROBE_GRANT),
             Severity::Warning
         )]
@@ -226,8 +227,8 @@ fn error_format_changed_is_one_drift_with_the_changed_fields() {
     assert_eq!(
         summary(&d),
         vec![
-            ("token.content-type-changed", RT, Severity::Breaking),
-            ("token.error-format-changed", RT, Severity::Warning),
+            (Rule::TokenContentTypeChanged.id(), RT, Severity::Breaking),
+            (Rule::TokenErrorFormatChanged.id(), RT, Severity::Warning),
         ]
     );
     assert_eq!(
@@ -242,12 +243,12 @@ fn outcome_changed() {
     let d = one(token(json!({})), error(json!({})));
     assert_eq!(
         summary(&d),
-        vec![("token.outcome-changed", RT, Severity::Breaking)]
+        vec![(Rule::TokenOutcomeChanged.id(), RT, Severity::Breaking)]
     );
     let d = one(error(json!({})), token(json!({})));
     assert_eq!(
         summary(&d),
-        vec![("token.outcome-changed", RT, Severity::Info)]
+        vec![(Rule::TokenOutcomeChanged.id(), RT, Severity::Info)]
     );
     let d = one(
         error(json!({})),
@@ -255,7 +256,7 @@ fn outcome_changed() {
     );
     assert_eq!(
         summary(&d),
-        vec![("token.outcome-changed", RT, Severity::Warning)]
+        vec![(Rule::TokenOutcomeChanged.id(), RT, Severity::Warning)]
     );
     assert_eq!(
         d[0].message,
@@ -275,11 +276,11 @@ fn grant_appeared_and_disappeared() {
         summary(&d),
         vec![
             (
-                "token.grant-appeared",
+                Rule::TokenGrantAppeared.id(),
                 Some("client_credentials"),
                 Severity::Info
             ),
-            ("token.grant-disappeared", RT, Severity::Info),
+            (Rule::TokenGrantDisappeared.id(), RT, Severity::Info),
         ]
     );
     assert_eq!(d[0].before, None);
@@ -296,7 +297,11 @@ fn unreadable_observation_is_reported() {
     let d = diff_observations(&broken, &obs(json!({})));
     assert_eq!(
         summary(&d),
-        vec![("token.observation-unreadable", None, Severity::Warning)]
+        vec![(
+            Rule::TokenObservationUnreadable.id(),
+            None,
+            Severity::Warning
+        )]
     );
     assert_eq!(
         d[0].message,
@@ -328,8 +333,8 @@ fn analysed_answers_diff_without_leaking_values() {
     assert_eq!(
         summary(&d),
         vec![
-            ("token.expires-in-type-changed", RT, Severity::Breaking),
-            ("token.refresh-token-changed", RT, Severity::Breaking),
+            (Rule::TokenExpiresInTypeChanged.id(), RT, Severity::Breaking),
+            (Rule::TokenRefreshTokenChanged.id(), RT, Severity::Breaking),
         ]
     );
     let text = serde_json::to_string(&d).unwrap();

@@ -9,6 +9,7 @@
 use super::emit::Emitter;
 use crate::model::{Drift, ObservationKey, Severity};
 use crate::probe::values::{ValueClass, list};
+use crate::rules::Rule;
 use serde::Deserialize;
 use serde_json::{Map, Value, json};
 use std::collections::{BTreeMap, BTreeSet};
@@ -64,7 +65,7 @@ fn read(em: &mut Emitter<'_>, side: &str, body: &Value) -> Option<Body> {
         Ok(b) => Some(b),
         Err(e) => {
             em.push(
-                "values.observation-unreadable",
+                Rule::ValuesObservationUnreadable,
                 Severity::Warning,
                 None,
                 format!("the {side} values observation is unreadable: {e}"),
@@ -122,7 +123,7 @@ fn diff_metric(em: &mut Emitter<'_>, metric: &str, rows: &[Row<'_>]) {
         );
         emit(
             em,
-            "values.zeroed-for-subset",
+            Rule::ValuesZeroedForSubset,
             Severity::Breaking,
             metric,
             msg,
@@ -130,22 +131,50 @@ fn diff_metric(em: &mut Emitter<'_>, metric: &str, rows: &[Row<'_>]) {
         );
     } else if k > 0 {
         let msg = format!("`{metric}` is now zero for {} (was non-zero)", names(&zero));
-        emit_rows(em, "values.zeroed", Severity::Breaking, metric, msg, &zero);
+        emit_rows(
+            em,
+            Rule::ValuesZeroed,
+            Severity::Breaking,
+            metric,
+            msg,
+            &zero,
+        );
     }
     let gone: Vec<Row<'_>> = rows.iter().copied().filter(emptied).collect();
     if !gone.is_empty() {
         let msg = format!("`{metric}` is now empty for {} (had data)", names(&gone));
-        emit_rows(em, "values.emptied", Severity::Breaking, metric, msg, &gone);
+        emit_rows(
+            em,
+            Rule::ValuesEmptied,
+            Severity::Breaking,
+            metric,
+            msg,
+            &gone,
+        );
     }
     let gone: Vec<Row<'_>> = rows.iter().copied().filter(nulled).collect();
     if !gone.is_empty() {
         let msg = format!("`{metric}` is now null or missing for {}", names(&gone));
-        emit_rows(em, "values.nulled", Severity::Warning, metric, msg, &gone);
+        emit_rows(
+            em,
+            Rule::ValuesNulled,
+            Severity::Warning,
+            metric,
+            msg,
+            &gone,
+        );
     }
     let back: Vec<Row<'_>> = rows.iter().copied().filter(recovered).collect();
     if !back.is_empty() {
         let msg = format!("`{metric}` has data again for {}", names(&back));
-        emit_rows(em, "values.recovered", Severity::Info, metric, msg, &back);
+        emit_rows(
+            em,
+            Rule::ValuesRecovered,
+            Severity::Info,
+            metric,
+            msg,
+            &back,
+        );
     }
 }
 
@@ -190,7 +219,7 @@ fn diff_rules(em: &mut Emitter<'_>, common: &[&str], b: &Body, a: &Body) {
             )
         };
         em.push(
-            "values.rule-violated",
+            Rule::ValuesRuleViolated,
             Severity::Breaking,
             Some(rule),
             msg,
@@ -221,7 +250,7 @@ fn evidence(rows: &[Row<'_>], side: impl Fn(&Row<'_>) -> Option<ValueClass>) -> 
 /// A drift naming `rows`' connections, with their classes before and after as evidence.
 fn emit_rows(
     em: &mut Emitter<'_>,
-    rule: &str,
+    rule: Rule,
     severity: Severity,
     metric: &str,
     msg: String,
@@ -233,7 +262,7 @@ fn emit_rows(
 /// A drift naming `affected`'s connections, with `shown`'s classes as evidence.
 fn emit(
     em: &mut Emitter<'_>,
-    rule: &str,
+    rule: Rule,
     severity: Severity,
     metric: &str,
     msg: String,

@@ -5,6 +5,7 @@ use crate::model::{Drift, Observation, ProbeKind, Severity};
 use crate::probe::values::{
     ConnectionValues, ValueClass, ValueRule, ValuesSpec, evaluate, observe,
 };
+use crate::rules::Rule;
 use serde_json::{Value, json};
 
 use ValueClass::{Empty, False, Missing, NonEmpty, NonZero, Null, Text, True, Zero};
@@ -43,7 +44,7 @@ fn summary(drifts: &[Drift]) -> Vec<(&str, Option<&str>, Severity, Vec<&str>)> {
 fn transition(b: Option<ValueClass>, a: Option<ValueClass>) -> Option<String> {
     let d = diff(&[("alice", b)], &[("alice", a)]);
     assert!(d.len() <= 1, "{d:?}");
-    d.into_iter().next().map(|d| d.rule)
+    d.into_iter().next().map(|d| d.rule.to_string())
 }
 
 #[test]
@@ -65,7 +66,7 @@ fn zeroed_is_one_breaking_drift_with_exact_evidence() {
     assert_eq!(
         d,
         vec![Drift {
-            rule: "values.zeroed".to_owned(),
+            rule: Rule::ValuesZeroed.emit(Severity::Breaking),
             severity: Severity::Breaking,
             provider: "demo".to_owned(),
             probe: ProbeKind::Values,
@@ -86,19 +87,23 @@ fn zeroed_is_one_breaking_drift_with_exact_evidence() {
 fn each_transition_gives_its_rule() {
     let rule = |r: &str| Some(r.to_owned());
     let cases = [
-        (Some(NonZero), Some(Zero), rule("values.zeroed")),
-        (Some(NonZero), Some(Empty), rule("values.emptied")),
-        (Some(Text), Some(Empty), rule("values.emptied")),
-        (Some(True), Some(Empty), rule("values.emptied")),
-        (Some(NonEmpty), Some(Empty), rule("values.emptied")),
-        (Some(NonZero), Some(Null), rule("values.nulled")),
-        (Some(Zero), Some(Missing), rule("values.nulled")),
-        (Some(False), Some(Null), rule("values.nulled")),
-        (Some(Text), None, rule("values.nulled")),
-        (Some(Zero), Some(NonZero), rule("values.recovered")),
-        (Some(Empty), Some(Text), rule("values.recovered")),
-        (Some(Null), Some(NonZero), rule("values.recovered")),
-        (Some(Missing), Some(NonEmpty), rule("values.recovered")),
+        (Some(NonZero), Some(Zero), rule(Rule::ValuesZeroed.id())),
+        (Some(NonZero), Some(Empty), rule(Rule::ValuesEmptied.id())),
+        (Some(Text), Some(Empty), rule(Rule::ValuesEmptied.id())),
+        (Some(True), Some(Empty), rule(Rule::ValuesEmptied.id())),
+        (Some(NonEmpty), Some(Empty), rule(Rule::ValuesEmptied.id())),
+        (Some(NonZero), Some(Null), rule(Rule::ValuesNulled.id())),
+        (Some(Zero), Some(Missing), rule(Rule::ValuesNulled.id())),
+        (Some(False), Some(Null), rule(Rule::ValuesNulled.id())),
+        (Some(Text), None, rule(Rule::ValuesNulled.id())),
+        (Some(Zero), Some(NonZero), rule(Rule::ValuesRecovered.id())),
+        (Some(Empty), Some(Text), rule(Rule::ValuesRecovered.id())),
+        (Some(Null), Some(NonZero), rule(Rule::ValuesRecovered.id())),
+        (
+            Some(Missing),
+            Some(NonEmpty),
+            rule(Rule::ValuesRecovered.id()),
+        ),
         // Not the zero/empty/null transitions the probe is about.
         (None, Some(NonZero), None),
         (Some(Zero), Some(Empty), None),
@@ -132,10 +137,30 @@ fn severities_per_rule() {
     assert_eq!(
         summary(&d),
         vec![
-            ("values.emptied", Some("m"), Severity::Breaking, vec!["b"]),
-            ("values.nulled", Some("m"), Severity::Warning, vec!["c"]),
-            ("values.recovered", Some("m"), Severity::Info, vec!["d"]),
-            ("values.zeroed", Some("m"), Severity::Breaking, vec!["a"]),
+            (
+                Rule::ValuesEmptied.id(),
+                Some("m"),
+                Severity::Breaking,
+                vec!["b"]
+            ),
+            (
+                Rule::ValuesNulled.id(),
+                Some("m"),
+                Severity::Warning,
+                vec!["c"]
+            ),
+            (
+                Rule::ValuesRecovered.id(),
+                Some("m"),
+                Severity::Info,
+                vec!["d"]
+            ),
+            (
+                Rule::ValuesZeroed.id(),
+                Some("m"),
+                Severity::Breaking,
+                vec!["a"]
+            ),
         ]
     );
 }
@@ -158,7 +183,7 @@ fn zeroed_for_subset_names_exactly_the_two_of_four() {
     assert_eq!(
         d,
         vec![Drift {
-            rule: "values.zeroed-for-subset".to_owned(),
+            rule: Rule::ValuesZeroedForSubset.emit(Severity::Breaking),
             severity: Severity::Breaking,
             provider: "demo".to_owned(),
             probe: ProbeKind::Values,
@@ -188,7 +213,7 @@ fn zeroed_for_all_is_one_zeroed_drift_naming_all() {
     assert_eq!(
         summary(&d),
         vec![(
-            "values.zeroed",
+            Rule::ValuesZeroed.id(),
             Some("m"),
             Severity::Breaking,
             vec!["a", "b"]
@@ -209,7 +234,12 @@ fn subset_needs_every_connection_non_zero_before_and_the_rest_after() {
     );
     assert_eq!(
         summary(&d),
-        vec![("values.zeroed", Some("m"), Severity::Breaking, vec!["a"])]
+        vec![(
+            Rule::ValuesZeroed.id(),
+            Some("m"),
+            Severity::Breaking,
+            vec!["a"]
+        )]
     );
     // The others did not stay non-zero (one went null): zeroed and nulled, no subset.
     let d = diff(
@@ -223,8 +253,18 @@ fn subset_needs_every_connection_non_zero_before_and_the_rest_after() {
     assert_eq!(
         summary(&d),
         vec![
-            ("values.nulled", Some("m"), Severity::Warning, vec!["c"]),
-            ("values.zeroed", Some("m"), Severity::Breaking, vec!["a"]),
+            (
+                Rule::ValuesNulled.id(),
+                Some("m"),
+                Severity::Warning,
+                vec!["c"]
+            ),
+            (
+                Rule::ValuesZeroed.id(),
+                Some("m"),
+                Severity::Breaking,
+                vec!["a"]
+            ),
         ]
     );
 }
@@ -248,7 +288,7 @@ fn connections_on_one_side_only_are_not_drift() {
     assert_eq!(
         summary(&d),
         vec![(
-            "values.zeroed-for-subset",
+            Rule::ValuesZeroedForSubset.id(),
             Some("m"),
             Severity::Breaking,
             vec!["a"]
@@ -268,7 +308,7 @@ fn rule_violated_when_it_held_for_every_connection() {
     assert_eq!(
         diff_observations(&before, &after),
         vec![Drift {
-            rule: "values.rule-violated".to_owned(),
+            rule: Rule::ValuesRuleViolated.emit(Severity::Breaking),
             severity: Severity::Breaking,
             provider: "demo".to_owned(),
             probe: ProbeKind::Values,
@@ -343,7 +383,7 @@ fn evaluated_auto_leaf_that_disappears_is_nulled() {
     assert_eq!(
         summary(&diff_observations(&before, &after)),
         vec![(
-            "values.nulled",
+            Rule::ValuesNulled.id(),
             Some("$.rows[].x"),
             Severity::Warning,
             vec!["a"]
@@ -369,31 +409,31 @@ fn diff_is_deterministic_and_never_shows_a_raw_value() {
         summary(&d),
         vec![
             (
-                "values.nulled",
+                Rule::ValuesNulled.id(),
                 Some("$.conversions"),
                 Severity::Warning,
                 vec!["b"]
             ),
             (
-                "values.rule-violated",
+                Rule::ValuesRuleViolated.id(),
                 Some("r"),
                 Severity::Breaking,
                 vec!["c"]
             ),
             (
-                "values.zeroed",
+                Rule::ValuesZeroed.id(),
                 Some("$.conversions"),
                 Severity::Breaking,
                 vec!["c"]
             ),
             (
-                "values.zeroed-for-subset",
+                Rule::ValuesZeroedForSubset.id(),
                 Some("$.clicks"),
                 Severity::Breaking,
                 vec!["b"]
             ),
             (
-                "values.zeroed-for-subset",
+                Rule::ValuesZeroedForSubset.id(),
                 Some("clicks"),
                 Severity::Breaking,
                 vec!["b"]
@@ -418,7 +458,7 @@ fn unreadable_observations_are_reported() {
     assert_eq!(
         summary(&d),
         vec![(
-            "values.observation-unreadable",
+            Rule::ValuesObservationUnreadable.id(),
             None,
             Severity::Warning,
             vec![]
@@ -445,7 +485,7 @@ fn verdicts(
         .into_iter()
         .map(|d| ("drift", d))
         .chain(findings.into_iter().map(|d| ("finding", d)))
-        .map(|(kind, d)| (kind.to_owned(), d.rule, d.connections))
+        .map(|(kind, d)| (kind.to_owned(), d.rule.to_string(), d.connections))
         .collect()
 }
 
@@ -459,7 +499,7 @@ fn values_rule_violated_is_one_verdict_not_a_drift_and_a_finding() {
         verdicts(&before, &after),
         vec![(
             "drift".to_owned(),
-            "values.rule-violated".to_owned(),
+            Rule::ValuesRuleViolated.id().to_owned(),
             vec!["a".to_owned()]
         )]
     );
@@ -477,7 +517,7 @@ fn values_rule_violated_names_only_newly_violating_connections() {
     assert_eq!(
         summary(&d),
         vec![(
-            "values.rule-violated",
+            Rule::ValuesRuleViolated.id(),
             Some("r"),
             Severity::Breaking,
             vec!["a"]

@@ -2,6 +2,7 @@
 //! [`Drift`] for one observation key, so each rule states only what changed.
 
 use crate::model::{Drift, ObservationKey, Severity};
+use crate::rules::Rule;
 use serde_json::Value;
 
 pub(crate) struct Emitter<'a> {
@@ -20,7 +21,7 @@ impl<'a> Emitter<'a> {
     /// The body as an object; anything else is reported as `rule` (a warning), never skipped.
     pub fn object<'v>(
         &mut self,
-        rule: &str,
+        rule: Rule,
         message: String,
         body: &'v Value,
     ) -> Option<&'v serde_json::Map<String, Value>> {
@@ -34,7 +35,7 @@ impl<'a> Emitter<'a> {
     /// Adds one drift about `key`; per-connection keys name their connection.
     pub fn push(
         &mut self,
-        rule: &str,
+        rule: Rule,
         severity: Severity,
         path: Option<&str>,
         message: String,
@@ -42,7 +43,7 @@ impl<'a> Emitter<'a> {
         after: Option<Value>,
     ) {
         self.out.push(Drift {
-            rule: rule.to_owned(),
+            rule: rule.emit(severity),
             severity,
             provider: self.key.provider.clone(),
             probe: self.key.probe,

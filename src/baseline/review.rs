@@ -50,6 +50,30 @@ pub fn drift_concerns(drift: &Drift, key: &ObservationKey) -> bool {
             .is_none_or(|c| drift.connections.is_empty() || drift.connections.contains(c))
 }
 
+/// `accept --rule` named a rule that is neither catalogued nor in the run's drifts.
+#[derive(Debug, thiserror::Error)]
+#[error("unknown rule `{rule}`{hint}; `driftwatch rules` lists them")]
+pub struct UnknownRule {
+    pub rule: String,
+    /// ` (did you mean `…`?)` when a catalogued id is close, else empty.
+    hint: String,
+}
+
+/// Checks the rule id a user typed for `accept --rule`/`reject --rule`: a catalogued id, or
+/// one the run's `drifts` carry (a run written by an older build may hold a retired id).
+/// A typo is refused with the closest catalogued id, instead of silently selecting nothing.
+pub fn check_rule(rule: &str, drifts: &[Drift]) -> Result<(), UnknownRule> {
+    if crate::rules::Rule::from_id(rule).is_some() || drifts.iter().any(|d| d.rule == rule) {
+        return Ok(());
+    }
+    Err(UnknownRule {
+        rule: rule.to_owned(),
+        hint: crate::rules::suggest(rule)
+            .map(|id| format!(" (did you mean `{id}`?)"))
+            .unwrap_or_default(),
+    })
+}
+
 /// Keys of the pending snapshots that `drifts` (a run's) show a drift of `rule` for.
 pub fn keys_with_rule(
     store: &BaselineStore,
@@ -228,6 +252,7 @@ mod tests {
     use super::*;
     use crate::baseline::UpdateMode;
     use crate::model::{Observation, ProbeKind, Severity};
+    use crate::rules::{Rule, RuleId};
     use serde_json::json;
     use std::path::{Path, PathBuf};
 
@@ -240,9 +265,9 @@ mod tests {
         }
     }
 
-    fn drift(rule: &str, subject: &str, connections: &[&str]) -> Drift {
+    fn drift(rule: Rule, subject: &str, connections: &[&str]) -> Drift {
         Drift {
-            rule: rule.into(),
+            rule: rule.emit(Severity::Breaking),
             severity: Severity::Breaking,
             provider: "demo".into(),
             probe: ProbeKind::Schema,
@@ -290,7 +315,7 @@ mod tests {
 
     fn run(store: &BaselineStore, answers: &str) -> (ReviewSummary, String) {
         let mut out = Vec::new();
-        let drifts = [drift("schema.type-changed", "a", &[])];
+        let drifts = [drift(Rule::SchemaTypeChanged, "a", &[])];
         let got = review(
             store,
             &Filter::default(),
@@ -422,18 +447,46 @@ mod tests {
     }
 
     #[test]
+    fn accept_rule_typo_is_refused_with_did_you_mean() {
+        let drifts = [drift(Rule::SchemaTypeChanged, "a", &[])];
+        let err = check_rule("schema.feild-removed", &drifts).expect_err("a typo");
+        assert_eq!(
+            err.to_string(),
+            "unknown rule `schema.feild-removed` (did you mean `schema.field-removed`?); \
+             `driftwatch rules` lists them"
+        );
+        let err = check_rule("nothing-like-a-rule", &drifts).expect_err("unknown");
+        assert_eq!(
+            err.to_string(),
+            "unknown rule `nothing-like-a-rule`; `driftwatch rules` lists them"
+        );
+        // Every catalogued id is accepted, whether or not this run has it.
+        assert!(check_rule(Rule::SchemaFieldRemoved.id(), &drifts).is_ok());
+    }
+
+    #[test]
+    fn accept_rule_takes_a_retired_id_the_run_carries() {
+        // A run.json written by an older build may carry an id this build no longer has.
+        let mut old = drift(Rule::SchemaTypeChanged, "a", &[]);
+        old.rule = RuleId::parse("deprecation.vendor-warning");
+        assert_eq!(old.rule.rule(), None);
+        assert!(check_rule("deprecation.vendor-warning", &[old]).is_ok());
+        assert!(check_rule("deprecation.vendor-warning", &[]).is_err());
+    }
+
+    #[test]
     fn rule_selects_keys_by_subject_and_connection() {
         let dir = tempfile::tempdir().expect("tempdir");
         let store = world(dir.path());
         let drifts = [
-            drift("schema.type-changed", "a", &[]),
-            drift("schema.type-changed", "c", &["y"]),
-            drift("schema.field-removed", "b", &[]),
+            drift(Rule::SchemaTypeChanged, "a", &[]),
+            drift(Rule::SchemaTypeChanged, "c", &["y"]),
+            drift(Rule::SchemaFieldRemoved, "b", &[]),
         ];
-        let got = keys_with_rule(&store, &drifts, "schema.type-changed").expect("keys");
+        let got = keys_with_rule(&store, &drifts, Rule::SchemaTypeChanged.id()).expect("keys");
         assert_eq!(got, BTreeSet::from([key("a", None)]));
-        let drifts = [drift("schema.type-changed", "c", &["x", "y"])];
-        let got = keys_with_rule(&store, &drifts, "schema.type-changed").expect("keys");
+        let drifts = [drift(Rule::SchemaTypeChanged, "c", &["x", "y"])];
+        let got = keys_with_rule(&store, &drifts, Rule::SchemaTypeChanged.id()).expect("keys");
         assert_eq!(got, BTreeSet::from([key("c", Some("x"))]));
         assert_eq!(
             keys_with_rule(&store, &drifts, "nope").expect("keys"),

@@ -2,6 +2,7 @@
 
 use super::*;
 use crate::model::ProbeKind;
+use crate::rules::Rule;
 use serde_json::json;
 
 fn key(provider: &str, connection: Option<&str>) -> ObservationKey {
@@ -114,7 +115,7 @@ fn new_changed_unchanged_accept_and_never_writing_the_accepted_file() {
                 .iter()
                 .map(|d| (d.rule.as_str(), d.path.as_deref()))
                 .collect();
-            assert_eq!(rules, vec![("schema.type-changed", Some("$.id"))]);
+            assert_eq!(rules, vec![(Rule::SchemaTypeChanged.id(), Some("$.id"))]);
         }
         other => panic!("expected a change with a pending file, got {other:?}"),
     }

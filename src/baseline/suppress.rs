@@ -6,6 +6,7 @@
 
 use crate::context::Context;
 use crate::model::{Drift, ProbeKind, Severity};
+use crate::rules::Rule;
 use chrono::NaiveDate;
 use serde::Deserialize;
 use serde_saphyr::{DefaultMessageFormatter, MessageFormatter as _};
@@ -32,7 +33,7 @@ pub enum SuppressError {
 /// One entry of the ignore file: a rule plus optional selectors that must all match.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Suppression {
-    pub rule: String,
+    pub rule: Rule,
     pub provider: Option<String>,
     pub probe: Option<ProbeKind>,
     pub subject: Option<String>,
@@ -118,15 +119,15 @@ pub fn parse_suppressions(path: &Path, source: &str) -> Result<Vec<Suppression>,
         .enumerate()
         .map(|(i, r)| {
             let entry = format!("{file}: suppressions[{i}]");
-            if !crate::rules::RULES.iter().any(|k| k.id == r.rule) {
-                let hint = closest_rule(&r.rule)
+            let Some(rule) = Rule::from_id(&r.rule) else {
+                let hint = crate::rules::suggest(&r.rule)
                     .map(|c| format!(" (did you mean `{c}`?)"))
                     .unwrap_or_default();
                 return Err(invalid(format!(
                     "{entry}: unknown rule `{}`{hint}; `driftwatch rules` lists them",
                     r.rule
                 )));
-            }
+            };
             if r.reason.trim().is_empty() {
                 return Err(invalid(format!("{entry}: `reason` must not be empty")));
             }
@@ -141,7 +142,7 @@ pub fn parse_suppressions(path: &Path, source: &str) -> Result<Vec<Suppression>,
                 ),
             };
             Ok(Suppression {
-                rule: r.rule,
+                rule,
                 provider: r.provider,
                 probe: r.probe,
                 subject: r.subject,
@@ -155,20 +156,11 @@ pub fn parse_suppressions(path: &Path, source: &str) -> Result<Vec<Suppression>,
         .collect()
 }
 
-fn closest_rule(word: &str) -> Option<&'static str> {
-    crate::rules::RULES
-        .iter()
-        .map(|r| (strsim::damerau_levenshtein(word, r.id), r.id))
-        .filter(|(d, id)| *d <= (word.len().max(id.len()) / 3).max(1))
-        .min_by_key(|(d, id)| (*d, *id))
-        .map(|(_, id)| id)
-}
-
 impl Suppression {
     /// True when the rule and every given selector match `d`.
     pub fn matches(&self, d: &Drift) -> bool {
         let eq = |sel: &Option<String>, value: &str| sel.as_deref().is_none_or(|s| s == value);
-        self.rule == d.rule
+        d.rule == self.rule
             && eq(&self.provider, &d.provider)
             && self.probe.is_none_or(|p| p == d.probe)
             && eq(&self.subject, &d.subject)
@@ -213,7 +205,7 @@ pub fn apply_suppressions(
             let date = s.expires.map(|d| d.to_string()).unwrap_or_default();
             expired.push(entry(
                 s,
-                "suppression.expired",
+                Rule::SuppressionExpired,
                 Severity::Warning,
                 provider,
                 probe,
@@ -227,7 +219,7 @@ pub fn apply_suppressions(
         if first.is_none() {
             unused.push(entry(
                 s,
-                "suppression.unused",
+                Rule::SuppressionUnused,
                 Severity::Info,
                 provider,
                 None,
@@ -250,18 +242,18 @@ pub fn apply_suppressions(
 
 fn entry(
     s: &Suppression,
-    rule: &str,
+    rule: Rule,
     severity: Severity,
     provider: String,
     probe: Option<ProbeKind>,
     message: String,
 ) -> Drift {
     let mut d = Drift {
-        rule: rule.into(),
+        rule: rule.emit(severity),
         severity,
         provider,
         probe: probe.unwrap_or(ProbeKind::Schema),
-        subject: s.rule.clone(),
+        subject: s.rule.id().to_owned(),
         path: s.path.clone(),
         connections: s.connection.iter().cloned().collect(),
         message,

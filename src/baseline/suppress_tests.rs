@@ -1,9 +1,9 @@
 use super::*;
 use std::path::Path;
 
-fn drift(rule: &str, severity: Severity, subject: &str, path: Option<&str>) -> Drift {
+fn drift(rule: Rule, severity: Severity, subject: &str, path: Option<&str>) -> Drift {
     let mut d = Drift {
-        rule: rule.into(),
+        rule: rule.emit(severity),
         severity,
         provider: "demo".into(),
         probe: ProbeKind::Schema,
@@ -48,7 +48,7 @@ fn parses_the_documented_example() {
     assert_eq!(
         list,
         vec![Suppression {
-            rule: "schema.field-added".into(),
+            rule: Rule::SchemaFieldAdded,
             provider: Some("demo".into()),
             probe: None,
             subject: Some("reports-summary".into()),
@@ -64,7 +64,7 @@ fn parses_the_documented_example() {
 #[test]
 fn each_selector_must_match() {
     let d = drift(
-        "schema.field-added",
+        Rule::SchemaFieldAdded,
         Severity::Info,
         "reports",
         Some("$.views"),
@@ -88,13 +88,18 @@ fn each_selector_must_match() {
     for (extra, want) in cases {
         assert_eq!(one(&extra).matches(&d), want, "selector {extra:?}");
     }
-    let other_rule = drift("schema.field-removed", Severity::Breaking, "reports", None);
+    let other_rule = drift(
+        Rule::SchemaFieldRemoved,
+        Severity::Breaking,
+        "reports",
+        None,
+    );
     assert!(!one("").matches(&other_rule));
 }
 
 #[test]
 fn a_path_selector_never_matches_a_drift_without_a_path() {
-    let d = drift("schema.field-added", Severity::Info, "reports", None);
+    let d = drift(Rule::SchemaFieldAdded, Severity::Info, "reports", None);
     assert!(!one("    path: $.views\n").matches(&d));
 }
 
@@ -102,10 +107,15 @@ fn a_path_selector_never_matches_a_drift_without_a_path() {
 fn matched_drifts_and_findings_are_marked_with_the_reason() {
     let list = vec![one("    subject: reports\n")];
     let mut drifts = vec![
-        drift("schema.field-added", Severity::Info, "reports", None),
-        drift("schema.field-added", Severity::Info, "profile", None),
+        drift(Rule::SchemaFieldAdded, Severity::Info, "reports", None),
+        drift(Rule::SchemaFieldAdded, Severity::Info, "profile", None),
     ];
-    let mut findings = vec![drift("schema.field-added", Severity::Info, "reports", None)];
+    let mut findings = vec![drift(
+        Rule::SchemaFieldAdded,
+        Severity::Info,
+        "reports",
+        None,
+    )];
     apply_suppressions(&list, day("2026-11-27"), &mut drifts, &mut findings);
     assert_eq!(drifts.len(), 2);
     assert_eq!(drifts[0].suppressed.as_deref(), Some("known"));
@@ -120,7 +130,12 @@ fn the_expiry_day_still_applies_the_day_after_does_not() {
     assert!(!s.is_expired(day("2026-11-27")));
     assert!(s.is_expired(day("2026-11-28")));
 
-    let mut drifts = vec![drift("schema.field-added", Severity::Info, "reports", None)];
+    let mut drifts = vec![drift(
+        Rule::SchemaFieldAdded,
+        Severity::Info,
+        "reports",
+        None,
+    )];
     let mut findings = Vec::new();
     apply_suppressions(
         std::slice::from_ref(&s),
@@ -136,18 +151,23 @@ fn the_expiry_day_still_applies_the_day_after_does_not() {
 #[test]
 fn an_expired_suppression_stops_applying_and_is_reported() {
     let s = one("    expires: 2026-11-26\n");
-    let mut drifts = vec![drift("schema.field-added", Severity::Info, "reports", None)];
+    let mut drifts = vec![drift(
+        Rule::SchemaFieldAdded,
+        Severity::Info,
+        "reports",
+        None,
+    )];
     drifts[0].probe = ProbeKind::Values;
     let mut findings = Vec::new();
     apply_suppressions(&[s], day("2026-11-27"), &mut drifts, &mut findings);
     assert_eq!(drifts.len(), 2);
     assert_eq!(drifts[0].suppressed, None);
     let e = &drifts[1];
-    assert_eq!(e.rule, "suppression.expired");
+    assert_eq!(e.rule, Rule::SuppressionExpired.id());
     assert_eq!(e.severity, Severity::Warning);
     assert_eq!(e.provider, "demo");
     assert_eq!(e.probe, ProbeKind::Values);
-    assert_eq!(e.subject, "schema.field-added");
+    assert_eq!(e.subject, Rule::SchemaFieldAdded.id());
     assert_eq!(
         e.message,
         "suppression of `schema.field-added` expired on 2026-11-26 (reason: known)"
@@ -173,7 +193,12 @@ fn an_expired_suppression_that_matched_nothing_uses_the_schema_probe() {
 
 #[test]
 fn a_suppression_matching_nothing_is_an_unused_finding() {
-    let mut drifts = vec![drift("schema.field-added", Severity::Info, "reports", None)];
+    let mut drifts = vec![drift(
+        Rule::SchemaFieldAdded,
+        Severity::Info,
+        "reports",
+        None,
+    )];
     let mut findings = Vec::new();
     apply_suppressions(
         &[one("    provider: demo\n    subject: profile\n")],
@@ -185,10 +210,10 @@ fn a_suppression_matching_nothing_is_an_unused_finding() {
     assert_eq!(drifts[0].suppressed, None);
     assert_eq!(findings.len(), 1);
     let u = &findings[0];
-    assert_eq!(u.rule, "suppression.unused");
+    assert_eq!(u.rule, Rule::SuppressionUnused.id());
     assert_eq!(u.severity, Severity::Info);
     assert_eq!(u.provider, "demo");
-    assert_eq!(u.subject, "schema.field-added");
+    assert_eq!(u.subject, Rule::SchemaFieldAdded.id());
     assert_eq!(
         u.message,
         "suppression of `schema.field-added` matched nothing in this run (reason: known)"
@@ -200,7 +225,12 @@ fn the_first_matching_suppression_gives_the_reason() {
     let a = one("");
     let mut b = one("");
     b.reason = "second".into();
-    let mut drifts = vec![drift("schema.field-added", Severity::Info, "reports", None)];
+    let mut drifts = vec![drift(
+        Rule::SchemaFieldAdded,
+        Severity::Info,
+        "reports",
+        None,
+    )];
     let mut findings = Vec::new();
     apply_suppressions(&[a, b], day("2026-11-27"), &mut drifts, &mut findings);
     assert_eq!(drifts[0].suppressed.as_deref(), Some("known"));

@@ -4,6 +4,7 @@
 //! about HTTP, baselines or reports; malformed headers become findings, never panics.
 
 use crate::model::{Drift, Observation, ObservationKey, ProbeKind, Severity};
+use crate::rules::Rule;
 use chrono::{DateTime, NaiveDateTime, SecondsFormat, TimeDelta, Utc};
 use serde_json::{Map, Value, json};
 use std::collections::{BTreeMap, BTreeSet};
@@ -399,9 +400,9 @@ pub fn findings(
 ) -> Vec<Drift> {
     let m = merge(signals);
     let mut out = Vec::new();
-    let mut push = |rule: &str, severity, path: &str, message: String, after: Value| {
+    let mut push = |rule: Rule, severity, path: &str, message: String, after: Value| {
         out.push(Drift {
-            rule: rule.to_owned(),
+            rule: rule.emit(severity),
             severity,
             provider: provider.to_owned(),
             probe: ProbeKind::Deprecation,
@@ -420,7 +421,7 @@ pub fn findings(
         Some(DeprecationValue::Date(d)) if d <= now => {
             let days = (now - d).num_days();
             push(
-                "deprecation.deprecated",
+                Rule::DeprecationDeprecated,
                 Severity::Warning,
                 "$.deprecated",
                 format!(
@@ -433,7 +434,7 @@ pub fn findings(
         Some(DeprecationValue::Date(d)) => {
             let days = (d - now).num_days();
             push(
-                "deprecation.deprecated",
+                Rule::DeprecationDeprecated,
                 Severity::Warning,
                 "$.deprecated",
                 format!(
@@ -444,7 +445,7 @@ pub fn findings(
             );
         }
         Some(DeprecationValue::True) => push(
-            "deprecation.deprecated",
+            Rule::DeprecationDeprecated,
             Severity::Warning,
             "$.deprecated",
             format!("`{endpoint}` is deprecated (the legacy `Deprecation: true` gives no date)"),
@@ -456,7 +457,7 @@ pub fn findings(
         if s <= now {
             let days = (now - s).num_days();
             push(
-                "deprecation.sunset-passed",
+                Rule::DeprecationSunsetPassed,
                 Severity::Breaking,
                 "$.sunset",
                 format!(
@@ -475,7 +476,7 @@ pub fn findings(
                 Severity::Warning
             };
             push(
-                "deprecation.sunset-scheduled",
+                Rule::DeprecationSunsetScheduled,
                 severity,
                 "$.sunset",
                 format!("`{endpoint}` sunsets on {} ({days} days left)", rfc3339(s)),
@@ -486,7 +487,7 @@ pub fn findings(
             && s < d
         {
             push(
-                "deprecation.malformed-header",
+                Rule::DeprecationMalformedHeader,
                 Severity::Info,
                 "Sunset",
                 format!(
@@ -501,7 +502,7 @@ pub fn findings(
     }
     for (header, reason) in &m.malformed {
         push(
-            "deprecation.malformed-header",
+            Rule::DeprecationMalformedHeader,
             Severity::Info,
             header,
             format!("`{endpoint}` sent a malformed `{header}` header: {reason}"),

@@ -355,13 +355,13 @@ fn findings_on_a_fixed_day() {
         summary(&d),
         vec![
             (
-                "deprecation.deprecated",
+                Rule::DeprecationDeprecated.id(),
                 "$.deprecated",
                 Severity::Warning,
                 "`orders` is deprecated since 2023-06-30T23:59:59Z (1066 days ago)"
             ),
             (
-                "deprecation.sunset-scheduled",
+                Rule::DeprecationSunsetScheduled.id(),
                 "$.sunset",
                 Severity::Breaking,
                 "`orders` sunsets on 2026-06-30T23:59:59Z (29 days left)"
@@ -393,7 +393,7 @@ fn sunset_passed_fires_on_and_after_the_date() {
     assert_eq!(
         summary(&d),
         vec![(
-            "deprecation.sunset-passed",
+            Rule::DeprecationSunsetPassed.id(),
             "$.sunset",
             Severity::Breaking,
             "`orders` passed its sunset date 2018-12-31T23:59:59Z 10 days ago and may stop \
@@ -401,7 +401,7 @@ fn sunset_passed_fires_on_and_after_the_date() {
         )]
     );
     let d = findings("demo", "orders", &s, at(2018, 12, 31, 23, 59, 59));
-    assert_eq!(d[0].rule, "deprecation.sunset-passed");
+    assert_eq!(d[0].rule, Rule::DeprecationSunsetPassed.id());
 }
 
 #[test]
@@ -421,7 +421,7 @@ fn future_and_dateless_deprecation() {
     assert_eq!(
         summary(&d),
         vec![(
-            "deprecation.deprecated",
+            Rule::DeprecationDeprecated.id(),
             "$.deprecated",
             Severity::Warning,
             "`orders` is deprecated (the legacy `Deprecation: true` gives no date)"
@@ -440,18 +440,18 @@ fn malformed_headers_and_sunset_before_deprecation_are_info_findings() {
     assert_eq!(
         summary(&d)
             .into_iter()
-            .filter(|(r, ..)| *r == "deprecation.malformed-header")
+            .filter(|(r, ..)| *r == Rule::DeprecationMalformedHeader.id())
             .collect::<Vec<_>>(),
         vec![
             (
-                "deprecation.malformed-header",
+                Rule::DeprecationMalformedHeader.id(),
                 "Sunset",
                 Severity::Info,
                 "`orders`: the sunset date 2024-06-30T00:00:00Z is before the deprecation date \
                  2024-06-30T23:59:59Z, which RFC 9745 §4 forbids"
             ),
             (
-                "deprecation.malformed-header",
+                Rule::DeprecationMalformedHeader.id(),
                 "Warning",
                 Severity::Info,
                 "`orders` sent a malformed `Warning` header: `nonsense` does not start with a \

@@ -3,6 +3,7 @@
 //! nothing about HTTP (the caller fetched the document), baselines or reports.
 
 use crate::model::{Drift, Observation, ObservationKey, ProbeKind, Severity};
+use crate::rules::Rule;
 use serde_json::{Value, json};
 use std::collections::BTreeMap;
 
@@ -73,9 +74,9 @@ pub(crate) fn strings<'v>(doc: &'v Value, member: &str) -> Vec<&'v str> {
 /// OAuth 2.1 removes both grants, hence the last two.
 pub fn findings(provider: &str, subject: &str, doc: &Value, expected_issuer: &str) -> Vec<Drift> {
     let mut out = Vec::new();
-    let mut push = |rule: &str, severity, path: &str, message: String, after: Value| {
+    let mut push = |rule: Rule, severity, path: &str, message: String, after: Value| {
         out.push(Drift {
-            rule: rule.to_owned(),
+            rule: rule.emit(severity),
             severity,
             provider: provider.to_owned(),
             probe: ProbeKind::Metadata,
@@ -98,7 +99,7 @@ pub fn findings(provider: &str, subject: &str, doc: &Value, expected_issuer: &st
             other => other.to_string(),
         };
         push(
-            "metadata.issuer-mismatch",
+            Rule::MetadataIssuerMismatch,
             Severity::Breaking,
             "issuer",
             format!(
@@ -111,7 +112,7 @@ pub fn findings(provider: &str, subject: &str, doc: &Value, expected_issuer: &st
     let pkce = doc.get("code_challenge_methods_supported");
     if pkce.is_none() {
         push(
-            "metadata.pkce-missing",
+            Rule::MetadataPkceMissing,
             Severity::Warning,
             "code_challenge_methods_supported",
             format!(
@@ -121,7 +122,7 @@ pub fn findings(provider: &str, subject: &str, doc: &Value, expected_issuer: &st
         );
     } else if !strings(doc, "code_challenge_methods_supported").contains(&"S256") {
         push(
-            "metadata.pkce-missing",
+            Rule::MetadataPkceMissing,
             Severity::Warning,
             "code_challenge_methods_supported",
             format!("`{subject}` does not advertise the PKCE method `S256`"),
@@ -140,7 +141,7 @@ pub fn findings(provider: &str, subject: &str, doc: &Value, expected_issuer: &st
         }
         what.extend(token_types.iter().map(|t| format!("response type `{t}`")));
         push(
-            "metadata.implicit-advertised",
+            Rule::MetadataImplicitAdvertised,
             Severity::Info,
             "grant_types_supported",
             format!(
@@ -152,7 +153,7 @@ pub fn findings(provider: &str, subject: &str, doc: &Value, expected_issuer: &st
     }
     if grants.contains(&"password") {
         push(
-            "metadata.password-advertised",
+            Rule::MetadataPasswordAdvertised,
             Severity::Info,
             "grant_types_supported",
             format!("`{subject}` advertises the `password` grant, which OAuth 2.1 removes"),

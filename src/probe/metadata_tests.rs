@@ -91,7 +91,7 @@ fn issuer_mismatch_is_breaking() {
     assert_eq!(
         summary(&d),
         vec![(
-            "metadata.issuer-mismatch",
+            Rule::MetadataIssuerMismatch.id(),
             Severity::Breaking,
             "`openid-configuration` names the issuer `https://as.example` instead of \
              `https://other.example`, so clients that check it reject the document"
@@ -117,7 +117,7 @@ fn pkce_missing_or_without_s256() {
     assert_eq!(
         summary(&findings("demo", SUBJECT_OAUTH, &doc, ISSUER)),
         vec![(
-            "metadata.pkce-missing",
+            Rule::MetadataPkceMissing.id(),
             Severity::Warning,
             "`oauth-authorization-server` does not advertise the PKCE method `S256`"
         )]
@@ -127,7 +127,7 @@ fn pkce_missing_or_without_s256() {
     assert_eq!(
         summary(&findings("demo", SUBJECT_OAUTH, &doc, ISSUER)),
         vec![(
-            "metadata.pkce-missing",
+            Rule::MetadataPkceMissing.id(),
             Severity::Warning,
             "`oauth-authorization-server` has no `code_challenge_methods_supported`, so PKCE is \
              not advertised"
@@ -144,13 +144,13 @@ fn implicit_and_password_are_advertised_removals() {
         summary(&findings("demo", SUBJECT_OPENID, &doc, ISSUER)),
         vec![
             (
-                "metadata.implicit-advertised",
+                Rule::MetadataImplicitAdvertised.id(),
                 Severity::Info,
                 "`openid-configuration` advertises the `implicit` grant and response type \
                  `id_token token`, which OAuth 2.1 removes"
             ),
             (
-                "metadata.password-advertised",
+                Rule::MetadataPasswordAdvertised.id(),
                 Severity::Info,
                 "`openid-configuration` advertises the `password` grant, which OAuth 2.1 removes"
             ),

@@ -5,6 +5,7 @@
 
 use crate::model::{Drift, Observation, ObservationKey, ProbeKind, Severity};
 use crate::probe::shape::{infer, push_key};
+use crate::rules::Rule;
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 use std::collections::{BTreeMap, BTreeSet};
@@ -457,9 +458,9 @@ pub fn findings(
 ) -> Vec<Drift> {
     let mut out = Vec::new();
     for (set, cell) in cells {
-        let mut push = |rule: &str, severity: Severity, message: String| {
+        let mut push = |rule: Rule, severity: Severity, message: String| {
             out.push(Drift {
-                rule: rule.to_owned(),
+                rule: rule.emit(severity),
                 severity,
                 provider: provider.to_owned(),
                 probe: ProbeKind::Permissions,
@@ -476,7 +477,7 @@ pub fn findings(
         };
         if cell.class == CellClass::NotProbed {
             push(
-                "permission.not-probed",
+                Rule::PermissionNotProbed,
                 Severity::Info,
                 format!(
                     "scope set `{set}` was not probed against `{endpoint}`: no connection holds exactly \
@@ -495,7 +496,7 @@ pub fn findings(
                 .collect();
             match cell.class {
                 CellClass::Denied | CellClass::Partial if lacking.is_empty() => push(
-                    "permission.undocumented-requirement",
+                    Rule::PermissionUndocumentedRequirement,
                     Severity::Warning,
                     format!(
                         "scope set `{set}` holds every documented scope of `{endpoint}` ({}) but {}",
@@ -504,7 +505,7 @@ pub fn findings(
                     ),
                 ),
                 CellClass::Granted if !lacking.is_empty() => push(
-                    "permission.works-without-documented-scope",
+                    Rule::PermissionWorksWithoutDocumentedScope,
                     Severity::Info,
                     format!(
                         "scope set `{set}` gets the full data of `{endpoint}` without documented scope {}",
@@ -519,7 +520,7 @@ pub fn findings(
             && ["404", "401", "400", ENVELOPE_SIGNAL].contains(&signal)
         {
             push(
-                "permission.misleading-denial",
+                Rule::PermissionMisleadingDenial,
                 Severity::Warning,
                 format!(
                     "`{endpoint}` denies scope set `{set}` with {} instead of 403 insufficient_scope",
@@ -529,7 +530,7 @@ pub fn findings(
         }
         if cell.class == CellClass::Denied && signal == "403" {
             push(
-                "permission.insufficient-scope-missing",
+                Rule::PermissionInsufficientScopeMissing,
                 Severity::Info,
                 format!(
                     "`{endpoint}` denies scope set `{set}` with 403 but WWW-Authenticate {}",

@@ -250,7 +250,7 @@ fn not_probed_cells_are_a_finding_naming_what_to_add() {
     let sets = BTreeMap::from([("public-only".to_owned(), vec!["profile".to_owned()])]);
     let found = findings("demo", "me", &["profile".to_owned()], &sets, &cells);
     assert_eq!(found.len(), 1);
-    assert_eq!(found[0].rule, "permission.not-probed");
+    assert_eq!(found[0].rule, Rule::PermissionNotProbed.id());
     assert_eq!(found[0].severity, Severity::Info);
     assert_eq!(found[0].path.as_deref(), Some("public-only"));
     assert_eq!(
@@ -510,31 +510,31 @@ fn each_finding_is_named_exactly() {
         summary(&drifts),
         vec![
             (
-                "permission.insufficient-scope-missing",
+                Rule::PermissionInsufficientScopeMissing.id(),
                 Severity::Info,
                 Some("full"),
                 "`profile` denies scope set `full` with 403 but WWW-Authenticate has no error=\"insufficient_scope\""
             ),
             (
-                "permission.misleading-denial",
+                Rule::PermissionMisleadingDenial.id(),
                 Severity::Warning,
                 Some("unknown-set"),
                 "`profile` denies scope set `unknown-set` with 404 (object_not_found) instead of 403 insufficient_scope"
             ),
             (
-                "permission.undocumented-requirement",
+                Rule::PermissionUndocumentedRequirement.id(),
                 Severity::Warning,
                 Some("basic"),
                 "scope set `basic` holds every documented scope of `profile` (`profile`) but got partial data (missing `$.email`; 2 of 3 items)"
             ),
             (
-                "permission.undocumented-requirement",
+                Rule::PermissionUndocumentedRequirement.id(),
                 Severity::Warning,
                 Some("full"),
                 "scope set `full` holds every documented scope of `profile` (`profile`) but was denied with 403"
             ),
             (
-                "permission.works-without-documented-scope",
+                Rule::PermissionWorksWithoutDocumentedScope.id(),
                 Severity::Info,
                 Some("none"),
                 "scope set `none` gets the full data of `profile` without documented scope `profile`"
@@ -562,7 +562,7 @@ fn every_misleading_signal_is_a_finding() {
         assert_eq!(
             summary(&drifts),
             vec![(
-                "permission.misleading-denial",
+                Rule::PermissionMisleadingDenial.id(),
                 Severity::Warning,
                 Some("none"),
                 format!(

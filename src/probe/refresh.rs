@@ -4,6 +4,7 @@
 //! nothing about HTTP, the credential store, baselines or reports, and never sees a token value.
 
 use crate::model::{Drift, Observation, ObservationKey, ProbeKind, Severity};
+use crate::rules::Rule;
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 
@@ -299,8 +300,8 @@ pub fn observe(provider: &str, trace: &RefreshTrace, c: &Classification) -> Obse
 pub fn findings(provider: &str, trace: &RefreshTrace, c: &Classification) -> Vec<Drift> {
     let conn = &trace.connection;
     let documented = trace.documented.as_deref();
-    let drift = |rule: &str, severity: Severity, message: String, before, after| Drift {
-        rule: rule.to_owned(),
+    let drift = |rule: Rule, severity: Severity, message: String, before, after| Drift {
+        rule: rule.emit(severity),
         severity,
         provider: provider.to_owned(),
         probe: ProbeKind::Refresh,
@@ -321,7 +322,7 @@ pub fn findings(provider: &str, trace: &RefreshTrace, c: &Classification) -> Vec
         .any(|s| s.ok && s.kind == StepKind::Refresh);
     if documented == Some("none") && refreshed {
         out.push(drift(
-            "refresh.undocumented-refresh",
+            Rule::RefreshUndocumentedRefresh,
             Severity::Warning,
             format!(
                 "connection `{conn}` refreshed its token although the suite documents no refresh"
@@ -337,7 +338,7 @@ pub fn findings(provider: &str, trace: &RefreshTrace, c: &Classification) -> Vec
     };
     if let (true, Some(doc)) = (mismatch, documented) {
         out.push(drift(
-            "refresh.documented-mismatch",
+            Rule::RefreshDocumentedMismatch,
             Severity::Info,
             format!(
                 "connection `{conn}`: refresh tokens behave as `{}` but the suite documents `{doc}`",
@@ -349,7 +350,7 @@ pub fn findings(provider: &str, trace: &RefreshTrace, c: &Classification) -> Vec
     }
     if !trace.had_refresh_token {
         out.push(drift(
-            "refresh.not-issuing",
+            Rule::RefreshNotIssuing,
             Severity::Info,
             format!(
                 "no refresh token was issued to connection `{conn}`, so it needs a new grant \
@@ -360,7 +361,7 @@ pub fn findings(provider: &str, trace: &RefreshTrace, c: &Classification) -> Vec
         ));
     } else if dropped_rotation(trace) {
         out.push(drift(
-            "refresh.not-issuing",
+            Rule::RefreshNotIssuing,
             Severity::Breaking,
             format!(
                 "a refresh of connection `{conn}` returned no refresh token although others \

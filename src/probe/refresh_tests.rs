@@ -401,7 +401,7 @@ fn undocumented_refresh_is_a_warning() {
     assert_eq!(
         run(&t),
         vec![Drift {
-            rule: "refresh.undocumented-refresh".to_owned(),
+            rule: Rule::RefreshUndocumentedRefresh.emit(Severity::Warning),
             severity: Severity::Warning,
             provider: "demo".to_owned(),
             probe: ProbeKind::Refresh,
@@ -425,7 +425,7 @@ fn documented_none_and_no_refresh_is_only_not_issuing() {
     let t = documented(github_oauth_app(), "none");
     assert_eq!(
         summary(&run(&t)),
-        vec![("refresh.not-issuing", Severity::Info)]
+        vec![(Rule::RefreshNotIssuing.id(), Severity::Info)]
     );
 }
 
@@ -434,7 +434,7 @@ fn documented_reusable_but_rotating_is_a_mismatch() {
     let d = run(&documented(box_one_time(), "reusable"));
     assert_eq!(
         summary(&d),
-        vec![("refresh.documented-mismatch", Severity::Info)]
+        vec![(Rule::RefreshDocumentedMismatch.id(), Severity::Info)]
     );
     assert_eq!(
         d[0].message,
@@ -443,7 +443,7 @@ fn documented_reusable_but_rotating_is_a_mismatch() {
     );
     assert_eq!(
         summary(&run(&documented(intuit_lazy(), "reusable"))),
-        vec![("refresh.documented-mismatch", Severity::Info)]
+        vec![(Rule::RefreshDocumentedMismatch.id(), Severity::Info)]
     );
 }
 
@@ -451,7 +451,7 @@ fn documented_reusable_but_rotating_is_a_mismatch() {
 fn documented_rotating_but_non_rotating_is_a_mismatch() {
     assert_eq!(
         summary(&run(&documented(google(), "rotating"))),
-        vec![("refresh.documented-mismatch", Severity::Info)]
+        vec![(Rule::RefreshDocumentedMismatch.id(), Severity::Info)]
     );
 }
 
@@ -466,7 +466,10 @@ fn matching_documentation_has_no_findings() {
 #[test]
 fn no_refresh_token_at_all_is_info() {
     let d = run(&github_oauth_app());
-    assert_eq!(summary(&d), vec![("refresh.not-issuing", Severity::Info)]);
+    assert_eq!(
+        summary(&d),
+        vec![(Rule::RefreshNotIssuing.id(), Severity::Info)]
+    );
     assert_eq!(
         d[0].message,
         "no refresh token was issued to connection `alice`, so it needs a new grant whenever \
@@ -481,7 +484,7 @@ fn rotation_then_no_token_is_breaking() {
     let d = run(&t);
     assert_eq!(
         summary(&d),
-        vec![("refresh.not-issuing", Severity::Breaking)]
+        vec![(Rule::RefreshNotIssuing.id(), Severity::Breaking)]
     );
     assert_eq!(
         d[0].message,
@@ -499,8 +502,8 @@ fn findings_are_sorted_by_rule() {
     assert_eq!(
         summary(&run(&t)),
         vec![
-            ("refresh.not-issuing", Severity::Breaking),
-            ("refresh.undocumented-refresh", Severity::Warning),
+            (Rule::RefreshNotIssuing.id(), Severity::Breaking),
+            (Rule::RefreshUndocumentedRefresh.id(), Severity::Warning),
         ]
     );
 }

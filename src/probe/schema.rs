@@ -6,6 +6,7 @@
 
 use super::shape::Shape;
 use crate::model::{Drift, Observation, ObservationKey, ProbeKind, Severity};
+use crate::rules::Rule;
 use serde_json::{Map, Value, json};
 use std::collections::BTreeMap;
 
@@ -113,7 +114,7 @@ pub fn declared_drifts(
             connections.sort();
             exchanges.sort();
             Drift {
-                rule: "schema.declared-violation".into(),
+                rule: Rule::SchemaDeclaredViolation.emit(Severity::Breaking),
                 severity: Severity::Breaking,
                 provider: provider.to_string(),
                 probe: ProbeKind::Schema,
@@ -203,7 +204,7 @@ mod tests {
             ],
         );
         assert_eq!(drifts.len(), 1);
-        assert_eq!(drifts[0].rule, "schema.declared-violation");
+        assert_eq!(drifts[0].rule, Rule::SchemaDeclaredViolation);
         assert_eq!(drifts[0].connections, vec!["a", "b"]);
         assert_eq!(drifts[0].exchanges, vec!["x1", "x2"]);
     }

@@ -4,6 +4,7 @@
 
 use crate::auth::response::split_scope;
 use crate::model::{Drift, Observation, ObservationKey, ProbeKind, Severity};
+use crate::rules::Rule;
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 use std::collections::{BTreeMap, BTreeSet};
@@ -461,7 +462,7 @@ fn merge(facts: &[&TokenFacts]) -> Value {
 pub fn findings(provider: &str, facts: &[TokenFacts]) -> Vec<Drift> {
     let mut out = Vec::new();
     for (grant, group) in by_grant(facts) {
-        let mut fired: BTreeMap<&'static str, Vec<&TokenFacts>> = BTreeMap::new();
+        let mut fired: BTreeMap<Rule, Vec<&TokenFacts>> = BTreeMap::new();
         for f in &group {
             for rule in rules(f) {
                 fired.entry(rule).or_default().push(f);
@@ -470,7 +471,7 @@ pub fn findings(provider: &str, facts: &[TokenFacts]) -> Vec<Drift> {
         for (rule, firing) in fired {
             let (severity, message) = describe(rule, grant, &firing);
             out.push(Drift {
-                rule: rule.to_owned(),
+                rule: rule.emit(severity),
                 severity,
                 provider: provider.to_owned(),
                 probe: ProbeKind::Token,
@@ -491,48 +492,48 @@ pub fn findings(provider: &str, facts: &[TokenFacts]) -> Vec<Drift> {
 }
 
 /// The rules one answer breaks.
-fn rules(f: &TokenFacts) -> Vec<&'static str> {
+fn rules(f: &TokenFacts) -> Vec<Rule> {
     let mut out = Vec::new();
     match &f.answer {
         Answer::Token(t) => {
             match t.expires_in {
                 ExpiresIn::Number => {}
-                ExpiresIn::Absent => out.push("token.expires-in-missing"),
-                _ => out.push("token.expires-in-not-number"),
+                ExpiresIn::Absent => out.push(Rule::TokenExpiresInMissing),
+                _ => out.push(Rule::TokenExpiresInNotNumber),
             }
             if t.token_type == TokenType::Absent {
-                out.push("token.token-type-missing");
+                out.push(Rule::TokenTokenTypeMissing);
             }
             if t.scope == ScopeKind::Absent {
-                out.push("token.scope-not-returned");
+                out.push(Rule::TokenScopeNotReturned);
             }
             if !f.cache_control_no_store {
-                out.push("token.no-store-missing");
+                out.push(Rule::TokenNoStoreMissing);
             }
             // Only for tokens: an error body in a form is already `token.error-not-json`.
             if matches!(
                 f.content_type,
                 ContentKind::Form | ContentKind::FormLabelledJson
             ) {
-                out.push("token.form-encoded");
+                out.push(Rule::TokenFormEncoded);
             }
         }
         Answer::Error(e) => {
             if e.error_with_200 {
-                out.push("token.error-with-200");
+                out.push(Rule::TokenErrorWith200);
             } else if e.error_status == ErrorStatus::Other {
-                out.push("token.error-status");
+                out.push(Rule::TokenErrorStatus);
             }
             if !e.error_json {
-                out.push("token.error-not-json");
+                out.push(Rule::TokenErrorNotJson);
             }
         }
-        Answer::Unreadable => out.push("token.response-unreadable"),
+        Answer::Unreadable => out.push(Rule::TokenResponseUnreadable),
     }
     out
 }
 
-fn describe(rule: &str, grant: &str, firing: &[&TokenFacts]) -> (Severity, String) {
+fn describe(rule: Rule, grant: &str, firing: &[&TokenFacts]) -> (Severity, String) {
     let tokens = || {
         firing.iter().filter_map(|f| match &f.answer {
             Answer::Token(t) => Some(t),
@@ -540,7 +541,7 @@ fn describe(rule: &str, grant: &str, firing: &[&TokenFacts]) -> (Severity, Strin
         })
     };
     match rule {
-        "token.expires-in-not-number" => {
+        Rule::TokenExpiresInNotNumber => {
             let kinds: BTreeSet<ExpiresIn> = tokens().map(|t| t.expires_in).collect();
             let kinds: Vec<&str> = kinds.into_iter().map(ExpiresIn::describe).collect();
             (
@@ -551,23 +552,23 @@ fn describe(rule: &str, grant: &str, firing: &[&TokenFacts]) -> (Severity, Strin
                 ),
             )
         }
-        "token.expires-in-missing" => (
+        Rule::TokenExpiresInMissing => (
             Severity::Info,
             format!("`{grant}` answers have no `expires_in`, so the token lifetime is unknown"),
         ),
-        "token.token-type-missing" => (
+        Rule::TokenTokenTypeMissing => (
             Severity::Warning,
             format!("`{grant}` answers have no `token_type`, which RFC 6749 §5.1 requires"),
         ),
-        "token.scope-not-returned" => (
+        Rule::TokenScopeNotReturned => (
             Severity::Info,
             format!("`{grant}` answers do not return `scope`, so a narrowed grant goes unseen"),
         ),
-        "token.no-store-missing" => (
+        Rule::TokenNoStoreMissing => (
             Severity::Info,
             format!("`{grant}` answers lack `Cache-Control: no-store`"),
         ),
-        "token.form-encoded" => {
+        Rule::TokenFormEncoded => {
             if firing
                 .iter()
                 .any(|f| f.content_type == ContentKind::FormLabelledJson)
@@ -583,15 +584,15 @@ fn describe(rule: &str, grant: &str, firing: &[&TokenFacts]) -> (Severity, Strin
                 )
             }
         }
-        "token.error-with-200" => (
+        Rule::TokenErrorWith200 => (
             Severity::Warning,
             format!("`{grant}` answered an error with a 2xx status"),
         ),
-        "token.error-status" => (
+        Rule::TokenErrorStatus => (
             Severity::Info,
             format!("`{grant}` answered an error with a status other than 400 or 401"),
         ),
-        "token.error-not-json" => (
+        Rule::TokenErrorNotJson => (
             Severity::Warning,
             format!("`{grant}` answered an error without a JSON body"),
         ),

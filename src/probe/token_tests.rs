@@ -239,8 +239,8 @@ fn github_form_body_labelled_json() {
     assert_eq!(
         summary(&d),
         vec![
-            ("token.form-encoded", Severity::Warning),
-            ("token.no-store-missing", Severity::Info),
+            (Rule::TokenFormEncoded.id(), Severity::Warning),
+            (Rule::TokenNoStoreMissing.id(), Severity::Info),
         ]
     );
     let plain = analyse(
@@ -274,7 +274,7 @@ fn github_error_with_200() {
     );
     assert_eq!(
         summary(&findings("github", &[f])),
-        vec![("token.error-with-200", Severity::Warning)]
+        vec![(Rule::TokenErrorWith200.id(), Severity::Warning)]
     );
 }
 
@@ -299,7 +299,10 @@ fn atlassian_403_invalid_grant() {
         })
     );
     let d = findings("atlassian", &[f]);
-    assert_eq!(summary(&d), vec![("token.error-status", Severity::Info)]);
+    assert_eq!(
+        summary(&d),
+        vec![(Rule::TokenErrorStatus.id(), Severity::Info)]
+    );
     assert_eq!(d[0].path.as_deref(), Some(ERROR_PROBE_GRANT));
 }
 
@@ -327,8 +330,8 @@ fn html_error_page() {
     assert_eq!(
         summary(&findings("demo", &[f])),
         vec![
-            ("token.error-not-json", Severity::Warning),
-            ("token.error-status", Severity::Info),
+            (Rule::TokenErrorNotJson.id(), Severity::Warning),
+            (Rule::TokenErrorStatus.id(), Severity::Info),
         ]
     );
 }
@@ -357,7 +360,7 @@ fn conformant_errors_and_unreadable_success() {
     assert_eq!(f.answer, Answer::Unreadable);
     assert_eq!(
         summary(&findings("demo", &[f])),
-        vec![("token.response-unreadable", Severity::Warning)]
+        vec![(Rule::TokenResponseUnreadable.id(), Severity::Warning)]
     );
 }
 
@@ -436,10 +439,10 @@ fn findings_exact_rule_ids() {
     assert_eq!(
         summary(&d),
         vec![
-            ("token.expires-in-not-number", Severity::Warning),
-            ("token.no-store-missing", Severity::Info),
-            ("token.scope-not-returned", Severity::Info),
-            ("token.token-type-missing", Severity::Warning),
+            (Rule::TokenExpiresInNotNumber.id(), Severity::Warning),
+            (Rule::TokenNoStoreMissing.id(), Severity::Info),
+            (Rule::TokenScopeNotReturned.id(), Severity::Info),
+            (Rule::TokenTokenTypeMissing.id(), Severity::Warning),
         ]
     );
     assert!(d.iter().all(|x| x.provider == "ms"
@@ -459,7 +462,7 @@ fn findings_exact_rule_ids() {
     );
     assert_eq!(
         summary(&findings("demo", &[missing])),
-        vec![("token.expires-in-missing", Severity::Info)]
+        vec![(Rule::TokenExpiresInMissing.id(), Severity::Info)]
     );
 }
 

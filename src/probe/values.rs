@@ -5,6 +5,7 @@
 
 use crate::model::{Drift, Observation, ObservationKey, ProbeKind, Severity};
 use crate::probe::shape::{MAX_DEPTH, push_key};
+use crate::rules::Rule;
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 use serde_json_path::JsonPath;
@@ -351,8 +352,8 @@ pub fn observe(provider: &str, endpoint: &str, values: &[ConnectionValues]) -> O
 /// that held for a connection in the baseline and fails now is the drift
 /// `values.rule-violated` (one verdict per fact; a finding would repeat it in the same run).
 pub fn findings(provider: &str, endpoint: &str, values: &[ConnectionValues]) -> Vec<Drift> {
-    let drift = |rule: &str, path: Option<&str>, connections: Vec<String>, message, after| Drift {
-        rule: rule.to_owned(),
+    let drift = |rule: Rule, path: Option<&str>, connections: Vec<String>, message, after| Drift {
+        rule: rule.emit(Severity::Warning),
         severity: Severity::Warning,
         provider: provider.to_owned(),
         probe: ProbeKind::Values,
@@ -408,7 +409,7 @@ pub fn findings(provider: &str, endpoint: &str, values: &[ConnectionValues]) -> 
         });
         let conns = vec![(*conn).to_owned()];
         out.push(drift(
-            "values.incomplete-flag-contradicted",
+            Rule::ValuesIncompleteFlagContradicted,
             None,
             conns,
             message,

@@ -375,7 +375,7 @@ fn no_raw_value_reaches_observation_or_findings() {
     let text = format!("{}{}", o.body, serde_json::to_string(&f).unwrap());
     assert!(!text.contains("987654"), "{text}");
     let rules: Vec<&str> = f.iter().map(|d| d.rule.as_str()).collect();
-    assert_eq!(rules, ["values.incomplete-flag-contradicted"]);
+    assert_eq!(rules, [Rule::ValuesIncompleteFlagContradicted.id()]);
 }
 
 /// A violated rule is not a finding of its own (it is `values.rule-violated` drift against the
@@ -384,7 +384,7 @@ fn no_raw_value_reaches_observation_or_findings() {
 fn findings_name_violated_rules_and_contradicted_flags() {
     let f = findings("demo", "report", &two_connections());
     let base = Drift {
-        rule: String::new(),
+        rule: Rule::ValuesIncompleteFlagContradicted.emit(Severity::Warning),
         severity: Severity::Warning,
         provider: "demo".to_owned(),
         probe: ProbeKind::Values,
@@ -401,7 +401,6 @@ fn findings_name_violated_rules_and_contradicted_flags() {
     assert_eq!(
         f,
         vec![Drift {
-            rule: "values.incomplete-flag-contradicted".to_owned(),
             message: "connection `bob` claims complete data but violates \
                           `conversions-need-clicks` and has `conversions` at zero while other \
                           connections have it non-zero"
@@ -438,7 +437,7 @@ fn flag_is_contradicted_by_a_zero_alone_and_not_without_a_claim() {
     assert_eq!(
         got,
         vec![(
-            "values.incomplete-flag-contradicted",
+            Rule::ValuesIncompleteFlagContradicted.id(),
             &["a".to_owned()][..],
             "connection `a` claims complete data but has `m` at zero while other \
                  connections have it non-zero"

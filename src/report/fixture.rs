@@ -2,6 +2,7 @@
 //! Test-only: no clock, no randomness, no secrets.
 
 use crate::model::{Drift, Observation, ObservationKey, ProbeKind, RunError, Severity};
+use crate::rules::{Rule, RuleId};
 use crate::run::{PendingSnapshot, Run, SuiteSummary};
 use chrono::TimeZone;
 use serde_json::json;
@@ -16,7 +17,8 @@ fn drift(
     message: &str,
 ) -> Drift {
     Drift {
-        rule: rule.into(),
+        // As read from a stored run.json: any id, any severity.
+        rule: RuleId::parse(rule),
         severity,
         provider: "demo".into(),
         probe,
@@ -133,7 +135,7 @@ pub(crate) fn fixed_run() -> Run {
         )],
         drifts: vec![
             drift(
-                "refresh.class-changed",
+                Rule::RefreshClassChanged.id(),
                 Severity::Info,
                 ProbeKind::Refresh,
                 "refresh",
@@ -142,7 +144,7 @@ pub(crate) fn fixed_run() -> Run {
                 "acme-corp: refresh tokens now rotate",
             ),
             drift(
-                "schema.type-changed",
+                Rule::SchemaTypeChanged.id(),
                 Severity::Breaking,
                 ProbeKind::Schema,
                 "invoices",
@@ -151,7 +153,7 @@ pub(crate) fn fixed_run() -> Run {
                 "`$.data[].amount_cents` changed type from integer to string",
             ),
             drift(
-                "schema.status-changed",
+                Rule::SchemaStatusChanged.id(),
                 Severity::Warning,
                 ProbeKind::Schema,
                 "me",
@@ -253,7 +255,7 @@ pub(crate) fn html_run() -> Run {
         observed("quiet", ProbeKind::Schema, "status", None),
     ];
     run.drifts.push(drift(
-        "permission.newly-denied",
+        Rule::PermissionNewlyDenied.id(),
         Severity::Breaking,
         ProbeKind::Permissions,
         "invoices",

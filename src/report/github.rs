@@ -33,7 +33,7 @@ pub fn render(run: &Run) -> String {
             (None, Severity::Warning) => "warning",
         };
         let mut message = drift_message(d);
-        let mut title = d.rule.clone();
+        let mut title = d.rule.to_string();
         if let Some(reason) = &d.suppressed {
             title.push_str(" (suppressed)");
             let _ = write!(message, " — suppressed: {reason}");
@@ -198,7 +198,7 @@ mod tests {
         run.errors.clear();
         run.connections.clear();
         run.drifts.truncate(1);
-        run.drifts[0].rule = "r::x,y".into();
+        run.drifts[0].rule = crate::rules::RuleId::parse("r::x,y");
         run.drifts[0].message = "evil\n::error::pwned".into();
         assert_eq!(
             render(&run),

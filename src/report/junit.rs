@@ -157,7 +157,7 @@ fn drift_case(
         None => TestCaseStatus::success(),
         Some(first) => {
             let mut s = TestCaseStatus::non_success(NonSuccessKind::Failure);
-            let mut message = first.rule.clone();
+            let mut message = first.rule.to_string();
             if let Some(p) = &first.path {
                 let _ = write!(message, " {p}");
             }

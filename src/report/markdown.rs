@@ -196,7 +196,7 @@ fn drift_row(d: &Drift) -> String {
     format!(
         "| {} | {} | {} | {} | {} | {} |\n",
         d.severity,
-        cell(&d.rule),
+        cell(d.rule.as_str()),
         cell(&format!("{} {}", d.probe, d.subject)),
         cell(d.path.as_deref().unwrap_or("-")),
         cell(&connections),
@@ -287,6 +287,6 @@ mod tests {
         let text = render_within(&fixed_run(), 0);
         assert!(text.contains("| demo | 1 | 1 | 1 | 1 | 1 |"));
         assert!(text.contains("… 3 more drifts"));
-        assert!(!text.contains("schema.type-changed"));
+        assert!(!text.contains(crate::rules::Rule::SchemaTypeChanged.id()));
     }
 }

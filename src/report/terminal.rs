@@ -362,7 +362,7 @@ mod tests {
         let mut run = fixed_run();
         let mut d = run.drifts[0].clone();
         d.provider = "suppressions".into();
-        d.rule = "suppression.expired".into();
+        d.rule = crate::rules::RuleId::parse(crate::rules::Rule::SuppressionExpired.id());
         run.drifts.push(d);
         let text = render(&run, false, None);
         assert!(text.contains("\nsuppressions\n  "), "{text}");

@@ -13,6 +13,7 @@ use crate::model::{
     ConnectionStatus, Drift, NOT_COMPARED_UNUSABLE, NotCompared, Observation, ProbeKind, Severity,
 };
 use crate::probe::schema::{self, Sample};
+use crate::rules::Rule;
 use chrono::{DateTime, Utc};
 
 /// The assessed result of one suite.
@@ -155,13 +156,16 @@ pub(crate) fn assess(
     super::refresh::date_stopped_issuing(&mut rec.drifts, &ev.tokens);
     // The token endpoint's "stopped issuing refresh tokens" is the same fact as the refresh
     // probe's `refresh.stopped-issuing`, which names the connection and its death date: one verdict.
+    // Decided here, by rule value, because only assess sees both probes' drifts: the token
+    // diff alone cannot know whether the refresh probe reported the fact (it does not when
+    // that connection's refresh baseline is missing), so it keeps its own verdict.
     if rec
         .drifts
         .iter()
-        .any(|d| d.rule == "refresh.stopped-issuing")
+        .any(|d| d.rule == Rule::RefreshStoppedIssuing)
     {
         rec.drifts.retain(|d| {
-            !(d.rule == "token.refresh-token-changed" && d.severity == Severity::Breaking)
+            !(d.rule == Rule::TokenRefreshTokenChanged && d.severity == Severity::Breaking)
         });
     }
     let Recorder {

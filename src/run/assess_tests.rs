@@ -156,7 +156,10 @@ fn an_unusable_connection_yields_no_drift_of_any_probe() {
     let findings: Vec<&str> = a.findings.iter().map(|d| d.rule.as_str()).collect();
     assert_eq!(
         findings,
-        vec!["token.no-store-missing", "token.scope-not-returned"]
+        vec![
+            Rule::TokenNoStoreMissing.id(),
+            Rule::TokenScopeNotReturned.id()
+        ]
     );
     assert_eq!(a.pending, vec![]);
     let key = |probe, connection: Option<&str>| ObservationKey {
@@ -195,7 +198,9 @@ fn without_the_unusable_connection_the_same_evidence_is_drift() {
     ev.samples[0][1] = sample("b", 401, Some(json!({"error": "invalid_token"})));
     let a = assess(ev, &store, UpdateMode::No, Utc::now()).unwrap();
     assert!(
-        a.drifts.iter().any(|d| d.rule == "schema.status-changed"),
+        a.drifts
+            .iter()
+            .any(|d| d.rule == Rule::SchemaStatusChanged.id()),
         "{:?}",
         a.drifts
     );
@@ -221,11 +226,11 @@ fn refresh_stopped_issuing_still_comes_from_a_successful_answer_without_one() {
     let a = assess(ev, &store, UpdateMode::No, Utc::now()).unwrap();
     let rules: Vec<&str> = a.drifts.iter().map(|d| d.rule.as_str()).collect();
     // One fact, one verdict: no replay ran, so no class is guessed from the same answers.
-    assert_eq!(rules, vec!["refresh.stopped-issuing"]);
+    assert_eq!(rules, vec![Rule::RefreshStoppedIssuing.id()]);
     let stopped = a
         .drifts
         .iter()
-        .find(|d| d.rule == "refresh.stopped-issuing")
+        .find(|d| d.rule == Rule::RefreshStoppedIssuing.id())
         .unwrap();
     assert!(
         stopped.message.contains("lifetime is unknown"),

@@ -7,6 +7,7 @@ use crate::auth::health::{TokenHealth, assess};
 use crate::context::Context;
 use crate::error::Error;
 use crate::model::{Drift, ProbeKind, Severity};
+use crate::rules::Rule;
 use crate::suite::{self, Suite};
 use chrono::Utc;
 
@@ -91,7 +92,7 @@ pub(super) fn expiry_drifts(health: &[TokenHealth]) -> Vec<Drift> {
                 )
             };
             Drift {
-                rule: "token.refresh-expiring".into(),
+                rule: Rule::TokenRefreshExpiring.emit(severity),
                 severity,
                 provider: h.provider.clone(),
                 probe: ProbeKind::Token,

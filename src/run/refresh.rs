@@ -6,6 +6,7 @@ use crate::auth::health::TokenHealth;
 use crate::auth::{CredentialStore, TokenManager};
 use crate::model::{Drift, Observation, ProbeKind, RunError};
 use crate::probe::refresh::{self, RefreshTrace};
+use crate::rules::Rule;
 use crate::suite::{Grant, Suite};
 
 /// Traces and errors of the refresh probe for one suite.
@@ -142,10 +143,12 @@ pub(crate) fn assess(
 
 /// States the date a connection dies in `refresh.stopped-issuing` drifts, with where that
 /// date comes from (the provider's hint, the suite's documented lifetime) or that it is unknown.
+/// The date is this run's token health, a volatile value no observation (so no pure diff) may
+/// hold; the run adds it to the diff's drift, which it finds by rule value.
 pub(crate) fn date_stopped_issuing(drifts: &mut [Drift], health: &[TokenHealth]) {
     for d in drifts
         .iter_mut()
-        .filter(|d| d.rule == "refresh.stopped-issuing")
+        .filter(|d| d.rule == Rule::RefreshStoppedIssuing)
     {
         let Some(conn) = d.connections.first() else {
             continue;

@@ -5,7 +5,7 @@ mod authorize;
 mod check;
 mod convert;
 mod declared;
-mod diagnostic;
+pub(crate) mod diagnostic;
 mod endpoints;
 mod interpolate;
 mod load;

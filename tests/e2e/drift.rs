@@ -144,7 +144,11 @@ async fn v1_to_v2_yields_the_exact_drift_set() {
     let renamed = by_rule("schema.field-renamed");
     assert_eq!(renamed.after.as_ref().unwrap()["path"], "$.display_name");
     // Schema evidence links to recorded exchanges of this run.
-    for d in run.drifts.iter().filter(|d| d.rule.starts_with("schema.")) {
+    for d in run
+        .drifts
+        .iter()
+        .filter(|d| d.rule.as_str().starts_with("schema."))
+    {
         assert!(!d.exchanges.is_empty(), "{} has no exchanges", d.rule);
         for x in &d.exchanges {
             assert!(run.exchanges.iter().any(|e| &e.id == x), "{x} not recorded");

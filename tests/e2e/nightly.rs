@@ -150,7 +150,11 @@ async fn drift_fails_the_nightly_job_until_a_developer_accepts_it() {
     // and an expiry, until the suite is fixed.
     let remaining = driftwatch(&w, &run_args(&suite), true).await;
     assert_eq!(code(&remaining), Some(1), "{remaining:?}");
-    let rules: Vec<String> = latest_run(&w).drifts.into_iter().map(|d| d.rule).collect();
+    let rules: Vec<String> = latest_run(&w)
+        .drifts
+        .into_iter()
+        .map(|d| d.rule.to_string())
+        .collect();
     assert_eq!(rules, ["schema.declared-violation"]);
     std::fs::write(
         w.dir.path().join("driftwatch.ignore.yaml"),

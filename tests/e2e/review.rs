@@ -133,6 +133,21 @@ async fn rule_filter_and_scripted_review() {
     let (_, before) = counts(&w.snapshots());
     assert!(before > 1, "{before}");
 
+    // A mistyped rule is refused with the closest id, and accepts nothing.
+    let typo = bin(&w)
+        .args(["accept", "--rule", "schema.feild-renamed"])
+        .output()
+        .unwrap();
+    assert_eq!(typo.status.code(), Some(2));
+    assert_eq!(
+        String::from_utf8_lossy(&typo.stderr).lines().next(),
+        Some(
+            "error: unknown rule `schema.feild-renamed` (did you mean `schema.field-renamed`?); \
+             `driftwatch rules` lists them"
+        )
+    );
+    assert_eq!(counts(&w.snapshots()).1, before);
+
     let accept = bin(&w)
         .args(["accept", "--rule", "schema.field-renamed"])
         .output()

@@ -1,6 +1,6 @@
 //! `driftwatch rules`: the catalogue as users see it.
 
-use driftwatch::rules::{RULES, fingerprint};
+use driftwatch::rules::{RULES, RuleKind, fingerprint};
 
 fn rules_output(json: bool) -> String {
     let mut cmd = std::process::Command::new(env!("CARGO_BIN_EXE_driftwatch"));
@@ -59,6 +59,18 @@ async fn run_fingerprints_every_drift_and_finding_stably() {
     for d in first.drifts.iter().chain(&first.findings) {
         assert_eq!(d.fingerprint, fingerprint(d), "{} {}", d.rule, d.subject);
         assert_eq!(d.fingerprint.len(), 16);
+    }
+    // Every rule a run emits is catalogued, with a severity the catalogue allows, and lands
+    // where its kind says: drifts in `drifts`, findings in `findings`.
+    for (list, kind) in [
+        (&first.drifts, RuleKind::Drift),
+        (&first.findings, RuleKind::Finding),
+    ] {
+        for d in list {
+            let rule = d.rule.rule().expect("a catalogued rule");
+            assert_eq!(rule.kind(), kind, "{}", d.rule);
+            assert!(rule.allows(d.severity), "{} as {}", d.rule, d.severity);
+        }
     }
     let mut unique: Vec<&str> = first
         .drifts

@@ -166,7 +166,7 @@ pub fn drift_set(run: &Run) -> Vec<(String, String, String)> {
         .iter()
         .map(|d| {
             (
-                d.rule.clone(),
+                d.rule.to_string(),
                 d.subject.clone(),
                 d.path.clone().unwrap_or_default(),
             )

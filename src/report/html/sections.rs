@@ -3,6 +3,7 @@
 //! Reads observation bodies as the probes write them; tolerant of missing fields.
 
 use crate::model::{Drift, Observation, ProbeKind};
+use crate::rules::Rule;
 use crate::run::Run;
 use chrono::{DateTime, Utc};
 use serde::Serialize;
@@ -22,7 +23,7 @@ pub(crate) struct Link {
 fn link((d, a): &Anchored<'_>) -> Link {
     Link {
         anchor: a.to_string(),
-        rule: d.rule.clone(),
+        rule: d.rule.to_string(),
     }
 }
 
@@ -424,13 +425,13 @@ pub(crate) fn schemas(run: &Run, anchors: &[Anchored<'_>]) -> Vec<SchemaView> {
                     && d.subject == o.key.subject
             }) {
                 let Some(path) = &d.path else { continue };
-                let renamed_to = (d.rule == "schema.field-renamed")
+                let renamed_to = (d.rule == Rule::SchemaFieldRenamed)
                     .then(|| d.after.as_ref().and_then(|a| text(a.get("path"))))
                     .flatten();
-                let (status, note) = match d.rule.as_str() {
-                    "schema.field-added" => ("added", None),
-                    "schema.field-removed" => ("removed", None),
-                    "schema.field-renamed" => (
+                let (status, note) = match d.rule.rule() {
+                    Some(Rule::SchemaFieldAdded) => ("added", None),
+                    Some(Rule::SchemaFieldRemoved) => ("removed", None),
+                    Some(Rule::SchemaFieldRenamed) => (
                         "removed",
                         renamed_to.as_ref().map(|to| format!("renamed to {to}")),
                     ),

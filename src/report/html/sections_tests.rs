@@ -62,7 +62,10 @@ fn matrix_cells_show_class_detail_changes_and_doc_differences() {
             ),
         ]
     );
-    assert_eq!(row.cells[0].changed[0].rule, "permission.newly-denied");
+    assert_eq!(
+        row.cells[0].changed[0].rule,
+        Rule::PermissionNewlyDenied.id()
+    );
 }
 
 #[test]
@@ -163,7 +166,7 @@ fn unchanged_trees_are_indented_text() {
 fn renamed_fields_show_on_both_sides() {
     let mut run = html_run();
     let d = &mut run.drifts[0];
-    d.rule = "schema.field-renamed".into();
+    d.rule = Rule::SchemaFieldRenamed.emit(crate::model::Severity::Breaking);
     d.probe = ProbeKind::Schema;
     d.subject = "invoices".into();
     d.path = Some("$.data[].total".into());

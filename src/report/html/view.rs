@@ -345,7 +345,7 @@ fn drift_view(
 ) -> DriftView {
     DriftView {
         anchor: anchors.take(kind, &d.fingerprint),
-        rule: d.rule.clone(),
+        rule: d.rule.to_string(),
         severity: d.severity.as_str(),
         probe: d.probe.as_str(),
         provider: d.provider.clone(),
