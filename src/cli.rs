@@ -1,7 +1,9 @@
 //! Command-line definitions (clap derive). Parsing only: no behaviour here.
 
-use clap::{Args, Parser, Subcommand, ValueEnum};
+use clap::{Args, Parser, Subcommand};
 use std::path::PathBuf;
+
+pub use crate::settings::{FailOn, Format, Update, WebhookOn};
 
 /// Tells you what your third-party OAuth APIs silently changed.
 #[derive(Debug, Parser)]
@@ -168,24 +170,7 @@ pub struct RunArgs {
     pub output: OutputArgs,
 }
 
-/// `run --webhook-on`: the least severe drift that sends the webhook.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
-pub enum WebhookOn {
-    Breaking,
-    Warning,
-    Any,
-}
 
-impl WebhookOn {
-    pub fn threshold(self) -> crate::model::Severity {
-        use crate::model::Severity;
-        match self {
-            WebhookOn::Breaking => Severity::Breaking,
-            WebhookOn::Warning => Severity::Warning,
-            WebhookOn::Any => Severity::Info,
-        }
-    }
-}
 
 /// `driftwatch merge`: the shard runs plus `run`'s comparison and report options.
 #[derive(Debug, Args)]
@@ -212,14 +197,6 @@ pub struct MergeArgs {
     pub output: OutputArgs,
 }
 
-/// `run --update` (cargo-insta's semantics).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
-pub enum Update {
-    Auto,
-    New,
-    Always,
-    No,
-}
 
 /// Which reports to produce and where (`--format`/`--output` pairs).
 #[derive(Debug, Clone, Args)]
@@ -233,16 +210,6 @@ pub struct OutputArgs {
     pub outputs: Vec<PathBuf>,
 }
 
-/// A report format.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
-pub enum Format {
-    Terminal,
-    Json,
-    Junit,
-    Markdown,
-    /// One self-contained HTML page (default `reports/<run-id>/index.html`).
-    Html,
-}
 
 #[derive(Debug, Args)]
 pub struct ReportArgs {
@@ -365,25 +332,7 @@ pub struct ReviewArgs {
     pub yes: bool,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
-pub enum FailOn {
-    Info,
-    Warning,
-    Breaking,
-    Never,
-}
 
-impl FailOn {
-    pub fn threshold(self) -> Option<crate::model::Severity> {
-        use crate::model::Severity;
-        match self {
-            FailOn::Info => Some(Severity::Info),
-            FailOn::Warning => Some(Severity::Warning),
-            FailOn::Breaking => Some(Severity::Breaking),
-            FailOn::Never => None,
-        }
-    }
-}
 
 #[derive(Debug, Args)]
 pub struct InitArgs {

@@ -3,7 +3,7 @@
 //! the layer that set it. Pure: reads the environment only through
 //! [`Context`], and knows nothing about clap parsing or what a run does.
 
-use crate::cli::{FailOn, Format, Update, WebhookOn};
+use crate::settings::{FailOn, Format, Update, WebhookOn};
 use crate::context::Context;
 use crate::suite::{DiagSeverity, Diagnostic, Pos};
 use clap::ValueEnum;

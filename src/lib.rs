@@ -22,5 +22,6 @@ pub mod probe;
 pub mod report;
 pub mod rules;
 pub mod run;
+pub mod settings;
 pub mod sim;
 pub mod suite;

@@ -1,7 +1,7 @@
 //! `merge`: folds shard runs into one run, compares it with the baseline and
 //! reports it exactly like `run` (same files, formats and exit codes).
 
-use super::run::{check_pairs, publish, suppressions_path, update_mode};
+use super::run::{check_pairs, publish, suppressions_path};
 use crate::cli::MergeArgs;
 use crate::context::Context;
 use crate::error::Error;
@@ -9,7 +9,7 @@ use crate::run::MergeOptions;
 
 pub(super) fn cmd_merge(ctx: &Context, args: MergeArgs) -> Result<i32, Error> {
     check_pairs(&args.output)?;
-    let (update, warning) = update_mode(args.update).effective(ctx.is_ci());
+    let (update, warning) = args.update.mode().effective(ctx.is_ci());
     if let Some(w) = warning {
         eprintln!("warning: {w}");
     }

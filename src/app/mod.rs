@@ -11,6 +11,7 @@ mod merge;
 mod run;
 
 pub use run::run_exit_code;
+pub(crate) use run::publish;
 
 use crate::cli::{Cli, Command};
 use crate::context::Context;
@@ -55,7 +56,7 @@ pub fn main(cli: Cli, ctx: Context) -> i32 {
         Command::Demo { dir, reports } => runtime.block_on(crate::demo::run_demo(
             &ctx,
             dir,
-            ctx.resolve(reports),
+            reports,
             stdout_color(&ctx),
         )),
         Command::Connect(args) => runtime.block_on(cmd_connect(&ctx, args)),

@@ -8,7 +8,7 @@ use super::evidence::{
     ERROR_PROBE_POS, EndpointInfo, PermissionEvidence, SampleEvidence, SignalsEvidence,
     SuiteEvidence, ViolationEvidence,
 };
-use super::execute::{Event, RunOptions, SuiteSummary};
+use super::types::{Event, RunOptions, SuiteSummary};
 use super::session::{ProviderSession, join};
 use super::shard::scopes_of;
 use crate::auth::CredentialStore;

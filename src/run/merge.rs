@@ -3,7 +3,8 @@
 //! run would. Reads files and the baseline; never talks to a provider.
 
 use super::evidence::{MergeEvidenceError, SuiteEvidence};
-use super::execute::{MergedFrom, Run, SuiteSummary, add_assessed, empty_run, finalise};
+use super::execute::{add_assessed, empty_run, finalise};
+use super::types::{MergedFrom, Run, SuiteSummary};
 use crate::baseline::{BaselineStore, UpdateMode};
 use crate::context::Context;
 use crate::error::Error;

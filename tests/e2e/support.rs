@@ -9,6 +9,8 @@ use driftwatch::run::{Event, ProviderSession, Run, RunOptions};
 use driftwatch::sim::{Sim, SimOptions};
 use driftwatch::suite::{LoadMode, load_suite};
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicU16, Ordering};
+use std::sync::{Arc, Mutex};
 
 /// Prefixes every simulated-provider secret carries.
 pub const SECRET_PREFIXES: [&str; 4] = ["sim_at_", "sim_rt_", "sim_cs_", "sim_code_"];
@@ -198,3 +200,48 @@ pub fn drift_lines(run: &Run) -> Vec<String> {
     v.sort();
     v
 }
+
+/// A Slack-like incoming-webhook receiver answering `status` to every POST.
+pub struct WebhookReceiver {
+    bodies: Arc<Mutex<Vec<serde_json::Value>>>,
+    pub status: Arc<AtomicU16>,
+    /// The URL handed to driftwatch; its path plays the bearer capability.
+    pub url: String,
+}
+
+impl WebhookReceiver {
+    pub async fn start(status: u16) -> WebhookReceiver {
+        let bodies = Arc::new(Mutex::new(Vec::new()));
+        let status = Arc::new(AtomicU16::new(status));
+        let (b, s) = (bodies.clone(), status.clone());
+        let app = axum::Router::new().route(
+            "/services/T0001/B0002/capability9xyz",
+            axum::routing::post(move |axum::Json(v): axum::Json<serde_json::Value>| {
+                let (b, s) = (b.clone(), s.clone());
+                async move {
+                    b.lock().unwrap().push(v);
+                    axum::http::StatusCode::from_u16(s.load(Ordering::SeqCst)).unwrap()
+                }
+            }),
+        );
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        tokio::spawn(async move { axum::serve(listener, app).await });
+        WebhookReceiver {
+            bodies,
+            status,
+            url: format!("http://{addr}/services/T0001/B0002/capability9xyz"),
+        }
+    }
+
+    pub fn received(&self) -> Vec<serde_json::Value> {
+        self.bodies.lock().unwrap().clone()
+    }
+
+    /// `http://127.0.0.1:PORT/…`: how driftwatch may show the URL.
+    pub fn shown(&self) -> String {
+        let rest = self.url.trim_start_matches("http://");
+        format!("http://{}/…", rest.split('/').next().unwrap_or_default())
+    }
+}
+
