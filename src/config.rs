@@ -112,8 +112,9 @@ pub struct Setting<T> {
     pub source: Source,
 }
 
-/// What the command line gave (`None`/empty: not given). Values clap took from a
-/// `DRIFTWATCH_*` variable arrive here too; [`resolve`] tells them apart.
+/// What was typed on the command line (`None`/empty: not typed). Values clap took from a
+/// `DRIFTWATCH_*` variable or a default never arrive here: the caller keeps only
+/// arguments whose clap value source is the command line ([`crate::cli::Typed`]).
 #[derive(Debug, Clone, Default)]
 pub struct Flags {
     pub snapshots: Option<PathBuf>,
@@ -374,8 +375,9 @@ fn env<T>(
     }
 }
 
-/// One link of the chain: the highest layer that has a value wins. A flag equal
-/// to the environment's value is the environment's (clap reads `DRIFTWATCH_*` too).
+/// One link of the chain: the highest layer that has a value wins. `flag` holds only
+/// what was typed on the command line ([`crate::cli::Typed`]), so a value clap took
+/// from `DRIFTWATCH_*` is never mistaken for a flag.
 fn layer<T: Clone + PartialEq>(
     default: T,
     file: Option<T>,
@@ -398,9 +400,7 @@ fn layer<T: Clone + PartialEq>(
             source: Source::Env(var),
         };
     }
-    if let Some((v, name)) = flag
-        && env.as_ref().is_none_or(|(e, _)| *e != v)
-    {
+    if let Some((v, name)) = flag {
         s = Setting {
             value: v,
             source: Source::Flag(name),

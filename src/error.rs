@@ -27,6 +27,9 @@ pub enum Error {
     Usage(String),
     #[error(transparent)]
     Suite(#[from] crate::suite::SuiteError),
+    /// A config file or `DRIFTWATCH_*` variable that cannot be used.
+    #[error(transparent)]
+    Config(#[from] crate::config::ConfigError),
     #[error(transparent)]
     Auth(#[from] crate::auth::AuthError),
     #[error(transparent)]
@@ -49,7 +52,7 @@ pub enum Error {
 impl Error {
     pub fn exit_code(&self) -> i32 {
         match self {
-            Error::Usage(_) | Error::Suite(_) => exit::USAGE,
+            Error::Usage(_) | Error::Suite(_) | Error::Config(_) => exit::USAGE,
             Error::Auth(_)
             | Error::Snapshot(_)
             | Error::Connect(_)

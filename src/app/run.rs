@@ -2,7 +2,7 @@
 
 use super::auth::credentials_path;
 use super::{default_suites, print_out, stderr_is_tty, stdout_color};
-use crate::cli::{OutputArgs, ReportArgs, RunArgs};
+use crate::cli::{OutputArgs, ReportArgs, RunArgs, Typed};
 use crate::run::RunSummary;
 use crate::settings::{FailOn, Format};
 use crate::context::Context;
@@ -10,10 +10,10 @@ use crate::error::{Error, exit};
 use crate::run::{Event, RunOptions};
 use std::path::{Path, PathBuf};
 
-pub(super) async fn cmd_run(ctx: &Context, args: RunArgs) -> Result<i32, Error> {
+pub(super) async fn cmd_run(ctx: &Context, args: RunArgs, typed: &Typed) -> Result<i32, Error> {
     // A bad --format/--output pairing or config file must fail before any request is sent.
     check_pairs(&args.output)?;
-    let settings = super::config::run_settings(ctx, &args)?;
+    let settings = super::config::run_settings(ctx, &args, typed)?;
     let output = OutputArgs {
         formats: settings.formats.value.clone(),
         outputs: settings.outputs.value.clone(),
@@ -202,13 +202,14 @@ fn shard_summary(run: &crate::run::Run, shard: crate::run::Shard, shown: &Path) 
 }
 
 /// `driftwatch report run.json --format …`: re-renders a finished run.
-pub(super) fn cmd_report(ctx: &Context, args: ReportArgs) -> Result<i32, Error> {
+pub(super) fn cmd_report(ctx: &Context, args: ReportArgs, typed: &Typed) -> Result<i32, Error> {
     check_pairs(&args.output)?;
+    let fail_on = super::config::report_settings(ctx, &args, typed)?.fail_on.value;
     let run = crate::report::read_run(&ctx.resolve(&args.run))
         .map_err(|e| Error::Usage(e.to_string()))?;
     let summary = RunSummary::of(&run);
     for t in targets(&args.output, None)? {
-        emit(ctx, &run, &summary, &t, args.fail_on, Some(&args.run))?;
+        emit(ctx, &run, &summary, &t, fail_on, Some(&args.run))?;
     }
     Ok(exit::OK)
 }

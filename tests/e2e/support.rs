@@ -9,6 +9,7 @@ use driftwatch::run::{Event, ProviderSession, Run, RunOptions};
 use driftwatch::sim::{Sim, SimOptions};
 use driftwatch::suite::{LoadMode, load_suite};
 use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
 use std::sync::atomic::{AtomicU16, Ordering};
 use std::sync::{Arc, Mutex};
 
@@ -101,6 +102,32 @@ impl World {
             .unwrap()
     }
 
+    /// The `driftwatch` binary in the world's directory: colours off, not under CI, the
+    /// sim's variables set, no `DRIFTWATCH_*` from the developer's shell, and the platform
+    /// data directory inside the world, so no test ever opens the real credential store.
+    pub fn command(&self) -> Command {
+        let mut c = Command::new(env!("CARGO_BIN_EXE_driftwatch"));
+        c.env_remove("CI")
+            .env("NO_COLOR", "1")
+            .current_dir(self.dir.path())
+            .env("HOME", self.home())
+            .env("XDG_DATA_HOME", self.home().join("data"))
+            .env("SIM_BASE_URL", self.sim.base_url())
+            .env("SIM_CLIENT_ID", self.sim.client_id())
+            .env("SIM_CLIENT_SECRET", self.sim.client_secret());
+        for (k, _) in std::env::vars_os() {
+            if k.to_string_lossy().starts_with("DRIFTWATCH_") {
+                c.env_remove(k);
+            }
+        }
+        c
+    }
+
+    /// The home directory [`World::command`] gives the binary.
+    pub fn home(&self) -> PathBuf {
+        self.dir.path().join("home")
+    }
+
     /// Runs, then accepts every pending snapshot.
     pub async fn run_and_accept(&self) -> Run {
         let run = self.run().await;
@@ -109,6 +136,19 @@ impl World {
             .unwrap();
         run
     }
+}
+
+/// Runs `cmd` off the async runtime and returns its output; asserts that nothing it
+/// printed holds a simulated secret.
+pub async fn output(mut cmd: Command) -> Output {
+    let out = tokio::task::spawn_blocking(move || cmd.output().unwrap())
+        .await
+        .unwrap();
+    for text in [&out.stdout, &out.stderr] {
+        let text = String::from_utf8_lossy(text);
+        assert!(!contains_secret(&text), "secret printed:\n{text}");
+    }
+    out
 }
 
 /// Every file under `dir` (recursively) that contains a simulated secret.
