@@ -5,7 +5,7 @@
 
 use crate::settings::{FailOn, Format, Update, WebhookOn};
 use crate::context::Context;
-use crate::suite::{DiagSeverity, Diagnostic, Pos};
+use crate::suite::{DiagSeverity, Diagnostic, Pos, did_you_mean};
 use clap::ValueEnum;
 use serde::Deserialize;
 use std::fmt;
@@ -307,14 +307,6 @@ fn unknown_field(message: &str) -> Option<&str> {
         .and_then(|rest| rest.split('`').next())
 }
 
-fn did_you_mean<'a>(word: &str, candidates: impl IntoIterator<Item = &'a str>) -> Option<&'a str> {
-    candidates
-        .into_iter()
-        .map(|c| (strsim::damerau_levenshtein(word, c), c))
-        .filter(|(d, c)| *d > 0 && *d <= (word.len().max(c.len()) / 3).max(1))
-        .min_by_key(|(d, c)| (*d, *c))
-        .map(|(_, c)| c)
-}
 
 /// `scheme://host` of a URL: webhook URLs are bearer capabilities, so messages
 /// never show their path or query.

@@ -261,3 +261,14 @@ fn mask_url_keeps_scheme_host_and_port_only() {
     );
     assert_eq!(mask_url("not a url"), "(invalid url)");
 }
+
+/// Issue 16: the config file's "did you mean" measured bytes, so a key with multi-byte
+/// characters got suggestions the suite loader (which counts characters) would not make.
+#[test]
+fn did_you_mean_counts_characters_not_bytes() {
+    // `urëë` is 4 characters (6 bytes), two edits from `url`: too far for a suggestion.
+    let e = err("urëë = \"x\"\n");
+    assert!(!e.contains("did you mean"), "{e}");
+    let e = err("snapshot = \"x\"\n");
+    assert!(e.contains("did you mean `snapshots`?"), "{e}");
+}

@@ -4,6 +4,8 @@
 //! tokens; never prints the webhook URL beyond scheme and host.
 
 use crate::config::mask_url;
+// The one loopback rule: 127.0.0.0/8, ::1, `localhost` and its FQDN form `localhost.`.
+use crate::http::is_loopback;
 use crate::http::Redactor;
 use crate::model::{ConnectionStatus, Drift, Severity};
 use crate::run::{Counts, Run, RunSummary};
@@ -258,15 +260,6 @@ pub async fn notify(run: &Run, hook: &Webhook) -> Result<bool, NotifyError> {
     }
 }
 
-/// 127.0.0.0/8, ::1 and `localhost`: the only hosts plain http may reach by default.
-fn is_loopback(url: &url::Url) -> bool {
-    match url.host() {
-        Some(url::Host::Ipv4(ip)) => ip.is_loopback(),
-        Some(url::Host::Ipv6(ip)) => ip.is_loopback(),
-        Some(url::Host::Domain(d)) => d.eq_ignore_ascii_case("localhost"),
-        None => false,
-    }
-}
 
 #[cfg(test)]
 #[path = "notify_tests.rs"]

@@ -156,12 +156,7 @@ pub fn parse_suppressions(path: &Path, source: &str) -> Result<Vec<Suppression>,
 }
 
 fn closest_rule(word: &str) -> Option<&'static str> {
-    crate::rules::RULES
-        .iter()
-        .map(|r| (strsim::damerau_levenshtein(word, r.id), r.id))
-        .filter(|(d, id)| *d <= (word.len().max(id.len()) / 3).max(1))
-        .min_by_key(|(d, id)| (*d, *id))
-        .map(|(_, id)| id)
+    crate::suite::did_you_mean(word, crate::rules::RULES.iter().map(|r| r.id))
 }
 
 impl Suppression {

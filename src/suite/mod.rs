@@ -17,6 +17,7 @@ mod units;
 
 pub use check::{CheckReport, check_files};
 pub use diagnostic::{DiagSeverity, Diagnostic};
+pub(crate) use diagnostic::did_you_mean;
 pub use load::{LoadMode, Loaded, SuiteError, load_suite};
 /// For the fuzz targets: the loader without the file system.
 pub(crate) use load::{analyze, render_all};

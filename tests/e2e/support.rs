@@ -14,7 +14,7 @@ use std::sync::atomic::{AtomicU16, Ordering};
 use std::sync::{Arc, Mutex};
 
 /// Prefixes every simulated-provider secret carries.
-pub const SECRET_PREFIXES: [&str; 4] = ["sim_at_", "sim_rt_", "sim_cs_", "sim_code_"];
+pub use driftwatch::sim::SECRET_PREFIXES;
 
 pub struct World {
     pub dir: tempfile::TempDir,
