@@ -33,7 +33,10 @@ impl Cli {
         T: Into<std::ffi::OsString> + Clone,
     {
         let matches = Cli::command().try_get_matches_from(args)?;
-        Ok((Cli::from_arg_matches(&matches)?, Typed::from_matches(&matches)))
+        Ok((
+            Cli::from_arg_matches(&matches)?,
+            Typed::from_matches(&matches),
+        ))
     }
 }
 
@@ -70,7 +73,11 @@ impl Typed {
 
     /// `values` when argument `id` was typed on the command line, else empty.
     pub fn list<T>(&self, id: &str, values: Vec<T>) -> Vec<T> {
-        if self.0.contains(id) { values } else { Vec::new() }
+        if self.0.contains(id) {
+            values
+        } else {
+            Vec::new()
+        }
     }
 }
 
@@ -231,8 +238,6 @@ pub struct RunArgs {
     pub output: OutputArgs,
 }
 
-
-
 /// `driftwatch config`: `run`'s flags plus the command whose settings to show.
 #[derive(Debug, Args)]
 pub struct ConfigArgs {
@@ -284,7 +289,6 @@ pub struct MergeArgs {
     pub output: OutputArgs,
 }
 
-
 /// Which reports to produce and where (`--format`/`--output` pairs).
 #[derive(Debug, Clone, Args)]
 pub struct OutputArgs {
@@ -296,7 +300,6 @@ pub struct OutputArgs {
     #[arg(long = "output")]
     pub outputs: Vec<PathBuf>,
 }
-
 
 #[derive(Debug, Args)]
 pub struct ReportArgs {
@@ -432,8 +435,6 @@ pub struct ReviewArgs {
     #[arg(long)]
     pub yes: bool,
 }
-
-
 
 #[derive(Debug, Args)]
 pub struct InitArgs {

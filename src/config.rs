@@ -3,8 +3,8 @@
 //! the layer that set it. Pure: reads the environment only through
 //! [`Context`], and knows nothing about clap parsing or what a run does.
 
-use crate::settings::{FailOn, Format, Update, WebhookOn};
 use crate::context::Context;
+use crate::settings::{FailOn, Format, Update, WebhookOn};
 use crate::suite::{DiagSeverity, Diagnostic, Pos, did_you_mean};
 use clap::ValueEnum;
 use serde::Deserialize;
@@ -306,7 +306,6 @@ fn unknown_field(message: &str) -> Option<&str> {
         .strip_prefix("unknown field `")
         .and_then(|rest| rest.split('`').next())
 }
-
 
 /// `scheme://host` of a URL: webhook URLs are bearer capabilities, so messages
 /// never show their path or query.

@@ -13,7 +13,10 @@ impl Settings {
         self.render()
             .lines()
             .filter(|l| {
-                l.starts_with('#') || l.split_whitespace().next().is_some_and(|k| keys.contains(&k))
+                l.starts_with('#')
+                    || l.split_whitespace()
+                        .next()
+                        .is_some_and(|k| keys.contains(&k))
             })
             .map(|l| format!("{l}\n"))
             .collect()

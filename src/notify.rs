@@ -5,8 +5,8 @@
 
 use crate::config::mask_url;
 // The one loopback rule: 127.0.0.0/8, ::1, `localhost` and its FQDN form `localhost.`.
-use crate::http::is_loopback;
 use crate::http::Redactor;
+use crate::http::is_loopback;
 use crate::model::{ConnectionStatus, Drift, Severity};
 use crate::run::{Counts, Run, RunSummary};
 use serde_json::{Value, json};
@@ -259,7 +259,6 @@ pub async fn notify(run: &Run, hook: &Webhook) -> Result<bool, NotifyError> {
         tokio::time::sleep(Duration::from_millis(500)).await;
     }
 }
-
 
 #[cfg(test)]
 #[path = "notify_tests.rs"]

@@ -160,6 +160,8 @@ async fn webhook_plain_http_follows_the_one_loopback_rule() {
         .unwrap_err();
     assert!(matches!(e, NotifyError::Insecure(_)), "{e}");
     // `localhost.` is loopback: not refused, only unreachable on port 1.
-    let e = notify(&run, &hook("http://localhost.:1/x")).await.unwrap_err();
+    let e = notify(&run, &hook("http://localhost.:1/x"))
+        .await
+        .unwrap_err();
     assert!(matches!(e, NotifyError::Send { .. }), "{e}");
 }

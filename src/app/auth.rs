@@ -146,12 +146,11 @@ pub(super) async fn cmd_tokens(
     let mut all = Vec::new();
     for file in &suites {
         let suite = crate::suite::load_suite(file, ctx, crate::suite::LoadMode::Check)?.suite;
-        let store =
-            crate::run::open_store(ctx, &suite, &path, helper)?;
+        let store = crate::run::open_store(ctx, &suite, &path, helper)?;
         all.extend(crate::run::token_health(&suite, &store, window)?);
     }
     if args.json {
-        let text = serde_json::to_string_pretty(&all).map_err(|e| Error::Runtime(e.to_string()))?;
+        let text = serde_json::to_string_pretty(&all)?;
         print_out(&format!("{text}\n"));
     } else {
         print_out(&crate::report::terminal::render_tokens(&all));

@@ -31,7 +31,7 @@ fn run_drifts(ctx: &Context, at: &Places) -> Result<Option<Vec<crate::model::Dri
     if !path.exists() {
         return Ok(None);
     }
-    let run = crate::report::read_run(&path).map_err(|e| Error::Usage(e.to_string()))?;
+    let run = crate::report::read_run(&path).map_err(Error::RunFile)?;
     Ok(Some(run.drifts))
 }
 
@@ -96,13 +96,7 @@ pub(super) fn cmd_review(ctx: &Context, args: ReviewArgs, typed: &Typed) -> Resu
         &mut input,
         &mut out,
         stdout_color(ctx),
-    )
-    .map_err(|e| match e {
-        crate::baseline::review::ReviewError::Snapshot(e) => Error::Snapshot(e),
-        crate::baseline::review::ReviewError::Terminal(e) => {
-            Error::Runtime(format!("cannot talk to the terminal: {e}"))
-        }
-    })?;
+    )?;
     Ok(exit::OK)
 }
 

@@ -52,7 +52,11 @@ pub(super) fn run_settings(ctx: &Context, args: &RunArgs, t: &Typed) -> Result<S
 }
 
 /// `merge`: baseline, reports, threshold, suppressions, update mode and formats.
-pub(super) fn merge_settings(ctx: &Context, args: &MergeArgs, t: &Typed) -> Result<Settings, Error> {
+pub(super) fn merge_settings(
+    ctx: &Context,
+    args: &MergeArgs,
+    t: &Typed,
+) -> Result<Settings, Error> {
     let flags = Flags {
         snapshots: t.flag("snapshots", args.snapshots.clone()),
         reports: t.flag("reports", args.reports.clone()),

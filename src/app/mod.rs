@@ -10,8 +10,8 @@ mod init;
 mod merge;
 mod run;
 
-pub use run::run_exit_code;
 pub(crate) use run::publish;
+pub use run::run_exit_code;
 
 use crate::cli::{Cli, Command, Typed};
 use crate::context::Context;
@@ -99,9 +99,15 @@ pub fn main(cli: Cli, typed: &Typed, ctx: Context) -> i32 {
             } else {
                 eprintln!("error: {text}");
             }
+            // Causes a message already quotes are not repeated.
+            let mut shown = text;
             let mut source = std::error::Error::source(&e);
             while let Some(s) = source {
-                eprintln!("  caused by: {s}");
+                let cause = s.to_string();
+                if !shown.contains(&cause) {
+                    eprintln!("  caused by: {cause}");
+                    shown.push_str(&cause);
+                }
                 source = s.source();
             }
             e.exit_code()
@@ -184,7 +190,7 @@ fn cmd_check(ctx: &Context, suites: &[PathBuf]) -> Result<i32, Error> {
 
 fn cmd_schema() -> Result<i32, Error> {
     let schema = crate::suite::suite_json_schema();
-    let text = serde_json::to_string_pretty(&schema).map_err(|e| Error::Runtime(e.to_string()))?;
+    let text = serde_json::to_string_pretty(&schema)?;
     print_out(&format!("{text}\n"));
     Ok(exit::OK)
 }

@@ -3,11 +3,11 @@
 use super::auth::credentials_path;
 use super::{default_suites, print_out, stderr_is_tty, stdout_color};
 use crate::cli::{OutputArgs, ReportArgs, RunArgs, Typed};
-use crate::run::RunSummary;
-use crate::settings::{FailOn, Format};
 use crate::context::Context;
 use crate::error::{Error, exit};
+use crate::run::RunSummary;
 use crate::run::{Event, RunOptions};
+use crate::settings::{FailOn, Format};
 use std::path::{Path, PathBuf};
 
 pub(super) async fn cmd_run(ctx: &Context, args: RunArgs, typed: &Typed) -> Result<i32, Error> {
@@ -122,8 +122,7 @@ pub(crate) fn publish(
     output: &OutputArgs,
     fail_on: FailOn,
 ) -> Result<i32, Error> {
-    let path = crate::report::write_run(&ctx.resolve(reports), run)
-        .map_err(|e| Error::Runtime(e.to_string()))?;
+    let path = crate::report::write_run(&ctx.resolve(reports), run)?;
     tracing::debug!(path = %path.display(), "run written");
     let dir = reports.join(&run.run_id);
     let shown = dir.join("run.json");
@@ -204,9 +203,10 @@ fn shard_summary(run: &crate::run::Run, shard: crate::run::Shard, shown: &Path) 
 /// `driftwatch report run.json --format …`: re-renders a finished run.
 pub(super) fn cmd_report(ctx: &Context, args: ReportArgs, typed: &Typed) -> Result<i32, Error> {
     check_pairs(&args.output)?;
-    let fail_on = super::config::report_settings(ctx, &args, typed)?.fail_on.value;
-    let run = crate::report::read_run(&ctx.resolve(&args.run))
-        .map_err(|e| Error::Usage(e.to_string()))?;
+    let fail_on = super::config::report_settings(ctx, &args, typed)?
+        .fail_on
+        .value;
+    let run = crate::report::read_run(&ctx.resolve(&args.run)).map_err(Error::RunFile)?;
     let summary = RunSummary::of(&run);
     for t in targets(&args.output, None)? {
         emit(ctx, &run, &summary, &t, fail_on, Some(&args.run))?;
@@ -280,8 +280,7 @@ fn emit(
             terminal::render(run, summary, color, shown.as_deref())
         }
         Format::Json => {
-            let mut text =
-                serde_json::to_string_pretty(run).map_err(|e| Error::Runtime(e.to_string()))?;
+            let mut text = serde_json::to_string_pretty(run)?;
             text.push('\n');
             text
         }
@@ -291,7 +290,7 @@ fn emit(
             let history = run_json
                 .map(|p| html_history(&ctx.resolve(p), run))
                 .unwrap_or_else(|| html::History::only(run));
-            html::render(run, &history).map_err(|e| Error::Runtime(e.to_string()))?
+            html::render(run, &history)?
         }
     };
     match &t.path {
@@ -356,7 +355,6 @@ const DEFAULT_SUPPRESSIONS: &str = "driftwatch.ignore.yaml";
 pub fn run_exit_code(run: &crate::run::Run, fail_on: FailOn) -> i32 {
     RunSummary::of(run).exit_code(fail_on)
 }
-
 
 #[cfg(test)]
 mod tests {

@@ -268,16 +268,25 @@ mod tests {
         let mut run = fixed_run();
         run.errors.clear();
         run.connections.retain(|c| c.usable);
-        for d in run.drifts.iter_mut().filter(|d| d.severity == Severity::Breaking) {
+        for d in run
+            .drifts
+            .iter_mut()
+            .filter(|d| d.severity == Severity::Breaking)
+        {
             d.suppressed = Some("JIRA-1".into());
         }
         let text = md(&run);
         assert!(
-            text.starts_with("# ⚠️ driftwatch: 0 breaking · 1 warning · 1 info · 0 errors · 1 suppressed\n"),
+            text.starts_with(
+                "# ⚠️ driftwatch: 0 breaking · 1 warning · 1 info · 0 errors · 1 suppressed\n"
+            ),
             "{text}"
         );
         assert!(text.contains("| demo | 0 | 1 | 1 | 0 | 1 |"), "{text}");
-        assert!(text.contains("| breaking (suppressed) | schema.type-changed |"), "{text}");
+        assert!(
+            text.contains("| breaking (suppressed) | schema.type-changed |"),
+            "{text}"
+        );
     }
 
     #[test]

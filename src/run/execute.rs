@@ -62,8 +62,7 @@ async fn execute_inner(
     }
     // A bad ignore file is a usage error and must fail before any request is sent.
     let suppressions = match &opts.suppressions {
-        Some(path) if shard.is_none() => crate::baseline::load_suppressions(path, ctx)
-            .map_err(|e| Error::Usage(e.to_string()))?,
+        Some(path) if shard.is_none() => crate::baseline::load_suppressions(path, ctx)?,
         _ => Vec::new(),
     };
     let store = BaselineStore::new(ctx.resolve(&opts.snapshots));

@@ -25,10 +25,10 @@ pub use evidence::{
     SuiteEvidence, ViolationEvidence,
 };
 pub use execute::{execute, execute_shard, new_run_id};
-pub use summary::{Counts, ProviderCounts, RunSummary, Verdict};
-pub use types::*;
 pub use merge::{MergeError, MergeOptions, merge};
 pub use replay::ConsumedConnection;
 pub use session::{ProviderSession, SetupError};
 pub(crate) use session::{check_issuer, expected_issuer};
 pub use shard::{PROVIDER_WIDE_SHARD, Shard, ShardError, assign, hashed_shard};
+pub use summary::{Counts, ProviderCounts, RunSummary, Verdict};
+pub use types::*;

@@ -14,7 +14,15 @@ fn fixed_run_counts_per_provider_and_in_total() {
     assert_eq!((demo.findings, demo.errors, demo.pending), (1, 1, 1));
     assert_eq!((demo.connections, demo.unusable, demo.failing), (2, 0, 0));
     let quiet = s.provider("quiet");
-    assert_eq!((quiet.drifts, quiet.connections, quiet.unusable, quiet.failing), (0, 1, 1, 1));
+    assert_eq!(
+        (
+            quiet.drifts,
+            quiet.connections,
+            quiet.unusable,
+            quiet.failing
+        ),
+        (0, 1, 1, 1)
+    );
     assert_eq!(s.totals.drifts, 3);
     assert_eq!(s.totals.at_least(Severity::Warning), 2);
     assert_eq!(s.verdict, Verdict::Breaking);
@@ -27,23 +35,38 @@ fn suppressed_drift_is_counted_apart_and_never_fails() {
     let mut run = fixed_run();
     run.errors.clear();
     run.connections.retain(|c| c.usable);
-    for d in run.drifts.iter_mut().filter(|d| d.severity == Severity::Breaking) {
+    for d in run
+        .drifts
+        .iter_mut()
+        .filter(|d| d.severity == Severity::Breaking)
+    {
         d.suppressed = Some("JIRA-1".into());
     }
     let s = RunSummary::of(&run);
     assert_eq!(
-        (s.totals.breaking, s.totals.warning, s.totals.info, s.totals.suppressed),
+        (
+            s.totals.breaking,
+            s.totals.warning,
+            s.totals.info,
+            s.totals.suppressed
+        ),
         (0, 1, 1, 1)
     );
     assert_eq!(s.totals.drifts, 3);
     assert_eq!(s.verdict, Verdict::Warning);
     assert_eq!(s.exit_code(FailOn::Breaking), exit::OK);
     assert_eq!(
-        run.drifts.iter().filter(|d| RunSummary::fails(d, FailOn::Breaking)).count(),
+        run.drifts
+            .iter()
+            .filter(|d| RunSummary::fails(d, FailOn::Breaking))
+            .count(),
         0
     );
     assert_eq!(
-        run.drifts.iter().filter(|d| RunSummary::fails(d, FailOn::Warning)).count(),
+        run.drifts
+            .iter()
+            .filter(|d| RunSummary::fails(d, FailOn::Warning))
+            .count(),
         1
     );
     assert_eq!(s.exit_code(FailOn::Warning), exit::DRIFT);

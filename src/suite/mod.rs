@@ -16,8 +16,8 @@ mod schema;
 mod units;
 
 pub use check::{CheckReport, check_files};
-pub use diagnostic::{DiagSeverity, Diagnostic};
 pub(crate) use diagnostic::did_you_mean;
+pub use diagnostic::{DiagSeverity, Diagnostic};
 pub use load::{LoadMode, Loaded, SuiteError, load_suite};
 /// For the fuzz targets: the loader without the file system.
 pub(crate) use load::{analyze, render_all};

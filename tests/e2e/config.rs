@@ -175,7 +175,12 @@ async fn tokens_honours_the_config_file_credentials() {
     let rows: Vec<serde_json::Value> = serde_json::from_str(&stdout).unwrap();
     let got: Vec<(&str, &str)> = rows
         .iter()
-        .map(|r| (r["connection"].as_str().unwrap(), r["status"].as_str().unwrap()))
+        .map(|r| {
+            (
+                r["connection"].as_str().unwrap(),
+                r["status"].as_str().unwrap(),
+            )
+        })
         .collect();
     assert_eq!(
         got,
@@ -209,7 +214,10 @@ async fn tokens_honours_the_config_file_credentials() {
     let out = crate::support::output(tokens).await;
     assert_eq!(out.status.code(), Some(3));
     let rows: Vec<serde_json::Value> = serde_json::from_slice(&out.stdout).unwrap();
-    assert!(rows.iter().all(|r| r["status"] == "not-connected"), "{rows:?}");
+    assert!(
+        rows.iter().all(|r| r["status"] == "not-connected"),
+        "{rows:?}"
+    );
     assert_eq!(rows.len(), 4);
 }
 
@@ -223,10 +231,17 @@ async fn connect_stores_into_the_config_file_credentials() {
         "credentials = \"team.json\"\n",
     )
     .unwrap();
-    let answer = crate::connect_import::sim_token_answer(&w, "globex", "profile invoices:read").await;
+    let answer =
+        crate::connect_import::sim_token_answer(&w, "globex", "profile invoices:read").await;
     std::fs::write(w.dir.path().join("answer.json"), answer.to_string()).unwrap();
     let mut connect = w.command();
-    connect.args(["connect", "suites/demo.yaml", "globex", "--import", "answer.json"]);
+    connect.args([
+        "connect",
+        "suites/demo.yaml",
+        "globex",
+        "--import",
+        "answer.json",
+    ]);
     let out = crate::support::output(connect).await;
     let stdout = String::from_utf8_lossy(&out.stdout);
     assert_eq!(

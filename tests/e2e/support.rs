@@ -284,4 +284,3 @@ impl WebhookReceiver {
         format!("http://{}/…", rest.split('/').next().unwrap_or_default())
     }
 }
-
