@@ -2,45 +2,12 @@
 //! (defaults → config file → `DRIFTWATCH_*` → flags) overrides the one before,
 //! `driftwatch config` shows where each value came from, and a bad file exits 2.
 
-use crate::support::{World, contains_secret};
+use crate::support::{World, output};
 use driftwatch::sim::ApiVersion;
-use std::process::{Command, Output};
-
-fn bin(w: &World) -> Command {
-    let mut c = Command::new(env!("CARGO_BIN_EXE_driftwatch"));
-    c.env_remove("CI")
-        .env("NO_COLOR", "1")
-        .current_dir(w.dir.path())
-        .env("SIM_BASE_URL", w.sim.base_url())
-        .env("SIM_CLIENT_ID", w.sim.client_id())
-        .env("SIM_CLIENT_SECRET", w.sim.client_secret());
-    for v in [
-        "DRIFTWATCH_CONFIG",
-        "DRIFTWATCH_FAIL_ON",
-        "DRIFTWATCH_REPORTS",
-        "DRIFTWATCH_SNAPSHOTS",
-        "DRIFTWATCH_WEBHOOK",
-    ] {
-        c.env_remove(v);
-    }
-    c
-}
-
-async fn output(mut cmd: Command) -> Output {
-    let out = tokio::task::spawn_blocking(move || cmd.output().unwrap())
-        .await
-        .unwrap();
-    let text = format!(
-        "{}{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    );
-    assert!(!contains_secret(&text), "secret printed:\n{text}");
-    out
-}
+use std::process::Command;
 
 fn run(w: &World) -> Command {
-    let mut c = bin(w);
+    let mut c = w.command();
     c.arg("run")
         .arg(&w.suite)
         .arg("--credentials")
@@ -107,7 +74,7 @@ async fn config_file_then_env_then_flag_decide_fail_on_and_reports() {
 async fn config_command_names_each_source_and_masks_the_webhook() {
     let w = World::start(Default::default()).await;
     std::fs::write(w.dir.path().join("team.toml"), WITH_WEBHOOK).unwrap();
-    let mut c = bin(&w);
+    let mut c = w.command();
     c.args(["config", "--fail-on", "info"])
         .env("DRIFTWATCH_CONFIG", "team.toml")
         .env("DRIFTWATCH_REPORTS", "env-reports");
@@ -169,7 +136,7 @@ async fn tokens_honours_the_config_file_credentials() {
     .unwrap();
     let mut tokens = w.command();
     tokens.args(["tokens", "suites/demo.yaml", "--json"]);
-    let out = crate::support::output(tokens).await;
+    let out = output(tokens).await;
     let stdout = String::from_utf8_lossy(&out.stdout);
     assert_eq!(out.status.code(), Some(0), "{stdout}");
     let rows: Vec<serde_json::Value> = serde_json::from_str(&stdout).unwrap();
@@ -194,7 +161,7 @@ async fn tokens_honours_the_config_file_credentials() {
     // `config --command tokens` shows exactly what `tokens` used.
     let mut config = w.command();
     config.args(["config", "--command", "tokens"]);
-    let out = crate::support::output(config).await;
+    let out = output(config).await;
     let text = String::from_utf8_lossy(&out.stdout);
     let lines: Vec<&str> = text.lines().collect();
     assert_eq!(
@@ -211,7 +178,7 @@ async fn tokens_honours_the_config_file_credentials() {
     std::fs::remove_file(w.dir.path().join("driftwatch.toml")).unwrap();
     let mut tokens = w.command();
     tokens.args(["tokens", "suites/demo.yaml", "--json"]);
-    let out = crate::support::output(tokens).await;
+    let out = output(tokens).await;
     assert_eq!(out.status.code(), Some(3));
     let rows: Vec<serde_json::Value> = serde_json::from_slice(&out.stdout).unwrap();
     assert!(
@@ -242,7 +209,7 @@ async fn connect_stores_into_the_config_file_credentials() {
         "--import",
         "answer.json",
     ]);
-    let out = crate::support::output(connect).await;
+    let out = output(connect).await;
     let stdout = String::from_utf8_lossy(&out.stdout);
     assert_eq!(
         out.status.code(),
@@ -274,7 +241,7 @@ async fn connect_stores_into_the_config_file_credentials() {
         "--credentials",
         "mine.json",
     ]);
-    let out = crate::support::output(connect).await;
+    let out = output(connect).await;
     assert_eq!(out.status.code(), Some(0));
     assert!(w.dir.path().join("mine.json").is_file());
 }

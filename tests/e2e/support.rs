@@ -108,6 +108,7 @@ impl World {
     pub fn command(&self) -> Command {
         let mut c = Command::new(env!("CARGO_BIN_EXE_driftwatch"));
         c.env_remove("CI")
+            .env_remove("GITHUB_ACTIONS")
             .env("NO_COLOR", "1")
             .current_dir(self.dir.path())
             .env("HOME", self.home())
@@ -136,6 +137,15 @@ impl World {
             .unwrap();
         run
     }
+}
+
+/// The `driftwatch` binary outside any world: colours off, not under CI.
+pub fn driftwatch() -> Command {
+    let mut c = Command::new(env!("CARGO_BIN_EXE_driftwatch"));
+    c.env_remove("CI")
+        .env_remove("GITHUB_ACTIONS")
+        .env("NO_COLOR", "1");
+    c
 }
 
 /// Runs `cmd` off the async runtime and returns its output; asserts that nothing it
