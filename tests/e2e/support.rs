@@ -161,6 +161,16 @@ pub async fn output(mut cmd: Command) -> Output {
     out
 }
 
+/// [`output`] for tests that are not async: runs `cmd` on this thread.
+pub fn output_blocking(mut cmd: Command) -> Output {
+    let out = cmd.output().unwrap();
+    for text in [&out.stdout, &out.stderr] {
+        let text = String::from_utf8_lossy(text);
+        assert!(!contains_secret(&text), "secret printed:\n{text}");
+    }
+    out
+}
+
 /// Every file under `dir` (recursively) that contains a simulated secret.
 pub fn files_with_secrets(dir: &Path) -> Vec<PathBuf> {
     let mut hits = Vec::new();
