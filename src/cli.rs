@@ -1,7 +1,11 @@
 //! Command-line definitions (clap derive). Parsing only: no behaviour here.
 
-use clap::{Args, Parser, Subcommand, ValueEnum};
+use clap::parser::ValueSource;
+use clap::{ArgMatches, Args, CommandFactory, FromArgMatches, Parser, Subcommand, ValueEnum};
+use std::collections::BTreeSet;
 use std::path::PathBuf;
+
+pub use crate::settings::{FailOn, Format, Update, WebhookOn};
 
 /// Tells you what your third-party OAuth APIs silently changed.
 #[derive(Debug, Parser)]
@@ -9,6 +13,72 @@ use std::path::PathBuf;
 pub struct Cli {
     #[command(subcommand)]
     pub command: Command,
+}
+
+impl Cli {
+    /// Parses the process's arguments (exiting with clap's message on a bad command line)
+    /// and notes which arguments were typed on it.
+    pub fn parse_typed() -> (Cli, Typed) {
+        let matches = Cli::command().get_matches();
+        match Cli::from_arg_matches(&matches) {
+            Ok(cli) => (cli, Typed::from_matches(&matches)),
+            Err(e) => e.exit(),
+        }
+    }
+
+    /// [`Cli::parse_typed`] over the given arguments (tests).
+    pub fn try_parse_typed<I, T>(args: I) -> Result<(Cli, Typed), clap::Error>
+    where
+        I: IntoIterator<Item = T>,
+        T: Into<std::ffi::OsString> + Clone,
+    {
+        let matches = Cli::command().try_get_matches_from(args)?;
+        Ok((
+            Cli::from_arg_matches(&matches)?,
+            Typed::from_matches(&matches),
+        ))
+    }
+}
+
+/// The ids of the arguments the user typed on the command line (clap's
+/// [`ValueSource::CommandLine`]) for the chosen subcommand. clap also fills a value
+/// from a `DRIFTWATCH_*` variable or a default; the settings chain reads those
+/// layers itself, so only typed values count as flags.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Typed(BTreeSet<String>);
+
+impl Typed {
+    pub fn from_matches(m: &ArgMatches) -> Typed {
+        let mut m = m;
+        while let Some((_, sub)) = m.subcommand() {
+            m = sub;
+        }
+        Typed(
+            m.ids()
+                .filter(|id| m.value_source(id.as_str()) == Some(ValueSource::CommandLine))
+                .map(|id| id.as_str().to_string())
+                .collect(),
+        )
+    }
+
+    /// Every argument counts as typed (library callers that build args by hand).
+    pub fn with(ids: &[&str]) -> Typed {
+        Typed(ids.iter().map(|s| s.to_string()).collect())
+    }
+
+    /// `value` when argument `id` was typed on the command line.
+    pub fn flag<T>(&self, id: &str, value: Option<T>) -> Option<T> {
+        value.filter(|_| self.0.contains(id))
+    }
+
+    /// `values` when argument `id` was typed on the command line, else empty.
+    pub fn list<T>(&self, id: &str, values: Vec<T>) -> Vec<T> {
+        if self.0.contains(id) {
+            values
+        } else {
+            Vec::new()
+        }
+    }
 }
 
 #[derive(Debug, Subcommand)]
@@ -55,9 +125,9 @@ pub enum Command {
     Connect(ConnectArgs),
     /// List every connection's tokens: last refresh, expiries, days until the refresh token dies.
     Tokens(TokensArgs),
-    /// Print the effective `run` settings and where each comes from (default, suite,
-    /// config file, environment, flag); accepts every `run` flag.
-    Config(RunArgs),
+    /// Print the effective settings of a command (default `run`) and where each comes from
+    /// (default, suite, config file, environment, flag); accepts every `run` flag.
+    Config(ConfigArgs),
     /// Print a shell completion script (bash, zsh, fish, powershell, elvish) to stdout.
     Completions {
         /// The shell.
@@ -168,23 +238,27 @@ pub struct RunArgs {
     pub output: OutputArgs,
 }
 
-/// `run --webhook-on`: the least severe drift that sends the webhook.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
-pub enum WebhookOn {
-    Breaking,
-    Warning,
-    Any,
+/// `driftwatch config`: `run`'s flags plus the command whose settings to show.
+#[derive(Debug, Args)]
+pub struct ConfigArgs {
+    /// Show the settings this command uses (only those it reads).
+    #[arg(long, value_enum, default_value_t = SettingsCommand::Run)]
+    pub command: SettingsCommand,
+    #[command(flatten)]
+    pub run: RunArgs,
 }
 
-impl WebhookOn {
-    pub fn threshold(self) -> crate::model::Severity {
-        use crate::model::Severity;
-        match self {
-            WebhookOn::Breaking => Severity::Breaking,
-            WebhookOn::Warning => Severity::Warning,
-            WebhookOn::Any => Severity::Info,
-        }
-    }
+/// The commands that read the settings chain.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum SettingsCommand {
+    Run,
+    Merge,
+    Report,
+    Accept,
+    Reject,
+    Review,
+    Connect,
+    Tokens,
 }
 
 /// `driftwatch merge`: the shard runs plus `run`'s comparison and report options.
@@ -193,32 +267,26 @@ pub struct MergeArgs {
     /// The `run.json` of every shard (`run --shard i/n`), in any order.
     #[arg(required = true)]
     pub runs: Vec<PathBuf>,
-    /// Baseline directory.
-    #[arg(long, default_value = "snapshots")]
-    pub snapshots: PathBuf,
-    /// Where the merged run is written.
-    #[arg(long, default_value = "reports")]
-    pub reports: PathBuf,
-    /// Exit 1 when a drift at or above this severity is found.
-    #[arg(long, value_enum, default_value_t = FailOn::Breaking)]
-    pub fail_on: FailOn,
+    /// Config file (default: `driftwatch.toml` when it exists); see docs/configuration.md.
+    #[arg(long, value_name = "FILE", env = "DRIFTWATCH_CONFIG")]
+    pub config: Option<PathBuf>,
+    /// Baseline directory [default: snapshots].
+    #[arg(long, env = "DRIFTWATCH_SNAPSHOTS")]
+    pub snapshots: Option<PathBuf>,
+    /// Where the merged run is written [default: reports].
+    #[arg(long, env = "DRIFTWATCH_REPORTS")]
+    pub reports: Option<PathBuf>,
+    /// Exit 1 when a drift at or above this severity is found [default: breaking].
+    #[arg(long, value_enum, env = "DRIFTWATCH_FAIL_ON")]
+    pub fail_on: Option<FailOn>,
     /// Ignore file of known drifts (default: `driftwatch.ignore.yaml` when it exists).
-    #[arg(long, value_name = "FILE")]
+    #[arg(long, value_name = "FILE", env = "DRIFTWATCH_SUPPRESSIONS")]
     pub suppressions: Option<PathBuf>,
-    /// What to write for new or changed observations (as for `run`).
-    #[arg(long, value_enum, default_value_t = Update::Auto)]
-    pub update: Update,
+    /// What to write for new or changed observations (as for `run`) [default: auto].
+    #[arg(long, value_enum, env = "DRIFTWATCH_UPDATE")]
+    pub update: Option<Update>,
     #[command(flatten)]
     pub output: OutputArgs,
-}
-
-/// `run --update` (cargo-insta's semantics).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
-pub enum Update {
-    Auto,
-    New,
-    Always,
-    No,
 }
 
 /// Which reports to produce and where (`--format`/`--output` pairs).
@@ -233,24 +301,16 @@ pub struct OutputArgs {
     pub outputs: Vec<PathBuf>,
 }
 
-/// A report format.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
-pub enum Format {
-    Terminal,
-    Json,
-    Junit,
-    Markdown,
-    /// One self-contained HTML page (default `reports/<run-id>/index.html`).
-    Html,
-}
-
 #[derive(Debug, Args)]
 pub struct ReportArgs {
     /// A `run.json` written by `driftwatch run`.
     pub run: PathBuf,
-    /// Drifts at or above this severity are JUnit failures.
-    #[arg(long, value_enum, default_value_t = FailOn::Breaking)]
-    pub fail_on: FailOn,
+    /// Config file (default: `driftwatch.toml` when it exists); see docs/configuration.md.
+    #[arg(long, value_name = "FILE", env = "DRIFTWATCH_CONFIG")]
+    pub config: Option<PathBuf>,
+    /// Drifts at or above this severity are JUnit failures [default: breaking].
+    #[arg(long, value_enum, env = "DRIFTWATCH_FAIL_ON")]
+    pub fail_on: Option<FailOn>,
     #[command(flatten)]
     pub output: OutputArgs,
 }
@@ -300,6 +360,9 @@ pub struct ConnectArgs {
     /// `login_hint` for the authorize request (pre-selects the account).
     #[arg(long)]
     pub login_hint: Option<String>,
+    /// Config file (default: `driftwatch.toml` when it exists); see docs/configuration.md.
+    #[arg(long, value_name = "FILE", env = "DRIFTWATCH_CONFIG")]
+    pub config: Option<PathBuf>,
     /// Credential store file (default: the platform data directory).
     #[arg(long, env = "DRIFTWATCH_CREDENTIALS")]
     pub credentials: Option<PathBuf>,
@@ -311,12 +374,16 @@ pub struct ConnectArgs {
 pub struct TokensArgs {
     /// Suite files (default: every `*.yaml` in `suites/`).
     pub suites: Vec<PathBuf>,
+    /// Config file (default: `driftwatch.toml` when it exists); see docs/configuration.md.
+    #[arg(long, value_name = "FILE", env = "DRIFTWATCH_CONFIG")]
+    pub config: Option<PathBuf>,
     /// Credential store file (default: the platform data directory).
     #[arg(long, env = "DRIFTWATCH_CREDENTIALS")]
     pub credentials: Option<PathBuf>,
-    /// Mark refresh tokens that die within this window as `expiring`.
-    #[arg(long, default_value = "7d", value_parser = parse_window)]
-    pub window: std::time::Duration,
+    /// Mark refresh tokens that die within this window as `expiring` [default: the
+    /// `expiry_window` setting, 7d].
+    #[arg(long, value_parser = parse_window)]
+    pub window: Option<std::time::Duration>,
     /// Print JSON instead of a table.
     #[arg(long)]
     pub json: bool,
@@ -335,9 +402,12 @@ fn parse_window(s: &str) -> Result<std::time::Duration, String> {
 
 #[derive(Debug, Args)]
 pub struct BaselineArgs {
-    /// Baseline directory.
-    #[arg(long, default_value = "snapshots")]
-    pub snapshots: PathBuf,
+    /// Config file (default: `driftwatch.toml` when it exists); see docs/configuration.md.
+    #[arg(long, value_name = "FILE", env = "DRIFTWATCH_CONFIG")]
+    pub config: Option<PathBuf>,
+    /// Baseline directory [default: snapshots].
+    #[arg(long, env = "DRIFTWATCH_SNAPSHOTS")]
+    pub snapshots: Option<PathBuf>,
     /// Only this provider's snapshots.
     #[arg(long)]
     pub provider: Option<String>,
@@ -351,9 +421,10 @@ pub struct BaselineArgs {
     /// Only snapshots for which the run (`--run`) found a drift of this rule.
     #[arg(long)]
     pub rule: Option<String>,
-    /// The run whose drifts `--rule` and `review` use.
-    #[arg(long, default_value = "reports/latest/run.json")]
-    pub run: PathBuf,
+    /// The run whose drifts `--rule` and `review` use [default: `<reports>/latest/run.json`,
+    /// `reports` from the settings chain].
+    #[arg(long)]
+    pub run: Option<PathBuf>,
 }
 
 #[derive(Debug, Args)]
@@ -363,26 +434,6 @@ pub struct ReviewArgs {
     /// Read answers from stdin even when it is not a terminal (scripted review).
     #[arg(long)]
     pub yes: bool,
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
-pub enum FailOn {
-    Info,
-    Warning,
-    Breaking,
-    Never,
-}
-
-impl FailOn {
-    pub fn threshold(self) -> Option<crate::model::Severity> {
-        use crate::model::Severity;
-        match self {
-            FailOn::Info => Some(Severity::Info),
-            FailOn::Warning => Some(Severity::Warning),
-            FailOn::Breaking => Some(Severity::Breaking),
-            FailOn::Never => None,
-        }
-    }
 }
 
 #[derive(Debug, Args)]

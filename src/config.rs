@@ -3,9 +3,9 @@
 //! the layer that set it. Pure: reads the environment only through
 //! [`Context`], and knows nothing about clap parsing or what a run does.
 
-use crate::cli::{FailOn, Format, Update, WebhookOn};
 use crate::context::Context;
-use crate::suite::{DiagSeverity, Diagnostic, Pos};
+use crate::settings::{FailOn, Format, Update, WebhookOn};
+use crate::suite::{DiagSeverity, Diagnostic, Pos, did_you_mean};
 use clap::ValueEnum;
 use serde::Deserialize;
 use std::fmt;
@@ -112,8 +112,9 @@ pub struct Setting<T> {
     pub source: Source,
 }
 
-/// What the command line gave (`None`/empty: not given). Values clap took from a
-/// `DRIFTWATCH_*` variable arrive here too; [`resolve`] tells them apart.
+/// What was typed on the command line (`None`/empty: not typed). Values clap took from a
+/// `DRIFTWATCH_*` variable or a default never arrive here: the caller keeps only
+/// arguments whose clap value source is the command line ([`crate::cli::Typed`]).
 #[derive(Debug, Clone, Default)]
 pub struct Flags {
     pub snapshots: Option<PathBuf>,
@@ -306,15 +307,6 @@ fn unknown_field(message: &str) -> Option<&str> {
         .and_then(|rest| rest.split('`').next())
 }
 
-fn did_you_mean<'a>(word: &str, candidates: impl IntoIterator<Item = &'a str>) -> Option<&'a str> {
-    candidates
-        .into_iter()
-        .map(|c| (strsim::damerau_levenshtein(word, c), c))
-        .filter(|(d, c)| *d > 0 && *d <= (word.len().max(c.len()) / 3).max(1))
-        .min_by_key(|(d, c)| (*d, *c))
-        .map(|(_, c)| c)
-}
-
 /// `scheme://host` of a URL: webhook URLs are bearer capabilities, so messages
 /// never show their path or query.
 pub fn mask_url(url: &str) -> String {
@@ -374,8 +366,9 @@ fn env<T>(
     }
 }
 
-/// One link of the chain: the highest layer that has a value wins. A flag equal
-/// to the environment's value is the environment's (clap reads `DRIFTWATCH_*` too).
+/// One link of the chain: the highest layer that has a value wins. `flag` holds only
+/// what was typed on the command line ([`crate::cli::Typed`]), so a value clap took
+/// from `DRIFTWATCH_*` is never mistaken for a flag.
 fn layer<T: Clone + PartialEq>(
     default: T,
     file: Option<T>,
@@ -398,9 +391,7 @@ fn layer<T: Clone + PartialEq>(
             source: Source::Env(var),
         };
     }
-    if let Some((v, name)) = flag
-        && env.as_ref().is_none_or(|(e, _)| *e != v)
-    {
+    if let Some((v, name)) = flag {
         s = Setting {
             value: v,
             source: Source::Flag(name),

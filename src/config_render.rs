@@ -7,6 +7,21 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 impl Settings {
+    /// [`Settings::render`] limited to `keys` (the settings one command reads), after the
+    /// config-file line.
+    pub fn render_only(&self, keys: &[&str]) -> String {
+        self.render()
+            .lines()
+            .filter(|l| {
+                l.starts_with('#')
+                    || l.split_whitespace()
+                        .next()
+                        .is_some_and(|k| keys.contains(&k))
+            })
+            .map(|l| format!("{l}\n"))
+            .collect()
+    }
+
     /// `key = value  # source` lines, secrets masked (for `driftwatch config`).
     pub fn render(&self) -> String {
         fn line(out: &mut String, key: &str, value: String, source: Source) {

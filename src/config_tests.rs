@@ -96,15 +96,57 @@ fn each_layer_overrides_the_one_before() {
 }
 
 #[test]
-fn a_flag_equal_to_the_environment_is_credited_to_the_environment() {
-    // clap copies DRIFTWATCH_* into the flag value; the label must still say env.
+fn a_typed_flag_equal_to_the_environment_is_still_the_flag() {
+    // Flags hold only what was typed (clap's value source), so nothing is guessed.
     let ctx = Context::empty("/w").with_var("DRIFTWATCH_REPORTS", "r");
     let flags = Flags {
         reports: Some("r".into()),
         ..Flags::default()
     };
     let s = resolve(&ctx, None, &flags).unwrap();
+    assert_eq!(s.reports.source, Source::Flag("--reports"));
+    let s = resolve(&ctx, None, &Flags::default()).unwrap();
     assert_eq!(s.reports.source, Source::Env("DRIFTWATCH_REPORTS"));
+}
+
+#[test]
+fn only_arguments_typed_on_the_command_line_are_flags() {
+    use crate::cli::{Cli, Command};
+    let (cli, typed) =
+        Cli::try_parse_typed(["driftwatch", "tokens", "--credentials", "team.json"]).unwrap();
+    let Command::Tokens(args) = cli.command else {
+        panic!("not tokens")
+    };
+    assert_eq!(
+        typed.flag("credentials", args.credentials.clone()),
+        Some("team.json".into())
+    );
+    assert_eq!(typed.flag("window", args.window), None);
+    // A clap default is not typed either.
+    let (_, typed) = Cli::try_parse_typed(["driftwatch", "connect", "s.yaml", "c"]).unwrap();
+    assert_eq!(typed.flag("timeout", Some(1)), None);
+    assert_eq!(typed.flag("suite", Some(1)), Some(1));
+}
+
+#[test]
+fn config_shows_only_the_settings_a_command_reads() {
+    let c = file(FILE);
+    let s = resolve(
+        &Context::empty("/w"),
+        Some((Path::new("driftwatch.toml"), &c)),
+        &Flags::default(),
+    )
+    .unwrap();
+    let text = s.render_only(&["credentials", "credential_helper", "expiry_window"]);
+    let keys: Vec<&str> = text
+        .lines()
+        .map(|l| l.split_whitespace().next().unwrap_or_default())
+        .collect();
+    assert_eq!(
+        keys,
+        ["#", "credentials", "credential_helper", "expiry_window"],
+        "{text}"
+    );
 }
 
 #[test]
@@ -218,4 +260,15 @@ fn mask_url_keeps_scheme_host_and_port_only() {
         "http://127.0.0.1:4000/…"
     );
     assert_eq!(mask_url("not a url"), "(invalid url)");
+}
+
+/// Issue 16: the config file's "did you mean" measured bytes, so a key with multi-byte
+/// characters got suggestions the suite loader (which counts characters) would not make.
+#[test]
+fn did_you_mean_counts_characters_not_bytes() {
+    // `urëë` is 4 characters (6 bytes), two edits from `url`: too far for a suggestion.
+    let e = err("urëë = \"x\"\n");
+    assert!(!e.contains("did you mean"), "{e}");
+    let e = err("snapshot = \"x\"\n");
+    assert!(e.contains("did you mean `snapshots`?"), "{e}");
 }

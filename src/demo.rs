@@ -201,7 +201,8 @@ pub async fn run_demo(
     let quiet = |_e: crate::run::Event| {};
     let first = crate::run::execute(&dctx, &opts, &quiet).await?;
     if !first.errors.is_empty() {
-        let text = crate::report::terminal::render(&first, color, None);
+        let summary = crate::run::RunSummary::of(&first);
+        let text = crate::report::terminal::render(&first, &summary, color, None);
         crate::app::print_out(&text);
         return Ok(exit::RUNTIME);
     }
@@ -214,35 +215,24 @@ pub async fn run_demo(
     sim.set_version(ApiVersion::V2);
     say("[4/5] the provider silently shipped API v2");
     let second = crate::run::execute(&dctx, &opts, &quiet).await?;
-    let path =
-        crate::report::write_run(&reports, &second).map_err(|e| Error::Runtime(e.to_string()))?;
-    // The page the team reads every morning, next to run.json (so also `reports/latest/`).
-    let history = crate::report::html::History::read(&reports, &second);
-    let page = crate::report::html::render(&second, &history)
-        .map_err(|e| Error::Runtime(e.to_string()))?;
-    let page_path = path.with_file_name("index.html");
-    std::fs::write(&page_path, page).map_err(|source| Error::Io {
-        what: "cannot write",
-        path: page_path.clone(),
-        source,
-    })?;
     say("[5/5] second run against the accepted baseline:\n");
-    let shown = path
-        .strip_prefix(&ctx.cwd)
-        .unwrap_or(&path)
-        .display()
-        .to_string();
-    crate::app::print_out(&crate::report::terminal::render(
+    // The same publishing as `run`: run.json, the terminal summary, and the HTML page the
+    // team reads every morning next to run.json (so also `reports/latest/`). The drifts
+    // are the point of the demo, so none fails it.
+    let code = crate::app::publish(
+        ctx,
         &second,
-        color,
-        Some(&shown),
-    ));
+        &reports,
+        &crate::cli::OutputArgs {
+            formats: Vec::new(),
+            outputs: Vec::new(),
+        },
+        crate::settings::FailOn::Never,
+    )?;
+    let page_path = reports.join(&second.run_id).join("index.html");
     say(&format!(
         "HTML report: {} (self-contained; open it in a browser)",
-        page_path
-            .strip_prefix(&ctx.cwd)
-            .unwrap_or(&page_path)
-            .display()
+        page_path.display()
     ));
     if keep_scratch {
         say(&format!(
@@ -256,9 +246,5 @@ pub async fn run_demo(
         );
     }
     sim.shutdown().await;
-    Ok(if second.errors.is_empty() {
-        exit::OK
-    } else {
-        exit::RUNTIME
-    })
+    Ok(code)
 }

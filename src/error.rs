@@ -27,6 +27,9 @@ pub enum Error {
     Usage(String),
     #[error(transparent)]
     Suite(#[from] crate::suite::SuiteError),
+    /// A config file or `DRIFTWATCH_*` variable that cannot be used.
+    #[error(transparent)]
+    Config(#[from] crate::config::ConfigError),
     #[error(transparent)]
     Auth(#[from] crate::auth::AuthError),
     #[error(transparent)]
@@ -35,6 +38,27 @@ pub enum Error {
     Connect(#[from] crate::auth::connect::ConnectError),
     #[error(transparent)]
     Store(#[from] crate::auth::StoreError),
+    /// An ignore file that cannot be used (before any request is sent).
+    #[error(transparent)]
+    Suppressions(#[from] crate::baseline::SuppressError),
+    /// Shard runs that cannot be merged.
+    #[error(transparent)]
+    Merge(#[from] crate::run::MergeError),
+    /// A suite's `redact:` selectors that do not compile.
+    #[error(transparent)]
+    Redact(#[from] crate::http::RedactError),
+    /// A `run.json` given to `report`, `accept`, `review` that cannot be read.
+    #[error(transparent)]
+    RunFile(crate::report::ReportError),
+    /// `run.json` could not be written.
+    #[error(transparent)]
+    Report(#[from] crate::report::ReportError),
+    #[error(transparent)]
+    Html(#[from] crate::report::html::HtmlError),
+    #[error(transparent)]
+    Review(#[from] crate::baseline::review::ReviewError),
+    #[error("cannot serialise JSON: {0}")]
+    Json(#[from] serde_json::Error),
     #[error("{what} `{}`: {source}", path.display())]
     Io {
         what: &'static str,
@@ -49,11 +73,21 @@ pub enum Error {
 impl Error {
     pub fn exit_code(&self) -> i32 {
         match self {
-            Error::Usage(_) | Error::Suite(_) => exit::USAGE,
+            Error::Usage(_)
+            | Error::Suite(_)
+            | Error::Config(_)
+            | Error::Suppressions(_)
+            | Error::Merge(_)
+            | Error::Redact(_)
+            | Error::RunFile(_) => exit::USAGE,
             Error::Auth(_)
             | Error::Snapshot(_)
             | Error::Connect(_)
             | Error::Store(_)
+            | Error::Report(_)
+            | Error::Html(_)
+            | Error::Review(_)
+            | Error::Json(_)
             | Error::Io { .. }
             | Error::Runtime(_) => exit::RUNTIME,
         }

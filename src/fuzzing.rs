@@ -148,7 +148,7 @@ pub fn headers(data: &[u8]) {
         for cell in classify(&[sample]).values() {
             if let Some(code) = &cell.www_authenticate_error {
                 // A word that merely starts like one (`sim_atrces`) is a code, not a secret.
-                let secret = ["sim_at_", "sim_rt_", "sim_cs_", "sim_code_"];
+                let secret = crate::sim::SECRET_PREFIXES;
                 assert!(
                     !secret.iter().any(|p| code.starts_with(p)),
                     "a secret kept as an error code"

@@ -1,7 +1,9 @@
 //! driftwatch: tells a team what their third-party OAuth APIs silently changed.
 //!
-//! Data flow: suites → token manager → probes → observations → baseline diff →
-//! drifts → reporters. Each module has one job; see `DESIGN.md` in the docs.
+//! Data flow: load (suites, settings) → gather (tokens, HTTP, probes) → evidence →
+//! assess (observations, baseline diff, drifts) → summary → reporters. Each module
+//! has one job; `ARCHITECTURE.md` at the repository root maps where each concept
+//! lives and what to touch to add a probe or a rule.
 
 pub mod app;
 pub mod auth;
@@ -22,5 +24,6 @@ pub mod probe;
 pub mod report;
 pub mod rules;
 pub mod run;
+pub mod settings;
 pub mod sim;
 pub mod suite;

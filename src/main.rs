@@ -1,10 +1,8 @@
 //! The `driftwatch` binary: parse the command line, call the library, exit
 //! with the documented code.
 
-use clap::Parser;
-
 fn main() {
-    let cli = driftwatch::cli::Cli::parse();
+    let (cli, typed) = driftwatch::cli::Cli::parse_typed();
     let ctx = driftwatch::context::Context::from_process();
-    std::process::exit(driftwatch::app::main(cli, ctx));
+    std::process::exit(driftwatch::app::main(cli, &typed, ctx));
 }

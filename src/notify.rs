@@ -4,11 +4,12 @@
 //! tokens; never prints the webhook URL beyond scheme and host.
 
 use crate::config::mask_url;
+// The one loopback rule: 127.0.0.0/8, ::1, `localhost` and its FQDN form `localhost.`.
 use crate::http::Redactor;
+use crate::http::is_loopback;
 use crate::model::{ConnectionStatus, Drift, Severity};
-use crate::run::Run;
+use crate::run::{Counts, Run, RunSummary};
 use serde_json::{Value, json};
-use std::collections::BTreeMap;
 use std::time::Duration;
 
 /// How many drift lines the message lists; the rest are counted.
@@ -72,7 +73,7 @@ fn connection_items(run: &Run, on: Severity) -> Vec<&ConnectionStatus> {
 
 /// True when the run has unsuppressed drift, or a connection item, at or above `on`.
 pub fn should_send(run: &Run, on: Severity) -> bool {
-    !selected(run, on).is_empty() || !connection_items(run, on).is_empty()
+    RunSummary::of(run).totals.at_least(on) > 0 || !connection_items(run, on).is_empty()
 }
 
 /// One connection item as a line: severity, provider/connection, state, error.
@@ -96,17 +97,17 @@ fn connection_line(c: &ConnectionStatus) -> String {
     s
 }
 
-/// "2 breaking · 1 warning · 0 info" over unsuppressed drifts.
-fn counts<'a>(drifts: impl Iterator<Item = &'a Drift>) -> String {
-    let mut n = [0usize; 3];
-    for d in drifts.filter(|d| d.suppressed.is_none()) {
-        n[match d.severity {
-            Severity::Breaking => 0,
-            Severity::Warning => 1,
-            Severity::Info => 2,
-        }] += 1;
+/// "2 breaking · 1 warning · 0 info" over unsuppressed drifts, then " · 1 suppressed"
+/// when some are: the numbers of the run summary, worded as the terminal words them.
+fn counts(c: &Counts) -> String {
+    let mut s = format!(
+        "{} breaking · {} warning · {} info",
+        c.breaking, c.warning, c.info
+    );
+    if c.suppressed > 0 {
+        s.push_str(&format!(" · {} suppressed", c.suppressed));
     }
-    format!("{} breaking · {} warning · {} info", n[0], n[1], n[2])
+    s
 }
 
 /// One drift as a line: severity, rule, provider/probe, subject, path, connections.
@@ -134,21 +135,21 @@ pub fn payload(run: &Run, on: Severity, report_url: Option<&str>) -> Value {
         None => s,
     };
     let all = selected(run, on);
-    let total = counts(run.drifts.iter());
+    let summary = RunSummary::of(run);
+    let total = counts(&summary.totals);
+    let n = summary.totals.at_least(on);
     let verdict = format!(
-        "driftwatch: {} drift{} at or above {on}",
-        all.len(),
-        if all.len() == 1 { "" } else { "s" }
+        "driftwatch: {n} drift{} at or above {on}",
+        if n == 1 { "" } else { "s" }
     );
-    let mut providers: BTreeMap<&str, Vec<&Drift>> = BTreeMap::new();
-    for d in &run.drifts {
-        providers.entry(&d.provider).or_default().push(d);
-    }
-    let fields: Vec<Value> = providers
+    // Providers with any drift, suppressed or not, sorted by name.
+    let fields: Vec<Value> = summary
+        .providers
         .iter()
+        .filter(|p| p.counts.drifts > 0)
         .take(10) // Slack allows at most 10 fields per section.
-        .map(|(p, ds)| {
-            json!({"type": "mrkdwn", "text": clean(format!("*{p}*\n{}", counts(ds.iter().copied())))})
+        .map(|p| {
+            json!({"type": "mrkdwn", "text": clean(format!("*{}*\n{}", p.provider, counts(&p.counts)))})
         })
         .collect();
     let mut lines: Vec<String> = all.iter().take(TOP_N).map(|d| drift_line(d)).collect();
@@ -256,16 +257,6 @@ pub async fn notify(run: &Run, hook: &Webhook) -> Result<bool, NotifyError> {
             }
         }
         tokio::time::sleep(Duration::from_millis(500)).await;
-    }
-}
-
-/// 127.0.0.0/8, ::1 and `localhost`: the only hosts plain http may reach by default.
-fn is_loopback(url: &url::Url) -> bool {
-    match url.host() {
-        Some(url::Host::Ipv4(ip)) => ip.is_loopback(),
-        Some(url::Host::Ipv6(ip)) => ip.is_loopback(),
-        Some(url::Host::Domain(d)) => d.eq_ignore_ascii_case("localhost"),
-        None => false,
     }
 }
 

@@ -143,3 +143,25 @@ async fn nothing_is_sent_below_the_threshold() {
     };
     assert!(!notify(&run, &hook).await.unwrap());
 }
+
+/// Issue 16: the webhook had its own loopback rule that refused `localhost.`, which the
+/// HTTP client accepts. Both now use `crate::http::is_loopback`.
+#[tokio::test]
+async fn webhook_plain_http_follows_the_one_loopback_rule() {
+    let hook = |url: &str| Webhook {
+        url: url.into(),
+        on: Severity::Info,
+        report_url: None,
+        allow_insecure_http: false,
+    };
+    let run = fixed_run();
+    let e = notify(&run, &hook("http://localhost.evil.example/x"))
+        .await
+        .unwrap_err();
+    assert!(matches!(e, NotifyError::Insecure(_)), "{e}");
+    // `localhost.` is loopback: not refused, only unreachable on port 1.
+    let e = notify(&run, &hook("http://localhost.:1/x"))
+        .await
+        .unwrap_err();
+    assert!(matches!(e, NotifyError::Send { .. }), "{e}");
+}

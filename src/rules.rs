@@ -517,7 +517,7 @@ impl<'de> Deserialize<'de> for RuleId {
 
 /// The catalogued id closest to `word`, for "did you mean" on a mistyped rule.
 pub fn suggest(word: &str) -> Option<&'static str> {
-    crate::suite::diagnostic::did_you_mean(word, RULES.iter().map(|r| r.id))
+    crate::suite::did_you_mean(word, RULES.iter().map(|r| r.id))
 }
 
 /// A stable identity of a drift across runs, so review decisions carry over: the first

@@ -2,7 +2,7 @@
 
 use super::{default_suites, print_out};
 use crate::auth::CredentialStore;
-use crate::cli::{ConnectArgs, TokensArgs};
+use crate::cli::{ConnectArgs, TokensArgs, Typed};
 use crate::context::Context;
 use crate::error::{Error, exit};
 use std::path::PathBuf;
@@ -16,9 +16,13 @@ pub(super) fn credentials_path(given: Option<PathBuf>) -> Result<PathBuf, Error>
     }
 }
 
-pub(super) async fn cmd_connect(ctx: &Context, args: ConnectArgs) -> Result<i32, Error> {
+pub(super) async fn cmd_connect(
+    ctx: &Context,
+    args: ConnectArgs,
+    typed: &Typed,
+) -> Result<i32, Error> {
     use crate::auth::connect::ConnectError;
-    match connect_inner(ctx, args).await {
+    match connect_inner(ctx, args, typed).await {
         Err(Error::Connect(e @ ConnectError::NoRefreshToken { .. })) => {
             eprintln!("warning: {e}");
             Ok(exit::NO_REFRESH_TOKEN)
@@ -58,8 +62,10 @@ fn read_import(ctx: &Context, from: &str) -> Result<Vec<u8>, Error> {
     Ok(buf)
 }
 
-async fn connect_inner(ctx: &Context, args: ConnectArgs) -> Result<i32, Error> {
+async fn connect_inner(ctx: &Context, args: ConnectArgs, typed: &Typed) -> Result<i32, Error> {
     use crate::auth::connect::{self, ConnectOptions, RedirectOverride};
+    // The same store and helper `run` uses: flag, environment, driftwatch.toml, default.
+    let settings = super::config::connect_settings(ctx, &args, typed)?;
     let suite = crate::suite::load_suite(&args.suite, ctx, crate::suite::LoadMode::Run)?.suite;
     let conn = suite
         .connections
@@ -81,8 +87,8 @@ async fn connect_inner(ctx: &Context, args: ConnectArgs) -> Result<i32, Error> {
     let store = crate::run::open_store(
         ctx,
         &suite,
-        &ctx.resolve(credentials_path(args.credentials)?),
-        args.store.credential_helper.as_deref(),
+        &ctx.resolve(credentials_path(settings.credentials.value.clone())?),
+        settings.credential_helper.value.as_deref(),
     )?;
     // Read before any network call: a bad file fails fast and offline.
     let import = match &args.import {
@@ -121,23 +127,30 @@ async fn connect_inner(ctx: &Context, args: ConnectArgs) -> Result<i32, Error> {
     Ok(exit::OK)
 }
 
-pub(super) async fn cmd_tokens(ctx: &Context, args: TokensArgs) -> Result<i32, Error> {
+pub(super) async fn cmd_tokens(
+    ctx: &Context,
+    args: TokensArgs,
+    typed: &Typed,
+) -> Result<i32, Error> {
+    // The same store and helper `run` uses: flag, environment, driftwatch.toml, default.
+    let settings = super::config::tokens_settings(ctx, &args, typed)?;
     let suites = if args.suites.is_empty() {
         default_suites(ctx)?
     } else {
         args.suites.clone()
     };
-    let path = ctx.resolve(credentials_path(args.credentials)?);
-    let window = chrono::Duration::from_std(args.window).unwrap_or(chrono::Duration::days(7));
+    let path = ctx.resolve(credentials_path(settings.credentials.value.clone())?);
+    let window = chrono::Duration::from_std(settings.expiry_window.value)
+        .unwrap_or(chrono::Duration::days(7));
+    let helper = settings.credential_helper.value.as_deref();
     let mut all = Vec::new();
     for file in &suites {
         let suite = crate::suite::load_suite(file, ctx, crate::suite::LoadMode::Check)?.suite;
-        let store =
-            crate::run::open_store(ctx, &suite, &path, args.store.credential_helper.as_deref())?;
+        let store = crate::run::open_store(ctx, &suite, &path, helper)?;
         all.extend(crate::run::token_health(&suite, &store, window)?);
     }
     if args.json {
-        let text = serde_json::to_string_pretty(&all).map_err(|e| Error::Runtime(e.to_string()))?;
+        let text = serde_json::to_string_pretty(&all)?;
         print_out(&format!("{text}\n"));
     } else {
         print_out(&crate::report::terminal::render_tokens(&all));

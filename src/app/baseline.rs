@@ -2,20 +2,36 @@
 
 use super::{print_out, stdout_color};
 use crate::baseline::{BaselineStore, Filter};
-use crate::cli::{BaselineArgs, ReviewArgs};
+use crate::cli::{BaselineArgs, ReviewArgs, Typed};
 use crate::context::Context;
 use crate::error::{Error, exit};
+use std::path::PathBuf;
+
+/// Where `accept`, `reject` and `review` look: the baseline directory and the run
+/// whose drifts they use, both from the settings chain.
+struct Places {
+    snapshots: PathBuf,
+    run: PathBuf,
+}
+
+fn places(ctx: &Context, args: &BaselineArgs, typed: &Typed) -> Result<Places, Error> {
+    let s = super::config::baseline_settings(ctx, args, typed)?;
+    Ok(Places {
+        snapshots: s.snapshots.value,
+        run: args
+            .run
+            .clone()
+            .unwrap_or_else(|| s.reports.value.join("latest").join("run.json")),
+    })
+}
 
 /// The drifts of the run `--run` names; `None` when that file does not exist.
-fn run_drifts(
-    ctx: &Context,
-    args: &BaselineArgs,
-) -> Result<Option<Vec<crate::model::Drift>>, Error> {
-    let path = ctx.resolve(&args.run);
+fn run_drifts(ctx: &Context, at: &Places) -> Result<Option<Vec<crate::model::Drift>>, Error> {
+    let path = ctx.resolve(&at.run);
     if !path.exists() {
         return Ok(None);
     }
-    let run = crate::report::read_run(&path).map_err(|e| Error::Usage(e.to_string()))?;
+    let run = crate::report::read_run(&path).map_err(Error::RunFile)?;
     Ok(Some(run.drifts))
 }
 
@@ -24,6 +40,7 @@ fn baseline_filter(
     ctx: &Context,
     store: &BaselineStore,
     args: &BaselineArgs,
+    at: &Places,
     drifts: Option<&[crate::model::Drift]>,
 ) -> Result<Filter, Error> {
     let probe = match &args.probe {
@@ -48,7 +65,7 @@ fn baseline_filter(
         (Some(_), None) => {
             return Err(Error::Usage(format!(
                 "--rule needs a finished run, but `{}` does not exist (pass --run FILE)",
-                ctx.resolve(&args.run).display()
+                ctx.resolve(&at.run).display()
             )));
         }
     };
@@ -60,7 +77,7 @@ fn baseline_filter(
     })
 }
 
-pub(super) fn cmd_review(ctx: &Context, args: ReviewArgs) -> Result<i32, Error> {
+pub(super) fn cmd_review(ctx: &Context, args: ReviewArgs, typed: &Typed) -> Result<i32, Error> {
     use std::io::IsTerminal;
     if !args.yes && !std::io::stdin().is_terminal() {
         return Err(Error::Usage(
@@ -69,9 +86,10 @@ pub(super) fn cmd_review(ctx: &Context, args: ReviewArgs) -> Result<i32, Error> 
                 .into(),
         ));
     }
-    let store = BaselineStore::new(ctx.resolve(&args.filter.snapshots));
-    let drifts = run_drifts(ctx, &args.filter)?;
-    let filter = baseline_filter(ctx, &store, &args.filter, drifts.as_deref())?;
+    let at = places(ctx, &args.filter, typed)?;
+    let store = BaselineStore::new(ctx.resolve(&at.snapshots));
+    let drifts = run_drifts(ctx, &at)?;
+    let filter = baseline_filter(ctx, &store, &args.filter, &at, drifts.as_deref())?;
     let stdin = std::io::stdin();
     let mut input = stdin.lock();
     let mut out = std::io::stdout().lock();
@@ -82,24 +100,24 @@ pub(super) fn cmd_review(ctx: &Context, args: ReviewArgs) -> Result<i32, Error> 
         &mut input,
         &mut out,
         stdout_color(ctx),
-    )
-    .map_err(|e| match e {
-        crate::baseline::review::ReviewError::Snapshot(e) => Error::Snapshot(e),
-        crate::baseline::review::ReviewError::Terminal(e) => {
-            Error::Runtime(format!("cannot talk to the terminal: {e}"))
-        }
-    })?;
+    )?;
     Ok(exit::OK)
 }
 
-pub(super) fn cmd_baseline(ctx: &Context, args: BaselineArgs, accept: bool) -> Result<i32, Error> {
-    let store = BaselineStore::new(ctx.resolve(&args.snapshots));
+pub(super) fn cmd_baseline(
+    ctx: &Context,
+    args: BaselineArgs,
+    typed: &Typed,
+    accept: bool,
+) -> Result<i32, Error> {
+    let at = places(ctx, &args, typed)?;
+    let store = BaselineStore::new(ctx.resolve(&at.snapshots));
     let drifts = if args.rule.is_some() {
-        run_drifts(ctx, &args)?
+        run_drifts(ctx, &at)?
     } else {
         None
     };
-    let filter = baseline_filter(ctx, &store, &args, drifts.as_deref())?;
+    let filter = baseline_filter(ctx, &store, &args, &at, drifts.as_deref())?;
     let done = if accept {
         store.accept(&filter)?
     } else {
@@ -109,7 +127,7 @@ pub(super) fn cmd_baseline(ctx: &Context, args: BaselineArgs, accept: bool) -> R
     if done.is_empty() {
         print_out(&format!(
             "no pending snapshots under {}\n",
-            args.snapshots.display()
+            at.snapshots.display()
         ));
     } else {
         let mut text = String::new();

@@ -1,24 +1,37 @@
 //! `merge`: folds shard runs into one run, compares it with the baseline and
 //! reports it exactly like `run` (same files, formats and exit codes).
 
-use super::run::{check_pairs, publish, suppressions_path, update_mode};
-use crate::cli::MergeArgs;
+use super::run::{check_pairs, publish, suppressions_path};
+use crate::cli::{MergeArgs, OutputArgs, Typed};
 use crate::context::Context;
 use crate::error::Error;
 use crate::run::MergeOptions;
 
-pub(super) fn cmd_merge(ctx: &Context, args: MergeArgs) -> Result<i32, Error> {
+pub(super) fn cmd_merge(ctx: &Context, args: MergeArgs, typed: &Typed) -> Result<i32, Error> {
+    // A bad --format/--output pairing or config file must fail before anything is read.
     check_pairs(&args.output)?;
-    let (update, warning) = update_mode(args.update).effective(ctx.is_ci());
+    let settings = super::config::merge_settings(ctx, &args, typed)?;
+    let output = OutputArgs {
+        formats: settings.formats.value.clone(),
+        outputs: settings.outputs.value.clone(),
+    };
+    check_pairs(&output)?;
+    let (update, warning) = settings.update.value.mode().effective(ctx.is_ci());
     if let Some(w) = warning {
         eprintln!("warning: {w}");
     }
     let opts = MergeOptions {
         runs: args.runs,
-        snapshots: args.snapshots,
+        snapshots: settings.snapshots.value.clone(),
         update,
-        suppressions: suppressions_path(ctx, args.suppressions),
+        suppressions: suppressions_path(ctx, settings.suppressions.value.clone()),
     };
     let run = crate::run::merge(ctx, &opts)?;
-    publish(ctx, &run, &args.reports, &args.output, args.fail_on)
+    publish(
+        ctx,
+        &run,
+        &settings.reports.value,
+        &output,
+        settings.fail_on.value,
+    )
 }

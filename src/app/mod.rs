@@ -10,9 +10,10 @@ mod init;
 mod merge;
 mod run;
 
+pub(crate) use run::publish;
 pub use run::run_exit_code;
 
-use crate::cli::{Cli, Command};
+use crate::cli::{Cli, Command, Typed};
 use crate::context::Context;
 use crate::error::{Error, exit};
 use auth::{cmd_connect, cmd_tokens};
@@ -21,8 +22,9 @@ use run::{cmd_report, cmd_run};
 use std::io::{IsTerminal, Write};
 use std::path::PathBuf;
 
-/// Runs one command; returns the process exit code.
-pub fn main(cli: Cli, ctx: Context) -> i32 {
+/// Runs one command; returns the process exit code. `typed` says which arguments were
+/// typed on the command line (the rest came from clap defaults or the environment).
+pub fn main(cli: Cli, typed: &Typed, ctx: Context) -> i32 {
     init_logging(&ctx);
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()
@@ -35,9 +37,9 @@ pub fn main(cli: Cli, ctx: Context) -> i32 {
         }
     };
     let result = match cli.command {
-        Command::Run(args) => runtime.block_on(cmd_run(&ctx, args)),
-        Command::Report(args) => cmd_report(&ctx, args),
-        Command::Merge(args) => merge::cmd_merge(&ctx, args),
+        Command::Run(args) => runtime.block_on(cmd_run(&ctx, args, typed)),
+        Command::Report(args) => cmd_report(&ctx, args, typed),
+        Command::Merge(args) => merge::cmd_merge(&ctx, args, typed),
         Command::Check { suites } => cmd_check(&ctx, &suites),
         Command::Schema => cmd_schema(),
         Command::Init(args) => init::cmd_init(&ctx, args),
@@ -49,18 +51,18 @@ pub fn main(cli: Cli, ctx: Context) -> i32 {
             });
             Ok(exit::OK)
         }
-        Command::Accept(args) => cmd_baseline(&ctx, args, true),
-        Command::Reject(args) => cmd_baseline(&ctx, args, false),
-        Command::Review(args) => cmd_review(&ctx, args),
+        Command::Accept(args) => cmd_baseline(&ctx, args, typed, true),
+        Command::Reject(args) => cmd_baseline(&ctx, args, typed, false),
+        Command::Review(args) => cmd_review(&ctx, args, typed),
         Command::Demo { dir, reports } => runtime.block_on(crate::demo::run_demo(
             &ctx,
             dir,
-            ctx.resolve(reports),
+            reports,
             stdout_color(&ctx),
         )),
-        Command::Connect(args) => runtime.block_on(cmd_connect(&ctx, args)),
-        Command::Tokens(args) => runtime.block_on(cmd_tokens(&ctx, args)),
-        Command::Config(args) => config::cmd_config(&ctx, args),
+        Command::Connect(args) => runtime.block_on(cmd_connect(&ctx, args, typed)),
+        Command::Tokens(args) => runtime.block_on(cmd_tokens(&ctx, args, typed)),
+        Command::Config(args) => config::cmd_config(&ctx, args, typed),
         Command::Completions { shell } => completions::cmd_completions(shell),
         Command::Man { dir } => completions::cmd_man(&ctx, dir.as_deref()),
         Command::Sim {
@@ -97,9 +99,15 @@ pub fn main(cli: Cli, ctx: Context) -> i32 {
             } else {
                 eprintln!("error: {text}");
             }
+            // Causes a message already quotes are not repeated.
+            let mut shown = text;
             let mut source = std::error::Error::source(&e);
             while let Some(s) = source {
-                eprintln!("  caused by: {s}");
+                let cause = s.to_string();
+                if !shown.contains(&cause) {
+                    eprintln!("  caused by: {cause}");
+                    shown.push_str(&cause);
+                }
                 source = s.source();
             }
             e.exit_code()
@@ -182,7 +190,7 @@ fn cmd_check(ctx: &Context, suites: &[PathBuf]) -> Result<i32, Error> {
 
 fn cmd_schema() -> Result<i32, Error> {
     let schema = crate::suite::suite_json_schema();
-    let text = serde_json::to_string_pretty(&schema).map_err(|e| Error::Runtime(e.to_string()))?;
+    let text = serde_json::to_string_pretty(&schema)?;
     print_out(&format!("{text}\n"));
     Ok(exit::OK)
 }

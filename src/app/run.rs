@@ -2,17 +2,18 @@
 
 use super::auth::credentials_path;
 use super::{default_suites, print_out, stderr_is_tty, stdout_color};
-use crate::baseline::UpdateMode;
-use crate::cli::{FailOn, Format, OutputArgs, ReportArgs, RunArgs, Update};
+use crate::cli::{OutputArgs, ReportArgs, RunArgs, Typed};
 use crate::context::Context;
 use crate::error::{Error, exit};
+use crate::run::RunSummary;
 use crate::run::{Event, RunOptions};
+use crate::settings::{FailOn, Format};
 use std::path::{Path, PathBuf};
 
-pub(super) async fn cmd_run(ctx: &Context, args: RunArgs) -> Result<i32, Error> {
+pub(super) async fn cmd_run(ctx: &Context, args: RunArgs, typed: &Typed) -> Result<i32, Error> {
     // A bad --format/--output pairing or config file must fail before any request is sent.
     check_pairs(&args.output)?;
-    let settings = super::config::run_settings(ctx, &args)?;
+    let settings = super::config::run_settings(ctx, &args, typed)?;
     let output = OutputArgs {
         formats: settings.formats.value.clone(),
         outputs: settings.outputs.value.clone(),
@@ -25,7 +26,7 @@ pub(super) async fn cmd_run(ctx: &Context, args: RunArgs) -> Result<i32, Error> 
         args.suites.clone()
     };
     let credentials = credentials_path(settings.credentials.value.clone())?;
-    let (update, warning) = update_mode(settings.update.value).effective(ctx.is_ci());
+    let (update, warning) = settings.update.value.mode().effective(ctx.is_ci());
     if let Some(w) = warning {
         eprintln!("warning: {w}");
     }
@@ -114,18 +115,19 @@ pub(super) async fn cmd_run(ctx: &Context, args: RunArgs) -> Result<i32, Error> 
 /// Writes `reports/<run-id>/run.json`, emits every requested format and returns
 /// the exit code (shared by `run` and `merge`). A shard run's terminal output
 /// only says what it gathered: the verdict belongs to `merge`.
-pub(super) fn publish(
+pub(crate) fn publish(
     ctx: &Context,
     run: &crate::run::Run,
     reports: &Path,
     output: &OutputArgs,
     fail_on: FailOn,
 ) -> Result<i32, Error> {
-    let path = crate::report::write_run(&ctx.resolve(reports), run)
-        .map_err(|e| Error::Runtime(e.to_string()))?;
+    let path = crate::report::write_run(&ctx.resolve(reports), run)?;
     tracing::debug!(path = %path.display(), "run written");
     let dir = reports.join(&run.run_id);
     let shown = dir.join("run.json");
+    // Counted once: every format below prints these numbers.
+    let summary = RunSummary::of(run);
     let mut targets = targets(output, Some(&dir))?;
     // The HTML page always sits next to a verdict's run.json, so `reports/latest/index.html`
     // exists; a shard has no verdict to show.
@@ -149,21 +151,12 @@ pub(super) fn publish(
             print_out(&shard_summary(run, shard, &shown));
             continue;
         }
-        emit(ctx, run, &t, fail_on, Some(&shown))?;
+        emit(ctx, run, &summary, &t, fail_on, Some(&shown))?;
     }
-    if run.shard.is_some() {
-        return Ok(
-            if run.errors.is_empty() && run.failing_connections().next().is_none() {
-                exit::OK
-            } else {
-                exit::RUNTIME
-            },
-        );
-    }
-    if ctx.var("GITHUB_ACTIONS") == Some("true") {
+    if run.shard.is_none() && ctx.var("GITHUB_ACTIONS") == Some("true") {
         print_out(&crate::report::github::render(run));
     }
-    Ok(run_exit_code(run, fail_on))
+    Ok(summary.exit_code(fail_on))
 }
 
 /// The terminal output of a shard run: what it gathered, never a verdict.
@@ -208,12 +201,15 @@ fn shard_summary(run: &crate::run::Run, shard: crate::run::Shard, shown: &Path) 
 }
 
 /// `driftwatch report run.json --format …`: re-renders a finished run.
-pub(super) fn cmd_report(ctx: &Context, args: ReportArgs) -> Result<i32, Error> {
+pub(super) fn cmd_report(ctx: &Context, args: ReportArgs, typed: &Typed) -> Result<i32, Error> {
     check_pairs(&args.output)?;
-    let run = crate::report::read_run(&ctx.resolve(&args.run))
-        .map_err(|e| Error::Usage(e.to_string()))?;
+    let fail_on = super::config::report_settings(ctx, &args, typed)?
+        .fail_on
+        .value;
+    let run = crate::report::read_run(&ctx.resolve(&args.run)).map_err(Error::RunFile)?;
+    let summary = RunSummary::of(&run);
     for t in targets(&args.output, None)? {
-        emit(ctx, &run, &t, args.fail_on, Some(&args.run))?;
+        emit(ctx, &run, &summary, &t, fail_on, Some(&args.run))?;
     }
     Ok(exit::OK)
 }
@@ -271,6 +267,7 @@ fn targets(args: &OutputArgs, default_dir: Option<&Path>) -> Result<Vec<Target>,
 fn emit(
     ctx: &Context,
     run: &crate::run::Run,
+    summary: &RunSummary,
     t: &Target,
     fail_on: FailOn,
     run_json: Option<&Path>,
@@ -279,21 +276,21 @@ fn emit(
     let shown = run_json.map(|p| p.display().to_string());
     let text = match t.format {
         Format::Terminal => {
-            terminal::render(run, t.path.is_none() && stdout_color(ctx), shown.as_deref())
+            let color = t.path.is_none() && stdout_color(ctx);
+            terminal::render(run, summary, color, shown.as_deref())
         }
         Format::Json => {
-            let mut text =
-                serde_json::to_string_pretty(run).map_err(|e| Error::Runtime(e.to_string()))?;
+            let mut text = serde_json::to_string_pretty(run)?;
             text.push('\n');
             text
         }
-        Format::Junit => junit::render(run, fail_on.threshold()),
-        Format::Markdown => markdown::render(run),
+        Format::Junit => junit::render(run, summary, fail_on),
+        Format::Markdown => markdown::render(run, summary),
         Format::Html => {
             let history = run_json
                 .map(|p| html_history(&ctx.resolve(p), run))
                 .unwrap_or_else(|| html::History::only(run));
-            html::render(run, &history).map_err(|e| Error::Runtime(e.to_string()))?
+            html::render(run, &history)?
         }
     };
     match &t.path {
@@ -354,24 +351,9 @@ pub(super) fn suppressions_path(ctx: &Context, given: Option<PathBuf>) -> Option
 const DEFAULT_SUPPRESSIONS: &str = "driftwatch.ignore.yaml";
 
 /// Exit code of a finished run: runtime errors and unusable connections (3) outrank drift
-/// (1); suppressed drifts never fail a run.
-pub fn run_exit_code(run: &crate::run::Run, fail_on: crate::cli::FailOn) -> i32 {
-    if !run.errors.is_empty() || run.failing_connections().next().is_some() {
-        return exit::RUNTIME;
-    }
-    match fail_on.threshold() {
-        Some(t) if run.count_at_least(t) > 0 => exit::DRIFT,
-        _ => exit::OK,
-    }
-}
-
-pub(super) fn update_mode(u: Update) -> UpdateMode {
-    match u {
-        Update::Auto => UpdateMode::Auto,
-        Update::New => UpdateMode::New,
-        Update::Always => UpdateMode::Always,
-        Update::No => UpdateMode::No,
-    }
+/// (1); suppressed drifts never fail a run. See [`RunSummary::exit_code`].
+pub fn run_exit_code(run: &crate::run::Run, fail_on: FailOn) -> i32 {
+    RunSummary::of(run).exit_code(fail_on)
 }
 
 #[cfg(test)]

@@ -3,6 +3,7 @@
 
 mod client;
 mod origin;
+pub(crate) use origin::is_loopback;
 mod rate;
 mod recorder;
 mod redact;

@@ -33,7 +33,7 @@ const ENVELOPE_KEYS: [&str; 12] = [
 ];
 
 /// Simulated-provider secrets look like codes; they must never be kept as one.
-const SECRET_PREFIXES: [&str; 4] = ["sim_at_", "sim_rt_", "sim_cs_", "sim_code_"];
+use crate::sim::SECRET_PREFIXES;
 
 /// One call of one endpoint under one scope set.
 #[derive(Debug, Clone, PartialEq)]

@@ -15,9 +15,9 @@ const TEMPLATE: &str = include_str!("html/report.html");
 const STYLE: &str = include_str!("html/style.css");
 const SCRIPT: &str = include_str!("html/app.js");
 
-/// Prefixes every simulated-provider secret carries; the page is scrubbed of them
-/// as a last line of defence, although everything it shows is already redacted.
-const SECRET_PREFIXES: [&str; 4] = ["sim_at_", "sim_rt_", "sim_cs_", "sim_code_"];
+// The page is scrubbed of simulated-provider secrets as a last line of defence,
+// although everything it shows is already redacted.
+use crate::sim::SECRET_PREFIXES;
 
 #[derive(Debug, thiserror::Error)]
 pub enum HtmlError {

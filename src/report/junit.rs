@@ -3,7 +3,8 @@
 //! dashboards show drift as failing tests. Never probes, never diffs.
 
 use crate::model::{ConnectionStatus, Drift, ProbeKind, RunError, Severity};
-use crate::run::Run;
+use crate::run::{Run, RunSummary};
+use crate::settings::FailOn;
 use quick_junit::{NonSuccessKind, Report, TestCase, TestCaseStatus, TestSuite};
 use std::collections::BTreeMap;
 use std::fmt::Write;
@@ -88,9 +89,12 @@ fn view<'a>(run: &'a Run, provider: &'a str) -> SuiteView<'a> {
     }
 }
 
-/// Renders the run as JUnit XML. Drifts at or above `fail_on` are
-/// `<failure>`s, lower ones `<system-out>`; run errors are `<error>` cases.
-pub fn render(run: &Run, fail_on: Option<Severity>) -> String {
+/// Renders the run as JUnit XML. Unsuppressed drifts at or above `fail_on` are
+/// `<failure>`s ([`RunSummary::fails`]), lower ones `<system-out>`; run errors are
+/// `<error>` cases. Each `<testsuite>` carries the provider's drift counts from
+/// `summary` as properties (`drifts.breaking`, `drifts.warning`, `drifts.info`,
+/// `drifts.suppressed`), the same numbers every other report shows.
+pub fn render(run: &Run, counts: &RunSummary, fail_on: FailOn) -> String {
     let mut report = Report::new("driftwatch");
     report.set_timestamp(run.started_at);
     report.set_time(std::time::Duration::from_millis(run.duration_ms));
@@ -99,6 +103,15 @@ pub fn render(run: &Run, fail_on: Option<Severity>) -> String {
         let mut suite = TestSuite::new(v.provider);
         suite.set_timestamp(run.started_at);
         suite.add_property(("file", summary.file.as_str()));
+        let c = counts.provider(&summary.provider);
+        for (name, n) in [
+            ("drifts.breaking", c.breaking),
+            ("drifts.warning", c.warning),
+            ("drifts.info", c.info),
+            ("drifts.suppressed", c.suppressed),
+        ] {
+            suite.add_property((name, n.to_string().as_str()));
+        }
         // Connection states first: an unusable connection is one failing case, never drift.
         for c in run
             .connections
@@ -143,15 +156,10 @@ pub fn render(run: &Run, fail_on: Option<Severity>) -> String {
     }
 }
 
-fn drift_case(
-    provider: &str,
-    key: &CaseKey,
-    drifts: &[&Drift],
-    fail_on: Option<Severity>,
-) -> TestCase {
+fn drift_case(provider: &str, key: &CaseKey, drifts: &[&Drift], fail_on: FailOn) -> TestCase {
     let failing: Vec<&&Drift> = drifts
         .iter()
-        .filter(|d| d.suppressed.is_none() && fail_on.is_some_and(|t| d.severity >= t))
+        .filter(|d| RunSummary::fails(d, fail_on))
         .collect();
     let status = match failing.first() {
         None => TestCaseStatus::success(),
@@ -246,9 +254,31 @@ mod tests {
     use super::*;
     use crate::report::fixture::fixed_run;
 
+    fn j(run: &Run, fail_on: FailOn) -> String {
+        render(run, &RunSummary::of(run), fail_on)
+    }
+
+    #[test]
+    fn suites_carry_the_summary_counts_as_properties() {
+        let mut run = fixed_run();
+        run.drifts[1].suppressed = Some("JIRA-1".into());
+        let xml = j(&run, FailOn::Breaking);
+        let demo = &xml[xml.find(r#"<testsuite name="demo""#).unwrap()..];
+        for p in [
+            r#"<property name="drifts.breaking" value="0"/>"#,
+            r#"<property name="drifts.warning" value="1"/>"#,
+            r#"<property name="drifts.info" value="1"/>"#,
+            r#"<property name="drifts.suppressed" value="1"/>"#,
+        ] {
+            assert!(demo.contains(p), "missing {p} in\n{demo}");
+        }
+        // The suppressed breaking drift is no failure: only the unusable connection fails.
+        assert_eq!(xml.matches("<failure").count(), 1);
+    }
+
     #[test]
     fn junit_of_the_fixed_run() {
-        insta::assert_snapshot!(render(&fixed_run(), Some(Severity::Breaking)));
+        insta::assert_snapshot!(j(&fixed_run(), FailOn::Breaking));
     }
 
     #[test]
@@ -256,18 +286,18 @@ mod tests {
         let run = fixed_run();
         let count = |s: &str, pat: &str| s.matches(pat).count();
         // The unusable connection (`quiet/app`) fails whatever the threshold: it is no drift.
-        let never = render(&run, None);
+        let never = j(&run, FailOn::Never);
         assert_eq!(count(&never, "<failure"), 1);
         assert_eq!(count(&never, "<error"), 1);
-        let warning = render(&run, Some(Severity::Warning));
+        let warning = j(&run, FailOn::Warning);
         assert_eq!(count(&warning, "<failure"), 3);
-        let info = render(&run, Some(Severity::Info));
+        let info = j(&run, FailOn::Info);
         assert_eq!(count(&info, "<failure"), 4);
     }
 
     #[test]
     fn an_unusable_connection_is_one_failing_case_first() {
-        let xml = render(&fixed_run(), None);
+        let xml = j(&fixed_run(), FailOn::Never);
         let quiet = &xml[xml.find(r#"<testsuite name="quiet""#).unwrap()..];
         let first = quiet.find("<testcase").unwrap();
         assert!(
@@ -288,7 +318,7 @@ mod tests {
 
     #[test]
     fn case_names_follow_probe_subject_connection() {
-        let xml = render(&fixed_run(), Some(Severity::Breaking));
+        let xml = j(&fixed_run(), FailOn::Breaking);
         for name in [
             r#"name="refresh refresh@acme-corp" classname="demo""#,
             r#"name="schema invoices" classname="demo""#,
@@ -307,7 +337,7 @@ mod tests {
         run.errors.clear();
         run.drifts.truncate(2);
         run.drifts[1].message = "<b>&</b>".into();
-        let xml = render(&run, Some(Severity::Breaking));
+        let xml = j(&run, FailOn::Breaking);
         assert!(xml.contains(r#"<testcase name="schema invoices" classname="demo">"#));
         assert!(xml.contains("&lt;b&gt;&amp;&lt;/b&gt;"));
         assert!(!xml.contains("<b>"));

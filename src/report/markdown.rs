@@ -2,7 +2,7 @@
 //! comment. Sized to fit a PR comment; never probes, never diffs.
 
 use crate::model::{Drift, RunError, Severity};
-use crate::run::Run;
+use crate::run::{Run, RunSummary, Verdict};
 use std::fmt::Write;
 
 /// Budget for the whole document: PR comments stop at 65,536 characters.
@@ -10,9 +10,10 @@ const LIMIT: usize = 60_000;
 /// Room kept for the closing note once rows stop fitting.
 const RESERVE: usize = 200;
 
-/// Renders the run as Markdown, truncated to about 60 KB.
-pub fn render(run: &Run) -> String {
-    render_within(run, LIMIT)
+/// Renders the run as Markdown, truncated to about 60 KB; every count comes from
+/// `summary` (of the same run).
+pub fn render(run: &Run, summary: &RunSummary) -> String {
+    render_within(run, summary, LIMIT)
 }
 
 /// Rows are emitted until the next one would leave less than [`RESERVE`]
@@ -41,26 +42,28 @@ impl Budget {
     }
 }
 
-fn render_within(run: &Run, limit: usize) -> String {
-    let count = |s: Severity| run.drifts.iter().filter(|d| d.severity == s).count();
-    let (breaking, warning, info) = (
-        count(Severity::Breaking),
-        count(Severity::Warning),
-        count(Severity::Info),
-    );
-    let unusable = run.failing_connections().count();
-    let icon = if breaking > 0 || !run.errors.is_empty() || unusable > 0 {
-        "❌"
-    } else if warning > 0 {
-        "⚠️"
+fn render_within(run: &Run, summary: &RunSummary, limit: usize) -> String {
+    let t = &summary.totals;
+    let icon = match summary.verdict {
+        Verdict::Breaking => "❌",
+        Verdict::Warning => "⚠️",
+        Verdict::Ok => "✅",
+    };
+    // Suppressed drifts never count as breaking/warning/info; they are named apart
+    // (only when there are some, as in the terminal summary).
+    let suppressed = if t.suppressed > 0 {
+        format!(" · {} suppressed", t.suppressed)
     } else {
-        "✅"
+        String::new()
     };
     let mut out = String::new();
     let _ = writeln!(
         out,
-        "# {icon} driftwatch: {breaking} breaking · {warning} warning · {info} info · {}\n",
-        plural(run.errors.len(), "error")
+        "# {icon} driftwatch: {} breaking · {} warning · {} info · {}{suppressed}\n",
+        t.breaking,
+        t.warning,
+        t.info,
+        plural(t.errors, "error")
     );
     let _ = writeln!(
         out,
@@ -93,25 +96,16 @@ fn render_within(run: &Run, limit: usize) -> String {
     out.push_str("| provider | breaking | warning | info | errors | pending |\n");
     out.push_str("|---|---:|---:|---:|---:|---:|\n");
     for s in &run.suites {
-        let p = &s.provider;
-        let n = |sev: Severity| {
-            run.drifts
-                .iter()
-                .filter(|d| &d.provider == p && d.severity == sev)
-                .count()
-        };
+        let c = summary.provider(&s.provider);
         let _ = writeln!(
             out,
             "| {} | {} | {} | {} | {} | {} |",
-            cell(p),
-            n(Severity::Breaking),
-            n(Severity::Warning),
-            n(Severity::Info),
-            run.errors.iter().filter(|e| &e.provider == p).count(),
-            run.pending
-                .iter()
-                .filter(|x| &x.provider == p && x.awaits_review())
-                .count()
+            cell(&s.provider),
+            c.breaking,
+            c.warning,
+            c.info,
+            c.errors,
+            c.pending
         );
     }
     let mut budget = Budget {
@@ -193,9 +187,13 @@ fn drift_row(d: &Drift) -> String {
     } else {
         d.connections.join(", ")
     };
+    let severity = match &d.suppressed {
+        Some(_) => format!("{} (suppressed)", d.severity),
+        None => d.severity.to_string(),
+    };
     format!(
         "| {} | {} | {} | {} | {} | {} |\n",
-        d.severity,
+        severity,
         cell(d.rule.as_str()),
         cell(&format!("{} {}", d.probe, d.subject)),
         cell(d.path.as_deref().unwrap_or("-")),
@@ -237,7 +235,12 @@ mod tests {
 
     #[test]
     fn markdown_of_the_fixed_run() {
-        insta::assert_snapshot!(render(&fixed_run()));
+        let run = fixed_run();
+        insta::assert_snapshot!(render(&run, &RunSummary::of(&run)));
+    }
+
+    fn md(run: &Run) -> String {
+        render(run, &RunSummary::of(run))
     }
 
     #[test]
@@ -248,15 +251,42 @@ mod tests {
     #[test]
     fn verdict_follows_the_worst_result() {
         let mut run = fixed_run();
-        assert!(render(&run).starts_with("# ❌ "));
+        assert!(md(&run).starts_with("# ❌ "));
         run.errors.clear();
         // An unusable connection fails like a run error.
-        assert!(render(&run).starts_with("# ❌ "));
+        assert!(md(&run).starts_with("# ❌ "));
         run.connections.retain(|c| c.usable);
         run.drifts.retain(|d| d.severity != Severity::Breaking);
-        assert!(render(&run).starts_with("# ⚠️ "));
+        assert!(md(&run).starts_with("# ⚠️ "));
         run.drifts.retain(|d| d.severity == Severity::Info);
-        assert!(render(&run).starts_with("# ✅ "));
+        assert!(md(&run).starts_with("# ✅ "));
+    }
+
+    /// Issue 16: a suppressed breaking drift was counted as "❌ 1 breaking".
+    #[test]
+    fn suppressed_breaking_drift_is_not_counted() {
+        let mut run = fixed_run();
+        run.errors.clear();
+        run.connections.retain(|c| c.usable);
+        for d in run
+            .drifts
+            .iter_mut()
+            .filter(|d| d.severity == Severity::Breaking)
+        {
+            d.suppressed = Some("JIRA-1".into());
+        }
+        let text = md(&run);
+        assert!(
+            text.starts_with(
+                "# ⚠️ driftwatch: 0 breaking · 1 warning · 1 info · 0 errors · 1 suppressed\n"
+            ),
+            "{text}"
+        );
+        assert!(text.contains("| demo | 0 | 1 | 1 | 0 | 1 |"), "{text}");
+        assert!(
+            text.contains("| breaking (suppressed) | schema.type-changed |"),
+            "{text}"
+        );
     }
 
     #[test]
@@ -269,7 +299,7 @@ mod tests {
                 ..template.clone()
             })
             .collect();
-        let text = render(&run);
+        let text = md(&run);
         assert!(text.len() <= LIMIT, "{} bytes", text.len());
         let shown = text.matches("| $.field_").count();
         assert!(shown > 100, "only {shown} rows shown");
@@ -284,7 +314,8 @@ mod tests {
 
     #[test]
     fn small_limit_keeps_headers_and_counts_everything_else() {
-        let text = render_within(&fixed_run(), 0);
+        let run = fixed_run();
+        let text = render_within(&run, &RunSummary::of(&run), 0);
         assert!(text.contains("| demo | 1 | 1 | 1 | 1 | 1 |"));
         assert!(text.contains("… 3 more drifts"));
         assert!(!text.contains(crate::rules::Rule::SchemaTypeChanged.id()));

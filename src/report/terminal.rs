@@ -2,7 +2,7 @@
 //! Colour only when asked (the CLI asks only on a TTY without `NO_COLOR`).
 
 use crate::model::Severity;
-use crate::run::Run;
+use crate::run::{Run, RunSummary};
 use anstyle::{AnsiColor, Style};
 use std::fmt::Write;
 
@@ -22,8 +22,9 @@ fn severity_style(s: Severity) -> Style {
     }
 }
 
-/// Renders the run summary. `report_path` is printed last when given.
-pub fn render(run: &Run, color: bool, report_path: Option<&str>) -> String {
+/// Renders the run; every count comes from `summary` (of the same run).
+/// `report_path` is printed last when given.
+pub fn render(run: &Run, summary: &RunSummary, color: bool, report_path: Option<&str>) -> String {
     let mut out = String::new();
     let connections: usize = run.suites.iter().map(|s| s.connections.len()).sum();
     let endpoints: usize = run.suites.iter().map(|s| s.endpoints.len()).sum();
@@ -134,7 +135,7 @@ pub fn render(run: &Run, color: bool, report_path: Option<&str>) -> String {
             let _ = writeln!(
                 out,
                 "  {} (re-checked every run; not drift):",
-                plural(findings.len(), "finding")
+                plural(summary.provider(p).findings, "finding")
             );
             for d in &findings {
                 let _ = writeln!(
@@ -156,7 +157,7 @@ pub fn render(run: &Run, color: bool, report_path: Option<&str>) -> String {
             let _ = writeln!(
                 out,
                 "  {} suppressed (known; never fail the run):",
-                suppressed.len()
+                summary.provider(p).suppressed
             );
             for d in &suppressed {
                 let line = format!(
@@ -221,29 +222,22 @@ pub fn render(run: &Run, color: bool, report_path: Option<&str>) -> String {
             );
         }
     }
-    let count = |s: Severity| {
-        run.drifts
-            .iter()
-            .filter(|d| d.suppressed.is_none() && d.severity == s)
-            .count()
-    };
-    let suppressed = run.drifts.iter().filter(|d| d.suppressed.is_some()).count();
+    let t = &summary.totals;
     let _ = writeln!(out);
     let _ = write!(
         out,
         "{} breaking · {} warning · {} info · {}",
-        count(Severity::Breaking),
-        count(Severity::Warning),
-        count(Severity::Info),
-        plural(run.errors.len(), "error")
+        t.breaking,
+        t.warning,
+        t.info,
+        plural(t.errors, "error")
     );
-    let unusable = run.unusable_connections().count();
-    if unusable > 0 {
-        let _ = write!(out, " · {}", plural(unusable, "unusable connection"));
+    if t.unusable > 0 {
+        let _ = write!(out, " · {}", plural(t.unusable, "unusable connection"));
     }
     // Only mentioned when there are some, so runs without an ignore file read as before.
-    if suppressed > 0 {
-        let _ = write!(out, " · {suppressed} suppressed");
+    if t.suppressed > 0 {
+        let _ = write!(out, " · {} suppressed", t.suppressed);
     }
     let _ = writeln!(out);
     if let Some(p) = report_path {
@@ -318,8 +312,10 @@ mod tests {
 
     #[test]
     fn terminal_report_plain() {
+        let run = fixed_run();
         insta::assert_snapshot!(render(
-            &fixed_run(),
+            &run,
+            &RunSummary::of(&run),
             false,
             Some("reports/20261127T210000Z-abcd/run.json")
         ));
@@ -328,7 +324,7 @@ mod tests {
     #[test]
     fn suppressed_drifts_are_listed_apart_and_not_counted() {
         let mut run = fixed_run();
-        let base = render(&run, false, None);
+        let base = render(&run, &RunSummary::of(&run), false, None);
         let d = run
             .drifts
             .iter_mut()
@@ -336,7 +332,7 @@ mod tests {
             .expect("fixture has a breaking drift");
         d.suppressed = Some("tracked in JIRA-123".into());
         let (rule, subject) = (d.rule.clone(), d.subject.clone());
-        let text = render(&run, false, None);
+        let text = render(&run, &RunSummary::of(&run), false, None);
         let line = format!("    breaking  {rule}  {subject}");
         let shown: Vec<&str> = text.lines().filter(|l| l.starts_with(&line)).collect();
         assert_eq!(shown.len(), 1, "{text}");
@@ -364,14 +360,16 @@ mod tests {
         d.provider = "suppressions".into();
         d.rule = crate::rules::RuleId::parse(crate::rules::Rule::SuppressionExpired.id());
         run.drifts.push(d);
-        let text = render(&run, false, None);
+        let text = render(&run, &RunSummary::of(&run), false, None);
         assert!(text.contains("\nsuppressions\n  "), "{text}");
     }
 
     #[test]
     fn terminal_report_colour_only_when_asked() {
-        let plain = render(&fixed_run(), false, None);
-        let coloured = render(&fixed_run(), true, None);
+        let run = fixed_run();
+        let summary = RunSummary::of(&run);
+        let plain = render(&run, &summary, false, None);
+        let coloured = render(&run, &summary, true, None);
         assert!(!plain.contains('\u{1b}'));
         assert!(coloured.contains("\u{1b}["));
     }

@@ -5,7 +5,7 @@
 
 use super::credentials::expiry_drifts;
 use super::evidence::SuiteEvidence;
-use super::execute::PendingSnapshot;
+use super::types::PendingSnapshot;
 use crate::auth::health::TokenHealth;
 use crate::baseline::{BaselineStore, Comparison, UpdateMode};
 use crate::error::Error;

@@ -7,175 +7,16 @@
 //! sorted by stable keys, so concurrency never shows in the output.
 
 use super::credentials::open_store;
-use super::evidence::SuiteEvidence;
 use super::shard::Shard;
-use crate::auth::health::TokenHealth;
+use super::types::{Event, RUN_FORMAT, Run, RunOptions};
 use crate::baseline::{BaselineStore, Suppression};
 use crate::context::Context;
 use crate::error::Error;
 use crate::http::Redactor;
-use crate::model::{
-    ConnectionStatus, Drift, Exchange, NotCompared, Observation, ProbeKind, RunError, Severity,
-};
 use crate::suite::{self, LoadMode};
 use chrono::{DateTime, Utc};
-use serde::{Deserialize, Serialize};
-use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Instant;
-
-/// Version of the `run.json` format.
-pub const RUN_FORMAT: &str = "driftwatch-run/1";
-
-/// What to run and where to keep things.
-#[derive(Debug, Clone)]
-pub struct RunOptions {
-    pub suites: Vec<PathBuf>,
-    pub snapshots: PathBuf,
-    pub reports: PathBuf,
-    pub credentials: PathBuf,
-    /// A credential helper command; overrides every suite's `auth.credential_helper`.
-    pub credential_helper: Option<String>,
-    pub allow_insecure_http: bool,
-    /// What to write for a new or changed observation; already resolved for CI
-    /// ([`UpdateMode::effective`](crate::baseline::UpdateMode::effective)).
-    pub update: crate::baseline::UpdateMode,
-    /// Refresh tokens dying within this window are reported as `token.refresh-expiring`.
-    pub expiry_window: std::time::Duration,
-    /// The ignore file of known drifts (`driftwatch.ignore.yaml`); `None` = no suppressions.
-    pub suppressions: Option<PathBuf>,
-}
-
-/// Live progress, for the terminal reporter.
-#[derive(Debug, Clone)]
-pub enum Event {
-    SuiteStarted {
-        provider: String,
-        connections: usize,
-        endpoints: usize,
-    },
-    ConnectionFailed {
-        provider: String,
-        connection: String,
-        message: String,
-    },
-    EndpointProbed {
-        provider: String,
-        endpoint: String,
-        connection: String,
-        status: Option<u16>,
-    },
-    SuiteFinished {
-        provider: String,
-        drifts: usize,
-    },
-}
-
-/// One suite's place in the run.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct SuiteSummary {
-    pub file: String,
-    pub provider: String,
-    pub connections: Vec<String>,
-    pub endpoints: Vec<String>,
-}
-
-/// A baseline file this run would create or change, waiting for `accept`.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct PendingSnapshot {
-    pub provider: String,
-    pub probe: ProbeKind,
-    pub subject: String,
-    /// Set for per-connection observations (the refresh probe).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub connection: Option<String>,
-    /// `new` (no baseline yet) or `changed`.
-    pub status: String,
-    /// Path of the `.snap.new` file, when one was written.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub file: Option<String>,
-    /// Written straight into the accepted baseline (`--update always`): nothing left to review.
-    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
-    pub accepted: bool,
-}
-
-impl PendingSnapshot {
-    /// Still waiting for a decision (not written in place by `--update always`).
-    pub fn awaits_review(&self) -> bool {
-        !self.accepted
-    }
-}
-
-/// A finished run: everything reporters need, nothing secret.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct Run {
-    pub format: String,
-    pub run_id: String,
-    pub started_at: DateTime<Utc>,
-    pub finished_at: DateTime<Utc>,
-    pub duration_ms: u64,
-    pub suites: Vec<SuiteSummary>,
-    /// Every connection's state, decided before anything was compared; sorted by
-    /// (provider, connection). An unusable one is reported here once, never as drift.
-    #[serde(default)]
-    pub connections: Vec<ConnectionStatus>,
-    /// Observations left uncompared because a connection they cover was unusable.
-    #[serde(default, skip_serializing_if = "Vec::is_empty")]
-    pub not_compared: Vec<NotCompared>,
-    pub observations: Vec<Observation>,
-    pub drifts: Vec<Drift>,
-    /// Conformance findings re-checked every run (token endpoint, permissions vs
-    /// docs, refresh vs docs). Not drift: they do not fail a run by themselves;
-    /// a change in them shows up as drift of the baselined observation.
-    #[serde(default)]
-    pub findings: Vec<Drift>,
-    pub pending: Vec<PendingSnapshot>,
-    pub errors: Vec<RunError>,
-    /// Every connection's refresh-token health after the run's refreshes.
-    #[serde(default)]
-    pub tokens: Vec<TokenHealth>,
-    pub exchanges: Vec<Exchange>,
-    /// Set on a shard run (`run --shard i/n`): it holds `evidence` and compares nothing.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub shard: Option<Shard>,
-    /// Set on a run produced by `driftwatch merge`.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub merged: Option<MergedFrom>,
-    /// A shard run's gathered evidence, one entry per suite; empty otherwise.
-    #[serde(default, skip_serializing_if = "Vec::is_empty")]
-    pub evidence: Vec<SuiteEvidence>,
-}
-
-/// Where a merged run came from.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct MergedFrom {
-    /// The shard count (`n` of `--shard i/n`).
-    pub shards: u32,
-    /// Run ids of the shard runs, in shard order.
-    pub runs: Vec<String>,
-}
-
-impl Run {
-    /// Connections that could not be used: none of their observations were compared.
-    pub fn unusable_connections(&self) -> impl Iterator<Item = &ConnectionStatus> {
-        self.connections.iter().filter(|c| !c.usable)
-    }
-
-    /// Unusable connections that fail the run (exit 3): breaking items. A `consumed`
-    /// disposable grant is unusable but expected, so it carries no breaking severity.
-    pub fn failing_connections(&self) -> impl Iterator<Item = &ConnectionStatus> {
-        self.unusable_connections()
-            .filter(|c| c.severity == Some(Severity::Breaking))
-    }
-
-    /// Unsuppressed drifts at or above `threshold`: the ones that fail a run.
-    pub fn count_at_least(&self, threshold: Severity) -> usize {
-        self.drifts
-            .iter()
-            .filter(|d| d.suppressed.is_none() && d.severity >= threshold)
-            .count()
-    }
-}
 
 /// A fresh run id: UTC timestamp plus a random suffix (sortable, unique).
 pub fn new_run_id(now: DateTime<Utc>) -> String {
@@ -185,7 +26,7 @@ pub fn new_run_id(now: DateTime<Utc>) -> String {
 }
 
 /// Runs every suite and returns the finished run. Suite errors abort before
-/// any request is sent; provider and token failures become [`RunError`]s.
+/// any request is sent; provider and token failures become [`RunError`](crate::model::RunError)s.
 pub async fn execute(
     ctx: &Context,
     opts: &RunOptions,
@@ -221,8 +62,7 @@ async fn execute_inner(
     }
     // A bad ignore file is a usage error and must fail before any request is sent.
     let suppressions = match &opts.suppressions {
-        Some(path) if shard.is_none() => crate::baseline::load_suppressions(path, ctx)
-            .map_err(|e| Error::Usage(e.to_string()))?,
+        Some(path) if shard.is_none() => crate::baseline::load_suppressions(path, ctx)?,
         _ => Vec::new(),
     };
     let store = BaselineStore::new(ctx.resolve(&opts.snapshots));

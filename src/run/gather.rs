@@ -8,9 +8,9 @@ use super::evidence::{
     ERROR_PROBE_POS, EndpointInfo, PermissionEvidence, SampleEvidence, SignalsEvidence,
     SuiteEvidence, ViolationEvidence,
 };
-use super::execute::{Event, RunOptions, SuiteSummary};
 use super::session::{ProviderSession, join};
 use super::shard::scopes_of;
+use super::types::{Event, RunOptions, SuiteSummary};
 use crate::auth::CredentialStore;
 use crate::error::Error;
 use crate::http::{Auth, Redactor, Request};

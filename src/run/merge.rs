@@ -3,7 +3,8 @@
 //! run would. Reads files and the baseline; never talks to a provider.
 
 use super::evidence::{MergeEvidenceError, SuiteEvidence};
-use super::execute::{MergedFrom, Run, SuiteSummary, add_assessed, empty_run, finalise};
+use super::execute::{add_assessed, empty_run, finalise};
+use super::types::{MergedFrom, Run, SuiteSummary};
 use crate::baseline::{BaselineStore, UpdateMode};
 use crate::context::Context;
 use crate::error::Error;
@@ -205,11 +206,10 @@ fn fold(paths: &[PathBuf], resolve: &dyn Fn(&Path) -> PathBuf) -> Result<Accumul
 pub fn merge(ctx: &Context, opts: &MergeOptions) -> Result<Run, Error> {
     // A bad ignore file is a usage error and must fail before anything is written.
     let suppressions = match &opts.suppressions {
-        Some(path) => crate::baseline::load_suppressions(path, ctx)
-            .map_err(|e| Error::Usage(e.to_string()))?,
+        Some(path) => crate::baseline::load_suppressions(path, ctx)?,
         None => Vec::new(),
     };
-    let acc = fold(&opts.runs, &|p| ctx.resolve(p)).map_err(|e| Error::Usage(e.to_string()))?;
+    let acc = fold(&opts.runs, &|p| ctx.resolve(p))?;
     let store = BaselineStore::new(ctx.resolve(&opts.snapshots));
     let now = Utc::now();
     let mut run = empty_run(now);

@@ -16,15 +16,19 @@ mod refresh;
 mod replay;
 mod session;
 mod shard;
+mod summary;
+mod types;
 
 pub use credentials::{open_store, token_health};
 pub use evidence::{
     EndpointInfo, MergeEvidenceError, PermissionEvidence, SampleEvidence, SignalsEvidence,
     SuiteEvidence, ViolationEvidence,
 };
-pub use execute::*;
+pub use execute::{execute, execute_shard, new_run_id};
 pub use merge::{MergeError, MergeOptions, merge};
 pub use replay::ConsumedConnection;
 pub use session::{ProviderSession, SetupError};
 pub(crate) use session::{check_issuer, expected_issuer};
 pub use shard::{PROVIDER_WIDE_SHARD, Shard, ShardError, assign, hashed_shard};
+pub use summary::{Counts, ProviderCounts, RunSummary, Verdict};
+pub use types::*;

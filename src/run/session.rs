@@ -60,8 +60,7 @@ impl ProviderSession {
     ) -> Result<(ProviderSession, Option<SetupError>), Error> {
         let provider = s.provider.name.value.clone();
         let selectors: Vec<String> = s.redact.iter().map(|r| r.value.clone()).collect();
-        let redactor =
-            Arc::new(Redactor::new(&selectors).map_err(|e| Error::Usage(e.to_string()))?);
+        let redactor = Arc::new(Redactor::new(&selectors)?);
         let recorder = ExchangeRecorder::new();
         let http = Arc::new(
             HttpClient::new(

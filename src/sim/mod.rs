@@ -146,4 +146,4 @@ pub use options::{
     ApiVersion, DEFAULT_WITHHELD_TTL, ParseOptionError, Profile, SimOptions, Switches,
 };
 pub use server::{Sim, SimStats, serve_forever};
-pub use tokens::{GrantEnd, GrantStats, Target};
+pub use tokens::{GrantEnd, GrantStats, SECRET_PREFIXES, Target};

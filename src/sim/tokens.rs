@@ -18,6 +18,9 @@ pub(crate) const REFRESH_PREFIX: &str = "sim_rt_";
 pub(crate) const SECRET_PREFIX: &str = "sim_cs_";
 /// Prefix of every authorization code.
 pub(crate) const CODE_PREFIX: &str = "sim_code_";
+/// Every prefix a simulated-provider secret carries: the one list scanners and
+/// last-line-of-defence scrubbers use.
+pub const SECRET_PREFIXES: [&str; 4] = [ACCESS_PREFIX, REFRESH_PREFIX, SECRET_PREFIX, CODE_PREFIX];
 
 /// How long an authorization code may wait for its exchange.
 pub(crate) const CODE_TTL: Duration = Duration::from_secs(60);

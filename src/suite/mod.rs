@@ -16,6 +16,7 @@ mod schema;
 mod units;
 
 pub use check::{CheckReport, check_files};
+pub(crate) use diagnostic::did_you_mean;
 pub use diagnostic::{DiagSeverity, Diagnostic};
 pub use load::{LoadMode, Loaded, SuiteError, load_suite};
 /// For the fuzz targets: the loader without the file system.

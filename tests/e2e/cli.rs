@@ -5,11 +5,7 @@ use crate::support::{World, assert_no_leaks, contains_secret};
 use driftwatch::sim::ApiVersion;
 use std::process::Output;
 
-fn bin() -> std::process::Command {
-    let mut c = std::process::Command::new(env!("CARGO_BIN_EXE_driftwatch"));
-    c.env_remove("CI").env("NO_COLOR", "1");
-    c
-}
+use crate::support::driftwatch as bin;
 
 /// Runs `driftwatch run` against the world's sim in a child process.
 async fn run_bin(w: &World, extra: &[&str]) -> Output {

@@ -2,45 +2,12 @@
 //! (defaults → config file → `DRIFTWATCH_*` → flags) overrides the one before,
 //! `driftwatch config` shows where each value came from, and a bad file exits 2.
 
-use crate::support::{World, contains_secret};
+use crate::support::{World, output};
 use driftwatch::sim::ApiVersion;
-use std::process::{Command, Output};
-
-fn bin(w: &World) -> Command {
-    let mut c = Command::new(env!("CARGO_BIN_EXE_driftwatch"));
-    c.env_remove("CI")
-        .env("NO_COLOR", "1")
-        .current_dir(w.dir.path())
-        .env("SIM_BASE_URL", w.sim.base_url())
-        .env("SIM_CLIENT_ID", w.sim.client_id())
-        .env("SIM_CLIENT_SECRET", w.sim.client_secret());
-    for v in [
-        "DRIFTWATCH_CONFIG",
-        "DRIFTWATCH_FAIL_ON",
-        "DRIFTWATCH_REPORTS",
-        "DRIFTWATCH_SNAPSHOTS",
-        "DRIFTWATCH_WEBHOOK",
-    ] {
-        c.env_remove(v);
-    }
-    c
-}
-
-async fn output(mut cmd: Command) -> Output {
-    let out = tokio::task::spawn_blocking(move || cmd.output().unwrap())
-        .await
-        .unwrap();
-    let text = format!(
-        "{}{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    );
-    assert!(!contains_secret(&text), "secret printed:\n{text}");
-    out
-}
+use std::process::Command;
 
 fn run(w: &World) -> Command {
-    let mut c = bin(w);
+    let mut c = w.command();
     c.arg("run")
         .arg(&w.suite)
         .arg("--credentials")
@@ -107,7 +74,7 @@ async fn config_file_then_env_then_flag_decide_fail_on_and_reports() {
 async fn config_command_names_each_source_and_masks_the_webhook() {
     let w = World::start(Default::default()).await;
     std::fs::write(w.dir.path().join("team.toml"), WITH_WEBHOOK).unwrap();
-    let mut c = bin(&w);
+    let mut c = w.command();
     c.args(["config", "--fail-on", "info"])
         .env("DRIFTWATCH_CONFIG", "team.toml")
         .env("DRIFTWATCH_REPORTS", "env-reports");
@@ -155,4 +122,126 @@ async fn a_bad_config_file_exits_2_before_any_request() {
     assert!(stderr.contains("did you mean `fail_on`?"), "{stderr}");
     let stats = w.sim.stats();
     assert_eq!((stats.token_requests, stats.api_requests), (0, 0));
+}
+
+/// Issue 16: with `credentials = …` in driftwatch.toml, `tokens` opened the platform
+/// default store while `run` used the configured one.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn tokens_honours_the_config_file_credentials() {
+    let w = World::connected().await;
+    std::fs::write(
+        w.dir.path().join("driftwatch.toml"),
+        "credentials = \"credentials.json\"\nexpiry_window = \"3d\"\n",
+    )
+    .unwrap();
+    let mut tokens = w.command();
+    tokens.args(["tokens", "suites/demo.yaml", "--json"]);
+    let out = output(tokens).await;
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(out.status.code(), Some(0), "{stdout}");
+    let rows: Vec<serde_json::Value> = serde_json::from_str(&stdout).unwrap();
+    let got: Vec<(&str, &str)> = rows
+        .iter()
+        .map(|r| {
+            (
+                r["connection"].as_str().unwrap(),
+                r["status"].as_str().unwrap(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        got,
+        [
+            ("acme-corp", "ok"),
+            ("globex", "ok"),
+            ("initech", "ok"),
+            ("umbrella", "ok")
+        ]
+    );
+    // `config --command tokens` shows exactly what `tokens` used.
+    let mut config = w.command();
+    config.args(["config", "--command", "tokens"]);
+    let out = output(config).await;
+    let text = String::from_utf8_lossy(&out.stdout);
+    let lines: Vec<&str> = text.lines().collect();
+    assert_eq!(
+        lines,
+        [
+            "# config file: driftwatch.toml",
+            "credentials        = \"credentials.json\"           # config file",
+            "credential_helper  = (each suite's auth.credential_helper) # suite",
+            "expiry_window      = \"3d\"                         # config file",
+        ],
+        "{text}"
+    );
+    // Without the file the platform store (empty, inside the world) is used: not connected.
+    std::fs::remove_file(w.dir.path().join("driftwatch.toml")).unwrap();
+    let mut tokens = w.command();
+    tokens.args(["tokens", "suites/demo.yaml", "--json"]);
+    let out = output(tokens).await;
+    assert_eq!(out.status.code(), Some(3));
+    let rows: Vec<serde_json::Value> = serde_json::from_slice(&out.stdout).unwrap();
+    assert!(
+        rows.iter().all(|r| r["status"] == "not-connected"),
+        "{rows:?}"
+    );
+    assert_eq!(rows.len(), 4);
+}
+
+/// Issue 16: `connect` stored grants into the platform default store although
+/// driftwatch.toml named the team's store.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn connect_stores_into_the_config_file_credentials() {
+    let w = World::start(Default::default()).await;
+    std::fs::write(
+        w.dir.path().join("driftwatch.toml"),
+        "credentials = \"team.json\"\n",
+    )
+    .unwrap();
+    let answer =
+        crate::connect_import::sim_token_answer(&w, "globex", "profile invoices:read").await;
+    std::fs::write(w.dir.path().join("answer.json"), answer.to_string()).unwrap();
+    let mut connect = w.command();
+    connect.args([
+        "connect",
+        "suites/demo.yaml",
+        "globex",
+        "--import",
+        "answer.json",
+    ]);
+    let out = output(connect).await;
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{stdout}{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let want = format!(
+        "Imported `globex` into `{}`: with a refresh token",
+        w.dir.path().join("team.json").display()
+    );
+    assert!(stdout.starts_with(&want), "{stdout}");
+    let team = driftwatch::auth::CredentialStore::new(w.dir.path().join("team.json"));
+    let entry = team.get("demo/globex").unwrap().unwrap();
+    assert_eq!(
+        entry.refresh_token.as_ref().unwrap().expose(),
+        answer["refresh_token"].as_str().unwrap()
+    );
+    // Nothing went to the platform data directory.
+    assert!(!w.home().join("data/driftwatch/credentials.json").exists());
+    // A typed --credentials still wins over the file.
+    let mut connect = w.command();
+    connect.args([
+        "connect",
+        "suites/demo.yaml",
+        "globex",
+        "--import",
+        "answer.json",
+        "--credentials",
+        "mine.json",
+    ]);
+    let out = output(connect).await;
+    assert_eq!(out.status.code(), Some(0));
+    assert!(w.dir.path().join("mine.json").is_file());
 }

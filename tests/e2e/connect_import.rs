@@ -15,7 +15,7 @@ const BASIC: &str = "profile invoices:read";
 
 /// A real token answer from the sim for `account` (the code flow done by hand, outside
 /// driftwatch), exactly as the provider sent it.
-async fn sim_token_answer(w: &World, account: &str, scopes: &str) -> serde_json::Value {
+pub(crate) async fn sim_token_answer(w: &World, account: &str, scopes: &str) -> serde_json::Value {
     let base = w.sim.base_url();
     let redirect = "http://127.0.0.1:9/callback";
     let pkce = Pkce::new();

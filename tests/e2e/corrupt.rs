@@ -2,7 +2,7 @@
 //! clear error that names the file and how to recover, and the file is left
 //! byte for byte as it was (nothing overwritten, nothing lost).
 
-use crate::support::{World, contains_secret};
+use crate::support::World;
 use std::path::Path;
 use std::process::Output;
 
@@ -18,24 +18,9 @@ fn damages(original: &[u8]) -> Vec<(&'static str, Vec<u8>)> {
 }
 
 async fn bin(w: &World, args: &[&str]) -> Output {
-    let mut c = std::process::Command::new(env!("CARGO_BIN_EXE_driftwatch"));
-    c.current_dir(w.dir.path())
-        .args(args)
-        .env_remove("CI")
-        .env("NO_COLOR", "1")
-        .env("SIM_BASE_URL", w.sim.base_url())
-        .env("SIM_CLIENT_ID", w.sim.client_id())
-        .env("SIM_CLIENT_SECRET", w.sim.client_secret());
-    let out = tokio::task::spawn_blocking(move || c.output().unwrap())
-        .await
-        .unwrap();
-    let all = format!(
-        "{}{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    );
-    assert!(!contains_secret(&all), "secret in output:\n{all}");
-    out
+    let mut c = w.command();
+    c.args(args);
+    crate::support::output(c).await
 }
 
 /// Asserts the exit code, that the output names `file` and says `hint`, and

@@ -164,11 +164,7 @@ fn examples_conform_to_the_json_schema() {
     }
 }
 
-fn bin() -> std::process::Command {
-    let mut c = std::process::Command::new(env!("CARGO_BIN_EXE_driftwatch"));
-    c.env_remove("CI").env("NO_COLOR", "1");
-    c
-}
+use crate::support::driftwatch as bin;
 
 #[test]
 fn check_of_every_example_exits_zero_without_secrets() {

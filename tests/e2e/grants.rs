@@ -9,14 +9,8 @@ use std::time::Duration;
 
 /// `driftwatch ARGS` in the world's directory, with the sim's settings in the environment.
 fn command(w: &World, args: &[&str]) -> Command {
-    let mut c = Command::new(env!("CARGO_BIN_EXE_driftwatch"));
-    c.current_dir(w.dir.path())
-        .args(args)
-        .env_remove("CI")
-        .env("NO_COLOR", "1")
-        .env("SIM_BASE_URL", w.sim.base_url())
-        .env("SIM_CLIENT_ID", w.sim.client_id())
-        .env("SIM_CLIENT_SECRET", w.sim.client_secret())
+    let mut c = w.command();
+    c.args(args)
         .env("SIM_USER_PASSWORD", w.sim.user_password())
         .env("DRIFTWATCH_LOG", "debug");
     c

@@ -13,11 +13,7 @@ use std::time::Duration;
 const CHROMIUM: &str = "/usr/bin/chromium";
 const CHROMEDRIVER: &str = "/usr/bin/chromedriver";
 
-fn bin() -> Command {
-    let mut c = Command::new(env!("CARGO_BIN_EXE_driftwatch"));
-    c.env_remove("CI").env("NO_COLOR", "1");
-    c
-}
+use crate::support::driftwatch as bin;
 
 async fn output(mut cmd: Command) -> Output {
     let out = tokio::task::spawn_blocking(move || cmd.output().unwrap())

@@ -1,10 +1,10 @@
 //! `driftwatch init --from-openapi`: the suite generated from the sim's own OpenAPI
 //! document passes `check` and gets a clean first run; files are never silently overwritten.
 
-use crate::support::{World, assert_no_leaks, contains_secret};
+use crate::support::{World, assert_no_leaks};
 use driftwatch::model::ProbeKind;
 use driftwatch::sim::SimOptions;
-use std::process::{Command, Output};
+use std::process::Output;
 
 fn fixture(name: &str) -> String {
     format!(
@@ -14,23 +14,9 @@ fn fixture(name: &str) -> String {
 }
 
 fn bin(w: &World, args: &[&str]) -> Output {
-    let out = Command::new(env!("CARGO_BIN_EXE_driftwatch"))
-        .current_dir(w.dir.path())
-        .args(args)
-        .env_remove("CI")
-        .env("NO_COLOR", "1")
-        .env("SIM_BASE_URL", w.sim.base_url())
-        .env("SIM_CLIENT_ID", w.sim.client_id())
-        .env("SIM_CLIENT_SECRET", w.sim.client_secret())
-        .output()
-        .unwrap();
-    let all = format!(
-        "{}{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    );
-    assert!(!contains_secret(&all), "secret printed:\n{all}");
-    out
+    let mut c = w.command();
+    c.args(args);
+    crate::support::output_blocking(c)
 }
 
 fn stderr(out: &Output) -> String {

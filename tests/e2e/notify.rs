@@ -1,56 +1,11 @@
 //! The drift webhook through the binary and the sim: a local receiver on
 //! 127.0.0.1:0 records every POST; the payload carries drift metadata only.
 
-use crate::support::{World, contains_secret};
+use crate::support::{WebhookReceiver as Receiver, World, contains_secret};
 use driftwatch::sim::ApiVersion;
 use serde_json::Value;
 use std::process::Output;
-use std::sync::atomic::{AtomicU16, Ordering};
-use std::sync::{Arc, Mutex};
-
-/// A Slack-like incoming-webhook receiver answering `status` to every POST.
-struct Receiver {
-    bodies: Arc<Mutex<Vec<Value>>>,
-    status: Arc<AtomicU16>,
-    /// The URL handed to driftwatch; its path plays the bearer capability.
-    url: String,
-}
-
-impl Receiver {
-    async fn start(status: u16) -> Receiver {
-        let bodies = Arc::new(Mutex::new(Vec::new()));
-        let status = Arc::new(AtomicU16::new(status));
-        let (b, s) = (bodies.clone(), status.clone());
-        let app = axum::Router::new().route(
-            "/services/T0001/B0002/capability9xyz",
-            axum::routing::post(move |axum::Json(v): axum::Json<Value>| {
-                let (b, s) = (b.clone(), s.clone());
-                async move {
-                    b.lock().unwrap().push(v);
-                    axum::http::StatusCode::from_u16(s.load(Ordering::SeqCst)).unwrap()
-                }
-            }),
-        );
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-        let addr = listener.local_addr().unwrap();
-        tokio::spawn(async move { axum::serve(listener, app).await });
-        Receiver {
-            bodies,
-            status,
-            url: format!("http://{addr}/services/T0001/B0002/capability9xyz"),
-        }
-    }
-
-    fn received(&self) -> Vec<Value> {
-        self.bodies.lock().unwrap().clone()
-    }
-
-    /// `http://127.0.0.1:PORT/…`: how driftwatch may show the URL.
-    fn shown(&self) -> String {
-        let rest = self.url.trim_start_matches("http://");
-        format!("http://{}/…", rest.split('/').next().unwrap_or_default())
-    }
-}
+use std::sync::atomic::Ordering;
 
 async fn run_bin(w: &World, hook: &Receiver, extra: &[&str]) -> Output {
     let mut cmd = std::process::Command::new(env!("CARGO_BIN_EXE_driftwatch"));

@@ -6,11 +6,7 @@ use std::path::Path;
 use std::process::{Output, Stdio};
 
 fn bin(w: &World) -> std::process::Command {
-    let mut c = std::process::Command::new(env!("CARGO_BIN_EXE_driftwatch"));
-    c.current_dir(w.dir.path())
-        .env_remove("CI")
-        .env("NO_COLOR", "1");
-    c
+    w.command()
 }
 
 async fn run_bin(w: &World, extra: &[&str], ci: bool) -> Output {

@@ -9,9 +9,12 @@ use driftwatch::run::{Event, ProviderSession, Run, RunOptions};
 use driftwatch::sim::{Sim, SimOptions};
 use driftwatch::suite::{LoadMode, load_suite};
 use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+use std::sync::atomic::{AtomicU16, Ordering};
+use std::sync::{Arc, Mutex};
 
 /// Prefixes every simulated-provider secret carries.
-pub const SECRET_PREFIXES: [&str; 4] = ["sim_at_", "sim_rt_", "sim_cs_", "sim_code_"];
+pub use driftwatch::sim::SECRET_PREFIXES;
 
 pub struct World {
     pub dir: tempfile::TempDir,
@@ -99,6 +102,33 @@ impl World {
             .unwrap()
     }
 
+    /// The `driftwatch` binary in the world's directory: colours off, not under CI, the
+    /// sim's variables set, no `DRIFTWATCH_*` from the developer's shell, and the platform
+    /// data directory inside the world, so no test ever opens the real credential store.
+    pub fn command(&self) -> Command {
+        let mut c = Command::new(env!("CARGO_BIN_EXE_driftwatch"));
+        c.env_remove("CI")
+            .env_remove("GITHUB_ACTIONS")
+            .env("NO_COLOR", "1")
+            .current_dir(self.dir.path())
+            .env("HOME", self.home())
+            .env("XDG_DATA_HOME", self.home().join("data"))
+            .env("SIM_BASE_URL", self.sim.base_url())
+            .env("SIM_CLIENT_ID", self.sim.client_id())
+            .env("SIM_CLIENT_SECRET", self.sim.client_secret());
+        for (k, _) in std::env::vars_os() {
+            if k.to_string_lossy().starts_with("DRIFTWATCH_") {
+                c.env_remove(k);
+            }
+        }
+        c
+    }
+
+    /// The home directory [`World::command`] gives the binary.
+    pub fn home(&self) -> PathBuf {
+        self.dir.path().join("home")
+    }
+
     /// Runs, then accepts every pending snapshot.
     pub async fn run_and_accept(&self) -> Run {
         let run = self.run().await;
@@ -107,6 +137,38 @@ impl World {
             .unwrap();
         run
     }
+}
+
+/// The `driftwatch` binary outside any world: colours off, not under CI.
+pub fn driftwatch() -> Command {
+    let mut c = Command::new(env!("CARGO_BIN_EXE_driftwatch"));
+    c.env_remove("CI")
+        .env_remove("GITHUB_ACTIONS")
+        .env("NO_COLOR", "1");
+    c
+}
+
+/// Runs `cmd` off the async runtime and returns its output; asserts that nothing it
+/// printed holds a simulated secret.
+pub async fn output(mut cmd: Command) -> Output {
+    let out = tokio::task::spawn_blocking(move || cmd.output().unwrap())
+        .await
+        .unwrap();
+    for text in [&out.stdout, &out.stderr] {
+        let text = String::from_utf8_lossy(text);
+        assert!(!contains_secret(&text), "secret printed:\n{text}");
+    }
+    out
+}
+
+/// [`output`] for tests that are not async: runs `cmd` on this thread.
+pub fn output_blocking(mut cmd: Command) -> Output {
+    let out = cmd.output().unwrap();
+    for text in [&out.stdout, &out.stderr] {
+        let text = String::from_utf8_lossy(text);
+        assert!(!contains_secret(&text), "secret printed:\n{text}");
+    }
+    out
 }
 
 /// Every file under `dir` (recursively) that contains a simulated secret.
@@ -197,4 +259,48 @@ pub fn drift_lines(run: &Run) -> Vec<String> {
         .collect();
     v.sort();
     v
+}
+
+/// A Slack-like incoming-webhook receiver answering `status` to every POST.
+pub struct WebhookReceiver {
+    bodies: Arc<Mutex<Vec<serde_json::Value>>>,
+    pub status: Arc<AtomicU16>,
+    /// The URL handed to driftwatch; its path plays the bearer capability.
+    pub url: String,
+}
+
+impl WebhookReceiver {
+    pub async fn start(status: u16) -> WebhookReceiver {
+        let bodies = Arc::new(Mutex::new(Vec::new()));
+        let status = Arc::new(AtomicU16::new(status));
+        let (b, s) = (bodies.clone(), status.clone());
+        let app = axum::Router::new().route(
+            "/services/T0001/B0002/capability9xyz",
+            axum::routing::post(move |axum::Json(v): axum::Json<serde_json::Value>| {
+                let (b, s) = (b.clone(), s.clone());
+                async move {
+                    b.lock().unwrap().push(v);
+                    axum::http::StatusCode::from_u16(s.load(Ordering::SeqCst)).unwrap()
+                }
+            }),
+        );
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        tokio::spawn(async move { axum::serve(listener, app).await });
+        WebhookReceiver {
+            bodies,
+            status,
+            url: format!("http://{addr}/services/T0001/B0002/capability9xyz"),
+        }
+    }
+
+    pub fn received(&self) -> Vec<serde_json::Value> {
+        self.bodies.lock().unwrap().clone()
+    }
+
+    /// `http://127.0.0.1:PORT/…`: how driftwatch may show the URL.
+    pub fn shown(&self) -> String {
+        let rest = self.url.trim_start_matches("http://");
+        format!("http://{}/…", rest.split('/').next().unwrap_or_default())
+    }
 }

@@ -1,7 +1,7 @@
 //! Suppressions through the binary: known drifts are shown as suppressed, never fail a
 //! run, and a bad ignore file is a usage error naming the file.
 
-use crate::support::{World, contains_secret};
+use crate::support::{WebhookReceiver, World, contains_secret};
 use driftwatch::model::Severity;
 use driftwatch::run::Run;
 use driftwatch::sim::ApiVersion;
@@ -183,5 +183,97 @@ async fn a_bad_ignore_file_exits_2_naming_the_file() {
     assert!(
         stderr.contains("cannot read suppressions `nope.yaml`"),
         "{stderr}"
+    );
+}
+
+/// Issue 16: Markdown counted a suppressed breaking drift ("❌ 1 breaking") while the
+/// terminal said "0 breaking · 1 suppressed" and JUnit `failures="0"`. Every output of
+/// one run with suppressed drifts now prints the same numbers: those of the run summary.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn every_report_and_the_webhook_agree_on_counts_with_suppressed_drifts() {
+    let w = drifted_world().await;
+    let first = run_bin(&w, &[]).await;
+    assert_eq!(first.status.code(), Some(1));
+    let mut yaml = String::from("version: 1\nsuppressions:\n");
+    let run = latest(&w);
+    let breaking: Vec<_> = run
+        .drifts
+        .iter()
+        .filter(|d| d.severity == Severity::Breaking)
+        .collect();
+    assert_eq!(breaking.len(), 20);
+    for d in &breaking {
+        let _ = write!(
+            yaml,
+            "  - rule: {}\n    fingerprint: \"{}\"\n    reason: accepted for the migration\n",
+            d.rule, d.fingerprint
+        );
+    }
+    std::fs::write(w.dir.path().join("known.yaml"), yaml).unwrap();
+    let hook = WebhookReceiver::start(200).await;
+    let out = run_bin(
+        &w,
+        &[
+            "--suppressions",
+            "known.yaml",
+            "--format",
+            "terminal",
+            "--format",
+            "markdown",
+            "--format",
+            "junit",
+            "--format",
+            "html",
+            "--webhook",
+            &hook.url,
+            "--webhook-on",
+            "warning",
+        ],
+    )
+    .await;
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(out.status.code(), Some(0), "{stdout}");
+    let run = latest(&w);
+    let dir = w.reports().join(&run.run_id);
+    let counts = "0 breaking · 2 warning · 2 info · 0 errors · 20 suppressed";
+
+    // Terminal: the closing counts line.
+    assert_eq!(stdout.lines().rev().nth(1), Some(counts), "{stdout}");
+    // Markdown: the headline and the provider row (breaking, warning, info, errors).
+    let md = std::fs::read_to_string(dir.join("run.md")).unwrap();
+    assert_eq!(
+        md.lines().next(),
+        Some(format!("# ⚠️ driftwatch: {counts}").as_str())
+    );
+    assert_eq!(md.matches("\n| demo | 0 | 2 | 2 | 0 | ").count(), 1, "{md}");
+    // JUnit: no failing case, and the provider's counts as properties.
+    let xml = std::fs::read_to_string(dir.join("run.xml")).unwrap();
+    assert_eq!(xml.matches("<failure").count(), 0, "{xml}");
+    assert!(xml.contains(r#"failures="0""#), "{xml}");
+    for p in [
+        r#"<property name="drifts.breaking" value="0"/>"#,
+        r#"<property name="drifts.warning" value="2"/>"#,
+        r#"<property name="drifts.info" value="2"/>"#,
+        r#"<property name="drifts.suppressed" value="20"/>"#,
+    ] {
+        assert_eq!(xml.matches(p).count(), 1, "{p} in {xml}");
+    }
+    // HTML: the verdict and the headline.
+    let html = std::fs::read_to_string(dir.join("index.html")).unwrap();
+    assert!(html.contains(r#"class="verdict verdict-warning""#));
+    assert_eq!(html.matches(counts).count(), 1);
+    // Webhook: the same totals, and the same per-provider field.
+    let got = hook.received();
+    assert_eq!(got.len(), 1);
+    assert_eq!(
+        got[0]["text"],
+        format!(
+            "driftwatch: 2 drifts at or above warning (0 breaking · 2 warning · 2 info · 20 suppressed) in run {}",
+            run.run_id
+        )
+    );
+    assert_eq!(
+        got[0]["blocks"][1]["fields"],
+        serde_json::json!([{"type": "mrkdwn", "text": "*demo*\n0 breaking · 2 warning · 2 info · 20 suppressed"}])
     );
 }

@@ -11,7 +11,7 @@ use super::sections::{
 use crate::model::{Drift, Exchange, ProbeKind, Severity};
 use crate::run::Run;
 use serde::Serialize;
-use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
+use std::collections::{BTreeSet, HashMap, HashSet};
 
 /// Evidence longer than this many lines is cut before diffing: a report stays readable
 /// and small even when a drift carries a whole document.
@@ -50,7 +50,8 @@ pub(crate) struct Page {
     pub exchanges: Vec<ExchangeView>,
 }
 
-/// Drift counts by severity (unsuppressed), plus suppressed drifts, findings and errors.
+/// Drift counts by severity (unsuppressed), plus suppressed items, findings and errors:
+/// a copy of [`crate::run::Counts`] for the template.
 #[derive(Debug, Default, Clone, Serialize)]
 pub(crate) struct Counts {
     pub breaking: usize,
@@ -60,6 +61,20 @@ pub(crate) struct Counts {
     pub findings: usize,
     pub errors: usize,
     pub pending: usize,
+}
+
+impl From<&crate::run::Counts> for Counts {
+    fn from(c: &crate::run::Counts) -> Self {
+        Counts {
+            breaking: c.breaking,
+            warning: c.warning,
+            info: c.info,
+            suppressed: c.suppressed,
+            findings: c.findings,
+            errors: c.errors,
+            pending: c.pending,
+        }
+    }
 }
 
 #[derive(Debug, Serialize)]
@@ -205,17 +220,20 @@ pub(crate) fn build(run: &Run, history: &History, shards: usize) -> Page {
         schemas(run, &anchor_of),
     );
     drop(anchor_of);
-    let providers = provider_summaries(run);
-    let mut totals = Counts::default();
-    for p in &providers {
-        totals.breaking += p.counts.breaking;
-        totals.warning += p.counts.warning;
-        totals.info += p.counts.info;
-        totals.suppressed += p.counts.suppressed;
-        totals.findings += p.counts.findings;
-        totals.errors += p.counts.errors;
-        totals.pending += p.counts.pending;
-    }
+    // Every number comes from the one run summary the other reports print.
+    let summary = crate::run::RunSummary::of(run);
+    let providers: Vec<ProviderSummary> = summary
+        .providers
+        .iter()
+        .map(|p| ProviderSummary {
+            name: p.provider.clone(),
+            file: p.file.clone().unwrap_or_default(),
+            connections: p.planned_connections,
+            endpoints: p.endpoints,
+            counts: Counts::from(&p.counts),
+        })
+        .collect();
+    let totals = Counts::from(&summary.totals);
     let connections: Vec<ConnectionView> = run
         .connections
         .iter()
@@ -243,14 +261,7 @@ pub(crate) fn build(run: &Run, history: &History, shards: usize) -> Page {
             reason: format!("{} ({})", n.reason, n.connections.join(", ")),
         })
         .collect();
-    let verdict =
-        if totals.breaking > 0 || totals.errors > 0 || run.failing_connections().next().is_some() {
-            "breaking"
-        } else if totals.warning > 0 {
-            "warning"
-        } else {
-            "ok"
-        };
+    let verdict = summary.verdict.as_str();
     Page {
         run_id: run.run_id.clone(),
         started_at: run.started_at.format("%Y-%m-%d %H:%M:%S UTC").to_string(),
@@ -399,58 +410,6 @@ fn group(items: Vec<DriftView>) -> Vec<Group> {
         }
     }
     groups
-}
-
-fn provider_summaries(run: &Run) -> Vec<ProviderSummary> {
-    let mut out: BTreeMap<&str, ProviderSummary> = BTreeMap::new();
-    for s in &run.suites {
-        out.insert(
-            &s.provider,
-            ProviderSummary {
-                name: s.provider.clone(),
-                file: s.file.clone(),
-                connections: s.connections.len(),
-                endpoints: s.endpoints.len(),
-                counts: Counts::default(),
-            },
-        );
-    }
-    for d in &run.drifts {
-        let c = counts_of(&mut out, &d.provider);
-        match (&d.suppressed, d.severity) {
-            (Some(_), _) => c.suppressed += 1,
-            (None, Severity::Breaking) => c.breaking += 1,
-            (None, Severity::Warning) => c.warning += 1,
-            (None, Severity::Info) => c.info += 1,
-        }
-    }
-    for f in &run.findings {
-        counts_of(&mut out, &f.provider).findings += 1;
-    }
-    for e in &run.errors {
-        counts_of(&mut out, &e.provider).errors += 1;
-    }
-    for p in run.pending.iter().filter(|p| p.awaits_review()) {
-        counts_of(&mut out, &p.provider).pending += 1;
-    }
-    out.into_values().collect()
-}
-
-/// A provider seen only in drifts or errors still gets a summary row.
-fn counts_of<'a, 'm>(
-    out: &'m mut BTreeMap<&'a str, ProviderSummary>,
-    p: &'a str,
-) -> &'m mut Counts {
-    &mut out
-        .entry(p)
-        .or_insert_with(|| ProviderSummary {
-            name: p.to_string(),
-            file: String::new(),
-            connections: 0,
-            endpoints: 0,
-            counts: Counts::default(),
-        })
-        .counts
 }
 
 fn exchange_view(x: &Exchange) -> ExchangeView {
