@@ -289,9 +289,7 @@ impl TokenManager {
 
     fn static_bearer(&self, conn: &Connection) -> Result<SecretString, AuthError> {
         if let Some(t) = &conn.token {
-            self.http
-                .redactor()
-                .register_token(t.value.expose_secret());
+            self.http.redactor().register_token(t.value.expose_secret());
             return Ok(t.value.clone());
         }
         let entry = self.store_read(&conn.credential)?;

@@ -651,7 +651,10 @@ pub(crate) fn base64_forms(secret: &str) -> Vec<String> {
         input.extend_from_slice(bytes);
         let start = (8 * shift).div_ceil(6);
         let end = 8 * (shift + bytes.len()) / 6;
-        for encoded in [STANDARD_NO_PAD.encode(&input), URL_SAFE_NO_PAD.encode(&input)] {
+        for encoded in [
+            STANDARD_NO_PAD.encode(&input),
+            URL_SAFE_NO_PAD.encode(&input),
+        ] {
             if let Some(form) = encoded.get(start..end)
                 && !forms.iter().any(|f| f == form)
             {

@@ -7,7 +7,8 @@ use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use serde_json::json;
 
 /// A JWT-shaped access token without any well-known prefix.
-const AT: &str = "eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiJ1c3IxIiwianRpIjoiYTFiMmMzIn0.c2lnbmF0dXJlLXZhbHVl";
+const AT: &str =
+    "eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiJ1c3IxIiwianRpIjoiYTFiMmMzIn0.c2lnbmF0dXJlLXZhbHVl";
 /// An opaque refresh token with the characters form-encoding changes.
 const RT: &str = "Zm9vYmFy+/x9QmF6cXV4=";
 
@@ -51,7 +52,10 @@ fn scrub_json_replaces_secrets_but_redacts_nothing_by_name() {
 #[test]
 fn observed_body_without_a_secret_is_used_as_received() {
     let r = redactor();
-    assert_eq!(r.redact_observed_body(br#"{"id":1,"name":"a\/b \u00e9"}"#), None);
+    assert_eq!(
+        r.redact_observed_body(br#"{"id":1,"name":"a\/b \u00e9"}"#),
+        None
+    );
     assert_eq!(r.redact_observed_body(b"plain text"), None);
     assert_eq!(r.redact_observed_body(b"\xff\xfe not utf-8"), None);
     assert_eq!(r.redact_observed_body(b""), None);
@@ -98,18 +102,30 @@ fn observed_text_body_is_scrubbed_including_the_url_encoded_form() {
 fn observed_headers_lose_the_token_in_names_and_values_and_keep_the_rest() {
     let r = redactor();
     let headers = vec![
-        ("link".to_string(), format!("<https://api.example/v2?t={AT}>; rel=\"successor-version\"")),
+        (
+            "link".to_string(),
+            format!("<https://api.example/v2?t={AT}>; rel=\"successor-version\""),
+        ),
         ("x-echo".to_string(), RT.to_string()),
         (format!("x-{AT}"), "1".to_string()),
-        ("www-authenticate".to_string(), "Bearer realm=\"api\", error=\"insufficient_scope\"".to_string()),
+        (
+            "www-authenticate".to_string(),
+            "Bearer realm=\"api\", error=\"insufficient_scope\"".to_string(),
+        ),
     ];
     assert_eq!(
         r.redact_observed_headers(&headers),
         vec![
-            ("link".to_string(), format!("<https://api.example/v2?t={REDACTED}>; rel=\"successor-version\"")),
+            (
+                "link".to_string(),
+                format!("<https://api.example/v2?t={REDACTED}>; rel=\"successor-version\"")
+            ),
             ("x-echo".to_string(), REDACTED.to_string()),
             (format!("x-{REDACTED}"), "1".to_string()),
-            ("www-authenticate".to_string(), "Bearer realm=\"api\", error=\"insufficient_scope\"".to_string()),
+            (
+                "www-authenticate".to_string(),
+                "Bearer realm=\"api\", error=\"insufficient_scope\"".to_string()
+            ),
         ]
     );
 }
@@ -156,5 +172,8 @@ fn json_unescaped_decodes_every_json_escape() {
         json_unescaped(r#"a\/b \"q\" \\ \n\t \u0041\u00e9 \ud83d\ude00 \uzzzz"#),
         "a/b \"q\" \\ \n\t Aé 😀 \\uzzzz"
     );
-    assert!(matches!(json_unescaped("plain"), std::borrow::Cow::Borrowed(_)));
+    assert!(matches!(
+        json_unescaped("plain"),
+        std::borrow::Cow::Borrowed(_)
+    ));
 }
