@@ -491,6 +491,20 @@ async fn reflecting_provider_canary_finds_no_secret_in_any_output() {
     for s in SECRETS {
         register_known_secret(s);
     }
+    // The scan finds every form it claims to, so a clean result means something: each
+    // secret raw and form-encoded, and both tokens inside the claims of a returned JWT.
+    for s in SECRETS {
+        assert!(!leaks(&format!("<{s}>")).is_empty() && !leaks(&form_encode(s)).is_empty());
+    }
+    let in_claim = leaks(&jwt_claiming("acct-4411-access-token-value"));
+    assert_eq!(in_claim.len(), 1, "{in_claim:?}");
+    assert!(in_claim[0].starts_with(REFRESH_TOKEN), "{in_claim:?}");
+    let jwt = jwt_claiming(ACCESS_TOKEN);
+    assert!(
+        !jwt.contains(ACCESS_TOKEN) && leaks(&jwt).len() == 2,
+        "{:?}",
+        leaks(&jwt)
+    );
     let dir = tempfile::tempdir().unwrap();
     std::fs::write(dir.path().join("mirror.yaml"), SUITE).unwrap();
     std::fs::write(dir.path().join("revoked.yaml"), REVOKED_SUITE).unwrap();
