@@ -252,9 +252,9 @@ pub async fn import(
     })?;
     let token = grant.token;
     let redactor = tokens.http().redactor();
-    redactor.register_secret(&token.access_token);
+    redactor.register_token(&token.access_token);
     if let Some(rt) = &token.refresh_token {
-        redactor.register_secret(rt);
+        redactor.register_token(rt);
     }
     let requested = scopes_for(suite, conn);
     check_refresh(
@@ -529,8 +529,8 @@ pub async fn authorization_code(
         Ok(r) => r?,
     };
     let redactor = tokens.http().redactor();
-    redactor.register_secret(&code);
-    redactor.register_secret(&pkce.verifier);
+    redactor.register_token(&code);
+    redactor.register_token(&pkce.verifier);
     let form = vec![
         ("grant_type".to_string(), "authorization_code".to_string()),
         ("code".to_string(), code),
@@ -546,7 +546,7 @@ pub async fn authorization_code(
         )
         .await?;
     if let Some(rt) = &token.refresh_token {
-        redactor.register_secret(rt);
+        redactor.register_token(rt);
     }
     let requested = scopes_for(suite, conn);
     let authorize = endpoints.authorize.as_ref();
@@ -639,7 +639,7 @@ pub async fn device(
             "device authorization response lacks device_code, user_code or verification_uri".into(),
         ));
     };
-    tokens.http().redactor().register_secret(&device_code);
+    tokens.http().redactor().register_token(&device_code);
     let number = |k: &str| {
         doc.get(k).and_then(|v| {
             v.as_u64()

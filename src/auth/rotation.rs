@@ -402,7 +402,7 @@ impl TokenManager {
         narrower: Option<Narrow<'_>>,
     ) -> Result<(Entry, TokenResponse), AuthError> {
         let key = conn.credential.clone();
-        self.http.redactor().register_secret(presented.expose());
+        self.http.redactor().register_token(presented.expose());
         let earlier_crash = current.refresh_in_flight.clone();
         let marker = InFlight {
             started_at: Utc::now(),
@@ -439,7 +439,7 @@ impl TokenManager {
                     }
                 }
                 if let Some(new_rt) = &token.refresh_token {
-                    self.http.redactor().register_secret(new_rt);
+                    self.http.redactor().register_token(new_rt);
                 }
                 // Persist (journal, then store) before anyone can use the new access token.
                 self.store_put_answer(lock, &key, &marker, new_entry.clone())

@@ -150,7 +150,7 @@ impl TokenManager {
         store: CredentialStore,
     ) -> TokenManager {
         if let Some(secret) = client.as_ref().and_then(|c| c.client_secret.as_ref()) {
-            http.redactor().register_secret(secret.expose_secret());
+            http.redactor().register_token(secret.expose_secret());
         }
         TokenManager {
             provider: suite.provider.name.value.clone(),
@@ -187,8 +187,7 @@ impl TokenManager {
             Grant::AuthorizationCode => self.refresh(conn, scopes).await,
             Grant::Password => {
                 if self
-                    .store
-                    .get(&conn.credential)?
+                    .store_read(&conn.credential)?
                     .is_some_and(|e| e.refresh_token.is_some())
                 {
                     self.refresh(conn, scopes).await
@@ -277,7 +276,7 @@ impl TokenManager {
     }
 
     pub(super) fn remember(&self, key: &str, token: &str, expires_at: Option<DateTime<Utc>>) {
-        self.http.redactor().register_secret(token);
+        self.http.redactor().register_token(token);
         let mut cache = self.cache.lock().unwrap_or_else(|e| e.into_inner());
         cache.insert(
             key.to_string(),
@@ -290,12 +289,10 @@ impl TokenManager {
 
     fn static_bearer(&self, conn: &Connection) -> Result<SecretString, AuthError> {
         if let Some(t) = &conn.token {
-            self.http
-                .redactor()
-                .register_secret(t.value.expose_secret());
+            self.http.redactor().register_token(t.value.expose_secret());
             return Ok(t.value.clone());
         }
-        let entry = self.store.get(&conn.credential)?;
+        let entry = self.store_read(&conn.credential)?;
         match entry.and_then(|e| e.access_token) {
             Some(t) => {
                 self.remember(&conn.credential, t.expose(), None);
@@ -336,7 +333,7 @@ impl TokenManager {
         );
         self.http
             .redactor()
-            .register_secret(pass.value.expose_secret());
+            .register_token(pass.value.expose_secret());
         let mut form = vec![
             ("grant_type".to_string(), "password".to_string()),
             ("username".to_string(), user.value.clone()),
@@ -366,16 +363,42 @@ impl TokenManager {
     }
 
     /// Reads an entry off the async workers (a credential helper may take seconds).
+    /// Its secrets are registered with the redactor (see [`register_entry`](Self::register_entry)).
     pub(super) async fn store_get(&self, key: &str) -> Result<Option<Entry>, AuthError> {
         let store = self.store.clone();
         let key = key.to_string();
-        tokio::task::spawn_blocking(move || store.get(&key))
+        let entry = tokio::task::spawn_blocking(move || store.get(&key))
             .await
             .map_err(|e| AuthError::Config {
                 suite: self.provider.clone(),
                 what: format!("credential store task failed: {e}"),
             })?
-            .map_err(AuthError::from)
+            .map_err(AuthError::from)?;
+        if let Some(e) = &entry {
+            self.register_entry(e);
+        }
+        Ok(entry)
+    }
+
+    /// [`store_get`](Self::store_get) on the calling thread.
+    fn store_read(&self, key: &str) -> Result<Option<Entry>, AuthError> {
+        let entry = self.store.get(key)?;
+        if let Some(e) = &entry {
+            self.register_entry(e);
+        }
+        Ok(entry)
+    }
+
+    /// Registers every secret of a store entry with the redactor by value, as soon as it is
+    /// read: what a credential helper (or the store file) hands over may never be sent this
+    /// run, yet must not reach any output if a provider or a message quotes it.
+    pub(super) fn register_entry(&self, entry: &Entry) {
+        for secret in [&entry.access_token, &entry.refresh_token]
+            .into_iter()
+            .flatten()
+        {
+            self.http.redactor().register_token(secret.expose());
+        }
     }
 
     /// Writes an entry off the async workers; the caller holds the lock.
@@ -541,8 +564,8 @@ impl TokenManager {
         verifier: &str,
         redirect_uri: &str,
     ) -> Result<(), AuthError> {
-        self.http.redactor().register_secret(code);
-        self.http.redactor().register_secret(verifier);
+        self.http.redactor().register_token(code);
+        self.http.redactor().register_token(verifier);
         let form = vec![
             ("grant_type".to_string(), "authorization_code".to_string()),
             ("code".to_string(), code.to_string()),
@@ -564,7 +587,7 @@ impl TokenManager {
         requested: &[String],
     ) -> Result<(), AuthError> {
         if let Some(rt) = &token.refresh_token {
-            self.http.redactor().register_secret(rt);
+            self.http.redactor().register_token(rt);
         }
         let entry = entry_from(token, None, None, requested);
         let lock = self.lock_store().await?;
@@ -691,7 +714,7 @@ impl TokenManager {
             .push(facts);
         match parse_token_body(&resp.body) {
             Parsed::Token(t) if (200..300).contains(&resp.status) => {
-                self.http.redactor().register_secret(&t.access_token);
+                self.http.redactor().register_token(&t.access_token);
                 Ok((resp.status, t))
             }
             Parsed::Token(_) => Err(AuthError::Unreadable {

@@ -370,9 +370,14 @@ impl HttpClient {
             let Some((wanted, reason)) =
                 planned.filter(|(wanted, _)| wanted.is_zero() || !budget.is_zero())
             else {
-                return result.map(|resp| Response {
-                    attempts: attempt + 1,
-                    ..resp
+                return result.map(|resp| {
+                    self.observable(
+                        &req,
+                        Response {
+                            attempts: attempt + 1,
+                            ..resp
+                        },
+                    )
                 });
             };
             attempt += 1;
@@ -444,22 +449,43 @@ impl HttpClient {
         }
     }
 
-    /// Remembers every credential of the request so that no later text leaks it.
+    /// Remembers every credential of the request, before it is sent, so that no
+    /// later text leaks it — the answer to this very request included, however
+    /// the provider spells it back (raw, URL-encoded, inside a base64 blob).
     fn register_secrets(&self, req: &Request) {
         match &req.auth {
             Auth::None => {}
-            Auth::Bearer(token) => self.redactor.register_secret(token.expose_secret()),
+            Auth::Bearer(token) => self.redactor.register_token(token.expose_secret()),
             Auth::Basic { user, password } => {
-                self.redactor.register_secret(password.expose_secret());
+                self.redactor.register_token(password.expose_secret());
                 self.redactor
                     .register_secret(&basic_credentials(user, password));
             }
         }
         for (name, value) in req.form.iter().flatten() {
             if self.redactor.is_secret_param(name) {
-                self.redactor.register_secret(value);
+                self.redactor.register_token(value);
             }
         }
+    }
+
+    /// The answer as probes may observe it. A resource, discovery or probe
+    /// answer is where a provider reflects the caller's token (a JSON key, a
+    /// deprecation or `Link` header, an error text): every registered secret
+    /// is scrubbed from its headers and body here, once, so every observation
+    /// (shapes, values, signals, permission cells, messages) is built from
+    /// the redacted copy. The answers of credential requests (see
+    /// [`origin_locked`]) are handed over as received: the token manager
+    /// reads the credentials they carry and observes only secret-free facts.
+    fn observable(&self, req: &Request, mut resp: Response) -> Response {
+        if origin_locked(&req.purpose) {
+            return resp;
+        }
+        resp.headers = self.redactor.redact_observed_headers(&resp.headers);
+        if let Some(body) = self.redactor.redact_observed_body(&resp.body) {
+            resp.body = Bytes::from(body);
+        }
+        resp
     }
 
     /// The headers as they go on the wire, so the recording shows exactly what was sent.
@@ -643,7 +669,12 @@ impl HttpClient {
         // outside the request's concurrency slot.
         let response = got.status.map(|status| RecordedResponse {
             status,
-            headers: r.redact_headers(&got.headers),
+            // A provider may reflect a token in a header's name, too.
+            headers: r
+                .redact_headers(&got.headers)
+                .into_iter()
+                .map(|(name, value)| (r.scrub(&name), value))
+                .collect(),
             body: None,
             body_bytes: got.body_bytes,
             body_truncated: false,

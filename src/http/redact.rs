@@ -156,7 +156,8 @@ impl Redactor {
     }
 
     /// Redacts a JSON value in place: secret keys at any depth, suite JSONPath
-    /// selectors, and registered secrets inside any string.
+    /// selectors, and registered secrets inside any string — object keys included
+    /// (a provider may hand a token back as a key: `{"by_token": {"<token>": …}}`).
     pub fn redact_json(&self, value: &mut Value) {
         // Selectors first: they address the document as the provider sent it.
         for path in &self.paths {
@@ -171,13 +172,29 @@ impl Redactor {
                 }
             }
         }
+        self.walk_json(value, true);
+    }
+
+    /// Replaces every registered secret (and `Bearer <token>`) in the object
+    /// keys and string values of `value`, and nothing else: unlike
+    /// [`redact_json`](Self::redact_json) no field is redacted for its name, so
+    /// the shape a probe infers stays what the provider sent (a `code: 404`
+    /// stays a number). What observations are built from.
+    pub fn scrub_json(&self, value: &mut Value) {
+        self.walk_json(value, false);
+    }
+
+    /// Scrubs keys and strings at any depth; with `by_name`, the values of
+    /// secret-named keys are redacted whole.
+    fn walk_json(&self, value: &mut Value, by_name: bool) {
         // An explicit stack: a value handed to us may be nested arbitrarily deep.
         let mut stack = vec![value];
         while let Some(node) = stack.pop() {
             match node {
                 Value::Object(map) => {
+                    self.scrub_keys(map);
                     for (key, child) in map.iter_mut() {
-                        if self.names.contains(&key.to_lowercase()) {
+                        if by_name && self.names.contains(&key.to_lowercase()) {
                             *child = Value::String(REDACTED.to_string());
                         } else {
                             stack.push(child);
@@ -193,6 +210,70 @@ impl Redactor {
                 }
                 Value::Null | Value::Bool(_) | Value::Number(_) => {}
             }
+        }
+    }
+
+    /// Rewrites the keys of `map` that hold a registered secret. Keys that
+    /// become equal after redaction merge (the later value wins): the key was
+    /// the secret, not a field name worth keeping apart.
+    fn scrub_keys(&self, map: &mut serde_json::Map<String, Value>) {
+        if !map.keys().any(|k| self.scrub(k) != *k) {
+            return;
+        }
+        let old = std::mem::take(map);
+        for (key, child) in old {
+            map.insert(self.scrub(&key), child);
+        }
+    }
+
+    /// A response body as a probe may observe it: registered secrets (the
+    /// access token the request carried among them) and `Bearer <token>`
+    /// replaced in JSON keys and string values, or in the text of any other
+    /// body. `None` when there is nothing to replace, the common case: the
+    /// body is then used as received, without a copy or a parse.
+    ///
+    /// JSON escapes cannot hide a secret: a body with backslashes is checked
+    /// with its escapes decoded (`\u0041`, `\/`). A JSON body is parsed and
+    /// re-serialised only when it holds a secret, so its shape is unchanged.
+    pub fn redact_observed_body(&self, body: &[u8]) -> Option<Vec<u8>> {
+        let text = String::from_utf8_lossy(body);
+        let unescaped = json_unescaped(&text);
+        if self.scrub(&unescaped) == *unescaped {
+            return None;
+        }
+        if let Ok(mut value) = serde_json::from_slice::<Value>(body) {
+            self.scrub_json(&mut value);
+            if let Ok(bytes) = serde_json::to_vec(&value) {
+                return Some(bytes);
+            }
+        }
+        let scrubbed = self.scrub(&text);
+        if scrubbed != *text {
+            return Some(scrubbed.into_bytes());
+        }
+        // Only an escaped form held the secret: give the decoded text, scrubbed.
+        Some(self.scrub(&unescaped).into_bytes())
+    }
+
+    /// Response headers as a probe may observe them (deprecation, `Link`,
+    /// `Location`, `WWW-Authenticate`, vendor headers): registered secrets
+    /// scrubbed from names and values; nothing is redacted for its name, so
+    /// the signals stay readable.
+    pub fn redact_observed_headers(&self, headers: &[(String, String)]) -> Vec<(String, String)> {
+        headers
+            .iter()
+            .map(|(name, value)| (self.scrub(name), self.scrub(value)))
+            .collect()
+    }
+
+    /// Registers a token (access or refresh token, client secret, code) like
+    /// [`register_secret`](Self::register_secret), together with the base64
+    /// forms under which a provider can hand it back inside a JWT claim or
+    /// another base64 blob (see [`base64_forms`]).
+    pub fn register_token(&self, token: &str) {
+        self.register_secret(token);
+        for form in base64_forms(token) {
+            self.register_secret(&form);
         }
     }
 
@@ -545,3 +626,113 @@ const LARGE_BODY: usize = 1 << 20;
 fn is_token_byte(b: u8) -> bool {
     b.is_ascii_alphanumeric() || matches!(b, b'_' | b'.' | b'~' | b'+' | b'/' | b'=' | b'-')
 }
+
+/// Secrets shorter than this get no base64 forms: the stable part of a short
+/// secret's encoding is a few characters that ordinary text contains by chance.
+const BASE64_MIN_SECRET: usize = 16;
+
+/// The parts of `secret`'s base64 encodings (standard and URL-safe alphabet,
+/// at each of the three byte alignments) that do not depend on the bytes
+/// around it: whatever a JWT payload or another base64 blob holds besides the
+/// secret, its encoding contains one of these. Character `j` of an encoding
+/// covers bits `6j..6j+6` of the input, so with `shift` bytes before the
+/// secret the characters fully inside it run from `ceil(8·shift/6)` to
+/// `floor(8·(shift+len)/6)` (exclusive).
+pub(crate) fn base64_forms(secret: &str) -> Vec<String> {
+    use base64::Engine as _;
+    use base64::engine::general_purpose::{STANDARD_NO_PAD, URL_SAFE_NO_PAD};
+    let bytes = secret.as_bytes();
+    if bytes.len() < BASE64_MIN_SECRET {
+        return Vec::new();
+    }
+    let mut forms = Vec::new();
+    for shift in 0..3usize {
+        let mut input = vec![0u8; shift];
+        input.extend_from_slice(bytes);
+        let start = (8 * shift).div_ceil(6);
+        let end = 8 * (shift + bytes.len()) / 6;
+        for encoded in [
+            STANDARD_NO_PAD.encode(&input),
+            URL_SAFE_NO_PAD.encode(&input),
+        ] {
+            if let Some(form) = encoded.get(start..end)
+                && !forms.iter().any(|f| f == form)
+            {
+                forms.push(form.to_string());
+            }
+        }
+    }
+    forms
+}
+
+/// `text` with JSON string escapes decoded (`\uXXXX`, surrogate pairs
+/// included, `\/`, `\"`, `\n`, …), for finding a secret a JSON body spells
+/// with escapes; borrowed when there is no backslash. Not a JSON parser: an
+/// escape it cannot decode is kept as written.
+fn json_unescaped(text: &str) -> std::borrow::Cow<'_, str> {
+    if !text.contains('\\') {
+        return std::borrow::Cow::Borrowed(text);
+    }
+    let mut out = String::with_capacity(text.len());
+    let mut chars = text.chars().peekable();
+    while let Some(c) = chars.next() {
+        if c != '\\' {
+            out.push(c);
+            continue;
+        }
+        match chars.peek().copied() {
+            Some('u') => {
+                chars.next();
+                let hex = |chars: &mut std::iter::Peekable<std::str::Chars<'_>>| {
+                    let digits: String = chars.clone().take(4).collect();
+                    let n = (digits.len() == 4)
+                        .then(|| u32::from_str_radix(&digits, 16).ok())
+                        .flatten()?;
+                    for _ in 0..4 {
+                        chars.next();
+                    }
+                    Some(n)
+                };
+                match hex(&mut chars) {
+                    Some(high @ 0xD800..=0xDBFF) => {
+                        let mut look = chars.clone();
+                        let low = (look.next() == Some('\\') && look.next() == Some('u'))
+                            .then(|| hex(&mut look))
+                            .flatten()
+                            .filter(|l| (0xDC00..=0xDFFF).contains(l));
+                        match low {
+                            Some(low) => {
+                                chars = look;
+                                let cp = 0x10000 + ((high - 0xD800) << 10) + (low - 0xDC00);
+                                out.push(char::from_u32(cp).unwrap_or('\u{FFFD}'));
+                            }
+                            None => out.push('\u{FFFD}'),
+                        }
+                    }
+                    Some(n) => out.push(char::from_u32(n).unwrap_or('\u{FFFD}')),
+                    None => out.push_str("\\u"),
+                }
+            }
+            Some(e @ ('"' | '\\' | '/')) => {
+                chars.next();
+                out.push(e);
+            }
+            Some(e @ ('b' | 'f' | 'n' | 'r' | 't')) => {
+                chars.next();
+                out.push(match e {
+                    'b' => '\u{8}',
+                    'f' => '\u{c}',
+                    'n' => '\n',
+                    'r' => '\r',
+                    _ => '\t',
+                });
+            }
+            _ => out.push('\\'),
+        }
+    }
+    std::borrow::Cow::Owned(out)
+}
+
+#[cfg(test)]
+#[path = "redact_observe_tests.rs"]
+mod observe_tests;

@@ -26,6 +26,7 @@ mod notify;
 mod origin;
 mod probes;
 mod real_server;
+mod reflect;
 mod review;
 mod rules;
 mod shard;

@@ -194,8 +194,65 @@ pub fn files_with_secrets(dir: &Path) -> Vec<PathBuf> {
     hits
 }
 
+/// True when `text` holds a simulated secret (by its `sim_` prefix) or any form
+/// (see [`secret_forms`]) of a secret a test registered with [`register_known_secret`]:
+/// providers that are not the sim issue tokens without a recognisable prefix, so
+/// the scan must know their exact values.
 pub fn contains_secret(text: &str) -> bool {
     SECRET_PREFIXES.iter().any(|p| text.contains(p))
+        || known_secrets()
+            .iter()
+            .any(|forms| forms.iter().any(|f| text.contains(f.as_str())))
+}
+
+/// Secrets without a `sim_` prefix every scan of this test binary looks for, each with its forms.
+static KNOWN_SECRETS: std::sync::Mutex<Vec<Vec<String>>> = std::sync::Mutex::new(Vec::new());
+
+/// Makes every later [`contains_secret`] look for `secret` (all its forms), whichever test scans.
+pub fn register_known_secret(secret: &str) {
+    let mut known = KNOWN_SECRETS.lock().unwrap_or_else(|e| e.into_inner());
+    let forms = secret_forms(secret);
+    if !known.contains(&forms) {
+        known.push(forms);
+    }
+}
+
+fn known_secrets() -> Vec<Vec<String>> {
+    KNOWN_SECRETS
+        .lock()
+        .unwrap_or_else(|e| e.into_inner())
+        .clone()
+}
+
+/// The forms in which a secret can leak: raw, form-URL-encoded (`+/=` → `%2B%2F%3D`), and
+/// its base64 encodings (standard and URL-safe) at each of the three byte alignments, cut to
+/// the characters that do not depend on what surrounds it — what a JWT claim or any base64
+/// blob holding the secret contains. Computed here, independently of the redactor.
+pub fn secret_forms(secret: &str) -> Vec<String> {
+    use base64::Engine as _;
+    use base64::engine::general_purpose::{STANDARD_NO_PAD, URL_SAFE_NO_PAD};
+    let mut forms = vec![
+        secret.to_string(),
+        url::form_urlencoded::byte_serialize(secret.as_bytes()).collect(),
+    ];
+    let bytes = secret.as_bytes();
+    // A short secret's stable base64 characters are too few to mean anything.
+    let shifts = if bytes.len() >= 16 { 0..3 } else { 0..0 };
+    for shift in shifts {
+        let mut input = vec![b'.'; shift];
+        input.extend_from_slice(bytes);
+        // Character j covers input bits 6j..6j+6: keep those inside the secret.
+        let (start, end) = ((8 * shift).div_ceil(6), 8 * (shift + bytes.len()) / 6);
+        for encoded in [
+            STANDARD_NO_PAD.encode(&input),
+            URL_SAFE_NO_PAD.encode(&input),
+        ] {
+            forms.push(encoded[start..end].to_string());
+        }
+    }
+    forms.sort();
+    forms.dedup();
+    forms
 }
 
 /// Asserts that nothing under `reports/` and `snapshots/` of `root` leaks a secret.
