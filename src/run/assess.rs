@@ -7,7 +7,7 @@ use super::credentials::expiry_drifts;
 use super::evidence::SuiteEvidence;
 use super::execute::PendingSnapshot;
 use crate::auth::health::TokenHealth;
-use crate::baseline::{BaselineStore, Comparison, UpdateMode};
+use crate::baseline::{BaselineStore, Comparison, SnapshotBatch, UpdateMode};
 use crate::error::Error;
 use crate::model::{
     ConnectionStatus, Drift, NOT_COMPARED_UNUSABLE, NotCompared, Observation, ProbeKind, Severity,
@@ -50,6 +50,7 @@ pub(crate) fn assess(
         drifts: Vec::new(),
         pending: Vec::new(),
         not_compared: Vec::new(),
+        writes: SnapshotBatch::default(),
     };
     let mut findings: Vec<Drift> = Vec::new();
 
@@ -169,8 +170,11 @@ pub(crate) fn assess(
         drifts,
         pending,
         not_compared,
+        writes,
         ..
     } = rec;
+    // Every pending (or, with `--update always`, accepted) snapshot of the suite at once.
+    writes.commit()?;
     Ok(Assessed {
         connections: ev.connections,
         not_compared,
@@ -225,6 +229,8 @@ struct Recorder<'a> {
     drifts: Vec<Drift>,
     pending: Vec<PendingSnapshot>,
     not_compared: Vec<NotCompared>,
+    /// Snapshot files to write, committed together when the suite is assessed.
+    writes: SnapshotBatch,
 }
 
 impl Recorder<'_> {
@@ -266,17 +272,21 @@ impl Recorder<'_> {
             });
             return Ok(());
         }
-        let status = match self.store.compare(self.suite_file, &obs, self.update)? {
-            Comparison::Unchanged => None,
-            Comparison::New { pending: file } => Some(("new", file)),
-            Comparison::Changed {
-                drifts: d,
-                pending: file,
-            } => {
-                self.drifts.extend(attach_exchanges(d, samples));
-                Some(("changed", file))
-            }
-        };
+        let status =
+            match self
+                .store
+                .compare_into(self.suite_file, &obs, self.update, &mut self.writes)?
+            {
+                Comparison::Unchanged => None,
+                Comparison::New { pending: file } => Some(("new", file)),
+                Comparison::Changed {
+                    drifts: d,
+                    pending: file,
+                } => {
+                    self.drifts.extend(attach_exchanges(d, samples));
+                    Some(("changed", file))
+                }
+            };
         if let Some((status, file)) = status {
             self.pending.push(PendingSnapshot {
                 provider: obs.key.provider.clone(),
