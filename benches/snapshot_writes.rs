@@ -90,7 +90,7 @@ fn main() {
     println!("round  one-by-one s  batched s  ratio  load");
     let (mut a, mut b, mut ratios) = (Vec::new(), Vec::new(), Vec::new());
     for round in 0..rounds {
-        let mut time = |batch: bool| {
+        let time = |batch: bool| {
             let dir = tempfile::tempdir().expect("tempdir");
             let store = BaselineStore::new(dir.path());
             let t = Instant::now();

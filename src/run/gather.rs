@@ -86,9 +86,13 @@ pub(crate) async fn gather(
         deprecation_headers: s.deprecation_headers.clone(),
         plan: plan(s, &base),
     });
+    let mut positions = std::collections::HashMap::with_capacity(all_connections.len());
+    for (i, c) in all_connections.iter().enumerate() {
+        positions.entry(c.as_str()).or_insert(i);
+    }
     let g = Gatherer {
         s,
-        all_connections,
+        positions,
         cx: cx.clone(),
         http: http.clone(),
         semaphore: Arc::new(Semaphore::new(s.limits.concurrency.max(1))),
@@ -527,7 +531,8 @@ struct Probed {
 /// One suite's gathering: the session's parts every step uses.
 struct Gatherer<'a> {
     s: &'a Suite,
-    all_connections: &'a [String],
+    /// Suite position of every connection of the whole suite (first occurrence).
+    positions: std::collections::HashMap<&'a str, usize>,
     cx: Arc<ProbeCx>,
     http: Arc<HttpClient>,
     /// `limits.concurrency`: bounds endpoint calls (tokens use the same bound).
@@ -540,9 +545,9 @@ struct Gatherer<'a> {
 impl<'a> Gatherer<'a> {
     /// Suite position of a connection (how token facts are tagged).
     fn position(&self, id: &str) -> usize {
-        self.all_connections
-            .iter()
-            .position(|c| c == id)
+        self.positions
+            .get(id)
+            .copied()
             .unwrap_or(ERROR_PROBE_POS - 1)
     }
 
@@ -558,17 +563,22 @@ impl<'a> Gatherer<'a> {
     /// Results are filed in suite order whatever order they finish in.
     async fn acquire_tokens(&self) -> Acquired<'a> {
         let s = self.s;
-        let mut groups: Vec<(String, Vec<(usize, &'a Connection)>)> = Vec::new();
+        let mut groups: Vec<Vec<(usize, &'a Connection)>> = Vec::new();
+        let mut by_credential: std::collections::HashMap<&str, usize> =
+            std::collections::HashMap::new();
         for (i, conn) in s.connections.iter().enumerate() {
-            match groups.iter_mut().find(|(k, _)| *k == conn.credential) {
-                Some((_, g)) => g.push((i, conn)),
-                None => groups.push((conn.credential.clone(), vec![(i, conn)])),
+            match by_credential.get(conn.credential.as_str()) {
+                Some(&g) => groups[g].push((i, conn)),
+                None => {
+                    by_credential.insert(&conn.credential, groups.len());
+                    groups.push(vec![(i, conn)]);
+                }
             }
         }
         let concurrency = s.limits.concurrency.max(1);
         let mut outcomes: Vec<(usize, &'a Connection, TokenOutcome, Vec<TokenFacts>)> =
             futures_util::stream::iter(groups)
-                .map(|(_, group)| async move {
+                .map(|group| async move {
                     let mut out = Vec::with_capacity(group.len());
                     for (i, conn) in group {
                         let (outcome, facts) = self.acquire_one(conn).await;

@@ -129,7 +129,7 @@ fn plan_reads_values_and_declared_schemas_only_where_the_suite_asks() {
     // A declared schema that does not compile: a run error, and the answer needs no value.
     s.endpoints[1].schema = Some(Located {
         value: DeclaredSchema::Inline(json!({"type": 5})),
-        pos: s.endpoints[1].pos.clone(),
+        pos: s.endpoints[1].pos,
     });
     let p = plan(&s, &base(&s));
     assert!(!p.endpoints[1].needs_value());
