@@ -122,8 +122,6 @@ pub(crate) fn publish(
     output: &OutputArgs,
     fail_on: FailOn,
 ) -> Result<i32, Error> {
-    let path = crate::report::write_run(&ctx.resolve(reports), run)?;
-    tracing::debug!(path = %path.display(), "run written");
     let dir = reports.join(&run.run_id);
     let shown = dir.join("run.json");
     // Counted once: every format below prints these numbers.
@@ -142,16 +140,50 @@ pub(crate) fn publish(
             path: Some(page),
         });
     }
-    for t in targets {
-        // run.json is already written; its default target would only repeat it.
-        if t.format == Format::Json && t.path.as_deref() == Some(shown.as_path()) {
-            continue;
+    // run.json is written anyway; its default target would only repeat it.
+    targets.retain(|t| !(t.format == Format::Json && t.path.as_deref() == Some(shown.as_path())));
+    // run.json and every report file are rendered and written at once, each on its own
+    // thread; what goes to the terminal is rendered meanwhile and printed afterwards, in
+    // target order, with each written file's line. A shard prints what it gathered instead
+    // of a terminal report.
+    let printed_here =
+        |t: &Target| t.path.is_none() || (run.shard.is_some() && t.format == Format::Terminal);
+    let (written, files, printed) = std::thread::scope(|sc| {
+        let json = sc.spawn(|| crate::report::write_run(&ctx.resolve(reports), run));
+        let files: Vec<_> = targets
+            .iter()
+            .filter(|t| !printed_here(t))
+            .map(|t| sc.spawn(|| write_target(ctx, run, &summary, t, fail_on, Some(&shown))))
+            .collect();
+        let printed: Vec<Result<String, Error>> = targets
+            .iter()
+            .filter(|t| printed_here(t))
+            .map(|t| match (run.shard, t.format) {
+                (Some(shard), Format::Terminal) => Ok(shard_summary(run, shard, &shown)),
+                _ => render(ctx, run, &summary, t, fail_on, Some(&shown)),
+            })
+            .collect();
+        let joined = |r: std::thread::Result<Result<(), Error>>| {
+            r.unwrap_or_else(|_| Err(Error::Runtime("a report writer thread panicked".into())))
+        };
+        let written = match json.join() {
+            Ok(w) => w.map_err(|e| Error::Runtime(e.to_string())),
+            Err(_) => Err(Error::Runtime("the run.json writer thread panicked".into())),
+        };
+        let files: Vec<Result<(), Error>> = files.into_iter().map(|h| joined(h.join())).collect();
+        (written, files, printed)
+    });
+    let path = written?;
+    tracing::debug!(path = %path.display(), "run written");
+    let (mut files, mut printed) = (files.into_iter(), printed.into_iter());
+    for t in &targets {
+        match &t.path {
+            Some(p) if !printed_here(t) => {
+                files.next().unwrap_or(Ok(()))?;
+                eprintln!("{}: {}", format_name(t.format), p.display());
+            }
+            _ => print_out(&printed.next().unwrap_or_else(|| Ok(String::new()))?),
         }
-        if let (Some(shard), Format::Terminal) = (run.shard, t.format) {
-            print_out(&shard_summary(run, shard, &shown));
-            continue;
-        }
-        emit(ctx, run, &summary, &t, fail_on, Some(&shown))?;
     }
     if run.shard.is_none() && ctx.var("GITHUB_ACTIONS") == Some("true") {
         print_out(&crate::report::github::render(run));
@@ -272,9 +304,28 @@ fn emit(
     fail_on: FailOn,
     run_json: Option<&Path>,
 ) -> Result<(), Error> {
+    match &t.path {
+        None => print_out(&render(ctx, run, summary, t, fail_on, run_json)?),
+        Some(p) => {
+            write_target(ctx, run, summary, t, fail_on, run_json)?;
+            eprintln!("{}: {}", format_name(t.format), p.display());
+        }
+    }
+    Ok(())
+}
+
+/// The text of one target.
+fn render(
+    ctx: &Context,
+    run: &crate::run::Run,
+    summary: &RunSummary,
+    t: &Target,
+    fail_on: FailOn,
+    run_json: Option<&Path>,
+) -> Result<String, Error> {
     use crate::report::{html, junit, markdown, terminal};
     let shown = run_json.map(|p| p.display().to_string());
-    let text = match t.format {
+    Ok(match t.format {
         Format::Terminal => {
             let color = t.path.is_none() && stdout_color(ctx);
             terminal::render(run, summary, color, shown.as_deref())
@@ -292,27 +343,35 @@ fn emit(
                 .unwrap_or_else(|| html::History::only(run));
             html::render(run, &history)?
         }
+    })
+}
+
+/// Renders one target with a file and writes it (silently: the caller says where).
+fn write_target(
+    ctx: &Context,
+    run: &crate::run::Run,
+    summary: &RunSummary,
+    t: &Target,
+    fail_on: FailOn,
+    run_json: Option<&Path>,
+) -> Result<(), Error> {
+    let Some(p) = &t.path else {
+        return Ok(());
     };
-    match &t.path {
-        None => print_out(&text),
-        Some(p) => {
-            let full = ctx.resolve(p);
-            if let Some(parent) = full.parent() {
-                std::fs::create_dir_all(parent).map_err(|source| Error::Io {
-                    what: "cannot create",
-                    path: parent.to_path_buf(),
-                    source,
-                })?;
-            }
-            std::fs::write(&full, text).map_err(|source| Error::Io {
-                what: "cannot write",
-                path: full.clone(),
-                source,
-            })?;
-            eprintln!("{}: {}", format_name(t.format), p.display());
-        }
+    let text = render(ctx, run, summary, t, fail_on, run_json)?;
+    let full = ctx.resolve(p);
+    if let Some(parent) = full.parent() {
+        std::fs::create_dir_all(parent).map_err(|source| Error::Io {
+            what: "cannot create",
+            path: parent.to_path_buf(),
+            source,
+        })?;
     }
-    Ok(())
+    std::fs::write(&full, text).map_err(|source| Error::Io {
+        what: "cannot write",
+        path: full.clone(),
+        source,
+    })
 }
 
 fn format_name(f: Format) -> &'static str {

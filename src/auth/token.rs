@@ -134,8 +134,9 @@ pub struct TokenManager {
     /// Serialises refreshes inside this process (the file lock covers other processes).
     pub(super) refresh_gate: tokio::sync::Mutex<()>,
     cache: Mutex<HashMap<String, Cached>>,
-    /// Secret-free facts about every token-endpoint answer, for the token probe.
-    pub(super) facts: Mutex<Vec<TokenFacts>>,
+    /// Secret-free facts about every token-endpoint answer, for the token probe, with the
+    /// credential key the request was for (tokens are acquired concurrently).
+    pub(super) facts: Mutex<Vec<(String, TokenFacts)>>,
     /// Refresh steps per credential (start instant, steps), for the refresh probe.
     pub(super) traces: Mutex<HashMap<String, (std::time::Instant, Vec<RefreshStep>)>>,
     /// Why there is no `client`, when the session could not resolve the token endpoint.
@@ -624,6 +625,20 @@ impl TokenManager {
     /// Takes the facts gathered so far (each token-endpoint answer once).
     pub fn take_facts(&self) -> Vec<TokenFacts> {
         std::mem::take(&mut *self.facts.lock().unwrap_or_else(|e| e.into_inner()))
+            .into_iter()
+            .map(|(_, f)| f)
+            .collect()
+    }
+
+    /// Takes the facts of the token-endpoint answers for credential `key` only, in the order
+    /// they came; other credentials' facts (requests still in flight) stay.
+    pub fn take_facts_of(&self, key: &str) -> Vec<TokenFacts> {
+        let mut facts = self.facts.lock().unwrap_or_else(|e| e.into_inner());
+        let (mine, others): (Vec<_>, Vec<_>) = std::mem::take(&mut *facts)
+            .into_iter()
+            .partition(|(k, _)| k == key);
+        *facts = others;
+        mine.into_iter().map(|(_, f)| f).collect()
     }
 
     /// The HTTP client (for flows such as `connect` that talk to the provider).
@@ -711,7 +726,7 @@ impl TokenManager {
         self.facts
             .lock()
             .unwrap_or_else(|e| e.into_inner())
-            .push(facts);
+            .push((key.to_string(), facts));
         match parse_token_body(&resp.body) {
             Parsed::Token(t) if (200..300).contains(&resp.status) => {
                 self.http.redactor().register_token(&t.access_token);

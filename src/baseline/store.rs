@@ -131,11 +131,28 @@ impl BaselineStore {
     /// (`Auto` here writes like `New`). Unchanged → removes a stale `.snap.new` (unless `No`).
     /// New/Changed → `New`/`Auto` write `<file>.new`, `Always` writes the accepted file and
     /// removes any `.snap.new`, `No` writes nothing. Only `Always` writes an accepted `.snap`.
+    /// Writes at once; a run compares many observations into one [`SnapshotBatch`] instead
+    /// ([`BaselineStore::compare_into`]).
     pub fn compare(
         &self,
         suite_path: &str,
         obs: &Observation,
         mode: UpdateMode,
+    ) -> Result<Comparison, SnapshotError> {
+        let mut batch = SnapshotBatch::default();
+        let comparison = self.compare_into(suite_path, obs, mode, &mut batch)?;
+        batch.commit()?;
+        Ok(comparison)
+    }
+
+    /// [`BaselineStore::compare`], with the files to write or remove queued in `batch`: the
+    /// returned paths exist once `batch` is committed.
+    pub fn compare_into(
+        &self,
+        suite_path: &str,
+        obs: &Observation,
+        mode: UpdateMode,
+        batch: &mut SnapshotBatch,
     ) -> Result<Comparison, SnapshotError> {
         let accepted_path = self.path_for(&obs.key);
         let pending_path = pending_path(&accepted_path);
@@ -151,19 +168,19 @@ impl BaselineStore {
         };
         if baseline.is_some() && drifts.is_empty() {
             if mode != UpdateMode::No {
-                remove_if_exists(&pending_path)?;
+                batch.remove(pending_path);
             }
             return Ok(Comparison::Unchanged);
         }
         let header = SnapshotHeader::new(suite_path, obs.key.clone());
         let pending = match mode {
             UpdateMode::Auto | UpdateMode::New => {
-                write_atomic(&pending_path, &render_snapshot(&header, &obs.body))?;
+                batch.write(pending_path.clone(), render_snapshot(&header, &obs.body));
                 Some(pending_path)
             }
             UpdateMode::Always => {
-                write_atomic(&accepted_path, &render_snapshot(&header, &obs.body))?;
-                remove_if_exists(&pending_path)?;
+                batch.write(accepted_path, render_snapshot(&header, &obs.body));
+                batch.remove(pending_path);
                 None
             }
             UpdateMode::No => None,
@@ -324,40 +341,148 @@ fn io_error(action: &'static str, path: &Path, source: std::io::Error) -> Snapsh
     }
 }
 
-fn remove_if_exists(path: &Path) -> Result<(), SnapshotError> {
+/// Removes `path`; true when there was a file to remove.
+fn remove_if_exists(path: &Path) -> Result<bool, SnapshotError> {
     match std::fs::remove_file(path) {
-        Ok(()) => Ok(()),
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(()),
+        Ok(()) => Ok(true),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(false),
         Err(source) => Err(io_error("delete", path, source)),
     }
 }
 
-/// Temp file in the same directory, fsync, rename, fsync the directory: readers see the old
-/// file or the new one, never half of one, even after a crash.
-fn write_atomic(path: &Path, text: &str) -> Result<(), SnapshotError> {
-    let dir = path.parent().unwrap_or(Path::new("."));
-    std::fs::create_dir_all(dir).map_err(|source| io_error("create directory", dir, source))?;
-    let mut tmp = tempfile::NamedTempFile::new_in(dir)
-        .map_err(|source| io_error("create a temporary file in", dir, source))?;
-    tmp.write_all(text.as_bytes())
-        .and_then(|()| tmp.as_file().sync_all())
-        .map_err(|source| io_error("write", path, source))?;
-    tmp.persist(path)
-        .map_err(|e| io_error("write", path, e.error))?;
-    sync_dir(path)
+/// Snapshot files to write and remove, committed together: every file is written to a temp
+/// file in its directory and fsync'd (several at once, on a small pool of threads), then
+/// renamed over its target, then each directory is fsync'd once. Every file stays atomic
+/// (readers see the old file or the new one, never half of one, even after a crash); a batch
+/// of 10,000 first-run snapshots costs 10,000 concurrent file syncs and one sync per
+/// directory instead of two serial syncs per file.
+#[derive(Debug, Default)]
+pub struct SnapshotBatch {
+    writes: Vec<(PathBuf, String)>,
+    /// Removed after every write landed (a `.snap.new` superseded by its accepted file).
+    removals: Vec<PathBuf>,
 }
 
-/// Makes a rename durable on Unix; elsewhere directories cannot be opened, so it is a no-op.
-fn sync_dir(file: &Path) -> Result<(), SnapshotError> {
-    #[cfg(unix)]
-    {
-        let dir = file.parent().unwrap_or(Path::new("."));
-        std::fs::File::open(dir)
-            .and_then(|d| d.sync_all())
-            .map_err(|source| io_error("sync", dir, source))?;
+/// Threads that write and fsync a batch's files.
+const SYNC_THREADS: usize = 8;
+
+impl SnapshotBatch {
+    /// Queues `text` to be written to `path`.
+    pub fn write(&mut self, path: PathBuf, text: String) {
+        // In queue order, a removal before this write does not count.
+        self.removals.retain(|r| *r != path);
+        self.writes.push((path, text));
     }
+
+    /// Queues `path` to be removed if it exists.
+    pub fn remove(&mut self, path: PathBuf) {
+        // In queue order, a write before this removal does not count.
+        self.writes.retain(|(w, _)| *w != path);
+        self.removals.push(path);
+    }
+
+    /// Nothing queued.
+    pub fn is_empty(&self) -> bool {
+        self.writes.is_empty() && self.removals.is_empty()
+    }
+
+    /// Writes and removes everything queued (see [`SnapshotBatch`]). On an error the files
+    /// renamed before it stay (each complete), no temp file is left behind, and the error
+    /// names the file.
+    pub fn commit(self) -> Result<(), SnapshotError> {
+        let SnapshotBatch { writes, removals } = self;
+        let mut dirs: Vec<PathBuf> = writes
+            .iter()
+            .map(|(p, _)| parent_dir(p).to_path_buf())
+            .collect();
+        dirs.sort();
+        dirs.dedup();
+        for dir in &dirs {
+            std::fs::create_dir_all(dir)
+                .map_err(|source| io_error("create directory", dir, source))?;
+        }
+        let temps = write_synced(&writes)?;
+        for ((path, _), tmp) in writes.iter().zip(temps) {
+            tmp.persist(path)
+                .map_err(|e| io_error("write", path, e.error))?;
+        }
+        let mut synced = dirs;
+        for path in &removals {
+            if remove_if_exists(path)? {
+                synced.push(parent_dir(path).to_path_buf());
+            }
+        }
+        synced.sort();
+        synced.dedup();
+        for dir in &synced {
+            sync_dir_itself(dir)?;
+        }
+        Ok(())
+    }
+}
+
+fn parent_dir(path: &Path) -> &Path {
+    path.parent().unwrap_or(Path::new("."))
+}
+
+/// Writes each text to a temp file beside its target and fsyncs it, on up to
+/// [`SYNC_THREADS`] threads (each holds one open file at a time). Returns the temp paths in
+/// the order of `writes`; on an error, every temp file is removed.
+fn write_synced(writes: &[(PathBuf, String)]) -> Result<Vec<tempfile::TempPath>, SnapshotError> {
+    let one = |(path, text): &(PathBuf, String)| -> Result<tempfile::TempPath, SnapshotError> {
+        let dir = parent_dir(path);
+        let mut tmp = tempfile::NamedTempFile::new_in(dir)
+            .map_err(|source| io_error("create a temporary file in", dir, source))?;
+        tmp.write_all(text.as_bytes())
+            .and_then(|()| tmp.as_file().sync_all())
+            .map_err(|source| io_error("write", path, source))?;
+        Ok(tmp.into_temp_path())
+    };
+    if writes.len() <= 1 {
+        return writes.iter().map(one).collect();
+    }
+    let threads = SYNC_THREADS.min(writes.len());
+    let chunk = writes.len().div_ceil(threads);
+    let parts: Vec<Result<Vec<tempfile::TempPath>, SnapshotError>> = std::thread::scope(|sc| {
+        let handles: Vec<_> = writes
+            .chunks(chunk)
+            .map(|part| sc.spawn(move || part.iter().map(one).collect()))
+            .collect();
+        handles
+            .into_iter()
+            .map(|h| {
+                h.join().unwrap_or_else(|_| {
+                    Err(io_error(
+                        "write",
+                        Path::new("snapshots"),
+                        std::io::Error::other("a snapshot writer thread panicked"),
+                    ))
+                })
+            })
+            .collect()
+    });
+    // Dropping the successful parts on an error removes their temp files.
+    let mut out = Vec::with_capacity(writes.len());
+    for part in parts {
+        out.extend(part?);
+    }
+    Ok(out)
+}
+
+/// Makes a rename of `file` durable (see [`sync_dir_itself`]).
+fn sync_dir(file: &Path) -> Result<(), SnapshotError> {
+    sync_dir_itself(parent_dir(file))
+}
+
+/// Makes renames in `dir` durable on Unix; elsewhere directories cannot be opened, so it is a
+/// no-op.
+fn sync_dir_itself(dir: &Path) -> Result<(), SnapshotError> {
+    #[cfg(unix)]
+    std::fs::File::open(dir)
+        .and_then(|d| d.sync_all())
+        .map_err(|source| io_error("sync", dir, source))?;
     #[cfg(not(unix))]
-    let _ = file;
+    let _ = dir;
     Ok(())
 }
 

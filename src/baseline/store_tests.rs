@@ -361,3 +361,155 @@ fn filters_select_by_probe_subject_and_exact_keys() {
         vec![dir.path().join("demo/schema/me.snap.new")]
     );
 }
+
+/// Every file under `root`, relative, sorted (temp files included: none may be left).
+fn files_under(root: &Path) -> Vec<String> {
+    let mut out = Vec::new();
+    let mut dirs = vec![root.to_path_buf()];
+    while let Some(d) = dirs.pop() {
+        for e in std::fs::read_dir(&d).unwrap() {
+            let p = e.unwrap().path();
+            if p.is_dir() {
+                dirs.push(p);
+            } else {
+                out.push(
+                    p.strip_prefix(root)
+                        .unwrap()
+                        .to_string_lossy()
+                        .replace('\\', "/"),
+                );
+            }
+        }
+    }
+    out.sort();
+    out
+}
+
+#[test]
+fn snapshot_batch_writes_every_file_across_directories_and_leaves_no_temp_file() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let mut batch = SnapshotBatch::default();
+    let mut want = Vec::new();
+    for d in ["a/schema", "a/values", "b/schema"] {
+        for i in 0..20 {
+            let rel = format!("{d}/s{i:02}.snap");
+            batch.write(dir.path().join(&rel), format!("body of {rel}\n"));
+            want.push(rel);
+        }
+    }
+    assert!(!batch.is_empty());
+    // Nothing lands before the commit.
+    assert!(!dir.path().join("a").exists());
+    batch.commit().expect("commit");
+    want.sort();
+    assert_eq!(files_under(dir.path()), want);
+    for rel in &want {
+        assert_eq!(
+            std::fs::read_to_string(dir.path().join(rel)).unwrap(),
+            format!("body of {rel}\n")
+        );
+    }
+}
+
+#[test]
+fn snapshot_batch_follows_queue_order_for_one_path() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let (kept, gone, stale) = (
+        dir.path().join("p/x.snap"),
+        dir.path().join("p/y.snap"),
+        dir.path().join("p/z.snap.new"),
+    );
+    std::fs::create_dir_all(dir.path().join("p")).unwrap();
+    std::fs::write(&kept, "old\n").unwrap();
+    std::fs::write(&gone, "old\n").unwrap();
+    std::fs::write(&stale, "stale\n").unwrap();
+    let mut batch = SnapshotBatch::default();
+    // remove then write: the file is there; write then remove: it is gone.
+    batch.remove(kept.clone());
+    batch.write(kept.clone(), "first\n".into());
+    batch.write(kept.clone(), "second\n".into());
+    batch.write(gone.clone(), "new\n".into());
+    batch.remove(gone.clone());
+    batch.remove(stale.clone());
+    batch.remove(dir.path().join("p/never-existed.snap.new"));
+    batch.commit().expect("commit");
+    assert_eq!(std::fs::read_to_string(&kept).unwrap(), "second\n");
+    assert_eq!(files_under(dir.path()), vec!["p/x.snap"]);
+}
+
+#[test]
+fn snapshot_batch_error_names_the_file_and_leaves_no_temp_file() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    // The target of one write is a directory: renaming a file over it fails.
+    std::fs::create_dir_all(dir.path().join("p/blocked.snap")).unwrap();
+    let mut batch = SnapshotBatch::default();
+    for i in 0..10 {
+        batch.write(dir.path().join(format!("q/s{i}.snap")), "x\n".into());
+    }
+    batch.write(dir.path().join("p/blocked.snap"), "x\n".into());
+    let err = batch.commit().expect_err("a directory is in the way");
+    let SnapshotError::Io { action, path, .. } = &err else {
+        panic!("not an I/O error: {err}");
+    };
+    assert_eq!(
+        (*action, path.clone()),
+        ("write", dir.path().join("p/blocked.snap"))
+    );
+    // The files renamed before the failure are complete; no temp file is left anywhere.
+    let got = files_under(dir.path());
+    assert_eq!(got.len(), 10, "{got:?}");
+    assert!(
+        got.iter()
+            .all(|f| f.starts_with("q/s") && f.ends_with(".snap"))
+    );
+}
+
+#[test]
+fn compare_into_queues_what_compare_writes_at_once() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let store = BaselineStore::new(dir.path());
+    let a = obs("demo", v1());
+    let b = Observation {
+        key: key("other", Some("acme")),
+        body: a.body.clone(),
+    };
+    let mut batch = SnapshotBatch::default();
+    let got = [&a, &b].map(|o| {
+        store
+            .compare_into("suites/demo.yaml", o, UpdateMode::New, &mut batch)
+            .expect("compare")
+    });
+    let pending = [
+        dir.path().join("demo/schema/invoices.snap.new"),
+        dir.path().join("other/schema/invoices@acme.snap.new"),
+    ];
+    assert_eq!(
+        got,
+        [
+            Comparison::New {
+                pending: Some(pending[0].clone())
+            },
+            Comparison::New {
+                pending: Some(pending[1].clone())
+            }
+        ]
+    );
+    assert!(pending.iter().all(|p| !p.exists()));
+    batch.commit().expect("commit");
+    // Byte for byte what `compare` writes.
+    let single = tempfile::tempdir().expect("tempdir");
+    let one = BaselineStore::new(single.path());
+    one.compare("suites/demo.yaml", &a, UpdateMode::New)
+        .expect("compare");
+    assert_eq!(
+        std::fs::read(&pending[0]).unwrap(),
+        std::fs::read(single.path().join("demo/schema/invoices.snap.new")).unwrap()
+    );
+    assert_eq!(
+        files_under(dir.path()),
+        vec![
+            "demo/schema/invoices.snap.new",
+            "other/schema/invoices@acme.snap.new"
+        ]
+    );
+}

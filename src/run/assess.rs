@@ -7,7 +7,7 @@ use super::credentials::expiry_drifts;
 use super::evidence::SuiteEvidence;
 use super::types::PendingSnapshot;
 use crate::auth::health::TokenHealth;
-use crate::baseline::{BaselineStore, Comparison, UpdateMode};
+use crate::baseline::{BaselineStore, Comparison, SnapshotBatch, UpdateMode};
 use crate::error::Error;
 use crate::model::{
     ConnectionStatus, Drift, NOT_COMPARED_UNUSABLE, NotCompared, Observation, ProbeKind, Severity,
@@ -51,6 +51,7 @@ pub(crate) fn assess(
         drifts: Vec::new(),
         pending: Vec::new(),
         not_compared: Vec::new(),
+        writes: SnapshotBatch::default(),
     };
     let mut findings: Vec<Drift> = Vec::new();
 
@@ -173,8 +174,11 @@ pub(crate) fn assess(
         drifts,
         pending,
         not_compared,
+        writes,
         ..
     } = rec;
+    // Every pending (or, with `--update always`, accepted) snapshot of the suite at once.
+    writes.commit()?;
     Ok(Assessed {
         connections: ev.connections,
         not_compared,
@@ -229,6 +233,8 @@ struct Recorder<'a> {
     drifts: Vec<Drift>,
     pending: Vec<PendingSnapshot>,
     not_compared: Vec<NotCompared>,
+    /// Snapshot files to write, committed together when the suite is assessed.
+    writes: SnapshotBatch,
 }
 
 impl Recorder<'_> {
@@ -270,17 +276,21 @@ impl Recorder<'_> {
             });
             return Ok(());
         }
-        let status = match self.store.compare(self.suite_file, &obs, self.update)? {
-            Comparison::Unchanged => None,
-            Comparison::New { pending: file } => Some(("new", file)),
-            Comparison::Changed {
-                drifts: d,
-                pending: file,
-            } => {
-                self.drifts.extend(attach_exchanges(d, samples));
-                Some(("changed", file))
-            }
-        };
+        let status =
+            match self
+                .store
+                .compare_into(self.suite_file, &obs, self.update, &mut self.writes)?
+            {
+                Comparison::Unchanged => None,
+                Comparison::New { pending: file } => Some(("new", file)),
+                Comparison::Changed {
+                    drifts: d,
+                    pending: file,
+                } => {
+                    self.drifts.extend(attach_exchanges(d, samples));
+                    Some(("changed", file))
+                }
+            };
         if let Some((status, file)) = status {
             self.pending.push(PendingSnapshot {
                 provider: obs.key.provider.clone(),

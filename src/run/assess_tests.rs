@@ -238,3 +238,170 @@ fn refresh_stopped_issuing_still_comes_from_a_successful_answer_without_one() {
         stopped.message
     );
 }
+
+/// One row of the assess table: a change to the healthy evidence and what assess makes of it
+/// against the baseline accepted from the healthy evidence.
+struct Row {
+    name: &'static str,
+    change: fn(&mut SuiteEvidence),
+    drifts: &'static [&'static str],
+    /// `(observation key, status)` of the pending snapshots (`--update new`).
+    pending: &'static [(&'static str, &'static str)],
+}
+
+#[test]
+fn assess_table_evidence_in_drifts_and_pending_snapshots_out() {
+    let rows = [
+        Row {
+            name: "unchanged",
+            change: |_| {},
+            drifts: &[],
+            pending: &[],
+        },
+        Row {
+            name: "a field only b answered is gone",
+            change: |ev| ev.samples[0][1] = sample("b", 200, Some(json!({"id": 2}))),
+            drifts: &["schema.field-removed"],
+            pending: &[("p/schema/me", "changed")],
+        },
+        Row {
+            name: "a field changes type",
+            change: |ev| ev.samples[0][0] = sample("a", 200, Some(json!({"id": "1"}))),
+            drifts: &["schema.type-changed"],
+            pending: &[("p/schema/me", "changed")],
+        },
+        Row {
+            name: "a metric becomes zero for one connection",
+            change: |ev| ev.values[0][0] = values("a", 0),
+            drifts: &["values.zeroed-for-subset"],
+            pending: &[("p/values/me", "changed")],
+        },
+        Row {
+            name: "a metric becomes zero for every connection",
+            change: |ev| ev.values[0] = vec![values("a", 0), values("b", 0)],
+            drifts: &["values.zeroed"],
+            pending: &[("p/values/me", "changed")],
+        },
+        Row {
+            name: "an answer announces deprecation",
+            change: |ev| {
+                ev.signals[0][0] = SignalsEvidence::new(
+                    "a".into(),
+                    Signals {
+                        deprecation: Some(DeprecationValue::True),
+                        ..Signals::default()
+                    },
+                )
+            },
+            drifts: &["deprecation.announced"],
+            pending: &[("p/deprecation/me", "changed")],
+        },
+        Row {
+            name: "nothing answered the endpoint: nothing compared, nothing removed",
+            change: |ev| {
+                ev.samples[0].clear();
+                ev.values[0].clear();
+                ev.signals[0].clear();
+            },
+            drifts: &[],
+            pending: &[],
+        },
+    ];
+    for row in rows {
+        let (_dir, store) = baseline();
+        let mut ev = healthy_evidence();
+        (row.change)(&mut ev);
+        let a = assess(ev, &store, UpdateMode::New, Utc::now()).unwrap();
+        let mut rules: Vec<&str> = a.drifts.iter().map(|d| d.rule.as_str()).collect();
+        rules.sort();
+        assert_eq!(rules, row.drifts, "{}", row.name);
+        let pending: Vec<(String, &str)> = a
+            .pending
+            .iter()
+            .map(|p| {
+                (
+                    format!("{}/{}/{}", p.provider, p.probe.as_str(), p.subject),
+                    p.status.as_str(),
+                )
+            })
+            .collect();
+        let want: Vec<(String, &str)> = row
+            .pending
+            .iter()
+            .map(|(k, s)| (k.to_string(), *s))
+            .collect();
+        assert_eq!(pending, want, "{}", row.name);
+        // Every pending snapshot is on disk once assess returns (the batch is committed).
+        for p in &a.pending {
+            let file = p.file.as_deref().expect("`new` writes a .snap.new");
+            assert!(std::path::Path::new(file).is_file(), "{}: {file}", row.name);
+        }
+    }
+}
+
+#[test]
+fn assess_table_first_run_every_observation_is_new_and_written() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = BaselineStore::new(dir.path());
+    for (mode, written) in [
+        (UpdateMode::New, true),
+        (UpdateMode::Always, true),
+        (UpdateMode::No, false),
+    ] {
+        let a = assess(healthy_evidence(), &store, mode, Utc::now()).unwrap();
+        let keys: Vec<String> = a
+            .pending
+            .iter()
+            .map(|p| {
+                let conn = p
+                    .connection
+                    .as_deref()
+                    .map(|c| format!("@{c}"))
+                    .unwrap_or_default();
+                format!(
+                    "{}/{}/{}{conn}:{}",
+                    p.provider,
+                    p.probe.as_str(),
+                    p.subject,
+                    p.status
+                )
+            })
+            .collect();
+        assert_eq!(
+            keys,
+            vec![
+                "p/token/token-endpoint.refresh_token:new",
+                "p/schema/me:new",
+                "p/values/me:new",
+                "p/deprecation/me:new",
+                "p/refresh/refresh@a:new",
+                "p/refresh/refresh@b:new",
+            ],
+            "{mode:?}"
+        );
+        assert_eq!(a.drifts, vec![], "{mode:?}");
+        let on_disk = a
+            .pending
+            .iter()
+            .filter(|p| {
+                p.file
+                    .as_deref()
+                    .is_some_and(|f| std::path::Path::new(f).is_file())
+            })
+            .count();
+        assert_eq!(
+            on_disk,
+            if mode == UpdateMode::New { 6 } else { 0 },
+            "{mode:?}"
+        );
+        if mode == UpdateMode::Always {
+            // Written in place: the accepted files, no pending ones.
+            assert!(a.pending.iter().all(|p| p.accepted && p.file.is_none()));
+            assert!(store.pending().unwrap().is_empty());
+            let _ = std::fs::remove_dir_all(dir.path().join("p"));
+        } else if written {
+            assert_eq!(store.pending().unwrap().len(), 6);
+            store.reject(&crate::baseline::Filter::default()).unwrap();
+        }
+    }
+}

@@ -1,6 +1,13 @@
 //! The gather half of a suite's run: tokens, endpoint calls and the active
 //! probes, turned into [`SuiteEvidence`]. Talks to the network; compares
 //! nothing and never opens the baseline (that is `assess`).
+//!
+//! Named steps over one [`EndpointEvidence`] per endpoint:
+//! [`plan`] (what to call) → [`Gatherer::acquire_tokens`] (every connection's
+//! state and token, concurrently) → [`Gatherer::probe_endpoints`] (each answer
+//! analysed in its own task as it arrives) → [`Gatherer::recover_rejected`]
+//! (a refused access token: one refresh, one retry) → [`collect`] → the
+//! provider-wide, permission and refresh probes.
 
 use super::connections::{self, StoreView};
 use super::credentials::token_health;
@@ -11,15 +18,21 @@ use super::evidence::{
 use super::session::{ProviderSession, join};
 use super::shard::scopes_of;
 use super::types::{Event, RunOptions, SuiteSummary};
-use crate::auth::CredentialStore;
+use crate::auth::{AuthError, CredentialStore, TokenManager};
 use crate::error::Error;
-use crate::http::{Auth, Redactor, Request};
+use crate::http::{Auth, HttpClient, HttpError, Redactor, Request, Response};
 use crate::model::{ConnectionState, ConnectionStatus, Exchange, ProbeKind, RunError};
-use crate::probe::schema::Declared;
-use crate::probe::shape;
-use crate::suite::{DeclaredSchema, Endpoint, Suite};
+use crate::probe::deprecation::Signals;
+use crate::probe::schema::{Declared, Violation};
+use crate::probe::shape::{self, Shape};
+use crate::probe::token::TokenFacts;
+use crate::probe::values::{ConnectionValues, ValuesSpec};
+use crate::suite::{Connection, DeclaredSchema, Endpoint, Suite};
+use futures_util::StreamExt;
+use secrecy::SecretString;
 use std::collections::BTreeMap;
 use std::sync::Arc;
+use tokio::sync::Semaphore;
 use url::Url;
 
 /// What gathering one suite produced.
@@ -47,45 +60,11 @@ pub(crate) async fn gather(
     on_event: &(dyn Fn(Event) + Send + Sync),
 ) -> Result<Gathered, Error> {
     let provider = s.provider.name.value.clone();
-    let suite_file = s.file.display().to_string();
-    let n = s.endpoints.len();
     on_event(Event::SuiteStarted {
         provider: provider.clone(),
         connections: s.connections.len(),
-        endpoints: n,
+        endpoints: s.endpoints.len(),
     });
-    let mut ev = SuiteEvidence {
-        file: suite_file.clone(),
-        provider: provider.clone(),
-        all_connections: all_connections.to_vec(),
-        endpoints: s
-            .endpoints
-            .iter()
-            .map(|e| EndpointInfo {
-                id: e.id.value.clone(),
-                requires: e.requires.clone(),
-            })
-            .collect(),
-        scope_sets: super::permissions::scope_set_map(s),
-        provider_wide,
-        token_facts: Vec::new(),
-        samples: vec![Vec::new(); n],
-        violations: vec![Vec::new(); n],
-        values: vec![Vec::new(); n],
-        signals: vec![Vec::new(); n],
-        metadata: Vec::new(),
-        metadata_findings: Vec::new(),
-        permissions: None,
-        refresh: Vec::new(),
-        tokens: Vec::new(),
-        connections: Vec::new(),
-    };
-    let position = |id: &str| {
-        all_connections
-            .iter()
-            .position(|c| c == id)
-            .unwrap_or(ERROR_PROBE_POS - 1)
-    };
     let mut errors = Vec::new();
     let (session, setup_error) =
         ProviderSession::open(s, opts.allow_insecure_http, credentials.clone()).await?;
@@ -101,68 +80,39 @@ pub(crate) async fn gather(
         tokens,
         base,
     } = session;
-
-    // Tokens first, one connection at a time: refreshes are serialised anyway,
-    // and a rotated refresh token is persisted before any probe uses the access token.
-    // Each connection's state is decided here, before anything is compared.
-    let mut ready = Vec::new();
-    for conn in &s.connections {
-        // A disposable grant an earlier replay revoked: skipped, reported as consumed.
-        if let Some(c) = super::replay::consumed(credentials, conn, || tokens.reconnect_hint(conn))
-        {
-            ev.connections.push(super::replay::consumed_status(
-                &provider,
-                &conn.credential,
-                &c,
-            ));
-            continue;
-        }
-        let scopes = scopes_of(s, conn);
-        let result = tokens.access_token(conn, &scopes).await;
-        let pos = position(&conn.id.value);
-        ev.token_facts
-            .extend(tokens.take_facts().into_iter().map(|f| (pos, f)));
-        match result {
-            Ok(t) => {
-                let state = if tokens.refreshed_this_run(conn) {
-                    ConnectionState::Refreshed
-                } else {
-                    ConnectionState::Ok
-                };
-                ev.connections.push(ConnectionStatus::healthy(
-                    &provider,
-                    &conn.id.value,
-                    &conn.credential,
-                    state,
-                ));
-                ready.push((conn, t));
-            }
-            Err(e) => {
-                let message = redactor.scrub(&e.to_string());
-                on_event(Event::ConnectionFailed {
-                    provider: provider.clone(),
-                    connection: conn.id.value.clone(),
-                    message: message.clone(),
-                });
-                ev.connections.push(connections::unusable(
-                    &e,
-                    connections::Failure {
-                        provider: &provider,
-                        conn,
-                        reconnect: tokens.reconnect_hint(conn),
-                        view: StoreView::read(credentials, conn),
-                        detail: message,
-                        exchanges: Vec::new(),
-                    },
-                ));
-            }
-        }
+    let cx = Arc::new(ProbeCx {
+        provider: provider.clone(),
+        redactor: redactor.clone(),
+        deprecation_headers: s.deprecation_headers.clone(),
+        plan: plan(s, &base),
+    });
+    let mut positions = std::collections::HashMap::with_capacity(all_connections.len());
+    for (i, c) in all_connections.iter().enumerate() {
+        positions.entry(c.as_str()).or_insert(i);
     }
+    let g = Gatherer {
+        s,
+        positions,
+        cx: cx.clone(),
+        http: http.clone(),
+        semaphore: Arc::new(Semaphore::new(s.limits.concurrency.max(1))),
+        tokens: &tokens,
+        credentials,
+        on_event,
+    };
+
+    // Every connection's state is decided here, before anything is compared; a rotated
+    // refresh token is persisted (by the token manager) before its access token is used.
+    let Acquired {
+        mut connections,
+        mut token_facts,
+        mut ready,
+    } = g.acquire_tokens().await;
 
     // The token probe's one deliberate error: provider-wide.
     if provider_wide && tokens.client().is_some() {
         match tokens.error_probe().await {
-            Ok(f) => ev.token_facts.push((ERROR_PROBE_POS, f)),
+            Ok(f) => token_facts.push((ERROR_PROBE_POS, f)),
             Err(e) => errors.push(RunError {
                 provider: provider.clone(),
                 connection: None,
@@ -173,198 +123,27 @@ pub(crate) async fn gather(
             }),
         }
     }
+    if provider_wide {
+        errors.extend(cx.plan.url_errors(&provider));
+    }
 
-    let semaphore = Arc::new(tokio::sync::Semaphore::new(s.limits.concurrency.max(1)));
-    let mut tasks = tokio::task::JoinSet::new();
-    let urls: Vec<Option<Url>> = s
-        .endpoints
-        .iter()
-        .map(|ep| match endpoint_url(&base, ep) {
-            Ok(u) => Some(u),
-            Err(message) => {
-                if provider_wide {
-                    errors.push(run_error(
-                        &provider,
-                        None,
-                        Some(ep.id.value.clone()),
-                        "config",
-                        message,
-                    ));
-                }
-                None
-            }
-        })
+    let mut evidence: Vec<EndpointEvidence> = (0..s.endpoints.len())
+        .map(|_| EndpointEvidence::default())
         .collect();
-    for (ei, ep) in s.endpoints.iter().enumerate() {
-        let Some(url) = urls[ei].clone() else {
-            continue;
-        };
-        for (conn, token) in &ready {
-            let req = endpoint_request(
-                ep,
-                &url,
-                token,
-                format!("endpoint:{}", ep.id.value),
-                &conn.id.value,
-            );
-            spawn_call(
-                &mut tasks,
-                &http,
-                &semaphore,
-                req,
-                ei,
-                conn.id.value.clone(),
-            );
-        }
-    }
-    let declared: Vec<Option<Result<Declared, String>>> = s
-        .endpoints
-        .iter()
-        .map(|ep| {
-            ep.schema.as_ref().map(|d| match &d.value {
-                DeclaredSchema::Inline(v) | DeclaredSchema::File { schema: v, .. } => {
-                    Declared::new(v)
-                }
-            })
-        })
-        .collect();
-    let value_specs: Vec<Option<crate::probe::values::ValuesSpec>> = s
-        .endpoints
-        .iter()
-        .map(|ep| ep.values.as_ref().map(values_spec))
-        .collect();
-    let cx = Absorb {
-        s,
-        provider: &provider,
-        redactor: &redactor,
-        declared: &declared,
-        value_specs: &value_specs,
-        on_event,
-    };
-    // A `401` waits until every answer of its connection is in: it may be a rejected
-    // access token (refresh once, retry once) or a permission answer.
-    let mut unauthorized: BTreeMap<String, Vec<(usize, crate::http::Response)>> = BTreeMap::new();
-    let mut other_answers: BTreeMap<String, usize> = BTreeMap::new();
-    // Endpoints that timed out or broke this run: later probes do not call them again.
-    let mut failed: BTreeMap<usize, &'static str> = BTreeMap::new();
-    while let Some(joined) = tasks.join_next().await {
-        let Ok((ei, conn_id, result)) = joined else {
-            continue;
-        };
-        if let Err(e) = &result {
-            note_failure(&mut failed, ei, e);
-        }
-        match result {
-            Ok(resp) if resp.status == 401 => {
-                unauthorized.entry(conn_id).or_default().push((ei, resp));
-            }
-            result => {
-                if result.is_ok() {
-                    *other_answers.entry(conn_id.clone()).or_default() += 1;
-                }
-                cx.absorb(&mut ev, &mut errors, ei, conn_id, result);
-            }
-        }
-    }
-    for (conn_id, mut answers) in unauthorized {
-        answers.sort_by_key(|(ei, _)| *ei);
-        let headers: Vec<&[(String, String)]> =
-            answers.iter().map(|(_, r)| r.headers.as_slice()).collect();
-        let others = other_answers.get(&conn_id).copied().unwrap_or(0);
-        let Some(conn) = s.connections.iter().find(|c| c.id.value == conn_id) else {
-            continue;
-        };
-        if !connections::token_rejected(&headers, others) {
-            for (ei, resp) in answers {
-                cx.absorb(&mut ev, &mut errors, ei, conn_id.clone(), Ok(resp));
-            }
-            continue;
-        }
-        // The access token was refused: one refresh for the connection, one retry per request.
-        let mut exchanges: Vec<String> =
-            answers.iter().map(|(_, r)| r.exchange_id.clone()).collect();
-        let renewed = tokens.renew_rejected(conn, &scopes_of(s, conn)).await;
-        let pos = position(&conn_id);
-        ev.token_facts
-            .extend(tokens.take_facts().into_iter().map(|f| (pos, f)));
-        let status = match renewed {
-            Err(e) => connections::unusable(
-                &e,
-                connections::Failure {
-                    provider: &provider,
-                    conn,
-                    reconnect: tokens.reconnect_hint(conn),
-                    view: StoreView::read(credentials, conn),
-                    detail: redactor.scrub(&e.to_string()),
-                    exchanges,
-                },
-            ),
-            Ok(token) => {
-                let mut retries = tokio::task::JoinSet::new();
-                for (ei, _) in &answers {
-                    let (ep, Some(url)) = (&s.endpoints[*ei], urls[*ei].as_ref()) else {
-                        continue;
-                    };
-                    let req = endpoint_request(
-                        ep,
-                        url,
-                        &token,
-                        format!("endpoint:{}", ep.id.value),
-                        &conn_id,
-                    );
-                    spawn_call(&mut retries, &http, &semaphore, req, *ei, conn_id.clone());
-                }
-                let mut retried = Vec::new();
-                while let Some(joined) = retries.join_next().await {
-                    if let Ok(r) = joined {
-                        retried.push(r);
-                    }
-                }
-                retried.sort_by_key(|(ei, _, _)| *ei);
-                for (ei, _, r) in &retried {
-                    if let Err(e) = r {
-                        note_failure(&mut failed, *ei, e);
-                    }
-                }
-                exchanges.extend(
-                    retried
-                        .iter()
-                        .filter_map(|(_, _, r)| r.as_ref().ok().map(|r| r.exchange_id.clone())),
-                );
-                let still: Vec<&[(String, String)]> = retried
-                    .iter()
-                    .filter_map(|(_, _, r)| match r {
-                        Ok(resp) if resp.status == 401 => Some(resp.headers.as_slice()),
-                        _ => None,
-                    })
-                    .collect();
-                let answered = retried
-                    .iter()
-                    .filter(|(_, _, r)| matches!(r, Ok(resp) if resp.status != 401))
-                    .count();
-                if connections::token_rejected(&still, others + answered) {
-                    connections::rejected_again(
-                        &provider,
-                        conn,
-                        tokens.reconnect_hint(conn),
-                        StoreView::read(credentials, conn),
-                        exchanges,
-                    )
-                } else {
-                    for (ei, id, r) in retried {
-                        cx.absorb(&mut ev, &mut errors, ei, id, r);
-                    }
-                    if let Some(slot) = ready.iter_mut().find(|(c, _)| c.id.value == conn_id) {
-                        slot.1 = token;
-                    }
-                    connections::recovered(&provider, conn, answers.len(), exchanges)
-                }
-            }
-        };
-        if let Some(slot) = ev.connections.iter_mut().find(|c| c.connection == conn_id) {
-            *slot = status;
-        }
-    }
+    let mut probed = g.probe_endpoints(&ready, &mut evidence, &mut errors).await;
+    g.recover_rejected(
+        &mut probed,
+        &mut ready,
+        &mut connections,
+        &mut token_facts,
+        &mut evidence,
+        &mut errors,
+    )
+    .await;
+
+    let mut ev = collect(s, all_connections, provider_wide, evidence);
+    ev.token_facts = token_facts;
+    ev.connections = connections;
     // An unusable connection is reported once, by its state: nothing it answered is evidence,
     // and its failures are not run errors too.
     let unusable = ev.unusable();
@@ -372,17 +151,7 @@ pub(crate) async fn gather(
     errors.retain(|e| e.connection.as_ref().is_none_or(|c| !unusable.contains(c)));
     ev.drop_connections(&unusable);
     if provider_wide {
-        for (ei, ep) in s.endpoints.iter().enumerate() {
-            if let Some(Some(Err(reason))) = declared.get(ei) {
-                errors.push(run_error(
-                    &provider,
-                    None,
-                    Some(ep.id.value.clone()),
-                    "declared-schema",
-                    format!("declared schema cannot be compiled: {reason}"),
-                ));
-            }
-        }
+        errors.extend(cx.plan.declared_errors(&provider));
         // Discovery metadata.
         let meta = super::metadata::probe(s, &http).await;
         errors.extend(meta.errors);
@@ -391,9 +160,17 @@ pub(crate) async fn gather(
 
         // Permissions: every scope set × endpoint, judged by the data. Its
         // connections are pinned to this shard (see `shard`).
-        let scopes_fn = |c: &crate::suite::Connection| scopes_of(s, c);
+        let scopes_fn = |c: &Connection| scopes_of(s, c);
+        let urls = cx.plan.urls();
         let perm = super::permissions::gather(
-            s, &tokens, &http, &urls, &failed, &ready, &scopes_fn, accepted,
+            s,
+            &tokens,
+            &http,
+            &urls,
+            &probed.failed,
+            &ready,
+            &scopes_fn,
+            accepted,
         )
         .await;
         ev.permissions = Some(PermissionEvidence::new(perm.cells(), perm.downscoping));
@@ -413,7 +190,7 @@ pub(crate) async fn gather(
 
     Ok(Gathered {
         summary: SuiteSummary {
-            file: suite_file,
+            file: s.file.display().to_string(),
             provider,
             connections: s.connections.iter().map(|c| c.id.value.clone()).collect(),
             endpoints: s.endpoints.iter().map(|e| e.id.value.clone()).collect(),
@@ -425,151 +202,688 @@ pub(crate) async fn gather(
     })
 }
 
-/// Turns one endpoint answer into evidence: samples, values, violations, signals.
-struct Absorb<'a> {
-    s: &'a Suite,
-    provider: &'a str,
-    redactor: &'a Redactor,
-    declared: &'a [Option<Result<Declared, String>>],
-    value_specs: &'a [Option<crate::probe::values::ValuesSpec>],
-    on_event: &'a (dyn Fn(Event) + Send + Sync),
+/// One endpoint as gather plans it: where to call it and what its answers feed.
+pub(crate) struct PlannedEndpoint {
+    pub id: String,
+    /// The URL to call, or why it cannot be built (a `config` run error; never called).
+    pub url: Result<Url, String>,
+    /// The declared JSON Schema, compiled, or why it cannot be.
+    pub declared: Option<Result<Declared, String>>,
+    /// The values probe's spec, when the endpoint has `values:`.
+    pub values: Option<ValuesSpec>,
 }
 
-impl Absorb<'_> {
-    fn absorb(
+impl PlannedEndpoint {
+    /// Whether an answer must be parsed to a `Value` (values or a declared schema read it);
+    /// otherwise only its shape is inferred, straight from the bytes.
+    fn needs_value(&self) -> bool {
+        self.values.is_some() || matches!(self.declared, Some(Ok(_)))
+    }
+}
+
+/// What gather calls for one suite: its endpoints, in suite order.
+pub(crate) struct Plan {
+    pub endpoints: Vec<PlannedEndpoint>,
+}
+
+/// One planned endpoint call: endpoint position × connection.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct PlannedCall {
+    pub endpoint: usize,
+    pub connection: String,
+}
+
+/// Plans the endpoints of `s` (already restricted to a shard's connections) against `base`.
+pub(crate) fn plan(s: &Suite, base: &Url) -> Plan {
+    Plan {
+        endpoints: s
+            .endpoints
+            .iter()
+            .map(|ep| PlannedEndpoint {
+                id: ep.id.value.clone(),
+                url: endpoint_url(base, ep),
+                declared: ep.schema.as_ref().map(|d| match &d.value {
+                    DeclaredSchema::Inline(v) | DeclaredSchema::File { schema: v, .. } => {
+                        Declared::new(v)
+                    }
+                }),
+                values: ep.values.as_ref().map(values_spec),
+            })
+            .collect(),
+    }
+}
+
+impl Plan {
+    /// The endpoint calls for `connections` (those holding a token), endpoint by endpoint in
+    /// suite order and, per endpoint, connections in the order given. An endpoint whose URL
+    /// cannot be built is never called.
+    pub(crate) fn calls<'c>(
         &self,
-        ev: &mut SuiteEvidence,
-        errors: &mut Vec<RunError>,
-        ei: usize,
-        conn_id: String,
-        result: Result<crate::http::Response, crate::http::HttpError>,
-    ) {
-        let (s, provider, redactor, on_event) =
-            (self.s, self.provider, self.redactor, self.on_event);
-        let (declared, value_specs) = (self.declared, self.value_specs);
-        let ep = &s.endpoints[ei];
-        let resp = match result {
-            Ok(resp) => resp,
-            Err(e) => {
-                on_event(Event::EndpointProbed {
-                    provider: provider.to_string(),
-                    endpoint: ep.id.value.clone(),
-                    connection: conn_id.clone(),
-                    status: None,
-                });
-                errors.push(run_error(
+        connections: impl Iterator<Item = &'c str> + Clone,
+    ) -> Vec<PlannedCall> {
+        self.endpoints
+            .iter()
+            .enumerate()
+            .filter(|(_, ep)| ep.url.is_ok())
+            .flat_map(|(ei, _)| {
+                connections.clone().map(move |c| PlannedCall {
+                    endpoint: ei,
+                    connection: c.to_string(),
+                })
+            })
+            .collect()
+    }
+
+    fn url(&self, ei: usize) -> Option<&Url> {
+        self.endpoints.get(ei).and_then(|e| e.url.as_ref().ok())
+    }
+
+    /// Per endpoint (suite order), its URL when it has one (the permissions probe's input).
+    fn urls(&self) -> Vec<Option<Url>> {
+        self.endpoints
+            .iter()
+            .map(|e| e.url.as_ref().ok().cloned())
+            .collect()
+    }
+
+    /// The `config` run errors of endpoints whose URL cannot be built.
+    pub(crate) fn url_errors(&self, provider: &str) -> Vec<RunError> {
+        self.endpoints
+            .iter()
+            .filter_map(|ep| {
+                let message = ep.url.as_ref().err()?;
+                Some(run_error(
                     provider,
-                    Some(conn_id),
-                    Some(ep.id.value.clone()),
-                    e.class(),
-                    redactor.scrub(&e.to_string()),
-                ));
-                return;
-            }
-        };
-        on_event(Event::EndpointProbed {
-            provider: provider.to_string(),
-            endpoint: ep.id.value.clone(),
-            connection: conn_id.clone(),
-            status: Some(resp.status),
-        });
-        ev.signals[ei].push(SignalsEvidence::new(
-            conn_id.clone(),
-            deprecation_signals(&resp.headers, &s.deprecation_headers),
-        ));
-        let content_type = resp.content_type().map(media_type);
-        let is_json = content_type
-            .as_deref()
-            .is_some_and(|c| c == "application/json" || c.ends_with("+json"));
-        let mut sample_shape = None;
-        if (200..300).contains(&resp.status) && is_json {
-            let err = |class: &str, message: String| {
-                run_error(
+                    None,
+                    Some(ep.id.clone()),
+                    "config",
+                    message.clone(),
+                ))
+            })
+            .collect()
+    }
+
+    /// The run errors of declared schemas that cannot be compiled.
+    pub(crate) fn declared_errors(&self, provider: &str) -> Vec<RunError> {
+        self.endpoints
+            .iter()
+            .filter_map(|ep| {
+                let Some(Err(reason)) = &ep.declared else {
+                    return None;
+                };
+                Some(run_error(
                     provider,
-                    Some(conn_id.clone()),
-                    Some(ep.id.value.clone()),
-                    class,
-                    message,
-                )
-            };
-            let needs_value = matches!(value_specs.get(ei), Some(Some(_)))
-                || matches!(declared.get(ei), Some(Some(Ok(_))));
-            if !needs_value {
-                // Only the shape is needed: infer it while parsing, without building a `Value`
-                // (same shape and errors as parse + infer, about 3× the throughput).
-                match shape::infer_slice(&resp.body) {
-                    Ok(sh) => sample_shape = Some(sh),
-                    Err(shape::InferError::Json(e)) => errors.push(err(
-                        "json",
-                        redactor.scrub(&crate::http::JsonError::from_serde(e).to_string()),
-                    )),
-                    Err(shape::InferError::Shape(e)) => errors.push(err("json", e.to_string())),
-                }
-            } else {
-                match resp.json() {
-                    Ok(value) => match shape::infer(&value) {
-                        Ok(sh) => {
-                            sample_shape = Some(sh);
-                            if let Some(Some(spec)) = value_specs.get(ei) {
-                                match crate::probe::values::evaluate(spec, &conn_id, &value) {
-                                    Ok(v) => ev.values[ei].push(v),
-                                    Err(e) => errors.push(err("values", e)),
-                                }
-                            }
-                            if let Some(Some(Ok(d))) = declared.get(ei) {
-                                let v = d.violations(&value);
-                                if !v.is_empty() {
-                                    ev.violations[ei].push(ViolationEvidence::new(
-                                        conn_id.clone(),
-                                        v,
-                                        Some(resp.exchange_id.clone()),
-                                    ));
-                                }
-                            }
-                        }
-                        Err(e) => errors.push(err("json", e.to_string())),
-                    },
-                    Err(e) => errors.push(err("json", redactor.scrub(&e.to_string()))),
-                }
-            }
+                    None,
+                    Some(ep.id.clone()),
+                    "declared-schema",
+                    format!("declared schema cannot be compiled: {reason}"),
+                ))
+            })
+            .collect()
+    }
+}
+
+/// What one endpoint's answers yielded, connection by connection (in arrival order;
+/// [`SuiteEvidence::normalise`] sorts).
+#[derive(Debug, Default)]
+pub(crate) struct EndpointEvidence {
+    pub samples: Vec<SampleEvidence>,
+    pub violations: Vec<ViolationEvidence>,
+    pub values: Vec<ConnectionValues>,
+    pub signals: Vec<SignalsEvidence>,
+}
+
+impl EndpointEvidence {
+    /// Files one analysed answer of `conn_id`; its analysis errors go to `errors`.
+    fn add(&mut self, conn_id: String, a: Answer, errors: &mut Vec<RunError>) {
+        self.signals
+            .push(SignalsEvidence::new(conn_id.clone(), a.signals));
+        errors.extend(a.errors);
+        if let Some(v) = a.values {
+            self.values.push(v);
         }
-        ev.samples[ei].push(SampleEvidence {
+        if let Some(v) = a.violations {
+            self.violations.push(ViolationEvidence::new(
+                conn_id.clone(),
+                v,
+                Some(a.exchange_id.clone()),
+            ));
+        }
+        self.samples.push(SampleEvidence {
             connection: conn_id,
-            status: resp.status,
-            content_type,
-            shape: sample_shape,
-            exchange_id: Some(resp.exchange_id.clone()),
+            status: a.status,
+            content_type: a.content_type,
+            shape: a.shape,
+            exchange_id: Some(a.exchange_id),
         });
     }
 }
 
-/// Spawns one endpoint call; a 429/503 left after retries is an error, never the answer.
-fn spawn_call(
-    tasks: &mut CallSet,
-    http: &Arc<crate::http::HttpClient>,
-    semaphore: &Arc<tokio::sync::Semaphore>,
-    req: Request,
-    ei: usize,
-    conn_id: String,
-) {
-    let (http, sem) = (http.clone(), semaphore.clone());
-    tasks.spawn(async move {
-        let _permit = sem.acquire_owned().await;
-        let result = http.send(req).await;
-        (
-            ei,
-            conn_id,
-            result.and_then(crate::http::Response::into_available),
-        )
-    });
+/// The suite's evidence from its per-endpoint evidence (the connection states, token facts
+/// and the later probes' results are filled in by the caller).
+pub(crate) fn collect(
+    s: &Suite,
+    all_connections: &[String],
+    provider_wide: bool,
+    endpoints: Vec<EndpointEvidence>,
+) -> SuiteEvidence {
+    let n = endpoints.len();
+    let mut ev = SuiteEvidence {
+        file: s.file.display().to_string(),
+        provider: s.provider.name.value.clone(),
+        all_connections: all_connections.to_vec(),
+        endpoints: s
+            .endpoints
+            .iter()
+            .map(|e| EndpointInfo {
+                id: e.id.value.clone(),
+                requires: e.requires.clone(),
+            })
+            .collect(),
+        scope_sets: super::permissions::scope_set_map(s),
+        provider_wide,
+        token_facts: Vec::new(),
+        samples: Vec::with_capacity(n),
+        violations: Vec::with_capacity(n),
+        values: Vec::with_capacity(n),
+        signals: Vec::with_capacity(n),
+        metadata: Vec::new(),
+        metadata_findings: Vec::new(),
+        permissions: None,
+        refresh: Vec::new(),
+        tokens: Vec::new(),
+        connections: Vec::new(),
+    };
+    for e in endpoints {
+        ev.samples.push(e.samples);
+        ev.violations.push(e.violations);
+        ev.values.push(e.values);
+        ev.signals.push(e.signals);
+    }
+    ev
 }
 
-/// Endpoint calls in flight: (endpoint index, connection, answer).
-type CallSet = tokio::task::JoinSet<(
-    usize,
-    String,
-    Result<crate::http::Response, crate::http::HttpError>,
-)>;
+/// What a probe task needs to analyse its answer where it arrives.
+struct ProbeCx {
+    provider: String,
+    redactor: Arc<Redactor>,
+    deprecation_headers: Vec<String>,
+    plan: Plan,
+}
+
+/// One endpoint answer, analysed in its probe task: everything the evidence keeps of it and,
+/// for a `401`, the headers that tell a rejected token from a permission answer.
+struct Answer {
+    status: u16,
+    exchange_id: String,
+    /// Kept for a `401` only (see [`connections::token_rejected`]).
+    headers: Vec<(String, String)>,
+    signals: Signals,
+    content_type: Option<String>,
+    shape: Option<Shape>,
+    values: Option<ConnectionValues>,
+    violations: Option<Vec<Violation>>,
+    errors: Vec<RunError>,
+}
+
+/// Analyses one answer of endpoint `ei` for `conn_id`: deprecation signals, shape, values and
+/// declared-schema violations. Runs in the probe task, so answers are analysed in parallel
+/// while others are still in flight; the body is dropped here.
+fn analyse(cx: &ProbeCx, ei: usize, conn_id: &str, resp: Response) -> Answer {
+    let mut a = Answer {
+        status: resp.status,
+        exchange_id: resp.exchange_id.clone(),
+        headers: Vec::new(),
+        signals: deprecation_signals(&resp.headers, &cx.deprecation_headers),
+        content_type: resp.content_type().map(media_type),
+        shape: None,
+        values: None,
+        violations: None,
+        errors: Vec::new(),
+    };
+    let Some(ep) = cx.plan.endpoints.get(ei) else {
+        return a;
+    };
+    let is_json = a
+        .content_type
+        .as_deref()
+        .is_some_and(|c| c == "application/json" || c.ends_with("+json"));
+    if (200..300).contains(&resp.status) && is_json {
+        let err = |class: &str, message: String| {
+            run_error(
+                &cx.provider,
+                Some(conn_id.to_string()),
+                Some(ep.id.clone()),
+                class,
+                message,
+            )
+        };
+        if !ep.needs_value() {
+            // Only the shape is needed: infer it while parsing, without building a `Value`
+            // (same shape and errors as parse + infer, about 3× the throughput).
+            match shape::infer_slice(&resp.body) {
+                Ok(sh) => a.shape = Some(sh),
+                Err(shape::InferError::Json(e)) => a.errors.push(err(
+                    "json",
+                    cx.redactor
+                        .scrub(&crate::http::JsonError::from_serde(e).to_string()),
+                )),
+                Err(shape::InferError::Shape(e)) => a.errors.push(err("json", e.to_string())),
+            }
+        } else {
+            match resp.json() {
+                Ok(value) => match shape::infer(&value) {
+                    Ok(sh) => {
+                        a.shape = Some(sh);
+                        if let Some(spec) = &ep.values {
+                            match crate::probe::values::evaluate(spec, conn_id, &value) {
+                                Ok(v) => a.values = Some(v),
+                                Err(e) => a.errors.push(err("values", e)),
+                            }
+                        }
+                        if let Some(Ok(d)) = &ep.declared {
+                            let v = d.violations(&value);
+                            if !v.is_empty() {
+                                a.violations = Some(v);
+                            }
+                        }
+                    }
+                    Err(e) => a.errors.push(err("json", e.to_string())),
+                },
+                Err(e) => a
+                    .errors
+                    .push(err("json", cx.redactor.scrub(&e.to_string()))),
+            }
+        }
+    }
+    if resp.status == 401 {
+        a.headers = resp.headers;
+    }
+    a
+}
+
+/// Every connection's state and the tokens of the usable ones, in suite order.
+struct Acquired<'s> {
+    connections: Vec<ConnectionStatus>,
+    /// Token-endpoint facts tagged with their connection's suite position.
+    token_facts: Vec<(usize, TokenFacts)>,
+    ready: Vec<(&'s Connection, SecretString)>,
+}
+
+/// How acquiring one connection's token went.
+enum TokenOutcome {
+    /// A disposable grant an earlier probe spent: skipped, reported as consumed.
+    Consumed(ConnectionStatus),
+    Ready(SecretString, ConnectionState),
+    Failed(AuthError),
+}
+
+/// What the endpoint probe left for the next steps.
+struct Probed {
+    /// `401` answers per connection, held until every answer of the connection is in.
+    unauthorized: BTreeMap<String, Vec<(usize, Answer)>>,
+    /// Per connection: answers other than `401`.
+    other_answers: BTreeMap<String, usize>,
+    /// Endpoints that timed out or broke this run: later probes do not call them again.
+    failed: BTreeMap<usize, &'static str>,
+}
+
+/// One suite's gathering: the session's parts every step uses.
+struct Gatherer<'a> {
+    s: &'a Suite,
+    /// Suite position of every connection of the whole suite (first occurrence).
+    positions: std::collections::HashMap<&'a str, usize>,
+    cx: Arc<ProbeCx>,
+    http: Arc<HttpClient>,
+    /// `limits.concurrency`: bounds endpoint calls (tokens use the same bound).
+    semaphore: Arc<Semaphore>,
+    tokens: &'a TokenManager,
+    credentials: &'a CredentialStore,
+    on_event: &'a (dyn Fn(Event) + Send + Sync),
+}
+
+impl<'a> Gatherer<'a> {
+    /// Suite position of a connection (how token facts are tagged).
+    fn position(&self, id: &str) -> usize {
+        self.positions
+            .get(id)
+            .copied()
+            .unwrap_or(ERROR_PROBE_POS - 1)
+    }
+
+    fn provider(&self) -> &str {
+        &self.cx.provider
+    }
+
+    /// Tokens for every connection, up to `limits.concurrency` at once (requests also pass the
+    /// rate limiter). Connections sharing a credential are served one after the other by one
+    /// task, so the second finds the first's token cached exactly as a serial run would; the
+    /// token manager keeps its per-credential locking, the store's cross-process lock and
+    /// journal, and persists a rotated refresh token before returning its access token.
+    /// Results are filed in suite order whatever order they finish in.
+    async fn acquire_tokens(&self) -> Acquired<'a> {
+        let s = self.s;
+        let mut groups: Vec<Vec<(usize, &'a Connection)>> = Vec::new();
+        let mut by_credential: std::collections::HashMap<&str, usize> =
+            std::collections::HashMap::new();
+        for (i, conn) in s.connections.iter().enumerate() {
+            match by_credential.get(conn.credential.as_str()) {
+                Some(&g) => groups[g].push((i, conn)),
+                None => {
+                    by_credential.insert(&conn.credential, groups.len());
+                    groups.push(vec![(i, conn)]);
+                }
+            }
+        }
+        let concurrency = s.limits.concurrency.max(1);
+        let mut outcomes: Vec<(usize, &'a Connection, TokenOutcome, Vec<TokenFacts>)> =
+            futures_util::stream::iter(groups)
+                .map(|group| async move {
+                    let mut out = Vec::with_capacity(group.len());
+                    for (i, conn) in group {
+                        let (outcome, facts) = self.acquire_one(conn).await;
+                        out.push((i, conn, outcome, facts));
+                    }
+                    out
+                })
+                .buffer_unordered(concurrency)
+                .flat_map(futures_util::stream::iter)
+                .collect()
+                .await;
+        outcomes.sort_by_key(|(i, ..)| *i);
+
+        let provider = self.provider().to_string();
+        let mut acquired = Acquired {
+            connections: Vec::with_capacity(outcomes.len()),
+            token_facts: Vec::new(),
+            ready: Vec::new(),
+        };
+        for (_, conn, outcome, facts) in outcomes {
+            let pos = self.position(&conn.id.value);
+            acquired
+                .token_facts
+                .extend(facts.into_iter().map(|f| (pos, f)));
+            match outcome {
+                TokenOutcome::Consumed(status) => acquired.connections.push(status),
+                TokenOutcome::Ready(token, state) => {
+                    acquired.connections.push(ConnectionStatus::healthy(
+                        &provider,
+                        &conn.id.value,
+                        &conn.credential,
+                        state,
+                    ));
+                    acquired.ready.push((conn, token));
+                }
+                TokenOutcome::Failed(e) => {
+                    let message = self.cx.redactor.scrub(&e.to_string());
+                    (self.on_event)(Event::ConnectionFailed {
+                        provider: provider.clone(),
+                        connection: conn.id.value.clone(),
+                        message: message.clone(),
+                    });
+                    acquired.connections.push(connections::unusable(
+                        &e,
+                        connections::Failure {
+                            provider: &provider,
+                            conn,
+                            reconnect: self.tokens.reconnect_hint(conn),
+                            view: StoreView::read(self.credentials, conn),
+                            detail: message,
+                            exchanges: Vec::new(),
+                        },
+                    ));
+                }
+            }
+        }
+        acquired
+    }
+
+    /// One connection's token and the facts of the token-endpoint answers it took.
+    async fn acquire_one(&self, conn: &Connection) -> (TokenOutcome, Vec<TokenFacts>) {
+        let tokens = self.tokens;
+        if let Some(c) =
+            super::replay::consumed(self.credentials, conn, || tokens.reconnect_hint(conn))
+        {
+            let status = super::replay::consumed_status(self.provider(), &conn.credential, &c);
+            return (TokenOutcome::Consumed(status), Vec::new());
+        }
+        let result = tokens.access_token(conn, &scopes_of(self.s, conn)).await;
+        let facts = tokens.take_facts_of(&conn.credential);
+        let outcome = match result {
+            Ok(t) => {
+                let state = if tokens.refreshed_this_run(conn) {
+                    ConnectionState::Refreshed
+                } else {
+                    ConnectionState::Ok
+                };
+                TokenOutcome::Ready(t, state)
+            }
+            Err(e) => TokenOutcome::Failed(e),
+        };
+        (outcome, facts)
+    }
+
+    /// Calls every endpoint with every ready connection's token, `limits.concurrency` at once;
+    /// each answer is analysed in its own task and filed as it arrives. `401`s wait in
+    /// [`Probed::unauthorized`] for [`Self::recover_rejected`].
+    async fn probe_endpoints(
+        &self,
+        ready: &[(&Connection, SecretString)],
+        evidence: &mut [EndpointEvidence],
+        errors: &mut Vec<RunError>,
+    ) -> Probed {
+        let mut tasks = CallSet::new();
+        let calls = self
+            .cx
+            .plan
+            .calls(ready.iter().map(|(c, _)| c.id.value.as_str()));
+        let tokens: BTreeMap<&str, &SecretString> = ready
+            .iter()
+            .map(|(c, t)| (c.id.value.as_str(), t))
+            .collect();
+        for call in calls {
+            let Some(token) = tokens.get(call.connection.as_str()) else {
+                continue;
+            };
+            self.spawn_call(&mut tasks, call.endpoint, call.connection, token);
+        }
+        let mut probed = Probed {
+            unauthorized: BTreeMap::new(),
+            other_answers: BTreeMap::new(),
+            failed: BTreeMap::new(),
+        };
+        while let Some(joined) = tasks.join_next().await {
+            let Ok((ei, conn_id, result)) = joined else {
+                continue;
+            };
+            if let Err(e) = &result {
+                note_failure(&mut probed.failed, ei, e);
+            }
+            match result {
+                Ok(a) if a.status == 401 => {
+                    probed
+                        .unauthorized
+                        .entry(conn_id)
+                        .or_default()
+                        .push((ei, a));
+                }
+                result => {
+                    if result.is_ok() {
+                        *probed.other_answers.entry(conn_id.clone()).or_default() += 1;
+                    }
+                    self.absorb(evidence, errors, ei, conn_id, result);
+                }
+            }
+        }
+        probed
+    }
+
+    /// The `401`s of each connection, once all its answers are in: a permission answer is
+    /// evidence; a refused access token gets one refresh and one retry per request, and the
+    /// connection's state says whether that recovered it.
+    async fn recover_rejected(
+        &self,
+        probed: &mut Probed,
+        ready: &mut [(&'a Connection, SecretString)],
+        statuses: &mut [ConnectionStatus],
+        token_facts: &mut Vec<(usize, TokenFacts)>,
+        evidence: &mut [EndpointEvidence],
+        errors: &mut Vec<RunError>,
+    ) {
+        let (s, tokens, provider) = (self.s, self.tokens, self.provider().to_string());
+        let unauthorized = std::mem::take(&mut probed.unauthorized);
+        for (conn_id, mut answers) in unauthorized {
+            answers.sort_by_key(|(ei, _)| *ei);
+            let headers: Vec<&[(String, String)]> =
+                answers.iter().map(|(_, a)| a.headers.as_slice()).collect();
+            let others = probed.other_answers.get(&conn_id).copied().unwrap_or(0);
+            let Some(conn) = s.connections.iter().find(|c| c.id.value == conn_id) else {
+                continue;
+            };
+            if !connections::token_rejected(&headers, others) {
+                for (ei, a) in answers {
+                    self.absorb(evidence, errors, ei, conn_id.clone(), Ok(a));
+                }
+                continue;
+            }
+            // The access token was refused: one refresh for the connection, one retry per request.
+            let mut exchanges: Vec<String> =
+                answers.iter().map(|(_, a)| a.exchange_id.clone()).collect();
+            let renewed = tokens.renew_rejected(conn, &scopes_of(s, conn)).await;
+            let pos = self.position(&conn_id);
+            token_facts.extend(tokens.take_facts().into_iter().map(|f| (pos, f)));
+            let status = match renewed {
+                Err(e) => connections::unusable(
+                    &e,
+                    connections::Failure {
+                        provider: &provider,
+                        conn,
+                        reconnect: tokens.reconnect_hint(conn),
+                        view: StoreView::read(self.credentials, conn),
+                        detail: self.cx.redactor.scrub(&e.to_string()),
+                        exchanges,
+                    },
+                ),
+                Ok(token) => {
+                    let mut retries = CallSet::new();
+                    for (ei, _) in &answers {
+                        self.spawn_call(&mut retries, *ei, conn_id.clone(), &token);
+                    }
+                    let mut retried = Vec::new();
+                    while let Some(joined) = retries.join_next().await {
+                        if let Ok(r) = joined {
+                            retried.push(r);
+                        }
+                    }
+                    retried.sort_by_key(|(ei, _, _)| *ei);
+                    for (ei, _, r) in &retried {
+                        if let Err(e) = r {
+                            note_failure(&mut probed.failed, *ei, e);
+                        }
+                    }
+                    exchanges.extend(
+                        retried
+                            .iter()
+                            .filter_map(|(_, _, r)| r.as_ref().ok().map(|a| a.exchange_id.clone())),
+                    );
+                    let still: Vec<&[(String, String)]> = retried
+                        .iter()
+                        .filter_map(|(_, _, r)| match r {
+                            Ok(a) if a.status == 401 => Some(a.headers.as_slice()),
+                            _ => None,
+                        })
+                        .collect();
+                    let answered = retried
+                        .iter()
+                        .filter(|(_, _, r)| matches!(r, Ok(a) if a.status != 401))
+                        .count();
+                    if connections::token_rejected(&still, others + answered) {
+                        connections::rejected_again(
+                            &provider,
+                            conn,
+                            tokens.reconnect_hint(conn),
+                            StoreView::read(self.credentials, conn),
+                            exchanges,
+                        )
+                    } else {
+                        for (ei, id, r) in retried {
+                            self.absorb(evidence, errors, ei, id, r);
+                        }
+                        if let Some(slot) = ready.iter_mut().find(|(c, _)| c.id.value == conn_id) {
+                            slot.1 = token;
+                        }
+                        connections::recovered(&provider, conn, answers.len(), exchanges)
+                    }
+                }
+            };
+            if let Some(slot) = statuses.iter_mut().find(|c| c.connection == conn_id) {
+                *slot = status;
+            }
+        }
+    }
+
+    /// Spawns one call of endpoint `ei` for `conn_id`; the task sends it (a 429/503 left after
+    /// retries is an error, never the answer) and analyses the answer.
+    fn spawn_call(&self, tasks: &mut CallSet, ei: usize, conn_id: String, token: &SecretString) {
+        let (Some(ep), Some(url)) = (self.s.endpoints.get(ei), self.cx.plan.url(ei)) else {
+            return;
+        };
+        let req = endpoint_request(
+            ep,
+            url,
+            token,
+            format!("endpoint:{}", ep.id.value),
+            &conn_id,
+        );
+        let (http, sem, cx) = (self.http.clone(), self.semaphore.clone(), self.cx.clone());
+        tasks.spawn(async move {
+            let _permit = sem.acquire_owned().await;
+            let result = http
+                .send(req)
+                .await
+                .and_then(Response::into_available)
+                .map(|resp| analyse(&cx, ei, &conn_id, resp));
+            (ei, conn_id, result)
+        });
+    }
+
+    /// Files one analysed answer (or failure) as evidence and reports its progress.
+    fn absorb(
+        &self,
+        evidence: &mut [EndpointEvidence],
+        errors: &mut Vec<RunError>,
+        ei: usize,
+        conn_id: String,
+        result: Result<Answer, HttpError>,
+    ) {
+        let Some(ep) = self.s.endpoints.get(ei) else {
+            return;
+        };
+        (self.on_event)(Event::EndpointProbed {
+            provider: self.provider().to_string(),
+            endpoint: ep.id.value.clone(),
+            connection: conn_id.clone(),
+            status: result.as_ref().ok().map(|a| a.status),
+        });
+        match result {
+            Err(e) => errors.push(run_error(
+                self.provider(),
+                Some(conn_id),
+                Some(ep.id.value.clone()),
+                e.class(),
+                self.cx.redactor.scrub(&e.to_string()),
+            )),
+            Ok(a) => {
+                if let Some(slot) = evidence.get_mut(ei) {
+                    slot.add(conn_id, a, errors);
+                }
+            }
+        }
+    }
+}
+
+/// Endpoint calls in flight: (endpoint index, connection, analysed answer).
+type CallSet = tokio::task::JoinSet<(usize, String, Result<Answer, HttpError>)>;
 
 /// Prefixes every exchange id of a shard (`s2-x0007`), in the exchanges and in
 /// the evidence that links to them, so ids stay unique across merged shards.
@@ -698,3 +1012,7 @@ pub(super) fn run_error(
         message,
     }
 }
+
+#[cfg(test)]
+#[path = "gather_tests.rs"]
+mod tests;
