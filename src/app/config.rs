@@ -23,6 +23,7 @@ pub(super) fn run_settings(ctx: &Context, args: &RunArgs) -> Result<Settings, Er
         expiry_window: args.expiry_window,
         suppressions: args.suppressions.clone(),
         update: args.update,
+        evidence: args.evidence,
         formats: args.output.formats.clone(),
         outputs: args.output.outputs.clone(),
         webhook: args.webhook.clone(),

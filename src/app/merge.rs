@@ -18,7 +18,9 @@ pub(super) fn cmd_merge(ctx: &Context, args: MergeArgs) -> Result<i32, Error> {
         snapshots: args.snapshots,
         update,
         suppressions: suppressions_path(ctx, args.suppressions),
+        evidence: args.evidence,
     };
     let run = crate::run::merge(ctx, &opts)?;
+    super::run::warn_evidence_kept(args.evidence, run.evidence_mode, "the shard runs keep");
     publish(ctx, &run, &args.reports, &args.output, args.fail_on)
 }

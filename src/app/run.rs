@@ -87,7 +87,8 @@ pub(super) async fn cmd_run(ctx: &Context, args: RunArgs) -> Result<i32, Error> 
     if let Some(bar) = bar {
         bar.finish_and_clear();
     }
-    let run = result?;
+    let mut run = result?;
+    crate::run::apply_evidence_mode(&mut run, settings.evidence.value);
     let code = publish(ctx, &run, &opts.reports, &output, fail_on)?;
     if let Some(url) = settings
         .webhook_url
@@ -210,12 +211,29 @@ fn shard_summary(run: &crate::run::Run, shard: crate::run::Shard, shown: &Path) 
 /// `driftwatch report run.json --format …`: re-renders a finished run.
 pub(super) fn cmd_report(ctx: &Context, args: ReportArgs) -> Result<i32, Error> {
     check_pairs(&args.output)?;
-    let run = crate::report::read_run(&ctx.resolve(&args.run))
+    let mut run = crate::report::read_run(&ctx.resolve(&args.run))
         .map_err(|e| Error::Usage(e.to_string()))?;
+    if let Some(mode) = args.evidence {
+        let kept = crate::run::apply_evidence_mode(&mut run, mode);
+        warn_evidence_kept(Some(mode), kept, "the run file keeps");
+    }
     for t in targets(&args.output, None)? {
         emit(ctx, &run, &t, args.fail_on, Some(&args.run))?;
     }
     Ok(exit::OK)
+}
+
+/// Warns when `--evidence` asked for more than the input kept: a mode only ever removes.
+pub(super) fn warn_evidence_kept(
+    asked: Option<crate::run::EvidenceMode>,
+    kept: crate::run::EvidenceMode,
+    input: &str,
+) {
+    if let Some(asked) = asked.filter(|a| *a < kept) {
+        eprintln!(
+            "warning: --evidence {asked}: {input} only `{kept}` evidence; what was left out cannot come back"
+        );
+    }
 }
 
 /// One report to produce: a format and its file (`None` = stdout).

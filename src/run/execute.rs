@@ -8,6 +8,7 @@
 
 use super::credentials::open_store;
 use super::evidence::SuiteEvidence;
+use super::evidence_mode::EvidenceMode;
 use super::shard::Shard;
 use crate::auth::health::TokenHealth;
 use crate::baseline::{BaselineStore, Suppression};
@@ -135,6 +136,9 @@ pub struct Run {
     #[serde(default)]
     pub tokens: Vec<TokenHealth>,
     pub exchanges: Vec<Exchange>,
+    /// What the exchanges keep (`evidence: full | shapes | none`); absent means `full`.
+    #[serde(default, skip_serializing_if = "EvidenceMode::is_full")]
+    pub evidence_mode: EvidenceMode,
     /// Set on a shard run (`run --shard i/n`): it holds `evidence` and compares nothing.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub shard: Option<Shard>,
@@ -316,6 +320,7 @@ pub(crate) fn empty_run(started_at: DateTime<Utc>) -> Run {
         errors: Vec::new(),
         tokens: Vec::new(),
         exchanges: Vec::new(),
+        evidence_mode: EvidenceMode::Full,
         shard: None,
         merged: None,
         evidence: Vec::new(),

@@ -7,6 +7,7 @@ mod assess;
 mod connections;
 mod credentials;
 mod evidence;
+mod evidence_mode;
 mod execute;
 mod gather;
 mod merge;
@@ -22,6 +23,7 @@ pub use evidence::{
     EndpointInfo, MergeEvidenceError, PermissionEvidence, SampleEvidence, SignalsEvidence,
     SuiteEvidence, ViolationEvidence,
 };
+pub use evidence_mode::{EvidenceMode, OMITTED, READ_HEADERS, apply_evidence_mode, body_shape};
 pub use execute::*;
 pub use merge::{MergeError, MergeOptions, merge};
 pub use replay::ConsumedConnection;
