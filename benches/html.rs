@@ -140,6 +140,7 @@ fn big_run() -> Run {
         errors: vec![],
         tokens: vec![],
         exchanges,
+        evidence_mode: driftwatch::run::EvidenceMode::Full,
         shard: None,
         merged: None,
         evidence: vec![],

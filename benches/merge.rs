@@ -171,6 +171,7 @@ fn shard_run(index: u32, conns: &[String], all: &[String]) -> Run {
         errors: vec![],
         tokens: vec![],
         exchanges,
+        evidence_mode: driftwatch::run::EvidenceMode::Full,
         shard: Some(Shard {
             index,
             count: SHARDS,

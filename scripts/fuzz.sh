@@ -12,7 +12,7 @@
 set -euo pipefail
 
 cd "$(dirname "$0")/../fuzz"
-TARGETS=(suite shape_infer shape_diff headers token_response)
+TARGETS=(suite shape_infer shape_diff headers token_response run_json discovery)
 SECONDS_PER_TARGET="${FUZZ_SECONDS:-600}"
 mode=run
 chosen=()

@@ -217,6 +217,11 @@ pub struct RunArgs {
     /// no (nothing) [default: auto].
     #[arg(long, value_enum, env = "DRIFTWATCH_UPDATE")]
     pub update: Option<Update>,
+    /// What run.json and every report keep of each recorded exchange: full (bodies and
+    /// headers, secrets redacted), shapes (each response body replaced by its shape, only the
+    /// header values the probes read), none (no body, no header) [default: full].
+    #[arg(long, value_enum, env = "DRIFTWATCH_EVIDENCE")]
+    pub evidence: Option<crate::run::EvidenceMode>,
     /// Slack-compatible incoming-webhook URL to notify on drift (a secret: never printed).
     #[arg(
         long,
@@ -285,6 +290,10 @@ pub struct MergeArgs {
     /// What to write for new or changed observations (as for `run`) [default: auto].
     #[arg(long, value_enum, env = "DRIFTWATCH_UPDATE")]
     pub update: Option<Update>,
+    /// What the merged run keeps of each exchange (as for `run`). A shard's own mode wins
+    /// when it keeps less: what a shard left out cannot come back [default: the shards'].
+    #[arg(long, value_enum, env = "DRIFTWATCH_EVIDENCE")]
+    pub evidence: Option<crate::run::EvidenceMode>,
     #[command(flatten)]
     pub output: OutputArgs,
 }
@@ -311,6 +320,10 @@ pub struct ReportArgs {
     /// Drifts at or above this severity are JUnit failures [default: breaking].
     #[arg(long, value_enum, env = "DRIFTWATCH_FAIL_ON")]
     pub fail_on: Option<FailOn>,
+    /// Render with less of each exchange than the file keeps (shapes, none); the file's own
+    /// mode when it keeps less [default: the file's].
+    #[arg(long, value_enum, env = "DRIFTWATCH_EVIDENCE")]
+    pub evidence: Option<crate::run::EvidenceMode>,
     #[command(flatten)]
     pub output: OutputArgs,
 }

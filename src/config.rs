@@ -4,6 +4,7 @@
 //! [`Context`], and knows nothing about clap parsing or what a run does.
 
 use crate::context::Context;
+use crate::run::EvidenceMode;
 use crate::settings::{FailOn, Format, Update, WebhookOn};
 use crate::suite::{DiagSeverity, Diagnostic, Pos, did_you_mean};
 use clap::ValueEnum;
@@ -47,6 +48,7 @@ pub struct ConfigFile {
     pub expiry_window: Option<toml::Spanned<String>>,
     pub suppressions: Option<PathBuf>,
     pub update: Option<toml::Spanned<String>>,
+    pub evidence: Option<toml::Spanned<String>>,
     pub format: Option<Vec<toml::Spanned<String>>>,
     pub output: Option<Vec<PathBuf>>,
     /// Refused: only the command line may weaken transport security.
@@ -73,6 +75,7 @@ const KEYS: &[&str] = &[
     "expiry_window",
     "suppressions",
     "update",
+    "evidence",
     "format",
     "output",
     "allow_insecure_http",
@@ -125,6 +128,7 @@ pub struct Flags {
     pub expiry_window: Option<Duration>,
     pub suppressions: Option<PathBuf>,
     pub update: Option<Update>,
+    pub evidence: Option<EvidenceMode>,
     pub formats: Vec<Format>,
     pub outputs: Vec<PathBuf>,
     pub webhook: Option<String>,
@@ -147,6 +151,8 @@ pub struct Settings {
     /// `None`: `driftwatch.ignore.yaml` when it exists.
     pub suppressions: Setting<Option<PathBuf>>,
     pub update: Setting<Update>,
+    /// What run.json and every report keep of each recorded exchange.
+    pub evidence: Setting<EvidenceMode>,
     /// Empty: terminal only.
     pub formats: Setting<Vec<Format>>,
     pub outputs: Setting<Vec<PathBuf>>,
@@ -210,6 +216,7 @@ pub fn parse(path: &Path, source: &str) -> Result<ConfigFile, ConfigError> {
     // Enum and duration values are checked now, so a typo fails before any request.
     check_value::<FailOn>(path, source, file.fail_on.as_ref())?;
     check_value::<Update>(path, source, file.update.as_ref())?;
+    check_value::<EvidenceMode>(path, source, file.evidence.as_ref())?;
     for f in file.format.iter().flatten() {
         check_value::<Format>(path, source, Some(f))?;
     }
@@ -501,6 +508,17 @@ pub fn resolve(
                 &enum_names(value_names::<Update>()),
             )?,
             flags.update.map(|v| (v, "--update")),
+        ),
+        evidence: layer(
+            EvidenceMode::Full,
+            spanned(&c.evidence).and_then(|s| parse_value(&s)),
+            env(
+                ctx,
+                "DRIFTWATCH_EVIDENCE",
+                parse_value,
+                &enum_names(value_names::<EvidenceMode>()),
+            )?,
+            flags.evidence.map(|v| (v, "--evidence")),
         ),
         formats: layer(
             Vec::new(),

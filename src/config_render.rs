@@ -100,6 +100,12 @@ impl Settings {
             enum_name(s.update.value.to_possible_value()),
             s.update.source,
         );
+        line(
+            &mut out,
+            "evidence",
+            enum_name(s.evidence.value.to_possible_value()),
+            s.evidence.source,
+        );
         let formats: Vec<String> = s
             .formats
             .value

@@ -244,7 +244,11 @@ fn render_masks_the_webhook_and_names_sources() {
         "expiry_window      = \"3d\"                         # config file"
     );
     assert_eq!(
-        lines[11],
+        lines[9],
+        "evidence           = \"full\"                       # default"
+    );
+    assert_eq!(
+        lines[12],
         "webhook.url        = \"https://hooks.example/…\"    # config file"
     );
 }
@@ -271,4 +275,53 @@ fn did_you_mean_counts_characters_not_bytes() {
     assert!(!e.contains("did you mean"), "{e}");
     let e = err("snapshot = \"x\"\n");
     assert!(e.contains("did you mean `snapshots`?"), "{e}");
+}
+
+#[test]
+fn evidence_flows_default_file_env_flag() {
+    let p = Path::new("driftwatch.toml");
+    let bare = Context::empty("/w");
+    let s = resolve(&bare, None, &Flags::default()).unwrap();
+    assert_eq!(
+        (s.evidence.value, s.evidence.source),
+        (EvidenceMode::Full, Source::Default)
+    );
+    let c = file("evidence = \"shapes\"\n");
+    let s = resolve(&bare, Some((p, &c)), &Flags::default()).unwrap();
+    assert_eq!(
+        (s.evidence.value, s.evidence.source),
+        (EvidenceMode::Shapes, Source::ConfigFile)
+    );
+    let ctx = bare.clone().with_var("DRIFTWATCH_EVIDENCE", "none");
+    let s = resolve(&ctx, Some((p, &c)), &Flags::default()).unwrap();
+    assert_eq!(
+        (s.evidence.value, s.evidence.source),
+        (EvidenceMode::None, Source::Env("DRIFTWATCH_EVIDENCE"))
+    );
+    let flags = Flags {
+        evidence: Some(EvidenceMode::Full),
+        ..Flags::default()
+    };
+    let s = resolve(&ctx, Some((p, &c)), &flags).unwrap();
+    assert_eq!(
+        (s.evidence.value, s.evidence.source),
+        (EvidenceMode::Full, Source::Flag("--evidence"))
+    );
+    assert!(
+        s.render()
+            .contains("evidence           = \"full\"                       # flag --evidence\n"),
+        "{}",
+        s.render()
+    );
+    let e = err("evidence = \"shape\"\n");
+    assert!(e.starts_with("invalid value `shape`"), "{e}");
+    assert!(e.contains("expected one of full, shapes, none"), "{e}");
+    assert!(e.contains("did you mean `shapes`?"), "{e}");
+    let ctx = bare.with_var("DRIFTWATCH_EVIDENCE", "bodies");
+    assert_eq!(
+        resolve(&ctx, None, &Flags::default())
+            .unwrap_err()
+            .to_string(),
+        "invalid DRIFTWATCH_EVIDENCE=`bodies`: expected one of full, shapes, none"
+    );
 }

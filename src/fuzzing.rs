@@ -10,6 +10,9 @@ use crate::suite::{LoadMode, analyze, render_all};
 use serde_json::{Value, json};
 use std::path::Path;
 
+/// A secret the `headers` target registers with the redactor (also in its seeds).
+const FUZZ_SECRET: &str = "Zm9vYmFyLXNlY3JldA+/=";
+
 const PROBES: [ProbeKind; 7] = [
     ProbeKind::Metadata,
     ProbeKind::Token,
@@ -135,6 +138,21 @@ pub fn headers(data: &[u8]) {
     let _ = deprecation::findings("fuzz", "endpoint", &[signals], now);
     assert_eq!(diff_observations(&observation, &observation), Vec::new());
 
+    // Redaction: a registered secret never survives, and `WWW-Authenticate` (a challenge, no
+    // credential) is scrubbed like any text, never blanked by name (issue 15 item 7).
+    let redactor = crate::http::Redactor::new(&[]).expect("no selectors");
+    redactor.register_secret(FUZZ_SECRET);
+    for ((name, value), (_, redacted)) in headers.iter().zip(redactor.redact_headers(&headers)) {
+        assert!(!redacted.contains(FUZZ_SECRET), "{name} kept a secret");
+        if name.eq_ignore_ascii_case("www-authenticate") {
+            assert_eq!(
+                redacted,
+                redactor.scrub(value),
+                "WWW-Authenticate over-redacted"
+            );
+        }
+    }
+
     for status in [401, 403] {
         let sample = PermissionSample {
             scope_set: "basic".into(),
@@ -158,11 +176,21 @@ pub fn headers(data: &[u8]) {
     }
 }
 
-/// Token-endpoint bodies: any bytes give a verdict; `Debug` never shows a simulated access token
-/// (unless it also is the token type or a scope, which `Debug` shows on purpose).
+/// Token-endpoint bodies: any bytes give a verdict; an accepted token can be a bearer token
+/// (not empty, no control character, at most 16 KiB: issue 15 item 7); `Debug` never shows a
+/// simulated access token (unless it also is the token type or a scope, which `Debug` shows on
+/// purpose).
 pub fn token_response(data: &[u8]) {
-    use crate::auth::response::{Parsed, parse_token_body};
+    use crate::auth::response::{Parsed, parse_token_body, token_defect};
     if let Parsed::Token(t) = parse_token_body(data) {
+        assert_eq!(
+            token_defect(&t.access_token),
+            None,
+            "an unusable access token"
+        );
+        if let Some(rt) = &t.refresh_token {
+            assert_eq!(token_defect(rt), None, "an unusable refresh token");
+        }
         let shown = format!("{t:?}");
         let elsewhere = t
             .token_type
@@ -178,3 +206,80 @@ pub fn token_response(data: &[u8]) {
         }
     }
 }
+
+/// A `run.json` as `report` and `merge` read it: a file of another format version is refused
+/// (issue 15 item 7); a loaded run renders in every format, and `evidence: none` leaves no
+/// header and no body in it.
+pub fn run_json(data: &[u8]) {
+    use crate::report::{github, html, junit, markdown, run_from_reader, terminal};
+    let path = Path::new("reports/fuzz/run.json");
+    let declared = serde_json::from_slice::<Value>(data)
+        .ok()
+        .and_then(|v| v.get("format").and_then(Value::as_str).map(str::to_owned));
+    let mut run = match run_from_reader(data, path) {
+        Ok(run) => run,
+        Err(e) => {
+            if declared
+                .as_deref()
+                .is_some_and(|f| f != crate::run::RUN_FORMAT)
+            {
+                assert!(e.to_string().contains("unsupported format"), "{e}");
+            }
+            return;
+        }
+    };
+    assert_eq!(run.format, crate::run::RUN_FORMAT);
+    let summary = crate::run::RunSummary::of(&run);
+    let _ = terminal::render(&run, &summary, false, None);
+    let _ = markdown::render(&run, &summary);
+    let _ = junit::render(&run, &summary, crate::settings::FailOn::Info);
+    let _ = github::render(&run);
+    let _ = html::render(&run, &html::History::only(&run));
+    crate::run::apply_evidence_mode(&mut run, crate::run::EvidenceMode::Shapes);
+    crate::run::apply_evidence_mode(&mut run, crate::run::EvidenceMode::None);
+    assert_eq!(run.evidence_mode, crate::run::EvidenceMode::None);
+    for x in &run.exchanges {
+        assert!(x.request.headers.is_empty() && x.request.body.is_none());
+        if let Some(r) = &x.response {
+            assert!(r.headers.is_empty() && r.body.is_none());
+        }
+    }
+}
+
+/// A discovery document fetched from `https://id.example/.well-known/openid-configuration`:
+/// its endpoints are used exactly when its `issuer` is `https://id.example` (RFC 8414 §3.3,
+/// issue 15 item 2), and the metadata probe reports `metadata.issuer-mismatch` exactly when
+/// they are not; the refusal names the document, never its other contents.
+pub fn discovery(data: &[u8]) {
+    let Ok(doc) = serde_json::from_slice::<Value>(data) else {
+        return;
+    };
+    let url = url::Url::parse("https://id.example/.well-known/openid-configuration")
+        .expect("a valid URL");
+    let expected = "https://id.example";
+    let used = crate::run::check_issuer(&doc, expected, &url);
+    let matches = doc.get("issuer").and_then(Value::as_str) == Some(expected);
+    assert_eq!(used.is_ok(), matches, "issuer check disagrees");
+    if let Err(e) = &used {
+        assert_eq!(e.class, "discovery-issuer-mismatch");
+        assert!(
+            e.message
+                .contains("https://id.example/.well-known/openid-configuration")
+        );
+    }
+    let subject = crate::probe::metadata::SUBJECT_OPENID;
+    let findings = crate::probe::metadata::findings("fuzz", subject, &doc, expected);
+    let mismatch = findings
+        .iter()
+        .any(|f| f.rule == "metadata.issuer-mismatch");
+    assert_eq!(mismatch, !matches, "finding disagrees with the check");
+    // The probe observes only documents that are objects; any other is its own finding.
+    if doc.is_object() {
+        let observation = crate::probe::metadata::observe("fuzz", subject, &doc);
+        assert_eq!(diff_observations(&observation, &observation), Vec::new());
+    }
+}
+
+#[cfg(test)]
+#[path = "fuzzing_tests.rs"]
+mod tests;

@@ -43,6 +43,7 @@ pub(super) fn run_settings(ctx: &Context, args: &RunArgs, t: &Typed) -> Result<S
         expiry_window: t.flag("expiry_window", args.expiry_window),
         suppressions: t.flag("suppressions", args.suppressions.clone()),
         update: t.flag("update", args.update),
+        evidence: t.flag("evidence", args.evidence),
         formats: t.list("formats", args.output.formats.clone()),
         outputs: t.list("outputs", args.output.outputs.clone()),
         webhook: t.flag("webhook", args.webhook.clone()),

@@ -25,8 +25,10 @@ pub(super) fn cmd_merge(ctx: &Context, args: MergeArgs, typed: &Typed) -> Result
         snapshots: settings.snapshots.value.clone(),
         update,
         suppressions: suppressions_path(ctx, settings.suppressions.value.clone()),
+        evidence: args.evidence,
     };
     let run = crate::run::merge(ctx, &opts)?;
+    super::run::warn_evidence_kept(args.evidence, run.evidence_mode, "the shard runs keep");
     publish(
         ctx,
         &run,

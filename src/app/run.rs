@@ -88,7 +88,8 @@ pub(super) async fn cmd_run(ctx: &Context, args: RunArgs, typed: &Typed) -> Resu
     if let Some(bar) = bar {
         bar.finish_and_clear();
     }
-    let run = result?;
+    let mut run = result?;
+    crate::run::apply_evidence_mode(&mut run, settings.evidence.value);
     let code = publish(ctx, &run, &opts.reports, &output, fail_on)?;
     if let Some(url) = settings
         .webhook_url
@@ -238,12 +239,29 @@ pub(super) fn cmd_report(ctx: &Context, args: ReportArgs, typed: &Typed) -> Resu
     let fail_on = super::config::report_settings(ctx, &args, typed)?
         .fail_on
         .value;
-    let run = crate::report::read_run(&ctx.resolve(&args.run)).map_err(Error::RunFile)?;
+    let mut run = crate::report::read_run(&ctx.resolve(&args.run)).map_err(Error::RunFile)?;
+    if let Some(mode) = args.evidence {
+        let kept = crate::run::apply_evidence_mode(&mut run, mode);
+        warn_evidence_kept(Some(mode), kept, "the run file keeps");
+    }
     let summary = RunSummary::of(&run);
     for t in targets(&args.output, None)? {
         emit(ctx, &run, &summary, &t, fail_on, Some(&args.run))?;
     }
     Ok(exit::OK)
+}
+
+/// Warns when `--evidence` asked for more than the input kept: a mode only ever removes.
+pub(super) fn warn_evidence_kept(
+    asked: Option<crate::run::EvidenceMode>,
+    kept: crate::run::EvidenceMode,
+    input: &str,
+) {
+    if let Some(asked) = asked.filter(|a| *a < kept) {
+        eprintln!(
+            "warning: --evidence {asked}: {input} only `{kept}` evidence; what was left out cannot come back"
+        );
+    }
 }
 
 /// One report to produce: a format and its file (`None` = stdout).

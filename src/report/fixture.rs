@@ -181,6 +181,7 @@ pub(crate) fn fixed_run() -> Run {
         }],
         tokens: vec![],
         exchanges: vec![],
+        evidence_mode: crate::run::EvidenceMode::Full,
         shard: None,
         merged: None,
         evidence: vec![],

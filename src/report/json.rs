@@ -54,11 +54,15 @@ pub fn write_run(reports: &Path, run: &Run) -> Result<PathBuf, ReportError> {
 pub fn read_run(path: &Path) -> Result<Run, ReportError> {
     let file =
         crate::bounded::open_bounded(path, crate::bounded::RUN_LIMIT).map_err(io("read", path))?;
-    let run: Run = serde_json::from_reader(std::io::BufReader::new(file)).map_err(|e| {
-        ReportError::Corrupt {
-            path: path.to_path_buf(),
-            reason: e.to_string(),
-        }
+    run_from_reader(std::io::BufReader::new(file), path)
+}
+
+/// Parses a run from `reader`, refusing any other format version; `path` only names the
+/// source in errors.
+pub fn run_from_reader(reader: impl std::io::Read, path: &Path) -> Result<Run, ReportError> {
+    let run: Run = serde_json::from_reader(reader).map_err(|e| ReportError::Corrupt {
+        path: path.to_path_buf(),
+        reason: e.to_string(),
     })?;
     if run.format != crate::run::RUN_FORMAT {
         return Err(ReportError::Corrupt {

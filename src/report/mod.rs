@@ -10,4 +10,4 @@ pub mod junit;
 pub mod markdown;
 pub mod terminal;
 
-pub use json::{ReportError, read_run, write_run};
+pub use json::{ReportError, read_run, run_from_reader, write_run};

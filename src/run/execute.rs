@@ -156,6 +156,7 @@ pub(crate) fn empty_run(started_at: DateTime<Utc>) -> Run {
         errors: Vec::new(),
         tokens: Vec::new(),
         exchanges: Vec::new(),
+        evidence_mode: super::evidence_mode::EvidenceMode::Full,
         shard: None,
         merged: None,
         evidence: Vec::new(),

@@ -5,6 +5,7 @@
 use super::evidence::{MergeEvidenceError, SuiteEvidence};
 use super::execute::{add_assessed, empty_run, finalise};
 use super::types::{MergedFrom, Run, SuiteSummary};
+use super::evidence_mode::{EvidenceMode, evidence_vendor_headers, reduce};
 use crate::baseline::{BaselineStore, UpdateMode};
 use crate::context::Context;
 use crate::error::Error;
@@ -22,6 +23,9 @@ pub struct MergeOptions {
     /// Already resolved for CI, as for `run`.
     pub update: UpdateMode,
     pub suppressions: Option<PathBuf>,
+    /// What the merged run keeps of each exchange; `None`: the strictest of the shards'.
+    /// A shard's stricter mode always wins (what it left out cannot come back).
+    pub evidence: Option<EvidenceMode>,
 }
 
 /// Why shard runs cannot be merged. Every message names the file at fault.
@@ -81,7 +85,8 @@ struct Accumulator {
     finished_at: Option<DateTime<Utc>>,
     evidence: Vec<SuiteEvidence>,
     errors: Vec<crate::model::RunError>,
-    exchanges: BTreeMap<u32, Vec<Exchange>>,
+    /// Each shard's exchanges and the evidence mode they were recorded under.
+    exchanges: BTreeMap<u32, (EvidenceMode, Vec<Exchange>)>,
 }
 
 /// Reads one run file without holding its text: the parser reads the file in chunks.
@@ -185,7 +190,8 @@ fn fold(paths: &[PathBuf], resolve: &dyn Fn(&Path) -> PathBuf) -> Result<Accumul
             }
         }
         acc.errors.extend(run.errors);
-        acc.exchanges.insert(shard.index, run.exchanges);
+        acc.exchanges
+            .insert(shard.index, (run.evidence_mode, run.exchanges));
     }
     let acc = acc.ok_or(MergeError::Empty)?;
     let missing: Vec<String> = (1..=acc.count)
@@ -221,7 +227,24 @@ pub fn merge(ctx: &Context, opts: &MergeOptions) -> Result<Run, Error> {
         runs: acc.run_ids.into_values().collect(),
     });
     run.errors = acc.errors;
-    run.exchanges = acc.exchanges.into_values().flatten().collect();
+    // One mode for the whole merged run: the strictest of the shards' and the one asked for.
+    let mode = acc
+        .exchanges
+        .values()
+        .map(|(m, _)| *m)
+        .chain(opts.evidence)
+        .max()
+        .unwrap_or_default();
+    let vendor = evidence_vendor_headers(&acc.evidence);
+    run.exchanges = acc
+        .exchanges
+        .into_values()
+        .flat_map(|(from, mut xs)| {
+            reduce(&mut xs, from, mode, &vendor);
+            xs
+        })
+        .collect();
+    run.evidence_mode = mode;
     for mut ev in acc.evidence {
         ev.normalise();
         run.suites.push(SuiteSummary {

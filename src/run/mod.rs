@@ -7,6 +7,7 @@ mod assess;
 mod connections;
 mod credentials;
 mod evidence;
+mod evidence_mode;
 mod execute;
 mod gather;
 mod merge;
@@ -25,6 +26,7 @@ pub use evidence::{
     SuiteEvidence, ViolationEvidence,
 };
 pub use execute::{execute, execute_shard, new_run_id};
+pub use evidence_mode::{EvidenceMode, OMITTED, READ_HEADERS, apply_evidence_mode, body_shape};
 pub use merge::{MergeError, MergeOptions, merge};
 pub use replay::ConsumedConnection;
 pub use session::{ProviderSession, SetupError};

@@ -3,6 +3,7 @@
 //! Plain data: reporters import these without importing the runner.
 
 use super::evidence::SuiteEvidence;
+use super::evidence_mode::EvidenceMode;
 use super::shard::Shard;
 use crate::auth::health::TokenHealth;
 use crate::model::{
@@ -123,6 +124,9 @@ pub struct Run {
     #[serde(default)]
     pub tokens: Vec<TokenHealth>,
     pub exchanges: Vec<Exchange>,
+    /// What the exchanges keep (`evidence: full | shapes | none`); absent means `full`.
+    #[serde(default, skip_serializing_if = "EvidenceMode::is_full")]
+    pub evidence_mode: EvidenceMode,
     /// Set on a shard run (`run --shard i/n`): it holds `evidence` and compares nothing.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub shard: Option<Shard>,

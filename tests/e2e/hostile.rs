@@ -4,6 +4,18 @@
 //! timeout, no leaked secret. Endpoint cases share one run (one suite with an
 //! endpoint per behaviour, probed concurrently); token cases run one suite
 //! each, concurrently.
+//!
+//! Issue 15's cases, and where each is pinned: token-endpoint 302/307/308 to another origin,
+//! foreign-issuer discovery and `${env:…}` headers after a cross-origin probe redirect:
+//! `origin.rs` (two real origins) and here (`redirect-cross-host`: the bearer and all four
+//! API-key headers stay home, recorded only by name); `/dev/zero`, FIFO and oversize suite,
+//! schema, config, store, snapshot and run.json, and run.json of an unknown version:
+//! `bounded.rs`; 200 MB and 100,000-deep bodies: `limits.rs`; empty, CR/LF and 17 KiB access
+//! tokens, and a timed-out endpoint not called again by the permissions probe: here;
+//! `Retry-After: 999999999`, 20,000 distinct-key items and the `WWW-Authenticate` challenge:
+//! here (`retry-after-huge`, `distinct-key-records`, `challenge`); the exact 16 KiB / 16 KiB + 1
+//! boundary and the 500,000-key object: the fuzz seeds (`src/fuzzing_tests.rs`) and
+//! `benches/shape.rs`.
 
 mod server;
 
@@ -11,6 +23,9 @@ use crate::support::{contains_secret, files_with_secrets};
 use driftwatch::context::Context;
 use driftwatch::run::{Event, Run, RunOptions};
 use server::{ACCESS_TOKEN, Hostile, closed_port};
+
+/// The value of every API-key header the suite declares (a `sim_` secret, so a leak is found).
+const API_KEY: &str = "sim_cs_hostile_api_key_42";
 use std::path::Path;
 use std::time::{Duration, Instant};
 
@@ -104,6 +119,12 @@ fn endpoint_cases(tls: &Hostile) -> Vec<Case> {
             Error("rate-limited", "HTTP 429 after 2 attempts"),
         ),
         case(
+            "retry-after-huge",
+            Error("rate-limited", "HTTP 429 after 2 attempts"),
+        ),
+        case("distinct-key-records", Answered(200, "application/json")),
+        case("challenge", Answered(403, "application/json")),
+        case(
             "unavailable-retry-after",
             Error("unavailable", "HTTP 503 after 2 attempts"),
         ),
@@ -137,6 +158,13 @@ fn endpoint_suite(base: &str, cases: &[Case]) -> String {
     for c in cases {
         let path = c.path.clone().unwrap_or_else(|| format!("/api/{}", c.name));
         s.push_str(&format!("  - id: {}\n    path: {path}\n", c.name));
+        if c.name == "redirect-cross-host" {
+            // Issue 15 item 3: every suite-declared header stays with the origin it names.
+            s.push_str("    headers:\n");
+            for h in server::API_KEY_HEADERS {
+                s.push_str(&format!("      {h}: ${{env:HOSTILE_API_KEY}}\n"));
+            }
+        }
     }
     s.push_str(LIMITS);
     s
@@ -144,7 +172,9 @@ fn endpoint_suite(base: &str, cases: &[Case]) -> String {
 
 async fn run_suite(dir: &Path, file: &str, yaml: &str) -> Run {
     std::fs::write(dir.join(file), yaml).unwrap();
-    let ctx = Context::empty(dir).with_var("HOSTILE_TOKEN", ACCESS_TOKEN);
+    let ctx = Context::empty(dir)
+        .with_var("HOSTILE_TOKEN", ACCESS_TOKEN)
+        .with_var("HOSTILE_API_KEY", API_KEY);
     let opts = RunOptions {
         suites: vec![dir.join(file)],
         snapshots: dir.join("snapshots"),
@@ -236,21 +266,78 @@ async fn every_hostile_endpoint_behaviour_is_classified() {
         .filter(|x| x.purpose == "endpoint:rate-limit-storm")
         .count();
     assert_eq!(storm, 2, "one attempt and one retry");
-    // The credential never followed the redirect to the other origin.
+    // Retry-After: 999999999 waited at most `max_retry_wait` (2 s) in all, not 31 years.
+    let huge = run
+        .exchanges
+        .iter()
+        .filter(|x| x.purpose == "endpoint:retry-after-huge")
+        .count();
+    assert_eq!(huge, 2, "one attempt and one capped retry");
+    // 20,000 distinct-key items fold into one map shape.
+    let records = run
+        .observations
+        .iter()
+        .find(|o| o.key.subject == "distinct-key-records")
+        .map(|o| {
+            o.body["shape"]
+                .as_object()
+                .unwrap()
+                .keys()
+                .cloned()
+                .collect::<Vec<_>>()
+        });
+    assert_eq!(
+        records,
+        Some(vec![
+            "$".to_string(),
+            "$[]".to_string(),
+            "$[]{}".to_string()
+        ])
+    );
+    // The challenge is recorded verbatim: it carries no credential.
+    let challenge: Vec<&str> = run
+        .exchanges
+        .iter()
+        .filter(|x| x.purpose == "endpoint:challenge")
+        .flat_map(|x| x.response.iter().flat_map(|r| r.headers.iter()))
+        .filter(|(n, _)| n.eq_ignore_ascii_case("www-authenticate"))
+        .map(|(_, v)| v.as_str())
+        .collect();
+    assert_eq!(challenge, vec![server::CHALLENGE]);
+    // No credential followed the redirect to the other origin: neither the bearer token nor
+    // any of the four API-key headers the suite declares (issue 15 items 1-3).
     assert_eq!(
         peer.seen(),
         vec![server::Seen {
             path: "/landing".into(),
-            authorization: false
+            authorization: false,
+            api_keys: vec![],
         }]
     );
-    assert!(
-        hostile
-            .seen()
+    let first_hop: Vec<_> = hostile
+        .seen()
+        .into_iter()
+        .filter(|s| s.path == "/api/redirect-cross-host")
+        .collect();
+    assert_eq!(first_hop.len(), 1);
+    assert!(first_hop[0].authorization);
+    assert_eq!(first_hop[0].api_keys, server::API_KEY_HEADERS);
+    // Recorded by name, never in clear (`assert_secret_free` below scans for the value).
+    let recorded: Vec<(String, String)> = run
+        .exchanges
+        .iter()
+        .filter(|x| x.purpose == "endpoint:redirect-cross-host")
+        .flat_map(|x| x.request.headers.clone())
+        .filter(|(n, _)| server::API_KEY_HEADERS.contains(&n.to_ascii_lowercase().as_str()))
+        .collect();
+    assert_eq!(
+        recorded,
+        server::API_KEY_HEADERS
             .iter()
-            .filter(|s| s.path == "/api/redirect-cross-host")
-            .all(|s| s.authorization)
+            .map(|h| (h.to_string(), "[REDACTED]".to_string()))
+            .collect::<Vec<_>>()
     );
+    assert!(!serde_json::to_string(&run).unwrap().contains(API_KEY));
     assert_secret_free(&run, dir.path());
 }
 

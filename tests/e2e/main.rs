@@ -12,6 +12,7 @@ mod connections;
 mod corrupt;
 mod docs;
 mod drift;
+mod evidence;
 mod examples;
 mod grant_safety;
 mod grants;

@@ -199,7 +199,7 @@ pub(crate) fn build(run: &Run, history: &History, shards: usize) -> Page {
         .exchanges
         .iter()
         .filter(|x| linked.contains(x.id.as_str()))
-        .map(exchange_view)
+        .map(|x| exchange_view(x, run.evidence_mode))
         .collect();
 
     let anchor_of: Vec<(&Drift, &str)> = drifts
@@ -412,7 +412,7 @@ fn group(items: Vec<DriftView>) -> Vec<Group> {
     groups
 }
 
-fn exchange_view(x: &Exchange) -> ExchangeView {
+fn exchange_view(x: &Exchange, mode: crate::run::EvidenceMode) -> ExchangeView {
     let (body, cut) = x
         .response
         .as_ref()
@@ -437,7 +437,18 @@ fn exchange_view(x: &Exchange) -> ExchangeView {
             .map(|r| r.headers.clone())
             .unwrap_or_default(),
         response_body: body,
-        body_note: truncated.then(|| format!("body shortened; {received} bytes received")),
+        body_note: match mode {
+            crate::run::EvidenceMode::Full => {
+                truncated.then(|| format!("body shortened; {received} bytes received"))
+            }
+            crate::run::EvidenceMode::Shapes => Some(format!(
+                "evidence: shapes: the body is replaced by its shape (none when not JSON), \
+                 other header values omitted; {received} bytes received"
+            )),
+            crate::run::EvidenceMode::None => Some(format!(
+                "evidence: none: no header or body kept; {received} bytes received"
+            )),
+        },
         error: x.error.clone(),
         duration_ms: x.duration_ms,
     }

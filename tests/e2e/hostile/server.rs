@@ -39,12 +39,27 @@ const GZIP_BOMB: &[u8] = include_bytes!("bomb.json.gz");
 /// The access token every good token answer issues (a `sim_at_` secret, so leaks are found).
 pub const ACCESS_TOKEN: &str = "sim_at_hostile_0f1e2d3c4b5a";
 
+/// The `WWW-Authenticate` challenge of `/api/challenge`.
+pub const CHALLENGE: &str =
+    r#"Bearer realm="analytics", error="insufficient_scope", scope="reports.read""#;
+
 /// One request as the server saw it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Seen {
     pub path: String,
     pub authorization: bool,
+    /// Which of [`API_KEY_HEADERS`] the request carried (lowercase).
+    pub api_keys: Vec<String>,
 }
+
+/// API-key headers real providers use (issue 15 item 3): a suite fills them from `${env:…}`.
+/// Sorted, as a suite's headers are sent.
+pub const API_KEY_HEADERS: [&str; 4] = [
+    "api-key",
+    "ocp-apim-subscription-key",
+    "x-api-key",
+    "x-goog-api-key",
+];
 
 /// A running hostile server.
 pub struct Hostile {
@@ -176,12 +191,16 @@ async fn read_request<S: AsyncRead + Unpin>(s: &mut S, shared: &Shared) -> Optio
     let mut lines = text.split("\r\n");
     let path = lines.next()?.split(' ').nth(1)?.to_string();
     let mut authorization = false;
+    let mut api_keys = Vec::new();
     let mut length = 0usize;
     for line in lines {
         let Some((name, value)) = line.split_once(':') else {
             continue;
         };
         let name = name.trim().to_ascii_lowercase();
+        if API_KEY_HEADERS.contains(&name.as_str()) {
+            api_keys.push(name.clone());
+        }
         if name == "authorization" {
             authorization = true;
         } else if name == "content-length" {
@@ -199,6 +218,7 @@ async fn read_request<S: AsyncRead + Unpin>(s: &mut S, shared: &Shared) -> Optio
     shared.seen.lock().unwrap().push(Seen {
         path: path.clone(),
         authorization,
+        api_keys,
     });
     Some(Head {
         path,
@@ -389,6 +409,24 @@ async fn api<S: AsyncWrite + Unpin>(s: &mut S, behaviour: &str, shared: &Shared)
         "rate-limit-storm" => {
             let headers = [("retry-after", "0"), ("content-type", "text/plain")];
             respond(s, "429 Too Many Requests", &headers, b"slow down").await
+        }
+        // Issue 15 item 7: a Retry-After of 31 years; the total wait per request is capped.
+        "retry-after-huge" => {
+            let headers = [("retry-after", "999999999"), ("content-type", "text/plain")];
+            respond(s, "429 Too Many Requests", &headers, b"come back later").await
+        }
+        // Issue 15 item 5: 20,000 items with a key each took minutes to infer.
+        "distinct-key-records" => {
+            let items: Vec<String> = (0..20_000).map(|i| format!("{{\"f{i}\":1}}")).collect();
+            json(s, 200, &format!("[{}]", items.join(","))).await
+        }
+        // Issue 15 item 7: the challenge was recorded as `Bearer [REDACTED]"analytics"`.
+        "challenge" => {
+            let headers = [
+                ("content-type", "application/json"),
+                ("www-authenticate", CHALLENGE),
+            ];
+            respond(s, "403 Forbidden", &headers, br#"{"error":"forbidden"}"#).await
         }
         "unavailable-retry-after" => {
             let headers = [("retry-after", "1"), ("content-type", "text/plain")];
