@@ -359,7 +359,14 @@ fn render(
             let history = run_json
                 .map(|p| html_history(&ctx.resolve(p), run))
                 .unwrap_or_else(|| html::History::only(run));
-            html::render(run, &history)?
+            // The page links to the complete run.json wherever both files are.
+            let href = match (&t.path, run_json) {
+                (Some(page), Some(json)) => {
+                    html::run_json_href(&ctx.resolve(page), &ctx.resolve(json))
+                }
+                _ => None,
+            };
+            html::render_linked(run, &history, href.as_deref())?
         }
     })
 }

@@ -1,8 +1,12 @@
 //! The HTML reporter: one self-contained page per run (inline CSS and JS, no
 //! external request), laid out by an auto-escaping minijinja template from a
 //! view model of the finished run and the runs before it. Never probes, never diffs.
+//! Bounded whatever the run: identical drifts are grouped, every list is capped
+//! (`caps`), and the page links to the complete `run.json` for the rest.
 
+mod caps;
 mod diff;
+mod groups;
 mod history;
 mod sections;
 mod view;
@@ -10,6 +14,8 @@ mod view;
 pub use history::{History, HistoryRun};
 
 use crate::run::Run;
+use caps::{Caps, MAX_PAGE_BYTES};
+use std::path::Path;
 
 const TEMPLATE: &str = include_str!("html/report.html");
 const STYLE: &str = include_str!("html/style.css");
@@ -26,9 +32,35 @@ pub enum HtmlError {
 }
 
 /// Renders `run` as one HTML document, with `history` (oldest first, ending with `run`)
-/// for the history chart. Deterministic: the same inputs give the same bytes.
+/// for the history chart, linking to `run.json` beside the page. Deterministic: the same
+/// inputs give the same bytes.
 pub fn render(run: &Run, history: &History) -> Result<String, HtmlError> {
-    let page = view::build(run, history, history.current_shards());
+    render_linked(run, history, Some("run.json"))
+}
+
+/// [`render`], with the relative link to the run's complete `run.json` (`None` when the
+/// page cannot reach it: the page then names the file without linking it). The page stays
+/// under 10 MB for any run: when the default caps still overshoot (very long texts
+/// everywhere), it is rendered again with tight ones.
+pub fn render_linked(
+    run: &Run,
+    history: &History,
+    run_json: Option<&str>,
+) -> Result<String, HtmlError> {
+    let page = render_with(run, history, run_json, Caps::DEFAULT)?;
+    if page.len() < MAX_PAGE_BYTES {
+        return Ok(page);
+    }
+    render_with(run, history, run_json, Caps::TIGHT)
+}
+
+fn render_with(
+    run: &Run,
+    history: &History,
+    run_json: Option<&str>,
+    caps: Caps,
+) -> Result<String, HtmlError> {
+    let page = view::build(run, history, history.current_shards(), caps, run_json);
     let mut env = minijinja::Environment::new();
     // Strict: a typo in the template fails the snapshot test instead of printing nothing.
     env.set_undefined_behavior(minijinja::UndefinedBehavior::Strict);
@@ -46,6 +78,58 @@ pub fn render(run: &Run, history: &History) -> Result<String, HtmlError> {
     };
     let html = env.get_template("report.html")?.render(ctx)?;
     Ok(scrub(html))
+}
+
+/// The href of `run_json` from a page written to `page`: relative, percent-encoded,
+/// `None` when no relative path joins them (different roots or `..` in the way).
+/// Both paths must be absolute (or both relative to the same directory).
+pub fn run_json_href(page: &Path, run_json: &Path) -> Option<String> {
+    use std::path::Component;
+    let from: Vec<Component<'_>> = page.parent()?.components().collect();
+    let to: Vec<Component<'_>> = run_json.components().collect();
+    let plain = |c: &Component<'_>| matches!(c, Component::Normal(_) | Component::RootDir);
+    if !from
+        .iter()
+        .chain(&to)
+        .all(|c| plain(c) || *c == Component::CurDir)
+    {
+        return None;
+    }
+    let from: Vec<_> = from
+        .into_iter()
+        .filter(|c| *c != Component::CurDir)
+        .collect();
+    let to: Vec<_> = to.into_iter().filter(|c| *c != Component::CurDir).collect();
+    if from.first().is_some_and(|c| *c == Component::RootDir)
+        != to.first().is_some_and(|c| *c == Component::RootDir)
+    {
+        return None;
+    }
+    let common = from.iter().zip(&to).take_while(|(a, b)| a == b).count();
+    if common == to.len() {
+        return None;
+    }
+    let mut parts: Vec<String> = vec!["..".to_string(); from.len() - common];
+    for c in &to[common..] {
+        let Component::Normal(name) = c else {
+            return None;
+        };
+        parts.push(encode(&name.to_string_lossy()));
+    }
+    Some(parts.join("/"))
+}
+
+/// Percent-encodes what a relative URL path segment cannot hold literally.
+fn encode(segment: &str) -> String {
+    let mut out = String::with_capacity(segment.len());
+    for b in segment.bytes() {
+        if b.is_ascii_alphanumeric() || b"-._~!$&'()*+,;=:@".contains(&b) {
+            out.push(b as char);
+        } else {
+            out.push_str(&format!("%{b:02X}"));
+        }
+    }
+    out
 }
 
 /// Replaces anything that looks like a simulated-provider secret with `[REDACTED]`.

@@ -94,3 +94,73 @@ fn scrub_redacts_every_simulated_secret_and_nothing_else() {
     );
     assert_eq!(scrub("simulated sim_ at".into()), "simulated sim_ at");
 }
+
+#[test]
+fn run_json_href_is_relative_and_percent_encoded() {
+    use std::path::Path;
+    let href = |page: &str, json: &str| run_json_href(Path::new(page), Path::new(json));
+    assert_eq!(
+        href("/r/x/index.html", "/r/x/run.json").as_deref(),
+        Some("run.json")
+    );
+    assert_eq!(
+        href("/w/artifact/page.html", "/w/reports/r 1/run.json").as_deref(),
+        Some("../reports/r%201/run.json")
+    );
+    // No relative path between an absolute and a relative path, or through `..`.
+    assert_eq!(href("/w/page.html", "w/run.json"), None);
+    assert_eq!(href("/w/a/../page.html", "/w/run.json"), None);
+}
+
+/// A run whose texts are long everywhere (each `/` escapes to six bytes) overshoots the
+/// budget at the default caps: the page is rendered again with the tight ones.
+#[test]
+fn html_over_budget_is_rendered_again_with_tight_caps() {
+    let mut run = html_run();
+    let long = "/".repeat(5_000);
+    let error = run.errors[0].clone();
+    run.errors = (0..300)
+        .map(|_| crate::model::RunError {
+            message: long.clone(),
+            ..error.clone()
+        })
+        .collect();
+    let pending = run.pending[0].clone();
+    run.pending = (0..300)
+        .map(|i| crate::run::PendingSnapshot {
+            subject: format!("s{i}"),
+            status: long.clone(),
+            ..pending.clone()
+        })
+        .collect();
+    let conn = run.connections[2].clone();
+    run.connections = (0..300)
+        .map(|i| crate::model::ConnectionStatus {
+            connection: format!("c{i}"),
+            message: Some(long.clone()),
+            error: Some(long.clone()),
+            ..conn.clone()
+        })
+        .collect();
+    let skipped = run.not_compared[0].clone();
+    run.not_compared = (0..300)
+        .map(|_| crate::model::NotCompared {
+            connections: vec![long.clone()],
+            ..skipped.clone()
+        })
+        .collect();
+    let history = History::only(&run);
+    let default = render_with(&run, &history, Some("run.json"), Caps::DEFAULT).unwrap();
+    assert!(default.len() >= MAX_PAGE_BYTES, "{} bytes", default.len());
+    let page = render(&run, &history).unwrap();
+    assert!(page.len() < MAX_PAGE_BYTES, "{} bytes", page.len());
+    let tight = Caps::TIGHT.rows;
+    assert!(page.contains(&format!(
+        "{} more errors in <a href=\"run.json\">run.json</a>",
+        300 - tight
+    )));
+    assert!(page.contains(&format!(
+        "{} more connections in <a href=\"run.json\">run.json</a>",
+        300 - tight
+    )));
+}

@@ -3,12 +3,19 @@
 
 use crate::model::{Drift, RunError, Severity};
 use crate::run::{Run, RunSummary, Verdict};
+use std::collections::HashMap;
 use std::fmt::Write;
 
 /// Budget for the whole document: PR comments stop at 65,536 characters.
 const LIMIT: usize = 60_000;
 /// Room kept for the closing note once rows stop fitting.
 const RESERVE: usize = 200;
+/// Connection rows shown (unusable and troubled connections first).
+const CONNECTION_ROWS: usize = 20;
+/// Provider rows of the counts table (most drifts first).
+const PROVIDER_ROWS: usize = 50;
+/// Characters of one free-text cell (a connection's message).
+const CELL_CHARS: usize = 500;
 
 /// Renders the run as Markdown, truncated to about 60 KB; every count comes from
 /// `summary` (of the same run).
@@ -39,6 +46,26 @@ impl Budget {
         } else {
             out.push_str(row);
         }
+    }
+}
+
+/// Indices of at most `n` of `len` rows: all when they fit, else the `n` with the highest
+/// `priority` (ties in input order), in input order.
+fn pick<P: Ord>(len: usize, n: usize, priority: impl Fn(usize) -> P) -> Vec<usize> {
+    let mut order: Vec<usize> = (0..len).collect();
+    if len > n {
+        order.sort_by_key(|&i| std::cmp::Reverse(priority(i)));
+        order.truncate(n);
+        order.sort_unstable();
+    }
+    order
+}
+
+/// `s` cut to [`CELL_CHARS`] characters.
+fn short(s: &str) -> String {
+    match s.char_indices().nth(CELL_CHARS) {
+        None => s.to_string(),
+        Some((at, _)) => format!("{}…", &s[..at]),
     }
 }
 
@@ -75,7 +102,12 @@ fn render_within(run: &Run, summary: &RunSummary, limit: usize) -> String {
     // Connection states first: an unusable connection is reported here, never as drift.
     if !run.connections.is_empty() {
         out.push_str("## Connections\n\n| provider | connection | state | usable | message |\n|---|---|---|---|---|\n");
-        for c in &run.connections {
+        let shown = pick(run.connections.len(), CONNECTION_ROWS, |i| {
+            let c = &run.connections[i];
+            (!c.usable, c.severity)
+        });
+        let more = run.connections.len() - shown.len();
+        for c in shown.into_iter().map(|i| &run.connections[i]) {
             let _ = writeln!(
                 out,
                 "| {} | {} | {}{} | {} | {} |",
@@ -88,25 +120,52 @@ fn render_within(run: &Run, summary: &RunSummary, limit: usize) -> String {
                 },
                 cell(c.state.as_str()),
                 if c.usable { "yes" } else { "no: not compared" },
-                cell(c.message.as_deref().unwrap_or("-"))
+                cell(&short(c.message.as_deref().unwrap_or("-")))
+            );
+        }
+        if more > 0 {
+            let _ = writeln!(
+                out,
+                "| … | {more} more connections in run.json, none of them worse than those above | | | |"
             );
         }
         out.push('\n');
     }
     out.push_str("| provider | breaking | warning | info | errors | pending |\n");
     out.push_str("|---|---:|---:|---:|---:|---:|\n");
-    for s in &run.suites {
+    let shown = pick(run.suites.len(), PROVIDER_ROWS, |i| {
+        let c = summary.provider(&run.suites[i].provider);
+        (c.breaking + c.errors, c.warning, c.info)
+    });
+    let more = run.suites.len() - shown.len();
+    for s in shown.into_iter().map(|i| &run.suites[i]) {
         let c = summary.provider(&s.provider);
         let _ = writeln!(
             out,
             "| {} | {} | {} | {} | {} | {} |",
-            cell(&s.provider),
+            cell(&short(&s.provider)),
             c.breaking,
             c.warning,
             c.info,
             c.errors,
             c.pending
         );
+    }
+    if more > 0 {
+        let _ = writeln!(out, "| {more} more providers in run.json | | | | | |");
+    }
+    // Each provider's rows below, found in one pass.
+    let mut drifts_of: HashMap<&str, Vec<&Drift>> = HashMap::new();
+    for d in &run.drifts {
+        drifts_of.entry(&d.provider).or_default().push(d);
+    }
+    let mut findings_of: HashMap<&str, Vec<&Drift>> = HashMap::new();
+    for d in &run.findings {
+        findings_of.entry(&d.provider).or_default().push(d);
+    }
+    let mut errors_of: HashMap<&str, Vec<&RunError>> = HashMap::new();
+    for e in &run.errors {
+        errors_of.entry(&e.provider).or_default().push(e);
     }
     let mut budget = Budget {
         limit,
@@ -116,9 +175,9 @@ fn render_within(run: &Run, summary: &RunSummary, limit: usize) -> String {
     };
     for s in &run.suites {
         let p = &s.provider;
-        let drifts: Vec<&Drift> = run.drifts.iter().filter(|d| &d.provider == p).collect();
-        let findings: Vec<&Drift> = run.findings.iter().filter(|d| &d.provider == p).collect();
-        let errors: Vec<&RunError> = run.errors.iter().filter(|e| &e.provider == p).collect();
+        let drifts = drifts_of.remove(p.as_str()).unwrap_or_default();
+        let findings = findings_of.remove(p.as_str()).unwrap_or_default();
+        let errors = errors_of.remove(p.as_str()).unwrap_or_default();
         if drifts.is_empty() && findings.is_empty() && errors.is_empty() {
             continue;
         }
@@ -310,6 +369,56 @@ mod tests {
             text.matches("<details>").count(),
             text.matches("</details>").count()
         );
+    }
+
+    /// GitHub rejects comments over 65,536 characters: thousands of connections and
+    /// providers, all in trouble, still fit, with counts of what was left out.
+    #[test]
+    fn markdown_bounded_with_thousands_of_connections_and_providers() {
+        let mut run = fixed_run();
+        let template = run.connections[2].clone();
+        run.connections = (0..5_000)
+            .map(|i| crate::model::ConnectionStatus {
+                connection: format!("conn-{i:04}"),
+                message: Some("x".repeat(2_000)),
+                ..template.clone()
+            })
+            .collect();
+        run.connections[4_000].usable = true;
+        let suite = run.suites[0].clone();
+        run.suites = (0..2_000)
+            .map(|i| crate::run::SuiteSummary {
+                provider: format!("provider-{i:04}"),
+                ..suite.clone()
+            })
+            .collect();
+        // One provider with drifts: it is kept in the counts table.
+        run.drifts[0].provider = "provider-1999".into();
+        let text = render(&run, &RunSummary::of(&run));
+        assert!(
+            text.chars().count() <= 65_536,
+            "{} chars",
+            text.chars().count()
+        );
+        assert!(text.len() <= LIMIT, "{} bytes", text.len());
+        assert_eq!(text.matches("| quiet | conn-").count(), CONNECTION_ROWS);
+        assert!(
+            !text.contains("conn-4000"),
+            "a usable connection is cut first"
+        );
+        assert!(text.contains(&format!(
+            "| … | {} more connections in run.json",
+            5_000 - CONNECTION_ROWS
+        )));
+        assert!(
+            text.contains("| provider-1999 | 0 | 0 | 1 |"),
+            "the provider with a drift is kept"
+        );
+        assert!(text.contains(&format!(
+            "| {} more providers in run.json |",
+            2_000 - PROVIDER_ROWS
+        )));
+        assert!(!text.contains(&"x".repeat(CELL_CHARS + 1)));
     }
 
     #[test]

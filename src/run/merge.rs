@@ -3,9 +3,9 @@
 //! run would. Reads files and the baseline; never talks to a provider.
 
 use super::evidence::{MergeEvidenceError, SuiteEvidence};
+use super::evidence_mode::{EvidenceMode, evidence_vendor_headers, reduce};
 use super::execute::{add_assessed, empty_run, finalise};
 use super::types::{MergedFrom, Run, SuiteSummary};
-use super::evidence_mode::{EvidenceMode, evidence_vendor_headers, reduce};
 use crate::baseline::{BaselineStore, UpdateMode};
 use crate::context::Context;
 use crate::error::Error;

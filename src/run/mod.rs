@@ -25,8 +25,8 @@ pub use evidence::{
     EndpointInfo, MergeEvidenceError, PermissionEvidence, SampleEvidence, SignalsEvidence,
     SuiteEvidence, ViolationEvidence,
 };
-pub use execute::{execute, execute_shard, new_run_id};
 pub use evidence_mode::{EvidenceMode, OMITTED, READ_HEADERS, apply_evidence_mode, body_shape};
+pub use execute::{execute, execute_shard, new_run_id};
 pub use merge::{MergeError, MergeOptions, merge};
 pub use replay::ConsumedConnection;
 pub use session::{ProviderSession, SetupError};

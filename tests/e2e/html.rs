@@ -4,11 +4,15 @@
 //! filters, and never makes an external request. Saves `target/html-report.png`.
 
 use crate::support::{World, assert_no_leaks, contains_secret};
+use driftwatch::report::html::{History, render};
 use driftwatch::sim::ApiVersion;
 use serde_json::{Value, json};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Output, Stdio};
 use std::time::Duration;
+
+#[path = "html_run.rs"]
+mod html_run;
 
 const CHROMIUM: &str = "/usr/bin/chromium";
 const CHROMEDRIVER: &str = "/usr/bin/chromedriver";
@@ -369,4 +373,91 @@ async fn html_report_renders_filters_and_stays_offline_in_chromium() {
         "a PNG at {}",
         screenshot.display()
     );
+}
+
+/// Every `href="#…"` of `page` names an element id of `page`.
+fn assert_no_dangling_links(page: &str) {
+    let ids: std::collections::HashSet<&str> = page
+        .split(" id=\"")
+        .skip(1)
+        .filter_map(|s| s.split('"').next())
+        .collect();
+    for target in page
+        .split("href=\"#")
+        .skip(1)
+        .filter_map(|s| s.split('"').next())
+    {
+        assert!(ids.contains(target), "dangling link #{target}");
+    }
+}
+
+/// Issue 17 item 3: every endpoint of a 2 × 5,000 suite drifting (20,000 drifts in 1,009
+/// groups, 15,000 observations, 10,000 exchanges) renders to a page under 10 MB that
+/// groups identical drifts, shows the top 100 cards most severe first, and counts the rest.
+/// Time is measured by `benches/html.rs`, not here.
+#[test]
+fn html_report_bounded_for_2x5000_endpoints_all_drifting() {
+    let run = html_run::all_drifting(5_000, 2);
+    assert_eq!(run.drifts.len(), 20_000);
+    let page = render(&run, &History::only(&run)).expect("renders");
+    assert!(page.len() < 10_000_000, "{} bytes", page.len());
+
+    // 1 permission group + 7 type changes (breaking), 1,000 sunset dates (warning),
+    // 1 field added (info): 1,009 groups, of which the first 100 are cards.
+    assert!(
+        page.contains("20000 drifts in 1009 groups"),
+        "grouping note"
+    );
+    let cards: Vec<&str> = page
+        .split("<article class=\"drift ")
+        .skip(1)
+        .map(|a| a.split("</h4>").next().unwrap_or_default())
+        .collect();
+    assert_eq!(cards.len(), 100);
+    assert!(
+        cards[0].contains("<code>permission.newly-partial</code>"),
+        "{}",
+        cards[0]
+    );
+    assert!(
+        cards[0].contains("on 5000 endpoints × 2 connections (5000 drifts)"),
+        "{}",
+        cards[0]
+    );
+    for (i, card) in cards[1..8].iter().enumerate() {
+        assert!(card.contains("<code>schema.type-changed</code>"), "{card}");
+        // 5,000 endpoints over 7 paths: paths 0 and 1 get 715, the others 714.
+        let n = if i < 2 { 715 } else { 714 };
+        assert!(
+            card.contains(&format!("on {n} endpoints × 2 connections ({n} drifts)")),
+            "{card}"
+        );
+    }
+    for card in &cards[8..] {
+        assert!(
+            card.contains("<code>deprecation.announced</code>"),
+            "{card}"
+        );
+        assert!(
+            card.contains("on 5 endpoints × 2 connections (5 drifts)"),
+            "{card}"
+        );
+    }
+    // 908 sunset groups and the field-added group are counted, not shown.
+    assert!(
+        page.contains("909 more groups (9540 drifts) are not shown"),
+        "hidden-groups note"
+    );
+    assert_eq!(
+        page.matches("<details class=\"evidence\" open>").count(),
+        30
+    );
+    // At most 2 cited exchanges per card and 100 in all are embedded; the first cards,
+    // whose first endpoints are distinct, use the whole budget.
+    assert_eq!(page.matches("<details class=\"exchange\"").count(), 100);
+    // Tables are capped with a count of what run.json still has.
+    assert!(page.contains("4800 more endpoints in <a href=\"run.json\">run.json</a>"));
+    assert!(page.contains("4950 more schema trees in <a href=\"run.json\">run.json</a>"));
+    assert!(page.contains("4801 more deprecation events in <a href=\"run.json\">run.json</a>"));
+    assert_no_dangling_links(&page);
 }

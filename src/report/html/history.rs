@@ -4,7 +4,7 @@
 use crate::model::Severity;
 use crate::run::Run;
 use serde::{Deserialize, Serialize};
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::BTreeMap;
 use std::path::Path;
 
 /// At most this many runs are shown, the newest last.
@@ -174,14 +174,27 @@ impl History {
     }
 
     /// The table and chart of the page.
-    pub(crate) fn view(&self) -> HistoryView {
-        let providers: Vec<String> = self
-            .runs
-            .iter()
-            .flat_map(|r| r.counts.keys().cloned())
-            .collect::<BTreeSet<_>>()
+    /// At most `columns` providers are charted, those with the most drifts over the runs
+    /// shown (alphabetical among equals); the others are counted in a note.
+    pub(crate) fn view(&self, columns: usize) -> HistoryView {
+        let mut totals: BTreeMap<&str, usize> = BTreeMap::new();
+        for r in &self.runs {
+            for (p, c) in &r.counts {
+                *totals.entry(p).or_default() += c.iter().sum::<usize>();
+            }
+        }
+        let all: Vec<(&str, usize)> = totals.into_iter().collect();
+        let providers: Vec<String> = super::caps::pick(all.len(), columns, |i| all[i].1)
             .into_iter()
+            .map(|i| all[i].0.to_string())
             .collect();
+        let mut notes = self.notes.clone();
+        if all.len() > providers.len() {
+            notes.push(format!(
+                "{} more providers are not charted; each run's run.json has their counts",
+                all.len() - providers.len()
+            ));
+        }
         let max = self
             .runs
             .iter()
@@ -231,7 +244,7 @@ impl History {
             width: ((self.runs.len() as f64 * group) as usize).max(1),
             height: CHART_H,
             max,
-            notes: self.notes.clone(),
+            notes,
         }
     }
 }

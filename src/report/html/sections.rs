@@ -2,16 +2,36 @@
 //! matrix, refresh table, schema trees, value anomalies, deprecation timeline.
 //! Reads observation bodies as the probes write them; tolerant of missing fields.
 
+use super::caps::{Caps, clip, keep, pick};
 use crate::model::{Drift, Observation, ProbeKind};
 use crate::rules::Rule;
 use crate::run::Run;
 use chrono::{DateTime, Utc};
 use serde::Serialize;
 use serde_json::Value;
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 
-/// A drift (or finding) and the element id it got in the page.
+/// A drift (or finding) and the element id it links to in the page (its card, its line in
+/// a card, or the note counting what is not shown: `finding…` for findings).
 pub(crate) type Anchored<'a> = (&'a Drift, &'a str);
+
+/// Links shown per matrix cell, schema field or refresh row.
+const LINKS: usize = 10;
+
+fn is_finding(anchor: &str) -> bool {
+    anchor.starts_with("finding")
+}
+
+/// Adds `l` to `links` unless an equal link is there or the list is full.
+fn add_link(links: &mut Vec<Link>, l: Link) {
+    if links.len() < LINKS
+        && !links
+            .iter()
+            .any(|x| x.anchor == l.anchor && x.rule == l.rule)
+    {
+        links.push(l);
+    }
+}
 
 /// A link to a drift or finding in the page.
 #[derive(Debug, Clone, Serialize)]
@@ -53,6 +73,9 @@ pub(crate) struct MatrixView {
     pub provider: String,
     pub scope_sets: Vec<String>,
     pub rows: Vec<MatrixRow>,
+    /// Endpoints and scope sets of this provider that were cut.
+    pub more_rows: usize,
+    pub more_columns: usize,
 }
 
 #[derive(Debug, Serialize)]
@@ -77,62 +100,110 @@ pub(crate) struct MatrixCell {
 }
 
 /// One matrix per provider: endpoints × scope sets from the permissions observations.
-pub(crate) fn matrices(run: &Run, anchors: &[Anchored<'_>]) -> Vec<MatrixView> {
+/// Within `caps`, endpoints and scope sets with a drift or finding are kept first; the
+/// second value counts the matrices (providers) left out.
+pub(crate) fn matrices(
+    run: &Run,
+    anchors: &[Anchored<'_>],
+    caps: Caps,
+) -> (Vec<MatrixView>, usize) {
+    // (provider, subject, scope set) → (drift links, finding links), built once.
+    type CellLinks = (Vec<Link>, Vec<Link>);
+    let mut links: HashMap<(&str, &str, &str), CellLinks> = HashMap::new();
+    let mut touched: HashSet<(&str, &str)> = HashSet::new();
+    let mut touched_sets: HashSet<(&str, &str)> = HashSet::new();
+    for a @ (d, anchor) in anchors {
+        if d.probe != ProbeKind::Permissions {
+            continue;
+        }
+        let Some(set) = d.path.as_deref() else {
+            continue;
+        };
+        let entry = links.entry((&d.provider, &d.subject, set)).or_default();
+        let list = if is_finding(anchor) {
+            &mut entry.1
+        } else {
+            &mut entry.0
+        };
+        add_link(list, link(a));
+        touched.insert((&d.provider, &d.subject));
+        touched_sets.insert((&d.provider, set));
+    }
     let mut by_provider: BTreeMap<&str, Vec<&Observation>> = BTreeMap::new();
     for o in observed(run, ProbeKind::Permissions) {
         by_provider.entry(&o.key.provider).or_default().push(o);
     }
-    by_provider
+    let all: Vec<(&str, Vec<&Observation>)> = by_provider.into_iter().collect();
+    let shown = pick(all.len(), caps.tables, |i| {
+        let (p, obs) = &all[i];
+        obs.iter()
+            .any(|o| touched.contains(&(*p, o.key.subject.as_str())))
+    });
+    let hidden = all.len() - shown.len();
+    let mut cells_left = caps.cells;
+    let views = shown
         .into_iter()
-        .map(|(provider, obs)| {
-            let scope_sets: Vec<String> = obs
+        .map(|i| {
+            let (provider, obs) = &all[i];
+            let provider = *provider;
+            let sets: Vec<String> = obs
                 .iter()
                 .filter_map(|o| o.body.get("cells").and_then(Value::as_object))
                 .flat_map(|m| m.keys().cloned())
                 .collect::<BTreeSet<_>>()
                 .into_iter()
                 .collect();
-            let rows = obs
+            let kept = pick(sets.len(), caps.columns, |j| {
+                touched_sets.contains(&(provider, sets[j].as_str()))
+            });
+            let scope_sets: Vec<String> = kept.iter().map(|&j| sets[j].clone()).collect();
+            // All matrices together hold at most `caps.cells` cells.
+            let fit = cells_left / scope_sets.len().max(1);
+            let rows_kept = pick(obs.len(), caps.table_rows.min(fit), |j| {
+                touched.contains(&(provider, obs[j].key.subject.as_str()))
+            });
+            cells_left -= rows_kept.len() * scope_sets.len();
+            let rows = rows_kept
                 .iter()
-                .map(|o| {
+                .map(|&j| {
+                    let o = obs[j];
                     let cells = scope_sets
                         .iter()
                         .map(|set| {
                             let cell = o.body.get("cells").and_then(|c| c.get(set));
-                            let about = |finding: bool| -> Vec<Link> {
-                                anchors
-                                    .iter()
-                                    .filter(|(d, a)| {
-                                        a.starts_with("finding-") == finding
-                                            && d.provider == provider
-                                            && d.probe == ProbeKind::Permissions
-                                            && d.subject == o.key.subject
-                                            && d.path.as_deref() == Some(set.as_str())
-                                    })
-                                    .map(link)
-                                    .collect()
-                            };
-                            matrix_cell(cell, about(false), about(true))
+                            let (changed, documented) = links
+                                .get(&(provider, o.key.subject.as_str(), set.as_str()))
+                                .cloned()
+                                .unwrap_or_default();
+                            matrix_cell(cell, changed, documented, caps)
                         })
                         .collect();
                     MatrixRow {
-                        endpoint: title(o),
-                        reference: text(o.body.get("reference")),
-                        downscoping: text(o.body.get("downscoping")),
+                        endpoint: clip(&title(o), caps.short),
+                        reference: text(o.body.get("reference")).map(|t| clip(&t, caps.short)),
+                        downscoping: text(o.body.get("downscoping")).map(|t| clip(&t, caps.short)),
                         cells,
                     }
                 })
                 .collect();
             MatrixView {
-                provider: provider.to_string(),
-                scope_sets,
+                provider: clip(provider, caps.text),
+                scope_sets: scope_sets.iter().map(|s| clip(s, caps.short)).collect(),
                 rows,
+                more_rows: obs.len() - rows_kept.len(),
+                more_columns: sets.len() - kept.len(),
             }
         })
-        .collect()
+        .collect();
+    (views, hidden)
 }
 
-fn matrix_cell(cell: Option<&Value>, changed: Vec<Link>, documented: Vec<Link>) -> MatrixCell {
+fn matrix_cell(
+    cell: Option<&Value>,
+    changed: Vec<Link>,
+    documented: Vec<Link>,
+    caps: Caps,
+) -> MatrixCell {
     let Some(cell) = cell else {
         return MatrixCell {
             class: "unobserved".into(),
@@ -174,8 +245,8 @@ fn matrix_cell(cell: Option<&Value>, changed: Vec<Link>, documented: Vec<Link>) 
         .or_else(|| text(cell.get("error")));
     MatrixCell {
         class,
-        status: text(cell.get("status")),
-        detail,
+        status: text(cell.get("status")).map(|t| clip(&t, caps.short)),
+        detail: detail.map(|t| clip(&t, caps.short)),
         changed,
         documented,
     }
@@ -227,32 +298,51 @@ pub(crate) fn human_secs(s: u64) -> String {
     }
 }
 
-/// One row per connection with a refresh observation or a token-health entry.
-pub(crate) fn refresh_rows(run: &Run, anchors: &[Anchored<'_>]) -> Vec<RefreshRow> {
+/// One row per connection with a refresh observation or a token-health entry. Within
+/// `caps.rows`, dead and soon-dying tokens and rows with a drift are kept first; the
+/// second value counts the rows left out. Linear in the connections.
+pub(crate) fn refresh_rows(
+    run: &Run,
+    anchors: &[Anchored<'_>],
+    caps: Caps,
+) -> (Vec<RefreshRow>, usize) {
     let mut keys: BTreeSet<(&str, &str)> = BTreeSet::new();
+    // The first of each, as a linear search would find it.
+    let mut bodies: HashMap<(&str, &str), &Value> = HashMap::new();
     for o in observed(run, ProbeKind::Refresh) {
         if let Some(c) = &o.key.connection {
             keys.insert((&o.key.provider, c));
+            bodies.entry((&o.key.provider, c)).or_insert(&o.body);
         }
     }
+    let mut tokens = HashMap::new();
     for t in &run.tokens {
         keys.insert((&t.provider, &t.connection));
+        tokens
+            .entry((t.provider.as_str(), t.connection.as_str()))
+            .or_insert(t);
     }
-    keys.into_iter()
+    let mut states = HashMap::new();
+    for c in &run.connections {
+        states
+            .entry((c.provider.as_str(), c.connection.as_str()))
+            .or_insert(c);
+    }
+    let mut drift_links: HashMap<(&str, &str), Vec<Link>> = HashMap::new();
+    for a @ (d, _) in anchors {
+        if !matches!(d.probe, ProbeKind::Refresh | ProbeKind::Token) {
+            continue;
+        }
+        for c in &d.connections {
+            add_link(drift_links.entry((&d.provider, c)).or_default(), link(a));
+        }
+    }
+    let rows: Vec<RefreshRow> = keys
+        .into_iter()
         .map(|(provider, connection)| {
-            let body = observed(run, ProbeKind::Refresh)
-                .find(|o| {
-                    o.key.provider == provider && o.key.connection.as_deref() == Some(connection)
-                })
-                .map(|o| &o.body);
-            let health = run
-                .tokens
-                .iter()
-                .find(|t| t.provider == provider && t.connection == connection);
-            let state = run
-                .connections
-                .iter()
-                .find(|c| c.provider == provider && c.connection == connection);
+            let body = bodies.get(&(provider, connection)).copied();
+            let health = tokens.get(&(provider, connection)).copied();
+            let state = states.get(&(provider, connection)).copied();
             // An unusable connection's refresh observation was not compared: say so, or
             // name the class its failure establishes (`withheld-expiring`).
             let class = match state.filter(|c| !c.usable) {
@@ -301,35 +391,39 @@ pub(crate) fn refresh_rows(run: &Run, anchors: &[Anchored<'_>]) -> Vec<RefreshRo
                 (None, _) => ("unknown", "lifetime unknown".to_string()),
             };
             RefreshRow {
-                provider: provider.to_string(),
-                connection: connection.to_string(),
+                provider: clip(provider, caps.text),
+                connection: clip(connection, caps.text),
                 rotation: rotation.to_string(),
                 reuse: reuse.to_string(),
-                class,
+                class: class.map(|c| clip(&c, caps.text)),
                 issues_refresh_tokens: body
                     .and_then(|b| b.get("issues_refresh_tokens"))
                     .and_then(Value::as_bool),
                 access_lifetime: secs("access_token_lifetime_s"),
                 refresh_lifetime: secs("refresh_token_lifetime_s"),
                 grace,
-                health: health.map(|h| h.status.clone()),
+                health: health.map(|h| clip(&h.status, caps.text)),
                 expires_at: health
                     .and_then(|h| h.refresh_token_expires_at)
                     .map(|t| t.format("%Y-%m-%d %H:%M UTC").to_string()),
                 urgency,
-                countdown,
-                drifts: anchors
-                    .iter()
-                    .filter(|(d, _)| {
-                        d.provider == provider
-                            && matches!(d.probe, ProbeKind::Refresh | ProbeKind::Token)
-                            && d.connections.iter().any(|c| c == connection)
-                    })
-                    .map(link)
-                    .collect(),
+                countdown: clip(&countdown, caps.text),
+                drifts: drift_links
+                    .remove(&(provider, connection))
+                    .unwrap_or_default(),
             }
         })
-        .collect()
+        .collect();
+    let shown = pick(rows.len(), caps.rows, |i| {
+        let r = &rows[i];
+        (
+            r.urgency == "dead",
+            r.urgency == "soon",
+            !r.drifts.is_empty(),
+        )
+    });
+    let hidden = rows.len() - shown.len();
+    (keep(rows, &shown), hidden)
 }
 
 #[derive(Debug, Serialize)]
@@ -341,6 +435,8 @@ pub(crate) struct SchemaView {
     /// Set when nothing changed: the tree as indented text, a fraction of the markup's size.
     pub plain: Option<String>,
     pub nodes: Vec<SchemaNode>,
+    /// Fields cut from the tree (changed fields are kept first).
+    pub more_nodes: usize,
 }
 
 #[derive(Debug, Serialize)]
@@ -405,8 +501,24 @@ fn shape_node(path: &str, v: Option<&Value>) -> SchemaNode {
 }
 
 /// One tree per schema observation, with removed fields put back from the drifts' evidence.
-pub(crate) fn schemas(run: &Run, anchors: &[Anchored<'_>]) -> Vec<SchemaView> {
-    observed(run, ProbeKind::Schema)
+/// Within `caps`, trees and fields with a drift are kept first; the second value counts
+/// the trees left out.
+pub(crate) fn schemas(run: &Run, anchors: &[Anchored<'_>], caps: Caps) -> (Vec<SchemaView>, usize) {
+    let mut about: HashMap<(&str, &str), Vec<&Anchored<'_>>> = HashMap::new();
+    for a @ (d, anchor) in anchors {
+        if !is_finding(anchor) && d.probe == ProbeKind::Schema {
+            about.entry((&d.provider, &d.subject)).or_default().push(a);
+        }
+    }
+    let all: Vec<&Observation> = observed(run, ProbeKind::Schema).collect();
+    let shown = pick(all.len(), caps.tables, |i| {
+        about.contains_key(&(all[i].key.provider.as_str(), all[i].key.subject.as_str()))
+    });
+    let hidden = all.len() - shown.len();
+    let mut nodes_left = caps.nodes;
+    let views = shown
+        .into_iter()
+        .map(|i| all[i])
         .map(|o| {
             let mut nodes: BTreeMap<String, SchemaNode> = o
                 .body
@@ -418,12 +530,11 @@ pub(crate) fn schemas(run: &Run, anchors: &[Anchored<'_>]) -> Vec<SchemaView> {
                         .collect()
                 })
                 .unwrap_or_default();
-            for a @ (d, _) in anchors.iter().filter(|(d, a)| {
-                !a.starts_with("finding-")
-                    && d.provider == o.key.provider
-                    && d.probe == ProbeKind::Schema
-                    && d.subject == o.key.subject
-            }) {
+            let mine = about
+                .get(&(o.key.provider.as_str(), o.key.subject.as_str()))
+                .map(Vec::as_slice)
+                .unwrap_or_default();
+            for a @ (d, _) in mine.iter().copied() {
                 let Some(path) = &d.path else { continue };
                 let renamed_to = (d.rule == Rule::SchemaFieldRenamed)
                     .then(|| d.after.as_ref().and_then(|a| text(a.get("path"))))
@@ -445,14 +556,14 @@ pub(crate) fn schemas(run: &Run, anchors: &[Anchored<'_>]) -> Vec<SchemaView> {
                     node.status = status;
                 }
                 node.note = node.note.take().or(note);
-                node.drifts.push(link(a));
+                add_link(&mut node.drifts, link(a));
                 if let Some(to) = renamed_to {
                     let node = nodes
                         .entry(to.clone())
                         .or_insert_with(|| shape_node(&to, d.after.as_ref()));
                     node.status = "added";
                     node.note = Some(format!("renamed from {path}"));
-                    node.drifts.push(link(a));
+                    add_link(&mut node.drifts, link(a));
                 }
             }
             let responses = o
@@ -461,22 +572,47 @@ pub(crate) fn schemas(run: &Run, anchors: &[Anchored<'_>]) -> Vec<SchemaView> {
                 .and_then(Value::as_object)
                 .map(|m| {
                     m.iter()
-                        .map(|(c, r)| format!("{c} {}", text(r.get("status")).unwrap_or_default()))
+                        .take(caps.columns)
+                        .map(|(c, r)| {
+                            clip(
+                                &format!("{c} {}", text(r.get("status")).unwrap_or_default()),
+                                caps.short,
+                            )
+                        })
                         .collect()
                 })
                 .unwrap_or_default();
-            let nodes: Vec<SchemaNode> = nodes.into_values().collect();
+            let all_nodes: Vec<SchemaNode> = nodes.into_values().collect();
+            // All trees together hold at most `caps.nodes` fields.
+            let kept = pick(all_nodes.len(), caps.table_rows.min(nodes_left), |j| {
+                !all_nodes[j].status.is_empty()
+            });
+            nodes_left -= kept.len();
+            let more_nodes = all_nodes.len() - kept.len();
+            let nodes: Vec<SchemaNode> = keep(all_nodes, &kept)
+                .into_iter()
+                .map(|n| SchemaNode {
+                    path: clip(&n.path, caps.short),
+                    label: clip(&n.label, caps.short),
+                    types: clip(&n.types, caps.short),
+                    format: n.format.map(|f| clip(&f, caps.short)),
+                    note: n.note.map(|f| clip(&f, caps.short)),
+                    ..n
+                })
+                .collect();
             let plain = (!nodes.is_empty() && nodes.iter().all(|n| n.status.is_empty()))
                 .then(|| plain_tree(&nodes));
             SchemaView {
-                provider: o.key.provider.clone(),
-                endpoint: title(o),
+                provider: clip(&o.key.provider, caps.text),
+                endpoint: clip(&title(o), caps.text),
                 responses,
                 nodes: if plain.is_some() { Vec::new() } else { nodes },
                 plain,
+                more_nodes,
             }
         })
-        .collect()
+        .collect();
+    (views, hidden)
 }
 
 /// An unchanged shape as indented lines: `  data: array`.
@@ -506,6 +642,9 @@ pub(crate) struct ValuesView {
     pub rows: Vec<ValuesRow>,
     /// Declared rules and the connections violating them.
     pub rules: Vec<(String, String)>,
+    /// Connections and metrics cut from the table (anomalies are kept first).
+    pub more_rows: usize,
+    pub more_metrics: usize,
 }
 
 #[derive(Debug, Serialize)]
@@ -523,39 +662,98 @@ pub(crate) struct ValueCell {
     pub anomaly: bool,
 }
 
-pub(crate) fn values(run: &Run) -> Vec<ValuesView> {
-    observed(run, ProbeKind::Values)
-        .map(|o| {
+/// Per metric of one values observation: how many connections see it non-zero.
+fn nonzero_counts(conns: Option<&serde_json::Map<String, Value>>) -> BTreeMap<String, usize> {
+    let mut out: BTreeMap<String, usize> = BTreeMap::new();
+    for m in conns
+        .into_iter()
+        .flat_map(|m| m.values())
+        .filter_map(Value::as_object)
+    {
+        for (metric, v) in m {
+            let n = out.entry(metric.clone()).or_default();
+            if v.as_str() == Some("non-zero") {
+                *n += 1;
+            }
+        }
+    }
+    out
+}
+
+/// Whether connection values `c` are zero for `metric` while a peer's are not.
+fn anomaly(c: &Value, metric: &str, nonzero: &BTreeMap<String, usize>) -> bool {
+    let mine = c.get(metric).and_then(Value::as_str);
+    mine == Some("zero") && nonzero.get(metric).copied().unwrap_or(0) > 0
+}
+
+/// One table per values observation. Within `caps`, tables, connections and metrics with
+/// an anomaly are kept first; the second value counts the tables left out. Linear in the
+/// connections × metrics.
+pub(crate) fn values(run: &Run, caps: Caps) -> (Vec<ValuesView>, usize) {
+    let all: Vec<&Observation> = observed(run, ProbeKind::Values).collect();
+    let counts: Vec<BTreeMap<String, usize>> = all
+        .iter()
+        .map(|o| nonzero_counts(o.body.get("connections").and_then(Value::as_object)))
+        .collect();
+    let flagged = |o: &Observation, nonzero: &BTreeMap<String, usize>| -> bool {
+        o.body
+            .get("connections")
+            .and_then(Value::as_object)
+            .is_some_and(|m| {
+                m.values()
+                    .any(|c| nonzero.keys().any(|metric| anomaly(c, metric, nonzero)))
+            })
+    };
+    let shown = pick(all.len(), caps.tables, |i| flagged(all[i], &counts[i]));
+    let hidden = all.len() - shown.len();
+    let mut cells_left = caps.cells;
+    let views = shown
+        .into_iter()
+        .map(|i| {
+            let (o, nonzero) = (all[i], &counts[i]);
             let conns = o.body.get("connections").and_then(Value::as_object);
-            let metrics: Vec<String> = conns
-                .into_iter()
-                .flat_map(|m| m.values())
-                .filter_map(Value::as_object)
-                .flat_map(|m| m.keys().cloned())
-                .collect::<BTreeSet<_>>()
-                .into_iter()
-                .collect();
+            let all_metrics: Vec<&String> = nonzero.keys().collect();
+            let anomalous = |m: &str| {
+                conns
+                    .into_iter()
+                    .flat_map(|c| c.values())
+                    .any(|c| anomaly(c, m, nonzero))
+            };
+            let kept = pick(all_metrics.len(), caps.columns, |j| {
+                anomalous(all_metrics[j])
+            });
+            let metrics: Vec<&String> = kept.iter().map(|&j| all_metrics[j]).collect();
             let class = |c: &Value, m: &str| text(c.get(m)).unwrap_or_else(|| "—".into());
-            let rows = conns
-                .into_iter()
-                .flat_map(|m| m.iter())
-                .map(|(name, c)| ValuesRow {
-                    connection: name.clone(),
-                    complete: text(o.body.get("complete_flag").and_then(|f| f.get(name))),
-                    cells: metrics
-                        .iter()
-                        .map(|m| {
-                            let mine = class(c, m);
-                            let peer_nonzero = conns
-                                .into_iter()
-                                .flat_map(|all| all.iter())
-                                .any(|(other, oc)| other != name && class(oc, m) == "non-zero");
-                            ValueCell {
-                                anomaly: mine == "zero" && peer_nonzero,
-                                class: mine,
-                            }
-                        })
-                        .collect(),
+            let entries: Vec<(&String, &Value)> =
+                conns.into_iter().flat_map(|m| m.iter()).collect();
+            // All value tables together hold at most `caps.cells` cells.
+            let fit = cells_left / (metrics.len() + 1);
+            let rows_kept = pick(entries.len(), caps.table_rows.min(fit), |j| {
+                metrics.iter().any(|m| anomaly(entries[j].1, m, nonzero))
+            });
+            cells_left -= rows_kept.len() * (metrics.len() + 1);
+            let rows = rows_kept
+                .iter()
+                .map(|&j| {
+                    let (name, c) = entries[j];
+                    ValuesRow {
+                        connection: clip(name, caps.short),
+                        complete: text(o.body.get("complete_flag").and_then(|f| f.get(name)))
+                            .map(|t| clip(&t, caps.short)),
+                        cells: metrics
+                            .iter()
+                            .map(|m| {
+                                // A peer is another connection: discount this one's own count.
+                                let mine = class(c, m);
+                                let own = usize::from(mine == "non-zero");
+                                let peers = nonzero.get(*m).copied().unwrap_or(0) - own;
+                                ValueCell {
+                                    anomaly: mine == "zero" && peers > 0,
+                                    class: clip(&mine, caps.short),
+                                }
+                            })
+                            .collect(),
+                    }
                 })
                 .collect();
             let rules = o
@@ -564,6 +762,7 @@ pub(crate) fn values(run: &Run) -> Vec<ValuesView> {
                 .and_then(Value::as_object)
                 .map(|m| {
                     m.iter()
+                        .take(caps.rows)
                         .map(|(r, v)| {
                             let who = v
                                 .as_array()
@@ -574,20 +773,23 @@ pub(crate) fn values(run: &Run) -> Vec<ValuesView> {
                                         .join(", ")
                                 })
                                 .unwrap_or_default();
-                            (r.clone(), who)
+                            (clip(r, caps.text), clip(&who, caps.text))
                         })
                         .collect()
                 })
                 .unwrap_or_default();
             ValuesView {
-                provider: o.key.provider.clone(),
-                endpoint: title(o),
-                metrics,
+                provider: clip(&o.key.provider, caps.text),
+                endpoint: clip(&title(o), caps.text),
+                metrics: metrics.iter().map(|m| clip(m, caps.short)).collect(),
                 rows,
                 rules,
+                more_rows: entries.len() - rows_kept.len(),
+                more_metrics: all_metrics.len() - kept.len(),
             }
         })
-        .collect()
+        .collect();
+    (views, hidden)
 }
 
 #[derive(Debug, Default, Serialize)]
@@ -597,6 +799,8 @@ pub(crate) struct DeprecationView {
     /// Warnings and vendor headers without a date.
     pub undated: Vec<TimelineEvent>,
     pub width: usize,
+    /// Dated and undated events cut from the page.
+    pub more: usize,
 }
 
 #[derive(Debug, Serialize)]
@@ -614,19 +818,21 @@ pub(crate) struct TimelineEvent {
 
 const TIMELINE_W: usize = 600;
 
-/// The timeline of deprecations and sunsets; the run's own date marks "now".
-pub(crate) fn deprecations(run: &Run) -> DeprecationView {
+/// The timeline of deprecations and sunsets; the run's own date marks "now". Within
+/// `caps.rows` dated events (the ones nearest the run kept) and as many undated ones.
+pub(crate) fn deprecations(run: &Run, caps: Caps) -> DeprecationView {
     let mut dated: Vec<(DateTime<Utc>, TimelineEvent)> = Vec::new();
     let mut undated = Vec::new();
-    let event = |o: &Observation, kind, date: Option<String>, detail| TimelineEvent {
-        provider: o.key.provider.clone(),
-        endpoint: title(o),
-        kind,
-        date,
-        detail,
-        past: false,
-        x: 0,
-    };
+    let event =
+        |o: &Observation, kind, date: Option<String>, detail: Option<String>| TimelineEvent {
+            provider: clip(&o.key.provider, caps.short),
+            endpoint: clip(&title(o), caps.short),
+            kind,
+            date: date.map(|d| clip(&d, caps.short)),
+            detail: detail.map(|d| clip(&d, caps.text)),
+            past: false,
+            x: 0,
+        };
     for o in observed(run, ProbeKind::Deprecation) {
         for (field, kind) in [("deprecated", "deprecated"), ("sunset", "sunset")] {
             let Some(v) = text(o.body.get(field)) else {
@@ -661,11 +867,14 @@ pub(crate) fn deprecations(run: &Run) -> DeprecationView {
             ));
         }
     }
+    let mut more = undated.len().saturating_sub(caps.rows);
+    undated.truncate(caps.rows);
     if dated.is_empty() {
         return DeprecationView {
             events: Vec::new(),
             undated,
             width: TIMELINE_W,
+            more,
         };
     }
     dated.push((
@@ -681,6 +890,18 @@ pub(crate) fn deprecations(run: &Run) -> DeprecationView {
         },
     ));
     dated.sort_by(|a, b| a.0.cmp(&b.0).then(a.1.endpoint.cmp(&b.1.endpoint)));
+    if dated.len() > caps.rows {
+        // Keep the events nearest to the run (the run's own marker among them).
+        let now = run.started_at;
+        let kept = pick(dated.len(), caps.rows.max(1), |i| {
+            (
+                dated[i].1.kind == "run",
+                std::cmp::Reverse((dated[i].0 - now).num_seconds().unsigned_abs()),
+            )
+        });
+        more += dated.len() - kept.len();
+        dated = keep(dated, &kept);
+    }
     let (first, last) = (dated[0].0, dated[dated.len() - 1].0);
     let span = (last - first).num_seconds().max(1) as f64;
     let margin = 20.0;
@@ -698,6 +919,7 @@ pub(crate) fn deprecations(run: &Run) -> DeprecationView {
         events,
         undated,
         width: TIMELINE_W,
+        more,
     }
 }
 

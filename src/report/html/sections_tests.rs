@@ -23,7 +23,7 @@ fn with_anchors<'a>(v: &'a [(&'a Drift, String)]) -> Vec<Anchored<'a>> {
 fn matrix_cells_show_class_detail_changes_and_doc_differences() {
     let run = html_run();
     let owned = anchored(&run);
-    let m = matrices(&run, &with_anchors(&owned));
+    let m = matrices(&run, &with_anchors(&owned), Caps::DEFAULT).0;
     assert_eq!(m.len(), 1);
     assert_eq!(m[0].scope_sets, ["basic", "full", "public-only"]);
     let row = &m[0].rows[0];
@@ -72,7 +72,7 @@ fn matrix_cells_show_class_detail_changes_and_doc_differences() {
 fn refresh_rows_join_classes_with_token_health() {
     let run = html_run();
     let owned = anchored(&run);
-    let rows = refresh_rows(&run, &with_anchors(&owned));
+    let rows = refresh_rows(&run, &with_anchors(&owned), Caps::DEFAULT).0;
     let got: Vec<(&str, &str, &str, &str, &str)> = rows
         .iter()
         .map(|r| {
@@ -120,7 +120,7 @@ fn refresh_rows_join_classes_with_token_health() {
 fn schema_tree_marks_changed_fields_and_restores_missing_ones() {
     let run = html_run();
     let owned = anchored(&run);
-    let s = schemas(&run, &with_anchors(&owned));
+    let s = schemas(&run, &with_anchors(&owned), Caps::DEFAULT).0;
     let invoices = &s[0];
     assert_eq!(invoices.endpoint, "invoices");
     assert_eq!(invoices.responses, ["acme-corp 200", "globex 200"]);
@@ -152,7 +152,7 @@ fn schema_tree_marks_changed_fields_and_restores_missing_ones() {
 fn unchanged_trees_are_indented_text() {
     let mut run = html_run();
     run.drifts.retain(|d| d.probe != ProbeKind::Schema);
-    let s = schemas(&run, &[]);
+    let s = schemas(&run, &[], Caps::DEFAULT).0;
     assert!(s[0].nodes.is_empty());
     assert_eq!(
         s[0].plain.as_deref(),
@@ -172,7 +172,7 @@ fn renamed_fields_show_on_both_sides() {
     d.path = Some("$.data[].total".into());
     d.after = Some(serde_json::json!({"path": "$.data[].amount_cents", "types": ["string"]}));
     let owned = anchored(&run);
-    let s = schemas(&run, &with_anchors(&owned));
+    let s = schemas(&run, &with_anchors(&owned), Caps::DEFAULT).0;
     let find = |p: &str| s[0].nodes.iter().find(|n| n.path == p).unwrap();
     assert_eq!(find("$.data[].total").status, "removed");
     assert_eq!(
@@ -185,7 +185,7 @@ fn renamed_fields_show_on_both_sides() {
 #[test]
 fn values_flag_connections_zeroed_while_peers_are_not() {
     let run = html_run();
-    let v = values(&run);
+    let v = values(&run, Caps::DEFAULT).0;
     assert_eq!(v[0].metrics, ["clicks", "conversions"]);
     let flags: Vec<(&str, Vec<bool>)> = v[0]
         .rows
@@ -216,7 +216,7 @@ fn values_flag_connections_zeroed_while_peers_are_not() {
 #[test]
 fn deprecations_lie_on_a_timeline_around_the_run() {
     let run = html_run();
-    let d = deprecations(&run);
+    let d = deprecations(&run, Caps::DEFAULT);
     let got: Vec<(&str, bool, usize)> = d.events.iter().map(|e| (e.kind, e.past, e.x)).collect();
     assert_eq!(
         got,
@@ -241,4 +241,73 @@ fn path_segments_and_durations() {
     assert_eq!(human_secs(3600), "3600 s (1 h)");
     assert_eq!(human_secs(90), "90 s");
     assert_eq!(human_secs(120), "120 s (2 min)");
+}
+
+/// A values table of 5,000 connections keeps the zeroed ones within the row cap and
+/// counts the rest; the anomaly check is linear (a peer count per metric).
+#[test]
+fn values_tables_keep_anomalies_within_the_row_cap() {
+    let mut run = html_run();
+    let conns: serde_json::Map<String, Value> = (0..5_000)
+        .map(|i| {
+            let class = if i % 1_000 == 7 { "zero" } else { "non-zero" };
+            (format!("c{i:04}"), serde_json::json!({"clicks": class}))
+        })
+        .collect();
+    run.observations
+        .retain(|o| o.key.probe != ProbeKind::Values);
+    run.observations.push(Observation {
+        key: crate::model::ObservationKey {
+            provider: "demo".into(),
+            probe: ProbeKind::Values,
+            subject: "reports".into(),
+            connection: None,
+        },
+        body: serde_json::json!({"connections": conns}),
+    });
+    let caps = Caps {
+        table_rows: 10,
+        ..Caps::DEFAULT
+    };
+    let (v, hidden) = values(&run, caps);
+    assert_eq!(hidden, 0);
+    let rows: Vec<(&str, bool)> = v[0]
+        .rows
+        .iter()
+        .map(|r| (r.connection.as_str(), r.cells[0].anomaly))
+        .collect();
+    assert_eq!(
+        rows,
+        [
+            ("c0000", false),
+            ("c0001", false),
+            ("c0002", false),
+            ("c0003", false),
+            ("c0004", false),
+            ("c0007", true),
+            ("c1007", true),
+            ("c2007", true),
+            ("c3007", true),
+            ("c4007", true),
+        ]
+    );
+    assert_eq!(v[0].more_rows, 4_990);
+}
+
+/// Refresh rows beyond the cap: dying tokens are kept, healthy ones counted.
+#[test]
+fn refresh_rows_keep_dead_and_soon_dying_tokens_within_the_cap() {
+    let run = html_run();
+    let owned = anchored(&run);
+    let caps = Caps {
+        rows: 1,
+        ..Caps::DEFAULT
+    };
+    let (rows, hidden) = refresh_rows(&run, &with_anchors(&owned), caps);
+    let got: Vec<(&str, &str)> = rows
+        .iter()
+        .map(|r| (r.connection.as_str(), r.urgency))
+        .collect();
+    assert_eq!(got, [("globex", "soon")]);
+    assert_eq!(hidden, 1);
 }

@@ -1,8 +1,12 @@
 //! The HTML report's view model: plain serde structs built from a finished run,
 //! so the template only lays out. Knows the observation bodies of each probe;
-//! never formats markup and never touches files.
+//! never formats markup and never touches files. Every list is capped ([`Caps`]):
+//! identical drifts are one card, the most urgent cards come first, and what is
+//! left out is counted and stays in `run.json`.
 
+use super::caps::{Caps, clip, keep, pick};
 use super::diff::{DiffRow, side_by_side};
+use super::groups::{DriftGroup, group};
 use super::history::{History, HistoryView};
 use super::sections::{
     DeprecationView, MatrixView, RefreshRow, SchemaView, ValuesView, deprecations, matrices,
@@ -13,11 +17,12 @@ use crate::run::Run;
 use serde::Serialize;
 use std::collections::{BTreeSet, HashMap, HashSet};
 
-/// Evidence longer than this many lines is cut before diffing: a report stays readable
-/// and small even when a drift carries a whole document.
-const EVIDENCE_LINES: usize = 200;
-/// Response and request bodies of embedded exchanges are cut to this many bytes.
-const EXCHANGE_BODY_BYTES: usize = 4096;
+/// One side of a shown evidence diff stops growing at this many bytes.
+const EVIDENCE_BYTES: usize = 8 * 1024;
+/// Characters of one evidence line.
+const EVIDENCE_LINE_CHARS: usize = 300;
+/// Headers shown per request or response of an embedded exchange.
+const EXCHANGE_HEADERS: usize = 20;
 
 /// Everything the template shows.
 #[derive(Debug, Serialize)]
@@ -28,25 +33,36 @@ pub(crate) struct Page {
     pub duration: String,
     pub suites: usize,
     pub shards: usize,
+    /// Relative link to the complete `run.json`, when it sits where the page can reach it.
+    pub run_json: Option<String>,
     /// `breaking`, `warning` or `ok`: the worst unsuppressed drift (errors count as breaking).
     pub verdict: &'static str,
     pub totals: Counts,
     pub providers: Vec<ProviderSummary>,
+    pub providers_more: usize,
     /// Every connection's state, shown first: credential trouble is never drift.
     pub connections: Vec<ConnectionView>,
+    pub connections_more: usize,
     /// Observations left uncompared because a connection was unusable.
     pub not_compared: Vec<NotComparedView>,
+    pub not_compared_more: usize,
     pub probes: Vec<&'static str>,
-    pub drift_groups: Vec<Group>,
-    pub finding_groups: Vec<Group>,
+    pub drifts: Listing,
+    pub findings: Listing,
     pub matrices: Vec<MatrixView>,
+    pub matrices_more: usize,
     pub refresh: Vec<RefreshRow>,
+    pub refresh_more: usize,
     pub schemas: Vec<SchemaView>,
+    pub schemas_more: usize,
     pub values: Vec<ValuesView>,
+    pub values_more: usize,
     pub deprecations: DeprecationView,
     pub history: HistoryView,
     pub errors: Vec<ErrorView>,
+    pub errors_more: usize,
     pub pending: Vec<PendingView>,
+    pub pending_more: usize,
     pub exchanges: Vec<ExchangeView>,
 }
 
@@ -77,6 +93,12 @@ impl From<&crate::run::Counts> for Counts {
     }
 }
 
+impl Counts {
+    fn total(&self) -> usize {
+        self.breaking + self.warning + self.info + self.suppressed + self.findings + self.errors
+    }
+}
+
 #[derive(Debug, Serialize)]
 pub(crate) struct ProviderSummary {
     pub name: String,
@@ -86,29 +108,66 @@ pub(crate) struct ProviderSummary {
     pub counts: Counts,
 }
 
-/// The drifts (or findings) of one provider.
+/// The drift (or finding) cards of the page, most urgent first, and what was left out.
 #[derive(Debug, Serialize)]
-pub(crate) struct Group {
-    pub provider: String,
-    pub items: Vec<DriftView>,
+pub(crate) struct Listing {
+    pub cards: Vec<DriftView>,
+    /// Drifts (or findings) in the run, shown or not.
+    pub total: usize,
+    /// Groups in the run, shown or not.
+    pub groups: usize,
+    pub hidden_groups: usize,
+    pub hidden_items: usize,
+    /// Element id of the note that counts what is not shown.
+    pub more_anchor: &'static str,
 }
 
+/// One card: a drift, or a group of drifts making the same change on several endpoints
+/// or connections (then `count` > 1 and `members` lists the first few).
 #[derive(Debug, Serialize)]
 pub(crate) struct DriftView {
-    /// The element id: `drift-<fingerprint>` (or `finding-…`), unique in the page.
+    /// The element id: `drift-<fingerprint>` (or `finding-…`) of the first member.
     pub anchor: String,
+    /// `drift` or `finding`.
+    pub kind: &'static str,
     pub rule: String,
     pub severity: &'static str,
     pub probe: &'static str,
     pub provider: String,
+    /// The first member's subject.
     pub subject: String,
     pub path: Option<String>,
+    /// Drifts in the group.
+    pub count: usize,
+    /// Distinct endpoints (subjects) and connections of the group.
+    pub endpoints: usize,
+    pub connection_count: usize,
+    /// The first connections by name.
     pub connections: Vec<String>,
+    /// The first member's message; `messages_differ` when others word it differently
+    /// (they usually name their endpoint).
     pub message: String,
+    pub messages_differ: bool,
     pub suppressed: Option<String>,
+    /// Listed members of a group (empty for a single drift).
+    pub members: Vec<MemberView>,
+    pub members_more: usize,
     pub diff: Vec<DiffRow>,
+    /// Why the evidence is not shown, or that it was cut.
+    pub evidence_note: Option<String>,
     /// Ids of the linked exchanges embedded in the page.
     pub exchanges: Vec<String>,
+    pub exchanges_more: usize,
+}
+
+/// A listed member of a group: its own subject and connections, and its own anchor so
+/// that links to it from the other sections land on its line.
+#[derive(Debug, Serialize)]
+pub(crate) struct MemberView {
+    /// `None` for the first member, whose anchor is the card's.
+    pub anchor: Option<String>,
+    pub subject: String,
+    pub connections: String,
 }
 
 #[derive(Debug, Serialize)]
@@ -171,8 +230,17 @@ pub(crate) struct ExchangeView {
     pub duration_ms: u64,
 }
 
+/// Where each drift or finding links to: its line or card, or the "not shown" note.
+type Targets = HashMap<*const Drift, String>;
+
 /// Builds the page of `run`; `shards` is how many shard runs were merged into it.
-pub(crate) fn build(run: &Run, history: &History, shards: usize) -> Page {
+pub(crate) fn build(
+    run: &Run,
+    history: &History,
+    shards: usize,
+    caps: Caps,
+    run_json: Option<&str>,
+) -> Page {
     let mut drifts: Vec<&Drift> = run.drifts.iter().collect();
     drifts.sort_by(|a, b| a.sort_key().cmp(&b.sort_key()));
     let mut findings: Vec<&Drift> = run.findings.iter().collect();
@@ -181,48 +249,52 @@ pub(crate) fn build(run: &Run, history: &History, shards: usize) -> Page {
     let known: HashMap<&str, &Exchange> =
         run.exchanges.iter().map(|x| (x.id.as_str(), x)).collect();
     let mut anchors = Anchors::default();
-    let drift_views: Vec<DriftView> = drifts
-        .iter()
-        .map(|d| drift_view(d, "drift", &mut anchors, &known))
-        .collect();
-    let finding_views: Vec<DriftView> = findings
-        .iter()
-        .map(|d| drift_view(d, "finding", &mut anchors, &known))
-        .collect();
-    // Only exchanges a drift links to are embedded: a big run stays a small file.
-    let linked: BTreeSet<&str> = drift_views
-        .iter()
-        .chain(&finding_views)
-        .flat_map(|d| d.exchanges.iter().map(String::as_str))
-        .collect();
-    let exchanges = run
-        .exchanges
-        .iter()
-        .filter(|x| linked.contains(x.id.as_str()))
-        .map(|x| exchange_view(x, run.evidence_mode))
-        .collect();
+    let mut targets = Targets::new();
+    // Exchanges the page may still embed: the most urgent cards get theirs first.
+    let mut embed = Embed {
+        left: caps.embedded,
+        ids: HashSet::new(),
+    };
+    let drift_listing = listing(
+        &group(&drifts),
+        Kind::Drift,
+        caps,
+        &mut anchors,
+        &known,
+        &mut targets,
+        &mut embed,
+    );
+    let finding_listing = listing(
+        &group(&findings),
+        Kind::Finding,
+        caps,
+        &mut anchors,
+        &known,
+        &mut targets,
+        &mut embed,
+    );
 
+    // A drift's anchor as the sections see it: `finding…` for findings.
     let anchor_of: Vec<(&Drift, &str)> = drifts
         .iter()
-        .copied()
-        .zip(drift_views.iter().map(|v| v.anchor.as_str()))
-        .chain(
-            findings
-                .iter()
-                .copied()
-                .zip(finding_views.iter().map(|v| v.anchor.as_str())),
-        )
+        .chain(&findings)
+        .map(|d| {
+            let target = targets
+                .get(&(*d as *const Drift))
+                .map(String::as_str)
+                .unwrap_or_default();
+            (*d, target)
+        })
         .collect();
-
-    let (matrices, refresh, schemas) = (
-        matrices(run, &anchor_of),
-        refresh_rows(run, &anchor_of),
-        schemas(run, &anchor_of),
-    );
+    let (matrices, matrices_more) = matrices(run, &anchor_of, caps);
+    let (refresh, refresh_more) = refresh_rows(run, &anchor_of, caps);
+    let (schemas, schemas_more) = schemas(run, &anchor_of, caps);
     drop(anchor_of);
+    let (values, values_more) = values(run, caps);
+
     // Every number comes from the one run summary the other reports print.
     let summary = crate::run::RunSummary::of(run);
-    let providers: Vec<ProviderSummary> = summary
+    let all_providers: Vec<ProviderSummary> = summary
         .providers
         .iter()
         .map(|p| ProviderSummary {
@@ -234,82 +306,323 @@ pub(crate) fn build(run: &Run, history: &History, shards: usize) -> Page {
         })
         .collect();
     let totals = Counts::from(&summary.totals);
-    let connections: Vec<ConnectionView> = run
-        .connections
+    let shown = pick(all_providers.len(), caps.rows, |i| {
+        all_providers[i].counts.total()
+    });
+    let providers_more = all_providers.len() - shown.len();
+    let providers = keep(all_providers, &shown);
+
+    // Connections with trouble are kept first when the table must be cut.
+    let shown = pick(run.connections.len(), caps.rows, |i| {
+        let c = &run.connections[i];
+        (!c.usable, c.severity)
+    });
+    let connections_more = run.connections.len() - shown.len();
+    let connections: Vec<ConnectionView> = shown
         .iter()
-        .map(|c| ConnectionView {
-            provider: c.provider.clone(),
-            connection: c.connection.clone(),
-            state: c.state.as_str(),
-            usable: c.usable,
-            severity: c.severity.map(Severity::as_str).unwrap_or("ok"),
-            message: c.message.clone(),
-            error: c.error.clone(),
-            last_worked_at: c
-                .last_worked_at
-                .map(|t| t.format("%Y-%m-%d %H:%M UTC").to_string()),
-            reconnect: c.reconnect.clone(),
-            exchanges: c.exchanges.clone(),
+        .map(|&i| {
+            let c = &run.connections[i];
+            ConnectionView {
+                provider: clip(&c.provider, caps.text),
+                connection: clip(&c.connection, caps.text),
+                state: c.state.as_str(),
+                usable: c.usable,
+                severity: c.severity.map(Severity::as_str).unwrap_or("ok"),
+                message: c.message.as_deref().map(|m| clip(m, caps.text)),
+                error: c.error.as_deref().map(|m| clip(m, caps.text)),
+                last_worked_at: c
+                    .last_worked_at
+                    .map(|t| t.format("%Y-%m-%d %H:%M UTC").to_string()),
+                reconnect: c.reconnect.as_deref().map(|m| clip(m, caps.text)),
+                exchanges: c
+                    .exchanges
+                    .iter()
+                    .filter(|id| known.contains_key(id.as_str()))
+                    .filter(|id| embed.take(id))
+                    .take(caps.exchanges)
+                    .cloned()
+                    .collect(),
+            }
         })
         .collect();
-    let not_compared = run
+    let not_compared: Vec<NotComparedView> = run
         .not_compared
         .iter()
+        .take(caps.rows)
         .map(|n| NotComparedView {
-            provider: n.key.provider.clone(),
-            observation: n.key.to_string(),
-            reason: format!("{} ({})", n.reason, n.connections.join(", ")),
+            provider: clip(&n.key.provider, caps.text),
+            observation: clip(&n.key.to_string(), caps.text),
+            reason: clip(
+                &format!("{} ({})", n.reason, n.connections.join(", ")),
+                caps.text,
+            ),
         })
         .collect();
+
+    // Only exchanges a shown card or connection links to are embedded: a big run stays a
+    // small file.
+    let linked: BTreeSet<&str> = drift_listing
+        .cards
+        .iter()
+        .chain(&finding_listing.cards)
+        .flat_map(|d| d.exchanges.iter().map(String::as_str))
+        .chain(
+            connections
+                .iter()
+                .flat_map(|c| c.exchanges.iter().map(String::as_str)),
+        )
+        .collect();
+    let exchanges = run
+        .exchanges
+        .iter()
+        .filter(|x| linked.contains(x.id.as_str()))
+        .map(|x| exchange_view(x, caps, run.evidence_mode))
+        .collect();
+
     let verdict = summary.verdict.as_str();
+    let pending_shown = pick(run.pending.len(), caps.rows, |i| {
+        run.pending[i].awaits_review()
+    });
     Page {
-        run_id: run.run_id.clone(),
+        run_id: clip(&run.run_id, caps.text),
         started_at: run.started_at.format("%Y-%m-%d %H:%M:%S UTC").to_string(),
         finished_at: run.finished_at.format("%Y-%m-%d %H:%M:%S UTC").to_string(),
         duration: format!("{:.1} s", run.duration_ms as f64 / 1000.0),
         suites: run.suites.len(),
         shards: shards.max(1),
+        run_json: run_json.map(str::to_string),
         verdict,
         totals,
         providers,
+        providers_more,
         connections,
+        connections_more,
+        not_compared_more: run.not_compared.len() - not_compared.len(),
         not_compared,
         probes: ALL_PROBES.iter().map(|p| p.as_str()).collect(),
-        drift_groups: group(drift_views),
-        finding_groups: group(finding_views),
+        drifts: drift_listing,
+        findings: finding_listing,
         matrices,
+        matrices_more,
         refresh,
+        refresh_more,
         schemas,
-        values: values(run),
-        deprecations: deprecations(run),
-        history: history.view(),
+        schemas_more,
+        values,
+        values_more,
+        deprecations: deprecations(run, caps),
+        history: history.view(caps.columns),
+        errors_more: run.errors.len().saturating_sub(caps.rows),
         errors: run
             .errors
             .iter()
+            .take(caps.rows)
             .map(|e| ErrorView {
-                provider: e.provider.clone(),
-                connection: e.connection.clone(),
+                provider: clip(&e.provider, caps.text),
+                connection: e.connection.as_deref().map(|m| clip(m, caps.text)),
                 probe: e.probe.map(ProbeKind::as_str),
-                subject: e.subject.clone(),
-                class: e.class.clone(),
-                message: e.message.clone(),
+                subject: e.subject.as_deref().map(|m| clip(m, caps.text)),
+                class: clip(&e.class, caps.text),
+                message: clip(&e.message, caps.text),
             })
             .collect(),
-        pending: run
-            .pending
+        pending_more: run.pending.len() - pending_shown.len(),
+        pending: pending_shown
+            .into_iter()
+            .map(|i| {
+                let p = &run.pending[i];
+                PendingView {
+                    provider: clip(&p.provider, caps.text),
+                    probe: p.probe.as_str(),
+                    subject: clip(&p.subject, caps.text),
+                    connection: p.connection.as_deref().map(|m| clip(m, caps.text)),
+                    status: if p.accepted {
+                        format!("{} (written to the baseline)", p.status)
+                    } else {
+                        clip(&p.status, caps.text)
+                    },
+                }
+            })
+            .collect(),
+        exchanges,
+    }
+}
+
+/// The page-wide budget of embedded exchanges: an id already embedded costs nothing.
+struct Embed<'a> {
+    left: usize,
+    ids: HashSet<&'a str>,
+}
+
+impl<'a> Embed<'a> {
+    /// Whether `id` is (now) embedded.
+    fn take(&mut self, id: &'a str) -> bool {
+        if self.ids.contains(id) {
+            return true;
+        }
+        if self.left == 0 {
+            return false;
+        }
+        self.left -= 1;
+        self.ids.insert(id)
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Kind {
+    Drift,
+    Finding,
+}
+
+impl Kind {
+    fn prefix(self) -> &'static str {
+        match self {
+            Kind::Drift => "drift",
+            Kind::Finding => "finding",
+        }
+    }
+
+    /// The id of the "not shown" note; starts like the kind's anchors.
+    fn more_anchor(self) -> &'static str {
+        match self {
+            Kind::Drift => "drifts-not-shown",
+            Kind::Finding => "findings-not-shown",
+        }
+    }
+}
+
+/// The cards of `groups` (already most urgent first) within `caps`, recording in `targets`
+/// where every member links to.
+fn listing<'a>(
+    groups: &[DriftGroup<'a>],
+    kind: Kind,
+    caps: Caps,
+    anchors: &mut Anchors,
+    known: &HashMap<&str, &Exchange>,
+    targets: &mut Targets,
+    embed: &mut Embed<'a>,
+) -> Listing {
+    let mut cards = Vec::new();
+    let (mut hidden_groups, mut hidden_items, mut total) = (0, 0, 0);
+    for (i, g) in groups.iter().enumerate() {
+        total += g.members.len();
+        if i >= caps.groups {
+            hidden_groups += 1;
+            hidden_items += g.members.len();
+            for d in &g.members {
+                targets.insert(*d as *const Drift, kind.more_anchor().to_string());
+            }
+            continue;
+        }
+        cards.push(card(
+            g,
+            i < caps.evidence,
+            kind,
+            caps,
+            anchors,
+            known,
+            targets,
+            embed,
+        ));
+    }
+    Listing {
+        cards,
+        total,
+        groups: groups.len(),
+        hidden_groups,
+        hidden_items,
+        more_anchor: kind.more_anchor(),
+    }
+}
+
+#[allow(clippy::too_many_arguments)]
+fn card<'a>(
+    g: &DriftGroup<'a>,
+    with_evidence: bool,
+    kind: Kind,
+    caps: Caps,
+    anchors: &mut Anchors,
+    known: &HashMap<&str, &Exchange>,
+    targets: &mut Targets,
+    embed: &mut Embed<'a>,
+) -> DriftView {
+    let d = g.first();
+    let anchor = anchors.take(kind.prefix(), &clip(&d.fingerprint, 64));
+    let grouped = g.members.len() > 1;
+    let mut members = Vec::new();
+    for (i, m) in g.members.iter().enumerate() {
+        let target = if i == 0 {
+            anchor.clone()
+        } else if i < caps.subjects {
+            anchors.take(kind.prefix(), &clip(&m.fingerprint, 64))
+        } else {
+            anchor.clone()
+        };
+        if grouped && i < caps.subjects {
+            members.push(MemberView {
+                anchor: (i > 0).then(|| target.clone()),
+                subject: clip(&m.subject, caps.short),
+                connections: clip(&m.connections.join(", "), caps.short),
+            });
+        }
+        targets.insert(*m as *const Drift, target);
+    }
+    let mut exchanges: Vec<String> = Vec::new();
+    let mut all_exchanges: HashSet<&str> = HashSet::new();
+    for id in g.members.iter().copied().flat_map(|m| m.exchanges.iter()) {
+        if known.contains_key(id.as_str())
+            && all_exchanges.insert(id)
+            && exchanges.len() < caps.exchanges
+            && embed.take(id)
+        {
+            exchanges.push(id.clone());
+        }
+    }
+    let has_evidence = d.before.is_some() || d.after.is_some();
+    let (diff, evidence_note) = if !has_evidence {
+        (Vec::new(), None)
+    } else if with_evidence {
+        let (before, cut_b) = evidence(d.before.as_ref(), caps.evidence_lines);
+        let (after, cut_a) = evidence(d.after.as_ref(), caps.evidence_lines);
+        let note = (cut_b || cut_a)
+            .then(|| "evidence shortened; the full before and after are in run.json".to_string());
+        (side_by_side(&before, &after), note)
+    } else {
+        (
+            Vec::new(),
+            Some("evidence not shown for lower-ranked cards; it is in run.json".to_string()),
+        )
+    };
+    DriftView {
+        anchor,
+        kind: kind.prefix(),
+        rule: clip(d.rule.as_str(), caps.text),
+        severity: d.severity.as_str(),
+        probe: d.probe.as_str(),
+        provider: clip(&d.provider, caps.text),
+        subject: clip(&d.subject, caps.text),
+        path: d.path.as_deref().map(|p| clip(p, caps.text)),
+        count: g.members.len(),
+        endpoints: g.endpoints,
+        connection_count: g.connections.len(),
+        connections: g
+            .connections
             .iter()
-            .map(|p| PendingView {
-                provider: p.provider.clone(),
-                probe: p.probe.as_str(),
-                subject: p.subject.clone(),
-                connection: p.connection.clone(),
-                status: if p.accepted {
-                    format!("{} (written to the baseline)", p.status)
-                } else {
-                    p.status.clone()
-                },
-            })
+            .take(caps.subjects)
+            .map(|c| clip(c, caps.short))
             .collect(),
+        message: clip(&d.message, caps.text),
+        messages_differ: g.members.iter().any(|m| m.message != d.message),
+        suppressed: d.suppressed.as_deref().map(|s| clip(s, caps.text)),
+        members_more: if grouped {
+            g.members.len() - members.len()
+        } else {
+            0
+        },
+        members,
+        diff,
+        evidence_note,
+        exchanges_more: all_exchanges.len() - exchanges.len(),
         exchanges,
     }
 }
@@ -348,93 +661,69 @@ impl Anchors {
     }
 }
 
-fn drift_view(
-    d: &Drift,
-    kind: &str,
-    anchors: &mut Anchors,
-    known: &HashMap<&str, &Exchange>,
-) -> DriftView {
-    DriftView {
-        anchor: anchors.take(kind, &d.fingerprint),
-        rule: d.rule.to_string(),
-        severity: d.severity.as_str(),
-        probe: d.probe.as_str(),
-        provider: d.provider.clone(),
-        subject: d.subject.clone(),
-        path: d.path.clone(),
-        connections: d.connections.clone(),
-        message: d.message.clone(),
-        suppressed: d.suppressed.clone(),
-        diff: if d.before.is_none() && d.after.is_none() {
-            Vec::new()
-        } else {
-            side_by_side(&evidence(d.before.as_ref()), &evidence(d.after.as_ref()))
-        },
-        exchanges: d
-            .exchanges
-            .iter()
-            .filter(|id| known.contains_key(id.as_str()))
-            .cloned()
-            .collect(),
-    }
-}
-
-/// Pretty JSON of one side of the evidence, cut to [`EVIDENCE_LINES`].
-fn evidence(v: Option<&serde_json::Value>) -> String {
+/// Pretty JSON of one side of the evidence, cut to `max_lines` lines of at most
+/// [`EVIDENCE_LINE_CHARS`] characters and about [`EVIDENCE_BYTES`]; and whether it was cut.
+fn evidence(v: Option<&serde_json::Value>, max_lines: usize) -> (String, bool) {
     let Some(v) = v else {
-        return String::new();
+        return (String::new(), false);
     };
     let text = serde_json::to_string_pretty(v).unwrap_or_default();
     let total = text.lines().count();
-    if total <= EVIDENCE_LINES {
-        return text;
-    }
-    let mut cut: String = text
-        .lines()
-        .take(EVIDENCE_LINES)
-        .flat_map(|l| [l, "\n"])
-        .collect();
-    cut.push_str(&format!("… {} more lines", total - EVIDENCE_LINES));
-    cut
-}
-
-fn group(items: Vec<DriftView>) -> Vec<Group> {
-    let mut groups: Vec<Group> = Vec::new();
-    for d in items {
-        match groups.last_mut() {
-            Some(g) if g.provider == d.provider => g.items.push(d),
-            _ => groups.push(Group {
-                provider: d.provider.clone(),
-                items: vec![d],
-            }),
+    let mut out = String::new();
+    let mut shown = 0;
+    let mut cut = false;
+    for line in text.lines() {
+        if shown == max_lines || out.len() >= EVIDENCE_BYTES {
+            break;
         }
+        let clipped = clip(line, EVIDENCE_LINE_CHARS);
+        cut |= clipped.len() != line.len();
+        out.push_str(&clipped);
+        out.push('\n');
+        shown += 1;
     }
-    groups
+    if shown < total {
+        out.push_str(&format!("… {} more lines", total - shown));
+        cut = true;
+    } else {
+        out.pop();
+    }
+    (out, cut)
 }
 
-fn exchange_view(x: &Exchange, mode: crate::run::EvidenceMode) -> ExchangeView {
+fn exchange_view(x: &Exchange, caps: Caps, mode: crate::run::EvidenceMode) -> ExchangeView {
     let (body, cut) = x
         .response
         .as_ref()
         .and_then(|r| r.body.as_deref())
-        .map(cut_body)
+        .map(|b| cut_body(b, caps.body_bytes))
         .unzip();
     let received = x.response.as_ref().map(|r| r.body_bytes).unwrap_or(0);
     let truncated = x.response.as_ref().is_some_and(|r| r.body_truncated) || cut == Some(true);
+    let headers = |h: &[(String, String)]| -> Vec<(String, String)> {
+        h.iter()
+            .take(EXCHANGE_HEADERS)
+            .map(|(k, v)| (clip(k, caps.short), clip(v, caps.short)))
+            .collect()
+    };
     ExchangeView {
-        id: x.id.clone(),
-        provider: x.provider.clone(),
-        connection: x.connection.clone(),
-        purpose: x.purpose.clone(),
-        method: x.request.method.clone(),
-        url: x.request.url.clone(),
-        request_headers: x.request.headers.clone(),
-        request_body: x.request.body.as_deref().map(|b| cut_body(b).0),
+        id: clip(&x.id, caps.text),
+        provider: clip(&x.provider, caps.text),
+        connection: x.connection.as_deref().map(|c| clip(c, caps.text)),
+        purpose: clip(&x.purpose, caps.text),
+        method: clip(&x.request.method, caps.text),
+        url: clip(&x.request.url, caps.text),
+        request_headers: headers(&x.request.headers),
+        request_body: x
+            .request
+            .body
+            .as_deref()
+            .map(|b| cut_body(b, caps.body_bytes).0),
         status: x.response.as_ref().map(|r| r.status),
         response_headers: x
             .response
             .as_ref()
-            .map(|r| r.headers.clone())
+            .map(|r| headers(&r.headers))
             .unwrap_or_default(),
         response_body: body,
         body_note: match mode {
@@ -449,17 +738,17 @@ fn exchange_view(x: &Exchange, mode: crate::run::EvidenceMode) -> ExchangeView {
                 "evidence: none: no header or body kept; {received} bytes received"
             )),
         },
-        error: x.error.clone(),
+        error: x.error.as_deref().map(|e| clip(e, caps.text)),
         duration_ms: x.duration_ms,
     }
 }
 
-/// The first [`EXCHANGE_BODY_BYTES`] of a body (on a char boundary) and whether it was cut.
-fn cut_body(b: &str) -> (String, bool) {
-    if b.len() <= EXCHANGE_BODY_BYTES {
+/// The first `max` bytes of a body (on a char boundary) and whether it was cut.
+fn cut_body(b: &str, max: usize) -> (String, bool) {
+    if b.len() <= max {
         return (b.to_string(), false);
     }
-    let mut end = EXCHANGE_BODY_BYTES;
+    let mut end = max;
     while !b.is_char_boundary(end) {
         end -= 1;
     }
@@ -480,18 +769,20 @@ mod tests {
 
     #[test]
     fn long_bodies_are_cut_on_a_char_boundary() {
-        let body = "é".repeat(EXCHANGE_BODY_BYTES);
-        let (cut, was_cut) = cut_body(&body);
+        let max = Caps::DEFAULT.body_bytes;
+        let body = "é".repeat(max);
+        let (cut, was_cut) = cut_body(&body, max);
         assert!(was_cut);
-        assert_eq!(cut.chars().count(), EXCHANGE_BODY_BYTES / 2 + 1);
-        assert_eq!(cut_body("short"), ("short".to_string(), false));
+        assert_eq!(cut.chars().count(), max / 2 + 1);
+        assert_eq!(cut_body("short", max), ("short".to_string(), false));
     }
 
     #[test]
     fn long_evidence_is_cut_with_a_count() {
         let v = serde_json::Value::Array((0..500).map(serde_json::Value::from).collect());
-        let text = evidence(Some(&v));
-        assert_eq!(text.lines().count(), EVIDENCE_LINES + 1);
+        let (text, cut) = evidence(Some(&v), 200);
+        assert!(cut);
+        assert_eq!(text.lines().count(), 200 + 1);
         assert!(text.ends_with("… 302 more lines"), "{text}");
     }
 }
