@@ -6,6 +6,7 @@
 //! `cargo bench --bench memory`. `MEMORY_BENCH_PLANS=50x1000,500x100` picks the plans
 //! (connections × endpoints), `BENCH_REPS=n` the repetitions (default 3). Per probe:
 //! (VmHWM after the run − VmHWM before it) ÷ probes, from `/proc/self/status`.
+//! `MEMORY_BENCH_WRAP=heaptrack` runs the child under that command (a heap profiler).
 
 mod common;
 
@@ -89,7 +90,16 @@ fn main() {
             (Vec::new(), Vec::new(), Vec::new(), 0.0);
         for _ in 0..reps {
             let world = World::start(&plan, SimOptions::default());
-            let out = Command::new(&exe)
+            // `MEMORY_BENCH_WRAP=heaptrack` runs the child under a profiler.
+            let mut cmd = match std::env::var("MEMORY_BENCH_WRAP") {
+                Ok(wrap) if !wrap.is_empty() => {
+                    let mut c = Command::new(wrap);
+                    c.arg(&exe);
+                    c
+                }
+                _ => Command::new(&exe),
+            };
+            let out = cmd
                 .env("MEMORY_BENCH_CHILD", "1")
                 .env("MEMORY_BENCH_DIR", world.dir.path())
                 .env("SIM_BASE_URL", world.sim.base_url())

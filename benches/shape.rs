@@ -133,9 +133,28 @@ fn record(i: u64, r: &mut Rng, out: &mut String) {
     );
 }
 
-/// `{"data":[records…],"has_more":true,"next":"…"}` of at least `target` bytes (one record for
-/// a small target: about 450 bytes, the size real endpoints answer).
+/// A small answer like a profile endpoint's, about 450 bytes (the size real endpoints answer):
+/// ids, a UUID, timestamps, a URL, an email, numbers, booleans, a null, a nested object, tags.
+fn small_body() -> Vec<u8> {
+    concat!(
+        r#"{"id":48213,"uuid":"1f0e2d3c-4b5a-4697-a8b9-c0d1e2f3a4b5","#,
+        r#""email":"jane.doe@example.com","name":"Jane Doe","#,
+        r#""created_at":"2024-03-14T09:26:53Z","birthday":"1990-07-01","#,
+        r#""avatar_url":"https://cdn.example.com/u/48213.png","locale":"de-DE","#,
+        r#""verified":true,"balance":1204.35,"credits":12,"referrer":null,"#,
+        r#""address":{"street":"Hauptstr. 5","city":"Berlin","zip":"10115","country":"DE"},"#,
+        r#""roles":["admin","billing"],"cursor":"eyJpZCI6NDgyMTN9"}"#
+    )
+    .as_bytes()
+    .to_vec()
+}
+
+/// `{"data":[records…],"has_more":true,"next":"…"}` of at least `target` bytes, or
+/// [`small_body`] for a target under 1 KiB.
 fn body(target: usize) -> Vec<u8> {
+    if target < 1024 {
+        return small_body();
+    }
     let mut out = String::with_capacity(target + 4096);
     out.push_str(r#"{"data":["#);
     let mut rng = Rng(0x9E37_79B9_7F4A_7C15);
