@@ -70,7 +70,7 @@ fn sample(conn: &str, status: u16, body: Option<serde_json::Value>) -> SampleEvi
         connection: conn.into(),
         status,
         content_type: body.as_ref().map(|_| "application/json".to_string()),
-        shape: body.map(|b| crate::probe::shape::infer(&b).unwrap()),
+        shape: body.map(|b| std::sync::Arc::new(crate::probe::shape::infer(&b).unwrap())),
         exchange_id: None,
     }
 }
@@ -232,4 +232,30 @@ fn refresh_stopped_issuing_still_comes_from_a_successful_answer_without_one() {
         "{}",
         stopped.message
     );
+}
+
+/// Samples of one endpoint with equal shapes share one `Arc` (memory per probe, issue 17); a
+/// different shape gets its own, and sharing changes nothing stored.
+#[test]
+fn push_sample_shares_equal_shapes() {
+    let mut ev = SuiteEvidence {
+        samples: vec![Vec::new()],
+        ..healthy_evidence()
+    };
+    ev.push_sample(0, sample("a", 200, Some(json!({"n": 1}))));
+    ev.push_sample(0, sample("b", 200, Some(json!({"n": 2}))));
+    ev.push_sample(0, sample("c", 200, Some(json!({"n": "x"}))));
+    let shapes: Vec<_> = ev.samples[0]
+        .iter()
+        .map(|s| s.shape.clone().unwrap())
+        .collect();
+    assert!(std::sync::Arc::ptr_eq(&shapes[0], &shapes[1]));
+    assert!(!std::sync::Arc::ptr_eq(&shapes[1], &shapes[2]));
+    let stored = serde_json::to_value(&ev.samples[0][1]).unwrap();
+    assert_eq!(
+        stored["shape"],
+        serde_json::to_value(crate::probe::shape::infer(&json!({"n": 2})).unwrap()).unwrap()
+    );
+    let back: SampleEvidence = serde_json::from_value(stored).unwrap();
+    assert_eq!(back, ev.samples[0][1]);
 }

@@ -17,6 +17,7 @@ use crate::probe::values::ConnectionValues;
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
+use std::sync::Arc;
 
 /// Position of the token error probe's facts after every connection's.
 pub(crate) const ERROR_PROBE_POS: usize = usize::MAX;
@@ -124,10 +125,36 @@ pub struct SampleEvidence {
     pub status: u16,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub content_type: Option<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub shape: Option<Shape>,
+    /// Shared between the samples of one endpoint that have the same shape (most do: every
+    /// connection answers alike), so a run holds one copy per distinct shape, not per probe.
+    /// Stored as the shape itself.
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        with = "shared_shape"
+    )]
+    pub shape: Option<Arc<Shape>>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub exchange_id: Option<String>,
+}
+
+/// `Option<Arc<Shape>>` (de)serialised as `Option<Shape>`.
+mod shared_shape {
+    use super::{Arc, Shape};
+    use serde::{Deserialize, Deserializer, Serialize, Serializer};
+
+    pub(super) fn serialize<S: Serializer>(
+        shape: &Option<Arc<Shape>>,
+        s: S,
+    ) -> Result<S::Ok, S::Error> {
+        shape.as_deref().serialize(s)
+    }
+
+    pub(super) fn deserialize<'de, D: Deserializer<'de>>(
+        d: D,
+    ) -> Result<Option<Arc<Shape>>, D::Error> {
+        Ok(Option::<Shape>::deserialize(d)?.map(Arc::new))
+    }
 }
 
 impl From<Sample> for SampleEvidence {
@@ -136,7 +163,7 @@ impl From<Sample> for SampleEvidence {
             connection: s.connection,
             status: s.status,
             content_type: s.content_type,
-            shape: s.shape,
+            shape: s.shape.map(Arc::new),
             exchange_id: s.exchange_id,
         }
     }
@@ -148,7 +175,7 @@ impl From<SampleEvidence> for Sample {
             connection: s.connection,
             status: s.status,
             content_type: s.content_type,
-            shape: s.shape,
+            shape: s.shape.map(Arc::unwrap_or_clone),
             exchange_id: s.exchange_id,
         }
     }
@@ -291,6 +318,24 @@ impl SuiteEvidence {
         self.tokens.extend(other.tokens);
         self.connections.extend(other.connections);
         Ok(())
+    }
+
+    /// Adds endpoint `ei`'s sample, sharing its shape with the endpoint's latest sample when
+    /// they are equal (memory per probe: one shape per distinct answer shape, not per probe).
+    pub(crate) fn push_sample(&mut self, ei: usize, mut sample: SampleEvidence) {
+        let Some(samples) = self.samples.get_mut(ei) else {
+            return;
+        };
+        if let Some(shape) = &sample.shape
+            && let Some(same) = samples
+                .iter()
+                .rev()
+                .find_map(|s| s.shape.as_ref())
+                .filter(|prev| **prev == *shape)
+        {
+            sample.shape = Some(same.clone());
+        }
+        samples.push(sample);
     }
 
     /// The connections that cannot be used this run.

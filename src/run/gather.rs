@@ -533,13 +533,16 @@ impl Absorb<'_> {
                 }
             }
         }
-        ev.samples[ei].push(SampleEvidence {
-            connection: conn_id,
-            status: resp.status,
-            content_type,
-            shape: sample_shape,
-            exchange_id: Some(resp.exchange_id.clone()),
-        });
+        ev.push_sample(
+            ei,
+            SampleEvidence {
+                connection: conn_id,
+                status: resp.status,
+                content_type,
+                shape: sample_shape.map(std::sync::Arc::new),
+                exchange_id: Some(resp.exchange_id.clone()),
+            },
+        );
     }
 }
 
