@@ -67,7 +67,10 @@ pub fn shape_infer(data: &[u8]) {
 
 /// Whether some node of `shape` folded into a map (its path ends in `{}`: no key renders so).
 fn has_map(shape: &shape::Shape) -> bool {
-    shape.flatten().keys().any(|p| p.ends_with(shape::MAP_VALUES))
+    shape
+        .flatten()
+        .keys()
+        .any(|p| p.ends_with(shape::MAP_VALUES))
 }
 
 /// Two JSON documents after a selector byte. High bit set: both are response bodies whose

@@ -122,12 +122,11 @@ fn is_email(s: &str) -> bool {
     if local.is_empty() || domain.contains('@') || s.chars().any(|c| c.is_whitespace()) {
         return false;
     }
-    let labels: Vec<&str> = domain.split('.').collect();
-    let Some(tld) = labels.last() else {
+    // At least two labels, none empty, the last two or more ASCII letters.
+    let Some((_, tld)) = domain.rsplit_once('.') else {
         return false;
     };
-    labels.len() >= 2
-        && labels.iter().all(|l| !l.is_empty())
+    domain.split('.').all(|l| !l.is_empty())
         && tld.len() >= 2
         && tld.chars().all(|c| c.is_ascii_alphabetic())
 }
@@ -516,6 +515,22 @@ impl Shape {
     /// this sample: a repeated key, which `Value` resolves to its last value (the map's value
     /// shape takes repeats without noticing).
     pub(crate) fn field_slot(&mut self, key: &str, sample: u64) -> Option<&mut Shape> {
+        if self.map.is_none() && sample == 1 && self.fields.len() < MAP_KEY_LIMIT {
+            // The node's first object sample (one-off answers have only these): a key is new
+            // unless repeated, so one search instead of two.
+            return match self.fields.entry(key.to_owned()) {
+                std::collections::btree_map::Entry::Vacant(v) => Some(
+                    &mut v
+                        .insert(FieldEntry {
+                            seen: 1,
+                            shape: Shape::empty(),
+                            last: sample,
+                        })
+                        .shape,
+                ),
+                std::collections::btree_map::Entry::Occupied(_) => None,
+            };
+        }
         if self.map.is_none() && !self.fields.contains_key(key) {
             if self.fields.len() < MAP_KEY_LIMIT {
                 let entry = self.fields.entry(key.to_owned()).or_insert(FieldEntry {

@@ -210,7 +210,10 @@ impl<'de> Visitor<'de> for Node<'_, '_> {
             return Err(walk.too_deep(depth));
         }
         walk.enter(depth, true);
-        if map.next_key_seed(Key(&mut walk.levels[depth].key))?.is_none() {
+        if map
+            .next_key_seed(Key(&mut walk.levels[depth].key))?
+            .is_none()
+        {
             into.add_object();
             return Ok(());
         }
@@ -236,7 +239,10 @@ impl<'de> Visitor<'de> for Node<'_, '_> {
                 walk: &mut *walk,
                 depth: depth + 1,
             })?;
-            if map.next_key_seed(Key(&mut walk.levels[depth].key))?.is_none() {
+            if map
+                .next_key_seed(Key(&mut walk.levels[depth].key))?
+                .is_none()
+            {
                 return Ok(());
             }
         }
