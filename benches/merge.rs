@@ -62,7 +62,7 @@ fn shard_run(index: u32, conns: &[String], all: &[String]) -> Run {
                 connection: c.clone(),
                 status: 200,
                 content_type: Some("application/json".into()),
-                shape: shape::infer(&b).ok(),
+                shape: shape::infer(&b).ok().map(std::sync::Arc::new),
                 exchange_id: Some(id.clone()),
             });
             signals[ei].push(SignalsEvidence {

@@ -1,14 +1,19 @@
-//! Shape inference throughput: plain `serde_json` parsing to a `Value`, the Value-based path
-//! (parse + `infer`) and streaming inference (`infer_slice`) on the same generated bodies.
+//! Shape inference speed against a plain `serde_json` parse to a `Value`, measured as an
+//! interleaved A/B: each round times the parse, then streaming inference (`infer_slice`) on the
+//! same bytes, alternating which goes first, and keeps the pairwise ratio parse time ÷
+//! inference time (≥ 1: inference is as fast as parsing). Min, median and max over the rounds.
 //!
-//! `cargo bench --bench shape` (release profile). `SHAPE_BENCH_MIB=10,100` picks the body sizes,
-//! `SHAPE_BENCH_RUNS=5` the runs per measurement; min and median MiB/s are printed.
+//! `cargo bench --bench shape` (release profile). `SHAPE_BENCH_SIZES=450B,10MiB,100MiB` picks the
+//! generated API-like bodies, `SHAPE_BENCH_ROUNDS=31` the rounds (one more warm-up round is not
+//! counted). A body that parses in under 20 ms is timed in batches of calls filling about 20 ms,
+//! the same batch size for both arms.
 //!
 //! A second table times map-like bodies (issue 15) and their peak heap, counted by a global
 //! allocator wrapper: `[{"f0":1},{"f1":1},…]` (distinct-key records, `SHAPE_BENCH_MAP_MIB=8`)
-//! and one object with 500,000 keys (`SHAPE_BENCH_MAP_KEYS=500000`). Targets: the records infer
-//! in under 1 s with a peak under 10× the body; the object's peak stays under 200 MB.
-//! `SHAPE_BENCH_MIB=` (empty) skips the first table.
+//! and one object with 500,000 keys (`SHAPE_BENCH_MAP_KEYS=500000`), `SHAPE_BENCH_RUNS=5` runs
+//! each. Targets: the records infer in under 1 s with a peak under 10× the body; the object's
+//! peak stays under 200 MB. `SHAPE_BENCH_SIZES=` (empty) skips the first table,
+//! `SHAPE_BENCH_MAP_MIB=0` the second.
 
 use driftwatch::probe::shape::{infer, infer_slice};
 use std::alloc::{GlobalAlloc, Layout, System};
@@ -128,9 +133,28 @@ fn record(i: u64, r: &mut Rng, out: &mut String) {
     );
 }
 
-/// `{"data":[records…],"has_more":true,"next":"…"}` of at least `mib` MiB.
-fn body(mib: usize) -> Vec<u8> {
-    let target = mib << 20;
+/// A small answer like a profile endpoint's, about 450 bytes (the size real endpoints answer):
+/// ids, a UUID, timestamps, a URL, an email, numbers, booleans, a null, a nested object, tags.
+fn small_body() -> Vec<u8> {
+    concat!(
+        r#"{"id":48213,"uuid":"1f0e2d3c-4b5a-4697-a8b9-c0d1e2f3a4b5","#,
+        r#""email":"jane.doe@example.com","name":"Jane Doe","#,
+        r#""created_at":"2024-03-14T09:26:53Z","birthday":"1990-07-01","#,
+        r#""avatar_url":"https://cdn.example.com/u/48213.png","locale":"de-DE","#,
+        r#""verified":true,"balance":1204.35,"credits":12,"referrer":null,"#,
+        r#""address":{"street":"Hauptstr. 5","city":"Berlin","zip":"10115","country":"DE"},"#,
+        r#""roles":["admin","billing"],"cursor":"eyJpZCI6NDgyMTN9"}"#
+    )
+    .as_bytes()
+    .to_vec()
+}
+
+/// `{"data":[records…],"has_more":true,"next":"…"}` of at least `target` bytes, or
+/// [`small_body`] for a target under 1 KiB.
+fn body(target: usize) -> Vec<u8> {
+    if target < 1024 {
+        return small_body();
+    }
     let mut out = String::with_capacity(target + 4096);
     out.push_str(r#"{"data":["#);
     let mut rng = Rng(0x9E37_79B9_7F4A_7C15);
@@ -201,6 +225,9 @@ fn map_bodies(runs: usize) {
         .ok()
         .and_then(|s| s.parse().ok())
         .unwrap_or(500_000);
+    if mib == 0 {
+        return;
+    }
     println!();
     println!("| body | path | min s | median s | peak heap MB | peak ÷ body |");
     println!("|---|---|---|---|---|---|");
@@ -252,49 +279,106 @@ fn map_bodies(runs: usize) {
     }
 }
 
+/// A body size: `450B`, `10MiB`, `1KiB`.
+fn parse_size(s: &str) -> Option<(String, usize)> {
+    let s = s.trim();
+    let digits = s.find(|c: char| !c.is_ascii_digit()).unwrap_or(s.len());
+    let n: usize = s[..digits].parse().ok()?;
+    let unit = match &s[digits..] {
+        "" | "B" => 1,
+        "KiB" => 1 << 10,
+        "MiB" => 1 << 20,
+        _ => return None,
+    };
+    Some((s.to_owned(), n * unit))
+}
+
+/// Seconds per call of `f`, timed over `batch` calls.
+fn per_call(batch: usize, f: &mut dyn FnMut()) -> f64 {
+    let start = Instant::now();
+    for _ in 0..batch {
+        f();
+    }
+    start.elapsed().as_secs_f64() / batch as f64
+}
+
+/// (min, median, max) of a non-empty sample.
+fn spread(xs: &[f64]) -> (f64, f64, f64) {
+    let mut v = xs.to_vec();
+    v.sort_by(f64::total_cmp);
+    let n = v.len();
+    let median = if n % 2 == 1 {
+        v[n / 2]
+    } else {
+        (v[n / 2 - 1] + v[n / 2]) / 2.0
+    };
+    (v[0], median, v[n - 1])
+}
+
+/// The interleaved A/B table: parse to `Value` against `infer_slice`, pairwise per round.
+fn ab_table(sizes: &[(String, usize)], rounds: usize) {
+    println!(
+        "| body | bytes | rounds × batch | parse µs (median) | infer µs (median) | \
+         ratio parse ÷ infer min | median | max |"
+    );
+    println!("|---|---|---|---|---|---|---|---|");
+    for (name, target) in sizes {
+        let bytes = body(*target);
+        // Same answer both ways, or the comparison means nothing.
+        let parsed: serde_json::Value = serde_json::from_slice(&bytes).expect("generated json");
+        assert_eq!(infer(&parsed).ok(), infer_slice(&bytes).ok());
+        drop(parsed);
+        let mut parse = || {
+            black_box(serde_json::from_slice::<serde_json::Value>(black_box(&bytes)).ok());
+        };
+        let mut shape = || {
+            black_box(infer_slice(black_box(&bytes)).ok());
+        };
+        // Batch so that one timed block lasts about 20 ms (one call for large bodies).
+        let once = per_call(1, &mut parse);
+        let batch = ((0.02 / once.max(1e-9)) as usize).clamp(1, 1_000_000);
+        let (mut ratios, mut parse_t, mut infer_t) = (Vec::new(), Vec::new(), Vec::new());
+        for round in 0..=rounds {
+            let (p, i) = if round % 2 == 0 {
+                let p = per_call(batch, &mut parse);
+                (p, per_call(batch, &mut shape))
+            } else {
+                let i = per_call(batch, &mut shape);
+                (per_call(batch, &mut parse), i)
+            };
+            if round == 0 {
+                continue; // warm-up
+            }
+            ratios.push(p / i);
+            parse_t.push(p);
+            infer_t.push(i);
+        }
+        let (min, median, max) = spread(&ratios);
+        println!(
+            "| {name} | {} | {rounds} × {batch} | {:.1} | {:.1} | {min:.2}× | {median:.2}× | {max:.2}× |",
+            bytes.len(),
+            spread(&parse_t).1 * 1e6,
+            spread(&infer_t).1 * 1e6,
+        );
+    }
+}
+
 fn main() {
-    let sizes: Vec<usize> = std::env::var("SHAPE_BENCH_MIB")
-        .unwrap_or_else(|_| "10,100".to_owned())
+    let sizes: Vec<(String, usize)> = std::env::var("SHAPE_BENCH_SIZES")
+        .unwrap_or_else(|_| "450B,10MiB,100MiB".to_owned())
         .split(',')
-        .filter_map(|s| s.trim().parse().ok())
+        .filter_map(parse_size)
         .collect();
+    let rounds: usize = std::env::var("SHAPE_BENCH_ROUNDS")
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(31)
+        .max(1);
     let runs: usize = std::env::var("SHAPE_BENCH_RUNS")
         .ok()
         .and_then(|s| s.parse().ok())
         .unwrap_or(5)
         .max(1);
-    println!("| body | path | min s | median s | MiB/s (median) | vs parse |");
-    println!("|---|---|---|---|---|---|");
-    for mib in sizes {
-        let bytes = body(mib);
-        let size = bytes.len() as f64 / (1u64 << 20) as f64;
-        // Same answer both ways, or the comparison means nothing.
-        let parsed: serde_json::Value = serde_json::from_slice(&bytes).expect("generated json");
-        assert_eq!(infer(&parsed).ok(), infer_slice(&bytes).ok());
-        drop(parsed);
-        let parse = time(runs, || {
-            black_box(serde_json::from_slice::<serde_json::Value>(black_box(&bytes)).ok());
-        });
-        let value_path = time(runs, || {
-            let v: serde_json::Value = serde_json::from_slice(black_box(&bytes)).expect("json");
-            black_box(infer(&v).ok());
-        });
-        let streaming = time(runs, || {
-            black_box(infer_slice(black_box(&bytes)).ok());
-        });
-        for (name, (min, median)) in [
-            ("serde_json parse to Value", parse),
-            ("parse + infer (old path)", value_path),
-            ("infer_slice (streaming)", streaming),
-        ] {
-            println!(
-                "| {size:.0} MiB | {name} | {:.3} | {:.3} | {:.0} | {:.2}× |",
-                min.as_secs_f64(),
-                median.as_secs_f64(),
-                size / median.as_secs_f64(),
-                parse.1.as_secs_f64() / median.as_secs_f64(),
-            );
-        }
-    }
+    ab_table(&sizes, rounds);
     map_bodies(runs);
 }

@@ -46,9 +46,10 @@ pub fn shape_infer(data: &[u8]) {
     match (parsed, streamed) {
         (Ok(value), Ok(streamed)) => {
             let inferred = shape::infer(&value).expect("serde_json bounds depth below MAX_DEPTH");
-            if has_map_sized_object(&value) {
-                // Past the map limit a repeated key's earlier value already merged into the map's
-                // value shape (documented in shape_stream.rs); without repeats the paths agree.
+            if has_map(&streamed) {
+                // In a node that became a map a repeated key's earlier value already merged into
+                // the map's value shape (documented in shape_stream.rs); without repeats the
+                // paths agree.
                 let unique = serde_json::to_vec(&value).expect("a Value serialises");
                 let again = shape::infer_slice(&unique).expect("serialised from a Value");
                 assert_eq!(inferred, again);
@@ -67,13 +68,12 @@ pub fn shape_infer(data: &[u8]) {
     }
 }
 
-/// Whether `value` holds an object with more keys than `shape::MAP_KEY_LIMIT`.
-fn has_map_sized_object(value: &Value) -> bool {
-    match value {
-        Value::Object(m) => m.len() > shape::MAP_KEY_LIMIT || m.values().any(has_map_sized_object),
-        Value::Array(items) => items.iter().any(has_map_sized_object),
-        _ => false,
-    }
+/// Whether some node of `shape` folded into a map (its path ends in `{}`: no key renders so).
+fn has_map(shape: &shape::Shape) -> bool {
+    shape
+        .flatten()
+        .keys()
+        .any(|p| p.ends_with(shape::MAP_VALUES))
 }
 
 /// Two JSON documents after a selector byte. High bit set: both are response bodies whose

@@ -98,11 +98,16 @@ impl World {
     }
 
     pub fn options(&self) -> RunOptions {
+        World::options_in(self.dir.path())
+    }
+
+    /// The run options of the suite a `World` wrote into `dir`.
+    pub fn options_in(dir: &std::path::Path) -> RunOptions {
         RunOptions {
-            suites: vec![self.suite.clone()],
-            snapshots: self.dir.path().join("snapshots"),
-            reports: self.dir.path().join("reports"),
-            credentials: self.dir.path().join("credentials.json"),
+            suites: vec![dir.join("bench.yaml")],
+            snapshots: dir.join("snapshots"),
+            reports: dir.join("reports"),
+            credentials: dir.join("credentials.json"),
             credential_helper: None,
             allow_insecure_http: false,
             update: UpdateMode::No,

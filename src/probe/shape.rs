@@ -122,12 +122,11 @@ fn is_email(s: &str) -> bool {
     if local.is_empty() || domain.contains('@') || s.chars().any(|c| c.is_whitespace()) {
         return false;
     }
-    let labels: Vec<&str> = domain.split('.').collect();
-    let Some(tld) = labels.last() else {
+    // At least two labels, none empty, the last two or more ASCII letters.
+    let Some((_, tld)) = domain.rsplit_once('.') else {
         return false;
     };
-    labels.len() >= 2
-        && labels.iter().all(|l| !l.is_empty())
+    domain.split('.').all(|l| !l.is_empty())
         && tld.len() >= 2
         && tld.chars().all(|c| c.is_ascii_alphabetic())
 }
@@ -156,6 +155,136 @@ fn has_known_scheme(s: &str) -> bool {
         .any(|p| t.get(..p.len()).is_some_and(|h| h.eq_ignore_ascii_case(p)))
 }
 
+/// A set of [`JsonType`]s as one bit each: no allocation per node. Serialises like the
+/// `BTreeSet<JsonType>` it replaces (a sorted list), so stored shapes read the same.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+struct TypeSet(u8);
+
+const ALL_TYPES: [JsonType; 7] = [
+    JsonType::Null,
+    JsonType::Boolean,
+    JsonType::Integer,
+    JsonType::Number,
+    JsonType::String,
+    JsonType::Array,
+    JsonType::Object,
+];
+
+impl TypeSet {
+    fn bit(t: JsonType) -> u8 {
+        1 << (t as u8)
+    }
+
+    fn is_empty(&self) -> bool {
+        self.0 == 0
+    }
+
+    fn contains(self, t: JsonType) -> bool {
+        self.0 & Self::bit(t) != 0
+    }
+
+    /// Adds `t`, keeping the set canonical (integer absorbed by number).
+    fn insert(&mut self, t: JsonType) {
+        self.0 |= Self::bit(t);
+        self.absorb_integer();
+    }
+
+    fn union(&mut self, other: TypeSet) {
+        self.0 |= other.0;
+        self.absorb_integer();
+    }
+
+    fn absorb_integer(&mut self) {
+        if self.contains(JsonType::Number) {
+            self.0 &= !Self::bit(JsonType::Integer);
+        }
+    }
+
+    fn iter(self) -> impl Iterator<Item = JsonType> {
+        ALL_TYPES.into_iter().filter(move |t| self.contains(*t))
+    }
+}
+
+impl Serialize for TypeSet {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.collect_seq(self.iter())
+    }
+}
+
+impl<'de> Deserialize<'de> for TypeSet {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        // Not canonicalised: an older body may hold `integer` and `number`; `descriptor`
+        // absorbs on the way out, as it did for the set this replaces.
+        let types = BTreeSet::<JsonType>::deserialize(d)?;
+        Ok(TypeSet(
+            types.into_iter().fold(0, |acc, t| acc | TypeSet::bit(t)),
+        ))
+    }
+}
+
+/// A set of `Option<StringFormat>` (`None`: a string with no format) as one bit each, sorted
+/// and serialised like the `BTreeSet<Option<StringFormat>>` it replaces.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+struct FormatSet(u8);
+
+const ALL_FORMATS: [Option<StringFormat>; 6] = [
+    None,
+    Some(StringFormat::DateTime),
+    Some(StringFormat::Date),
+    Some(StringFormat::Uri),
+    Some(StringFormat::Email),
+    Some(StringFormat::Uuid),
+];
+
+impl FormatSet {
+    fn bit(f: Option<StringFormat>) -> u8 {
+        match f {
+            None => 1,
+            Some(f) => 2 << (f as u8),
+        }
+    }
+
+    fn is_empty(&self) -> bool {
+        self.0 == 0
+    }
+
+    fn insert(&mut self, f: Option<StringFormat>) {
+        self.0 |= Self::bit(f);
+    }
+
+    fn iter(self) -> impl Iterator<Item = Option<StringFormat>> {
+        ALL_FORMATS
+            .into_iter()
+            .filter(move |f| self.0 & Self::bit(*f) != 0)
+    }
+
+    /// The one format all samples share (`None` when they share none or have none).
+    fn only(self) -> Option<StringFormat> {
+        if self.0.count_ones() == 1 {
+            self.iter().next().flatten()
+        } else {
+            None
+        }
+    }
+}
+
+impl Serialize for FormatSet {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.collect_seq(self.iter())
+    }
+}
+
+impl<'de> Deserialize<'de> for FormatSet {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let formats = BTreeSet::<Option<StringFormat>>::deserialize(d)?;
+        Ok(FormatSet(
+            formats
+                .into_iter()
+                .fold(0, |acc, f| acc | FormatSet::bit(f)),
+        ))
+    }
+}
+
 /// The shape of one node, accumulated over samples. The representation is canonical so that
 /// `merge` is exactly commutative and associative: fields and a map exist only when `Object`
 /// was seen (never both: a map has no named fields), items only when `Array` was seen, formats
@@ -163,11 +292,11 @@ fn has_known_scheme(s: &str) -> bool {
 /// field) so merging costs only the other side's keys, never a walk over this side's.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Shape {
-    #[serde(default, skip_serializing_if = "BTreeSet::is_empty")]
-    types: BTreeSet<JsonType>,
+    #[serde(default, skip_serializing_if = "TypeSet::is_empty")]
+    types: TypeSet,
     /// Formats of all string samples; `None` stands for "no format" so a mix stays visible.
-    #[serde(default, skip_serializing_if = "BTreeSet::is_empty")]
-    formats: BTreeSet<Option<StringFormat>>,
+    #[serde(default, skip_serializing_if = "FormatSet::is_empty")]
+    formats: FormatSet,
     /// How many object samples this node had: a field is required when it was in all of them.
     #[serde(default, skip_serializing_if = "is_zero")]
     objects: u64,
@@ -185,10 +314,21 @@ fn is_zero(n: &u64) -> bool {
 }
 
 /// A field of an object node: its shape and in how many of the node's object samples it was.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 struct FieldEntry {
     seen: u64,
     shape: Shape,
+    /// The node's object sample that last had this key, while one inference accumulates into
+    /// the node: the same number twice is a repeated key within one object. Not part of the
+    /// shape (not compared, not stored).
+    #[serde(skip)]
+    last: u64,
+}
+
+impl PartialEq for FieldEntry {
+    fn eq(&self, other: &Self) -> bool {
+        self.seen == other.seen && self.shape == other.shape
+    }
 }
 
 /// Integer is a subtype of number: a set holding `number` drops `integer`, so the merged type of
@@ -227,74 +367,78 @@ impl FieldShape {
 
 /// Infers the shape of one sample. Nesting deeper than [`MAX_DEPTH`] containers is an error.
 pub fn infer(value: &serde_json::Value) -> Result<Shape, ShapeError> {
-    let mut path = String::from("$");
-    infer_at(value, 0, &mut path)
-}
-
-/// Depth-bounded recursion: at most `MAX_DEPTH` frames, so the stack stays small.
-fn infer_at(
-    value: &serde_json::Value,
-    depth: usize,
-    path: &mut String,
-) -> Result<Shape, ShapeError> {
-    use serde_json::Value;
     let mut shape = Shape::empty();
-    match value {
-        Value::Null => {
-            shape.types.insert(JsonType::Null);
-        }
-        Value::Bool(_) => {
-            shape.types.insert(JsonType::Boolean);
-        }
-        Value::Number(n) => {
-            let t = if n.is_i64() || n.is_u64() {
-                JsonType::Integer
-            } else {
-                JsonType::Number
-            };
-            shape.types.insert(t);
-        }
-        Value::String(s) => {
-            shape.types.insert(JsonType::String);
-            shape.formats.insert(StringFormat::detect(s));
-        }
-        Value::Array(items) => {
-            check_depth(depth, path)?;
-            shape.types.insert(JsonType::Array);
-            let len = path.len();
-            path.push_str("[]");
-            let mut merged = Shape::empty();
-            for item in items {
-                merged.merge_from(infer_at(item, depth + 1, path)?);
-            }
-            path.truncate(len);
-            shape.items = Some(Box::new(merged));
-        }
-        Value::Object(map) => {
-            check_depth(depth, path)?;
-            shape.types.insert(JsonType::Object);
-            shape.objects = 1;
-            for (key, child) in map {
-                let len = path.len();
-                push_key(path, key);
-                let child = infer_at(child, depth + 1, path)?;
-                path.truncate(len);
-                shape.add_field(key.clone(), child);
-            }
-        }
-    }
+    let mut path = Vec::new();
+    walk(value, &mut shape, &mut path)?;
     Ok(shape)
 }
 
-fn check_depth(depth: usize, path: &str) -> Result<(), ShapeError> {
-    if depth >= MAX_DEPTH {
-        Err(ShapeError::TooDeep {
-            max: MAX_DEPTH,
-            path: path.to_owned(),
-        })
-    } else {
-        Ok(())
+/// One step of the path from the root to the node being walked.
+pub(crate) enum Segment<'a> {
+    Items,
+    Key(&'a str),
+}
+
+/// The depth error at the container reached by `path` (one segment per enclosing container).
+pub(crate) fn too_deep<'a>(path: impl IntoIterator<Item = Segment<'a>>) -> ShapeError {
+    let mut p = String::from("$");
+    for segment in path {
+        match segment {
+            Segment::Items => p.push_str("[]"),
+            Segment::Key(k) => push_key(&mut p, k),
+        }
     }
+    ShapeError::TooDeep {
+        max: MAX_DEPTH,
+        path: p,
+    }
+}
+
+/// Accumulates one sample into `into`. Depth-bounded recursion: at most `MAX_DEPTH` frames, so
+/// the stack stays small; `path` holds one segment per enclosing container.
+fn walk<'v>(
+    value: &'v serde_json::Value,
+    into: &mut Shape,
+    path: &mut Vec<Segment<'v>>,
+) -> Result<(), ShapeError> {
+    use serde_json::Value;
+    match value {
+        Value::Null => into.add_type(JsonType::Null),
+        Value::Bool(_) => into.add_type(JsonType::Boolean),
+        Value::Number(n) => into.add_type(if n.is_i64() || n.is_u64() {
+            JsonType::Integer
+        } else {
+            JsonType::Number
+        }),
+        Value::String(s) => into.add_string(s),
+        Value::Array(items) => {
+            if path.len() >= MAX_DEPTH {
+                return Err(too_deep(path.drain(..)));
+            }
+            let acc = into.add_array();
+            path.push(Segment::Items);
+            for item in items {
+                walk(item, acc, path)?;
+            }
+            path.pop();
+        }
+        Value::Object(map) => {
+            if path.len() >= MAX_DEPTH {
+                return Err(too_deep(path.drain(..)));
+            }
+            let sample = into.add_object();
+            for (key, child) in map {
+                // A `Map` has unique keys: never a repeat.
+                let Some(slot) = into.field_slot(key, sample) else {
+                    continue;
+                };
+                path.push(Segment::Key(key));
+                walk(child, slot, path)?;
+                path.pop();
+            }
+        }
+    }
+    Ok(())
 }
 
 /// The path segment of a map's values: `$.by_id{}`. No key renders as `{}` (`push_key` brackets
@@ -327,8 +471,8 @@ impl Shape {
     /// The shape of no samples: the identity of [`Shape::merge`].
     pub fn empty() -> Shape {
         Shape {
-            types: BTreeSet::new(),
-            formats: BTreeSet::new(),
+            types: TypeSet::default(),
+            formats: FormatSet::default(),
             objects: 0,
             fields: BTreeMap::new(),
             map: None,
@@ -339,6 +483,77 @@ impl Shape {
     /// True when no sample contributed to this shape.
     pub fn is_empty(&self) -> bool {
         self.types.is_empty()
+    }
+
+    /// Accumulates a scalar sample of type `t` (not a string).
+    pub(crate) fn add_type(&mut self, t: JsonType) {
+        self.types.insert(t);
+    }
+
+    /// Accumulates a string sample.
+    pub(crate) fn add_string(&mut self, s: &str) {
+        self.types.insert(JsonType::String);
+        self.formats.insert(StringFormat::detect(s));
+    }
+
+    /// Accumulates an array sample; its items accumulate into the returned shape.
+    pub(crate) fn add_array(&mut self) -> &mut Shape {
+        self.types.insert(JsonType::Array);
+        self.items.get_or_insert_with(|| Box::new(Shape::empty()))
+    }
+
+    /// Accumulates an object sample; returns its number, which [`Shape::field_slot`] takes for
+    /// each of its keys.
+    pub(crate) fn add_object(&mut self) -> u64 {
+        self.types.insert(JsonType::Object);
+        self.objects = self.objects.saturating_add(1);
+        self.objects
+    }
+
+    /// The shape the value of `key` in object sample `sample` accumulates into: the field's
+    /// (counting it as seen), or the map's value shape. `None` when the key already appeared in
+    /// this sample: a repeated key, which `Value` resolves to its last value (the map's value
+    /// shape takes repeats without noticing).
+    pub(crate) fn field_slot(&mut self, key: &str, sample: u64) -> Option<&mut Shape> {
+        if self.map.is_none() && sample == 1 && self.fields.len() < MAP_KEY_LIMIT {
+            // The node's first object sample (one-off answers have only these): a key is new
+            // unless repeated, so one search instead of two.
+            return match self.fields.entry(key.to_owned()) {
+                std::collections::btree_map::Entry::Vacant(v) => Some(
+                    &mut v
+                        .insert(FieldEntry {
+                            seen: 1,
+                            shape: Shape::empty(),
+                            last: sample,
+                        })
+                        .shape,
+                ),
+                std::collections::btree_map::Entry::Occupied(_) => None,
+            };
+        }
+        if self.map.is_none() && !self.fields.contains_key(key) {
+            if self.fields.len() < MAP_KEY_LIMIT {
+                let entry = self.fields.entry(key.to_owned()).or_insert(FieldEntry {
+                    seen: 1,
+                    shape: Shape::empty(),
+                    last: sample,
+                });
+                return Some(&mut entry.shape);
+            }
+            // One key too many: fold (the new key's shape is still empty, so folding before it
+            // is added is the same as after).
+            self.fold_into_map();
+        }
+        if let Some(map) = self.map.as_deref_mut() {
+            return Some(map);
+        }
+        let entry = self.fields.get_mut(key)?;
+        if entry.last == sample {
+            return None;
+        }
+        entry.last = sample;
+        entry.seen = entry.seen.saturating_add(1);
+        Some(&mut entry.shape)
     }
 
     /// The shape of all samples of `self` and `other` together.
@@ -360,9 +575,8 @@ impl Shape {
             map,
             items,
         } = other;
-        self.types.extend(types);
-        absorb_integer(&mut self.types);
-        self.formats.extend(formats);
+        self.types.union(types);
+        self.formats.0 |= formats.0;
         self.objects = self.objects.saturating_add(objects);
         if self.map.is_some() || map.is_some() {
             // A map on either side makes the result a map: every value of both sides merges
@@ -398,29 +612,15 @@ impl Shape {
         }
     }
 
-    /// Adds one key of one object sample (the node's `objects` already counts that sample). A
-    /// repeated key replaces the earlier value, as `serde_json::Value` does, until the node is a
-    /// map: then every value merges into the map's value shape.
-    pub(crate) fn add_field(&mut self, key: String, value: Shape) {
-        if let Some(map) = &mut self.map {
-            map.merge_from(value);
-            return;
-        }
-        self.fields.insert(
-            key,
-            FieldEntry {
-                seen: 1,
-                shape: value,
-            },
-        );
-        self.fold_if_too_many_keys();
-    }
-
     /// Folds the named fields into a map shape once there are more than [`MAP_KEY_LIMIT`].
     fn fold_if_too_many_keys(&mut self) {
-        if self.fields.len() <= MAP_KEY_LIMIT {
-            return;
+        if self.fields.len() > MAP_KEY_LIMIT {
+            self.fold_into_map();
         }
+    }
+
+    /// Makes the node a map: every named field's shape merges into the map's value shape.
+    fn fold_into_map(&mut self) {
         let value = self.map.get_or_insert_with(|| Box::new(Shape::empty()));
         for (_, entry) in std::mem::take(&mut self.fields) {
             value.merge_from(entry.shape);
@@ -464,16 +664,12 @@ impl Shape {
     }
 
     fn descriptor(&self, required: bool) -> FieldShape {
-        let format = match (self.formats.len(), self.formats.first()) {
-            (1, Some(f)) => *f,
-            _ => None,
-        };
-        let mut types = self.types.clone();
         // Canonical already when built by `infer`/`merge`; a deserialised shape may not be.
+        let mut types: BTreeSet<JsonType> = self.types.iter().collect();
         absorb_integer(&mut types);
         FieldShape {
             types,
-            format,
+            format: self.formats.only(),
             required,
         }
     }

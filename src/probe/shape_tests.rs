@@ -764,3 +764,38 @@ fn fuzz_shape_infer_invariants_hold_for_map_sized_objects() {
     crate::fuzzing::shape_infer(&first);
     crate::fuzzing::shape_infer(br#"{"a": [1, 2.5, {"b": null}], "a": 3}"#);
 }
+
+/// A key repeated inside one array item (not a map) counts once with its last value on the
+/// streaming path too: it falls back to parse + infer instead of merging both values.
+#[test]
+fn repeated_key_inside_an_array_item_keeps_the_last_value() {
+    let dup = br#"[{"a": 1, "b": true}, {"a": 2, "a": "x"}]"#;
+    let streamed = infer_slice(dup).unwrap();
+    assert_eq!(
+        streamed,
+        infer(&serde_json::from_slice(dup).unwrap()).unwrap()
+    );
+    assert_eq!(
+        streamed.flatten().into_iter().collect::<Vec<_>>(),
+        vec![
+            entry("$", fs(&[Array], None, true)),
+            entry("$[]", fs(&[Object], None, true)),
+            entry("$[].a", fs(&[Integer, STR], None, true)),
+            entry("$[].b", fs(&[Boolean], None, false)),
+        ]
+    );
+}
+
+/// Stored shapes read and write exactly as the sets they replaced: sorted type names, formats
+/// with `null` for "no format" first.
+#[test]
+fn shape_serialises_types_and_formats_as_sorted_lists() {
+    let shape = infer(&json!(["2024-05-01", "x", 1, 2.5, null])).unwrap();
+    let stored = serde_json::to_value(&shape).unwrap();
+    assert_eq!(
+        stored,
+        json!({"types": ["array"], "items": {"types": ["null", "number", "string"], "formats": [null, "date"]}})
+    );
+    let back: Shape = serde_json::from_value(stored).unwrap();
+    assert_eq!(back, shape);
+}

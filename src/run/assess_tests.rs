@@ -70,7 +70,7 @@ fn sample(conn: &str, status: u16, body: Option<serde_json::Value>) -> SampleEvi
         connection: conn.into(),
         status,
         content_type: body.as_ref().map(|_| "application/json".to_string()),
-        shape: body.map(|b| crate::probe::shape::infer(&b).unwrap()),
+        shape: body.map(|b| std::sync::Arc::new(crate::probe::shape::infer(&b).unwrap())),
         exchange_id: None,
     }
 }
@@ -244,7 +244,7 @@ fn refresh_stopped_issuing_still_comes_from_a_successful_answer_without_one() {
 struct Row {
     name: &'static str,
     change: fn(&mut SuiteEvidence),
-    drifts: &'static [&'static str],
+    drifts: &'static [Rule],
     /// `(observation key, status)` of the pending snapshots (`--update new`).
     pending: &'static [(&'static str, &'static str)],
 }
@@ -261,25 +261,25 @@ fn assess_table_evidence_in_drifts_and_pending_snapshots_out() {
         Row {
             name: "a field only b answered is gone",
             change: |ev| ev.samples[0][1] = sample("b", 200, Some(json!({"id": 2}))),
-            drifts: &["schema.field-removed"],
+            drifts: &[Rule::SchemaFieldRemoved],
             pending: &[("p/schema/me", "changed")],
         },
         Row {
             name: "a field changes type",
             change: |ev| ev.samples[0][0] = sample("a", 200, Some(json!({"id": "1"}))),
-            drifts: &["schema.type-changed"],
+            drifts: &[Rule::SchemaTypeChanged],
             pending: &[("p/schema/me", "changed")],
         },
         Row {
             name: "a metric becomes zero for one connection",
             change: |ev| ev.values[0][0] = values("a", 0),
-            drifts: &["values.zeroed-for-subset"],
+            drifts: &[Rule::ValuesZeroedForSubset],
             pending: &[("p/values/me", "changed")],
         },
         Row {
             name: "a metric becomes zero for every connection",
             change: |ev| ev.values[0] = vec![values("a", 0), values("b", 0)],
-            drifts: &["values.zeroed"],
+            drifts: &[Rule::ValuesZeroed],
             pending: &[("p/values/me", "changed")],
         },
         Row {
@@ -293,7 +293,7 @@ fn assess_table_evidence_in_drifts_and_pending_snapshots_out() {
                     },
                 )
             },
-            drifts: &["deprecation.announced"],
+            drifts: &[Rule::DeprecationAnnounced],
             pending: &[("p/deprecation/me", "changed")],
         },
         Row {
@@ -314,7 +314,9 @@ fn assess_table_evidence_in_drifts_and_pending_snapshots_out() {
         let a = assess(ev, &store, UpdateMode::New, Utc::now()).unwrap();
         let mut rules: Vec<&str> = a.drifts.iter().map(|d| d.rule.as_str()).collect();
         rules.sort();
-        assert_eq!(rules, row.drifts, "{}", row.name);
+        let mut expected: Vec<&str> = row.drifts.iter().map(|r| r.id()).collect();
+        expected.sort();
+        assert_eq!(rules, expected, "{}", row.name);
         let pending: Vec<(String, &str)> = a
             .pending
             .iter()
@@ -404,4 +406,30 @@ fn assess_table_first_run_every_observation_is_new_and_written() {
             store.reject(&crate::baseline::Filter::default()).unwrap();
         }
     }
+}
+
+/// Samples of one endpoint with equal shapes share one `Arc` (memory per probe, issue 17); a
+/// different shape gets its own, and sharing changes nothing stored.
+#[test]
+fn push_sample_shares_equal_shapes() {
+    let mut ev = SuiteEvidence {
+        samples: vec![Vec::new()],
+        ..healthy_evidence()
+    };
+    ev.push_sample(0, sample("a", 200, Some(json!({"n": 1}))));
+    ev.push_sample(0, sample("b", 200, Some(json!({"n": 2}))));
+    ev.push_sample(0, sample("c", 200, Some(json!({"n": "x"}))));
+    let shapes: Vec<_> = ev.samples[0]
+        .iter()
+        .map(|s| s.shape.clone().unwrap())
+        .collect();
+    assert!(std::sync::Arc::ptr_eq(&shapes[0], &shapes[1]));
+    assert!(!std::sync::Arc::ptr_eq(&shapes[1], &shapes[2]));
+    let stored = serde_json::to_value(&ev.samples[0][1]).unwrap();
+    assert_eq!(
+        stored["shape"],
+        serde_json::to_value(crate::probe::shape::infer(&json!({"n": 2})).unwrap()).unwrap()
+    );
+    let back: SampleEvidence = serde_json::from_value(stored).unwrap();
+    assert_eq!(back, ev.samples[0][1]);
 }

@@ -17,6 +17,7 @@ use crate::probe::values::ConnectionValues;
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
+use std::sync::Arc;
 
 /// Position of the token error probe's facts after every connection's.
 pub(crate) const ERROR_PROBE_POS: usize = usize::MAX;
@@ -124,10 +125,36 @@ pub struct SampleEvidence {
     pub status: u16,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub content_type: Option<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub shape: Option<Shape>,
+    /// Shared between the samples of one endpoint that have the same shape (most do: every
+    /// connection answers alike), so a run holds one copy per distinct shape, not per probe.
+    /// Stored as the shape itself.
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        with = "shared_shape"
+    )]
+    pub shape: Option<Arc<Shape>>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub exchange_id: Option<String>,
+}
+
+/// `Option<Arc<Shape>>` (de)serialised as `Option<Shape>`.
+mod shared_shape {
+    use super::{Arc, Shape};
+    use serde::{Deserialize, Deserializer, Serialize, Serializer};
+
+    pub(super) fn serialize<S: Serializer>(
+        shape: &Option<Arc<Shape>>,
+        s: S,
+    ) -> Result<S::Ok, S::Error> {
+        shape.as_deref().serialize(s)
+    }
+
+    pub(super) fn deserialize<'de, D: Deserializer<'de>>(
+        d: D,
+    ) -> Result<Option<Arc<Shape>>, D::Error> {
+        Ok(Option::<Shape>::deserialize(d)?.map(Arc::new))
+    }
 }
 
 impl From<Sample> for SampleEvidence {
@@ -136,7 +163,7 @@ impl From<Sample> for SampleEvidence {
             connection: s.connection,
             status: s.status,
             content_type: s.content_type,
-            shape: s.shape,
+            shape: s.shape.map(Arc::new),
             exchange_id: s.exchange_id,
         }
     }
@@ -148,7 +175,7 @@ impl From<SampleEvidence> for Sample {
             connection: s.connection,
             status: s.status,
             content_type: s.content_type,
-            shape: s.shape,
+            shape: s.shape.map(Arc::unwrap_or_clone),
             exchange_id: s.exchange_id,
         }
     }
@@ -293,6 +320,15 @@ impl SuiteEvidence {
         Ok(())
     }
 
+    /// Adds endpoint `ei`'s sample, sharing its shape with the endpoint's latest sample when
+    /// they are equal (memory per probe: one shape per distinct answer shape, not per probe).
+    #[cfg(test)]
+    pub(crate) fn push_sample(&mut self, ei: usize, sample: SampleEvidence) {
+        if let Some(samples) = self.samples.get_mut(ei) {
+            push_shared(samples, sample);
+        }
+    }
+
     /// The connections that cannot be used this run.
     pub(crate) fn unusable(&self) -> Vec<String> {
         self.connections
@@ -372,4 +408,20 @@ fn extend_each<T>(into: &mut [Vec<T>], from: Vec<Vec<T>>) {
     for (a, b) in into.iter_mut().zip(from) {
         a.extend(b);
     }
+}
+
+/// Pushes `sample` onto one endpoint's samples, sharing the shape of the latest sample with a
+/// shape when the two are equal: most connections of an endpoint answer with one shape, and
+/// one tree per endpoint instead of one per probe is most of a large run's memory.
+pub(crate) fn push_shared(samples: &mut Vec<SampleEvidence>, mut sample: SampleEvidence) {
+    if let Some(shape) = &sample.shape
+        && let Some(same) = samples
+            .iter()
+            .rev()
+            .find_map(|s| s.shape.as_ref())
+            .filter(|prev| **prev == *shape)
+    {
+        sample.shape = Some(same.clone());
+    }
+    samples.push(sample);
 }

@@ -349,13 +349,16 @@ impl EndpointEvidence {
                 Some(a.exchange_id.clone()),
             ));
         }
-        self.samples.push(SampleEvidence {
-            connection: conn_id,
-            status: a.status,
-            content_type: a.content_type,
-            shape: a.shape,
-            exchange_id: Some(a.exchange_id),
-        });
+        super::evidence::push_shared(
+            &mut self.samples,
+            SampleEvidence {
+                connection: conn_id,
+                status: a.status,
+                content_type: a.content_type,
+                shape: a.shape.map(Arc::new),
+                exchange_id: Some(a.exchange_id),
+            },
+        );
     }
 }
 
