@@ -171,7 +171,7 @@ fn scrub_mode() {
         let rmax = ratios.iter().copied().fold(f64::MIN, f64::max);
         println!(
             "{n:>7}  {:>15.1}  {:>15.1}  {omin:>10.1} / {omed:<10.1}  {nmin:>10.1} / {nmed:<10.1}  \
-             {rmin:.0}× / {rmed:.0}× / {rmax:.0}×",
+             {rmin:.2}× / {rmed:.2}× / {rmax:.2}×",
             ms(reg_old),
             ms(reg_new),
         );
