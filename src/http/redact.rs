@@ -5,10 +5,11 @@
 //! secret values seen at run time so that they can be scrubbed from any text.
 //! It never fails and never knows about HTTP transport, probes or reports.
 
+use aho_corasick::{AhoCorasick, AhoCorasickKind, MatchKind};
 use serde_json::Value;
 use serde_json_path::JsonPath;
-use std::collections::BTreeSet;
-use std::sync::RwLock;
+use std::collections::{BTreeSet, HashSet};
+use std::sync::{Arc, RwLock};
 
 /// What every redacted value is replaced with.
 pub const REDACTED: &str = "[REDACTED]";
@@ -72,9 +73,8 @@ pub struct Redactor {
     /// Lowercase key names redacted only in forms and query strings.
     form_names: BTreeSet<String>,
     paths: Vec<JsonPath>,
-    /// Concrete secret values, longest first so that a secret containing
-    /// another one is replaced whole.
-    secrets: RwLock<Vec<String>>,
+    /// Concrete secret values registered at run time and the automata that find them.
+    secrets: RwLock<Secrets>,
 }
 
 impl Redactor {
@@ -115,7 +115,7 @@ impl Redactor {
             names,
             form_names,
             paths,
-            secrets: RwLock::new(Vec::new()),
+            secrets: RwLock::new(Secrets::default()),
         })
     }
 
@@ -448,34 +448,176 @@ impl Redactor {
 
     /// Remember a concrete secret value (token, client secret) so `scrub`
     /// removes it from free text. Its URL-encoded form is remembered too.
+    ///
+    /// One hash lookup when the value is already known (every request registers
+    /// its credentials again); otherwise one insert. The automata are rebuilt
+    /// by the next `scrub`, not here.
     pub fn register_secret(&self, secret: &str) {
         if secret.chars().count() < MIN_SECRET_LEN {
             return;
         }
         let encoded: String = url::form_urlencoded::byte_serialize(secret.as_bytes()).collect();
-        // A poisoned lock still holds a usable list; redaction must never fail.
-        let mut secrets = self.secrets.write().unwrap_or_else(|e| e.into_inner());
-        for s in [secret.to_string(), encoded] {
-            if !secrets.contains(&s) {
-                secrets.push(s);
-            }
-        }
-        secrets.sort_by(|a, b| b.len().cmp(&a.len()).then_with(|| a.cmp(b)));
-    }
-
-    /// Replace every registered secret, and any `Bearer <token>` / `Basic <b64>`
-    /// substring, by [`REDACTED`].
-    pub fn scrub(&self, text: &str) -> String {
-        let mut out = text.to_string();
+        // A poisoned lock still holds usable sets; redaction must never fail.
         {
             let secrets = self.secrets.read().unwrap_or_else(|e| e.into_inner());
-            for secret in secrets.iter() {
-                if out.contains(secret.as_str()) {
-                    out = out.replace(secret.as_str(), REDACTED);
-                }
+            if secrets.known.contains(secret) && secrets.known.contains(&encoded) {
+                return;
             }
         }
+        let mut secrets = self.secrets.write().unwrap_or_else(|e| e.into_inner());
+        for value in [secret.to_string(), encoded] {
+            secrets.add(value);
+        }
+    }
+
+    /// Replace every occurrence of every registered secret, and any
+    /// `Bearer <token>` / `Basic <b64>` substring, by [`REDACTED`].
+    ///
+    /// Where occurrences overlap (one secret inside or across another) their
+    /// union becomes one [`REDACTED`], so no part of any secret is left behind.
+    /// Time is linear in the text for any number of secrets: one pass of each
+    /// automaton (see [`Secrets`]).
+    pub fn scrub(&self, text: &str) -> String {
+        let levels = self.secret_levels();
+        let mut found: Vec<(usize, usize)> = Vec::new();
+        for level in levels.iter() {
+            level.find_all(text, &mut found);
+        }
+        if found.is_empty() {
+            return scrub_scheme(text);
+        }
+        found.sort_unstable();
+        let mut out = String::with_capacity(text.len());
+        let mut copied = 0;
+        let mut i = 0;
+        while i < found.len() {
+            let (start, mut end) = found[i];
+            i += 1;
+            while i < found.len() && found[i].0 < end {
+                end = end.max(found[i].1);
+                i += 1;
+            }
+            // Matches of whole UTF-8 strings start and end on char boundaries.
+            out.push_str(&text[copied..start]);
+            out.push_str(REDACTED);
+            copied = end;
+        }
+        out.push_str(&text[copied..]);
         scrub_scheme(&out)
+    }
+
+    /// The automata covering every secret registered so far, built first if a
+    /// secret was registered since the last build.
+    fn secret_levels(&self) -> Arc<Vec<Arc<Level>>> {
+        {
+            let secrets = self.secrets.read().unwrap_or_else(|e| e.into_inner());
+            if secrets.pending.is_empty() {
+                return secrets.levels.clone();
+            }
+        }
+        let mut secrets = self.secrets.write().unwrap_or_else(|e| e.into_inner());
+        secrets.build_pending();
+        secrets.levels.clone()
+    }
+}
+
+/// The registered secret values and the Aho-Corasick automata that find them.
+///
+/// Registration is one hash insert; `scrub` builds what was registered since
+/// the last build. A run registers secrets all along (one access token per
+/// connection, scrubs in between), so one automaton rebuilt over every secret
+/// at each change would cost O(n²). Instead the secrets are split into levels
+/// (the logarithmic method): new secrets form a new level, merged with every
+/// smaller level that is not more than twice its size. Each level is then more
+/// than twice the next, so there are at most log₂ n + 1 levels (one pass of a
+/// scrub each), and a secret is rebuilt only when its level grows by half or
+/// more: at most log₁.₅ n times over a run.
+#[derive(Debug, Default)]
+struct Secrets {
+    /// Every registered value, raw and URL-encoded.
+    known: HashSet<String>,
+    /// Registered but in no level yet.
+    pending: Vec<String>,
+    /// Disjoint parts of `known`, largest first; shared with scrubs in progress.
+    levels: Arc<Vec<Arc<Level>>>,
+}
+
+impl Secrets {
+    fn add(&mut self, value: String) {
+        if !self.known.contains(&value) {
+            self.known.insert(value.clone());
+            self.pending.push(value);
+        }
+    }
+
+    /// Turns `pending` into a level, merged with the smaller levels. Nothing
+    /// is taken out of `pending` until the new level exists.
+    fn build_pending(&mut self) {
+        if self.pending.is_empty() {
+            return;
+        }
+        let mut levels: Vec<Arc<Level>> = self.levels.iter().cloned().collect();
+        let mut patterns = self.pending.clone();
+        while let Some(last) = levels.last() {
+            if last.patterns.len() > 2 * patterns.len() {
+                break;
+            }
+            patterns.extend(last.patterns.iter().cloned());
+            levels.pop();
+        }
+        levels.push(Arc::new(Level::build(patterns)));
+        self.levels = Arc::new(levels);
+        self.pending.clear();
+    }
+}
+
+/// Some secrets and one automaton over them.
+#[derive(Debug)]
+struct Level {
+    patterns: Vec<String>,
+    /// `None` only if the automaton could not be built (a size limit of the
+    /// crate); the patterns are then searched one by one.
+    automaton: Option<AhoCorasick>,
+}
+
+impl Level {
+    fn build(patterns: Vec<String>) -> Level {
+        // Standard semantics: every occurrence is reported, overlapping ones
+        // too. A contiguous NFA: cheap to build (levels are rebuilt as secrets
+        // arrive), fast enough to search.
+        let automaton = AhoCorasick::builder()
+            .match_kind(MatchKind::Standard)
+            .kind(Some(AhoCorasickKind::ContiguousNFA))
+            .build(&patterns)
+            .ok();
+        Level {
+            patterns,
+            automaton,
+        }
+    }
+
+    /// Appends the byte range of every occurrence of every pattern in `text`.
+    fn find_all(&self, text: &str, found: &mut Vec<(usize, usize)>) {
+        if let Some(automaton) = &self.automaton
+            && let Ok(matches) = automaton.try_find_overlapping_iter(text)
+        {
+            found.extend(matches.map(|m| (m.start(), m.end())));
+            return;
+        }
+        let haystack = text.as_bytes();
+        for pattern in &self.patterns {
+            let needle = pattern.as_bytes();
+            if needle.is_empty() || needle.len() > haystack.len() {
+                continue;
+            }
+            found.extend(
+                haystack
+                    .windows(needle.len())
+                    .enumerate()
+                    .filter(|(_, w)| *w == needle)
+                    .map(|(i, _)| (i, i + needle.len())),
+            );
+        }
     }
 }
 

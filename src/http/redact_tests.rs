@@ -386,3 +386,170 @@ fn www_authenticate_over_redaction_keeps_challenge_params_readable() {
         "sent Bearer [REDACTED] and Basic [REDACTED]"
     );
 }
+
+/// Deterministic distinct tokens: `tok<i>_` padded with base64 characters.
+fn tokens(n: usize) -> Vec<String> {
+    let mut x: u64 = 0x9E37_79B9_7F4A_7C15;
+    (0..n)
+        .map(|i| {
+            let mut t = format!("tok{i}_");
+            while t.len() < 40 {
+                x ^= x << 13;
+                x ^= x >> 7;
+                x ^= x << 17;
+                let alphabet = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+                t.push(alphabet[(x % 64) as usize] as char);
+            }
+            t
+        })
+        .collect()
+}
+
+/// Issue 17 item 1: one secret inside another, or overlapping it, is replaced
+/// whole: the longest occurrence wins and no part of either is left behind.
+#[test]
+fn scrub_overlapping_secrets_leave_no_residue() {
+    let r = redactor();
+    r.register_secret("abcd1234");
+    r.register_secret("abcd1234efgh5678");
+    r.register_secret("1234efgh");
+    assert_eq!(
+        r.scrub("x abcd1234efgh5678 y abcd1234 z 1234efgh w"),
+        "x [REDACTED] y [REDACTED] z [REDACTED] w"
+    );
+    // Neither contains the other, but they overlap in the text: one replacement.
+    r.register_secret("tok_AAAABBBB");
+    r.register_secret("BBBBCCCC_x");
+    assert_eq!(r.scrub("<tok_AAAABBBBCCCC_x>"), "<[REDACTED]>");
+    // Repeats of one secret that overlap themselves, and adjacent secrets.
+    r.register_secret("zzzz");
+    assert_eq!(r.scrub("zzzzzz|zzzz"), "[REDACTED]|[REDACTED]");
+    assert_eq!(r.scrub("abcd1234zzzz"), "[REDACTED][REDACTED]");
+}
+
+/// Issue 17 item 1: 10,000 registered secrets (20,000 with their URL-encoded
+/// forms) are all found, raw and encoded, in one text.
+#[test]
+fn scrub_finds_every_one_of_10000_registered_secrets() {
+    let r = redactor();
+    let secrets = tokens(10_000);
+    for s in &secrets {
+        r.register_secret(s);
+    }
+    let mut text = String::new();
+    let mut expected = String::new();
+    for (i, s) in secrets.iter().enumerate().filter(|(i, _)| i % 7 == 0) {
+        let form = if i % 2 == 0 {
+            s.clone()
+        } else {
+            url::form_urlencoded::byte_serialize(s.as_bytes()).collect()
+        };
+        text.push_str(&format!("[{i}:{form}] "));
+        expected.push_str(&format!("[{i}:{REDACTED}] "));
+    }
+    assert_eq!(r.scrub(&text), expected);
+    // Text without any secret comes back unchanged.
+    let clean = "GET /v1/invoices?page=3 200 {\"id\":\"inv_123\"}";
+    assert_eq!(r.scrub(clean), clean);
+}
+
+/// Issue 17 item 1: the automata are rebuilt for secrets registered after a
+/// scrub, at every step of a run that interleaves registrations and scrubs,
+/// and the number of automata stays logarithmic in the number of secrets.
+#[test]
+fn scrub_finds_secrets_registered_after_earlier_scrubs() {
+    let r = redactor();
+    let secrets = tokens(1_000);
+    let mut text = String::new();
+    for (i, s) in secrets.iter().enumerate() {
+        r.register_secret(s);
+        text.push_str(s);
+        text.push(' ');
+        if i % 37 == 0 || i < 40 {
+            // Every secret registered so far, none left half-replaced.
+            assert_eq!(r.scrub(&text), format!("{REDACTED} ").repeat(i + 1), "{i}");
+        } else {
+            assert_eq!(r.scrub(s), REDACTED, "{i}");
+        }
+    }
+    let secrets = r.secrets.read().expect("lock");
+    let (levels, known) = (secrets.levels.len(), secrets.known.len());
+    // Raw and URL-encoded forms: between 1,000 and 2,000 values.
+    assert!((1_000..=2_000).contains(&known), "{known}");
+    assert!(
+        levels as f64 <= (known as f64).log2() + 1.0,
+        "{levels} automata"
+    );
+    let sizes: Vec<usize> = secrets.levels.iter().map(|l| l.patterns.len()).collect();
+    assert_eq!(sizes.iter().sum::<usize>(), known);
+    assert!(sizes.windows(2).all(|w| w[0] > 2 * w[1]), "{sizes:?}");
+}
+
+/// Issue 17 item 1: the URL-encoded form of a registered secret is replaced,
+/// as are the raw form and secrets registered only in their encoded spelling.
+#[test]
+fn scrub_replaces_the_url_encoded_form_of_a_secret() {
+    let r = redactor();
+    r.register_secret("a+b/c=d?e&f g");
+    assert_eq!(
+        r.scrub("raw a+b/c=d?e&f g; form a%2Bb%2Fc%3Dd%3Fe%26f+g; end"),
+        "raw [REDACTED]; form [REDACTED]; end"
+    );
+}
+
+/// Registration and scrubbing from many threads at once: every thread finds
+/// its own secret redacted right after registering it.
+#[test]
+fn scrub_is_thread_safe_while_secrets_are_registered() {
+    let r = std::sync::Arc::new(redactor());
+    let secrets = tokens(800);
+    std::thread::scope(|scope| {
+        for chunk in secrets.chunks(100) {
+            let r = r.clone();
+            scope.spawn(move || {
+                for s in chunk {
+                    r.register_secret(s);
+                    assert_eq!(r.scrub(&format!("<{s}>")), "<[REDACTED]>");
+                }
+            });
+        }
+    });
+    let all: String = secrets.join(",");
+    assert_eq!(r.scrub(&all), vec![REDACTED; 800].join(","));
+}
+
+/// A panic while the secret lock was held (poisoning it) never makes a later
+/// registration or scrub panic, and no secret is lost.
+#[test]
+fn poisoned_secret_lock_never_panics() {
+    let r = redactor();
+    r.register_secret("first-secret");
+    let poisoned = std::thread::scope(|s| {
+        s.spawn(|| {
+            let _guard = r.secrets.write().unwrap_or_else(|e| e.into_inner());
+            panic!("poison the lock");
+        })
+        .join()
+    });
+    assert!(poisoned.is_err());
+    assert!(r.secrets.is_poisoned());
+    r.register_secret("second-secret");
+    assert_eq!(
+        r.scrub("first-secret second-secret"),
+        "[REDACTED] [REDACTED]"
+    );
+}
+
+/// The fallback used if an automaton cannot be built finds the same
+/// (overlapping) occurrences.
+#[test]
+fn level_without_automaton_finds_overlapping_occurrences() {
+    let level = Level {
+        patterns: vec!["aaaa".to_string(), "aab".to_string()],
+        automaton: None,
+    };
+    let mut found = Vec::new();
+    level.find_all("aaaaab", &mut found);
+    found.sort_unstable();
+    assert_eq!(found, vec![(0, 4), (1, 5), (3, 6)]);
+}
