@@ -271,7 +271,7 @@ pub fn discovery(data: &[u8]) {
     let findings = crate::probe::metadata::findings("fuzz", subject, &doc, expected);
     let mismatch = findings
         .iter()
-        .any(|f| f.rule == "metadata.issuer-mismatch");
+        .any(|f| f.rule == crate::rules::Rule::MetadataIssuerMismatch);
     assert_eq!(mismatch, !matches, "finding disagrees with the check");
     // The probe observes only documents that are objects; any other is its own finding.
     if doc.is_object() {

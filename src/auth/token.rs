@@ -6,12 +6,12 @@
 //! flight" marker brackets each refresh request. Probes never see refresh
 //! tokens, and this module never formats reports.
 
+use super::answer::{ERROR_PROBE_GRANT, TokenAnswer};
 use super::health::GrantRecord;
 use super::response::{Parsed, TokenResponse, parse_token_body, split_scope};
 use super::store::{CredentialStore, Entry, InFlight, StoreError, StoredSecret};
 use crate::http::{Auth, HttpClient, HttpError, Request};
 use crate::probe::refresh::{RefreshStep, StepKind};
-use crate::probe::token::{ERROR_PROBE_GRANT, TokenFacts, analyse};
 use crate::suite::{ClientAuth, Connection, Grant, RefreshLifetime, Suite};
 use chrono::{DateTime, Duration as ChronoDuration, Utc};
 use secrecy::{ExposeSecret, SecretString};
@@ -134,9 +134,10 @@ pub struct TokenManager {
     /// Serialises refreshes inside this process (the file lock covers other processes).
     pub(super) refresh_gate: tokio::sync::Mutex<()>,
     cache: Mutex<HashMap<String, Cached>>,
-    /// Secret-free facts about every token-endpoint answer, for the token probe, with the
-    /// credential key the request was for (tokens are acquired concurrently).
-    pub(super) facts: Mutex<Vec<(String, TokenFacts)>>,
+    /// Every token-endpoint answer as received, for the token probe to analyse, with the
+    /// credential key the request was for (tokens are acquired concurrently). The manager only
+    /// records them: what they mean is the token probe's business.
+    pub(super) answers: Mutex<Vec<(String, TokenAnswer)>>,
     /// Refresh steps per credential (start instant, steps), for the refresh probe.
     pub(super) traces: Mutex<HashMap<String, (std::time::Instant, Vec<RefreshStep>)>>,
     /// Why there is no `client`, when the session could not resolve the token endpoint.
@@ -163,7 +164,7 @@ impl TokenManager {
             store,
             refresh_gate: tokio::sync::Mutex::new(()),
             cache: Mutex::new(HashMap::new()),
-            facts: Mutex::new(Vec::new()),
+            answers: Mutex::new(Vec::new()),
             traces: Mutex::new(HashMap::new()),
             no_endpoint: None,
         }
@@ -598,8 +599,8 @@ impl TokenManager {
 
     /// Sends a refresh request with a refresh token that cannot be valid, to
     /// observe how the token endpoint reports errors. Harmless: no real token
-    /// is involved. Returns the facts of the answer.
-    pub async fn error_probe(&self) -> Result<TokenFacts, AuthError> {
+    /// is involved. Returns the answer, for the token probe.
+    pub async fn error_probe(&self) -> Result<TokenAnswer, AuthError> {
         let url = self.registration()?.token_url.clone();
         let form = vec![
             ("grant_type".to_string(), "refresh_token".to_string()),
@@ -612,33 +613,33 @@ impl TokenManager {
         let resp = self
             .client_post("token-endpoint", &url, None, form, "token:error-probe")
             .await?;
-        Ok(analyse(
-            ERROR_PROBE_GRANT,
-            &[],
-            None,
-            resp.status,
-            &resp.headers,
-            &resp.body,
-        ))
+        Ok(TokenAnswer {
+            grant: ERROR_PROBE_GRANT.to_string(),
+            requested_scopes: Vec::new(),
+            previous_refresh_token: None,
+            status: resp.status,
+            headers: resp.headers,
+            body: resp.body.clone(),
+        })
     }
 
-    /// Takes the facts gathered so far (each token-endpoint answer once).
-    pub fn take_facts(&self) -> Vec<TokenFacts> {
-        std::mem::take(&mut *self.facts.lock().unwrap_or_else(|e| e.into_inner()))
+    /// Takes the token-endpoint answers recorded so far (each once).
+    pub fn take_answers(&self) -> Vec<TokenAnswer> {
+        std::mem::take(&mut *self.answers.lock().unwrap_or_else(|e| e.into_inner()))
             .into_iter()
-            .map(|(_, f)| f)
+            .map(|(_, a)| a)
             .collect()
     }
 
-    /// Takes the facts of the token-endpoint answers for credential `key` only, in the order
-    /// they came; other credentials' facts (requests still in flight) stay.
-    pub fn take_facts_of(&self, key: &str) -> Vec<TokenFacts> {
-        let mut facts = self.facts.lock().unwrap_or_else(|e| e.into_inner());
-        let (mine, others): (Vec<_>, Vec<_>) = std::mem::take(&mut *facts)
+    /// Takes the token-endpoint answers for credential `key` only, in the order they came;
+    /// other credentials' answers (requests still in flight) stay.
+    pub fn take_answers_of(&self, key: &str) -> Vec<TokenAnswer> {
+        let mut answers = self.answers.lock().unwrap_or_else(|e| e.into_inner());
+        let (mine, others): (Vec<_>, Vec<_>) = std::mem::take(&mut *answers)
             .into_iter()
             .partition(|(k, _)| k == key);
-        *facts = others;
-        mine.into_iter().map(|(_, f)| f).collect()
+        *answers = others;
+        mine.into_iter().map(|(_, a)| a).collect()
     }
 
     /// The HTTP client (for flows such as `connect` that talk to the provider).
@@ -715,18 +716,20 @@ impl TokenManager {
         let requested = field("scope").map(|s| split_scope(&s)).unwrap_or_default();
         let previous_rt = field("refresh_token");
         let resp = self.client_post(key, &url, conn, form, purpose).await?;
-        let facts = analyse(
-            &grant,
-            &requested,
-            previous_rt.as_deref(),
-            resp.status,
-            &resp.headers,
-            &resp.body,
-        );
-        self.facts
+        self.answers
             .lock()
             .unwrap_or_else(|e| e.into_inner())
-            .push((key.to_string(), facts));
+            .push((
+                key.to_string(),
+                TokenAnswer {
+                    grant,
+                    requested_scopes: requested,
+                    previous_refresh_token: previous_rt.map(SecretString::from),
+                    status: resp.status,
+                    headers: resp.headers.clone(),
+                    body: resp.body.clone(),
+                },
+            ));
         match parse_token_body(&resp.body) {
             Parsed::Token(t) if (200..300).contains(&resp.status) => {
                 self.http.redactor().register_token(&t.access_token);

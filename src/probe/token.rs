@@ -13,7 +13,7 @@ use std::collections::{BTreeMap, BTreeSet};
 pub const SUBJECT: &str = "token-endpoint";
 
 /// The `grant` label of the deliberate error probe (a refresh with an invalid token).
-pub const ERROR_PROBE_GRANT: &str = "refresh_token (invalid, probe)";
+pub use crate::auth::ERROR_PROBE_GRANT;
 
 /// Vendor names for the refresh token's lifetime; no standard one exists (OAuth 2.1 §1.3.2).
 const REFRESH_EXPIRY_HINTS: [&str; 3] = [
@@ -194,6 +194,19 @@ pub enum ScopeKind {
     Widened,
     /// Returned although the request named none.
     Returned,
+}
+
+/// Classifies one answer the token manager recorded ([`analyse`] over its parts).
+pub fn analyse_answer(a: &crate::auth::TokenAnswer) -> TokenFacts {
+    use secrecy::ExposeSecret;
+    analyse(
+        &a.grant,
+        &a.requested_scopes,
+        a.previous_refresh_token.as_ref().map(|t| t.expose_secret()),
+        a.status,
+        &a.headers,
+        &a.body,
+    )
 }
 
 /// Classifies one token-endpoint answer. `grant`: "authorization_code" | "refresh_token" |

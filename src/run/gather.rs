@@ -25,7 +25,7 @@ use crate::model::{ConnectionState, ConnectionStatus, Exchange, ProbeKind, RunEr
 use crate::probe::deprecation::Signals;
 use crate::probe::schema::{Declared, Violation};
 use crate::probe::shape::{self, Shape};
-use crate::probe::token::TokenFacts;
+use crate::probe::token::{TokenFacts, analyse_answer};
 use crate::probe::values::{ConnectionValues, ValuesSpec};
 use crate::suite::{Connection, DeclaredSchema, Endpoint, Suite};
 use futures_util::StreamExt;
@@ -112,7 +112,7 @@ pub(crate) async fn gather(
     // The token probe's one deliberate error: provider-wide.
     if provider_wide && tokens.client().is_some() {
         match tokens.error_probe().await {
-            Ok(f) => token_facts.push((ERROR_PROBE_POS, f)),
+            Ok(a) => token_facts.push((ERROR_PROBE_POS, analyse_answer(&a))),
             Err(e) => errors.push(RunError {
                 provider: provider.clone(),
                 connection: None,
@@ -183,7 +183,7 @@ pub(crate) async fn gather(
     errors.extend(refresh_run.errors);
     ev.refresh = refresh_run.traces;
     // Answers to the probes' own token requests are not token-endpoint observations.
-    let _ = tokens.take_facts();
+    let _ = tokens.take_answers();
     let window =
         chrono::Duration::from_std(opts.expiry_window).unwrap_or(chrono::Duration::days(7));
     ev.tokens = token_health(s, credentials, window)?;
@@ -651,7 +651,11 @@ impl<'a> Gatherer<'a> {
             return (TokenOutcome::Consumed(status), Vec::new());
         }
         let result = tokens.access_token(conn, &scopes_of(self.s, conn)).await;
-        let facts = tokens.take_facts_of(&conn.credential);
+        let facts = tokens
+            .take_answers_of(&conn.credential)
+            .iter()
+            .map(analyse_answer)
+            .collect();
         let outcome = match result {
             Ok(t) => {
                 let state = if tokens.refreshed_this_run(conn) {
@@ -754,7 +758,12 @@ impl<'a> Gatherer<'a> {
                 answers.iter().map(|(_, a)| a.exchange_id.clone()).collect();
             let renewed = tokens.renew_rejected(conn, &scopes_of(s, conn)).await;
             let pos = self.position(&conn_id);
-            token_facts.extend(tokens.take_facts().into_iter().map(|f| (pos, f)));
+            token_facts.extend(
+                tokens
+                    .take_answers()
+                    .iter()
+                    .map(|a| (pos, analyse_answer(a))),
+            );
             let status = match renewed {
                 Err(e) => connections::unusable(
                     &e,
