@@ -157,7 +157,7 @@ catalogue! {
         "`refresh_token`: `Cache-Control: no-store` is now `false` instead of `true`";
     TokenObservationUnreadable = "token.observation-unreadable", Token, D, [Warning],
         "a stored or fresh token observation cannot be read, so it was not compared",
-        "the before token observation has no `grants` object";
+        "the baseline token observation is unreadable: invalid type: sequence, expected a map";
     TokenOutcomeChanged = "token.outcome-changed", Token, D, [Breaking, Warning, Info],
         "a grant that gave tokens now gives errors (breaking), or the reverse (info)",
         "`refresh_token` now answers `error` instead of `token`";

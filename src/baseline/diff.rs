@@ -12,7 +12,11 @@ use std::collections::{BTreeMap, BTreeSet};
 pub fn diff_observations(before: &Observation, after: &Observation) -> Vec<Drift> {
     let mut drifts = match before.key.probe {
         ProbeKind::Schema => diff_schema(&before.key, &before.body, &after.body),
-        ProbeKind::Token => super::diff_token::diff_token(&before.key, &before.body, &after.body),
+        ProbeKind::Token => crate::probe::body::diff_bodies::<crate::probe::token::TokenBody>(
+            &before.key,
+            &before.body,
+            &after.body,
+        ),
         ProbeKind::Permissions => {
             super::diff_permissions::diff_permissions(&before.key, &before.body, &after.body)
         }
