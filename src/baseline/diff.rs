@@ -20,9 +20,9 @@ pub fn diff_observations(before: &Observation, after: &Observation) -> Vec<Drift
         ProbeKind::Permissions => {
             super::diff_permissions::diff_permissions(&before.key, &before.body, &after.body)
         }
-        ProbeKind::Refresh => {
-            super::diff_refresh::diff_refresh(&before.key, &before.body, &after.body)
-        }
+        ProbeKind::Refresh => crate::probe::body::diff_bodies::<
+            crate::probe::refresh::Classification,
+        >(&before.key, &before.body, &after.body),
         ProbeKind::Metadata => {
             super::diff_metadata::diff_metadata(&before.key, &before.body, &after.body)
         }

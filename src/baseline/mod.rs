@@ -5,7 +5,6 @@ pub mod diff;
 mod diff_deprecation;
 mod diff_metadata;
 mod diff_permissions;
-mod diff_refresh;
 mod diff_values;
 pub(crate) mod emit;
 pub mod snapshot;

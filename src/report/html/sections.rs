@@ -3,6 +3,7 @@
 //! Reads observation bodies as the probes write them; tolerant of missing fields.
 
 use crate::model::{Drift, Observation, ProbeKind};
+use crate::probe::refresh;
 use crate::rules::Rule;
 use crate::run::Run;
 use chrono::{DateTime, Utc};
@@ -200,22 +201,6 @@ pub(crate) struct RefreshRow {
     pub drifts: Vec<Link>,
 }
 
-/// Rotation and reuse behaviour, in words, of a refresh class.
-fn class_words(class: &str) -> (&'static str, &'static str) {
-    match class {
-        "no-refresh" => ("no refresh", "—"),
-        "non-rotating" => ("does not rotate", "reusable"),
-        "rotating-old-valid" => ("rotates", "old token still valid"),
-        "rotating-grace" => ("rotates", "old token valid for a grace period"),
-        "rotating-one-time" => ("rotates", "old token fails (one-time use)"),
-        "rotating-reuse-revokes-grant" => ("rotates", "reuse revokes the grant"),
-        "lazy-rotation" => ("sometimes rotates", "not tested"),
-        "withheld-expiring" => ("stopped issuing; the last one expired", "—"),
-        "rotating" => ("rotates", "not tested (not disposable)"),
-        _ => ("unknown", "unknown"),
-    }
-}
-
 /// Seconds as `3600 s (1 h)`.
 pub(crate) fn human_secs(s: u64) -> String {
     let unit = [(86_400, "d"), (3_600, "h"), (60, "min")]
@@ -245,6 +230,7 @@ pub(crate) fn refresh_rows(run: &Run, anchors: &[Anchored<'_>]) -> Vec<RefreshRo
                     o.key.provider == provider && o.key.connection.as_deref() == Some(connection)
                 })
                 .map(|o| &o.body);
+            let view = body.and_then(refresh::view::view);
             let health = run
                 .tokens
                 .iter()
@@ -261,25 +247,25 @@ pub(crate) fn refresh_rows(run: &Run, anchors: &[Anchored<'_>]) -> Vec<RefreshRo
                         .clone()
                         .unwrap_or_else(|| crate::model::NOT_COMPARED_UNUSABLE.to_string()),
                 ),
-                None => body.and_then(|b| text(b.get("class"))),
+                None => view.as_ref().map(|v| v.class.to_owned()),
             };
-            let body = body.filter(|_| state.is_none_or(|c| c.usable));
-            let (rotation, reuse) = class.as_deref().map(class_words).unwrap_or(("—", "—"));
-            let secs = |k: &str| {
-                body.and_then(|b| b.get(k))
-                    .and_then(Value::as_u64)
-                    .map(human_secs)
-            };
-            let grace = body
-                .and_then(|b| b.get("grace_window_ms"))
-                .and_then(Value::as_array)
-                .and_then(|a| {
-                    Some(format!(
-                        "{}–{} ms",
-                        a.first()?.as_u64()?,
-                        a.get(1)?.as_u64()?
-                    ))
-                });
+            let view = view.filter(|_| state.is_none_or(|c| c.usable));
+            let (rotation, reuse) = class
+                .as_deref()
+                .map(refresh::view::class_words)
+                .unwrap_or(("—", "—"));
+            let access_lifetime = view
+                .as_ref()
+                .and_then(|v| v.access_token_lifetime_s)
+                .map(human_secs);
+            let refresh_lifetime = view
+                .as_ref()
+                .and_then(|v| v.refresh_token_lifetime_s)
+                .map(human_secs);
+            let grace = view
+                .as_ref()
+                .and_then(|v| v.grace_window_ms)
+                .map(|(a, b)| format!("{a}–{b} ms"));
             let days = health.and_then(|h| h.days_left);
             let (urgency, countdown) = match (days, health.map(|h| h.status.as_str())) {
                 (_, Some("dead")) => (
@@ -306,11 +292,9 @@ pub(crate) fn refresh_rows(run: &Run, anchors: &[Anchored<'_>]) -> Vec<RefreshRo
                 rotation: rotation.to_string(),
                 reuse: reuse.to_string(),
                 class,
-                issues_refresh_tokens: body
-                    .and_then(|b| b.get("issues_refresh_tokens"))
-                    .and_then(Value::as_bool),
-                access_lifetime: secs("access_token_lifetime_s"),
-                refresh_lifetime: secs("refresh_token_lifetime_s"),
+                issues_refresh_tokens: view.as_ref().map(|v| v.issues_refresh_tokens),
+                access_lifetime,
+                refresh_lifetime,
                 grace,
                 health: health.map(|h| h.status.clone()),
                 expires_at: health
