@@ -227,7 +227,7 @@ catalogue! {
         "scope set `basic` now misses `$.email` from `me`; it got the full data before";
     PermissionObservationUnreadable = "permission.observation-unreadable", Permissions, D, [Warning],
         "a stored or fresh permissions observation cannot be read, so it was not compared",
-        "the before permissions observation has no `cells` object";
+        "the baseline permissions observation is unreadable: missing field `cells`";
     PermissionScopeSetAdded = "permission.scope-set-added", Permissions, D, [Info],
         "the suite probes a scope set the baseline does not have",
         "scope set `admin` was probed against `invoices` for the first time";

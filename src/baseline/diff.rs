@@ -17,9 +17,9 @@ pub fn diff_observations(before: &Observation, after: &Observation) -> Vec<Drift
             &before.body,
             &after.body,
         ),
-        ProbeKind::Permissions => {
-            super::diff_permissions::diff_permissions(&before.key, &before.body, &after.body)
-        }
+        ProbeKind::Permissions => crate::probe::body::diff_bodies::<
+            crate::probe::permissions::PermissionsBody,
+        >(&before.key, &before.body, &after.body),
         ProbeKind::Refresh => crate::probe::body::diff_bodies::<
             crate::probe::refresh::Classification,
         >(&before.key, &before.body, &after.body),

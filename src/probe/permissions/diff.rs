@@ -1,117 +1,102 @@
 //! Diff rules of the permissions probe: compares the baseline's and this run's scope set ×
 //! endpoint matrix cell by cell. Knows nothing about HTTP, files, output formats or how the
-//! cells were classified (only the observation body written by `probe::permissions::observe`).
+//! cells were classified (only the typed [`PermissionsBody`] that `observe` writes).
 
-use super::emit::Emitter;
-use crate::model::{Drift, ObservationKey, Severity};
-use crate::probe::permissions::{Cell, CellClass, describe_signal, evidence};
+use super::body::{CellEntry, PermissionsBody};
+use super::{Cell, CellClass, describe_signal, evidence};
+use crate::baseline::emit::Emitter;
+use crate::model::Severity;
 use crate::rules::Rule;
 use serde_json::Value;
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::BTreeSet;
 
-/// Drifts between two permissions observations (same key), sorted by [`Drift::sort_key`].
-pub(crate) fn diff_permissions(key: &ObservationKey, before: &Value, after: &Value) -> Vec<Drift> {
-    let mut em = Emitter::new(key);
-    let b = cells(&mut em, "baseline", before);
-    let a = cells(&mut em, "current", after);
-    if let (Some(b), Some(a)) = (b, a) {
-        let sets: BTreeSet<&String> = b.keys().chain(a.keys()).collect();
-        for set in sets {
-            match (b.get(set), a.get(set)) {
-                // An unreadable cell is already reported; comparing it would only add noise.
-                (Some(None), _) | (_, Some(None)) => {}
-                // Only probed cells are compared: a set left unprobed (no grant could be
-                // narrowed safely) keeps whatever the baseline knew, and is no drift.
-                (Some(Some(c)), _) | (_, Some(Some(c))) if c.class == CellClass::NotProbed => {}
-                (Some(Some(bc)), Some(Some(ac))) => diff_cell(&mut em, set, bc, ac),
-                (Some(Some(bc)), None) => {
-                    let msg = format!(
-                        "scope set `{set}` was not probed against `{}` in this run",
-                        key.subject
-                    );
-                    em.push(
-                        Rule::PermissionScopeSetRemoved,
-                        Severity::Info,
-                        Some(set),
-                        msg,
-                        Some(bc.to_json()),
-                        None,
-                    );
-                }
-                (None, Some(Some(ac))) => {
-                    let msg = format!(
-                        "scope set `{set}` was probed against `{}` for the first time",
-                        key.subject
-                    );
-                    em.push(
-                        Rule::PermissionScopeSetAdded,
-                        Severity::Info,
-                        Some(set),
-                        msg,
-                        None,
-                        Some(ac.to_json()),
-                    );
-                }
-                (None, None) => {}
+/// Pushes the drifts between two readable permissions bodies (same key) onto `em`.
+pub(super) fn diff_permissions(
+    em: &mut Emitter<'_>,
+    before: &PermissionsBody,
+    after: &PermissionsBody,
+) {
+    let subject = em.key.subject.clone();
+    report_unreadable(em, "baseline", before);
+    report_unreadable(em, "current", after);
+    let (b, a) = (&before.cells, &after.cells);
+    let sets: BTreeSet<&String> = b.keys().chain(a.keys()).collect();
+    for set in sets {
+        match (
+            b.get(set).map(CellEntry::cell),
+            a.get(set).map(CellEntry::cell),
+        ) {
+            // An unreadable cell is already reported; comparing it would only add noise.
+            (Some(None), _) | (_, Some(None)) => {}
+            // Only probed cells are compared: a set left unprobed (no grant could be
+            // narrowed safely) keeps whatever the baseline knew, and is no drift.
+            (Some(Some(c)), _) | (_, Some(Some(c))) if c.class == CellClass::NotProbed => {}
+            (Some(Some(bc)), Some(Some(ac))) => diff_cell(em, set, bc, ac),
+            (Some(Some(bc)), None) => {
+                let msg =
+                    format!("scope set `{set}` was not probed against `{subject}` in this run");
+                em.push(
+                    Rule::PermissionScopeSetRemoved,
+                    Severity::Info,
+                    Some(set),
+                    msg,
+                    Some(bc.to_json()),
+                    None,
+                );
             }
+            (None, Some(Some(ac))) => {
+                let msg =
+                    format!("scope set `{set}` was probed against `{subject}` for the first time");
+                em.push(
+                    Rule::PermissionScopeSetAdded,
+                    Severity::Info,
+                    Some(set),
+                    msg,
+                    None,
+                    Some(ac.to_json()),
+                );
+            }
+            (None, None) => {}
         }
     }
-    let (bd, ad) = (before.get("downscoping"), after.get("downscoping"));
-    let not_probed = |v: Option<&Value>| v.and_then(Value::as_str) == Some("not-probed");
+    let (bd, ad) = (before.downscoping.as_deref(), after.downscoping.as_deref());
+    let not_probed = |v: Option<&str>| v == Some("not-probed");
     if bd != ad && !not_probed(bd) && !not_probed(ad) {
         let msg = format!(
-            "down-scoping on refresh for `{}` is now {} instead of {}",
-            key.subject,
+            "down-scoping on refresh for `{subject}` is now {} instead of {}",
             show(ad),
             show(bd)
         );
+        let value = |v: Option<&str>| v.map(|s| Value::String(s.to_owned()));
         em.push(
             Rule::PermissionDownscopingChanged,
             Severity::Warning,
             None,
             msg,
-            bd.cloned(),
-            ad.cloned(),
+            value(bd),
+            value(ad),
         );
     }
-    em.out.sort_by(|a, b| a.sort_key().cmp(&b.sort_key()));
-    em.out
 }
 
-/// The `cells` map, `None` for a cell that cannot be read; an unreadable body or cell is
-/// reported, never silently skipped.
-fn cells(em: &mut Emitter<'_>, side: &str, body: &Value) -> Option<BTreeMap<String, Option<Cell>>> {
-    let Some(map) = body.get("cells").and_then(Value::as_object) else {
-        em.push(
-            Rule::PermissionObservationUnreadable,
-            Severity::Warning,
-            None,
-            format!("the {side} permissions observation has no `cells` object"),
-            None,
-            None,
-        );
-        return None;
-    };
-    let mut out = BTreeMap::new();
-    for (set, value) in map {
-        match serde_json::from_value::<Cell>(value.clone()) {
-            Ok(cell) => {
-                out.insert(set.clone(), Some(cell));
-            }
-            Err(e) => {
-                out.insert(set.clone(), None);
-                em.push(
+/// Each cell of `body` that cannot be read, reported with the reason; never silently skipped.
+fn report_unreadable(em: &mut Emitter<'_>, side: &str, body: &PermissionsBody) {
+    for (set, entry) in &body.cells {
+        if let CellEntry::Unreadable(value) = entry {
+            let reason = match serde_json::from_value::<Cell>(value.clone()) {
+                Err(e) => e.to_string(),
+                Ok(_) => "not a cell".to_owned(),
+            };
+            em.push(
                 Rule::PermissionObservationUnreadable,
                 Severity::Warning,
                 Some(set),
-                format!("the {side} permissions observation has an unreadable cell for scope set `{set}`: {e}"),
+                format!("the {side} permissions observation has an unreadable cell for scope set `{set}`: {reason}"),
                 None,
                 None,
             );
-            }
         }
     }
-    Some(out)
 }
 
 fn diff_cell(em: &mut Emitter<'_>, set: &str, b: &Cell, a: &Cell) {
@@ -194,14 +179,13 @@ fn lost_more(b: &Cell, a: &Cell) -> bool {
     new_path || gap(a) > gap(b)
 }
 
-fn show(v: Option<&Value>) -> String {
+fn show(v: Option<&str>) -> String {
     match v {
-        Some(Value::String(s)) => format!("`{s}`"),
-        Some(other) => other.to_string(),
+        Some(s) => format!("`{s}`"),
         None => "nothing".to_owned(),
     }
 }
 
 #[cfg(test)]
-#[path = "diff_permissions_tests.rs"]
+#[path = "diff_tests.rs"]
 mod tests;

@@ -3,6 +3,7 @@
 //! Reads observation bodies as the probes write them; tolerant of missing fields.
 
 use crate::model::{Drift, Observation, ProbeKind};
+use crate::probe::permissions::{self, view::CellView, view::PermissionsView};
 use crate::probe::refresh;
 use crate::rules::Rule;
 use crate::run::Run;
@@ -79,27 +80,31 @@ pub(crate) struct MatrixCell {
 
 /// One matrix per provider: endpoints × scope sets from the permissions observations.
 pub(crate) fn matrices(run: &Run, anchors: &[Anchored<'_>]) -> Vec<MatrixView> {
-    let mut by_provider: BTreeMap<&str, Vec<&Observation>> = BTreeMap::new();
+    let mut by_provider: BTreeMap<&str, Vec<(&Observation, Option<PermissionsView>)>> =
+        BTreeMap::new();
     for o in observed(run, ProbeKind::Permissions) {
-        by_provider.entry(&o.key.provider).or_default().push(o);
+        by_provider
+            .entry(&o.key.provider)
+            .or_default()
+            .push((o, permissions::view::view(&o.body)));
     }
     by_provider
         .into_iter()
         .map(|(provider, obs)| {
             let scope_sets: Vec<String> = obs
                 .iter()
-                .filter_map(|o| o.body.get("cells").and_then(Value::as_object))
-                .flat_map(|m| m.keys().cloned())
+                .filter_map(|(_, v)| v.as_ref())
+                .flat_map(|v| v.cells.keys().cloned())
                 .collect::<BTreeSet<_>>()
                 .into_iter()
                 .collect();
             let rows = obs
                 .iter()
-                .map(|o| {
+                .map(|(o, v)| {
                     let cells = scope_sets
                         .iter()
                         .map(|set| {
-                            let cell = o.body.get("cells").and_then(|c| c.get(set));
+                            let cell = v.as_ref().and_then(|v| v.cells.get(set));
                             let about = |finding: bool| -> Vec<Link> {
                                 anchors
                                     .iter()
@@ -118,8 +123,8 @@ pub(crate) fn matrices(run: &Run, anchors: &[Anchored<'_>]) -> Vec<MatrixView> {
                         .collect();
                     MatrixRow {
                         endpoint: title(o),
-                        reference: text(o.body.get("reference")),
-                        downscoping: text(o.body.get("downscoping")),
+                        reference: v.as_ref().and_then(|v| v.reference.clone()),
+                        downscoping: v.as_ref().and_then(|v| v.downscoping.clone()),
                         cells,
                     }
                 })
@@ -133,52 +138,22 @@ pub(crate) fn matrices(run: &Run, anchors: &[Anchored<'_>]) -> Vec<MatrixView> {
         .collect()
 }
 
-fn matrix_cell(cell: Option<&Value>, changed: Vec<Link>, documented: Vec<Link>) -> MatrixCell {
-    let Some(cell) = cell else {
-        return MatrixCell {
+fn matrix_cell(cell: Option<&CellView>, changed: Vec<Link>, documented: Vec<Link>) -> MatrixCell {
+    match cell {
+        None => MatrixCell {
             class: "unobserved".into(),
             status: None,
             detail: None,
             changed,
             documented,
-        };
-    };
-    let class = match text(cell.get("class")).as_deref() {
-        Some(c @ ("granted" | "partial" | "denied")) => c.to_string(),
-        _ => "error".to_string(),
-    };
-    let missing = |k: &str, what: &str| {
-        cell.get(k).and_then(Value::as_array).map(|a| {
-            format!(
-                "missing {what}: {}",
-                a.iter()
-                    .filter_map(|v| text(Some(v)))
-                    .collect::<Vec<_>>()
-                    .join(", ")
-            )
-        })
-    };
-    let detail = missing("missing_paths", "fields")
-        .or_else(|| {
-            // `missing_items` is [present, expected].
-            let a = cell.get("missing_items")?.as_array()?;
-            Some(format!("{} of {} items", text(a.first())?, text(a.get(1))?))
-        })
-        .or_else(|| {
-            let signal = text(cell.get("signal"));
-            let code = text(cell.get("error_code"));
-            match (signal, code) {
-                (Some(s), Some(c)) => Some(format!("{s} ({c})")),
-                (s, c) => s.or(c),
-            }
-        })
-        .or_else(|| text(cell.get("error")));
-    MatrixCell {
-        class,
-        status: text(cell.get("status")),
-        detail,
-        changed,
-        documented,
+        },
+        Some(c) => MatrixCell {
+            class: c.class.to_string(),
+            status: c.status.clone(),
+            detail: c.detail.clone(),
+            changed,
+            documented,
+        },
     }
 }
 
