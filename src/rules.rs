@@ -111,7 +111,7 @@ catalogue! {
         "`grant_types_supported` no longer lists `refresh_token`";
     MetadataObservationUnreadable = "metadata.observation-unreadable", Metadata, D, [Warning],
         "a stored or fresh metadata observation cannot be read, so it was not compared",
-        "the before metadata observation is not a JSON object";
+        "the current metadata observation is unreadable: invalid type: sequence, expected a map";
     MetadataPkceMethodRemoved = "metadata.pkce-method-removed", Metadata, D, [Breaking],
         "discovery no longer lists a PKCE code challenge method",
         "`code_challenge_methods_supported` no longer lists `S256`";

@@ -23,9 +23,9 @@ pub fn diff_observations(before: &Observation, after: &Observation) -> Vec<Drift
         ProbeKind::Refresh => crate::probe::body::diff_bodies::<
             crate::probe::refresh::Classification,
         >(&before.key, &before.body, &after.body),
-        ProbeKind::Metadata => {
-            super::diff_metadata::diff_metadata(&before.key, &before.body, &after.body)
-        }
+        ProbeKind::Metadata => crate::probe::body::diff_bodies::<
+            crate::probe::metadata::MetadataBody,
+        >(&before.key, &before.body, &after.body),
         ProbeKind::Deprecation => {
             super::diff_deprecation::diff_deprecation(&before.key, &before.body, &after.body)
         }

@@ -3,7 +3,6 @@
 
 pub mod diff;
 mod diff_deprecation;
-mod diff_metadata;
 mod diff_values;
 pub(crate) mod emit;
 pub mod snapshot;
