@@ -361,7 +361,7 @@ catalogue! {
         "`invoices`: deprecation links changed: added `sunset <https://docs.example.com/sunset>`";
     DeprecationObservationUnreadable = "deprecation.observation-unreadable", Deprecation, D, [Warning],
         "a stored or fresh deprecation observation cannot be read, so it was not compared",
-        "the before deprecation observation is not an object";
+        "the baseline deprecation observation is unreadable: invalid type: null, expected struct DeprecationBody";
     DeprecationSunsetMoved = "deprecation.sunset-moved", Deprecation, D, [Breaking, Warning],
         "the sunset date moved (breaking when earlier)",
         "`invoices`: the sunset moved earlier, to 2026-04-30T00:00:00Z from 2026-06-30T00:00:00Z";

@@ -26,9 +26,9 @@ pub fn diff_observations(before: &Observation, after: &Observation) -> Vec<Drift
         ProbeKind::Metadata => crate::probe::body::diff_bodies::<
             crate::probe::metadata::MetadataBody,
         >(&before.key, &before.body, &after.body),
-        ProbeKind::Deprecation => {
-            super::diff_deprecation::diff_deprecation(&before.key, &before.body, &after.body)
-        }
+        ProbeKind::Deprecation => crate::probe::body::diff_bodies::<
+            crate::probe::deprecation::DeprecationBody,
+        >(&before.key, &before.body, &after.body),
         ProbeKind::Values => {
             super::diff_values::diff_values(&before.key, &before.body, &after.body)
         }

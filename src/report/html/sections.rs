@@ -3,6 +3,7 @@
 //! Reads observation bodies as the probes write them; tolerant of missing fields.
 
 use crate::model::{Drift, Observation, ProbeKind};
+use crate::probe::deprecation;
 use crate::probe::permissions::{self, view::CellView, view::PermissionsView};
 use crate::probe::refresh;
 use crate::rules::Rule;
@@ -587,8 +588,14 @@ pub(crate) fn deprecations(run: &Run) -> DeprecationView {
         x: 0,
     };
     for o in observed(run, ProbeKind::Deprecation) {
-        for (field, kind) in [("deprecated", "deprecated"), ("sunset", "sunset")] {
-            let Some(v) = text(o.body.get(field)) else {
+        let Some(signals) = deprecation::view::view(&o.body) else {
+            continue;
+        };
+        for (date, kind) in [
+            (signals.deprecated, "deprecated"),
+            (signals.sunset, "sunset"),
+        ] {
+            let Some(v) = date else {
                 continue;
             };
             match DateTime::parse_from_rfc3339(&v) {
@@ -596,28 +603,11 @@ pub(crate) fn deprecations(run: &Run) -> DeprecationView {
                 Err(_) => undated.push(event(o, kind, None, Some(v))),
             }
         }
-        for w in o
-            .body
-            .get("warnings")
-            .and_then(Value::as_array)
-            .into_iter()
-            .flatten()
-        {
-            undated.push(event(o, "warning", None, text(Some(w))));
+        for w in signals.warnings {
+            undated.push(event(o, "warning", None, Some(w)));
         }
-        for (h, v) in o
-            .body
-            .get("vendor")
-            .and_then(Value::as_object)
-            .into_iter()
-            .flatten()
-        {
-            undated.push(event(
-                o,
-                "warning",
-                None,
-                Some(format!("{h}: {}", text(Some(v)).unwrap_or_default())),
-            ));
+        for (h, v) in signals.vendor {
+            undated.push(event(o, "warning", None, Some(format!("{h}: {v}"))));
         }
     }
     if dated.is_empty() {
