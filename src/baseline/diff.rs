@@ -29,9 +29,11 @@ pub fn diff_observations(before: &Observation, after: &Observation) -> Vec<Drift
         ProbeKind::Deprecation => crate::probe::body::diff_bodies::<
             crate::probe::deprecation::DeprecationBody,
         >(&before.key, &before.body, &after.body),
-        ProbeKind::Values => {
-            super::diff_values::diff_values(&before.key, &before.body, &after.body)
-        }
+        ProbeKind::Values => crate::probe::body::diff_bodies::<crate::probe::values::ValuesBody>(
+            &before.key,
+            &before.body,
+            &after.body,
+        ),
     };
     // Stable sort: drifts with equal keys keep their (deterministic) emission order.
     drifts.sort_by(|a, b| a.sort_key().cmp(&b.sort_key()));

@@ -2,7 +2,6 @@
 //! pending/accept workflow. Knows nothing about HTTP or how drifts are reported.
 
 pub mod diff;
-mod diff_values;
 pub(crate) mod emit;
 pub mod snapshot;
 pub mod store;

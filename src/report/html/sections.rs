@@ -6,6 +6,7 @@ use crate::model::{Drift, Observation, ProbeKind};
 use crate::probe::deprecation;
 use crate::probe::permissions::{self, view::CellView, view::PermissionsView};
 use crate::probe::refresh;
+use crate::probe::values::{self, ValueClass};
 use crate::rules::Rule;
 use crate::run::Run;
 use chrono::{DateTime, Utc};
@@ -486,29 +487,30 @@ pub(crate) struct ValueCell {
 pub(crate) fn values(run: &Run) -> Vec<ValuesView> {
     observed(run, ProbeKind::Values)
         .map(|o| {
-            let conns = o.body.get("connections").and_then(Value::as_object);
-            let metrics: Vec<String> = conns
-                .into_iter()
-                .flat_map(|m| m.values())
-                .filter_map(Value::as_object)
+            let body = values::view::view(&o.body).unwrap_or_default();
+            let metrics: Vec<String> = body
+                .connections
+                .values()
                 .flat_map(|m| m.keys().cloned())
                 .collect::<BTreeSet<_>>()
                 .into_iter()
                 .collect();
-            let class = |c: &Value, m: &str| text(c.get(m)).unwrap_or_else(|| "—".into());
-            let rows = conns
-                .into_iter()
-                .flat_map(|m| m.iter())
+            let class = |c: &BTreeMap<String, ValueClass>, m: &str| {
+                c.get(m).map_or("—", |v| v.as_str()).to_owned()
+            };
+            let rows = body
+                .connections
+                .iter()
                 .map(|(name, c)| ValuesRow {
                     connection: name.clone(),
-                    complete: text(o.body.get("complete_flag").and_then(|f| f.get(name))),
+                    complete: body.complete_flag.get(name).map(bool::to_string),
                     cells: metrics
                         .iter()
                         .map(|m| {
                             let mine = class(c, m);
-                            let peer_nonzero = conns
-                                .into_iter()
-                                .flat_map(|all| all.iter())
+                            let peer_nonzero = body
+                                .connections
+                                .iter()
                                 .any(|(other, oc)| other != name && class(oc, m) == "non-zero");
                             ValueCell {
                                 anomaly: mine == "zero" && peer_nonzero,
@@ -518,27 +520,11 @@ pub(crate) fn values(run: &Run) -> Vec<ValuesView> {
                         .collect(),
                 })
                 .collect();
-            let rules = o
-                .body
-                .get("rules")
-                .and_then(Value::as_object)
-                .map(|m| {
-                    m.iter()
-                        .map(|(r, v)| {
-                            let who = v
-                                .as_array()
-                                .map(|a| {
-                                    a.iter()
-                                        .filter_map(|x| text(Some(x)))
-                                        .collect::<Vec<_>>()
-                                        .join(", ")
-                                })
-                                .unwrap_or_default();
-                            (r.clone(), who)
-                        })
-                        .collect()
-                })
-                .unwrap_or_default();
+            let rules = body
+                .rules
+                .iter()
+                .map(|(r, who)| (r.clone(), who.join(", ")))
+                .collect();
             ValuesView {
                 provider: o.key.provider.clone(),
                 endpoint: title(o),
