@@ -55,17 +55,43 @@ fn read<B: ObservationBody>(em: &mut Emitter<'_>, side: &str, body: &Value) -> O
     match B::parse(body) {
         Ok(b) => Some(b),
         Err(e) => {
-            em.push(
-                B::UNREADABLE,
-                crate::model::Severity::Warning,
+            unreadable::<B>(
+                em,
                 None,
                 format!("the {side} {} observation is unreadable: {e}", B::NAME),
-                None,
-                None,
             );
             None
         }
     }
+}
+
+/// Reports one unreadable part of a readable body (a permissions cell), at `path`, with the
+/// probe's own rule; the rest of the body is still compared.
+pub(crate) fn unreadable_part<B: ObservationBody>(
+    em: &mut Emitter<'_>,
+    side: &str,
+    path: &str,
+    what: &str,
+    reason: &str,
+) {
+    let msg = format!(
+        "the {side} {} observation has an unreadable {what}: {reason}",
+        B::NAME
+    );
+    unreadable::<B>(em, Some(path), msg);
+}
+
+/// The one place an `*.observation-unreadable` drift is pushed (the schema probe's descriptors
+/// aside, which `baseline::diff` still reads).
+fn unreadable<B: ObservationBody>(em: &mut Emitter<'_>, path: Option<&str>, message: String) {
+    em.push(
+        B::UNREADABLE,
+        crate::model::Severity::Warning,
+        path,
+        message,
+        None,
+        None,
+    );
 }
 
 /// A field merged over several answers: one value when all agree, else the distinct values

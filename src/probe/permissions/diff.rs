@@ -6,6 +6,7 @@ use super::body::{CellEntry, PermissionsBody};
 use super::{Cell, CellClass, describe_signal, evidence};
 use crate::baseline::emit::Emitter;
 use crate::model::Severity;
+use crate::probe::body::unreadable_part;
 use crate::rules::Rule;
 use serde_json::Value;
 use std::collections::BTreeSet;
@@ -87,13 +88,12 @@ fn report_unreadable(em: &mut Emitter<'_>, side: &str, body: &PermissionsBody) {
                 Err(e) => e.to_string(),
                 Ok(_) => "not a cell".to_owned(),
             };
-            em.push(
-                Rule::PermissionObservationUnreadable,
-                Severity::Warning,
-                Some(set),
-                format!("the {side} permissions observation has an unreadable cell for scope set `{set}`: {reason}"),
-                None,
-                None,
+            unreadable_part::<PermissionsBody>(
+                em,
+                side,
+                set,
+                &format!("cell for scope set `{set}`"),
+                &reason,
             );
         }
     }

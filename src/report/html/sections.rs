@@ -1,6 +1,7 @@
 //! The probe-specific sections of the HTML report's view model: permission
 //! matrix, refresh table, schema trees, value anomalies, deprecation timeline.
-//! Reads observation bodies as the probes write them; tolerant of missing fields.
+//! Reads each probe's typed body through its `probe::<name>::view` (the schema section still
+//! reads the schema body's JSON).
 
 use crate::model::{Drift, Observation, ProbeKind};
 use crate::probe::deprecation;
