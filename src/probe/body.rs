@@ -142,3 +142,7 @@ impl<T> Merged<T> {
         matches!(self, Merged::One(x) if x == v)
     }
 }
+
+#[cfg(test)]
+#[path = "body_tests.rs"]
+mod tests;
