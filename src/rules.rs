@@ -111,7 +111,7 @@ catalogue! {
         "`grant_types_supported` no longer lists `refresh_token`";
     MetadataObservationUnreadable = "metadata.observation-unreadable", Metadata, D, [Warning],
         "a stored or fresh metadata observation cannot be read, so it was not compared",
-        "the before metadata observation is not a JSON object";
+        "the current metadata observation is unreadable: invalid type: sequence, expected a map";
     MetadataPkceMethodRemoved = "metadata.pkce-method-removed", Metadata, D, [Breaking],
         "discovery no longer lists a PKCE code challenge method",
         "`code_challenge_methods_supported` no longer lists `S256`";
@@ -157,7 +157,7 @@ catalogue! {
         "`refresh_token`: `Cache-Control: no-store` is now `false` instead of `true`";
     TokenObservationUnreadable = "token.observation-unreadable", Token, D, [Warning],
         "a stored or fresh token observation cannot be read, so it was not compared",
-        "the before token observation has no `grants` object";
+        "the baseline token observation is unreadable: invalid type: sequence, expected a map";
     TokenOutcomeChanged = "token.outcome-changed", Token, D, [Breaking, Warning, Info],
         "a grant that gave tokens now gives errors (breaking), or the reverse (info)",
         "`refresh_token` now answers `error` instead of `token`";
@@ -227,7 +227,7 @@ catalogue! {
         "scope set `basic` now misses `$.email` from `me`; it got the full data before";
     PermissionObservationUnreadable = "permission.observation-unreadable", Permissions, D, [Warning],
         "a stored or fresh permissions observation cannot be read, so it was not compared",
-        "the before permissions observation has no `cells` object";
+        "the baseline permissions observation is unreadable: missing field `cells`";
     PermissionScopeSetAdded = "permission.scope-set-added", Permissions, D, [Info],
         "the suite probes a scope set the baseline does not have",
         "scope set `admin` was probed against `invoices` for the first time";
@@ -361,7 +361,7 @@ catalogue! {
         "`invoices`: deprecation links changed: added `sunset <https://docs.example.com/sunset>`";
     DeprecationObservationUnreadable = "deprecation.observation-unreadable", Deprecation, D, [Warning],
         "a stored or fresh deprecation observation cannot be read, so it was not compared",
-        "the before deprecation observation is not an object";
+        "the baseline deprecation observation is unreadable: invalid type: null, expected struct DeprecationBody";
     DeprecationSunsetMoved = "deprecation.sunset-moved", Deprecation, D, [Breaking, Warning],
         "the sunset date moved (breaking when earlier)",
         "`invoices`: the sunset moved earlier, to 2026-04-30T00:00:00Z from 2026-06-30T00:00:00Z";

@@ -12,22 +12,28 @@ use std::collections::{BTreeMap, BTreeSet};
 pub fn diff_observations(before: &Observation, after: &Observation) -> Vec<Drift> {
     let mut drifts = match before.key.probe {
         ProbeKind::Schema => diff_schema(&before.key, &before.body, &after.body),
-        ProbeKind::Token => super::diff_token::diff_token(&before.key, &before.body, &after.body),
-        ProbeKind::Permissions => {
-            super::diff_permissions::diff_permissions(&before.key, &before.body, &after.body)
-        }
-        ProbeKind::Refresh => {
-            super::diff_refresh::diff_refresh(&before.key, &before.body, &after.body)
-        }
-        ProbeKind::Metadata => {
-            super::diff_metadata::diff_metadata(&before.key, &before.body, &after.body)
-        }
-        ProbeKind::Deprecation => {
-            super::diff_deprecation::diff_deprecation(&before.key, &before.body, &after.body)
-        }
-        ProbeKind::Values => {
-            super::diff_values::diff_values(&before.key, &before.body, &after.body)
-        }
+        ProbeKind::Token => crate::probe::body::diff_bodies::<crate::probe::token::TokenBody>(
+            &before.key,
+            &before.body,
+            &after.body,
+        ),
+        ProbeKind::Permissions => crate::probe::body::diff_bodies::<
+            crate::probe::permissions::PermissionsBody,
+        >(&before.key, &before.body, &after.body),
+        ProbeKind::Refresh => crate::probe::body::diff_bodies::<
+            crate::probe::refresh::Classification,
+        >(&before.key, &before.body, &after.body),
+        ProbeKind::Metadata => crate::probe::body::diff_bodies::<
+            crate::probe::metadata::MetadataBody,
+        >(&before.key, &before.body, &after.body),
+        ProbeKind::Deprecation => crate::probe::body::diff_bodies::<
+            crate::probe::deprecation::DeprecationBody,
+        >(&before.key, &before.body, &after.body),
+        ProbeKind::Values => crate::probe::body::diff_bodies::<crate::probe::values::ValuesBody>(
+            &before.key,
+            &before.body,
+            &after.body,
+        ),
     };
     // Stable sort: drifts with equal keys keep their (deterministic) emission order.
     drifts.sort_by(|a, b| a.sort_key().cmp(&b.sort_key()));

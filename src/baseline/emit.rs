@@ -18,20 +18,6 @@ impl<'a> Emitter<'a> {
         }
     }
 
-    /// The body as an object; anything else is reported as `rule` (a warning), never skipped.
-    pub fn object<'v>(
-        &mut self,
-        rule: Rule,
-        message: String,
-        body: &'v Value,
-    ) -> Option<&'v serde_json::Map<String, Value>> {
-        let m = body.as_object();
-        if m.is_none() {
-            self.push(rule, Severity::Warning, None, message, None, None);
-        }
-        m
-    }
-
     /// Adds one drift about `key`; per-connection keys name their connection.
     pub fn push(
         &mut self,

@@ -1,14 +1,10 @@
-//! Baselines: snapshot files, the diff rules that turn two observations into drifts, and the
-//! pending/accept workflow. Knows nothing about HTTP or how drifts are reported.
+//! Baselines: snapshot files, the dispatch that turns two observations into drifts (each
+//! probe's diff rules live in its folder under `src/probe/`, behind
+//! `probe::body::ObservationBody`; the schema rules are still here), and the pending/accept
+//! workflow. Knows nothing about HTTP or how drifts are reported.
 
 pub mod diff;
-mod diff_deprecation;
-mod diff_metadata;
-mod diff_permissions;
-mod diff_refresh;
-mod diff_token;
-mod diff_values;
-mod emit;
+pub(crate) mod emit;
 pub mod snapshot;
 pub mod store;
 pub mod suppress;

@@ -4,6 +4,10 @@
 
 use super::caps::{Caps, clip, keep, pick};
 use crate::model::{Drift, Observation, ProbeKind};
+use crate::probe::deprecation;
+use crate::probe::permissions::{self, view::CellView, view::PermissionsView};
+use crate::probe::refresh::{self, view::RefreshView};
+use crate::probe::values::{self, ValueClass, ValuesBody};
 use crate::rules::Rule;
 use crate::run::Run;
 use chrono::{DateTime, Utc};
@@ -129,15 +133,20 @@ pub(crate) fn matrices(
         touched.insert((&d.provider, &d.subject));
         touched_sets.insert((&d.provider, set));
     }
-    let mut by_provider: BTreeMap<&str, Vec<&Observation>> = BTreeMap::new();
+    // Each body is read once, through the permissions probe's typed view.
+    type Viewed<'r> = (&'r Observation, Option<PermissionsView>);
+    let mut by_provider: BTreeMap<&str, Vec<Viewed<'_>>> = BTreeMap::new();
     for o in observed(run, ProbeKind::Permissions) {
-        by_provider.entry(&o.key.provider).or_default().push(o);
+        by_provider
+            .entry(&o.key.provider)
+            .or_default()
+            .push((o, permissions::view::view(&o.body)));
     }
-    let all: Vec<(&str, Vec<&Observation>)> = by_provider.into_iter().collect();
+    let all: Vec<(&str, Vec<Viewed<'_>>)> = by_provider.into_iter().collect();
     let shown = pick(all.len(), caps.tables, |i| {
         let (p, obs) = &all[i];
         obs.iter()
-            .any(|o| touched.contains(&(*p, o.key.subject.as_str())))
+            .any(|(o, _)| touched.contains(&(*p, o.key.subject.as_str())))
     });
     let hidden = all.len() - shown.len();
     let mut cells_left = caps.cells;
@@ -148,8 +157,8 @@ pub(crate) fn matrices(
             let provider = *provider;
             let sets: Vec<String> = obs
                 .iter()
-                .filter_map(|o| o.body.get("cells").and_then(Value::as_object))
-                .flat_map(|m| m.keys().cloned())
+                .filter_map(|(_, v)| v.as_ref())
+                .flat_map(|v| v.cells.keys().cloned())
                 .collect::<BTreeSet<_>>()
                 .into_iter()
                 .collect();
@@ -160,17 +169,17 @@ pub(crate) fn matrices(
             // All matrices together hold at most `caps.cells` cells.
             let fit = cells_left / scope_sets.len().max(1);
             let rows_kept = pick(obs.len(), caps.table_rows.min(fit), |j| {
-                touched.contains(&(provider, obs[j].key.subject.as_str()))
+                touched.contains(&(provider, obs[j].0.key.subject.as_str()))
             });
             cells_left -= rows_kept.len() * scope_sets.len();
             let rows = rows_kept
                 .iter()
                 .map(|&j| {
-                    let o = obs[j];
+                    let (o, v) = &obs[j];
                     let cells = scope_sets
                         .iter()
                         .map(|set| {
-                            let cell = o.body.get("cells").and_then(|c| c.get(set));
+                            let cell = v.as_ref().and_then(|v| v.cells.get(set));
                             let (changed, documented) = links
                                 .get(&(provider, o.key.subject.as_str(), set.as_str()))
                                 .cloned()
@@ -180,8 +189,14 @@ pub(crate) fn matrices(
                         .collect();
                     MatrixRow {
                         endpoint: clip(&title(o), caps.short),
-                        reference: text(o.body.get("reference")).map(|t| clip(&t, caps.short)),
-                        downscoping: text(o.body.get("downscoping")).map(|t| clip(&t, caps.short)),
+                        reference: v
+                            .as_ref()
+                            .and_then(|v| v.reference.as_deref())
+                            .map(|t| clip(t, caps.short)),
+                        downscoping: v
+                            .as_ref()
+                            .and_then(|v| v.downscoping.as_deref())
+                            .map(|t| clip(t, caps.short)),
                         cells,
                     }
                 })
@@ -199,56 +214,26 @@ pub(crate) fn matrices(
 }
 
 fn matrix_cell(
-    cell: Option<&Value>,
+    cell: Option<&CellView>,
     changed: Vec<Link>,
     documented: Vec<Link>,
     caps: Caps,
 ) -> MatrixCell {
-    let Some(cell) = cell else {
-        return MatrixCell {
+    match cell {
+        None => MatrixCell {
             class: "unobserved".into(),
             status: None,
             detail: None,
             changed,
             documented,
-        };
-    };
-    let class = match text(cell.get("class")).as_deref() {
-        Some(c @ ("granted" | "partial" | "denied")) => c.to_string(),
-        _ => "error".to_string(),
-    };
-    let missing = |k: &str, what: &str| {
-        cell.get(k).and_then(Value::as_array).map(|a| {
-            format!(
-                "missing {what}: {}",
-                a.iter()
-                    .filter_map(|v| text(Some(v)))
-                    .collect::<Vec<_>>()
-                    .join(", ")
-            )
-        })
-    };
-    let detail = missing("missing_paths", "fields")
-        .or_else(|| {
-            // `missing_items` is [present, expected].
-            let a = cell.get("missing_items")?.as_array()?;
-            Some(format!("{} of {} items", text(a.first())?, text(a.get(1))?))
-        })
-        .or_else(|| {
-            let signal = text(cell.get("signal"));
-            let code = text(cell.get("error_code"));
-            match (signal, code) {
-                (Some(s), Some(c)) => Some(format!("{s} ({c})")),
-                (s, c) => s.or(c),
-            }
-        })
-        .or_else(|| text(cell.get("error")));
-    MatrixCell {
-        class,
-        status: text(cell.get("status")).map(|t| clip(&t, caps.short)),
-        detail: detail.map(|t| clip(&t, caps.short)),
-        changed,
-        documented,
+        },
+        Some(c) => MatrixCell {
+            class: c.class.to_string(),
+            status: c.status.as_deref().map(|t| clip(t, caps.short)),
+            detail: c.detail.as_deref().map(|t| clip(t, caps.short)),
+            changed,
+            documented,
+        },
     }
 }
 
@@ -271,22 +256,6 @@ pub(crate) struct RefreshRow {
     pub drifts: Vec<Link>,
 }
 
-/// Rotation and reuse behaviour, in words, of a refresh class.
-fn class_words(class: &str) -> (&'static str, &'static str) {
-    match class {
-        "no-refresh" => ("no refresh", "—"),
-        "non-rotating" => ("does not rotate", "reusable"),
-        "rotating-old-valid" => ("rotates", "old token still valid"),
-        "rotating-grace" => ("rotates", "old token valid for a grace period"),
-        "rotating-one-time" => ("rotates", "old token fails (one-time use)"),
-        "rotating-reuse-revokes-grant" => ("rotates", "reuse revokes the grant"),
-        "lazy-rotation" => ("sometimes rotates", "not tested"),
-        "withheld-expiring" => ("stopped issuing; the last one expired", "—"),
-        "rotating" => ("rotates", "not tested (not disposable)"),
-        _ => ("unknown", "unknown"),
-    }
-}
-
 /// Seconds as `3600 s (1 h)`.
 pub(crate) fn human_secs(s: u64) -> String {
     let unit = [(86_400, "d"), (3_600, "h"), (60, "min")]
@@ -307,12 +276,15 @@ pub(crate) fn refresh_rows(
     caps: Caps,
 ) -> (Vec<RefreshRow>, usize) {
     let mut keys: BTreeSet<(&str, &str)> = BTreeSet::new();
-    // The first of each, as a linear search would find it.
-    let mut bodies: HashMap<(&str, &str), &Value> = HashMap::new();
+    // The first of each, as a linear search would find it, read through the refresh probe's
+    // typed view (`None` when unreadable).
+    let mut bodies: HashMap<(&str, &str), Option<RefreshView>> = HashMap::new();
     for o in observed(run, ProbeKind::Refresh) {
         if let Some(c) = &o.key.connection {
             keys.insert((&o.key.provider, c));
-            bodies.entry((&o.key.provider, c)).or_insert(&o.body);
+            bodies
+                .entry((&o.key.provider, c))
+                .or_insert_with(|| refresh::view::view(&o.body));
         }
     }
     let mut tokens = HashMap::new();
@@ -340,7 +312,7 @@ pub(crate) fn refresh_rows(
     let rows: Vec<RefreshRow> = keys
         .into_iter()
         .map(|(provider, connection)| {
-            let body = bodies.get(&(provider, connection)).copied();
+            let body = bodies.get(&(provider, connection)).cloned().flatten();
             let health = tokens.get(&(provider, connection)).copied();
             let state = states.get(&(provider, connection)).copied();
             // An unusable connection's refresh observation was not compared: say so, or
@@ -351,25 +323,17 @@ pub(crate) fn refresh_rows(
                         .clone()
                         .unwrap_or_else(|| crate::model::NOT_COMPARED_UNUSABLE.to_string()),
                 ),
-                None => body.and_then(|b| text(b.get("class"))),
+                None => body.as_ref().map(|b| b.class.to_string()),
             };
             let body = body.filter(|_| state.is_none_or(|c| c.usable));
-            let (rotation, reuse) = class.as_deref().map(class_words).unwrap_or(("—", "—"));
-            let secs = |k: &str| {
-                body.and_then(|b| b.get(k))
-                    .and_then(Value::as_u64)
-                    .map(human_secs)
-            };
+            let (rotation, reuse) = class
+                .as_deref()
+                .map(refresh::view::class_words)
+                .unwrap_or(("—", "—"));
             let grace = body
-                .and_then(|b| b.get("grace_window_ms"))
-                .and_then(Value::as_array)
-                .and_then(|a| {
-                    Some(format!(
-                        "{}–{} ms",
-                        a.first()?.as_u64()?,
-                        a.get(1)?.as_u64()?
-                    ))
-                });
+                .as_ref()
+                .and_then(|b| b.grace_window_ms)
+                .map(|(from, to)| format!("{from}–{to} ms"));
             let days = health.and_then(|h| h.days_left);
             let (urgency, countdown) = match (days, health.map(|h| h.status.as_str())) {
                 (_, Some("dead")) => (
@@ -396,11 +360,15 @@ pub(crate) fn refresh_rows(
                 rotation: rotation.to_string(),
                 reuse: reuse.to_string(),
                 class: class.map(|c| clip(&c, caps.text)),
-                issues_refresh_tokens: body
-                    .and_then(|b| b.get("issues_refresh_tokens"))
-                    .and_then(Value::as_bool),
-                access_lifetime: secs("access_token_lifetime_s"),
-                refresh_lifetime: secs("refresh_token_lifetime_s"),
+                issues_refresh_tokens: body.as_ref().map(|b| b.issues_refresh_tokens),
+                access_lifetime: body
+                    .as_ref()
+                    .and_then(|b| b.access_token_lifetime_s)
+                    .map(human_secs),
+                refresh_lifetime: body
+                    .as_ref()
+                    .and_then(|b| b.refresh_token_lifetime_s)
+                    .map(human_secs),
                 grace,
                 health: health.map(|h| clip(&h.status, caps.text)),
                 expires_at: health
@@ -663,16 +631,13 @@ pub(crate) struct ValueCell {
 }
 
 /// Per metric of one values observation: how many connections see it non-zero.
-fn nonzero_counts(conns: Option<&serde_json::Map<String, Value>>) -> BTreeMap<String, usize> {
+/// Per metric, how many connections of `body` saw it non-zero.
+fn nonzero_counts(body: Option<&ValuesBody>) -> BTreeMap<String, usize> {
     let mut out: BTreeMap<String, usize> = BTreeMap::new();
-    for m in conns
-        .into_iter()
-        .flat_map(|m| m.values())
-        .filter_map(Value::as_object)
-    {
+    for m in body.into_iter().flat_map(|b| b.connections.values()) {
         for (metric, v) in m {
             let n = out.entry(metric.clone()).or_default();
-            if v.as_str() == Some("non-zero") {
+            if *v == ValueClass::NonZero {
                 *n += 1;
             }
         }
@@ -681,51 +646,56 @@ fn nonzero_counts(conns: Option<&serde_json::Map<String, Value>>) -> BTreeMap<St
 }
 
 /// Whether connection values `c` are zero for `metric` while a peer's are not.
-fn anomaly(c: &Value, metric: &str, nonzero: &BTreeMap<String, usize>) -> bool {
-    let mine = c.get(metric).and_then(Value::as_str);
-    mine == Some("zero") && nonzero.get(metric).copied().unwrap_or(0) > 0
+fn anomaly(
+    c: &BTreeMap<String, ValueClass>,
+    metric: &str,
+    nonzero: &BTreeMap<String, usize>,
+) -> bool {
+    c.get(metric) == Some(&ValueClass::Zero) && nonzero.get(metric).copied().unwrap_or(0) > 0
 }
 
 /// One table per values observation. Within `caps`, tables, connections and metrics with
 /// an anomaly are kept first; the second value counts the tables left out. Linear in the
-/// connections × metrics.
+/// connections × metrics. Each body is read once, through the values probe's typed view.
 pub(crate) fn values(run: &Run, caps: Caps) -> (Vec<ValuesView>, usize) {
-    let all: Vec<&Observation> = observed(run, ProbeKind::Values).collect();
+    let all: Vec<(&Observation, Option<ValuesBody>)> = observed(run, ProbeKind::Values)
+        .map(|o| (o, values::view::view(&o.body)))
+        .collect();
     let counts: Vec<BTreeMap<String, usize>> = all
         .iter()
-        .map(|o| nonzero_counts(o.body.get("connections").and_then(Value::as_object)))
+        .map(|(_, b)| nonzero_counts(b.as_ref()))
         .collect();
-    let flagged = |o: &Observation, nonzero: &BTreeMap<String, usize>| -> bool {
-        o.body
-            .get("connections")
-            .and_then(Value::as_object)
-            .is_some_and(|m| {
-                m.values()
-                    .any(|c| nonzero.keys().any(|metric| anomaly(c, metric, nonzero)))
-            })
+    let flagged = |b: Option<&ValuesBody>, nonzero: &BTreeMap<String, usize>| -> bool {
+        b.is_some_and(|b| {
+            b.connections
+                .values()
+                .any(|c| nonzero.keys().any(|metric| anomaly(c, metric, nonzero)))
+        })
     };
-    let shown = pick(all.len(), caps.tables, |i| flagged(all[i], &counts[i]));
+    let shown = pick(all.len(), caps.tables, |i| {
+        flagged(all[i].1.as_ref(), &counts[i])
+    });
     let hidden = all.len() - shown.len();
     let mut cells_left = caps.cells;
     let views = shown
         .into_iter()
         .map(|i| {
-            let (o, nonzero) = (all[i], &counts[i]);
-            let conns = o.body.get("connections").and_then(Value::as_object);
+            let ((o, body), nonzero) = (&all[i], &counts[i]);
+            let body = body.as_ref();
             let all_metrics: Vec<&String> = nonzero.keys().collect();
             let anomalous = |m: &str| {
-                conns
-                    .into_iter()
-                    .flat_map(|c| c.values())
+                body.into_iter()
+                    .flat_map(|b| b.connections.values())
                     .any(|c| anomaly(c, m, nonzero))
             };
             let kept = pick(all_metrics.len(), caps.columns, |j| {
                 anomalous(all_metrics[j])
             });
             let metrics: Vec<&String> = kept.iter().map(|&j| all_metrics[j]).collect();
-            let class = |c: &Value, m: &str| text(c.get(m)).unwrap_or_else(|| "—".into());
-            let entries: Vec<(&String, &Value)> =
-                conns.into_iter().flat_map(|m| m.iter()).collect();
+            let entries: Vec<(&String, &BTreeMap<String, ValueClass>)> = body
+                .into_iter()
+                .flat_map(|b| b.connections.iter())
+                .collect();
             // All value tables together hold at most `caps.cells` cells.
             let fit = cells_left / (metrics.len() + 1);
             let rows_kept = pick(entries.len(), caps.table_rows.min(fit), |j| {
@@ -738,43 +708,31 @@ pub(crate) fn values(run: &Run, caps: Caps) -> (Vec<ValuesView>, usize) {
                     let (name, c) = entries[j];
                     ValuesRow {
                         connection: clip(name, caps.short),
-                        complete: text(o.body.get("complete_flag").and_then(|f| f.get(name)))
-                            .map(|t| clip(&t, caps.short)),
+                        complete: body
+                            .and_then(|b| b.complete_flag.get(name))
+                            .map(|f| f.to_string()),
                         cells: metrics
                             .iter()
                             .map(|m| {
+                                let mine = c.get(*m).copied();
                                 // A peer is another connection: discount this one's own count.
-                                let mine = class(c, m);
-                                let own = usize::from(mine == "non-zero");
+                                let own = usize::from(mine == Some(ValueClass::NonZero));
                                 let peers = nonzero.get(*m).copied().unwrap_or(0) - own;
                                 ValueCell {
-                                    anomaly: mine == "zero" && peers > 0,
-                                    class: clip(&mine, caps.short),
+                                    anomaly: mine == Some(ValueClass::Zero) && peers > 0,
+                                    class: mine.map(ValueClass::as_str).unwrap_or("—").into(),
                                 }
                             })
                             .collect(),
                     }
                 })
                 .collect();
-            let rules = o
-                .body
-                .get("rules")
-                .and_then(Value::as_object)
-                .map(|m| {
-                    m.iter()
+            let rules = body
+                .map(|b| {
+                    b.rules
+                        .iter()
                         .take(caps.rows)
-                        .map(|(r, v)| {
-                            let who = v
-                                .as_array()
-                                .map(|a| {
-                                    a.iter()
-                                        .filter_map(|x| text(Some(x)))
-                                        .collect::<Vec<_>>()
-                                        .join(", ")
-                                })
-                                .unwrap_or_default();
-                            (clip(r, caps.text), clip(&who, caps.text))
-                        })
+                        .map(|(r, who)| (clip(r, caps.text), clip(&who.join(", "), caps.text)))
                         .collect()
                 })
                 .unwrap_or_default();
@@ -834,8 +792,16 @@ pub(crate) fn deprecations(run: &Run, caps: Caps) -> DeprecationView {
             x: 0,
         };
     for o in observed(run, ProbeKind::Deprecation) {
-        for (field, kind) in [("deprecated", "deprecated"), ("sunset", "sunset")] {
-            let Some(v) = text(o.body.get(field)) else {
+        // Read once, through the deprecation probe's typed view; an unreadable body shows
+        // nothing (its diff reports `deprecation.observation-unreadable`).
+        let Some(signals) = deprecation::view::view(&o.body) else {
+            continue;
+        };
+        for (value, kind) in [
+            (signals.deprecated, "deprecated"),
+            (signals.sunset, "sunset"),
+        ] {
+            let Some(v) = value else {
                 continue;
             };
             match DateTime::parse_from_rfc3339(&v) {
@@ -843,28 +809,11 @@ pub(crate) fn deprecations(run: &Run, caps: Caps) -> DeprecationView {
                 Err(_) => undated.push(event(o, kind, None, Some(v))),
             }
         }
-        for w in o
-            .body
-            .get("warnings")
-            .and_then(Value::as_array)
-            .into_iter()
-            .flatten()
-        {
-            undated.push(event(o, "warning", None, text(Some(w))));
+        for w in signals.warnings {
+            undated.push(event(o, "warning", None, Some(w)));
         }
-        for (h, v) in o
-            .body
-            .get("vendor")
-            .and_then(Value::as_object)
-            .into_iter()
-            .flatten()
-        {
-            undated.push(event(
-                o,
-                "warning",
-                None,
-                Some(format!("{h}: {}", text(Some(v)).unwrap_or_default())),
-            ));
+        for (h, v) in signals.vendor {
+            undated.push(event(o, "warning", None, Some(format!("{h}: {v}"))));
         }
     }
     let mut more = undated.len().saturating_sub(caps.rows);

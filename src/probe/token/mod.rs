@@ -2,11 +2,18 @@
 //! §3.2.3 into value-free facts, merges them into one observation per provider and names the
 //! non-conformances. Pure: knows nothing about HTTP, baselines or reports, and keeps no secret.
 
+mod body;
+mod diff;
+
+pub use body::{GrantFacts, Outcome, TokenBody};
+
 use crate::auth::response::split_scope;
 use crate::model::{Drift, Observation, ObservationKey, ProbeKind, Severity};
+use crate::probe::body::ObservationBody;
 use crate::rules::Rule;
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
+
 use std::collections::{BTreeMap, BTreeSet};
 
 /// The observation subject of the token probe.
@@ -416,12 +423,10 @@ fn scope(v: Option<&Value>, requested: &[String]) -> ScopeKind {
 /// which connections disagree holds the sorted set of their values, so the order of `facts`
 /// never matters. Holds no values and no timestamps.
 pub fn observe(provider: &str, facts: &[TokenFacts]) -> Observation {
-    let mut grants = Map::new();
-    for (grant, group) in by_grant(facts) {
-        grants.insert(grant.to_owned(), merge(&group));
-    }
-    let mut body = Map::new();
-    body.insert("grants".to_owned(), Value::Object(grants));
+    let grants = by_grant(facts)
+        .into_iter()
+        .map(|(grant, group)| (grant.to_owned(), GrantFacts::merge(&group)))
+        .collect();
     Observation {
         key: ObservationKey {
             provider: provider.to_owned(),
@@ -429,7 +434,7 @@ pub fn observe(provider: &str, facts: &[TokenFacts]) -> Observation {
             subject: SUBJECT.to_owned(),
             connection: None,
         },
-        body: Value::Object(body),
+        body: TokenBody { grants }.to_json(),
     }
 }
 
@@ -439,35 +444,6 @@ fn by_grant(facts: &[TokenFacts]) -> BTreeMap<&str, Vec<&TokenFacts>> {
         out.entry(f.grant.as_str()).or_default().push(f);
     }
     out
-}
-
-/// Merges facts field by field: one value when all agree, else the distinct values sorted by
-/// their JSON text. A field some facts lack (another outcome) merges over those that have it;
-/// the merged `outcome` shows the disagreement.
-fn merge(facts: &[&TokenFacts]) -> Value {
-    let mut fields: BTreeMap<String, BTreeMap<String, Value>> = BTreeMap::new();
-    for f in facts {
-        // Serialising these plain types cannot fail; a failure would only drop the fact.
-        let Ok(Value::Object(m)) = serde_json::to_value(f) else {
-            continue;
-        };
-        for (k, v) in m.into_iter().filter(|(k, _)| k != "grant") {
-            fields.entry(k).or_default().insert(v.to_string(), v);
-        }
-    }
-    let merged = fields
-        .into_iter()
-        .map(|(k, values)| {
-            let mut values: Vec<Value> = values.into_values().collect();
-            let v = if values.len() == 1 {
-                values.remove(0)
-            } else {
-                Value::Array(values)
-            };
-            (k, v)
-        })
-        .collect();
-    Value::Object(merged)
 }
 
 /// Non-conformance findings of this run, one drift per grant and rule (connections that agree
@@ -493,7 +469,7 @@ pub fn findings(provider: &str, facts: &[TokenFacts]) -> Vec<Drift> {
                 connections: Vec::new(),
                 message,
                 before: None,
-                after: Some(merge(&firing)),
+                after: Some(GrantFacts::merge(&firing).to_json()),
                 exchanges: Vec::new(),
                 fingerprint: String::new(),
                 suppressed: None,
@@ -617,5 +593,4 @@ fn describe(rule: Rule, grant: &str, firing: &[&TokenFacts]) -> (Severity, Strin
 }
 
 #[cfg(test)]
-#[path = "token_tests.rs"]
 mod tests;

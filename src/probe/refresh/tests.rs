@@ -2,6 +2,7 @@
 //! mirror the providers in oauth-facts.md.
 
 use super::*;
+use serde_json::Value;
 
 const MINUTE: u64 = 60_000;
 
@@ -505,5 +506,76 @@ fn findings_are_sorted_by_rule() {
             (Rule::RefreshNotIssuing.id(), Severity::Breaking),
             (Rule::RefreshUndocumentedRefresh.id(), Severity::Warning),
         ]
+    );
+}
+
+fn body_of(c: Classification) -> Value {
+    observe("xero", &trace(Vec::new()), &c).body
+}
+
+fn every_shape_of_body() -> Vec<Value> {
+    let full = Classification {
+        class: RefreshClass::RotatingGrace,
+        grace_window_ms: Some((1000, 3000)),
+        issues_refresh_tokens: true,
+        access_token_lifetime_s: Some(3600),
+        refresh_token_lifetime_s: Some(8_640_000),
+    };
+    let bare = Classification {
+        class: RefreshClass::NoRefresh,
+        grace_window_ms: None,
+        issues_refresh_tokens: false,
+        access_token_lifetime_s: None,
+        refresh_token_lifetime_s: None,
+    };
+    vec![body_of(full), body_of(bare)]
+}
+
+#[test]
+fn refresh_snapshot_round_trips_through_the_typed_body() {
+    let key = observe("xero", &trace(Vec::new()), &classify(&trace(Vec::new()))).key;
+    let header = crate::baseline::SnapshotHeader::new("xero", key);
+    let bodies = every_shape_of_body();
+    assert_eq!(
+        crate::baseline::render_snapshot(&header, &bodies[0])
+            .split_once("---\n{")
+            .map(|(_, b)| b),
+        Some(
+            "\n  \"access_token_lifetime_s\": 3600,\n  \"class\": \"rotating-grace\",\n  \"grace_window_ms\": [\n    1000,\n    3000\n  ],\n  \"issues_refresh_tokens\": true,\n  \"refresh_token_lifetime_s\": 8640000\n}\n"
+        )
+    );
+    for body in bodies {
+        let text = crate::baseline::render_snapshot(&header, &body);
+        let (_, read) =
+            crate::baseline::parse_snapshot(std::path::Path::new("t.snap"), &text).unwrap();
+        let typed = Classification::parse(&read.body).unwrap();
+        assert_eq!(
+            crate::baseline::render_snapshot(&header, &typed.to_json()),
+            text
+        );
+    }
+}
+
+#[test]
+fn refresh_view_reads_the_typed_body() {
+    let bodies = every_shape_of_body();
+    assert_eq!(
+        view::view(&bodies[0]),
+        Some(view::RefreshView {
+            class: "rotating-grace",
+            issues_refresh_tokens: true,
+            access_token_lifetime_s: Some(3600),
+            refresh_token_lifetime_s: Some(8_640_000),
+            grace_window_ms: Some((1000, 3000)),
+        })
+    );
+    assert_eq!(
+        view::view(&bodies[1]).map(|v| (v.class, v.issues_refresh_tokens, v.grace_window_ms)),
+        Some(("no-refresh", false, None))
+    );
+    assert_eq!(view::view(&json!({"class": "sideways"})), None);
+    assert_eq!(
+        view::class_words("rotating-grace"),
+        ("rotates", "old token valid for a grace period")
     );
 }

@@ -3,10 +3,15 @@
 //! the class into one observation per connection and names this run's findings. Pure: knows
 //! nothing about HTTP, the credential store, baselines or reports, and never sees a token value.
 
+mod diff;
+pub mod view;
+
+use crate::baseline::emit::Emitter;
 use crate::model::{Drift, Observation, ObservationKey, ProbeKind, Severity};
+use crate::probe::body::ObservationBody;
 use crate::rules::Rule;
 use serde::{Deserialize, Serialize};
-use serde_json::{Value, json};
+use serde_json::json;
 
 /// The observation subject of the refresh probe.
 pub const SUBJECT: &str = "refresh";
@@ -145,6 +150,15 @@ pub struct Classification {
     /// The refresh token lifetime the latest successful refresh declared.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub refresh_token_lifetime_s: Option<u64>,
+}
+
+impl ObservationBody for Classification {
+    const NAME: &'static str = "refresh";
+    const UNREADABLE: Rule = Rule::RefreshObservationUnreadable;
+
+    fn diff(em: &mut Emitter<'_>, before: &Self, after: &Self) {
+        diff::diff_refresh(em, before, after);
+    }
 }
 
 /// Classifies a trace. Only successful `Refresh` steps decide rotation; `ReplayOld` steps make
@@ -290,8 +304,7 @@ pub fn observe(provider: &str, trace: &RefreshTrace, c: &Classification) -> Obse
             subject: SUBJECT.to_owned(),
             connection: Some(trace.connection.clone()),
         },
-        // Serialising this plain struct cannot fail; `Null` would show up as unreadable.
-        body: serde_json::to_value(&rounded).unwrap_or(Value::Null),
+        body: rounded.to_json(),
     }
 }
 
@@ -386,5 +399,4 @@ fn dropped_rotation(trace: &RefreshTrace) -> bool {
 }
 
 #[cfg(test)]
-#[path = "refresh_tests.rs"]
 mod tests;

@@ -3,10 +3,17 @@
 //! observation per endpoint and names what matters on the day of the run. Pure: knows nothing
 //! about HTTP, baselines or reports; malformed headers become findings, never panics.
 
+mod body;
+mod diff;
+pub mod view;
+
+pub use body::{DeprecationBody, DeprecationLink};
+
 use crate::model::{Drift, Observation, ObservationKey, ProbeKind, Severity};
+use crate::probe::body::{Merged as MergedField, ObservationBody};
 use crate::rules::Rule;
 use chrono::{DateTime, NaiveDateTime, SecondsFormat, TimeDelta, Utc};
-use serde_json::{Map, Value, json};
+use serde_json::{Value, json};
 use std::collections::{BTreeMap, BTreeSet};
 
 /// A sunset closer than this many days is breaking: there is no time left for a release cycle.
@@ -329,14 +336,6 @@ fn rfc3339(d: DateTime<Utc>) -> String {
     d.to_rfc3339_opts(SecondsFormat::Secs, true)
 }
 
-fn deprecated_json(v: Option<DeprecationValue>) -> Value {
-    match v {
-        None => Value::Null,
-        Some(DeprecationValue::True) => Value::String("true".to_owned()),
-        Some(DeprecationValue::Date(d)) => Value::String(rfc3339(d)),
-    }
-}
-
 /// One observation per endpoint: key (provider, Deprecation, endpoint id), body
 /// `{"deprecated": null|"true"|"<RFC3339>", "sunset": null|"<RFC3339>", "links": [{"rel", "uri"}…],
 /// "warnings": [...], "vendor": {name: value | [values…]}}`, merged over connections (dates to
@@ -344,24 +343,37 @@ fn deprecated_json(v: Option<DeprecationValue>) -> Value {
 /// the sorted values). Holds only what the parsed headers said, never a volatile header.
 pub fn observe(provider: &str, endpoint: &str, signals: &[Signals]) -> Observation {
     let m = merge(signals);
-    let links: Vec<Value> = m
-        .links
-        .iter()
-        .map(|(rel, uri)| json!({"rel": rel, "uri": uri}))
-        .collect();
-    let vendor: Map<String, Value> = m
-        .vendor
-        .into_iter()
-        .map(|(k, values)| {
-            let mut values: Vec<Value> = values.into_iter().map(Value::String).collect();
-            let v = if values.len() == 1 {
-                values.remove(0)
-            } else {
-                Value::Array(values)
-            };
-            (k, v)
-        })
-        .collect();
+    let body = DeprecationBody {
+        deprecated: match m.deprecated {
+            None => None,
+            Some(DeprecationValue::True) => Some("true".to_owned()),
+            Some(DeprecationValue::Date(d)) => Some(rfc3339(d)),
+        },
+        links: m
+            .links
+            .iter()
+            .map(|(rel, uri)| DeprecationLink {
+                rel: rel.clone(),
+                uri: uri.clone(),
+            })
+            .collect(),
+        sunset: m.sunset.map(rfc3339),
+        vendor: m
+            .vendor
+            .into_iter()
+            .map(|(k, values)| {
+                // In string order, as the set holds them (not by JSON text).
+                let mut values: Vec<String> = values.into_iter().collect();
+                let v = if values.len() == 1 {
+                    MergedField::One(values.remove(0))
+                } else {
+                    MergedField::Many(values)
+                };
+                (k, v)
+            })
+            .collect(),
+        warnings: m.warnings.into_iter().collect(),
+    };
     Observation {
         key: ObservationKey {
             provider: provider.to_owned(),
@@ -369,13 +381,7 @@ pub fn observe(provider: &str, endpoint: &str, signals: &[Signals]) -> Observati
             subject: endpoint.to_owned(),
             connection: None,
         },
-        body: json!({
-            "deprecated": deprecated_json(m.deprecated),
-            "sunset": m.sunset.map(rfc3339),
-            "links": links,
-            "warnings": m.warnings,
-            "vendor": vendor,
-        }),
+        body: body.to_json(),
     }
 }
 
@@ -514,5 +520,4 @@ pub fn findings(
 }
 
 #[cfg(test)]
-#[path = "deprecation_tests.rs"]
 mod tests;

@@ -305,7 +305,7 @@ fn unreadable_observation_is_reported() {
     );
     assert_eq!(
         d[0].message,
-        "the baseline token observation has no `grants` object"
+        "the baseline token observation is unreadable: invalid type: sequence, expected a map"
     );
 }
 

@@ -165,3 +165,22 @@ fn the_implicit_default_of_an_omitted_grant_list_does_not_count() {
         .map(|m| m.remove("grant_types_supported"));
     assert_eq!(findings("demo", SUBJECT_OAUTH, &doc, ISSUER), vec![]);
 }
+
+#[test]
+fn metadata_snapshot_round_trips_through_the_typed_body() {
+    let mut doc = good();
+    doc["scopes_supported"] = json!(["b", "a", {"odd": [2, 1.5, null]}]);
+    doc["ttl"] = json!(3600);
+    let o = observe("demo", SUBJECT_OAUTH, &doc);
+    let header = crate::baseline::SnapshotHeader::new("demo", o.key.clone());
+    let text = crate::baseline::render_snapshot(&header, &o.body);
+    let (_, read) = crate::baseline::parse_snapshot(std::path::Path::new("t.snap"), &text).unwrap();
+    let typed = MetadataBody::parse(&read.body).unwrap();
+    assert_eq!(typed.0["ttl"], json!(3600));
+    assert_eq!(typed.0.len(), 8);
+    assert_eq!(
+        crate::baseline::render_snapshot(&header, &typed.to_json()),
+        text
+    );
+    assert!(MetadataBody::parse(&json!([1])).is_err());
+}

@@ -3,11 +3,18 @@
 //! and observes the matrix. Pure: no HTTP, no I/O, no baselines or output formats, and no
 //! response value is ever kept (only paths, counts, statuses and short error codes).
 
+mod body;
+mod diff;
+pub mod view;
+
+pub use body::{CellEntry, PermissionsBody};
+
 use crate::model::{Drift, Observation, ObservationKey, ProbeKind, Severity};
+use crate::probe::body::ObservationBody;
 use crate::probe::shape::{infer, push_key};
 use crate::rules::Rule;
 use serde::{Deserialize, Serialize};
-use serde_json::{Map, Value};
+use serde_json::Value;
 use std::collections::{BTreeMap, BTreeSet};
 
 /// The signal of a denial carried in a 2xx body (Slack `ok: false`, GitHub GraphQL).
@@ -603,21 +610,17 @@ pub fn observe(
     cells: &BTreeMap<String, Cell>,
     downscoping: &str,
 ) -> Observation {
-    let reference = cells
-        .iter()
-        .find(|(_, c)| c.reference)
-        .map_or(Value::Null, |(set, _)| Value::String(set.clone()));
-    let cells: Map<String, Value> = cells
-        .iter()
-        .map(|(set, cell)| (set.clone(), cell.to_json()))
-        .collect();
-    let mut body = Map::new();
-    body.insert("cells".to_owned(), Value::Object(cells));
-    body.insert(
-        "downscoping".to_owned(),
-        Value::String(downscoping.to_owned()),
-    );
-    body.insert("reference".to_owned(), reference);
+    let body = PermissionsBody {
+        cells: cells
+            .iter()
+            .map(|(set, cell)| (set.clone(), CellEntry::Cell(cell.clone())))
+            .collect(),
+        downscoping: Some(downscoping.to_owned()),
+        reference: cells
+            .iter()
+            .find(|(_, c)| c.reference)
+            .map(|(set, _)| set.clone()),
+    };
     Observation {
         key: ObservationKey {
             provider: provider.to_owned(),
@@ -625,10 +628,9 @@ pub fn observe(
             subject: endpoint.to_owned(),
             connection: None,
         },
-        body: Value::Object(body),
+        body: body.to_json(),
     }
 }
 
 #[cfg(test)]
-#[path = "permissions_tests.rs"]
 mod tests;

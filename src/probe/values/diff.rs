@@ -1,80 +1,46 @@
 //! Diff rules of the values probe: compares an endpoint's baseline value classes with this
 //! run's, per metric and connection. Knows nothing about HTTP, files, output formats or how the
-//! classes were computed (only the observation body written by `probe::values::observe`).
+//! classes were computed (only the typed [`Body`] that `observe` writes).
 //!
 //! Every rule emits at most one drift per metric (or rule), naming all affected connections,
 //! so `(rule, path)` identifies a drift. Values that only move (1200 → 1337) never drift, and
 //! a connection seen on one side only is sharding or a new account, not drift.
 
-use super::emit::Emitter;
-use crate::model::{Drift, ObservationKey, Severity};
-use crate::probe::values::{ValueClass, list};
+use super::body::ValuesBody as Body;
+use super::{ValueClass, list};
+use crate::baseline::emit::Emitter;
+use crate::model::Severity;
 use crate::rules::Rule;
-use serde::Deserialize;
 use serde_json::{Map, Value, json};
-use std::collections::{BTreeMap, BTreeSet};
-
-/// The parts of a values observation the rules read; `complete_flag` is a per-run finding.
-#[derive(Deserialize)]
-struct Body {
-    #[serde(default)]
-    connections: BTreeMap<String, BTreeMap<String, ValueClass>>,
-    #[serde(default)]
-    rules: BTreeMap<String, Vec<String>>,
-}
+use std::collections::BTreeSet;
 
 /// One connection's class of one metric on each side; `None` = not in the observation.
 type Row<'a> = (&'a str, Option<ValueClass>, Option<ValueClass>);
 
-/// Drifts between two values observations (same key), sorted by [`Drift::sort_key`].
-pub(crate) fn diff_values(key: &ObservationKey, before: &Value, after: &Value) -> Vec<Drift> {
-    let mut em = Emitter::new(key);
-    let b = read(&mut em, "baseline", before);
-    let a = read(&mut em, "current", after);
-    if let (Some(b), Some(a)) = (b, a) {
-        let common: Vec<&str> = b
-            .connections
-            .keys()
-            .filter(|c| a.connections.contains_key(*c))
-            .map(String::as_str)
-            .collect();
-        let metrics: BTreeSet<&str> = common
+/// Pushes the drifts between two readable values bodies (same key) onto `em`.
+pub(super) fn diff_values(em: &mut Emitter<'_>, b: &Body, a: &Body) {
+    let common: Vec<&str> = b
+        .connections
+        .keys()
+        .filter(|c| a.connections.contains_key(*c))
+        .map(String::as_str)
+        .collect();
+    let metrics: BTreeSet<&str> = common
+        .iter()
+        .flat_map(|c| b.connections[*c].keys().chain(a.connections[*c].keys()))
+        .map(String::as_str)
+        .collect();
+    for metric in metrics {
+        let rows: Vec<Row<'_>> = common
             .iter()
-            .flat_map(|c| b.connections[*c].keys().chain(a.connections[*c].keys()))
-            .map(String::as_str)
+            .map(|c| {
+                let class = |body: &Body| body.connections[*c].get(metric).copied();
+                (*c, class(b), class(a))
+            })
             .collect();
-        for metric in metrics {
-            let rows: Vec<Row<'_>> = common
-                .iter()
-                .map(|c| {
-                    let class = |body: &Body| body.connections[*c].get(metric).copied();
-                    (*c, class(&b), class(&a))
-                })
-                .collect();
-            diff_metric(&mut em, metric, &rows);
-        }
-        diff_rules(&mut em, &common, &b, &a);
+        diff_metric(em, metric, &rows);
     }
-    em.out.sort_by(|a, b| a.sort_key().cmp(&b.sort_key()));
-    em.out
-}
-
-/// The observation body; an unreadable one is reported, never silently skipped.
-fn read(em: &mut Emitter<'_>, side: &str, body: &Value) -> Option<Body> {
-    match serde_json::from_value::<Body>(body.clone()) {
-        Ok(b) => Some(b),
-        Err(e) => {
-            em.push(
-                Rule::ValuesObservationUnreadable,
-                Severity::Warning,
-                None,
-                format!("the {side} values observation is unreadable: {e}"),
-                None,
-                None,
-            );
-            None
-        }
-    }
+    diff_rules(em, &common, b, a);
 }
 
 fn zeroed(r: &Row<'_>) -> bool {
@@ -283,5 +249,5 @@ fn name_connections(em: &mut Emitter<'_>, mut connections: Vec<String>) {
 }
 
 #[cfg(test)]
-#[path = "diff_values_tests.rs"]
+#[path = "diff_tests.rs"]
 mod tests;

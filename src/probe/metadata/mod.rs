@@ -2,8 +2,13 @@
 //! deterministic observation each and names what the document itself gets wrong. Pure: knows
 //! nothing about HTTP (the caller fetched the document), baselines or reports.
 
+mod diff;
+
+use crate::baseline::emit::Emitter;
 use crate::model::{Drift, Observation, ObservationKey, ProbeKind, Severity};
+use crate::probe::body::ObservationBody;
 use crate::rules::Rule;
+use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 use std::collections::BTreeMap;
 
@@ -38,6 +43,21 @@ pub fn normalise(doc: &Value) -> Value {
 /// built from (simple string comparison: no trailing-slash or case leniency).
 pub fn issuer_ok(doc: &Value, expected_issuer: &str) -> bool {
     doc.get("issuer").and_then(Value::as_str) == Some(expected_issuer)
+}
+
+/// The metadata observation body: the normalised discovery document, member by member. Its
+/// members are the provider's, so they stay JSON values; the diff compares them generically.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(transparent)]
+pub struct MetadataBody(pub BTreeMap<String, Value>);
+
+impl ObservationBody for MetadataBody {
+    const NAME: &'static str = "metadata";
+    const UNREADABLE: Rule = Rule::MetadataObservationUnreadable;
+
+    fn diff(em: &mut Emitter<'_>, before: &Self, after: &Self) {
+        diff::diff_metadata(em, before, after);
+    }
 }
 
 /// One observation per document: key (provider, Metadata, `subject`: [`SUBJECT_OAUTH`] or
@@ -165,5 +185,4 @@ pub fn findings(provider: &str, subject: &str, doc: &Value, expected_issuer: &st
 }
 
 #[cfg(test)]
-#[path = "metadata_tests.rs"]
 mod tests;

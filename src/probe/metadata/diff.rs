@@ -2,10 +2,11 @@
 //! member by member, naming the values each list gained or lost. Knows nothing about HTTP,
 //! files or output formats (only the normalised document `probe::metadata::observe` wrote).
 
-use super::emit::Emitter;
-use crate::model::{Drift, ObservationKey, Severity};
+use super::MetadataBody;
+use crate::baseline::emit::Emitter;
+use crate::model::Severity;
 use crate::rules::Rule;
-use serde_json::{Map, Value, json};
+use serde_json::{Value, json};
 use std::collections::BTreeSet;
 
 /// Rule and severity for values a list lost, and for values it gained.
@@ -58,39 +59,24 @@ fn is_endpoint(member: &str) -> bool {
     member.ends_with("_endpoint") || member == "jwks_uri" || member == "issuer"
 }
 
-/// Drifts between two metadata observations (same key), sorted by [`Drift::sort_key`].
-pub(crate) fn diff_metadata(key: &ObservationKey, before: &Value, after: &Value) -> Vec<Drift> {
-    let mut em = Emitter::new(key);
-    let b = read(&mut em, "baseline", before);
-    let a = read(&mut em, "current", after);
-    if let (Some(b), Some(a)) = (b, a) {
-        let members: BTreeSet<&String> = b.keys().chain(a.keys()).collect();
-        for member in members {
-            let fallback = default_of(member);
-            let bv = b.get(member).or(fallback.as_ref());
-            let av = a.get(member).or(fallback.as_ref());
-            if bv == av {
-                continue;
+/// Pushes the drifts between two readable metadata documents (same key) onto `em`.
+pub(super) fn diff_metadata(em: &mut Emitter<'_>, before: &MetadataBody, after: &MetadataBody) {
+    let (b, a) = (&before.0, &after.0);
+    let members: BTreeSet<&String> = b.keys().chain(a.keys()).collect();
+    for member in members {
+        let fallback = default_of(member);
+        let bv = b.get(member).or(fallback.as_ref());
+        let av = a.get(member).or(fallback.as_ref());
+        if bv == av {
+            continue;
+        }
+        match (bv, av) {
+            (Some(Value::Array(bl)), Some(Value::Array(al))) => {
+                diff_list(em, member, bl, al);
             }
-            match (bv, av) {
-                (Some(Value::Array(bl)), Some(Value::Array(al))) => {
-                    diff_list(&mut em, member, bl, al);
-                }
-                _ => diff_value(&mut em, member, bv, av),
-            }
+            _ => diff_value(em, member, bv, av),
         }
     }
-    em.out.sort_by(|a, b| a.sort_key().cmp(&b.sort_key()));
-    em.out
-}
-
-/// The document; an unreadable body is reported, never silently skipped.
-fn read<'v>(em: &mut Emitter<'_>, side: &str, body: &'v Value) -> Option<&'v Map<String, Value>> {
-    em.object(
-        Rule::MetadataObservationUnreadable,
-        format!("the {side} metadata observation is not a JSON object"),
-        body,
-    )
 }
 
 /// A list member as text: strings as they are, anything else as JSON.
@@ -189,5 +175,5 @@ fn diff_value(em: &mut Emitter<'_>, member: &str, before: Option<&Value>, after:
 }
 
 #[cfg(test)]
-#[path = "diff_metadata_tests.rs"]
+#[path = "diff_tests.rs"]
 mod tests;

@@ -598,3 +598,134 @@ fn no_token_value_reaches_observation_or_findings() {
         assert!(!text.contains(secret), "{secret} leaked: {text}");
     }
 }
+
+/// The merge `observe` used before bodies were typed (`main` at 41c1dbe): every serialised
+/// fact field, one value or the distinct values sorted by JSON text. Kept here as the oracle
+/// the typed body must reproduce byte for byte.
+fn untyped_merge(facts: &[&TokenFacts]) -> Value {
+    let mut fields: BTreeMap<String, BTreeMap<String, Value>> = BTreeMap::new();
+    for f in facts {
+        let Value::Object(m) = serde_json::to_value(f).unwrap() else {
+            panic!("facts serialise to an object")
+        };
+        for (k, v) in m.into_iter().filter(|(k, _)| k != "grant") {
+            fields.entry(k).or_default().insert(v.to_string(), v);
+        }
+    }
+    let merged = fields
+        .into_iter()
+        .map(|(k, values)| {
+            let mut values: Vec<Value> = values.into_values().collect();
+            let v = if values.len() == 1 {
+                values.remove(0)
+            } else {
+                Value::Array(values)
+            };
+            (k, v)
+        })
+        .collect();
+    Value::Object(merged)
+}
+
+/// Every kind of answer the tests above build, under one grant label per case, plus mixes.
+fn every_kind_of_answer() -> Vec<TokenFacts> {
+    let relabel = |mut f: TokenFacts, grant: &str| {
+        f.grant = grant.to_owned();
+        f
+    };
+    let html = analyse(
+        "refresh_token",
+        &[],
+        None,
+        502,
+        &h(&[("Content-Type", "text/html")]),
+        b"<html>bad gateway</html>",
+    );
+    let github = analyse(
+        "authorization_code",
+        &[],
+        None,
+        200,
+        &h(&[("Content-Type", "application/json")]),
+        format!("access_token={AT}&scope=repo&token_type=bearer").as_bytes(),
+    );
+    let hinted = analyse_json(
+        "refresh_token",
+        &[],
+        Some(OLD_RT),
+        json!({"access_token": AT, "token_type": "bearer", "expires_in": 1_900_000_000u64,
+               "refresh_token": OLD_RT, "refresh_token_expires_in": 86400,
+               "x_refresh_token_expires_in": 86400, "scope": "a b"}),
+    );
+    let unreadable = analyse("password", &[], None, 200, &json_headers(), b"{}");
+    let error_200 = analyse(
+        "device_code",
+        &[],
+        None,
+        200,
+        &json_headers(),
+        br#"{"error":"bad_verification_code"}"#,
+    );
+    vec![
+        conformant(),
+        sloppy(),
+        html.clone(),
+        github.clone(),
+        hinted.clone(),
+        unreadable.clone(),
+        error_200.clone(),
+        relabel(html, "mixed"),
+        relabel(github, "mixed"),
+        relabel(hinted, "mixed"),
+        relabel(unreadable, "mixed"),
+        relabel(error_200, "mixed"),
+        relabel(conformant(), "mixed"),
+    ]
+}
+
+#[test]
+fn token_body_serialises_byte_identically_to_the_untyped_merge() {
+    let facts = every_kind_of_answer();
+    let obs = observe("demo", &facts);
+    let mut grants = serde_json::Map::new();
+    for (grant, group) in by_grant(&facts) {
+        grants.insert(grant.to_owned(), untyped_merge(&group));
+    }
+    let expected = json!({ "grants": grants });
+    assert_eq!(grants.len(), 5);
+    assert_eq!(obs.body, expected);
+    let header = crate::baseline::SnapshotHeader::new("demo", obs.key.clone());
+    assert_eq!(
+        crate::baseline::render_snapshot(&header, &obs.body),
+        crate::baseline::render_snapshot(&header, &expected)
+    );
+    // Findings carry the same merged facts as their evidence.
+    for d in findings("demo", &facts) {
+        let grant = d.path.as_deref().unwrap();
+        let firing: Vec<&TokenFacts> = facts
+            .iter()
+            .filter(|f| f.grant == grant && rules(f).iter().any(|r| d.rule == *r))
+            .collect();
+        assert_eq!(d.after, Some(untyped_merge(&firing)), "{}", d.rule);
+    }
+}
+
+#[test]
+fn token_snapshot_round_trips_through_the_typed_body() {
+    let obs = observe("demo", &every_kind_of_answer());
+    let header = crate::baseline::SnapshotHeader::new("demo", obs.key.clone());
+    let text = crate::baseline::render_snapshot(&header, &obs.body);
+    let (_, read) = crate::baseline::parse_snapshot(std::path::Path::new("t.snap"), &text).unwrap();
+    let body = TokenBody::parse(&read.body).unwrap();
+    assert_eq!(
+        body.grants["mixed"]
+            .outcome
+            .as_ref()
+            .map(|o| o.values().len()),
+        Some(3)
+    );
+    assert_eq!(
+        crate::baseline::render_snapshot(&header, &body.to_json()),
+        text
+    );
+}

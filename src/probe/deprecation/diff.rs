@@ -3,46 +3,26 @@
 //! observation body written by `probe::deprecation::observe`). A sunset that passed is not a
 //! diff rule: it depends on the day, so `probe::deprecation::findings` reports it every run.
 
-use super::emit::Emitter;
-use crate::model::{Drift, ObservationKey, Severity};
+use super::body::DeprecationBody;
+use crate::baseline::emit::Emitter;
+use crate::model::Severity;
 use crate::rules::Rule;
 use chrono::DateTime;
-use serde_json::{Map, Value, json};
+use serde_json::{Value, json};
 use std::collections::BTreeSet;
 
-/// Drifts between two deprecation observations (same key), sorted by [`Drift::sort_key`].
-pub(crate) fn diff_deprecation(key: &ObservationKey, before: &Value, after: &Value) -> Vec<Drift> {
-    let mut em = Emitter::new(key);
-    let b = read(&mut em, "baseline", before);
-    let a = read(&mut em, "current", after);
-    if let (Some(b), Some(a)) = (b, a) {
-        diff_deprecated(&mut em, b, a);
-        diff_sunset(&mut em, b, a);
-        diff_links(&mut em, b, a);
-        diff_warnings(&mut em, b, a);
-        diff_vendor(&mut em, b, a);
-    }
-    em.out.sort_by(|a, b| a.sort_key().cmp(&b.sort_key()));
-    em.out
+/// Pushes the drifts between two readable deprecation bodies (same key) onto `em`.
+pub(super) fn diff_deprecation(em: &mut Emitter<'_>, b: &DeprecationBody, a: &DeprecationBody) {
+    diff_deprecated(em, b, a);
+    diff_sunset(em, b, a);
+    diff_links(em, b, a);
+    diff_warnings(em, b, a);
+    diff_vendor(em, b, a);
 }
 
-/// The body object; an unreadable body is reported, never silently skipped.
-fn read<'v>(em: &mut Emitter<'_>, side: &str, body: &'v Value) -> Option<&'v Map<String, Value>> {
-    em.object(
-        Rule::DeprecationObservationUnreadable,
-        format!("the {side} deprecation observation is not an object"),
-        body,
-    )
-}
-
-/// A date member: `None` for null or absent.
-fn text<'v>(m: &'v Map<String, Value>, name: &str) -> Option<&'v str> {
-    m.get(name).and_then(Value::as_str)
-}
-
-fn diff_deprecated(em: &mut Emitter<'_>, b: &Map<String, Value>, a: &Map<String, Value>) {
+fn diff_deprecated(em: &mut Emitter<'_>, b: &DeprecationBody, a: &DeprecationBody) {
     let subject = em.key.subject.clone();
-    let (bv, av) = (text(b, "deprecated"), text(a, "deprecated"));
+    let (bv, av) = (b.deprecated.as_deref(), a.deprecated.as_deref());
     let (rule, severity, msg) = match (bv, av) {
         (None, Some(v)) => (
             Rule::DeprecationAnnounced,
@@ -88,9 +68,9 @@ fn describe(deprecated: &str) -> String {
     }
 }
 
-fn diff_sunset(em: &mut Emitter<'_>, b: &Map<String, Value>, a: &Map<String, Value>) {
+fn diff_sunset(em: &mut Emitter<'_>, b: &DeprecationBody, a: &DeprecationBody) {
     let subject = em.key.subject.clone();
-    let (bv, av) = (text(b, "sunset"), text(a, "sunset"));
+    let (bv, av) = (b.sunset.as_deref(), a.sunset.as_deref());
     let (rule, severity, msg) = match (bv, av) {
         (None, Some(v)) => (
             Rule::DeprecationAnnounced,
@@ -128,23 +108,15 @@ fn diff_sunset(em: &mut Emitter<'_>, b: &Map<String, Value>, a: &Map<String, Val
     );
 }
 
-/// Sorted (rel, uri) pairs of `links`; entries that are not such objects are shown as JSON.
-fn links(m: &Map<String, Value>) -> BTreeSet<String> {
-    m.get("links")
-        .and_then(Value::as_array)
-        .map(|items| {
-            items
-                .iter()
-                .map(|l| match (l.get("rel"), l.get("uri")) {
-                    (Some(Value::String(r)), Some(Value::String(u))) => format!("{r} <{u}>"),
-                    _ => l.to_string(),
-                })
-                .collect()
-        })
-        .unwrap_or_default()
+/// Sorted `rel <uri>` texts of `links`.
+fn links(body: &DeprecationBody) -> BTreeSet<String> {
+    body.links
+        .iter()
+        .map(|l| format!("{} <{}>", l.rel, l.uri))
+        .collect()
 }
 
-fn diff_links(em: &mut Emitter<'_>, b: &Map<String, Value>, a: &Map<String, Value>) {
+fn diff_links(em: &mut Emitter<'_>, b: &DeprecationBody, a: &DeprecationBody) {
     let (bl, al) = (links(b), links(a));
     if bl == al {
         return;
@@ -174,19 +146,16 @@ fn diff_links(em: &mut Emitter<'_>, b: &Map<String, Value>, a: &Map<String, Valu
         Severity::Info,
         Some("$.links"),
         msg,
-        b.get("links").cloned(),
-        a.get("links").cloned(),
+        Some(json!(b.links)),
+        Some(json!(a.links)),
     );
 }
 
-fn warnings(m: &Map<String, Value>) -> BTreeSet<&str> {
-    m.get("warnings")
-        .and_then(Value::as_array)
-        .map(|items| items.iter().filter_map(Value::as_str).collect())
-        .unwrap_or_default()
+fn warnings(body: &DeprecationBody) -> BTreeSet<&str> {
+    body.warnings.iter().map(String::as_str).collect()
 }
 
-fn diff_warnings(em: &mut Emitter<'_>, b: &Map<String, Value>, a: &Map<String, Value>) {
+fn diff_warnings(em: &mut Emitter<'_>, b: &DeprecationBody, a: &DeprecationBody) {
     let (bw, aw) = (warnings(b), warnings(a));
     let added: Vec<&str> = aw.difference(&bw).copied().collect();
     let removed: Vec<&str> = bw.difference(&aw).copied().collect();
@@ -227,22 +196,23 @@ fn diff_warnings(em: &mut Emitter<'_>, b: &Map<String, Value>, a: &Map<String, V
 
 /// Vendor headers are the provider's own warnings: one appearing or changing its value is
 /// `deprecation.warning-added`, one disappearing `deprecation.warning-removed`.
-fn diff_vendor(em: &mut Emitter<'_>, b: &Map<String, Value>, a: &Map<String, Value>) {
-    let empty = Map::new();
-    let bv = b.get("vendor").and_then(Value::as_object).unwrap_or(&empty);
-    let av = a.get("vendor").and_then(Value::as_object).unwrap_or(&empty);
+fn diff_vendor(em: &mut Emitter<'_>, b: &DeprecationBody, a: &DeprecationBody) {
+    let (bv, av) = (&b.vendor, &a.vendor);
     let names: BTreeSet<&String> = bv.keys().chain(av.keys()).collect();
     let subject = em.key.subject.clone();
     for name in names {
         let path = format!("$.vendor['{}']", name.replace('\'', "\\'"));
-        match (bv.get(name), av.get(name)) {
+        match (
+            bv.get(name).map(|v| json!(v)),
+            av.get(name).map(|v| json!(v)),
+        ) {
             (None, Some(v)) => em.push(
                 Rule::DeprecationWarningAdded,
                 Severity::Warning,
                 Some(&path),
-                format!("`{subject}` now answers with `{name}: {}`", show(v)),
+                format!("`{subject}` now answers with `{name}: {}`", show(&v)),
                 None,
-                Some(v.clone()),
+                Some(v),
             ),
             (Some(x), Some(y)) if x != y => em.push(
                 Rule::DeprecationWarningAdded,
@@ -250,11 +220,11 @@ fn diff_vendor(em: &mut Emitter<'_>, b: &Map<String, Value>, a: &Map<String, Val
                 Some(&path),
                 format!(
                     "`{subject}` now answers with `{name}: {}` instead of `{}`",
-                    show(y),
-                    show(x)
+                    show(&y),
+                    show(&x)
                 ),
-                Some(x.clone()),
-                Some(y.clone()),
+                Some(x),
+                Some(y),
             ),
             (Some(x), None) => em.push(
                 Rule::DeprecationWarningRemoved,
@@ -262,9 +232,9 @@ fn diff_vendor(em: &mut Emitter<'_>, b: &Map<String, Value>, a: &Map<String, Val
                 Some(&path),
                 format!(
                     "`{subject}` no longer answers with `{name}` (was `{}`)",
-                    show(x)
+                    show(&x)
                 ),
-                Some(x.clone()),
+                Some(x),
                 None,
             ),
             _ => {}
@@ -281,5 +251,5 @@ fn show(v: &Value) -> String {
 }
 
 #[cfg(test)]
-#[path = "diff_deprecation_tests.rs"]
+#[path = "diff_tests.rs"]
 mod tests;

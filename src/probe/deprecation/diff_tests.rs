@@ -256,7 +256,7 @@ fn unreadable_body_is_reported() {
             Rule::DeprecationObservationUnreadable.id(),
             "",
             Severity::Warning,
-            "the baseline deprecation observation is not an object"
+            "the baseline deprecation observation is unreadable: invalid type: null, expected struct DeprecationBody"
         )]
     );
 }

@@ -450,3 +450,19 @@ fn flag_is_contradicted_by_a_zero_alone_and_not_without_a_claim() {
     ];
     assert_eq!(findings("demo", "report", &all_zero), vec![]);
 }
+
+#[test]
+fn values_snapshot_round_trips_through_the_typed_body() {
+    let o = observe("demo", "report", &two_connections());
+    let header = crate::baseline::SnapshotHeader::new("demo", o.key.clone());
+    let text = crate::baseline::render_snapshot(&header, &o.body);
+    let (_, read) = crate::baseline::parse_snapshot(std::path::Path::new("t.snap"), &text).unwrap();
+    let typed = ValuesBody::parse(&read.body).unwrap();
+    assert_eq!(typed.connections["bob"]["conversions"], Zero);
+    assert_eq!(
+        crate::baseline::render_snapshot(&header, &typed.to_json()),
+        text
+    );
+    assert_eq!(view::view(&o.body), Some(typed));
+    assert_eq!(view::view(&json!({"connections": []})), None);
+}

@@ -302,7 +302,7 @@ fn unreadable_observations_are_reported() {
             Rule::PermissionObservationUnreadable.id(),
             Severity::Warning,
             None,
-            "the baseline permissions observation has no `cells` object"
+            "the baseline permissions observation is unreadable: missing field `cells`"
         )]
     );
     let bad_cell = obs(json!({"basic": {"class": "maybe"}}), "unknown");

@@ -657,3 +657,85 @@ fn classification_does_not_depend_on_sample_order() {
         json!(["$.activities", "$.address", "$.email", "$.name"])
     );
 }
+
+/// Observations covering every cell field: a reference, a partial by paths, a partial by
+/// items, a denial with signal and code, an error, an unprobed set, and no reference at all.
+fn every_shape_of_body() -> Vec<Observation> {
+    let small = sample("a-small", &["x"], 200, json!({"id": 1}));
+    let big = sample("z-big", &["x", "y"], 200, json!({"id": 1, "more": 2}));
+    let denied = sample("m-denied", &["x", "y", "z"], 403, json!({}));
+    let broken = sample("e-broken", &["x"], 500, json!({}));
+    let mut cells = classify(&[small, big, denied, broken]);
+    cells.insert("n-unprobed".into(), Cell::not_probed());
+    cells.insert(
+        "i-items".into(),
+        Cell {
+            missing_items: Some((2, 5)),
+            ..cell(CellClass::Partial, Some(200))
+        },
+    );
+    let no_reference = BTreeMap::from([("only".to_owned(), Cell::not_probed())]);
+    vec![
+        observe("demo", "profile", &cells, "honoured"),
+        observe("demo", "orders", &no_reference, "not-probed"),
+    ]
+}
+
+#[test]
+fn permissions_snapshot_round_trips_through_the_typed_body() {
+    let bodies = every_shape_of_body();
+    assert_eq!(bodies[1].body["reference"], Value::Null);
+    for obs in bodies {
+        let header = crate::baseline::SnapshotHeader::new("demo", obs.key.clone());
+        let text = crate::baseline::render_snapshot(&header, &obs.body);
+        let (_, read) =
+            crate::baseline::parse_snapshot(std::path::Path::new("t.snap"), &text).unwrap();
+        let typed = PermissionsBody::parse(&read.body).unwrap();
+        assert!(typed.cells.values().all(|c| c.cell().is_some()));
+        assert_eq!(
+            crate::baseline::render_snapshot(&header, &typed.to_json()),
+            text
+        );
+    }
+    // A cell this version cannot read is kept as written, so it round-trips too.
+    let odd = json!({"cells": {"basic": {"class": "maybe"}}, "downscoping": "unknown", "reference": null});
+    let typed = PermissionsBody::parse(&odd).unwrap();
+    assert_eq!(typed.cells["basic"].cell(), None);
+    assert_eq!(typed.to_json(), odd);
+}
+
+#[test]
+fn permissions_view_reads_the_typed_body() {
+    let v = view::view(&every_shape_of_body()[0].body).unwrap();
+    assert_eq!(v.reference.as_deref(), Some("z-big"));
+    assert_eq!(v.downscoping.as_deref(), Some("honoured"));
+    let shown: Vec<(&str, &str, Option<&str>, Option<&str>)> = v
+        .cells
+        .iter()
+        .map(|(set, c)| {
+            (
+                set.as_str(),
+                c.class,
+                c.status.as_deref(),
+                c.detail.as_deref(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        shown,
+        vec![
+            (
+                "a-small",
+                "partial",
+                Some("200"),
+                Some("missing fields: $.more")
+            ),
+            ("e-broken", "error", Some("500"), None),
+            ("i-items", "partial", Some("200"), Some("2 of 5 items")),
+            ("m-denied", "denied", Some("403"), Some("403")),
+            ("n-unprobed", "error", None, None),
+            ("z-big", "granted", Some("200"), None),
+        ]
+    );
+    assert_eq!(view::view(&json!({"downscoping": "unknown"})), None);
+}

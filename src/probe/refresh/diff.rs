@@ -1,12 +1,12 @@
 //! Diff rules of the refresh probe: compares one connection's baseline refresh classification
 //! with this run's. Knows nothing about HTTP, files, output formats or how the trace was
-//! gathered (only the observation body written by `probe::refresh::observe`).
+//! gathered (only the typed [`Classification`] body that `observe` writes).
 
-use super::emit::Emitter;
-use crate::model::{Drift, ObservationKey, Severity};
-use crate::probe::refresh::{Classification, RefreshClass};
+use super::{Classification, RefreshClass};
+use crate::baseline::emit::Emitter;
+use crate::model::Severity;
 use crate::rules::Rule;
-use serde_json::{Value, json};
+use serde_json::json;
 
 /// A lifetime that moved by at most this share of the baseline (percent), or by at most
 /// [`LIFETIME_TOLERANCE_S`], is the same lifetime: providers count down or round (`3599` vs
@@ -17,55 +17,31 @@ const LIFETIME_TOLERANCE_S: u64 = 5;
 /// Grace bounds come from a replay schedule, so they only move with the schedule's step.
 const GRACE_TOLERANCE_PERCENT: u64 = 20;
 
-/// Drifts between two refresh observations (same key), sorted by [`Drift::sort_key`].
-pub(crate) fn diff_refresh(key: &ObservationKey, before: &Value, after: &Value) -> Vec<Drift> {
-    let mut em = Emitter::new(key);
-    let b = read(&mut em, "baseline", before);
-    let a = read(&mut em, "current", after);
+/// Pushes the drifts between two readable refresh bodies (same key) onto `em`.
+pub(super) fn diff_refresh(em: &mut Emitter<'_>, b: &Classification, a: &Classification) {
     // `unknown` means this run saw no successful refresh (every refresh was rejected): a
     // rejected refresh says nothing about how refresh tokens behave, so neither the class nor
     // the issuing of refresh tokens can have changed (the connection state reports it).
-    if let (Some(b), Some(a)) = (b, a)
-        && a.class != RefreshClass::Unknown
-    {
-        diff_class(&mut em, &b, &a);
-        diff_issuing(&mut em, &b, &a);
-        diff_lifetime(
-            &mut em,
-            "$.access_token_lifetime_s",
-            "access token",
-            b.access_token_lifetime_s,
-            a.access_token_lifetime_s,
-        );
-        diff_lifetime(
-            &mut em,
-            "$.refresh_token_lifetime_s",
-            "refresh token",
-            b.refresh_token_lifetime_s,
-            a.refresh_token_lifetime_s,
-        );
-        diff_grace(&mut em, &b, &a);
+    if a.class == RefreshClass::Unknown {
+        return;
     }
-    em.out.sort_by(|a, b| a.sort_key().cmp(&b.sort_key()));
-    em.out
-}
-
-/// The classification; an unreadable body is reported, never silently skipped.
-fn read(em: &mut Emitter<'_>, side: &str, body: &Value) -> Option<Classification> {
-    match serde_json::from_value::<Classification>(body.clone()) {
-        Ok(c) => Some(c),
-        Err(e) => {
-            em.push(
-                Rule::RefreshObservationUnreadable,
-                Severity::Warning,
-                None,
-                format!("the {side} refresh observation is unreadable: {e}"),
-                None,
-                None,
-            );
-            None
-        }
-    }
+    diff_class(em, b, a);
+    diff_issuing(em, b, a);
+    diff_lifetime(
+        em,
+        "$.access_token_lifetime_s",
+        "access token",
+        b.access_token_lifetime_s,
+        a.access_token_lifetime_s,
+    );
+    diff_lifetime(
+        em,
+        "$.refresh_token_lifetime_s",
+        "refresh token",
+        b.refresh_token_lifetime_s,
+        a.refresh_token_lifetime_s,
+    );
+    diff_grace(em, b, a);
 }
 
 fn diff_class(em: &mut Emitter<'_>, b: &Classification, a: &Classification) {
@@ -209,5 +185,5 @@ fn diff_grace(em: &mut Emitter<'_>, b: &Classification, a: &Classification) {
 }
 
 #[cfg(test)]
-#[path = "diff_refresh_tests.rs"]
+#[path = "diff_tests.rs"]
 mod tests;

@@ -3,7 +3,15 @@
 //! into one observation per endpoint. Pure: never keeps a raw value, knows nothing about HTTP,
 //! baselines or reports.
 
+mod body;
+mod diff;
+
+pub mod view;
+
+pub use body::ValuesBody;
+
 use crate::model::{Drift, Observation, ObservationKey, ProbeKind, Severity};
+use crate::probe::body::ObservationBody;
 use crate::probe::shape::{MAX_DEPTH, push_key};
 use crate::rules::Rule;
 use serde::{Deserialize, Serialize};
@@ -323,12 +331,20 @@ fn violators(values: &[ConnectionValues]) -> BTreeMap<&str, Vec<&str>> {
 /// response had the flag.
 pub fn observe(provider: &str, endpoint: &str, values: &[ConnectionValues]) -> Observation {
     let conns = by_connection(values);
-    let connections: BTreeMap<&str, &BTreeMap<String, ValueClass>> =
-        conns.iter().map(|(c, v)| (*c, &v.classes)).collect();
-    let complete: BTreeMap<&str, bool> = conns
-        .iter()
-        .filter_map(|(c, v)| v.claims_complete.map(|b| (*c, b)))
-        .collect();
+    let body = ValuesBody {
+        complete_flag: conns
+            .iter()
+            .filter_map(|(c, v)| v.claims_complete.map(|b| ((*c).to_owned(), b)))
+            .collect(),
+        connections: conns
+            .iter()
+            .map(|(c, v)| ((*c).to_owned(), v.classes.clone()))
+            .collect(),
+        rules: violators(values)
+            .into_iter()
+            .map(|(r, who)| (r.to_owned(), who.into_iter().map(str::to_owned).collect()))
+            .collect(),
+    };
     Observation {
         key: ObservationKey {
             provider: provider.to_owned(),
@@ -336,11 +352,7 @@ pub fn observe(provider: &str, endpoint: &str, values: &[ConnectionValues]) -> O
             subject: endpoint.to_owned(),
             connection: None,
         },
-        body: json!({
-            "connections": connections,
-            "rules": violators(values),
-            "complete_flag": complete,
-        }),
+        body: body.to_json(),
     }
 }
 
@@ -430,5 +442,4 @@ pub(crate) fn list(names: &[&str]) -> String {
 }
 
 #[cfg(test)]
-#[path = "values_tests.rs"]
 mod tests;

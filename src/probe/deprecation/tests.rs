@@ -477,3 +477,51 @@ fn no_signals_no_findings() {
         vec![]
     );
 }
+
+#[test]
+fn deprecation_snapshot_round_trips_through_the_typed_body() {
+    // Vendor values that JSON escaping would order differently (`"` sorts before `#` as text,
+    // after it as escaped JSON): the body keeps the probe's string order.
+    let mut a = signals_a();
+    a.vendor.insert("X-Q".to_owned(), "a\"".to_owned());
+    let mut b = signals_b();
+    b.vendor.insert("X-Q".to_owned(), "a#".to_owned());
+    let observations = [
+        observe("demo", "orders", &[a, b]),
+        observe("demo", "clean", &[Signals::default()]),
+    ];
+    assert_eq!(observations[0].body["vendor"]["X-Q"], json!(["a\"", "a#"]));
+    for o in observations {
+        let header = crate::baseline::SnapshotHeader::new("demo", o.key.clone());
+        let text = crate::baseline::render_snapshot(&header, &o.body);
+        let (_, read) =
+            crate::baseline::parse_snapshot(std::path::Path::new("t.snap"), &text).unwrap();
+        let typed = DeprecationBody::parse(&read.body).unwrap();
+        assert_eq!(
+            crate::baseline::render_snapshot(&header, &typed.to_json()),
+            text
+        );
+    }
+}
+
+#[test]
+fn deprecation_view_reads_the_typed_body() {
+    let mut a = signals_a();
+    a.vendor.insert("X-W".to_owned(), "2".to_owned());
+    let mut b = signals_b();
+    b.vendor.insert("X-W".to_owned(), "1".to_owned());
+    let v = view::view(&observe("demo", "orders", &[a, b]).body).unwrap();
+    assert_eq!(
+        v,
+        view::DeprecationSignals {
+            deprecated: Some("2023-06-30T23:59:59Z".into()),
+            sunset: Some("2026-06-30T23:59:59Z".into()),
+            warnings: vec!["a".into(), "b".into()],
+            vendor: vec![
+                ("X-Api-Warn".into(), "soon".into()),
+                ("X-W".into(), r#"["1","2"]"#.into()),
+            ],
+        }
+    );
+    assert_eq!(view::view(&Value::Null), None);
+}

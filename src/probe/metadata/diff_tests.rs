@@ -314,7 +314,7 @@ fn unreadable_body_is_reported() {
             Rule::MetadataObservationUnreadable.id(),
             "",
             Severity::Warning,
-            "the current metadata observation is not a JSON object"
+            "the current metadata observation is unreadable: invalid type: sequence, expected a map"
         )]
     );
 }
