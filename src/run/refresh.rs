@@ -30,12 +30,14 @@ pub(crate) async fn gather(
         traces: Vec::new(),
         errors: Vec::new(),
     };
+    // One lookup per connection, not a scan of `ready` (10,000 connections: 10⁸ comparisons).
+    let ready: std::collections::HashSet<&str> = ready.iter().copied().collect();
     if s.auth.grant.value == Grant::ClientCredentials {
         // The grant has no refresh token by design (RFC 6749 §4.4.3): class `no-refresh`.
         for conn in s
             .connections
             .iter()
-            .filter(|c| ready.contains(&c.id.value.as_str()))
+            .filter(|c| ready.contains(c.id.value.as_str()))
         {
             out.traces.push(RefreshTrace {
                 connection: conn.id.value.clone(),
@@ -56,7 +58,7 @@ pub(crate) async fn gather(
     for conn in &s.connections {
         let entry = store.get(&conn.credential).ok().flatten();
         let had_refresh_token = entry.as_ref().is_some_and(|e| e.refresh_token.is_some());
-        let is_ready = ready.contains(&conn.id.value.as_str());
+        let is_ready = ready.contains(conn.id.value.as_str());
         if entry
             .as_ref()
             .is_some_and(|e| super::replay::replay_allowed(s.auth.refresh.replay, conn, e))
