@@ -300,8 +300,8 @@ pub struct Shape {
     /// How many object samples this node had: a field is required when it was in all of them.
     #[serde(default, skip_serializing_if = "is_zero")]
     objects: u64,
-    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
-    fields: BTreeMap<String, FieldEntry>,
+    #[serde(default, skip_serializing_if = "Fields::is_empty")]
+    fields: Fields,
     /// The merged shape of every value once the key set grew past [`MAP_KEY_LIMIT`].
     #[serde(default, skip_serializing_if = "Option::is_none")]
     map: Option<Box<Shape>>,
@@ -328,6 +328,167 @@ struct FieldEntry {
 impl PartialEq for FieldEntry {
     fn eq(&self, other: &Self) -> bool {
         self.seen == other.seen && self.shape == other.shape
+    }
+}
+
+/// The named fields of an object node, in the order their keys were first seen. Keys live in one
+/// text buffer per node (no allocation per key); a per-node cursor makes the common case, a new
+/// object sample with the same keys in the same order as the last, one comparison per key.
+/// Above [`INDEX_FROM`] keys a sorted index of positions answers every other lookup in
+/// O(log n); below it a scan of a few short keys is cheaper. Compared as a set, stored as a
+/// map sorted by key, exactly as the `BTreeMap` it replaces.
+#[derive(Debug, Clone, Default)]
+struct Fields {
+    /// Every key's text, back to back.
+    names: String,
+    entries: Vec<Field>,
+    /// Positions in `entries`, sorted by key; empty below `INDEX_FROM` keys.
+    index: Vec<usize>,
+    /// The position after the last key found or added: where the next key is looked for first.
+    /// Not part of the fields (not compared, not stored).
+    cursor: usize,
+}
+
+/// One named field: its key (a range of [`Fields::names`]) and entry.
+#[derive(Debug, Clone)]
+struct Field {
+    start: usize,
+    end: usize,
+    entry: FieldEntry,
+}
+
+/// From this many keys on, [`Fields`] keeps a sorted index.
+const INDEX_FROM: usize = 16;
+
+impl Fields {
+    fn len(&self) -> usize {
+        self.entries.len()
+    }
+
+    fn is_empty(&self) -> bool {
+        self.entries.is_empty()
+    }
+
+    fn key(&self, i: usize) -> &str {
+        let f = &self.entries[i];
+        &self.names[f.start..f.end]
+    }
+
+    /// Looks for the next key of an object sample from the start.
+    fn rewind(&mut self) {
+        self.cursor = 0;
+    }
+
+    /// The position of `key`, or where it belongs in the index (`Err`).
+    fn find(&mut self, key: &str) -> Result<usize, usize> {
+        if self.cursor < self.entries.len() && self.key(self.cursor) == key {
+            let i = self.cursor;
+            self.cursor += 1;
+            return Ok(i);
+        }
+        let found = if self.index.is_empty() {
+            (0..self.entries.len())
+                .find(|&i| self.key(i) == key)
+                .ok_or(0)
+        } else {
+            match self.index.binary_search_by(|&i| self.key(i).cmp(key)) {
+                Ok(at) => Ok(self.index[at]),
+                Err(at) => Err(at),
+            }
+        };
+        if let Ok(i) = found {
+            self.cursor = i + 1;
+        }
+        found
+    }
+
+    /// Adds `key`, absent, at index slot `at` (from [`Fields::find`]); returns its position.
+    fn push(&mut self, key: &str, at: usize, entry: FieldEntry) -> usize {
+        let start = self.names.len();
+        self.names.push_str(key);
+        let i = self.entries.len();
+        self.entries.push(Field {
+            start,
+            end: self.names.len(),
+            entry,
+        });
+        if !self.index.is_empty() {
+            self.index.insert(at, i);
+        } else if self.entries.len() >= INDEX_FROM {
+            self.build_index();
+        }
+        self.cursor = i + 1;
+        i
+    }
+
+    fn build_index(&mut self) {
+        let mut index: Vec<usize> = (0..self.entries.len()).collect();
+        index.sort_unstable_by(|&a, &b| self.key(a).cmp(self.key(b)));
+        self.index = index;
+    }
+
+    fn entry_mut(&mut self, i: usize) -> &mut FieldEntry {
+        &mut self.entries[i].entry
+    }
+
+    /// Adds `entry` under `key`, or merges it into the entry already there.
+    fn merge_entry(&mut self, key: &str, b: FieldEntry) {
+        match self.find(key) {
+            Ok(i) => {
+                let a = self.entry_mut(i);
+                a.seen = a.seen.saturating_add(b.seen);
+                a.shape.merge_from(b.shape);
+            }
+            Err(at) => {
+                self.push(key, at, b);
+            }
+        }
+    }
+
+    /// Every key and entry, in first-seen order.
+    fn iter(&self) -> impl Iterator<Item = (&str, &FieldEntry)> {
+        self.entries
+            .iter()
+            .map(|f| (&self.names[f.start..f.end], &f.entry))
+    }
+
+    /// Every field, emptying the fields.
+    fn take_entries(&mut self) -> Vec<Field> {
+        std::mem::take(self).entries
+    }
+
+    /// Every key and entry sorted by key.
+    fn sorted(&self) -> Vec<(&str, &FieldEntry)> {
+        let mut all: Vec<(&str, &FieldEntry)> = self.iter().collect();
+        all.sort_unstable_by(|a, b| a.0.cmp(b.0));
+        all
+    }
+}
+
+impl PartialEq for Fields {
+    /// Equal as maps: the same keys with equal entries, in any order.
+    fn eq(&self, other: &Self) -> bool {
+        self.len() == other.len() && self.sorted() == other.sorted()
+    }
+}
+
+impl Serialize for Fields {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.collect_map(self.sorted())
+    }
+}
+
+impl<'de> Deserialize<'de> for Fields {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let map = BTreeMap::<String, FieldEntry>::deserialize(d)?;
+        let mut fields = Fields::default();
+        for (key, entry) in map {
+            // Sorted and unique already: each key goes last in the index.
+            let at = fields.index.len();
+            fields.push(&key, at, entry);
+        }
+        fields.rewind();
+        Ok(fields)
     }
 }
 
@@ -474,7 +635,7 @@ impl Shape {
             types: TypeSet::default(),
             formats: FormatSet::default(),
             objects: 0,
-            fields: BTreeMap::new(),
+            fields: Fields::default(),
             map: None,
             items: None,
         }
@@ -507,6 +668,7 @@ impl Shape {
     pub(crate) fn add_object(&mut self) -> u64 {
         self.types.insert(JsonType::Object);
         self.objects = self.objects.saturating_add(1);
+        self.fields.rewind();
         self.objects
     }
 
@@ -515,45 +677,35 @@ impl Shape {
     /// this sample: a repeated key, which `Value` resolves to its last value (the map's value
     /// shape takes repeats without noticing).
     pub(crate) fn field_slot(&mut self, key: &str, sample: u64) -> Option<&mut Shape> {
-        if self.map.is_none() && sample == 1 && self.fields.len() < MAP_KEY_LIMIT {
-            // The node's first object sample (one-off answers have only these): a key is new
-            // unless repeated, so one search instead of two.
-            return match self.fields.entry(key.to_owned()) {
-                std::collections::btree_map::Entry::Vacant(v) => Some(
-                    &mut v
-                        .insert(FieldEntry {
-                            seen: 1,
-                            shape: Shape::empty(),
-                            last: sample,
-                        })
-                        .shape,
-                ),
-                std::collections::btree_map::Entry::Occupied(_) => None,
-            };
+        if self.map.is_some() {
+            return self.map.as_deref_mut();
         }
-        if self.map.is_none() && !self.fields.contains_key(key) {
-            if self.fields.len() < MAP_KEY_LIMIT {
-                let entry = self.fields.entry(key.to_owned()).or_insert(FieldEntry {
+        match self.fields.find(key) {
+            Ok(i) => {
+                let entry = self.fields.entry_mut(i);
+                if entry.last == sample {
+                    return None;
+                }
+                entry.last = sample;
+                entry.seen = entry.seen.saturating_add(1);
+                Some(&mut entry.shape)
+            }
+            Err(at) if self.fields.len() < MAP_KEY_LIMIT => {
+                let entry = FieldEntry {
                     seen: 1,
                     shape: Shape::empty(),
                     last: sample,
-                });
-                return Some(&mut entry.shape);
+                };
+                let i = self.fields.push(key, at, entry);
+                Some(&mut self.fields.entry_mut(i).shape)
             }
-            // One key too many: fold (the new key's shape is still empty, so folding before it
-            // is added is the same as after).
-            self.fold_into_map();
+            Err(_) => {
+                // One key too many: fold (the new key's shape is still empty, so folding before
+                // it is added is the same as after).
+                self.fold_into_map();
+                self.map.as_deref_mut()
+            }
         }
-        if let Some(map) = self.map.as_deref_mut() {
-            return Some(map);
-        }
-        let entry = self.fields.get_mut(key)?;
-        if entry.last == sample {
-            return None;
-        }
-        entry.last = sample;
-        entry.seen = entry.seen.saturating_add(1);
-        Some(&mut entry.shape)
     }
 
     /// The shape of all samples of `self` and `other` together.
@@ -582,26 +734,19 @@ impl Shape {
             // A map on either side makes the result a map: every value of both sides merges
             // into the one value shape.
             let value = self.map.get_or_insert_with(|| Box::new(Shape::empty()));
-            for (_, entry) in std::mem::take(&mut self.fields) {
-                value.merge_from(entry.shape);
+            for f in self.fields.take_entries() {
+                value.merge_from(f.entry.shape);
             }
             if let Some(m) = map {
                 value.merge_from(*m);
             }
-            for (_, entry) in fields {
-                value.merge_from(entry.shape);
+            for f in fields.entries {
+                value.merge_from(f.entry.shape);
             }
         } else {
-            for (key, b) in fields {
-                match self.fields.get_mut(&key) {
-                    Some(a) => {
-                        a.seen = a.seen.saturating_add(b.seen);
-                        a.shape.merge_from(b.shape);
-                    }
-                    None => {
-                        self.fields.insert(key, b);
-                    }
-                }
+            let Fields { names, entries, .. } = fields;
+            for f in entries {
+                self.fields.merge_entry(&names[f.start..f.end], f.entry);
             }
             self.fold_if_too_many_keys();
         }
@@ -622,8 +767,8 @@ impl Shape {
     /// Makes the node a map: every named field's shape merges into the map's value shape.
     fn fold_into_map(&mut self) {
         let value = self.map.get_or_insert_with(|| Box::new(Shape::empty()));
-        for (_, entry) in std::mem::take(&mut self.fields) {
-            value.merge_from(entry.shape);
+        for f in self.fields.take_entries() {
+            value.merge_from(f.entry.shape);
         }
     }
 
@@ -646,7 +791,7 @@ impl Shape {
         if self.is_empty() {
             return;
         }
-        for (key, entry) in &self.fields {
+        for (key, entry) in self.fields.iter() {
             let mut child = path.clone();
             push_key(&mut child, key);
             entry

@@ -799,3 +799,52 @@ fn shape_serialises_types_and_formats_as_sorted_lists() {
     let back: Shape = serde_json::from_value(stored).unwrap();
     assert_eq!(back, shape);
 }
+
+/// An object text with `keys` in the given order, each value `value`.
+fn object_text(keys: &[String], value: &str) -> String {
+    let members: Vec<String> = keys.iter().map(|k| format!("\"{k}\":{value}")).collect();
+    format!("{{{}}}", members.join(","))
+}
+
+#[test]
+fn field_order_never_matters_below_and_above_the_sorted_index() {
+    // Fields are kept in first-seen order with a cursor, and a sorted index from 16 keys on:
+    // samples whose keys come in other orders, with one missing and one added, must give the
+    // shape `Value` (sorted keys) gives, stored sorted.
+    for n in [3, 15, 16, 17, 40] {
+        let keys: Vec<String> = (0..n).map(|i| format!("k{i:02}")).collect();
+        let ascending = object_text(&keys, "1");
+        let mut descending: Vec<String> = keys[1..].to_vec();
+        descending.reverse();
+        descending.push("zz".to_owned());
+        let descending = object_text(&descending, "\"x\"");
+        let mut rotated = keys.clone();
+        rotated.rotate_left(n / 2);
+        let rotated = object_text(&rotated, "null");
+        let body = format!("[{ascending},{descending},{rotated}]");
+        let streamed = infer_slice(body.as_bytes()).unwrap();
+        let parsed = infer(&serde_json::from_str(&body).unwrap()).unwrap();
+        assert_eq!(streamed, parsed, "{n} keys");
+        let stored = serde_json::to_string(&streamed).unwrap();
+        assert_eq!(stored, serde_json::to_string(&parsed).unwrap(), "{n} keys");
+        let back: Shape = serde_json::from_str(&stored).unwrap();
+        assert_eq!(back, streamed);
+        assert_eq!(serde_json::to_string(&back).unwrap(), stored);
+        let flat = streamed.flatten();
+        assert_eq!(flat.len(), n + 3, "{n} keys: $, $[], every key and zz");
+        assert_eq!(flat["$[].k00"], fs(&[Integer, Null], None, false));
+        assert_eq!(flat["$[].k01"], fs(&[Null, Integer, STR], None, true));
+        assert_eq!(flat["$[].zz"], fs(&[STR], None, false));
+        // A key repeated inside a wide object: the last value wins, as in `Value`.
+        let mut repeated = keys.clone();
+        repeated.push("k01".to_owned());
+        let mut text = object_text(&repeated, "true");
+        text = text.replacen("\"k01\":true", "\"k01\":2", 1);
+        let streamed = infer_slice(text.as_bytes()).unwrap();
+        assert_eq!(
+            streamed,
+            infer(&serde_json::from_str(&text).unwrap()).unwrap()
+        );
+        assert_eq!(streamed.flatten()["$.k01"], fs(&[Boolean], None, true));
+    }
+}
