@@ -4,10 +4,18 @@
 //!
 //! Knows nothing about HTTP or reports: the runner hands it parsed samples.
 
+mod body;
+mod diff;
+pub mod view;
+
+pub use body::{Response, SchemaBody};
+pub(crate) use diff::{name_similarity, split_last};
+
 use super::shape::Shape;
 use crate::model::{Drift, Observation, ObservationKey, ProbeKind, Severity};
+use crate::probe::body::ObservationBody;
 use crate::rules::Rule;
-use serde_json::{Map, Value, json};
+use serde_json::{Value, json};
 use std::collections::BTreeMap;
 
 /// One connection's response to one endpoint, as the schema probe needs it.
@@ -25,12 +33,15 @@ pub struct Sample {
 /// Builds the schema observation of one endpoint from all its samples.
 /// Shapes of 2xx JSON responses are merged; every connection's status is kept.
 pub fn observe(provider: &str, endpoint: &str, samples: &[Sample]) -> Observation {
-    let mut responses = Map::new();
+    let mut responses = BTreeMap::new();
     let mut shape = Shape::empty();
     for s in samples {
         responses.insert(
             s.connection.clone(),
-            json!({ "status": s.status, "content_type": s.content_type }),
+            Response {
+                status: s.status,
+                content_type: s.content_type.clone(),
+            },
         );
         if let Some(sh) = &s.shape {
             shape = shape.merge(sh);
@@ -43,7 +54,7 @@ pub fn observe(provider: &str, endpoint: &str, samples: &[Sample]) -> Observatio
             subject: endpoint.to_string(),
             connection: None,
         },
-        body: json!({ "responses": Value::Object(responses), "shape": shape.to_body() }),
+        body: SchemaBody::of(responses, shape.to_body()).to_json(),
     }
 }
 
