@@ -2,7 +2,7 @@
 
 use super::*;
 use crate::model::{ObservationKey, Severity};
-use crate::probe::schema::{name_similarity, split_last};
+use crate::probe::schema::diff::{name_similarity, split_last};
 use crate::probe::shape::infer;
 use crate::rules::Rule;
 use serde_json::Value;

@@ -5,11 +5,10 @@
 //! Knows nothing about HTTP or reports: the runner hands it parsed samples.
 
 mod body;
-mod diff;
+pub(crate) mod diff;
 pub mod view;
 
 pub use body::{Response, SchemaBody};
-pub(crate) use diff::{name_similarity, split_last};
 
 use super::shape::Shape;
 use crate::model::{Drift, Observation, ObservationKey, ProbeKind, Severity};
