@@ -304,7 +304,7 @@ catalogue! {
         "`$.phone` became nullable";
     SchemaObservationUnreadable = "schema.observation-unreadable", Schema, D, [Warning],
         "a stored or fresh schema observation cannot be read, so it was not compared",
-        "the before observation's `shape` is not an object";
+        "the baseline schema observation has an unreadable descriptor for `$.amount`: missing field `required`";
     SchemaOptionalityChanged = "schema.optionality-changed", Schema, D, [Warning, Info],
         "a required field became optional (info when now required)",
         "`$.name` became optional";

@@ -1,7 +1,11 @@
 //! Exact-result tests of the schema diff rules.
 
 use super::*;
+use crate::model::{ObservationKey, Severity};
+use crate::probe::schema::diff::{name_similarity, split_last};
 use crate::probe::shape::infer;
+use crate::rules::Rule;
+use serde_json::Value;
 use serde_json::json;
 
 fn key(probe: ProbeKind) -> ObservationKey {

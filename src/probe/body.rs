@@ -81,8 +81,7 @@ pub(crate) fn unreadable_part<B: ObservationBody>(
     unreadable::<B>(em, Some(path), msg);
 }
 
-/// The one place an `*.observation-unreadable` drift is pushed (the schema probe's descriptors
-/// aside, which `baseline::diff` still reads).
+/// The one place an `*.observation-unreadable` drift is pushed, for every probe.
 fn unreadable<B: ObservationBody>(em: &mut Emitter<'_>, path: Option<&str>, message: String) {
     em.push(
         B::UNREADABLE,

@@ -24,6 +24,11 @@ fn observation_unreadable_comes_from_the_one_generic_place_per_probe() {
     let cases = [
         (ProbeKind::Token, Rule::TokenObservationUnreadable, "token"),
         (
+            ProbeKind::Schema,
+            Rule::SchemaObservationUnreadable,
+            "schema",
+        ),
+        (
             ProbeKind::Refresh,
             Rule::RefreshObservationUnreadable,
             "refresh",

@@ -7,6 +7,8 @@ use crate::model::{Drift, Observation, ProbeKind};
 use crate::probe::deprecation;
 use crate::probe::permissions::{self, view::CellView, view::PermissionsView};
 use crate::probe::refresh::{self, view::RefreshView};
+use crate::probe::schema;
+use crate::probe::shape::FieldShape;
 use crate::probe::values::{self, ValueClass, ValuesBody};
 use crate::rules::Rule;
 use crate::run::Run;
@@ -440,14 +442,13 @@ fn segments(path: &str) -> (usize, String) {
     )
 }
 
-fn shape_node(path: &str, v: Option<&Value>) -> SchemaNode {
+fn shape_node(path: &str, v: Option<&FieldShape>) -> SchemaNode {
     let (depth, label) = segments(path);
     let types = v
-        .and_then(|v| v.get("types"))
-        .and_then(Value::as_array)
-        .map(|a| {
-            a.iter()
-                .filter_map(|t| text(Some(t)))
+        .map(|v| {
+            v.types
+                .iter()
+                .map(|t| t.as_str())
                 .collect::<Vec<_>>()
                 .join(" | ")
         })
@@ -457,11 +458,8 @@ fn shape_node(path: &str, v: Option<&Value>) -> SchemaNode {
         label,
         depth,
         types,
-        required: v
-            .and_then(|v| v.get("required"))
-            .and_then(Value::as_bool)
-            .unwrap_or(false),
-        format: v.and_then(|v| text(v.get("format"))),
+        required: v.is_some_and(|v| v.required),
+        format: v.and_then(|v| v.format).map(|f| f.as_str().to_owned()),
         status: "",
         note: None,
         drifts: Vec::new(),
@@ -488,13 +486,12 @@ pub(crate) fn schemas(run: &Run, anchors: &[Anchored<'_>], caps: Caps) -> (Vec<S
         .into_iter()
         .map(|i| all[i])
         .map(|o| {
-            let mut nodes: BTreeMap<String, SchemaNode> = o
-                .body
-                .get("shape")
-                .and_then(Value::as_object)
-                .map(|m| {
-                    m.iter()
-                        .map(|(p, v)| (p.clone(), shape_node(p, Some(v))))
+            let body = schema::view::view(&o.body);
+            let mut nodes: BTreeMap<String, SchemaNode> = body
+                .as_ref()
+                .map(|body| {
+                    body.descriptors()
+                        .map(|(p, v)| (p.clone(), shape_node(p, v.as_ref())))
                         .collect()
                 })
                 .unwrap_or_default();
@@ -516,9 +513,10 @@ pub(crate) fn schemas(run: &Run, anchors: &[Anchored<'_>], caps: Caps) -> (Vec<S
                     ),
                     _ => ("changed", None),
                 };
-                let node = nodes
-                    .entry(path.clone())
-                    .or_insert_with(|| shape_node(path, d.before.as_ref().or(d.after.as_ref())));
+                let node = nodes.entry(path.clone()).or_insert_with(|| {
+                    let evidence = d.before.as_ref().or(d.after.as_ref());
+                    shape_node(path, evidence.and_then(schema::view::descriptor).as_ref())
+                });
                 // `added`/`removed` say more than a `changed` of the same field.
                 if status != "changed" || node.status.is_empty() {
                     node.status = status;
@@ -526,27 +524,22 @@ pub(crate) fn schemas(run: &Run, anchors: &[Anchored<'_>], caps: Caps) -> (Vec<S
                 node.note = node.note.take().or(note);
                 add_link(&mut node.drifts, link(a));
                 if let Some(to) = renamed_to {
-                    let node = nodes
-                        .entry(to.clone())
-                        .or_insert_with(|| shape_node(&to, d.after.as_ref()));
+                    let node = nodes.entry(to.clone()).or_insert_with(|| {
+                        let evidence = d.after.as_ref().and_then(schema::view::descriptor);
+                        shape_node(&to, evidence.as_ref())
+                    });
                     node.status = "added";
                     node.note = Some(format!("renamed from {path}"));
                     add_link(&mut node.drifts, link(a));
                 }
             }
-            let responses = o
-                .body
-                .get("responses")
-                .and_then(Value::as_object)
-                .map(|m| {
-                    m.iter()
+            let responses = body
+                .as_ref()
+                .map(|body| {
+                    body.responses
+                        .iter()
                         .take(caps.columns)
-                        .map(|(c, r)| {
-                            clip(
-                                &format!("{c} {}", text(r.get("status")).unwrap_or_default()),
-                                caps.short,
-                            )
-                        })
+                        .map(|(c, r)| clip(&format!("{c} {}", r.status), caps.short))
                         .collect()
                 })
                 .unwrap_or_default();

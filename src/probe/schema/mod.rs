@@ -4,10 +4,17 @@
 //!
 //! Knows nothing about HTTP or reports: the runner hands it parsed samples.
 
+mod body;
+pub(crate) mod diff;
+pub mod view;
+
+pub use body::{Response, SchemaBody};
+
 use super::shape::Shape;
 use crate::model::{Drift, Observation, ObservationKey, ProbeKind, Severity};
+use crate::probe::body::ObservationBody;
 use crate::rules::Rule;
-use serde_json::{Map, Value, json};
+use serde_json::{Value, json};
 use std::collections::BTreeMap;
 
 /// One connection's response to one endpoint, as the schema probe needs it.
@@ -25,12 +32,15 @@ pub struct Sample {
 /// Builds the schema observation of one endpoint from all its samples.
 /// Shapes of 2xx JSON responses are merged; every connection's status is kept.
 pub fn observe(provider: &str, endpoint: &str, samples: &[Sample]) -> Observation {
-    let mut responses = Map::new();
+    let mut responses = BTreeMap::new();
     let mut shape = Shape::empty();
     for s in samples {
         responses.insert(
             s.connection.clone(),
-            json!({ "status": s.status, "content_type": s.content_type }),
+            Response {
+                status: s.status,
+                content_type: s.content_type.clone(),
+            },
         );
         if let Some(sh) = &s.shape {
             shape = shape.merge(sh);
@@ -43,7 +53,7 @@ pub fn observe(provider: &str, endpoint: &str, samples: &[Sample]) -> Observatio
             subject: endpoint.to_string(),
             connection: None,
         },
-        body: json!({ "responses": Value::Object(responses), "shape": shape.to_body() }),
+        body: SchemaBody::of(responses, shape.to_body()).to_json(),
     }
 }
 
@@ -213,5 +223,119 @@ mod tests {
     fn remote_refs_are_never_fetched() {
         let err = Declared::new(&json!({"$ref": "https://example.invalid/schema.json"}));
         assert!(err.is_err());
+    }
+
+    fn sample(connection: &str, status: u16, body: Option<Value>) -> Sample {
+        Sample {
+            connection: connection.into(),
+            status,
+            content_type: body.as_ref().map(|_| "application/json".to_owned()),
+            shape: body.map(|b| crate::probe::shape::infer(&b).expect("shallow")),
+            exchange_id: None,
+        }
+    }
+
+    #[test]
+    fn schema_snapshot_round_trips_through_the_typed_body() {
+        let o = observe(
+            "demo",
+            "invoices",
+            &[
+                sample(
+                    "bob",
+                    200,
+                    Some(json!({"data": [{"id": "in_1", "at": "2024-05-01T00:00:00Z"}]})),
+                ),
+                sample("alice", 500, None),
+            ],
+        );
+        let header = crate::baseline::SnapshotHeader::new("demo", o.key.clone());
+        let text = crate::baseline::render_snapshot(&header, &o.body);
+        let (_, read) =
+            crate::baseline::parse_snapshot(std::path::Path::new("t.snap"), &text).unwrap();
+        let typed = SchemaBody::parse(&read.body).unwrap();
+        assert_eq!(
+            typed.responses["alice"],
+            Response {
+                status: 500,
+                content_type: None
+            }
+        );
+        assert_eq!(
+            typed.responses["bob"].content_type.as_deref(),
+            Some("application/json")
+        );
+        let paths: Vec<&str> = typed.shape.keys().map(String::as_str).collect();
+        assert_eq!(
+            paths,
+            vec!["$", "$.data", "$.data[]", "$.data[].at", "$.data[].id"]
+        );
+        assert_eq!(
+            crate::baseline::render_snapshot(&header, &typed.to_json()),
+            text
+        );
+        let shown = view::view(&o.body).unwrap();
+        assert_eq!(shown, typed);
+        let at = shown
+            .descriptors()
+            .find(|(p, _)| p.as_str() == "$.data[].at")
+            .and_then(|(_, d)| d)
+            .unwrap();
+        assert_eq!(at.format.map(|f| f.as_str()), Some("date-time"));
+        assert!(at.required);
+        assert_eq!(view::view(&json!({"responses": []})), None);
+    }
+
+    /// A descriptor that cannot be read is reported at its path by the generic
+    /// `unreadable_part`, and the other descriptors and the responses are still compared.
+    #[test]
+    fn schema_observation_unreadable_descriptor_is_reported_at_its_path_and_the_rest_compared() {
+        let before = observe(
+            "demo",
+            "invoices",
+            &[sample("bob", 200, Some(json!({"a": 1, "b": "x"})))],
+        );
+        let mut broken = before.clone();
+        broken.body["shape"]["$.a"] = json!({"types": "integer"});
+        let after = observe(
+            "demo",
+            "invoices",
+            &[sample("bob", 404, Some(json!({"a": 1, "b": 2})))],
+        );
+        let d = crate::baseline::diff::diff_observations(&broken, &after);
+        let got: Vec<(&str, Option<&str>, Severity)> = d
+            .iter()
+            .map(|d| (d.rule.as_str(), d.path.as_deref(), d.severity))
+            .collect();
+        assert_eq!(
+            got,
+            vec![
+                (Rule::SchemaFieldAdded.id(), Some("$.a"), Severity::Info),
+                (
+                    Rule::SchemaObservationUnreadable.id(),
+                    Some("$.a"),
+                    Severity::Warning
+                ),
+                (Rule::SchemaStatusChanged.id(), None, Severity::Breaking),
+                (
+                    Rule::SchemaTypeChanged.id(),
+                    Some("$.b"),
+                    Severity::Breaking
+                ),
+            ]
+        );
+        let unreadable = &d[1];
+        assert!(
+            unreadable.message.starts_with(
+                "the baseline schema observation has an unreadable descriptor for `$.a`: "
+            ),
+            "{}",
+            unreadable.message
+        );
+        assert_eq!(d[2].connections, vec!["bob"]);
+        assert_eq!(
+            d[2].message,
+            "connection `bob` now answers 404 instead of 200"
+        );
     }
 }
