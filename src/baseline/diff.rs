@@ -39,7 +39,3 @@ pub fn diff_observations(before: &Observation, after: &Observation) -> Vec<Drift
     drifts.sort_by(|a, b| a.sort_key().cmp(&b.sort_key()));
     drifts
 }
-
-#[cfg(test)]
-#[path = "diff_tests.rs"]
-mod tests;

@@ -607,3 +607,7 @@ fn with_path(path: &str, field: &FieldShape) -> Value {
     }
     v
 }
+
+#[cfg(test)]
+#[path = "diff_tests.rs"]
+mod tests;

@@ -1,8 +1,9 @@
 //! Exact-result tests of the schema diff rules.
 
-use super::*;
+use super::{name_similarity, split_last};
+use crate::baseline::diff_observations;
+use crate::model::{Drift, Observation, ProbeKind};
 use crate::model::{ObservationKey, Severity};
-use crate::probe::schema::diff::{name_similarity, split_last};
 use crate::probe::shape::infer;
 use crate::rules::Rule;
 use serde_json::Value;
