@@ -101,8 +101,8 @@ pub(crate) fn vendor_headers(run: &Run) -> BTreeSet<String> {
         if o.key.probe != ProbeKind::Deprecation {
             continue;
         }
-        if let Some(vendor) = o.body.get("vendor").and_then(|v| v.as_object()) {
-            names.extend(vendor.keys().map(|k| k.to_ascii_lowercase()));
+        if let Some(signals) = crate::probe::deprecation::view::view(&o.body) {
+            names.extend(signals.vendor.iter().map(|(k, _)| k.to_ascii_lowercase()));
         }
     }
     names.extend(evidence_vendor_headers(&run.evidence));
