@@ -4,7 +4,7 @@
 //! Bounded whatever the run: identical drifts are grouped, every list is capped
 //! (`caps`), and the page links to the complete `run.json` for the rest.
 
-mod caps;
+pub(crate) mod caps;
 mod diff;
 mod groups;
 mod history;

@@ -1,6 +1,7 @@
 //! The Markdown reporter: a finished run as a GitHub step summary or PR
 //! comment. Sized to fit a PR comment; never probes, never diffs.
 
+use super::html::caps::pick;
 use crate::model::{Drift, RunError, Severity};
 use crate::run::{Run, RunSummary, Verdict};
 use std::collections::HashMap;
@@ -47,18 +48,6 @@ impl Budget {
             out.push_str(row);
         }
     }
-}
-
-/// Indices of at most `n` of `len` rows: all when they fit, else the `n` with the highest
-/// `priority` (ties in input order), in input order.
-fn pick<P: Ord>(len: usize, n: usize, priority: impl Fn(usize) -> P) -> Vec<usize> {
-    let mut order: Vec<usize> = (0..len).collect();
-    if len > n {
-        order.sort_by_key(|&i| std::cmp::Reverse(priority(i)));
-        order.truncate(n);
-        order.sort_unstable();
-    }
-    order
 }
 
 /// `s` cut to [`CELL_CHARS`] characters.
@@ -133,13 +122,18 @@ fn render_within(run: &Run, summary: &RunSummary, limit: usize) -> String {
     }
     out.push_str("| provider | breaking | warning | info | errors | pending |\n");
     out.push_str("|---|---:|---:|---:|---:|---:|\n");
+    // Looked up once per suite: `pick` asks for priorities many times while it sorts.
+    let counts: Vec<_> = run
+        .suites
+        .iter()
+        .map(|s| summary.provider(&s.provider))
+        .collect();
     let shown = pick(run.suites.len(), PROVIDER_ROWS, |i| {
-        let c = summary.provider(&run.suites[i].provider);
+        let c = &counts[i];
         (c.breaking + c.errors, c.warning, c.info)
     });
     let more = run.suites.len() - shown.len();
-    for s in shown.into_iter().map(|i| &run.suites[i]) {
-        let c = summary.provider(&s.provider);
+    for (s, c) in shown.into_iter().map(|i| (&run.suites[i], &counts[i])) {
         let _ = writeln!(
             out,
             "| {} | {} | {} | {} | {} | {} |",
