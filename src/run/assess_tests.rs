@@ -411,14 +411,18 @@ fn assess_table_first_run_every_observation_is_new_and_written() {
 /// Samples of one endpoint with equal shapes share one `Arc` (memory per probe, issue 17); a
 /// different shape gets its own, and sharing changes nothing stored.
 #[test]
-fn push_sample_shares_equal_shapes() {
+fn push_shared_shares_equal_shapes() {
     let mut ev = SuiteEvidence {
         samples: vec![Vec::new()],
         ..healthy_evidence()
     };
-    ev.push_sample(0, sample("a", 200, Some(json!({"n": 1}))));
-    ev.push_sample(0, sample("b", 200, Some(json!({"n": 2}))));
-    ev.push_sample(0, sample("c", 200, Some(json!({"n": "x"}))));
+    for s in [
+        sample("a", 200, Some(json!({"n": 1}))),
+        sample("b", 200, Some(json!({"n": 2}))),
+        sample("c", 200, Some(json!({"n": "x"}))),
+    ] {
+        crate::run::evidence::push_shared(&mut ev.samples[0], s);
+    }
     let shapes: Vec<_> = ev.samples[0]
         .iter()
         .map(|s| s.shape.clone().unwrap())

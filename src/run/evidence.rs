@@ -320,15 +320,6 @@ impl SuiteEvidence {
         Ok(())
     }
 
-    /// Adds endpoint `ei`'s sample, sharing its shape with the endpoint's latest sample when
-    /// they are equal (memory per probe: one shape per distinct answer shape, not per probe).
-    #[cfg(test)]
-    pub(crate) fn push_sample(&mut self, ei: usize, sample: SampleEvidence) {
-        if let Some(samples) = self.samples.get_mut(ei) {
-            push_shared(samples, sample);
-        }
-    }
-
     /// The connections that cannot be used this run.
     pub(crate) fn unusable(&self) -> Vec<String> {
         self.connections
