@@ -92,6 +92,7 @@ fn big_run() -> Run {
             exchanges: vec![format!("x{i:05}")],
             fingerprint: format!("{i:016x}"),
             suppressed: None,
+            first_seen: None,
         })
         .collect();
     let exchanges = (0..OBSERVATIONS)

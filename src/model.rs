@@ -132,9 +132,27 @@ pub struct Drift {
     /// still reported but never fail a run.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub suppressed: Option<String>,
+    /// The run that first reported this drift (matched by `fingerprint`), carried from the
+    /// history of previous runs; absent when no history was available. A drift whose
+    /// `first_seen.run_id` is the current run's id is *new*; any other is *known*.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub first_seen: Option<FirstSeen>,
+}
+
+/// Where a drift was first reported: the run id and when that run started.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct FirstSeen {
+    pub run_id: String,
+    pub at: chrono::DateTime<chrono::Utc>,
 }
 
 impl Drift {
+    /// Whether this drift is new in the run `run_id`: first reported by it, or with no
+    /// history to say otherwise.
+    pub fn is_new_in(&self, run_id: &str) -> bool {
+        self.first_seen.as_ref().is_none_or(|f| f.run_id == run_id)
+    }
+
     /// The stable sort key of drifts in every output.
     pub fn sort_key(&self) -> (&str, ProbeKind, &str, &str, Option<&str>) {
         (

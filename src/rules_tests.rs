@@ -386,6 +386,7 @@ fn drift(connections: &[&str]) -> Drift {
         exchanges: vec!["x0001".into()],
         fingerprint: String::new(),
         suppressed: None,
+        first_seen: None,
     }
 }
 

@@ -42,6 +42,7 @@ impl<'a> Emitter<'a> {
             exchanges: Vec::new(),
             fingerprint: String::new(),
             suppressed: None,
+            first_seen: None,
         });
     }
 

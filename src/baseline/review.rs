@@ -280,6 +280,7 @@ mod tests {
             exchanges: Vec::new(),
             fingerprint: String::new(),
             suppressed: None,
+            first_seen: None,
         }
     }
 

@@ -262,6 +262,7 @@ fn entry(
         exchanges: Vec::new(),
         fingerprint: String::new(),
         suppressed: None,
+        first_seen: None,
     };
     d.fingerprint = crate::rules::fingerprint(&d);
     d

@@ -16,6 +16,7 @@ fn drift(rule: Rule, severity: Severity, subject: &str, path: Option<&str>) -> D
         exchanges: Vec::new(),
         fingerprint: String::new(),
         suppressed: None,
+        first_seen: None,
     };
     d.fingerprint = crate::rules::fingerprint(&d);
     d

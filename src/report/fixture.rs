@@ -31,6 +31,7 @@ fn drift(
         exchanges: vec!["x0001".into()],
         fingerprint: String::new(),
         suppressed: None,
+        first_seen: None,
     }
 }
 

@@ -105,6 +105,7 @@ pub(super) fn expiry_drifts(health: &[TokenHealth]) -> Vec<Drift> {
                 exchanges: Vec::new(),
                 fingerprint: String::new(),
                 suppressed: None,
+                first_seen: None,
             }
         })
         .collect()

@@ -106,6 +106,7 @@ pub fn all_drifting(endpoints: usize, connections: usize) -> Run {
             exchanges: ids.clone(),
             fingerprint: format!("{:016x}", drifts_seed(i, rule.id())),
             suppressed: None,
+            first_seen: None,
         };
         drifts.push(Drift {
             after: Some(json!({"required": true, "types": ["string"]})),

@@ -72,6 +72,7 @@ fn deprecation_announced_is_breaking() {
             exchanges: vec![],
             fingerprint: String::new(),
             suppressed: None,
+            first_seen: None,
         }]
     );
     assert_eq!(

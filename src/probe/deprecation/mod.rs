@@ -421,6 +421,7 @@ pub fn findings(
             exchanges: Vec::new(),
             fingerprint: String::new(),
             suppressed: None,
+            first_seen: None,
         });
     };
     match m.deprecated {

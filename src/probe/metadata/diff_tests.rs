@@ -81,6 +81,7 @@ fn grants_removed_and_added() {
                 exchanges: vec![],
                 fingerprint: String::new(),
                 suppressed: None,
+                first_seen: None,
             },
             Drift {
                 rule: Rule::MetadataGrantRemoved.emit(Severity::Breaking),
@@ -97,6 +98,7 @@ fn grants_removed_and_added() {
                 exchanges: vec![],
                 fingerprint: String::new(),
                 suppressed: None,
+                first_seen: None,
             },
         ]
     );

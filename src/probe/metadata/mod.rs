@@ -109,6 +109,7 @@ pub fn findings(provider: &str, subject: &str, doc: &Value, expected_issuer: &st
             exchanges: Vec::new(),
             fingerprint: String::new(),
             suppressed: None,
+            first_seen: None,
         });
     };
     if !issuer_ok(doc, expected_issuer) {

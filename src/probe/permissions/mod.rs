@@ -480,6 +480,7 @@ pub fn findings(
                 exchanges: Vec::new(),
                 fingerprint: String::new(),
                 suppressed: None,
+                first_seen: None,
             });
         };
         if cell.class == CellClass::NotProbed {

@@ -90,6 +90,7 @@ fn class_changed_to_one_time_is_breaking() {
             exchanges: vec![],
             fingerprint: String::new(),
             suppressed: None,
+            first_seen: None,
         }]
     );
 }

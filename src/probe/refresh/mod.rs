@@ -327,6 +327,7 @@ pub fn findings(provider: &str, trace: &RefreshTrace, c: &Classification) -> Vec
         exchanges: Vec::new(),
         fingerprint: String::new(),
         suppressed: None,
+        first_seen: None,
     };
     let mut out = Vec::new();
     let refreshed = trace

@@ -417,6 +417,7 @@ fn undocumented_refresh_is_a_warning() {
             exchanges: vec![],
             fingerprint: String::new(),
             suppressed: None,
+            first_seen: None,
         }]
     );
 }

@@ -71,6 +71,7 @@ fn field_removed_reports_only_the_topmost_path() {
             exchanges: vec![],
             fingerprint: String::new(),
             suppressed: None,
+            first_seen: None,
         }]
     );
 }

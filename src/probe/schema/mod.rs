@@ -137,6 +137,7 @@ pub fn declared_drifts(
                 exchanges,
                 fingerprint: String::new(),
                 suppressed: None,
+                first_seen: None,
             }
         })
         .collect()

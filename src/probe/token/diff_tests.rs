@@ -103,6 +103,7 @@ fn expires_in_type_changed() {
             exchanges: vec![],
             fingerprint: String::new(),
             suppressed: None,
+            first_seen: None,
         }]
     );
     let d = one(

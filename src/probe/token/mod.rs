@@ -473,6 +473,7 @@ pub fn findings(provider: &str, facts: &[TokenFacts]) -> Vec<Drift> {
                 exchanges: Vec::new(),
                 fingerprint: String::new(),
                 suppressed: None,
+                first_seen: None,
             });
         }
     }

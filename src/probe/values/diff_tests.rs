@@ -79,6 +79,7 @@ fn zeroed_is_one_breaking_drift_with_exact_evidence() {
             exchanges: vec![],
             fingerprint: String::new(),
             suppressed: None,
+            first_seen: None,
         }]
     );
 }
@@ -200,6 +201,7 @@ fn zeroed_for_subset_names_exactly_the_two_of_four() {
             exchanges: vec![],
             fingerprint: String::new(),
             suppressed: None,
+            first_seen: None,
         }]
     );
 }
@@ -323,6 +325,7 @@ fn rule_violated_when_it_held_for_every_connection() {
             exchanges: vec![],
             fingerprint: String::new(),
             suppressed: None,
+            first_seen: None,
         }]
     );
     // Already violated by the same connections in the baseline: not a new breakage.

@@ -378,6 +378,7 @@ pub fn findings(provider: &str, endpoint: &str, values: &[ConnectionValues]) -> 
         exchanges: Vec::new(),
         fingerprint: String::new(),
         suppressed: None,
+        first_seen: None,
     };
     let mut out = Vec::new();
     let all = by_connection(values);

@@ -397,6 +397,7 @@ fn findings_name_violated_rules_and_contradicted_flags() {
         exchanges: Vec::new(),
         fingerprint: String::new(),
         suppressed: None,
+        first_seen: None,
     };
     assert_eq!(
         f,

@@ -113,6 +113,7 @@ mod tests {
             exchanges: vec![],
             fingerprint: String::new(),
             suppressed: None,
+            first_seen: None,
         }
     }
 
