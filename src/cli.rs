@@ -435,9 +435,15 @@ pub struct BaselineArgs {
     #[arg(long)]
     pub rule: Option<String>,
     /// The run whose drifts `--rule` and `review` use [default: `<reports>/latest/run.json`,
-    /// `reports` from the settings chain].
+    /// `reports` from the settings chain; with `--from DIR`, `DIR/run.json`].
     #[arg(long)]
     pub run: Option<PathBuf>,
+    // --- ci (issue 18 item 4): review what CI saw ---
+    /// Take the pending snapshots a CI run (or `--update no`) kept in its report folder
+    /// (`DIR/pending/`, e.g. `reports/<run-id>/` or a downloaded artifact) and accept them
+    /// into the baseline directory; one whose baseline changed since that run is refused.
+    #[arg(long, value_name = "DIR")]
+    pub from: Option<PathBuf>,
 }
 
 #[derive(Debug, Args)]

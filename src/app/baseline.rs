@@ -1,28 +1,101 @@
 //! `review`, `accept` and `reject`: deciding what becomes the baseline.
 
 use super::{print_out, stdout_color};
+use crate::baseline::review::{Pending, refused_line};
 use crate::baseline::{BaselineStore, Filter};
 use crate::cli::{BaselineArgs, ReviewArgs, Typed};
 use crate::context::Context;
 use crate::error::{Error, exit};
 use std::path::PathBuf;
 
-/// Where `accept`, `reject` and `review` look: the baseline directory and the run
-/// whose drifts they use, both from the settings chain.
+/// Where `accept`, `reject` and `review` look: the baseline directory, the run whose
+/// drifts they use (both from the settings chain) and the report folder of `--from`.
 struct Places {
     snapshots: PathBuf,
     run: PathBuf,
+    from: Option<PathBuf>,
 }
 
 fn places(ctx: &Context, args: &BaselineArgs, typed: &Typed) -> Result<Places, Error> {
     let s = super::config::baseline_settings(ctx, args, typed)?;
+    if let Some(dir) = &args.from
+        && !ctx.resolve(dir).is_dir()
+    {
+        return Err(Error::Usage(format!(
+            "--from `{}` is not a directory (pass the report folder of a run: \
+             `reports/<run-id>/` or the downloaded report artifact)",
+            dir.display()
+        )));
+    }
+    let run = match (&args.run, &args.from) {
+        (Some(run), _) => run.clone(),
+        (None, Some(dir)) => dir.join("run.json"),
+        (None, None) => s.reports.value.join("latest").join("run.json"),
+    };
     Ok(Places {
         snapshots: s.snapshots.value,
-        run: args
-            .run
-            .clone()
-            .unwrap_or_else(|| s.reports.value.join("latest").join("run.json")),
+        run,
+        from: args.from.clone(),
     })
+}
+
+/// Local `.snap.new` files, or those the `--from` report folder carried.
+fn pending_of<'a>(ctx: &Context, store: &'a BaselineStore, at: &Places) -> Pending<'a> {
+    match &at.from {
+        Some(dir) => Pending::carried(store, &ctx.resolve(dir)),
+        None => Pending::local(store),
+    }
+}
+
+/// A run that writes no `.snap.new` under `snapshots/` (`update` is `no`: every CI run, or
+/// `--update no`) keeps its pending snapshots in `<reports>/<run-id>/pending/` for
+/// `review --from`/`accept --from`, and says so on stderr. A shard compares nothing: its
+/// `merge` writes them. Shared by `run` and `merge`.
+pub(super) fn carry_pending(
+    ctx: &Context,
+    run: &crate::run::Run,
+    snapshots: &std::path::Path,
+    reports: &std::path::Path,
+    update: crate::baseline::UpdateMode,
+) -> Result<(), Error> {
+    if update != crate::baseline::UpdateMode::No || run.shard.is_some() {
+        return Ok(());
+    }
+    let suite_of = |provider: &str| {
+        run.suites
+            .iter()
+            .find(|s| s.provider == provider)
+            .map(|s| s.file.as_str())
+            .unwrap_or_default()
+    };
+    let observations: std::collections::BTreeMap<_, _> =
+        run.observations.iter().map(|o| (&o.key, o)).collect();
+    let carried: Vec<(&str, &crate::model::Observation)> = run
+        .pending
+        .iter()
+        .filter(|p| p.awaits_review())
+        .filter_map(|p| {
+            let key = crate::model::ObservationKey {
+                provider: p.provider.clone(),
+                probe: p.probe,
+                subject: p.subject.clone(),
+                connection: p.connection.clone(),
+            };
+            observations.get(&key).map(|o| (suite_of(&p.provider), *o))
+        })
+        .collect();
+    if carried.is_empty() {
+        return Ok(());
+    }
+    let dir = reports.join(&run.run_id);
+    let store = BaselineStore::new(ctx.resolve(snapshots));
+    let n = crate::baseline::review::write_carried(&store, &ctx.resolve(&dir), carried)?;
+    eprintln!(
+        "pending: {} ({n} snapshot(s); review with `driftwatch review --from {}`)",
+        dir.join(crate::baseline::review::CARRIED_DIR).display(),
+        dir.display()
+    );
+    Ok(())
 }
 
 /// The drifts of the run `--run` names; `None` when that file does not exist.
@@ -38,7 +111,7 @@ fn run_drifts(ctx: &Context, at: &Places) -> Result<Option<Vec<crate::model::Dri
 /// The selection the filter flags describe; `--rule` reads the run's drifts.
 fn baseline_filter(
     ctx: &Context,
-    store: &BaselineStore,
+    pending: &Pending<'_>,
     args: &BaselineArgs,
     at: &Places,
     drifts: Option<&[crate::model::Drift]>,
@@ -59,7 +132,9 @@ fn baseline_filter(
             crate::baseline::review::check_rule(rule, drifts)
                 .map_err(|e| Error::Usage(e.to_string()))?;
             Some(crate::baseline::review::keys_with_rule(
-                store, drifts, rule,
+                pending.source(),
+                drifts,
+                rule,
             )?)
         }
         (Some(_), None) => {
@@ -88,20 +163,27 @@ pub(super) fn cmd_review(ctx: &Context, args: ReviewArgs, typed: &Typed) -> Resu
     }
     let at = places(ctx, &args.filter, typed)?;
     let store = BaselineStore::new(ctx.resolve(&at.snapshots));
+    let pending = pending_of(ctx, &store, &at);
     let drifts = run_drifts(ctx, &at)?;
-    let filter = baseline_filter(ctx, &store, &args.filter, &at, drifts.as_deref())?;
+    let filter = baseline_filter(ctx, &pending, &args.filter, &at, drifts.as_deref())?;
     let stdin = std::io::stdin();
     let mut input = stdin.lock();
     let mut out = std::io::stdout().lock();
-    crate::baseline::review::review(
-        &store,
+    let summary = crate::baseline::review::review(
+        &pending,
         &filter,
         drifts.as_deref().unwrap_or_default(),
         &mut input,
         &mut out,
         stdout_color(ctx),
     )?;
-    Ok(exit::OK)
+    Ok(refused_exit(summary.refused))
+}
+
+/// Exit 1 when a carried snapshot was refused (its baseline changed since the run): the
+/// review is not complete, and a script must not take it for done.
+fn refused_exit(refused: usize) -> i32 {
+    if refused > 0 { exit::DRIFT } else { exit::OK }
 }
 
 pub(super) fn cmd_baseline(
@@ -117,18 +199,20 @@ pub(super) fn cmd_baseline(
     } else {
         None
     };
-    let filter = baseline_filter(ctx, &store, &args, &at, drifts.as_deref())?;
-    let done = if accept {
-        store.accept(&filter)?
-    } else {
-        store.reject(&filter)?
+    let pending = pending_of(ctx, &store, &at);
+    let filter = baseline_filter(ctx, &pending, &args, &at, drifts.as_deref())?;
+    let (done, refused) = match &at.from {
+        None if accept => (store.accept(&filter)?, 0),
+        None => (store.reject(&filter)?, 0),
+        Some(_) => decide_carried(&pending, &filter, accept)?,
     };
     let verb = if accept { "accepted" } else { "rejected" };
-    if done.is_empty() {
-        print_out(&format!(
-            "no pending snapshots under {}\n",
-            at.snapshots.display()
-        ));
+    if done.is_empty() && refused == 0 {
+        let root = match &at.from {
+            Some(dir) => dir.join(crate::baseline::review::CARRIED_DIR),
+            None => at.snapshots.clone(),
+        };
+        print_out(&format!("no pending snapshots under {}\n", root.display()));
     } else {
         let mut text = String::new();
         for p in &done {
@@ -138,5 +222,31 @@ pub(super) fn cmd_baseline(
         text.push_str(&format!("{verb} {} snapshot(s)\n", done.len()));
         print_out(&text);
     }
-    Ok(exit::OK)
+    Ok(refused_exit(refused))
+}
+
+/// `accept --from`/`reject --from`: every carried snapshot `filter` selects. Accepting refuses
+/// (on stderr) one whose baseline changed since the run; rejecting drops it from the report
+/// folder whatever happened since. Returns the paths acted on and how many were refused.
+fn decide_carried(
+    pending: &Pending<'_>,
+    filter: &Filter,
+    accept: bool,
+) -> Result<(Vec<PathBuf>, usize), Error> {
+    let (mut done, mut refused) = (Vec::new(), 0);
+    for (path, key) in pending.items(filter)? {
+        if !accept {
+            pending.reject(&path, &key)?;
+            done.push(path);
+            continue;
+        }
+        match pending.stale(&path, &key)? {
+            Some(accepted) => {
+                eprintln!("{}", refused_line(&key, &accepted));
+                refused += 1;
+            }
+            None => done.push(pending.accept(&path, &key)?),
+        }
+    }
+    Ok((done, refused))
 }

@@ -29,11 +29,19 @@ pub(super) fn cmd_merge(ctx: &Context, args: MergeArgs, typed: &Typed) -> Result
     };
     let run = crate::run::merge(ctx, &opts)?;
     super::run::warn_evidence_kept(args.evidence, run.evidence_mode, "the shard runs keep");
-    publish(
+    let code = publish(
         ctx,
         &run,
         &settings.reports.value,
         &output,
         settings.fail_on.value,
-    )
+    )?;
+    super::baseline::carry_pending(
+        ctx,
+        &run,
+        &settings.snapshots.value,
+        &settings.reports.value,
+        update,
+    )?;
+    Ok(code)
 }

@@ -91,6 +91,7 @@ pub(super) async fn cmd_run(ctx: &Context, args: RunArgs, typed: &Typed) -> Resu
     let mut run = result?;
     crate::run::apply_evidence_mode(&mut run, settings.evidence.value);
     let code = publish(ctx, &run, &opts.reports, &output, fail_on)?;
+    super::baseline::carry_pending(ctx, &run, &opts.snapshots, &opts.reports, update)?;
     if let Some(url) = settings
         .webhook_url
         .value

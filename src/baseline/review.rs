@@ -1,14 +1,166 @@
 //! `driftwatch review`: walks pending snapshots one by one, shows their drifts and a diff
 //! against the accepted file, and accepts or rejects each on the user's answer. Reads answers
 //! from any `BufRead` so it knows nothing about terminals or where the drifts came from.
+//! Pending snapshots come from `snapshots/` itself or, for a CI run that may not write there,
+//! from the `pending/` folder of its report ([`Pending::carried`]).
 
-use super::snapshot::SnapshotError;
-use super::store::{BaselineStore, Filter, accepted_path};
-use crate::model::{Drift, ObservationKey};
+use super::snapshot::{SnapshotError, SnapshotHeader, parse_snapshot, render_snapshot};
+use super::store::{BaselineStore, Filter, SnapshotBatch, accepted_path};
+use crate::model::{Drift, Observation, ObservationKey};
 use anstyle::{AnsiColor, Style};
 use similar::{ChangeTag, TextDiff};
 use std::collections::BTreeSet;
 use std::io::{BufRead, Write};
+use std::path::{Path, PathBuf};
+
+/// The folder of a run's report (`reports/<run-id>/pending/`) where a run that writes no
+/// `.snap.new` under `snapshots/` (every CI run, `--update no`) keeps them instead.
+pub const CARRIED_DIR: &str = "pending";
+
+/// Writes what a run would have left for review into `<report_dir>/pending/`, laid out like
+/// `snapshots/`: `<subject>.snap.new` is the observation (as `--update new` writes it) and
+/// `<subject>.snap`, when the observation had a baseline, a copy of the accepted file it was
+/// compared with, so a later `review --from` can tell whether that baseline changed since.
+/// `observations` are `(suite file, observation)` pairs. Nothing under `snapshots` is written.
+/// Returns how many pending snapshots were written.
+pub fn write_carried<'a>(
+    snapshots: &BaselineStore,
+    report_dir: &Path,
+    observations: impl IntoIterator<Item = (&'a str, &'a Observation)>,
+) -> Result<usize, SnapshotError> {
+    let carried = BaselineStore::new(report_dir.join(CARRIED_DIR));
+    let mut batch = SnapshotBatch::default();
+    let mut written = 0;
+    for (suite, obs) in observations {
+        let at = carried.path_for(&obs.key);
+        let header = SnapshotHeader::new(suite, obs.key.clone());
+        batch.write(pending_of(&at), render_snapshot(&header, &obs.body));
+        if let Some(base) = read_optional(&snapshots.path_for(&obs.key))? {
+            batch.write(at, base);
+        }
+        written += 1;
+    }
+    batch.commit()?;
+    Ok(written)
+}
+
+/// `<accepted>.new`.
+fn pending_of(accepted: &Path) -> PathBuf {
+    let mut s = accepted.as_os_str().to_owned();
+    s.push(".new");
+    PathBuf::from(s)
+}
+
+/// A snapshot file's text, `None` when there is no such file.
+fn read_optional(path: &Path) -> Result<Option<String>, SnapshotError> {
+    match crate::bounded::read_bounded_string(path, crate::bounded::SNAPSHOT_LIMIT) {
+        Ok(text) => Ok(Some(text)),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
+        Err(source) => Err(SnapshotError::Io {
+            action: "read",
+            path: path.to_path_buf(),
+            source,
+        }),
+    }
+}
+
+/// Where the pending snapshots of a review, `accept` or `reject` live, and what accepting one
+/// means: local `.snap.new` files under `snapshots/` (renamed into place), or those a CI run
+/// carried in its report folder (copied into `snapshots/`, only while the baseline they were
+/// compared with is still the accepted one).
+#[derive(Debug)]
+pub struct Pending<'a> {
+    store: &'a BaselineStore,
+    from: Option<BaselineStore>,
+}
+
+impl<'a> Pending<'a> {
+    /// The `.snap.new` files under `store`'s root.
+    pub fn local(store: &'a BaselineStore) -> Self {
+        Pending { store, from: None }
+    }
+
+    /// The snapshots a run carried in `report_dir` (`reports/<run-id>/` or a downloaded
+    /// artifact of it), to be accepted into `store`.
+    pub fn carried(store: &'a BaselineStore, report_dir: &Path) -> Self {
+        Pending {
+            store,
+            from: Some(BaselineStore::new(report_dir.join(CARRIED_DIR))),
+        }
+    }
+
+    /// The store the pending files are listed from.
+    pub fn source(&self) -> &BaselineStore {
+        self.from.as_ref().unwrap_or(self.store)
+    }
+
+    /// The pending files `filter` selects, with their keys, sorted by path.
+    pub fn items(&self, filter: &Filter) -> Result<Vec<(PathBuf, ObservationKey)>, SnapshotError> {
+        self.source().pending_matching(filter)
+    }
+
+    /// For a carried snapshot whose baseline changed since the run (accepted, edited or
+    /// removed, or created where the run saw none): the accepted file's path. Accepting it would
+    /// overwrite a decision made after the run without anyone seeing that difference.
+    pub fn stale(
+        &self,
+        pending: &Path,
+        key: &ObservationKey,
+    ) -> Result<Option<PathBuf>, SnapshotError> {
+        if self.from.is_none() {
+            return Ok(None);
+        }
+        let accepted = self.store.path_for(key);
+        let then = read_optional(&accepted_path(pending))?;
+        let now = read_optional(&accepted)?;
+        Ok((then != now).then_some(accepted))
+    }
+
+    /// Makes `pending` the accepted baseline of `key`; returns the accepted path. A carried file
+    /// is written atomically into `snapshots/` (replacing a local `.snap.new` of the same key)
+    /// and then removed from the report folder, so accepting twice finds nothing left.
+    pub fn accept(&self, pending: &Path, key: &ObservationKey) -> Result<PathBuf, SnapshotError> {
+        let Some(from) = &self.from else {
+            return self.store.accept_one(pending);
+        };
+        let text = read_optional(pending)?.ok_or_else(|| SnapshotError::Io {
+            action: "read",
+            path: pending.to_path_buf(),
+            source: std::io::ErrorKind::NotFound.into(),
+        })?;
+        parse_snapshot(pending, &text)?;
+        let accepted = self.store.path_for(key);
+        let mut batch = SnapshotBatch::default();
+        batch.write(accepted.clone(), text);
+        batch.remove(pending_of(&accepted));
+        batch.commit()?;
+        let mut done = SnapshotBatch::default();
+        done.remove(pending.to_path_buf());
+        done.remove(from.path_for(key));
+        done.commit()?;
+        Ok(accepted)
+    }
+
+    /// Drops `pending` (a carried one only from the report folder: `snapshots/` is untouched).
+    pub fn reject(&self, pending: &Path, key: &ObservationKey) -> Result<(), SnapshotError> {
+        let Some(from) = &self.from else {
+            return self.store.reject_one(pending);
+        };
+        let mut done = SnapshotBatch::default();
+        done.remove(pending.to_path_buf());
+        done.remove(from.path_for(key));
+        done.commit()
+    }
+}
+
+/// The line that refuses a carried snapshot whose baseline changed since the run.
+pub fn refused_line(key: &ObservationKey, accepted: &Path) -> String {
+    format!(
+        "refused {key}: its baseline {} changed since the run; run driftwatch again to review \
+         the difference from the current baseline",
+        accepted.display()
+    )
+}
 
 /// Why a review stopped.
 #[derive(Debug, thiserror::Error)]
@@ -26,6 +178,8 @@ pub struct ReviewSummary {
     pub rejected: usize,
     /// Skipped, or left when the user quit.
     pub skipped: usize,
+    /// Carried from a CI run, but their baseline changed since (see [`Pending::stale`]).
+    pub refused: usize,
 }
 
 impl std::fmt::Display for ReviewSummary {
@@ -34,7 +188,11 @@ impl std::fmt::Display for ReviewSummary {
             f,
             "accepted {}, rejected {}, skipped {}",
             self.accepted, self.rejected, self.skipped
-        )
+        )?;
+        if self.refused > 0 {
+            write!(f, ", refused {}", self.refused)?;
+        }
+        Ok(())
     }
 }
 
@@ -74,7 +232,8 @@ pub fn check_rule(rule: &str, drifts: &[Drift]) -> Result<(), UnknownRule> {
     })
 }
 
-/// Keys of the pending snapshots that `drifts` (a run's) show a drift of `rule` for.
+/// Keys of the pending snapshots (in `store`: where they are listed from, see
+/// [`Pending::source`]) that `drifts` (a run's) show a drift of `rule` for.
 pub fn keys_with_rule(
     store: &BaselineStore,
     drifts: &[Drift],
@@ -105,33 +264,44 @@ enum Answer {
 const PROMPT: &str = "[a]ccept  [r]eject  [s]kip  [A]ccept all  [R]eject all  [q]uit: ";
 
 /// Reviews every pending snapshot `filter` selects, in path order, printing to `out` and
-/// reading one answer per line from `input`. End of input counts as quit.
+/// reading one answer per line from `input`. End of input counts as quit. A carried snapshot
+/// whose baseline changed since its run is refused first, with a line saying so.
 pub fn review(
-    store: &BaselineStore,
+    pending: &Pending<'_>,
     filter: &Filter,
     drifts: &[Drift],
     input: &mut dyn BufRead,
     out: &mut dyn Write,
     color: bool,
 ) -> Result<ReviewSummary, ReviewError> {
-    let items = store.pending_matching(filter)?;
     let mut summary = ReviewSummary::default();
+    let mut items = Vec::new();
+    for (path, key) in pending.items(filter)? {
+        match pending.stale(&path, &key)? {
+            Some(accepted) => {
+                writeln!(out, "{}", refused_line(&key, &accepted))
+                    .map_err(ReviewError::Terminal)?;
+                summary.refused += 1;
+            }
+            None => items.push((path, key)),
+        }
+    }
     let mut all: Option<Answer> = None;
-    for (i, (pending, key)) in items.iter().enumerate() {
+    for (i, (path, key)) in items.iter().enumerate() {
         let answer = match all {
             Some(a) => a,
             None => {
-                show(pending, key, drifts, i + 1, items.len(), out, color)?;
+                show(path, key, drifts, i + 1, items.len(), out, color)?;
                 ask(input, out)?
             }
         };
         match answer {
             Answer::Accept | Answer::AcceptAll => {
-                store.accept_one(pending)?;
+                pending.accept(path, key)?;
                 summary.accepted += 1;
             }
             Answer::Reject | Answer::RejectAll => {
-                store.reject_one(pending)?;
+                pending.reject(path, key)?;
                 summary.rejected += 1;
             }
             Answer::Skip => summary.skipped += 1,
@@ -318,7 +488,7 @@ mod tests {
         let mut out = Vec::new();
         let drifts = [drift(Rule::SchemaTypeChanged, "a", &[])];
         let got = review(
-            store,
+            &Pending::local(store),
             &Filter::default(),
             &drifts,
             &mut answers.as_bytes(),
@@ -343,7 +513,8 @@ mod tests {
             ReviewSummary {
                 accepted: 1,
                 rejected: 1,
-                skipped: 1
+                skipped: 1,
+                refused: 0
             }
         );
         assert!(
@@ -385,7 +556,8 @@ mod tests {
             ReviewSummary {
                 accepted: 2,
                 rejected: 0,
-                skipped: 1
+                skipped: 1,
+                refused: 0
             }
         );
         assert_eq!(out.matches(PROMPT).count(), 2);
@@ -411,7 +583,8 @@ mod tests {
             ReviewSummary {
                 accepted: 0,
                 rejected: 1,
-                skipped: 2
+                skipped: 2,
+                refused: 0
             }
         );
         assert!(
@@ -430,7 +603,7 @@ mod tests {
         let store = world(dir.path());
         let mut out = Vec::new();
         review(
-            &store,
+            &Pending::local(&store),
             &Filter::default(),
             &[],
             &mut "q\n".as_bytes(),
@@ -501,5 +674,141 @@ mod tests {
             store.reject(&filter).expect("reject"),
             vec![dir.path().join("demo/schema/c@x.snap.new")]
         );
+    }
+
+    /// Accepted `a` and `b` (`id` an integer) and nothing pending.
+    fn accepted_world(dir: &Path) -> BaselineStore {
+        let store = BaselineStore::new(dir);
+        for k in [key("a", None), key("b", None)] {
+            let o = Observation {
+                key: k,
+                body: schema_body(&json!({"id": 1})),
+            };
+            store
+                .compare("s.yaml", &o, UpdateMode::Always)
+                .expect("seed");
+        }
+        store
+    }
+
+    #[test]
+    fn ci_pending_is_carried_in_the_report_folder_never_under_snapshots() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let snapshots = dir.path().join("snapshots");
+        let store = accepted_world(&snapshots);
+        let before = std::fs::read_to_string(snapshots.join("demo/schema/a.snap")).expect("a");
+        let report = dir.path().join("reports/run-1");
+        let changed = Observation {
+            key: key("a", None),
+            body: schema_body(&json!({"id": "one"})),
+        };
+        let new = Observation {
+            key: key("c", Some("x")),
+            body: schema_body(&json!({"id": "one"})),
+        };
+        let n = write_carried(&store, &report, [("s.yaml", &changed), ("s.yaml", &new)])
+            .expect("carry");
+        assert_eq!(n, 2);
+        let carried = report.join(CARRIED_DIR).join("demo/schema");
+        let mut files: Vec<String> = std::fs::read_dir(&carried)
+            .expect("carried")
+            .map(|e| e.expect("entry").file_name().to_string_lossy().into_owned())
+            .collect();
+        files.sort();
+        assert_eq!(files, ["a.snap", "a.snap.new", "c@x.snap.new"]);
+        // The copy of the baseline the run compared with, and what `--update new` would write.
+        assert_eq!(
+            std::fs::read_to_string(carried.join("a.snap")).expect("copy"),
+            before
+        );
+        assert_eq!(
+            std::fs::read_to_string(carried.join("a.snap.new")).expect("pending"),
+            render_snapshot(
+                &SnapshotHeader::new("s.yaml", key("a", None)),
+                &changed.body
+            )
+        );
+        assert_eq!(store.pending().expect("pending"), Vec::<PathBuf>::new());
+    }
+
+    #[test]
+    fn review_from_accepts_carried_pending_and_refuses_a_changed_baseline() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let snapshots = dir.path().join("snapshots");
+        let store = accepted_world(&snapshots);
+        let report = dir.path().join("artifact");
+        let obs = |subject: &str, conn: Option<&str>| Observation {
+            key: key(subject, conn),
+            body: schema_body(&json!({"id": "one"})),
+        };
+        let (a, b, c) = (obs("a", None), obs("b", None), obs("c", Some("x")));
+        write_carried(
+            &store,
+            &report,
+            [("s.yaml", &a), ("s.yaml", &b), ("s.yaml", &c)],
+        )
+        .expect("carry");
+        // After the run, someone accepted another baseline of `b`.
+        let b_path = snapshots.join("demo/schema/b.snap");
+        let edited = std::fs::read_to_string(&b_path)
+            .expect("b")
+            .replace("integer", "number");
+        std::fs::write(&b_path, &edited).expect("edit b");
+
+        let pending = Pending::carried(&store, &report);
+        let mut out = Vec::new();
+        let drifts = [drift(Rule::SchemaTypeChanged, "a", &[])];
+        let got = review(
+            &pending,
+            &Filter::default(),
+            &drifts,
+            &mut "a\nr\n".as_bytes(),
+            &mut out,
+            false,
+        )
+        .expect("review");
+        let out = String::from_utf8(out).expect("utf-8");
+        assert_eq!(
+            got,
+            ReviewSummary {
+                accepted: 1,
+                rejected: 1,
+                skipped: 0,
+                refused: 1
+            }
+        );
+        assert!(
+            out.starts_with(&format!(
+                "refused demo/schema/b: its baseline {} changed since the run; run driftwatch \
+                 again to review the difference from the current baseline\n\n[1/2] demo/schema/a\n",
+                b_path.display()
+            )),
+            "{out}"
+        );
+        assert!(
+            out.contains("\n-        \"integer\"\n+        \"string\"\n"),
+            "{out}"
+        );
+        assert!(
+            out.ends_with("accepted 1, rejected 1, skipped 0, refused 1\n"),
+            "{out}"
+        );
+        // `a` is accepted from the carried file; `b` keeps its newer baseline; `c@x` was
+        // rejected, which leaves snapshots/ alone.
+        assert_eq!(
+            std::fs::read_to_string(snapshots.join("demo/schema/a.snap")).expect("a"),
+            render_snapshot(&SnapshotHeader::new("s.yaml", key("a", None)), &a.body)
+        );
+        assert_eq!(std::fs::read_to_string(&b_path).expect("b"), edited);
+        assert!(!snapshots.join("demo/schema/c@x.snap").exists());
+        assert_eq!(store.pending().expect("pending"), Vec::<PathBuf>::new());
+        // What was decided left the report folder; the refused one stays.
+        let left: Vec<ObservationKey> = pending
+            .items(&Filter::default())
+            .expect("items")
+            .into_iter()
+            .map(|(_, k)| k)
+            .collect();
+        assert_eq!(left, [key("b", None)]);
     }
 }
