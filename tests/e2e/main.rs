@@ -27,6 +27,7 @@ mod notify;
 mod origin;
 mod probes;
 mod real_server;
+mod recipe;
 mod reflect;
 mod review;
 mod rules;
