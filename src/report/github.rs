@@ -335,8 +335,14 @@ mod tests {
         let out = render(&run);
         assert_eq!(out, expected);
         assert_eq!(out.lines().filter(|l| l.starts_with("::error")).count(), 10);
-        assert_eq!(out.lines().filter(|l| l.starts_with("::warning")).count(), 10);
-        assert_eq!(out.lines().filter(|l| l.starts_with("::notice")).count(), 10);
+        assert_eq!(
+            out.lines().filter(|l| l.starts_with("::warning")).count(),
+            10
+        );
+        assert_eq!(
+            out.lines().filter(|l| l.starts_with("::notice")).count(),
+            10
+        );
     }
 
     #[test]

@@ -193,3 +193,90 @@ async fn rule_filter_and_scripted_review() {
     );
     assert_eq!(counts(&w.snapshots()).1, 0);
 }
+
+/// Issue 18 item 4: an unsharded CI run keeps what it would have left for review in its
+/// report folder; `accept --from` (with `--rule`) and `review --from` take it into
+/// `snapshots/` locally.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn ci_pending_in_the_report_folder_accepted_with_from() {
+    let w = World::connected().await;
+    run_bin(&w, &["--update", "always"], false).await;
+    let accepted = counts(&w.snapshots());
+    w.sim.set_version(ApiVersion::V2);
+    let ci = run_bin(&w, &[], true).await;
+    let run = driftwatch::report::json::read_run(&w.reports().join("latest/run.json")).unwrap();
+    let dir = w.reports().join(&run.run_id);
+    let n = run.pending.len();
+    assert!(n > 1, "{n}");
+    // Nothing under snapshots/; everything under the report's pending/.
+    assert_eq!(counts(&w.snapshots()), accepted);
+    assert_eq!(counts(&dir.join("pending")).1, n);
+    let stderr = String::from_utf8_lossy(&ci.stderr);
+    assert!(
+        stderr.contains(&format!(
+            "pending: {} ({n} snapshot(s); review with `driftwatch review --from {}`)\n",
+            Path::new("reports")
+                .join(&run.run_id)
+                .join("pending")
+                .display(),
+            Path::new("reports").join(&run.run_id).display()
+        )),
+        "{stderr}"
+    );
+
+    let from = dir.display().to_string();
+    let one = bin(&w)
+        .args(["accept", "--from", &from, "--rule", "schema.field-renamed"])
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&one.stdout);
+    assert_eq!(one.status.code(), Some(0), "{stdout}");
+    assert!(stdout.contains("demo/schema/me.snap\n"), "{stdout}");
+    let k = stdout
+        .lines()
+        .filter(|l| l.starts_with("accepted "))
+        .count()
+        - 1;
+    assert!(
+        stdout.ends_with(&format!("accepted {k} snapshot(s)\n")),
+        "{stdout}"
+    );
+    assert!(k >= 1 && k < n, "{k} of {n}");
+    assert_eq!(counts(&dir.join("pending")).1, n - k);
+    assert!(!w.snapshots().join("demo/schema/me.snap.new").exists());
+
+    let out = review(&w, &["--from", &from, "--yes"], "A\n");
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(out.status.code(), Some(0), "{stdout}");
+    assert!(
+        stdout.ends_with(&format!("accepted {}, rejected 0, skipped 0\n", n - k)),
+        "{stdout}"
+    );
+    assert_eq!(counts(&dir.join("pending")).1, 0);
+    assert_eq!(counts(&w.snapshots()), (accepted.0 + new_count(&run), 0));
+    // Everything decided has left the report folder: a second pass finds nothing.
+    let again = bin(&w).args(["accept", "--from", &from]).output().unwrap();
+    assert_eq!(again.status.code(), Some(0));
+    assert_eq!(
+        String::from_utf8_lossy(&again.stdout),
+        format!(
+            "no pending snapshots under {}\n",
+            dir.join("pending").display()
+        )
+    );
+    let missing = bin(&w)
+        .args(["review", "--from", "nowhere", "--yes"])
+        .output()
+        .unwrap();
+    assert_eq!(missing.status.code(), Some(2));
+    assert!(
+        String::from_utf8_lossy(&missing.stderr).contains("--from `nowhere` is not a directory"),
+        "{}",
+        String::from_utf8_lossy(&missing.stderr)
+    );
+}
+
+/// Pending snapshots of `run` for observations that had no baseline yet.
+fn new_count(run: &driftwatch::run::Run) -> usize {
+    run.pending.iter().filter(|p| p.status == "new").count()
+}

@@ -241,6 +241,16 @@ async fn sharded_runs_merged_equal_an_unsharded_run() {
         baseline,
         "merge --update no wrote a snapshot"
     );
+    // The merge keeps what it would have left for review in its report folder.
+    let carried = w
+        .reports()
+        .join(&merged.run_id)
+        .join(driftwatch::baseline::review::CARRIED_DIR);
+    let carried: Vec<PathBuf> = tree(&carried)
+        .into_keys()
+        .filter(|p| p.to_string_lossy().ends_with(".snap.new"))
+        .collect();
+    assert_eq!(carried.len(), merged.pending.len());
     assert_no_leaks(w.dir.path());
 }
 
