@@ -385,6 +385,8 @@ pub(crate) fn collect(
             .map(|e| EndpointInfo {
                 id: e.id.value.clone(),
                 requires: e.requires.clone(),
+                requires_fields: e.requires_fields.clone(),
+                tolerate: e.tolerate.clone(),
             })
             .collect(),
         scope_sets: super::permissions::scope_set_map(s),
