@@ -524,18 +524,24 @@ impl TokenManager {
         self.registration_of(self.setup_of(conn))
     }
 
-    fn registration_of<'s>(&self, setup: &'s AuthSetup) -> Result<&'s ClientRegistration, AuthError> {
-        setup.client.as_ref().ok_or_else(|| match &setup.no_endpoint {
-            Some((class, reason)) => AuthError::NoTokenEndpoint {
-                suite: self.provider.clone(),
-                class,
-                reason: reason.clone(),
-            },
-            None => AuthError::Config {
-                suite: self.provider.clone(),
-                what: "the grant needs a token endpoint and a client id".into(),
-            },
-        })
+    fn registration_of<'s>(
+        &self,
+        setup: &'s AuthSetup,
+    ) -> Result<&'s ClientRegistration, AuthError> {
+        setup
+            .client
+            .as_ref()
+            .ok_or_else(|| match &setup.no_endpoint {
+                Some((class, reason)) => AuthError::NoTokenEndpoint {
+                    suite: self.provider.clone(),
+                    class,
+                    reason: reason.clone(),
+                },
+                None => AuthError::Config {
+                    suite: self.provider.clone(),
+                    what: "the grant needs a token endpoint and a client id".into(),
+                },
+            })
     }
 
     /// Records why the token endpoint could not be resolved (a run error's class and

@@ -293,27 +293,23 @@ impl Recorder<'_> {
             });
             return Ok(());
         }
-        let status =
-            match self
-                .store
-                .compare_into_tolerating(
-                    self.suite_file,
-                    &obs,
-                    self.update,
-                    &mut self.writes,
-                    tolerated,
-                )?
-            {
-                Comparison::Unchanged => None,
-                Comparison::New { pending: file } => Some(("new", file)),
-                Comparison::Changed {
-                    drifts: d,
-                    pending: file,
-                } => {
-                    self.drifts.extend(attach_exchanges(d, samples));
-                    Some(("changed", file))
-                }
-            };
+        let status = match self.store.compare_into_tolerating(
+            self.suite_file,
+            &obs,
+            self.update,
+            &mut self.writes,
+            tolerated,
+        )? {
+            Comparison::Unchanged => None,
+            Comparison::New { pending: file } => Some(("new", file)),
+            Comparison::Changed {
+                drifts: d,
+                pending: file,
+            } => {
+                self.drifts.extend(attach_exchanges(d, samples));
+                Some(("changed", file))
+            }
+        };
         if let Some((status, file)) = status {
             self.pending.push(PendingSnapshot {
                 provider: obs.key.provider.clone(),

@@ -47,10 +47,7 @@ pub(crate) async fn gather(
             }
             continue;
         }
-        if !matches!(
-            auth.grant.value,
-            Grant::AuthorizationCode | Grant::Password
-        ) {
+        if !matches!(auth.grant.value, Grant::AuthorizationCode | Grant::Password) {
             continue;
         }
         let entry = store.get(&conn.credential).ok().flatten();

@@ -75,7 +75,9 @@ impl Converter<'_> {
                 Some((other, cmd)) if cmd != helper.value => {
                     self.diags.error(
                         helper.pos,
-                        format!("auth `{name}` names another `credential_helper` than auth `{other}`"),
+                        format!(
+                            "auth `{name}` names another `credential_helper` than auth `{other}`"
+                        ),
                         "all auths of a suite share one credential store",
                     );
                 }
@@ -103,7 +105,10 @@ impl Converter<'_> {
                     self.diags.error(
                         conn_pos,
                         format!("connection `{conn_id}` names no `auth`"),
-                        format!("the suite declares several auths: expected `auth:` with one of {}", one_of(&names)),
+                        format!(
+                            "the suite declares several auths: expected `auth:` with one of {}",
+                            one_of(&names)
+                        ),
                     );
                     DEFAULT_AUTH.to_string()
                 }
@@ -195,7 +200,10 @@ mod tests {
         assert_eq!(suite.connections[0].auth, DEFAULT_AUTH);
         // The credential key is unchanged: existing store entries keep working.
         assert_eq!(suite.connections[0].credential, "demo/a");
-        assert_eq!(suite.auth_of(&suite.connections[0]).grant.value, Grant::ClientCredentials);
+        assert_eq!(
+            suite.auth_of(&suite.connections[0]).grant.value,
+            Grant::ClientCredentials
+        );
     }
 
     #[test]
@@ -209,7 +217,13 @@ mod tests {
         let grants: Vec<(&str, &str, Grant)> = suite
             .connections
             .iter()
-            .map(|c| (c.id.value.as_str(), c.credential.as_str(), suite.auth_of(c).grant.value))
+            .map(|c| {
+                (
+                    c.id.value.as_str(),
+                    c.credential.as_str(),
+                    suite.auth_of(c).grant.value,
+                )
+            })
             .collect();
         assert_eq!(
             grants,
@@ -244,9 +258,7 @@ mod tests {
 
     #[test]
     fn auth_and_auths_together_or_neither_are_errors() {
-        let (_, diags, _) = load(&format!(
-            "auth:\n  grant: static_bearer\n{AUTHS}"
-        ));
+        let (_, diags, _) = load(&format!("auth:\n  grant: static_bearer\n{AUTHS}"));
         assert_eq!(errors(&diags), ["`auth` and `auths` are both given"]);
         let (_, diags, _) = load("connections: []\n");
         assert_eq!(errors(&diags), ["missing `auth`"]);

@@ -280,7 +280,9 @@ pub struct Endpoint {
 }
 
 /// `endpoints[].tolerate` levels.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, serde::Serialize, serde::Deserialize)]
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, serde::Serialize, serde::Deserialize,
+)]
 #[serde(rename_all = "kebab-case")]
 pub enum Tolerance {
     /// Type, format, nullability and integer/number widening may vary at the path and

@@ -49,7 +49,9 @@ endpoints:
 /// beside the users; `me` says `email` needs scope `email`, `me-mislabelled` (the same
 /// endpoint) wrongly documents it under `profile`.
 fn two_auth_suite() -> String {
-    let user = USER_AUTH.replace("\n  ", "\n      ").replacen("  ", "      ", 1);
+    let user = USER_AUTH
+        .replace("\n  ", "\n      ")
+        .replacen("  ", "      ", 1);
     format!(
         "{HEAD}auths:
   user:
@@ -88,9 +90,10 @@ endpoints:
 
 async fn connect_users(w: &World) {
     let suite = load_suite(&w.suite, &w.ctx, LoadMode::Run).unwrap().suite;
-    let (session, err) = ProviderSession::open(&suite, false, CredentialStore::new(w.credentials()))
-        .await
-        .unwrap();
+    let (session, err) =
+        ProviderSession::open(&suite, false, CredentialStore::new(w.credentials()))
+            .await
+            .unwrap();
     assert_eq!(err, None);
     for c in &suite.connections {
         authorize_with_sim(&suite, &session, c).await.unwrap();
@@ -113,7 +116,11 @@ fn observation_keys(run: &Run) -> Vec<String> {
                 "{} {}{}",
                 o.key.probe,
                 o.key.subject,
-                o.key.connection.as_deref().map(|c| format!("@{c}")).unwrap_or_default()
+                o.key
+                    .connection
+                    .as_deref()
+                    .map(|c| format!("@{c}"))
+                    .unwrap_or_default()
             )
         })
         .collect();
@@ -125,7 +132,14 @@ fn finding_lines(run: &Run) -> Vec<String> {
     let mut v: Vec<String> = run
         .findings
         .iter()
-        .map(|d| format!("{} {} {}", d.rule, d.subject, d.path.as_deref().unwrap_or("-")))
+        .map(|d| {
+            format!(
+                "{} {} {}",
+                d.rule,
+                d.subject,
+                d.path.as_deref().unwrap_or("-")
+            )
+        })
         .collect();
     v.sort();
     v

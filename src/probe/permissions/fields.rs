@@ -95,10 +95,7 @@ mod tests {
     fn requires_fields_explains_only_its_own_paths_and_items_keep_a_cell_partial() {
         let mut cells = BTreeMap::from([
             ("profile".to_owned(), partial(&["$.email", "$.phone"])),
-            (
-                "unnamed".to_owned(),
-                partial(&["$.email"]),
-            ),
+            ("unnamed".to_owned(), partial(&["$.email"])),
         ]);
         let mut by_items = partial(&["$.email.verified"]);
         by_items.missing_items = Some((1, 3));

@@ -67,7 +67,12 @@ mod tests {
             (SchemaTypeChanged, Breaking, "$.data[].meta", true),
             (SchemaTypeChanged, Breaking, "$.data[].meta.kind", true),
             (SchemaFormatChanged, Warning, "$.data[].meta['x y']", true),
-            (SchemaNullabilityChanged, Warning, "$.data[].metadata", false),
+            (
+                SchemaNullabilityChanged,
+                Warning,
+                "$.data[].metadata",
+                false,
+            ),
             (SchemaFieldRemoved, Breaking, "$.data[].meta.kind", false),
             (SchemaFieldAdded, Info, "$.data[].meta.extra", false),
             (SchemaOptionalityChanged, Warning, "$.data[].meta", false),
