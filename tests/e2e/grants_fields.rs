@@ -357,3 +357,80 @@ async fn schema_type_changed_tolerate_suppresses_type_but_not_presence() {
         ]
     );
 }
+
+/// `driftwatch connect SUITE CONN --import -` in the world's directory, the token answer on
+/// stdin. Returns (exit code, stdout, stderr).
+fn connect_import(w: &World, conn: &str, answer: &str) -> (i32, String, String) {
+    use std::io::Write;
+    use std::process::Stdio;
+    let mut child = w
+        .command()
+        .args([
+            "connect",
+            "suites/demo.yaml",
+            conn,
+            "--import",
+            "-",
+            "--credentials",
+        ])
+        .arg(w.credentials())
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(answer.as_bytes())
+        .unwrap();
+    let out = child.wait_with_output().unwrap();
+    let (stdout, stderr) = (
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    );
+    assert!(
+        !crate::support::contains_secret(&stdout) && !crate::support::contains_secret(&stderr),
+        "secret printed:\n{stdout}\n{stderr}"
+    );
+    (out.status.code().unwrap_or(-1), stdout, stderr)
+}
+
+/// `connect` authorises a connection with the auth it names: a user connection of a
+/// two-auth suite imports its grant under its own store key, a service connection is told
+/// that its `client_credentials` grant has nothing to import.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn connect_uses_the_connections_own_auth() {
+    let w = World::start(SimOptions::default()).await;
+    std::fs::write(&w.suite, two_auth_suite()).unwrap();
+    let answer = crate::connect_import::sim_token_answer(&w, "globex", "profile").await;
+    let (code, out, err) = connect_import(&w, "globex", &answer.to_string());
+    assert_eq!((code, err.as_str()), (0, ""), "{out}");
+    let entry = CredentialStore::new(w.credentials())
+        .get("demo/globex")
+        .unwrap()
+        .unwrap();
+    assert_eq!(
+        entry.refresh_token.as_ref().unwrap().expose(),
+        answer["refresh_token"].as_str().unwrap()
+    );
+    // The suite's default auth is `service` (the first by name): only the connection's own
+    // auth let `globex` import above. `robot`'s own auth has nothing to import.
+    let (code, out, err) = connect_import(&w, "robot", &answer.to_string());
+    assert_eq!(
+        (code, out.as_str(), err.trim_end()),
+        (
+            3,
+            "",
+            "error: the suite's grant is `client_credentials`: driftwatch obtains those tokens \
+             itself, there is nothing to import"
+        )
+    );
+    assert!(
+        CredentialStore::new(w.credentials())
+            .get("demo/robot")
+            .unwrap()
+            .is_none()
+    );
+}
