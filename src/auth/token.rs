@@ -131,6 +131,9 @@ pub struct TokenManager {
     auths: std::collections::BTreeMap<String, AuthSetup>,
     /// The auth of [`Suite::auth`], for what is not about one connection.
     default_auth: String,
+    /// Never served in practice (`new` always files the default auth under `default_auth`):
+    /// what a lookup falls back to instead of panicking.
+    fallback: AuthSetup,
     pub(super) http: Arc<HttpClient>,
     pub(super) store: CredentialStore,
     /// Serialises refreshes inside this process (the file lock covers other processes).
@@ -189,6 +192,7 @@ impl TokenManager {
             suite_file: suite.file.display().to_string(),
             auths,
             default_auth,
+            fallback: setup(&suite.auth),
             http,
             store,
             refresh_gate: tokio::sync::Mutex::new(()),
@@ -218,8 +222,7 @@ impl TokenManager {
         self.auths
             .get(name)
             .or_else(|| self.auths.get(&self.default_auth))
-            .or_else(|| self.auths.values().next())
-            .expect("a token manager always holds its default auth")
+            .unwrap_or(&self.fallback)
     }
 
     /// The setup serving `conn` (the default auth for requests of no connection).
