@@ -559,16 +559,13 @@ fn schema_type_changed_tolerated_only_is_unchanged_and_writes_no_pending() {
         .expect("compare")
     {
         Comparison::Changed { drifts, .. } => {
-            let rules: Vec<(String, Option<String>)> = drifts
+            let rules: Vec<(Option<Rule>, Option<String>)> = drifts
                 .iter()
-                .map(|d| (d.rule.to_string(), d.path.clone()))
+                .map(|d| (d.rule.rule(), d.path.clone()))
                 .collect();
             assert_eq!(
                 rules,
-                [(
-                    "schema.field-removed".to_string(),
-                    Some("$.name".to_string())
-                )]
+                [(Some(Rule::SchemaFieldRemoved), Some("$.name".to_string()))]
             );
         }
         other => panic!("expected a change, got {other:?}"),
