@@ -130,6 +130,8 @@ fn shard_run(index: u32, conns: &[String], all: &[String]) -> Run {
             .map(|e| EndpointInfo {
                 id: e.to_string(),
                 requires: vec![],
+                requires_fields: BTreeMap::new(),
+                tolerate: BTreeMap::new(),
             })
             .collect(),
         scope_sets: BTreeMap::new(),

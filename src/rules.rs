@@ -244,7 +244,7 @@ catalogue! {
         "no token for a scope set could be got without risking a grant (no connection holds exactly the set, none is disposable or known to keep its old refresh token valid); the set is not probed and never compared",
         "scope set `public-only` was not probed against `invoices`: no connection holds exactly these scopes, and narrowing another grant could narrow it for good; add a connection granted exactly `public-only`, or mark a test connection that holds more `disposable: true`";
     PermissionUndocumentedRequirement = "permission.undocumented-requirement", Permissions, F, [Warning],
-        "a scope set holding every documented scope is denied or gets partial data",
+        "a scope set holding every documented scope is denied or gets partial data; a field the endpoint's `requires_fields` ties to scopes the set lacks is withheld by design (the cell is `granted`, the field in `fields_withheld`), not partial",
         "scope set `read` holds every documented scope of `invoices` (`invoices:read`) but is denied with 403";
     PermissionWorksWithoutDocumentedScope = "permission.works-without-documented-scope", Permissions, F, [Info],
         "a scope set gets the full data without a scope the suite documents as required",
@@ -294,13 +294,13 @@ catalogue! {
         "a removed and an added sibling with identical shapes and similar names (or the only removed and the only added one); most similar pair first, ties by path order",
         "`$.data[].amount` was renamed to `$.data[].amount_cents`";
     SchemaFormatChanged = "schema.format-changed", Schema, D, [Warning],
-        "a string format changed (e.g. `date-time` to none)",
+        "a string format changed (e.g. `date-time` to none); not at a path the endpoint's `tolerate` accepts (`any` at or above it, `type` or `format` at it)",
         "`$.created_at` changed format from `date-time` to nothing";
     SchemaMapChanged = "schema.map-changed", Schema, D, [Info],
         "an object's distinct keys crossed the map limit (1,000): it is now a map whose values are compared as one shape (`{}`), or has named fields again",
         "`$.by_id` is now a map: more than 1000 distinct keys, so its values are compared as one shape (`$.by_id{}`) instead of field by field";
     SchemaNullabilityChanged = "schema.nullability-changed", Schema, D, [Warning, Info],
-        "a field became nullable (info when no longer nullable)",
+        "a field became nullable (info when no longer nullable); not at a path the endpoint's `tolerate` accepts (`any` at or above it, `type` at it)",
         "`$.phone` became nullable";
     SchemaObservationUnreadable = "schema.observation-unreadable", Schema, D, [Warning],
         "a stored or fresh schema observation cannot be read, so it was not compared",
@@ -312,10 +312,10 @@ catalogue! {
         "a connection's HTTP status changed (breaking 2xx to error, info error to 2xx)",
         "connection `globex` now answers 403 instead of 200";
     SchemaTypeChanged = "schema.type-changed", Schema, D, [Breaking],
-        "the non-null JSON types of a field changed (number, string, boolean, object, array; integer counts as number)",
+        "the non-null JSON types of a field changed (number, string, boolean, object, array; integer counts as number); not at a path the endpoint's `tolerate` accepts (`any` at or above it, `type` at it)",
         "`$.data[].amount_cents` changed type from integer to string";
     SchemaTypeWidened = "schema.type-widened", Schema, D, [Info],
-        "a field seen only with whole numbers now has fractions (integer to number); the reverse is no drift",
+        "a field seen only with whole numbers now has fractions (integer to number); the reverse is no drift, and neither is a path the endpoint's `tolerate` accepts",
         "`$.data[].total` widened from integer to number";
     // suppressions: filed under schema, the probe used when an entry matched nothing
     SuppressionExpired = "suppression.expired", Schema, D, [Warning],

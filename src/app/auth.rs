@@ -67,6 +67,15 @@ async fn connect_inner(ctx: &Context, args: ConnectArgs, typed: &Typed) -> Resul
     // The same store and helper `run` uses: flag, environment, driftwatch.toml, default.
     let settings = super::config::connect_settings(ctx, &args, typed)?;
     let suite = crate::suite::load_suite(&args.suite, ctx, crate::suite::LoadMode::Run)?.suite;
+    // Several grants per provider: the connection is authorised with the auth it names.
+    let suite = match suite
+        .connections
+        .iter()
+        .find(|c| c.id.value == args.connection)
+    {
+        Some(c) => suite.with_only_auth(&c.auth),
+        None => suite,
+    };
     let conn = suite
         .connections
         .iter()

@@ -61,7 +61,7 @@ impl TokenManager {
         scopes: &[String],
         how: Narrowing,
     ) -> Result<Downscoped, AuthError> {
-        match self.grant {
+        match self.grant_of(conn) {
             Grant::ClientCredentials => {
                 let mut form = vec![("grant_type".to_string(), "client_credentials".to_string())];
                 form.push(("scope".into(), scopes.join(" ")));

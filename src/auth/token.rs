@@ -126,9 +126,14 @@ struct Cached {
 pub struct TokenManager {
     pub(super) provider: String,
     pub(super) suite_file: String,
-    pub(super) grant: Grant,
-    pub(super) lifetime: RefreshLifetime,
-    pub(super) client: Option<ClientRegistration>,
+    /// Grant, lifetimes and client of every auth of the suite, by name; each connection is
+    /// served by the one it names (`connections[].auth`).
+    auths: std::collections::BTreeMap<String, AuthSetup>,
+    /// The auth of [`Suite::auth`], for what is not about one connection.
+    default_auth: String,
+    /// Never served in practice (`new` always files the default auth under `default_auth`):
+    /// what a lookup falls back to instead of panicking.
+    fallback: AuthSetup,
     pub(super) http: Arc<HttpClient>,
     pub(super) store: CredentialStore,
     /// Serialises refreshes inside this process (the file lock covers other processes).
@@ -140,6 +145,13 @@ pub struct TokenManager {
     pub(super) answers: Mutex<Vec<(String, TokenAnswer)>>,
     /// Refresh steps per credential (start instant, steps), for the refresh probe.
     pub(super) traces: Mutex<HashMap<String, (std::time::Instant, Vec<RefreshStep>)>>,
+}
+
+/// One auth's grant, documented refresh-token lifetimes and client registration.
+struct AuthSetup {
+    grant: Grant,
+    lifetime: RefreshLifetime,
+    client: Option<ClientRegistration>,
     /// Why there is no `client`, when the session could not resolve the token endpoint.
     no_endpoint: Option<(&'static str, String)>,
 }
@@ -154,20 +166,73 @@ impl TokenManager {
         if let Some(secret) = client.as_ref().and_then(|c| c.client_secret.as_ref()) {
             http.redactor().register_token(secret.expose_secret());
         }
+        let setup = |a: &crate::suite::Auth| AuthSetup {
+            grant: a.grant.value,
+            lifetime: a.refresh_token_lifetime,
+            client: None,
+            no_endpoint: None,
+        };
+        let mut auths: std::collections::BTreeMap<String, AuthSetup> = suite
+            .auths
+            .iter()
+            .map(|(name, a)| (name.clone(), setup(a)))
+            .collect();
+        // The auth `Suite::auth` is: `default`, else the first by name (see the loader).
+        let default_auth = if auths.contains_key(crate::suite::DEFAULT_AUTH) || auths.is_empty() {
+            crate::suite::DEFAULT_AUTH.to_string()
+        } else {
+            auths.keys().next().cloned().unwrap_or_default()
+        };
+        auths
+            .entry(default_auth.clone())
+            .or_insert_with(|| setup(&suite.auth))
+            .client = client;
         TokenManager {
             provider: suite.provider.name.value.clone(),
             suite_file: suite.file.display().to_string(),
-            grant: suite.auth.grant.value,
-            lifetime: suite.auth.refresh_token_lifetime,
-            client,
+            auths,
+            default_auth,
+            fallback: setup(&suite.auth),
             http,
             store,
             refresh_gate: tokio::sync::Mutex::new(()),
             cache: Mutex::new(HashMap::new()),
             answers: Mutex::new(Vec::new()),
             traces: Mutex::new(HashMap::new()),
-            no_endpoint: None,
         }
+    }
+
+    /// Sets the client registration of auth `name` (the session resolves one per auth).
+    pub fn set_client(&mut self, name: &str, client: Option<ClientRegistration>) {
+        if let Some(secret) = client.as_ref().and_then(|c| c.client_secret.as_ref()) {
+            self.http.redactor().register_token(secret.expose_secret());
+        }
+        if let Some(setup) = self.auths.get_mut(name) {
+            setup.client = client;
+        }
+    }
+
+    /// The names of the suite's auths, sorted.
+    pub fn auth_names(&self) -> Vec<String> {
+        self.auths.keys().cloned().collect()
+    }
+
+    /// The setup of auth `name`, else of the default auth.
+    fn setup(&self, name: &str) -> &AuthSetup {
+        self.auths
+            .get(name)
+            .or_else(|| self.auths.get(&self.default_auth))
+            .unwrap_or(&self.fallback)
+    }
+
+    /// The setup serving `conn` (the default auth for requests of no connection).
+    fn setup_of(&self, conn: Option<&Connection>) -> &AuthSetup {
+        self.setup(conn.map_or(self.default_auth.as_str(), |c| c.auth.as_str()))
+    }
+
+    /// The grant `conn`'s auth uses.
+    pub(super) fn grant_of(&self, conn: &Connection) -> Grant {
+        self.setup_of(Some(conn)).grant
     }
 
     pub fn store(&self) -> &CredentialStore {
@@ -183,7 +248,7 @@ impl TokenManager {
         if let Some(t) = self.cached(&conn.credential) {
             return Ok(t);
         }
-        match self.grant {
+        match self.grant_of(conn) {
             Grant::StaticBearer => self.static_bearer(conn),
             Grant::ClientCredentials => self.client_credentials(conn, scopes).await,
             Grant::AuthorizationCode => self.refresh(conn, scopes).await,
@@ -209,7 +274,7 @@ impl TokenManager {
         scopes: &[String],
     ) -> Result<SecretString, AuthError> {
         self.forget(&conn.credential);
-        match self.grant {
+        match self.grant_of(conn) {
             Grant::StaticBearer => Err(AuthError::AccessTokenRejected {
                 key: conn.credential.clone(),
                 reconnect: self.reconnect_hint(conn),
@@ -224,7 +289,7 @@ impl TokenManager {
                     .await?
                     .ok_or_else(|| self.not_connected(conn))?;
                 let Some(rt) = entry.refresh_token.clone() else {
-                    if self.grant == Grant::Password {
+                    if self.grant_of(conn) == Grant::Password {
                         drop(lock);
                         drop(_gate);
                         return self.password(conn, scopes).await;
@@ -260,7 +325,7 @@ impl TokenManager {
 
     /// The command that (re-)authorises `conn`.
     pub fn reconnect_hint(&self, conn: &Connection) -> String {
-        match self.grant {
+        match self.grant_of(conn) {
             Grant::Password => format!(
                 "remove `{}` from the credential store; the next run signs in again",
                 conn.credential
@@ -454,27 +519,46 @@ impl TokenManager {
 
     /// When the stored refresh token dies if nothing refreshes it, and why.
     pub fn refresh_token_deadline(&self, entry: &Entry) -> Option<(DateTime<Utc>, &'static str)> {
-        refresh_deadline(entry, &self.lifetime)
+        refresh_deadline(entry, &self.setup(&self.default_auth).lifetime)
     }
 
-    fn registration(&self) -> Result<&ClientRegistration, AuthError> {
-        self.client.as_ref().ok_or_else(|| match &self.no_endpoint {
-            Some((class, reason)) => AuthError::NoTokenEndpoint {
-                suite: self.provider.clone(),
-                class,
-                reason: reason.clone(),
-            },
-            None => AuthError::Config {
-                suite: self.provider.clone(),
-                what: "the grant needs a token endpoint and a client id".into(),
-            },
-        })
+    /// The token endpoint and client of `conn`'s auth (the default auth without a connection).
+    fn registration(&self, conn: Option<&Connection>) -> Result<&ClientRegistration, AuthError> {
+        self.registration_of(self.setup_of(conn))
+    }
+
+    fn registration_of<'s>(
+        &self,
+        setup: &'s AuthSetup,
+    ) -> Result<&'s ClientRegistration, AuthError> {
+        setup
+            .client
+            .as_ref()
+            .ok_or_else(|| match &setup.no_endpoint {
+                Some((class, reason)) => AuthError::NoTokenEndpoint {
+                    suite: self.provider.clone(),
+                    class,
+                    reason: reason.clone(),
+                },
+                None => AuthError::Config {
+                    suite: self.provider.clone(),
+                    what: "the grant needs a token endpoint and a client id".into(),
+                },
+            })
     }
 
     /// Records why the token endpoint could not be resolved (a run error's class and
     /// message), so that every connection's token error says so.
     pub fn set_no_token_endpoint(&mut self, class: &'static str, reason: String) {
-        self.no_endpoint = Some((class, reason));
+        let name = self.default_auth.clone();
+        self.set_no_token_endpoint_of(&name, class, reason);
+    }
+
+    /// [`set_no_token_endpoint`](Self::set_no_token_endpoint) for auth `name`.
+    pub fn set_no_token_endpoint_of(&mut self, name: &str, class: &'static str, reason: String) {
+        if let Some(setup) = self.auths.get_mut(name) {
+            setup.no_endpoint = Some((class, reason));
+        }
     }
 
     async fn client_credentials(
@@ -521,7 +605,7 @@ impl TokenManager {
         // Another process may have refreshed while we waited for the lock.
         let known_fresh = entry.access_token_expires_at.is_some()
             && fresh(entry.access_token_expires_at)
-            && !needs_keep_alive(&entry, &self.lifetime);
+            && !needs_keep_alive(&entry, &self.setup_of(Some(conn)).lifetime);
         // Narrowing can narrow the grant for good (a rotating provider may scope
         // the new refresh token to the request): only a disposable grant may pay that.
         let downscope = conn.disposable
@@ -601,7 +685,15 @@ impl TokenManager {
     /// observe how the token endpoint reports errors. Harmless: no real token
     /// is involved. Returns the answer, for the token probe.
     pub async fn error_probe(&self) -> Result<TokenAnswer, AuthError> {
-        let url = self.registration()?.token_url.clone();
+        let name = self.default_auth.clone();
+        self.error_probe_of(&name).await
+    }
+
+    /// [`error_probe`](Self::error_probe) with the token endpoint and client of auth `name`.
+    pub async fn error_probe_of(&self, name: &str) -> Result<TokenAnswer, AuthError> {
+        let setup = self.setup(name);
+        let reg = self.registration_of(setup)?;
+        let url = reg.token_url.clone();
         let form = vec![
             ("grant_type".to_string(), "refresh_token".to_string()),
             (
@@ -611,7 +703,7 @@ impl TokenManager {
             ),
         ];
         let resp = self
-            .client_post("token-endpoint", &url, None, form, "token:error-probe")
+            .post_with(reg, "token-endpoint", &url, None, form, "token:error-probe")
             .await?;
         Ok(TokenAnswer {
             grant: ERROR_PROBE_GRANT.to_string(),
@@ -649,7 +741,12 @@ impl TokenManager {
 
     /// The token endpoint and client, when the grant has one.
     pub fn client(&self) -> Option<&ClientRegistration> {
-        self.client.as_ref()
+        self.setup(&self.default_auth).client.as_ref()
+    }
+
+    /// The token endpoint and client of auth `name`, when its grant has one.
+    pub fn client_of(&self, name: &str) -> Option<&ClientRegistration> {
+        self.auths.get(name).and_then(|s| s.client.as_ref())
     }
 
     /// POSTs a form to `url` with the client's authentication (Basic or in the body).
@@ -658,10 +755,23 @@ impl TokenManager {
         key: &str,
         url: &Url,
         conn: Option<&Connection>,
+        form: Vec<(String, String)>,
+        purpose: &str,
+    ) -> Result<crate::http::Response, AuthError> {
+        let reg = self.registration(conn)?;
+        self.post_with(reg, key, url, conn, form, purpose).await
+    }
+
+    /// [`client_post`](Self::client_post) with the client `reg`.
+    async fn post_with(
+        &self,
+        reg: &ClientRegistration,
+        key: &str,
+        url: &Url,
+        conn: Option<&Connection>,
         mut form: Vec<(String, String)>,
         purpose: &str,
     ) -> Result<crate::http::Response, AuthError> {
-        let reg = self.registration()?;
         let mut auth = Auth::None;
         match (reg.client_auth, &reg.client_id, &reg.client_secret) {
             (ClientAuth::Basic, Some(id), Some(secret)) => {
@@ -706,7 +816,7 @@ impl TokenManager {
         form: Vec<(String, String)>,
         purpose: &str,
     ) -> Result<(u16, TokenResponse), AuthError> {
-        let url = self.registration()?.token_url.clone();
+        let url = self.registration(conn)?.token_url.clone();
         let field = |name: &str| form.iter().find(|(k, _)| k == name).map(|(_, v)| v.clone());
         let grant = match field("grant_type").as_deref() {
             Some("urn:ietf:params:oauth:grant-type:device_code") => "device_code".to_string(),

@@ -154,6 +154,20 @@ impl BaselineStore {
         mode: UpdateMode,
         batch: &mut SnapshotBatch,
     ) -> Result<Comparison, SnapshotError> {
+        self.compare_into_tolerating(suite_path, obs, mode, batch, &|_| false)
+    }
+
+    /// [`BaselineStore::compare_into`], where drifts for which `tolerated` holds (the suite
+    /// declared them acceptable, e.g. `endpoints[].tolerate`) are no change: when they are all
+    /// there is, the observation is unchanged and nothing pending is written.
+    pub fn compare_into_tolerating(
+        &self,
+        suite_path: &str,
+        obs: &Observation,
+        mode: UpdateMode,
+        batch: &mut SnapshotBatch,
+        tolerated: &dyn Fn(&Drift) -> bool,
+    ) -> Result<Comparison, SnapshotError> {
         let accepted_path = self.path_for(&obs.key);
         let pending_path = pending_path(&accepted_path);
         let baseline = self.load(&obs.key)?;
@@ -163,7 +177,11 @@ impl BaselineStore {
         // does not flip the accepted file back and forth night after night.
         let drifts = match &baseline {
             Some(base) if base.body == obs.body => Vec::new(),
-            Some(base) => diff_observations(base, obs),
+            Some(base) => {
+                let mut drifts = diff_observations(base, obs);
+                drifts.retain(|d| !tolerated(d));
+                drifts
+            }
             None => Vec::new(),
         };
         if baseline.is_some() && drifts.is_empty() {

@@ -513,3 +513,61 @@ fn compare_into_queues_what_compare_writes_at_once() {
         ]
     );
 }
+
+#[test]
+fn schema_type_changed_tolerated_only_is_unchanged_and_writes_no_pending() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let store = BaselineStore::new(dir.path());
+    let pending = dir.path().join("demo/schema/invoices.snap.new");
+    store
+        .compare("s.yaml", &obs("demo", v1()), UpdateMode::Always)
+        .expect("compare");
+    let mut shape = v1();
+    shape["$.id"]["types"] = json!(["string"]);
+    let retyped = obs("demo", shape);
+    let tolerate =
+        std::collections::BTreeMap::from([("$.id".to_string(), crate::suite::Tolerance::Type)]);
+    let tolerated = |d: &Drift| crate::probe::schema::tolerated(d, &tolerate);
+    let mut batch = SnapshotBatch::default();
+    let got = store
+        .compare_into_tolerating("s.yaml", &retyped, UpdateMode::New, &mut batch, &tolerated)
+        .expect("compare");
+    batch.commit().expect("commit");
+    assert_eq!(got, Comparison::Unchanged);
+    assert!(!pending.exists());
+    // The same change with a field removed too: the removal alone is reported.
+    let mut shape = v1();
+    shape["$.id"]["types"] = json!(["string"]);
+    shape["$.name"] = json!({"required": true, "types": ["string"]});
+    let base = obs("demo", shape.clone());
+    store
+        .compare("s.yaml", &base, UpdateMode::Always)
+        .expect("compare");
+    let mut after = base.body.clone();
+    after["shape"]["$.id"]["types"] = json!(["integer"]);
+    after["shape"]
+        .as_object_mut()
+        .expect("object")
+        .remove("$.name");
+    let changed = Observation {
+        key: base.key.clone(),
+        body: after,
+    };
+    let mut batch = SnapshotBatch::default();
+    match store
+        .compare_into_tolerating("s.yaml", &changed, UpdateMode::No, &mut batch, &tolerated)
+        .expect("compare")
+    {
+        Comparison::Changed { drifts, .. } => {
+            let rules: Vec<(Option<Rule>, Option<String>)> = drifts
+                .iter()
+                .map(|d| (d.rule.rule(), d.path.clone()))
+                .collect();
+            assert_eq!(
+                rules,
+                [(Some(Rule::SchemaFieldRemoved), Some("$.name".to_string()))]
+            );
+        }
+        other => panic!("expected a change, got {other:?}"),
+    }
+}

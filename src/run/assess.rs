@@ -89,7 +89,9 @@ pub(crate) fn assess(
         let violations: Vec<_> = ev.violations[ei].iter().map(|v| v.to_probe()).collect();
         rec.drifts
             .extend(schema::declared_drifts(provider, &ep.id, &violations));
-        rec.record(obs, &ss)?;
+        // `tolerate`: type/format variation the suite accepts at a path is no schema drift.
+        let tolerate = &ep.tolerate;
+        rec.record_tolerating(obs, &ss, &|d| schema::tolerated(d, tolerate))?;
     }
 
     // Values: zero/empty/null classes per connection, compared across connections.
@@ -124,9 +126,14 @@ pub(crate) fn assess(
 
     if let Some(perm) = &ev.permissions {
         for (ei, ep) in ev.endpoints.iter().enumerate() {
-            let Some(cells) = perm.cells_of(ei) else {
+            let Some(mut cells) = perm.cells_of(ei) else {
                 continue;
             };
+            crate::probe::permissions::apply_field_requirements(
+                &mut cells,
+                &ep.requires_fields,
+                &ev.scope_sets,
+            );
             findings.extend(crate::probe::permissions::findings(
                 provider,
                 &ep.id,
@@ -268,6 +275,16 @@ impl Recorder<'_> {
 
     /// Compares `obs` with the baseline; `samples` link schema drifts to exchanges.
     fn record(&mut self, obs: Observation, samples: &[Sample]) -> Result<(), Error> {
+        self.record_tolerating(obs, samples, &|_| false)
+    }
+
+    /// [`Recorder::record`], where drifts for which `tolerated` holds are no change.
+    fn record_tolerating(
+        &mut self,
+        obs: Observation,
+        samples: &[Sample],
+        tolerated: &dyn Fn(&Drift) -> bool,
+    ) -> Result<(), Error> {
         if !self.covers(&obs)? {
             self.not_compared.push(NotCompared {
                 key: obs.key,
@@ -276,21 +293,23 @@ impl Recorder<'_> {
             });
             return Ok(());
         }
-        let status =
-            match self
-                .store
-                .compare_into(self.suite_file, &obs, self.update, &mut self.writes)?
-            {
-                Comparison::Unchanged => None,
-                Comparison::New { pending: file } => Some(("new", file)),
-                Comparison::Changed {
-                    drifts: d,
-                    pending: file,
-                } => {
-                    self.drifts.extend(attach_exchanges(d, samples));
-                    Some(("changed", file))
-                }
-            };
+        let status = match self.store.compare_into_tolerating(
+            self.suite_file,
+            &obs,
+            self.update,
+            &mut self.writes,
+            tolerated,
+        )? {
+            Comparison::Unchanged => None,
+            Comparison::New { pending: file } => Some(("new", file)),
+            Comparison::Changed {
+                drifts: d,
+                pending: file,
+            } => {
+                self.drifts.extend(attach_exchanges(d, samples));
+                Some(("changed", file))
+            }
+        };
         if let Some((status, file)) = status {
             self.pending.push(PendingSnapshot {
                 provider: obs.key.provider.clone(),

@@ -94,6 +94,8 @@ fn healthy_evidence() -> SuiteEvidence {
         endpoints: vec![EndpointInfo {
             id: "me".into(),
             requires: Vec::new(),
+            requires_fields: BTreeMap::new(),
+            tolerate: BTreeMap::new(),
         }],
         scope_sets: BTreeMap::new(),
         provider_wide: true,

@@ -19,11 +19,13 @@ pub fn open_store(
     path: &std::path::Path,
     helper_flag: Option<&str>,
 ) -> Result<CredentialStore, Error> {
+    // Every auth of the suite shares the one helper it may name (the loader checks that).
     let helper = helper_flag.map(str::to_string).or_else(|| {
         suite
-            .auth
-            .credential_helper
-            .as_ref()
+            .auths
+            .values()
+            .chain(std::iter::once(&suite.auth))
+            .find_map(|a| a.credential_helper.as_ref())
             .map(|h| h.value.clone())
     });
     match helper {
@@ -45,8 +47,9 @@ pub fn token_health(
     let now = Utc::now();
     let mut out = Vec::new();
     for conn in &suite.connections {
+        let auth = suite.auth_of(conn);
         if !matches!(
-            suite.auth.grant.value,
+            auth.grant.value,
             suite::Grant::AuthorizationCode | suite::Grant::Password
         ) {
             continue;
@@ -57,7 +60,7 @@ pub fn token_health(
             &conn.id.value,
             &conn.credential,
             entry.as_ref(),
-            &suite.auth.refresh_token_lifetime,
+            &auth.refresh_token_lifetime,
             window,
             now,
         ));

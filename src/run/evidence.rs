@@ -75,6 +75,12 @@ pub struct EndpointInfo {
     pub id: String,
     #[serde(default)]
     pub requires: Vec<String>,
+    /// `requires_fields`: normalised field path → scopes (see `probe::permissions`).
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub requires_fields: BTreeMap<String, Vec<String>>,
+    /// `tolerate`: normalised field path → what may vary there (see `probe::schema`).
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub tolerate: BTreeMap<String, crate::suite::Tolerance>,
 }
 
 /// The permissions probe's classified matrix: one map per endpoint (suite order),

@@ -109,9 +109,13 @@ pub(crate) async fn gather(
         mut ready,
     } = g.acquire_tokens().await;
 
-    // The token probe's one deliberate error: provider-wide.
-    if provider_wide && tokens.client().is_some() {
-        match tokens.error_probe().await {
+    // The token probe's one deliberate error: provider-wide, once per auth with a client
+    // (two registered clients can be configured differently at one token endpoint).
+    for name in tokens.auth_names() {
+        if !provider_wide || tokens.client_of(&name).is_none() {
+            continue;
+        }
+        match tokens.error_probe_of(&name).await {
             Ok(a) => token_facts.push((ERROR_PROBE_POS, analyse_answer(&a))),
             Err(e) => errors.push(RunError {
                 provider: provider.clone(),
@@ -381,6 +385,8 @@ pub(crate) fn collect(
             .map(|e| EndpointInfo {
                 id: e.id.value.clone(),
                 requires: e.requires.clone(),
+                requires_fields: e.requires_fields.clone(),
+                tolerate: e.tolerate.clone(),
             })
             .collect(),
         scope_sets: super::permissions::scope_set_map(s),

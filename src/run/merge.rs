@@ -274,6 +274,8 @@ mod tests {
             endpoints: vec![EndpointInfo {
                 id: "me".into(),
                 requires: vec![],
+                requires_fields: BTreeMap::new(),
+                tolerate: BTreeMap::new(),
             }],
             scope_sets: BTreeMap::new(),
             provider_wide: false,

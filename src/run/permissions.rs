@@ -168,7 +168,7 @@ pub(crate) async fn gather(
     let within_ms = u64::try_from(s.limits.timeout.as_millis()).unwrap_or(u64::MAX);
     // How a connection's grant may be narrowed, if at all.
     let narrowing = |c: &Connection| -> Option<Narrowing> {
-        match s.auth.grant.value {
+        match s.auth_of(c).grant.value {
             // Client credentials ask for a new app token: no user grant to hurt.
             Grant::ClientCredentials => Some(Narrowing::KeepGrant),
             Grant::StaticBearer => None,
@@ -213,6 +213,7 @@ pub(crate) async fn gather(
         // (a) A connection granted exactly this set: nothing is spent.
         let holder = ready
             .iter()
+            .filter(|(c, _)| serves(s, name, c))
             .filter(|(c, _)| set_of(&scopes_of(c)) == wanted)
             .min_by_key(|(c, _)| (c.id.value != probe_conn.id.value, c.pos));
         if let Some((c, t)) = holder {
@@ -227,6 +228,7 @@ pub(crate) async fn gather(
         // (b) a disposable grant, then (c) one whose old refresh token stays valid.
         let mut candidates: Vec<(&Connection, Narrowing)> = ready
             .iter()
+            .filter(|(c, _)| serves(s, name, c))
             .filter(|(c, _)| {
                 let own = scopes_of(c);
                 let own = set_of(&own);
@@ -377,6 +379,21 @@ pub(crate) async fn gather(
         v.sort_by(|a, b| a.scope_set.cmp(&b.scope_set));
     }
     out
+}
+
+/// Whether a token of `c` may stand for scope set `set` (several grants per provider): the
+/// set belongs to the auths whose connections name it (`scope_set:`), and only their grants
+/// serve it; a set no connection names belongs to every auth.
+pub(crate) fn serves(s: &Suite, set: &str, c: &Connection) -> bool {
+    if !s.has_several_auths() {
+        return true;
+    }
+    let mut owners = s
+        .connections
+        .iter()
+        .filter(|o| o.scope_set.as_ref().is_some_and(|n| n.value == set))
+        .peekable();
+    owners.peek().is_none() || owners.any(|o| o.auth == c.auth)
 }
 
 /// Scope sets as plain lists, for findings.

@@ -32,40 +32,34 @@ pub(crate) async fn gather(
     };
     // One lookup per connection, not a scan of `ready` (10,000 connections: 10⁸ comparisons).
     let ready: std::collections::HashSet<&str> = ready.iter().copied().collect();
-    if s.auth.grant.value == Grant::ClientCredentials {
-        // The grant has no refresh token by design (RFC 6749 §4.4.3): class `no-refresh`.
-        for conn in s
-            .connections
-            .iter()
-            .filter(|c| ready.contains(c.id.value.as_str()))
-        {
-            out.traces.push(RefreshTrace {
-                connection: conn.id.value.clone(),
-                disposable: conn.disposable,
-                steps: Vec::new(),
-                had_refresh_token: false,
-                documented: s.auth.refresh.documented.map(|d| d.as_str().to_string()),
-            });
-        }
-        return out;
-    }
-    if !matches!(
-        s.auth.grant.value,
-        Grant::AuthorizationCode | Grant::Password
-    ) {
-        return out;
-    }
     for conn in &s.connections {
+        let auth = s.auth_of(conn);
+        if auth.grant.value == Grant::ClientCredentials {
+            // The grant has no refresh token by design (RFC 6749 §4.4.3): class `no-refresh`.
+            if ready.contains(conn.id.value.as_str()) {
+                out.traces.push(RefreshTrace {
+                    connection: conn.id.value.clone(),
+                    disposable: conn.disposable,
+                    steps: Vec::new(),
+                    had_refresh_token: false,
+                    documented: auth.refresh.documented.map(|d| d.as_str().to_string()),
+                });
+            }
+            continue;
+        }
+        if !matches!(auth.grant.value, Grant::AuthorizationCode | Grant::Password) {
+            continue;
+        }
         let entry = store.get(&conn.credential).ok().flatten();
         let had_refresh_token = entry.as_ref().is_some_and(|e| e.refresh_token.is_some());
         let is_ready = ready.contains(conn.id.value.as_str());
         if entry
             .as_ref()
-            .is_some_and(|e| super::replay::replay_allowed(s.auth.refresh.replay, conn, e))
+            .is_some_and(|e| super::replay::replay_allowed(auth.refresh.replay, conn, e))
             && had_refresh_token
             && is_ready
             && let Err(e) = tokens
-                .active_refresh_probe(conn, s.auth.refresh.replay_delay, s.auth.refresh.replay)
+                .active_refresh_probe(conn, auth.refresh.replay_delay, auth.refresh.replay)
                 .await
         {
             out.errors.push(RunError {
@@ -88,7 +82,7 @@ pub(crate) async fn gather(
             disposable: conn.disposable,
             steps,
             had_refresh_token,
-            documented: s.auth.refresh.documented.map(|d| d.as_str().to_string()),
+            documented: auth.refresh.documented.map(|d| d.as_str().to_string()),
         });
     }
     out

@@ -146,6 +146,7 @@ mod tests {
             username: None,
             password: None,
             pos,
+            auth: crate::suite::DEFAULT_AUTH.into(),
         }
     }
 

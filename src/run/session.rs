@@ -91,13 +91,22 @@ impl ProviderSession {
         register_suite_secrets(s, &redactor);
         let base = Url::parse(&s.provider.base_url.value)
             .map_err(|e| Error::Usage(format!("{}: base_url: {e}", s.file.display())))?;
-        let (registration, setup_error) = match resolve_registration(s, &base, &http).await {
-            Ok(r) => (r, None),
-            Err(message) => (None, Some(message)),
-        };
-        let mut tokens = TokenManager::new(s, registration, http.clone(), credentials);
-        if let Some(e) = &setup_error {
-            tokens.set_no_token_endpoint(e.class, e.message.clone());
+        // One token endpoint and client per auth (several grants per provider); the first
+        // that cannot be resolved is the session's setup error, naming its auth when there
+        // are several.
+        let mut tokens = TokenManager::new(s, None, http.clone(), credentials);
+        let mut setup_error: Option<SetupError> = None;
+        for (name, auth) in &s.auths {
+            match resolve_registration(s, auth, &base, &http).await {
+                Ok(r) => tokens.set_client(name, r),
+                Err(mut e) => {
+                    if s.has_several_auths() {
+                        e.message = format!("auth `{name}`: {}", e.message);
+                    }
+                    tokens.set_no_token_endpoint_of(name, e.class, e.message.clone());
+                    setup_error.get_or_insert(e);
+                }
+            }
         }
         Ok((
             ProviderSession {
@@ -188,11 +197,12 @@ pub(crate) fn check_issuer(
 /// Token endpoint and client credentials, from the suite or its discovery document.
 async fn resolve_registration(
     s: &Suite,
+    auth: &suite::Auth,
     base: &Url,
     http: &HttpClient,
 ) -> Result<Option<ClientRegistration>, SetupError> {
     use secrecy::ExposeSecret;
-    if s.auth.grant.value == suite::Grant::StaticBearer {
+    if auth.grant.value == suite::Grant::StaticBearer {
         return Ok(None);
     }
     let absolute = |v: &str| -> Result<Url, String> {
@@ -202,7 +212,7 @@ async fn resolve_registration(
             join(base, v).map_err(|e| format!("bad URL `{v}`: {e}"))
         }
     };
-    let token_url = match (&s.auth.token_url, &s.auth.discovery_url) {
+    let token_url = match (&auth.token_url, &auth.discovery_url) {
         (Some(t), _) => absolute(&t.value)?,
         (None, Some(d)) => {
             let url = absolute(&d.value)?;
@@ -236,13 +246,12 @@ async fn resolve_registration(
     };
     Ok(Some(ClientRegistration {
         token_url,
-        client_id: s
-            .auth
+        client_id: auth
             .client_id
             .as_ref()
             .map(|c| c.value.expose_secret().to_string()),
-        client_secret: s.auth.client_secret.as_ref().map(|c| c.value.clone()),
-        client_auth: s.auth.client_auth.value,
+        client_secret: auth.client_secret.as_ref().map(|c| c.value.clone()),
+        client_auth: auth.client_auth.value,
     }))
 }
 

@@ -102,13 +102,13 @@ pub(crate) fn restrict(s: &Suite, shard: Shard) -> Suite {
     out
 }
 
-/// The scopes a connection was granted: its scope set, else the suite's scopes.
+/// The scopes a connection was granted: its scope set, else its auth's scopes.
 pub(crate) fn scopes_of(s: &Suite, conn: &Connection) -> Vec<String> {
     conn.scope_set
         .as_ref()
         .and_then(|name| s.scope_sets.get(&name.value))
         .map(|set| set.value.clone())
-        .unwrap_or_else(|| s.auth.scopes.clone())
+        .unwrap_or_else(|| s.auth_of(conn).scopes.clone())
 }
 
 /// Ids of the connections the permissions probe would use when every
@@ -139,17 +139,20 @@ fn permission_connections(s: &Suite) -> BTreeSet<&str> {
     };
     out.insert(probe.id.value.as_str());
     let probe_first = |c: &&Connection| (c.id.value != probe.id.value, c.pos);
-    for set in s.scope_sets.values() {
+    for (name, set) in &s.scope_sets {
         let wanted = set_of(&set.value);
+        let serves = |c: &&Connection| super::permissions::serves(s, name, c);
         let holder = s
             .connections
             .iter()
+            .filter(serves)
             .filter(|c| set_of(&scopes_of(s, c)) == wanted)
             .min_by_key(probe_first);
         let narrowed = || {
             s.connections
                 .iter()
                 .filter(|c| c.disposable)
+                .filter(serves)
                 .filter(|c| {
                     let own = set_of(&scopes_of(s, c));
                     wanted.is_subset(&own) && wanted != own

@@ -80,7 +80,7 @@ pub(crate) fn convert(
         );
     }
     let provider = c.provider(&raw.provider);
-    let auth = c.auth(&raw.auth);
+    let (auth, auths) = c.auths(&raw);
     let scope_sets: BTreeMap<String, Located<Vec<String>>> = raw
         .scope_sets
         .iter()
@@ -95,8 +95,8 @@ pub(crate) fn convert(
             )
         })
         .collect();
-    let connections = c.connections(&raw.connections, &provider, &auth, &scope_sets);
-    let endpoints = c.endpoints(&raw.endpoints, &auth, &scope_sets);
+    let connections = c.connections(&raw.connections, &provider, &auths, &scope_sets);
+    let endpoints = c.endpoints(&raw.endpoints, &auths, &scope_sets);
     let limits = c.limits(raw.limits.as_ref());
     let redact = raw.redact.iter().map(|r| c.redact(r)).collect();
     let deprecation_headers = raw
@@ -138,6 +138,7 @@ pub(crate) fn convert(
         redact,
         deprecation_headers,
         metadata,
+        auths,
     }
 }
 
@@ -253,7 +254,7 @@ impl Converter<'_> {
         }
     }
 
-    fn auth(&mut self, raw: &Spanned<RawAuth>) -> Auth {
+    pub(super) fn auth(&mut self, raw: &Spanned<RawAuth>) -> Auth {
         let a = &raw.value;
         let grant = match a.grant.value {
             RawGrant::AuthorizationCode => Grant::AuthorizationCode,
@@ -420,7 +421,7 @@ impl Converter<'_> {
         &mut self,
         raw: &[Spanned<RawConnection>],
         provider: &Provider,
-        auth: &Auth,
+        auths: &BTreeMap<String, Auth>,
         scope_sets: &BTreeMap<String, Located<Vec<String>>>,
     ) -> Vec<Connection> {
         let mut seen: HashMap<String, Pos> = HashMap::new();
@@ -429,6 +430,11 @@ impl Converter<'_> {
             let r = &entry.value;
             let id = self.text(&r.id);
             self.check_id(&id, "connection id", &mut seen);
+            let auth_name = self.connection_auth(r.auth.as_ref(), pos(entry), &id.value, auths);
+            let auth = match auths.get(&auth_name).or_else(|| auths.values().next()) {
+                Some(a) => a,
+                None => continue,
+            };
             let credential = match &r.credential {
                 Some(s) => self.text(s).value,
                 None => format!("{}/{}", provider.name.value, id.value),
@@ -491,6 +497,7 @@ impl Converter<'_> {
                 username,
                 password,
                 pos: pos(entry),
+                auth: auth_name,
             });
         }
         out

@@ -15,13 +15,13 @@ impl Converter<'_> {
     pub(super) fn endpoints(
         &mut self,
         raw: &[Spanned<RawEndpoint>],
-        auth: &Auth,
+        auths: &BTreeMap<String, Auth>,
         scope_sets: &BTreeMap<String, Located<Vec<String>>>,
     ) -> Vec<Endpoint> {
         let known: BTreeSet<&str> = scope_sets
             .values()
             .flat_map(|s| s.value.iter())
-            .chain(auth.scopes.iter())
+            .chain(auths.values().flat_map(|a| a.scopes.iter()))
             .map(String::as_str)
             .collect();
         let mut seen = HashMap::new();
@@ -101,6 +101,8 @@ impl Converter<'_> {
                 schema,
                 values,
                 pos: pos(entry),
+                requires_fields: self.requires_fields(&r.requires_fields, &known),
+                tolerate: self.tolerate(&r.tolerate),
             });
         }
         out

@@ -2,11 +2,13 @@
 //! Never imports reqwest or tokio.
 
 mod authorize;
+mod auths;
 mod check;
 mod convert;
 mod declared;
 pub(crate) mod diagnostic;
 mod endpoints;
+mod fields;
 mod interpolate;
 mod load;
 pub mod model;
@@ -18,6 +20,7 @@ mod units;
 pub use check::{CheckReport, check_files};
 pub(crate) use diagnostic::did_you_mean;
 pub use diagnostic::{DiagSeverity, Diagnostic};
+pub use fields::normalise_field_path;
 pub use load::{LoadMode, Loaded, SuiteError, load_suite};
 /// For the fuzz targets: the loader without the file system.
 pub(crate) use load::{analyze, render_all};

@@ -32,6 +32,8 @@ pub struct Suite {
     /// `version: 1`.
     pub version: u32,
     pub provider: Provider,
+    /// The default auth: the only one (`auth:`), or of `auths:` the one named `default`, else
+    /// the first by name. Per-connection code uses [`Suite::auth_of`] instead.
     pub auth: Auth,
     /// Named scope sets: name → scopes. Sorted by name.
     pub scope_sets: BTreeMap<String, Located<Vec<String>>>,
@@ -47,6 +49,36 @@ pub struct Suite {
     pub deprecation_headers: Vec<String>,
     /// Discovery metadata to probe.
     pub metadata: MetadataConfig,
+    // ---- several grants per provider (issue 19 item 4) ----
+    /// Every auth by name, sorted: `default` alone for the single `auth:` form.
+    pub auths: BTreeMap<String, Auth>,
+}
+
+/// The auth name of the single `auth:` form (and of a connection that names none).
+pub const DEFAULT_AUTH: &str = "default";
+
+impl Suite {
+    /// The auth `conn` uses (`connections[].auth`); the default auth when it names an unknown
+    /// one (the loader rejects that, so only hand-built suites get there).
+    pub fn auth_of(&self, conn: &Connection) -> &Auth {
+        self.auths.get(&conn.auth).unwrap_or(&self.auth)
+    }
+
+    /// This suite as seen by one of its auths: `auth` is auth `name` and the only one (for
+    /// `connect`, which authorises one connection with its own auth).
+    pub fn with_only_auth(&self, name: &str) -> Suite {
+        let mut out = self.clone();
+        if let Some(a) = self.auths.get(name) {
+            out.auth = a.clone();
+            out.auths = BTreeMap::from([(name.to_string(), a.clone())]);
+        }
+        out
+    }
+
+    /// True when the suite declares more than one auth.
+    pub fn has_several_auths(&self) -> bool {
+        self.auths.len() > 1
+    }
 }
 
 /// `metadata:`: which discovery documents the metadata probe fetches.
@@ -203,6 +235,10 @@ pub struct Connection {
     /// Resource-owner password (grant `password` only), normally `${env:VAR}`.
     pub password: Option<Located<SecretString>>,
     pub pos: Pos,
+    // ---- several grants per provider (issue 19 item 4) ----
+    /// Name of the auth (`auths:` key) this connection's grant comes from; [`DEFAULT_AUTH`] for
+    /// the single `auth:` form.
+    pub auth: String,
 }
 
 /// A JSON Schema the suite declares for an endpoint's 2xx response.
@@ -235,6 +271,37 @@ pub struct Endpoint {
     /// Values to check for zero/empty/null anomalies (`values:`), when given.
     pub values: Option<ValuesConfig>,
     pub pos: Pos,
+    // ---- field-level requirements and schema tolerance (issue 19 item 5) ----
+    /// `requires_fields`: normalised shape path (`$.email`, `$.data[].email`) → the scopes
+    /// without which the provider withholds that field by design.
+    pub requires_fields: BTreeMap<String, Vec<String>>,
+    /// `tolerate`: normalised shape path → what may vary there without schema drift.
+    pub tolerate: BTreeMap<String, Tolerance>,
+}
+
+/// `endpoints[].tolerate` levels.
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, serde::Serialize, serde::Deserialize,
+)]
+#[serde(rename_all = "kebab-case")]
+pub enum Tolerance {
+    /// Type, format, nullability and integer/number widening may vary at the path and
+    /// anywhere below it; presence (fields added or removed) is still reported.
+    Any,
+    /// The JSON type, nullability and string format at exactly this path may vary (not below).
+    Type,
+    /// Only the string format at exactly this path may vary.
+    Format,
+}
+
+impl Tolerance {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Tolerance::Any => "any",
+            Tolerance::Type => "type",
+            Tolerance::Format => "format",
+        }
+    }
 }
 
 /// `endpoints[].values`: what the values probe tracks on an endpoint.

@@ -20,9 +20,18 @@ pub(crate) struct RawSuite {
     /// The third-party API under test.
     #[schemars(with = "RawProvider")]
     pub provider: Spanned<RawProvider>,
-    /// How tokens are obtained for this provider.
-    #[schemars(with = "RawAuth")]
-    pub auth: Spanned<RawAuth>,
+    /// How tokens are obtained for this provider (one auth, named `default`). Exactly one of
+    /// `auth` and `auths` is required.
+    #[serde(default)]
+    #[schemars(with = "Option<RawAuth>")]
+    pub auth: Option<Spanned<RawAuth>>,
+    // ---- several grants per provider (issue 19 item 4) ----
+    /// Several named auths (name → auth), e.g. `user` (authorization code) and `service`
+    /// (client credentials), or two clients; each connection names the one it uses
+    /// (`connections[].auth`). One provider, one baseline. Instead of `auth`.
+    #[serde(default)]
+    #[schemars(with = "Option<BTreeMap<String, RawAuth>>")]
+    pub auths: Option<Spanned<BTreeMap<String, Spanned<RawAuth>>>>,
     /// Named scope sets (name → scopes); tokens are obtained per scope set.
     #[serde(default)]
     #[schemars(with = "BTreeMap<String, Vec<String>>")]
@@ -286,6 +295,12 @@ pub(crate) struct RawConnection {
     #[serde(default)]
     #[schemars(with = "Option<String>")]
     pub password: Option<Spanned<String>>,
+    // ---- several grants per provider (issue 19 item 4) ----
+    /// Name of the `auths` entry this connection's grant comes from; required when the suite
+    /// declares several auths, else `default`.
+    #[serde(default)]
+    #[schemars(with = "Option<String>")]
+    pub auth: Option<Spanned<String>>,
 }
 
 /// One resource API endpoint to probe.
@@ -323,6 +338,35 @@ pub(crate) struct RawEndpoint {
     /// Zero-value anomaly checks on this endpoint's data.
     #[serde(default)]
     pub values: Option<RawValues>,
+    // ---- field-level requirements and schema tolerance (issue 19 item 5) ----
+    /// Field-level scope requirements: JSONPath of a field (`$.email`, `$.data[*].email`) →
+    /// the scopes without which the provider leaves that field out by design. A 2xx answer
+    /// missing the field under a scope set that lacks one of them is `granted`, the field
+    /// listed in the cell's `fields_withheld`; missing under a scope set that holds them all,
+    /// it stays `partial`.
+    #[serde(default)]
+    #[schemars(with = "BTreeMap<String, Vec<String>>")]
+    pub requires_fields: BTreeMap<String, Spanned<Vec<Spanned<String>>>>,
+    /// Schema tolerance: JSONPath → `any` (type, nullability and format may vary at the path
+    /// and below it), `type` (type, nullability and format at exactly this path) or `format`
+    /// (only the string format at exactly this path). Fields added or removed are still
+    /// reported.
+    #[serde(default)]
+    #[schemars(with = "BTreeMap<String, RawTolerance>")]
+    pub tolerate: BTreeMap<String, Spanned<RawTolerance>>,
+}
+
+/// A `tolerate` level.
+#[derive(Debug, Clone, Copy, Deserialize, JsonSchema)]
+#[serde(rename_all = "snake_case")]
+#[schemars(rename = "Tolerance")]
+pub(crate) enum RawTolerance {
+    /// Type, nullability and format may vary at the path and anywhere below it.
+    Any,
+    /// Type, nullability and format may vary at exactly this path.
+    Type,
+    /// Only the string format may vary at exactly this path.
+    Format,
 }
 
 /// `values:` of an endpoint: metrics to track and rules that must hold.

@@ -32,11 +32,82 @@ exactly one `${env:VAR}` reference, or `check` warns.
 the default shown (`—`: none, the behaviour the description names applies).
 ";
 
+/// The hand-written semantics below the generated tables: behaviour a key's one-line
+/// description cannot hold.
+const NOTES: &str = "
+## Several grants per provider
+
+`auths:` declares named auths instead of the single `auth:` (which is one auth named \
+`default`); each takes every key of [`auth`](#auth). Each connection names its auth with \
+`auth:` (required when there are several; unknown names are an error with a suggestion). \
+Two registered clients of one provider (say `client_secret_basic` and `client_secret_post`) \
+are two auths.
+
+```yaml
+auths:
+  user:    {grant: authorization_code, token_url: /oauth/token, client_id: ${env:CLIENT_ID}, client_secret: ${env:CLIENT_SECRET}}
+  service: {grant: client_credentials, token_url: /oauth/token, client_id: ${env:CLIENT_ID}, client_secret: ${env:CLIENT_SECRET}, client_auth: post}
+connections:
+  - {id: alice, auth: user, scope_set: full}
+  - {id: robot, auth: service, scope_set: reporting}
+```
+
+- One provider name and one baseline folder: observations are keyed by connection and \
+endpoint as before, so a `service` connection and a `user` connection sit side by side.
+- Credential store and helper keys stay `<provider>/<connection>` (or `credential:`): \
+a suite moved from `auth:` to `auths:` keeps its stored grants. All auths share one \
+credential store; two different `credential_helper` commands are an error.
+- Each auth resolves its own token endpoint (`token_url` or `discovery_url`); the token \
+probe's deliberate error request is sent once per auth with a client. The refresh probe \
+judges each connection by its own auth's grant and documented refresh behaviour; \
+`connect` authorises a connection with its own auth.
+- Permissions: a scope set belongs to the auths whose connections name it (`scope_set:`), \
+and only their grants are used (or narrowed) to probe it; a set no connection names may be \
+probed with any auth's grant.
+
+## Field-level requirements
+
+`endpoints[].requires_fields` maps a field path to the scopes without which the provider \
+leaves that field out by design (`/me` returns `email` only with scope `email`):
+
+```yaml
+- id: me
+  path: /v1/me
+  requires: [profile]
+  requires_fields: {\"$.email\": [email]}
+```
+
+The permissions probe still compares every scope set's answer with the fullest one. For a \
+`partial` cell, each missing path that is a listed field (or lies below one) is moved to \
+the cell's `fields_withheld` when the cell's scope set lacks at least one of that field's \
+scopes. A cell left with no missing path and no missing array items is `granted` \
+(`{class: granted, fields_withheld: [$.email]}`), so `permission.undocumented-requirement` \
+does not fire for it. A listed field missing under a scope set that holds all its scopes \
+stays in `missing_paths`: the cell is `partial`, and `permission.undocumented-requirement` \
+reports it. Paths use the shape notation (`$.a.b`, `$.items[].b`; `[*]` is read as `[]`).
+
+## Schema tolerance
+
+`endpoints[].tolerate` maps a field path to what may vary there without schema drift:
+
+| level | not reported | where |
+|---|---|---|
+| `any` | `schema.type-changed`, `schema.type-widened`, `schema.nullability-changed`, `schema.format-changed` | at the path and every path below it |
+| `type` | the same four | at exactly the path |
+| `format` | `schema.format-changed` | at exactly the path |
+
+Presence is never tolerated: `schema.field-added`, `schema.field-removed`, \
+`schema.field-renamed`, `schema.optionality-changed` and `schema.map-changed` are reported \
+as always. An observation whose only differences are tolerated is unchanged: no pending \
+snapshot is written, and the baseline keeps the shape it had.
+";
+
 /// The whole reference page: the intro, then one section per mapping of the format,
-/// in the order a suite is written.
+/// in the order a suite is written, then the notes.
 pub fn suite_reference_markdown() -> String {
     let mut out = String::from(INTRO);
     out.push_str(&render_sections(&suite_json_schema()));
+    out.push_str(NOTES);
     out
 }
 

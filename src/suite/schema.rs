@@ -11,6 +11,11 @@ pub fn suite_json_schema() -> serde_json::Value {
             "$id".to_string(),
             serde_json::Value::String("https://driftwatch.dev/schemas/suite-v1.json".to_string()),
         );
+        // Exactly one of `auth` (one auth) and `auths` (several named auths).
+        obj.insert(
+            "oneOf".to_string(),
+            serde_json::json!([{"required": ["auth"]}, {"required": ["auths"]}]),
+        );
     }
     schema
 }
@@ -33,9 +38,10 @@ mod tests {
             Some("Suite format version; must be `1`.")
         );
         let required = schema.pointer("/required").cloned();
+        assert_eq!(required, Some(serde_json::json!(["version", "provider"])));
         assert_eq!(
-            required,
-            Some(serde_json::json!(["version", "provider", "auth"]))
+            schema.pointer("/oneOf").cloned(),
+            Some(serde_json::json!([{"required": ["auth"]}, {"required": ["auths"]}]))
         );
     }
 }

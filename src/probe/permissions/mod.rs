@@ -5,9 +5,11 @@
 
 mod body;
 mod diff;
+mod fields;
 pub mod view;
 
 pub use body::{CellEntry, PermissionsBody};
+pub use fields::apply_field_requirements;
 
 use crate::model::{Drift, Observation, ObservationKey, ProbeKind, Severity};
 use crate::probe::body::ObservationBody;
@@ -112,6 +114,10 @@ pub struct Cell {
     /// Partial by items: (seen, reference), summed over arrays at the same paths.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub missing_items: Option<(u64, u64)>,
+    /// Paths absent here that the endpoint's `requires_fields` says the provider leaves out
+    /// without scopes this scope set lacks: explained by design, not counted as partial.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub fields_withheld: Vec<String>,
     /// This cell's sample was the reference of the others. Not part of the cell's JSON: the
     /// observation names the reference once, at the top.
     #[serde(skip)]
@@ -129,6 +135,7 @@ impl Cell {
             www_authenticate_error: None,
             missing_paths: Vec::new(),
             missing_items: None,
+            fields_withheld: Vec::new(),
             reference: false,
         }
     }
@@ -142,6 +149,7 @@ impl Cell {
             www_authenticate_error: www_authenticate_error(&sample.headers),
             missing_paths: Vec::new(),
             missing_items: None,
+            fields_withheld: Vec::new(),
             reference: false,
         }
     }
@@ -345,7 +353,7 @@ fn compare(sample: &PermissionSample, d: &Data, reference: &Data, same_account: 
 
 /// `q` is a proper ancestor path of `p`; every path ends with an identifier, `]` or `[]`, so a
 /// prefix followed by `.` or `[` is a real ancestor.
-fn is_ancestor(q: &str, p: &str) -> bool {
+pub(crate) fn is_ancestor(q: &str, p: &str) -> bool {
     p.len() > q.len() && p.starts_with(q) && matches!(p.as_bytes()[q.len()], b'.' | b'[')
 }
 

@@ -43,6 +43,7 @@ fn cell(class: CellClass, status: Option<u16>) -> Cell {
         www_authenticate_error: None,
         missing_paths: Vec::new(),
         missing_items: None,
+        fields_withheld: Vec::new(),
         reference: false,
     }
 }

@@ -63,14 +63,65 @@ fn cell_view(entry: &CellEntry) -> CellView {
 }
 
 fn detail(cell: &Cell) -> Option<String> {
+    // Fields `requires_fields` explains: left out by design for this scope set.
+    let withheld = (!cell.fields_withheld.is_empty())
+        .then(|| format!("withheld by design: {}", cell.fields_withheld.join(", ")));
+    let with_withheld = |text: String| match &withheld {
+        Some(w) => format!("{text}; {w}"),
+        None => text,
+    };
     if !cell.missing_paths.is_empty() {
-        return Some(format!("missing fields: {}", cell.missing_paths.join(", ")));
+        return Some(with_withheld(format!(
+            "missing fields: {}",
+            cell.missing_paths.join(", ")
+        )));
     }
     if let Some((seen, reference)) = cell.missing_items {
-        return Some(format!("{seen} of {reference} items"));
+        return Some(with_withheld(format!("{seen} of {reference} items")));
+    }
+    if withheld.is_some() {
+        return withheld;
     }
     match (&cell.signal, &cell.error_code) {
         (Some(s), Some(c)) => Some(format!("{s} ({c})")),
         (s, c) => s.clone().or_else(|| c.clone()),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn requires_fields_withheld_fields_are_named_in_the_cell_detail() {
+        let body = json!({
+            "cells": {
+                "profile": {"class": "granted", "status": 200, "fields_withheld": ["$.email"]},
+                "basic": {"class": "partial", "status": 200, "missing_paths": ["$.phone"],
+                          "fields_withheld": ["$.email"]},
+                "full": {"class": "granted", "status": 200},
+            },
+            "downscoping": "not-needed",
+            "reference": "full",
+        });
+        let v = view(&body).expect("readable");
+        let details: Vec<(&str, &str, Option<&str>)> = v
+            .cells
+            .iter()
+            .map(|(set, c)| (set.as_str(), c.class, c.detail.as_deref()))
+            .collect();
+        assert_eq!(
+            details,
+            [
+                (
+                    "basic",
+                    "partial",
+                    Some("missing fields: $.phone; withheld by design: $.email")
+                ),
+                ("full", "granted", None),
+                ("profile", "granted", Some("withheld by design: $.email")),
+            ]
+        );
     }
 }

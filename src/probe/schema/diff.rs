@@ -276,7 +276,7 @@ fn map_changes(
 }
 
 /// `path` is strictly below `ancestor` (next byte starts a segment).
-fn is_below(path: &str, ancestor: &str) -> bool {
+pub(super) fn is_below(path: &str, ancestor: &str) -> bool {
     matches!(
         path.as_bytes().get(ancestor.len()),
         Some(b'.' | b'[' | b'{')

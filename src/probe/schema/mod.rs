@@ -6,9 +6,11 @@
 
 mod body;
 pub(crate) mod diff;
+mod tolerate;
 pub mod view;
 
 pub use body::{Response, SchemaBody};
+pub use tolerate::tolerated;
 
 use super::shape::Shape;
 use crate::model::{Drift, Observation, ObservationKey, ProbeKind, Severity};
