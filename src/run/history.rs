@@ -298,6 +298,11 @@ impl Changes {
         c
     }
 
+    /// Whether the drift with this fingerprint is new or worse.
+    pub fn is_new_or_worse(&self, fingerprint: &str) -> bool {
+        self.new.contains(fingerprint) || self.worse.contains(fingerprint)
+    }
+
     /// Whether anything is new or worse.
     pub fn any(&self) -> bool {
         !self.new.is_empty() || !self.worse.is_empty() || !self.new_problems.is_empty()

@@ -16,6 +16,7 @@ mod evidence;
 mod examples;
 mod grant_safety;
 mod grants;
+mod history;
 mod hostile;
 mod html;
 mod init;
