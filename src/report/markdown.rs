@@ -477,7 +477,7 @@ mod tests {
             "| breaking | demo | `schema.type-changed` | schema `invoices` | `$.data[].amount_cents` | all | `$.data[].amount_cents` changed type from integer to string | 2026-11-20 (`20261120T210000Z-0001`) |"
         ), "{text}");
         let new_section = &text[at("## New since")..at("<details><summary>1 known drift")];
-        assert!(!new_section.contains("schema.type-changed"), "{new_section}");
+        assert!(!new_section.contains(crate::rules::Rule::SchemaTypeChanged.id()), "{new_section}");
     }
 
     #[test]

@@ -240,6 +240,17 @@ pub fn render(run: &Run, summary: &RunSummary, color: bool, report_path: Option<
     }
     let t = &summary.totals;
     let _ = writeln!(out);
+    // Only for a run that knows its drifts' history (`run` and `merge` set `first_seen`).
+    if run.drifts.iter().any(|d| d.first_seen.is_some()) {
+        let new = crate::run::history::new_count(run);
+        let open = run.drifts.iter().filter(|d| d.suppressed.is_none()).count();
+        let _ = writeln!(
+            out,
+            "{} since the previous run · {} known",
+            paint(color, new_style(), &format!("{new} new")),
+            open - new
+        );
+    }
     let _ = write!(
         out,
         "{} breaking · {} warning · {} info · {}",
@@ -255,11 +266,7 @@ pub fn render(run: &Run, summary: &RunSummary, color: bool, report_path: Option<
     if t.suppressed > 0 {
         let _ = write!(out, " · {} suppressed", t.suppressed);
     }
-    // Only for a run that knows its drifts' history (`run` and `merge` set `first_seen`).
-    if run.drifts.iter().any(|d| d.first_seen.is_some()) {
-        let new = crate::run::history::new_count(run);
-        let _ = write!(out, " · {new} new since the previous run");
-    }
+
     let _ = writeln!(out);
     if let Some(p) = report_path {
         let _ = writeln!(out, "report: {p}");
@@ -377,7 +384,7 @@ mod tests {
             "{text}"
         );
         assert!(
-            text.contains(" · 1 new since the previous run\n"),
+            text.contains("\n1 new since the previous run · 2 known\n"),
             "{text}"
         );
         // Without history (an old run.json) there is no mark and no count.

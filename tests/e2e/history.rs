@@ -76,7 +76,10 @@ async fn history_three_nights_new_then_known_webhook_silent_then_only_the_new_dr
     );
     let stdout = String::from_utf8_lossy(&out.stdout);
     assert!(
-        stdout.contains(&format!(" · {} new since the previous run\n", n1.drifts.len())),
+        stdout.contains(&format!(
+            "\n{} new since the previous run · 0 known\n",
+            n1.drifts.len()
+        )),
         "{stdout}"
     );
 
@@ -94,7 +97,10 @@ async fn history_three_nights_new_then_known_webhook_silent_then_only_the_new_dr
     assert_eq!(hook.received().len(), 1, "webhook re-posted known drift: {stderr}");
     assert!(!stderr.contains("webhook"), "{stderr}");
     assert!(
-        String::from_utf8_lossy(&out.stdout).contains(" · 0 new since the previous run\n")
+        String::from_utf8_lossy(&out.stdout).contains(&format!(
+            "\n0 new since the previous run · {} known\n",
+            n2.drifts.len()
+        ))
     );
 
     // Night 3: invoices also announce their deprecation: only those drifts are new.
