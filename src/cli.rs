@@ -310,7 +310,12 @@ pub struct MergeArgs {
 pub struct IdentityArgs {
     /// History file: one line per run, read for each drift's first sighting and appended
     /// to [default: reports/history.jsonl].
-    #[arg(long, value_name = "PATH", env = "DRIFTWATCH_HISTORY", conflicts_with = "no_history")]
+    #[arg(
+        long,
+        value_name = "PATH",
+        env = "DRIFTWATCH_HISTORY",
+        conflicts_with = "no_history"
+    )]
     pub history: Option<PathBuf>,
     /// Neither read nor append the history file.
     #[arg(long)]

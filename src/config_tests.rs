@@ -33,7 +33,10 @@ fn defaults_apply_without_any_layer() {
     assert_eq!(s.update.value, Update::Auto);
     assert_eq!(s.webhook_on.value, WebhookOn::New);
     assert_eq!(s.webhook_url.value, None);
-    assert_eq!(s.history.value, Some(PathBuf::from("reports/history.jsonl")));
+    assert_eq!(
+        s.history.value,
+        Some(PathBuf::from("reports/history.jsonl"))
+    );
     assert_eq!(s.history.source, Source::Default);
     assert_eq!(s.credentials.value, None);
 }
@@ -347,20 +350,33 @@ fn history_follows_reports_and_each_layer_can_move_or_disable_it() {
     );
     let off = file("history = false\n");
     let s = resolve(&bare, Some((p, &off)), &Flags::default()).unwrap();
-    assert_eq!((s.history.value.clone(), s.history.source), (None, Source::ConfigFile));
-    assert!(s.render().contains("history            = false"), "{}", s.render());
+    assert_eq!(
+        (s.history.value.clone(), s.history.source),
+        (None, Source::ConfigFile)
+    );
+    assert!(
+        s.render().contains("history            = false"),
+        "{}",
+        s.render()
+    );
     let ctx = bare.clone().with_var("DRIFTWATCH_HISTORY", "env.jsonl");
     let s = resolve(&ctx, Some((p, &off)), &Flags::default()).unwrap();
     assert_eq!(
         (s.history.value.clone(), s.history.source),
-        (Some(PathBuf::from("env.jsonl")), Source::Env("DRIFTWATCH_HISTORY"))
+        (
+            Some(PathBuf::from("env.jsonl")),
+            Source::Env("DRIFTWATCH_HISTORY")
+        )
     );
     let flags = Flags {
         no_history: true,
         ..Flags::default()
     };
     let s = resolve(&ctx, Some((p, &c)), &flags).unwrap();
-    assert_eq!((s.history.value, s.history.source), (None, Source::Flag("--no-history")));
+    assert_eq!(
+        (s.history.value, s.history.source),
+        (None, Source::Flag("--no-history"))
+    );
     let flags = Flags {
         history: Some("flag.jsonl".into()),
         report_url: Some("https://ci.example/{run_id}".into()),
@@ -369,5 +385,9 @@ fn history_follows_reports_and_each_layer_can_move_or_disable_it() {
     let s = resolve(&ctx, Some((p, &off)), &flags).unwrap();
     assert_eq!(s.history.value, Some(PathBuf::from("flag.jsonl")));
     assert_eq!(s.webhook_report_url.source, Source::Flag("--report-url"));
-    assert!(err("history = 3\n").contains("driftwatch.toml:1:"), "{}", err("history = 3\n"));
+    assert!(
+        err("history = 3\n").contains("driftwatch.toml:1:"),
+        "{}",
+        err("history = 3\n")
+    );
 }

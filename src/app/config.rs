@@ -49,7 +49,9 @@ pub(super) fn run_settings(ctx: &Context, args: &RunArgs, t: &Typed) -> Result<S
         webhook: t.flag("webhook", args.webhook.clone()),
         webhook_on: t.flag("webhook_on", args.webhook_on),
         history: t.flag("history", args.identity.history.clone()),
-        no_history: t.flag("no_history", Some(args.identity.no_history)).unwrap_or(false),
+        no_history: t
+            .flag("no_history", Some(args.identity.no_history))
+            .unwrap_or(false),
         report_url: t.flag("report_url", args.identity.report_url.clone()),
     };
     settings(ctx, t.flag("config", args.config.clone()), &flags)
@@ -70,7 +72,9 @@ pub(super) fn merge_settings(
         formats: t.list("formats", args.output.formats.clone()),
         outputs: t.list("outputs", args.output.outputs.clone()),
         history: t.flag("history", args.identity.history.clone()),
-        no_history: t.flag("no_history", Some(args.identity.no_history)).unwrap_or(false),
+        no_history: t
+            .flag("no_history", Some(args.identity.no_history))
+            .unwrap_or(false),
         report_url: t.flag("report_url", args.identity.report_url.clone()),
         ..Flags::default()
     };

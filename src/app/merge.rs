@@ -30,7 +30,7 @@ pub(super) fn cmd_merge(ctx: &Context, args: MergeArgs, typed: &Typed) -> Result
     };
     let mut run = crate::run::merge(ctx, &opts)?;
     super::run::warn_evidence_kept(args.evidence, run.evidence_mode, "the shard runs keep");
-    super::run::carry_identity(ctx, &mut run, &settings, previous);
+    let previous = super::run::carry_identity(ctx, &mut run, &settings, previous);
     let code = publish_linked(
         ctx,
         &run,
@@ -39,6 +39,6 @@ pub(super) fn cmd_merge(ctx: &Context, args: MergeArgs, typed: &Typed) -> Result
         settings.fail_on.value,
         settings.webhook_report_url.value.as_deref(),
     )?;
-    super::run::record_history(ctx, &run, &settings, code);
+    super::run::record_history(ctx, &run, &settings, code, previous.as_ref());
     Ok(code)
 }

@@ -99,8 +99,8 @@ pub(super) async fn cmd_run(ctx: &Context, args: RunArgs, typed: &Typed) -> Resu
     };
     let report_url = settings.webhook_report_url.value.as_deref();
     let code = publish_linked(ctx, &run, &opts.reports, &output, fail_on, report_url)?;
-    if run.shard.is_none() {
-        record_history(ctx, &run, &settings, code);
+    if let Some(previous) = &previous {
+        record_history(ctx, &run, &settings, code, previous.as_ref());
     }
     if let (Some(url), Some(previous)) = (settings.webhook_url.value.as_ref(), &previous) {
         let on = settings.webhook_on.value;
@@ -171,11 +171,12 @@ pub(super) fn record_history(
     run: &crate::run::Run,
     settings: &crate::config::Settings,
     code: i32,
+    previous: Option<&crate::run::history::Previous>,
 ) {
     let Some(path) = settings.history.value.as_ref() else {
         return;
     };
-    let entry = crate::run::history::HistoryEntry::of(run, code);
+    let entry = crate::run::history::HistoryEntry::of(run, code, previous);
     if let Err(e) = crate::run::history::append(&ctx.resolve(path), &entry) {
         eprintln!("warning: {e}");
     }
@@ -235,7 +236,9 @@ pub(crate) fn publish_linked(
         let files: Vec<_> = targets
             .iter()
             .filter(|t| !printed_here(t))
-            .map(|t| sc.spawn(|| write_target(ctx, run, &summary, t, fail_on, Some(&shown), report_url)))
+            .map(|t| {
+                sc.spawn(|| write_target(ctx, run, &summary, t, fail_on, Some(&shown), report_url))
+            })
             .collect();
         let printed: Vec<Result<String, Error>> = targets
             .iter()
@@ -327,7 +330,15 @@ pub(super) fn cmd_report(ctx: &Context, args: ReportArgs, typed: &Typed) -> Resu
     }
     let summary = RunSummary::of(&run);
     for t in targets(&args.output, None)? {
-        emit(ctx, &run, &summary, &t, fail_on, Some(&args.run), report_url)?;
+        emit(
+            ctx,
+            &run,
+            &summary,
+            &t,
+            fail_on,
+            Some(&args.run),
+            report_url,
+        )?;
     }
     Ok(exit::OK)
 }
@@ -405,7 +416,9 @@ fn emit(
     report_url: Option<&str>,
 ) -> Result<(), Error> {
     match &t.path {
-        None => print_out(&render(ctx, run, summary, t, fail_on, run_json, report_url)?),
+        None => print_out(&render(
+            ctx, run, summary, t, fail_on, run_json, report_url,
+        )?),
         Some(p) => {
             write_target(ctx, run, summary, t, fail_on, run_json, report_url)?;
             eprintln!("{}: {}", format_name(t.format), p.display());

@@ -222,7 +222,9 @@ fn drift_case(
 
 /// First reported by this run, as its history says.
 fn is_new(run: &Run, d: &Drift) -> bool {
-    d.first_seen.as_ref().is_some_and(|f| f.run_id == run.run_id)
+    d.first_seen
+        .as_ref()
+        .is_some_and(|f| f.run_id == run.run_id)
 }
 
 /// `connection <id>`: a failure when the connection is unusable, else a success (with the
@@ -320,16 +322,32 @@ mod tests {
             });
         }
         let xml = j(&run, FailOn::Breaking);
-        assert!(xml.contains(r#"<property name="drifts.new" value="2"/>"#), "{xml}");
-        assert_eq!(xml.matches(r#"<property name="new" value="true"/>"#).count(), 2, "{xml}");
-        assert_eq!(xml.matches(r#"<property name="new" value="false"/>"#).count(), 1, "{xml}");
+        assert!(
+            xml.contains(r#"<property name="drifts.new" value="2"/>"#),
+            "{xml}"
+        );
+        assert_eq!(
+            xml.matches(r#"<property name="new" value="true"/>"#)
+                .count(),
+            2,
+            "{xml}"
+        );
+        assert_eq!(
+            xml.matches(r#"<property name="new" value="false"/>"#)
+                .count(),
+            1,
+            "{xml}"
+        );
         assert!(xml.contains(
             r#"<property name="first_seen" value="2026-11-20T21:00:00Z 20261120T210000Z-0001 schema.type-changed $.data[].amount_cents"/>"#
         ), "{xml}");
         assert!(xml.contains("new warning schema.status-changed"), "{xml}");
         // A run without history (an old run.json) carries none of them.
         let plain = j(&fixed_run(), FailOn::Breaking);
-        assert!(!plain.contains("first_seen") && !plain.contains(r#"name="new""#), "{plain}");
+        assert!(
+            !plain.contains("first_seen") && !plain.contains(r#"name="new""#),
+            "{plain}"
+        );
     }
 
     #[test]

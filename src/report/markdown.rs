@@ -467,17 +467,26 @@ mod tests {
             text.contains("**2 new** since the previous run · 1 known · 1 failing connection · 1 run error · [HTML report](https://ci.example/runs/20261127T210000Z-abcd/index.html)\n"),
             "{text}"
         );
-        let at = |needle: &str| text.find(needle).unwrap_or_else(|| panic!("no {needle} in {text}"));
+        let at = |needle: &str| {
+            text.find(needle)
+                .unwrap_or_else(|| panic!("no {needle} in {text}"))
+        };
         assert!(at("## Run errors") < at("## Connections"));
         assert!(at("## Connections") < at("## New since the previous run (2)"));
         assert!(at("## New since the previous run (2)") < at("<details><summary>1 known drift"));
         // New: warning before info.
-        assert!(at("| warning | demo | `schema.status-changed`") < at("| info | demo | `refresh.class-changed`"));
+        assert!(
+            at("| warning | demo | `schema.status-changed`")
+                < at("| info | demo | `refresh.class-changed`")
+        );
         assert!(text.contains(
             "| breaking | demo | `schema.type-changed` | schema `invoices` | `$.data[].amount_cents` | all | `$.data[].amount_cents` changed type from integer to string | 2026-11-20 (`20261120T210000Z-0001`) |"
         ), "{text}");
         let new_section = &text[at("## New since")..at("<details><summary>1 known drift")];
-        assert!(!new_section.contains(crate::rules::Rule::SchemaTypeChanged.id()), "{new_section}");
+        assert!(
+            !new_section.contains(crate::rules::Rule::SchemaTypeChanged.id()),
+            "{new_section}"
+        );
     }
 
     #[test]

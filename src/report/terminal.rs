@@ -24,7 +24,9 @@ fn severity_style(s: Severity) -> Style {
 
 /// A drift first reported by this run, as the run's history says (no mark without one).
 fn marked_new(run: &Run, d: &crate::model::Drift) -> bool {
-    d.first_seen.as_ref().is_some_and(|f| f.run_id == run.run_id)
+    d.first_seen
+        .as_ref()
+        .is_some_and(|f| f.run_id == run.run_id)
 }
 
 fn new_style() -> Style {
@@ -132,7 +134,10 @@ pub fn render(run: &Run, summary: &RunSummary, color: bool, report_path: Option<
             }
             let mark = match &d.first_seen {
                 _ if marked_new(run, d) => format!("{}  ", paint(color, new_style(), "new")),
-                Some(f) => format!("{}  ", paint(color, dim, &format!("since {}", f.at.format("%Y-%m-%d")))),
+                Some(f) => format!(
+                    "{}  ",
+                    paint(color, dim, &format!("since {}", f.at.format("%Y-%m-%d")))
+                ),
                 None => String::new(),
             };
             let _ = writeln!(
@@ -370,7 +375,9 @@ mod tests {
         let text = render(&run, &RunSummary::of(&run), false, None);
         let lines: Vec<&str> = text
             .lines()
-            .filter(|l| l.starts_with("  info") || l.starts_with("  breaking") || l.starts_with("  warning"))
+            .filter(|l| {
+                l.starts_with("  info") || l.starts_with("  breaking") || l.starts_with("  warning")
+            })
             .collect();
         assert_eq!(
             lines,

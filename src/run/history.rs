@@ -81,9 +81,46 @@ pub struct OpenItem {
     pub fingerprint: String,
     pub rule: String,
     pub severity: Severity,
+    pub provider: String,
+    pub probe: crate::model::ProbeKind,
+    pub subject: String,
     pub first_seen: FirstSeen,
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub suppressed: bool,
+    /// Carried over from the previous run because this run could not look at its subject
+    /// (a run error or an unusable connection): still open as far as anyone knows.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub unconfirmed: bool,
+}
+
+impl OpenItem {
+    fn of(d: &Drift, run: &Run) -> OpenItem {
+        OpenItem {
+            fingerprint: fingerprint_of(d),
+            rule: d.rule.as_str().to_string(),
+            severity: d.severity,
+            provider: d.provider.clone(),
+            probe: d.probe,
+            subject: d.subject.clone(),
+            first_seen: d.first_seen.clone().unwrap_or_else(|| here(run)),
+            suppressed: d.suppressed.is_some(),
+            unconfirmed: false,
+        }
+    }
+
+    /// Whether `run` failed to look at this item's subject: an observation it did not
+    /// compare, or a run error on the subject (or on the whole provider).
+    fn unseen_by(&self, run: &Run) -> bool {
+        run.not_compared.iter().any(|n| {
+            n.key.provider == self.provider
+                && n.key.probe == self.probe
+                && n.key.subject == self.subject
+        }) || run.errors.iter().any(|e| {
+            e.provider == self.provider
+                && e.probe.is_none_or(|p| p == self.probe)
+                && e.subject.as_ref().is_none_or(|s| *s == self.subject)
+        })
+    }
 }
 
 /// One line of `history.jsonl`: one verdict run.
@@ -112,19 +149,40 @@ pub struct HistoryEntry {
 
 impl HistoryEntry {
     /// The line a finished run (after [`carry_first_seen`]) leaves in the history.
-    pub fn of(run: &Run, exit_code: i32) -> HistoryEntry {
+    /// Open items of `previous` whose subject this run could not look at (a run error, an
+    /// unusable connection) are kept, marked `unconfirmed`, so a drift hidden for one night
+    /// by an outage is not new again the night after.
+    pub fn of(run: &Run, exit_code: i32, previous: Option<&Previous>) -> HistoryEntry {
         let s = RunSummary::of(run);
         let t = &s.totals;
-        let items = |v: &[Drift]| -> Vec<OpenItem> {
-            v.iter()
-                .map(|d| OpenItem {
-                    fingerprint: fingerprint_of(d),
-                    rule: d.rule.as_str().to_string(),
-                    severity: d.severity,
-                    first_seen: d.first_seen.clone().unwrap_or_else(|| here(run)),
-                    suppressed: d.suppressed.is_some(),
+        let items = |v: &[Drift], findings: bool| -> Vec<OpenItem> {
+            let mut out: Vec<OpenItem> = v.iter().map(|d| OpenItem::of(d, run)).collect();
+            let here: BTreeSet<&str> = v.iter().map(|d| d.fingerprint.as_str()).collect();
+            let mut carried: Vec<OpenItem> = previous
+                .iter()
+                .flat_map(|p| p.items.values())
+                .filter(|k| {
+                    k.finding == findings
+                        && !here.contains(k.item.fingerprint.as_str())
+                        && k.item.unseen_by(run)
                 })
-                .collect()
+                .map(|k| OpenItem {
+                    unconfirmed: true,
+                    ..k.item.clone()
+                })
+                .collect();
+            // The previous run's items sit in a map: sorted, so the line is deterministic.
+            carried.sort_by(|a, b| {
+                (&a.provider, a.probe, &a.subject, &a.rule, &a.fingerprint).cmp(&(
+                    &b.provider,
+                    b.probe,
+                    &b.subject,
+                    &b.rule,
+                    &b.fingerprint,
+                ))
+            });
+            out.extend(carried);
+            out
         };
         let mut problems: Vec<ConnectionProblem> = run
             .connections
@@ -157,8 +215,8 @@ impl HistoryEntry {
             },
             new: new_count(run),
             problems,
-            drifts: items(&run.drifts),
-            findings: items(&run.findings),
+            drifts: items(&run.drifts, false),
+            findings: items(&run.findings, true),
         }
     }
 }
@@ -168,8 +226,15 @@ impl HistoryEntry {
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct Previous {
     pub run_id: String,
-    items: HashMap<String, (Severity, FirstSeen)>,
+    items: HashMap<String, Known>,
     problems: BTreeSet<(String, String, crate::model::ConnectionState)>,
+}
+
+/// One open item of the previous run.
+#[derive(Debug, Clone, PartialEq)]
+struct Known {
+    item: OpenItem,
+    finding: bool,
 }
 
 impl Previous {
@@ -180,8 +245,15 @@ impl Previous {
             items: e
                 .drifts
                 .iter()
-                .chain(&e.findings)
-                .map(|i| (i.fingerprint.clone(), (i.severity, i.first_seen.clone())))
+                .map(|i| (i, false))
+                .chain(e.findings.iter().map(|i| (i, true)))
+                .map(|(i, finding)| {
+                    let known = Known {
+                        item: i.clone(),
+                        finding,
+                    };
+                    (i.fingerprint.clone(), known)
+                })
                 .collect(),
             problems: e
                 .problems
@@ -199,10 +271,14 @@ impl Previous {
             items: run
                 .drifts
                 .iter()
-                .chain(&run.findings)
-                .map(|d| {
-                    let first = d.first_seen.clone().unwrap_or_else(|| here(run));
-                    (fingerprint_of(d), (d.severity, first))
+                .map(|d| (d, false))
+                .chain(run.findings.iter().map(|d| (d, true)))
+                .map(|(d, finding)| {
+                    let known = Known {
+                        item: OpenItem::of(d, run),
+                        finding,
+                    };
+                    (fingerprint_of(d), known)
                 })
                 .collect(),
             problems: run
@@ -249,7 +325,7 @@ pub fn carry_first_seen(run: &mut Run, previous: Option<&Previous>) {
     for d in run.drifts.iter_mut().chain(run.findings.iter_mut()) {
         let carried = previous
             .and_then(|p| p.items.get(&fingerprint_of(d)))
-            .map(|(_, f)| f.clone());
+            .map(|k| k.item.first_seen.clone());
         d.first_seen = Some(carried.unwrap_or_else(|| now.clone()));
     }
 }
@@ -283,7 +359,7 @@ impl Changes {
                 c.new.insert(fp);
             } else if previous
                 .and_then(|p| p.items.get(&fp))
-                .is_some_and(|(s, _)| *s < d.severity)
+                .is_some_and(|k| k.item.severity < d.severity)
             {
                 c.worse.insert(fp);
             }
@@ -339,7 +415,9 @@ pub fn read_history(path: &Path) -> Result<HistoryRead, HistoryError> {
     let start = len.saturating_sub(READ_LIMIT);
     file.seek(SeekFrom::Start(start)).map_err(read_err)?;
     let mut bytes = Vec::new();
-    file.take(READ_LIMIT).read_to_end(&mut bytes).map_err(read_err)?;
+    file.take(READ_LIMIT)
+        .read_to_end(&mut bytes)
+        .map_err(read_err)?;
     // Started mid-file: the first (partial) line is older than what we keep anyway.
     let body: &[u8] = if start > 0 {
         match bytes.iter().position(|b| *b == b'\n') {

@@ -63,16 +63,16 @@ async fn history_three_nights_new_then_known_webhook_silent_then_only_the_new_dr
     assert_eq!(new_in(&n1), fingerprints(n1.drifts.iter()));
     for d in n1.drifts.iter().chain(&n1.findings) {
         let f = d.first_seen.as_ref().unwrap();
-        assert_eq!((f.run_id.as_str(), f.at), (n1.run_id.as_str(), n1.started_at));
+        assert_eq!(
+            (f.run_id.as_str(), f.at),
+            (n1.run_id.as_str(), n1.started_at)
+        );
     }
     assert_eq!(hook.received().len(), 1, "{stderr}");
     let header = hook.received()[0]["blocks"][0]["text"]["text"].clone();
     assert_eq!(
         header,
-        format!(
-            "driftwatch: {0} new drifts · {0} open",
-            n1.drifts.len()
-        )
+        format!("driftwatch: {0} new drifts · {0} open", n1.drifts.len())
     );
     let stdout = String::from_utf8_lossy(&out.stdout);
     assert!(
@@ -88,20 +88,28 @@ async fn history_three_nights_new_then_known_webhook_silent_then_only_the_new_dr
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert_eq!(out.status.code(), Some(1), "{stderr}");
     assert_ne!(n2.run_id, n1.run_id);
-    assert_eq!(fingerprints(n2.drifts.iter()), fingerprints(n1.drifts.iter()));
+    assert_eq!(
+        fingerprints(n2.drifts.iter()),
+        fingerprints(n1.drifts.iter())
+    );
     assert_eq!(new_in(&n2), BTreeSet::new());
     for d in n2.drifts.iter().chain(&n2.findings) {
         let f = d.first_seen.as_ref().unwrap();
-        assert_eq!((f.run_id.as_str(), f.at), (n1.run_id.as_str(), n1.started_at));
+        assert_eq!(
+            (f.run_id.as_str(), f.at),
+            (n1.run_id.as_str(), n1.started_at)
+        );
     }
-    assert_eq!(hook.received().len(), 1, "webhook re-posted known drift: {stderr}");
-    assert!(!stderr.contains("webhook"), "{stderr}");
-    assert!(
-        String::from_utf8_lossy(&out.stdout).contains(&format!(
-            "\n0 new since the previous run · {} known\n",
-            n2.drifts.len()
-        ))
+    assert_eq!(
+        hook.received().len(),
+        1,
+        "webhook re-posted known drift: {stderr}"
     );
+    assert!(!stderr.contains("webhook"), "{stderr}");
+    assert!(String::from_utf8_lossy(&out.stdout).contains(&format!(
+        "\n0 new since the previous run · {} known\n",
+        n2.drifts.len()
+    )));
 
     // Night 3: invoices also announce their deprecation: only those drifts are new.
     w.sim.set_switches(Switches {
@@ -133,7 +141,11 @@ async fn history_three_nights_new_then_known_webhook_silent_then_only_the_new_dr
         )
     );
     let lines = p["blocks"][2]["text"]["text"].as_str().unwrap();
-    assert_eq!(lines.matches("🆕 new").count(), added.len().min(10), "{lines}");
+    assert_eq!(
+        lines.matches("🆕 new").count(),
+        added.len().min(10),
+        "{lines}"
+    );
     assert!(lines.starts_with("• 🆕 new "), "{lines}");
 
     // The history: three dated runs, newest last, with their new counts.
@@ -154,7 +166,10 @@ async fn history_three_nights_new_then_known_webhook_silent_then_only_the_new_dr
     let text = std::fs::read_to_string(w.reports().join("history.jsonl")).unwrap();
     assert_eq!(text.lines().count(), 3);
     for d in &n3.drifts {
-        assert!(!text.contains(&d.message), "a drift message reached the history");
+        assert!(
+            !text.contains(&d.message),
+            "a drift message reached the history"
+        );
     }
     assert!(!crate::support::contains_secret(&text));
 
@@ -209,15 +224,28 @@ async fn history_shards_add_no_line_and_their_merge_exactly_one() {
             ],
         )
         .await;
-        assert_eq!(out.status.code(), Some(0), "{}", String::from_utf8_lossy(&out.stderr));
+        assert_eq!(
+            out.status.code(),
+            Some(0),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
         files.push(json);
     }
-    assert!(!w.reports().join("history.jsonl").exists(), "a shard wrote history");
+    assert!(
+        !w.reports().join("history.jsonl").exists(),
+        "a shard wrote history"
+    );
     let mut args = vec!["merge"];
     args.extend(files.iter().map(String::as_str));
     args.extend(["--update", "no"]);
     let out = bin(&w, &args).await;
-    assert_eq!(out.status.code(), Some(1), "{}", String::from_utf8_lossy(&out.stderr));
+    assert_eq!(
+        out.status.code(),
+        Some(1),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let merged = driftwatch::report::read_run(&w.reports().join("latest/run.json")).unwrap();
     let h = history(&w);
     assert_eq!(h.len(), 1);
