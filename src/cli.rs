@@ -310,14 +310,10 @@ pub struct MergeArgs {
 pub struct IdentityArgs {
     /// History file: one line per run, read for each drift's first sighting and appended
     /// to [default: reports/history.jsonl].
-    #[arg(
-        long,
-        value_name = "PATH",
-        env = "DRIFTWATCH_HISTORY",
-        conflicts_with = "no_history"
-    )]
+    #[arg(long, value_name = "PATH", env = "DRIFTWATCH_HISTORY")]
     pub history: Option<PathBuf>,
-    /// Neither read nor append the history file.
+    /// Neither read nor append the history file (wins over `--history` and
+    /// `DRIFTWATCH_HISTORY`).
     #[arg(long)]
     pub no_history: bool,
     /// A previous run's `run.json`: carry first sightings from it instead of the history.

@@ -260,3 +260,26 @@ async fn history_shards_add_no_line_and_their_merge_exactly_one() {
     assert_eq!(new_in(&again), BTreeSet::new());
     assert_eq!(history(&w).len(), 2);
 }
+
+/// `--no-history` is typed over a `DRIFTWATCH_HISTORY` the CI environment sets: it wins,
+/// it is not a clap conflict.
+#[test]
+fn history_no_history_flag_wins_over_the_environment() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut c = crate::support::driftwatch();
+    c.current_dir(dir.path())
+        .env("DRIFTWATCH_HISTORY", "ci/history.jsonl")
+        .args(["config", "--command", "merge", "--no-history"]);
+    let out = crate::support::output_blocking(c);
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(
+        stdout.contains("history            = false                        # flag --no-history\n"),
+        "{stdout}"
+    );
+}
