@@ -230,9 +230,13 @@ pub struct RunArgs {
         hide_env_values = true
     )]
     pub webhook: Option<String>,
-    /// Notify when drift at or above this severity exists [default: breaking].
+    /// When to notify: new (only when a drift is new or worse, or a connection problem is
+    /// new, since the previous run), or every run with drift at or above breaking, warning
+    /// or any severity [default: new].
     #[arg(long, value_enum, env = "DRIFTWATCH_WEBHOOK_ON")]
     pub webhook_on: Option<WebhookOn>,
+    #[command(flatten)]
+    pub identity: IdentityArgs,
     /// Probe only shard `i` of `n` (1-based, e.g. `2/8`): writes evidence, compares nothing;
     /// `driftwatch merge` gives the verdict.
     #[arg(long, value_name = "I/N", value_parser = parse_shard)]
@@ -295,7 +299,30 @@ pub struct MergeArgs {
     #[arg(long, value_enum, env = "DRIFTWATCH_EVIDENCE")]
     pub evidence: Option<crate::run::EvidenceMode>,
     #[command(flatten)]
+    pub identity: IdentityArgs,
+    #[command(flatten)]
     pub output: OutputArgs,
+}
+
+/// Drift identity across runs (`run` and `merge`): where the history is, what came before,
+/// and where the HTML report will be published.
+#[derive(Debug, Clone, Default, Args)]
+pub struct IdentityArgs {
+    /// History file: one line per run, read for each drift's first sighting and appended
+    /// to [default: reports/history.jsonl].
+    #[arg(long, value_name = "PATH", env = "DRIFTWATCH_HISTORY")]
+    pub history: Option<PathBuf>,
+    /// Neither read nor append the history file (wins over `--history` and
+    /// `DRIFTWATCH_HISTORY`).
+    #[arg(long)]
+    pub no_history: bool,
+    /// A previous run's `run.json`: carry first sightings from it instead of the history.
+    #[arg(long, value_name = "RUN.JSON")]
+    pub previous: Option<PathBuf>,
+    /// Link to the published HTML report (`{run_id}` is replaced), shown in the Markdown
+    /// summary and the webhook message.
+    #[arg(long, value_name = "URL", env = "DRIFTWATCH_REPORT_URL")]
+    pub report_url: Option<String>,
 }
 
 /// Which reports to produce and where (`--format`/`--output` pairs).

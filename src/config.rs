@@ -54,6 +54,16 @@ pub struct ConfigFile {
     /// Refused: only the command line may weaken transport security.
     pub allow_insecure_http: Option<toml::Spanned<bool>>,
     pub webhook: Option<WebhookFile>,
+    /// `history = "path"`, or `history = false` to keep none.
+    pub history: Option<HistoryFile>,
+}
+
+/// `history` of `driftwatch.toml`: a path, or `false` (no history) / `true` (the default path).
+#[derive(Debug, Clone, Deserialize)]
+#[serde(untagged)]
+pub enum HistoryFile {
+    Enabled(bool),
+    Path(PathBuf),
 }
 
 /// `[webhook]` of `driftwatch.toml`.
@@ -80,6 +90,7 @@ const KEYS: &[&str] = &[
     "output",
     "allow_insecure_http",
     "webhook",
+    "history",
     "url",
     "on",
     "report_url",
@@ -133,6 +144,12 @@ pub struct Flags {
     pub outputs: Vec<PathBuf>,
     pub webhook: Option<String>,
     pub webhook_on: Option<WebhookOn>,
+    /// `--history PATH`.
+    pub history: Option<PathBuf>,
+    /// `--no-history`.
+    pub no_history: bool,
+    /// `--report-url URL`.
+    pub report_url: Option<String>,
 }
 
 /// The effective settings of a run.
@@ -159,7 +176,10 @@ pub struct Settings {
     /// A secret (Slack URLs are bearer capabilities): print only [`mask_url`].
     pub webhook_url: Setting<Option<String>>,
     pub webhook_on: Setting<WebhookOn>,
+    /// Link to the HTML report (`{run_id}` replaced): the webhook and the Markdown summary.
     pub webhook_report_url: Setting<Option<String>>,
+    /// The history file (`None`: no history); by default `history.jsonl` in `reports`.
+    pub history: Setting<Option<PathBuf>>,
 }
 
 /// The config file to read: `explicit` (`--config`), else `DRIFTWATCH_CONFIG`, else
@@ -444,6 +464,29 @@ pub fn resolve(
     let spanned = |v: &Option<toml::Spanned<String>>| v.as_ref().map(|s| s.get_ref().clone());
     let enum_names = |names: Vec<String>| format!("expected one of {}", names.join(", "));
     let window = "expected e.g. `30s`, `5m`, `12h`, `7d`";
+    let reports = layer(
+        PathBuf::from("reports"),
+        c.reports.clone(),
+        env(ctx, "DRIFTWATCH_REPORTS", path, "a directory")?,
+        flags.reports.clone().map(|v| (v, "--reports")),
+    );
+    let default_history = reports
+        .value
+        .join(crate::run::history::DEFAULT_HISTORY_FILE);
+    let history = layer(
+        Some(default_history.clone()),
+        c.history.as_ref().map(|h| match h {
+            HistoryFile::Enabled(true) => Some(default_history.clone()),
+            HistoryFile::Enabled(false) => None,
+            HistoryFile::Path(p) => Some(p.clone()),
+        }),
+        env(ctx, "DRIFTWATCH_HISTORY", history_env, "a file, or `false`")?,
+        if flags.no_history {
+            Some((None, "--no-history"))
+        } else {
+            flags.history.clone().map(|v| (Some(v), "--history"))
+        },
+    );
     Ok(Settings {
         file: file_path,
         snapshots: layer(
@@ -452,12 +495,7 @@ pub fn resolve(
             env(ctx, "DRIFTWATCH_SNAPSHOTS", path, "a directory")?,
             flags.snapshots.clone().map(|v| (v, "--snapshots")),
         ),
-        reports: layer(
-            PathBuf::from("reports"),
-            c.reports.clone(),
-            env(ctx, "DRIFTWATCH_REPORTS", path, "a directory")?,
-            flags.reports.clone().map(|v| (v, "--reports")),
-        ),
+        reports,
         credentials: layer_opt(
             c.credentials.clone(),
             env(ctx, "DRIFTWATCH_CREDENTIALS", path, "a file")?,
@@ -540,7 +578,7 @@ pub fn resolve(
             flags.webhook.clone().map(|v| (v, "--webhook")),
         ),
         webhook_on: layer(
-            WebhookOn::Breaking,
+            WebhookOn::New,
             w.and_then(|w| spanned(&w.on)).and_then(|s| parse_value(&s)),
             env(
                 ctx,
@@ -550,8 +588,21 @@ pub fn resolve(
             )?,
             flags.webhook_on.map(|v| (v, "--webhook-on")),
         ),
-        webhook_report_url: layer_opt(w.and_then(|w| w.report_url.clone()), None, None),
+        webhook_report_url: layer_opt(
+            w.and_then(|w| w.report_url.clone()),
+            env(ctx, "DRIFTWATCH_REPORT_URL", string, "a URL")?,
+            flags.report_url.clone().map(|v| (v, "--report-url")),
+        ),
+        history,
     })
+}
+
+/// `DRIFTWATCH_HISTORY`: a path, or `false`/`off`/`no` for no history.
+fn history_env(s: &str) -> Option<Option<PathBuf>> {
+    match s {
+        "false" | "off" | "no" | "0" => Some(None),
+        p => Some(Some(PathBuf::from(p))),
+    }
 }
 
 #[path = "config_render.rs"]

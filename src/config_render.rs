@@ -154,6 +154,12 @@ impl Settings {
                 .map_or("(none)".into(), |u| format!("\"{u}\"")),
             s.webhook_report_url.source,
         );
+        line(
+            &mut out,
+            "history",
+            opt_path(&s.history.value, "false"),
+            s.history.source,
+        );
         out
     }
 }

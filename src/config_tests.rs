@@ -31,8 +31,13 @@ fn defaults_apply_without_any_layer() {
     assert_eq!(s.fail_on.value, FailOn::Breaking);
     assert_eq!(s.expiry_window.value, Duration::from_secs(7 * 86_400));
     assert_eq!(s.update.value, Update::Auto);
-    assert_eq!(s.webhook_on.value, WebhookOn::Breaking);
+    assert_eq!(s.webhook_on.value, WebhookOn::New);
     assert_eq!(s.webhook_url.value, None);
+    assert_eq!(
+        s.history.value,
+        Some(PathBuf::from("reports/history.jsonl"))
+    );
+    assert_eq!(s.history.source, Source::Default);
     assert_eq!(s.credentials.value, None);
 }
 
@@ -323,5 +328,66 @@ fn evidence_flows_default_file_env_flag() {
             .unwrap_err()
             .to_string(),
         "invalid DRIFTWATCH_EVIDENCE=`bodies`: expected one of full, shapes, none"
+    );
+}
+
+#[test]
+fn history_follows_reports_and_each_layer_can_move_or_disable_it() {
+    let bare = Context::empty("/w");
+    let p = Path::new("driftwatch.toml");
+    // The default sits in whatever reports directory is in effect.
+    let c = file("reports = \"out\"\n");
+    let s = resolve(&bare, Some((p, &c)), &Flags::default()).unwrap();
+    assert_eq!(
+        (s.history.value.clone(), s.history.source),
+        (Some(PathBuf::from("out/history.jsonl")), Source::Default)
+    );
+    let c = file("history = \"ci/history.jsonl\"\n");
+    let s = resolve(&bare, Some((p, &c)), &Flags::default()).unwrap();
+    assert_eq!(
+        (s.history.value.clone(), s.history.source),
+        (Some(PathBuf::from("ci/history.jsonl")), Source::ConfigFile)
+    );
+    let off = file("history = false\n");
+    let s = resolve(&bare, Some((p, &off)), &Flags::default()).unwrap();
+    assert_eq!(
+        (s.history.value.clone(), s.history.source),
+        (None, Source::ConfigFile)
+    );
+    assert!(
+        s.render().contains("history            = false"),
+        "{}",
+        s.render()
+    );
+    let ctx = bare.clone().with_var("DRIFTWATCH_HISTORY", "env.jsonl");
+    let s = resolve(&ctx, Some((p, &off)), &Flags::default()).unwrap();
+    assert_eq!(
+        (s.history.value.clone(), s.history.source),
+        (
+            Some(PathBuf::from("env.jsonl")),
+            Source::Env("DRIFTWATCH_HISTORY")
+        )
+    );
+    let flags = Flags {
+        no_history: true,
+        ..Flags::default()
+    };
+    let s = resolve(&ctx, Some((p, &c)), &flags).unwrap();
+    assert_eq!(
+        (s.history.value, s.history.source),
+        (None, Source::Flag("--no-history"))
+    );
+    let flags = Flags {
+        history: Some("flag.jsonl".into()),
+        report_url: Some("https://ci.example/{run_id}".into()),
+        ..Flags::default()
+    };
+    let s = resolve(&ctx, Some((p, &off)), &flags).unwrap();
+    assert_eq!(s.history.value, Some(PathBuf::from("flag.jsonl")));
+    assert_eq!(s.webhook_report_url.source, Source::Flag("--report-url"));
+    assert!(
+        err("history = 3\n").contains("driftwatch.toml:1:"),
+        "{}",
+        err("history = 3\n")
     );
 }

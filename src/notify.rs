@@ -8,6 +8,7 @@ use crate::config::mask_url;
 use crate::http::Redactor;
 use crate::http::is_loopback;
 use crate::model::{ConnectionStatus, Drift, Severity};
+use crate::run::history::Changes;
 use crate::run::{Counts, Run, RunSummary};
 use serde_json::{Value, json};
 use std::time::Duration;
@@ -29,6 +30,10 @@ pub struct Webhook {
     pub report_url: Option<String>,
     /// Allow plain http to a non-loopback receiver (`--allow-insecure-http`).
     pub allow_insecure_http: bool,
+    /// `on = "new"`: what changed since the previous run. The message is sent only when
+    /// something is new or worse, and lists those drifts first, marked. `None`: every run
+    /// with drift at or above `on` sends.
+    pub changes: Option<Changes>,
 }
 
 /// A webhook that could not be delivered. Messages name the URL as `scheme://host/…` only.
@@ -48,16 +53,19 @@ pub enum NotifyError {
     },
 }
 
-/// Unsuppressed drifts at or above `on`, most severe first, then in the stable order.
-fn selected(run: &Run, on: Severity) -> Vec<&Drift> {
+/// Unsuppressed drifts at or above `on`: new or worse ones first (with `changes`), then
+/// most severe first, then in the stable order.
+fn selected<'r>(run: &'r Run, on: Severity, changes: Option<&Changes>) -> Vec<&'r Drift> {
     let mut v: Vec<&Drift> = run
         .drifts
         .iter()
         .filter(|d| d.suppressed.is_none() && d.severity >= on)
         .collect();
+    let fresh = |d: &Drift| changes.is_some_and(|c| c.is_new_or_worse(&d.fingerprint));
     v.sort_by(|a, b| {
-        b.severity
-            .cmp(&a.severity)
+        fresh(b)
+            .cmp(&fresh(a))
+            .then(b.severity.cmp(&a.severity))
             .then(a.sort_key().cmp(&b.sort_key()))
     });
     v
@@ -71,9 +79,15 @@ fn connection_items(run: &Run, on: Severity) -> Vec<&ConnectionStatus> {
         .collect()
 }
 
-/// True when the run has unsuppressed drift, or a connection item, at or above `on`.
-pub fn should_send(run: &Run, on: Severity) -> bool {
-    RunSummary::of(run).totals.at_least(on) > 0 || !connection_items(run, on).is_empty()
+/// True when the run has unsuppressed drift, or a connection item, at or above `on`; with
+/// `changes` (`on = "new"`), only when something in it is new or worse.
+pub fn should_send(run: &Run, on: Severity, changes: Option<&Changes>) -> bool {
+    match changes {
+        Some(c) => c.any(),
+        None => {
+            RunSummary::of(run).totals.at_least(on) > 0 || !connection_items(run, on).is_empty()
+        }
+    }
 }
 
 /// One connection item as a line: severity, provider/connection, state, error.
@@ -110,10 +124,16 @@ fn counts(c: &Counts) -> String {
     s
 }
 
-/// One drift as a line: severity, rule, provider/probe, subject, path, connections.
-fn drift_line(d: &Drift) -> String {
+/// One drift as a line: a new/worse mark (with `changes`), severity, rule,
+/// provider/probe, subject, path, connections.
+fn drift_line(d: &Drift, changes: Option<&Changes>) -> String {
+    let mark = match changes {
+        Some(c) if c.new.contains(&d.fingerprint) => "🆕 new ",
+        Some(c) if c.worse.contains(&d.fingerprint) => "⬆️ worse ",
+        _ => "",
+    };
     let mut s = format!(
-        "• *{}* `{}` {}/{} `{}`",
+        "• {mark}*{}* `{}` {}/{} `{}`",
         d.severity, d.rule, d.provider, d.probe, d.subject
     );
     if let Some(p) = &d.path {
@@ -129,19 +149,44 @@ fn drift_line(d: &Drift) -> String {
 /// (header verdict, per-provider counts, the top drifts, run id and report link).
 /// Every string passes through the redactor although none should hold a secret.
 pub fn payload(run: &Run, on: Severity, report_url: Option<&str>) -> Value {
+    payload_with(run, on, report_url, None)
+}
+
+/// [`payload`] for `on = "new"`: the verdict counts what is new or worse, and those
+/// drifts come first, marked.
+pub fn payload_with(
+    run: &Run,
+    on: Severity,
+    report_url: Option<&str>,
+    changes: Option<&Changes>,
+) -> Value {
     let redactor = Redactor::new(&[]).ok();
     let clean = |s: String| match &redactor {
         Some(r) => r.scrub(&s),
         None => s,
     };
-    let all = selected(run, on);
+    let all = selected(run, on, changes);
     let summary = RunSummary::of(run);
     let total = counts(&summary.totals);
     let n = summary.totals.at_least(on);
-    let verdict = format!(
-        "driftwatch: {n} drift{} at or above {on}",
-        if n == 1 { "" } else { "s" }
-    );
+    let verdict = match changes {
+        Some(c) => {
+            let mut v = format!(
+                "driftwatch: {} new drift{}",
+                c.new.len(),
+                if c.new.len() == 1 { "" } else { "s" }
+            );
+            if !c.worse.is_empty() {
+                v.push_str(&format!(" · {} worse", c.worse.len()));
+            }
+            v.push_str(&format!(" · {n} open"));
+            v
+        }
+        None => format!(
+            "driftwatch: {n} drift{} at or above {on}",
+            if n == 1 { "" } else { "s" }
+        ),
+    };
     // Providers with any drift, suppressed or not, sorted by name.
     let fields: Vec<Value> = summary
         .providers
@@ -152,7 +197,11 @@ pub fn payload(run: &Run, on: Severity, report_url: Option<&str>) -> Value {
             json!({"type": "mrkdwn", "text": clean(format!("*{}*\n{}", p.provider, counts(&p.counts)))})
         })
         .collect();
-    let mut lines: Vec<String> = all.iter().take(TOP_N).map(|d| drift_line(d)).collect();
+    let mut lines: Vec<String> = all
+        .iter()
+        .take(TOP_N)
+        .map(|d| drift_line(d, changes))
+        .collect();
     if all.len() > TOP_N {
         lines.push(format!("… and {} more", all.len() - TOP_N));
     }
@@ -208,7 +257,7 @@ pub fn payload(run: &Run, on: Severity, report_url: Option<&str>) -> Value {
 /// Sends the message when the run has drift at or above `hook.on`. Returns whether
 /// it was sent. One retry on a 5xx answer or a connection failure.
 pub async fn notify(run: &Run, hook: &Webhook) -> Result<bool, NotifyError> {
-    if !should_send(run, hook.on) {
+    if !should_send(run, hook.on, hook.changes.as_ref()) {
         return Ok(false);
     }
     let shown = mask_url(&hook.url);
@@ -219,7 +268,12 @@ pub async fn notify(run: &Run, hook: &Webhook) -> Result<bool, NotifyError> {
         "http" => return Err(NotifyError::Insecure(shown)),
         _ => return Err(NotifyError::InvalidUrl(shown)),
     }
-    let body = payload(run, hook.on, hook.report_url.as_deref());
+    let body = payload_with(
+        run,
+        hook.on,
+        hook.report_url.as_deref(),
+        hook.changes.as_ref(),
+    );
     let client = reqwest::Client::builder()
         .timeout(TIMEOUT)
         // A redirect could carry the capability URL's path to another host.

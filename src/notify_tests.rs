@@ -12,7 +12,7 @@ fn fixed_run() -> Run {
 fn unusable_connections_come_first_and_send_the_message() {
     let mut run = fixture::fixed_run();
     run.drifts.clear();
-    assert!(should_send(&run, Severity::Breaking));
+    assert!(should_send(&run, Severity::Breaking, None));
     let p = payload(&run, Severity::Warning, None);
     assert_eq!(
         p["blocks"][0]["text"]["text"],
@@ -26,8 +26,8 @@ fn unusable_connections_come_first_and_send_the_message() {
     );
     // The recovered connection alone is a warning: it sends at warning, not at breaking.
     run.connections.retain(|c| c.usable);
-    assert!(!should_send(&run, Severity::Breaking));
-    assert!(should_send(&run, Severity::Warning));
+    assert!(!should_send(&run, Severity::Breaking, None));
+    assert!(should_send(&run, Severity::Warning, None));
 }
 
 #[test]
@@ -83,20 +83,20 @@ fn payload_never_carries_messages_or_evidence() {
 #[test]
 fn threshold_and_suppression_decide_whether_to_send() {
     let mut run = fixed_run();
-    assert!(should_send(&run, Severity::Breaking));
+    assert!(should_send(&run, Severity::Breaking, None));
     run.drifts
         .iter_mut()
         .filter(|d| d.severity == Severity::Breaking)
         .for_each(|d| d.suppressed = Some("known".into()));
-    assert!(!should_send(&run, Severity::Breaking));
-    assert!(should_send(&run, Severity::Warning));
+    assert!(!should_send(&run, Severity::Breaking, None));
+    assert!(should_send(&run, Severity::Warning, None));
     let p = payload(&run, Severity::Warning, None);
     assert_eq!(
         p["blocks"][0]["text"]["text"],
         "driftwatch: 1 drift at or above warning"
     );
     run.drifts.clear();
-    assert!(!should_send(&run, Severity::Info));
+    assert!(!should_send(&run, Severity::Info, None));
 }
 
 #[test]
@@ -122,6 +122,7 @@ async fn plain_http_to_a_remote_host_is_refused_without_showing_the_path() {
         on: Severity::Info,
         report_url: None,
         allow_insecure_http: false,
+        changes: None,
     };
     let e = notify(&fixed_run(), &hook).await.unwrap_err();
     assert_eq!(
@@ -140,6 +141,7 @@ async fn nothing_is_sent_below_the_threshold() {
         on: Severity::Info,
         report_url: None,
         allow_insecure_http: false,
+        changes: None,
     };
     assert!(!notify(&run, &hook).await.unwrap());
 }
@@ -153,6 +155,7 @@ async fn webhook_plain_http_follows_the_one_loopback_rule() {
         on: Severity::Info,
         report_url: None,
         allow_insecure_http: false,
+        changes: None,
     };
     let run = fixed_run();
     let e = notify(&run, &hook("http://localhost.evil.example/x"))
@@ -164,4 +167,44 @@ async fn webhook_plain_http_follows_the_one_loopback_rule() {
         .await
         .unwrap_err();
     assert!(matches!(e, NotifyError::Send { .. }), "{e}");
+}
+
+/// Issue 18: `on = "new"` posts only when something is new or worse, and lists it first.
+#[test]
+fn webhook_on_new_sends_only_new_or_worse_and_marks_them_first() {
+    use crate::run::history::{Changes, Previous, carry_first_seen};
+    let mut run = fixed_run();
+    for d in run.drifts.iter_mut().chain(run.findings.iter_mut()) {
+        d.fingerprint = crate::rules::fingerprint(d);
+    }
+    let mut night1 = run.clone();
+    night1.run_id = "r1".into();
+    carry_first_seen(&mut night1, None);
+    let prev = Previous::from_run(&night1);
+    // Same drifts and connection problems the next night: silent.
+    let mut night2 = run.clone();
+    night2.run_id = "r2".into();
+    carry_first_seen(&mut night2, Some(&prev));
+    let c = Changes::of(&night2, Some(&prev));
+    assert!(!should_send(&night2, Severity::Info, Some(&c)));
+    // One more drift: sent, and it comes first although it is only info.
+    let mut extra = run.drifts[0].clone();
+    extra.subject = "new-endpoint".into();
+    extra.fingerprint = crate::rules::fingerprint(&extra);
+    night2.drifts.push(extra);
+    carry_first_seen(&mut night2, Some(&prev));
+    let c = Changes::of(&night2, Some(&prev));
+    assert!(should_send(&night2, Severity::Info, Some(&c)));
+    let p = payload_with(&night2, Severity::Info, None, Some(&c));
+    assert_eq!(
+        p["blocks"][0]["text"]["text"],
+        "driftwatch: 1 new drift · 4 open"
+    );
+    let lines = p["blocks"][2]["text"]["text"].as_str().unwrap_or_default();
+    let first = lines.lines().next().unwrap_or_default();
+    assert!(
+        first.starts_with("• 🆕 new *info* ") && first.contains("`new-endpoint`"),
+        "{lines}"
+    );
+    assert_eq!(lines.matches("🆕").count(), 1, "{lines}");
 }

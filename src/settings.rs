@@ -59,20 +59,29 @@ pub enum Format {
     Html,
 }
 
-/// `--webhook-on`: the least severe drift that sends the webhook.
+/// `--webhook-on`: when the webhook is sent. `new` (the default): only when something is new
+/// since the previous run (a new drift, a drift whose severity rose, a new connection problem);
+/// the others: every run with drift (or a connection item) at or above that severity.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 pub enum WebhookOn {
+    New,
     Breaking,
     Warning,
     Any,
 }
 
 impl WebhookOn {
+    /// The least severe drift the message lists.
     pub fn threshold(self) -> Severity {
         match self {
             WebhookOn::Breaking => Severity::Breaking,
             WebhookOn::Warning => Severity::Warning,
-            WebhookOn::Any => Severity::Info,
+            WebhookOn::New | WebhookOn::Any => Severity::Info,
         }
+    }
+
+    /// Whether the message waits for something new or worse.
+    pub fn only_new(self) -> bool {
+        self == WebhookOn::New
     }
 }

@@ -48,6 +48,11 @@ pub(super) fn run_settings(ctx: &Context, args: &RunArgs, t: &Typed) -> Result<S
         outputs: t.list("outputs", args.output.outputs.clone()),
         webhook: t.flag("webhook", args.webhook.clone()),
         webhook_on: t.flag("webhook_on", args.webhook_on),
+        history: t.flag("history", args.identity.history.clone()),
+        no_history: t
+            .flag("no_history", Some(args.identity.no_history))
+            .unwrap_or(false),
+        report_url: t.flag("report_url", args.identity.report_url.clone()),
     };
     settings(ctx, t.flag("config", args.config.clone()), &flags)
 }
@@ -66,6 +71,11 @@ pub(super) fn merge_settings(
         update: t.flag("update", args.update),
         formats: t.list("formats", args.output.formats.clone()),
         outputs: t.list("outputs", args.output.outputs.clone()),
+        history: t.flag("history", args.identity.history.clone()),
+        no_history: t
+            .flag("no_history", Some(args.identity.no_history))
+            .unwrap_or(false),
+        report_url: t.flag("report_url", args.identity.report_url.clone()),
         ..Flags::default()
     };
     settings(ctx, t.flag("config", args.config.clone()), &flags)
@@ -151,6 +161,7 @@ pub fn keys_of(command: SettingsCommand) -> &'static [&'static str] {
             "webhook.url",
             "webhook.on",
             "webhook.report_url",
+            "history",
         ],
         SettingsCommand::Merge => &[
             "snapshots",
@@ -160,6 +171,8 @@ pub fn keys_of(command: SettingsCommand) -> &'static [&'static str] {
             "update",
             "format",
             "output",
+            "webhook.report_url",
+            "history",
         ],
         SettingsCommand::Report => &["fail_on"],
         SettingsCommand::Accept | SettingsCommand::Reject | SettingsCommand::Review => {

@@ -1,7 +1,7 @@
 //! `merge`: folds shard runs into one run, compares it with the baseline and
 //! reports it exactly like `run` (same files, formats and exit codes).
 
-use super::run::{check_pairs, publish, suppressions_path};
+use super::run::{check_pairs, publish_linked, suppressions_path};
 use crate::cli::{MergeArgs, OutputArgs, Typed};
 use crate::context::Context;
 use crate::error::Error;
@@ -20,6 +20,7 @@ pub(super) fn cmd_merge(ctx: &Context, args: MergeArgs, typed: &Typed) -> Result
     if let Some(w) = warning {
         eprintln!("warning: {w}");
     }
+    let previous = super::run::read_previous(ctx, args.identity.previous.as_deref())?;
     let opts = MergeOptions {
         runs: args.runs,
         snapshots: settings.snapshots.value.clone(),
@@ -27,14 +28,16 @@ pub(super) fn cmd_merge(ctx: &Context, args: MergeArgs, typed: &Typed) -> Result
         suppressions: suppressions_path(ctx, settings.suppressions.value.clone()),
         evidence: args.evidence,
     };
-    let run = crate::run::merge(ctx, &opts)?;
+    let mut run = crate::run::merge(ctx, &opts)?;
     super::run::warn_evidence_kept(args.evidence, run.evidence_mode, "the shard runs keep");
-    let code = publish(
+    let previous = super::run::carry_identity(ctx, &mut run, &settings, previous);
+    let code = publish_linked(
         ctx,
         &run,
         &settings.reports.value,
         &output,
         settings.fail_on.value,
+        settings.webhook_report_url.value.as_deref(),
     )?;
     super::baseline::carry_pending(
         ctx,
@@ -43,5 +46,6 @@ pub(super) fn cmd_merge(ctx: &Context, args: MergeArgs, typed: &Typed) -> Result
         &settings.reports.value,
         update,
     )?;
+    super::run::record_history(ctx, &run, &settings, code, previous.as_ref());
     Ok(code)
 }

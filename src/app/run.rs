@@ -30,6 +30,8 @@ pub(super) async fn cmd_run(ctx: &Context, args: RunArgs, typed: &Typed) -> Resu
     if let Some(w) = warning {
         eprintln!("warning: {w}");
     }
+    // A bad --previous fails before any request is sent.
+    let previous = read_previous(ctx, args.identity.previous.as_deref())?;
     let opts = RunOptions {
         suites,
         snapshots: settings.snapshots.value.clone(),
@@ -90,19 +92,27 @@ pub(super) async fn cmd_run(ctx: &Context, args: RunArgs, typed: &Typed) -> Resu
     }
     let mut run = result?;
     crate::run::apply_evidence_mode(&mut run, settings.evidence.value);
-    let code = publish(ctx, &run, &opts.reports, &output, fail_on)?;
+    // A shard compares nothing: no identity to carry, no history line.
+    let previous = match run.shard {
+        Some(_) => None,
+        None => Some(carry_identity(ctx, &mut run, &settings, previous)),
+    };
+    let report_url = settings.webhook_report_url.value.as_deref();
+    let code = publish_linked(ctx, &run, &opts.reports, &output, fail_on, report_url)?;
     super::baseline::carry_pending(ctx, &run, &opts.snapshots, &opts.reports, update)?;
-    if let Some(url) = settings
-        .webhook_url
-        .value
-        .as_ref()
-        .filter(|_| run.shard.is_none())
-    {
+    if let Some(previous) = &previous {
+        record_history(ctx, &run, &settings, code, previous.as_ref());
+    }
+    if let (Some(url), Some(previous)) = (settings.webhook_url.value.as_ref(), &previous) {
+        let on = settings.webhook_on.value;
         let hook = crate::notify::Webhook {
             url: url.clone(),
-            on: settings.webhook_on.value.threshold(),
+            on: on.threshold(),
             report_url: settings.webhook_report_url.value.clone(),
             allow_insecure_http: args.allow_insecure_http,
+            changes: on
+                .only_new()
+                .then(|| crate::run::history::Changes::of(&run, previous.as_ref())),
         };
         // A notification is a courtesy: its failure never changes the run's verdict.
         match crate::notify::notify(&run, &hook).await {
@@ -114,6 +124,65 @@ pub(super) async fn cmd_run(ctx: &Context, args: RunArgs, typed: &Typed) -> Resu
     Ok(code)
 }
 
+/// `--previous RUN.JSON`, read before anything else happens.
+pub(super) fn read_previous(
+    ctx: &Context,
+    path: Option<&Path>,
+) -> Result<Option<crate::run::history::Previous>, Error> {
+    path.map(|p| {
+        crate::run::history::Previous::read_run(&ctx.resolve(p))
+            .map_err(|e| Error::Usage(format!("--previous: {e}")))
+    })
+    .transpose()
+}
+
+/// Sets every drift's and finding's `first_seen` from `previous` (`--previous`), else from
+/// the last line of the history file; returns what came before (for the webhook). An
+/// unreadable history is a warning: the run goes on, every drift counted as new.
+pub(super) fn carry_identity(
+    ctx: &Context,
+    run: &mut crate::run::Run,
+    settings: &crate::config::Settings,
+    previous: Option<crate::run::history::Previous>,
+) -> Option<crate::run::history::Previous> {
+    use crate::run::history::{Previous, read_history};
+    let previous = previous.or_else(|| {
+        let path = ctx.resolve(settings.history.value.as_ref()?);
+        match read_history(&path) {
+            Ok(h) => {
+                for w in &h.warnings {
+                    eprintln!("warning: {w}");
+                }
+                h.entries.last().map(Previous::from_entry)
+            }
+            Err(e) => {
+                eprintln!("warning: {e}; every drift counts as new");
+                None
+            }
+        }
+    });
+    crate::run::history::carry_first_seen(run, previous.as_ref());
+    previous
+}
+
+/// Appends the run's line to the history file (when there is one). A failure is a
+/// warning: it never changes the run's verdict.
+pub(super) fn record_history(
+    ctx: &Context,
+    run: &crate::run::Run,
+    settings: &crate::config::Settings,
+    code: i32,
+    previous: Option<&crate::run::history::Previous>,
+) {
+    let Some(path) = settings.history.value.as_ref() else {
+        return;
+    };
+    let entry = crate::run::history::HistoryEntry::of(run, code, previous);
+    if let Err(e) = crate::run::history::append(&ctx.resolve(path), &entry) {
+        eprintln!("warning: {e}");
+    }
+}
+
 /// Writes `reports/<run-id>/run.json`, emits every requested format and returns
 /// the exit code (shared by `run` and `merge`). A shard run's terminal output
 /// only says what it gathered: the verdict belongs to `merge`.
@@ -123,6 +192,19 @@ pub(crate) fn publish(
     reports: &Path,
     output: &OutputArgs,
     fail_on: FailOn,
+) -> Result<i32, Error> {
+    publish_linked(ctx, run, reports, output, fail_on, None)
+}
+
+/// [`publish`] with `report_url`, the link from the Markdown summary to the published
+/// HTML report (`--report-url`).
+pub(crate) fn publish_linked(
+    ctx: &Context,
+    run: &crate::run::Run,
+    reports: &Path,
+    output: &OutputArgs,
+    fail_on: FailOn,
+    report_url: Option<&str>,
 ) -> Result<i32, Error> {
     let dir = reports.join(&run.run_id);
     let shown = dir.join("run.json");
@@ -155,14 +237,16 @@ pub(crate) fn publish(
         let files: Vec<_> = targets
             .iter()
             .filter(|t| !printed_here(t))
-            .map(|t| sc.spawn(|| write_target(ctx, run, &summary, t, fail_on, Some(&shown))))
+            .map(|t| {
+                sc.spawn(|| write_target(ctx, run, &summary, t, fail_on, Some(&shown), report_url))
+            })
             .collect();
         let printed: Vec<Result<String, Error>> = targets
             .iter()
             .filter(|t| printed_here(t))
             .map(|t| match (run.shard, t.format) {
                 (Some(shard), Format::Terminal) => Ok(shard_summary(run, shard, &shown)),
-                _ => render(ctx, run, &summary, t, fail_on, Some(&shown)),
+                _ => render(ctx, run, &summary, t, fail_on, Some(&shown), report_url),
             })
             .collect();
         let joined = |r: std::thread::Result<Result<(), Error>>| {
@@ -237,9 +321,9 @@ fn shard_summary(run: &crate::run::Run, shard: crate::run::Shard, shown: &Path) 
 /// `driftwatch report run.json --format …`: re-renders a finished run.
 pub(super) fn cmd_report(ctx: &Context, args: ReportArgs, typed: &Typed) -> Result<i32, Error> {
     check_pairs(&args.output)?;
-    let fail_on = super::config::report_settings(ctx, &args, typed)?
-        .fail_on
-        .value;
+    let settings = super::config::report_settings(ctx, &args, typed)?;
+    let fail_on = settings.fail_on.value;
+    let report_url = settings.webhook_report_url.value.as_deref();
     let mut run = crate::report::read_run(&ctx.resolve(&args.run)).map_err(Error::RunFile)?;
     if let Some(mode) = args.evidence {
         let kept = crate::run::apply_evidence_mode(&mut run, mode);
@@ -247,7 +331,15 @@ pub(super) fn cmd_report(ctx: &Context, args: ReportArgs, typed: &Typed) -> Resu
     }
     let summary = RunSummary::of(&run);
     for t in targets(&args.output, None)? {
-        emit(ctx, &run, &summary, &t, fail_on, Some(&args.run))?;
+        emit(
+            ctx,
+            &run,
+            &summary,
+            &t,
+            fail_on,
+            Some(&args.run),
+            report_url,
+        )?;
     }
     Ok(exit::OK)
 }
@@ -322,11 +414,14 @@ fn emit(
     t: &Target,
     fail_on: FailOn,
     run_json: Option<&Path>,
+    report_url: Option<&str>,
 ) -> Result<(), Error> {
     match &t.path {
-        None => print_out(&render(ctx, run, summary, t, fail_on, run_json)?),
+        None => print_out(&render(
+            ctx, run, summary, t, fail_on, run_json, report_url,
+        )?),
         Some(p) => {
-            write_target(ctx, run, summary, t, fail_on, run_json)?;
+            write_target(ctx, run, summary, t, fail_on, run_json, report_url)?;
             eprintln!("{}: {}", format_name(t.format), p.display());
         }
     }
@@ -341,6 +436,7 @@ fn render(
     t: &Target,
     fail_on: FailOn,
     run_json: Option<&Path>,
+    report_url: Option<&str>,
 ) -> Result<String, Error> {
     use crate::report::{html, junit, markdown, terminal};
     let shown = run_json.map(|p| p.display().to_string());
@@ -355,7 +451,7 @@ fn render(
             text
         }
         Format::Junit => junit::render(run, summary, fail_on),
-        Format::Markdown => markdown::render(run, summary),
+        Format::Markdown => markdown::render_linked(run, summary, report_url),
         Format::Html => {
             let history = run_json
                 .map(|p| html_history(&ctx.resolve(p), run))
@@ -380,11 +476,12 @@ fn write_target(
     t: &Target,
     fail_on: FailOn,
     run_json: Option<&Path>,
+    report_url: Option<&str>,
 ) -> Result<(), Error> {
     let Some(p) = &t.path else {
         return Ok(());
     };
-    let text = render(ctx, run, summary, t, fail_on, run_json)?;
+    let text = render(ctx, run, summary, t, fail_on, run_json, report_url)?;
     let full = ctx.resolve(p);
     if let Some(parent) = full.parent() {
         std::fs::create_dir_all(parent).map_err(|source| Error::Io {

@@ -112,6 +112,14 @@ pub fn render(run: &Run, counts: &RunSummary, fail_on: FailOn) -> String {
         ] {
             suite.add_property((name, n.to_string().as_str()));
         }
+        // Only for a run that knows its drifts' history (`run` and `merge` set `first_seen`).
+        let provider_drifts = || run.drifts.iter().filter(|d| d.provider == summary.provider);
+        if provider_drifts().any(|d| d.first_seen.is_some()) {
+            let new = provider_drifts()
+                .filter(|d| d.suppressed.is_none() && d.is_new_in(&run.run_id))
+                .count();
+            suite.add_property(("drifts.new", new.to_string().as_str()));
+        }
         // Connection states first: an unusable connection is one failing case, never drift.
         for c in run
             .connections
@@ -137,7 +145,7 @@ pub fn render(run: &Run, counts: &RunSummary, fail_on: FailOn) -> String {
             suite.add_test_case(case);
         }
         for (key, drifts) in &v.cases {
-            suite.add_test_case(drift_case(v.provider, key, drifts, fail_on));
+            suite.add_test_case(drift_case(run, v.provider, key, drifts, fail_on));
         }
         for e in &v.errors {
             suite.add_test_case(error_case(e));
@@ -156,7 +164,13 @@ pub fn render(run: &Run, counts: &RunSummary, fail_on: FailOn) -> String {
     }
 }
 
-fn drift_case(provider: &str, key: &CaseKey, drifts: &[&Drift], fail_on: FailOn) -> TestCase {
+fn drift_case(
+    run: &Run,
+    provider: &str,
+    key: &CaseKey,
+    drifts: &[&Drift],
+    fail_on: FailOn,
+) -> TestCase {
     let failing: Vec<&&Drift> = drifts
         .iter()
         .filter(|d| RunSummary::fails(d, fail_on))
@@ -174,16 +188,43 @@ fn drift_case(provider: &str, key: &CaseKey, drifts: &[&Drift], fail_on: FailOn)
             }
             s.set_message(message);
             s.set_type(first.severity.as_str());
-            s.set_description(drifts.iter().map(|d| describe(d)).collect::<String>());
+            s.set_description(drifts.iter().map(|d| describe(run, d)).collect::<String>());
             s
         }
     };
     let mut case = TestCase::new(key.name(), status);
     case.set_classname(provider);
     if failing.is_empty() && !drifts.is_empty() {
-        case.set_system_out(drifts.iter().map(|d| describe(d)).collect::<String>());
+        case.set_system_out(drifts.iter().map(|d| describe(run, d)).collect::<String>());
+    }
+    // Identity across runs: `new` (any drift of the case first reported by this run) and
+    // one `first_seen` per drift: `<time> <run id> <rule>[ <path>]`.
+    if drifts.iter().any(|d| d.first_seen.is_some()) {
+        let new = drifts.iter().any(|d| is_new(run, d));
+        case.add_property(("new", if new { "true" } else { "false" }));
+        for d in drifts {
+            if let Some(f) = &d.first_seen {
+                let mut v = format!(
+                    "{} {} {}",
+                    f.at.to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
+                    f.run_id,
+                    d.rule
+                );
+                if let Some(p) = &d.path {
+                    let _ = write!(v, " {p}");
+                }
+                case.add_property(("first_seen", v.as_str()));
+            }
+        }
     }
     case
+}
+
+/// First reported by this run, as its history says.
+fn is_new(run: &Run, d: &Drift) -> bool {
+    d.first_seen
+        .as_ref()
+        .is_some_and(|f| f.run_id == run.run_id)
 }
 
 /// `connection <id>`: a failure when the connection is unusable, else a success (with the
@@ -231,9 +272,13 @@ fn error_case(e: &RunError) -> TestCase {
     case
 }
 
-/// One drift as plain text: headline, message, evidence.
-fn describe(d: &Drift) -> String {
+/// One drift as plain text: headline (`new` when first reported by this run), message,
+/// evidence.
+fn describe(run: &Run, d: &Drift) -> String {
     let mut s = format!("{} {}", d.severity, d.rule);
+    if is_new(run, d) {
+        s.insert_str(0, "new ");
+    }
     if let Some(p) = &d.path {
         let _ = write!(s, " {p}");
     }
@@ -256,6 +301,53 @@ mod tests {
 
     fn j(run: &Run, fail_on: FailOn) -> String {
         render(run, &RunSummary::of(run), fail_on)
+    }
+
+    /// Issue 18: each drift case says whether it is new and since when each drift is open.
+    #[test]
+    fn junit_carries_first_seen_and_new_properties() {
+        let mut run = fixed_run();
+        let earlier = crate::model::FirstSeen {
+            run_id: "20261120T210000Z-0001".into(),
+            at: run.started_at - chrono::Duration::days(7),
+        };
+        for d in run.drifts.iter_mut() {
+            d.first_seen = Some(if d.severity == Severity::Breaking {
+                earlier.clone()
+            } else {
+                crate::model::FirstSeen {
+                    run_id: run.run_id.clone(),
+                    at: run.started_at,
+                }
+            });
+        }
+        let xml = j(&run, FailOn::Breaking);
+        assert!(
+            xml.contains(r#"<property name="drifts.new" value="2"/>"#),
+            "{xml}"
+        );
+        assert_eq!(
+            xml.matches(r#"<property name="new" value="true"/>"#)
+                .count(),
+            2,
+            "{xml}"
+        );
+        assert_eq!(
+            xml.matches(r#"<property name="new" value="false"/>"#)
+                .count(),
+            1,
+            "{xml}"
+        );
+        assert!(xml.contains(
+            r#"<property name="first_seen" value="2026-11-20T21:00:00Z 20261120T210000Z-0001 schema.type-changed $.data[].amount_cents"/>"#
+        ), "{xml}");
+        assert!(xml.contains("new warning schema.status-changed"), "{xml}");
+        // A run without history (an old run.json) carries none of them.
+        let plain = j(&fixed_run(), FailOn::Breaking);
+        assert!(
+            !plain.contains("first_seen") && !plain.contains(r#"name="new""#),
+            "{plain}"
+        );
     }
 
     #[test]

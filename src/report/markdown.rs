@@ -2,9 +2,8 @@
 //! comment. Sized to fit a PR comment; never probes, never diffs.
 
 use super::html::caps::pick;
-use crate::model::{Drift, RunError, Severity};
+use crate::model::{Drift, Severity};
 use crate::run::{Run, RunSummary, Verdict};
-use std::collections::HashMap;
 use std::fmt::Write;
 
 /// Budget for the whole document: PR comments stop at 65,536 characters.
@@ -59,6 +58,16 @@ fn short(s: &str) -> String {
 }
 
 fn render_within(run: &Run, summary: &RunSummary, limit: usize) -> String {
+    render_full(run, summary, limit, None)
+}
+
+/// [`render`] with a link to the published HTML report (`--report-url`; `{run_id}` is
+/// replaced by the run id).
+pub fn render_linked(run: &Run, summary: &RunSummary, report_url: Option<&str>) -> String {
+    render_full(run, summary, LIMIT, report_url)
+}
+
+fn render_full(run: &Run, summary: &RunSummary, limit: usize, report_url: Option<&str>) -> String {
     let t = &summary.totals;
     let icon = match summary.verdict {
         Verdict::Breaking => "❌",
@@ -81,6 +90,23 @@ fn render_within(run: &Run, summary: &RunSummary, limit: usize) -> String {
         t.info,
         plural(t.errors, "error")
     );
+    let (new, known): (Vec<&Drift>, Vec<&Drift>) = run
+        .drifts
+        .iter()
+        .partition(|d| d.suppressed.is_none() && d.is_new_in(&run.run_id));
+    let _ = write!(
+        out,
+        "**{} new** since the previous run · {} known · {} · {}",
+        new.len(),
+        known.len(),
+        plural(t.failing, "failing connection"),
+        plural(t.errors, "run error")
+    );
+    if let Some(url) = report_url {
+        let url = url.replace("{run_id}", &run.run_id);
+        let _ = write!(out, " · [HTML report]({})", link_target(&url));
+    }
+    out.push_str("\n\n");
     let _ = writeln!(
         out,
         "Run `{}` · started {} · {:.1}s\n",
@@ -88,7 +114,33 @@ fn render_within(run: &Run, summary: &RunSummary, limit: usize) -> String {
         run.started_at.format("%Y-%m-%d %H:%M:%S UTC"),
         run.duration_ms as f64 / 1000.0
     );
-    // Connection states first: an unusable connection is reported here, never as drift.
+    let mut budget = Budget {
+        limit,
+        omitted_drifts: 0,
+        omitted_other: 0,
+        full: false,
+    };
+    // Run errors and credential problems first: neither is the provider's API changing.
+    if !run.errors.is_empty() {
+        budget.push(
+            &mut out,
+            "## Run errors\n\n| provider | class | connection | subject | message |\n|---|---|---|---|---|\n",
+            false,
+        );
+        for e in &run.errors {
+            let row = format!(
+                "| {} | {} | {} | {} | {} |\n",
+                cell(&e.provider),
+                cell(&e.class),
+                cell(e.connection.as_deref().unwrap_or("all")),
+                cell(e.subject.as_deref().unwrap_or("-")),
+                text(&short(&e.message))
+            );
+            budget.push(&mut out, &row, false);
+        }
+        budget.push(&mut out, "\n", false);
+    }
+    // Connection states: an unusable connection is reported here, never as drift.
     if !run.connections.is_empty() {
         out.push_str("## Connections\n\n| provider | connection | state | usable | message |\n|---|---|---|---|---|\n");
         let shown = pick(run.connections.len(), CONNECTION_ROWS, |i| {
@@ -109,7 +161,7 @@ fn render_within(run: &Run, summary: &RunSummary, limit: usize) -> String {
                 },
                 cell(c.state.as_str()),
                 if c.usable { "yes" } else { "no: not compared" },
-                cell(&short(c.message.as_deref().unwrap_or("-")))
+                text(&short(c.message.as_deref().unwrap_or("-")))
             );
         }
         if more > 0 {
@@ -148,69 +200,54 @@ fn render_within(run: &Run, summary: &RunSummary, limit: usize) -> String {
     if more > 0 {
         let _ = writeln!(out, "| {more} more providers in run.json | | | | | |");
     }
-    // Each provider's rows below, found in one pass.
-    let mut drifts_of: HashMap<&str, Vec<&Drift>> = HashMap::new();
-    for d in &run.drifts {
-        drifts_of.entry(&d.provider).or_default().push(d);
-    }
-    let mut findings_of: HashMap<&str, Vec<&Drift>> = HashMap::new();
-    for d in &run.findings {
-        findings_of.entry(&d.provider).or_default().push(d);
-    }
-    let mut errors_of: HashMap<&str, Vec<&RunError>> = HashMap::new();
-    for e in &run.errors {
-        errors_of.entry(&e.provider).or_default().push(e);
-    }
-    let mut budget = Budget {
-        limit,
-        omitted_drifts: 0,
-        omitted_other: 0,
-        full: false,
+    // New drifts, most severe first; then known ones, collapsed.
+    let by_severity = |v: &mut Vec<&Drift>| {
+        v.sort_by(|a, b| {
+            b.severity
+                .cmp(&a.severity)
+                .then(a.sort_key().cmp(&b.sort_key()))
+        })
     };
-    for s in &run.suites {
-        let p = &s.provider;
-        let drifts = drifts_of.remove(p.as_str()).unwrap_or_default();
-        let findings = findings_of.remove(p.as_str()).unwrap_or_default();
-        let errors = errors_of.remove(p.as_str()).unwrap_or_default();
-        if drifts.is_empty() && findings.is_empty() && errors.is_empty() {
-            continue;
+    let (mut new, mut known) = (new, known);
+    by_severity(&mut new);
+    by_severity(&mut known);
+    if !new.is_empty() {
+        budget.push(
+            &mut out,
+            &format!(
+                "\n## New since the previous run ({})\n\n{}",
+                new.len(),
+                drift_header(false)
+            ),
+            false,
+        );
+        for d in &new {
+            budget.push(&mut out, &drift_row(d, None), true);
         }
-        budget.push(&mut out, &format!("\n## {}\n", cell(p)), false);
-        if !drifts.is_empty() {
-            budget.push(&mut out, &format!("\n{}", drift_header()), false);
-            for d in &drifts {
-                budget.push(&mut out, &drift_row(d), true);
-            }
+    }
+    if !known.is_empty() {
+        let head = format!(
+            "\n<details><summary>{} (still open; not accepted)</summary>\n\n{}",
+            plural(known.len(), "known drift"),
+            drift_header(true)
+        );
+        budget.push(&mut out, &head, false);
+        for d in &known {
+            budget.push(&mut out, &drift_row(d, Some(run)), true);
         }
-        if !findings.is_empty() {
-            let head = format!(
-                "\n<details><summary>{} (re-checked every run; not drift)</summary>\n\n{}",
-                plural(findings.len(), "finding"),
-                drift_header()
-            );
-            budget.push(&mut out, &head, false);
-            for d in &findings {
-                budget.push(&mut out, &drift_row(d), false);
-            }
-            budget.push(&mut out, "\n</details>\n", false);
+        budget.push(&mut out, "\n</details>\n", false);
+    }
+    if !run.findings.is_empty() {
+        let head = format!(
+            "\n<details><summary>{} (re-checked every run; not drift)</summary>\n\n{}",
+            plural(run.findings.len(), "finding"),
+            drift_header(true)
+        );
+        budget.push(&mut out, &head, false);
+        for d in &run.findings {
+            budget.push(&mut out, &drift_row(d, Some(run)), false);
         }
-        if !errors.is_empty() {
-            budget.push(
-                &mut out,
-                "\n**Errors**\n\n| class | connection | subject | message |\n|---|---|---|---|\n",
-                false,
-            );
-            for e in &errors {
-                let row = format!(
-                    "| {} | {} | {} | {} |\n",
-                    cell(&e.class),
-                    cell(e.connection.as_deref().unwrap_or("all")),
-                    cell(e.subject.as_deref().unwrap_or("-")),
-                    cell(&e.message)
-                );
-                budget.push(&mut out, &row, false);
-            }
-        }
+        budget.push(&mut out, "\n</details>\n", false);
     }
     if budget.full {
         if budget.omitted_drifts > 0 {
@@ -230,11 +267,16 @@ fn render_within(run: &Run, summary: &RunSummary, limit: usize) -> String {
     out
 }
 
-fn drift_header() -> &'static str {
-    "| severity | rule | subject | path | connections | message |\n|---|---|---|---|---|---|\n"
+fn drift_header(since: bool) -> &'static str {
+    if since {
+        "| severity | provider | rule | subject | path | connections | what changed | since |\n|---|---|---|---|---|---|---|---|\n"
+    } else {
+        "| severity | provider | rule | subject | path | connections | what changed |\n|---|---|---|---|---|---|---|\n"
+    }
 }
 
-fn drift_row(d: &Drift) -> String {
+/// One drift as a table row; with `run`, a last column says since when it is open.
+fn drift_row(d: &Drift, run: Option<&Run>) -> String {
     let connections = if d.connections.is_empty() {
         "all".to_string()
     } else {
@@ -244,15 +286,27 @@ fn drift_row(d: &Drift) -> String {
         Some(_) => format!("{} (suppressed)", d.severity),
         None => d.severity.to_string(),
     };
-    format!(
-        "| {} | {} | {} | {} | {} | {} |\n",
+    let mut row = format!(
+        "| {} | {} | {} | {} {} | {} | {} | {} |",
         severity,
-        cell(d.rule.as_str()),
-        cell(&format!("{} {}", d.probe, d.subject)),
-        cell(d.path.as_deref().unwrap_or("-")),
+        cell(&d.provider),
+        code(d.rule.as_str()),
+        d.probe,
+        code(&d.subject),
+        d.path.as_deref().map_or("-".to_string(), code),
         cell(&connections),
-        cell(&d.message)
-    )
+        text(&d.message)
+    );
+    if let Some(run) = run {
+        let since = match &d.first_seen {
+            Some(f) if f.run_id == run.run_id => "new".to_string(),
+            Some(f) => format!("{} ({})", f.at.format("%Y-%m-%d"), code(&f.run_id)),
+            None => "-".to_string(),
+        };
+        let _ = write!(row, " {since} |");
+    }
+    row.push('\n');
+    row
 }
 
 /// Makes provider-controlled text safe inside a table cell: no column
@@ -271,6 +325,71 @@ pub(crate) fn cell(s: &str) -> String {
         }
     }
     out
+}
+
+/// `s` as one GitHub code span that is safe in a table cell: the fence is longer than
+/// any run of backticks inside, padded when the content starts or ends with a backtick,
+/// `|` escaped (GitHub splits cells before it parses spans), one line.
+pub(crate) fn code(s: &str) -> String {
+    let one_line: String = s
+        .chars()
+        .filter(|c| *c != '\r')
+        .map(|c| if c == '\n' { ' ' } else { c })
+        .collect();
+    if one_line.is_empty() {
+        return "-".into();
+    }
+    let mut longest = 0;
+    let mut run = 0;
+    for c in one_line.chars() {
+        run = if c == '`' { run + 1 } else { 0 };
+        longest = longest.max(run);
+    }
+    let fence = "`".repeat(longest + 1);
+    let pad = if one_line.starts_with('`')
+        || one_line.ends_with('`')
+        || (one_line.starts_with(' ') && one_line.ends_with(' ') && one_line.trim() != "")
+    {
+        " "
+    } else {
+        ""
+    };
+    format!("{fence}{pad}{}{pad}{fence}", one_line.replace('|', "\\|"))
+}
+
+/// A driftwatch message for a table cell: its `code spans` rendered as code spans
+/// (see [`code`]), the text around them as [`cell`] text. A backtick without a partner
+/// stays literal.
+pub(crate) fn text(s: &str) -> String {
+    let parts: Vec<&str> = s.split('`').collect();
+    let mut out = String::with_capacity(s.len() + 8);
+    // Parts alternate text / span / text …; an even count means the last backtick is unpaired.
+    let paired = if parts.len() % 2 == 1 {
+        parts.len()
+    } else {
+        parts.len() - 1
+    };
+    for (i, p) in parts.iter().enumerate() {
+        if i >= paired {
+            out.push_str("\\`");
+            out.push_str(&cell(p));
+        } else if i % 2 == 1 {
+            out.push_str(&code(p));
+        } else {
+            out.push_str(&cell(p));
+        }
+    }
+    out
+}
+
+/// A URL as a Markdown link target: spaces and parentheses percent-encoded so the link
+/// cannot end early.
+fn link_target(url: &str) -> String {
+    url.replace(' ', "%20")
+        .replace('(', "%28")
+        .replace(')', "%29")
+        .replace('<', "%3C")
+        .replace('>', "%3E")
 }
 
 fn plural(n: usize, word: &str) -> String {
@@ -299,6 +418,75 @@ mod tests {
     #[test]
     fn cells_escape_pipes_backticks_html_and_newlines() {
         assert_eq!(cell("a|b `c`\n<d>"), "a\\|b \\`c\\` &lt;d&gt;");
+    }
+
+    /// Issue 18 item 7: a code span holding a backtick needs a longer fence, and a `|`
+    /// anywhere (in a span too) must not split the table cell.
+    #[test]
+    fn markdown_code_spans_are_github_correct() {
+        assert_eq!(code("a`b"), "``a`b``");
+        assert_eq!(code("`x"), "`` `x ``");
+        assert_eq!(code("a``b"), "```a``b```");
+        assert_eq!(code("a|b"), "`a\\|b`");
+        assert_eq!(code("two\nlines"), "`two lines`");
+        assert_eq!(
+            text("field `$.a|b` is <gone> | now"),
+            "field `$.a\\|b` is &lt;gone&gt; \\| now"
+        );
+        assert_eq!(text("odd ` tick"), "odd \\` tick");
+        assert_eq!(text("`a` and `b`"), "`a` and `b`");
+    }
+
+    /// Issue 18 item 7: run errors and credential problems come before drifts, new drifts
+    /// before known ones (collapsed, with since when), and the HTML report is linked.
+    #[test]
+    fn markdown_errors_first_then_new_then_known_collapsed() {
+        let mut run = fixed_run();
+        let earlier = crate::model::FirstSeen {
+            run_id: "20261120T210000Z-0001".into(),
+            at: run.started_at - chrono::Duration::days(7),
+        };
+        let here = crate::model::FirstSeen {
+            run_id: run.run_id.clone(),
+            at: run.started_at,
+        };
+        // The breaking drift is known; the others are new.
+        for d in run.drifts.iter_mut() {
+            d.first_seen = Some(if d.severity == Severity::Breaking {
+                earlier.clone()
+            } else {
+                here.clone()
+            });
+        }
+        let text = render_linked(
+            &run,
+            &RunSummary::of(&run),
+            Some("https://ci.example/runs/{run_id}/index.html"),
+        );
+        assert!(
+            text.contains("**2 new** since the previous run · 1 known · 1 failing connection · 1 run error · [HTML report](https://ci.example/runs/20261127T210000Z-abcd/index.html)\n"),
+            "{text}"
+        );
+        let at = |needle: &str| {
+            text.find(needle)
+                .unwrap_or_else(|| panic!("no {needle} in {text}"))
+        };
+        assert!(at("## Run errors") < at("## Connections"));
+        assert!(at("## Connections") < at("## New since the previous run (2)"));
+        assert!(at("## New since the previous run (2)") < at("<details><summary>1 known drift"));
+        // New: warning before info.
+        assert!(
+            at("| warning | demo | `schema.status-changed`")
+                < at("| info | demo | `refresh.class-changed`")
+        );
+        assert!(text.contains(
+            "| breaking | demo | `schema.type-changed` | schema `invoices` | `$.data[].amount_cents` | all | `$.data[].amount_cents` changed type from integer to string | 2026-11-20 (`20261120T210000Z-0001`) |"
+        ), "{text}");
+        let new_section = &text[at("## New since")..at("<details><summary>1 known drift")];
+        assert!(
+            !new_section.contains(crate::rules::Rule::SchemaTypeChanged.id()),
+            "{new_section}"
+        );
     }
 
     #[test]
@@ -337,7 +525,7 @@ mod tests {
         );
         assert!(text.contains("| demo | 0 | 1 | 1 | 0 | 1 |"), "{text}");
         assert!(
-            text.contains("| breaking (suppressed) | schema.type-changed |"),
+            text.contains("| breaking (suppressed) | demo | `schema.type-changed` |"),
             "{text}"
         );
     }
@@ -354,7 +542,7 @@ mod tests {
             .collect();
         let text = md(&run);
         assert!(text.len() <= LIMIT, "{} bytes", text.len());
-        let shown = text.matches("| $.field_").count();
+        let shown = text.matches("| `$.field_").count();
         assert!(shown > 100, "only {shown} rows shown");
         let note = format!("… {} more drifts", 2000 - shown);
         assert!(text.contains(&note), "no `{note}` in the tail");

@@ -22,6 +22,17 @@ fn severity_style(s: Severity) -> Style {
     }
 }
 
+/// A drift first reported by this run, as the run's history says (no mark without one).
+fn marked_new(run: &Run, d: &crate::model::Drift) -> bool {
+    d.first_seen
+        .as_ref()
+        .is_some_and(|f| f.run_id == run.run_id)
+}
+
+fn new_style() -> Style {
+    AnsiColor::Green.on_default().bold()
+}
+
 /// Renders the run; every count comes from `summary` (of the same run).
 /// `report_path` is printed last when given.
 pub fn render(run: &Run, summary: &RunSummary, color: bool, report_path: Option<&str>) -> String {
@@ -58,11 +69,13 @@ pub fn render(run: &Run, summary: &RunSummary, color: bool, report_path: Option<
             None => writeln!(out, "{}", paint(color, bold, p)),
         }
         .ok();
-        let (suppressed, drifts): (Vec<_>, Vec<_>) = run
+        let (suppressed, mut drifts): (Vec<_>, Vec<_>) = run
             .drifts
             .iter()
             .filter(|d| d.provider == p)
             .partition(|d| d.suppressed.is_some());
+        // New since the previous run first (stable otherwise).
+        drifts.sort_by_key(|d| !marked_new(run, d));
         let errors: Vec<_> = run.errors.iter().filter(|e| e.provider == p).collect();
         let (accepted, pending): (Vec<_>, Vec<_>) = run
             .pending
@@ -119,9 +132,17 @@ pub fn render(run: &Run, summary: &RunSummary, color: bool, report_path: Option<
             if !d.connections.is_empty() {
                 let _ = write!(head, "  [{}]", d.connections.join(", "));
             }
+            let mark = match &d.first_seen {
+                _ if marked_new(run, d) => format!("{}  ", paint(color, new_style(), "new")),
+                Some(f) => format!(
+                    "{}  ",
+                    paint(color, dim, &format!("since {}", f.at.format("%Y-%m-%d")))
+                ),
+                None => String::new(),
+            };
             let _ = writeln!(
                 out,
-                "  {}  {head}",
+                "  {}  {mark}{head}",
                 paint(color, severity_style(d.severity), &sev)
             );
             let _ = writeln!(out, "            {}", paint(color, dim, &d.message));
@@ -224,6 +245,17 @@ pub fn render(run: &Run, summary: &RunSummary, color: bool, report_path: Option<
     }
     let t = &summary.totals;
     let _ = writeln!(out);
+    // Only for a run that knows its drifts' history (`run` and `merge` set `first_seen`).
+    if run.drifts.iter().any(|d| d.first_seen.is_some()) {
+        let new = crate::run::history::new_count(run);
+        let open = run.drifts.iter().filter(|d| d.suppressed.is_none()).count();
+        let _ = writeln!(
+            out,
+            "{} since the previous run · {} known",
+            paint(color, new_style(), &format!("{new} new")),
+            open - new
+        );
+    }
     let _ = write!(
         out,
         "{} breaking · {} warning · {} info · {}",
@@ -239,6 +271,7 @@ pub fn render(run: &Run, summary: &RunSummary, color: bool, report_path: Option<
     if t.suppressed > 0 {
         let _ = write!(out, " · {} suppressed", t.suppressed);
     }
+
     let _ = writeln!(out);
     if let Some(p) = report_path {
         let _ = writeln!(out, "report: {p}");
@@ -319,6 +352,51 @@ mod tests {
             false,
             Some("reports/20261127T210000Z-abcd/run.json")
         ));
+    }
+
+    /// Issue 18: new drifts carry a `new` mark and come first; known ones say since when.
+    #[test]
+    fn terminal_marks_new_drifts_first_and_dates_known_ones() {
+        let mut run = fixed_run();
+        let earlier = crate::model::FirstSeen {
+            run_id: "20261120T210000Z-0001".into(),
+            at: run.started_at - chrono::Duration::days(7),
+        };
+        for d in run.drifts.iter_mut() {
+            d.first_seen = Some(if d.severity == Severity::Warning {
+                crate::model::FirstSeen {
+                    run_id: run.run_id.clone(),
+                    at: run.started_at,
+                }
+            } else {
+                earlier.clone()
+            });
+        }
+        let text = render(&run, &RunSummary::of(&run), false, None);
+        let lines: Vec<&str> = text
+            .lines()
+            .filter(|l| {
+                l.starts_with("  info") || l.starts_with("  breaking") || l.starts_with("  warning")
+            })
+            .collect();
+        assert_eq!(
+            lines,
+            [
+                "  warning   [access-token-rejected] globex: the provider rejected the access token of connection `globex` before it expired (1 request(s) answered 401); it was refreshed once and the retried request(s) worked",
+                "  warning   new  schema.status-changed  me  [globex]",
+                "  info      since 2026-11-20  refresh.class-changed  refresh  [acme-corp]",
+                "  breaking  since 2026-11-20  schema.type-changed  invoices  $.data[].amount_cents",
+                "  breaking  [grant-dead] app: connection `app` cannot be used, the provider refused its grant (`invalid_grant`; last worked on 2026-11-26 21:00 UTC): the refresh token for `quiet/app` was rejected (invalid_grant): it expired, was revoked, or was already used. Re-authorise the connection: `driftwatch connect suites/quiet.yaml app`.",
+            ],
+            "{text}"
+        );
+        assert!(
+            text.contains("\n1 new since the previous run · 2 known\n"),
+            "{text}"
+        );
+        // Without history (an old run.json) there is no mark and no count.
+        let plain = render(&fixed_run(), &RunSummary::of(&fixed_run()), false, None);
+        assert!(!plain.contains("new since"), "{plain}");
     }
 
     #[test]

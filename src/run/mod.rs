@@ -10,6 +10,7 @@ mod evidence;
 mod evidence_mode;
 mod execute;
 mod gather;
+pub mod history;
 mod merge;
 mod metadata;
 mod permissions;

@@ -17,6 +17,7 @@ mod examples;
 mod grant_safety;
 mod grants;
 mod grants_fields;
+mod history;
 mod hostile;
 mod html;
 mod init;

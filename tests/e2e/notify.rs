@@ -61,7 +61,8 @@ const CUSTOMER_VALUES: [&str; 7] = [
 async fn webhook_on_drift_carries_metadata_only() {
     let w = drifted().await;
     let hook = Receiver::start(200).await;
-    let out = run_bin(&w, &hook, &[]).await;
+    // The severity threshold (the default `new` is covered in history.rs).
+    let out = run_bin(&w, &hook, &["--webhook-on", "breaking"]).await;
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert_eq!(out.status.code(), Some(1), "{stderr}");
     assert!(

@@ -627,13 +627,7 @@ async fn the_nightly_recipe_of_docs_ci_md_runs_as_written_for_two_nights() {
         stub_bin,
     };
 
-    let merge_help = crate::support::output_blocking({
-        let mut c = crate::support::driftwatch();
-        c.args(["merge", "--help"]);
-        c
-    });
-    let merge_has_history = String::from_utf8_lossy(&merge_help.stdout).contains("--history");
-
+    let mut night_one_run_id = String::new();
     // The provider ships v2; two nights pass without anyone accepting it.
     w.sim.set_version(ApiVersion::V2);
     for night in 1..=2u32 {
@@ -711,14 +705,18 @@ async fn the_nightly_recipe_of_docs_ci_md_runs_as_written_for_two_nights() {
         let history = runner
             .store
             .join(format!("cache/driftwatch-history-{night}/content"));
-        // TODO needs identity merge: `merge` appends `reports/history.jsonl` (`--history`) once
-        // the identity branch lands. Until this binary has the flag there is no history to
-        // carry, and the cache must hold none; from then on, one line per night.
-        if merge_has_history {
-            let lines = std::fs::read_to_string(&history).expect("history carried");
-            assert_eq!(lines.lines().count(), night as usize, "{lines}");
+        // `merge` appends one line per night; the cache carries it to the next night.
+        let lines = std::fs::read_to_string(&history).expect("history carried");
+        assert_eq!(lines.lines().count(), night as usize, "{lines}");
+        // Night 1's drifts are new; night 2 sees the same drifts as known, first seen on night 1.
+        assert!(!run.drifts.is_empty());
+        if night == 1 {
+            night_one_run_id = run.run_id.clone();
+            assert!(run.drifts.iter().all(|d| d.is_new_in(&run.run_id)));
         } else {
-            assert!(!history.exists(), "a history without `merge --history`?");
+            assert!(run.drifts.iter().all(|d| {
+                d.first_seen.as_ref().map(|f| f.run_id.as_str()) == Some(night_one_run_id.as_str())
+            }));
         }
     }
 
