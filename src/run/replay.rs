@@ -146,6 +146,8 @@ mod tests {
             username: None,
             password: None,
             pos,
+            vars: Default::default(),
+            var_secrets: Vec::new(),
         }
     }
 

@@ -96,7 +96,12 @@ pub(crate) fn convert(
         })
         .collect();
     let connections = c.connections(&raw.connections, &provider, &auth, &scope_sets);
-    let endpoints = c.endpoints(&raw.endpoints, &auth, &scope_sets);
+    let default_auth = c.endpoint_auth(
+        raw.endpoint_defaults.as_ref().and_then(|d| d.auth.as_ref()),
+        EndpointAuth::Token,
+    );
+    let endpoints = c.endpoints(&raw.endpoints, &auth, &scope_sets, default_auth);
+    c.check_chains(&connections, &endpoints, auth.credential_helper.is_some());
     let limits = c.limits(raw.limits.as_ref());
     let redact = raw.redact.iter().map(|r| c.redact(r)).collect();
     let deprecation_headers = raw
@@ -482,7 +487,10 @@ impl Converter<'_> {
                     "grant `password` signs in as a resource owner",
                 );
             }
+            let (vars, var_secrets) = self.conn_vars(&r.vars);
             out.push(Connection {
+                vars,
+                var_secrets,
                 id: id.located(),
                 credential,
                 scope_set,

@@ -2,6 +2,7 @@
 //! Never imports reqwest or tokio.
 
 mod authorize;
+mod chain;
 mod check;
 mod convert;
 mod declared;
