@@ -178,6 +178,8 @@ fn shard_run(index: u32, conns: &[String], all: &[String]) -> Run {
         }),
         merged: None,
         evidence: vec![evidence],
+        skipped: Vec::new(),
+        expanded: Vec::new(),
     }
 }
 

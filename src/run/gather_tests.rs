@@ -193,6 +193,7 @@ fn answer(status: u16, exchange: &str) -> Answer {
             message: "bad".into(),
         }]),
         errors: Vec::new(),
+        chained: None,
     }
 }
 

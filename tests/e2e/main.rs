@@ -33,6 +33,7 @@ mod rules;
 mod shard;
 mod sim_process;
 mod store;
+mod suite_features;
 mod support;
 mod suppress;
 mod switches;

@@ -154,6 +154,7 @@ mod backend {
             replayed: None,
             narrowed: None,
             grant: None,
+            vars: std::collections::BTreeMap::from([("tenant_id".into(), "t-1".into())]),
         }
     }
 
