@@ -97,12 +97,18 @@ pub(crate) fn resolve(
 }
 
 /// The value `path` selects first in `source`'s answer `body`, or why there is none.
-pub(crate) fn extract(body: &serde_json::Value, path: &str, source: &str) -> Result<String, String> {
+pub(crate) fn extract(
+    body: &serde_json::Value,
+    path: &str,
+    source: &str,
+) -> Result<String, String> {
     let parsed = serde_json_path::JsonPath::parse(path)
         .map_err(|_| format!("`{path}` is not a JSONPath"))?;
     let nodes = parsed.query(body);
     let Some(first) = nodes.first() else {
-        return Err(format!("`{path}` selects nothing in the answer of `{source}`"));
+        return Err(format!(
+            "`{path}` selects nothing in the answer of `{source}`"
+        ));
     };
     let value = match first {
         serde_json::Value::String(s) => s.clone(),
@@ -164,9 +170,16 @@ mod tests {
 
     #[test]
     fn extract_takes_the_first_node_and_names_why_there_is_none() {
-        let body = json!({"data": [{"id": "c-1"}, {"id": "c-2"}], "n": 7, "o": {}, "r": "[REDACTED]"});
-        assert_eq!(extract(&body, "$.data[0].id", "campaigns"), Ok("c-1".into()));
-        assert_eq!(extract(&body, "$.data[*].id", "campaigns"), Ok("c-1".into()));
+        let body =
+            json!({"data": [{"id": "c-1"}, {"id": "c-2"}], "n": 7, "o": {}, "r": "[REDACTED]"});
+        assert_eq!(
+            extract(&body, "$.data[0].id", "campaigns"),
+            Ok("c-1".into())
+        );
+        assert_eq!(
+            extract(&body, "$.data[*].id", "campaigns"),
+            Ok("c-1".into())
+        );
         assert_eq!(extract(&body, "$.n", "campaigns"), Ok("7".into()));
         assert_eq!(
             extract(&json!({"data": []}), "$.data[0].id", "campaigns"),

@@ -9,13 +9,13 @@
 //! (a refused access token: one refresh, one retry) → [`collect`] → the
 //! provider-wide, permission and refresh probes.
 
+use super::chain::NO_CONNECTION;
 use super::connections::{self, StoreView};
 use super::credentials::token_health;
 use super::evidence::{
     ERROR_PROBE_POS, EndpointInfo, PermissionEvidence, SampleEvidence, SignalsEvidence,
     SuiteEvidence, ViolationEvidence,
 };
-use super::chain::NO_CONNECTION;
 use super::session::{ProviderSession, join};
 use super::shard::scopes_of;
 use super::types::{Event, RunOptions, SuiteSummary};
@@ -234,7 +234,9 @@ impl PlannedEndpoint {
     /// Whether an answer must be parsed to a `Value` (values or a declared schema read it);
     /// otherwise only its shape is inferred, straight from the bytes.
     fn needs_value(&self) -> bool {
-        self.values.is_some() || matches!(self.declared, Some(Ok(_))) || !self.chain_paths.is_empty()
+        self.values.is_some()
+            || matches!(self.declared, Some(Ok(_)))
+            || !self.chain_paths.is_empty()
     }
 }
 
@@ -909,7 +911,12 @@ impl<'a> Gatherer<'a> {
             return None;
         }
         if planned.templated {
-            return self.targets.lock().ok()?.get(&(ei, conn.to_string())).cloned();
+            return self
+                .targets
+                .lock()
+                .ok()?
+                .get(&(ei, conn.to_string()))
+                .cloned();
         }
         Some(super::chain::Target {
             url: planned.url.as_ref().ok()?.clone(),

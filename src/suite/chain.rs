@@ -95,7 +95,13 @@ impl Converter<'_> {
                             format!("expected one of {}", one_of(&names))
                         };
                         self.diags
-                            .error(at, format!("`from` names `{name}`, which is not a placeholder of the path"), label)
+                            .error(
+                                at,
+                                format!(
+                                    "`from` names `{name}`, which is not a placeholder of the path"
+                                ),
+                                label,
+                            )
                             .suggest(&name, names.iter().copied());
                         continue;
                     }
@@ -117,7 +123,11 @@ impl Converter<'_> {
             }
         }
         for p in open {
-            if !out.contains_key(p) && r.from.as_ref().is_none_or(|f| matches!(f.value, RawFrom::Map(_))) {
+            if !out.contains_key(p)
+                && r.from
+                    .as_ref()
+                    .is_none_or(|f| matches!(f.value, RawFrom::Map(_)))
+            {
                 self.diags.error(
                     pos(&r.path),
                     format!("path placeholder `{{{p}}}` is never filled"),
@@ -286,8 +296,11 @@ impl Converter<'_> {
                             "the credential helper's entry must carry it in `vars`",
                         );
                     } else {
-                        self.diags
-                            .error(c.pos, message, format!("add `vars: {{{var}: …}}` to this connection"));
+                        self.diags.error(
+                            c.pos,
+                            message,
+                            format!("add `vars: {{{var}: …}}` to this connection"),
+                        );
                     }
                 }
             }
@@ -393,8 +406,7 @@ fn valid_var_name(name: &str) -> bool {
 /// `[A-Za-z0-9_.-]+`: a value that is safe in a path segment, a query and a file name.
 fn valid_param_value(v: &str) -> bool {
     !v.is_empty()
-        && v
-            .chars()
+        && v.chars()
             .all(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '.' | '-'))
 }
 
@@ -471,11 +483,36 @@ auth:
         assert_eq!(
             got,
             vec![
-                ("metrics[period=7d]", "metrics", "/v1/metrics", Some(&s("7d"))),
-                ("metrics[period=30d]", "metrics", "/v1/metrics", Some(&s("30d"))),
-                ("metrics[period=90d]", "metrics", "/v1/metrics", Some(&s("90d"))),
-                ("report[kind=a,region=eu]", "report", "/v1/a/report", Some(&s("eu"))),
-                ("report[kind=b,region=eu]", "report", "/v1/b/report", Some(&s("eu"))),
+                (
+                    "metrics[period=7d]",
+                    "metrics",
+                    "/v1/metrics",
+                    Some(&s("7d"))
+                ),
+                (
+                    "metrics[period=30d]",
+                    "metrics",
+                    "/v1/metrics",
+                    Some(&s("30d"))
+                ),
+                (
+                    "metrics[period=90d]",
+                    "metrics",
+                    "/v1/metrics",
+                    Some(&s("90d"))
+                ),
+                (
+                    "report[kind=a,region=eu]",
+                    "report",
+                    "/v1/a/report",
+                    Some(&s("eu"))
+                ),
+                (
+                    "report[kind=b,region=eu]",
+                    "report",
+                    "/v1/b/report",
+                    Some(&s("eu"))
+                ),
             ]
         );
     }
@@ -502,7 +539,13 @@ endpoints:
                 "connection `globex` does not define `tenant_id`, used by endpoint `invoices` as `${conn:tenant_id}`".to_string()
             )]
         );
-        assert_eq!(d[0].pos, Pos { line: 11, column: 5 });
+        assert_eq!(
+            d[0].pos,
+            Pos {
+                line: 11,
+                column: 5
+            }
+        );
     }
 
     #[test]
@@ -595,7 +638,10 @@ endpoints:
     #[test]
     fn fill_and_placeholders() {
         let vars = BTreeMap::from([("t".to_string(), "42".to_string())]);
-        assert_eq!(fill_conn_vars("/a/${conn:t}/b", &vars), Ok("/a/42/b".into()));
+        assert_eq!(
+            fill_conn_vars("/a/${conn:t}/b", &vars),
+            Ok("/a/42/b".into())
+        );
         assert_eq!(fill_conn_vars("${conn:u}", &vars), Err("u".into()));
         assert_eq!(
             path_placeholders("/a/{id}/${conn:t}/{b_2}"),

@@ -328,15 +328,16 @@ pub fn path_placeholders(path: &str) -> Vec<String> {
     let bytes = path.as_bytes();
     let mut i = 0;
     while i < bytes.len() {
-        if bytes[i] == b'{' && (i == 0 || bytes[i - 1] != b'$') {
-            if let Some(end) = path[i + 1..].find('}') {
-                let name = &path[i + 1..i + 1 + end];
-                if !name.is_empty() && name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_') {
-                    names.push(name.to_string());
-                }
-                i += end + 2;
-                continue;
+        if bytes[i] == b'{'
+            && (i == 0 || bytes[i - 1] != b'$')
+            && let Some(end) = path[i + 1..].find('}')
+        {
+            let name = &path[i + 1..i + 1 + end];
+            if !name.is_empty() && name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_') {
+                names.push(name.to_string());
             }
+            i += end + 2;
+            continue;
         }
         i += 1;
     }

@@ -141,9 +141,17 @@ async fn conn_vars_params_chains_and_auth_none_against_the_sim() {
     assert_eq!(
         expanded,
         vec![
-            ("metrics[period=30d]".into(), "metrics".into(), period("30d")),
+            (
+                "metrics[period=30d]".into(),
+                "metrics".into(),
+                period("30d")
+            ),
             ("metrics[period=7d]".into(), "metrics".into(), period("7d")),
-            ("metrics[period=90d]".into(), "metrics".into(), period("90d")),
+            (
+                "metrics[period=90d]".into(),
+                "metrics".into(),
+                period("90d")
+            ),
         ]
     );
     for file in [
