@@ -149,6 +149,7 @@ fn shard_run(index: u32, conns: &[String], all: &[String]) -> Run {
         refresh: vec![],
         tokens,
         connections: vec![],
+        skipped: Vec::new(),
     };
     Run {
         format: RUN_FORMAT.into(),

@@ -150,6 +150,11 @@ pub(crate) async fn gather(
     .await;
 
     let mut ev = collect(s, all_connections, provider_wide, evidence);
+    ev.skipped = probed
+        .skipped
+        .iter()
+        .map(|k| (k.subject.clone(), k.connection.clone()))
+        .collect();
     ev.token_facts = token_facts;
     ev.connections = connections;
     // An unusable connection is reported once, by its state: nothing it answered is evidence,
@@ -433,6 +438,7 @@ pub(crate) fn collect(
         refresh: Vec::new(),
         tokens: Vec::new(),
         connections: Vec::new(),
+        skipped: Vec::new(),
     };
     for e in endpoints {
         ev.samples.push(e.samples);

@@ -296,6 +296,7 @@ mod tests {
             refresh: vec![],
             tokens: vec![],
             connections: vec![],
+            skipped: Vec::new(),
         }
     }
 
