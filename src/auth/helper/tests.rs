@@ -178,7 +178,8 @@ mod backend {
                 r#""scopes":["read","write"],"obtained_at":"2025-03-04T05:06:07Z","#,
                 r#""last_refreshed_at":"2025-03-04T05:06:07Z","#,
                 r#""refresh_token_expires_at":"2025-03-04T05:06:07Z","#,
-                r#""refresh_in_flight":{"started_at":"2025-03-04T05:06:07Z","pid":4242}}"#,
+                r#""refresh_in_flight":{"started_at":"2025-03-04T05:06:07Z","pid":4242},"#,
+                r#""vars":{"tenant_id":"t-1"}}"#,
                 "\n"
             )
         );
