@@ -149,6 +149,8 @@ fn big_run() -> Run {
         shard: None,
         merged: None,
         evidence: vec![],
+        skipped: Vec::new(),
+        expanded: Vec::new(),
     }
 }
 

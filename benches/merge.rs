@@ -151,6 +151,7 @@ fn shard_run(index: u32, conns: &[String], all: &[String]) -> Run {
         refresh: vec![],
         tokens,
         connections: vec![],
+        skipped: Vec::new(),
     };
     Run {
         format: RUN_FORMAT.into(),
@@ -180,6 +181,8 @@ fn shard_run(index: u32, conns: &[String], all: &[String]) -> Run {
         }),
         merged: None,
         evidence: vec![evidence],
+        skipped: Vec::new(),
+        expanded: Vec::new(),
     }
 }
 

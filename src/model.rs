@@ -350,3 +350,7 @@ pub struct NotCompared {
 
 /// The reason of every [`NotCompared`] entry, as reports show it.
 pub const NOT_COMPARED_UNUSABLE: &str = "not compared: connection unusable";
+
+/// Why a schema or values observation was left uncompared when a chained call (`from:`) was
+/// skipped for a connection its baseline holds (issue 19).
+pub const NOT_COMPARED_SKIPPED: &str = "not compared: chained value missing";

@@ -93,6 +93,10 @@ pub struct Entry {
     /// a rejected refresh); `connect` writes a new entry, which clears it.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub grant: Option<super::health::GrantRecord>,
+    /// Per-connection values for `${conn:NAME}` (issue 19), e.g. a tenant id a credential
+    /// helper knows. Not secrets: they appear in URLs and headers that are recorded.
+    #[serde(default, skip_serializing_if = "std::collections::BTreeMap::is_empty")]
+    pub vars: std::collections::BTreeMap<String, String>,
 }
 
 /// When the replay probe replayed a grant's old refresh token, and what it cost.

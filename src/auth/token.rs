@@ -915,6 +915,8 @@ pub(super) fn entry_from(
         replayed: previous.and_then(|p| p.replayed.clone()),
         // Likewise a grant the permissions probe narrowed for good stays narrowed.
         narrowed: previous.and_then(|p| p.narrowed.clone()),
+        // Per-connection `${conn:…}` values belong to the connection, not to one token.
+        vars: previous.map(|p| p.vars.clone()).unwrap_or_default(),
     }
 }
 

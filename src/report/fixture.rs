@@ -186,6 +186,8 @@ pub(crate) fn fixed_run() -> Run {
         shard: None,
         merged: None,
         evidence: vec![],
+        skipped: Vec::new(),
+        expanded: Vec::new(),
     }
 }
 

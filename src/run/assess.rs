@@ -10,11 +10,13 @@ use crate::auth::health::TokenHealth;
 use crate::baseline::{BaselineStore, Comparison, SnapshotBatch, UpdateMode};
 use crate::error::Error;
 use crate::model::{
-    ConnectionStatus, Drift, NOT_COMPARED_UNUSABLE, NotCompared, Observation, ProbeKind, Severity,
+    ConnectionStatus, Drift, NOT_COMPARED_SKIPPED, NOT_COMPARED_UNUSABLE, NotCompared, Observation,
+    ProbeKind, Severity,
 };
 use crate::probe::schema::{self, Sample};
 use crate::rules::Rule;
 use chrono::{DateTime, Utc};
+use std::collections::BTreeMap;
 
 /// The assessed result of one suite.
 pub(crate) struct Assessed {
@@ -47,6 +49,15 @@ pub(crate) fn assess(
         suite_file: &ev.file,
         update,
         unusable: &unusable,
+        skipped: ev
+            .skipped
+            .iter()
+            .fold(BTreeMap::new(), |mut m, (subject, conn)| {
+                m.entry(subject.clone())
+                    .or_insert_with(Vec::new)
+                    .push(conn.clone());
+                m
+            }),
         observations: Vec::new(),
         drifts: Vec::new(),
         pending: Vec::new(),
@@ -236,6 +247,8 @@ struct Recorder<'a> {
     update: UpdateMode,
     /// Connections that could not be used this run (their evidence is already dropped).
     unusable: &'a [String],
+    /// Subject → connections whose call was skipped for a missing chained value.
+    skipped: BTreeMap<String, Vec<String>>,
     observations: Vec<Observation>,
     drifts: Vec<Drift>,
     pending: Vec<PendingSnapshot>,
@@ -253,7 +266,30 @@ impl Recorder<'_> {
     /// permission matrix are merged without naming connections (and the permissions probe picks
     /// its account among the usable ones), so they wait for a run where every connection works.
     fn covers(&self, obs: &Observation) -> Result<bool, Error> {
-        if self.unusable.is_empty() || obs.key.connection.is_some() {
+        if obs.key.connection.is_some() {
+            return Ok(true);
+        }
+        // A chained call skipped for some connection (issue 19): its schema and values are
+        // compared only against a baseline that lacks those connections too.
+        if let Some(skipped) = self.skipped.get(&obs.key.subject)
+            && matches!(obs.key.probe, ProbeKind::Schema | ProbeKind::Values)
+        {
+            let member = if obs.key.probe == ProbeKind::Schema {
+                "responses"
+            } else {
+                "connections"
+            };
+            let held = self.store.load(&obs.key)?.is_some_and(|base| {
+                base.body
+                    .get(member)
+                    .and_then(|m| m.as_object())
+                    .is_some_and(|m| skipped.iter().any(|c| m.contains_key(c)))
+            });
+            if held {
+                return Ok(false);
+            }
+        }
+        if self.unusable.is_empty() {
             return Ok(true);
         }
         let member = match obs.key.probe {
@@ -286,10 +322,15 @@ impl Recorder<'_> {
         tolerated: &dyn Fn(&Drift) -> bool,
     ) -> Result<(), Error> {
         if !self.covers(&obs)? {
+            let skipped = self.skipped.get(&obs.key.subject);
+            let (connections, reason) = match skipped {
+                Some(s) if self.unusable.is_empty() => (s.clone(), NOT_COMPARED_SKIPPED),
+                _ => (self.unusable.to_vec(), NOT_COMPARED_UNUSABLE),
+            };
             self.not_compared.push(NotCompared {
                 key: obs.key,
-                connections: self.unusable.to_vec(),
-                reason: NOT_COMPARED_UNUSABLE.into(),
+                connections,
+                reason: reason.into(),
             });
             return Ok(());
         }

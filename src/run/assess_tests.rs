@@ -119,6 +119,7 @@ fn healthy_evidence() -> SuiteEvidence {
             .iter()
             .map(|c| ConnectionStatus::healthy("p", c, &format!("p/{c}"), ConnectionState::Ok))
             .collect(),
+        skipped: Vec::new(),
     }
 }
 
@@ -438,4 +439,43 @@ fn push_shared_shares_equal_shapes() {
     );
     let back: SampleEvidence = serde_json::from_value(stored).unwrap();
     assert_eq!(back, ev.samples[0][1]);
+}
+
+/// Issue 19: a chained call skipped for `b` leaves the schema and values baselines that hold
+/// `b` uncompared ("never an error or a drift").
+#[test]
+fn not_compared_chained_value_missing_yields_no_drift() {
+    let (_dir, store) = baseline();
+    let without_b = || {
+        let mut ev = healthy_evidence();
+        ev.samples[0].truncate(1);
+        ev.values[0].truncate(1);
+        ev
+    };
+    let mut ev = without_b();
+    ev.skipped = vec![("me".into(), "b".into())];
+    let a = assess(ev, &store, UpdateMode::No, Utc::now()).unwrap();
+    assert_eq!(a.drifts, vec![]);
+    let got: Vec<(ProbeKind, Vec<String>, String)> = a
+        .not_compared
+        .iter()
+        .map(|n| (n.key.probe, n.connections.clone(), n.reason.clone()))
+        .collect();
+    let why = crate::model::NOT_COMPARED_SKIPPED.to_string();
+    assert_eq!(
+        got,
+        vec![
+            (ProbeKind::Schema, vec!["b".to_string()], why.clone()),
+            (ProbeKind::Values, vec!["b".to_string()], why),
+        ]
+    );
+    // The control: the same evidence without the skip record is drift (`b_only` removed).
+    let a = assess(without_b(), &store, UpdateMode::No, Utc::now()).unwrap();
+    assert!(
+        a.drifts
+            .iter()
+            .any(|d| d.rule == Rule::SchemaFieldRemoved.id()),
+        "{:?}",
+        a.drifts
+    );
 }

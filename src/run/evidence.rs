@@ -67,6 +67,10 @@ pub struct SuiteEvidence {
     /// The state of every gathered connection, decided before anything is compared.
     #[serde(default)]
     pub connections: Vec<ConnectionStatus>,
+    /// (subject, connection) of every endpoint call skipped for a missing chained value
+    /// (issue 19): such an observation is compared only when its baseline lacks them too.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub skipped: Vec<(String, String)>,
 }
 
 /// An endpoint's id and documented scopes.
@@ -300,6 +304,9 @@ impl SuiteEvidence {
         if other.all_connections != self.all_connections {
             return Err(mismatch("connections"));
         }
+        self.skipped.extend(other.skipped.iter().cloned());
+        self.skipped.sort();
+        self.skipped.dedup();
         if other.endpoints != self.endpoints || other.samples.len() != self.samples.len() {
             return Err(mismatch("endpoints"));
         }

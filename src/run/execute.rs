@@ -106,6 +106,8 @@ async fn execute_inner(
         let provider = g.summary.provider.clone();
         run.suites.push(g.summary.clone());
         run.errors.append(&mut g.errors);
+        run.skipped.append(&mut g.skipped);
+        run.expanded.extend(super::types::expanded_subjects(s));
         redactors.push(g.redactor.clone());
         match shard {
             Some(sh) => {
@@ -160,6 +162,8 @@ pub(crate) fn empty_run(started_at: DateTime<Utc>) -> Run {
         shard: None,
         merged: None,
         evidence: Vec::new(),
+        skipped: Vec::new(),
+        expanded: Vec::new(),
     }
 }
 
@@ -206,6 +210,10 @@ pub(crate) fn finalise(run: &mut Run, suppressions: &[Suppression], redactors: &
             &b.connection,
         ))
     });
+    run.skipped.sort();
+    run.skipped.dedup();
+    run.expanded.sort();
+    run.expanded.dedup();
     run.errors.sort_by(|a, b| {
         (&a.provider, &a.connection, &a.subject).cmp(&(&b.provider, &b.connection, &b.subject))
     });

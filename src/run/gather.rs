@@ -9,6 +9,7 @@
 //! (a refused access token: one refresh, one retry) → [`collect`] → the
 //! provider-wide, permission and refresh probes.
 
+use super::chain::NO_CONNECTION;
 use super::connections::{self, StoreView};
 use super::credentials::token_health;
 use super::evidence::{
@@ -42,6 +43,8 @@ pub(crate) struct Gathered {
     pub errors: Vec<RunError>,
     pub exchanges: Vec<Exchange>,
     pub redactor: Arc<Redactor>,
+    /// Endpoint calls skipped because a chained value was missing (issue 19).
+    pub skipped: Vec<super::types::SkippedProbe>,
 }
 
 /// Gathers the evidence of `s` (already restricted to the shard's connections).
@@ -90,8 +93,13 @@ pub(crate) async fn gather(
     for (i, c) in all_connections.iter().enumerate() {
         positions.entry(c.as_str()).or_insert(i);
     }
+    let vars = connection_vars(s, credentials);
     let g = Gatherer {
         s,
+        base: base.clone(),
+        vars,
+        targets: std::sync::Mutex::new(BTreeMap::new()),
+        provider_wide,
         positions,
         cx: cx.clone(),
         http: http.clone(),
@@ -146,6 +154,11 @@ pub(crate) async fn gather(
     .await;
 
     let mut ev = collect(s, all_connections, provider_wide, evidence);
+    ev.skipped = probed
+        .skipped
+        .iter()
+        .map(|k| (k.subject.clone(), k.connection.clone()))
+        .collect();
     ev.token_facts = token_facts;
     ev.connections = connections;
     // An unusable connection is reported once, by its state: nothing it answered is evidence,
@@ -165,12 +178,12 @@ pub(crate) async fn gather(
         // Permissions: every scope set × endpoint, judged by the data. Its
         // connections are pinned to this shard (see `shard`).
         let scopes_fn = |c: &Connection| scopes_of(s, c);
-        let urls = cx.plan.urls();
+        let targets = |ei: usize, conn: &str| g.target(ei, conn);
         let perm = super::permissions::gather(
             s,
             &tokens,
             &http,
-            &urls,
+            &targets,
             &probed.failed,
             &ready,
             &scopes_fn,
@@ -203,6 +216,7 @@ pub(crate) async fn gather(
         errors,
         exchanges: recorder.take(),
         redactor,
+        skipped: probed.skipped,
     })
 }
 
@@ -215,13 +229,23 @@ pub(crate) struct PlannedEndpoint {
     pub declared: Option<Result<Declared, String>>,
     /// The values probe's spec, when the endpoint has `values:`.
     pub values: Option<ValuesSpec>,
+    /// JSONPaths chained endpoints read from this endpoint's answers (`from:`).
+    pub chain_paths: Vec<String>,
+    /// Suite positions of the endpoints whose answers this one needs (`from:`).
+    pub depends_on: Vec<usize>,
+    /// Each connection gets its own URL and headers (`${conn:…}`, `from:`).
+    pub templated: bool,
+    /// `auth: none`: called once, without a token, as connection [`NO_CONNECTION`].
+    pub no_auth: bool,
 }
 
 impl PlannedEndpoint {
     /// Whether an answer must be parsed to a `Value` (values or a declared schema read it);
     /// otherwise only its shape is inferred, straight from the bytes.
     fn needs_value(&self) -> bool {
-        self.values.is_some() || matches!(self.declared, Some(Ok(_)))
+        self.values.is_some()
+            || matches!(self.declared, Some(Ok(_)))
+            || !self.chain_paths.is_empty()
     }
 }
 
@@ -239,13 +263,24 @@ pub(crate) struct PlannedCall {
 
 /// Plans the endpoints of `s` (already restricted to a shard's connections) against `base`.
 pub(crate) fn plan(s: &Suite, base: &Url) -> Plan {
+    let mut chain_paths = super::chain::chain_paths(&s.endpoints).into_iter();
+    let mut depends_on = super::chain::dependencies(&s.endpoints).into_iter();
     Plan {
         endpoints: s
             .endpoints
             .iter()
             .map(|ep| PlannedEndpoint {
                 id: ep.id.value.clone(),
-                url: endpoint_url(base, ep),
+                chain_paths: chain_paths.next().unwrap_or_default(),
+                depends_on: depends_on.next().unwrap_or_default(),
+                templated: ep.is_templated(),
+                no_auth: ep.auth == crate::suite::EndpointAuth::None,
+                // A templated endpoint's URL is built per connection ([`super::chain::resolve`]).
+                url: if ep.is_templated() {
+                    Ok(base.clone())
+                } else {
+                    endpoint_url(base, ep)
+                },
                 declared: ep.schema.as_ref().map(|d| match &d.value {
                     DeclaredSchema::Inline(v) | DeclaredSchema::File { schema: v, .. } => {
                         Declared::new(v)
@@ -269,10 +304,15 @@ impl Plan {
             .iter()
             .enumerate()
             .filter(|(_, ep)| ep.url.is_ok())
-            .flat_map(|(ei, _)| {
-                connections.clone().map(move |c| PlannedCall {
+            .flat_map(|(ei, ep)| {
+                let conns: Vec<String> = if ep.no_auth {
+                    vec![NO_CONNECTION.to_string()]
+                } else {
+                    connections.clone().map(str::to_string).collect()
+                };
+                conns.into_iter().map(move |c| PlannedCall {
                     endpoint: ei,
-                    connection: c.to_string(),
+                    connection: c,
                 })
             })
             .collect()
@@ -282,11 +322,13 @@ impl Plan {
         self.endpoints.get(ei).and_then(|e| e.url.as_ref().ok())
     }
 
-    /// Per endpoint (suite order), its URL when it has one (the permissions probe's input).
+    /// Per endpoint (suite order), its URL when it has one and it is the same for every
+    /// connection.
+    #[cfg(test)]
     fn urls(&self) -> Vec<Option<Url>> {
         self.endpoints
             .iter()
-            .map(|e| e.url.as_ref().ok().cloned())
+            .map(|e| e.url.as_ref().ok().filter(|_| !e.templated).cloned())
             .collect()
     }
 
@@ -402,6 +444,7 @@ pub(crate) fn collect(
         refresh: Vec::new(),
         tokens: Vec::new(),
         connections: Vec::new(),
+        skipped: Vec::new(),
     };
     for e in endpoints {
         ev.samples.push(e.samples);
@@ -433,6 +476,8 @@ struct Answer {
     values: Option<ConnectionValues>,
     violations: Option<Vec<Violation>>,
     errors: Vec<RunError>,
+    /// For a `from:` source: JSONPath → the value chained endpoints use, or why there is none.
+    chained: Option<BTreeMap<String, Result<String, String>>>,
 }
 
 /// Analyses one answer of endpoint `ei` for `conn_id`: deprecation signals, shape, values and
@@ -449,6 +494,7 @@ fn analyse(cx: &ProbeCx, ei: usize, conn_id: &str, resp: Response) -> Answer {
         values: None,
         violations: None,
         errors: Vec::new(),
+        chained: None,
     };
     let Some(ep) = cx.plan.endpoints.get(ei) else {
         return a;
@@ -484,6 +530,14 @@ fn analyse(cx: &ProbeCx, ei: usize, conn_id: &str, resp: Response) -> Answer {
                 Ok(value) => match shape::infer(&value) {
                     Ok(sh) => {
                         a.shape = Some(sh);
+                        if !ep.chain_paths.is_empty() {
+                            a.chained = Some(
+                                ep.chain_paths
+                                    .iter()
+                                    .map(|p| (p.clone(), super::chain::extract(&value, p, &ep.id)))
+                                    .collect(),
+                            );
+                        }
                         if let Some(spec) = &ep.values {
                             match crate::probe::values::evaluate(spec, conn_id, &value) {
                                 Ok(v) => a.values = Some(v),
@@ -535,11 +589,21 @@ struct Probed {
     other_answers: BTreeMap<String, usize>,
     /// Endpoints that timed out or broke this run: later probes do not call them again.
     failed: BTreeMap<usize, &'static str>,
+    /// Calls skipped because a chained value was missing.
+    skipped: Vec<super::types::SkippedProbe>,
 }
 
 /// One suite's gathering: the session's parts every step uses.
 struct Gatherer<'a> {
     s: &'a Suite,
+    /// The resource API's base URL (per-connection targets are built against it).
+    base: Url,
+    /// Every connection's `${conn:…}` values: the suite's `vars` over the helper's.
+    vars: BTreeMap<String, BTreeMap<String, String>>,
+    /// The per-connection target of each templated call made: (endpoint, connection) → target.
+    targets: std::sync::Mutex<BTreeMap<(usize, String), super::chain::Target>>,
+    /// This gather runs the provider-wide probes (and so the `auth: none` endpoints).
+    provider_wide: bool,
     /// Suite position of every connection of the whole suite (first occurrence).
     positions: std::collections::HashMap<&'a str, usize>,
     cx: Arc<ProbeCx>,
@@ -689,31 +753,75 @@ impl<'a> Gatherer<'a> {
         let calls = self
             .cx
             .plan
-            .calls(ready.iter().map(|(c, _)| c.id.value.as_str()));
+            .calls(ready.iter().map(|(c, _)| c.id.value.as_str()))
+            .into_iter()
+            // `auth: none` endpoints are probed once, by the gather that runs provider-wide.
+            .filter(|c| c.connection != NO_CONNECTION || self.provider_wide);
         let tokens: BTreeMap<&str, &SecretString> = ready
             .iter()
             .map(|(c, t)| (c.id.value.as_str(), t))
             .collect();
-        for call in calls {
-            let Some(token) = tokens.get(call.connection.as_str()) else {
-                continue;
-            };
-            self.spawn_call(&mut tasks, call.endpoint, call.connection, token);
-        }
         let mut probed = Probed {
             unauthorized: BTreeMap::new(),
             other_answers: BTreeMap::new(),
             failed: BTreeMap::new(),
+            skipped: Vec::new(),
         };
-        while let Some(joined) = tasks.join_next().await {
+        // Chained calls wait until every source they read has answered for their connection;
+        // the others start at once, so independent endpoints run concurrently.
+        let mut waiting: Vec<PlannedCall> = Vec::new();
+        let mut answered: BTreeMap<(usize, String), super::chain::SourceValues> = BTreeMap::new();
+        for call in calls {
+            if self.depends_on(call.endpoint).is_empty() {
+                self.start_call(&mut tasks, call, &tokens, &answered, &mut probed, errors);
+            } else {
+                waiting.push(call);
+            }
+        }
+        loop {
+            let Some(joined) = tasks.join_next().await else {
+                // Nothing in flight: whatever still waits has a source that was never called.
+                for call in std::mem::take(&mut waiting) {
+                    self.start_call(&mut tasks, call, &tokens, &answered, &mut probed, errors);
+                }
+                if tasks.is_empty() {
+                    break;
+                }
+                continue;
+            };
             let Ok((ei, conn_id, result)) = joined else {
                 continue;
             };
             if let Err(e) = &result {
                 note_failure(&mut probed.failed, ei, e);
             }
+            if let Some(ep) = self.cx.plan.endpoints.get(ei)
+                && !ep.chain_paths.is_empty()
+            {
+                let values = match &result {
+                    Ok(a) => a.chained.clone().ok_or_else(|| {
+                        format!("`{}` answered {} for this connection", ep.id, a.status)
+                    }),
+                    Err(e) => Err(format!(
+                        "`{}` could not be probed for this connection ({})",
+                        ep.id,
+                        e.class()
+                    )),
+                };
+                answered.insert((ei, conn_id.clone()), values);
+                let (now, later): (Vec<PlannedCall>, Vec<PlannedCall>) =
+                    std::mem::take(&mut waiting).into_iter().partition(|c| {
+                        self.depends_on(c.endpoint)
+                            .iter()
+                            .all(|d| answered.contains_key(&(*d, c.connection.clone())))
+                    });
+                waiting = later;
+                for call in now {
+                    self.start_call(&mut tasks, call, &tokens, &answered, &mut probed, errors);
+                }
+            }
             match result {
-                Ok(a) if a.status == 401 => {
+                Ok(a) if a.status == 401 && conn_id != NO_CONNECTION => {
                     probed
                         .unauthorized
                         .entry(conn_id)
@@ -729,6 +837,103 @@ impl<'a> Gatherer<'a> {
             }
         }
         probed
+    }
+
+    /// Suite positions of the endpoints `ei` reads chained values from.
+    fn depends_on(&self, ei: usize) -> &[usize] {
+        self.cx
+            .plan
+            .endpoints
+            .get(ei)
+            .map_or(&[], |e| e.depends_on.as_slice())
+    }
+
+    /// Starts one planned call: a templated endpoint gets its connection's target first (or is
+    /// skipped, or is a `config` error, without a request).
+    fn start_call(
+        &self,
+        tasks: &mut CallSet,
+        call: PlannedCall,
+        tokens: &BTreeMap<&str, &SecretString>,
+        answered: &BTreeMap<(usize, String), super::chain::SourceValues>,
+        probed: &mut Probed,
+        errors: &mut Vec<RunError>,
+    ) {
+        let (Some(ep), Some(planned)) = (
+            self.s.endpoints.get(call.endpoint),
+            self.cx.plan.endpoints.get(call.endpoint),
+        ) else {
+            return;
+        };
+        let auth = if planned.no_auth {
+            Auth::None
+        } else {
+            match tokens.get(call.connection.as_str()) {
+                Some(t) => Auth::Bearer((*t).clone()),
+                None => return,
+            }
+        };
+        if planned.templated {
+            let sources: BTreeMap<String, super::chain::SourceValues> = planned
+                .depends_on
+                .iter()
+                .filter_map(|d| {
+                    let v = answered.get(&(*d, call.connection.clone()))?;
+                    Some((self.s.endpoints.get(*d)?.base.clone(), v.clone()))
+                })
+                .collect();
+            let empty = BTreeMap::new();
+            let vars = self.vars.get(&call.connection).unwrap_or(&empty);
+            match super::chain::resolve(&self.base, ep, vars, &sources) {
+                Ok(t) => {
+                    if let Ok(mut map) = self.targets.lock() {
+                        map.insert((call.endpoint, call.connection.clone()), t);
+                    }
+                }
+                Err(super::chain::Unresolved::Skip(reason)) => {
+                    probed.skipped.push(super::types::SkippedProbe {
+                        provider: self.provider().to_string(),
+                        subject: ep.id.value.clone(),
+                        connection: call.connection,
+                        endpoint: ep.base.clone(),
+                        reason,
+                    });
+                    return;
+                }
+                Err(super::chain::Unresolved::Config(message)) => {
+                    errors.push(run_error(
+                        self.provider(),
+                        Some(call.connection),
+                        Some(ep.id.value.clone()),
+                        "config",
+                        self.cx.redactor.scrub(&message),
+                    ));
+                    return;
+                }
+            }
+        }
+        self.spawn_call(tasks, call.endpoint, call.connection, auth);
+    }
+
+    /// Where `conn` calls endpoint `ei`, with which headers: `None` for an `auth: none`
+    /// endpoint, or a templated one not resolved for `conn` (skipped).
+    fn target(&self, ei: usize, conn: &str) -> Option<super::chain::Target> {
+        let planned = self.cx.plan.endpoints.get(ei)?;
+        if planned.no_auth {
+            return None;
+        }
+        if planned.templated {
+            return self
+                .targets
+                .lock()
+                .ok()?
+                .get(&(ei, conn.to_string()))
+                .cloned();
+        }
+        Some(super::chain::Target {
+            url: planned.url.as_ref().ok()?.clone(),
+            headers: self.s.endpoints.get(ei)?.headers.clone(),
+        })
     }
 
     /// The `401`s of each connection, once all its answers are in: a permission answer is
@@ -785,7 +990,8 @@ impl<'a> Gatherer<'a> {
                 Ok(token) => {
                     let mut retries = CallSet::new();
                     for (ei, _) in &answers {
-                        self.spawn_call(&mut retries, *ei, conn_id.clone(), &token);
+                        let auth = Auth::Bearer(token.clone());
+                        self.spawn_call(&mut retries, *ei, conn_id.clone(), auth);
                     }
                     let mut retried = Vec::new();
                     while let Some(joined) = retries.join_next().await {
@@ -842,16 +1048,33 @@ impl<'a> Gatherer<'a> {
 
     /// Spawns one call of endpoint `ei` for `conn_id`; the task sends it (a 429/503 left after
     /// retries is an error, never the answer) and analyses the answer.
-    fn spawn_call(&self, tasks: &mut CallSet, ei: usize, conn_id: String, token: &SecretString) {
+    fn spawn_call(&self, tasks: &mut CallSet, ei: usize, conn_id: String, auth: Auth) {
         let (Some(ep), Some(url)) = (self.s.endpoints.get(ei), self.cx.plan.url(ei)) else {
             return;
         };
-        let req = endpoint_request(
+        let templated = self.cx.plan.endpoints.get(ei).is_some_and(|p| p.templated);
+        let target = if templated {
+            match self
+                .targets
+                .lock()
+                .ok()
+                .and_then(|m| m.get(&(ei, conn_id.clone())).cloned())
+            {
+                Some(t) => t,
+                None => return,
+            }
+        } else {
+            super::chain::Target {
+                url: url.clone(),
+                headers: ep.headers.clone(),
+            }
+        };
+        let req = endpoint_request_to(
             ep,
-            url,
-            token,
+            &target,
+            auth,
             format!("endpoint:{}", ep.id.value),
-            &conn_id,
+            (conn_id != NO_CONNECTION).then_some(conn_id.as_str()),
         );
         let (http, sem, cx) = (self.http.clone(), self.semaphore.clone(), self.cx.clone());
         tasks.spawn(async move {
@@ -960,24 +1183,66 @@ fn deprecation_signals(
 /// A call of endpoint `ep` with a connection's access token (the endpoint and permission probes).
 pub(super) fn endpoint_request(
     ep: &Endpoint,
-    url: &Url,
+    target: &super::chain::Target,
     token: &secrecy::SecretString,
     purpose: String,
     connection: &str,
 ) -> Request {
+    endpoint_request_to(
+        ep,
+        target,
+        Auth::Bearer(token.clone()),
+        purpose,
+        Some(connection),
+    )
+}
+
+/// A call of endpoint `ep` to `target` (its URL and headers, filled per connection).
+fn endpoint_request_to(
+    ep: &Endpoint,
+    target: &super::chain::Target,
+    auth: Auth,
+    purpose: String,
+    connection: Option<&str>,
+) -> Request {
     Request {
         method: reqwest::Method::from_bytes(ep.method.as_bytes()).unwrap_or(reqwest::Method::GET),
-        url: url.clone(),
-        headers: ep
+        url: target.url.clone(),
+        headers: target
             .headers
             .iter()
             .map(|(k, v)| (k.clone(), v.clone()))
             .collect(),
-        auth: Auth::Bearer(token.clone()),
+        auth,
         form: None,
         purpose,
-        connection: Some(connection.to_string()),
+        connection: connection.map(str::to_string),
     }
+}
+
+/// Every connection's `${conn:…}` values: the credential entry's `vars` (a credential
+/// helper's answer may carry them), overridden by the suite's `vars`.
+fn connection_vars(
+    s: &Suite,
+    credentials: &CredentialStore,
+) -> BTreeMap<String, BTreeMap<String, String>> {
+    s.connections
+        .iter()
+        .map(|c| {
+            let mut vars = if s.endpoints.iter().any(|e| !e.conn_vars().is_empty()) {
+                credentials
+                    .get(&c.credential)
+                    .ok()
+                    .flatten()
+                    .map(|e| e.vars)
+                    .unwrap_or_default()
+            } else {
+                BTreeMap::new()
+            };
+            vars.extend(c.vars.iter().map(|(k, v)| (k.clone(), v.clone())));
+            (c.id.value.clone(), vars)
+        })
+        .collect()
 }
 
 fn endpoint_url(base: &Url, ep: &Endpoint) -> Result<Url, String> {

@@ -193,6 +193,7 @@ fn answer(status: u16, exchange: &str) -> Answer {
             message: "bad".into(),
         }]),
         errors: Vec::new(),
+        chained: None,
     }
 }
 
@@ -377,5 +378,57 @@ fn connections_sharing_a_credential_fetch_one_token_as_a_serial_run_did() {
             "cc/token/token-endpoint.client_credentials",
             "cc/token/token-endpoint.error-probe"
         ]
+    );
+}
+
+/// Issue 19: `${conn:…}` values come from the credential entry's `vars` (what a credential
+/// helper answers), and the suite's own `vars` win over them.
+#[test]
+fn connection_vars_merge_the_credential_entry_under_the_suite() {
+    let mut s = demo_suite();
+    s.endpoints[0]
+        .headers
+        .insert("X-Tenant-Id".into(), "${conn:tenant}/${conn:region}".into());
+    s.connections[0].vars = BTreeMap::from([("region".to_string(), "eu".to_string())]);
+    let dir = tempfile::tempdir().unwrap();
+    let store = CredentialStore::new(dir.path().join("credentials.json"));
+    let lock = store.lock().unwrap();
+    let entry = crate::auth::Entry {
+        vars: BTreeMap::from([
+            ("tenant".to_string(), "t-acme".to_string()),
+            ("region".to_string(), "us".to_string()),
+        ]),
+        ..Default::default()
+    };
+    store
+        .put(&lock, &s.connections[0].credential, entry)
+        .unwrap();
+    drop(lock);
+    let vars = connection_vars(&s, &store);
+    let of = |c: &str| vars.get(c).cloned().unwrap_or_default();
+    assert_eq!(
+        of("acme-corp"),
+        BTreeMap::from([
+            ("region".to_string(), "eu".to_string()),
+            ("tenant".to_string(), "t-acme".to_string()),
+        ])
+    );
+    assert_eq!(of("globex"), BTreeMap::new());
+    let target = super::super::chain::resolve(
+        &base(&s),
+        &s.endpoints[0],
+        &of("acme-corp"),
+        &BTreeMap::new(),
+    )
+    .unwrap();
+    assert_eq!(
+        target.headers.get("X-Tenant-Id").map(String::as_str),
+        Some("t-acme/eu")
+    );
+    assert_eq!(
+        super::super::chain::resolve(&base(&s), &s.endpoints[0], &of("globex"), &BTreeMap::new()),
+        Err(super::super::chain::Unresolved::Config(
+            "endpoint `me`: the connection defines no `tenant` for `${conn:tenant}`".into()
+        ))
     );
 }

@@ -85,6 +85,8 @@ struct Accumulator {
     finished_at: Option<DateTime<Utc>>,
     evidence: Vec<SuiteEvidence>,
     errors: Vec<crate::model::RunError>,
+    skipped: Vec<super::types::SkippedProbe>,
+    expanded: Vec<super::types::ExpandedSubject>,
     /// Each shard's exchanges and the evidence mode they were recorded under.
     exchanges: BTreeMap<u32, (EvidenceMode, Vec<Exchange>)>,
 }
@@ -136,6 +138,8 @@ fn fold(paths: &[PathBuf], resolve: &dyn Fn(&Path) -> PathBuf) -> Result<Accumul
             finished_at: None,
             evidence: Vec::new(),
             errors: Vec::new(),
+            skipped: Vec::new(),
+            expanded: Vec::new(),
             exchanges: BTreeMap::new(),
         });
         if shard.count != acc.count {
@@ -190,6 +194,8 @@ fn fold(paths: &[PathBuf], resolve: &dyn Fn(&Path) -> PathBuf) -> Result<Accumul
             }
         }
         acc.errors.extend(run.errors);
+        acc.skipped.extend(run.skipped);
+        acc.expanded.extend(run.expanded);
         acc.exchanges
             .insert(shard.index, (run.evidence_mode, run.exchanges));
     }
@@ -227,6 +233,8 @@ pub fn merge(ctx: &Context, opts: &MergeOptions) -> Result<Run, Error> {
         runs: acc.run_ids.into_values().collect(),
     });
     run.errors = acc.errors;
+    run.skipped = acc.skipped;
+    run.expanded = acc.expanded;
     // One mode for the whole merged run: the strictest of the shards' and the one asked for.
     let mode = acc
         .exchanges
@@ -290,6 +298,7 @@ mod tests {
             refresh: vec![],
             tokens: vec![],
             connections: vec![],
+            skipped: Vec::new(),
         }
     }
 

@@ -4,6 +4,7 @@
 //! (`--shard i/n`) only gathers, and `merge` assesses the shards together.
 
 mod assess;
+mod chain;
 mod connections;
 mod credentials;
 mod evidence;

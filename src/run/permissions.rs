@@ -25,7 +25,6 @@ use crate::suite::{Connection, Grant, Suite};
 use secrecy::SecretString;
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
-use url::Url;
 
 /// What the permissions probe gathered for one suite.
 pub(crate) struct PermissionRun {
@@ -149,7 +148,7 @@ pub(crate) async fn gather(
     s: &Suite,
     tokens: &TokenManager,
     http: &Arc<HttpClient>,
-    urls: &[Option<Url>],
+    targets: &(dyn Fn(usize, &str) -> Option<super::chain::Target> + Sync),
     failed: &BTreeMap<usize, &'static str>,
     ready: &[(&Connection, SecretString)],
     scopes_of: &dyn Fn(&Connection) -> Vec<String>,
@@ -301,9 +300,9 @@ pub(crate) async fn gather(
     let mut tasks = tokio::task::JoinSet::new();
     let semaphore = Arc::new(tokio::sync::Semaphore::new(s.limits.concurrency.max(1)));
     for (ei, ep) in s.endpoints.iter().enumerate() {
-        let Some(url) = urls[ei].clone() else {
+        if ep.auth == crate::suite::EndpointAuth::None {
             continue;
-        };
+        }
         // An endpoint that already timed out or broke this run is not called
         // again once per scope set: the run says so once, and no cell is made.
         if let Some(class) = failed.get(&ei).filter(|_| !per_set.is_empty()) {
@@ -320,9 +319,13 @@ pub(crate) async fn gather(
             continue;
         }
         for (name, scopes, conn_id, token) in &per_set {
+            // A templated endpoint whose chained value this connection lacks makes no cell.
+            let Some(target) = targets(ei, conn_id) else {
+                continue;
+            };
             let req = super::gather::endpoint_request(
                 ep,
-                &url,
+                &target,
                 token,
                 format!("permissions:{}:{name}", ep.id.value),
                 conn_id,

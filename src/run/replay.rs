@@ -147,6 +147,8 @@ mod tests {
             password: None,
             pos,
             auth: crate::suite::DEFAULT_AUTH.into(),
+            vars: Default::default(),
+            var_secrets: Vec::new(),
         }
     }
 

@@ -138,6 +138,12 @@ fn register_suite_secrets(s: &Suite, redactor: &Redactor) {
             redactor.register_secret(secret.expose_secret());
         }
     }
+    // `connections[].vars` written as `${env:…}` (issue 19): secrets like endpoint headers.
+    for c in &s.connections {
+        for secret in &c.var_secrets {
+            redactor.register_secret(secret.expose_secret());
+        }
+    }
 }
 
 /// The issuer a discovery document fetched from `url` must name (RFC 8414

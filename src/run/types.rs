@@ -136,7 +136,60 @@ pub struct Run {
     /// A shard run's gathered evidence, one entry per suite; empty otherwise.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub evidence: Vec<SuiteEvidence>,
+    // ---- issue 19 (suite) ----
+    /// Endpoint calls not made because a chained value (`from:`) was missing; never an error
+    /// or a drift. Sorted by (provider, subject, connection).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub skipped: Vec<SkippedProbe>,
+    /// The subjects `params` matrices expanded to, with their base endpoint.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub expanded: Vec<ExpandedSubject>,
+    // ---- end issue 19 (suite) ----
 }
+
+// ---- issue 19 (suite) ----
+
+/// One endpoint call skipped because its chained value is missing.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+pub struct SkippedProbe {
+    pub provider: String,
+    /// The endpoint subject (`stats`, or `metrics[period=7d]` for a `params` expansion).
+    pub subject: String,
+    /// The connection whose call was skipped.
+    pub connection: String,
+    /// The endpoint id as written in the suite.
+    pub endpoint: String,
+    /// Why: e.g. "`$.data[0].id` selects nothing in the answer of `campaigns`".
+    pub reason: String,
+}
+
+/// The subjects of `s`'s `params` matrices.
+pub(crate) fn expanded_subjects(s: &crate::suite::Suite) -> Vec<ExpandedSubject> {
+    s.endpoints
+        .iter()
+        .filter(|e| !e.params.is_empty())
+        .map(|e| ExpandedSubject {
+            provider: s.provider.name.value.clone(),
+            subject: e.id.value.clone(),
+            endpoint: e.base.clone(),
+            params: e.params.clone(),
+        })
+        .collect()
+}
+
+/// One subject of a `params` matrix.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+pub struct ExpandedSubject {
+    pub provider: String,
+    /// `metrics[period=7d]`: what observations, drifts and baseline files are keyed by.
+    pub subject: String,
+    /// The endpoint id as written (`metrics`): reports group by it.
+    pub endpoint: String,
+    /// This subject's parameter values, name → value.
+    pub params: std::collections::BTreeMap<String, String>,
+}
+
+// ---- end issue 19 (suite) ----
 
 /// Where a merged run came from.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

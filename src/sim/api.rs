@@ -479,6 +479,37 @@ pub(crate) async fn deep(
 }
 
 /// Any other path.
+/// `GET /v1/echo[/…]`: what the request carried, for the suite-feature tests (issue 19):
+/// whether an `Authorization` header came, the `X-Tenant-Id` header, the path and the query;
+/// `ids=a,b` lists `data: [{id: a}, {id: b}]` for a chained endpoint to read. Needs no token.
+pub(crate) async fn echo(
+    State(s): State<AppState>,
+    uri: axum::http::Uri,
+    headers: HeaderMap,
+) -> Result<Response, RandomUnavailable> {
+    bump(&s.counters.api_requests);
+    let req = Req::new()?;
+    let pairs = query_pairs(uri.query().map(str::to_string));
+    let data: Vec<Value> = query_get(&pairs, "ids")
+        .unwrap_or("")
+        .split(',')
+        .filter(|id| !id.is_empty())
+        .map(|id| json!({ "id": id }))
+        .collect();
+    let query: serde_json::Map<String, Value> = pairs
+        .iter()
+        .map(|(k, v)| (k.clone(), Value::String(v.clone())))
+        .collect();
+    let body = json!({
+        "authorization": headers.contains_key(header::AUTHORIZATION),
+        "tenant": headers.get("x-tenant-id").and_then(|v| v.to_str().ok()),
+        "path": uri.path(),
+        "query": query,
+        "data": data,
+    });
+    Ok(req.json(StatusCode::OK, body, None))
+}
+
 pub(crate) async fn not_found() -> Response {
     (
         StatusCode::NOT_FOUND,

@@ -230,6 +230,8 @@ fn router(state: AppState) -> Router {
         .route("/v1/activities", get(api::activities))
         .route("/v1/big", get(api::big))
         .route("/v1/deep", get(api::deep))
+        .route("/v1/echo", get(api::echo))
+        .route("/v1/echo/{*rest}", get(api::echo))
         .route("/_sim/state", get(admin::state))
         .route("/_sim/version", post(admin::version))
         .route("/_sim/revoke-access", post(admin::revoke_access))

@@ -96,7 +96,13 @@ pub(crate) fn convert(
         })
         .collect();
     let connections = c.connections(&raw.connections, &provider, &auths, &scope_sets);
-    let endpoints = c.endpoints(&raw.endpoints, &auths, &scope_sets);
+    let default_auth = c.endpoint_auth(
+        raw.endpoint_defaults.as_ref().and_then(|d| d.auth.as_ref()),
+        EndpointAuth::Token,
+    );
+    let endpoints = c.endpoints(&raw.endpoints, &auths, &scope_sets, default_auth);
+    let helper = auths.values().any(|a| a.credential_helper.is_some());
+    c.check_chains(&connections, &endpoints, helper);
     let limits = c.limits(raw.limits.as_ref());
     let redact = raw.redact.iter().map(|r| c.redact(r)).collect();
     let deprecation_headers = raw
@@ -488,7 +494,10 @@ impl Converter<'_> {
                     "grant `password` signs in as a resource owner",
                 );
             }
+            let (vars, var_secrets) = self.conn_vars(&r.vars);
             out.push(Connection {
+                vars,
+                var_secrets,
                 id: id.located(),
                 credential,
                 scope_set,

@@ -17,6 +17,7 @@ impl Converter<'_> {
         raw: &[Spanned<RawEndpoint>],
         auths: &BTreeMap<String, Auth>,
         scope_sets: &BTreeMap<String, Located<Vec<String>>>,
+        default_auth: EndpointAuth,
     ) -> Vec<Endpoint> {
         let known: BTreeSet<&str> = scope_sets
             .values()
@@ -90,7 +91,13 @@ impl Converter<'_> {
             }
             let schema = r.schema.as_ref().and_then(|s| self.schema(s));
             let values = r.values.as_ref().map(|v| self.values(v, &entry.value.id));
-            out.push(Endpoint {
+            let from = self.chain_sources(r, &path.value);
+            let auth = self.endpoint_auth(r.auth.as_ref(), default_auth);
+            let ep = Endpoint {
+                base: id.value.clone(),
+                params: BTreeMap::new(),
+                from,
+                auth,
                 id: id.located(),
                 method,
                 path: path.located(),
@@ -103,7 +110,8 @@ impl Converter<'_> {
                 pos: pos(entry),
                 requires_fields: self.requires_fields(&r.requires_fields, &known),
                 tolerate: self.tolerate(&r.tolerate),
-            });
+            };
+            out.extend(self.expand_params(ep, r));
         }
         out
     }

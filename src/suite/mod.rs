@@ -3,6 +3,7 @@
 
 mod authorize;
 mod auths;
+mod chain;
 mod check;
 mod convert;
 mod declared;

@@ -239,6 +239,12 @@ pub struct Connection {
     /// Name of the auth (`auths:` key) this connection's grant comes from; [`DEFAULT_AUTH`] for
     /// the single `auth:` form.
     pub auth: String,
+    // ---- issue 19 (suite): per-connection values ----
+    /// `vars:`: values endpoints use as `${conn:NAME}`, sorted by name (after `${env:…}`).
+    pub vars: BTreeMap<String, String>,
+    /// The values of the environment variables `vars` refer to: scrubbed by value.
+    pub var_secrets: Vec<SecretString>,
+    // ---- end issue 19 (suite) ----
 }
 
 /// A JSON Schema the suite declares for an endpoint's 2xx response.
@@ -277,6 +283,17 @@ pub struct Endpoint {
     pub requires_fields: BTreeMap<String, Vec<String>>,
     /// `tolerate`: normalised shape path → what may vary there without schema drift.
     pub tolerate: BTreeMap<String, Tolerance>,
+    // ---- issue 19 (suite): parameter matrices, chained values, endpoint auth ----
+    /// The endpoint id as written; differs from `id` for one value set of a `params` matrix
+    /// (`id` is then `metrics[period=7d]`).
+    pub base: String,
+    /// The `params` values of this expansion (name → value, sorted); empty otherwise.
+    pub params: BTreeMap<String, String>,
+    /// `from:`: path placeholder → where its value comes from (per connection).
+    pub from: BTreeMap<String, ChainSource>,
+    /// `auth:` (or `endpoint_defaults.auth`).
+    pub auth: EndpointAuth,
+    // ---- end issue 19 (suite) ----
 }
 
 /// `endpoints[].tolerate` levels.
@@ -303,6 +320,98 @@ impl Tolerance {
         }
     }
 }
+
+// ---- issue 19 (suite): chained values and endpoint auth ----
+
+/// One chained value: the first node `path` selects in `endpoint`'s answer.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ChainSource {
+    /// Id of the source endpoint (a plain endpoint: no `params`, `auth: token`).
+    pub endpoint: String,
+    /// RFC 9535 JSONPath (checked by the loader).
+    pub path: String,
+}
+
+/// How an endpoint's requests are authorised.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum EndpointAuth {
+    /// The connection's bearer token (the default).
+    #[default]
+    Token,
+    /// No `Authorization` header, no token: probed once per suite, not per connection.
+    None,
+}
+
+impl Endpoint {
+    /// The `${conn:NAME}` names the endpoint's path, query and headers use (sorted).
+    pub fn conn_vars(&self) -> std::collections::BTreeSet<String> {
+        std::iter::once(self.path.value.as_str())
+            .chain(self.query.values().map(String::as_str))
+            .chain(self.headers.values().map(String::as_str))
+            .flat_map(conn_references)
+            .collect()
+    }
+
+    /// Whether each connection needs its own URL or headers (`${conn:…}` or `from:`).
+    pub fn is_templated(&self) -> bool {
+        !self.from.is_empty() || !self.conn_vars().is_empty()
+    }
+}
+
+/// The names of the well-formed `${conn:NAME}` references in `text`, in order.
+pub fn conn_references(text: &str) -> Vec<String> {
+    const OPEN: &str = "${conn:";
+    let mut names = Vec::new();
+    let mut rest = text;
+    while let Some(start) = rest.find(OPEN) {
+        let after = &rest[start + OPEN.len()..];
+        let Some(end) = after.find('}') else { break };
+        names.push(after[..end].to_string());
+        rest = &after[end + 1..];
+    }
+    names
+}
+
+/// `text` with every `${conn:NAME}` replaced from `vars`; the first missing name is the error.
+pub fn fill_conn_vars(text: &str, vars: &BTreeMap<String, String>) -> Result<String, String> {
+    const OPEN: &str = "${conn:";
+    let mut out = String::with_capacity(text.len());
+    let mut rest = text;
+    while let Some(start) = rest.find(OPEN) {
+        let after = &rest[start + OPEN.len()..];
+        let Some(end) = after.find('}') else { break };
+        let name = &after[..end];
+        out.push_str(&rest[..start]);
+        out.push_str(vars.get(name).ok_or_else(|| name.to_string())?);
+        rest = &after[end + 1..];
+    }
+    out.push_str(rest);
+    Ok(out)
+}
+
+/// The `{name}` placeholders of a path, in order (`${…}` references are not placeholders).
+pub fn path_placeholders(path: &str) -> Vec<String> {
+    let mut names = Vec::new();
+    let bytes = path.as_bytes();
+    let mut i = 0;
+    while i < bytes.len() {
+        if bytes[i] == b'{'
+            && (i == 0 || bytes[i - 1] != b'$')
+            && let Some(end) = path[i + 1..].find('}')
+        {
+            let name = &path[i + 1..i + 1 + end];
+            if !name.is_empty() && name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_') {
+                names.push(name.to_string());
+            }
+            i += end + 2;
+            continue;
+        }
+        i += 1;
+    }
+    names
+}
+
+// ---- end issue 19 (suite) ----
 
 /// `endpoints[].values`: what the values probe tracks on an endpoint.
 #[derive(Debug, Clone, PartialEq, Default)]

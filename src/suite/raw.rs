@@ -59,6 +59,12 @@ pub(crate) struct RawSuite {
     /// Discovery metadata to probe (RFC 8414 / OpenID Connect Discovery).
     #[serde(default)]
     pub metadata: Option<RawMetadata>,
+    // ---- issue 19 (suite): endpoint defaults ----
+    /// Defaults for every endpoint: `{auth: none}` probes every endpoint without a token unless
+    /// the endpoint says `auth: token`.
+    #[serde(default)]
+    pub endpoint_defaults: Option<RawEndpointDefaults>,
+    // ---- end issue 19 (suite) ----
 }
 
 /// `deprecation:`: vendor headers that announce deprecations.
@@ -301,6 +307,16 @@ pub(crate) struct RawConnection {
     #[serde(default)]
     #[schemars(with = "Option<String>")]
     pub auth: Option<Spanned<String>>,
+    // ---- issue 19 (suite): per-connection values ----
+    /// Per-connection values (name → value) that endpoints use as `${conn:NAME}` in `path`,
+    /// `query` and `headers`, e.g. `{tenant_id: 4f2c…}` for Xero's `Xero-tenant-id` header. Names
+    /// are `[A-Za-z_][A-Za-z0-9_]*`. Not secrets: they appear in URLs, exchanges and reports; a
+    /// value written as `${env:VAR}` is treated as a secret and scrubbed by value. A credential
+    /// helper's answer may add `vars` too (see docs/credential-helpers.md); the suite's win.
+    #[serde(default)]
+    #[schemars(with = "BTreeMap<String, String>")]
+    pub vars: BTreeMap<String, Spanned<String>>,
+    // ---- end issue 19 (suite) ----
 }
 
 /// One resource API endpoint to probe.
@@ -354,6 +370,33 @@ pub(crate) struct RawEndpoint {
     #[serde(default)]
     #[schemars(with = "BTreeMap<String, RawTolerance>")]
     pub tolerate: BTreeMap<String, Spanned<RawTolerance>>,
+    // ---- issue 19 (suite): parameter matrices, chained values, endpoint auth ----
+    /// Parameter matrix: name → values. The endpoint is probed once per combination of values
+    /// (the cartesian product, at most 64), each as its own subject `id[name=value,…]` (names
+    /// sorted), e.g. `metrics[period=7d]`, with its own baseline file. A name that appears as
+    /// `{name}` in `path` fills that path segment (percent-encoded); otherwise it is sent as a
+    /// query parameter.
+    #[serde(default)]
+    #[schemars(with = "BTreeMap<String, Vec<String>>")]
+    pub params: BTreeMap<String, Spanned<Vec<Spanned<String>>>>,
+    /// Chained values for `{name}` placeholders of `path`, taken per connection from another
+    /// endpoint's answer: `{endpoint: campaigns, path: "$.data[0].id"}` when the path has one
+    /// placeholder, else a map placeholder → `{endpoint, path}`. The JSONPath (RFC 9535) takes
+    /// the first node it selects (`$.data[*].id` → the first id); a string or number is used.
+    /// The source endpoint is probed first. When it has no such value (no 2xx answer, no node,
+    /// `null`, an object, or a redacted value) the probe is `skipped` with the reason, never an
+    /// error or a drift. A cycle of `from:` is a `check` error.
+    #[serde(default)]
+    #[schemars(with = "Option<RawFromDoc>")]
+    pub from: Option<Spanned<RawFrom>>,
+    /// `token` (default: the connection's bearer token) or `none`: no `Authorization` header and
+    /// no token needed; such an endpoint is probed once per suite (subject connection `-`), not
+    /// per connection, so it cannot use `${conn:…}` or `from:`, and the permissions probe skips
+    /// it.
+    #[serde(default)]
+    #[schemars(with = "Option<RawEndpointAuth>")]
+    pub auth: Option<Spanned<RawEndpointAuth>>,
+    // ---- end issue 19 (suite) ----
 }
 
 /// A `tolerate` level.
@@ -368,6 +411,63 @@ pub(crate) enum RawTolerance {
     /// Only the string format may vary at exactly this path.
     Format,
 }
+
+// ---- issue 19 (suite): types of `params`, `from`, `auth` and `endpoint_defaults` ----
+
+/// `endpoints[].auth`: how an endpoint's requests are authorised.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, JsonSchema)]
+#[serde(rename_all = "snake_case")]
+#[schemars(rename = "EndpointAuth")]
+pub(crate) enum RawEndpointAuth {
+    /// The connection's bearer token in `Authorization` (the default).
+    Token,
+    /// No `Authorization` header, no token: probed once per suite.
+    None,
+}
+
+/// `endpoint_defaults:`: defaults for every endpoint.
+#[derive(Debug, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+#[schemars(rename = "EndpointDefaults")]
+pub(crate) struct RawEndpointDefaults {
+    /// Default `auth` of every endpoint: `token` (default) or `none`.
+    #[serde(default)]
+    #[schemars(with = "Option<RawEndpointAuth>")]
+    pub auth: Option<Spanned<RawEndpointAuth>>,
+}
+
+/// One chained value: which endpoint's answer, and where in it.
+#[derive(Debug, Clone, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+#[schemars(rename = "ChainSource")]
+pub(crate) struct RawSource {
+    /// Id of the source endpoint (not itself a parameter matrix or `auth: none`).
+    pub endpoint: String,
+    /// RFC 9535 JSONPath into the source's answer; the first node selected is used.
+    pub path: String,
+}
+
+/// `from:` as written: one source, or placeholder → source.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(untagged)]
+pub(crate) enum RawFrom {
+    One(RawSource),
+    Map(BTreeMap<String, RawSource>),
+}
+
+/// `from:` (documentation type only).
+#[derive(JsonSchema)]
+#[serde(untagged)]
+#[allow(dead_code)]
+#[schemars(rename = "ChainFrom")]
+enum RawFromDoc {
+    /// The source of the path's only placeholder.
+    One(RawSource),
+    /// Placeholder name → source.
+    Map(BTreeMap<String, RawSource>),
+}
+
+// ---- end issue 19 (suite) ----
 
 /// `values:` of an endpoint: metrics to track and rules that must hold.
 #[derive(Debug, Deserialize, JsonSchema)]

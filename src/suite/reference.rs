@@ -26,6 +26,10 @@ Conventions:
 is loaded. `check` warns about an unset variable, `run` refuses it. Secrets \
 (`client_secret`, `token`, `password`, credential headers) must be written as \
 exactly one `${env:VAR}` reference, or `check` warns.
+- Endpoint `path`, `query` and `headers` values may contain `${conn:NAME}`, filled per \
+connection from `connections[].vars` (or the credential helper's `vars`) when the request is \
+made; `check` reports a connection that lacks a name an endpoint uses. `{name}` in a `path` \
+is a placeholder filled by `params` or `from`.
 - Durations are a number with a unit: `500ms`, `30s`, `2m`, `12h`, `90d`.
 - Unknown keys are errors, with the nearest known key suggested.
 - A key marked *required* must be present; the others may be left out and take \

@@ -222,6 +222,8 @@ pub fn all_drifting(endpoints: usize, connections: usize) -> Run {
         shard: None,
         merged: None,
         evidence: vec![],
+        skipped: Vec::new(),
+        expanded: Vec::new(),
     }
 }
 

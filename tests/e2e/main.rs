@@ -36,6 +36,7 @@ mod rules;
 mod shard;
 mod sim_process;
 mod store;
+mod suite_features;
 mod support;
 mod suppress;
 mod switches;

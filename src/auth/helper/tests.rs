@@ -154,6 +154,7 @@ mod backend {
             replayed: None,
             narrowed: None,
             grant: None,
+            vars: std::collections::BTreeMap::from([("tenant_id".into(), "t-1".into())]),
         }
     }
 
@@ -177,7 +178,8 @@ mod backend {
                 r#""scopes":["read","write"],"obtained_at":"2025-03-04T05:06:07Z","#,
                 r#""last_refreshed_at":"2025-03-04T05:06:07Z","#,
                 r#""refresh_token_expires_at":"2025-03-04T05:06:07Z","#,
-                r#""refresh_in_flight":{"started_at":"2025-03-04T05:06:07Z","pid":4242}}"#,
+                r#""refresh_in_flight":{"started_at":"2025-03-04T05:06:07Z","pid":4242},"#,
+                r#""vars":{"tenant_id":"t-1"}}"#,
                 "\n"
             )
         );
