@@ -431,13 +431,14 @@ pub(crate) fn plan(
         });
         let urls = [authorize_url.as_deref(), token_url.as_deref()];
         match refresh_family(&urls) {
-            Some(RefreshFamily::OfflineAccessScope(family)) => {
-                if scopes.insert("offline_access".to_string()) {
-                    auth_notes.push(format!(
-                        "`offline_access` added to the scope set: {family} issues a refresh token only with it"
-                    ));
-                }
+            Some(RefreshFamily::OfflineAccessScope(family))
+                if scopes.insert("offline_access".to_string()) =>
+            {
+                auth_notes.push(format!(
+                    "`offline_access` added to the scope set: {family} issues a refresh token only with it"
+                ));
             }
+            Some(RefreshFamily::OfflineAccessScope(_)) => {}
             Some(RefreshFamily::AccessTypeOffline(family)) => {
                 authorize_params.insert("access_type".to_string(), "offline".to_string());
                 authorize_params.insert("prompt".to_string(), "consent".to_string());
@@ -445,12 +446,13 @@ pub(crate) fn plan(
                     "{family} issues a refresh token only with `access_type=offline`, and again only on fresh consent"
                 ));
             }
-            None if declared && !scopes.is_empty() => {
-                if scopes.insert("offline_access".to_string()) {
-                    auth_notes.push(
-                        "`offline_access` added to the scope set: the document declares it for refresh tokens".to_string(),
-                    );
-                }
+            None if declared
+                && !scopes.is_empty()
+                && scopes.insert("offline_access".to_string()) =>
+            {
+                auth_notes.push(
+                    "`offline_access` added to the scope set: the document declares it for refresh tokens".to_string(),
+                );
             }
             None => {}
         }

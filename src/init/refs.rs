@@ -207,10 +207,7 @@ impl<'a> SchemaResolver<'a> {
     /// Schema after conversion is written as `{}` (accepts anything), with a warning.
     pub(crate) fn component_files(&mut self) -> Result<Vec<(String, Value)>, InitError> {
         let mut out = Vec::new();
-        loop {
-            let Some(pointer) = self.files.as_mut().and_then(|f| f.pending.pop()) else {
-                break;
-            };
+        while let Some(pointer) = self.files.as_mut().and_then(|f| f.pending.pop()) {
             let name = self.component_file(&pointer);
             let target = lookup(self.root, &pointer).ok_or_else(|| InitError::BrokenRef {
                 pointer: pointer.clone(),
