@@ -487,10 +487,18 @@ pub struct InitArgs {
     /// The OpenAPI 3.0/3.1 document (YAML or JSON).
     #[arg(long, value_name = "SPEC")]
     pub from_openapi: PathBuf,
-    /// Write the suite here instead of stdout.
+    /// Write the suite here instead of stdout; response schemas go beside it, one file per
+    /// shared component under `schemas/<provider>/`.
     #[arg(long, short)]
     pub output: Option<PathBuf>,
-    /// Overwrite `--output` when it exists.
+    /// Only these GET operations: a path glob (`/accounts/**`; `*` stays in one segment),
+    /// `tag:NAME` or `operation:ID`. Repeatable; any match keeps the operation.
+    #[arg(long, value_name = "PATTERN")]
+    pub include: Vec<String>,
+    /// Leave out these GET operations (same forms as --include; wins over it). Repeatable.
+    #[arg(long, value_name = "PATTERN")]
+    pub exclude: Vec<String>,
+    /// Overwrite `--output` (and its schema files) when it exists.
     #[arg(long)]
     pub force: bool,
     /// `base_url` of the suite instead of the document's first server (e.g. `${env:ACME_BASE_URL}`).

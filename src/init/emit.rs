@@ -6,8 +6,7 @@
 
 use super::openapi::{AuthPlan, EndpointPlan, Plan};
 use serde::Serialize;
-use serde_json::Value;
-use serde_saphyr::FlowSeq;
+use serde_saphyr::{FlowMap, FlowSeq};
 use std::collections::BTreeMap;
 
 /// Where `driftwatch connect` listens; any loopback port works with most providers, but
@@ -21,12 +20,14 @@ struct ProviderOut<'a> {
 }
 
 #[derive(Serialize)]
-struct AuthOut {
+struct AuthOut<'a> {
     grant: &'static str,
     #[serde(skip_serializing_if = "Option::is_none")]
     discovery_url: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     authorize_url: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    authorize_params: Option<FlowMap<&'a BTreeMap<String, String>>>,
     #[serde(skip_serializing_if = "Option::is_none")]
     token_url: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -38,7 +39,7 @@ struct AuthOut {
 }
 
 #[derive(Serialize)]
-struct ConnectionOut {
+struct ConnectionOut<'a> {
     id: &'static str,
     #[serde(skip_serializing_if = "Option::is_none")]
     scope_set: Option<&'static str>,
@@ -48,6 +49,8 @@ struct ConnectionOut {
     username: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     password: Option<String>,
+    #[serde(skip_serializing_if = "BTreeMap::is_empty")]
+    vars: &'a BTreeMap<String, String>,
 }
 
 #[derive(Serialize)]
@@ -59,39 +62,28 @@ struct EndpointOut<'a> {
     #[serde(skip_serializing_if = "BTreeMap::is_empty")]
     headers: &'a BTreeMap<String, String>,
     #[serde(skip_serializing_if = "Option::is_none")]
-    requires: Option<FlowSeq<&'a [String]>>,
+    from: Option<FromOut<'a>>,
     #[serde(skip_serializing_if = "Option::is_none")]
-    schema: Option<Compact<'a>>,
+    requires: Option<FlowSeq<&'a [String]>>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    requires_any: Vec<FlowSeq<&'a [String]>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    schema: Option<&'a str>,
 }
 
-/// A JSON value serialized with lists of scalars in flow style (`type: [string, "null"]`),
-/// which keeps generated schemas short.
-struct Compact<'a>(&'a Value);
+/// One chained value: the source endpoint and the JSONPath into its answer.
+#[derive(Serialize)]
+struct SourceOut<'a> {
+    endpoint: &'a str,
+    path: &'a str,
+}
 
-impl Serialize for Compact<'_> {
-    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        use serde::ser::{SerializeMap, SerializeSeq};
-        match self.0 {
-            Value::Object(map) => {
-                let mut m = s.serialize_map(Some(map.len()))?;
-                for (k, v) in map {
-                    m.serialize_entry(k, &Compact(v))?;
-                }
-                m.end()
-            }
-            Value::Array(list) if list.iter().all(|v| !v.is_object() && !v.is_array()) => {
-                FlowSeq(list).serialize(s)
-            }
-            Value::Array(list) => {
-                let mut q = s.serialize_seq(Some(list.len()))?;
-                for v in list {
-                    q.serialize_element(&Compact(v))?;
-                }
-                q.end()
-            }
-            scalar => scalar.serialize(s),
-        }
-    }
+/// `from:` in its one-source form when the path has one placeholder, else by placeholder.
+#[derive(Serialize)]
+#[serde(untagged)]
+enum FromOut<'a> {
+    One(SourceOut<'a>),
+    Map(BTreeMap<&'a str, SourceOut<'a>>),
 }
 
 #[derive(Serialize)]
@@ -129,6 +121,8 @@ pub(crate) fn render(plan: &Plan) -> String {
             grant: "authorization_code",
             discovery_url: discovery_url.clone(),
             authorize_url: authorize_url.clone(),
+            authorize_params: (!plan.authorize_params.is_empty())
+                .then_some(FlowMap(&plan.authorize_params)),
             token_url: token_url.clone(),
             client_id: client,
             client_secret: secret,
@@ -142,6 +136,7 @@ pub(crate) fn render(plan: &Plan) -> String {
             },
             discovery_url: None,
             authorize_url: None,
+            authorize_params: None,
             token_url: Some(token_url.clone()),
             client_id: client,
             client_secret: secret,
@@ -151,6 +146,7 @@ pub(crate) fn render(plan: &Plan) -> String {
             grant: "static_bearer",
             discovery_url: None,
             authorize_url: None,
+            authorize_params: None,
             token_url: None,
             client_id: None,
             client_secret: None,
@@ -181,7 +177,13 @@ pub(crate) fn render(plan: &Plan) -> String {
         token: matches!(plan.auth, AuthPlan::StaticBearer).then(|| env("TOKEN")),
         username: matches!(plan.auth, AuthPlan::Password { .. }).then(|| env("USERNAME")),
         password: matches!(plan.auth, AuthPlan::Password { .. }).then(|| env("PASSWORD")),
+        vars: &plan.conn_vars,
     };
+    if !plan.conn_vars.is_empty() {
+        out.push_str(
+            "# values the endpoints use as ${conn:NAME}: one per connection (e.g. a tenant id)\n",
+        );
+    }
     out.push_str(&section("connections", &[connection]));
 
     let active = plan
@@ -222,6 +224,11 @@ fn header(plan: &Plan) -> String {
         AuthPlan::StaticBearer => &["TOKEN"],
     };
     vars.extend(names.iter().map(|n| format!("{}_{n}", plan.env_prefix)));
+    vars.extend(plan.conn_vars.values().map(|v| {
+        v.trim_start_matches("${env:")
+            .trim_end_matches('}')
+            .to_string()
+    }));
     let title = if plan.title.is_empty() {
         "(untitled)".to_string()
     } else {
@@ -253,7 +260,7 @@ fn header(plan: &Plan) -> String {
 
 /// One endpoint as a list item under `endpoints:`, with its comments; commented out
 /// entirely when it needs values only the user knows.
-fn endpoint(e: &EndpointPlan) -> String {
+fn endpoint<'a>(e: &'a EndpointPlan) -> String {
     let mut lines: Vec<String> = Vec::new();
     let mut title = format!("GET {}", one_line(&e.path));
     if let Some(s) = e.summary.as_deref().filter(|s| !s.is_empty()) {
@@ -269,13 +276,30 @@ fn endpoint(e: &EndpointPlan) -> String {
             e.missing.join(", ")
         ));
     }
+    let source = |(endpoint, path): &'a (String, String)| SourceOut { endpoint, path };
+    let from = match e.from.len() {
+        0 => None,
+        1 if !e.path.contains("${conn:") => e.from.values().next().map(|s| FromOut::One(source(s))),
+        _ => Some(FromOut::Map(
+            e.from
+                .iter()
+                .map(|(k, v)| (k.as_str(), source(v)))
+                .collect(),
+        )),
+    };
     let body = serde_saphyr::to_string(&EndpointOut {
         id: &e.id,
         path: &e.path,
         query: &e.query,
         headers: &e.headers,
+        from,
         requires: (!e.requires.is_empty()).then_some(FlowSeq(e.requires.as_slice())),
-        schema: e.schema.as_ref().map(Compact),
+        requires_any: e
+            .requires_any
+            .iter()
+            .map(|a| FlowSeq(a.as_slice()))
+            .collect(),
+        schema: e.schema_file.as_deref(),
     })
     .unwrap_or_default();
     let prefix = if e.missing.is_empty() { "" } else { "# " };

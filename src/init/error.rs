@@ -35,4 +35,12 @@ pub enum InitError {
         /// Where it was written.
         at: String,
     },
+    /// An `--include`/`--exclude` pattern that is not a valid glob.
+    #[error("invalid --include/--exclude pattern `{pattern}`: {reason}")]
+    Filter {
+        /// The pattern as given.
+        pattern: String,
+        /// Why the glob does not parse.
+        reason: String,
+    },
 }

@@ -4,6 +4,7 @@
 
 mod emit;
 mod error;
+mod filter;
 mod openapi;
 mod refs;
 mod security;
@@ -12,4 +13,4 @@ mod security;
 mod tests;
 
 pub use error::InitError;
-pub use openapi::{Generated, InitOptions, from_openapi};
+pub use openapi::{Generated, InitOptions, SuiteSyntax, Summary, from_openapi};

@@ -5,7 +5,7 @@
 
 use super::error::InitError;
 use serde_json::{Map, Value, json};
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 
 /// Deeper than this, a (non-recursive) schema is cut and accepts anything: a guard against
 /// documents that expand exponentially, not a limit real schemas reach.
@@ -104,8 +104,48 @@ pub(crate) struct SchemaResolver<'a> {
     v30: bool,
     /// Recursive targets of the schema being resolved: pointer → `$defs` name.
     defs: BTreeMap<String, String>,
+    /// Component-file mode: `#/components/schemas/<Name>` becomes `{"$ref": "<Name>.json"}`
+    /// instead of being inlined, and the component is written once as its own file.
+    files: Option<ComponentFiles>,
     /// What was left out, for the user (external references, cut depth).
     pub warnings: Vec<String>,
+}
+
+/// The component schemas referenced so far, and the file each one becomes.
+#[derive(Default)]
+struct ComponentFiles {
+    /// Pointer → file name (`Contact.json`), unique ignoring case.
+    names: BTreeMap<String, String>,
+    /// Lowercased file names taken (case-insensitive file systems).
+    taken: BTreeSet<String>,
+    /// Pointers referenced but not yet written.
+    pending: Vec<String>,
+}
+
+/// `#/components/schemas/<Name>` (exactly one segment after the prefix).
+fn component_pointer(r: &str) -> bool {
+    r.strip_prefix("#/components/schemas/")
+        .is_some_and(|name| !name.is_empty() && !name.contains('/'))
+}
+
+/// A file name from a component name: `[A-Za-z0-9_.-]` kept, others `_`, never hidden.
+fn file_stem(name: &str) -> String {
+    let s: String = name
+        .chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || c == '_' || c == '-' || c == '.' {
+                c
+            } else {
+                '_'
+            }
+        })
+        .collect();
+    let s = s.trim_start_matches('.').to_string();
+    if s.is_empty() {
+        "schema".to_string()
+    } else {
+        s
+    }
 }
 
 impl<'a> SchemaResolver<'a> {
@@ -115,8 +155,75 @@ impl<'a> SchemaResolver<'a> {
             root,
             v30,
             defs: BTreeMap::new(),
+            files: None,
             warnings: Vec::new(),
         }
+    }
+
+    /// A resolver in component-file mode: every reference to a component schema stays a
+    /// reference, to the file [`Self::component_files`] writes for it.
+    pub(crate) fn with_component_files(root: &'a Value, v30: bool) -> Self {
+        SchemaResolver {
+            files: Some(ComponentFiles::default()),
+            ..Self::new(root, v30)
+        }
+    }
+
+    /// A file name for `extra` (an endpoint's own response schema) that no component
+    /// file uses.
+    pub(crate) fn reserve_file(&mut self, stem: &str) -> String {
+        let files = self.files.get_or_insert_with(ComponentFiles::default);
+        let base = file_stem(stem);
+        let mut name = format!("{base}.json");
+        let mut n = 2;
+        while !files.taken.insert(name.to_ascii_lowercase()) {
+            name = format!("{base}-{n}.json");
+            n += 1;
+        }
+        name
+    }
+
+    fn component_file(&mut self, pointer: &str) -> String {
+        let files = self.files.get_or_insert_with(ComponentFiles::default);
+        if let Some(name) = files.names.get(pointer) {
+            return name.clone();
+        }
+        let raw = pointer.rsplit('/').next().unwrap_or_default();
+        let decoded = percent_decode(raw).replace("~1", "/").replace("~0", "~");
+        let base = file_stem(&decoded);
+        let mut name = format!("{base}.json");
+        let mut n = 2;
+        while !files.taken.insert(name.to_ascii_lowercase()) {
+            name = format!("{base}-{n}.json");
+            n += 1;
+        }
+        files.names.insert(pointer.to_string(), name.clone());
+        files.pending.push(pointer.to_string());
+        name
+    }
+
+    /// Every component schema referenced so far (and those they reference), as
+    /// `(file name, JSON Schema)`, sorted by file name. A component that is not a valid JSON
+    /// Schema after conversion is written as `{}` (accepts anything), with a warning.
+    pub(crate) fn component_files(&mut self) -> Result<Vec<(String, Value)>, InitError> {
+        let mut out = Vec::new();
+        while let Some(pointer) = self.files.as_mut().and_then(|f| f.pending.pop()) {
+            let name = self.component_file(&pointer);
+            let target = lookup(self.root, &pointer).ok_or_else(|| InitError::BrokenRef {
+                pointer: pointer.clone(),
+                at: pointer.clone(),
+            })?;
+            let mut schema = self.resolve(target, &pointer)?;
+            if let Err(e) = jsonschema::meta::validate(&schema) {
+                self.warnings.push(format!(
+                    "component schema `{pointer}` is not a valid JSON Schema after conversion ({e}): its file accepts anything"
+                ));
+                schema = json!({});
+            }
+            out.push((name, schema));
+        }
+        out.sort_by(|a, b| a.0.cmp(&b.0));
+        Ok(out)
     }
 
     /// The self-contained JSON Schema for `schema`, written at pointer `at`.
@@ -282,7 +389,9 @@ impl<'a> SchemaResolver<'a> {
             pointer: r.to_string(),
             at: at.to_string(),
         })?;
-        let resolved = if stack.iter().any(|s| s == r) {
+        let resolved = if self.files.is_some() && component_pointer(r) {
+            json!({ "$ref": self.component_file(r) })
+        } else if stack.iter().any(|s| s == r) {
             json!({ "$ref": format!("#/$defs/{}", self.def_name(r)) })
         } else {
             stack.push(r.to_string());

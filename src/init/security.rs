@@ -193,21 +193,33 @@ fn oauth_flow(
     }
 }
 
+/// What an operation's `security` says about the chosen scheme.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub(crate) struct Requirement {
+    /// The alternatives naming the chosen scheme, each a sorted scope list; more than one
+    /// means any one of them suffices (OpenAPI: a list of requirement objects is an OR).
+    pub alternatives: Vec<Vec<String>>,
+    /// Comment lines (public, optional).
+    pub notes: Vec<String>,
+    /// The other schemes, when only those secure the operation.
+    pub others: Vec<String>,
+}
+
 /// The scopes of the chosen scheme in the operation's (else the document's) `security`,
 /// comment lines (public, optional), and the other schemes when only those secure it.
-pub(crate) fn requires(op: &Value, security: &Security) -> (Vec<String>, Vec<String>, Vec<String>) {
+pub(crate) fn requires(op: &Value, security: &Security) -> Requirement {
     let declared = op.get("security").or(security.global.as_ref());
     let Some(alternatives) = declared.and_then(Value::as_array) else {
-        return (
-            Vec::new(),
-            vec!["public: the document declares no security requirement".to_string()],
-            Vec::new(),
-        );
+        return Requirement {
+            notes: vec!["public: the document declares no security requirement".to_string()],
+            ..Requirement::default()
+        };
     };
     let reqs: Vec<&Map<String, Value>> = alternatives.iter().filter_map(Value::as_object).collect();
     let optional = reqs.is_empty() || reqs.iter().any(|r| r.is_empty());
     let chosen = security.chosen.as_deref().unwrap_or_default();
-    if let Some(scopes) = reqs.iter().find_map(|r| r.get(chosen)) {
+    let mut alts: Vec<Vec<String>> = Vec::new();
+    for scopes in reqs.iter().filter_map(|r| r.get(chosen)) {
         let mut list: Vec<String> = scopes
             .as_array()
             .into_iter()
@@ -217,19 +229,27 @@ pub(crate) fn requires(op: &Value, security: &Security) -> (Vec<String>, Vec<Str
             .collect();
         list.sort();
         list.dedup();
+        if !alts.contains(&list) {
+            alts.push(list);
+        }
+    }
+    if !alts.is_empty() {
         let notes = if optional {
             vec!["auth is optional: the document also allows anonymous calls".to_string()]
         } else {
             Vec::new()
         };
-        return (list, notes, Vec::new());
+        return Requirement {
+            alternatives: alts,
+            notes,
+            others: Vec::new(),
+        };
     }
     if optional {
-        return (
-            Vec::new(),
-            vec!["public: the document's security requirement is empty".to_string()],
-            Vec::new(),
-        );
+        return Requirement {
+            notes: vec!["public: the document's security requirement is empty".to_string()],
+            ..Requirement::default()
+        };
     }
     let mut others: Vec<String> = reqs
         .iter()
@@ -237,5 +257,8 @@ pub(crate) fn requires(op: &Value, security: &Security) -> (Vec<String>, Vec<Str
         .map(|k| format!("`{k}`"))
         .collect();
     others.dedup();
-    (Vec::new(), Vec::new(), others)
+    Requirement {
+        others,
+        ..Requirement::default()
+    }
 }

@@ -2,9 +2,10 @@
 //! and errors, and insta snapshots of the suites generated from the fixtures (each of
 //! which must pass `driftwatch check` without errors).
 
+use super::filter::Filter;
 use super::openapi::{AuthPlan, openapi_version, plan, slug};
 use super::refs::{SchemaResolver, deref, lookup};
-use super::security::{Security, requires};
+use super::security::{Requirement, Security};
 use super::*;
 use crate::context::Context;
 use serde_json::{Value, json};
@@ -14,6 +15,21 @@ fn opts() -> InitOptions {
         source_name: "spec.yaml".into(),
         ..InitOptions::default()
     }
+}
+
+/// `requires` as (the one alternative, notes, other schemes), for the single-alternative cases.
+fn requires(op: &Value, sec: &Security) -> (Vec<String>, Vec<String>, Vec<String>) {
+    let Requirement {
+        alternatives,
+        notes,
+        others,
+    } = super::security::requires(op, sec);
+    assert!(alternatives.len() <= 1, "{alternatives:?}");
+    (
+        alternatives.into_iter().next().unwrap_or_default(),
+        notes,
+        others,
+    )
 }
 
 fn resolve(doc: &Value, v30: bool, schema: Value) -> (Value, Vec<String>) {
@@ -197,6 +213,18 @@ fn versions_and_non_openapi_documents_are_refused_clearly() {
         ("3.0.3".into(), true)
     );
     assert!(openapi_version(&json!({"openapi": "3.10"})).is_err());
+    // A broken reference is found when the schema is resolved, i.e. written as files.
+    let err = |text: &str| {
+        from_openapi(
+            text,
+            &InitOptions {
+                schema_files: true,
+                ..opts()
+            },
+        )
+        .unwrap_err()
+        .to_string()
+    };
     let broken = r##"{"openapi": "3.1.0", "paths": {"/a": {"get": {"responses": {"200": {
         "description": "x", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Gone"}}}}}}}}}"##;
     assert_eq!(
@@ -367,7 +395,14 @@ fn duplicate_ids_and_missing_servers() {
         "/a": {"get": {"operationId": "same", "responses": {}}},
         "/b": {"get": {"operationId": "same", "responses": {}}, "post": {}}}});
     let mut w = Vec::new();
-    let p = plan(&doc, &opts(), &mut w).unwrap();
+    let (p, _) = plan(
+        &doc,
+        &opts(),
+        &Filter::default(),
+        &mut w,
+        &mut Summary::default(),
+    )
+    .unwrap();
     let ids: Vec<&str> = p.endpoints.iter().map(|e| e.id.as_str()).collect();
     assert_eq!(ids, ["same", "same-2"]);
     assert_eq!(
@@ -384,34 +419,87 @@ fn duplicate_ids_and_missing_servers() {
     );
 }
 
-/// Generates the suite of a fixture, checks it like `driftwatch check`, and returns it.
-fn generate_and_check(fixture: &str, base_url: Option<&str>) -> Generated {
+/// The text of a fixture under tests/fixtures/openapi, gunzipped when it ends in `.gz`.
+pub(crate) fn fixture_text(fixture: &str) -> String {
+    use std::io::Read as _;
     let path = format!(
         "{}/tests/fixtures/openapi/{fixture}",
         env!("CARGO_MANIFEST_DIR")
     );
-    let text = std::fs::read_to_string(&path).unwrap();
+    let bytes = std::fs::read(&path).unwrap();
+    if fixture.ends_with(".gz") {
+        let mut text = String::new();
+        flate2::read::GzDecoder::new(bytes.as_slice())
+            .read_to_string(&mut text)
+            .unwrap();
+        text
+    } else {
+        String::from_utf8(bytes).unwrap()
+    }
+}
+
+/// Generates the suite of a fixture with `syntax`, writes it and its schema files to a
+/// temp dir, and returns them with the dir.
+fn generate(
+    fixture: &str,
+    base_url: Option<&str>,
+    syntax: SuiteSyntax,
+) -> (Generated, tempfile::TempDir) {
     let generated = from_openapi(
-        &text,
+        &fixture_text(fixture),
         &InitOptions {
             source_name: fixture.into(),
             base_url: base_url.map(str::to_string),
             provider: None,
+            schema_files: true,
+            syntax,
+            include: Vec::new(),
+            exclude: Vec::new(),
         },
     )
     .unwrap();
     let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("suite.yaml"), &generated.yaml).unwrap();
+    for (rel, text) in &generated.files {
+        let path = dir.path().join(rel);
+        std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+        std::fs::write(path, text).unwrap();
+    }
+    (generated, dir)
+}
+
+/// Generates the suite of a fixture with `syntax` (a subset of what this build's reader
+/// knows), checks it like `driftwatch check` (no errors), compiles every declared schema the
+/// way a run does (so the schema files' `$ref`s resolve), and returns it.
+fn generate_and_check(fixture: &str, base_url: Option<&str>, syntax: SuiteSyntax) -> Generated {
+    let (generated, dir) = generate(fixture, base_url, syntax);
     let suite = dir.path().join("suite.yaml");
-    std::fs::write(&suite, &generated.yaml).unwrap();
-    let report = crate::suite::check_files(&[suite], &Context::empty(dir.path()), false);
+    let ctx = Context::empty(dir.path());
+    let report = crate::suite::check_files(std::slice::from_ref(&suite), &ctx, false);
     assert_eq!(report.errors, 0, "{}\n{}", generated.yaml, report.rendered);
+    let loaded = crate::suite::load_suite(&suite, &ctx, crate::suite::LoadMode::Check).unwrap();
+    for ep in &loaded.suite.endpoints {
+        if let Some(declared) = &ep.schema {
+            let (crate::suite::DeclaredSchema::Inline(v)
+            | crate::suite::DeclaredSchema::File { schema: v, .. }) = &declared.value;
+            crate::probe::schema::Declared::new(v)
+                .unwrap_or_else(|e| panic!("endpoint `{}`: {e}", ep.id.value));
+        }
+    }
     generated
 }
 
 #[test]
 fn petstore_30_yaml() {
-    let g = generate_and_check("petstore.yaml", None);
+    let g = generate_and_check("petstore.yaml", None, SuiteSyntax::default());
     insta::assert_snapshot!(g.yaml);
+    // The shared component schemas, one file each, `$ref`s between them kept.
+    let files: String = g
+        .files
+        .iter()
+        .map(|(p, t)| format!("--- {p}\n{t}"))
+        .collect();
+    insta::assert_snapshot!("petstore_30_yaml_files", files);
     assert_eq!(
         g.warnings,
         [
@@ -424,8 +512,9 @@ fn petstore_30_yaml() {
 
 #[test]
 fn crm_31_json() {
-    let g = generate_and_check("crm.json", None);
+    let g = generate_and_check("crm.json", None, SuiteSyntax::default());
     insta::assert_snapshot!(g.yaml);
+
     assert_eq!(
         g.warnings,
         [
@@ -438,7 +527,266 @@ fn crm_31_json() {
 
 #[test]
 fn sim_mirror() {
-    let g = generate_and_check("sim.yaml", Some("${env:SIM_BASE_URL}"));
+    let g = generate_and_check(
+        "sim.yaml",
+        Some("${env:SIM_BASE_URL}"),
+        SuiteSyntax::default(),
+    );
     insta::assert_snapshot!(g.yaml);
     assert_eq!(g.warnings, Vec::<String>::new());
+}
+
+/// The vendor documents of issue 19 (tests/fixtures/openapi/README.md): the suite for this
+/// build's reader passes `check`, its schemas compile, and what became of each GET is
+/// counted exactly.
+fn vendor(fixture: &str) -> (Summary, Summary, Generated) {
+    let checked = generate_and_check(fixture, None, SuiteSyntax::detect());
+    let (full, _dir) = generate(fixture, None, SuiteSyntax::all());
+    (checked.summary.clone(), full.summary.clone(), full)
+}
+
+/// What the suite checked with this build's syntax must count: `basic` when the reader has
+/// neither `${conn:…}` nor `from:`, else (both, as the `suite` branch adds them together)
+/// the same as with every key on — the vendor documents have no OR-security, so
+/// `requires_any` changes no count.
+fn expected_for_build(basic: Summary, full: &Summary) -> Summary {
+    let d = SuiteSyntax::detect();
+    match (d.conn_vars, d.chained) {
+        (false, false) => basic,
+        (true, true) => full.clone(),
+        other => panic!("a reader with only one of `${{conn:…}}` and `from:`: {other:?}"),
+    }
+}
+
+fn summary(
+    get_operations: usize,
+    active: usize,
+    chained: usize,
+    conn_values: usize,
+    commented_out: &[(&str, usize)],
+    non_get: usize,
+) -> Summary {
+    Summary {
+        get_operations,
+        active,
+        chained,
+        conn_values,
+        commented_out: commented_out
+            .iter()
+            .map(|(k, n)| (k.to_string(), *n))
+            .collect(),
+        filtered_out: 0,
+        non_get,
+    }
+}
+
+#[test]
+fn vendor_xero_accounting() {
+    let (checked, full, g) = vendor("xero-accounting.yaml.gz");
+    let full_expected = summary(126, 126, 86, 126, &[], 109);
+    assert_eq!(full, full_expected);
+    assert_eq!(
+        checked,
+        expected_for_build(
+            summary(126, 40, 0, 0, &[("a path parameter", 86)], 109),
+            &full_expected
+        )
+    );
+    assert_eq!(g.files.len(), 118);
+    for line in [
+        "  full: [accounting.attachments, accounting.attachments.read, accounting.budgets.read, accounting.contacts, accounting.contacts.read, accounting.journals.read, accounting.reports.read, accounting.reports.tenninetynine.read, accounting.settings, accounting.settings.read, accounting.transactions, accounting.transactions.read, offline_access, paymentservices]\n",
+        "  vars:\n    xero_tenant_id: ${env:XERO_ACCOUNTING_API_XERO_TENANT_ID}\n",
+        "  - id: get-accounts\n    path: /Accounts\n    headers:\n      xero-tenant-id: ${conn:xero_tenant_id}\n    requires: [accounting.settings, accounting.settings.read]\n    schema: schemas/xero-accounting-api/Accounts.json\n",
+        "    from:\n      endpoint: get-accounts\n      path: $.Accounts[0].AccountID\n",
+    ] {
+        assert!(g.yaml.contains(line), "{line}\n{}", g.yaml);
+    }
+}
+
+#[test]
+fn vendor_spotify() {
+    let (checked, full, g) = vendor("spotify.yaml.gz");
+    let full_expected = summary(61, 61, 14, 11, &[], 36);
+    assert_eq!(full, full_expected);
+    assert_eq!(
+        checked,
+        expected_for_build(
+            summary(
+                61,
+                36,
+                0,
+                0,
+                &[
+                    ("a path parameter", 24),
+                    ("a required parameter without an example", 1)
+                ],
+                36
+            ),
+            &full_expected
+        )
+    );
+    assert_eq!(g.files.len(), 115);
+    let line = "    from:\n      endpoint: get-multiple-albums\n      path: $.albums[0].id\n";
+    assert!(g.yaml.contains(line), "{}", g.yaml);
+}
+
+#[test]
+fn vendor_box() {
+    let (checked, full, g) = vendor("box.json.gz");
+    let full_expected = summary(129, 129, 36, 51, &[], 167);
+    assert_eq!(full, full_expected);
+    assert_eq!(
+        checked,
+        expected_for_build(
+            summary(129, 44, 0, 0, &[("a path parameter", 85)], 167),
+            &full_expected
+        )
+    );
+    assert_eq!(g.files.len(), 234);
+    let line = "    from:\n      endpoint: get_collaborations\n";
+    assert!(g.yaml.contains(line), "{}", g.yaml);
+}
+
+/// Slack (OpenAPI 2 converted with swagger2openapi): its `token` query parameter is the
+/// suite's auth, never a value to fill in.
+#[test]
+fn vendor_slack() {
+    let (checked, full, g) = vendor("slack-web.json.gz");
+    let full_expected = summary(80, 80, 0, 26, &[], 94);
+    assert_eq!(full, full_expected);
+    assert_eq!(
+        checked,
+        expected_for_build(
+            summary(
+                80,
+                54,
+                0,
+                0,
+                &[("a required parameter without an example", 26)],
+                94
+            ),
+            &full_expected
+        )
+    );
+    assert_eq!(g.files.len(), 127);
+    assert!(!g.yaml.contains("token: ${conn:"), "{}", g.yaml);
+}
+
+#[test]
+fn include_and_exclude_count_as_filtered_out() {
+    let text = fixture_text("xero-accounting.yaml.gz");
+    let g = from_openapi(
+        &text,
+        &InitOptions {
+            include: vec!["/Contacts/**".into(), "/Contacts".into()],
+            exclude: vec!["op:getContactHistory".into()],
+            syntax: SuiteSyntax::all(),
+            ..opts()
+        },
+    )
+    .unwrap();
+    let ids: Vec<&str> = g
+        .yaml
+        .lines()
+        .filter_map(|l| l.strip_prefix("  - id: "))
+        .collect();
+    assert_eq!(
+        ids,
+        [
+            "get-contacts",
+            "get-contact",
+            "get-contact-attachments",
+            "get-contact-attachment-by-id",
+            "get-contact-attachment-by-file-name",
+            "get-contact-cissettings",
+            "get-contact-by-contact-number",
+        ]
+    );
+    assert_eq!(g.summary.filtered_out, 126 - ids.len());
+}
+
+/// OR-security (HubSpot's `[{oauth: [files.ui_hidden.read]}, {oauth: [files]}]`): both
+/// alternatives reach the scope set; `requires_any` lists them where the reader has it,
+/// else a comment says so and `requires` stays empty instead of silently taking the first.
+#[test]
+fn or_security_becomes_requires_any_or_a_comment() {
+    let doc = r##"{"openapi": "3.0.3", "info": {"title": "Files", "version": "1"},
+      "servers": [{"url": "https://api.files.example"}],
+      "components": {"securitySchemes": {"oauth": {"type": "oauth2", "flows": {
+        "authorizationCode": {"authorizationUrl": "https://app.files.example/oauth/authorize",
+          "tokenUrl": "https://api.files.example/oauth/token", "scopes": {}}}}}},
+      "paths": {"/files": {"get": {"operationId": "listFiles",
+        "security": [{"oauth": ["files.ui_hidden.read"]}, {"oauth": ["files"]}],
+        "responses": {"200": {"description": "ok"}}}}}}"##;
+    let with = |syntax| from_openapi(doc, &InitOptions { syntax, ..opts() }).unwrap();
+    let any = with(SuiteSyntax::all());
+    assert!(
+        any.yaml.contains("  full: [files, files.ui_hidden.read]\n"),
+        "{}",
+        any.yaml
+    );
+    assert!(
+        any.yaml.contains(
+            "  - id: list-files\n    path: /files\n    requires_any:\n    - [files.ui_hidden.read]\n    - [files]\n"
+        ),
+        "{}",
+        any.yaml
+    );
+    let without = with(SuiteSyntax {
+        requires_any: false,
+        ..SuiteSyntax::all()
+    });
+    assert!(
+        without.yaml.contains(
+            "  # the document accepts any one of [files.ui_hidden.read] or [files]; `requires` means all of, so it is left empty\n  - id: list-files\n    path: /files\n"
+        ),
+        "{}",
+        without.yaml
+    );
+    assert_eq!(
+        without.warnings,
+        [
+            "endpoint `list-files`: security alternatives [files.ui_hidden.read] | [files] written as a comment: this build has no `requires_any`"
+        ]
+    );
+}
+
+/// Refresh tokens per provider family (oauth-facts.md): Microsoft and Xero need the
+/// `offline_access` scope, Google `access_type=offline` (and fresh consent).
+#[test]
+fn offline_access_where_the_provider_family_needs_it() {
+    let doc = |authorize: &str, token: &str| {
+        format!(
+            r##"{{"openapi": "3.0.3", "info": {{"title": "P", "version": "1"}},
+          "servers": [{{"url": "https://api.p.example"}}],
+          "components": {{"securitySchemes": {{"o": {{"type": "oauth2", "flows": {{
+            "authorizationCode": {{"authorizationUrl": "{authorize}", "tokenUrl": "{token}", "scopes": {{}}}}}}}}}}}},
+          "security": [{{"o": ["read"]}}],
+          "paths": {{"/me": {{"get": {{"responses": {{"200": {{"description": "ok"}}}}}}}}}}}}"##
+        )
+    };
+    let yaml = |a: &str, t: &str| from_openapi(&doc(a, t), &opts()).unwrap().yaml;
+    let ms = yaml(
+        "https://login.microsoftonline.com/common/oauth2/v2.0/authorize",
+        "https://login.microsoftonline.com/common/oauth2/v2.0/token",
+    );
+    assert!(ms.contains("  full: [offline_access, read]\n"), "{ms}");
+    assert!(ms.contains("# `offline_access` added to the scope set: Microsoft issues a refresh token only with it\n"), "{ms}");
+    let xero = yaml(
+        "https://login.xero.com/identity/connect/authorize",
+        "https://identity.xero.com/connect/token",
+    );
+    assert!(xero.contains("  full: [offline_access, read]\n"), "{xero}");
+    let google = yaml(
+        "https://accounts.google.com/o/oauth2/v2/auth",
+        "https://oauth2.googleapis.com/token",
+    );
+    assert!(google.contains("  full: [read]\n"), "{google}");
+    assert!(
+        google.contains("  authorize_params: {access_type: offline, prompt: consent}\n"),
+        "{google}"
+    );
+    let other = yaml("https://p.example/authorize", "https://p.example/token");
+    assert!(other.contains("  full: [read]\n"), "{other}");
+    assert!(!other.contains("authorize_params"), "{other}");
 }

@@ -82,8 +82,7 @@ pub(crate) fn analyze(
     mode: LoadMode,
 ) -> (Option<Suite>, Vec<Diagnostic>) {
     let mut diags = Diags::new(path.to_path_buf());
-    let options = serde_saphyr::options! { strict_booleans: true };
-    let suite = match serde_saphyr::from_str_with_options::<RawSuite>(source, options) {
+    let suite = match serde_saphyr::from_str_with_options::<RawSuite>(source, suite_options()) {
         Ok(raw) => {
             let suite_dir = ctx
                 .resolve(path)
@@ -102,6 +101,23 @@ pub(crate) fn analyze(
     let mut list = diags.list;
     list.sort_by_key(|d| d.pos);
     (suite, list)
+}
+
+/// The reader's options. The budget fits every suite up to the size cap
+/// (`bounded::SUITE_LIMIT`, 8 MiB: at most a few million nodes, so `init`'s output from any
+/// vendor document fits) while alias and anchor limits stay at their defaults against
+/// "billion laughs" expansion. Comments are never read into the model, so they are not
+/// buffered either: a long run of comment lines (an `init` suite's commented-out
+/// endpoints) used to fail with "too many buffered comments while looking ahead".
+pub(crate) fn suite_options() -> serde_saphyr::Options {
+    serde_saphyr::options! {
+        strict_booleans: true,
+        emit_comments: false,
+        budget: serde_saphyr::budget! {
+            max_nodes: 4_000_000,
+            max_events: 8_000_000,
+        },
+    }
 }
 
 pub(crate) fn has_errors(diagnostics: &[Diagnostic]) -> bool {

@@ -40,7 +40,30 @@ async fn suite_from_the_sims_openapi_passes_check_and_runs_clean() {
     assert_eq!(init.status.code(), Some(0), "{}", stderr(&init));
     assert_eq!(
         stderr(&init),
-        "wrote suites/sim.yaml; next: driftwatch check suites/sim.yaml\n"
+        "7 GET operation(s): 7 active (0 chained with `from:`, 0 with `${conn:…}` values), 0 commented out, 0 filtered out; 0 non-GET operation(s) skipped\n\
+         wrote suites/sim.yaml; next: driftwatch check suites/sim.yaml\n"
+    );
+    // Response schemas are files beside the suite; the run below validates against them.
+    let schemas = w.dir.path().join("suites/schemas/sim");
+    let mut names: Vec<String> = std::fs::read_dir(&schemas)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    names.sort();
+    assert_eq!(
+        names,
+        [
+            "Customer.json",
+            "Invoice.json",
+            "Period.json",
+            "response.activities.json",
+            "response.audit-log.json",
+            "response.channels.json",
+            "response.list-invoices.json",
+            "response.me.json",
+            "response.report-summary.json",
+            "response.workspace-settings.json",
+        ]
     );
     let check = tokio::task::block_in_place(|| bin(&w, &["check", "suites/sim.yaml"]));
     assert_eq!(check.status.code(), Some(0), "{}", stderr(&check));
@@ -147,4 +170,110 @@ async fn output_is_never_overwritten_without_force_and_swagger_is_refused() {
         stderr(&out),
         "error: swagger.json: only OpenAPI 3.0/3.1 is supported; this is Swagger 2.0 (convert it first, e.g. with swagger2openapi)\n"
     );
+}
+
+/// Issue 19: Xero Accounting (926 KB) took 11.5 s and 784 MB and gave a 92 MB suite that
+/// `check` rejected. Now: a small suite, one file per shared schema, `check` passes, and
+/// stderr says what was skipped and why.
+#[test]
+fn xero_accounting_suite_is_small_and_passes_check() {
+    use std::io::Read as _;
+    let dir = tempfile::tempdir().unwrap();
+    let gz = std::fs::read(fixture("xero-accounting.yaml.gz")).unwrap();
+    let mut text = String::new();
+    flate2::read::GzDecoder::new(gz.as_slice())
+        .read_to_string(&mut text)
+        .unwrap();
+    std::fs::write(dir.path().join("xero_accounting.yaml"), &text).unwrap();
+    let run = |args: &[&str]| {
+        let mut c = crate::support::driftwatch();
+        c.current_dir(dir.path()).args(args);
+        c.output().unwrap()
+    };
+    let out = run(&[
+        "init",
+        "--from-openapi",
+        "xero_accounting.yaml",
+        "-o",
+        "suites/xero.yaml",
+    ]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let err = stderr(&out);
+    let tail: Vec<&str> = err
+        .lines()
+        .filter(|l| !l.starts_with("warning: endpoint `") && !l.starts_with("generated in "))
+        .collect();
+    // Path parameters are commented out unless this build's suite format has `${conn:…}` and
+    // `from:` (the `suite` branch of issue 19); then every GET is active.
+    let chained = driftwatch::init::SuiteSyntax::detect().chained;
+    let summary: &[&str] = if chained {
+        &[
+            "126 GET operation(s): 126 active (86 chained with `from:`, 126 with `${conn:…}` values), 0 commented out, 0 filtered out; 109 non-GET operation(s) skipped",
+        ]
+    } else {
+        &[
+            "126 GET operation(s): 40 active (0 chained with `from:`, 0 with `${conn:…}` values), 86 commented out, 0 filtered out; 109 non-GET operation(s) skipped",
+            "  commented out: 86 need a path parameter",
+        ]
+    };
+    let expected = [
+        &[
+            "reading xero_accounting.yaml (904 KiB)…",
+            "warning: 109 non-GET operation(s) skipped: a suite only probes reads",
+        ][..],
+        summary,
+        &["wrote suites/xero.yaml; next: driftwatch check suites/xero.yaml"],
+    ]
+    .concat();
+    assert_eq!(tail, expected);
+    let suite = std::fs::metadata(dir.path().join("suites/xero.yaml")).unwrap();
+    assert!(suite.len() < 100_000, "{} bytes", suite.len());
+    let files = std::fs::read_dir(dir.path().join("suites/schemas/xero-accounting-api"))
+        .unwrap()
+        .count();
+    assert_eq!(files, 118);
+    let check = run(&["check", "suites/xero.yaml"]);
+    assert_eq!(check.status.code(), Some(0), "{}", stderr(&check));
+
+    // Filters, and schema files are never overwritten without --force.
+    let out = run(&[
+        "init",
+        "--from-openapi",
+        "xero_accounting.yaml",
+        "-o",
+        "suites/contacts.yaml",
+        "--include",
+        "tag:Accounting",
+        "--include",
+        "/Contacts*",
+        "--exclude",
+        "/Contacts/**",
+    ]);
+    assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
+    assert!(
+        stderr(&out).ends_with("/suites/schemas/xero-accounting-api/Account.json` already exists; pass --force to overwrite it\n"),
+        "{}",
+        stderr(&out)
+    );
+    let out = run(&[
+        "init",
+        "--from-openapi",
+        "xero_accounting.yaml",
+        "-o",
+        "suites/contacts.yaml",
+        "--name",
+        "xero-contacts",
+        "--include",
+        "/Contacts*",
+        "--exclude",
+        "/Contacts/**",
+    ]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let line = format!(
+        "\n126 GET operation(s): 1 active (0 chained with `from:`, {} with `${{conn:…}}` values), 0 commented out, 125 filtered out; 109 non-GET operation(s) skipped\n",
+        usize::from(chained)
+    );
+    assert!(stderr(&out).contains(&line), "{}", stderr(&out));
+    let check = run(&["check", "suites/contacts.yaml"]);
+    assert_eq!(check.status.code(), Some(0), "{}", stderr(&check));
 }
