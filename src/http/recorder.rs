@@ -33,9 +33,11 @@ impl Recorded {
     fn finish(self) -> Exchange {
         let mut exchange = self.exchange;
         if let (Some(raw), Some(resp)) = (self.body, exchange.response.as_mut()) {
-            let (text, truncated) =
+            let (mut text, truncated) =
                 raw.redactor
                     .redact_body(raw.content_type.as_deref(), &raw.bytes, raw.max_chars);
+            // Serialising grows the text by doubling; it is held until run.json is written.
+            text.shrink_to_fit();
             resp.body = Some(text);
             resp.body_truncated = truncated;
         }
