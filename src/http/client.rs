@@ -481,7 +481,8 @@ impl HttpClient {
         if origin_locked(&req.purpose) {
             return resp;
         }
-        resp.headers = self.redactor.redact_observed_headers(&resp.headers);
+        self.redactor
+            .redact_observed_headers_in_place(&mut resp.headers);
         if let Some(body) = self.redactor.redact_observed_body(&resp.body) {
             resp.body = Bytes::from(body);
         }
@@ -561,8 +562,14 @@ impl HttpClient {
             return Err(HttpError::ContentEncoding { encoding });
         }
         let limit = self.cfg.max_body_bytes;
-        if resp.content_length().is_some_and(|len| len > limit) {
-            return Err(HttpError::BodyTooLarge { limit });
+        if let Some(len) = resp.content_length() {
+            if len > limit {
+                return Err(HttpError::BodyTooLarge { limit });
+            }
+            // The body is kept until the exchanges are handed out: one exact
+            // allocation instead of a buffer doubled chunk by chunk (up to 2×
+            // the body, held for the whole run).
+            got.body.reserve(usize::try_from(len).unwrap_or(0));
         }
         while let Some(chunk) = resp.chunk().await.map_err(|e| self.classify(e))? {
             got.body_bytes += chunk.len() as u64;
@@ -670,11 +677,7 @@ impl HttpClient {
         let response = got.status.map(|status| RecordedResponse {
             status,
             // A provider may reflect a token in a header's name, too.
-            headers: r
-                .redact_headers(&got.headers)
-                .into_iter()
-                .map(|(name, value)| (r.scrub(&name), value))
-                .collect(),
+            headers: r.redact_response_headers(&got.headers),
             body: None,
             body_bytes: got.body_bytes,
             body_truncated: false,

@@ -33,9 +33,11 @@ impl Recorded {
     fn finish(self) -> Exchange {
         let mut exchange = self.exchange;
         if let (Some(raw), Some(resp)) = (self.body, exchange.response.as_mut()) {
-            let (text, truncated) =
+            let (mut text, truncated) =
                 raw.redactor
                     .redact_body(raw.content_type.as_deref(), &raw.bytes, raw.max_chars);
+            // Serialising grows the text by doubling; it is held until run.json is written.
+            text.shrink_to_fit();
             resp.body = Some(text);
             resp.body_truncated = truncated;
         }
@@ -157,6 +159,34 @@ mod tests {
             "{text}"
         );
         assert!(r.take().is_empty());
+    }
+
+    /// Issue 17 item 6: a recorded body is held until run.json is written, so
+    /// it keeps no spare capacity from being serialised.
+    #[test]
+    fn recorded_bodies_hold_no_spare_capacity() {
+        let r = ExchangeRecorder::new();
+        let redactor = Arc::new(Redactor::new(&[]).unwrap());
+        let body: String = format!(
+            "{{\"items\":[{}]}}",
+            (0..200)
+                .map(|i| format!("{{\"id\":{i},\"name\":\"item {i}\"}}"))
+                .collect::<Vec<_>>()
+                .join(",")
+        );
+        r.push_with_body(
+            exchange("x0001"),
+            RawBody {
+                redactor,
+                content_type: Some("application/json".into()),
+                bytes: Bytes::from(body.clone().into_bytes()),
+                max_chars: 1_000_000,
+            },
+        );
+        let got = r.take();
+        let text = got[0].response.as_ref().unwrap().body.as_ref().unwrap();
+        assert_eq!(*text, body);
+        assert_eq!(text.capacity(), text.len());
     }
 
     #[test]

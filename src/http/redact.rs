@@ -8,6 +8,7 @@
 use aho_corasick::{AhoCorasick, AhoCorasickKind, MatchKind};
 use serde_json::Value;
 use serde_json_path::JsonPath;
+use std::borrow::Cow;
 use std::collections::{BTreeSet, HashSet};
 use std::sync::{Arc, RwLock};
 
@@ -121,8 +122,8 @@ impl Redactor {
 
     /// True when a form field or query parameter of this name holds a secret.
     pub(crate) fn is_secret_param(&self, name: &str) -> bool {
-        let lower = name.to_lowercase();
-        self.names.contains(&lower) || self.form_names.contains(&lower)
+        let lower = lowercase(name);
+        self.names.contains(lower.as_ref()) || self.form_names.contains(lower.as_ref())
     }
 
     /// Redacts header values: credentials, cookies and any header whose name
@@ -135,24 +136,40 @@ impl Redactor {
     }
 
     fn redact_header(&self, name: &str, value: &str) -> String {
-        let lower = name.to_ascii_lowercase();
-        if AUTH_HEADERS.contains(&lower.as_str()) {
+        let lower = ascii_lowercase(name);
+        let lower = lower.as_ref();
+        if AUTH_HEADERS.contains(&lower) {
             // Keep the scheme word: whether Bearer or Basic was sent is evidence.
             return match value.trim_start().split_once(char::is_whitespace) {
                 Some((scheme, _)) if !scheme.is_empty() => format!("{scheme} {REDACTED}"),
                 _ => REDACTED.to_string(),
             };
         }
-        if SECRET_HEADERS.contains(&lower.as_str())
-            || lower.contains("token")
-            || lower.contains("secret")
-        {
+        if SECRET_HEADERS.contains(&lower) || lower.contains("token") || lower.contains("secret") {
             return REDACTED.to_string();
         }
-        if URL_HEADERS.contains(&lower.as_str()) {
+        if URL_HEADERS.contains(&lower) {
             return self.scrub(&self.redact_url_str(value));
         }
         self.scrub(value)
+    }
+
+    /// Response headers as recorded: values redacted like
+    /// [`redact_headers`](Self::redact_headers), and registered secrets scrubbed
+    /// from the names too (a provider may reflect a token in a header's name).
+    pub(crate) fn redact_response_headers(
+        &self,
+        headers: &[(String, String)],
+    ) -> Vec<(String, String)> {
+        headers
+            .iter()
+            .map(|(name, value)| {
+                (
+                    self.scrub_cow(name).into_owned(),
+                    self.redact_header(name, value),
+                )
+            })
+            .collect()
     }
 
     /// Redacts a JSON value in place: secret keys at any depth, suite JSONPath
@@ -194,7 +211,7 @@ impl Redactor {
                 Value::Object(map) => {
                     self.scrub_keys(map);
                     for (key, child) in map.iter_mut() {
-                        if by_name && self.names.contains(&key.to_lowercase()) {
+                        if by_name && self.names.contains(lowercase(key).as_ref()) {
                             *child = Value::String(REDACTED.to_string());
                         } else {
                             stack.push(child);
@@ -203,8 +220,7 @@ impl Redactor {
                 }
                 Value::Array(items) => stack.extend(items.iter_mut()),
                 Value::String(s) => {
-                    let scrubbed = self.scrub(s);
-                    if scrubbed != *s {
+                    if let Cow::Owned(scrubbed) = self.scrub_cow(s) {
                         *s = scrubbed;
                     }
                 }
@@ -217,7 +233,10 @@ impl Redactor {
     /// become equal after redaction merge (the later value wins): the key was
     /// the secret, not a field name worth keeping apart.
     fn scrub_keys(&self, map: &mut serde_json::Map<String, Value>) {
-        if !map.keys().any(|k| self.scrub(k) != *k) {
+        if !map
+            .keys()
+            .any(|k| matches!(self.scrub_cow(k), Cow::Owned(_)))
+        {
             return;
         }
         let old = std::mem::take(map);
@@ -238,7 +257,7 @@ impl Redactor {
     pub fn redact_observed_body(&self, body: &[u8]) -> Option<Vec<u8>> {
         let text = String::from_utf8_lossy(body);
         let unescaped = json_unescaped(&text);
-        if self.scrub(&unescaped) == *unescaped {
+        if matches!(self.scrub_cow(&unescaped), Cow::Borrowed(_)) {
             return None;
         }
         if let Ok(mut value) = serde_json::from_slice::<Value>(body) {
@@ -260,21 +279,48 @@ impl Redactor {
     /// scrubbed from names and values; nothing is redacted for its name, so
     /// the signals stay readable.
     pub fn redact_observed_headers(&self, headers: &[(String, String)]) -> Vec<(String, String)> {
+        let mut headers = headers.to_vec();
+        self.redact_observed_headers_in_place(&mut headers);
         headers
-            .iter()
-            .map(|(name, value)| (self.scrub(name), self.scrub(value)))
-            .collect()
+    }
+
+    /// [`redact_observed_headers`](Self::redact_observed_headers) in place: a
+    /// header is rewritten only when it held a secret, so the common answer
+    /// costs no allocation.
+    pub(crate) fn redact_observed_headers_in_place(&self, headers: &mut [(String, String)]) {
+        for (name, value) in headers.iter_mut() {
+            if let Cow::Owned(scrubbed) = self.scrub_cow(name) {
+                *name = scrubbed;
+            }
+            if let Cow::Owned(scrubbed) = self.scrub_cow(value) {
+                *value = scrubbed;
+            }
+        }
     }
 
     /// Registers a token (access or refresh token, client secret, code) like
     /// [`register_secret`](Self::register_secret), together with the base64
     /// forms under which a provider can hand it back inside a JWT claim or
     /// another base64 blob (see [`base64_forms`]).
+    ///
+    /// A token registered before costs one hash lookup: every request
+    /// registers its credentials again, and computing the base64 forms each
+    /// time was a dozen allocations per request.
     pub fn register_token(&self, token: &str) {
+        {
+            let secrets = self.secrets.read().unwrap_or_else(|e| e.into_inner());
+            if secrets.tokens.contains(token) {
+                return;
+            }
+        }
         self.register_secret(token);
         for form in base64_forms(token) {
             self.register_secret(&form);
         }
+        // Only now: a concurrent caller that finds the token here finds its
+        // forms registered too.
+        let mut secrets = self.secrets.write().unwrap_or_else(|e| e.into_inner());
+        secrets.tokens.insert(token.to_string());
     }
 
     /// Body for recording: JSON → parsed, redacted, re-serialised compactly;
@@ -456,18 +502,22 @@ impl Redactor {
         if secret.chars().count() < MIN_SECRET_LEN {
             return;
         }
-        let encoded: String = url::form_urlencoded::byte_serialize(secret.as_bytes()).collect();
+        // Most tokens need no encoding: then the encoded form is the secret.
+        let encoded: Cow<'_, str> = if secret.bytes().all(is_form_unreserved) {
+            Cow::Borrowed(secret)
+        } else {
+            Cow::Owned(url::form_urlencoded::byte_serialize(secret.as_bytes()).collect())
+        };
         // A poisoned lock still holds usable sets; redaction must never fail.
         {
             let secrets = self.secrets.read().unwrap_or_else(|e| e.into_inner());
-            if secrets.known.contains(secret) && secrets.known.contains(&encoded) {
+            if secrets.known.contains(secret) && secrets.known.contains(encoded.as_ref()) {
                 return;
             }
         }
         let mut secrets = self.secrets.write().unwrap_or_else(|e| e.into_inner());
-        for value in [secret.to_string(), encoded] {
-            secrets.add(value);
-        }
+        secrets.add(secret);
+        secrets.add(&encoded);
     }
 
     /// Replace every occurrence of every registered secret, and any
@@ -478,10 +528,21 @@ impl Redactor {
     /// Time is linear in the text for any number of secrets: one pass of each
     /// automaton (see [`Secrets`]).
     pub fn scrub(&self, text: &str) -> String {
-        let levels = self.secret_levels();
+        self.scrub_cow(text).into_owned()
+    }
+
+    /// [`scrub`](Self::scrub), borrowing `text` when there is nothing to
+    /// replace (the common case: no allocation at all). `Owned` means
+    /// something was replaced.
+    pub(crate) fn scrub_cow<'t>(&self, text: &'t str) -> Cow<'t, str> {
         let mut found: Vec<(usize, usize)> = Vec::new();
-        for level in levels.iter() {
-            level.find_all(text, &mut found);
+        // No registered secret is shorter than this: short texts (most header
+        // values, JSON keys and strings) skip the automata.
+        if text.len() >= MIN_SECRET_LEN {
+            let levels = self.secret_levels();
+            for level in levels.iter() {
+                level.find_all(text, &mut found);
+            }
         }
         if found.is_empty() {
             return scrub_scheme(text);
@@ -503,7 +564,11 @@ impl Redactor {
             copied = end;
         }
         out.push_str(&text[copied..]);
-        scrub_scheme(&out)
+        let schemed = match scrub_scheme(&out) {
+            Cow::Borrowed(_) => None,
+            Cow::Owned(schemed) => Some(schemed),
+        };
+        Cow::Owned(schemed.unwrap_or(out))
     }
 
     /// The automata covering every secret registered so far, built first if a
@@ -540,6 +605,8 @@ impl Redactor {
 struct Secrets {
     /// Every registered value, raw and URL-encoded.
     known: HashSet<String>,
+    /// Tokens registered with their base64 forms (see `register_token`).
+    tokens: HashSet<String>,
     /// Registered but in no level yet.
     pending: Vec<String>,
     /// Disjoint parts of `known`, largest first; shared with scrubs in progress.
@@ -547,10 +614,10 @@ struct Secrets {
 }
 
 impl Secrets {
-    fn add(&mut self, value: String) {
-        if !self.known.contains(&value) {
-            self.known.insert(value.clone());
-            self.pending.push(value);
+    fn add(&mut self, value: &str) {
+        if !self.known.contains(value) {
+            self.known.insert(value.to_string());
+            self.pending.push(value.to_string());
         }
     }
 
@@ -604,6 +671,12 @@ impl Level {
 
     /// Appends the byte range of every occurrence of every pattern in `text`.
     fn find_all(&self, text: &str, found: &mut Vec<(usize, usize)>) {
+        if let Some(automaton) = &self.automaton {
+            // Shorter than every pattern: nothing to find, no search set up.
+            if text.len() < automaton.min_pattern_len() {
+                return;
+            }
+        }
         if let Some(automaton) = &self.automaton
             && let Ok(matches) = automaton.try_find_overlapping_iter(text)
         {
@@ -637,8 +710,12 @@ fn is_token_char(c: char) -> bool {
 /// Prose such as "invalid bearer token" or "basic auth" is left alone: for
 /// Bearer the bare words `token(s)` are skipped; for Basic the word must look
 /// like real credentials (decodes to `user:password`, or is long).
-fn scrub_scheme(text: &str) -> String {
+fn scrub_scheme(text: &str) -> Cow<'_, str> {
+    if !may_hold_scheme(text) {
+        return Cow::Borrowed(text);
+    }
     let lower = text.to_ascii_lowercase();
+    let mut changed = false;
     let mut out = String::with_capacity(text.len());
     let mut i = 0;
     while i < text.len() {
@@ -681,6 +758,7 @@ fn scrub_scheme(text: &str) -> String {
                 out.push_str(&text[i..token_start]);
                 out.push_str(REDACTED);
                 i = token_start + token_len;
+                changed = true;
                 continue;
             }
         }
@@ -689,7 +767,57 @@ fn scrub_scheme(text: &str) -> String {
         out.push_str(&text[i..i + c]);
         i += c;
     }
-    out
+    if changed {
+        Cow::Owned(out)
+    } else {
+        Cow::Borrowed(text)
+    }
+}
+
+/// False when `text` cannot hold `Bearer …` or `Basic …` (any case): no `b`
+/// followed by `asic` or `earer`. One pass over the bytes, no allocation.
+fn may_hold_scheme(text: &str) -> bool {
+    let bytes = text.as_bytes();
+    bytes.iter().enumerate().any(|(i, b)| {
+        (b | 0x20) == b'b' && {
+            let rest = &bytes[i + 1..];
+            let starts = |word: &[u8]| {
+                rest.len() >= word.len() && rest[..word.len()].eq_ignore_ascii_case(word)
+            };
+            starts(b"earer") || starts(b"asic")
+        }
+    })
+}
+
+/// Bytes `form_urlencoded::byte_serialize` leaves as they are.
+fn is_form_unreserved(b: u8) -> bool {
+    b.is_ascii_alphanumeric() || matches!(b, b'*' | b'-' | b'.' | b'_')
+}
+
+/// `s` in lowercase (Unicode), borrowed when it has no uppercase letter.
+fn lowercase(s: &str) -> Cow<'_, str> {
+    let changes = |c: char| {
+        if c.is_ascii() {
+            c.is_ascii_uppercase()
+        } else {
+            let mut lower = c.to_lowercase();
+            !(lower.next() == Some(c) && lower.next().is_none())
+        }
+    };
+    if s.chars().any(changes) {
+        Cow::Owned(s.to_lowercase())
+    } else {
+        Cow::Borrowed(s)
+    }
+}
+
+/// `s` with ASCII letters lowercased, borrowed when it has no uppercase ASCII letter.
+fn ascii_lowercase(s: &str) -> Cow<'_, str> {
+    if s.bytes().any(|b| b.is_ascii_uppercase()) {
+        Cow::Owned(s.to_ascii_lowercase())
+    } else {
+        Cow::Borrowed(s)
+    }
 }
 
 /// Parameters of a `WWW-Authenticate` challenge (RFC 6750 §3, RFC 9728 §5.1,
@@ -884,3 +1012,7 @@ fn json_unescaped(text: &str) -> std::borrow::Cow<'_, str> {
 #[cfg(test)]
 #[path = "redact_observe_tests.rs"]
 mod observe_tests;
+
+#[cfg(test)]
+#[path = "redact_hot_tests.rs"]
+mod hot_tests;
