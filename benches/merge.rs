@@ -130,6 +130,7 @@ fn shard_run(index: u32, conns: &[String], all: &[String]) -> Run {
             .map(|e| EndpointInfo {
                 id: e.to_string(),
                 requires: vec![],
+                requires_any: vec![],
                 requires_fields: BTreeMap::new(),
                 tolerate: BTreeMap::new(),
             })

@@ -247,7 +247,7 @@ catalogue! {
         "a scope set holding every documented scope is denied or gets partial data; a field the endpoint's `requires_fields` ties to scopes the set lacks is withheld by design (the cell is `granted`, the field in `fields_withheld`), not partial",
         "scope set `read` holds every documented scope of `invoices` (`invoices:read`) but is denied with 403";
     PermissionWorksWithoutDocumentedScope = "permission.works-without-documented-scope", Permissions, F, [Info],
-        "a scope set gets the full data without a scope the suite documents as required",
+        "a scope set gets the full data without a scope the suite documents as required (with `requires_any`, without meeting any of the alternatives)",
         "scope set `basic` gets the full data of `invoices` without documented scope `invoices:read`";
     // refresh
     RefreshClassChanged = "refresh.class-changed", Refresh, D, [Breaking, Warning],

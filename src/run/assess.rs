@@ -149,6 +149,7 @@ pub(crate) fn assess(
                 provider,
                 &ep.id,
                 &ep.requires,
+                &ep.requires_any,
                 &ev.scope_sets,
                 &cells,
             ));

@@ -94,6 +94,7 @@ fn healthy_evidence() -> SuiteEvidence {
         endpoints: vec![EndpointInfo {
             id: "me".into(),
             requires: Vec::new(),
+            requires_any: Vec::new(),
             requires_fields: BTreeMap::new(),
             tolerate: BTreeMap::new(),
         }],

@@ -79,6 +79,9 @@ pub struct EndpointInfo {
     pub id: String,
     #[serde(default)]
     pub requires: Vec<String>,
+    /// `requires_any`: documented alternatives, one of which is enough.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub requires_any: Vec<Vec<String>>,
     /// `requires_fields`: normalised field path → scopes (see `probe::permissions`).
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub requires_fields: BTreeMap<String, Vec<String>>,

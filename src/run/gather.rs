@@ -427,6 +427,7 @@ pub(crate) fn collect(
             .map(|e| EndpointInfo {
                 id: e.id.value.clone(),
                 requires: e.requires.clone(),
+                requires_any: e.requires_any.clone(),
                 requires_fields: e.requires_fields.clone(),
                 tolerate: e.tolerate.clone(),
             })

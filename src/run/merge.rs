@@ -282,6 +282,7 @@ mod tests {
             endpoints: vec![EndpointInfo {
                 id: "me".into(),
                 requires: vec![],
+                requires_any: vec![],
                 requires_fields: BTreeMap::new(),
                 tolerate: BTreeMap::new(),
             }],

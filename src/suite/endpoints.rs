@@ -89,6 +89,7 @@ impl Converter<'_> {
                 }
                 requires.push(text.value);
             }
+            let requires_any = self.requires_any(&r.requires_any, &known);
             let schema = r.schema.as_ref().and_then(|s| self.schema(s));
             let values = r.values.as_ref().map(|v| self.values(v, &entry.value.id));
             let from = self.chain_sources(r, &path.value);
@@ -105,6 +106,7 @@ impl Converter<'_> {
                 headers,
                 secrets,
                 requires,
+                requires_any,
                 schema,
                 values,
                 pos: pos(entry),

@@ -59,20 +59,7 @@ impl Converter<'_> {
                 );
                 continue;
             };
-            let mut list = Vec::new();
-            for scope in &scopes.value {
-                let text = self.text(scope);
-                if text.resolved && !known.contains(text.value.as_str()) {
-                    self.diags
-                        .warning(
-                            text.pos,
-                            format!("scope `{}` appears in no scope set", text.value),
-                            "no token will carry this scope, so its effect is never observed",
-                        )
-                        .suggest(&text.value, known.iter().copied());
-                }
-                list.push(text.value);
-            }
+            let list = self.scope_list(&scopes.value, known);
             if list.is_empty() {
                 self.diags.error(
                     pos(scopes),
@@ -83,6 +70,48 @@ impl Converter<'_> {
             out.insert(normal, list);
         }
         out
+    }
+
+    /// `requires_any`: each alternative's scopes, warned about like `requires`; an empty
+    /// alternative would make every scope set meet the requirement, so it is an error.
+    pub(super) fn requires_any(
+        &mut self,
+        raw: &[Spanned<Vec<Spanned<String>>>],
+        known: &BTreeSet<&str>,
+    ) -> Vec<Vec<String>> {
+        let mut out = Vec::with_capacity(raw.len());
+        for alternative in raw {
+            let list = self.scope_list(&alternative.value, known);
+            if list.is_empty() {
+                self.diags.error(
+                    pos(alternative),
+                    "empty alternative in `requires_any`",
+                    "expected a list of scopes, e.g. `requires_any: [[files.read], [files]]`",
+                );
+                continue;
+            }
+            out.push(list);
+        }
+        out
+    }
+
+    /// A list of scopes, each warned about when no scope set or auth holds it.
+    fn scope_list(&mut self, scopes: &[Spanned<String>], known: &BTreeSet<&str>) -> Vec<String> {
+        let mut list = Vec::with_capacity(scopes.len());
+        for scope in scopes {
+            let text = self.text(scope);
+            if text.resolved && !known.contains(text.value.as_str()) {
+                self.diags
+                    .warning(
+                        text.pos,
+                        format!("scope `{}` appears in no scope set", text.value),
+                        "no token will carry this scope, so its effect is never observed",
+                    )
+                    .suggest(&text.value, known.iter().copied());
+            }
+            list.push(text.value);
+        }
+        list
     }
 
     /// `tolerate`: each path normalised (an invalid one is an error at its level).

@@ -273,6 +273,8 @@ pub struct Endpoint {
     pub secrets: Vec<SecretString>,
     /// Documented scopes the endpoint requires.
     pub requires: Vec<String>,
+    /// Documented alternatives (`requires_any`): one of these scope lists is enough.
+    pub requires_any: Vec<Vec<String>>,
     pub schema: Option<Located<DeclaredSchema>>,
     /// Values to check for zero/empty/null anomalies (`values:`), when given.
     pub values: Option<ValuesConfig>,

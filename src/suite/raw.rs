@@ -347,6 +347,13 @@ pub(crate) struct RawEndpoint {
     #[serde(default)]
     #[schemars(with = "Vec<String>")]
     pub requires: Vec<Spanned<String>>,
+    /// Alternatives of scope lists, any one of which the provider documents as enough (OpenAPI
+    /// `security: [{oauth: [a]}, {oauth: [b]}]`): `[[files.ui_hidden.read], [files]]`. A scope set
+    /// meets the endpoint's documented requirement when it holds every `requires` scope and every
+    /// scope of at least one alternative.
+    #[serde(default)]
+    #[schemars(with = "Vec<Vec<String>>")]
+    pub requires_any: Vec<Spanned<Vec<Spanned<String>>>>,
     /// JSON Schema of a 2xx response: a file path relative to the suite, or inline.
     #[serde(default)]
     #[schemars(with = "Option<SchemaRef>")]

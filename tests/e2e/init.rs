@@ -141,9 +141,17 @@ async fn output_is_never_overwritten_without_force_and_swagger_is_refused() {
     let forced = [&args[..], &["--force"]].concat();
     let out = tokio::task::block_in_place(|| bin(&w, &forced));
     assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    // `/pets/{petId}` is chained from `/pets`; only the api_key endpoint stays commented out.
     assert!(
         stderr(&out).starts_with(
-            "warning: endpoint `show-pet-by-id` (GET /pets/{petId}) written commented out: it needs path parameter `{petId}`\n"
+            "warning: endpoint `get-inventory` (GET /store/inventory) written commented out: it needs credentials for `api_key` (not the suite's auth; e.g. a header from `${env:…}`)\n"
+        ),
+        "{}",
+        stderr(&out)
+    );
+    assert!(
+        stderr(&out).contains(
+            "\n5 GET operation(s): 4 active (1 chained with `from:`, 0 with `${conn:…}` values), 1 commented out, 0 filtered out; 2 non-GET operation(s) skipped\n"
         ),
         "{}",
         stderr(&out)
@@ -203,19 +211,10 @@ fn xero_accounting_suite_is_small_and_passes_check() {
         .lines()
         .filter(|l| !l.starts_with("warning: endpoint `") && !l.starts_with("generated in "))
         .collect();
-    // Path parameters are commented out unless this build's suite format has `${conn:…}` and
-    // `from:` (the `suite` branch of issue 19); then every GET is active.
-    let chained = driftwatch::init::SuiteSyntax::detect().chained;
-    let summary: &[&str] = if chained {
-        &[
-            "126 GET operation(s): 126 active (86 chained with `from:`, 126 with `${conn:…}` values), 0 commented out, 0 filtered out; 109 non-GET operation(s) skipped",
-        ]
-    } else {
-        &[
-            "126 GET operation(s): 40 active (0 chained with `from:`, 0 with `${conn:…}` values), 86 commented out, 0 filtered out; 109 non-GET operation(s) skipped",
-            "  commented out: 86 need a path parameter",
-        ]
-    };
+    // Every path parameter is filled by `${conn:…}` or a `from:` chain, so every GET is active.
+    let summary: &[&str] = &[
+        "126 GET operation(s): 126 active (86 chained with `from:`, 126 with `${conn:…}` values), 0 commented out, 0 filtered out; 109 non-GET operation(s) skipped",
+    ];
     let expected = [
         &[
             "reading xero_accounting.yaml (904 KiB)…",
@@ -269,11 +268,8 @@ fn xero_accounting_suite_is_small_and_passes_check() {
         "/Contacts/**",
     ]);
     assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
-    let line = format!(
-        "\n126 GET operation(s): 1 active (0 chained with `from:`, {} with `${{conn:…}}` values), 0 commented out, 125 filtered out; 109 non-GET operation(s) skipped\n",
-        usize::from(chained)
-    );
-    assert!(stderr(&out).contains(&line), "{}", stderr(&out));
+    let line = "\n126 GET operation(s): 1 active (0 chained with `from:`, 1 with `${conn:…}` values), 0 commented out, 125 filtered out; 109 non-GET operation(s) skipped\n";
+    assert!(stderr(&out).contains(line), "{}", stderr(&out));
     let check = run(&["check", "suites/contacts.yaml"]);
     assert_eq!(check.status.code(), Some(0), "{}", stderr(&check));
 }

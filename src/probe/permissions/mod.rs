@@ -468,6 +468,7 @@ pub fn findings(
     provider: &str,
     endpoint: &str,
     requires: &[String],
+    requires_any: &[Vec<String>],
     scope_sets: &BTreeMap<String, Vec<String>>,
     cells: &BTreeMap<String, Cell>,
 ) -> Vec<Drift> {
@@ -505,18 +506,14 @@ pub fn findings(
             continue;
         }
         if let Some(scopes) = scope_sets.get(set) {
-            let lacking: Vec<&str> = requires
-                .iter()
-                .filter(|r| !scopes.contains(r))
-                .map(String::as_str)
-                .collect();
+            let lacking = lacking(requires, requires_any, scopes);
             match cell.class {
                 CellClass::Denied | CellClass::Partial if lacking.is_empty() => push(
                     Rule::PermissionUndocumentedRequirement,
                     Severity::Warning,
                     format!(
                         "scope set `{set}` holds every documented scope of `{endpoint}` ({}) but {}",
-                        documented(requires),
+                        documented(requires, requires_any),
                         evidence(cell)
                     ),
                 ),
@@ -524,8 +521,13 @@ pub fn findings(
                     Rule::PermissionWorksWithoutDocumentedScope,
                     Severity::Info,
                     format!(
-                        "scope set `{set}` gets the full data of `{endpoint}` without documented scope {}",
-                        quoted(&lacking)
+                        "scope set `{set}` gets the full data of `{endpoint}` without documented scope {}{}",
+                        quoted(&lacking),
+                        if requires_any.is_empty() {
+                            String::new()
+                        } else {
+                            format!(" (documented: {})", documented(requires, requires_any))
+                        }
                     ),
                 ),
                 _ => {}
@@ -562,11 +564,50 @@ pub fn findings(
     out
 }
 
-fn documented(requires: &[String]) -> String {
-    if requires.is_empty() {
-        "none".to_owned()
-    } else {
-        quoted(&requires.iter().map(String::as_str).collect::<Vec<_>>())
+/// The documented scopes `scopes` lacks: those of `requires` it does not hold, plus, when it
+/// meets none of the `requires_any` alternatives, the missing scopes of the alternative it comes
+/// closest to (the first of the closest). Empty when the documented requirement is met.
+fn lacking<'a>(
+    requires: &'a [String],
+    requires_any: &'a [Vec<String>],
+    scopes: &[String],
+) -> Vec<&'a str> {
+    let missing = |list: &'a [String]| -> Vec<&'a str> {
+        list.iter()
+            .filter(|r| !scopes.contains(r))
+            .map(String::as_str)
+            .collect()
+    };
+    let mut out = missing(requires);
+    if let Some(closest) = requires_any
+        .iter()
+        .map(|alternative| missing(alternative))
+        .min_by_key(Vec::len)
+    {
+        out.extend(
+            closest
+                .into_iter()
+                .filter(|s| !out.contains(s))
+                .collect::<Vec<_>>(),
+        );
+    }
+    out
+}
+
+fn documented(requires: &[String], requires_any: &[Vec<String>]) -> String {
+    let alternatives = requires_any
+        .iter()
+        .map(|a| quoted(&a.iter().map(String::as_str).collect::<Vec<_>>()))
+        .collect::<Vec<_>>()
+        .join(" or ");
+    match (requires.is_empty(), alternatives.is_empty()) {
+        (true, true) => "none".to_owned(),
+        (false, true) => quoted(&requires.iter().map(String::as_str).collect::<Vec<_>>()),
+        (true, false) => format!("any of {alternatives}"),
+        (false, false) => format!(
+            "{} and any of {alternatives}",
+            quoted(&requires.iter().map(String::as_str).collect::<Vec<_>>())
+        ),
     }
 }
 

@@ -249,7 +249,7 @@ fn not_probed_cells_are_a_finding_naming_what_to_add() {
     let mut cells = BTreeMap::new();
     cells.insert("public-only".to_owned(), Cell::not_probed());
     let sets = BTreeMap::from([("public-only".to_owned(), vec!["profile".to_owned()])]);
-    let found = findings("demo", "me", &["profile".to_owned()], &sets, &cells);
+    let found = findings("demo", "me", &["profile".to_owned()], &[], &sets, &cells);
     assert_eq!(found.len(), 1);
     assert_eq!(found[0].rule, Rule::PermissionNotProbed.id());
     assert_eq!(found[0].severity, Severity::Info);
@@ -461,6 +461,7 @@ fn run_findings(cells: &[(&str, Cell)]) -> Vec<Drift> {
         "demo",
         "profile",
         &["profile".to_owned()],
+        &[],
         &scope_sets(),
         &cells,
     )
@@ -739,4 +740,54 @@ fn permissions_view_reads_the_typed_body() {
         ]
     );
     assert_eq!(view::view(&json!({"downscoping": "unknown"})), None);
+}
+
+/// `requires_any` (OpenAPI OR-security): a scope set meeting any one alternative meets the
+/// documented requirement; one meeting none lacks the closest alternative's scopes.
+#[test]
+fn requires_any_one_alternative_is_enough() {
+    let sets: BTreeMap<String, Vec<String>> = [
+        ("narrow", vec!["files.ui_hidden.read"]),
+        ("broad", vec!["files"]),
+        ("other", vec!["profile"]),
+    ]
+    .into_iter()
+    .map(|(k, v)| (k.to_owned(), v.into_iter().map(str::to_owned).collect()))
+    .collect();
+    let any = vec![
+        vec!["files.ui_hidden.read".to_owned()],
+        vec!["files".to_owned()],
+    ];
+    let cells: BTreeMap<String, Cell> = [
+        ("narrow", denied(403, "403", None)),
+        ("broad", cell(CellClass::Granted, Some(200))),
+        ("other", cell(CellClass::Granted, Some(200))),
+    ]
+    .into_iter()
+    .map(|(k, c)| (k.to_owned(), c))
+    .collect();
+    let drifts = findings("hubspot", "list-files", &[], &any, &sets, &cells);
+    assert_eq!(
+        summary(&drifts),
+        vec![
+            (
+                Rule::PermissionInsufficientScopeMissing.id(),
+                Severity::Info,
+                Some("narrow"),
+                "`list-files` denies scope set `narrow` with 403 but WWW-Authenticate has no error=\"insufficient_scope\""
+            ),
+            (
+                Rule::PermissionUndocumentedRequirement.id(),
+                Severity::Warning,
+                Some("narrow"),
+                "scope set `narrow` holds every documented scope of `list-files` (any of `files.ui_hidden.read` or `files`) but was denied with 403"
+            ),
+            (
+                Rule::PermissionWorksWithoutDocumentedScope.id(),
+                Severity::Info,
+                Some("other"),
+                "scope set `other` gets the full data of `list-files` without documented scope `files.ui_hidden.read` (documented: any of `files.ui_hidden.read` or `files`)"
+            ),
+        ]
+    );
 }
