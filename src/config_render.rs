@@ -14,9 +14,10 @@ impl Settings {
             .lines()
             .filter(|l| {
                 l.starts_with('#')
-                    || l.split_whitespace()
-                        .next()
-                        .is_some_and(|k| keys.contains(&k))
+                    || l.split_whitespace().next().is_some_and(|k| {
+                        keys.contains(&k)
+                            || (k.starts_with("severity.") && keys.contains(&"severity"))
+                    })
             })
             .map(|l| format!("{l}\n"))
             .collect()
@@ -154,6 +155,26 @@ impl Settings {
                 .map_or("(none)".into(), |u| format!("\"{u}\"")),
             s.webhook_report_url.source,
         );
+        // One line per severity override, the winning layer last (as the chain reads them).
+        let mut overrides: Vec<&crate::rules::SeverityOverride> = s.severity.0.iter().collect();
+        overrides.sort_by(|a, b| {
+            (a.provider.as_deref(), a.rule.id(), &a.origin).cmp(&(
+                b.provider.as_deref(),
+                b.rule.id(),
+                &b.origin,
+            ))
+        });
+        for o in overrides {
+            let key = match &o.provider {
+                Some(p) => format!("severity.{p}.\"{}\"", o.rule.id()),
+                None => format!("severity.\"{}\"", o.rule.id()),
+            };
+            out.push_str(&format!(
+                "{key:<18} = {:<28} # {}\n",
+                format!("\"{}\"", o.severity),
+                o.origin
+            ));
+        }
         out
     }
 }

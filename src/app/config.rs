@@ -129,7 +129,18 @@ pub(super) fn tokens_settings(
 
 /// Prints every setting the chosen command reads, with the layer it came from.
 pub(super) fn cmd_config(ctx: &Context, args: ConfigArgs, t: &Typed) -> Result<i32, Error> {
-    let settings = run_settings(ctx, &args.run, t)?;
+    let mut settings = run_settings(ctx, &args.run, t)?;
+    // The suites' own `severity:` overrides, when there are suites to read.
+    if matches!(args.command, SettingsCommand::Run | SettingsCommand::Merge) {
+        let suites = if args.run.suites.is_empty() {
+            super::default_suites(ctx).unwrap_or_default()
+        } else {
+            args.run.suites.clone()
+        };
+        settings
+            .severity
+            .extend(suite_overrides(ctx, &suites)?.0);
+    }
     print_out(&settings.render_only(keys_of(args.command)));
     Ok(exit::OK)
 }
@@ -151,6 +162,7 @@ pub fn keys_of(command: SettingsCommand) -> &'static [&'static str] {
             "webhook.url",
             "webhook.on",
             "webhook.report_url",
+            "severity",
         ],
         SettingsCommand::Merge => &[
             "snapshots",
@@ -160,12 +172,40 @@ pub fn keys_of(command: SettingsCommand) -> &'static [&'static str] {
             "update",
             "format",
             "output",
+            "severity",
         ],
-        SettingsCommand::Report => &["fail_on"],
+        SettingsCommand::Report => &["fail_on", "severity"],
         SettingsCommand::Accept | SettingsCommand::Reject | SettingsCommand::Review => {
             &["snapshots", "reports"]
         }
         SettingsCommand::Connect => &["credentials", "credential_helper"],
         SettingsCommand::Tokens => &["credentials", "credential_helper", "expiry_window"],
     }
+}
+
+/// The `severity:` overrides of the suites at `paths`, each for its suite's provider
+/// (an unknown rule id there is a suite error, like any other).
+pub(super) fn suite_overrides(
+    ctx: &Context,
+    paths: &[PathBuf],
+) -> Result<crate::rules::SeverityOverrides, Error> {
+    use crate::rules::{OverrideOrigin, SeverityOverride};
+    let mut out = crate::rules::SeverityOverrides::default();
+    for path in paths {
+        let loaded = crate::suite::load_suite(path, ctx, crate::suite::LoadMode::Check)?;
+        let provider = loaded.suite.provider.name.value.clone();
+        out.extend(
+            loaded
+                .suite
+                .severity
+                .iter()
+                .map(|(rule, severity)| SeverityOverride {
+                    rule: *rule,
+                    provider: Some(provider.clone()),
+                    severity: *severity,
+                    origin: OverrideOrigin::Suite(path.clone()),
+                }),
+        );
+    }
+    Ok(out)
 }

@@ -49,7 +49,7 @@ pub(super) fn cmd_init(ctx: &Context, args: InitArgs) -> Result<i32, Error> {
     let generated = from_openapi(&text, &opts)
         .map_err(|e| Error::Usage(format!("{}: {e}", args.from_openapi.display())))?;
     for w in &generated.warnings {
-        eprintln!("warning: {w}");
+        diag!("warning: {w}");
     }
     match (&output, &args.output) {
         (Some(out), Some(shown)) => {
@@ -58,7 +58,7 @@ pub(super) fn cmd_init(ctx: &Context, args: InitArgs) -> Result<i32, Error> {
                 path: shown.clone(),
                 source,
             })?;
-            eprintln!(
+            diag!(
                 "wrote {}; next: driftwatch check {}",
                 shown.display(),
                 shown.display()

@@ -18,7 +18,7 @@ pub(super) fn cmd_merge(ctx: &Context, args: MergeArgs, typed: &Typed) -> Result
     check_pairs(&output)?;
     let (update, warning) = settings.update.value.mode().effective(ctx.is_ci());
     if let Some(w) = warning {
-        eprintln!("warning: {w}");
+        diag!("warning: {w}");
     }
     let opts = MergeOptions {
         runs: args.runs,
@@ -27,7 +27,9 @@ pub(super) fn cmd_merge(ctx: &Context, args: MergeArgs, typed: &Typed) -> Result
         suppressions: suppressions_path(ctx, settings.suppressions.value.clone()),
         evidence: args.evidence,
     };
-    let run = crate::run::merge(ctx, &opts)?;
+    let mut run = crate::run::merge(ctx, &opts)?;
+    let overrides = super::run::recorded_overrides(ctx, &settings.severity, &run, true)?;
+    super::run::apply_overrides(&overrides, &mut run);
     super::run::warn_evidence_kept(args.evidence, run.evidence_mode, "the shard runs keep");
     publish(
         ctx,

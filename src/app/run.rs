@@ -4,7 +4,7 @@ use super::auth::credentials_path;
 use super::{default_suites, print_out, stderr_is_tty, stdout_color};
 use crate::cli::{OutputArgs, ReportArgs, RunArgs, Typed};
 use crate::context::Context;
-use crate::error::{Error, exit};
+use crate::error::Error;
 use crate::run::RunSummary;
 use crate::run::{Event, RunOptions};
 use crate::settings::{FailOn, Format};
@@ -25,10 +25,13 @@ pub(super) async fn cmd_run(ctx: &Context, args: RunArgs, typed: &Typed) -> Resu
     } else {
         args.suites.clone()
     };
+    // Severity overrides (config file, then each suite's own) are checked before any request.
+    let mut overrides = settings.severity.clone();
+    overrides.extend(super::config::suite_overrides(ctx, &suites)?.0);
     let credentials = credentials_path(settings.credentials.value.clone())?;
     let (update, warning) = settings.update.value.mode().effective(ctx.is_ci());
     if let Some(w) = warning {
-        eprintln!("warning: {w}");
+        diag!("warning: {w}");
     }
     let opts = RunOptions {
         suites,
@@ -89,6 +92,7 @@ pub(super) async fn cmd_run(ctx: &Context, args: RunArgs, typed: &Typed) -> Resu
         bar.finish_and_clear();
     }
     let mut run = result?;
+    apply_overrides(&overrides, &mut run);
     crate::run::apply_evidence_mode(&mut run, settings.evidence.value);
     let code = publish(ctx, &run, &opts.reports, &output, fail_on)?;
     if let Some(url) = settings
@@ -105,9 +109,9 @@ pub(super) async fn cmd_run(ctx: &Context, args: RunArgs, typed: &Typed) -> Resu
         };
         // A notification is a courtesy: its failure never changes the run's verdict.
         match crate::notify::notify(&run, &hook).await {
-            Ok(true) => eprintln!("webhook: sent to {}", crate::config::mask_url(url)),
+            Ok(true) => diag!("webhook: sent to {}", crate::config::mask_url(url)),
             Ok(false) => {}
-            Err(e) => eprintln!("warning: {e}"),
+            Err(e) => diag!("warning: {e}"),
         }
     }
     Ok(code)
@@ -181,7 +185,7 @@ pub(crate) fn publish(
         match &t.path {
             Some(p) if !printed_here(t) => {
                 files.next().unwrap_or(Ok(()))?;
-                eprintln!("{}: {}", format_name(t.format), p.display());
+                diag!("{}: {}", format_name(t.format), p.display());
             }
             _ => print_out(&printed.next().unwrap_or_else(|| Ok(String::new()))?),
         }
@@ -233,13 +237,46 @@ fn shard_summary(run: &crate::run::Run, shard: crate::run::Shard, shown: &Path) 
     out
 }
 
-/// `driftwatch report run.json --format …`: re-renders a finished run.
+/// Applies severity overrides to a run's drifts and findings, before anything counts them.
+pub(super) fn apply_overrides(overrides: &crate::rules::SeverityOverrides, run: &mut crate::run::Run) {
+    overrides.apply(&mut run.drifts);
+    overrides.apply(&mut run.findings);
+}
+
+/// The config file's overrides plus those of every suite a finished run names whose file is
+/// still there (`merge`, `report`); `warn` says so for a suite file that is gone.
+pub(super) fn recorded_overrides(
+    ctx: &Context,
+    config: &crate::rules::SeverityOverrides,
+    run: &crate::run::Run,
+    warn: bool,
+) -> Result<crate::rules::SeverityOverrides, Error> {
+    let mut files = Vec::new();
+    for s in &run.suites {
+        let path = PathBuf::from(&s.file);
+        if ctx.resolve(&path).is_file() {
+            files.push(path);
+        } else if warn {
+            diag!(
+                "warning: suite `{}` is not here: its `severity:` overrides are not applied",
+                s.file
+            );
+        }
+    }
+    let mut all = config.clone();
+    all.extend(super::config::suite_overrides(ctx, &files)?.0);
+    Ok(all)
+}
+
+/// `driftwatch report run.json --format …`: re-renders a finished run; the exit code is the
+/// run's under `--fail-on`, as `run` would have returned it.
 pub(super) fn cmd_report(ctx: &Context, args: ReportArgs, typed: &Typed) -> Result<i32, Error> {
     check_pairs(&args.output)?;
-    let fail_on = super::config::report_settings(ctx, &args, typed)?
-        .fail_on
-        .value;
+    let settings = super::config::report_settings(ctx, &args, typed)?;
+    let fail_on = settings.fail_on.value;
     let mut run = crate::report::read_run(&ctx.resolve(&args.run)).map_err(Error::RunFile)?;
+    let overrides = recorded_overrides(ctx, &settings.severity, &run, false)?;
+    apply_overrides(&overrides, &mut run);
     if let Some(mode) = args.evidence {
         let kept = crate::run::apply_evidence_mode(&mut run, mode);
         warn_evidence_kept(Some(mode), kept, "the run file keeps");
@@ -248,7 +285,7 @@ pub(super) fn cmd_report(ctx: &Context, args: ReportArgs, typed: &Typed) -> Resu
     for t in targets(&args.output, None)? {
         emit(ctx, &run, &summary, &t, fail_on, Some(&args.run))?;
     }
-    Ok(exit::OK)
+    Ok(summary.exit_code(fail_on))
 }
 
 /// Warns when `--evidence` asked for more than the input kept: a mode only ever removes.
@@ -258,7 +295,7 @@ pub(super) fn warn_evidence_kept(
     input: &str,
 ) {
     if let Some(asked) = asked.filter(|a| *a < kept) {
-        eprintln!(
+        diag!(
             "warning: --evidence {asked}: {input} only `{kept}` evidence; what was left out cannot come back"
         );
     }
@@ -326,7 +363,7 @@ fn emit(
         None => print_out(&render(ctx, run, summary, t, fail_on, run_json)?),
         Some(p) => {
             write_target(ctx, run, summary, t, fail_on, run_json)?;
-            eprintln!("{}: {}", format_name(t.format), p.display());
+            diag!("{}: {}", format_name(t.format), p.display());
         }
     }
     Ok(())
@@ -443,6 +480,7 @@ pub fn run_exit_code(run: &crate::run::Run, fail_on: FailOn) -> i32 {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::error::exit;
 
     fn out(formats: &[Format], outputs: &[&str]) -> OutputArgs {
         OutputArgs {

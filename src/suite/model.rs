@@ -47,6 +47,8 @@ pub struct Suite {
     pub deprecation_headers: Vec<String>,
     /// Discovery metadata to probe.
     pub metadata: MetadataConfig,
+    /// `severity:`: rule → severity overrides for this provider, sorted by rule id.
+    pub severity: Vec<(crate::rules::Rule, crate::model::Severity)>,
 }
 
 /// `metadata:`: which discovery documents the metadata probe fetches.

@@ -50,6 +50,11 @@ pub(crate) struct RawSuite {
     /// Discovery metadata to probe (RFC 8414 / OpenID Connect Discovery).
     #[serde(default)]
     pub metadata: Option<RawMetadata>,
+    /// Severity overrides for this provider: rule id → `breaking`, `warning` or `info`
+    /// (`driftwatch rules` lists the ids). The config file's `[severity]` wins over these.
+    #[serde(default)]
+    #[schemars(with = "BTreeMap<String, String>")]
+    pub severity: BTreeMap<String, Spanned<String>>,
 }
 
 /// `deprecation:`: vendor headers that announce deprecations.
