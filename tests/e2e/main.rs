@@ -23,6 +23,7 @@ mod lanes;
 mod lifecycle;
 mod limits;
 mod nightly;
+mod papercuts;
 mod notify;
 mod origin;
 mod probes;
