@@ -89,8 +89,10 @@ fn collect(path: &std::path::Path, source: &str, ctx: &Context) -> Vec<Diagnosti
                 .as_deref()
                 .and_then(|h| h.strip_prefix("did you mean `"))
                 .and_then(|h| h.strip_suffix("`?"));
-            if d.message.starts_with("missing required key") {
-                // Nothing to blank: the next round would only say it again.
+            if d.message.starts_with("missing required key") || d.message.starts_with("invalid YAML")
+            {
+                // Nothing to blank: the next round would only say it again, and past a
+                // syntax error the rest of the file cannot be trusted.
             } else if d.message.starts_with("unknown key")
                 && let Some(best) = suggested
                 && rename_key(&mut text, d.pos, best)
