@@ -155,7 +155,8 @@ impl Settings {
                 .map_or("(none)".into(), |u| format!("\"{u}\"")),
             s.webhook_report_url.source,
         );
-        // One line per severity override, the winning layer last (as the chain reads them).
+        // One line per severity override, keys aligned among themselves; an entry a more
+        // specific layer replaces says by what.
         let mut overrides: Vec<&crate::rules::SeverityOverride> = s.severity.0.iter().collect();
         overrides.sort_by(|a, b| {
             (a.provider.as_deref(), a.rule.id(), &a.origin).cmp(&(
@@ -164,13 +165,21 @@ impl Settings {
                 &b.origin,
             ))
         });
-        for o in overrides {
-            let key = match &o.provider {
-                Some(p) => format!("severity.{p}.\"{}\"", o.rule.id()),
-                None => format!("severity.\"{}\"", o.rule.id()),
-            };
+        let key = |o: &crate::rules::SeverityOverride| match &o.provider {
+            Some(p) => format!("severity.{p}.\"{}\"", o.rule.id()),
+            None => format!("severity.\"{}\"", o.rule.id()),
+        };
+        let width = overrides.iter().map(|o| key(o).len()).max().unwrap_or(0);
+        for o in &overrides {
+            let winner = overrides.iter().find(|x| {
+                x.rule == o.rule
+                    && x.origin > o.origin
+                    && (x.provider.is_none() || (o.provider.is_some() && x.provider == o.provider))
+            });
+            let shadowed = winner.map_or(String::new(), |w| format!(" (replaced by the {})", w.origin));
             out.push_str(&format!(
-                "{key:<18} = {:<28} # {}\n",
+                "{:<width$} = {:<10} # {}{shadowed}\n",
+                key(o),
                 format!("\"{}\"", o.severity),
                 o.origin
             ));

@@ -153,7 +153,9 @@ pub(super) fn cmd_review(ctx: &Context, args: ReviewArgs, typed: &Typed) -> Resu
     // On a terminal one key answers (no Enter), as in cargo-insta; a pipe gives lines.
     let mut keys;
     let mut lines;
-    let input: &mut dyn std::io::BufRead = if stdin.is_terminal() {
+    // (Both ends must be a terminal: console reads keys only where it can also echo them.)
+    let input: &mut dyn std::io::BufRead = if stdin.is_terminal() && console::Term::stdout().is_term()
+    {
         keys = KeyInput::default();
         &mut keys
     } else {
@@ -202,7 +204,7 @@ impl std::io::BufRead for KeyInput {
         if self.pos >= self.buf.len() && !self.done {
             let term = console::Term::stdout();
             let line = match term.read_key_raw()? {
-                Key::Char('\u{4}') | Key::CtrlC | Key::Escape => None,
+                Key::Char('\u{4}') | Key::CtrlC | Key::Escape | Key::Unknown => None,
                 Key::Char(c) => Some(c.to_string()),
                 Key::Enter => Some(String::new()),
                 _ => Some("?".to_string()),

@@ -268,8 +268,8 @@ pub(super) fn recorded_overrides(
     Ok(all)
 }
 
-/// `driftwatch report run.json --format …`: re-renders a finished run; the exit code is the
-/// run's under `--fail-on`, as `run` would have returned it.
+/// `driftwatch report run.json --format …`: re-renders a finished run; with a threshold set,
+/// the exit code is the run's under it, as `run` would have returned it.
 pub(super) fn cmd_report(ctx: &Context, args: ReportArgs, typed: &Typed) -> Result<i32, Error> {
     check_pairs(&args.output)?;
     let settings = super::config::report_settings(ctx, &args, typed)?;
@@ -285,7 +285,13 @@ pub(super) fn cmd_report(ctx: &Context, args: ReportArgs, typed: &Typed) -> Resu
     for t in targets(&args.output, None)? {
         emit(ctx, &run, &summary, &t, fail_on, Some(&args.run))?;
     }
-    Ok(summary.exit_code(fail_on))
+    // Re-rendering is not a verdict unless a threshold is asked for (`--fail-on`,
+    // DRIFTWATCH_FAIL_ON or `fail_on` in the config file): then the code is the run's.
+    Ok(if settings.fail_on.source == crate::config::Source::Default {
+        crate::error::exit::OK
+    } else {
+        summary.exit_code(fail_on)
+    })
 }
 
 /// Warns when `--evidence` asked for more than the input kept: a mode only ever removes.

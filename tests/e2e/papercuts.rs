@@ -110,6 +110,10 @@ async fn severity_override_changes_the_exit_code_of_run_and_report() {
     );
     assert_eq!(report("breaking").status.code(), Some(1));
     assert_eq!(report("never").status.code(), Some(0));
+    // Without a threshold (flag, environment or config file) re-rendering is no verdict.
+    let mut c = w.command();
+    c.args(["report", &first_json, "--format", "json"]);
+    assert_eq!(c.output().unwrap().status.code(), Some(0));
 
     let mut c = w.command();
     c.arg("config");
