@@ -46,7 +46,10 @@ impl Cli {
 /// pages (tests/e2e/docs.rs compares README with [`exit_codes_markdown`]).
 pub const EXIT_CODES: &[(i32, &str)] = &[
     (crate::error::exit::OK, "no drift at or above `--fail-on`"),
-    (crate::error::exit::DRIFT, "drift at or above `--fail-on` (`run`, `merge`, `report`)"),
+    (
+        crate::error::exit::DRIFT,
+        "drift at or above `--fail-on` (`run`, `merge`, `report`)",
+    ),
     (
         crate::error::exit::USAGE,
         "usage or suite error (bad flag, unknown filter, invalid suite or config file, no suites)",
@@ -69,17 +72,41 @@ pub const ENV_VARS: &[(&str, &str)] = &[
     ("DRIFTWATCH_CONFIG", "config file (`--config`)"),
     ("DRIFTWATCH_SNAPSHOTS", "baseline directory (`--snapshots`)"),
     ("DRIFTWATCH_REPORTS", "reports directory (`--reports`)"),
-    ("DRIFTWATCH_CREDENTIALS", "credential store file (`--credentials`)"),
-    ("DRIFTWATCH_CREDENTIAL_HELPER", "credential helper command (`--credential-helper`)"),
+    (
+        "DRIFTWATCH_CREDENTIALS",
+        "credential store file (`--credentials`)",
+    ),
+    (
+        "DRIFTWATCH_CREDENTIAL_HELPER",
+        "credential helper command (`--credential-helper`)",
+    ),
     ("DRIFTWATCH_FAIL_ON", "exit-1 threshold (`--fail-on`)"),
-    ("DRIFTWATCH_EXPIRY_WINDOW", "refresh-token expiry warning window (`--expiry-window`)"),
+    (
+        "DRIFTWATCH_EXPIRY_WINDOW",
+        "refresh-token expiry warning window (`--expiry-window`)",
+    ),
     ("DRIFTWATCH_SUPPRESSIONS", "ignore file (`--suppressions`)"),
-    ("DRIFTWATCH_UPDATE", "what to write for changed observations (`--update`)"),
-    ("DRIFTWATCH_EVIDENCE", "evidence kept per exchange (`--evidence`)"),
+    (
+        "DRIFTWATCH_UPDATE",
+        "what to write for changed observations (`--update`)",
+    ),
+    (
+        "DRIFTWATCH_EVIDENCE",
+        "evidence kept per exchange (`--evidence`)",
+    ),
     ("DRIFTWATCH_WEBHOOK", "webhook URL, a secret (`--webhook`)"),
-    ("DRIFTWATCH_WEBHOOK_ON", "webhook threshold (`--webhook-on`)"),
-    ("DRIFTWATCH_LOG", "log filter on stderr, e.g. `debug` (default `warn`)"),
-    ("CI", "set and not `false`/`0`: CI mode, the baseline is never written"),
+    (
+        "DRIFTWATCH_WEBHOOK_ON",
+        "webhook threshold (`--webhook-on`)",
+    ),
+    (
+        "DRIFTWATCH_LOG",
+        "log filter on stderr, e.g. `debug` (default `warn`)",
+    ),
+    (
+        "CI",
+        "set and not `false`/`0`: CI mode, the baseline is never written",
+    ),
     ("GITHUB_ACTIONS", "`true`: also print GitHub annotations"),
     ("NO_COLOR", "set and not empty: no colour"),
 ];

@@ -176,7 +176,9 @@ impl Settings {
                     && x.origin > o.origin
                     && (x.provider.is_none() || (o.provider.is_some() && x.provider == o.provider))
             });
-            let shadowed = winner.map_or(String::new(), |w| format!(" (replaced by the {})", w.origin));
+            let shadowed = winner.map_or(String::new(), |w| {
+                format!(" (replaced by the {})", w.origin)
+            });
             out.push_str(&format!(
                 "{:<width$} = {:<10} # {}{shadowed}\n",
                 key(o),

@@ -464,7 +464,12 @@ fn every_refresh_class_and_connection_state_is_documented() {
     assert_eq!(states, all.map(S::as_str).to_vec());
 }
 
-fn over(rule: Rule, provider: Option<&str>, severity: Severity, origin: OverrideOrigin) -> SeverityOverride {
+fn over(
+    rule: Rule,
+    provider: Option<&str>,
+    severity: Severity,
+    origin: OverrideOrigin,
+) -> SeverityOverride {
     SeverityOverride {
         rule,
         provider: provider.map(str::to_owned),
@@ -479,8 +484,18 @@ fn over(rule: Rule, provider: Option<&str>, severity: Severity, origin: Override
 fn severity_override_precedence_and_scope() {
     let suite = OverrideOrigin::Suite("suites/acme.yaml".into());
     let overrides = SeverityOverrides(vec![
-        over(Rule::SchemaFieldRemoved, Some("acme"), Severity::Info, suite),
-        over(Rule::SchemaFieldRemoved, None, Severity::Warning, OverrideOrigin::ConfigFile),
+        over(
+            Rule::SchemaFieldRemoved,
+            Some("acme"),
+            Severity::Info,
+            suite,
+        ),
+        over(
+            Rule::SchemaFieldRemoved,
+            None,
+            Severity::Warning,
+            OverrideOrigin::ConfigFile,
+        ),
         over(
             Rule::SchemaFieldRemoved,
             Some("globex"),

@@ -154,14 +154,14 @@ pub(super) fn cmd_review(ctx: &Context, args: ReviewArgs, typed: &Typed) -> Resu
     let mut keys;
     let mut lines;
     // (Both ends must be a terminal: console reads keys only where it can also echo them.)
-    let input: &mut dyn std::io::BufRead = if stdin.is_terminal() && console::Term::stdout().is_term()
-    {
-        keys = KeyInput::default();
-        &mut keys
-    } else {
-        lines = stdin.lock();
-        &mut lines
-    };
+    let input: &mut dyn std::io::BufRead =
+        if stdin.is_terminal() && console::Term::stdout().is_term() {
+            keys = KeyInput::default();
+            &mut keys
+        } else {
+            lines = stdin.lock();
+            &mut lines
+        };
     let mut out = std::io::stdout().lock();
     crate::baseline::review::review(
         &store,

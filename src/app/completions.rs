@@ -9,12 +9,7 @@ use std::path::Path;
 /// Prints the completion script of `shell`.
 pub(super) fn cmd_completions(shell: clap_complete::Shell) -> Result<i32, Error> {
     let mut buf = Vec::new();
-    clap_complete::generate(
-        shell,
-        &mut crate::cli::command(),
-        "driftwatch",
-        &mut buf,
-    );
+    clap_complete::generate(shell, &mut crate::cli::command(), "driftwatch", &mut buf);
     print_out(&String::from_utf8_lossy(&buf));
     Ok(exit::OK)
 }
@@ -94,7 +89,10 @@ mod tests {
         assert!(top.contains("completions"), "{top}");
         // The exit codes and environment variables come from the one table in cli.rs.
         for (code, _) in crate::cli::EXIT_CODES {
-            assert!(top.contains(&format!("{code}  ")), "exit {code} missing: {top}");
+            assert!(
+                top.contains(&format!("{code}  ")),
+                "exit {code} missing: {top}"
+            );
         }
         for (var, _) in crate::cli::ENV_VARS {
             assert!(top.contains(var), "{var} missing: {top}");

@@ -137,9 +137,7 @@ pub(super) fn cmd_config(ctx: &Context, args: ConfigArgs, t: &Typed) -> Result<i
         } else {
             args.run.suites.clone()
         };
-        settings
-            .severity
-            .extend(suite_overrides(ctx, &suites)?.0);
+        settings.severity.extend(suite_overrides(ctx, &suites)?.0);
     }
     print_out(&settings.render_only(keys_of(args.command)));
     Ok(exit::OK)

@@ -238,7 +238,10 @@ fn shard_summary(run: &crate::run::Run, shard: crate::run::Shard, shown: &Path) 
 }
 
 /// Applies severity overrides to a run's drifts and findings, before anything counts them.
-pub(super) fn apply_overrides(overrides: &crate::rules::SeverityOverrides, run: &mut crate::run::Run) {
+pub(super) fn apply_overrides(
+    overrides: &crate::rules::SeverityOverrides,
+    run: &mut crate::run::Run,
+) {
     overrides.apply(&mut run.drifts);
     overrides.apply(&mut run.findings);
 }
@@ -287,11 +290,13 @@ pub(super) fn cmd_report(ctx: &Context, args: ReportArgs, typed: &Typed) -> Resu
     }
     // Re-rendering is not a verdict unless a threshold is asked for (`--fail-on`,
     // DRIFTWATCH_FAIL_ON or `fail_on` in the config file): then the code is the run's.
-    Ok(if settings.fail_on.source == crate::config::Source::Default {
-        crate::error::exit::OK
-    } else {
-        summary.exit_code(fail_on)
-    })
+    Ok(
+        if settings.fail_on.source == crate::config::Source::Default {
+            crate::error::exit::OK
+        } else {
+            summary.exit_code(fail_on)
+        },
+    )
 }
 
 /// Warns when `--evidence` asked for more than the input kept: a mode only ever removes.

@@ -67,8 +67,7 @@ fn collect(path: &std::path::Path, source: &str, ctx: &Context) -> Vec<Diagnosti
         let (suite, diagnostics) = analyze(path, &text, ctx, LoadMode::Check);
         let consequence = |d: &Diagnostic, blanked: &[(String, std::ops::Range<u32>)]| {
             blanked.iter().any(|(key, lines)| {
-                lines.contains(&d.pos.line)
-                    || d.message == format!("missing required key `{key}`")
+                lines.contains(&d.pos.line) || d.message == format!("missing required key `{key}`")
             })
         };
         if suite.is_some() || round == MAX_STRUCTURAL {
@@ -89,7 +88,8 @@ fn collect(path: &std::path::Path, source: &str, ctx: &Context) -> Vec<Diagnosti
                 .as_deref()
                 .and_then(|h| h.strip_prefix("did you mean `"))
                 .and_then(|h| h.strip_suffix("`?"));
-            if d.message.starts_with("missing required key") || d.message.starts_with("invalid YAML")
+            if d.message.starts_with("missing required key")
+                || d.message.starts_with("invalid YAML")
             {
                 // Nothing to blank: the next round would only say it again, and past a
                 // syntax error the rest of the file cannot be trusted.

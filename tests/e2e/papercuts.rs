@@ -85,13 +85,22 @@ async fn severity_override_changes_the_exit_code_of_run_and_report() {
     assert_eq!(rules_at(&second, Severity::Breaking), BTreeSet::new());
     let report = |fail_on: &str| {
         let mut c = w.command();
-        c.args(["report", &first_json, "--format", "json", "--fail-on", fail_on]);
+        c.args([
+            "report",
+            &first_json,
+            "--format",
+            "json",
+            "--fail-on",
+            fail_on,
+        ]);
         c.output().unwrap()
     };
     assert_eq!(report("breaking").status.code(), Some(0));
 
     // One warning rule promoted for the `demo` provider: `run` and `report` fail again.
-    toml.push_str(&format!("\n[severity.demo]\n\"{promoted}\" = \"breaking\"\n"));
+    toml.push_str(&format!(
+        "\n[severity.demo]\n\"{promoted}\" = \"breaking\"\n"
+    ));
     std::fs::write(w.dir.path().join("driftwatch.toml"), &toml).unwrap();
     let out = run_bin(&w).await;
     assert_eq!(out.status.code(), Some(1), "{}", text(&out.stdout));
@@ -344,6 +353,9 @@ fn readme_exit_codes_and_environment_match_the_source() {
     );
     for args in [&["--help"][..], &["run", "--help"][..]] {
         let out = driftwatch().args(args).output().unwrap();
-        assert!(text(&out.stdout).contains(&driftwatch::cli::exit_and_env_help()), "{args:?}");
+        assert!(
+            text(&out.stdout).contains(&driftwatch::cli::exit_and_env_help()),
+            "{args:?}"
+        );
     }
 }
