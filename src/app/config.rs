@@ -137,7 +137,9 @@ pub(super) fn cmd_config(ctx: &Context, args: ConfigArgs, t: &Typed) -> Result<i
         } else {
             args.run.suites.clone()
         };
-        settings.severity.extend(suite_overrides(ctx, &suites)?.0);
+        settings
+            .severity
+            .extend(suite_overrides(ctx, &suites, crate::suite::LoadMode::Check)?.0);
     }
     print_out(&settings.render_only(keys_of(args.command)));
     Ok(exit::OK)
@@ -182,15 +184,17 @@ pub fn keys_of(command: SettingsCommand) -> &'static [&'static str] {
 }
 
 /// The `severity:` overrides of the suites at `paths`, each for its suite's provider
-/// (an unknown rule id there is a suite error, like any other).
+/// (an unknown rule id there is a suite error, like any other). `mode` as the command
+/// would load the suites anyway, so a bad suite reads the same wherever it is caught.
 pub(super) fn suite_overrides(
     ctx: &Context,
     paths: &[PathBuf],
+    mode: crate::suite::LoadMode,
 ) -> Result<crate::rules::SeverityOverrides, Error> {
     use crate::rules::{OverrideOrigin, SeverityOverride};
     let mut out = crate::rules::SeverityOverrides::default();
     for path in paths {
-        let loaded = crate::suite::load_suite(path, ctx, crate::suite::LoadMode::Check)?;
+        let loaded = crate::suite::load_suite(path, ctx, mode)?;
         let provider = loaded.suite.provider.name.value.clone();
         out.extend(
             loaded

@@ -27,7 +27,7 @@ pub(super) async fn cmd_run(ctx: &Context, args: RunArgs, typed: &Typed) -> Resu
     };
     // Severity overrides (config file, then each suite's own) are checked before any request.
     let mut overrides = settings.severity.clone();
-    overrides.extend(super::config::suite_overrides(ctx, &suites)?.0);
+    overrides.extend(super::config::suite_overrides(ctx, &suites, crate::suite::LoadMode::Run)?.0);
     let credentials = credentials_path(settings.credentials.value.clone())?;
     let (update, warning) = settings.update.value.mode().effective(ctx.is_ci());
     if let Some(w) = warning {
@@ -267,7 +267,7 @@ pub(super) fn recorded_overrides(
         }
     }
     let mut all = config.clone();
-    all.extend(super::config::suite_overrides(ctx, &files)?.0);
+    all.extend(super::config::suite_overrides(ctx, &files, crate::suite::LoadMode::Check)?.0);
     Ok(all)
 }
 
