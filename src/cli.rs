@@ -19,7 +19,7 @@ impl Cli {
     /// Parses the process's arguments (exiting with clap's message on a bad command line)
     /// and notes which arguments were typed on it.
     pub fn parse_typed() -> (Cli, Typed) {
-        let matches = Cli::command().get_matches();
+        let matches = command().get_matches();
         match Cli::from_arg_matches(&matches) {
             Ok(cli) => (cli, Typed::from_matches(&matches)),
             Err(e) => e.exit(),
@@ -32,13 +32,130 @@ impl Cli {
         I: IntoIterator<Item = T>,
         T: Into<std::ffi::OsString> + Clone,
     {
-        let matches = Cli::command().try_get_matches_from(args)?;
+        let matches = command().try_get_matches_from(args)?;
         Ok((
             Cli::from_arg_matches(&matches)?,
             Typed::from_matches(&matches),
         ))
     }
 }
+
+// ---- polish: exit codes and environment variables, one source for README, --help and man ----
+
+/// Every exit code and what it means: the one source of README's table, `--help` and the man
+/// pages (tests/e2e/docs.rs compares README with [`exit_codes_markdown`]).
+pub const EXIT_CODES: &[(i32, &str)] = &[
+    (crate::error::exit::OK, "no drift at or above `--fail-on`"),
+    (
+        crate::error::exit::DRIFT,
+        "drift at or above `--fail-on` (`run`, `merge`, `report`)",
+    ),
+    (
+        crate::error::exit::USAGE,
+        "usage or suite error (bad flag, unknown filter, invalid suite or config file, no suites)",
+    ),
+    (
+        crate::error::exit::RUNTIME,
+        "runtime error: an unusable connection (no credentials, a refused refresh, an access \
+         token refused again after a refresh — reported once per connection, never as drift), a \
+         network or provider failure (outranks 1: the results are incomplete)",
+    ),
+    (
+        crate::error::exit::NO_REFRESH_TOKEN,
+        "`connect` only: the grant carries no refresh token although the suite expects refresh; \
+         nothing was stored (`--allow-no-refresh` stores it)",
+    ),
+];
+
+/// Every environment variable driftwatch reads and what it sets.
+pub const ENV_VARS: &[(&str, &str)] = &[
+    ("DRIFTWATCH_CONFIG", "config file (`--config`)"),
+    ("DRIFTWATCH_SNAPSHOTS", "baseline directory (`--snapshots`)"),
+    ("DRIFTWATCH_REPORTS", "reports directory (`--reports`)"),
+    (
+        "DRIFTWATCH_CREDENTIALS",
+        "credential store file (`--credentials`)",
+    ),
+    (
+        "DRIFTWATCH_CREDENTIAL_HELPER",
+        "credential helper command (`--credential-helper`)",
+    ),
+    ("DRIFTWATCH_FAIL_ON", "exit-1 threshold (`--fail-on`)"),
+    (
+        "DRIFTWATCH_EXPIRY_WINDOW",
+        "refresh-token expiry warning window (`--expiry-window`)",
+    ),
+    ("DRIFTWATCH_SUPPRESSIONS", "ignore file (`--suppressions`)"),
+    (
+        "DRIFTWATCH_UPDATE",
+        "what to write for changed observations (`--update`)",
+    ),
+    (
+        "DRIFTWATCH_EVIDENCE",
+        "evidence kept per exchange (`--evidence`)",
+    ),
+    ("DRIFTWATCH_WEBHOOK", "webhook URL, a secret (`--webhook`)"),
+    (
+        "DRIFTWATCH_WEBHOOK_ON",
+        "webhook threshold (`--webhook-on`)",
+    ),
+    (
+        "DRIFTWATCH_LOG",
+        "log filter on stderr, e.g. `debug` (default `warn`)",
+    ),
+    (
+        "CI",
+        "set and not `false`/`0`: CI mode, the baseline is never written",
+    ),
+    ("GITHUB_ACTIONS", "`true`: also print GitHub annotations"),
+    ("NO_COLOR", "set and not empty: no colour"),
+];
+
+/// The exit codes as README's Markdown table.
+pub fn exit_codes_markdown() -> String {
+    let mut out = String::from("| code | meaning |\n|---|---|\n");
+    for (code, meaning) in EXIT_CODES {
+        out.push_str(&format!("| {code} | {meaning} |\n"));
+    }
+    out
+}
+
+/// The environment variables as README's Markdown table.
+pub fn env_vars_markdown() -> String {
+    let mut out = String::from("| variable | sets |\n|---|---|\n");
+    for (var, what) in ENV_VARS {
+        out.push_str(&format!("| `{var}` | {what} |\n"));
+    }
+    out
+}
+
+/// The exit codes and environment variables as plain text (`--help`, man pages).
+pub fn exit_and_env_help() -> String {
+    let plain = |s: &str| s.replace('`', "");
+    let mut out = String::from("Exit codes:\n");
+    for (code, meaning) in EXIT_CODES {
+        out.push_str(&format!("  {code}  {}\n", plain(meaning)));
+    }
+    out.push_str("\nEnvironment variables:\n");
+    let width = ENV_VARS.iter().map(|(v, _)| v.len()).max().unwrap_or(0);
+    for (var, what) in ENV_VARS {
+        out.push_str(&format!("  {var:<width$}  {}\n", plain(what)));
+    }
+    out
+}
+
+/// The full command: the derive's definition plus the exit-code and environment sections
+/// (in `driftwatch --help`, `driftwatch run --help` and every man page).
+pub fn command() -> clap::Command {
+    let text = exit_and_env_help();
+    Cli::command()
+        .after_long_help(text.clone())
+        .mut_subcommand("run", |c| c.after_long_help(text.clone()))
+        .mut_subcommand("report", |c| c.after_long_help(text.clone()))
+        .mut_subcommand("merge", |c| c.after_long_help(text))
+}
+
+// ---- end polish ----
 
 /// The ids of the arguments the user typed on the command line (clap's
 /// [`ValueSource::CommandLine`]) for the chosen subcommand. clap also fills a value

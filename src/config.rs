@@ -56,6 +56,8 @@ pub struct ConfigFile {
     pub webhook: Option<WebhookFile>,
     /// `history = "path"`, or `history = false` to keep none.
     pub history: Option<HistoryFile>,
+    /// `[severity]`: rule id → level for every provider, and `[severity.<provider>]` tables.
+    pub severity: Option<std::collections::BTreeMap<String, toml::Spanned<SeverityEntry>>>,
 }
 
 /// `history` of `driftwatch.toml`: a path, or `false` (no history) / `true` (the default path).
@@ -64,6 +66,14 @@ pub struct ConfigFile {
 pub enum HistoryFile {
     Enabled(bool),
     Path(PathBuf),
+}
+
+/// One entry of `[severity]`: a level for every provider, or a provider's own table.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(untagged)]
+pub enum SeverityEntry {
+    Level(String),
+    Provider(std::collections::BTreeMap<String, String>),
 }
 
 /// `[webhook]` of `driftwatch.toml`.
@@ -94,6 +104,7 @@ const KEYS: &[&str] = &[
     "url",
     "on",
     "report_url",
+    "severity",
 ];
 
 /// Which layer of the chain set a value.
@@ -180,6 +191,8 @@ pub struct Settings {
     pub webhook_report_url: Setting<Option<String>>,
     /// The history file (`None`: no history); by default `history.jsonl` in `reports`.
     pub history: Setting<Option<PathBuf>>,
+    /// The config file's `[severity]` overrides (suites add their own per provider).
+    pub severity: crate::rules::SeverityOverrides,
 }
 
 /// The config file to read: `explicit` (`--config`), else `DRIFTWATCH_CONFIG`, else
@@ -243,6 +256,7 @@ pub fn parse(path: &Path, source: &str) -> Result<ConfigFile, ConfigError> {
     if let Some(w) = &file.webhook {
         check_value::<WebhookOn>(path, source, w.on.as_ref())?;
     }
+    severity_overrides(path, source, &file)?;
     if let Some(v) = &file.expiry_window
         && crate::suite::parse_duration(v.get_ref()).is_none()
     {
@@ -256,6 +270,51 @@ pub fn parse(path: &Path, source: &str) -> Result<ConfigFile, ConfigError> {
         ));
     }
     Ok(file)
+}
+
+/// The `[severity]` overrides of a parsed config file, each rule id and level checked (an
+/// unknown rule is an error with the closest catalogued id).
+pub fn severity_overrides(
+    path: &Path,
+    source: &str,
+    file: &ConfigFile,
+) -> Result<crate::rules::SeverityOverrides, ConfigError> {
+    use crate::rules::{OverrideOrigin, SeverityOverride, parse_override};
+    let mut out = Vec::new();
+    let entry = |rule: &str,
+                 level: &str,
+                 provider: Option<&str>,
+                 span: std::ops::Range<usize>|
+     -> Result<SeverityOverride, ConfigError> {
+        let (rule, severity) = parse_override(rule, level).map_err(|e| {
+            let label = match &e {
+                crate::rules::OverrideError::UnknownRule { .. } => "not a rule id",
+                crate::rules::OverrideError::Level { .. } => "expected breaking, warning or info",
+            };
+            invalid(path, source, Some(span.clone()), e.to_string(), label, None)
+        })?;
+        Ok(SeverityOverride {
+            rule,
+            provider: provider.map(str::to_owned),
+            severity,
+            origin: if provider.is_some() {
+                OverrideOrigin::ConfigFileProvider
+            } else {
+                OverrideOrigin::ConfigFile
+            },
+        })
+    };
+    for (key, value) in file.severity.iter().flatten() {
+        match value.get_ref() {
+            SeverityEntry::Level(level) => out.push(entry(key, level, None, value.span())?),
+            SeverityEntry::Provider(table) => {
+                for (rule, level) in table {
+                    out.push(entry(rule, level, Some(key), value.span())?);
+                }
+            }
+        }
+    }
+    Ok(crate::rules::SeverityOverrides(out))
 }
 
 fn check_value<T: ValueEnum>(
@@ -594,6 +653,10 @@ pub fn resolve(
             flags.report_url.clone().map(|v| (v, "--report-url")),
         ),
         history,
+        severity: match file {
+            Some((p, c)) => severity_overrides(p, "", c)?,
+            None => crate::rules::SeverityOverrides::default(),
+        },
     })
 }
 

@@ -14,9 +14,10 @@ impl Settings {
             .lines()
             .filter(|l| {
                 l.starts_with('#')
-                    || l.split_whitespace()
-                        .next()
-                        .is_some_and(|k| keys.contains(&k))
+                    || l.split_whitespace().next().is_some_and(|k| {
+                        keys.contains(&k)
+                            || (k.starts_with("severity.") && keys.contains(&"severity"))
+                    })
             })
             .map(|l| format!("{l}\n"))
             .collect()
@@ -160,6 +161,37 @@ impl Settings {
             opt_path(&s.history.value, "false"),
             s.history.source,
         );
+        // One line per severity override, keys aligned among themselves; an entry a more
+        // specific layer replaces says by what.
+        let mut overrides: Vec<&crate::rules::SeverityOverride> = s.severity.0.iter().collect();
+        overrides.sort_by(|a, b| {
+            (a.provider.as_deref(), a.rule.id(), &a.origin).cmp(&(
+                b.provider.as_deref(),
+                b.rule.id(),
+                &b.origin,
+            ))
+        });
+        let key = |o: &crate::rules::SeverityOverride| match &o.provider {
+            Some(p) => format!("severity.{p}.\"{}\"", o.rule.id()),
+            None => format!("severity.\"{}\"", o.rule.id()),
+        };
+        let width = overrides.iter().map(|o| key(o).len()).max().unwrap_or(0);
+        for o in &overrides {
+            let winner = overrides.iter().find(|x| {
+                x.rule == o.rule
+                    && x.origin > o.origin
+                    && (x.provider.is_none() || (o.provider.is_some() && x.provider == o.provider))
+            });
+            let shadowed = winner.map_or(String::new(), |w| {
+                format!(" (replaced by the {})", w.origin)
+            });
+            out.push_str(&format!(
+                "{:<width$} = {:<10} # {}{shadowed}\n",
+                key(o),
+                format!("\"{}\"", o.severity),
+                o.origin
+            ));
+        }
         out
     }
 }

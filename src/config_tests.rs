@@ -391,3 +391,34 @@ fn history_follows_reports_and_each_layer_can_move_or_disable_it() {
         err("history = 3\n")
     );
 }
+
+/// Issue 18 item 5: `driftwatch config` shows every severity override with where it came
+/// from, and says which ones a more specific layer replaces.
+#[test]
+fn severity_overrides_render_with_their_origin() {
+    let p = Path::new("driftwatch.toml");
+    let c = file(
+        "[severity]\n\"refresh.class-changed\" = \"breaking\"\n\n\
+         [severity.acme]\n\"schema.field-added\" = \"warning\"\n",
+    );
+    let mut s = resolve(&Context::empty("/w"), Some((p, &c)), &Flags::default()).unwrap();
+    s.severity.extend([crate::rules::SeverityOverride {
+        rule: crate::rules::Rule::RefreshClassChanged,
+        provider: Some("acme".into()),
+        severity: crate::model::Severity::Warning,
+        origin: crate::rules::OverrideOrigin::Suite("suites/acme.yaml".into()),
+    }]);
+    let shown = s.render_only(&["severity"]);
+    assert_eq!(
+        shown,
+        "# config file: driftwatch.toml\n\
+         severity.\"refresh.class-changed\"      = \"breaking\" # config file\n\
+         severity.acme.\"refresh.class-changed\" = \"warning\"  # suite suites/acme.yaml (replaced by the config file)\n\
+         severity.acme.\"schema.field-added\"    = \"warning\"  # config file\n"
+    );
+    assert_eq!(
+        err("[severity.acme]\n\"schema.feild-added\" = \"info\"\n"),
+        "unknown rule `schema.feild-added` (did you mean `schema.field-added`?); `driftwatch rules` lists them\n \
+         --> driftwatch.toml:1:1\n  |\n1 | [severity.acme]\n  | ^^^^^^^^^^^^^^^ not a rule id"
+    );
+}

@@ -732,3 +732,119 @@ fn cell(text: &str) -> String {
 #[cfg(test)]
 #[path = "rules_tests.rs"]
 mod tests;
+
+// ---- polish: per-rule severity overrides (issue 18 item 5) ----
+
+/// A severity level as users write it in an override: `breaking`, `warning` or `info`.
+pub fn parse_severity(level: &str) -> Option<Severity> {
+    match level {
+        "breaking" => Some(Breaking),
+        "warning" => Some(Warning),
+        "info" => Some(Info),
+        _ => None,
+    }
+}
+
+/// Why an override entry cannot be used.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum OverrideError {
+    #[error("unknown rule `{rule}`{hint}; `driftwatch rules` lists them")]
+    UnknownRule {
+        rule: String,
+        /// ` (did you mean `…`?)` when a catalogued id is close, else empty.
+        hint: String,
+    },
+    #[error("invalid severity `{level}` for `{rule}`: expected breaking, warning or info")]
+    Level { rule: String, level: String },
+}
+
+/// Checks one `rule = level` entry a user wrote.
+pub fn parse_override(rule: &str, level: &str) -> Result<(Rule, Severity), OverrideError> {
+    let found = Rule::from_id(rule).ok_or_else(|| OverrideError::UnknownRule {
+        rule: rule.to_owned(),
+        hint: suggest(rule)
+            .map(|id| format!(" (did you mean `{id}`?)"))
+            .unwrap_or_default(),
+    })?;
+    let severity = parse_severity(level).ok_or_else(|| OverrideError::Level {
+        rule: rule.to_owned(),
+        level: level.to_owned(),
+    })?;
+    Ok((found, severity))
+}
+
+/// Where an override was written. Later variants win over earlier ones.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
+pub enum OverrideOrigin {
+    /// A suite's `severity:` map (applies to that suite's provider only).
+    Suite(std::path::PathBuf),
+    /// `[severity]` of the config file (every provider).
+    ConfigFile,
+    /// `[severity.<provider>]` of the config file.
+    ConfigFileProvider,
+}
+
+impl fmt::Display for OverrideOrigin {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            OverrideOrigin::Suite(p) => write!(f, "suite {}", p.display()),
+            OverrideOrigin::ConfigFile | OverrideOrigin::ConfigFileProvider => {
+                f.write_str("config file")
+            }
+        }
+    }
+}
+
+/// One severity override: drifts and findings of `rule` (of `provider`, when set) get
+/// `severity` instead of the one the rule emitted.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SeverityOverride {
+    pub rule: Rule,
+    /// `None`: every provider.
+    pub provider: Option<String>,
+    pub severity: Severity,
+    pub origin: OverrideOrigin,
+}
+
+/// Every severity override of a run. The most specific layer wins: the config file's
+/// `[severity.<provider>]`, then its `[severity]`, then the suite's `severity:`.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct SeverityOverrides(pub Vec<SeverityOverride>);
+
+impl SeverityOverrides {
+    /// The override that applies to `rule` of `provider`, if any.
+    pub fn lookup(&self, provider: &str, rule: Rule) -> Option<&SeverityOverride> {
+        self.0
+            .iter()
+            .filter(|o| o.rule == rule && o.provider.as_deref().is_none_or(|p| p == provider))
+            .max_by(|a, b| a.origin.cmp(&b.origin))
+    }
+
+    /// Sets the severity of every drift or finding an override names, before `--fail-on`
+    /// and suppressions are counted; returns how many changed. Ids this build does not know
+    /// are left alone.
+    pub fn apply(&self, items: &mut [Drift]) -> usize {
+        if self.0.is_empty() {
+            return 0;
+        }
+        let mut changed = 0;
+        for d in items {
+            let Some(rule) = d.rule.rule() else { continue };
+            if let Some(o) = self.lookup(&d.provider, rule)
+                && o.severity != d.severity
+            {
+                d.severity = o.severity;
+                changed += 1;
+            }
+        }
+        changed
+    }
+
+    pub fn extend(&mut self, more: impl IntoIterator<Item = SeverityOverride>) {
+        self.0.extend(more);
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+}

@@ -463,3 +463,84 @@ fn every_refresh_class_and_connection_state_is_documented() {
     ];
     assert_eq!(states, all.map(S::as_str).to_vec());
 }
+
+fn over(
+    rule: Rule,
+    provider: Option<&str>,
+    severity: Severity,
+    origin: OverrideOrigin,
+) -> SeverityOverride {
+    SeverityOverride {
+        rule,
+        provider: provider.map(str::to_owned),
+        severity,
+        origin,
+    }
+}
+
+/// Issue 18 item 5: the most specific layer wins — config `[severity.<provider>]` over
+/// config `[severity]` over the suite's `severity:`; other providers and rules are untouched.
+#[test]
+fn severity_override_precedence_and_scope() {
+    let suite = OverrideOrigin::Suite("suites/acme.yaml".into());
+    let overrides = SeverityOverrides(vec![
+        over(
+            Rule::SchemaFieldRemoved,
+            Some("acme"),
+            Severity::Info,
+            suite,
+        ),
+        over(
+            Rule::SchemaFieldRemoved,
+            None,
+            Severity::Warning,
+            OverrideOrigin::ConfigFile,
+        ),
+        over(
+            Rule::SchemaFieldRemoved,
+            Some("globex"),
+            Severity::Info,
+            OverrideOrigin::ConfigFileProvider,
+        ),
+    ]);
+    let mut items = vec![drift(&["a"]), drift(&["b"]), drift(&["c"])];
+    items[1].provider = "globex".into();
+    items[2].rule = Rule::SchemaFieldAdded.emit(Severity::Info);
+    items[2].severity = Severity::Info;
+    assert_eq!(overrides.apply(&mut items), 2);
+    let got: Vec<(&str, Severity)> = items
+        .iter()
+        .map(|d| (d.provider.as_str(), d.severity))
+        .collect();
+    assert_eq!(
+        got,
+        [
+            ("acme", Severity::Warning),
+            ("globex", Severity::Info),
+            ("acme", Severity::Info)
+        ]
+    );
+    // Applying twice changes nothing more.
+    assert_eq!(overrides.apply(&mut items), 0);
+}
+
+#[test]
+fn severity_override_unknown_rule_suggests_the_closest_id() {
+    assert_eq!(
+        parse_override("refresh.class-chnaged", "breaking")
+            .unwrap_err()
+            .to_string(),
+        "unknown rule `refresh.class-chnaged` (did you mean `refresh.class-changed`?); \
+         `driftwatch rules` lists them"
+    );
+    assert_eq!(
+        parse_override("refresh.class-changed", "fatal")
+            .unwrap_err()
+            .to_string(),
+        "invalid severity `fatal` for `refresh.class-changed`: expected breaking, warning or info"
+    );
+    assert_eq!(
+        parse_override("refresh.class-changed", "breaking"),
+        Ok((Rule::RefreshClassChanged, Severity::Breaking))
+    );
+}

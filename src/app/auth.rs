@@ -24,7 +24,7 @@ pub(super) async fn cmd_connect(
     use crate::auth::connect::ConnectError;
     match connect_inner(ctx, args, typed).await {
         Err(Error::Connect(e @ ConnectError::NoRefreshToken { .. })) => {
-            eprintln!("warning: {e}");
+            diag!("warning: {e}");
             Ok(exit::NO_REFRESH_TOKEN)
         }
         // A file that is not a usable token answer is bad input, like a bad flag.

@@ -116,16 +116,30 @@ fn baseline_filter(
     at: &Places,
     drifts: Option<&[crate::model::Drift]>,
 ) -> Result<Filter, Error> {
+    const PROBES: [&str; 7] = [
+        "metadata",
+        "token",
+        "permissions",
+        "refresh",
+        "schema",
+        "values",
+        "deprecation",
+    ];
     let probe = match &args.probe {
         None => None,
         Some(p) => Some(
             serde_json::from_value(serde_json::Value::String(p.clone())).map_err(|_| {
                 Error::Usage(format!(
-                    "unknown probe `{p}` (expected metadata, token, permissions, refresh, schema, values or deprecation)"
+                    "unknown probe `{p}`{} (expected metadata, token, permissions, refresh, \
+                     schema, values or deprecation)",
+                    hint(crate::suite::did_you_mean(p, PROBES))
                 ))
             })?,
         ),
     };
+    if let Some(p) = &args.provider {
+        check_provider(p, &ctx.resolve(&at.snapshots), at, drifts)?;
+    }
     let keys = match (&args.rule, drifts) {
         (None, _) => None,
         (Some(rule), Some(drifts)) => {
@@ -152,6 +166,51 @@ fn baseline_filter(
     })
 }
 
+/// ` (did you mean `x`?)`, or nothing.
+fn hint(best: Option<&str>) -> String {
+    best.map(|b| format!(" (did you mean `{b}`?)"))
+        .unwrap_or_default()
+}
+
+/// Issue 18: `--provider` must name a provider the baseline (accepted or pending snapshots,
+/// `snapshots/<provider>/…`) or the run knows; a typo is a usage error with the closest
+/// name, never "no pending snapshots".
+fn check_provider(
+    provider: &str,
+    root: &std::path::Path,
+    at: &Places,
+    drifts: Option<&[crate::model::Drift]>,
+) -> Result<(), Error> {
+    let mut known: std::collections::BTreeSet<String> = drifts
+        .unwrap_or_default()
+        .iter()
+        .map(|d| d.provider.clone())
+        .collect();
+    if let Ok(rd) = std::fs::read_dir(root) {
+        known.extend(
+            rd.filter_map(|e| e.ok())
+                .filter(|e| e.path().is_dir())
+                .filter_map(|e| e.file_name().to_str().map(str::to_owned)),
+        );
+    }
+    if known.contains(provider) {
+        return Ok(());
+    }
+    let listed = if known.is_empty() {
+        "none".to_string()
+    } else {
+        known.iter().cloned().collect::<Vec<_>>().join(", ")
+    };
+    Err(Error::Usage(format!(
+        "unknown provider `{provider}`{}: `{}` has snapshots of {listed}",
+        hint(crate::suite::did_you_mean(
+            provider,
+            known.iter().map(String::as_str)
+        )),
+        at.snapshots.display()
+    )))
+}
+
 pub(super) fn cmd_review(ctx: &Context, args: ReviewArgs, typed: &Typed) -> Result<i32, Error> {
     use std::io::IsTerminal;
     if !args.yes && !std::io::stdin().is_terminal() {
@@ -167,13 +226,24 @@ pub(super) fn cmd_review(ctx: &Context, args: ReviewArgs, typed: &Typed) -> Resu
     let drifts = run_drifts(ctx, &at)?;
     let filter = baseline_filter(ctx, &pending, &args.filter, &at, drifts.as_deref())?;
     let stdin = std::io::stdin();
-    let mut input = stdin.lock();
+    // On a terminal one key answers (no Enter), as in cargo-insta; a pipe gives lines.
+    let mut keys;
+    let mut lines;
+    // (Both ends must be a terminal: console reads keys only where it can also echo them.)
+    let input: &mut dyn std::io::BufRead =
+        if stdin.is_terminal() && console::Term::stdout().is_term() {
+            keys = KeyInput::default();
+            &mut keys
+        } else {
+            lines = stdin.lock();
+            &mut lines
+        };
     let mut out = std::io::stdout().lock();
     let summary = crate::baseline::review::review(
         &pending,
         &filter,
         drifts.as_deref().unwrap_or_default(),
-        &mut input,
+        input,
         &mut out,
         stdout_color(ctx),
     )?;
@@ -184,6 +254,61 @@ pub(super) fn cmd_review(ctx: &Context, args: ReviewArgs, typed: &Typed) -> Resu
 /// review is not complete, and a script must not take it for done.
 fn refused_exit(refused: usize) -> i32 {
     if refused > 0 { exit::DRIFT } else { exit::OK }
+}
+
+/// Answers read one key at a time from the terminal in raw mode, each handed on as a line
+/// (`a` → `"a\n"`), so the review reads keys and piped lines alike. The key is echoed; Ctrl-C,
+/// Ctrl-D and Escape end the input (the review counts that as quit).
+#[derive(Default)]
+struct KeyInput {
+    buf: Vec<u8>,
+    pos: usize,
+    done: bool,
+}
+
+impl std::io::Read for KeyInput {
+    fn read(&mut self, out: &mut [u8]) -> std::io::Result<usize> {
+        use std::io::BufRead;
+        let n = {
+            let avail = self.fill_buf()?;
+            let n = avail.len().min(out.len());
+            out[..n].copy_from_slice(&avail[..n]);
+            n
+        };
+        self.consume(n);
+        Ok(n)
+    }
+}
+
+impl std::io::BufRead for KeyInput {
+    fn fill_buf(&mut self) -> std::io::Result<&[u8]> {
+        use console::Key;
+        if self.pos >= self.buf.len() && !self.done {
+            let term = console::Term::stdout();
+            let line = match term.read_key_raw()? {
+                Key::Char('\u{4}') | Key::CtrlC | Key::Escape | Key::Unknown => None,
+                Key::Char(c) => Some(c.to_string()),
+                Key::Enter => Some(String::new()),
+                _ => Some("?".to_string()),
+            };
+            match line {
+                Some(l) => {
+                    let _ = term.write_line(&l);
+                    self.buf = format!("{l}\n").into_bytes();
+                }
+                None => {
+                    self.done = true;
+                    self.buf.clear();
+                }
+            }
+            self.pos = 0;
+        }
+        Ok(&self.buf[self.pos..])
+    }
+
+    fn consume(&mut self, n: usize) {
+        self.pos = (self.pos + n).min(self.buf.len());
+    }
 }
 
 pub(super) fn cmd_baseline(

@@ -4,25 +4,19 @@
 use super::print_out;
 use crate::context::Context;
 use crate::error::{Error, exit};
-use clap::CommandFactory;
 use std::path::Path;
 
 /// Prints the completion script of `shell`.
 pub(super) fn cmd_completions(shell: clap_complete::Shell) -> Result<i32, Error> {
     let mut buf = Vec::new();
-    clap_complete::generate(
-        shell,
-        &mut crate::cli::Cli::command(),
-        "driftwatch",
-        &mut buf,
-    );
+    clap_complete::generate(shell, &mut crate::cli::command(), "driftwatch", &mut buf);
     print_out(&String::from_utf8_lossy(&buf));
     Ok(exit::OK)
 }
 
 /// Prints `driftwatch.1`, or writes one page per (sub)command into `dir`.
 pub(super) fn cmd_man(ctx: &Context, dir: Option<&Path>) -> Result<i32, Error> {
-    let mut cmd = crate::cli::Cli::command().disable_help_subcommand(true);
+    let mut cmd = crate::cli::command().disable_help_subcommand(true);
     cmd.build();
     match dir {
         None => {
@@ -47,7 +41,7 @@ pub(super) fn cmd_man(ctx: &Context, dir: Option<&Path>) -> Result<i32, Error> {
                 page(c).generate_to(&full).map_err(io)?;
                 written += 1;
             }
-            eprintln!("{written} man pages: {}", d.display());
+            diag!("{written} man pages: {}", d.display());
         }
     }
     Ok(exit::OK)
@@ -69,7 +63,7 @@ mod tests {
     #[test]
     fn bash_completion_names_every_subcommand() {
         let mut buf = Vec::new();
-        let mut cmd = crate::cli::Cli::command();
+        let mut cmd = crate::cli::command();
         clap_complete::generate(clap_complete::Shell::Bash, &mut cmd, "driftwatch", &mut buf);
         let script = String::from_utf8_lossy(&buf);
         let names: Vec<String> = cmd
@@ -93,5 +87,16 @@ mod tests {
         let top = std::fs::read_to_string(dir.path().join("man/driftwatch.1")).unwrap();
         assert!(top.contains(".TH DRIFTWATCH 1"), "{top}");
         assert!(top.contains("completions"), "{top}");
+        // The exit codes and environment variables come from the one table in cli.rs.
+        for (code, _) in crate::cli::EXIT_CODES {
+            assert!(
+                top.contains(&format!("{code}  ")),
+                "exit {code} missing: {top}"
+            );
+        }
+        for (var, _) in crate::cli::ENV_VARS {
+            assert!(top.contains(var), "{var} missing: {top}");
+            assert!(run.contains(var), "{var} missing in driftwatch-run.1");
+        }
     }
 }

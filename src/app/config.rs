@@ -139,7 +139,18 @@ pub(super) fn tokens_settings(
 
 /// Prints every setting the chosen command reads, with the layer it came from.
 pub(super) fn cmd_config(ctx: &Context, args: ConfigArgs, t: &Typed) -> Result<i32, Error> {
-    let settings = run_settings(ctx, &args.run, t)?;
+    let mut settings = run_settings(ctx, &args.run, t)?;
+    // The suites' own `severity:` overrides, when there are suites to read.
+    if matches!(args.command, SettingsCommand::Run | SettingsCommand::Merge) {
+        let suites = if args.run.suites.is_empty() {
+            super::default_suites(ctx).unwrap_or_default()
+        } else {
+            args.run.suites.clone()
+        };
+        settings
+            .severity
+            .extend(suite_overrides(ctx, &suites, crate::suite::LoadMode::Check)?.0);
+    }
     print_out(&settings.render_only(keys_of(args.command)));
     Ok(exit::OK)
 }
@@ -162,6 +173,7 @@ pub fn keys_of(command: SettingsCommand) -> &'static [&'static str] {
             "webhook.on",
             "webhook.report_url",
             "history",
+            "severity",
         ],
         SettingsCommand::Merge => &[
             "snapshots",
@@ -173,12 +185,42 @@ pub fn keys_of(command: SettingsCommand) -> &'static [&'static str] {
             "output",
             "webhook.report_url",
             "history",
+            "severity",
         ],
-        SettingsCommand::Report => &["fail_on"],
+        SettingsCommand::Report => &["fail_on", "webhook.report_url", "severity"],
         SettingsCommand::Accept | SettingsCommand::Reject | SettingsCommand::Review => {
             &["snapshots", "reports"]
         }
         SettingsCommand::Connect => &["credentials", "credential_helper"],
         SettingsCommand::Tokens => &["credentials", "credential_helper", "expiry_window"],
     }
+}
+
+/// The `severity:` overrides of the suites at `paths`, each for its suite's provider
+/// (an unknown rule id there is a suite error, like any other). `mode` as the command
+/// would load the suites anyway, so a bad suite reads the same wherever it is caught.
+pub(super) fn suite_overrides(
+    ctx: &Context,
+    paths: &[PathBuf],
+    mode: crate::suite::LoadMode,
+) -> Result<crate::rules::SeverityOverrides, Error> {
+    use crate::rules::{OverrideOrigin, SeverityOverride};
+    let mut out = crate::rules::SeverityOverrides::default();
+    for path in paths {
+        let loaded = crate::suite::load_suite(path, ctx, mode)?;
+        let provider = loaded.suite.provider.name.value.clone();
+        out.extend(
+            loaded
+                .suite
+                .severity
+                .iter()
+                .map(|(rule, severity)| SeverityOverride {
+                    rule: *rule,
+                    provider: Some(provider.clone()),
+                    severity: *severity,
+                    origin: OverrideOrigin::Suite(path.clone()),
+                }),
+        );
+    }
+    Ok(out)
 }

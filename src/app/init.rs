@@ -65,7 +65,7 @@ pub(super) fn cmd_init(ctx: &Context, args: InitArgs) -> Result<i32, Error> {
     let generated = from_openapi(&text, &opts)
         .map_err(|e| Error::Usage(format!("{}: {e}", args.from_openapi.display())))?;
     for w in &generated.warnings {
-        eprintln!("warning: {w}");
+        diag!("warning: {w}");
     }
     if text.len() > LARGE_DOCUMENT {
         eprintln!(
@@ -112,7 +112,7 @@ pub(super) fn cmd_init(ctx: &Context, args: InitArgs) -> Result<i32, Error> {
                 path: shown.clone(),
                 source,
             })?;
-            eprintln!(
+            diag!(
                 "wrote {}; next: driftwatch check {}",
                 shown.display(),
                 shown.display()

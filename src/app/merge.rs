@@ -18,7 +18,7 @@ pub(super) fn cmd_merge(ctx: &Context, args: MergeArgs, typed: &Typed) -> Result
     check_pairs(&output)?;
     let (update, warning) = settings.update.value.mode().effective(ctx.is_ci());
     if let Some(w) = warning {
-        eprintln!("warning: {w}");
+        diag!("warning: {w}");
     }
     let previous = super::run::read_previous(ctx, args.identity.previous.as_deref())?;
     let opts = MergeOptions {
@@ -29,6 +29,8 @@ pub(super) fn cmd_merge(ctx: &Context, args: MergeArgs, typed: &Typed) -> Result
         evidence: args.evidence,
     };
     let mut run = crate::run::merge(ctx, &opts)?;
+    let overrides = super::run::recorded_overrides(ctx, &settings.severity, &run, true)?;
+    super::run::apply_overrides(&overrides, &mut run);
     super::run::warn_evidence_kept(args.evidence, run.evidence_mode, "the shard runs keep");
     let previous = super::run::carry_identity(ctx, &mut run, &settings, previous);
     let code = publish_linked(

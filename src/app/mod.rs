@@ -2,6 +2,14 @@
 //! to exit codes. Output goes to stdout; diagnostics and progress to stderr.
 //! One file per family of commands; this one dispatches and holds the small ones.
 
+/// `eprintln!` that never panics: a closed stderr (`driftwatch run 2>&1 | head -1`) is
+/// ignored, as ripgrep does, so the process still exits with the run's code.
+macro_rules! diag {
+    ($($arg:tt)*) => {
+        $crate::app::diag_line(&format!($($arg)*))
+    };
+}
+
 mod auth;
 mod baseline;
 mod completions;
@@ -32,7 +40,7 @@ pub fn main(cli: Cli, typed: &Typed, ctx: Context) -> i32 {
     {
         Ok(r) => r,
         Err(e) => {
-            eprintln!("error: cannot start the async runtime: {e}");
+            diag!("error: cannot start the async runtime: {e}");
             return exit::RUNTIME;
         }
     };
@@ -95,9 +103,9 @@ pub fn main(cli: Cli, typed: &Typed, ctx: Context) -> i32 {
             // Rendered diagnostics (suite and config errors) carry their own `error:` label.
             let text = e.to_string();
             if text.starts_with("error:") {
-                eprintln!("{text}");
+                diag!("{text}");
             } else {
-                eprintln!("error: {text}");
+                diag!("error: {text}");
             }
             // Causes a message already quotes are not repeated.
             let mut shown = text;
@@ -105,7 +113,7 @@ pub fn main(cli: Cli, typed: &Typed, ctx: Context) -> i32 {
             while let Some(s) = source {
                 let cause = s.to_string();
                 if !shown.contains(&cause) {
-                    eprintln!("  caused by: {cause}");
+                    diag!("  caused by: {cause}");
                     shown.push_str(&cause);
                 }
                 source = s.source();
@@ -151,9 +159,17 @@ pub(crate) fn stderr_is_tty() -> bool {
     std::io::stderr().is_terminal()
 }
 
-/// Every `*.yaml`/`*.yml` directly in `suites/`, sorted.
+/// Every `*.yaml`/`*.yml` directly in `suites/`, sorted. No `suites/` directory is a usage
+/// error (exit 2), like a missing suite file: the command line has to name the suites.
 pub(crate) fn default_suites(ctx: &Context) -> Result<Vec<PathBuf>, Error> {
     let dir = ctx.resolve("suites");
+    if !dir.is_dir() {
+        return Err(Error::Usage(format!(
+            "no suites given and no `suites/` directory in `{}`: pass suite files or create \
+             `suites/<provider>.yaml` (`driftwatch init` writes one)",
+            ctx.cwd.display()
+        )));
+    }
     let rd = std::fs::read_dir(&dir).map_err(|source| Error::Io {
         what: "cannot list suites in",
         path: dir.clone(),
@@ -180,7 +196,7 @@ fn cmd_check(ctx: &Context, suites: &[PathBuf]) -> Result<i32, Error> {
         ctx,
         std::io::stderr().is_terminal() && !ctx.no_color(),
     );
-    eprint!("{}", report.rendered);
+    diag_text(&report.rendered);
     Ok(if report.errors > 0 {
         exit::USAGE
     } else {
@@ -245,6 +261,19 @@ async fn cmd_sim(
         .await
         .map_err(|e| Error::Runtime(format!("simulated provider: {e}")))?;
     Ok(exit::OK)
+}
+
+/// Writes one line to stderr, ignoring a closed pipe; see `diag!`.
+pub(crate) fn diag_line(text: &str) {
+    let mut err = std::io::stderr().lock();
+    let _ = writeln!(err, "{text}");
+}
+
+/// Writes text as is to stderr, ignoring a closed pipe.
+pub(crate) fn diag_text(text: &str) {
+    let mut err = std::io::stderr().lock();
+    let _ = err.write_all(text.as_bytes());
+    let _ = err.flush();
 }
 
 /// Writes to stdout, ignoring a closed pipe (`driftwatch run | head`).

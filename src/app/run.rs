@@ -4,7 +4,7 @@ use super::auth::credentials_path;
 use super::{default_suites, print_out, stderr_is_tty, stdout_color};
 use crate::cli::{OutputArgs, ReportArgs, RunArgs, Typed};
 use crate::context::Context;
-use crate::error::{Error, exit};
+use crate::error::Error;
 use crate::run::RunSummary;
 use crate::run::{Event, RunOptions};
 use crate::settings::{FailOn, Format};
@@ -25,10 +25,13 @@ pub(super) async fn cmd_run(ctx: &Context, args: RunArgs, typed: &Typed) -> Resu
     } else {
         args.suites.clone()
     };
+    // Severity overrides (config file, then each suite's own) are checked before any request.
+    let mut overrides = settings.severity.clone();
+    overrides.extend(super::config::suite_overrides(ctx, &suites, crate::suite::LoadMode::Run)?.0);
     let credentials = credentials_path(settings.credentials.value.clone())?;
     let (update, warning) = settings.update.value.mode().effective(ctx.is_ci());
     if let Some(w) = warning {
-        eprintln!("warning: {w}");
+        diag!("warning: {w}");
     }
     // A bad --previous fails before any request is sent.
     let previous = read_previous(ctx, args.identity.previous.as_deref())?;
@@ -91,6 +94,7 @@ pub(super) async fn cmd_run(ctx: &Context, args: RunArgs, typed: &Typed) -> Resu
         bar.finish_and_clear();
     }
     let mut run = result?;
+    apply_overrides(&overrides, &mut run);
     crate::run::apply_evidence_mode(&mut run, settings.evidence.value);
     // A shard compares nothing: no identity to carry, no history line.
     let previous = match run.shard {
@@ -116,9 +120,9 @@ pub(super) async fn cmd_run(ctx: &Context, args: RunArgs, typed: &Typed) -> Resu
         };
         // A notification is a courtesy: its failure never changes the run's verdict.
         match crate::notify::notify(&run, &hook).await {
-            Ok(true) => eprintln!("webhook: sent to {}", crate::config::mask_url(url)),
+            Ok(true) => diag!("webhook: sent to {}", crate::config::mask_url(url)),
             Ok(false) => {}
-            Err(e) => eprintln!("warning: {e}"),
+            Err(e) => diag!("warning: {e}"),
         }
     }
     Ok(code)
@@ -266,7 +270,7 @@ pub(crate) fn publish_linked(
         match &t.path {
             Some(p) if !printed_here(t) => {
                 files.next().unwrap_or(Ok(()))?;
-                eprintln!("{}: {}", format_name(t.format), p.display());
+                diag!("{}: {}", format_name(t.format), p.display());
             }
             _ => print_out(&printed.next().unwrap_or_else(|| Ok(String::new()))?),
         }
@@ -318,13 +322,50 @@ fn shard_summary(run: &crate::run::Run, shard: crate::run::Shard, shown: &Path) 
     out
 }
 
-/// `driftwatch report run.json --format …`: re-renders a finished run.
+/// Applies severity overrides to a run's drifts and findings, before anything counts them.
+pub(super) fn apply_overrides(
+    overrides: &crate::rules::SeverityOverrides,
+    run: &mut crate::run::Run,
+) {
+    overrides.apply(&mut run.drifts);
+    overrides.apply(&mut run.findings);
+}
+
+/// The config file's overrides plus those of every suite a finished run names whose file is
+/// still there (`merge`, `report`); `warn` says so for a suite file that is gone.
+pub(super) fn recorded_overrides(
+    ctx: &Context,
+    config: &crate::rules::SeverityOverrides,
+    run: &crate::run::Run,
+    warn: bool,
+) -> Result<crate::rules::SeverityOverrides, Error> {
+    let mut files = Vec::new();
+    for s in &run.suites {
+        let path = PathBuf::from(&s.file);
+        if ctx.resolve(&path).is_file() {
+            files.push(path);
+        } else if warn {
+            diag!(
+                "warning: suite `{}` is not here: its `severity:` overrides are not applied",
+                s.file
+            );
+        }
+    }
+    let mut all = config.clone();
+    all.extend(super::config::suite_overrides(ctx, &files, crate::suite::LoadMode::Check)?.0);
+    Ok(all)
+}
+
+/// `driftwatch report run.json --format …`: re-renders a finished run; with a threshold set,
+/// the exit code is the run's under it, as `run` would have returned it.
 pub(super) fn cmd_report(ctx: &Context, args: ReportArgs, typed: &Typed) -> Result<i32, Error> {
     check_pairs(&args.output)?;
     let settings = super::config::report_settings(ctx, &args, typed)?;
     let fail_on = settings.fail_on.value;
     let report_url = settings.webhook_report_url.value.as_deref();
     let mut run = crate::report::read_run(&ctx.resolve(&args.run)).map_err(Error::RunFile)?;
+    let overrides = recorded_overrides(ctx, &settings.severity, &run, false)?;
+    apply_overrides(&overrides, &mut run);
     if let Some(mode) = args.evidence {
         let kept = crate::run::apply_evidence_mode(&mut run, mode);
         warn_evidence_kept(Some(mode), kept, "the run file keeps");
@@ -341,7 +382,15 @@ pub(super) fn cmd_report(ctx: &Context, args: ReportArgs, typed: &Typed) -> Resu
             report_url,
         )?;
     }
-    Ok(exit::OK)
+    // Re-rendering is not a verdict unless a threshold is asked for (`--fail-on`,
+    // DRIFTWATCH_FAIL_ON or `fail_on` in the config file): then the code is the run's.
+    Ok(
+        if settings.fail_on.source == crate::config::Source::Default {
+            crate::error::exit::OK
+        } else {
+            summary.exit_code(fail_on)
+        },
+    )
 }
 
 /// Warns when `--evidence` asked for more than the input kept: a mode only ever removes.
@@ -351,7 +400,7 @@ pub(super) fn warn_evidence_kept(
     input: &str,
 ) {
     if let Some(asked) = asked.filter(|a| *a < kept) {
-        eprintln!(
+        diag!(
             "warning: --evidence {asked}: {input} only `{kept}` evidence; what was left out cannot come back"
         );
     }
@@ -422,7 +471,7 @@ fn emit(
         )?),
         Some(p) => {
             write_target(ctx, run, summary, t, fail_on, run_json, report_url)?;
-            eprintln!("{}: {}", format_name(t.format), p.display());
+            diag!("{}: {}", format_name(t.format), p.display());
         }
     }
     Ok(())
@@ -541,6 +590,7 @@ pub fn run_exit_code(run: &crate::run::Run, fail_on: FailOn) -> i32 {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::error::exit;
 
     fn out(formats: &[Format], outputs: &[&str]) -> OutputArgs {
         OutputArgs {

@@ -335,7 +335,17 @@ fn ask(input: &mut dyn BufRead, out: &mut dyn Write) -> Result<Answer, ReviewErr
             "A" => Answer::AcceptAll,
             "R" => Answer::RejectAll,
             "q" => Answer::Quit,
-            _ => continue,
+            other => {
+                // Issue 18: a bad key says which keys exist instead of re-prompting silently.
+                let other = if other.is_empty() { "Enter" } else { other };
+                writeln!(
+                    out,
+                    "`{other}` is not an answer: press a (accept), r (reject), s (skip), \
+                     A (accept all), R (reject all) or q (quit)"
+                )
+                .map_err(ReviewError::Terminal)?;
+                continue;
+            }
         };
         return Ok(answer);
     }

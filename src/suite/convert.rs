@@ -132,7 +132,23 @@ pub(crate) fn convert(
         },
         None => MetadataConfig::default(),
     };
+    let mut severity = Vec::new();
+    for (rule, level) in &raw.severity {
+        match crate::rules::parse_override(rule, &level.value) {
+            Ok(entry) => severity.push(entry),
+            Err(e) => {
+                let label = match &e {
+                    crate::rules::OverrideError::UnknownRule { .. } => "not a rule id",
+                    crate::rules::OverrideError::Level { .. } => {
+                        "expected breaking, warning or info"
+                    }
+                };
+                c.diags.error(pos(level), e.to_string(), label);
+            }
+        }
+    }
     Suite {
+        severity,
         file: file.to_path_buf(),
         version: raw.version.value,
         provider,

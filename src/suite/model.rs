@@ -45,6 +45,8 @@ pub struct Suite {
     /// Extra redaction selectors (JSONPath like `$.user.ssn`, or a bare field name
     /// such as `api_key` matching that key at any depth).
     pub redact: Vec<Located<String>>,
+    /// `severity:`: rule → severity overrides for this provider, sorted by rule id.
+    pub severity: Vec<(crate::rules::Rule, crate::model::Severity)>,
     /// Provider-specific response headers that announce deprecations (`X-API-Warn`).
     pub deprecation_headers: Vec<String>,
     /// Discovery metadata to probe.

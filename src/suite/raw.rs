@@ -65,6 +65,11 @@ pub(crate) struct RawSuite {
     #[serde(default)]
     pub endpoint_defaults: Option<RawEndpointDefaults>,
     // ---- end issue 19 (suite) ----
+    /// Severity overrides for this provider: rule id → `breaking`, `warning` or `info`
+    /// (`driftwatch rules` lists the ids). The config file's `[severity]` wins over these.
+    #[serde(default)]
+    #[schemars(with = "BTreeMap<String, String>")]
+    pub severity: BTreeMap<String, Spanned<String>>,
 }
 
 /// `deprecation:`: vendor headers that announce deprecations.

@@ -27,6 +27,7 @@ mod limits;
 mod nightly;
 mod notify;
 mod origin;
+mod papercuts;
 mod probes;
 mod real_server;
 mod recipe;
