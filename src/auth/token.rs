@@ -623,6 +623,38 @@ impl TokenManager {
         })
     }
 
+    /// The app probe's client-liveness request: an `authorization_code` grant with a code that
+    /// cannot exist (fresh random, never issued), sent with the client's authentication and
+    /// `redirect_uri` when the suite names one. It can only fail; how it fails tells whether
+    /// the client is still authenticated. No real code or token is ever sent.
+    pub async fn liveness_probe(
+        &self,
+        redirect_uri: Option<&str>,
+    ) -> Result<TokenAnswer, AuthError> {
+        let url = self.registration()?.token_url.clone();
+        let mut form = vec![
+            ("grant_type".to_string(), "authorization_code".to_string()),
+            (
+                "code".to_string(),
+                format!("driftwatch-app-probe-{}", super::pkce::random_token(12)),
+            ),
+        ];
+        if let Some(r) = redirect_uri {
+            form.push(("redirect_uri".to_string(), r.to_string()));
+        }
+        let resp = self
+            .client_post("token-endpoint", &url, None, form, "token:app-probe")
+            .await?;
+        Ok(TokenAnswer {
+            grant: crate::probe::app::LIVENESS_GRANT.to_string(),
+            requested_scopes: Vec::new(),
+            previous_refresh_token: None,
+            status: resp.status,
+            headers: resp.headers,
+            body: resp.body.clone(),
+        })
+    }
+
     /// Takes the token-endpoint answers recorded so far (each once).
     pub fn take_answers(&self) -> Vec<TokenAnswer> {
         std::mem::take(&mut *self.answers.lock().unwrap_or_else(|e| e.into_inner()))

@@ -123,6 +123,22 @@ pub(crate) async fn gather(
             }),
         }
     }
+    // The app probe's one liveness request per client (issue 20): provider-wide.
+    let mut app = None;
+    if provider_wide && tokens.client().is_some() {
+        let redirect = s.auth.redirect_uri.as_ref().map(|r| r.value.as_str());
+        match tokens.liveness_probe(redirect).await {
+            Ok(a) => app = Some(crate::probe::app::classify(a.status, &a.headers, &a.body)),
+            Err(e) => errors.push(RunError {
+                provider: provider.clone(),
+                connection: None,
+                probe: Some(ProbeKind::App),
+                subject: Some(crate::probe::app::SUBJECT.into()),
+                class: e.class().into(),
+                message: redactor.scrub(&e.to_string()),
+            }),
+        }
+    }
     if provider_wide {
         errors.extend(cx.plan.url_errors(&provider));
     }
@@ -143,6 +159,7 @@ pub(crate) async fn gather(
 
     let mut ev = collect(s, all_connections, provider_wide, evidence);
     ev.token_facts = token_facts;
+    ev.app = app;
     ev.connections = connections;
     // An unusable connection is reported once, by its state: nothing it answered is evidence,
     // and its failures are not run errors too.
@@ -187,6 +204,14 @@ pub(crate) async fn gather(
     let window =
         chrono::Duration::from_std(opts.expiry_window).unwrap_or(chrono::Duration::days(7));
     ev.tokens = token_health(s, credentials, window)?;
+    if provider_wide && let Some(at) = &s.auth.client_secret_expires {
+        ev.client_secret = Some(crate::probe::app::client_secret_health(
+            &s.provider.name.value,
+            at.value,
+            window,
+            chrono::Utc::now(),
+        ));
+    }
 
     Ok(Gathered {
         summary: SuiteSummary {
@@ -392,6 +417,8 @@ pub(crate) fn collect(
         signals: Vec::with_capacity(n),
         metadata: Vec::new(),
         metadata_findings: Vec::new(),
+        app: None,
+        client_secret: None,
         permissions: None,
         refresh: Vec::new(),
         tokens: Vec::new(),
