@@ -110,9 +110,13 @@ pub(crate) async fn gather(
     } = g.acquire_tokens().await;
 
     // The token probe's one deliberate error: provider-wide.
+    let mut token_endpoint_answers = false;
     if provider_wide && tokens.client().is_some() {
         match tokens.error_probe().await {
-            Ok(a) => token_facts.push((ERROR_PROBE_POS, analyse_answer(&a))),
+            Ok(a) => {
+                token_endpoint_answers = true;
+                token_facts.push((ERROR_PROBE_POS, analyse_answer(&a)));
+            }
             Err(e) => errors.push(RunError {
                 provider: provider.clone(),
                 connection: None,
@@ -123,9 +127,10 @@ pub(crate) async fn gather(
             }),
         }
     }
-    // The app probe's one liveness request per client (issue 20): provider-wide.
+    // The app probe's one liveness request per client (issue 20): provider-wide, and only when
+    // the token endpoint answered the error probe (a failed request is reported once, there).
     let mut app = None;
-    if provider_wide && tokens.client().is_some() {
+    if provider_wide && token_endpoint_answers {
         let redirect = s.auth.redirect_uri.as_ref().map(|r| r.value.as_str());
         match tokens.liveness_probe(redirect).await {
             Ok(a) => app = Some(crate::probe::app::classify(a.status, &a.headers, &a.body)),

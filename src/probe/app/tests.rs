@@ -202,3 +202,60 @@ fn snapshot_round_trip() {
     let back = AppBody::parse(&serde_json::from_str(&text).unwrap()).unwrap();
     assert_eq!(serde_json::to_string_pretty(&back.to_json()).unwrap(), text);
 }
+
+#[test]
+fn client_secret_health_ok_expiring_expired() {
+    use super::client_secret_health;
+    let now = chrono::DateTime::parse_from_rfc3339("2027-02-24T12:00:00Z")
+        .unwrap()
+        .with_timezone(&chrono::Utc);
+    let at = chrono::DateTime::parse_from_rfc3339("2027-03-01T00:00:00Z")
+        .unwrap()
+        .with_timezone(&chrono::Utc);
+    let week = chrono::Duration::days(7);
+    let h = client_secret_health("acme", at, week, now);
+    assert_eq!((h.status.as_str(), h.days_left), ("expiring", 4));
+    let h = client_secret_health("acme", at, chrono::Duration::days(3), now);
+    assert_eq!((h.status.as_str(), h.days_left), ("ok", 4));
+    let h = client_secret_health("acme", at, week, at);
+    assert_eq!((h.status.as_str(), h.days_left), ("expired", 0));
+    let h = client_secret_health("acme", at, week, at + chrono::Duration::days(2));
+    assert_eq!((h.status.as_str(), h.days_left), ("expired", -2));
+}
+
+#[test]
+fn app_client_secret_expiring_severity_follows_the_status() {
+    use super::{client_secret_health, secret_expiry_drifts};
+    let at = chrono::DateTime::parse_from_rfc3339("2027-03-01T00:00:00Z")
+        .unwrap()
+        .with_timezone(&chrono::Utc);
+    let week = chrono::Duration::days(7);
+    let ok = client_secret_health("acme", at, week, at - chrono::Duration::days(30));
+    let soon = client_secret_health("acme", at, week, at - chrono::Duration::days(5));
+    let gone = client_secret_health("acme", at, week, at + chrono::Duration::hours(1));
+    let d = secret_expiry_drifts(&[ok, soon, gone]);
+    let got: Vec<_> = d
+        .iter()
+        .map(|d| (d.rule.clone(), d.severity, d.subject.as_str()))
+        .collect();
+    assert_eq!(
+        got,
+        vec![
+            (
+                Rule::AppClientSecretExpiring.emit(crate::model::Severity::Warning),
+                crate::model::Severity::Warning,
+                "client-secret"
+            ),
+            (
+                Rule::AppClientSecretExpiring.emit(crate::model::Severity::Breaking),
+                crate::model::Severity::Breaking,
+                "client-secret"
+            ),
+        ]
+    );
+    assert_eq!(
+        d[0].message,
+        "the OAuth client secret expires on 2027-03-01 00:00 UTC (5 days left): create a new \
+         secret and update the suite's credentials before then"
+    );
+}
