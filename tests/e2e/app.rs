@@ -202,3 +202,32 @@ async fn app_client_secret_expiring_warns_in_the_window_and_breaks_once_expired(
     assert_eq!(secret_drifts(&run), vec![]);
     assert_eq!(run.client_secrets[0].status, "ok");
 }
+
+/// `driftwatch tokens` covers the app: a "client secret" row after the connections, exit 3
+/// once the secret has expired.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn tokens_shows_the_client_secret_row_and_fails_once_expired() {
+    let yesterday = chrono::Utc::now().date_naive() - chrono::Days::new(1);
+    let w = app_world(&format!("  client_secret_expires: {yesterday}\n")).await;
+    std::fs::write(
+        w.dir.path().join("driftwatch.toml"),
+        "credentials = \"credentials.json\"\n",
+    )
+    .unwrap();
+    let mut tokens = w.command();
+    tokens.args(["tokens", w.suite.to_str().unwrap()]);
+    let out = crate::support::output(tokens).await;
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(out.status.code(), Some(3), "{stdout}");
+    let table: Vec<&str> = stdout
+        .lines()
+        .skip_while(|l| !l.starts_with("PROVIDER  CLIENT SECRET"))
+        .collect();
+    assert_eq!(
+        table,
+        vec![
+            "PROVIDER  CLIENT SECRET  STATUS   EXPIRES           DAYS LEFT".to_string(),
+            format!("appy      client secret  expired  {yesterday} 00:00  -1"),
+        ]
+    );
+}
