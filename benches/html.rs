@@ -144,6 +144,7 @@ fn big_run() -> Run {
         pending: vec![],
         errors: vec![],
         tokens: vec![],
+        client_secrets: vec![],
         exchanges,
         evidence_mode: driftwatch::run::EvidenceMode::Full,
         shard: None,

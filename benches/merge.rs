@@ -144,6 +144,8 @@ fn shard_run(index: u32, conns: &[String], all: &[String]) -> Run {
         signals,
         metadata: vec![],
         metadata_findings: vec![],
+        app: None,
+        client_secret: None,
         permissions: (index == 1).then(|| PermissionEvidence {
             cells: vec![None; ENDPOINTS.len()],
             references: vec![None; ENDPOINTS.len()],
@@ -174,6 +176,7 @@ fn shard_run(index: u32, conns: &[String], all: &[String]) -> Run {
         pending: vec![],
         errors: vec![],
         tokens: vec![],
+        client_secrets: vec![],
         exchanges,
         evidence_mode: driftwatch::run::EvidenceMode::Full,
         shard: Some(Shard {

@@ -13,7 +13,7 @@ use std::path::Path;
 /// A secret the `headers` target registers with the redactor (also in its seeds).
 const FUZZ_SECRET: &str = "Zm9vYmFyLXNlY3JldA+/=";
 
-const PROBES: [ProbeKind; 7] = [
+const PROBES: [ProbeKind; 8] = [
     ProbeKind::Metadata,
     ProbeKind::Token,
     ProbeKind::Permissions,
@@ -21,6 +21,7 @@ const PROBES: [ProbeKind; 7] = [
     ProbeKind::Schema,
     ProbeKind::Values,
     ProbeKind::Deprecation,
+    ProbeKind::App,
 ];
 
 /// The suite loader on any text, both modes; every diagnostic renders, plain and coloured.

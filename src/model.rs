@@ -18,6 +18,8 @@ pub enum ProbeKind {
     Schema,
     Values,
     Deprecation,
+    /// The OAuth app itself (issue 20): client liveness.
+    App,
 }
 
 impl ProbeKind {
@@ -30,6 +32,7 @@ impl ProbeKind {
             ProbeKind::Schema => "schema",
             ProbeKind::Values => "values",
             ProbeKind::Deprecation => "deprecation",
+            ProbeKind::App => "app",
         }
     }
 }

@@ -5,7 +5,7 @@
 //! string (`schema.field-removed`) exists only here, in output and in what users type.
 
 use crate::model::{Drift, ProbeKind, Severity};
-use ProbeKind::{Deprecation, Metadata, Permissions, Refresh, Schema, Token, Values};
+use ProbeKind::{App, Deprecation, Metadata, Permissions, Refresh, Schema, Token, Values};
 use RuleKind::{Drift as D, Finding as F};
 use Severity::{Breaking, Info, Warning};
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
@@ -386,6 +386,19 @@ catalogue! {
     DeprecationSunsetScheduled = "deprecation.sunset-scheduled", Deprecation, F, [Warning, Breaking],
         "an endpoint announces a future sunset date (breaking with fewer than 30 days left)",
         "`invoices` sunsets on 2026-06-30T00:00:00Z (120 days left)";
+    // app
+    AppClientRejected = "app.client-rejected", App, D, [Breaking],
+        "the token endpoint now rejects the OAuth client (`invalid_client`, or `401` with `WWW-Authenticate`) that the baseline saw authenticated",
+        "the token endpoint now rejects the OAuth client with `invalid_client` (status 401): the app was deleted or its client secret is no longer valid";
+    AppClientSecretExpiring = "app.client-secret-expiring", App, D, [Warning, Breaking],
+        "the client secret (`auth.client_secret_expires`) expires within `--expiry-window` (breaking once expired)",
+        "the OAuth client secret expires on 2027-03-01 00:00 UTC (5 days left): create a new secret and update the suite's credentials before then";
+    AppObservationUnreadable = "app.observation-unreadable", App, D, [Warning],
+        "a stored or fresh app observation cannot be read, so it was not compared",
+        "the baseline app observation is unreadable: invalid type: sequence, expected struct AppBody";
+    AppClientLivenessUnclear = "app.client-liveness-unclear", App, F, [Warning],
+        "the token endpoint's answer to a code that cannot exist does not tell a live client from a rejected one",
+        "the token endpoint answered a code that cannot exist with status 400 and no `error` code: it does not tell a live client from a rejected one";
 }
 
 impl Rule {

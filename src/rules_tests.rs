@@ -3,7 +3,8 @@ use crate::model::Severity;
 use std::path::Path;
 
 /// Rule-id prefixes as they appear in ids (`permission`, not `permissions`).
-const PREFIXES: [&str; 8] = [
+const PREFIXES: [&str; 9] = [
+    "app",
     "schema",
     "token",
     "permission",
@@ -324,6 +325,7 @@ fn markdown_has_a_section_per_probe_and_a_row_per_rule() {
             "## schema",
             "## values",
             "## deprecation",
+            "## app",
             "## Connection states",
             "## Refresh classes"
         ]

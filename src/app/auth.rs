@@ -153,16 +153,29 @@ pub(super) async fn cmd_tokens(
         .unwrap_or(chrono::Duration::days(7));
     let helper = settings.credential_helper.value.as_deref();
     let mut all = Vec::new();
+    let mut secrets = Vec::new();
     for file in &suites {
         let suite = crate::suite::load_suite(file, ctx, crate::suite::LoadMode::Check)?.suite;
         let store = crate::run::open_store(ctx, &suite, &path, helper)?;
         all.extend(crate::run::token_health(&suite, &store, window)?);
+        // The app's client secret (issue 20), when the suite dates it.
+        if let Some(at) = &suite.auth.client_secret_expires {
+            secrets.push(crate::probe::app::client_secret_health(
+                &suite.provider.name.value,
+                at.value,
+                window,
+                chrono::Utc::now(),
+            ));
+        }
     }
     if args.json {
         let text = serde_json::to_string_pretty(&all)?;
         print_out(&format!("{text}\n"));
     } else {
         print_out(&crate::report::terminal::render_tokens(&all));
+        if !secrets.is_empty() {
+            print_out(&crate::report::terminal::render_client_secrets(&secrets));
+        }
     }
     let unhealthy = all.iter().any(|h| {
         matches!(
@@ -170,5 +183,10 @@ pub(super) async fn cmd_tokens(
             "expired" | "dead" | "refresh-in-flight" | "not-connected"
         )
     });
-    Ok(if unhealthy { exit::RUNTIME } else { exit::OK })
+    let secret_expired = secrets.iter().any(|h| h.status == "expired");
+    Ok(if unhealthy || secret_expired {
+        exit::RUNTIME
+    } else {
+        exit::OK
+    })
 }

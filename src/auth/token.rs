@@ -217,6 +217,11 @@ impl TokenManager {
         self.auths.keys().cloned().collect()
     }
 
+    /// The name of the default auth (`auth:`, or the first of `auths:`).
+    pub fn default_auth_name(&self) -> &str {
+        &self.default_auth
+    }
+
     /// The setup of auth `name`, else of the default auth.
     fn setup(&self, name: &str) -> &AuthSetup {
         self.auths
@@ -707,6 +712,38 @@ impl TokenManager {
             .await?;
         Ok(TokenAnswer {
             grant: ERROR_PROBE_GRANT.to_string(),
+            requested_scopes: Vec::new(),
+            previous_refresh_token: None,
+            status: resp.status,
+            headers: resp.headers,
+            body: resp.body.clone(),
+        })
+    }
+
+    /// The app probe's client-liveness request: an `authorization_code` grant with a code that
+    /// cannot exist (fresh random, never issued), sent with the client's authentication and
+    /// `redirect_uri` when the suite names one. It can only fail; how it fails tells whether
+    /// the client is still authenticated. No real code or token is ever sent.
+    pub async fn liveness_probe(
+        &self,
+        redirect_uri: Option<&str>,
+    ) -> Result<TokenAnswer, AuthError> {
+        let url = self.registration(None)?.token_url.clone();
+        let mut form = vec![
+            ("grant_type".to_string(), "authorization_code".to_string()),
+            (
+                "code".to_string(),
+                format!("driftwatch-app-probe-{}", super::pkce::random_token(12)),
+            ),
+        ];
+        if let Some(r) = redirect_uri {
+            form.push(("redirect_uri".to_string(), r.to_string()));
+        }
+        let resp = self
+            .client_post("token-endpoint", &url, None, form, "token:app-probe")
+            .await?;
+        Ok(TokenAnswer {
+            grant: crate::probe::app::LIVENESS_GRANT.to_string(),
             requested_scopes: Vec::new(),
             previous_refresh_token: None,
             status: resp.status,

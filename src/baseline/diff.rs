@@ -29,6 +29,11 @@ pub fn diff_observations(before: &Observation, after: &Observation) -> Vec<Drift
         ProbeKind::Deprecation => crate::probe::body::diff_bodies::<
             crate::probe::deprecation::DeprecationBody,
         >(&before.key, &before.body, &after.body),
+        ProbeKind::App => crate::probe::body::diff_bodies::<crate::probe::app::AppBody>(
+            &before.key,
+            &before.body,
+            &after.body,
+        ),
         ProbeKind::Values => crate::probe::body::diff_bodies::<crate::probe::values::ValuesBody>(
             &before.key,
             &before.body,

@@ -488,6 +488,7 @@ connection: acme
                 ProbeKind::Schema,
                 ProbeKind::Values,
                 ProbeKind::Deprecation,
+                ProbeKind::App,
             ])
         }
 

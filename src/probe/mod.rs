@@ -1,5 +1,6 @@
 //! Probes: each one turns recorded exchanges into observations; probes never format output.
 
+pub mod app;
 pub mod body;
 pub mod deprecation;
 pub mod metadata;

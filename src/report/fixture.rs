@@ -181,6 +181,7 @@ pub(crate) fn fixed_run() -> Run {
             message: "request timed out after 10s".into(),
         }],
         tokens: vec![],
+        client_secrets: vec![],
         exchanges: vec![],
         evidence_mode: crate::run::EvidenceMode::Full,
         shard: None,

@@ -330,6 +330,42 @@ pub fn render_tokens(health: &[crate::auth::health::TokenHealth]) -> String {
     out
 }
 
+/// The `driftwatch tokens` rows of the apps' client secrets (issue 20).
+pub fn render_client_secrets(health: &[crate::probe::app::ClientSecretHealth]) -> String {
+    let mut rows = vec![[
+        "PROVIDER".to_string(),
+        "CLIENT SECRET".into(),
+        "STATUS".into(),
+        "EXPIRES".into(),
+        "DAYS LEFT".into(),
+    ]];
+    for h in health {
+        rows.push([
+            h.provider.clone(),
+            "client secret".into(),
+            h.status.clone(),
+            h.expires_at.format("%Y-%m-%d %H:%M").to_string(),
+            h.days_left.to_string(),
+        ]);
+    }
+    let mut widths = [0usize; 5];
+    for r in &rows {
+        for (w, c) in widths.iter_mut().zip(r) {
+            *w = (*w).max(c.chars().count());
+        }
+    }
+    let mut out = String::from("\n");
+    for r in &rows {
+        let line: Vec<String> = r
+            .iter()
+            .zip(widths)
+            .map(|(c, w)| format!("{c:<w$}"))
+            .collect();
+        let _ = writeln!(out, "{}", line.join("  ").trim_end());
+    }
+    out
+}
+
 fn plural(n: usize, word: &str) -> String {
     if n == 1 {
         format!("1 {word}")

@@ -27,6 +27,7 @@ pub(crate) struct Assessed {
     pub findings: Vec<Drift>,
     pub pending: Vec<PendingSnapshot>,
     pub tokens: Vec<TokenHealth>,
+    pub client_secret: Option<crate::probe::app::ClientSecretHealth>,
 }
 
 /// Assesses normalised evidence (see [`SuiteEvidence::normalise`]) against the
@@ -66,6 +67,17 @@ pub(crate) fn assess(
     };
     let mut findings: Vec<Drift> = Vec::new();
 
+    // A client the provider rejects is credential trouble, not token-endpoint drift (safety
+    // rule 5): the token probe's deliberate error request only shows the same rejection, so it
+    // is neither compared nor judged this run; `app.client-rejected` says it once.
+    if ev
+        .app
+        .as_ref()
+        .is_some_and(|a| a.client == crate::probe::app::Liveness::Rejected)
+    {
+        ev.token_facts
+            .retain(|(_, f)| f.grant != crate::probe::token::ERROR_PROBE_GRANT);
+    }
     let token_facts: Vec<_> = ev.token_facts.iter().map(|(_, f)| f.clone()).collect();
     findings.extend(
         crate::probe::token::findings(provider, &token_facts)
@@ -130,6 +142,12 @@ pub(crate) fn assess(
         )?;
     }
 
+    // The app probe (issue 20): the client's liveness, provider-wide.
+    if let Some(app) = &ev.app {
+        findings.extend(crate::probe::app::findings(provider, app));
+        rec.record(crate::probe::app::observe(provider, app), &[])?;
+    }
+
     findings.extend(ev.metadata_findings.iter().cloned());
     for obs in ev.metadata.iter().cloned() {
         rec.record(obs, &[])?;
@@ -173,6 +191,9 @@ pub(crate) fn assess(
         .cloned()
         .collect();
     rec.drifts.extend(expiry_drifts(&usable_health));
+    rec.drifts.extend(crate::probe::app::secret_expiry_drifts(
+        ev.client_secret.as_slice(),
+    ));
     super::refresh::date_stopped_issuing(&mut rec.drifts, &ev.tokens);
     // The token endpoint's "stopped issuing refresh tokens" is the same fact as the refresh
     // probe's `refresh.stopped-issuing`, which names the connection and its death date: one verdict.
@@ -206,6 +227,7 @@ pub(crate) fn assess(
         findings,
         pending,
         tokens: ev.tokens,
+        client_secret: ev.client_secret,
     })
 }
 
@@ -294,7 +316,9 @@ impl Recorder<'_> {
             return Ok(true);
         }
         let member = match obs.key.probe {
-            ProbeKind::Metadata | ProbeKind::Token | ProbeKind::Refresh => return Ok(true),
+            ProbeKind::Metadata | ProbeKind::Token | ProbeKind::Refresh | ProbeKind::App => {
+                return Ok(true);
+            }
             ProbeKind::Deprecation | ProbeKind::Permissions => return Ok(false),
             ProbeKind::Schema => "responses",
             ProbeKind::Values => "connections",

@@ -113,6 +113,8 @@ fn healthy_evidence() -> SuiteEvidence {
         ]],
         metadata: Vec::new(),
         metadata_findings: Vec::new(),
+        app: None,
+        client_secret: None,
         permissions: None,
         refresh: vec![trace("a", true), trace("b", true)],
         tokens: vec![health("a", "ok"), health("b", "ok")],

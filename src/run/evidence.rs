@@ -55,6 +55,12 @@ pub struct SuiteEvidence {
     pub metadata: Vec<Observation>,
     #[serde(default)]
     pub metadata_findings: Vec<Drift>,
+    /// The app probe's client liveness (provider-wide; issue 20).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub app: Option<crate::probe::app::AppBody>,
+    /// The client secret's health (`auth.client_secret_expires`; issue 20).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub client_secret: Option<crate::probe::app::ClientSecretHealth>,
     /// Set by the shard that ran the permissions probe.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub permissions: Option<PermissionEvidence>,
@@ -324,6 +330,12 @@ impl SuiteEvidence {
         extend_each(&mut self.signals, other.signals);
         self.metadata.extend(other.metadata);
         self.metadata_findings.extend(other.metadata_findings);
+        if other.app.is_some() {
+            self.app = other.app;
+        }
+        if other.client_secret.is_some() {
+            self.client_secret = other.client_secret;
+        }
         if other.permissions.is_some() {
             if self.permissions.is_some() {
                 return Err(mismatch("permissions probe (two shards ran it)"));

@@ -157,6 +157,7 @@ pub(crate) fn empty_run(started_at: DateTime<Utc>) -> Run {
         pending: Vec::new(),
         errors: Vec::new(),
         tokens: Vec::new(),
+        client_secrets: Vec::new(),
         exchanges: Vec::new(),
         evidence_mode: super::evidence_mode::EvidenceMode::Full,
         shard: None,
@@ -176,6 +177,7 @@ pub(crate) fn add_assessed(run: &mut Run, a: super::assess::Assessed) {
     run.findings.extend(a.findings);
     run.pending.extend(a.pending);
     run.tokens.extend(a.tokens);
+    run.client_secrets.extend(a.client_secret);
 }
 
 /// Fingerprints, suppressions and the stable order of every list.

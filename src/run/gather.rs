@@ -119,17 +119,39 @@ pub(crate) async fn gather(
 
     // The token probe's one deliberate error: provider-wide, once per auth with a client
     // (two registered clients can be configured differently at one token endpoint).
+    let mut token_endpoint_answers = false;
     for name in tokens.auth_names() {
         if !provider_wide || tokens.client_of(&name).is_none() {
             continue;
         }
         match tokens.error_probe_of(&name).await {
-            Ok(a) => token_facts.push((ERROR_PROBE_POS, analyse_answer(&a))),
+            Ok(a) => {
+                // The app probe below asks the default auth's client.
+                token_endpoint_answers |= name == tokens.default_auth_name();
+                token_facts.push((ERROR_PROBE_POS, analyse_answer(&a)));
+            }
             Err(e) => errors.push(RunError {
                 provider: provider.clone(),
                 connection: None,
                 probe: Some(ProbeKind::Token),
                 subject: Some(crate::probe::token::SUBJECT.into()),
+                class: e.class().into(),
+                message: redactor.scrub(&e.to_string()),
+            }),
+        }
+    }
+    // The app probe's one liveness request per client (issue 20): provider-wide, and only when
+    // the token endpoint answered the error probe (a failed request is reported once, there).
+    let mut app = None;
+    if provider_wide && token_endpoint_answers {
+        let redirect = s.auth.redirect_uri.as_ref().map(|r| r.value.as_str());
+        match tokens.liveness_probe(redirect).await {
+            Ok(a) => app = Some(crate::probe::app::classify(a.status, &a.headers, &a.body)),
+            Err(e) => errors.push(RunError {
+                provider: provider.clone(),
+                connection: None,
+                probe: Some(ProbeKind::App),
+                subject: Some(crate::probe::app::SUBJECT.into()),
                 class: e.class().into(),
                 message: redactor.scrub(&e.to_string()),
             }),
@@ -160,6 +182,7 @@ pub(crate) async fn gather(
         .map(|k| (k.subject.clone(), k.connection.clone()))
         .collect();
     ev.token_facts = token_facts;
+    ev.app = app;
     ev.connections = connections;
     // An unusable connection is reported once, by its state: nothing it answered is evidence,
     // and its failures are not run errors too.
@@ -204,6 +227,14 @@ pub(crate) async fn gather(
     let window =
         chrono::Duration::from_std(opts.expiry_window).unwrap_or(chrono::Duration::days(7));
     ev.tokens = token_health(s, credentials, window)?;
+    if provider_wide && let Some(at) = &s.auth.client_secret_expires {
+        ev.client_secret = Some(crate::probe::app::client_secret_health(
+            &s.provider.name.value,
+            at.value,
+            window,
+            chrono::Utc::now(),
+        ));
+    }
 
     Ok(Gathered {
         summary: SuiteSummary {
@@ -441,6 +472,8 @@ pub(crate) fn collect(
         signals: Vec::with_capacity(n),
         metadata: Vec::new(),
         metadata_findings: Vec::new(),
+        app: None,
+        client_secret: None,
         permissions: None,
         refresh: Vec::new(),
         tokens: Vec::new(),

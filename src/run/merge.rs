@@ -295,6 +295,8 @@ mod tests {
             signals: vec![vec![]],
             metadata: vec![],
             metadata_findings: vec![],
+            app: None,
+            client_secret: None,
             permissions: None,
             refresh: vec![],
             tokens: vec![],

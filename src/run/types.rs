@@ -123,6 +123,9 @@ pub struct Run {
     /// Every connection's refresh-token health after the run's refreshes.
     #[serde(default)]
     pub tokens: Vec<TokenHealth>,
+    /// Client-secret health of the suites that set `auth.client_secret_expires` (issue 20).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub client_secrets: Vec<crate::probe::app::ClientSecretHealth>,
     pub exchanges: Vec<Exchange>,
     /// What the exchanges keep (`evidence: full | shapes | none`); absent means `full`.
     #[serde(default, skip_serializing_if = "EvidenceMode::is_full")]

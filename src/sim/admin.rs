@@ -8,6 +8,7 @@
 //! | `POST /_sim/version` | `version=v1\|v2` | `{"version": …}` |
 //! | `POST /_sim/revoke-access` | `account=…` or `token=…` | `{"revoked": N}` |
 //! | `POST /_sim/kill-grant` | `account=…` or `token=…` | `{"killed": [grant numbers]}` |
+//! | `POST /_sim/client` | `state=live\|secret-rotated\|deleted` and/or `generic_errors=on\|off` | `{"client": …, "generic_errors": bool}` |
 //! | `POST /_sim/withhold-refresh` | `ttl=<duration>` (`30s`, `500ms`, `14d`) or `ttl=off` | `{"withheld": bool}` |
 
 use std::collections::HashMap;
@@ -22,7 +23,7 @@ use serde_json::{Value, json};
 use super::data;
 use super::oauth::params;
 use super::options::{ApiVersion, Switches};
-use super::server::{AppState, SimStats};
+use super::server::{AppState, ClientState, SimStats};
 use super::tokens::{GrantStats, Target};
 
 fn answer(status: StatusCode, body: Value) -> Response {
@@ -260,4 +261,54 @@ pub(crate) async fn withhold_refresh(
     s.store().withhold_refresh(ttl, std::time::Instant::now());
     s.save_state();
     answer(StatusCode::OK, json!({"withheld": ttl.is_some()}))
+}
+
+/// `POST /_sim/client`: the OAuth client's state at the provider and whether token-endpoint
+/// errors are a bare `400` (issue 20).
+pub(crate) async fn client(
+    State(s): State<AppState>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    body: Bytes,
+) -> Response {
+    let p = match admin_form(peer, &body) {
+        Ok(p) => p,
+        Err(refusal) => return refusal.into_response(),
+    };
+    let state = match p.get("state").map(|v| (v, ClientState::parse(v))) {
+        None => None,
+        Some((_, Some(c))) => Some(c),
+        Some((v, None)) => {
+            return refused(
+                StatusCode::BAD_REQUEST,
+                &format!("`state` must be live, secret-rotated or deleted; got `{v}`"),
+            );
+        }
+    };
+    let generic = match p.get("generic_errors").map(String::as_str) {
+        None => None,
+        Some("on") => Some(true),
+        Some("off") => Some(false),
+        Some(v) => {
+            return refused(
+                StatusCode::BAD_REQUEST,
+                &format!("`generic_errors` must be on or off; got `{v}`"),
+            );
+        }
+    };
+    if state.is_none() && generic.is_none() {
+        return refused(
+            StatusCode::BAD_REQUEST,
+            "give `state` (live, secret-rotated, deleted) or `generic_errors` (on, off)",
+        );
+    }
+    if let Some(c) = state {
+        s.set_client_state(c);
+    }
+    if let Some(g) = generic {
+        s.set_generic_errors(g);
+    }
+    answer(
+        StatusCode::OK,
+        json!({"client": s.client_state().name(), "generic_errors": s.generic_errors()}),
+    )
 }

@@ -145,5 +145,5 @@ pub use data::ACCOUNTS;
 pub use options::{
     ApiVersion, DEFAULT_WITHHELD_TTL, ParseOptionError, Profile, SimOptions, Switches,
 };
-pub use server::{Sim, SimStats, serve_forever};
+pub use server::{ClientState, Sim, SimStats, serve_forever};
 pub use tokens::{GrantEnd, GrantStats, SECRET_PREFIXES, Target};

@@ -3,7 +3,7 @@
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
-use std::sync::atomic::{AtomicU8, AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU8, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Duration;
 
@@ -94,6 +94,60 @@ pub(crate) struct Shared {
     saving: Mutex<()>,
     devices: Mutex<DeviceStore>,
     pub(crate) counters: Counters,
+    /// The OAuth client's state at the provider, as [`ClientState::to_bits`] (issue 20).
+    client_state: AtomicU8,
+    /// Every token-endpoint error is a bare `400 Bad Request` (a provider that does not
+    /// distinguish; issue 20).
+    generic_errors: AtomicBool,
+}
+
+/// The simulated OAuth client's state at the provider (issue 20's app behaviours).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ClientState {
+    /// Registered, with the secret the simulator started with.
+    Live,
+    /// The secret was rotated: the one the suite holds now gets `invalid_client`.
+    SecretRotated,
+    /// The app was deleted: every client authentication gets `invalid_client`.
+    Deleted,
+}
+
+impl ClientState {
+    fn to_bits(self) -> u8 {
+        match self {
+            ClientState::Live => 0,
+            ClientState::SecretRotated => 1,
+            ClientState::Deleted => 2,
+        }
+    }
+
+    fn from_bits(b: u8) -> ClientState {
+        match b {
+            1 => ClientState::SecretRotated,
+            2 => ClientState::Deleted,
+            _ => ClientState::Live,
+        }
+    }
+
+    /// The name `POST /_sim/client` takes and `GET /_sim/state` shows.
+    pub fn name(self) -> &'static str {
+        match self {
+            ClientState::Live => "live",
+            ClientState::SecretRotated => "secret-rotated",
+            ClientState::Deleted => "deleted",
+        }
+    }
+
+    /// The state named `name`, if any.
+    pub fn parse(name: &str) -> Option<ClientState> {
+        [
+            ClientState::Live,
+            ClientState::SecretRotated,
+            ClientState::Deleted,
+        ]
+        .into_iter()
+        .find(|c| c.name() == name)
+    }
 }
 
 impl Shared {
@@ -105,6 +159,24 @@ impl Shared {
     /// Applies exactly the drifts in `sw` to all following requests.
     pub(crate) fn set_switches(&self, sw: Switches) {
         self.switches.store(sw.to_bits(), Ordering::Relaxed);
+    }
+
+    /// The client's state at the provider now.
+    pub(crate) fn client_state(&self) -> ClientState {
+        ClientState::from_bits(self.client_state.load(Ordering::Relaxed))
+    }
+
+    pub(crate) fn set_client_state(&self, c: ClientState) {
+        self.client_state.store(c.to_bits(), Ordering::Relaxed);
+    }
+
+    /// Whether every token-endpoint error is a bare `400`.
+    pub(crate) fn generic_errors(&self) -> bool {
+        self.generic_errors.load(Ordering::Relaxed)
+    }
+
+    pub(crate) fn set_generic_errors(&self, on: bool) {
+        self.generic_errors.store(on, Ordering::Relaxed);
     }
 
     /// A snapshot of the request counters.
@@ -237,6 +309,7 @@ fn router(state: AppState) -> Router {
         .route("/_sim/revoke-access", post(admin::revoke_access))
         .route("/_sim/kill-grant", post(admin::kill_grant))
         .route("/_sim/withhold-refresh", post(admin::withhold_refresh))
+        .route("/_sim/client", post(admin::client))
         .fallback(api::not_found)
         .layer(axum::middleware::from_fn_with_state(
             state.clone(),
@@ -291,6 +364,8 @@ impl Sim {
                 d
             }),
             counters: Counters::default(),
+            client_state: AtomicU8::new(ClientState::Live.to_bits()),
+            generic_errors: AtomicBool::new(false),
         });
         let (stop, stopped) = oneshot::channel::<()>();
         let app = router(shared.clone()).into_make_service_with_connect_info::<SocketAddr>();
@@ -352,6 +427,18 @@ impl Sim {
     /// The drifts in force now.
     pub fn switches(&self) -> Switches {
         self.shared.switches()
+    }
+
+    /// Sets the OAuth client's state at the provider: secret rotated or app deleted make every
+    /// client authentication with the secret the suite holds fail with `invalid_client`.
+    pub fn set_client_state(&self, c: ClientState) {
+        self.shared.set_client_state(c);
+    }
+
+    /// Makes every token-endpoint error a bare `400 Bad Request` (`true`), or the RFC 6749
+    /// answers again (`false`).
+    pub fn set_generic_errors(&self, on: bool) {
+        self.shared.set_generic_errors(on);
     }
 
     /// Revokes access tokens only, as a provider's admin console would: every live access
@@ -551,6 +638,7 @@ pub(crate) fn banner(
          \x20 POST {base_url}/_sim/revoke-access           account=<account> or token=…\n\
          \x20 POST {base_url}/_sim/kill-grant              account=<account> or token=…\n\
          \x20 POST {base_url}/_sim/withhold-refresh        ttl=30s (or ttl=off)\n\
+         \x20 POST {base_url}/_sim/client                  state=live|secret-rotated|deleted, generic_errors=on|off\n\
          \n"
     ));
     out.push_str("Press Ctrl-C to stop.\n");

@@ -18,7 +18,7 @@ use super::device_state::Poll;
 use super::oauth::{RESOURCE_SCOPES, params, parse_scopes};
 use super::options::DEVICE_GRANT;
 use super::reply::{token_error, token_success};
-use super::server::{AppState, CLIENT_ID, Shared, bump};
+use super::server::{AppState, CLIENT_ID, ClientState, Shared, bump};
 use super::tokens::{CodeError, Issued, RandomUnavailable, RefreshError, RefreshRules};
 
 /// Client authentication by HTTP Basic (preferred when present) or by body parameters.
@@ -50,7 +50,11 @@ pub(crate) fn client_authenticated(
             _ => return false,
         },
     };
-    id == CLIENT_ID && secret == s.client_secret
+    match s.client_state() {
+        ClientState::Live => id == CLIENT_ID && secret == s.client_secret,
+        // The secret the suite holds is no longer the app's; the app's new one is never issued.
+        ClientState::SecretRotated | ClientState::Deleted => false,
+    }
 }
 
 /// The optional `scope` of a grant that may default: every resource scope when absent, `None`
@@ -73,7 +77,10 @@ pub(crate) async fn token(
     bump(&s.counters.token_requests);
     let resp = answer(&s, &headers, &body);
     s.save_state();
-    let resp = resp?;
+    let mut resp = resp?;
+    if s.generic_errors() && !resp.status().is_success() {
+        resp = generic_400();
+    }
     if !s.token_latency.is_zero() {
         tokio::time::sleep(s.token_latency).await;
     }
@@ -92,11 +99,15 @@ fn answer(s: &Shared, headers: &HeaderMap, body: &[u8]) -> Result<Response, Rand
         }
     };
     if !client_authenticated(s, headers, &p) {
+        let desc = match s.client_state() {
+            ClientState::Deleted => "unknown client",
+            _ => "client authentication failed",
+        };
         return Ok(token_error(
             s.profile,
             StatusCode::UNAUTHORIZED,
             "invalid_client",
-            "client authentication failed",
+            desc,
         ));
     }
     let Some(grant_type) = p.get("grant_type").map(String::as_str) else {
@@ -141,6 +152,15 @@ fn answer(s: &Shared, headers: &HeaderMap, body: &[u8]) -> Result<Response, Rand
         DEVICE_GRANT => device_code(s, &p),
         _ => bad(s, "unsupported_grant_type", "grant_type is not supported"),
     }
+}
+
+/// The answer of a provider that does not distinguish its errors: a bare `400`, plain text.
+fn generic_400() -> Response {
+    axum::response::IntoResponse::into_response((
+        StatusCode::BAD_REQUEST,
+        [(header::CONTENT_TYPE, "text/plain")],
+        "Bad Request",
+    ))
 }
 
 fn bad(s: &Shared, error: &str, desc: &str) -> Result<Response, RandomUnavailable> {

@@ -148,6 +148,7 @@ fn placeholder_auth() -> Auth {
         },
         client_id: None,
         client_secret: None,
+        client_secret_expires: None,
         client_auth: Located {
             value: ClientAuth::default(),
             pos: Pos::default(),

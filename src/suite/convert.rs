@@ -379,7 +379,34 @@ impl Converter<'_> {
             refresh,
             credential_helper,
             authorize_params: self.authorize_params(a.authorize_params.as_ref()),
+            client_secret_expires: a
+                .client_secret_expires
+                .as_ref()
+                .and_then(|s| self.expiry(s)),
         }
+    }
+
+    /// `auth.client_secret_expires` (issue 20): a date (midnight UTC) or an RFC 3339 time.
+    fn expiry(&mut self, s: &Spanned<String>) -> Option<Located<chrono::DateTime<chrono::Utc>>> {
+        let text = self.text(s);
+        let raw = text.value.trim();
+        let at = chrono::NaiveDate::parse_from_str(raw, "%Y-%m-%d")
+            .ok()
+            .and_then(|d| d.and_hms_opt(0, 0, 0))
+            .map(|t| t.and_utc())
+            .or_else(|| {
+                chrono::DateTime::parse_from_rfc3339(raw)
+                    .ok()
+                    .map(|t| t.with_timezone(&chrono::Utc))
+            });
+        if at.is_none() {
+            self.diags.error(
+                pos(s),
+                format!("`client_secret_expires` must be a date such as 2027-03-01 or an RFC 3339 time; got `{raw}`"),
+                "write the date the provider shows for the client secret",
+            );
+        }
+        at.map(|value| Located { value, pos: pos(s) })
     }
 
     /// A duration value, or an error diagnostic at its position.

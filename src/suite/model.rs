@@ -219,6 +219,10 @@ pub struct Auth {
     /// `auth.authorize_params`: extra authorization-request parameters (name → value), sorted
     /// by name; never one of the names the flows set themselves.
     pub authorize_params: BTreeMap<String, Located<String>>,
+    // ---- issue 20 (app health) ----
+    /// `auth.client_secret_expires`: when the client secret stops working.
+    pub client_secret_expires: Option<Located<chrono::DateTime<chrono::Utc>>>,
+    // ---- end issue 20 ----
 }
 
 #[derive(Debug, Clone)]

@@ -211,6 +211,13 @@ pub(crate) struct RawAuth {
     #[serde(default)]
     #[schemars(with = "Option<BTreeMap<String, String>>")]
     pub authorize_params: Option<Spanned<BTreeMap<String, Spanned<String>>>>,
+    // ---- issue 20 (app health) ----
+    /// When the client secret stops working: a date (`2027-03-01`, midnight UTC) or an
+    /// RFC 3339 time. Warned within `--expiry-window`, breaking once passed.
+    #[serde(default)]
+    #[schemars(with = "Option<String>")]
+    pub client_secret_expires: Option<Spanned<String>>,
+    // ---- end issue 20 ----
 }
 
 /// Documented refresh behaviour.

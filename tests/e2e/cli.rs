@@ -47,7 +47,7 @@ async fn run_exit_codes_follow_fail_on() {
     );
     let stdout = String::from_utf8_lossy(&first.stdout);
     assert!(
-        stdout.contains("30 pending snapshots (30 new, 0 changed)"),
+        stdout.contains("31 pending snapshots (31 new, 0 changed)"),
         "{stdout}"
     );
     assert!(stdout.contains("report: reports/"), "{stdout}");
@@ -59,7 +59,7 @@ async fn run_exit_codes_follow_fail_on() {
         .output()
         .unwrap();
     assert_eq!(accept.status.code(), Some(0));
-    assert!(String::from_utf8_lossy(&accept.stdout).contains("accepted 30 snapshot(s)"));
+    assert!(String::from_utf8_lossy(&accept.stdout).contains("accepted 31 snapshot(s)"));
 
     w.sim.set_version(ApiVersion::V2);
     let drifted = run_bin(&w, &[]).await;
@@ -119,7 +119,7 @@ fn demo_runs_offline_and_shows_drift() {
     );
     for needle in [
         "[1/5] simulated provider listening on http://127.0.0.1:",
-        "[3/5] first run: 26 observations; baseline accepted",
+        "[3/5] first run: 27 observations; baseline accepted",
         "schema.type-changed  invoices  $.data[].amount_cents",
         "17 breaking · 2 warning · 2 info · 0 errors",
         "permission.newly-denied  invoices  basic",
@@ -240,9 +240,10 @@ fn report_rerenders_a_finished_run() {
     assert!(xml.starts_with("<?xml"), "{xml}");
     // 17 breaking drifts fall into 8 probe × subject × connection cases (no refresh case
     // for acme-corp: its grant is no longer narrowed, so it does not refresh in the demo);
-    // 26 observation cases plus one passing case per connection (4).
+    // 27 observation cases (the app probe's `client` is the 27th) plus one passing case per
+    // connection (4).
     assert!(
-        xml.contains(r#"tests="30" skipped="0" failures="8" errors="0""#),
+        xml.contains(r#"tests="31" skipped="0" failures="8" errors="0""#),
         "{xml}"
     );
     assert_eq!(xml.matches("<failure ").count(), 8, "{xml}");

@@ -29,6 +29,7 @@ fn expected_first_pending() -> Vec<(String, String, String, String)> {
     v.extend(ENDPOINTS.iter().map(|e| ("schema", *e, "")));
     v.push(("values", "reports-summary", ""));
     v.extend(ENDPOINTS.iter().map(|e| ("deprecation", *e, "")));
+    v.push(("app", "client", ""));
     v.into_iter()
         .map(|(p, s, c)| {
             (

@@ -103,7 +103,8 @@ async fn password_grant_signs_in_once_then_refreshes() {
             "token token-endpoint.refresh_token",
             "refresh refresh",
             "schema me",
-            "deprecation me"
+            "deprecation me",
+            "app client"
         ]
     );
     assert!(!contains_secret(

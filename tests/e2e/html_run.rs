@@ -217,6 +217,7 @@ pub fn all_drifting(endpoints: usize, connections: usize) -> Run {
         pending: vec![],
         errors: vec![],
         tokens: vec![],
+        client_secrets: vec![],
         exchanges,
         evidence_mode: Default::default(),
         shard: None,

@@ -1,6 +1,7 @@
 //! End-to-end tests against the simulated provider, plus the optional lanes
 //! (`lanes`): the HTML browser test and the real-server lane (one test binary).
 
+mod app;
 mod bounded;
 mod canary;
 mod check;

@@ -108,7 +108,7 @@ async fn drift_fails_the_nightly_job_until_a_developer_accepts_it() {
     // One failing case per probe × subject × connection with breaking drift (11 here), each
     // naming every breaking rule it holds; plus one passing case per connection (4).
     assert!(
-        junit.contains(r#"<testsuite name="demo" tests="34" skipped="0" errors="0" failures="11""#),
+        junit.contains(r#"<testsuite name="demo" tests="35" skipped="0" errors="0" failures="11""#),
         "{junit}"
     );
     assert_eq!(count(&junit, "<failure"), 11, "{junit}");

@@ -94,26 +94,26 @@ async fn update_modes_no_always_and_always_in_ci() {
     assert!(!w.snapshots().exists());
 
     run_bin(&w, &["--update", "new"], true).await;
-    assert_eq!(counts(&w.snapshots()), (0, 30));
+    assert_eq!(counts(&w.snapshots()), (0, 31));
 
     let always = run_bin(&w, &["--update", "always"], false).await;
-    assert_eq!(counts(&w.snapshots()), (30, 0));
+    assert_eq!(counts(&w.snapshots()), (31, 0));
     // Written in place: reported as such, never as pending review.
     let stdout = String::from_utf8_lossy(&always.stdout);
     assert!(
-        stdout.contains("  30 snapshots written to the baseline (--update always)\n"),
+        stdout.contains("  31 snapshots written to the baseline (--update always)\n"),
         "{stdout}"
     );
     assert!(!stdout.contains("pending snapshot"), "{stdout}");
     let run = driftwatch::report::json::read_run(&w.reports().join("latest/run.json")).unwrap();
-    assert_eq!(run.pending.len(), 30);
+    assert_eq!(run.pending.len(), 31);
     assert!(run.pending.iter().all(|p| p.accepted && p.file.is_none()));
     let me = w.snapshots().join("demo/schema/me.snap");
     let v1 = std::fs::read_to_string(&me).unwrap();
 
     w.sim.set_version(ApiVersion::V2);
     run_bin(&w, &["--update", "no"], false).await;
-    assert_eq!(counts(&w.snapshots()), (30, 0));
+    assert_eq!(counts(&w.snapshots()), (31, 0));
     assert_eq!(std::fs::read_to_string(&me).unwrap(), v1);
     run_bin(&w, &["--update", "always"], false).await;
     assert_eq!(counts(&w.snapshots()).1, 0);

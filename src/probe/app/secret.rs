@@ -1,0 +1,90 @@
+//! Client secret expiry (issue 20): `auth.client_secret_expires` against `--expiry-window`.
+//! Pure: the date comes from the suite; no secret is ever read here.
+
+use crate::model::{Drift, ProbeKind, Severity};
+use crate::rules::Rule;
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+
+/// The subject of client-secret drifts.
+pub const SECRET_SUBJECT: &str = "client-secret";
+
+/// The health of one provider's client secret.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ClientSecretHealth {
+    pub provider: String,
+    /// `ok`, `expiring` (inside `--expiry-window`) or `expired`.
+    pub status: String,
+    /// When the secret stops working (`auth.client_secret_expires`).
+    pub expires_at: DateTime<Utc>,
+    /// Whole days left (negative once expired).
+    pub days_left: i64,
+}
+
+/// The health of a client secret that expires at `expires_at`, seen at `now`.
+pub fn client_secret_health(
+    provider: &str,
+    expires_at: DateTime<Utc>,
+    window: chrono::Duration,
+    now: DateTime<Utc>,
+) -> ClientSecretHealth {
+    let left = expires_at - now;
+    let status = if left <= chrono::Duration::zero() {
+        "expired"
+    } else if left <= window {
+        "expiring"
+    } else {
+        "ok"
+    };
+    ClientSecretHealth {
+        provider: provider.to_owned(),
+        status: status.to_owned(),
+        expires_at,
+        days_left: left.num_days(),
+    }
+}
+
+/// `app.client-secret-expiring`: a warning inside the window, breaking once expired.
+pub fn secret_expiry_drifts(health: &[ClientSecretHealth]) -> Vec<Drift> {
+    health
+        .iter()
+        .filter(|h| h.status != "ok")
+        .map(|h| {
+            let when = h.expires_at.format("%Y-%m-%d %H:%M UTC");
+            let (severity, message) = if h.status == "expired" {
+                (
+                    Severity::Breaking,
+                    format!(
+                        "the OAuth client secret expired on {when}: every token request fails \
+                         until a new secret is configured"
+                    ),
+                )
+            } else {
+                (
+                    Severity::Warning,
+                    format!(
+                        "the OAuth client secret expires on {when} ({} days left): create a new \
+                         secret and update the suite's credentials before then",
+                        h.days_left
+                    ),
+                )
+            };
+            Drift {
+                rule: Rule::AppClientSecretExpiring.emit(severity),
+                severity,
+                provider: h.provider.clone(),
+                probe: ProbeKind::App,
+                subject: SECRET_SUBJECT.into(),
+                path: None,
+                connections: Vec::new(),
+                message,
+                before: None,
+                after: serde_json::to_value(h).ok(),
+                exchanges: Vec::new(),
+                fingerprint: String::new(),
+                suppressed: None,
+                first_seen: None,
+            }
+        })
+        .collect()
+}
