@@ -1,5 +1,6 @@
 use super::*;
 use crate::model::FirstSeen;
+use crate::rules::Rule;
 use crate::report::fixture::html_run;
 use chrono::TimeZone;
 
@@ -203,17 +204,17 @@ fn new_drifts_lead_one_line_each_and_known_drifts_are_collapsed() {
     let mut run = html_run();
     let id = run.run_id.clone();
     for d in &mut run.drifts {
-        d.first_seen = match d.rule.as_str() {
+        d.first_seen = match d.rule.rule() {
             // Reported by an earlier run: known.
-            "schema.status-changed" => first_seen("20261120T210000Z-0001", 20),
+            Some(Rule::SchemaStatusChanged) => first_seen("20261120T210000Z-0001", 20),
             // First reported by this run.
-            "refresh.class-changed" => first_seen(&id, 27),
+            Some(Rule::RefreshClassChanged) => first_seen(&id, 27),
             _ => None,
         };
     }
     // A second breaking drift on two connections: more connections, so it leads.
     let mut wide = run.drifts[0].clone();
-    wide.rule = crate::rules::RuleId::parse("schema.field-removed");
+    wide.rule = crate::rules::RuleId::parse(Rule::SchemaFieldRemoved.id());
     wide.severity = crate::model::Severity::Breaking;
     wide.subject = "payments".into();
     wide.connections = vec!["acme-corp".into(), "globex".into()];
