@@ -1,7 +1,7 @@
 use super::*;
 use crate::model::FirstSeen;
-use crate::rules::Rule;
 use crate::report::fixture::html_run;
+use crate::rules::Rule;
 use chrono::TimeZone;
 
 /// The fixture run after one earlier run with two breaking drifts and one warning.
