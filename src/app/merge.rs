@@ -39,7 +39,7 @@ pub(super) fn cmd_merge(ctx: &Context, args: MergeArgs, typed: &Typed) -> Result
         &settings.reports.value,
         &output,
         settings.fail_on.value,
-        settings.webhook_report_url.value.as_deref(),
+        super::run::Links::of(&settings),
     )?;
     super::baseline::carry_pending(
         ctx,

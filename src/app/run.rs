@@ -101,8 +101,8 @@ pub(super) async fn cmd_run(ctx: &Context, args: RunArgs, typed: &Typed) -> Resu
         Some(_) => None,
         None => Some(carry_identity(ctx, &mut run, &settings, previous)),
     };
-    let report_url = settings.webhook_report_url.value.as_deref();
-    let code = publish_linked(ctx, &run, &opts.reports, &output, fail_on, report_url)?;
+    let links = Links::of(&settings);
+    let code = publish_linked(ctx, &run, &opts.reports, &output, fail_on, links)?;
     super::baseline::carry_pending(ctx, &run, &opts.snapshots, &opts.reports, update)?;
     if let Some(previous) = &previous {
         record_history(ctx, &run, &settings, code, previous.as_ref());
@@ -197,10 +197,27 @@ pub(crate) fn publish(
     output: &OutputArgs,
     fail_on: FailOn,
 ) -> Result<i32, Error> {
-    publish_linked(ctx, run, reports, output, fail_on, None)
+    publish_linked(ctx, run, reports, output, fail_on, Links::default())
 }
 
-/// [`publish`] with `report_url`, the link from the Markdown summary to the published
+/// Where a report links beyond its own run: the published HTML report (`--report-url`,
+/// `{run_id}` replaced) and the history file the HTML history reads.
+#[derive(Debug, Clone, Copy, Default)]
+pub(crate) struct Links<'a> {
+    pub report_url: Option<&'a str>,
+    pub history: Option<&'a Path>,
+}
+
+impl<'a> Links<'a> {
+    pub fn of(settings: &'a crate::config::Settings) -> Links<'a> {
+        Links {
+            report_url: settings.webhook_report_url.value.as_deref(),
+            history: settings.history.value.as_deref(),
+        }
+    }
+}
+
+/// [`publish`] with `links`: `report_url`, the link from the Markdown summary to the published
 /// HTML report (`--report-url`).
 pub(crate) fn publish_linked(
     ctx: &Context,
@@ -208,7 +225,7 @@ pub(crate) fn publish_linked(
     reports: &Path,
     output: &OutputArgs,
     fail_on: FailOn,
-    report_url: Option<&str>,
+    links: Links<'_>,
 ) -> Result<i32, Error> {
     let dir = reports.join(&run.run_id);
     let shown = dir.join("run.json");
@@ -241,16 +258,14 @@ pub(crate) fn publish_linked(
         let files: Vec<_> = targets
             .iter()
             .filter(|t| !printed_here(t))
-            .map(|t| {
-                sc.spawn(|| write_target(ctx, run, &summary, t, fail_on, Some(&shown), report_url))
-            })
+            .map(|t| sc.spawn(|| write_target(ctx, run, &summary, t, fail_on, Some(&shown), links)))
             .collect();
         let printed: Vec<Result<String, Error>> = targets
             .iter()
             .filter(|t| printed_here(t))
             .map(|t| match (run.shard, t.format) {
                 (Some(shard), Format::Terminal) => Ok(shard_summary(run, shard, &shown)),
-                _ => render(ctx, run, &summary, t, fail_on, Some(&shown), report_url),
+                _ => render(ctx, run, &summary, t, fail_on, Some(&shown), links),
             })
             .collect();
         let joined = |r: std::thread::Result<Result<(), Error>>| {
@@ -362,7 +377,7 @@ pub(super) fn cmd_report(ctx: &Context, args: ReportArgs, typed: &Typed) -> Resu
     check_pairs(&args.output)?;
     let settings = super::config::report_settings(ctx, &args, typed)?;
     let fail_on = settings.fail_on.value;
-    let report_url = settings.webhook_report_url.value.as_deref();
+    let links = Links::of(&settings);
     let mut run = crate::report::read_run(&ctx.resolve(&args.run)).map_err(Error::RunFile)?;
     let overrides = recorded_overrides(ctx, &settings.severity, &run, false)?;
     apply_overrides(&overrides, &mut run);
@@ -372,15 +387,7 @@ pub(super) fn cmd_report(ctx: &Context, args: ReportArgs, typed: &Typed) -> Resu
     }
     let summary = RunSummary::of(&run);
     for t in targets(&args.output, None)? {
-        emit(
-            ctx,
-            &run,
-            &summary,
-            &t,
-            fail_on,
-            Some(&args.run),
-            report_url,
-        )?;
+        emit(ctx, &run, &summary, &t, fail_on, Some(&args.run), links)?;
     }
     // Re-rendering is not a verdict unless a threshold is asked for (`--fail-on`,
     // DRIFTWATCH_FAIL_ON or `fail_on` in the config file): then the code is the run's.
@@ -463,14 +470,12 @@ fn emit(
     t: &Target,
     fail_on: FailOn,
     run_json: Option<&Path>,
-    report_url: Option<&str>,
+    links: Links<'_>,
 ) -> Result<(), Error> {
     match &t.path {
-        None => print_out(&render(
-            ctx, run, summary, t, fail_on, run_json, report_url,
-        )?),
+        None => print_out(&render(ctx, run, summary, t, fail_on, run_json, links)?),
         Some(p) => {
-            write_target(ctx, run, summary, t, fail_on, run_json, report_url)?;
+            write_target(ctx, run, summary, t, fail_on, run_json, links)?;
             diag!("{}: {}", format_name(t.format), p.display());
         }
     }
@@ -485,7 +490,7 @@ fn render(
     t: &Target,
     fail_on: FailOn,
     run_json: Option<&Path>,
-    report_url: Option<&str>,
+    links: Links<'_>,
 ) -> Result<String, Error> {
     use crate::report::{html, junit, markdown, terminal};
     let shown = run_json.map(|p| p.display().to_string());
@@ -500,10 +505,10 @@ fn render(
             text
         }
         Format::Junit => junit::render(run, summary, fail_on),
-        Format::Markdown => markdown::render_linked(run, summary, report_url),
+        Format::Markdown => markdown::render_linked(run, summary, links.report_url),
         Format::Html => {
             let history = run_json
-                .map(|p| html_history(&ctx.resolve(p), run))
+                .map(|p| html_history(ctx, &ctx.resolve(p), run, links))
                 .unwrap_or_else(|| html::History::only(run));
             // The page links to the complete run.json wherever both files are.
             let href = match (&t.path, run_json) {
@@ -525,12 +530,12 @@ fn write_target(
     t: &Target,
     fail_on: FailOn,
     run_json: Option<&Path>,
-    report_url: Option<&str>,
+    links: Links<'_>,
 ) -> Result<(), Error> {
     let Some(p) = &t.path else {
         return Ok(());
     };
-    let text = render(ctx, run, summary, t, fail_on, run_json, report_url)?;
+    let text = render(ctx, run, summary, t, fail_on, run_json, links)?;
     let full = ctx.resolve(p);
     if let Some(parent) = full.parent() {
         std::fs::create_dir_all(parent).map_err(|source| Error::Io {
@@ -557,17 +562,28 @@ fn format_name(f: Format) -> &'static str {
 }
 
 /// The runs beside `run_json` when it sits in a reports directory (`reports/<run-id>/run.json`
-/// or `reports/latest/run.json`); otherwise the run alone.
-fn html_history(run_json: &Path, run: &crate::run::Run) -> crate::report::html::History {
+/// or `reports/latest/run.json`), and those of the history file (`links.history`: what CI
+/// carries between nights when `reports/` starts empty); otherwise the run alone.
+fn html_history(
+    ctx: &Context,
+    run_json: &Path,
+    run: &crate::run::Run,
+    links: Links<'_>,
+) -> crate::report::html::History {
     use crate::report::html::History;
     let dir = run_json.parent();
     let in_reports = dir
         .and_then(|d| d.file_name())
         .is_some_and(|n| n == run.run_id.as_str() || n == "latest");
-    match dir.and_then(Path::parent) {
+    let mut history = match dir.and_then(Path::parent) {
         Some(reports) if in_reports => History::read(reports, run),
         _ => History::only(run),
+    };
+    if let Some(path) = links.history {
+        let entries = crate::run::history::history_entries(&ctx.resolve(path));
+        history.add_entries(&entries, run, links.report_url);
     }
+    history
 }
 
 /// The ignore file to use: the one given, else `driftwatch.ignore.yaml` when it exists.
@@ -667,10 +683,70 @@ mod tests {
             )
             .unwrap();
         }
-        let inside = html_history(&reports.join(&run.run_id).join("run.json"), &run);
+        let ctx = Context::empty(dir.path());
+        let none = Links::default();
+        let inside = html_history(
+            &ctx,
+            &reports.join(&run.run_id).join("run.json"),
+            &run,
+            none,
+        );
         assert_eq!(inside.runs.len(), 2);
+
+        // A history file (what CI carries when `reports/` starts empty) adds the runs the
+        // directory does not hold, linked to their published report, and none twice.
+        let line = |id: &str, at: &str, breaking: usize| {
+            format!(
+                r#"{{"format":"driftwatch-history/1","run_id":"{id}","started_at":"{at}","finished_at":"{at}","exit_code":1,"verdict":"breaking","counts":{{"breaking":{breaking},"warning":0,"info":0,"suppressed":0,"findings":0,"errors":1,"unusable":0}},"new":1}}"#
+            )
+        };
+        let history = dir.path().join("history.jsonl");
+        std::fs::write(
+            &history,
+            [
+                line("20261125T210000Z-0000", "2026-11-25T21:00:00Z", 3),
+                line("20261126T210000Z-0001", "2026-11-26T21:00:00Z", 9),
+                line("20261128T210000Z-late", "2026-11-28T21:00:00Z", 1),
+            ]
+            .join("\n")
+                + "\n",
+        )
+        .unwrap();
+        let links = Links {
+            report_url: Some("https://ci.example/runs/{run_id}/"),
+            history: Some(Path::new("history.jsonl")),
+        };
+        let with = html_history(
+            &ctx,
+            &reports.join(&run.run_id).join("run.json"),
+            &run,
+            links,
+        );
+        let ids: Vec<(&str, usize, Option<&str>)> = with
+            .runs
+            .iter()
+            .map(|p| (p.run_id.as_str(), p.breaking, p.href.as_deref()))
+            .collect();
+        assert_eq!(
+            ids,
+            [
+                (
+                    "20261125T210000Z-0000",
+                    3,
+                    Some("https://ci.example/runs/20261125T210000Z-0000/")
+                ),
+                (
+                    "20261126T210000Z-0001",
+                    0,
+                    Some("../20261126T210000Z-0001/run.json")
+                ),
+                ("20261127T210000Z-abcd", 0, None),
+            ]
+        );
+        assert_eq!(with.runs[0].errors, 1);
+
         run.run_id = "elsewhere".into();
-        let outside = html_history(&dir.path().join("run.json"), &run);
+        let outside = html_history(&ctx, &dir.path().join("run.json"), &run, none);
         assert_eq!(outside.runs.len(), 1);
     }
 

@@ -9,9 +9,10 @@ mod diff;
 mod groups;
 mod history;
 mod sections;
+mod spans;
 mod view;
 
-pub use history::{History, HistoryRun};
+pub use history::{History, HistoryPoint};
 
 use crate::run::Run;
 use caps::{Caps, MAX_PAGE_BYTES};
@@ -60,7 +61,7 @@ fn render_with(
     run_json: Option<&str>,
     caps: Caps,
 ) -> Result<String, HtmlError> {
-    let page = view::build(run, history, history.current_shards(), caps, run_json);
+    let page = view::build(run, history, caps, run_json);
     let mut env = minijinja::Environment::new();
     // Strict: a typo in the template fails the snapshot test instead of printing nothing.
     env.set_undefined_behavior(minijinja::UndefinedBehavior::Strict);
@@ -70,6 +71,8 @@ fn render_with(
             .lstrip_blocks(true)
             .build()?,
     );
+    // Messages carry Markdown code spans (`like this`): shown as <code>, the rest escaped.
+    env.add_filter("spans", spans::filter);
     env.add_template("report.html", TEMPLATE)?;
     let ctx = minijinja::context! {
         page => minijinja::Value::from(minijinja::value::Serde(&page)),

@@ -181,6 +181,8 @@ async fn user_and_service_auths_share_one_provider_and_baseline() {
     assert_eq!(
         observation_keys(&run),
         [
+            // One liveness probe: the default auth's client (issue 20).
+            "app client",
             "deprecation me",
             "deprecation me-mislabelled",
             "permissions me",
@@ -206,6 +208,8 @@ async fn user_and_service_auths_share_one_provider_and_baseline() {
     assert_eq!(
         token_requests,
         [
+            // The app probe's one request with a code that cannot exist (default auth).
+            "token:app-probe -",
             "token:client_credentials robot",
             "token:error-probe -",
             "token:error-probe -",

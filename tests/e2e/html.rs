@@ -1,7 +1,9 @@
 //! The HTML report as users see it: `run` writes `reports/latest/index.html`,
 //! `report --format html` re-renders a run, and headless Chromium (driven over
-//! WebDriver by chromedriver) loads the page from file://, shows every section,
-//! filters, and never makes an external request. Saves `target/html-report.png`.
+//! WebDriver by chromedriver) loads the page from file://, fits the verdict and every
+//! new drift in the first 1,400 px at 1,400 px wide, shows every section, filters, and
+//! never makes an external request. Saves `target/html-first-screen.png` (the demo
+//! run's page) and `target/html-report.png`.
 
 use crate::support::{World, assert_no_leaks, contains_secret};
 use driftwatch::report::html::{History, render};
@@ -79,12 +81,20 @@ async fn two_runs() -> (World, PathBuf) {
     let latest = w.reports().join("latest");
     let page = std::fs::read_to_string(latest.join("index.html")).expect("run writes index.html");
     assert!(page.contains("<h2 id=\"h-history\">History</h2>"));
-    // Both runs are in the history table, the current one last.
-    assert_eq!(
-        page.matches("<tr><th scope=\"row\"><code>").count(),
-        1,
-        "one earlier run"
+    // Both runs are in the history table, the current one last; the earlier one links to
+    // its own page.
+    let earlier: Vec<&str> = page
+        .split("<tr><th scope=\"row\"><a href=\"")
+        .skip(1)
+        .filter_map(|s| s.split('"').next())
+        .collect();
+    assert_eq!(earlier.len(), 1, "one earlier run");
+    let href = earlier[0].replace("&#x2f;", "/");
+    assert!(
+        href.starts_with("../") && href.ends_with("/index.html"),
+        "{href}"
     );
+    assert!(latest.join(&href).is_file(), "{href} exists");
     assert!(page.contains("(this run)"));
 
     // A copy of the run with one drift moved to another provider: the provider filter
@@ -176,7 +186,7 @@ async fn browser(driver: &Driver) -> fantoccini::Client {
         "--disable-component-update",
         "--disable-sync",
         "--disable-dev-shm-usage",
-        "--window-size=1280,1600",
+        "--window-size=1400,1400",
     ]
     .map(String::from)
     .into_iter()
@@ -218,8 +228,137 @@ async fn select(c: &fantoccini::Client, id: &str, value: &str) {
 /// Element id of the first drift article matching a CSS attribute selector.
 async fn drift_id(c: &fantoccini::Client, selector: &str) -> String {
     let script =
-        format!("return document.querySelector('section#drifts article.drift{selector}').id;");
+        format!("return document.querySelector('section#new article.drift{selector}').id;");
     js(c, &script).await.as_str().expect(selector).to_string()
+}
+
+/// New drift lines of the demo world's second run (API v2 against the accepted v1):
+/// identical drifts on several endpoints or connections share a line.
+const DEMO_NEW_LINES: usize = 18;
+
+/// Issue 18 acceptance: at 1,400 px wide, the verdict and every new drift's line lie in
+/// the first 1,400 px of the run's own page, collapsed, in severity order; the lines
+/// account for every new drift of run.json.
+async fn first_screen(c: &fantoccini::Client, page: &Path, run_json: &Path, screenshot: &Path) {
+    c.goto(&format!("file://{}", page.display())).await.unwrap();
+    assert_eq!(js(c, "return window.innerWidth;").await, json!(1400));
+    let run: Value = serde_json::from_str(&std::fs::read_to_string(run_json).unwrap()).unwrap();
+    let run_id = run["run_id"].as_str().unwrap();
+    let new_drifts = run["drifts"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|d| d.get("suppressed").is_none())
+        .filter(|d| d["first_seen"].get("run_id").is_none_or(|r| r == run_id))
+        .count();
+    let lines = js(
+        c,
+        "return Array.from(document.querySelectorAll('section#new article.drift')).map(a => {
+           const r = a.getBoundingClientRect();
+           return {bottom: r.bottom + window.scrollY, height: r.height,
+                   severity: a.dataset.severity, count: Number(a.dataset.count)};
+         });",
+    )
+    .await;
+    let lines = lines.as_array().unwrap();
+    assert_eq!(lines.len(), DEMO_NEW_LINES, "{lines:?}");
+    let counted: u64 = lines.iter().map(|l| l["count"].as_u64().unwrap()).sum();
+    assert_eq!(
+        counted as usize, new_drifts,
+        "the lines hold every new drift"
+    );
+    let rank = |s: &Value| match s.as_str() {
+        Some("breaking") => 0,
+        Some("warning") => 1,
+        _ => 2,
+    };
+    let ranks: Vec<u8> = lines.iter().map(|l| rank(&l["severity"])).collect();
+    assert!(ranks.is_sorted(), "severity order: {ranks:?}");
+    for l in lines {
+        assert!(
+            l["bottom"].as_f64().unwrap() <= 1400.0,
+            "below the first screen: {l}"
+        );
+        // One line each (the tallest element of a line is a severity badge or code).
+        assert!(
+            l["height"].as_f64().unwrap() < 40.0,
+            "more than one line: {l}"
+        );
+    }
+    let verdict = js(
+        c,
+        "const r = document.getElementById('verdict').getBoundingClientRect(); return r.bottom + window.scrollY;",
+    )
+    .await;
+    assert!(
+        verdict.as_f64().unwrap() < 1400.0,
+        "verdict ends at {verdict}"
+    );
+    assert_eq!(
+        js(
+            c,
+            "return document.getElementById('verdict-title').textContent;"
+        )
+        .await,
+        json!(format!(
+            "API changed: {} breaking · {} warning · {} info ({new_drifts} new, 0 known)",
+            count(&run, "breaking"),
+            count(&run, "warning"),
+            count(&run, "info")
+        ))
+    );
+    assert_eq!(
+        js(
+            c,
+            "return document.querySelectorAll('#new details[open], #known details[open], #findings details[open]').length;"
+        )
+        .await,
+        json!(0),
+        "every piece of evidence is collapsed"
+    );
+    // The domain views are one click away from the top.
+    for id in [
+        "permissions",
+        "refresh",
+        "values",
+        "deprecations",
+        "schemas",
+        "history",
+    ] {
+        let script = format!("return !!document.querySelector('nav.toc a[href=\"#{id}\"]');");
+        assert_eq!(js(c, &script).await, json!(true), "nav link to #{id}");
+    }
+    // A click on a line opens its evidence.
+    js(
+        c,
+        "document.querySelector('section#new article.drift summary').click(); return 0;",
+    )
+    .await;
+    assert_eq!(
+        js(
+            c,
+            "return document.querySelector('section#new article.drift details').open;"
+        )
+        .await,
+        json!(true)
+    );
+    js(
+        c,
+        "document.querySelector('section#new article.drift summary').click(); return 0;",
+    )
+    .await;
+    let png = c.screenshot().await.unwrap();
+    std::fs::write(screenshot, png).unwrap();
+}
+
+/// Unsuppressed drifts of `severity` in a run.json.
+fn count(run: &Value, severity: &str) -> usize {
+    run["drifts"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|d| d.get("suppressed").is_none() && d["severity"] == severity)
+        .count()
 }
 
 async fn checks(c: &fantoccini::Client, page: &Path, screenshot: &Path) {
@@ -230,11 +369,14 @@ async fn checks(c: &fantoccini::Client, page: &Path, screenshot: &Path) {
     )
     .await;
     for h in [
-        "Drifts",
+        "New since the previous run",
+        "Known drifts, still unaccepted",
         "Findings",
         "Permission matrix",
-        "Refresh tokens",
+        "Refresh and token health",
         "Schemas",
+        "Connections",
+        "Providers",
         "Value anomalies",
         "Deprecations and sunsets",
         "History",
@@ -339,7 +481,8 @@ async fn checks(c: &fantoccini::Client, page: &Path, screenshot: &Path) {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn html_report_renders_filters_and_stays_offline_in_chromium() {
-    let (_w, page) = two_runs().await;
+    let (w, page) = two_runs().await;
+    let latest = w.reports().join("latest");
     // Everything above runs everywhere; the browser part needs Chromium.
     if let Some(why) = browser_missing() {
         crate::lanes::missing(
@@ -356,23 +499,36 @@ async fn html_report_renders_filters_and_stays_offline_in_chromium() {
         .parent()
         .unwrap_or(Path::new("."))
         .join("html-report.png");
+    let first = screenshot.with_file_name("html-first-screen.png");
     let result = tokio::spawn({
         let c = c.clone();
         let screenshot = screenshot.clone();
-        async move { checks(&c, &page, &screenshot).await }
+        let first = first.clone();
+        async move {
+            first_screen(
+                &c,
+                &latest.join("index.html"),
+                &latest.join("run.json"),
+                &first,
+            )
+            .await;
+            checks(&c, &page, &screenshot).await
+        }
     })
     .await;
     let _ = c.close().await;
     if let Err(e) = result {
         std::panic::resume_unwind(e.into_panic());
     }
-    let png = std::fs::read(&screenshot).unwrap();
-    assert_eq!(
-        &png[..8],
-        b"\x89PNG\r\n\x1a\n",
-        "a PNG at {}",
-        screenshot.display()
-    );
+    for shot in [&first, &screenshot] {
+        let png = std::fs::read(shot).unwrap();
+        assert_eq!(
+            &png[..8],
+            b"\x89PNG\r\n\x1a\n",
+            "a PNG at {}",
+            shot.display()
+        );
+    }
 }
 
 /// Every `href="#…"` of `page` names an element id of `page`.
@@ -411,7 +567,8 @@ fn html_report_bounded_for_2x5000_endpoints_all_drifting() {
     let cards: Vec<&str> = page
         .split("<article class=\"drift ")
         .skip(1)
-        .map(|a| a.split("</h4>").next().unwrap_or_default())
+        // The line and the first paragraph of its evidence (rule, extent).
+        .map(|a| a.split("</p>").next().unwrap_or_default())
         .collect();
     assert_eq!(cards.len(), 100);
     assert!(
@@ -420,7 +577,7 @@ fn html_report_bounded_for_2x5000_endpoints_all_drifting() {
         cards[0]
     );
     assert!(
-        cards[0].contains("on 5000 endpoints × 2 connections (5000 drifts)"),
+        cards[0].contains("5000 drifts on 5000 endpoints × 2 connections"),
         "{}",
         cards[0]
     );
@@ -429,7 +586,7 @@ fn html_report_bounded_for_2x5000_endpoints_all_drifting() {
         // 5,000 endpoints over 7 paths: paths 0 and 1 get 715, the others 714.
         let n = if i < 2 { 715 } else { 714 };
         assert!(
-            card.contains(&format!("on {n} endpoints × 2 connections ({n} drifts)")),
+            card.contains(&format!("{n} drifts on {n} endpoints × 2 connections")),
             "{card}"
         );
     }
@@ -439,7 +596,7 @@ fn html_report_bounded_for_2x5000_endpoints_all_drifting() {
             "{card}"
         );
         assert!(
-            card.contains("on 5 endpoints × 2 connections (5 drifts)"),
+            card.contains("5 drifts on 5 endpoints × 2 connections"),
             "{card}"
         );
     }
@@ -448,10 +605,7 @@ fn html_report_bounded_for_2x5000_endpoints_all_drifting() {
         page.contains("909 more groups (9540 drifts) are not shown"),
         "hidden-groups note"
     );
-    assert_eq!(
-        page.matches("<details class=\"evidence\" open>").count(),
-        30
-    );
+    assert_eq!(page.matches("<table class=\"diff\">").count(), 30);
     // At most 2 cited exchanges per card and 100 in all are embedded; the first cards,
     // whose first endpoints are distinct, use the whole budget.
     assert_eq!(page.matches("<details class=\"exchange\"").count(), 100);

@@ -708,6 +708,14 @@ async fn the_nightly_recipe_of_docs_ci_md_runs_as_written_for_two_nights() {
         // `merge` appends one line per night; the cache carries it to the next night.
         let lines = std::fs::read_to_string(&history).expect("history carried");
         assert_eq!(lines.lines().count(), night as usize, "{lines}");
+        // The HTML history reads that file: night 2's page charts both nights although the
+        // merge job started with an empty `reports/`.
+        let page = std::fs::read_to_string(artifact.join("index.html")).expect("index.html");
+        let charted = format!("over the last {night} runs");
+        assert!(
+            page.contains(&charted),
+            "no `{charted}` in the HTML history"
+        );
         // Night 1's drifts are new; night 2 sees the same drifts as known, first seen on night 1.
         assert!(!run.drifts.is_empty());
         if night == 1 {

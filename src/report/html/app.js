@@ -26,7 +26,7 @@
   var fields = { provider: $("f-provider"), severity: $("f-severity"), probe: $("f-probe"), q: $("f-search") };
   var status = $("f-status");
   var targets = Array.prototype.slice.call(document.querySelectorAll("[data-provider], [data-probe], [data-severity]"));
-  var drifts = document.querySelectorAll("article.drift");
+  var drifts = document.querySelectorAll("article.drift, tr.finding");
   form.hidden = false;
 
   function state() {
@@ -47,7 +47,8 @@
       el.hidden = !show;
     });
     var shown = 0;
-    drifts.forEach(function (el) { if (el.offsetParent !== null) shown += 1; });
+    // Hidden by a filter, not merely inside a collapsed group.
+    drifts.forEach(function (el) { if (!el.hidden) shown += 1; });
     status.textContent = shown + " of " + drifts.length + " drifts and findings shown";
     if (writeHash) {
       var p = [];
@@ -58,12 +59,24 @@
     }
   }
 
+  // A deep link opens what hides its target: the collapsed groups around it, and a
+  // drift's own evidence.
+  function reveal(el) {
+    for (var p = el; p; p = p.parentElement) {
+      if (p.tagName === "DETAILS") p.open = true;
+    }
+    if (el.tagName === "ARTICLE") {
+      var own = el.querySelector("details");
+      if (own) own.open = true;
+    }
+  }
+
   // A hash with `=` holds filters; any other hash is a deep link to an element.
   function readHash() {
     var h = location.hash.slice(1);
     if (h.indexOf("=") < 0) {
       var el = h && document.getElementById(h);
-      if (el && el.tagName === "DETAILS") el.open = true;
+      if (el) { reveal(el); el.scrollIntoView(); }
       return;
     }
     h.split("&").forEach(function (kv) {
@@ -84,8 +97,8 @@
     if (h.indexOf("=") < 0) {
       var el = h && document.getElementById(h);
       // A deep link to something filtered away clears the filters first.
-      if (el && el.offsetParent === null) { form.reset(); apply(false); }
-      if (el && el.tagName === "DETAILS") el.open = true;
+      if (el && el.closest("[hidden]")) { form.reset(); apply(false); }
+      if (el) { reveal(el); el.scrollIntoView(); }
     }
   });
   readHash();

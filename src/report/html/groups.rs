@@ -52,8 +52,9 @@ fn key(d: &Drift) -> Key<'_> {
 }
 
 /// Groups `drifts` (already in the run's stable order) and orders the groups most urgent
-/// first: unsuppressed before suppressed, then breaking, warning, info, then the most
-/// drifts, then the stable order of each group's first member. Linear in the drifts
+/// first: unsuppressed before suppressed, then breaking, warning, info, then the blast
+/// radius (most connections affected), then the most drifts, then the stable order of
+/// each group's first member. Linear in the drifts
 /// (plus the sort of the groups).
 pub(crate) fn group<'a>(drifts: &[&'a Drift]) -> Vec<DriftGroup<'a>> {
     let mut index: HashMap<Key<'a>, usize> = HashMap::new();
@@ -85,6 +86,7 @@ pub(crate) fn group<'a>(drifts: &[&'a Drift]) -> Vec<DriftGroup<'a>> {
         (
             d.suppressed.is_some(),
             Reverse(d.severity),
+            Reverse(g.connections.len()),
             Reverse(g.members.len()),
         )
     });
@@ -233,6 +235,69 @@ mod tests {
                     1,
                     Some("known, ticket 12".to_string())
                 ),
+            ]
+        );
+    }
+
+    #[test]
+    fn groups_of_one_severity_order_by_connections_affected_before_size() {
+        let drifts = [
+            // Three endpoints on one connection.
+            drift(
+                Rule::SchemaFieldAdded,
+                Severity::Warning,
+                "e1",
+                "$.a",
+                &["a"],
+            ),
+            drift(
+                Rule::SchemaFieldAdded,
+                Severity::Warning,
+                "e2",
+                "$.a",
+                &["a"],
+            ),
+            drift(
+                Rule::SchemaFieldAdded,
+                Severity::Warning,
+                "e3",
+                "$.a",
+                &["a"],
+            ),
+            // One endpoint on three connections: the wider blast radius comes first.
+            drift(
+                Rule::SchemaFieldAdded,
+                Severity::Warning,
+                "e1",
+                "$.b",
+                &["a", "b", "c"],
+            ),
+            // Any breaking group still precedes every warning group.
+            drift(
+                Rule::SchemaFieldRemoved,
+                Severity::Breaking,
+                "e9",
+                "$.c",
+                &["a"],
+            ),
+        ];
+        let refs: Vec<&Drift> = drifts.iter().collect();
+        let got: Vec<(String, usize, usize)> = group(&refs)
+            .iter()
+            .map(|g| {
+                (
+                    g.first().path.clone().unwrap_or_default(),
+                    g.connections.len(),
+                    g.members.len(),
+                )
+            })
+            .collect();
+        assert_eq!(
+            got,
+            [
+                ("$.c".to_string(), 1, 1),
+                ("$.b".to_string(), 3, 1),
+                ("$.a".to_string(), 1, 3),
             ]
         );
     }

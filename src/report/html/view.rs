@@ -7,7 +7,7 @@
 use super::caps::{Caps, clip, keep, pick};
 use super::diff::{DiffRow, side_by_side};
 use super::groups::{DriftGroup, group};
-use super::history::{History, HistoryView};
+use super::history::{History, HistoryView, chart, needs_attention, token_near_death};
 use super::sections::{
     DeprecationView, MatrixView, RefreshRow, SchemaView, ValuesView, deprecations, matrices,
     refresh_rows, schemas, values,
@@ -37,6 +37,8 @@ pub(crate) struct Page {
     pub run_json: Option<String>,
     /// `breaking`, `warning` or `ok`: the worst unsuppressed drift (errors count as breaking).
     pub verdict: &'static str,
+    /// The first screen's three answers: API changed, credentials, run errors.
+    pub headline: Headline,
     pub totals: Counts,
     pub providers: Vec<ProviderSummary>,
     pub providers_more: usize,
@@ -47,7 +49,12 @@ pub(crate) struct Page {
     pub not_compared: Vec<NotComparedView>,
     pub not_compared_more: usize,
     pub probes: Vec<&'static str>,
-    pub drifts: Listing,
+    /// Unsuppressed drifts first reported by this run (all of them without history).
+    pub new: Listing,
+    /// Unsuppressed drifts reported by an earlier run and still not accepted.
+    pub known: Listing,
+    pub suppressed: Listing,
+    /// Findings: a compact table, not cards.
     pub findings: Listing,
     pub matrices: Vec<MatrixView>,
     pub matrices_more: usize,
@@ -99,6 +106,46 @@ impl Counts {
     }
 }
 
+/// The verdict line and its three answers, worded so that a run that could not finish
+/// never reads as a clean one.
+#[derive(Debug, Serialize)]
+pub(crate) struct Headline {
+    /// One word for the badge: `breaking`, `incomplete`, `credentials`, `warning`,
+    /// `attention`, `info` or `ok`.
+    pub badge: &'static str,
+    /// The badge's colour: `breaking`, `warning`, `info` or `ok`.
+    pub badge_severity: &'static str,
+    /// One sentence: what the run says, most serious first.
+    pub title: String,
+    /// Unsuppressed drifts.
+    pub drifts: usize,
+    pub new: usize,
+    pub known: usize,
+    /// Connections whose credentials need attention, the most urgent first.
+    pub credentials: Vec<CredentialView>,
+    pub credentials_total: usize,
+    pub errors: usize,
+    /// The first run errors, one line each.
+    pub first_errors: Vec<String>,
+    /// Observations not compared because a connection was unusable.
+    pub not_compared: usize,
+}
+
+/// One connection that needs attention and why (its state, its refresh token's health).
+#[derive(Debug, Serialize)]
+pub(crate) struct CredentialView {
+    pub provider: String,
+    pub connection: String,
+    /// `breaking` when the connection was unusable, else `warning`.
+    pub severity: &'static str,
+    pub what: String,
+}
+
+/// Credential entries named in the verdict.
+const HEADLINE_ITEMS: usize = 5;
+/// Run errors quoted in the verdict.
+const FIRST_ERRORS: usize = 3;
+
 #[derive(Debug, Serialize)]
 pub(crate) struct ProviderSummary {
     pub name: String,
@@ -149,6 +196,8 @@ pub(crate) struct DriftView {
     pub message: String,
     pub messages_differ: bool,
     pub suppressed: Option<String>,
+    /// When the first member was first reported: `None` when this run is the first.
+    pub since: Option<String>,
     /// Listed members of a group (empty for a single drift).
     pub members: Vec<MemberView>,
     pub members_more: usize,
@@ -233,15 +282,14 @@ pub(crate) struct ExchangeView {
 /// Where each drift or finding links to: its line or card, or the "not shown" note.
 type Targets = HashMap<*const Drift, String>;
 
-/// Builds the page of `run`; `shards` is how many shard runs were merged into it.
-pub(crate) fn build(
-    run: &Run,
+/// Builds the page of `run`, with `history` (oldest first, ending with `run`).
+pub(crate) fn build<'r>(
+    run: &'r Run,
     history: &History,
-    shards: usize,
     caps: Caps,
     run_json: Option<&str>,
 ) -> Page {
-    let mut drifts: Vec<&Drift> = run.drifts.iter().collect();
+    let mut drifts: Vec<&'r Drift> = run.drifts.iter().collect();
     drifts.sort_by(|a, b| a.sort_key().cmp(&b.sort_key()));
     let mut findings: Vec<&Drift> = run.findings.iter().collect();
     findings.sort_by(|a, b| a.sort_key().cmp(&b.sort_key()));
@@ -255,24 +303,30 @@ pub(crate) fn build(
         left: caps.embedded,
         ids: HashSet::new(),
     };
-    let drift_listing = listing(
-        &group(&drifts),
-        Kind::Drift,
-        caps,
-        &mut anchors,
-        &known,
-        &mut targets,
-        &mut embed,
-    );
-    let finding_listing = listing(
-        &group(&findings),
-        Kind::Finding,
-        caps,
-        &mut anchors,
-        &known,
-        &mut targets,
-        &mut embed,
-    );
+    // New before known before suppressed: the order of the page, and of who gets the
+    // embedded exchanges first.
+    let (suppressed, unsuppressed): (Vec<&Drift>, Vec<&Drift>) =
+        drifts.iter().copied().partition(|d| d.suppressed.is_some());
+    let (new, old): (Vec<&Drift>, Vec<&Drift>) = unsuppressed
+        .into_iter()
+        .partition(|d| d.is_new_in(&run.run_id));
+    let (new_count, old_count) = (new.len(), old.len());
+    let mut list = |kind, members: &[&'r Drift]| {
+        listing(
+            &group(members),
+            kind,
+            &run.run_id,
+            caps,
+            &mut anchors,
+            &known,
+            &mut targets,
+            &mut embed,
+        )
+    };
+    let new_listing = list(Kind::New, &new);
+    let known_listing = list(Kind::Known, &old);
+    let suppressed_listing = list(Kind::Suppressed, &suppressed);
+    let finding_listing = list(Kind::Finding, &findings);
 
     // A drift's anchor as the sections see it: `finding…` for findings.
     let anchor_of: Vec<(&Drift, &str)> = drifts
@@ -361,9 +415,11 @@ pub(crate) fn build(
 
     // Only exchanges a shown card or connection links to are embedded: a big run stays a
     // small file.
-    let linked: BTreeSet<&str> = drift_listing
+    let linked: BTreeSet<&str> = new_listing
         .cards
         .iter()
+        .chain(&known_listing.cards)
+        .chain(&suppressed_listing.cards)
         .chain(&finding_listing.cards)
         .flat_map(|d| d.exchanges.iter().map(String::as_str))
         .chain(
@@ -380,6 +436,7 @@ pub(crate) fn build(
         .collect();
 
     let verdict = summary.verdict.as_str();
+    let headline = headline(run, &summary.totals, new_count, old_count, caps);
     let pending_shown = pick(run.pending.len(), caps.rows, |i| {
         run.pending[i].awaits_review()
     });
@@ -389,9 +446,15 @@ pub(crate) fn build(
         finished_at: run.finished_at.format("%Y-%m-%d %H:%M:%S UTC").to_string(),
         duration: format!("{:.1} s", run.duration_ms as f64 / 1000.0),
         suites: run.suites.len(),
-        shards: shards.max(1),
+        shards: match (&run.merged, &run.shard) {
+            (Some(m), _) => m.shards as usize,
+            (None, Some(s)) => s.count as usize,
+            (None, None) => 1,
+        }
+        .max(1),
         run_json: run_json.map(str::to_string),
         verdict,
+        headline,
         totals,
         providers,
         providers_more,
@@ -400,7 +463,9 @@ pub(crate) fn build(
         not_compared_more: run.not_compared.len() - not_compared.len(),
         not_compared,
         probes: ALL_PROBES.iter().map(|p| p.as_str()).collect(),
-        drifts: drift_listing,
+        new: new_listing,
+        known: known_listing,
+        suppressed: suppressed_listing,
         findings: finding_listing,
         matrices,
         matrices_more,
@@ -411,7 +476,7 @@ pub(crate) fn build(
         values,
         values_more,
         deprecations: deprecations(run, caps),
-        history: history.view(caps.columns),
+        history: chart(&history.runs, &history.notes),
         errors_more: run.errors.len().saturating_sub(caps.rows),
         errors: run
             .errors
@@ -448,6 +513,165 @@ pub(crate) fn build(
     }
 }
 
+/// `n thing` or `n things`.
+fn count(n: usize, thing: &str) -> String {
+    if n == 1 {
+        format!("1 {thing}")
+    } else {
+        format!("{n} {thing}s")
+    }
+}
+
+/// The verdict line: drifts (API changed), credentials that need attention (connection
+/// states other than ok/refreshed, refresh tokens near death) and run errors, kept apart.
+fn headline(
+    run: &Run,
+    totals: &crate::run::Counts,
+    new: usize,
+    known: usize,
+    caps: Caps,
+) -> Headline {
+    let drifts = totals.breaking + totals.warning + totals.info;
+    // Why each connection needs attention, keyed like `needs_attention` counts them.
+    let attention = needs_attention(
+        run.connections
+            .iter()
+            .map(|c| (c.provider.as_str(), c.connection.as_str(), c.state.as_str())),
+        run.tokens.iter().map(|t| {
+            (
+                t.provider.as_str(),
+                t.connection.as_str(),
+                t.status.as_str(),
+            )
+        }),
+    );
+    let mut credentials: Vec<CredentialView> = attention
+        .iter()
+        .map(|&(provider, connection)| {
+            let mut what = Vec::new();
+            let mut severity = "warning";
+            for c in run
+                .connections
+                .iter()
+                .filter(|c| c.provider == provider && c.connection == connection)
+                .filter(|c| super::history::connection_needs_attention(c.state.as_str()))
+            {
+                if !c.usable {
+                    severity = "breaking";
+                }
+                what.push(match &c.error {
+                    Some(e) => format!("{} ({e})", c.state.as_str()),
+                    None => c.state.as_str().to_string(),
+                });
+            }
+            for t in run
+                .tokens
+                .iter()
+                .filter(|t| t.provider == provider && t.connection == connection)
+                .filter(|t| token_near_death(&t.status))
+            {
+                what.push(match t.days_left {
+                    Some(d) if d < 0 => format!(
+                        "refresh token {} {} ago",
+                        t.status,
+                        count(d.unsigned_abs() as usize, "day")
+                    ),
+                    Some(d) => format!(
+                        "refresh token {}: dies in {}",
+                        t.status,
+                        count(d as usize, "day")
+                    ),
+                    None => format!("refresh token {}", t.status),
+                });
+            }
+            CredentialView {
+                provider: clip(provider, caps.short),
+                connection: clip(connection, caps.short),
+                severity,
+                what: clip(&what.join("; "), caps.short),
+            }
+        })
+        .collect();
+    let credentials_total = credentials.len();
+    // Unusable connections first; otherwise by provider and connection.
+    credentials.sort_by_key(|c| c.severity != "breaking");
+    credentials.truncate(HEADLINE_ITEMS);
+
+    let errors = run.errors.len();
+    let mut parts = Vec::new();
+    if drifts > 0 {
+        parts.push(format!(
+            "API changed: {} breaking · {} warning · {} info ({new} new, {known} known)",
+            totals.breaking, totals.warning, totals.info
+        ));
+    }
+    if credentials_total > 0 {
+        parts.push(format!(
+            "credentials need attention: {}",
+            count(credentials_total, "connection")
+        ));
+    }
+    if errors > 0 {
+        parts.push(format!("run incomplete: {}", count(errors, "error")));
+    }
+    let mut title = if parts.is_empty() {
+        if totals.suppressed > 0 {
+            format!(
+                "No drift: every compared observation matches its baseline ({} suppressed)",
+                totals.suppressed
+            )
+        } else {
+            "No drift: every observation matches its baseline".to_string()
+        }
+    } else {
+        parts.join("; ")
+    };
+    if let Some(first) = title.get(..1) {
+        title = first.to_uppercase() + &title[1..];
+    }
+    let (badge, badge_severity) = if totals.breaking > 0 {
+        ("breaking", "breaking")
+    } else if errors > 0 {
+        ("incomplete", "breaking")
+    } else if totals.failing > 0 {
+        ("credentials", "breaking")
+    } else if totals.warning > 0 {
+        ("warning", "warning")
+    } else if credentials_total > 0 {
+        ("attention", "warning")
+    } else if totals.info > 0 {
+        ("info", "info")
+    } else {
+        ("ok", "ok")
+    };
+    Headline {
+        badge,
+        badge_severity,
+        title,
+        drifts,
+        new,
+        known,
+        credentials,
+        credentials_total,
+        errors,
+        first_errors: run
+            .errors
+            .iter()
+            .take(FIRST_ERRORS)
+            .map(|e| {
+                let mut at = vec![e.provider.as_str()];
+                at.extend(e.connection.as_deref());
+                at.extend(e.subject.as_deref());
+                clip(
+                    &format!("{} · {}: {}", at.join(" · "), e.class, e.message),
+                    caps.short,
+                )
+            })
+            .collect(),
+        not_compared: run.not_compared.len(),
+    }
+}
+
 /// The page-wide budget of embedded exchanges: an id already embedded costs nothing.
 struct Embed<'a> {
     left: usize,
@@ -468,24 +692,29 @@ impl<'a> Embed<'a> {
     }
 }
 
+/// The four listings of the page.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Kind {
-    Drift,
+    New,
+    Known,
+    Suppressed,
     Finding,
 }
 
 impl Kind {
     fn prefix(self) -> &'static str {
         match self {
-            Kind::Drift => "drift",
+            Kind::New | Kind::Known | Kind::Suppressed => "drift",
             Kind::Finding => "finding",
         }
     }
 
-    /// The id of the "not shown" note; starts like the kind's anchors.
+    /// The id of the "not shown" note.
     fn more_anchor(self) -> &'static str {
         match self {
-            Kind::Drift => "drifts-not-shown",
+            Kind::New => "new-not-shown",
+            Kind::Known => "known-not-shown",
+            Kind::Suppressed => "suppressed-not-shown",
             Kind::Finding => "findings-not-shown",
         }
     }
@@ -493,9 +722,11 @@ impl Kind {
 
 /// The cards of `groups` (already most urgent first) within `caps`, recording in `targets`
 /// where every member links to.
+#[allow(clippy::too_many_arguments)]
 fn listing<'a>(
     groups: &[DriftGroup<'a>],
     kind: Kind,
+    run_id: &str,
     caps: Caps,
     anchors: &mut Anchors,
     known: &HashMap<&str, &Exchange>,
@@ -516,8 +747,10 @@ fn listing<'a>(
         }
         cards.push(card(
             g,
-            i < caps.evidence,
+            // Findings are facts re-checked every run: their "before" says nothing.
+            kind != Kind::Finding && i < caps.evidence,
             kind,
+            run_id,
             caps,
             anchors,
             known,
@@ -540,6 +773,7 @@ fn card<'a>(
     g: &DriftGroup<'a>,
     with_evidence: bool,
     kind: Kind,
+    run_id: &str,
     caps: Caps,
     anchors: &mut Anchors,
     known: &HashMap<&str, &Exchange>,
@@ -587,10 +821,12 @@ fn card<'a>(
         let note = (cut_b || cut_a)
             .then(|| "evidence shortened; the full before and after are in run.json".to_string());
         (side_by_side(&before, &after), note)
+    } else if kind == Kind::Finding {
+        (Vec::new(), None)
     } else {
         (
             Vec::new(),
-            Some("evidence not shown for lower-ranked cards; it is in run.json".to_string()),
+            Some("evidence not shown for lower-ranked drifts; it is in run.json".to_string()),
         )
     };
     DriftView {
@@ -614,6 +850,17 @@ fn card<'a>(
         message: clip(&d.message, caps.text),
         messages_differ: g.members.iter().any(|m| m.message != d.message),
         suppressed: d.suppressed.as_deref().map(|s| clip(s, caps.text)),
+        since: d
+            .first_seen
+            .as_ref()
+            .filter(|_| !d.is_new_in(run_id))
+            .map(|f| {
+                format!(
+                    "{} (run {})",
+                    f.at.format("%Y-%m-%d"),
+                    clip(&f.run_id, caps.short)
+                )
+            }),
         members_more: if grouped {
             g.members.len() - members.len()
         } else {
