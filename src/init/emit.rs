@@ -64,6 +64,8 @@ struct EndpointOut<'a> {
     #[serde(skip_serializing_if = "Option::is_none")]
     from: Option<FromOut<'a>>,
     #[serde(skip_serializing_if = "Option::is_none")]
+    auth: Option<&'static str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
     requires: Option<FlowSeq<&'a [String]>>,
     #[serde(skip_serializing_if = "Vec::is_empty")]
     requires_any: Vec<FlowSeq<&'a [String]>>,
@@ -293,6 +295,7 @@ fn endpoint<'a>(e: &'a EndpointPlan) -> String {
         query: &e.query,
         headers: &e.headers,
         from,
+        auth: e.auth_none.then_some("none"),
         requires: (!e.requires.is_empty()).then_some(FlowSeq(e.requires.as_slice())),
         requires_any: e
             .requires_any

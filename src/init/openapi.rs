@@ -42,6 +42,8 @@ pub struct SuiteSyntax {
     pub chained: bool,
     /// `endpoints[].requires_any`: alternatives of scope lists.
     pub requires_any: bool,
+    /// `endpoints[].auth: none`: probed without a token.
+    pub auth_none: bool,
 }
 
 impl SuiteSyntax {
@@ -51,6 +53,7 @@ impl SuiteSyntax {
             conn_vars: true,
             chained: true,
             requires_any: true,
+            auth_none: true,
         }
     }
 
@@ -68,6 +71,7 @@ impl SuiteSyntax {
             conn_vars: has("Connection", "vars"),
             chained: has("Endpoint", "from"),
             requires_any: has("Endpoint", "requires_any"),
+            auth_none: has("Endpoint", "auth"),
         }
     }
 }
@@ -170,6 +174,8 @@ pub(crate) struct EndpointPlan {
     pub from: BTreeMap<String, (String, String)>,
     /// Alternatives of scope lists when the document gives several.
     pub requires_any: Vec<Vec<String>>,
+    /// Probed without a token (`auth: none`): the document declares no security for it.
+    pub auth_none: bool,
     /// Whether the endpoint uses a `${conn:…}` value.
     pub uses_conn: bool,
     /// The raw response schema, to find a list's ids when another endpoint chains from it.
@@ -838,6 +844,9 @@ fn endpoint(
     path_params.sort_by_key(|n| path.find(&format!("{{{n}}}")));
     path_params.dedup();
     let req = requires(op, ctx.security);
+    // An `auth: none` endpoint is probed once per suite, so it cannot take per-connection
+    // values or chain from a connection's answer: those keep the token.
+    let public = req.public;
     let mut notes = req.notes;
     if !req.others.is_empty() {
         missing.push(format!(
@@ -910,6 +919,7 @@ fn endpoint(
         }
         _ => None,
     };
+    let auth_none = public && ctx.syntax.auth_none && path_params.is_empty() && !uses_conn;
     Ok(EndpointPlan {
         id,
         path: path.to_string(),
@@ -925,6 +935,7 @@ fn endpoint(
         path_params,
         from: BTreeMap::new(),
         requires_any,
+        auth_none,
         uses_conn,
         raw_schema,
     })
@@ -983,7 +994,7 @@ fn scalar_text(v: &Value) -> Option<String> {
 }
 
 /// The JSON schema of the 200 (else first 2xx, else `default`) `application/json` or
-/// `+json` response, resolved into a self-contained JSON Schema.
+/// `+json` (else `*/*`) response, resolved into a self-contained JSON Schema.
 fn response_schema(
     doc: &Value,
     op: &Value,
@@ -1038,6 +1049,13 @@ fn response_schema(
                 .iter()
                 .find(|(k, _)| is_json(k))
                 .map(|(k, m)| (k.as_str(), m))
+        })
+        // A wildcard stands for JSON when nothing more precise is given: the documents
+        // converted from Google's discovery format declare every answer as `*/*`.
+        .or_else(|| {
+            ["*/*", "application/*"]
+                .into_iter()
+                .find_map(|k| content.get(k).map(|m| (k, m)))
         });
     let Some((media_type, media)) = media else {
         return Ok((None, None));

@@ -65,21 +65,24 @@ impl Security {
         };
         let global = doc.get("security").cloned();
         // The scheme the document applies by default wins; else the first OAuth one by name.
-        let from_global = global
+        // Among several, one with a token endpoint goes first: Google's documents name an
+        // implicit `Oauth2` and an authorization-code `Oauth2c` side by side, and only the
+        // second gives a grant driftwatch can refresh.
+        let best = |names: &mut dyn Iterator<Item = &String>| {
+            names
+                .filter(|name| schemes.get(*name).is_some_and(|s| is_oauth(s)))
+                .min_by_key(|name| schemes.get(*name).map_or(u8::MAX, |s| flow_rank(s)))
+                .cloned()
+        };
+        let global_names: Vec<&String> = global
             .as_ref()
             .and_then(Value::as_array)
             .into_iter()
             .flatten()
             .filter_map(Value::as_object)
             .flat_map(|req| req.keys())
-            .find(|name| schemes.get(*name).is_some_and(|s| is_oauth(s)))
-            .cloned();
-        let chosen = from_global.or_else(|| {
-            schemes
-                .iter()
-                .find(|(_, s)| is_oauth(s))
-                .map(|(n, _)| n.clone())
-        });
+            .collect();
+        let chosen = best(&mut global_names.into_iter()).or_else(|| best(&mut schemes.keys()));
         for (name, s) in &schemes {
             if Some(name) != chosen.as_ref() && is_oauth(s) {
                 warnings.push(format!(
@@ -193,6 +196,24 @@ fn oauth_flow(
     }
 }
 
+/// How well a scheme serves a suite, lower first: OpenID Connect or an authorization-code
+/// flow (a refreshable user grant), then client credentials or password (a token endpoint),
+/// then what has no token endpoint at all (implicit only).
+fn flow_rank(scheme: &Value) -> u8 {
+    if scheme.get("type").and_then(Value::as_str) == Some("openIdConnect") {
+        return 0;
+    }
+    let flows = scheme.get("flows");
+    let has = |flow: &str| flows.and_then(|f| f.get(flow)).is_some();
+    if has("authorizationCode") {
+        0
+    } else if has("clientCredentials") || has("password") {
+        1
+    } else {
+        2
+    }
+}
+
 /// What an operation's `security` says about the chosen scheme.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub(crate) struct Requirement {
@@ -203,6 +224,9 @@ pub(crate) struct Requirement {
     pub notes: Vec<String>,
     /// The other schemes, when only those secure the operation.
     pub others: Vec<String>,
+    /// No security at all (none declared, or only an empty requirement): the endpoint is
+    /// probed without a token (`auth: none`) where the suite reader has it.
+    pub public: bool,
 }
 
 /// The scopes of the chosen scheme in the operation's (else the document's) `security`,
@@ -212,6 +236,7 @@ pub(crate) fn requires(op: &Value, security: &Security) -> Requirement {
     let Some(alternatives) = declared.and_then(Value::as_array) else {
         return Requirement {
             notes: vec!["public: the document declares no security requirement".to_string()],
+            public: true,
             ..Requirement::default()
         };
     };
@@ -242,12 +267,13 @@ pub(crate) fn requires(op: &Value, security: &Security) -> Requirement {
         return Requirement {
             alternatives: alts,
             notes,
-            others: Vec::new(),
+            ..Requirement::default()
         };
     }
     if optional {
         return Requirement {
             notes: vec!["public: the document's security requirement is empty".to_string()],
+            public: true,
             ..Requirement::default()
         };
     }

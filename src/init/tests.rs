@@ -23,6 +23,7 @@ fn requires(op: &Value, sec: &Security) -> (Vec<String>, Vec<String>, Vec<String
         alternatives,
         notes,
         others,
+        ..
     } = super::security::requires(op, sec);
     assert!(alternatives.len() <= 1, "{alternatives:?}");
     (
@@ -799,4 +800,47 @@ fn offline_access_where_the_provider_family_needs_it() {
     let other = yaml("https://p.example/authorize", "https://p.example/token");
     assert!(other.contains("  full: [read]\n"), "{other}");
     assert!(!other.contains("authorize_params"), "{other}");
+}
+
+/// A real vendor document with OR-security: Google's OAuth2 v2 API (APIs-guru's conversion of
+/// the discovery document, CC BY 3.0). Each `security` alternative names two schemes with the
+/// same scope (implicit `Oauth2`, authorization-code `Oauth2c`); the suite takes the
+/// authorization-code one, and the three alternatives become `requires_any`.
+#[test]
+fn vendor_google_oauth2_or_security() {
+    let (checked, full, g) = vendor("google-oauth2-v2.yaml");
+    assert_eq!(full, summary(3, 3, 0, 0, &[], 1));
+    assert_eq!(checked, full);
+    for (line, times) in [
+        // The authorization-code scheme, not the implicit one listed first.
+        ("# from security scheme `Oauth2c`\n", 1),
+        ("  grant: authorization_code\n", 1),
+        (
+            "  token_url: https://accounts.google.com/o/oauth2/token\n",
+            1,
+        ),
+        (
+            "  authorize_params: {access_type: offline, prompt: consent}\n",
+            1,
+        ),
+        // The public JWKS endpoint is probed without a token.
+        (
+            "  - id: oauth2.get-cert-for-open-id-connect\n    path: /oauth2/v2/certs\n    auth: none\n",
+            1,
+        ),
+        (
+            "    requires_any:\n    - [https://www.googleapis.com/auth/plus.me]\n    - [https://www.googleapis.com/auth/userinfo.email]\n    - [https://www.googleapis.com/auth/userinfo.profile]\n    schema: schemas/google-oauth2/Userinfoplus.json\n",
+            2,
+        ),
+    ] {
+        assert_eq!(g.yaml.matches(line).count(), times, "{line}\n{}", g.yaml);
+    }
+    let files: Vec<&str> = g.files.iter().map(|(p, _)| p.as_str()).collect();
+    assert_eq!(
+        files,
+        [
+            "schemas/google-oauth2/Jwk.json",
+            "schemas/google-oauth2/Userinfoplus.json"
+        ]
+    );
 }
