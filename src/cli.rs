@@ -415,6 +415,21 @@ pub struct MergeArgs {
     /// when it keeps less: what a shard left out cannot come back [default: the shards'].
     #[arg(long, value_enum, env = "DRIFTWATCH_EVIDENCE")]
     pub evidence: Option<crate::run::EvidenceMode>,
+    /// Slack-compatible incoming-webhook URL to notify about the merged run (a secret: never
+    /// printed); the shards never notify.
+    #[arg(
+        long,
+        value_name = "URL",
+        env = "DRIFTWATCH_WEBHOOK",
+        hide_env_values = true
+    )]
+    pub webhook: Option<String>,
+    /// When to notify (as for `run`) [default: new].
+    #[arg(long, value_enum, env = "DRIFTWATCH_WEBHOOK_ON")]
+    pub webhook_on: Option<WebhookOn>,
+    /// Allow plain http to a non-loopback webhook (never do this with a real one).
+    #[arg(long)]
+    pub allow_insecure_http: bool,
     #[command(flatten)]
     pub identity: IdentityArgs,
     #[command(flatten)]

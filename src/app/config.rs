@@ -76,6 +76,8 @@ pub(super) fn merge_settings(
             .flag("no_history", Some(args.identity.no_history))
             .unwrap_or(false),
         report_url: t.flag("report_url", args.identity.report_url.clone()),
+        webhook: t.flag("webhook", args.webhook.clone()),
+        webhook_on: t.flag("webhook_on", args.webhook_on),
         ..Flags::default()
     };
     settings(ctx, t.flag("config", args.config.clone()), &flags)
@@ -183,6 +185,8 @@ pub fn keys_of(command: SettingsCommand) -> &'static [&'static str] {
             "update",
             "format",
             "output",
+            "webhook.url",
+            "webhook.on",
             "webhook.report_url",
             "history",
             "severity",

@@ -7,7 +7,7 @@ use crate::context::Context;
 use crate::error::Error;
 use crate::run::MergeOptions;
 
-pub(super) fn cmd_merge(ctx: &Context, args: MergeArgs, typed: &Typed) -> Result<i32, Error> {
+pub(super) async fn cmd_merge(ctx: &Context, args: MergeArgs, typed: &Typed) -> Result<i32, Error> {
     // A bad --format/--output pairing or config file must fail before anything is read.
     check_pairs(&args.output)?;
     let settings = super::config::merge_settings(ctx, &args, typed)?;
@@ -49,5 +49,6 @@ pub(super) fn cmd_merge(ctx: &Context, args: MergeArgs, typed: &Typed) -> Result
         update,
     )?;
     super::run::record_history(ctx, &run, &settings, code, previous.as_ref());
+    super::run::send_webhook(&run, &settings, previous.as_ref(), args.allow_insecure_http).await;
     Ok(code)
 }

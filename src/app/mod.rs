@@ -47,7 +47,7 @@ pub fn main(cli: Cli, typed: &Typed, ctx: Context) -> i32 {
     let result = match cli.command {
         Command::Run(args) => runtime.block_on(cmd_run(&ctx, args, typed)),
         Command::Report(args) => cmd_report(&ctx, args, typed),
-        Command::Merge(args) => merge::cmd_merge(&ctx, args, typed),
+        Command::Merge(args) => runtime.block_on(merge::cmd_merge(&ctx, args, typed)),
         Command::Check { suites } => cmd_check(&ctx, &suites),
         Command::Schema => cmd_schema(),
         Command::Init(args) => init::cmd_init(&ctx, args),

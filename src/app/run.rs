@@ -107,25 +107,39 @@ pub(super) async fn cmd_run(ctx: &Context, args: RunArgs, typed: &Typed) -> Resu
     if let Some(previous) = &previous {
         record_history(ctx, &run, &settings, code, previous.as_ref());
     }
-    if let (Some(url), Some(previous)) = (settings.webhook_url.value.as_ref(), &previous) {
-        let on = settings.webhook_on.value;
-        let hook = crate::notify::Webhook {
-            url: url.clone(),
-            on: on.threshold(),
-            report_url: settings.webhook_report_url.value.clone(),
-            allow_insecure_http: args.allow_insecure_http,
-            changes: on
-                .only_new()
-                .then(|| crate::run::history::Changes::of(&run, previous.as_ref())),
-        };
-        // A notification is a courtesy: its failure never changes the run's verdict.
-        match crate::notify::notify(&run, &hook).await {
-            Ok(true) => diag!("webhook: sent to {}", crate::config::mask_url(url)),
-            Ok(false) => {}
-            Err(e) => diag!("warning: {e}"),
-        }
+    if let Some(previous) = &previous {
+        send_webhook(&run, &settings, previous.as_ref(), args.allow_insecure_http).await;
     }
     Ok(code)
+}
+
+/// Notifies the configured webhook about a verdict's run (`run`, or the `merge` of shards),
+/// as `webhook.on` says (by default only when something is new since `previous`). A
+/// notification is a courtesy: its failure is a warning and never changes the verdict.
+pub(super) async fn send_webhook(
+    run: &crate::run::Run,
+    settings: &crate::config::Settings,
+    previous: Option<&crate::run::history::Previous>,
+    allow_insecure_http: bool,
+) {
+    let Some(url) = settings.webhook_url.value.as_ref() else {
+        return;
+    };
+    let on = settings.webhook_on.value;
+    let hook = crate::notify::Webhook {
+        url: url.clone(),
+        on: on.threshold(),
+        report_url: settings.webhook_report_url.value.clone(),
+        allow_insecure_http,
+        changes: on
+            .only_new()
+            .then(|| crate::run::history::Changes::of(run, previous)),
+    };
+    match crate::notify::notify(run, &hook).await {
+        Ok(true) => diag!("webhook: sent to {}", crate::config::mask_url(url)),
+        Ok(false) => {}
+        Err(e) => diag!("warning: {e}"),
+    }
 }
 
 /// `--previous RUN.JSON`, read before anything else happens.

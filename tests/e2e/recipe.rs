@@ -1,19 +1,21 @@
 //! The nightly GitHub Actions recipe of docs/ci.md, executed as written: the workflow's YAML
 //! block is read out of the page and its jobs run in `needs` order, every `run:` step through
-//! `bash -e` with the driftwatch binary on `PATH`, for two consecutive nights against the
-//! simulated provider. What only GitHub has is a local stand-in: `actions/checkout` copies the
+//! `bash -e` with the driftwatch binary on `PATH`, for three consecutive nights against the
+//! simulated provider (issue 18: night 1 drifts are new and posted, night 2 the same drifts
+//! are known and the webhook stays silent, night 3 adds drifts and only those are new; the
+//! history and the HTML chart hold every night). What only GitHub has is a local stand-in: `actions/checkout` copies the
 //! repository, the cache and artifact actions copy folders into a store kept between nights,
 //! the test-report action reads the JUnit file, `cargo install` copies the built binary to its
 //! `--root`, and a stub `gh secret set` writes the repository secrets the credential helper
-//! stores rotated tokens in. `${{ … }}` expressions are looked up in a small table (strategy
+//! stores rotated tokens in; a local receiver stands in for the Slack webhook. `${{ … }}` expressions are looked up in a small table (strategy
 //! index/total, secrets, run id); one the table does not know fails the test. So a command in
 //! docs/ci.md that drifts from the CLI fails here.
 
-use crate::support::{World, contains_secret};
+use crate::support::{WebhookReceiver, World, contains_secret};
 use driftwatch::model::Severity;
-use driftwatch::sim::ApiVersion;
+use driftwatch::sim::{ApiVersion, Switches};
 use serde_json::{Map, Value};
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 
@@ -562,7 +564,7 @@ fn steps_naming(wf: &Value, secret: &str) -> Vec<String> {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn the_nightly_recipe_of_docs_ci_md_runs_as_written_for_two_nights() {
+async fn the_nightly_recipe_of_docs_ci_md_runs_as_written_for_three_nights() {
     let wf = workflow();
     // The recipe's hygiene, as docs/ci.md promises it.
     assert_eq!(wf["permissions"], serde_json::json!({"contents": "read"}));
@@ -605,6 +607,9 @@ async fn the_nightly_recipe_of_docs_ci_md_runs_as_written_for_two_nights() {
         );
     }
     secrets.insert("DRIFTWATCH_SECRETS_WRITER".into(), WRITER_TOKEN.into());
+    // The team's Slack incoming webhook, a local stand-in.
+    let hook = WebhookReceiver::start(200).await;
+    secrets.insert("DRIFTWATCH_WEBHOOK".into(), hook.url.clone());
     let stub_bin = w.dir.path().join("stub-bin");
     std::fs::create_dir_all(&stub_bin).expect("stub bin");
     std::fs::write(stub_bin.join("gh"), GH_STUB).expect("gh");
@@ -628,9 +633,17 @@ async fn the_nightly_recipe_of_docs_ci_md_runs_as_written_for_two_nights() {
     };
 
     let mut night_one_run_id = String::new();
-    // The provider ships v2; two nights pass without anyone accepting it.
-    w.sim.set_version(ApiVersion::V2);
-    for night in 1..=2u32 {
+    let mut night_two_drifts = BTreeSet::new();
+    // The provider ships v2 but for its deprecation notice; two nights pass without anyone
+    // accepting it; before the third it also announces the deprecation (all of v2).
+    w.sim.set_switches(Switches {
+        deprecation: false,
+        ..Switches::ALL
+    });
+    for night in 1..=3u32 {
+        if night == 3 {
+            w.sim.set_version(ApiVersion::V2);
+        }
         let results = tokio::task::block_in_place(|| runner.night(&wf, night));
         let show = || {
             results
@@ -672,25 +685,68 @@ async fn the_nightly_recipe_of_docs_ci_md_runs_as_written_for_two_nights() {
         let run = driftwatch::report::read_run(&artifact.join("run.json")).expect("run.json");
         assert_eq!(run.merged.as_ref().map(|m| m.shards), Some(4));
         assert_eq!(run.errors, vec![]);
+        // Night 3 adds the deprecation drifts to v2's.
+        let fingerprints: BTreeSet<String> =
+            run.drifts.iter().map(|d| d.fingerprint.clone()).collect();
+        let added: Vec<String> = {
+            let mut a: Vec<String> = run
+                .drifts
+                .iter()
+                .filter(|d| !night_two_drifts.contains(&d.fingerprint))
+                .map(|d| {
+                    format!(
+                        "{} {} {} {}",
+                        d.severity,
+                        d.rule,
+                        d.subject,
+                        d.path.as_deref().unwrap_or("-")
+                    )
+                })
+                .collect();
+            a.sort();
+            a
+        };
         let breaking = run.count_at_least(Severity::Breaking);
         let warning = run.count_at_least(Severity::Warning) - breaking;
         // The drift set `drift::v1_to_v2_yields_the_exact_drift_set` spells out, by severity.
-        assert_eq!((breaking, warning), (20, 2));
+        if night < 3 {
+            assert_eq!((breaking, warning), (18, 1));
+        } else {
+            assert_eq!((breaking, warning), (20, 2));
+            assert_eq!(
+                added,
+                [
+                    "breaking deprecation.announced invoices $.deprecated",
+                    "breaking deprecation.announced invoices $.sunset",
+                    "info deprecation.link-changed invoices $.links",
+                    "warning deprecation.warning-added invoices $.vendor['X-API-Warn']",
+                ],
+                "night 3 added"
+            );
+        }
         // JUnit inside the uploaded folder, read by the test-report step.
         let junit = &step(&results, "merge", "Test report")[0].stdout;
         assert_eq!(
             std::fs::read_to_string(artifact.join("junit.xml")).expect("junit in the artifact"),
             *junit
         );
-        assert_eq!(junit.matches("<failure").count(), 11, "{junit}");
+        let failures = junit.matches("<failure").count();
+        assert_eq!(failures, if night < 3 { 10 } else { 11 }, "{junit}");
         // Annotations capped to what GitHub shows.
         assert_eq!(merge[0].stdout.matches("::error title=").count(), 10);
+        let left_out: Vec<&str> = merge[0]
+            .stdout
+            .lines()
+            .filter(|l| l.starts_with("::notice title=driftwatch annotations left out::"))
+            .collect();
+        // 18 breaking drifts (20 on night 3) for 10 error annotations.
+        let hidden = if night < 3 { 8 } else { 10 };
         assert_eq!(
-            merge[0]
-                .stdout
-                .matches("::notice title=driftwatch annotations left out::10 error(s)")
-                .count(),
-            1
+            left_out,
+            [format!(
+                "::notice title=driftwatch annotations left out::{hidden} error(s) not shown (GitHub shows 10 annotations of each level per step); the job log, the step summary and the report list everything"
+            )],
+            "night {night}"
         );
         // What CI would have written for review, in the artifact, never in snapshots/.
         let pending = files_ending(&artifact.join("pending"), ".snap.new");
@@ -716,15 +772,41 @@ async fn the_nightly_recipe_of_docs_ci_md_runs_as_written_for_two_nights() {
             page.contains(&charted),
             "no `{charted}` in the HTML history"
         );
-        // Night 1's drifts are new; night 2 sees the same drifts as known, first seen on night 1.
+        // Night 1's drifts are new; night 2 sees the same drifts as known, first seen on night 1;
+        // night 3 only the deprecation drifts are new.
         assert!(!run.drifts.is_empty());
         if night == 1 {
             night_one_run_id = run.run_id.clone();
             assert!(run.drifts.iter().all(|d| d.is_new_in(&run.run_id)));
         } else {
-            assert!(run.drifts.iter().all(|d| {
-                d.first_seen.as_ref().map(|f| f.run_id.as_str()) == Some(night_one_run_id.as_str())
-            }));
+            for d in &run.drifts {
+                let first = d.first_seen.as_ref().map(|f| f.run_id.as_str());
+                if night_two_drifts.is_empty() || night_two_drifts.contains(&d.fingerprint) {
+                    assert_eq!(first, Some(night_one_run_id.as_str()), "{d:?}");
+                } else {
+                    assert!(d.is_new_in(&run.run_id), "{d:?}");
+                }
+            }
+        }
+        // The webhook: night 1 posts, night 2 (nothing new) stays silent, night 3 posts only
+        // what it added as new.
+        let posts = hook.received();
+        assert_eq!(posts.len(), [1, 1, 2][night as usize - 1], "{posts:?}");
+        if night == 3 {
+            let header = &posts[1]["blocks"][0]["text"]["text"];
+            assert_eq!(
+                *header,
+                format!(
+                    "driftwatch: {} new drift{} · {} open",
+                    added.len(),
+                    if added.len() == 1 { "" } else { "s" },
+                    run.drifts.len()
+                ),
+                "{posts:?}"
+            );
+        }
+        if night == 2 {
+            night_two_drifts = fingerprints;
         }
     }
 
