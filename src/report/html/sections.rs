@@ -258,6 +258,73 @@ pub(crate) struct RefreshRow {
     pub drifts: Vec<Link>,
 }
 
+/// One row per provider whose OAuth app the `app` probe looked at (issue 20): the client
+/// liveness class and, when the suite dates it, the client secret's countdown.
+#[derive(Debug, Serialize)]
+pub(crate) struct AppRow {
+    pub provider: String,
+    /// `authenticated`, `rejected` or `unclear`; `None` when liveness was not probed.
+    pub client: Option<String>,
+    /// The `error` code the liveness request got back.
+    pub error: Option<String>,
+    /// `ok`, `expiring` or `expired`; `None` when the suite does not date its secret.
+    pub secret: Option<String>,
+    pub secret_expires_at: Option<String>,
+    /// `ok`, `soon`, `dead` or `unknown`, as for refresh tokens.
+    pub urgency: &'static str,
+    pub countdown: String,
+    pub drifts: Vec<Link>,
+}
+
+/// The OAuth apps of the run, one row per provider (at most `caps.rows`; the second value
+/// counts the rows left out).
+pub(crate) fn app_rows(run: &Run, anchors: &[Anchored<'_>], caps: Caps) -> (Vec<AppRow>, usize) {
+    let mut rows: BTreeMap<&str, AppRow> = BTreeMap::new();
+    let row = |provider: &str| AppRow {
+        provider: provider.to_owned(),
+        client: None,
+        error: None,
+        secret: None,
+        secret_expires_at: None,
+        urgency: "unknown",
+        countdown: "—".to_owned(),
+        drifts: Vec::new(),
+    };
+    for o in run
+        .observations
+        .iter()
+        .filter(|o| o.key.probe == ProbeKind::App && o.key.subject == crate::probe::app::SUBJECT)
+    {
+        let r = rows
+            .entry(o.key.provider.as_str())
+            .or_insert_with(|| row(&o.key.provider));
+        let text = |k: &str| o.body.get(k).and_then(|v| v.as_str()).map(str::to_owned);
+        r.client = text("client");
+        r.error = text("error");
+    }
+    for h in &run.client_secrets {
+        let r = rows
+            .entry(h.provider.as_str())
+            .or_insert_with(|| row(&h.provider));
+        r.secret = Some(h.status.clone());
+        r.secret_expires_at = Some(h.expires_at.format("%Y-%m-%d %H:%M UTC").to_string());
+        (r.urgency, r.countdown) = match h.status.as_str() {
+            "expired" => ("dead", format!("expired {} days ago", -h.days_left)),
+            "expiring" => ("soon", format!("{} days", h.days_left)),
+            _ => ("ok", format!("{} days", h.days_left)),
+        };
+    }
+    for a @ (d, _) in anchors.iter().filter(|(d, _)| d.probe == ProbeKind::App) {
+        if let Some(r) = rows.get_mut(d.provider.as_str()) {
+            add_link(&mut r.drifts, link(a));
+        }
+    }
+    let total = rows.len();
+    let kept: Vec<AppRow> = rows.into_values().take(caps.rows).collect();
+    let more = total - kept.len();
+    (kept, more)
+}
+
 /// Seconds as `3600 s (1 h)`.
 pub(crate) fn human_secs(s: u64) -> String {
     let unit = [(86_400, "d"), (3_600, "h"), (60, "min")]

@@ -311,3 +311,85 @@ fn refresh_rows_keep_dead_and_soon_dying_tokens_within_the_cap() {
     assert_eq!(got, [("globex", "soon")]);
     assert_eq!(hidden, 1);
 }
+
+/// Issue 20: one row per provider's OAuth app, joining the liveness observation, the client
+/// secret's countdown and the app drifts.
+#[test]
+fn app_rows_join_liveness_secret_expiry_and_drifts() {
+    let mut run = html_run();
+    run.observations.push(Observation {
+        key: crate::model::ObservationKey {
+            provider: "acme".into(),
+            probe: ProbeKind::App,
+            subject: crate::probe::app::SUBJECT.into(),
+            connection: None,
+        },
+        body: serde_json::json!({"client": "rejected", "error": "invalid_client", "status": 401, "www_authenticate": true}),
+    });
+    let now: DateTime<Utc> = "2026-12-04T00:00:00Z".parse().unwrap();
+    run.client_secrets = vec![
+        crate::probe::app::client_secret_health(
+            "acme",
+            "2026-12-09T00:00:00Z".parse().unwrap(),
+            chrono::Duration::days(7),
+            now,
+        ),
+        crate::probe::app::client_secret_health(
+            "globex",
+            "2026-12-01T00:00:00Z".parse().unwrap(),
+            chrono::Duration::days(7),
+            now,
+        ),
+    ];
+    run.drifts
+        .extend(crate::probe::app::secret_expiry_drifts(&run.client_secrets));
+    let owned = anchored(&run);
+    let (rows, more) = app_rows(&run, &with_anchors(&owned), Caps::DEFAULT);
+    assert_eq!(more, 0);
+    let seen: Vec<_> = rows
+        .iter()
+        .map(|r| {
+            (
+                r.provider.as_str(),
+                r.client.as_deref(),
+                r.error.as_deref(),
+                r.secret.as_deref(),
+                r.urgency,
+                r.countdown.as_str(),
+                r.drifts.iter().map(|l| l.rule.as_str()).collect::<Vec<_>>(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        seen,
+        [
+            (
+                "acme",
+                Some("rejected"),
+                Some("invalid_client"),
+                Some("expiring"),
+                "soon",
+                "5 days",
+                vec![Rule::AppClientSecretExpiring.id()]
+            ),
+            (
+                "globex",
+                None,
+                None,
+                Some("expired"),
+                "dead",
+                "expired 3 days ago",
+                vec![Rule::AppClientSecretExpiring.id()]
+            ),
+        ]
+    );
+    let capped = app_rows(
+        &run,
+        &with_anchors(&owned),
+        Caps {
+            rows: 1,
+            ..Caps::DEFAULT
+        },
+    );
+    assert_eq!((capped.0.len(), capped.1), (1, 1));
+}

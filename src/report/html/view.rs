@@ -9,8 +9,8 @@ use super::diff::{DiffRow, side_by_side};
 use super::groups::{DriftGroup, group};
 use super::history::{History, HistoryView, chart, needs_attention, token_near_death};
 use super::sections::{
-    DeprecationView, MatrixView, RefreshRow, SchemaView, ValuesView, deprecations, matrices,
-    refresh_rows, schemas, values,
+    AppRow, DeprecationView, MatrixView, RefreshRow, SchemaView, ValuesView, app_rows,
+    deprecations, matrices, refresh_rows, schemas, values,
 };
 use crate::model::{Drift, Exchange, ProbeKind, Severity};
 use crate::run::Run;
@@ -60,6 +60,9 @@ pub(crate) struct Page {
     pub matrices_more: usize,
     pub refresh: Vec<RefreshRow>,
     pub refresh_more: usize,
+    /// The OAuth apps: client liveness and client secret expiry per provider.
+    pub apps: Vec<AppRow>,
+    pub apps_more: usize,
     pub schemas: Vec<SchemaView>,
     pub schemas_more: usize,
     pub values: Vec<ValuesView>,
@@ -342,6 +345,7 @@ pub(crate) fn build<'r>(
         .collect();
     let (matrices, matrices_more) = matrices(run, &anchor_of, caps);
     let (refresh, refresh_more) = refresh_rows(run, &anchor_of, caps);
+    let (apps, apps_more) = app_rows(run, &anchor_of, caps);
     let (schemas, schemas_more) = schemas(run, &anchor_of, caps);
     drop(anchor_of);
     let (values, values_more) = values(run, caps);
@@ -471,6 +475,8 @@ pub(crate) fn build<'r>(
         matrices_more,
         refresh,
         refresh_more,
+        apps,
+        apps_more,
         schemas,
         schemas_more,
         values,
