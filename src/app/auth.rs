@@ -154,18 +154,25 @@ pub(super) async fn cmd_tokens(
     let helper = settings.credential_helper.value.as_deref();
     let mut all = Vec::new();
     let mut secrets = Vec::new();
+    let mut unreadable_secret = false;
     for file in &suites {
         let suite = crate::suite::load_suite(file, ctx, crate::suite::LoadMode::Check)?.suite;
         let store = crate::run::open_store(ctx, &suite, &path, helper)?;
         all.extend(crate::run::token_health(&suite, &store, window)?);
-        // The app's client secret (issue 20), when the suite dates it.
-        if let Some(at) = &suite.auth.client_secret_expires {
-            secrets.push(crate::probe::app::client_secret_health(
+        // The app's client secret (issue 20), when the suite dates it (or reads its date
+        // from the credential store or helper).
+        match crate::probe::app::client_secret_expiry(&suite, &store) {
+            Ok(Some(at)) => secrets.push(crate::probe::app::client_secret_health(
                 &suite.provider.name.value,
-                at.value,
+                at,
                 window,
                 chrono::Utc::now(),
-            ));
+            )),
+            Ok(None) => {}
+            Err(message) => {
+                diag!("warning: {message}");
+                unreadable_secret = true;
+            }
         }
     }
     if args.json {
@@ -184,7 +191,7 @@ pub(super) async fn cmd_tokens(
         )
     });
     let secret_expired = secrets.iter().any(|h| h.status == "expired");
-    Ok(if unhealthy || secret_expired {
+    Ok(if unhealthy || secret_expired || unreadable_secret {
         exit::RUNTIME
     } else {
         exit::OK

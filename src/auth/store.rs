@@ -97,6 +97,10 @@ pub struct Entry {
     /// helper knows. Not secrets: they appear in URLs and headers that are recorded.
     #[serde(default, skip_serializing_if = "std::collections::BTreeMap::is_empty")]
     pub vars: std::collections::BTreeMap<String, String>,
+    /// Only in the app entry `<provider>/@app` (issue 20): when the client secret stops
+    /// working, for `auth.client_secret_expires: stored`. Never written by driftwatch.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub client_secret_expires_at: Option<DateTime<Utc>>,
 }
 
 /// When the replay probe replayed a grant's old refresh token, and what it cost.

@@ -954,6 +954,8 @@ pub(super) fn entry_from(
         narrowed: previous.and_then(|p| p.narrowed.clone()),
         // Per-connection `${conn:…}` values belong to the connection, not to one token.
         vars: previous.map(|p| p.vars.clone()).unwrap_or_default(),
+        // Only the app entry has it; a connection's entry keeps whatever a helper added.
+        client_secret_expires_at: previous.and_then(|p| p.client_secret_expires_at),
     }
 }
 

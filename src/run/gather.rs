@@ -227,13 +227,26 @@ pub(crate) async fn gather(
     let window =
         chrono::Duration::from_std(opts.expiry_window).unwrap_or(chrono::Duration::days(7));
     ev.tokens = token_health(s, credentials, window)?;
-    if provider_wide && let Some(at) = &s.auth.client_secret_expires {
-        ev.client_secret = Some(crate::probe::app::client_secret_health(
-            &s.provider.name.value,
-            at.value,
-            window,
-            chrono::Utc::now(),
-        ));
+    if provider_wide {
+        match crate::probe::app::client_secret_expiry(s, credentials) {
+            Ok(Some(at)) => {
+                ev.client_secret = Some(crate::probe::app::client_secret_health(
+                    &s.provider.name.value,
+                    at,
+                    window,
+                    chrono::Utc::now(),
+                ));
+            }
+            Ok(None) => {}
+            Err(message) => errors.push(RunError {
+                provider: provider.clone(),
+                connection: None,
+                probe: Some(ProbeKind::App),
+                subject: Some(crate::probe::app::SECRET_SUBJECT.into()),
+                class: "credential-store".into(),
+                message: redactor.scrub(&message),
+            }),
+        }
     }
 
     Ok(Gathered {

@@ -386,10 +386,17 @@ impl Converter<'_> {
         }
     }
 
-    /// `auth.client_secret_expires` (issue 20): a date (midnight UTC) or an RFC 3339 time.
-    fn expiry(&mut self, s: &Spanned<String>) -> Option<Located<chrono::DateTime<chrono::Utc>>> {
+    /// `auth.client_secret_expires` (issue 20): a date (midnight UTC), an RFC 3339 time, or
+    /// `stored` (read from the credential store or helper when a run starts).
+    fn expiry(&mut self, s: &Spanned<String>) -> Option<Located<super::model::SecretExpiry>> {
         let text = self.text(s);
         let raw = text.value.trim();
+        if raw == "stored" {
+            return Some(Located {
+                value: super::model::SecretExpiry::Stored,
+                pos: pos(s),
+            });
+        }
         let at = chrono::NaiveDate::parse_from_str(raw, "%Y-%m-%d")
             .ok()
             .and_then(|d| d.and_hms_opt(0, 0, 0))
@@ -402,11 +409,14 @@ impl Converter<'_> {
         if at.is_none() {
             self.diags.error(
                 pos(s),
-                format!("`client_secret_expires` must be a date such as 2027-03-01 or an RFC 3339 time; got `{raw}`"),
-                "write the date the provider shows for the client secret",
+                format!("`client_secret_expires` must be a date such as 2027-03-01, an RFC 3339 time or `stored`; got `{raw}`"),
+                "write the date the provider shows for the client secret, or `stored` to read it from the credential store or helper",
             );
         }
-        at.map(|value| Located { value, pos: pos(s) })
+        at.map(|at| Located {
+            value: super::model::SecretExpiry::At(at),
+            pos: pos(s),
+        })
     }
 
     /// A duration value, or an error diagnostic at its position.

@@ -221,8 +221,17 @@ pub struct Auth {
     pub authorize_params: BTreeMap<String, Located<String>>,
     // ---- issue 20 (app health) ----
     /// `auth.client_secret_expires`: when the client secret stops working.
-    pub client_secret_expires: Option<Located<chrono::DateTime<chrono::Utc>>>,
+    pub client_secret_expires: Option<Located<SecretExpiry>>,
     // ---- end issue 20 ----
+}
+
+/// When the client secret stops working: a date in the suite, or read at run time from the
+/// credential store or helper (`client_secret_expires: stored`, the entry under
+/// `<provider>/@app`, field `client_secret_expires_at`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SecretExpiry {
+    At(chrono::DateTime<chrono::Utc>),
+    Stored,
 }
 
 #[derive(Debug, Clone)]

@@ -212,8 +212,10 @@ pub(crate) struct RawAuth {
     #[schemars(with = "Option<BTreeMap<String, String>>")]
     pub authorize_params: Option<Spanned<BTreeMap<String, Spanned<String>>>>,
     // ---- issue 20 (app health) ----
-    /// When the client secret stops working: a date (`2027-03-01`, midnight UTC) or an
-    /// RFC 3339 time. Warned within `--expiry-window`, breaking once passed.
+    /// When the client secret stops working: a date (`2027-03-01`, midnight UTC), an RFC 3339
+    /// time, or `stored`: read when a run starts from the credential store or helper, entry
+    /// `<provider>/@app`, field `client_secret_expires_at` (for secrets a vault rotates).
+    /// Warned within `--expiry-window`, breaking once passed.
     #[serde(default)]
     #[schemars(with = "Option<String>")]
     pub client_secret_expires: Option<Spanned<String>>,

@@ -231,3 +231,56 @@ async fn tokens_shows_the_client_secret_row_and_fails_once_expired() {
         ]
     );
 }
+
+/// `client_secret_expires: stored`: the date comes from the credential store (or helper),
+/// entry `<provider>/@app`, for secrets a vault rotates. Missing, it is a run error naming
+/// the entry, never a drift; present, it is judged like a date in the suite.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn client_secret_expiry_read_from_the_credential_store() {
+    let w = app_world("  client_secret_expires: stored\n").await;
+    let run = w.run().await;
+    let errors: Vec<(Option<String>, String, String)> = run
+        .errors
+        .iter()
+        .map(|e| (e.subject.clone(), e.class.clone(), e.message.clone()))
+        .collect();
+    assert_eq!(
+        errors,
+        vec![(
+            Some("client-secret".to_string()),
+            "credential-store".to_string(),
+            "`auth.client_secret_expires: stored` but the credential entry `appy/@app` has no `client_secret_expires_at`".to_string()
+        )]
+    );
+    assert_eq!(secret_drifts(&run), vec![]);
+
+    let in_five_days = chrono::Utc::now().date_naive() + chrono::Days::new(5);
+    let store = driftwatch::auth::CredentialStore::new(w.credentials());
+    let lock = store.lock().unwrap();
+    store
+        .put(
+            &lock,
+            &driftwatch::probe::app::app_entry_key("appy"),
+            driftwatch::auth::store::Entry {
+                client_secret_expires_at: Some(
+                    in_five_days.and_hms_opt(0, 0, 0).unwrap().and_utc(),
+                ),
+                ..Default::default()
+            },
+        )
+        .unwrap();
+    drop(lock);
+    let run = w.run().await;
+    assert_eq!(run.errors, vec![]);
+    assert_eq!(
+        secret_drifts(&run),
+        vec![(
+            "client-secret".to_string(),
+            Severity::Warning,
+            format!(
+                "the OAuth client secret expires on {in_five_days} 00:00 UTC (4 days left): \
+                 create a new secret and update the suite's credentials before then"
+            )
+        )]
+    );
+}

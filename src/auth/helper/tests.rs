@@ -155,6 +155,7 @@ mod backend {
             narrowed: None,
             grant: None,
             vars: std::collections::BTreeMap::from([("tenant_id".into(), "t-1".into())]),
+            client_secret_expires_at: Some(at),
         }
     }
 
@@ -179,7 +180,8 @@ mod backend {
                 r#""last_refreshed_at":"2025-03-04T05:06:07Z","#,
                 r#""refresh_token_expires_at":"2025-03-04T05:06:07Z","#,
                 r#""refresh_in_flight":{"started_at":"2025-03-04T05:06:07Z","pid":4242},"#,
-                r#""vars":{"tenant_id":"t-1"}}"#,
+                r#""vars":{"tenant_id":"t-1"},"#,
+                r#""client_secret_expires_at":"2025-03-04T05:06:07Z"}"#,
                 "\n"
             )
         );

@@ -11,7 +11,10 @@ mod diff;
 mod secret;
 
 pub use body::AppBody;
-pub use secret::{ClientSecretHealth, SECRET_SUBJECT, client_secret_health, secret_expiry_drifts};
+pub use secret::{
+    ClientSecretHealth, SECRET_SUBJECT, app_entry_key, client_secret_expiry, client_secret_health,
+    secret_expiry_drifts,
+};
 
 use crate::model::{Drift, Observation, ObservationKey, ProbeKind, Severity};
 use crate::probe::body::ObservationBody;

@@ -1,6 +1,7 @@
 //! Client secret expiry (issue 20): `auth.client_secret_expires` against `--expiry-window`.
 //! Pure: the date comes from the suite; no secret is ever read here.
 
+use crate::auth::store::Entry;
 use crate::model::{Drift, ProbeKind, Severity};
 use crate::rules::Rule;
 use chrono::{DateTime, Utc};
@@ -19,6 +20,41 @@ pub struct ClientSecretHealth {
     pub expires_at: DateTime<Utc>,
     /// Whole days left (negative once expired).
     pub days_left: i64,
+}
+
+/// The key of a provider's app entry in the credential store or helper: where
+/// `client_secret_expires: stored` reads `client_secret_expires_at`.
+pub fn app_entry_key(provider: &str) -> String {
+    format!("{provider}/@app")
+}
+
+/// When the suite's client secret expires: its date, or (for `stored`) the
+/// `client_secret_expires_at` of the app entry in `store`. `Ok(None)` when the suite does not
+/// date its secret; an error (never a secret) when `stored` finds nothing to read.
+pub fn client_secret_expiry(
+    suite: &crate::suite::Suite,
+    store: &crate::auth::CredentialStore,
+) -> Result<Option<DateTime<Utc>>, String> {
+    use crate::suite::SecretExpiry;
+    match suite.auth.client_secret_expires.as_ref().map(|l| l.value) {
+        None => Ok(None),
+        Some(SecretExpiry::At(at)) => Ok(Some(at)),
+        Some(SecretExpiry::Stored) => {
+            let key = app_entry_key(&suite.provider.name.value);
+            match store.get(&key) {
+                Ok(Some(Entry {
+                    client_secret_expires_at: Some(at),
+                    ..
+                })) => Ok(Some(at)),
+                Ok(_) => Err(format!(
+                    "`auth.client_secret_expires: stored` but the credential entry `{key}` has no `client_secret_expires_at`"
+                )),
+                Err(e) => Err(format!(
+                    "`auth.client_secret_expires: stored`: cannot read `{key}`: {e}"
+                )),
+            }
+        }
+    }
 }
 
 /// The health of a client secret that expires at `expires_at`, seen at `now`.
