@@ -7,10 +7,12 @@
 //! (only the status, the `error` code and whether `WWW-Authenticate` was sent).
 
 mod body;
+pub mod callback;
 mod diff;
 mod secret;
 
 pub use body::AppBody;
+pub use callback::{CALLBACK_PREFIX, CallbackBody, CallbackClass, CallbackEvidence};
 pub use secret::{ClientSecretHealth, SECRET_SUBJECT, client_secret_health, secret_expiry_drifts};
 
 use crate::model::{Drift, Observation, ObservationKey, ProbeKind, Severity};
