@@ -146,6 +146,7 @@ fn shard_run(index: u32, conns: &[String], all: &[String]) -> Run {
         metadata_findings: vec![],
         app: None,
         client_secret: None,
+        callbacks: Vec::new(),
         permissions: (index == 1).then(|| PermissionEvidence {
             cells: vec![None; ENDPOINTS.len()],
             references: vec![None; ENDPOINTS.len()],

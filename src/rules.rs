@@ -396,9 +396,18 @@ catalogue! {
     AppObservationUnreadable = "app.observation-unreadable", App, D, [Warning],
         "a stored or fresh app observation cannot be read, so it was not compared",
         "the baseline app observation is unreadable: invalid type: sequence, expected struct AppBody";
+    AppRedirectUriRejected = "app.redirect-uri-rejected", App, D, [Breaking],
+        "the authorization endpoint now rejects a callback of `auth.redirect_uris` that the baseline saw accepted (a `4xx`, an error page naming the redirect URI or `invalid_request`, or an error redirect about the redirect URI)",
+        "the authorization endpoint now rejects the callback `https://app.example.com/callback` with status 400 naming `redirect_uri_mismatch`: sign-ins that return to it fail (was accepted: status 200 with the provider's page)";
     AppClientLivenessUnclear = "app.client-liveness-unclear", App, F, [Warning],
         "the token endpoint's answer to a code that cannot exist does not tell a live client from a rejected one",
         "the token endpoint answered a code that cannot exist with status 400 and no `error` code: it does not tell a live client from a rejected one";
+    AppRedirectUriRefused = "app.redirect-uri-refused", App, F, [Warning],
+        "the authorization endpoint rejects a callback of `auth.redirect_uris` that no accepted baseline saw accepted (first sight, or still rejected)",
+        "the authorization endpoint rejects the callback `https://old.example.com/cb` with status 400 naming `redirect_uri_mismatch`: register it with the provider or remove it from `auth.redirect_uris`";
+    AppRedirectUriUnclear = "app.redirect-uri-unclear", App, F, [Warning],
+        "the authorization endpoint's answer for a callback of `auth.redirect_uris` does not tell whether it is registered (a `5xx`, `429`, a redirect to another origin, a non-page answer)",
+        "the authorization endpoint answered the request for callback `https://app.example.com/cb` with server error 503: it does not tell whether the callback is registered";
 }
 
 impl Rule {

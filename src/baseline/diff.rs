@@ -29,6 +29,19 @@ pub fn diff_observations(before: &Observation, after: &Observation) -> Vec<Drift
         ProbeKind::Deprecation => crate::probe::body::diff_bodies::<
             crate::probe::deprecation::DeprecationBody,
         >(&before.key, &before.body, &after.body),
+        // The callback probe's observations share the app probe (issue 20 item 3).
+        ProbeKind::App
+            if before
+                .key
+                .subject
+                .starts_with(crate::probe::app::CALLBACK_PREFIX) =>
+        {
+            crate::probe::body::diff_bodies::<crate::probe::app::CallbackBody>(
+                &before.key,
+                &before.body,
+                &after.body,
+            )
+        }
         ProbeKind::App => crate::probe::body::diff_bodies::<crate::probe::app::AppBody>(
             &before.key,
             &before.body,

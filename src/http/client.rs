@@ -105,7 +105,8 @@ pub struct Request {
     /// (the server did not process it), never after anything else.
     /// Requests that carry client or grant credentials (`token:`, `device:`,
     /// `revoke:`, `introspect:`) never follow a redirect to another origin
-    /// (see [`HttpError::CrossOriginRedirect`]).
+    /// (see [`HttpError::CrossOriginRedirect`]). An `authorize:` request is never
+    /// redirected: its `3xx` is the answer.
     pub purpose: String,
     /// The connection the request acts for; recorded in the exchange.
     pub connection: Option<String>,
@@ -420,7 +421,13 @@ impl HttpClient {
                 }),
             };
             let next = result
-                .and_then(|()| self.redirect_target(&hop, &got, redirects))
+                .and_then(|()| {
+                    if never_follows(&req.purpose) {
+                        Ok(None)
+                    } else {
+                        self.redirect_target(&hop, &got, redirects)
+                    }
+                })
                 .and_then(|target| guard_origin(req, &original, target));
             let error = next.as_ref().err().map(|e| format!("{}: {e}", e.class()));
             let body = std::mem::take(&mut got.body).freeze();
@@ -739,6 +746,13 @@ fn origin_locked(purpose: &str) -> bool {
     ["token:", "device:", "revoke:", "introspect:"]
         .iter()
         .any(|p| purpose.starts_with(p))
+}
+
+/// True for requests whose redirect is the answer itself: a front-channel authorization
+/// request (`authorize:`) is never followed past the provider's first answer (the app probe's
+/// callback probe reads the `Location` itself; following it could reach the callback).
+fn never_follows(purpose: &str) -> bool {
+    purpose.starts_with("authorize:")
 }
 
 /// Refuses a redirect of an origin-locked request (see [`origin_locked`]) that

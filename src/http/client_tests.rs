@@ -427,6 +427,54 @@ async fn token_endpoint_redirected_to_another_origin_is_refused() {
     assert_eq!(hits.load(Ordering::SeqCst), 1);
 }
 
+/// The callback probe (issue 20 item 3): an `authorize:` request's `3xx` is the answer, read
+/// but never followed, so the callback it points at is never called.
+#[tokio::test]
+async fn an_authorize_request_is_never_redirected() {
+    let called = Arc::new(AtomicU64::new(0));
+    let app = Router::new()
+        .route(
+            "/authorize",
+            get(|| async {
+                (
+                    StatusCode::FOUND,
+                    [("location", "/callback?error=access_denied")],
+                )
+            }),
+        )
+        .route(
+            "/callback",
+            get(|State(n): State<Arc<AtomicU64>>| async move {
+                n.fetch_add(1, Ordering::Relaxed);
+                "called"
+            }),
+        )
+        .with_state(called.clone());
+    let addr = serve(app).await;
+    let (client, recorder) = client();
+    let url = Url::parse(&format!("http://{addr}/authorize")).expect("url");
+    let resp = client
+        .send(Request::new(Method::GET, url, "authorize:callback-probe"))
+        .await
+        .expect("ok");
+    assert_eq!(resp.status, 302);
+    assert_eq!(resp.url.path(), "/authorize");
+    assert_eq!(
+        resp.header("location"),
+        Some("/callback?error=access_denied")
+    );
+    assert_eq!(recorder.take().len(), 1);
+    assert_eq!(called.load(Ordering::Relaxed), 0);
+    // Any other purpose follows it.
+    let url = Url::parse(&format!("http://{addr}/authorize")).expect("url");
+    let resp = client
+        .send(Request::new(Method::GET, url, "test"))
+        .await
+        .expect("ok");
+    assert_eq!(resp.status, 200);
+    assert_eq!(called.load(Ordering::Relaxed), 1);
+}
+
 #[tokio::test]
 async fn redirect_loop_is_cut_at_max_redirects() {
     let app = Router::new().route(

@@ -148,6 +148,39 @@ pub(crate) fn assess(
         rec.record(crate::probe::app::observe(provider, app), &[])?;
     }
 
+    // The callback probe (issue 20 item 3): one observation per listed callback. A callback
+    // the accepted baseline saw accepted and now rejected is the drift
+    // `app.redirect-uri-rejected`; otherwise a rejection is the finding
+    // `app.redirect-uri-refused`. The evidence and the exchange go beside each verdict.
+    for cb in &ev.callbacks {
+        let obs = crate::probe::app::callback::observe(provider, &cb.subject, &cb.body);
+        // An unreadable baseline is reported by `record` (`app.observation-unreadable`).
+        let baseline_accepted = rec.store.load(&obs.key).ok().flatten().is_some_and(|b| {
+            b.body.get("callback").and_then(|c| c.as_str())
+                == Some(crate::probe::app::CallbackClass::Accepted.as_str())
+        });
+        let exchanges: Vec<String> = cb.exchange_id.iter().cloned().collect();
+        let after = crate::probe::app::callback::with_evidence(&obs.body, &cb.evidence);
+        for mut f in crate::probe::app::callback::findings(
+            provider,
+            &cb.subject,
+            &cb.body,
+            baseline_accepted,
+        ) {
+            f.after = Some(after.clone());
+            f.exchanges = exchanges.clone();
+            findings.push(f);
+        }
+        let first_new = rec.drifts.len();
+        rec.record(obs, &[])?;
+        for d in &mut rec.drifts[first_new..] {
+            if d.probe == ProbeKind::App && d.subject == cb.subject {
+                d.after = Some(after.clone());
+                d.exchanges = exchanges.clone();
+            }
+        }
+    }
+
     findings.extend(ev.metadata_findings.iter().cloned());
     for obs in ev.metadata.iter().cloned() {
         rec.record(obs, &[])?;

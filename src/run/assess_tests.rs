@@ -115,6 +115,7 @@ fn healthy_evidence() -> SuiteEvidence {
         metadata_findings: Vec::new(),
         app: None,
         client_secret: None,
+        callbacks: Vec::new(),
         permissions: None,
         refresh: vec![trace("a", true), trace("b", true)],
         tokens: vec![health("a", "ok"), health("b", "ok")],

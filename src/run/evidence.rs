@@ -61,6 +61,9 @@ pub struct SuiteEvidence {
     /// The client secret's health (`auth.client_secret_expires`; issue 20).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub client_secret: Option<crate::probe::app::ClientSecretHealth>,
+    /// The callback probe's answers, one per `auth.redirect_uris` entry (issue 20 item 3).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub callbacks: Vec<CallbackSeen>,
     /// Set by the shard that ran the permissions probe.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub permissions: Option<PermissionEvidence>,
@@ -135,6 +138,19 @@ impl PermissionEvidence {
         }
         Some(cells)
     }
+}
+
+/// One callback's classified answer (issue 20 item 3), its redacted evidence and the exchange
+/// that recorded it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct CallbackSeen {
+    /// `callback <uri>`: the observation subject.
+    pub subject: String,
+    pub body: crate::probe::app::CallbackBody,
+    #[serde(default)]
+    pub evidence: crate::probe::app::CallbackEvidence,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub exchange_id: Option<String>,
 }
 
 /// A schema [`Sample`] as stored.
@@ -336,6 +352,7 @@ impl SuiteEvidence {
         if other.client_secret.is_some() {
             self.client_secret = other.client_secret;
         }
+        self.callbacks.extend(other.callbacks);
         if other.permissions.is_some() {
             if self.permissions.is_some() {
                 return Err(mismatch("permissions probe (two shards ran it)"));

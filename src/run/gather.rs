@@ -157,6 +157,15 @@ pub(crate) async fn gather(
             }),
         }
     }
+    // The app probe's callback requests (issue 20 item 3): provider-wide, one per
+    // `auth.redirect_uris` entry, never touching a grant or the token endpoint.
+    let mut callbacks = Vec::new();
+    if provider_wide {
+        let (seen, errs) =
+            super::callbacks::probe_callbacks(s, &base, &tokens, &http, &redactor).await;
+        callbacks = seen;
+        errors.extend(errs);
+    }
     if provider_wide {
         errors.extend(cx.plan.url_errors(&provider));
     }
@@ -183,6 +192,7 @@ pub(crate) async fn gather(
         .collect();
     ev.token_facts = token_facts;
     ev.app = app;
+    ev.callbacks = callbacks;
     ev.connections = connections;
     // An unusable connection is reported once, by its state: nothing it answered is evidence,
     // and its failures are not run errors too.
@@ -487,6 +497,7 @@ pub(crate) fn collect(
         metadata_findings: Vec::new(),
         app: None,
         client_secret: None,
+        callbacks: Vec::new(),
         permissions: None,
         refresh: Vec::new(),
         tokens: Vec::new(),

@@ -297,6 +297,7 @@ mod tests {
             metadata_findings: vec![],
             app: None,
             client_secret: None,
+            callbacks: Vec::new(),
             permissions: None,
             refresh: vec![],
             tokens: vec![],

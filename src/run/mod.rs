@@ -4,6 +4,7 @@
 //! (`--shard i/n`) only gathers, and `merge` assesses the shards together.
 
 mod assess;
+mod callbacks;
 mod chain;
 mod connections;
 mod credentials;
@@ -24,8 +25,8 @@ mod types;
 
 pub use credentials::{open_store, token_health};
 pub use evidence::{
-    EndpointInfo, MergeEvidenceError, PermissionEvidence, SampleEvidence, SignalsEvidence,
-    SuiteEvidence, ViolationEvidence,
+    CallbackSeen, EndpointInfo, MergeEvidenceError, PermissionEvidence, SampleEvidence,
+    SignalsEvidence, SuiteEvidence, ViolationEvidence,
 };
 pub use evidence_mode::{EvidenceMode, OMITTED, READ_HEADERS, apply_evidence_mode, body_shape};
 pub use execute::{execute, execute_shard, new_run_id};

@@ -9,6 +9,7 @@
 //! | `POST /_sim/revoke-access` | `account=…` or `token=…` | `{"revoked": N}` |
 //! | `POST /_sim/kill-grant` | `account=…` or `token=…` | `{"killed": [grant numbers]}` |
 //! | `POST /_sim/client` | `state=live\|secret-rotated\|deleted` and/or `generic_errors=on\|off` | `{"client": …, "generic_errors": bool}` |
+//! | `POST /_sim/callback` | `remove=<https callback>` or `add=<https callback>` | `{"callbacks": [registered https callbacks]}` |
 //! | `POST /_sim/withhold-refresh` | `ttl=<duration>` (`30s`, `500ms`, `14d`) or `ttl=off` | `{"withheld": bool}` |
 
 use std::collections::HashMap;
@@ -311,4 +312,44 @@ pub(crate) async fn client(
         StatusCode::OK,
         json!({"client": s.client_state().name(), "generic_errors": s.generic_errors()}),
     )
+}
+
+/// `POST /_sim/callback`: removes (`remove=<uri>`, "callback removed") or registers
+/// (`add=<uri>`) one https callback of the simulated app (issue 20 item 3).
+pub(crate) async fn callback(
+    State(s): State<AppState>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    body: Bytes,
+) -> Response {
+    let p = match admin_form(peer, &body) {
+        Ok(p) => p,
+        Err(refusal) => return refusal.into_response(),
+    };
+    match (p.get("remove"), p.get("add")) {
+        (Some(uri), None) => {
+            if !s.remove_callback(uri) {
+                return refused(
+                    StatusCode::NOT_FOUND,
+                    &format!("`{uri}` is not a registered callback"),
+                );
+            }
+        }
+        (None, Some(uri)) => {
+            let ok = url::Url::parse(uri).is_ok_and(|u| u.scheme() == "https");
+            if !ok {
+                return refused(
+                    StatusCode::BAD_REQUEST,
+                    &format!("`add` must be an https URL; got `{uri}`"),
+                );
+            }
+            s.add_callback(uri);
+        }
+        _ => {
+            return refused(
+                StatusCode::BAD_REQUEST,
+                "give exactly one of `remove=<https callback>` and `add=<https callback>`",
+            );
+        }
+    }
+    answer(StatusCode::OK, json!({"callbacks": s.callbacks()}))
 }

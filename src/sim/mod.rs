@@ -143,7 +143,8 @@ mod tests_trouble;
 
 pub use data::ACCOUNTS;
 pub use options::{
-    ApiVersion, DEFAULT_WITHHELD_TTL, ParseOptionError, Profile, SimOptions, Switches,
+    ApiVersion, DEFAULT_CALLBACKS, DEFAULT_WITHHELD_TTL, ParseOptionError, Profile, SimOptions,
+    Switches,
 };
 pub use server::{ClientState, Sim, SimStats, serve_forever};
 pub use tokens::{GrantEnd, GrantStats, SECRET_PREFIXES, Target};

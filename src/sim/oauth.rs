@@ -14,7 +14,7 @@ use url::{Host, Url};
 use super::data;
 use super::options::Profile;
 use super::reply::json_error;
-use super::server::{AppState, CLIENT_ID};
+use super::server::{AppState, CLIENT_ID, Shared};
 use super::token_endpoint::client_authenticated;
 use super::tokens::RandomUnavailable;
 
@@ -199,9 +199,27 @@ fn acceptable_redirect(u: &Url) -> bool {
     }
 }
 
+/// Google's answer to an unregistered redirect URI (issue 20 item 3): a `400` HTML page naming
+/// `redirect_uri_mismatch`, never a redirect (RFC 6749 §4.1.2.1).
+fn redirect_uri_mismatch(redirect_uri: &str) -> Response {
+    let page = format!(
+        "<!doctype html>\n<html><head><meta charset=\"utf-8\"><title>Error 400: redirect_uri_mismatch</title></head>\n\
+         <body><h1>Access blocked: this app's request is invalid</h1>\n\
+         <p>Error 400: redirect_uri_mismatch</p>\n\
+         <p>The redirect_uri in the request does not match a redirect URI registered for the client.</p>\n\
+         <p>Request details: redirect_uri={}</p></body></html>\n",
+        escape_html(redirect_uri)
+    );
+    (StatusCode::BAD_REQUEST, Html(page)).into_response()
+}
+
 /// Checks an authorize request. `Err` is the finished response (boxed: it is large): a plain
-/// 400 when the client or redirect URI is bad, otherwise an error redirect.
-fn validate_authorize(p: &HashMap<String, String>) -> Result<AuthRequest, Box<Response>> {
+/// 400 when the client or redirect URI is bad (the `redirect_uri_mismatch` page when it is
+/// not registered), otherwise an error redirect.
+fn validate_authorize(
+    s: &Shared,
+    p: &HashMap<String, String>,
+) -> Result<AuthRequest, Box<Response>> {
     if p.get("client_id").map(String::as_str) != Some(CLIENT_ID) {
         return Err(Box::new(plain_error("unknown client_id")));
     }
@@ -212,6 +230,13 @@ fn validate_authorize(p: &HashMap<String, String>) -> Result<AuthRequest, Box<Re
     let Some(redirect) = redirect else {
         return Err(Box::new(plain_error("missing or invalid redirect_uri")));
     };
+    let raw = p
+        .get("redirect_uri")
+        .map(String::as_str)
+        .unwrap_or_default();
+    if !s.callback_registered(raw, &redirect) {
+        return Err(Box::new(redirect_uri_mismatch(raw)));
+    }
     let state = p.get("state").cloned();
     let fail = |error: &str, desc: &str| {
         Box::new(redirect_with(
@@ -301,7 +326,7 @@ pub(crate) async fn authorize(
         Ok(p) => p,
         Err(dup) => return Ok(plain_error(&format!("repeated parameter {dup}"))),
     };
-    let req = match validate_authorize(&p) {
+    let req = match validate_authorize(&s, &p) {
         Ok(r) => r,
         Err(resp) => return Ok(*resp),
     };
@@ -333,7 +358,7 @@ pub(crate) async fn decision(
         Ok(p) => p,
         Err(dup) => return Ok(plain_error(&format!("repeated parameter {dup}"))),
     };
-    let req = match validate_authorize(&p) {
+    let req = match validate_authorize(&s, &p) {
         Ok(r) => r,
         Err(resp) => return Ok(*resp),
     };

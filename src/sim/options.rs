@@ -396,7 +396,19 @@ pub struct SimOptions {
     /// change and read at start, so a restarted simulator (`--drift v2`) still honours the
     /// tokens it issued. Give the same `client_secret` to the restarted one.
     pub state_file: Option<std::path::PathBuf>,
+    /// The https callbacks registered for the simulated app (exact match, OAuth 2.1), besides
+    /// plain-http loopback callbacks on any port (RFC 8252 §7.3), which are always registered.
+    /// An authorization request naming another `redirect_uri` gets a `400` page
+    /// (`redirect_uri_mismatch`) and is never redirected. Remove one at run time with
+    /// `Sim::remove_callback` or `POST /_sim/callback remove=<uri>`.
+    pub callbacks: Vec<String>,
 }
+
+/// The https callbacks the simulated app has registered by default.
+pub const DEFAULT_CALLBACKS: [&str; 2] = [
+    "https://app.example.com/callback",
+    "https://app.example.com/cb",
+];
 
 impl Default for SimOptions {
     fn default() -> Self {
@@ -417,6 +429,7 @@ impl Default for SimOptions {
             withheld_refresh_ttl: DEFAULT_WITHHELD_TTL,
             whole_decimals: None,
             state_file: None,
+            callbacks: DEFAULT_CALLBACKS.iter().map(|c| c.to_string()).collect(),
         }
     }
 }
@@ -451,6 +464,7 @@ impl fmt::Debug for SimOptions {
             .field("withheld_refresh_ttl", &self.withheld_refresh_ttl)
             .field("whole_decimals", &self.whole_decimals)
             .field("state_file", &self.state_file)
+            .field("callbacks", &self.callbacks)
             .finish()
     }
 }

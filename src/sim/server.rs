@@ -99,6 +99,8 @@ pub(crate) struct Shared {
     /// Every token-endpoint error is a bare `400 Bad Request` (a provider that does not
     /// distinguish; issue 20).
     generic_errors: AtomicBool,
+    /// The app's registered https callbacks (issue 20 item 3; see `SimOptions::callbacks`).
+    callbacks: Mutex<Vec<String>>,
 }
 
 /// The simulated OAuth client's state at the provider (issue 20's app behaviours).
@@ -177,6 +179,44 @@ impl Shared {
 
     pub(crate) fn set_generic_errors(&self, on: bool) {
         self.generic_errors.store(on, Ordering::Relaxed);
+    }
+
+    /// Whether `redirect_uri` (as sent) is registered: a plain-http loopback callback on any
+    /// port and path (RFC 8252 §7.3), or one of the registered https callbacks, exactly.
+    pub(crate) fn callback_registered(&self, redirect_uri: &str, parsed: &url::Url) -> bool {
+        parsed.scheme() == "http"
+            || self
+                .callbacks
+                .lock()
+                .unwrap_or_else(|e| e.into_inner())
+                .iter()
+                .any(|c| c == redirect_uri)
+    }
+
+    /// The registered https callbacks, in registration order.
+    pub(crate) fn callbacks(&self) -> Vec<String> {
+        self.callbacks
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .clone()
+    }
+
+    /// Removes a registered callback; whether it was registered.
+    pub(crate) fn remove_callback(&self, uri: &str) -> bool {
+        let mut c = self.callbacks.lock().unwrap_or_else(|e| e.into_inner());
+        let before = c.len();
+        c.retain(|x| x != uri);
+        c.len() != before
+    }
+
+    /// Registers an https callback (again); whether it was new.
+    pub(crate) fn add_callback(&self, uri: &str) -> bool {
+        let mut c = self.callbacks.lock().unwrap_or_else(|e| e.into_inner());
+        if c.iter().any(|x| x == uri) {
+            return false;
+        }
+        c.push(uri.to_string());
+        true
     }
 
     /// A snapshot of the request counters.
@@ -310,6 +350,7 @@ fn router(state: AppState) -> Router {
         .route("/_sim/kill-grant", post(admin::kill_grant))
         .route("/_sim/withhold-refresh", post(admin::withhold_refresh))
         .route("/_sim/client", post(admin::client))
+        .route("/_sim/callback", post(admin::callback))
         .fallback(api::not_found)
         .layer(axum::middleware::from_fn_with_state(
             state.clone(),
@@ -366,6 +407,7 @@ impl Sim {
             counters: Counters::default(),
             client_state: AtomicU8::new(ClientState::Live.to_bits()),
             generic_errors: AtomicBool::new(false),
+            callbacks: Mutex::new(opts.callbacks.clone()),
         });
         let (stop, stopped) = oneshot::channel::<()>();
         let app = router(shared.clone()).into_make_service_with_connect_info::<SocketAddr>();
@@ -433,6 +475,23 @@ impl Sim {
     /// client authentication with the secret the suite holds fail with `invalid_client`.
     pub fn set_client_state(&self, c: ClientState) {
         self.shared.set_client_state(c);
+    }
+
+    /// Removes a registered https callback of the simulated app ("callback removed"): from now
+    /// on an authorization request naming it gets the `400` `redirect_uri_mismatch` page.
+    /// Returns whether it was registered.
+    pub fn remove_callback(&self, uri: &str) -> bool {
+        self.shared.remove_callback(uri)
+    }
+
+    /// Registers an https callback of the simulated app; whether it was new.
+    pub fn register_callback(&self, uri: &str) -> bool {
+        self.shared.add_callback(uri)
+    }
+
+    /// The registered https callbacks (loopback http callbacks are always registered).
+    pub fn callbacks(&self) -> Vec<String> {
+        self.shared.callbacks()
     }
 
     /// Makes every token-endpoint error a bare `400 Bad Request` (`true`), or the RFC 6749
@@ -639,6 +698,7 @@ pub(crate) fn banner(
          \x20 POST {base_url}/_sim/kill-grant              account=<account> or token=…\n\
          \x20 POST {base_url}/_sim/withhold-refresh        ttl=30s (or ttl=off)\n\
          \x20 POST {base_url}/_sim/client                  state=live|secret-rotated|deleted, generic_errors=on|off\n\
+         \x20 POST {base_url}/_sim/callback                remove=<https callback> or add=<https callback>\n\
          \n"
     ));
     out.push_str("Press Ctrl-C to stop.\n");

@@ -529,3 +529,93 @@ async fn loopback_redirect_uris_take_any_port_and_must_match_exactly() {
     }
     sim.shutdown().await;
 }
+
+/// Issue 20 item 3: the app's registered https callbacks; an unregistered one gets Google's
+/// `400` `redirect_uri_mismatch` page on both consent paths, never a redirect; "callback
+/// removed" at run time, in process and over the admin endpoint.
+#[tokio::test]
+async fn unregistered_and_removed_callbacks_get_a_redirect_uri_mismatch_page() {
+    let sim = start().await;
+    assert_eq!(
+        sim.callbacks(),
+        vec![
+            "https://app.example.com/callback".to_string(),
+            "https://app.example.com/cb".to_string()
+        ]
+    );
+    let mismatch = |resp: reqwest::Response| async move {
+        assert_eq!(resp.status(), StatusCode::BAD_REQUEST);
+        assert!(resp.headers().get("location").is_none());
+        assert!(
+            resp.headers()["content-type"]
+                .to_str()
+                .unwrap()
+                .starts_with("text/html")
+        );
+        resp.text().await.unwrap()
+    };
+    for redirect in [
+        "https://other.example.com/cb",
+        "https://app.example.com/cb/",
+    ] {
+        let query = authorize_query_to(redirect, "profile", "globex");
+        let page = mismatch(consent(&sim, &query, "approve").await).await;
+        assert!(page.contains("Error 400: redirect_uri_mismatch"), "{page}");
+        assert!(page.contains(&format!("redirect_uri={redirect}")), "{page}");
+        let page = client()
+            .get(format!("{}/oauth/authorize", sim.base_url()))
+            .query(&query)
+            .send()
+            .await
+            .unwrap();
+        mismatch(page).await;
+    }
+    // Registered: the consent page; removed: the mismatch page.
+    let query = authorize_query_to("https://app.example.com/cb", "profile", "globex");
+    let get = || async {
+        client()
+            .get(format!("{}/oauth/authorize", sim.base_url()))
+            .query(&query)
+            .send()
+            .await
+            .unwrap()
+    };
+    assert_eq!(get().await.status(), StatusCode::OK);
+    assert!(sim.remove_callback("https://app.example.com/cb"));
+    assert!(!sim.remove_callback("https://app.example.com/cb"));
+    mismatch(get().await).await;
+    assert!(sim.register_callback("https://app.example.com/cb"));
+    assert_eq!(get().await.status(), StatusCode::OK);
+    // Over the admin endpoint.
+    let admin = |form: Vec<(&'static str, &'static str)>| {
+        let url = format!("{}/_sim/callback", sim.base_url());
+        async move { client().post(url).form(&form).send().await.unwrap() }
+    };
+    let resp = admin(vec![("remove", "https://app.example.com/cb")]).await;
+    assert_eq!(resp.status(), StatusCode::OK);
+    let body: Value = resp.json().await.unwrap();
+    assert_eq!(
+        body,
+        json!({"callbacks": ["https://app.example.com/callback"]})
+    );
+    mismatch(get().await).await;
+    let resp = admin(vec![("remove", "https://app.example.com/cb")]).await;
+    assert_eq!(resp.status(), StatusCode::NOT_FOUND);
+    let resp = admin(vec![("add", "http://example.com/cb")]).await;
+    assert_eq!(resp.status(), StatusCode::BAD_REQUEST);
+    let resp = admin(vec![]).await;
+    assert_eq!(resp.status(), StatusCode::BAD_REQUEST);
+    let resp = admin(vec![("add", "https://app.example.com/cb")]).await;
+    assert_eq!(resp.status(), StatusCode::OK);
+    assert_eq!(get().await.status(), StatusCode::OK);
+    // Loopback http stays registered on any port.
+    let query = authorize_query_to("http://127.0.0.1:40123/callback", "profile", "globex");
+    let page = client()
+        .get(format!("{}/oauth/authorize", sim.base_url()))
+        .query(&query)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(page.status(), StatusCode::OK);
+    sim.shutdown().await;
+}

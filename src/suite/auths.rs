@@ -149,6 +149,7 @@ fn placeholder_auth() -> Auth {
         client_id: None,
         client_secret: None,
         client_secret_expires: None,
+        redirect_uris: Vec::new(),
         client_auth: Located {
             value: ClientAuth::default(),
             pos: Pos::default(),

@@ -383,7 +383,34 @@ impl Converter<'_> {
                 .client_secret_expires
                 .as_ref()
                 .and_then(|s| self.expiry(s)),
+            redirect_uris: self.redirect_uris(&a.redirect_uris),
         }
+    }
+
+    /// `auth.redirect_uris` (issue 20): absolute http(s) URLs without a fragment, plain `http`
+    /// only on a loopback host (RFC 8252 §7.3); a repeated URL is warned about and dropped.
+    fn redirect_uris(&mut self, raw: &[Spanned<String>]) -> Vec<Located<String>> {
+        let mut out: Vec<Located<String>> = Vec::new();
+        for s in raw {
+            let text = self.text(s);
+            if text.resolved {
+                if let Err(why) = callback_url_problem(&text.value) {
+                    self.diags
+                        .error(text.pos, "invalid URL in `redirect_uris`", why);
+                    continue;
+                }
+                if out.iter().any(|o| o.value == text.value) {
+                    self.diags.warning(
+                        text.pos,
+                        "repeated URL in `redirect_uris`",
+                        "each callback is checked once; remove the repetition",
+                    );
+                    continue;
+                }
+            }
+            out.push(text.located());
+        }
+        out
     }
 
     /// `auth.client_secret_expires` (issue 20): a date (midnight UTC), an RFC 3339 time, or
@@ -714,6 +741,27 @@ fn valid_id(id: &str, dots: bool) -> bool {
         && chars.all(|c| ok(c) || c == '_' || c == '-' || (dots && c == '.'))
 }
 
+/// Why `text` cannot be a registered callback, if it cannot.
+pub(super) fn callback_url_problem(text: &str) -> Result<(), &'static str> {
+    let Ok(u) = url::Url::parse(text) else {
+        return Err("expected an absolute http(s) URL");
+    };
+    if u.fragment().is_some() {
+        return Err("a callback URL cannot have a fragment (RFC 6749 §3.1.2)");
+    }
+    match (u.scheme(), u.host()) {
+        (_, None) => Err("expected an absolute http(s) URL"),
+        ("https", _) => Ok(()),
+        ("http", Some(url::Host::Ipv4(ip))) if ip.is_loopback() => Ok(()),
+        ("http", Some(url::Host::Ipv6(ip))) if ip.is_loopback() => Ok(()),
+        ("http", Some(url::Host::Domain("localhost"))) => Ok(()),
+        ("http", _) => {
+            Err("plain `http` only on a loopback host (127.0.0.1, [::1], localhost); use https")
+        }
+        _ => Err("expected an absolute http(s) URL"),
+    }
+}
+
 pub(super) fn is_http_url(text: &str) -> bool {
     url::Url::parse(text)
         .is_ok_and(|u| matches!(u.scheme(), "http" | "https") && u.host().is_some())
@@ -878,5 +926,68 @@ connections:
         assert!(is_http_url("https://api.example.com/v1"));
         assert!(!is_http_url("/v1"));
         assert!(!is_http_url("ftp://x"));
+    }
+
+    /// Issue 20 item 3: `auth.redirect_uris` — absolute, https (plain http on loopback only),
+    /// no fragment, `${env:…}` per environment, repetitions warned and dropped.
+    #[test]
+    fn redirect_uris_are_absolute_https_or_loopback_http() {
+        let ctx = Context::empty("/")
+            .with_var("HOST", "h")
+            .with_var("TOKEN_A", "t")
+            .with_var("APP_ORIGIN", "https://staging.example.com");
+        let suite_with = |list: &str| {
+            let src = SUITE.replace(
+                "  grant: static_bearer\n",
+                &format!("  grant: static_bearer\n  redirect_uris:\n{list}"),
+            );
+            analyze(Path::new("s.yaml"), &src, &ctx, LoadMode::Run)
+        };
+        let (suite, diags) = suite_with(
+            "    - https://app.example.com/cb\n    - ${env:APP_ORIGIN}/cb\n    - http://127.0.0.1:8765/callback\n    - http://[::1]/cb\n    - http://localhost:9/cb\n",
+        );
+        assert_eq!(diags, vec![]);
+        let got: Vec<String> = suite
+            .expect("suite")
+            .auth
+            .redirect_uris
+            .iter()
+            .map(|u| u.value.clone())
+            .collect();
+        assert_eq!(
+            got,
+            vec![
+                "https://app.example.com/cb",
+                "https://staging.example.com/cb",
+                "http://127.0.0.1:8765/callback",
+                "http://[::1]/cb",
+                "http://localhost:9/cb",
+            ]
+        );
+        for (bad, label) in [
+            (
+                "http://app.example.com/cb",
+                "plain `http` only on a loopback host (127.0.0.1, [::1], localhost); use https",
+            ),
+            ("/cb", "expected an absolute http(s) URL"),
+            ("myapp://cb", "expected an absolute http(s) URL"),
+            (
+                "https://app.example.com/cb#x",
+                "a callback URL cannot have a fragment (RFC 6749 §3.1.2)",
+            ),
+        ] {
+            let (_, diags) = suite_with(&format!("    - {bad}\n"));
+            assert_eq!(diags.len(), 1, "{bad}");
+            assert_eq!(diags[0].severity, DiagSeverity::Error, "{bad}");
+            assert_eq!(diags[0].message, "invalid URL in `redirect_uris`");
+            assert_eq!(diags[0].label, label, "{bad}");
+            assert_eq!(diags[0].pos, Pos { line: 8, column: 7 }, "{bad}");
+        }
+        let (suite, diags) =
+            suite_with("    - https://app.example.com/cb\n    - https://app.example.com/cb\n");
+        assert_eq!(diags.len(), 1);
+        assert_eq!(diags[0].severity, DiagSeverity::Warning);
+        assert_eq!(diags[0].message, "repeated URL in `redirect_uris`");
+        assert_eq!(suite.expect("suite").auth.redirect_uris.len(), 1);
     }
 }

@@ -222,6 +222,9 @@ pub struct Auth {
     // ---- issue 20 (app health) ----
     /// `auth.client_secret_expires`: when the client secret stops working.
     pub client_secret_expires: Option<Located<SecretExpiry>>,
+    /// `auth.redirect_uris`: the app's registered callbacks the callback probe checks, in
+    /// suite order, duplicates dropped.
+    pub redirect_uris: Vec<Located<String>>,
     // ---- end issue 20 ----
 }
 

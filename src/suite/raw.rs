@@ -219,6 +219,12 @@ pub(crate) struct RawAuth {
     #[serde(default)]
     #[schemars(with = "Option<String>")]
     pub client_secret_expires: Option<Spanned<String>>,
+    /// The app's registered callback URLs (absolute; `http` only on loopback), each checked
+    /// once per run by the app probe's callback probe: an authorization request that is never
+    /// logged in to nor followed. Per environment through `${env:…}` values.
+    #[serde(default)]
+    #[schemars(with = "Vec<String>")]
+    pub redirect_uris: Vec<Spanned<String>>,
     // ---- end issue 20 ----
 }
 

@@ -3,6 +3,7 @@
 
 mod app;
 mod bounded;
+mod callbacks;
 mod canary;
 mod check;
 mod cli;

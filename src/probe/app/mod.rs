@@ -7,10 +7,12 @@
 //! (only the status, the `error` code and whether `WWW-Authenticate` was sent).
 
 mod body;
+pub mod callback;
 mod diff;
 mod secret;
 
 pub use body::AppBody;
+pub use callback::{CALLBACK_PREFIX, CallbackBody, CallbackClass, CallbackEvidence};
 pub use secret::{
     ClientSecretHealth, SECRET_SUBJECT, app_entry_key, client_secret_expiry, client_secret_health,
     secret_expiry_drifts,
