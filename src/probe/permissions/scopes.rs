@@ -22,7 +22,8 @@
 //!
 //! A requested scope (`auth.scopes` or any scope set) credited with no endpoint and
 //! documented by none is `permission.scope-unused` — except the [`TOKEN_SCOPES`], which serve
-//! the token endpoint (ID tokens, refresh tokens, claims), not an API endpoint.
+//! the token endpoint (ID tokens, refresh tokens, claims), not an API endpoint, and except in
+//! a suite with nothing to judge by (one probed scope set and no documented scopes).
 
 use super::{Cell, CellClass};
 use crate::model::{Drift, ProbeKind, Severity};
@@ -68,6 +69,9 @@ impl EndpointScopes<'_> {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ProviderScopes {
     pub provider: String,
+    /// There is something to judge by: the matrix compares two probed scope sets that differ,
+    /// or an endpoint documents its scopes. When false no scope is flagged unused.
+    pub judged: bool,
     /// Every requested scope, sorted by name.
     pub scopes: Vec<ScopeJustification>,
 }
@@ -320,6 +324,29 @@ pub fn justify(
             unlocks.entry(s).or_default().push(u);
         }
     }
+    // Something to judge by: the matrix compares two probed scope sets that differ, or an
+    // endpoint documents its scopes. A suite with one scope set and no `requires` cannot say
+    // what any scope unlocks, so it flags none.
+    let probed_sets: BTreeSet<Vec<&str>> = endpoints
+        .iter()
+        .filter_map(|e| e.cells)
+        .flat_map(|cells| {
+            cells
+                .iter()
+                .filter(|(_, c)| level(c.class).is_some())
+                .filter_map(|(set, _)| scope_sets.get(set))
+                .map(|scopes| {
+                    let mut v: Vec<&str> = scopes.iter().map(String::as_str).collect();
+                    v.sort_unstable();
+                    v.dedup();
+                    v
+                })
+        })
+        .collect();
+    let judged = probed_sets.len() > 1
+        || endpoints.iter().any(|e| {
+            !e.requires.is_empty() || !e.requires_any.is_empty() || !e.requires_fields.is_empty()
+        });
     let scopes = where_
         .into_iter()
         .map(|(scope, requested_in)| {
@@ -329,7 +356,7 @@ pub fn justify(
             ScopeJustification {
                 scope: scope.to_owned(),
                 requested_in,
-                unused: unlocks.is_empty() && !documented && !token_scope,
+                unused: judged && unlocks.is_empty() && !documented && !token_scope,
                 unlocks,
                 token_scope,
             }
@@ -337,6 +364,7 @@ pub fn justify(
         .collect();
     ProviderScopes {
         provider: provider.to_owned(),
+        judged,
         scopes,
     }
 }

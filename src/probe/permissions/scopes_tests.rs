@@ -330,12 +330,16 @@ fn token_scopes_and_fields_documentation_are_never_unused() {
 #[test]
 fn error_and_not_probed_cells_compare_nothing() {
     let ss = sets(&[("full", &["read"]), ("none", &[])]);
-    let eps = [ep("e", &[], &[("full", G), ("none", CellClass::NotProbed)])];
-    let (p, _) = run(&eps, &ss, &[]);
-    assert!(p.scopes[0].unused);
-    let eps = [ep("e", &[], &[("full", CellClass::Error), ("none", D)])];
-    let (p, _) = run(&eps, &ss, &[]);
-    assert!(p.scopes[0].unused);
+    for cells in [
+        [("full", G), ("none", CellClass::NotProbed)],
+        [("full", CellClass::Error), ("none", D)],
+    ] {
+        let (p, f) = run(&[ep("e", &[], &cells)], &ss, &[]);
+        assert!(p.scopes[0].unlocks.is_empty());
+        // One probed set and no documentation: nothing to judge by.
+        assert!(!p.judged);
+        assert!(f.is_empty());
+    }
 }
 
 #[test]
@@ -347,6 +351,7 @@ fn json_form_is_stable() {
         serde_json::to_value(&p).expect("serialises"),
         serde_json::json!({
             "provider": "acme",
+            "judged": true,
             "scopes": [
                 {"scope": "read", "requested_in": ["full"], "unlocks": [
                     {"endpoint": "list", "basis": "observed", "gets": "granted",
@@ -357,4 +362,18 @@ fn json_form_is_stable() {
             ]
         })
     );
+}
+
+#[test]
+fn one_scope_set_and_no_documentation_judges_nothing() {
+    let ss = sets(&[("full", &["read"])]);
+    let eps = [ep("e", &[], &[("full", G)])];
+    let (p, f) = run(&eps, &ss, &["read"]);
+    assert_eq!(table(&p), [("read".to_owned(), vec![], false)]);
+    assert!(!p.judged);
+    assert!(f.is_empty());
+    // Documentation is something to judge by, even with one scope set.
+    let eps = [ep("e", &["write"], &[("full", G)])];
+    let (p, _) = run(&eps, &ss, &["read"]);
+    assert!(p.scopes[0].unused);
 }
