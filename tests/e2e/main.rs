@@ -35,6 +35,7 @@ mod recipe;
 mod reflect;
 mod review;
 mod rules;
+mod scopes;
 mod shard;
 mod sim_process;
 mod store;

@@ -187,8 +187,8 @@ fn comparisons<'a>(
                 })
                 .collect();
             out.push(Comparison {
-                wider: *wider,
-                narrower: *narrower,
+                wider,
+                narrower,
                 gets: *gets,
                 without: *without,
                 distance: all.len(),

@@ -26,8 +26,11 @@ fn strings(v: &[&str]) -> Vec<String> {
     v.iter().map(|s| (*s).to_owned()).collect()
 }
 
-/// Scope → [(endpoint, basis, together_with, documented)].
-fn table(p: &ProviderScopes) -> Vec<(String, Vec<(String, Basis, Vec<String>, bool)>, bool)> {
+/// (endpoint, basis, together_with, documented).
+type Row = (String, Basis, Vec<String>, bool);
+
+/// (scope, its unlocks, unused) per scope.
+fn table(p: &ProviderScopes) -> Vec<(String, Vec<Row>, bool)> {
     p.scopes
         .iter()
         .map(|s| {
