@@ -71,6 +71,7 @@ pub struct ProviderScopes {
     pub provider: String,
     /// There is something to judge by: the matrix compares two probed scope sets that differ,
     /// or an endpoint documents its scopes. When false no scope is flagged unused.
+    #[serde(default)]
     pub judged: bool,
     /// Every requested scope, sorted by name.
     pub scopes: Vec<ScopeJustification>,
