@@ -152,6 +152,7 @@ fn big_run() -> Run {
         evidence: vec![],
         skipped: Vec::new(),
         expanded: Vec::new(),
+        scopes: Vec::new(),
     }
 }
 

@@ -136,6 +136,7 @@ fn shard_run(index: u32, conns: &[String], all: &[String]) -> Run {
             })
             .collect(),
         scope_sets: BTreeMap::new(),
+        auth_scopes: BTreeMap::new(),
         provider_wide: index == 1,
         token_facts: vec![],
         samples,
@@ -188,6 +189,7 @@ fn shard_run(index: u32, conns: &[String], all: &[String]) -> Run {
         evidence: vec![evidence],
         skipped: Vec::new(),
         expanded: Vec::new(),
+        scopes: Vec::new(),
     }
 }
 

@@ -222,6 +222,9 @@ pub enum Command {
         #[arg(long)]
         json: bool,
     },
+    /// Why each requested scope is needed: the endpoints it unlocks, from the latest run's
+    /// permission matrix (no request is sent); for an app review or a security review.
+    Scopes(ScopesArgs),
     /// Promote pending `.snap.new` files to the accepted baseline.
     Accept(BaselineArgs),
     /// Delete pending `.snap.new` files.
@@ -362,6 +365,35 @@ pub struct RunArgs {
     pub store: StoreArgs,
     #[command(flatten)]
     pub output: OutputArgs,
+}
+
+/// `driftwatch scopes`: the scope justification table of a finished run.
+#[derive(Debug, Args)]
+pub struct ScopesArgs {
+    /// Only these suites: suite files or provider names of the run [default: every one].
+    pub suites: Vec<PathBuf>,
+    /// The run to read [default: `<reports>/latest/run.json`, `reports` from the settings
+    /// chain].
+    #[arg(long, value_name = "RUN.JSON")]
+    pub run: Option<PathBuf>,
+    /// Config file (default: `driftwatch.toml` when it exists); see docs/configuration.md.
+    #[arg(long, value_name = "FILE", env = "DRIFTWATCH_CONFIG")]
+    pub config: Option<PathBuf>,
+    /// Where run reports are written [default: reports].
+    #[arg(long, env = "DRIFTWATCH_REPORTS")]
+    pub reports: Option<PathBuf>,
+    /// Output format: terminal (aligned text), markdown (to paste into an app-review form),
+    /// json (stable; docs/scopes.md).
+    #[arg(long, value_enum, default_value_t = ScopesFormat::Terminal)]
+    pub format: ScopesFormat,
+}
+
+/// What `driftwatch scopes` prints.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum ScopesFormat {
+    Terminal,
+    Markdown,
+    Json,
 }
 
 /// `driftwatch config`: `run`'s flags plus the command whose settings to show.

@@ -243,6 +243,9 @@ catalogue! {
     PermissionNotProbed = "permission.not-probed", Permissions, F, [Info],
         "no token for a scope set could be got without risking a grant (no connection holds exactly the set, none is disposable or known to keep its old refresh token valid); the set is not probed and never compared",
         "scope set `public-only` was not probed against `invoices`: no connection holds exactly these scopes, and narrowing another grant could narrow it for good; add a connection granted exactly `public-only`, or mark a test connection that holds more `disposable: true`";
+    PermissionScopeUnused = "permission.scope-unused", Permissions, F, [Info],
+        "a requested scope (`auth.scopes` or a scope set) unlocks nothing the suite probes: no comparison of the permission matrix credits it with an endpoint and no endpoint documents it (least privilege); the token-endpoint scopes `openid`, `offline_access`, `profile`, `email`, `address`, `phone` are never flagged (see docs/scopes.md)",
+        "scope `webhooks:read` is requested (`auth.scopes`, `basic`, `full`) but unlocks nothing the suite probes: every scope set holds it, so no comparison can isolate it, and no endpoint documents it; drop it (least privilege) or probe what needs it";
     PermissionUndocumentedRequirement = "permission.undocumented-requirement", Permissions, F, [Warning],
         "a scope set holding every documented scope is denied or gets partial data; a field the endpoint's `requires_fields` ties to scopes the set lacks is withheld by design (the cell is `granted`, the field in `fields_withheld`), not partial",
         "scope set `read` holds every documented scope of `invoices` (`invoices:read`) but is denied with 403";

@@ -17,6 +17,7 @@ mod config;
 mod init;
 mod merge;
 mod run;
+mod scopes;
 
 pub(crate) use run::publish;
 pub use run::run_exit_code;
@@ -59,6 +60,7 @@ pub fn main(cli: Cli, typed: &Typed, ctx: Context) -> i32 {
             });
             Ok(exit::OK)
         }
+        Command::Scopes(args) => scopes::cmd_scopes(&ctx, args, typed),
         Command::Accept(args) => cmd_baseline(&ctx, args, typed, true),
         Command::Reject(args) => cmd_baseline(&ctx, args, typed, false),
         Command::Review(args) => cmd_review(&ctx, args, typed),

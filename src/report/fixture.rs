@@ -189,6 +189,7 @@ pub(crate) fn fixed_run() -> Run {
         evidence: vec![],
         skipped: Vec::new(),
         expanded: Vec::new(),
+        scopes: Vec::new(),
     }
 }
 
@@ -323,5 +324,45 @@ pub(crate) fn html_run() -> Run {
         started_at: at,
         duration_ms: 12,
     }];
+    run.scopes = vec![fixture_scopes()];
     run
+}
+
+/// The "Why each scope" table of [`html_run`]'s matrix: `invoices:read` and `email` observed,
+/// `webhooks:read` unused.
+fn fixture_scopes() -> crate::probe::permissions::scopes::ProviderScopes {
+    use crate::probe::permissions::scopes::{EndpointScopes, justify};
+    use crate::probe::permissions::{Cell, CellClass};
+    use std::collections::BTreeMap;
+    let strings = |v: &[&str]| v.iter().map(|s| (*s).to_owned()).collect::<Vec<_>>();
+    let sets = BTreeMap::from([
+        ("basic".to_owned(), strings(&["webhooks:read"])),
+        (
+            "full".to_owned(),
+            strings(&["email", "invoices:read", "webhooks:read"]),
+        ),
+        (
+            "public-only".to_owned(),
+            strings(&["email", "webhooks:read"]),
+        ),
+    ]);
+    let cell = |class| Cell {
+        class,
+        ..Cell::not_probed()
+    };
+    let cells = BTreeMap::from([
+        ("basic".to_owned(), cell(CellClass::Denied)),
+        ("full".to_owned(), cell(CellClass::Granted)),
+        ("public-only".to_owned(), cell(CellClass::Partial)),
+    ]);
+    let requires = strings(&["invoices:read"]);
+    let endpoints = [EndpointScopes {
+        id: "invoices",
+        requires: &requires,
+        requires_any: &[],
+        requires_fields: &BTreeMap::new(),
+        cells: Some(&cells),
+    }];
+    let requested = BTreeMap::from([("auth.scopes".to_owned(), strings(&["webhooks:read"]))]);
+    justify("demo", &endpoints, &sets, &requested)
 }

@@ -8,6 +8,7 @@ pub mod html;
 pub mod json;
 pub mod junit;
 pub mod markdown;
+pub mod scopes;
 pub mod terminal;
 
 pub use json::{ReportError, read_run, run_from_reader, write_run};

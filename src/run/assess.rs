@@ -13,6 +13,7 @@ use crate::model::{
     ConnectionStatus, Drift, NOT_COMPARED_SKIPPED, NOT_COMPARED_UNUSABLE, NotCompared, Observation,
     ProbeKind, Severity,
 };
+use crate::probe::permissions::scopes::{self, EndpointScopes, ProviderScopes};
 use crate::probe::schema::{self, Sample};
 use crate::rules::Rule;
 use chrono::{DateTime, Utc};
@@ -28,6 +29,8 @@ pub(crate) struct Assessed {
     pub pending: Vec<PendingSnapshot>,
     pub tokens: Vec<TokenHealth>,
     pub client_secret: Option<crate::probe::app::ClientSecretHealth>,
+    /// Why each scope is needed; `None` when the permissions probe did not run.
+    pub scopes: Option<ProviderScopes>,
 }
 
 /// Assesses normalised evidence (see [`SuiteEvidence::normalise`]) against the
@@ -186,7 +189,11 @@ pub(crate) fn assess(
         rec.record(obs, &[])?;
     }
 
+    let mut scopes = None;
     if let Some(perm) = &ev.permissions {
+        // The classified matrix, per endpoint, for the scope justification (issue 20).
+        let mut matrix: Vec<Option<BTreeMap<String, crate::probe::permissions::Cell>>> =
+            vec![None; ev.endpoints.len()];
         for (ei, ep) in ev.endpoints.iter().enumerate() {
             let Some(mut cells) = perm.cells_of(ei) else {
                 continue;
@@ -207,6 +214,25 @@ pub(crate) fn assess(
             let obs =
                 crate::probe::permissions::observe(provider, &ep.id, &cells, &perm.downscoping);
             rec.record(obs, &[])?;
+            matrix[ei] = Some(cells);
+        }
+        // Nothing probed (no scope sets, no usable connection): nothing to justify.
+        if matrix.iter().any(Option::is_some) {
+            let views: Vec<EndpointScopes<'_>> = ev
+                .endpoints
+                .iter()
+                .zip(&matrix)
+                .map(|(ep, cells)| EndpointScopes {
+                    id: &ep.id,
+                    requires: &ep.requires,
+                    requires_any: &ep.requires_any,
+                    requires_fields: &ep.requires_fields,
+                    cells: cells.as_ref(),
+                })
+                .collect();
+            let justified = scopes::justify(provider, &views, &ev.scope_sets, &ev.auth_scopes);
+            findings.extend(scopes::findings(&justified, &ev.scope_sets));
+            scopes = Some(justified);
         }
     }
 
@@ -261,6 +287,7 @@ pub(crate) fn assess(
         pending,
         tokens: ev.tokens,
         client_secret: ev.client_secret,
+        scopes,
     })
 }
 

@@ -99,6 +99,7 @@ fn healthy_evidence() -> SuiteEvidence {
             tolerate: BTreeMap::new(),
         }],
         scope_sets: BTreeMap::new(),
+        auth_scopes: BTreeMap::new(),
         provider_wide: true,
         token_facts: vec![(0, token_facts(true)), (1, token_facts(true))],
         samples: vec![vec![
@@ -482,4 +483,70 @@ fn not_compared_chained_value_missing_yields_no_drift() {
         "{:?}",
         a.drifts
     );
+}
+
+/// Issue 20 item 4: the permission matrix justifies each requested scope, and a scope nothing
+/// justifies is `permission.scope-unused`, once, among the findings (so every report has it).
+#[test]
+fn permission_scope_unused_comes_from_the_matrix_once() {
+    use crate::probe::permissions::{Cell, CellClass};
+    use crate::run::evidence::PermissionEvidence;
+    let cell = |class| Cell {
+        class,
+        status: Some(200),
+        ..Cell::not_probed()
+    };
+    let mut ev = healthy_evidence();
+    ev.endpoints[0].requires = vec!["read".into()];
+    ev.scope_sets = BTreeMap::from([
+        (
+            "full".to_owned(),
+            vec!["read".to_owned(), "webhooks".to_owned()],
+        ),
+        ("none".to_owned(), vec![]),
+    ]);
+    ev.auth_scopes = BTreeMap::from([(
+        "auth.scopes".to_owned(),
+        vec!["openid".to_owned(), "read".to_owned()],
+    )]);
+    ev.permissions = Some(PermissionEvidence::new(
+        vec![Some(BTreeMap::from([
+            ("full".to_owned(), cell(CellClass::Granted)),
+            ("none".to_owned(), cell(CellClass::Denied)),
+        ]))],
+        "not-needed".into(),
+    ));
+    let (_dir, store) = baseline();
+    let a = assess(ev, &store, UpdateMode::No, Utc::now()).unwrap();
+    let unused: Vec<(&str, &str, Option<&str>)> = a
+        .findings
+        .iter()
+        .filter(|d| d.rule == Rule::PermissionScopeUnused)
+        .map(|d| (d.provider.as_str(), d.subject.as_str(), d.path.as_deref()))
+        .collect();
+    assert_eq!(unused, [("p", "scopes", Some("webhooks"))]);
+    let scopes = a.scopes.expect("the permissions probe ran");
+    let verdicts: Vec<(&str, Vec<&str>, bool)> = scopes
+        .scopes
+        .iter()
+        .map(|s| {
+            (
+                s.scope.as_str(),
+                s.unlocks.iter().map(|u| u.endpoint.as_str()).collect(),
+                s.unused,
+            )
+        })
+        .collect();
+    assert_eq!(
+        verdicts,
+        [
+            ("openid", vec![], false),
+            ("read", vec!["me"], false),
+            ("webhooks", vec![], true),
+        ]
+    );
+    // Without the permissions probe there is nothing to justify.
+    let (_dir, store) = baseline();
+    let a = assess(healthy_evidence(), &store, UpdateMode::No, Utc::now()).unwrap();
+    assert!(a.scopes.is_none());
 }

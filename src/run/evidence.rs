@@ -33,6 +33,10 @@ pub struct SuiteEvidence {
     /// The suite's endpoints in suite order, with their documented scopes.
     pub endpoints: Vec<EndpointInfo>,
     pub scope_sets: BTreeMap<String, Vec<String>>,
+    /// The scopes each auth requests, by where the suite says so (`auth.scopes`, or
+    /// `auths.<name>.scopes` with several auths): the justification of each scope (issue 20).
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub auth_scopes: BTreeMap<String, Vec<String>>,
     /// True when this evidence holds the provider-wide probes (metadata, token error probe).
     pub provider_wide: bool,
     /// Token-endpoint facts tagged with the suite position of their connection.
@@ -335,7 +339,7 @@ impl SuiteEvidence {
         if other.endpoints != self.endpoints || other.samples.len() != self.samples.len() {
             return Err(mismatch("endpoints"));
         }
-        if other.scope_sets != self.scope_sets {
+        if other.scope_sets != self.scope_sets || other.auth_scopes != self.auth_scopes {
             return Err(mismatch("scope sets"));
         }
         self.provider_wide |= other.provider_wide;

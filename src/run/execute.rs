@@ -165,6 +165,7 @@ pub(crate) fn empty_run(started_at: DateTime<Utc>) -> Run {
         evidence: Vec::new(),
         skipped: Vec::new(),
         expanded: Vec::new(),
+        scopes: Vec::new(),
     }
 }
 
@@ -178,6 +179,7 @@ pub(crate) fn add_assessed(run: &mut Run, a: super::assess::Assessed) {
     run.pending.extend(a.pending);
     run.tokens.extend(a.tokens);
     run.client_secrets.extend(a.client_secret);
+    run.scopes.extend(a.scopes);
 }
 
 /// Fingerprints, suppressions and the stable order of every list.
@@ -216,6 +218,7 @@ pub(crate) fn finalise(run: &mut Run, suppressions: &[Suppression], redactors: &
     run.skipped.dedup();
     run.expanded.sort();
     run.expanded.dedup();
+    run.scopes.sort_by(|a, b| a.provider.cmp(&b.provider));
     run.errors.sort_by(|a, b| {
         (&a.provider, &a.connection, &a.subject).cmp(&(&b.provider, &b.connection, &b.subject))
     });

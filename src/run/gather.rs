@@ -487,6 +487,7 @@ pub(crate) fn collect(
             })
             .collect(),
         scope_sets: super::permissions::scope_set_map(s),
+        auth_scopes: super::permissions::auth_scope_map(s),
         provider_wide,
         token_facts: Vec::new(),
         samples: Vec::with_capacity(n),

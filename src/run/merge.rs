@@ -287,6 +287,7 @@ mod tests {
                 tolerate: BTreeMap::new(),
             }],
             scope_sets: BTreeMap::new(),
+            auth_scopes: BTreeMap::new(),
             provider_wide: false,
             token_facts: vec![],
             samples: vec![vec![]],

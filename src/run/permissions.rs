@@ -407,6 +407,23 @@ pub(crate) fn scope_set_map(s: &Suite) -> BTreeMap<String, Vec<String>> {
         .collect()
 }
 
+/// The scopes each auth requests, keyed by where the suite says so: `auth.scopes` for the
+/// single `auth:` form, `auths.<name>.scopes` with several auths. Auths requesting none are
+/// left out.
+pub(crate) fn auth_scope_map(s: &Suite) -> BTreeMap<String, Vec<String>> {
+    if !s.has_several_auths() {
+        return [("auth.scopes".to_owned(), s.auth.scopes.clone())]
+            .into_iter()
+            .filter(|(_, v)| !v.is_empty())
+            .collect();
+    }
+    s.auths
+        .iter()
+        .filter(|(_, a)| !a.scopes.is_empty())
+        .map(|(name, a)| (format!("auths.{name}.scopes"), a.scopes.clone()))
+        .collect()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

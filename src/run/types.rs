@@ -148,6 +148,10 @@ pub struct Run {
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub expanded: Vec<ExpandedSubject>,
     // ---- end issue 19 (suite) ----
+    /// Why each requested scope is needed, per provider whose permissions probe ran, sorted
+    /// by provider (issue 20; docs/scopes.md). Read by `driftwatch scopes` and the reports.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub scopes: Vec<crate::probe::permissions::scopes::ProviderScopes>,
 }
 
 // ---- issue 19 (suite) ----

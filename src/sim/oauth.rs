@@ -32,8 +32,13 @@ pub(crate) const RESOURCE_SCOPES: [&str; 9] = [
 ];
 const OFFLINE_ACCESS: &str = "offline_access";
 
+/// A scope the simulator grants but no resource endpoint checks: the demo suite requests it
+/// on purpose to show `permission.scope-unused` (issue 20). Not part of a defaulted grant, and
+/// not advertised in `scopes_supported` (RFC 8414 §2 lets a server leave scopes out).
+pub(crate) const UNCHECKED_SCOPE: &str = "webhooks:read";
+
 fn known_scope(s: &str) -> bool {
-    s == OFFLINE_ACCESS || RESOURCE_SCOPES.contains(&s)
+    s == OFFLINE_ACCESS || s == UNCHECKED_SCOPE || RESOURCE_SCOPES.contains(&s)
 }
 
 /// Splits a space-separated scope list, dropping duplicates but keeping the caller's order.
@@ -467,6 +472,10 @@ mod tests {
             ])
         );
         assert_eq!(parse_scopes("profile invoices:write"), None);
+        assert_eq!(
+            parse_scopes("profile webhooks:read"),
+            Some(vec!["profile".to_owned(), "webhooks:read".to_owned()])
+        );
         assert_eq!(parse_scopes("  "), Some(vec![]));
     }
 

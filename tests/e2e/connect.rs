@@ -123,7 +123,8 @@ async fn authorization_code_with_pkce_through_the_loopback_callback() {
             "email",
             "invoices:read",
             "profile",
-            "reports:read"
+            "reports:read",
+            "webhooks:read"
         ]
     );
 }

@@ -10,8 +10,8 @@ use std::io::Write;
 use std::process::{Command, Stdio};
 
 /// The scopes of each demo connection's scope set.
-const FULL: &str = "profile email invoices:read reports:read admin:read audit:read channels:read activities:read activities:read_all";
-const BASIC: &str = "profile invoices:read";
+const FULL: &str = "profile email invoices:read reports:read admin:read audit:read channels:read activities:read activities:read_all webhooks:read";
+const BASIC: &str = "profile invoices:read webhooks:read";
 
 /// A real token answer from the sim for `account` (the code flow done by hand, outside
 /// driftwatch), exactly as the provider sent it.
@@ -445,7 +445,7 @@ async fn connect_import_without_refresh_token_is_fine_when_the_suite_documents_n
     assert_eq!(err, "");
     assert!(
         out.starts_with("Imported `globex` into ")
-            && out.contains(": no refresh token, scopes: invoices:read profile, "),
+            && out.contains(": no refresh token, scopes: invoices:read profile webhooks:read, "),
         "{out}"
     );
 }

@@ -108,7 +108,7 @@ async fn five_runs_keep_every_full_scope_grant(profile: Profile) {
     .unwrap();
     w.connect_all().await;
     let granted: Vec<Vec<String>> = CONNECTIONS.iter().map(|c| entry(&w, c).scopes).collect();
-    assert_eq!(granted[0].len(), 9, "acme-corp holds the full scope set");
+    assert_eq!(granted[0].len(), 10, "acme-corp holds the full scope set");
     let replays_before = w.sim.stats().refresh_replays;
     for n in 1..=5 {
         let run = w.run_and_accept().await;
@@ -401,9 +401,15 @@ async fn permission_narrowed_for_good_disposable_is_consumed_until_connect() {
     let w = world(Profile::NarrowingRotation).await;
     w.connect_all().await;
     let granted: Vec<Vec<String>> = CONNECTIONS.iter().map(|c| entry(&w, c).scopes).collect();
-    let public_only: Vec<String> = ["profile", "email", "channels:read", "activities:read"]
-        .map(String::from)
-        .to_vec();
+    let public_only: Vec<String> = [
+        "profile",
+        "email",
+        "channels:read",
+        "activities:read",
+        "webhooks:read",
+    ]
+    .map(String::from)
+    .to_vec();
 
     // Run 1: the baseline. umbrella is narrowed once, then asked for its whole grant back.
     let run1 = w.run_and_accept().await;

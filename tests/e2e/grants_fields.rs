@@ -297,6 +297,8 @@ async fn permission_undocumented_requirement_requires_fields_withheld_is_granted
     assert_eq!(
         finding_lines(&run),
         [
+            // No endpoint here needs `reports:read`, which scope set `reporting` requests.
+            "permission.scope-unused scopes reports:read",
             "permission.undocumented-requirement me-mislabelled profile",
             "permission.undocumented-requirement me-mislabelled reporting",
             // The app grant has no refresh token by design.

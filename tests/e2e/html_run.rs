@@ -225,6 +225,7 @@ pub fn all_drifting(endpoints: usize, connections: usize) -> Run {
         evidence: vec![],
         skipped: Vec::new(),
         expanded: Vec::new(),
+        scopes: Vec::new(),
     }
 }
 

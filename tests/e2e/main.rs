@@ -36,6 +36,7 @@ mod recipe;
 mod reflect;
 mod review;
 mod rules;
+mod scopes;
 mod shard;
 mod sim_process;
 mod store;

@@ -214,6 +214,8 @@ async fn the_permission_matrix_cell_by_cell() {
             "permission.undocumented-requirement me basic",
             "permission.misleading-denial reports-summary basic",
             "permission.misleading-denial reports-summary public-only",
+            // The demo requests `webhooks:read` on purpose (issue 20 item 4).
+            "permission.scope-unused scopes webhooks:read",
             "permission.misleading-denial workspace-settings basic",
             "permission.misleading-denial workspace-settings public-only",
         ]

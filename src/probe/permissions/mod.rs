@@ -6,6 +6,7 @@
 mod body;
 mod diff;
 mod fields;
+pub mod scopes;
 pub mod view;
 
 pub use body::{CellEntry, PermissionsBody};

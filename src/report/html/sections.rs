@@ -105,6 +105,52 @@ pub(crate) struct MatrixCell {
     pub documented: Vec<Link>,
 }
 
+/// One provider's "Why each scope" table (issue 20): the rows of `driftwatch scopes`.
+#[derive(Debug, Serialize)]
+pub(crate) struct ScopesView {
+    pub provider: String,
+    pub rows: Vec<crate::report::scopes::ScopeRow>,
+    /// Rows of this provider that were cut.
+    pub more_rows: usize,
+}
+
+/// One "Why each scope" table per provider with a justification in the run, within `caps`
+/// (tables, rows per table; unused scopes are kept first); the second value counts the
+/// tables left out.
+pub(crate) fn scope_tables(run: &Run, caps: Caps) -> (Vec<ScopesView>, usize) {
+    let shown = pick(run.scopes.len(), caps.tables, |i| {
+        run.scopes[i].scopes.iter().any(|s| s.unused)
+    });
+    let hidden = run.scopes.len() - shown.len();
+    let views = shown
+        .into_iter()
+        .map(|i| {
+            let p = &run.scopes[i];
+            let all = crate::report::scopes::rows(p);
+            let kept = pick(all.len(), caps.table_rows, |j| all[j].unused);
+            let more_rows = all.len() - kept.len();
+            let rows = keep(all, &kept)
+                .into_iter()
+                .map(|mut r| {
+                    // Markdown's code quotes mean nothing on the page.
+                    let plain = |s: &str, max: usize| clip(&s.replace('`', ""), max);
+                    r.scope = plain(&r.scope, caps.short);
+                    r.unlocks = plain(&r.unlocks, caps.short);
+                    r.basis = plain(&r.basis, caps.text);
+                    r.note = plain(&r.note, caps.text);
+                    r
+                })
+                .collect();
+            ScopesView {
+                provider: clip(&p.provider, caps.short),
+                rows,
+                more_rows,
+            }
+        })
+        .collect();
+    (views, hidden)
+}
+
 /// One matrix per provider: endpoints × scope sets from the permissions observations.
 /// Within `caps`, endpoints and scope sets with a drift or finding are kept first; the
 /// second value counts the matrices (providers) left out.

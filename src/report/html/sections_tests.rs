@@ -393,3 +393,39 @@ fn app_rows_join_liveness_secret_expiry_and_drifts() {
     );
     assert_eq!((capped.0.len(), capped.1), (1, 1));
 }
+
+/// "Why each scope" is bounded like the matrix: at most `table_rows` rows per provider, the
+/// unused scopes kept first, the rest counted; at most `tables` providers.
+#[test]
+fn scope_tables_are_capped_and_keep_unused_scopes() {
+    use crate::probe::permissions::scopes::{ProviderScopes, ScopeJustification};
+    let scope = |i: usize, unused: bool| ScopeJustification {
+        scope: format!("s{i:03}"),
+        requested_in: vec!["full".into()],
+        unlocks: Vec::new(),
+        token_scope: false,
+        unused,
+    };
+    let mut run = html_run();
+    run.scopes = (0..3)
+        .map(|p| ProviderScopes {
+            provider: format!("p{p}"),
+            judged: true,
+            scopes: (0..30).map(|i| scope(i, p == 2 && i == 29)).collect(),
+        })
+        .collect();
+    let caps = Caps {
+        tables: 2,
+        table_rows: 10,
+        ..Caps::DEFAULT
+    };
+    let (views, hidden) = scope_tables(&run, caps);
+    assert_eq!(hidden, 1);
+    let shown: Vec<(&str, usize, usize)> = views
+        .iter()
+        .map(|v| (v.provider.as_str(), v.rows.len(), v.more_rows))
+        .collect();
+    // `p2` holds the unused scope: it is kept before `p1`.
+    assert_eq!(shown, [("p0", 10, 20), ("p2", 10, 20)]);
+    assert!(views[1].rows.iter().any(|r| r.unused && r.scope == "s029"));
+}

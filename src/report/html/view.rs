@@ -9,8 +9,8 @@ use super::diff::{DiffRow, side_by_side};
 use super::groups::{DriftGroup, group};
 use super::history::{History, HistoryView, chart, needs_attention, token_near_death};
 use super::sections::{
-    AppRow, DeprecationView, MatrixView, RefreshRow, SchemaView, ValuesView, app_rows,
-    deprecations, matrices, refresh_rows, schemas, values,
+    AppRow, DeprecationView, MatrixView, RefreshRow, SchemaView, ScopesView, ValuesView, app_rows,
+    deprecations, matrices, refresh_rows, schemas, scope_tables, values,
 };
 use crate::model::{Drift, Exchange, ProbeKind, Severity};
 use crate::run::Run;
@@ -58,6 +58,9 @@ pub(crate) struct Page {
     pub findings: Listing,
     pub matrices: Vec<MatrixView>,
     pub matrices_more: usize,
+    /// "Why each scope", beside the matrix (issue 20).
+    pub scopes: Vec<ScopesView>,
+    pub scopes_more: usize,
     pub refresh: Vec<RefreshRow>,
     pub refresh_more: usize,
     /// The OAuth apps: client liveness and client secret expiry per provider.
@@ -344,6 +347,7 @@ pub(crate) fn build<'r>(
         })
         .collect();
     let (matrices, matrices_more) = matrices(run, &anchor_of, caps);
+    let (scopes, scopes_more) = scope_tables(run, caps);
     let (refresh, refresh_more) = refresh_rows(run, &anchor_of, caps);
     let (apps, apps_more) = app_rows(run, &anchor_of, caps);
     let (schemas, schemas_more) = schemas(run, &anchor_of, caps);
@@ -473,6 +477,8 @@ pub(crate) fn build<'r>(
         findings: finding_listing,
         matrices,
         matrices_more,
+        scopes,
+        scopes_more,
         refresh,
         refresh_more,
         apps,
