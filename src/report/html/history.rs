@@ -68,6 +68,22 @@ pub(crate) fn needs_attention<'a>(
         .collect()
 }
 
+/// [`needs_attention`] of a run's own connections and tokens.
+pub(crate) fn run_needs_attention(run: &Run) -> BTreeSet<(&str, &str)> {
+    needs_attention(
+        run.connections
+            .iter()
+            .map(|c| (c.provider.as_str(), c.connection.as_str(), c.state.as_str())),
+        run.tokens.iter().map(|t| {
+            (
+                t.provider.as_str(),
+                t.connection.as_str(),
+                t.status.as_str(),
+            )
+        }),
+    )
+}
+
 /// Only what the history needs; serde skips the rest of a big run.json cheaply.
 #[derive(Deserialize)]
 struct Slim {
@@ -171,19 +187,7 @@ impl HistoryPoint {
             warning,
             info,
             errors: run.errors.len(),
-            credentials: needs_attention(
-                run.connections
-                    .iter()
-                    .map(|c| (c.provider.as_str(), c.connection.as_str(), c.state.as_str())),
-                run.tokens.iter().map(|t| {
-                    (
-                        t.provider.as_str(),
-                        t.connection.as_str(),
-                        t.status.as_str(),
-                    )
-                }),
-            )
-            .len(),
+            credentials: run_needs_attention(run).len(),
             new,
             href: None,
         }

@@ -7,7 +7,7 @@
 use super::caps::{Caps, clip, keep, pick};
 use super::diff::{DiffRow, side_by_side};
 use super::groups::{DriftGroup, group};
-use super::history::{History, HistoryView, chart, needs_attention, token_near_death};
+use super::history::{History, HistoryView, chart, run_needs_attention, token_near_death};
 use super::sections::{
     AppRow, DeprecationView, MatrixView, RefreshRow, SchemaView, ScopesView, ValuesView, app_rows,
     deprecations, matrices, refresh_rows, schemas, scope_tables, values,
@@ -545,18 +545,7 @@ fn headline(
 ) -> Headline {
     let drifts = totals.breaking + totals.warning + totals.info;
     // Why each connection needs attention, keyed like `needs_attention` counts them.
-    let attention = needs_attention(
-        run.connections
-            .iter()
-            .map(|c| (c.provider.as_str(), c.connection.as_str(), c.state.as_str())),
-        run.tokens.iter().map(|t| {
-            (
-                t.provider.as_str(),
-                t.connection.as_str(),
-                t.status.as_str(),
-            )
-        }),
-    );
+    let attention = run_needs_attention(run);
     let mut credentials: Vec<CredentialView> = attention
         .iter()
         .map(|&(provider, connection)| {
