@@ -417,6 +417,10 @@ impl Converter<'_> {
     /// `stored` (read from the credential store or helper when a run starts).
     fn expiry(&mut self, s: &Spanned<String>) -> Option<Located<super::model::SecretExpiry>> {
         let text = self.text(s);
+        // An unset `${env:…}` is already warned about (`check`) or an error (`run`).
+        if !text.resolved {
+            return None;
+        }
         let raw = text.value.trim();
         if raw == "stored" {
             return Some(Located {
@@ -930,6 +934,57 @@ connections:
 
     /// Issue 20 item 3: `auth.redirect_uris` — absolute, https (plain http on loopback only),
     /// no fragment, `${env:…}` per environment, repetitions warned and dropped.
+    /// `client_secret_expires`: a date, an RFC 3339 time, `stored`, or an `${env:…}` that
+    /// `check` only warns about while it is unset (never "not a date").
+    #[test]
+    fn client_secret_expires_forms() {
+        let expiry = |value: &str, ctx: &Context, mode: LoadMode| {
+            let src = SUITE.replace(
+                "  grant: static_bearer\n",
+                &format!("  grant: static_bearer\n  client_secret_expires: {value}\n"),
+            );
+            let (suite, diags) = analyze(Path::new("s.yaml"), &src, ctx, mode);
+            let errors: Vec<String> = diags
+                .iter()
+                .filter(|d| d.severity == DiagSeverity::Error)
+                .map(|d| d.message.clone())
+                .collect();
+            (
+                suite.and_then(|s| s.auth.client_secret_expires.map(|l| l.value)),
+                errors,
+            )
+        };
+        let ctx = Context::empty("/")
+            .with_var("HOST", "h")
+            .with_var("TOKEN_A", "t");
+        let at = |s: &str| Some(SecretExpiry::At(s.parse().unwrap()));
+        assert_eq!(
+            expiry("2027-03-01", &ctx, LoadMode::Run),
+            (at("2027-03-01T00:00:00Z"), vec![])
+        );
+        assert_eq!(
+            expiry("2027-03-01T12:30:00+02:00", &ctx, LoadMode::Run),
+            (at("2027-03-01T10:30:00Z"), vec![])
+        );
+        assert_eq!(
+            expiry("stored", &ctx, LoadMode::Run),
+            (Some(SecretExpiry::Stored), vec![])
+        );
+        assert_eq!(
+            expiry("next spring", &ctx, LoadMode::Run).1,
+            [
+                "`client_secret_expires` must be a date such as 2027-03-01, an RFC 3339 time or `stored`; got `next spring`"
+            ]
+        );
+        let unset = expiry("${env:SECRET_EXPIRES}", &ctx, LoadMode::Check);
+        assert_eq!(unset, (None, vec![]));
+        let set = ctx.clone().with_var("SECRET_EXPIRES", "2027-01-02");
+        assert_eq!(
+            expiry("${env:SECRET_EXPIRES}", &set, LoadMode::Run),
+            (at("2027-01-02T00:00:00Z"), vec![])
+        );
+    }
+
     #[test]
     fn redirect_uris_are_absolute_https_or_loopback_http() {
         let ctx = Context::empty("/")
