@@ -171,7 +171,7 @@ pub(crate) async fn gather(
     }
 
     let mut evidence: Vec<EndpointEvidence> = (0..s.endpoints.len())
-        .map(|_| EndpointEvidence::default())
+        .map(|_| EndpointEvidence::for_connections(ready.len()))
         .collect();
     let mut probed = g.probe_endpoints(&ready, &mut evidence, &mut errors).await;
     g.recover_rejected(
@@ -434,6 +434,17 @@ pub(crate) struct EndpointEvidence {
 }
 
 impl EndpointEvidence {
+    /// Room for one sample and one set of signals per connection, reserved up front: every
+    /// answer files both, and the lists are held until assess, so growing them by doubling
+    /// would leave slack and freed smaller copies behind (issue 17, memory per probe).
+    pub(crate) fn for_connections(n: usize) -> Self {
+        EndpointEvidence {
+            samples: Vec::with_capacity(n),
+            signals: Vec::with_capacity(n),
+            ..EndpointEvidence::default()
+        }
+    }
+
     /// Files one analysed answer of `conn_id`; its analysis errors go to `errors`.
     fn add(&mut self, conn_id: String, a: Answer, errors: &mut Vec<RunError>) {
         self.signals
