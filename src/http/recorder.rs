@@ -84,10 +84,15 @@ impl ExchangeRecorder {
     }
 
     /// Removes and returns all exchanges recorded so far, sorted by id.
+    ///
+    /// The list is held until `run.json` is written, so it is shrunk to its length: collected
+    /// in place it would keep the recording's buffer, grown by doubling and sized for the
+    /// larger `Recorded`.
     pub fn take(&self) -> Vec<Exchange> {
         let taken = std::mem::take(&mut *self.lock());
         let mut all: Vec<Exchange> = taken.into_iter().map(Recorded::finish).collect();
         sort_by_id(&mut all);
+        all.shrink_to_fit();
         all
     }
 
@@ -101,8 +106,9 @@ impl ExchangeRecorder {
 }
 
 fn sort_by_id(exchanges: &mut [Exchange]) {
-    // `x10000` sorts after `x9999`: shorter ids are smaller.
-    exchanges.sort_by(|a, b| (a.id.len(), &a.id).cmp(&(b.id.len(), &b.id)));
+    // `x10000` sorts after `x9999`: shorter ids are smaller. Ids are unique, so an unstable
+    // sort gives the same order without the stable sort's scratch copy.
+    exchanges.sort_unstable_by(|a, b| (a.id.len(), &a.id).cmp(&(b.id.len(), &b.id)));
 }
 
 #[cfg(test)]
@@ -187,6 +193,19 @@ mod tests {
         let text = got[0].response.as_ref().unwrap().body.as_ref().unwrap();
         assert_eq!(*text, body);
         assert_eq!(text.capacity(), text.len());
+    }
+
+    /// Issue 17 (memory per probe): the handed-out list is held until run.json is written,
+    /// so it keeps none of the recording buffer's spare room.
+    #[test]
+    fn taken_exchanges_hold_no_spare_capacity() {
+        let r = ExchangeRecorder::new();
+        for i in 1..=5 {
+            r.push(exchange(&format!("x{i:04}")));
+        }
+        let got = r.take();
+        assert_eq!(got.len(), 5);
+        assert_eq!(got.capacity(), got.len());
     }
 
     #[test]

@@ -13,6 +13,7 @@ use crate::baseline::{BaselineStore, Suppression};
 use crate::context::Context;
 use crate::error::Error;
 use crate::http::Redactor;
+use crate::model::Exchange;
 use crate::suite::{self, LoadMode};
 use chrono::{DateTime, Utc};
 use std::sync::Arc;
@@ -112,7 +113,7 @@ async fn execute_inner(
         match shard {
             Some(sh) => {
                 super::gather::prefix_exchange_ids(&mut g, &format!("s{}-", sh.index));
-                run.exchanges.append(&mut g.exchanges);
+                move_exchanges(&mut run.exchanges, &mut g.exchanges);
                 run.connections
                     .extend(g.evidence.connections.iter().cloned());
                 run.evidence.push(g.evidence);
@@ -122,7 +123,7 @@ async fn execute_inner(
                 });
             }
             None => {
-                run.exchanges.append(&mut g.exchanges);
+                move_exchanges(&mut run.exchanges, &mut g.exchanges);
                 let mut ev = g.evidence;
                 ev.normalise();
                 let a = super::assess::assess(ev, &store, opts.update, Utc::now())?;
@@ -167,6 +168,18 @@ pub(crate) fn empty_run(started_at: DateTime<Utc>) -> Run {
         expanded: Vec::new(),
         scopes: Vec::new(),
     }
+}
+
+/// Moves a suite's exchanges into the run's. The first suite's list becomes the run's as it
+/// is (no copy); either way `from` is left without its buffer, so the suite's exchanges are
+/// never held twice while the suite is assessed (issue 17, memory per probe).
+fn move_exchanges(into: &mut Vec<Exchange>, from: &mut Vec<Exchange>) {
+    if into.is_empty() {
+        std::mem::swap(into, from);
+    } else {
+        into.append(from);
+    }
+    *from = Vec::new();
 }
 
 /// Adds one suite's assessed results to the run.
@@ -227,5 +240,50 @@ pub(crate) fn finalise(run: &mut Run, suppressions: &[Suppression], redactors: &
         for r in redactors {
             e.message = r.scrub(&e.message);
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn exchange(id: &str) -> Exchange {
+        Exchange {
+            id: id.into(),
+            provider: "p".into(),
+            connection: None,
+            purpose: "endpoint:me".into(),
+            request: crate::model::RecordedRequest {
+                method: "GET".into(),
+                url: "https://api.example/me".into(),
+                headers: vec![],
+                body: None,
+            },
+            response: None,
+            error: None,
+            started_at: chrono::DateTime::UNIX_EPOCH,
+            duration_ms: 1,
+        }
+    }
+
+    /// Issue 17 (memory per probe): a suite's exchanges are not held twice while it is assessed.
+    #[test]
+    fn moved_exchanges_leave_no_second_buffer() {
+        let mut run = Vec::new();
+        let mut first: Vec<Exchange> = Vec::with_capacity(8);
+        first.push(exchange("x0001"));
+        let buffer = first.as_ptr();
+        move_exchanges(&mut run, &mut first);
+        assert_eq!(
+            run.as_ptr(),
+            buffer,
+            "the first suite's list is moved, not copied"
+        );
+        assert_eq!(first.capacity(), 0);
+        let mut second = vec![exchange("x0002")];
+        move_exchanges(&mut run, &mut second);
+        let ids: Vec<&str> = run.iter().map(|x| x.id.as_str()).collect();
+        assert_eq!(ids, ["x0001", "x0002"]);
+        assert_eq!(second.capacity(), 0);
     }
 }

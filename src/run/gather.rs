@@ -170,8 +170,17 @@ pub(crate) async fn gather(
         errors.extend(cx.plan.url_errors(&provider));
     }
 
-    let mut evidence: Vec<EndpointEvidence> = (0..s.endpoints.len())
-        .map(|_| EndpointEvidence::default())
+    let mut evidence: Vec<EndpointEvidence> = s
+        .endpoints
+        .iter()
+        .map(|ep| {
+            // `auth: none` is probed once per suite, not per connection.
+            let answers = match ep.auth {
+                crate::suite::EndpointAuth::None => 1,
+                crate::suite::EndpointAuth::Token => ready.len(),
+            };
+            EndpointEvidence::for_answers(answers)
+        })
         .collect();
     let mut probed = g.probe_endpoints(&ready, &mut evidence, &mut errors).await;
     g.recover_rejected(
@@ -434,6 +443,17 @@ pub(crate) struct EndpointEvidence {
 }
 
 impl EndpointEvidence {
+    /// Room for `n` answers' samples and signals, reserved up front: every answer files both,
+    /// and the lists are held until assess, so growing them by doubling would leave slack and
+    /// freed smaller copies behind (issue 17, memory per probe).
+    pub(crate) fn for_answers(n: usize) -> Self {
+        EndpointEvidence {
+            samples: Vec::with_capacity(n),
+            signals: Vec::with_capacity(n),
+            ..EndpointEvidence::default()
+        }
+    }
+
     /// Files one analysed answer of `conn_id`; its analysis errors go to `errors`.
     fn add(&mut self, conn_id: String, a: Answer, errors: &mut Vec<RunError>) {
         self.signals
