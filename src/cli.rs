@@ -342,19 +342,8 @@ pub struct RunArgs {
     /// header values the probes read), none (no body, no header) [default: full].
     #[arg(long, value_enum, env = "DRIFTWATCH_EVIDENCE")]
     pub evidence: Option<crate::run::EvidenceMode>,
-    /// Slack-compatible incoming-webhook URL to notify on drift (a secret: never printed).
-    #[arg(
-        long,
-        value_name = "URL",
-        env = "DRIFTWATCH_WEBHOOK",
-        hide_env_values = true
-    )]
-    pub webhook: Option<String>,
-    /// When to notify: new (only when a drift is new or worse, or a connection problem is
-    /// new, since the previous run), or every run with drift at or above breaking, warning
-    /// or any severity [default: new].
-    #[arg(long, value_enum, env = "DRIFTWATCH_WEBHOOK_ON")]
-    pub webhook_on: Option<WebhookOn>,
+    #[command(flatten)]
+    pub notify: WebhookArgs,
     #[command(flatten)]
     pub identity: IdentityArgs,
     /// Probe only shard `i` of `n` (1-based, e.g. `2/8`): writes evidence, compares nothing;
@@ -447,18 +436,9 @@ pub struct MergeArgs {
     /// when it keeps less: what a shard left out cannot come back [default: the shards'].
     #[arg(long, value_enum, env = "DRIFTWATCH_EVIDENCE")]
     pub evidence: Option<crate::run::EvidenceMode>,
-    /// Slack-compatible incoming-webhook URL to notify about the merged run (a secret: never
-    /// printed); the shards never notify.
-    #[arg(
-        long,
-        value_name = "URL",
-        env = "DRIFTWATCH_WEBHOOK",
-        hide_env_values = true
-    )]
-    pub webhook: Option<String>,
-    /// When to notify (as for `run`) [default: new].
-    #[arg(long, value_enum, env = "DRIFTWATCH_WEBHOOK_ON")]
-    pub webhook_on: Option<WebhookOn>,
+    /// The webhook of the merged run (the shards never notify).
+    #[command(flatten)]
+    pub notify: WebhookArgs,
     /// Allow plain http to a non-loopback webhook (never do this with a real one).
     #[arg(long)]
     pub allow_insecure_http: bool,
@@ -466,6 +446,24 @@ pub struct MergeArgs {
     pub identity: IdentityArgs,
     #[command(flatten)]
     pub output: OutputArgs,
+}
+
+/// The drift webhook (`run` and `merge`).
+#[derive(Debug, Args)]
+pub struct WebhookArgs {
+    /// Slack-compatible incoming-webhook URL to notify on drift (a secret: never printed).
+    #[arg(
+        long,
+        value_name = "URL",
+        env = "DRIFTWATCH_WEBHOOK",
+        hide_env_values = true
+    )]
+    pub webhook: Option<String>,
+    /// When to notify: new (only when a drift is new or worse, or a connection problem is
+    /// new, since the previous run), or every run with drift at or above breaking, warning
+    /// or any severity [default: new].
+    #[arg(long, value_enum, env = "DRIFTWATCH_WEBHOOK_ON")]
+    pub webhook_on: Option<WebhookOn>,
 }
 
 /// Drift identity across runs (`run` and `merge`): where the history is, what came before,

@@ -46,8 +46,8 @@ pub(super) fn run_settings(ctx: &Context, args: &RunArgs, t: &Typed) -> Result<S
         evidence: t.flag("evidence", args.evidence),
         formats: t.list("formats", args.output.formats.clone()),
         outputs: t.list("outputs", args.output.outputs.clone()),
-        webhook: t.flag("webhook", args.webhook.clone()),
-        webhook_on: t.flag("webhook_on", args.webhook_on),
+        webhook: t.flag("webhook", args.notify.webhook.clone()),
+        webhook_on: t.flag("webhook_on", args.notify.webhook_on),
         history: t.flag("history", args.identity.history.clone()),
         no_history: t
             .flag("no_history", Some(args.identity.no_history))
@@ -76,8 +76,8 @@ pub(super) fn merge_settings(
             .flag("no_history", Some(args.identity.no_history))
             .unwrap_or(false),
         report_url: t.flag("report_url", args.identity.report_url.clone()),
-        webhook: t.flag("webhook", args.webhook.clone()),
-        webhook_on: t.flag("webhook_on", args.webhook_on),
+        webhook: t.flag("webhook", args.notify.webhook.clone()),
+        webhook_on: t.flag("webhook_on", args.notify.webhook_on),
         ..Flags::default()
     };
     settings(ctx, t.flag("config", args.config.clone()), &flags)
