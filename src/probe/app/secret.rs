@@ -1,5 +1,6 @@
 //! Client secret expiry (issue 20): `auth.client_secret_expires` against `--expiry-window`.
-//! Pure: the date comes from the suite; no secret is ever read here.
+//! The date comes from the suite, or for `stored` from the app entry of the credential store
+//! or helper (which holds no secret); the client secret itself is never read here.
 
 use crate::auth::store::Entry;
 use crate::model::{Drift, ProbeKind, Severity};
