@@ -13,6 +13,11 @@ use driftwatch::demo::sim_context;
 use driftwatch::run::{Event, Run, RunOptions};
 use driftwatch::sim::{Sim, SimOptions};
 
+/// The binary's allocator (`src/main.rs`), so a run measured here is the run a user gets.
+#[cfg(not(target_env = "msvc"))]
+#[global_allocator]
+static ALLOCATOR: tikv_jemallocator::Jemalloc = tikv_jemallocator::Jemalloc;
+
 /// The resource endpoints the generated suite cycles through; every one answers 200 to the
 /// suite's scopes, with bodies of different shapes and sizes.
 const PATHS: [&str; 3] = ["/v1/me", "/v1/invoices", "/v1/reports/summary"];
