@@ -589,14 +589,15 @@ fn html_history(
     let in_reports = dir
         .and_then(|d| d.file_name())
         .is_some_and(|n| n == run.run_id.as_str() || n == "latest");
+    let entries = links
+        .history
+        .map(|path| crate::run::history::history_entries(&ctx.resolve(path)))
+        .unwrap_or_default();
     let mut history = match dir.and_then(Path::parent) {
-        Some(reports) if in_reports => History::read(reports, run),
+        Some(reports) if in_reports => History::read(reports, run, &entries),
         _ => History::only(run),
     };
-    if let Some(path) = links.history {
-        let entries = crate::run::history::history_entries(&ctx.resolve(path));
-        history.add_entries(&entries, run, links.report_url);
-    }
+    history.add_entries(&entries, run, links.report_url);
     history
 }
 

@@ -278,9 +278,47 @@ pub struct HttpClient {
     recorder: ExchangeRecorder,
     limiter: Limiter,
     /// Honours the system proxy settings.
-    remote: reqwest::Client,
+    remote: LazyClient,
     /// Never proxied: loopback traffic (the simulated provider) must stay local.
-    direct: reqwest::Client,
+    direct: LazyClient,
+}
+
+/// A reqwest client built on its first request. Building one loads the platform's root
+/// certificates (about 10 ms of a run's start-up on Linux, each time), and a run nearly
+/// always needs only one of the two: the remote one for a real provider, the direct one
+/// for a loopback provider.
+#[derive(Debug)]
+struct LazyClient {
+    proxied: bool,
+    connect_timeout: Duration,
+    built: std::sync::OnceLock<Result<reqwest::Client, String>>,
+}
+
+impl LazyClient {
+    fn new(proxied: bool, connect_timeout: Duration) -> LazyClient {
+        LazyClient {
+            proxied,
+            connect_timeout,
+            built: std::sync::OnceLock::new(),
+        }
+    }
+
+    /// The client, built now if it was not; a TLS backend that cannot be set up is a
+    /// `client` error of the request that needed it (the message scrubbed).
+    fn get(&self, redactor: &Redactor) -> Result<&reqwest::Client, HttpError> {
+        let built = self.built.get_or_init(|| {
+            let mut b = reqwest::Client::builder()
+                .redirect(reqwest::redirect::Policy::none())
+                .connect_timeout(self.connect_timeout);
+            if !self.proxied {
+                b = b.no_proxy();
+            }
+            b.build().map_err(error_chain)
+        });
+        built.as_ref().map_err(|reason| HttpError::Client {
+            reason: redactor.scrub(reason),
+        })
+    }
 }
 
 /// What one hop is about to send.
@@ -301,32 +339,16 @@ struct Received {
 }
 
 impl HttpClient {
-    /// Builds the client; fails only if the TLS backend cannot be set up.
-    pub fn new(
-        cfg: ClientConfig,
-        redactor: Arc<Redactor>,
-        recorder: ExchangeRecorder,
-    ) -> Result<Self, HttpError> {
-        let builder = || {
-            reqwest::Client::builder()
-                .redirect(reqwest::redirect::Policy::none())
-                .connect_timeout(cfg.connect_timeout)
-        };
-        let build = |b: reqwest::ClientBuilder| {
-            b.build().map_err(|e| HttpError::Client {
-                reason: redactor.scrub(&error_chain(e)),
-            })
-        };
-        let remote = build(builder())?;
-        let direct = build(builder().no_proxy())?;
-        Ok(HttpClient {
+    /// Builds the client. Its reqwest clients are built on first use (see [`LazyClient`]).
+    pub fn new(cfg: ClientConfig, redactor: Arc<Redactor>, recorder: ExchangeRecorder) -> Self {
+        HttpClient {
             limiter: Limiter::new(cfg.rate),
+            remote: LazyClient::new(true, cfg.connect_timeout),
+            direct: LazyClient::new(false, cfg.connect_timeout),
             cfg,
             redactor,
             recorder,
-            remote,
-            direct,
-        })
+        }
     }
 
     /// The redactor shared with everything that records or prints.
@@ -539,7 +561,8 @@ impl HttpClient {
             &self.direct
         } else {
             &self.remote
-        };
+        }
+        .get(&self.redactor)?;
         let mut builder = client
             .request(hop.method.clone(), hop.url.clone())
             .headers(header_map(&hop.headers)?);

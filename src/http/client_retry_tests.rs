@@ -30,7 +30,7 @@ fn fast_cfg() -> ClientConfig {
 fn client_with(cfg: ClientConfig) -> (HttpClient, ExchangeRecorder) {
     let recorder = ExchangeRecorder::new();
     let redactor = Arc::new(Redactor::new(&[]).expect("redactor"));
-    let client = HttpClient::new(cfg, redactor, recorder.clone()).expect("client");
+    let client = HttpClient::new(cfg, redactor, recorder.clone());
     (client, recorder)
 }
 

@@ -26,7 +26,7 @@ async fn serve(app: Router) -> SocketAddr {
 fn client_with(cfg: ClientConfig) -> (HttpClient, ExchangeRecorder) {
     let recorder = ExchangeRecorder::new();
     let redactor = Arc::new(Redactor::new(&[]).expect("redactor"));
-    let client = HttpClient::new(cfg, redactor, recorder.clone()).expect("client");
+    let client = HttpClient::new(cfg, redactor, recorder.clone());
     (client, recorder)
 }
 

@@ -12,6 +12,7 @@ mod sections;
 mod spans;
 mod view;
 
+pub(crate) use history::run_needs_attention;
 pub use history::{History, HistoryPoint};
 
 use crate::run::Run;

@@ -141,6 +141,12 @@ pub struct HistoryEntry {
     pub new: usize,
     #[serde(default)]
     pub problems: Vec<ConnectionProblem>,
+    /// Connections whose credentials need attention as the HTML history counts them (a
+    /// flagged connection, or a token expiring, expired, dead or with a refresh in
+    /// flight). With it, the HTML page charts this run from its line alone instead of
+    /// parsing the run's whole `run.json`; lines written before it existed have none.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub attention: Option<usize>,
     #[serde(default)]
     pub drifts: Vec<OpenItem>,
     #[serde(default)]
@@ -215,6 +221,7 @@ impl HistoryEntry {
             },
             new: new_count(run),
             problems,
+            attention: Some(crate::report::html::run_needs_attention(run).len()),
             drifts: items(&run.drifts, false),
             findings: items(&run.findings, true),
         }

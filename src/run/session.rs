@@ -62,32 +62,29 @@ impl ProviderSession {
         let selectors: Vec<String> = s.redact.iter().map(|r| r.value.clone()).collect();
         let redactor = Arc::new(Redactor::new(&selectors)?);
         let recorder = ExchangeRecorder::new();
-        let http = Arc::new(
-            HttpClient::new(
-                ClientConfig {
-                    provider: provider.clone(),
-                    timeout: s.limits.timeout,
-                    connect_timeout: s.limits.connect_timeout,
-                    max_body_bytes: s.limits.max_body_bytes,
-                    allow_insecure_http,
-                    max_redirects: 10,
-                    user_agent: concat!("driftwatch/", env!("CARGO_PKG_VERSION")).into(),
-                    record_body_chars: 64 * 1024,
-                    rate: s.limits.rate.and_then(|r| {
-                        Some(Rate {
-                            requests: NonZeroU32::new(r.requests)?,
-                            per: r.per,
-                        })
-                    }),
-                    retries: s.limits.retries,
-                    max_retry_wait: s.limits.max_retry_wait,
-                    ..ClientConfig::new(provider.clone())
-                },
-                redactor.clone(),
-                recorder.clone(),
-            )
-            .map_err(|e| Error::Runtime(format!("{provider}: {e}")))?,
-        );
+        let http = Arc::new(HttpClient::new(
+            ClientConfig {
+                provider: provider.clone(),
+                timeout: s.limits.timeout,
+                connect_timeout: s.limits.connect_timeout,
+                max_body_bytes: s.limits.max_body_bytes,
+                allow_insecure_http,
+                max_redirects: 10,
+                user_agent: concat!("driftwatch/", env!("CARGO_PKG_VERSION")).into(),
+                record_body_chars: 64 * 1024,
+                rate: s.limits.rate.and_then(|r| {
+                    Some(Rate {
+                        requests: NonZeroU32::new(r.requests)?,
+                        per: r.per,
+                    })
+                }),
+                retries: s.limits.retries,
+                max_retry_wait: s.limits.max_retry_wait,
+                ..ClientConfig::new(provider.clone())
+            },
+            redactor.clone(),
+            recorder.clone(),
+        ));
         register_suite_secrets(s, &redactor);
         let base = Url::parse(&s.provider.base_url.value)
             .map_err(|e| Error::Usage(format!("{}: base_url: {e}", s.file.display())))?;

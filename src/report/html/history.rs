@@ -194,6 +194,30 @@ impl HistoryPoint {
     }
 
     /// The point of an earlier run read from its run.json; `None` without a start time.
+    /// A run's point from its history line: the same counts as from its `run.json`
+    /// (`counts` leave suppressed drifts out, `new` counts unsuppressed ones), the
+    /// credentials from `attention`, or from the flagged connections for a line written
+    /// before `attention` existed.
+    fn of_entry(e: &crate::run::history::HistoryEntry, href: Option<String>) -> HistoryPoint {
+        HistoryPoint {
+            run_id: e.run_id.clone(),
+            started_at: e.started_at,
+            breaking: e.counts.breaking,
+            warning: e.counts.warning,
+            info: e.counts.info,
+            errors: e.counts.errors,
+            credentials: e.attention.unwrap_or_else(|| {
+                e.problems
+                    .iter()
+                    .map(|p| (p.provider.as_str(), p.connection.as_str()))
+                    .collect::<BTreeSet<_>>()
+                    .len()
+            }),
+            new: e.new,
+            href,
+        }
+    }
+
     fn of_slim(s: Slim, href: Option<String>) -> Option<HistoryPoint> {
         let started_at = s.started_at.or_else(|| stamp_time(&s.run_id))?;
         let [breaking, warning, info, new] = tally(
@@ -246,7 +270,20 @@ impl History {
     /// oldest first, at most [`MAX_RUNS`]. Unreadable files are skipped with a note. Each
     /// earlier run links to `../<dir>/index.html` (else its `run.json`): the page is
     /// written in a sibling directory of `reports`.
-    pub fn read(reports: &Path, run: &Run) -> History {
+    ///
+    /// A run with a line in `entries` (the history file) that carries `attention` is
+    /// charted from that line: its `run.json`, which holds every exchange of the run, is
+    /// not read (30 of them, each megabytes, were read for every page before).
+    pub fn read(
+        reports: &Path,
+        run: &Run,
+        entries: &[crate::run::history::HistoryEntry],
+    ) -> History {
+        let lines: std::collections::HashMap<&str, &crate::run::history::HistoryEntry> = entries
+            .iter()
+            .filter(|e| e.attention.is_some())
+            .map(|e| (e.run_id.as_str(), e))
+            .collect();
         let mut h = History::default();
         let entries = match std::fs::read_dir(reports) {
             Ok(rd) => rd,
@@ -271,6 +308,19 @@ impl History {
         let mut found = Vec::new();
         for name in &names[skip..] {
             let dir = reports.join(name);
+            let href = || {
+                ["index.html", "run.json"]
+                    .into_iter()
+                    .find(|f| dir.join(f).is_file())
+                    .map(|f| format!("../{}/{f}", super::encode(name)))
+            };
+            if let Some(line) = lines.get(name.as_str()) {
+                // Two runs in the same second: the random suffix says nothing of their order.
+                if line.started_at <= run.started_at {
+                    found.push(HistoryPoint::of_entry(line, href()));
+                }
+                continue;
+            }
             let path = dir.join("run.json");
             match crate::bounded::read_bounded_string(&path, crate::bounded::RUN_LIMIT)
                 .map_err(|e| e.to_string())
@@ -278,18 +328,12 @@ impl History {
             {
                 // Two runs in the same second: the random suffix says nothing of their order.
                 Ok(s) if s.started_at.is_some_and(|t| t > run.started_at) => {}
-                Ok(s) => {
-                    let href = ["index.html", "run.json"]
-                        .into_iter()
-                        .find(|f| dir.join(f).is_file())
-                        .map(|f| format!("../{}/{f}", super::encode(name)));
-                    match HistoryPoint::of_slim(s, href) {
-                        Some(p) => found.push(p),
-                        None => h
-                            .notes
-                            .push(format!("skipped `{name}/run.json`: no start time")),
-                    }
-                }
+                Ok(s) => match HistoryPoint::of_slim(s, href()) {
+                    Some(p) => found.push(p),
+                    None => h
+                        .notes
+                        .push(format!("skipped `{name}/run.json`: no start time")),
+                },
                 Err(e) if path.exists() => h.notes.push(format!("skipped `{name}/run.json`: {e}")),
                 Err(_) => {}
             }
@@ -317,21 +361,9 @@ impl History {
         let mut added: Vec<HistoryPoint> = entries
             .iter()
             .filter(|e| !known.contains(&e.run_id) && e.started_at <= run.started_at)
-            .map(|e| HistoryPoint {
-                run_id: e.run_id.clone(),
-                started_at: e.started_at,
-                breaking: e.counts.breaking,
-                warning: e.counts.warning,
-                info: e.counts.info,
-                errors: e.counts.errors,
-                credentials: e
-                    .problems
-                    .iter()
-                    .map(|p| (p.provider.as_str(), p.connection.as_str()))
-                    .collect::<BTreeSet<_>>()
-                    .len(),
-                new: e.new,
-                href: report_url.map(|u| u.replace("{run_id}", &super::encode(&e.run_id))),
+            .map(|e| {
+                let href = report_url.map(|u| u.replace("{run_id}", &super::encode(&e.run_id)));
+                HistoryPoint::of_entry(e, href)
             })
             .collect();
         if added.is_empty() {
@@ -564,7 +596,7 @@ mod tests {
         write(dir.path(), "20261126T210000Z-0002", "{not json");
         write(dir.path(), "latest", r#"{"run_id":"latest"}"#);
         write(dir.path(), "20261128T210000Z-0003", r#"{"run_id":"later"}"#);
-        let h = History::read(dir.path(), &run);
+        let h = History::read(dir.path(), &run, &[]);
         let ids: Vec<&str> = h.runs.iter().map(|r| r.run_id.as_str()).collect();
         assert_eq!(ids, ["20261125T210000Z-0001", "20261127T210000Z-abcd"]);
         // The start time comes from the run id when run.json has none; `a` is counted
@@ -615,12 +647,66 @@ mod tests {
             (run.started_at + chrono::Duration::milliseconds(300)).to_rfc3339()
         );
         write(dir.path(), "20261127T210000Z-0000", &later);
-        let h = History::read(dir.path(), &run);
+        let h = History::read(dir.path(), &run, &[]);
         let ids: Vec<&str> = h.runs.iter().map(|r| r.run_id.as_str()).collect();
         assert_eq!(ids, ["20261127T210000Z-ffff", "20261127T210000Z-0001"]);
         assert_eq!(
             h.runs[0].href.as_deref(),
             Some("../20261127T210000Z-ffff/run.json")
+        );
+    }
+
+    /// A history line, as `run` writes it (`attention` given or not).
+    fn line(id: &str, day: u32, attention: Option<usize>) -> crate::run::history::HistoryEntry {
+        let mut v = serde_json::json!({
+            "format": "driftwatch.history/1", "run_id": id,
+            "started_at": format!("2026-11-{day:02}T21:00:00Z"),
+            "finished_at": format!("2026-11-{day:02}T21:00:05Z"),
+            "exit_code": 1, "verdict": "breaking",
+            "counts": {"breaking": 2, "warning": 1, "info": 0, "suppressed": 4, "findings": 3,
+                       "errors": 1, "unusable": 1},
+            "new": 2,
+            "problems": [{"provider": "demo", "connection": "a", "state": "grant-dead", "usable": false}]
+        });
+        if let Some(n) = attention {
+            v["attention"] = n.into();
+        }
+        serde_json::from_value(v).unwrap()
+    }
+
+    #[test]
+    fn runs_with_a_history_line_are_charted_from_it_without_reading_their_run_json() {
+        let dir = tempfile::tempdir().unwrap();
+        let run = fixed_run();
+        // Unreadable files: read, each would be skipped with a note.
+        write(dir.path(), "20261125T210000Z-0001", "{not json");
+        write(dir.path(), "20261126T210000Z-0002", "{not json");
+        let entries = [
+            line("20261125T210000Z-0001", 25, Some(3)),
+            // Written before `attention` existed: the run.json is read, as before.
+            line("20261126T210000Z-0002", 26, None),
+        ];
+        let h = History::read(dir.path(), &run, &entries);
+        let ids: Vec<&str> = h.runs.iter().map(|r| r.run_id.as_str()).collect();
+        assert_eq!(ids, ["20261125T210000Z-0001", "20261127T210000Z-abcd"]);
+        assert_eq!(
+            h.runs[0],
+            point(
+                "20261125T210000Z-0001",
+                25,
+                [2, 1, 0, 1, 3, 2],
+                Some("../20261125T210000Z-0001/run.json")
+            )
+        );
+        assert_eq!(h.notes.len(), 1, "{:?}", h.notes);
+        assert!(h.notes[0].starts_with("skipped `20261126T210000Z-0002/run.json`: "));
+        // The old line still charts when only the history file has it: credentials from
+        // its flagged connections.
+        let mut only = History::only(&run);
+        only.add_entries(&entries[1..], &run, None);
+        assert_eq!(
+            only.runs[0],
+            point("20261126T210000Z-0002", 26, [2, 1, 0, 1, 1, 2], None)
         );
     }
 
@@ -632,7 +718,7 @@ mod tests {
             let id = format!("20261101T0000{i:02}Z-0000");
             write(dir.path(), &id, &format!(r#"{{"run_id":"{id}"}}"#));
         }
-        let h = History::read(dir.path(), &run);
+        let h = History::read(dir.path(), &run, &[]);
         assert_eq!(h.runs.len(), MAX_RUNS);
         assert_eq!(h.runs[0].run_id, "20261101T000011Z-0000");
         assert_eq!(h.runs[MAX_RUNS - 1].run_id, run.run_id);
