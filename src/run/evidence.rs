@@ -202,7 +202,7 @@ impl From<Sample> for SampleEvidence {
             connection: s.connection,
             status: s.status,
             content_type: s.content_type,
-            shape: s.shape.map(Arc::new),
+            shape: s.shape,
             exchange_id: s.exchange_id,
         }
     }
@@ -214,7 +214,7 @@ impl From<SampleEvidence> for Sample {
             connection: s.connection,
             status: s.status,
             content_type: s.content_type,
-            shape: s.shape.map(Arc::unwrap_or_clone),
+            shape: s.shape,
             exchange_id: s.exchange_id,
         }
     }

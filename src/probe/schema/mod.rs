@@ -17,7 +17,8 @@ use crate::model::{Drift, Observation, ObservationKey, ProbeKind, Severity};
 use crate::probe::body::ObservationBody;
 use crate::rules::Rule;
 use serde_json::{Value, json};
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashSet};
+use std::sync::Arc;
 
 /// One connection's response to one endpoint, as the schema probe needs it.
 #[derive(Debug, Clone)]
@@ -26,16 +27,23 @@ pub struct Sample {
     pub status: u16,
     /// Media type without parameters, lowercased (`application/json`).
     pub content_type: Option<String>,
-    /// The inferred shape of a 2xx JSON body.
-    pub shape: Option<Shape>,
+    /// The inferred shape of a 2xx JSON body; connections answering alike share one.
+    pub shape: Option<Arc<Shape>>,
     pub exchange_id: Option<String>,
 }
 
 /// Builds the schema observation of one endpoint from all its samples.
 /// Shapes of 2xx JSON responses are merged; every connection's status is kept.
+///
+/// A shape shared by several samples is merged once: merging a shape again changes no
+/// descriptor of the observation (a field is required when it was in every object sample,
+/// types and formats are unions), and the connections of an endpoint nearly always share
+/// one shape, so an endpoint costs one merge per distinct answer, not three copies of a
+/// shape per connection.
 pub fn observe(provider: &str, endpoint: &str, samples: &[Sample]) -> Observation {
     let mut responses = BTreeMap::new();
-    let mut shape = Shape::empty();
+    let mut merged: HashSet<*const Shape> = HashSet::new();
+    let mut distinct: Vec<&Arc<Shape>> = Vec::new();
     for s in samples {
         responses.insert(
             s.connection.clone(),
@@ -44,10 +52,23 @@ pub fn observe(provider: &str, endpoint: &str, samples: &[Sample]) -> Observatio
                 content_type: s.content_type.clone(),
             },
         );
-        if let Some(sh) = &s.shape {
-            shape = shape.merge(sh);
+        if let Some(sh) = &s.shape
+            && merged.insert(Arc::as_ptr(sh))
+        {
+            distinct.push(sh);
         }
     }
+    let shape = match distinct.as_slice() {
+        [] => Shape::empty().to_body(),
+        [only] => only.to_body(),
+        [first, rest @ ..] => {
+            let mut shape = Shape::clone(first);
+            for sh in rest {
+                shape.merge_from(Shape::clone(sh));
+            }
+            shape.to_body()
+        }
+    };
     Observation {
         key: ObservationKey {
             provider: provider.to_string(),
@@ -55,7 +76,7 @@ pub fn observe(provider: &str, endpoint: &str, samples: &[Sample]) -> Observatio
             subject: endpoint.to_string(),
             connection: None,
         },
-        body: SchemaBody::of(responses, shape.to_body()).to_json(),
+        body: SchemaBody::of(responses, shape).to_json(),
     }
 }
 
@@ -233,7 +254,7 @@ mod tests {
             connection: connection.into(),
             status,
             content_type: body.as_ref().map(|_| "application/json".to_owned()),
-            shape: body.map(|b| crate::probe::shape::infer(&b).expect("shallow")),
+            shape: body.map(|b| Arc::new(crate::probe::shape::infer(&b).expect("shallow"))),
             exchange_id: None,
         }
     }
@@ -340,5 +361,38 @@ mod tests {
             d[2].message,
             "connection `bob` now answers 404 instead of 200"
         );
+    }
+
+    proptest::proptest! {
+        /// Merging each shared shape once gives exactly the observation of merging every
+        /// connection's shape in turn (what `observe` did before it shared them).
+        #[test]
+        fn shared_shapes_merged_once_observe_like_every_sample_merged(
+            bodies in proptest::collection::vec(crate::probe::shape::tests::any_json(), 1..4),
+            picks in proptest::collection::vec(0usize..4, 1..12),
+        ) {
+            let shapes: Vec<Arc<Shape>> = bodies
+                .iter()
+                .map(|b| Arc::new(crate::probe::shape::infer(b).expect("shallow")))
+                .collect();
+            let samples: Vec<Sample> = picks
+                .iter()
+                .enumerate()
+                .map(|(i, p)| Sample {
+                    connection: format!("c{i}"),
+                    status: 200,
+                    content_type: Some("application/json".into()),
+                    shape: Some(shapes[p % shapes.len()].clone()),
+                    exchange_id: None,
+                })
+                .collect();
+            let mut every = Shape::empty();
+            for s in &samples {
+                every = every.merge(s.shape.as_deref().expect("set"));
+            }
+            let got = observe("demo", "ep", &samples);
+            let want = SchemaBody::of(BTreeMap::new(), every.to_body()).to_json();
+            proptest::prop_assert_eq!(got.body.get("shape"), want.get("shape"));
+        }
     }
 }
