@@ -35,6 +35,36 @@ fn new_style() -> Style {
 
 /// Renders the run; every count comes from `summary` (of the same run).
 /// `report_path` is printed last when given.
+/// Up to this many connections are listed by name with their state; more are counted.
+const LISTED_CONNECTIONS: usize = 12;
+
+/// At most this many drifts, kinds of finding and flagged connections per provider: the
+/// rest are in run.json and the HTML report, so a run of thousands stays a readable log.
+const LISTED_LINES: usize = 100;
+
+/// Findings of the same severity, rule, subject and path (one per connection) as one entry:
+/// the first of them and how many more there are, in first-seen order.
+fn alike<'a>(findings: &[&'a crate::model::Drift]) -> Vec<(&'a crate::model::Drift, usize)> {
+    let mut groups: Vec<(&crate::model::Drift, usize)> = Vec::new();
+    let mut at: std::collections::HashMap<_, usize> = std::collections::HashMap::new();
+    for d in findings {
+        let key = (
+            d.severity,
+            d.rule.as_str(),
+            d.subject.as_str(),
+            d.path.as_deref(),
+        );
+        match at.get(&key) {
+            Some(&i) => groups[i].1 += 1,
+            None => {
+                at.insert(key, groups.len());
+                groups.push((d, 0));
+            }
+        }
+    }
+    groups
+}
+
 pub fn render(run: &Run, summary: &RunSummary, color: bool, report_path: Option<&str>) -> String {
     let mut out = String::new();
     let connections: usize = run.suites.iter().map(|s| s.connections.len()).sum();
@@ -84,14 +114,40 @@ pub fn render(run: &Run, summary: &RunSummary, color: bool, report_path: Option<
             .partition(|x| x.accepted);
         // Connection states first: credential trouble is never drift.
         let conns: Vec<_> = run.connections.iter().filter(|c| c.provider == p).collect();
-        if !conns.is_empty() {
+        if conns.len() > LISTED_CONNECTIONS {
+            // Thousands of connections: their states counted, the flagged ones listed below.
+            let mut counts: Vec<(String, usize)> = Vec::new();
+            for c in &conns {
+                let state = c.state.to_string();
+                match counts.iter_mut().find(|(s, _)| *s == state) {
+                    Some((_, n)) => *n += 1,
+                    None => counts.push((state, 1)),
+                }
+            }
+            counts.sort_by(|a, b| b.1.cmp(&a.1));
+            let states: Vec<String> = counts.iter().map(|(s, n)| format!("{n} {s}")).collect();
+            let _ = writeln!(
+                out,
+                "  connections: {} — {}",
+                conns.len(),
+                states.join(" · ")
+            );
+        } else if !conns.is_empty() {
             let states: Vec<String> = conns
                 .iter()
                 .map(|c| format!("{} {}", c.connection, c.state))
                 .collect();
             let _ = writeln!(out, "  connections: {}", states.join(" · "));
         }
-        for c in conns.iter().filter(|c| c.severity.is_some()) {
+        let flagged: Vec<_> = conns.iter().filter(|c| c.severity.is_some()).collect();
+        if flagged.len() > LISTED_LINES {
+            let _ = writeln!(
+                out,
+                "  … {} more flagged connections in run.json (the first {LISTED_LINES} below)",
+                flagged.len() - LISTED_LINES
+            );
+        }
+        for c in flagged.iter().take(LISTED_LINES) {
             let sev = c.severity.unwrap_or(Severity::Breaking);
             let _ = writeln!(
                 out,
@@ -122,7 +178,7 @@ pub fn render(run: &Run, summary: &RunSummary, color: bool, report_path: Option<
         if drifts.is_empty() && errors.is_empty() {
             let _ = writeln!(out, "  no drift");
         }
-        for d in &drifts {
+        for d in drifts.iter().take(LISTED_LINES) {
             let sev = format!("{:<8}", d.severity.as_str());
             let mut head = format!("{}  {}", d.rule, d.subject);
             if let Some(path) = &d.path {
@@ -147,6 +203,13 @@ pub fn render(run: &Run, summary: &RunSummary, color: bool, report_path: Option<
             );
             let _ = writeln!(out, "            {}", paint(color, dim, &d.message));
         }
+        if drifts.len() > LISTED_LINES {
+            let _ = writeln!(
+                out,
+                "  … {} more drifts in run.json and the HTML report",
+                drifts.len() - LISTED_LINES
+            );
+        }
         let (suppressed_findings, findings): (Vec<_>, Vec<_>) = run
             .findings
             .iter()
@@ -158,7 +221,10 @@ pub fn render(run: &Run, summary: &RunSummary, color: bool, report_path: Option<
                 "  {} (re-checked every run; not drift):",
                 plural(summary.provider(p).findings, "finding")
             );
-            for d in &findings {
+            // A finding repeated for many connections (no refresh token issued to each of
+            // 10,000) is one line and a count.
+            let groups = alike(&findings);
+            for (d, more) in groups.iter().take(LISTED_LINES) {
                 let _ = writeln!(
                     out,
                     "    {:<8}  {}  {}{}  {}",
@@ -170,6 +236,20 @@ pub fn render(run: &Run, summary: &RunSummary, color: bool, report_path: Option<
                         .map(|p| format!(" {p}"))
                         .unwrap_or_default(),
                     paint(color, dim, &d.message)
+                );
+                if *more > 0 {
+                    let _ = writeln!(
+                        out,
+                        "              {}",
+                        paint(color, dim, &format!("… and {more} more alike"))
+                    );
+                }
+            }
+            if groups.len() > LISTED_LINES {
+                let _ = writeln!(
+                    out,
+                    "    … {} more kinds of finding in run.json and the HTML report",
+                    groups.len() - LISTED_LINES
                 );
             }
         }
@@ -388,6 +468,86 @@ mod tests {
             false,
             Some("reports/20261127T210000Z-abcd/run.json")
         ));
+    }
+
+    /// Issue 17: a run of thousands of connections stays a readable log: states counted,
+    /// findings alike on one line with a count, long lists cut with a pointer to run.json.
+    #[test]
+    fn thousands_of_connections_are_counted_and_findings_alike_grouped() {
+        let mut run = fixed_run();
+        run.connections.retain(|c| c.provider == "demo");
+        run.drifts.retain(|d| d.provider == "demo");
+        run.errors.clear();
+        run.pending.clear();
+        let template = run.connections[0].clone();
+        let broken = run.connections[1].clone();
+        run.connections.clear();
+        for i in 0..1000 {
+            let mut c = if i % 250 == 7 {
+                broken.clone()
+            } else {
+                template.clone()
+            };
+            c.connection = format!("c{i:04}");
+            run.connections.push(c);
+        }
+        let finding = run.findings[0].clone();
+        run.findings.clear();
+        for i in 0..1000 {
+            let mut f = finding.clone();
+            f.connections = vec![format!("c{i:04}")];
+            f.message = format!("c{i:04} reads `invoices` without the documented scope");
+            run.findings.push(f);
+        }
+        let drift = run
+            .drifts
+            .iter()
+            .find(|d| d.rule == "schema.status-changed")
+            .expect("in the fixture")
+            .clone();
+        run.drifts.clear();
+        for i in 0..150 {
+            let mut d = drift.clone();
+            d.subject = format!("ep{i:03}");
+            run.drifts.push(d);
+        }
+        let text = render(&run, &RunSummary::of(&run), false, None);
+        let lines: Vec<&str> = text.lines().collect();
+        assert!(
+            lines.contains(&"  connections: 1000 — 996 ok · 4 access-token-rejected"),
+            "{text}"
+        );
+        assert_eq!(
+            lines
+                .iter()
+                .filter(|l| l.contains("[access-token-rejected]"))
+                .count(),
+            4
+        );
+        assert_eq!(
+            lines
+                .iter()
+                .filter(|l| l.contains("schema.status-changed"))
+                .count(),
+            100
+        );
+        assert!(
+            lines.contains(&"  … 50 more drifts in run.json and the HTML report"),
+            "{text}"
+        );
+        assert!(
+            lines.contains(&"  1000 findings (re-checked every run; not drift):"),
+            "{text}"
+        );
+        assert!(lines.contains(
+            &"    warning   permissions.undocumented-access  invoices  c0000 reads `invoices` without the documented scope"
+        ), "{text}");
+        assert!(
+            lines.contains(&"              … and 999 more alike"),
+            "{text}"
+        );
+        assert!(!text.contains("c0001 reads"), "{text}");
+        assert!(lines.len() < 250, "{} lines", lines.len());
     }
 
     /// Issue 18: new drifts carry a `new` mark and come first; known ones say since when.
