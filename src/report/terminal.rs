@@ -124,7 +124,7 @@ pub fn render(run: &Run, summary: &RunSummary, color: bool, report_path: Option<
                     None => counts.push((state, 1)),
                 }
             }
-            counts.sort_by(|a, b| b.1.cmp(&a.1));
+            counts.sort_by_key(|c| std::cmp::Reverse(c.1));
             let states: Vec<String> = counts.iter().map(|(s, n)| format!("{n} {s}")).collect();
             let _ = writeln!(
                 out,
