@@ -110,6 +110,10 @@ pub(super) async fn cmd_run(ctx: &Context, args: RunArgs, typed: &Typed) -> Resu
     if let Some(previous) = &previous {
         send_webhook(&run, &settings, previous.as_ref(), args.allow_insecure_http).await;
     }
+    // Everything is written and the process is about to exit: freeing the run (every
+    // exchange, observation and shape, one allocation at a time) would only delay the exit
+    // the operating system makes anyway.
+    std::mem::forget(run);
     Ok(code)
 }
 

@@ -1,9 +1,46 @@
 //! The JSON reporter: `reports/<run-id>/run.json` and the `reports/latest` link.
 //! Only reads a finished run.
 
+use crate::model::Exchange;
 use crate::run::Run;
+use rayon::iter::{IntoParallelRefIterator, ParallelIterator};
+use serde::{Serialize, Serializer};
+use serde_json::value::RawValue;
+use std::cell::RefCell;
 use std::io::Write;
 use std::path::{Path, PathBuf};
+
+thread_local! {
+    /// The exchanges of the run [`write_run`] is writing on this thread, each already
+    /// rendered exactly as the pretty printer writes it in `run.json`.
+    static RENDERED: RefCell<Option<Vec<Box<RawValue>>>> = const { RefCell::new(None) };
+}
+
+/// How `Run::exchanges` serialises: the exchanges [`write_run`] rendered on every core while
+/// it writes, otherwise one by one as usual. The bytes are the same either way.
+pub(crate) fn serialize_exchanges<S: Serializer>(
+    exchanges: &[Exchange],
+    s: S,
+) -> Result<S::Ok, S::Error> {
+    RENDERED.with(|rendered| match rendered.borrow().as_deref() {
+        Some(raw) if raw.len() == exchanges.len() => raw.serialize(s),
+        _ => exchanges.serialize(s),
+    })
+}
+
+/// Each exchange as `to_writer_pretty` writes it inside the run's `exchanges` array (two
+/// levels deep: every line after the first indented four more spaces; JSON strings hold no
+/// raw newline, so every newline is the printer's own), rendered on every core. The
+/// exchanges are most of a `run.json`.
+fn render_exchanges(exchanges: &[Exchange]) -> Result<Vec<Box<RawValue>>, serde_json::Error> {
+    exchanges
+        .par_iter()
+        .map(|x| {
+            let text = serde_json::to_string_pretty(x)?;
+            RawValue::from_string(text.replace('\n', "\n    "))
+        })
+        .collect()
+}
 
 #[derive(Debug, thiserror::Error)]
 pub enum ReportError {
@@ -36,10 +73,15 @@ pub fn write_run(reports: &Path, run: &Run) -> Result<PathBuf, ReportError> {
     let mut tmp = tempfile::NamedTempFile::new_in(&dir).map_err(io("create a file in", &dir))?;
     // Streamed: a merged run of thousands of connections is hundreds of MiB of text.
     let mut out = std::io::BufWriter::new(tmp.as_file_mut());
-    serde_json::to_writer_pretty(&mut out, run).map_err(|e| ReportError::Corrupt {
+    let corrupt = |e: serde_json::Error| ReportError::Corrupt {
         path: path.clone(),
         reason: e.to_string(),
-    })?;
+    };
+    let rendered = render_exchanges(&run.exchanges).map_err(corrupt)?;
+    RENDERED.with(|r| *r.borrow_mut() = Some(rendered));
+    let written = serde_json::to_writer_pretty(&mut out, run);
+    RENDERED.with(|r| *r.borrow_mut() = None);
+    written.map_err(corrupt)?;
     out.write_all(b"\n").map_err(io("write", &path))?;
     out.flush().map_err(io("write", &path))?;
     drop(out);
@@ -100,4 +142,37 @@ fn point_latest(reports: &Path, run_id: &str) -> Result<(), ReportError> {
     let src = reports.join(run_id).join("run.json");
     std::fs::copy(&src, latest.join("run.json")).map_err(io("copy", &src))?;
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The exchanges rendered on every core leave `run.json` byte for byte what the pretty
+    /// printer writes in one pass, nested bodies, headers and escapes included.
+    #[test]
+    fn run_json_with_exchanges_rendered_in_parallel_is_the_plain_pretty_text() {
+        let mut run = crate::report::fixture::html_run();
+        let one = run.exchanges[0].clone();
+        for i in 0..40 {
+            let mut x = one.clone();
+            x.id = format!("x{i:04}");
+            if let Some(resp) = x.response.as_mut() {
+                resp.body = Some(format!(
+                    "{{\"n\": {i}, \"s\": \"line\\nbreak \\\"q\\\" ü\"}}"
+                ));
+            }
+            run.exchanges.push(x);
+        }
+        let dir = tempfile::tempdir().unwrap();
+        let path = write_run(dir.path(), &run).unwrap();
+        let written = std::fs::read_to_string(&path).unwrap();
+        let plain = serde_json::to_string_pretty(&run).unwrap() + "\n";
+        assert_eq!(written, plain);
+        assert!(
+            written.contains("\n    {\n      \"id\": \"x0039\""),
+            "{written}"
+        );
+        assert_eq!(read_run(&path).unwrap().exchanges, run.exchanges);
+    }
 }

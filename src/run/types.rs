@@ -126,6 +126,7 @@ pub struct Run {
     /// Client-secret health of the suites that set `auth.client_secret_expires` (issue 20).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub client_secrets: Vec<crate::probe::app::ClientSecretHealth>,
+    #[serde(serialize_with = "crate::report::json::serialize_exchanges")]
     pub exchanges: Vec<Exchange>,
     /// What the exchanges keep (`evidence: full | shapes | none`); absent means `full`.
     #[serde(default, skip_serializing_if = "EvidenceMode::is_full")]
