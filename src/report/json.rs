@@ -4,34 +4,44 @@
 use crate::model::Exchange;
 use crate::run::Run;
 use rayon::iter::{IntoParallelRefIterator, ParallelIterator};
+use serde::ser::SerializeSeq;
 use serde::{Serialize, Serializer};
 use serde_json::value::RawValue;
-use std::cell::RefCell;
+use std::cell::Cell;
 use std::io::Write;
 use std::path::{Path, PathBuf};
 
 thread_local! {
-    /// The exchanges of the run [`write_run`] is writing on this thread, each already
-    /// rendered exactly as the pretty printer writes it in `run.json`.
-    static RENDERED: RefCell<Option<Vec<Box<RawValue>>>> = const { RefCell::new(None) };
+    /// Set while [`write_run`] writes on this thread: `Run::exchanges` is then rendered on
+    /// every core, a bounded batch at a time.
+    static RENDER_IN_PARALLEL: Cell<bool> = const { Cell::new(false) };
 }
 
-/// How `Run::exchanges` serialises: the exchanges [`write_run`] rendered on every core while
-/// it writes, otherwise one by one as usual. The bytes are the same either way.
+/// Exchanges rendered at once: bounds what is held in memory beyond the run itself.
+const RENDER_BATCH: usize = 512;
+
+/// How `Run::exchanges` serialises: while [`write_run`] writes, in batches rendered on every
+/// core (the exchanges are most of a `run.json`); otherwise one by one as usual. The bytes are
+/// the same either way.
 pub(crate) fn serialize_exchanges<S: Serializer>(
     exchanges: &[Exchange],
     s: S,
 ) -> Result<S::Ok, S::Error> {
-    RENDERED.with(|rendered| match rendered.borrow().as_deref() {
-        Some(raw) if raw.len() == exchanges.len() => raw.serialize(s),
-        _ => exchanges.serialize(s),
-    })
+    if !RENDER_IN_PARALLEL.get() {
+        return exchanges.serialize(s);
+    }
+    let mut seq = s.serialize_seq(Some(exchanges.len()))?;
+    for batch in exchanges.chunks(RENDER_BATCH) {
+        for raw in render_exchanges(batch).map_err(serde::ser::Error::custom)? {
+            seq.serialize_element(&raw)?;
+        }
+    }
+    seq.end()
 }
 
 /// Each exchange as `to_writer_pretty` writes it inside the run's `exchanges` array (two
 /// levels deep: every line after the first indented four more spaces; JSON strings hold no
-/// raw newline, so every newline is the printer's own), rendered on every core. The
-/// exchanges are most of a `run.json`.
+/// raw newline, so every newline is the printer's own), rendered on every core.
 fn render_exchanges(exchanges: &[Exchange]) -> Result<Vec<Box<RawValue>>, serde_json::Error> {
     exchanges
         .par_iter()
@@ -77,10 +87,9 @@ pub fn write_run(reports: &Path, run: &Run) -> Result<PathBuf, ReportError> {
         path: path.clone(),
         reason: e.to_string(),
     };
-    let rendered = render_exchanges(&run.exchanges).map_err(corrupt)?;
-    RENDERED.with(|r| *r.borrow_mut() = Some(rendered));
+    RENDER_IN_PARALLEL.set(true);
     let written = serde_json::to_writer_pretty(&mut out, run);
-    RENDERED.with(|r| *r.borrow_mut() = None);
+    RENDER_IN_PARALLEL.set(false);
     written.map_err(corrupt)?;
     out.write_all(b"\n").map_err(io("write", &path))?;
     out.flush().map_err(io("write", &path))?;
@@ -152,9 +161,10 @@ mod tests {
     /// printer writes in one pass, nested bodies, headers and escapes included.
     #[test]
     fn run_json_with_exchanges_rendered_in_parallel_is_the_plain_pretty_text() {
+        // More than one batch.
         let mut run = crate::report::fixture::html_run();
         let one = run.exchanges[0].clone();
-        for i in 0..40 {
+        for i in 0..(RENDER_BATCH + 100) {
             let mut x = one.clone();
             x.id = format!("x{i:04}");
             if let Some(resp) = x.response.as_mut() {
@@ -170,7 +180,7 @@ mod tests {
         let plain = serde_json::to_string_pretty(&run).unwrap() + "\n";
         assert_eq!(written, plain);
         assert!(
-            written.contains("\n    {\n      \"id\": \"x0039\""),
+            written.contains("\n    {\n      \"id\": \"x0611\""),
             "{written}"
         );
         assert_eq!(read_run(&path).unwrap().exchanges, run.exchanges);
