@@ -502,7 +502,7 @@ mod tests {
         let drift = run
             .drifts
             .iter()
-            .find(|d| d.rule == "schema.status-changed")
+            .find(|d| d.rule == crate::rules::Rule::SchemaStatusChanged.id())
             .expect("in the fixture")
             .clone();
         run.drifts.clear();
@@ -527,7 +527,7 @@ mod tests {
         assert_eq!(
             lines
                 .iter()
-                .filter(|l| l.contains("schema.status-changed"))
+                .filter(|l| l.contains(crate::rules::Rule::SchemaStatusChanged.id()))
                 .count(),
             100
         );
