@@ -281,23 +281,51 @@ pub struct HttpClient {
     remote: LazyClient,
     /// Never proxied: loopback traffic (the simulated provider) must stay local.
     direct: LazyClient,
+    /// Loopback over plain `http`: never proxied, and no TLS, so no root store to load.
+    direct_plain: LazyClient,
 }
 
-/// A reqwest client built on its first request. Building one loads the platform's root
-/// certificates (about 10 ms of a run's start-up on Linux, each time), and a run nearly
-/// always needs only one of the two: the remote one for a real provider, the direct one
-/// for a loopback provider.
+/// Which connections a [`LazyClient`] makes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Route {
+    /// Through the system proxy settings, verified against the platform's roots.
+    Remote,
+    /// To a loopback address, never proxied, verified against the platform's roots (a
+    /// local HTTPS server whose CA the machine trusts, as `mkcert` sets up).
+    Loopback,
+    /// To a loopback address over plain `http`: trusts no certificate at all, so it never
+    /// loads the root store (it is never handed an `https` URL).
+    LoopbackPlain,
+}
+
+/// A reqwest client built on its first request. Building one with TLS loads the platform's
+/// root certificates (about 5–10 ms of a run's start-up on Linux, each time), and a run
+/// nearly always needs one route only: remote for a real provider, plain loopback for the
+/// simulated one.
 #[derive(Debug)]
 struct LazyClient {
-    proxied: bool,
+    route: Route,
     connect_timeout: Duration,
     built: std::sync::OnceLock<Result<reqwest::Client, String>>,
 }
 
+impl Route {
+    /// The route of `url`: only a plain `http` URL to a loopback address goes without TLS.
+    fn of(url: &Url) -> Route {
+        if !origin::is_loopback(url) {
+            Route::Remote
+        } else if url.scheme() == "http" {
+            Route::LoopbackPlain
+        } else {
+            Route::Loopback
+        }
+    }
+}
+
 impl LazyClient {
-    fn new(proxied: bool, connect_timeout: Duration) -> LazyClient {
+    fn new(route: Route, connect_timeout: Duration) -> LazyClient {
         LazyClient {
-            proxied,
+            route,
             connect_timeout,
             built: std::sync::OnceLock::new(),
         }
@@ -310,8 +338,10 @@ impl LazyClient {
             let mut b = reqwest::Client::builder()
                 .redirect(reqwest::redirect::Policy::none())
                 .connect_timeout(self.connect_timeout);
-            if !self.proxied {
-                b = b.no_proxy();
+            match self.route {
+                Route::Remote => {}
+                Route::Loopback => b = b.no_proxy(),
+                Route::LoopbackPlain => b = b.no_proxy().tls_certs_only([]),
             }
             b.build().map_err(error_chain)
         });
@@ -343,8 +373,9 @@ impl HttpClient {
     pub fn new(cfg: ClientConfig, redactor: Arc<Redactor>, recorder: ExchangeRecorder) -> Self {
         HttpClient {
             limiter: Limiter::new(cfg.rate),
-            remote: LazyClient::new(true, cfg.connect_timeout),
-            direct: LazyClient::new(false, cfg.connect_timeout),
+            remote: LazyClient::new(Route::Remote, cfg.connect_timeout),
+            direct: LazyClient::new(Route::Loopback, cfg.connect_timeout),
+            direct_plain: LazyClient::new(Route::LoopbackPlain, cfg.connect_timeout),
             cfg,
             redactor,
             recorder,
@@ -557,10 +588,10 @@ impl HttpClient {
                 },
             });
         }
-        let client = if origin::is_loopback(&hop.url) {
-            &self.direct
-        } else {
-            &self.remote
+        let client = match Route::of(&hop.url) {
+            Route::Remote => &self.remote,
+            Route::Loopback => &self.direct,
+            Route::LoopbackPlain => &self.direct_plain,
         }
         .get(&self.redactor)?;
         let mut builder = client

@@ -687,3 +687,20 @@ fn tls_failures_are_told_from_other_connect_errors() {
         "client error (Connect): tcp connect error: Connection refused (os error 111)"
     ));
 }
+
+/// Only plain `http` to a loopback address goes through the client without a root store;
+/// loopback `https` is verified like any other host, and nothing remote skips the proxy.
+#[test]
+fn only_plain_http_to_loopback_takes_the_route_without_tls() {
+    let route = |u: &str| super::Route::of(&Url::parse(u).expect("url"));
+    assert_eq!(
+        route("http://127.0.0.1:8080/x"),
+        super::Route::LoopbackPlain
+    );
+    assert_eq!(route("http://localhost/x"), super::Route::LoopbackPlain);
+    assert_eq!(route("http://[::1]:9/x"), super::Route::LoopbackPlain);
+    assert_eq!(route("https://127.0.0.1:8443/x"), super::Route::Loopback);
+    assert_eq!(route("https://localhost/x"), super::Route::Loopback);
+    assert_eq!(route("https://api.example.com/x"), super::Route::Remote);
+    assert_eq!(route("http://api.example.com/x"), super::Route::Remote);
+}
