@@ -27,3 +27,29 @@ pub mod run;
 pub mod settings;
 pub mod sim;
 pub mod suite;
+
+/// The allocator crate, for [`allocator!`].
+#[cfg(not(target_env = "msvc"))]
+#[doc(hidden)]
+pub use tikv_jemallocator;
+
+/// Declares the allocator of a program that runs the engine (the binary, the run benches):
+/// jemalloc instead of the system allocator, whose per-thread arenas kept a fifth more
+/// resident than the heap, with its options read before `main`: freed pages go back to the
+/// system after half a second (`dirty_decay_ms`) and at once from there (`muzzy_decay_ms:0`;
+/// by default they stay as lazily-freed pages that still count as resident), so a large
+/// run's resident peak stays near its heap (docs/performance.md, "Memory"). Once per program.
+#[macro_export]
+macro_rules! allocator {
+    () => {
+        #[cfg(not(target_env = "msvc"))]
+        #[global_allocator]
+        static ALLOCATOR: $crate::tikv_jemallocator::Jemalloc = $crate::tikv_jemallocator::Jemalloc;
+
+        #[cfg(not(target_env = "msvc"))]
+        #[allow(non_upper_case_globals)]
+        #[unsafe(export_name = "_rjem_malloc_conf")]
+        static malloc_conf: Option<&'static std::ffi::c_char> =
+            Some(unsafe { &*c"dirty_decay_ms:500,muzzy_decay_ms:0".as_ptr() });
+    };
+}

@@ -13,17 +13,8 @@ use driftwatch::demo::sim_context;
 use driftwatch::run::{Event, Run, RunOptions};
 use driftwatch::sim::{Sim, SimOptions};
 
-/// The binary's allocator (`src/main.rs`), so a run measured here is the run a user gets.
-#[cfg(not(target_env = "msvc"))]
-#[global_allocator]
-static ALLOCATOR: tikv_jemallocator::Jemalloc = tikv_jemallocator::Jemalloc;
-
-/// The binary's allocator options (`src/main.rs`).
-#[cfg(not(target_env = "msvc"))]
-#[allow(non_upper_case_globals)]
-#[unsafe(export_name = "_rjem_malloc_conf")]
-static malloc_conf: Option<&'static std::ffi::c_char> =
-    Some(unsafe { &*c"dirty_decay_ms:500,muzzy_decay_ms:0".as_ptr() });
+// The binary's allocator and its options, so a run measured here is the run a user gets.
+driftwatch::allocator!();
 
 /// The resource endpoints the generated suite cycles through; every one answers 200 to the
 /// suite's scopes, with bodies of different shapes and sizes.
