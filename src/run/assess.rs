@@ -106,18 +106,18 @@ pub(crate) fn assess(
     }
 
     for (ei, ep) in ev.endpoints.iter().enumerate() {
-        let ss: Vec<Sample> = ev.samples[ei].iter().cloned().map(Sample::from).collect();
+        let ss: &[Sample] = &ev.samples[ei];
         if ss.is_empty() {
             // Nothing answered: comparing an empty observation would report every field removed.
             continue;
         }
-        let obs = schema::observe(provider, &ep.id, &ss);
+        let obs = schema::observe(provider, &ep.id, ss);
         let violations: Vec<_> = ev.violations[ei].iter().map(|v| v.to_probe()).collect();
         rec.drifts
             .extend(schema::declared_drifts(provider, &ep.id, &violations));
         // `tolerate`: type/format variation the suite accepts at a path is no schema drift.
         let tolerate = &ep.tolerate;
-        rec.record_tolerating(obs, &ss, &|d| schema::tolerated(d, tolerate))?;
+        rec.record_tolerating(obs, ss, &|d| schema::tolerated(d, tolerate))?;
     }
 
     // Values: zero/empty/null classes per connection, compared across connections.

@@ -11,13 +11,11 @@ use crate::probe::deprecation::{DateValue, DeprecationValue, Signals};
 use crate::probe::permissions::Cell;
 use crate::probe::refresh::RefreshTrace;
 use crate::probe::schema::{Sample, Violation};
-use crate::probe::shape::Shape;
 use crate::probe::token::TokenFacts;
 use crate::probe::values::ConnectionValues;
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
-use std::sync::Arc;
 
 /// Position of the token error probe's facts after every connection's.
 pub(crate) const ERROR_PROBE_POS: usize = usize::MAX;
@@ -157,68 +155,9 @@ pub struct CallbackSeen {
     pub exchange_id: Option<String>,
 }
 
-/// A schema [`Sample`] as stored.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct SampleEvidence {
-    pub connection: String,
-    pub status: u16,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub content_type: Option<String>,
-    /// Shared between the samples of one endpoint that have the same shape (most do: every
-    /// connection answers alike), so a run holds one copy per distinct shape, not per probe.
-    /// Stored as the shape itself.
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        with = "shared_shape"
-    )]
-    pub shape: Option<Arc<Shape>>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub exchange_id: Option<String>,
-}
-
-/// `Option<Arc<Shape>>` (de)serialised as `Option<Shape>`.
-mod shared_shape {
-    use super::{Arc, Shape};
-    use serde::{Deserialize, Deserializer, Serialize, Serializer};
-
-    pub(super) fn serialize<S: Serializer>(
-        shape: &Option<Arc<Shape>>,
-        s: S,
-    ) -> Result<S::Ok, S::Error> {
-        shape.as_deref().serialize(s)
-    }
-
-    pub(super) fn deserialize<'de, D: Deserializer<'de>>(
-        d: D,
-    ) -> Result<Option<Arc<Shape>>, D::Error> {
-        Ok(Option::<Shape>::deserialize(d)?.map(Arc::new))
-    }
-}
-
-impl From<Sample> for SampleEvidence {
-    fn from(s: Sample) -> Self {
-        SampleEvidence {
-            connection: s.connection,
-            status: s.status,
-            content_type: s.content_type,
-            shape: s.shape,
-            exchange_id: s.exchange_id,
-        }
-    }
-}
-
-impl From<SampleEvidence> for Sample {
-    fn from(s: SampleEvidence) -> Self {
-        Sample {
-            connection: s.connection,
-            status: s.status,
-            content_type: s.content_type,
-            shape: s.shape,
-            exchange_id: s.exchange_id,
-        }
-    }
-}
+/// A schema [`Sample`] as stored: the sample itself (its shape shared between the samples of
+/// one endpoint that answer alike, stored as the shape).
+pub type SampleEvidence = Sample;
 
 /// One connection's declared-schema violations and the exchange showing them.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

@@ -16,20 +16,50 @@ use super::shape::Shape;
 use crate::model::{Drift, Observation, ObservationKey, ProbeKind, Severity};
 use crate::probe::body::ObservationBody;
 use crate::rules::Rule;
+use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 use std::collections::{BTreeMap, HashSet};
 use std::sync::Arc;
 
-/// One connection's response to one endpoint, as the schema probe needs it.
-#[derive(Debug, Clone)]
+/// One connection's response to one endpoint, as the schema probe needs it and as the run's
+/// evidence stores it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Sample {
     pub connection: String,
     pub status: u16,
     /// Media type without parameters, lowercased (`application/json`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub content_type: Option<String>,
-    /// The inferred shape of a 2xx JSON body; connections answering alike share one.
+    /// The inferred shape of a 2xx JSON body. Shared between the samples of one endpoint that
+    /// have the same shape (most do: every connection answers alike), so a run holds one copy
+    /// per distinct shape, not per probe. Stored as the shape itself.
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        with = "shared_shape"
+    )]
     pub shape: Option<Arc<Shape>>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub exchange_id: Option<String>,
+}
+
+/// `Option<Arc<Shape>>` (de)serialised as `Option<Shape>`.
+mod shared_shape {
+    use super::{Arc, Shape};
+    use serde::{Deserialize, Deserializer, Serialize, Serializer};
+
+    pub(super) fn serialize<S: Serializer>(
+        shape: &Option<Arc<Shape>>,
+        s: S,
+    ) -> Result<S::Ok, S::Error> {
+        shape.as_deref().serialize(s)
+    }
+
+    pub(super) fn deserialize<'de, D: Deserializer<'de>>(
+        d: D,
+    ) -> Result<Option<Arc<Shape>>, D::Error> {
+        Ok(Option::<Shape>::deserialize(d)?.map(Arc::new))
+    }
 }
 
 /// Builds the schema observation of one endpoint from all its samples.
