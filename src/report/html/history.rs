@@ -193,7 +193,6 @@ impl HistoryPoint {
         }
     }
 
-    /// The point of an earlier run read from its run.json; `None` without a start time.
     /// A run's point from its history line: the same counts as from its `run.json`
     /// (`counts` leave suppressed drifts out, `new` counts unsuppressed ones), the
     /// credentials from `attention`, or from the flagged connections for a line written
@@ -218,6 +217,7 @@ impl HistoryPoint {
         }
     }
 
+    /// The point of an earlier run read from its run.json; `None` without a start time.
     fn of_slim(s: Slim, href: Option<String>) -> Option<HistoryPoint> {
         let started_at = s.started_at.or_else(|| stamp_time(&s.run_id))?;
         let [breaking, warning, info, new] = tally(
