@@ -32,14 +32,18 @@ pub(super) async fn cmd_merge(ctx: &Context, args: MergeArgs, typed: &Typed) -> 
     let overrides = super::run::recorded_overrides(ctx, &settings.severity, &run, true)?;
     super::run::apply_overrides(&overrides, &mut run);
     super::run::warn_evidence_kept(args.evidence, run.evidence_mode, "the shard runs keep");
-    let previous = super::run::carry_identity(ctx, &mut run, &settings, previous);
+    let (previous, lines) = super::run::carry_identity(ctx, &mut run, &settings, previous);
+    let links = super::run::Links {
+        lines: lines.as_deref(),
+        ..super::run::Links::of(&settings)
+    };
     let code = publish_linked(
         ctx,
         &run,
         &settings.reports.value,
         &output,
         settings.fail_on.value,
-        super::run::Links::of(&settings),
+        links,
     )?;
     super::baseline::carry_pending(
         ctx,

@@ -97,11 +97,17 @@ pub(super) async fn cmd_run(ctx: &Context, args: RunArgs, typed: &Typed) -> Resu
     apply_overrides(&overrides, &mut run);
     crate::run::apply_evidence_mode(&mut run, settings.evidence.value);
     // A shard compares nothing: no identity to carry, no history line.
-    let previous = match run.shard {
-        Some(_) => None,
-        None => Some(carry_identity(ctx, &mut run, &settings, previous)),
+    let (previous, lines) = match run.shard {
+        Some(_) => (None, None),
+        None => {
+            let (previous, lines) = carry_identity(ctx, &mut run, &settings, previous);
+            (Some(previous), lines)
+        }
     };
-    let links = Links::of(&settings);
+    let links = Links {
+        lines: lines.as_deref(),
+        ..Links::of(&settings)
+    };
     let code = publish_linked(ctx, &run, &opts.reports, &output, fail_on, links)?;
     super::baseline::carry_pending(ctx, &run, &opts.snapshots, &opts.reports, update)?;
     if let Some(previous) = &previous {
@@ -159,15 +165,20 @@ pub(super) fn read_previous(
 }
 
 /// Sets every drift's and finding's `first_seen` from `previous` (`--previous`), else from
-/// the last line of the history file; returns what came before (for the webhook). An
+/// the last line of the history file; returns what came before (for the webhook) and the
+/// history lines it read, if it read them (for the HTML history: read once per run). An
 /// unreadable history is a warning: the run goes on, every drift counted as new.
 pub(super) fn carry_identity(
     ctx: &Context,
     run: &mut crate::run::Run,
     settings: &crate::config::Settings,
     previous: Option<crate::run::history::Previous>,
-) -> Option<crate::run::history::Previous> {
+) -> (
+    Option<crate::run::history::Previous>,
+    Option<Vec<crate::run::history::HistoryEntry>>,
+) {
     use crate::run::history::{Previous, read_history};
+    let mut lines = None;
     let previous = previous.or_else(|| {
         let path = ctx.resolve(settings.history.value.as_ref()?);
         match read_history(&path) {
@@ -175,7 +186,9 @@ pub(super) fn carry_identity(
                 for w in &h.warnings {
                     eprintln!("warning: {w}");
                 }
-                h.entries.last().map(Previous::from_entry)
+                let last = h.entries.last().map(Previous::from_entry);
+                lines = Some(h.entries);
+                last
             }
             Err(e) => {
                 eprintln!("warning: {e}; every drift counts as new");
@@ -184,7 +197,7 @@ pub(super) fn carry_identity(
         }
     });
     crate::run::history::carry_first_seen(run, previous.as_ref());
-    previous
+    (previous, lines)
 }
 
 /// Appends the run's line to the history file (when there is one). A failure is a
@@ -219,11 +232,13 @@ pub(crate) fn publish(
 }
 
 /// Where a report links beyond its own run: the published HTML report (`--report-url`,
-/// `{run_id}` replaced) and the history file the HTML history reads.
+/// `{run_id}` replaced) and the history file the HTML history reads (its lines, when the
+/// caller already read them).
 #[derive(Debug, Clone, Copy, Default)]
 pub(crate) struct Links<'a> {
     pub report_url: Option<&'a str>,
     pub history: Option<&'a Path>,
+    pub lines: Option<&'a [crate::run::history::HistoryEntry]>,
 }
 
 impl<'a> Links<'a> {
@@ -231,6 +246,7 @@ impl<'a> Links<'a> {
         Links {
             report_url: settings.webhook_report_url.value.as_deref(),
             history: settings.history.value.as_deref(),
+            lines: None,
         }
     }
 }
@@ -593,15 +609,20 @@ fn html_history(
     let in_reports = dir
         .and_then(|d| d.file_name())
         .is_some_and(|n| n == run.run_id.as_str() || n == "latest");
-    let entries = links
-        .history
-        .map(|path| crate::run::history::history_entries(&ctx.resolve(path)))
-        .unwrap_or_default();
+    let read;
+    let entries = match (links.lines, links.history) {
+        (Some(lines), _) => lines,
+        (None, Some(path)) => {
+            read = crate::run::history::history_entries(&ctx.resolve(path));
+            &read[..]
+        }
+        (None, None) => &[],
+    };
     let mut history = match dir.and_then(Path::parent) {
-        Some(reports) if in_reports => History::read(reports, run, &entries),
+        Some(reports) if in_reports => History::read(reports, run, entries),
         _ => History::only(run),
     };
-    history.add_entries(&entries, run, links.report_url);
+    history.add_entries(entries, run, links.report_url);
     history
 }
 
@@ -734,6 +755,7 @@ mod tests {
         let links = Links {
             report_url: Some("https://ci.example/runs/{run_id}/"),
             history: Some(Path::new("history.jsonl")),
+            lines: None,
         };
         let with = html_history(
             &ctx,
@@ -763,6 +785,19 @@ mod tests {
             ]
         );
         assert_eq!(with.runs[0].errors, 1);
+        // Lines the run already read are used as they are: the file is not read again.
+        let lines = crate::run::history::history_entries(&dir.path().join("history.jsonl"));
+        let given = html_history(
+            &ctx,
+            &reports.join(&run.run_id).join("run.json"),
+            &run,
+            Links {
+                history: Some(Path::new("no-such-history.jsonl")),
+                lines: Some(&lines),
+                ..links
+            },
+        );
+        assert_eq!(given, with);
 
         run.run_id = "elsewhere".into();
         let outside = html_history(&ctx, &dir.path().join("run.json"), &run, none);
