@@ -55,7 +55,8 @@
 //! # Load
 //!
 //! For benchmarks, every `/v1/…` answer can wait [`SimOptions::api_latency`] (in the
-//! request's task, so concurrent requests overlap), and [`SimOptions::rate_limit`] N accepts
+//! request's task, so concurrent requests overlap; counted from the request's arrival and
+//! kept to the microsecond by one timer thread, not rounded up to tokio's 1 ms tick), and [`SimOptions::rate_limit`] N accepts
 //! at most N resource-API requests in any rolling 1,000 ms window: a request arriving at `t`
 //! is accepted when fewer than N accepted requests arrived in `(t − 1000 ms, t]`; otherwise
 //! it gets 429 `{"error":"rate_limited"}` with `Retry-After: 1`, counted in
@@ -121,6 +122,7 @@ mod options;
 mod reply;
 mod server;
 mod throttle;
+mod timer;
 mod token_endpoint;
 mod tokens;
 

@@ -13,6 +13,7 @@ use axum::response::{IntoResponse, Response};
 use serde_json::json;
 
 use super::server::{AppState, bump};
+use super::timer::ExactTimer;
 
 /// Length of the rate-limit window.
 pub(crate) const WINDOW: Duration = Duration::from_millis(1000);
@@ -21,6 +22,8 @@ pub(crate) const WINDOW: Duration = Duration::from_millis(1000);
 #[derive(Debug)]
 pub(crate) struct Throttle {
     latency: Duration,
+    /// Waits the latency exactly (tokio's own timer answers 1–2 ms late).
+    timer: ExactTimer,
     window: Option<Mutex<SlidingWindow>>,
     first_request: OnceLock<Instant>,
 }
@@ -29,6 +32,7 @@ impl Throttle {
     pub(crate) fn new(latency: Duration, rate_limit: Option<u32>) -> Throttle {
         Throttle {
             latency,
+            timer: ExactTimer::new(),
             window: rate_limit.map(|n| Mutex::new(SlidingWindow::new(n))),
             first_request: OnceLock::new(),
         }
@@ -96,8 +100,11 @@ pub(crate) async fn shape(State(s): State<AppState>, req: Request, next: Next) -
     let _ = s.throttle.first_request.set(arrived);
     let admitted = s.throttle.admit(arrived);
     // Sleeping in the task, never blocking a worker thread: 50 concurrent requests cost
-    // one latency, not fifty.
-    tokio::time::sleep(s.throttle.latency).await;
+    // one latency, not fifty. Counted from the arrival, to the microsecond.
+    s.throttle
+        .timer
+        .sleep_until(arrived + s.throttle.latency)
+        .await;
     if admitted {
         return next.run(req).await;
     }
