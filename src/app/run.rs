@@ -11,6 +11,7 @@ use crate::settings::{FailOn, Format};
 use std::path::{Path, PathBuf};
 
 pub(super) async fn cmd_run(ctx: &Context, args: RunArgs, typed: &Typed) -> Result<i32, Error> {
+    tracing::debug!("run started");
     // A bad --format/--output pairing or config file must fail before any request is sent.
     check_pairs(&args.output)?;
     let settings = super::config::run_settings(ctx, &args, typed)?;
@@ -113,6 +114,7 @@ pub(super) async fn cmd_run(ctx: &Context, args: RunArgs, typed: &Typed) -> Resu
     if let Some(previous) = &previous {
         record_history(ctx, &run, &settings, code, previous.as_ref());
     }
+    tracing::debug!("history recorded");
     if let Some(previous) = &previous {
         send_webhook(&run, &settings, previous.as_ref(), args.allow_insecure_http).await;
     }

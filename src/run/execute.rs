@@ -127,6 +127,7 @@ async fn execute_inner(
                 let mut ev = g.evidence;
                 ev.normalise();
                 let a = super::assess::assess(ev, &store, opts.update, Utc::now())?;
+                tracing::debug!(provider = %provider, drifts = a.drifts.len(), "assessed");
                 on_event(Event::SuiteFinished {
                     provider,
                     drifts: a.drifts.len(),

@@ -116,6 +116,7 @@ pub(crate) async fn gather(
         mut token_facts,
         mut ready,
     } = g.acquire_tokens().await;
+    tracing::debug!(provider = %provider, ready = ready.len(), "tokens acquired");
 
     // The token probe's one deliberate error: provider-wide, once per auth with a client
     // (two registered clients can be configured differently at one token endpoint).
@@ -183,6 +184,7 @@ pub(crate) async fn gather(
         })
         .collect();
     let mut probed = g.probe_endpoints(&ready, &mut evidence, &mut errors).await;
+    tracing::debug!(provider = %provider, "endpoints probed");
     g.recover_rejected(
         &mut probed,
         &mut ready,
@@ -268,6 +270,8 @@ pub(crate) async fn gather(
         }
     }
 
+    let exchanges = recorder.take();
+    tracing::debug!(provider = %provider, exchanges = exchanges.len(), "gathered");
     Ok(Gathered {
         summary: SuiteSummary {
             file: s.file.display().to_string(),
@@ -277,7 +281,7 @@ pub(crate) async fn gather(
         },
         evidence: ev,
         errors,
-        exchanges: recorder.take(),
+        exchanges,
         redactor,
         skipped: probed.skipped,
     })
