@@ -109,68 +109,6 @@ pub(crate) async fn gather(
         on_event,
     };
 
-    // Every connection's state is decided here, before anything is compared; a rotated
-    // refresh token is persisted (by the token manager) before its access token is used.
-    let Acquired {
-        mut connections,
-        mut token_facts,
-        mut ready,
-    } = g.acquire_tokens().await;
-    tracing::debug!(provider = %provider, ready = ready.len(), "tokens acquired");
-
-    // The token probe's one deliberate error: provider-wide, once per auth with a client
-    // (two registered clients can be configured differently at one token endpoint).
-    let mut token_endpoint_answers = false;
-    for name in tokens.auth_names() {
-        if !provider_wide || tokens.client_of(&name).is_none() {
-            continue;
-        }
-        match tokens.error_probe_of(&name).await {
-            Ok(a) => {
-                // The app probe below asks the default auth's client.
-                token_endpoint_answers |= name == tokens.default_auth_name();
-                token_facts.push((ERROR_PROBE_POS, analyse_answer(&a)));
-            }
-            Err(e) => errors.push(RunError {
-                provider: provider.clone(),
-                connection: None,
-                probe: Some(ProbeKind::Token),
-                subject: Some(crate::probe::token::SUBJECT.into()),
-                class: e.class().into(),
-                message: redactor.scrub(&e.to_string()),
-            }),
-        }
-    }
-    // The app probe's one liveness request per client (issue 20): provider-wide, and only when
-    // the token endpoint answered the error probe (a failed request is reported once, there).
-    let mut app = None;
-    if provider_wide && token_endpoint_answers {
-        let redirect = s.auth.redirect_uri.as_ref().map(|r| r.value.as_str());
-        match tokens.liveness_probe(redirect).await {
-            Ok(a) => app = Some(crate::probe::app::classify(a.status, &a.headers, &a.body)),
-            Err(e) => errors.push(RunError {
-                provider: provider.clone(),
-                connection: None,
-                probe: Some(ProbeKind::App),
-                subject: Some(crate::probe::app::SUBJECT.into()),
-                class: e.class().into(),
-                message: redactor.scrub(&e.to_string()),
-            }),
-        }
-    }
-    // The app probe's callback requests (issue 20 item 3): provider-wide, one per
-    // `auth.redirect_uris` entry, never touching a grant or the token endpoint.
-    let mut callbacks = Vec::new();
-    if provider_wide {
-        let (seen, errs) =
-            super::callbacks::probe_callbacks(s, &base, &tokens, &http, &redactor).await;
-        callbacks = seen;
-        errors.extend(errs);
-    }
-    if provider_wide {
-        errors.extend(cx.plan.url_errors(&provider));
-    }
-
     let mut evidence: Vec<EndpointEvidence> = s
         .endpoints
         .iter()
@@ -178,13 +116,46 @@ pub(crate) async fn gather(
             // `auth: none` is probed once per suite, not per connection.
             let answers = match ep.auth {
                 crate::suite::EndpointAuth::None => 1,
-                crate::suite::EndpointAuth::Token => ready.len(),
+                crate::suite::EndpointAuth::Token => s.connections.len(),
             };
             EndpointEvidence::for_answers(answers)
         })
         .collect();
-    let mut probed = g.probe_endpoints(&ready, &mut evidence, &mut errors).await;
+    // Every connection's state is decided here, before anything is compared; a rotated
+    // refresh token is persisted (by the token manager) before its access token is used.
+    // A connection's endpoint calls start as soon as its token is ready, while the other
+    // connections' tokens are still being fetched: the token phase no longer sits in front
+    // of the probes (issue 17 item 2).
+    let (ready_tx, ready_rx) = tokio::sync::mpsc::unbounded_channel();
+    let first = async {
+        let acquired = g.acquire_tokens(ready_tx).await;
+        tracing::debug!(provider = %provider, ready = acquired.ready.len(), "tokens acquired");
+        let provider_probes = g.provider_probes(&tokens, &base, &http).await;
+        (acquired, provider_probes)
+    };
+    let mut probe_errors = Vec::new();
+    let probing = g.probe_endpoints(ready_rx, &mut evidence, &mut probe_errors);
+    let (
+        (
+            Acquired {
+                mut connections,
+                mut token_facts,
+                mut ready,
+            },
+            provider_probes,
+        ),
+        mut probed,
+    ) = tokio::join!(first, probing);
     tracing::debug!(provider = %provider, "endpoints probed");
+    let ProviderProbes {
+        errors: provider_errors,
+        token_facts: error_probe_facts,
+        app,
+        callbacks,
+    } = provider_probes;
+    token_facts.extend(error_probe_facts);
+    errors.extend(provider_errors);
+    errors.append(&mut probe_errors);
     g.recover_rejected(
         &mut probed,
         &mut ready,
@@ -360,27 +331,29 @@ pub(crate) fn plan(s: &Suite, base: &Url) -> Plan {
 }
 
 impl Plan {
-    /// The endpoint calls for `connections` (those holding a token), endpoint by endpoint in
-    /// suite order and, per endpoint, connections in the order given. An endpoint whose URL
-    /// cannot be built is never called.
-    pub(crate) fn calls<'c>(
-        &self,
-        connections: impl Iterator<Item = &'c str> + Clone,
-    ) -> Vec<PlannedCall> {
+    /// The calls of one connection that holds a token: every endpoint that needs one, in
+    /// suite order (an endpoint whose URL cannot be built is never called).
+    pub(crate) fn calls_of(&self, connection: &str) -> Vec<PlannedCall> {
         self.endpoints
             .iter()
             .enumerate()
-            .filter(|(_, ep)| ep.url.is_ok())
-            .flat_map(|(ei, ep)| {
-                let conns: Vec<String> = if ep.no_auth {
-                    vec![NO_CONNECTION.to_string()]
-                } else {
-                    connections.clone().map(str::to_string).collect()
-                };
-                conns.into_iter().map(move |c| PlannedCall {
-                    endpoint: ei,
-                    connection: c,
-                })
+            .filter(|(_, ep)| ep.url.is_ok() && !ep.no_auth)
+            .map(|(ei, _)| PlannedCall {
+                endpoint: ei,
+                connection: connection.to_string(),
+            })
+            .collect()
+    }
+
+    /// The one call of each `auth: none` endpoint, in suite order.
+    pub(crate) fn calls_without_token(&self) -> Vec<PlannedCall> {
+        self.endpoints
+            .iter()
+            .enumerate()
+            .filter(|(_, ep)| ep.url.is_ok() && ep.no_auth)
+            .map(|(ei, _)| PlannedCall {
+                endpoint: ei,
+                connection: NO_CONNECTION.to_string(),
             })
             .collect()
     }
@@ -656,6 +629,15 @@ struct Acquired<'s> {
     ready: Vec<(&'s Connection, SecretString)>,
 }
 
+/// What the provider-wide probes beside the tokens found: the token endpoint's error probe,
+/// the app's liveness request and its callbacks.
+struct ProviderProbes {
+    errors: Vec<RunError>,
+    token_facts: Vec<(usize, TokenFacts)>,
+    app: Option<crate::probe::app::AppBody>,
+    callbacks: Vec<super::evidence::CallbackSeen>,
+}
+
 /// How acquiring one connection's token went.
 enum TokenOutcome {
     /// A disposable grant an earlier probe spent: skipped, reported as consumed.
@@ -716,8 +698,14 @@ impl<'a> Gatherer<'a> {
     /// task, so the second finds the first's token cached exactly as a serial run would; the
     /// token manager keeps its per-credential locking, the store's cross-process lock and
     /// journal, and persists a rotated refresh token before returning its access token.
-    /// Results are filed in suite order whatever order they finish in.
-    async fn acquire_tokens(&self) -> Acquired<'a> {
+    /// Each usable connection goes to `ready_tx` the moment its token is ready (its endpoint
+    /// calls start then); a task holds one of the endpoint calls' `limits.concurrency` permits
+    /// while it fetches, so tokens and calls together stay within the bound. Results are filed
+    /// in suite order whatever order they finish in.
+    async fn acquire_tokens(
+        &self,
+        ready_tx: tokio::sync::mpsc::UnboundedSender<(&'a Connection, SecretString)>,
+    ) -> Acquired<'a> {
         let s = self.s;
         let mut groups: Vec<Vec<(usize, &'a Connection)>> = Vec::new();
         let mut by_credential: std::collections::HashMap<&str, usize> =
@@ -734,18 +722,30 @@ impl<'a> Gatherer<'a> {
         let concurrency = s.limits.concurrency.max(1);
         let mut outcomes: Vec<(usize, &'a Connection, TokenOutcome, Vec<TokenFacts>)> =
             futures_util::stream::iter(groups)
-                .map(|group| async move {
-                    let mut out = Vec::with_capacity(group.len());
-                    for (i, conn) in group {
-                        let (outcome, facts) = self.acquire_one(conn).await;
-                        out.push((i, conn, outcome, facts));
+                .map(|group| {
+                    let ready_tx = ready_tx.clone();
+                    async move {
+                        // Closed only when the run is torn down; then nothing is probed anyway.
+                        let _permit = self.semaphore.acquire().await.ok();
+                        let mut out = Vec::with_capacity(group.len());
+                        for (i, conn) in group {
+                            let (outcome, facts) = self.acquire_one(conn).await;
+                            if let TokenOutcome::Ready(token, _) = &outcome {
+                                // The probing side outlives this send; a failed send only
+                                // means nothing is probed.
+                                let _ = ready_tx.send((conn, token.clone()));
+                            }
+                            out.push((i, conn, outcome, facts));
+                        }
+                        out
                     }
-                    out
                 })
                 .buffer_unordered(concurrency)
                 .flat_map(futures_util::stream::iter)
                 .collect()
                 .await;
+        // Every usable connection has been handed over: the probing side may finish.
+        drop(ready_tx);
         outcomes.sort_by_key(|(i, ..)| *i);
 
         let provider = self.provider().to_string();
@@ -794,6 +794,71 @@ impl<'a> Gatherer<'a> {
         acquired
     }
 
+    /// The provider-wide probes that need no connection: the token probe's one deliberate
+    /// error (once per auth with a client: two registered clients can be configured
+    /// differently at one token endpoint), the app probe's liveness request (issue 20; only
+    /// when the token endpoint answered the error probe: a failed request is reported once,
+    /// there) and its callback requests (one per `auth.redirect_uris` entry, never touching a
+    /// grant or the token endpoint). Nothing for a shard that is not provider-wide.
+    async fn provider_probes(
+        &self,
+        tokens: &TokenManager,
+        base: &Url,
+        http: &Arc<HttpClient>,
+    ) -> ProviderProbes {
+        let (s, provider) = (self.s, self.provider().to_string());
+        let redactor = &self.cx.redactor;
+        let mut out = ProviderProbes {
+            errors: Vec::new(),
+            token_facts: Vec::new(),
+            app: None,
+            callbacks: Vec::new(),
+        };
+        if !self.provider_wide {
+            return out;
+        }
+        let mut token_endpoint_answers = false;
+        for name in tokens.auth_names() {
+            if tokens.client_of(&name).is_none() {
+                continue;
+            }
+            match tokens.error_probe_of(&name).await {
+                Ok(a) => {
+                    // The app probe below asks the default auth's client.
+                    token_endpoint_answers |= name == tokens.default_auth_name();
+                    out.token_facts.push((ERROR_PROBE_POS, analyse_answer(&a)));
+                }
+                Err(e) => out.errors.push(RunError {
+                    provider: provider.clone(),
+                    connection: None,
+                    probe: Some(ProbeKind::Token),
+                    subject: Some(crate::probe::token::SUBJECT.into()),
+                    class: e.class().into(),
+                    message: redactor.scrub(&e.to_string()),
+                }),
+            }
+        }
+        if token_endpoint_answers {
+            let redirect = s.auth.redirect_uri.as_ref().map(|r| r.value.as_str());
+            match tokens.liveness_probe(redirect).await {
+                Ok(a) => out.app = Some(crate::probe::app::classify(a.status, &a.headers, &a.body)),
+                Err(e) => out.errors.push(RunError {
+                    provider: provider.clone(),
+                    connection: None,
+                    probe: Some(ProbeKind::App),
+                    subject: Some(crate::probe::app::SUBJECT.into()),
+                    class: e.class().into(),
+                    message: redactor.scrub(&e.to_string()),
+                }),
+            }
+        }
+        let (seen, errs) = super::callbacks::probe_callbacks(s, base, tokens, http, redactor).await;
+        out.callbacks = seen;
+        out.errors.extend(errs);
+        out.errors.extend(self.cx.plan.url_errors(&provider));
+        out
+    }
+
     /// One connection's token and the facts of the token-endpoint answers it took.
     async fn acquire_one(&self, conn: &Connection) -> (TokenOutcome, Vec<TokenFacts>) {
         let tokens = self.tokens;
@@ -823,27 +888,19 @@ impl<'a> Gatherer<'a> {
         (outcome, facts)
     }
 
-    /// Calls every endpoint with every ready connection's token, `limits.concurrency` at once;
-    /// each answer is analysed in its own task and filed as it arrives. `401`s wait in
-    /// [`Probed::unauthorized`] for [`Self::recover_rejected`].
+    /// Calls every endpoint with each connection's token as the connection arrives from
+    /// `ready` (see [`Self::acquire_tokens`]), `limits.concurrency` at once; each answer is
+    /// analysed in its own task and filed as it arrives. `auth: none` endpoints are called
+    /// once, at the start. `401`s wait in [`Probed::unauthorized`] for
+    /// [`Self::recover_rejected`].
     async fn probe_endpoints(
         &self,
-        ready: &[(&Connection, SecretString)],
+        mut ready: tokio::sync::mpsc::UnboundedReceiver<(&Connection, SecretString)>,
         evidence: &mut [EndpointEvidence],
         errors: &mut Vec<RunError>,
     ) -> Probed {
         let mut tasks = CallSet::new();
-        let calls = self
-            .cx
-            .plan
-            .calls(ready.iter().map(|(c, _)| c.id.value.as_str()))
-            .into_iter()
-            // `auth: none` endpoints are probed once, by the gather that runs provider-wide.
-            .filter(|c| c.connection != NO_CONNECTION || self.provider_wide);
-        let tokens: BTreeMap<&str, &SecretString> = ready
-            .iter()
-            .map(|(c, t)| (c.id.value.as_str(), t))
-            .collect();
+        let mut tokens: BTreeMap<String, SecretString> = BTreeMap::new();
         let mut probed = Probed {
             unauthorized: BTreeMap::new(),
             other_answers: BTreeMap::new(),
@@ -854,22 +911,47 @@ impl<'a> Gatherer<'a> {
         // the others start at once, so independent endpoints run concurrently.
         let mut waiting: Vec<PlannedCall> = Vec::new();
         let mut answered: BTreeMap<(usize, String), super::chain::SourceValues> = BTreeMap::new();
-        for call in calls {
-            if self.depends_on(call.endpoint).is_empty() {
-                self.start_call(&mut tasks, call, &tokens, &answered, &mut probed, errors);
-            } else {
-                waiting.push(call);
-            }
-        }
+        // `auth: none` endpoints are probed once, by the gather that runs provider-wide.
+        let mut start = if self.provider_wide {
+            self.cx.plan.calls_without_token()
+        } else {
+            Vec::new()
+        };
+        let mut more = true;
         loop {
-            let Some(joined) = tasks.join_next().await else {
-                // Nothing in flight: whatever still waits has a source that was never called.
-                for call in std::mem::take(&mut waiting) {
+            for call in std::mem::take(&mut start) {
+                if self.depends_on(call.endpoint).is_empty() {
                     self.start_call(&mut tasks, call, &tokens, &answered, &mut probed, errors);
+                } else {
+                    waiting.push(call);
                 }
-                if tasks.is_empty() {
-                    break;
+            }
+            let joined = tokio::select! {
+                arrived = ready.recv(), if more => {
+                    match arrived {
+                        Some((conn, token)) => {
+                            let id = conn.id.value.clone();
+                            start = self.cx.plan.calls_of(&id);
+                            tokens.insert(id, token);
+                        }
+                        None => more = false,
+                    }
+                    continue;
                 }
+                joined = tasks.join_next(), if !tasks.is_empty() => joined,
+                else => {
+                    // Every token is in and nothing is in flight: whatever still waits has a
+                    // source that was never called.
+                    for call in std::mem::take(&mut waiting) {
+                        self.start_call(&mut tasks, call, &tokens, &answered, &mut probed, errors);
+                    }
+                    if tasks.is_empty() {
+                        break;
+                    }
+                    continue;
+                }
+            };
+            let Some(joined) = joined else {
                 continue;
             };
             let Ok((ei, conn_id, result)) = joined else {
@@ -937,7 +1019,7 @@ impl<'a> Gatherer<'a> {
         &self,
         tasks: &mut CallSet,
         call: PlannedCall,
-        tokens: &BTreeMap<&str, &SecretString>,
+        tokens: &BTreeMap<String, SecretString>,
         answered: &BTreeMap<(usize, String), super::chain::SourceValues>,
         probed: &mut Probed,
         errors: &mut Vec<RunError>,
@@ -952,7 +1034,7 @@ impl<'a> Gatherer<'a> {
             Auth::None
         } else {
             match tokens.get(call.connection.as_str()) {
-                Some(t) => Auth::Bearer((*t).clone()),
+                Some(t) => Auth::Bearer(t.clone()),
                 None => return,
             }
         };

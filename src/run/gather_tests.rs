@@ -33,32 +33,41 @@ fn base(s: &Suite) -> Url {
     Url::parse(&s.provider.base_url.value).unwrap()
 }
 
-fn calls(p: &Plan, conns: &[&str]) -> Vec<(String, String)> {
-    p.calls(conns.iter().copied())
+fn named(p: &Plan, calls: Vec<PlannedCall>) -> Vec<(String, String)> {
+    calls
         .into_iter()
         .map(|c| (p.endpoints[c.endpoint].id.clone(), c.connection))
         .collect()
 }
 
+fn calls(p: &Plan, conn: &str) -> Vec<(String, String)> {
+    named(p, p.calls_of(conn))
+}
+
 #[test]
-fn plan_calls_every_endpoint_once_per_connection_endpoint_major_in_suite_order() {
-    let s = demo_suite();
+fn plan_calls_every_endpoint_once_per_connection_in_suite_order_and_auth_none_once() {
+    let mut s = demo_suite();
     let p = plan(&s, &base(&s));
     let ids: Vec<&str> = p.endpoints.iter().map(|e| e.id.as_str()).collect();
     assert_eq!(ids, DEMO_ENDPOINTS);
-    let got = calls(&p, &["globex", "acme-corp"]);
-    let want: Vec<(String, String)> = DEMO_ENDPOINTS
-        .iter()
-        .flat_map(|e| {
-            ["globex", "acme-corp"]
-                .iter()
-                .map(move |c| (e.to_string(), c.to_string()))
-        })
-        .collect();
-    assert_eq!(got, want);
-    assert_eq!(got.len(), 14);
-    // No connection with a token: nothing to call.
-    assert_eq!(calls(&p, &[]), Vec::<(String, String)>::new());
+    let want = |conn: &str, skip: usize| -> Vec<(String, String)> {
+        DEMO_ENDPOINTS[skip..]
+            .iter()
+            .map(|e| (e.to_string(), conn.to_string()))
+            .collect()
+    };
+    assert_eq!(calls(&p, "globex"), want("globex", 0));
+    assert_eq!(calls(&p, "acme-corp"), want("acme-corp", 0));
+    assert_eq!(calls(&p, "globex").len(), 7);
+    assert_eq!(named(&p, p.calls_without_token()), vec![]);
+    // An `auth: none` endpoint is called once without a connection, never per connection.
+    s.endpoints[0].auth = crate::suite::EndpointAuth::None;
+    let p = plan(&s, &base(&s));
+    assert_eq!(calls(&p, "globex"), want("globex", 1));
+    assert_eq!(
+        named(&p, p.calls_without_token()),
+        vec![(DEMO_ENDPOINTS[0].to_string(), NO_CONNECTION.to_string())]
+    );
 }
 
 #[test]
@@ -81,7 +90,7 @@ fn plan_never_calls_an_endpoint_whose_url_cannot_be_built_and_reports_it_once() 
     let mut s = demo_suite();
     s.endpoints[1].path.value = "https://[::1".into();
     let p = plan(&s, &base(&s));
-    let got = calls(&p, &["acme-corp"]);
+    let got = calls(&p, "acme-corp");
     let endpoints: Vec<&str> = got.iter().map(|(e, _)| e.as_str()).collect();
     assert_eq!(
         endpoints,
@@ -160,7 +169,7 @@ fn a_shard_plans_only_its_own_connections_and_every_endpoint() {
             .map(|c| c.id.value.as_str())
             .collect();
         let p = plan(&part, &base(&part));
-        let got = calls(&p, &conns);
+        let got: Vec<(String, String)> = conns.iter().flat_map(|c| calls(&p, c)).collect();
         assert_eq!(
             got.len(),
             DEMO_ENDPOINTS.len() * conns.len(),
