@@ -1,18 +1,21 @@
 //! Collects the redacted exchanges of a run and hands out their ids.
 //!
 //! Shared by every client of a run; knows nothing about sending. A response
-//! body is redacted when the exchanges are handed out, not while the request
-//! holds its concurrency slot: parsing and re-serialising every body inside
-//! the slot made bursts of answers queue behind each other. Nothing leaves the
-//! recorder unredacted, and a body is scrubbed of every secret its redactor
-//! knows by then (including ones registered after the answer arrived).
+//! body is redacted in the background (on the rayon pool) as soon as it is
+//! recorded, never while the request holds its concurrency slot: parsing and
+//! re-serialising every body inside the slot made bursts of answers queue
+//! behind each other, and redacting them all when the exchanges are handed out
+//! put that work after the last answer. Nothing leaves the recorder
+//! unredacted, and a body is scrubbed of every secret its redactor knows when
+//! it is handed out: one redacted before a later secret was registered is
+//! redacted again then (see [`Redactor::generation`]).
 
-use crate::http::Redactor;
+use crate::http::{REDACTED, Redactor};
 use crate::model::Exchange;
 use bytes::Bytes;
 use rayon::iter::{IntoParallelIterator, ParallelIterator};
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Mutex, MutexGuard};
 
 /// A response body waiting for redaction.
 #[derive(Debug, Clone)]
@@ -23,27 +26,148 @@ pub(crate) struct RawBody {
     pub max_chars: usize,
 }
 
-/// An exchange whose response body (if any) is not redacted yet.
+impl RawBody {
+    /// The body as recorded, with every secret known now; the redactor's generation is read
+    /// first, so every secret it counts is in the text.
+    fn redact(self) -> Redacted {
+        let generation = self.redactor.generation();
+        let (mut text, truncated) =
+            self.redactor
+                .redact_body(self.content_type.as_deref(), &self.bytes, self.max_chars);
+        // Serialising grows the text by doubling; it is held until run.json is written.
+        text.shrink_to_fit();
+        // Nothing replaced and nothing cut: the text holds what the body held (re-serialised
+        // or decoded), so redacting the text again is redacting the body again, and the bytes
+        // can go. Otherwise a later secret could hide in what was cut or across what was
+        // replaced: the bytes stay for a second redaction.
+        let faithful = !truncated && !text.contains(REDACTED);
+        let (raw, how) = if faithful {
+            (
+                None,
+                RawBody {
+                    bytes: Bytes::new(),
+                    ..self
+                },
+            )
+        } else {
+            (Some(self.bytes.clone()), self)
+        };
+        Redacted {
+            text,
+            truncated,
+            generation,
+            raw,
+            how,
+        }
+    }
+}
+
+/// A redacted body and what it takes to redact it again.
+#[derive(Debug, Clone)]
+struct Redacted {
+    text: String,
+    truncated: bool,
+    /// [`Redactor::generation`] before the text was redacted.
+    generation: usize,
+    /// The body's bytes, when the text alone cannot be redacted again (see [`RawBody::redact`]).
+    raw: Option<Bytes>,
+    /// How the body is redacted: its redactor, content type and limit (its bytes are `raw`).
+    how: RawBody,
+}
+
+impl Redacted {
+    /// The text and whether it was cut, redacted again first if a secret was registered since.
+    fn finish(self) -> (String, bool) {
+        if self.how.redactor.generation() == self.generation {
+            return (self.text, self.truncated);
+        }
+        let bytes = self
+            .raw
+            .unwrap_or_else(|| Bytes::from(self.text.into_bytes()));
+        let again = RawBody { bytes, ..self.how }.redact();
+        (again.text, again.truncated)
+    }
+}
+
+/// A recorded body: raw until its background redaction is done, taken once handed out.
+#[derive(Debug)]
+enum Body {
+    Raw(RawBody),
+    Redacted(Redacted),
+    Taken,
+}
+
+impl Body {
+    fn finish(self) -> Option<(String, bool)> {
+        match self {
+            Body::Raw(raw) => Some(raw.redact().finish()),
+            Body::Redacted(r) => Some(r.finish()),
+            Body::Taken => None,
+        }
+    }
+
+    fn copy(&self) -> Body {
+        match self {
+            Body::Raw(raw) => Body::Raw(raw.clone()),
+            Body::Redacted(r) => Body::Redacted(r.clone()),
+            Body::Taken => Body::Taken,
+        }
+    }
+}
+
+type SharedBody = Arc<Mutex<Body>>;
+
+fn lock(body: &SharedBody) -> MutexGuard<'_, Body> {
+    // A panicked redaction leaves the state as it was: raw or redacted, both usable.
+    body.lock().unwrap_or_else(|e| e.into_inner())
+}
+
+/// Redacts a recorded body on the rayon pool, unless it was handed out meanwhile.
+fn redact_in_background(body: SharedBody) {
+    rayon::spawn(move || {
+        let raw = match &*lock(&body) {
+            Body::Raw(raw) => raw.clone(),
+            _ => return,
+        };
+        let redacted = raw.redact();
+        let mut state = lock(&body);
+        if matches!(*state, Body::Raw(_)) {
+            *state = Body::Redacted(redacted);
+        }
+    });
+}
+
+/// An exchange whose response body (if any) may not be redacted yet.
 #[derive(Debug, Clone)]
 pub(crate) struct Recorded {
     pub exchange: Exchange,
-    pub body: Option<RawBody>,
+    body: Option<SharedBody>,
 }
 
 impl Recorded {
+    /// The exchange with its body redacted; the recorded body is taken.
     fn finish(self) -> Exchange {
-        let mut exchange = self.exchange;
-        if let (Some(raw), Some(resp)) = (self.body, exchange.response.as_mut()) {
-            let (mut text, truncated) =
-                raw.redactor
-                    .redact_body(raw.content_type.as_deref(), &raw.bytes, raw.max_chars);
-            // Serialising grows the text by doubling; it is held until run.json is written.
-            text.shrink_to_fit();
-            resp.body = Some(text);
-            resp.body_truncated = truncated;
-        }
-        exchange
+        let body = self
+            .body
+            .map(|b| std::mem::replace(&mut *lock(&b), Body::Taken));
+        with_body(self.exchange, body)
     }
+
+    /// A copy of the exchange with its body redacted; the recorded body stays.
+    fn copy(&self) -> Exchange {
+        let body = self.body.as_ref().map(|b| lock(b).copy());
+        with_body(self.exchange.clone(), body)
+    }
+}
+
+fn with_body(mut exchange: Exchange, body: Option<Body>) -> Exchange {
+    if let (Some((text, truncated)), Some(resp)) =
+        (body.and_then(Body::finish), exchange.response.as_mut())
+    {
+        resp.body = Some(text);
+        resp.body_truncated = truncated;
+    }
+    exchange
 }
 
 /// Collects the exchanges of a run; cheap to clone, shared by all clients.
@@ -71,12 +195,14 @@ impl ExchangeRecorder {
         });
     }
 
-    /// Records an exchange whose response body is redacted when handed out.
+    /// Records an exchange whose response body is redacted in the background.
     pub(crate) fn push_with_body(&self, exchange: Exchange, body: RawBody) {
+        let body = Arc::new(Mutex::new(Body::Raw(body)));
         self.lock().push(Recorded {
             exchange,
-            body: Some(body),
+            body: Some(body.clone()),
         });
+        redact_in_background(body);
     }
 
     fn lock(&self) -> std::sync::MutexGuard<'_, Vec<Recorded>> {
@@ -91,8 +217,8 @@ impl ExchangeRecorder {
     /// larger `Recorded`.
     pub fn take(&self) -> Vec<Exchange> {
         let taken = std::mem::take(&mut *self.lock());
-        // Redacting every body is the one CPU-bound step between the last answer and the
-        // assessment: spread over the cores (rayon collects in place, in order).
+        // Bodies not redacted yet (or redacted before a later secret) are redacted here, on
+        // every core (rayon collects in place, in order).
         let mut all: Vec<Exchange> = taken.into_par_iter().map(Recorded::finish).collect();
         sort_by_id(&mut all);
         all.shrink_to_fit();
@@ -101,8 +227,7 @@ impl ExchangeRecorder {
 
     /// A copy of all exchanges recorded so far, sorted by id.
     pub fn snapshot(&self) -> Vec<Exchange> {
-        let copy = self.lock().clone();
-        let mut all: Vec<Exchange> = copy.into_iter().map(Recorded::finish).collect();
+        let mut all: Vec<Exchange> = self.lock().iter().map(Recorded::copy).collect();
         sort_by_id(&mut all);
         all
     }
@@ -168,6 +293,128 @@ mod tests {
             "{text}"
         );
         assert!(r.take().is_empty());
+    }
+
+    fn raw(
+        redactor: &Arc<Redactor>,
+        content_type: &str,
+        bytes: String,
+        max_chars: usize,
+    ) -> RawBody {
+        RawBody {
+            redactor: redactor.clone(),
+            content_type: Some(content_type.into()),
+            bytes: Bytes::from(bytes.into_bytes()),
+            max_chars,
+        }
+    }
+
+    /// Waits until the background redaction of every recorded body is done.
+    fn settle(r: &ExchangeRecorder) {
+        for _ in 0..500 {
+            let done = r.lock().iter().all(|x| {
+                x.body
+                    .as_ref()
+                    .is_none_or(|b| matches!(*lock(b), Body::Redacted(_)))
+            });
+            if done {
+                return;
+            }
+            std::thread::sleep(std::time::Duration::from_millis(10));
+        }
+        panic!("recorded bodies still not redacted after 5 s");
+    }
+
+    /// Issue 17 item 2: bodies are redacted in the background as they are recorded; one
+    /// redacted before a secret was registered is redacted again when handed out, from its
+    /// bytes wherever its text alone could hide the secret (something replaced or cut).
+    #[test]
+    fn a_body_redacted_before_a_secret_was_registered_is_redacted_again_when_handed_out() {
+        let r = ExchangeRecorder::new();
+        let redactor = Arc::new(Redactor::new(&[]).unwrap());
+        let known = "dGhpcyBpcyBh+c2VjcmV0/w==";
+        redactor.register_secret(known);
+        // Learned only after the answers were recorded and redacted: a JWT-shaped token, and
+        // one that holds the known secret inside it.
+        let late = "eyJhbGciOiJSUzI1NiJ9.eyJzdWIiOiJ1MSJ9.Zm9vYmFy+/=";
+        let around = format!("A1b2C3d4{known}E5f6G7h8");
+        let padding = "x".repeat(20);
+        let json = format!(r#"{{"note":"echo {late} echo"}}"#);
+        r.push_with_body(
+            exchange("x0001"),
+            raw(&redactor, "application/json", json, 1000),
+        );
+        r.push_with_body(
+            exchange("x0002"),
+            raw(&redactor, "text/plain", around.clone(), 1000),
+        );
+        // Cut at 30 characters, inside the late token.
+        let cut = format!("{padding}{late}");
+        r.push_with_body(exchange("x0003"), raw(&redactor, "text/plain", cut, 30));
+        settle(&r);
+        let kept: Vec<bool> = r
+            .lock()
+            .iter()
+            .map(|x| match &*lock(x.body.as_ref().unwrap()) {
+                Body::Redacted(red) => red.raw.is_some(),
+                _ => unreachable!(),
+            })
+            .collect();
+        // Nothing replaced or cut in the first: its bytes are gone, its text is enough.
+        assert_eq!(kept, [false, true, true]);
+        let early = r.snapshot();
+        let early: Vec<(String, bool)> = early
+            .iter()
+            .map(|x| {
+                let resp = x.response.as_ref().unwrap();
+                (resp.body.clone().unwrap(), resp.body_truncated)
+            })
+            .collect();
+        assert_eq!(early[1], (format!("A1b2C3d4{REDACTED}E5f6G7h8"), false));
+        assert_eq!(early[2], (format!("{padding}eyJhbGciOi"), true));
+
+        redactor.register_secret(late);
+        redactor.register_secret(&around);
+        let got: Vec<(String, bool)> = r
+            .take()
+            .iter()
+            .map(|x| {
+                let resp = x.response.as_ref().unwrap();
+                (resp.body.clone().unwrap(), resp.body_truncated)
+            })
+            .collect();
+        assert_eq!(
+            got,
+            [
+                (format!(r#"{{"note":"echo {REDACTED} echo"}}"#), false),
+                (REDACTED.to_string(), false),
+                (format!("{padding}{REDACTED}"), false),
+            ]
+        );
+        for (text, _) in &got {
+            for piece in [&late[..8], &late[late.len() - 8..], "A1b2C3d4", "E5f6G7h8"] {
+                assert!(!text.contains(piece), "{piece} left in {text}");
+            }
+        }
+    }
+
+    #[test]
+    fn a_snapshot_leaves_the_bodies_for_the_run() {
+        let r = ExchangeRecorder::new();
+        let redactor = Arc::new(Redactor::new(&[]).unwrap());
+        redactor.register_secret("Zm9vYmFyYmF6+/==");
+        let body = r#"{"id":1,"echo":"Zm9vYmFyYmF6+/=="}"#.to_string();
+        r.push_with_body(
+            exchange("x0001"),
+            raw(&redactor, "application/json", body, 1000),
+        );
+        // Re-serialised compactly, keys sorted.
+        let want = Some(format!(r#"{{"echo":"{REDACTED}","id":1}}"#));
+        let first = r.snapshot();
+        assert_eq!(first[0].response.as_ref().unwrap().body, want);
+        let taken = r.take();
+        assert_eq!(taken[0].response.as_ref().unwrap().body, want);
+        assert!(r.snapshot().is_empty());
     }
 
     /// Issue 17 item 6: a recorded body is held until run.json is written, so

@@ -571,6 +571,16 @@ impl Redactor {
         Cow::Owned(schemed.unwrap_or(out))
     }
 
+    /// How many secret values are known (raw and encoded forms). It only grows: a text
+    /// redacted when it was `n` needs redacting again only if it is no longer `n`.
+    pub(crate) fn generation(&self) -> usize {
+        self.secrets
+            .read()
+            .unwrap_or_else(|e| e.into_inner())
+            .known
+            .len()
+    }
+
     /// The automata covering every secret registered so far, built first if a
     /// secret was registered since the last build.
     fn secret_levels(&self) -> Arc<Vec<Arc<Level>>> {
