@@ -4,14 +4,28 @@
 use super::diff::diff_observations;
 use super::snapshot::{SnapshotError, SnapshotHeader, parse_snapshot, render_snapshot};
 use crate::model::{Drift, Observation, ObservationKey, ProbeKind};
-use std::collections::BTreeSet;
+use std::collections::{BTreeSet, HashMap};
 use std::io::Write;
 use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex};
 
 /// Baseline files under `<root>/<provider>/<probe>/<subject>[@<connection>].snap`.
 #[derive(Debug, Clone)]
 pub struct BaselineStore {
     root: PathBuf,
+    /// Baselines read ahead for one provider (see [`BaselineStore::read_ahead`]); shared by
+    /// clones.
+    ahead: Arc<Mutex<ReadAhead>>,
+}
+
+/// The accepted baselines of one provider read on a thread of their own, by path: a file
+/// that could not be read or parsed is not here (`load` reads it again and reports why).
+#[derive(Debug, Default)]
+enum ReadAhead {
+    #[default]
+    None,
+    Reading(std::thread::JoinHandle<HashMap<PathBuf, (SnapshotHeader, Observation)>>),
+    Read(HashMap<PathBuf, (SnapshotHeader, Observation)>),
 }
 
 /// What comparing an observation with its baseline found.
@@ -89,7 +103,52 @@ const PENDING_SUFFIX: &str = ".snap.new";
 impl BaselineStore {
     /// A store rooted at `root` (usually `snapshots/`); nothing is read until asked.
     pub fn new(root: impl Into<PathBuf>) -> Self {
-        BaselineStore { root: root.into() }
+        BaselineStore {
+            root: root.into(),
+            ahead: Arc::default(),
+        }
+    }
+
+    /// Starts reading every accepted baseline of `provider` on a thread of its own, so a run
+    /// reads them while its requests are in flight instead of one by one after the last
+    /// answer (issue 17 item 2). [`BaselineStore::load`] then takes a file from there (waiting
+    /// for the reading to finish) and reads only files that were not there from disk. Call
+    /// [`BaselineStore::forget_read_ahead`] before anything writes baselines of `provider`.
+    pub fn read_ahead(&self, provider: &str) {
+        let dir = self.root.join(component(provider));
+        let reading = std::thread::Builder::new()
+            .name("baseline-read-ahead".into())
+            .spawn(move || read_all(&dir));
+        // Without the thread every baseline is read when it is needed, as before.
+        if let Ok(handle) = reading {
+            *self.ahead() = ReadAhead::Reading(handle);
+        }
+    }
+
+    /// Drops what [`BaselineStore::read_ahead`] read: later loads read the files.
+    pub fn forget_read_ahead(&self) {
+        *self.ahead() = ReadAhead::None;
+    }
+
+    fn ahead(&self) -> std::sync::MutexGuard<'_, ReadAhead> {
+        // A poisoned lock holds a finished or unfinished read-ahead, both usable.
+        self.ahead.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// The read-ahead copy of the baseline at `path`, if it was read ahead.
+    fn read_earlier(&self, path: &Path) -> Option<(SnapshotHeader, Observation)> {
+        let mut ahead = self.ahead();
+        if let ReadAhead::Reading(_) = &*ahead {
+            let ReadAhead::Reading(handle) = std::mem::take(&mut *ahead) else {
+                return None;
+            };
+            // A reader that panicked read nothing: every file is read from disk.
+            *ahead = handle.join().map_or(ReadAhead::None, ReadAhead::Read);
+        }
+        match &*ahead {
+            ReadAhead::Read(files) => files.get(path).cloned(),
+            _ => None,
+        }
     }
 
     /// Where the accepted baseline of `key` lives. Ids are reduced to safe file-name characters
@@ -110,13 +169,13 @@ impl BaselineStore {
     /// The accepted observation of `key`, or `None` when there is none yet.
     pub fn load(&self, key: &ObservationKey) -> Result<Option<Observation>, SnapshotError> {
         let path = self.path_for(key);
-        let bytes = match crate::bounded::read_bounded(&path, crate::bounded::SNAPSHOT_LIMIT) {
-            Ok(bytes) => bytes,
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
-            Err(source) => return Err(io_error("read", &path, source)),
+        let (header, observation) = match self.read_earlier(&path) {
+            Some(read) => read,
+            None => match read_one(&path)? {
+                Some(read) => read,
+                None => return Ok(None),
+            },
         };
-        let text = utf8(&path, &bytes)?;
-        let (header, observation) = parse_snapshot(&path, text)?;
         if header.key != *key {
             return Err(SnapshotError::Corrupt {
                 path,
@@ -311,6 +370,41 @@ fn read_pending(path: &Path) -> Result<(SnapshotHeader, Observation), SnapshotEr
 }
 
 /// The text of a snapshot file; bytes that are not UTF-8 are damage, located by line.
+/// One accepted baseline file, parsed; `None` when there is none.
+fn read_one(path: &Path) -> Result<Option<(SnapshotHeader, Observation)>, SnapshotError> {
+    let bytes = match crate::bounded::read_bounded(path, crate::bounded::SNAPSHOT_LIMIT) {
+        Ok(bytes) => bytes,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
+        Err(source) => return Err(io_error("read", path, source)),
+    };
+    let text = utf8(path, &bytes)?;
+    parse_snapshot(path, text).map(Some)
+}
+
+/// Every accepted baseline (`*.snap`) under `dir`, one probe directory deep, that reads and
+/// parses; pending files and anything unreadable are left to [`BaselineStore::load`].
+fn read_all(dir: &Path) -> HashMap<PathBuf, (SnapshotHeader, Observation)> {
+    let mut files = HashMap::new();
+    let Ok(probes) = std::fs::read_dir(dir) else {
+        return files;
+    };
+    for probe in probes.flatten() {
+        let Ok(entries) = std::fs::read_dir(probe.path()) else {
+            continue;
+        };
+        for entry in entries.flatten() {
+            let path = entry.path();
+            if path.extension().is_none_or(|e| e != "snap") {
+                continue;
+            }
+            if let Ok(Some(read)) = read_one(&path) {
+                files.insert(path, read);
+            }
+        }
+    }
+    files
+}
+
 fn utf8<'a>(path: &Path, bytes: &'a [u8]) -> Result<&'a str, SnapshotError> {
     std::str::from_utf8(bytes).map_err(|e| {
         let valid = &bytes[..e.valid_up_to()];

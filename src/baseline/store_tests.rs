@@ -571,3 +571,42 @@ fn schema_type_changed_tolerated_only_is_unchanged_and_writes_no_pending() {
         other => panic!("expected a change, got {other:?}"),
     }
 }
+
+/// Issue 17 item 2: a run reads a provider's baselines while its requests are in flight;
+/// loads then answer from what was read, and only what was not read comes from disk.
+#[test]
+fn read_ahead_baselines_answer_loads_until_forgotten() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let store = BaselineStore::new(dir.path());
+    let first = obs("demo", v1());
+    store.compare("s.yaml", &first, UpdateMode::Always).unwrap();
+    let other = obs("other", v1());
+    store.compare("s.yaml", &other, UpdateMode::Always).unwrap();
+    let accepted = dir.path().join("demo/schema/invoices.snap");
+    let text = std::fs::read_to_string(&accepted).unwrap();
+
+    store.read_ahead("demo");
+    // The first load waits for the reading; from then on what was read answers, whatever the
+    // file says now.
+    assert_eq!(store.load(&first.key).unwrap(), Some(first.clone()));
+    std::fs::write(&accepted, "not a snapshot").unwrap();
+    assert_eq!(store.load(&first.key).unwrap(), Some(first.clone()));
+    // Another provider's baseline, and a key with no file, come from disk.
+    assert_eq!(store.load(&other.key).unwrap(), Some(other.clone()));
+    assert_eq!(store.load(&key("demo", Some("acme"))).unwrap(), None);
+    // A clone shares the read-ahead.
+    assert_eq!(store.clone().load(&first.key).unwrap(), Some(first.clone()));
+
+    store.forget_read_ahead();
+    let err = store.load(&first.key).unwrap_err();
+    assert!(matches!(err, SnapshotError::Corrupt { .. }), "{err}");
+
+    // A file that does not parse is not read ahead: loading it reports why.
+    store.read_ahead("demo");
+    let err = store.load(&first.key).unwrap_err();
+    assert!(matches!(err, SnapshotError::Corrupt { .. }), "{err}");
+    store.forget_read_ahead();
+    std::fs::write(&accepted, text).unwrap();
+    store.read_ahead("demo");
+    assert_eq!(store.load(&first.key).unwrap(), Some(first));
+}

@@ -94,6 +94,11 @@ async fn execute_inner(
         // The baseline's refresh classes: the permissions probe narrows only
         // grants they show to be safe. Read here, so gathering never opens the baseline.
         let accepted = super::permissions::AcceptedRefresh::load(&store, full);
+        // The baselines the assessment compares with are read while the requests are in
+        // flight; a shard compares nothing.
+        if shard.is_none() {
+            store.read_ahead(&full.provider.name.value);
+        }
         let mut g = super::gather::gather(
             s,
             &all,
@@ -126,7 +131,10 @@ async fn execute_inner(
                 move_exchanges(&mut run.exchanges, &mut g.exchanges);
                 let mut ev = g.evidence;
                 ev.normalise();
-                let a = super::assess::assess(ev, &store, opts.update, Utc::now())?;
+                let assessed = super::assess::assess(ev, &store, opts.update, Utc::now());
+                // The next suite may be the same provider's, after this one wrote baselines.
+                store.forget_read_ahead();
+                let a = assessed?;
                 tracing::debug!(provider = %provider, drifts = a.drifts.len(), "assessed");
                 on_event(Event::SuiteFinished {
                     provider,
