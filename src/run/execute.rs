@@ -95,10 +95,17 @@ async fn execute_inner(
         // grants they show to be safe. Read here, so gathering never opens the baseline.
         let accepted = super::permissions::AcceptedRefresh::load(&store, full);
         // The baselines the assessment compares with are read while the requests are in
-        // flight; a shard compares nothing.
-        if shard.is_none() {
-            store.read_ahead(&full.provider.name.value);
-        }
+        // flight: from the first answer on, so the reading does not compete with the token
+        // fetches in front of the calls. A shard compares nothing.
+        let reading = std::sync::atomic::AtomicBool::new(shard.is_some());
+        let events = |e: Event| {
+            if matches!(e, Event::EndpointProbed { .. })
+                && !reading.swap(true, std::sync::atomic::Ordering::Relaxed)
+            {
+                store.read_ahead(&full.provider.name.value);
+            }
+            on_event(e);
+        };
         let mut g = super::gather::gather(
             s,
             &all,
@@ -106,7 +113,7 @@ async fn execute_inner(
             opts,
             &credentials,
             &accepted,
-            on_event,
+            &events,
         )
         .await?;
         let provider = g.summary.provider.clone();
