@@ -6,50 +6,122 @@ use crate::run::Run;
 use rayon::iter::{IntoParallelRefIterator, ParallelIterator};
 use serde::ser::SerializeSeq;
 use serde::{Serialize, Serializer};
-use serde_json::value::RawValue;
 use std::cell::Cell;
 use std::io::Write;
 use std::path::{Path, PathBuf};
 
 thread_local! {
-    /// Set while [`write_run`] writes on this thread: `Run::exchanges` is then rendered on
-    /// every core, a bounded batch at a time.
-    static RENDER_IN_PARALLEL: Cell<bool> = const { Cell::new(false) };
+    /// Set while [`write_run`] serialises a run on this thread: `Run::exchanges` then writes
+    /// an empty array, which the [`Splice`] writer replaces by the exchanges rendered on every
+    /// core.
+    static SPLICE_EXCHANGES: Cell<bool> = const { Cell::new(false) };
+    /// Set while that empty array is being written (and until [`Splice`] has replaced it).
+    static EXCHANGES_NEXT: Cell<bool> = const { Cell::new(false) };
 }
 
 /// Exchanges rendered at once: bounds what is held in memory beyond the run itself.
 const RENDER_BATCH: usize = 512;
 
-/// How `Run::exchanges` serialises: while [`write_run`] writes, in batches rendered on every
-/// core (the exchanges are most of a `run.json`); otherwise one by one as usual. The bytes are
-/// the same either way.
+/// How `Run::exchanges` serialises: while [`write_run`] writes, as an empty array the writer
+/// fills in (the exchanges are most of a `run.json`); otherwise one by one as usual. The bytes
+/// are the same either way.
 pub(crate) fn serialize_exchanges<S: Serializer>(
     exchanges: &[Exchange],
     s: S,
 ) -> Result<S::Ok, S::Error> {
-    if !RENDER_IN_PARALLEL.get() {
+    if !SPLICE_EXCHANGES.get() {
         return exchanges.serialize(s);
     }
-    let mut seq = s.serialize_seq(Some(exchanges.len()))?;
-    for batch in exchanges.chunks(RENDER_BATCH) {
-        for raw in render_exchanges(batch).map_err(serde::ser::Error::custom)? {
-            seq.serialize_element(&raw)?;
-        }
-    }
-    seq.end()
+    EXCHANGES_NEXT.set(true);
+    let written = s.serialize_seq(Some(0)).and_then(|seq| seq.end());
+    EXCHANGES_NEXT.set(false);
+    written
 }
 
-/// Each exchange as `to_writer_pretty` writes it inside the run's `exchanges` array (two
-/// levels deep: every line after the first indented four more spaces; JSON strings hold no
-/// raw newline, so every newline is the printer's own), rendered on every core.
-fn render_exchanges(exchanges: &[Exchange]) -> Result<Vec<Box<RawValue>>, serde_json::Error> {
-    exchanges
-        .par_iter()
-        .map(|x| {
-            let text = serde_json::to_string_pretty(x)?;
-            RawValue::from_string(text.replace('\n', "\n    "))
-        })
-        .collect()
+/// Writes a run as `to_writer_pretty` does, except that the `exchanges` array (left empty by
+/// [`serialize_exchanges`]) is written here: a batch at a time, each exchange rendered on its
+/// own core. The pretty printer writes an empty array as `[` then `]`; the `[` is held back
+/// and, when the `]` follows, the whole array goes out instead.
+struct Splice<'a, W: Write> {
+    out: W,
+    exchanges: &'a [Exchange],
+    /// The empty array's `[` was held back.
+    open: bool,
+}
+
+impl<W: Write> Write for Splice<'_, W> {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        if EXCHANGES_NEXT.get() {
+            match (self.open, buf) {
+                (false, b"[") => {
+                    self.open = true;
+                    return Ok(1);
+                }
+                (true, b"]") => {
+                    self.open = false;
+                    EXCHANGES_NEXT.set(false);
+                    write_exchanges(&mut self.out, self.exchanges)?;
+                    return Ok(1);
+                }
+                (true, _) => {
+                    return Err(std::io::Error::other(
+                        "run.json: the exchanges array was not written as expected",
+                    ));
+                }
+                _ => {}
+            }
+        }
+        self.out.write(buf)
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        self.out.flush()
+    }
+}
+
+/// The `exchanges` array as the pretty printer writes it two levels deep.
+fn write_exchanges(out: &mut impl Write, exchanges: &[Exchange]) -> std::io::Result<()> {
+    if exchanges.is_empty() {
+        return out.write_all(b"[]");
+    }
+    out.write_all(b"[")?;
+    let mut first = true;
+    for batch in exchanges.chunks(RENDER_BATCH) {
+        let rendered: Vec<Vec<u8>> = batch
+            .par_iter()
+            .map(|x| {
+                let mut text = Indented(Vec::with_capacity(2048));
+                serde_json::to_writer_pretty(&mut text, x).map(|()| text.0)
+            })
+            .collect::<Result<_, _>>()?;
+        for text in rendered {
+            out.write_all(if first { b"\n    " } else { b",\n    " })?;
+            out.write_all(&text)?;
+            first = false;
+        }
+    }
+    out.write_all(b"\n  ]")
+}
+
+/// Collects pretty-printed JSON with every line after the first indented four more spaces
+/// (two levels); JSON strings hold no raw newline, so every newline is the printer's own.
+struct Indented(Vec<u8>);
+
+impl Write for Indented {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        let mut rest = buf;
+        while let Some(i) = rest.iter().position(|b| *b == b'\n') {
+            self.0.extend_from_slice(&rest[..=i]);
+            self.0.extend_from_slice(b"    ");
+            rest = &rest[i + 1..];
+        }
+        self.0.extend_from_slice(rest);
+        Ok(buf.len())
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -82,14 +154,18 @@ pub fn write_run(reports: &Path, run: &Run) -> Result<PathBuf, ReportError> {
     let path = dir.join("run.json");
     let mut tmp = tempfile::NamedTempFile::new_in(&dir).map_err(io("create a file in", &dir))?;
     // Streamed: a merged run of thousands of connections is hundreds of MiB of text.
-    let mut out = std::io::BufWriter::new(tmp.as_file_mut());
+    let mut out = Splice {
+        out: std::io::BufWriter::new(tmp.as_file_mut()),
+        exchanges: &run.exchanges,
+        open: false,
+    };
     let corrupt = |e: serde_json::Error| ReportError::Corrupt {
         path: path.clone(),
         reason: e.to_string(),
     };
-    RENDER_IN_PARALLEL.set(true);
+    SPLICE_EXCHANGES.set(true);
     let written = serde_json::to_writer_pretty(&mut out, run);
-    RENDER_IN_PARALLEL.set(false);
+    SPLICE_EXCHANGES.set(false);
     written.map_err(corrupt)?;
     out.write_all(b"\n").map_err(io("write", &path))?;
     out.flush().map_err(io("write", &path))?;
@@ -184,5 +260,13 @@ mod tests {
             "{written}"
         );
         assert_eq!(read_run(&path).unwrap().exchanges, run.exchanges);
+
+        // No exchanges at all (say, every connection unusable before its first call).
+        run.exchanges.clear();
+        run.run_id.push_str("-none");
+        let path = write_run(dir.path(), &run).unwrap();
+        let written = std::fs::read_to_string(&path).unwrap();
+        assert_eq!(written, serde_json::to_string_pretty(&run).unwrap() + "\n");
+        assert!(written.contains("\n  \"exchanges\": [],\n"), "{written}");
     }
 }
