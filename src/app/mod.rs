@@ -98,11 +98,9 @@ pub fn main(cli: Cli, typed: &Typed, ctx: Context) -> i32 {
             runtime.block_on(cmd_sim(&ctx, port, &profile, &drift, load, trouble))
         }
     };
-    // Everything the command does is done and written. A credential store write still running
-    // on a blocking thread (its caller gone) is waited for, as long as it takes a store to
-    // write; idle threads and tasks (pooled connections, their timers) are not.
-    runtime.shutdown_timeout(std::time::Duration::from_secs(30));
-    tracing::debug!("runtime stopped");
+    // Everything the command does is done and written; a credential store write still
+    // running on a blocking thread is waited for when the runtime is dropped.
+    drop(runtime);
     log_resource_usage();
     match result {
         Ok(code) => code,

@@ -1243,10 +1243,13 @@ impl<'a> Gatherer<'a> {
         );
         let (http, sem, cx) = (self.http.clone(), self.semaphore.clone(), self.cx.clone());
         tasks.spawn(async move {
-            let _permit = sem.acquire_owned().await;
-            let result = http
-                .send(req)
-                .await
+            // The concurrency slot is the request's alone: the answer is analysed after it
+            // is given back, so the next call does not wait for that.
+            let sent = {
+                let _permit = sem.acquire_owned().await;
+                http.send(req).await
+            };
+            let result = sent
                 .and_then(Response::into_available)
                 .map(|resp| analyse(&cx, ei, &conn_id, resp));
             (ei, conn_id, result)
