@@ -10,12 +10,10 @@
 //! lands in a later window than it was sent in. So a send stays in the window
 //! a little longer than `per` — its *hold* — as long as its own round trip
 //! says it may have arrived late: the time from its send to its answer beyond
-//! the fastest round trip seen (at least `per / `[`FLOOR_DIVISOR`], at most
-//! 1.5 % of `per` ([`CAP_PER_MILLE`]); 1 % until it is answered). A fixed 1 %
-//! margin held every send 10 ms at 50/s: too long for the requests that
-//! arrived on time, too short for the few that did not. The cap bounds what a
-//! round trip slow for another reason (a slow endpoint, the client itself
-//! preempted before reading the answer) costs: at most 1.5 % of the budget.
+//! the fastest round trip seen (at least [`FLOOR_DIVISOR`], at most
+//! [`CAP_DIVISOR`] of `per`; [`UNANSWERED_DIVISOR`], 1 %, until it is
+//! answered). A fixed 1 % margin held every send 10 ms at 50/s — too long for
+//! the requests that arrived on time, too short for the few that did not.
 //!
 //! Within the window, sends are paced on a schedule one `(per + floor) / N`
 //! apart (no bursts from a cold start). A send that happens late — its task
@@ -49,11 +47,9 @@ const FLOOR_DIVISOR: u32 = 500;
 /// The hold of a send not answered yet, `per / 100` (1 %).
 const UNANSWERED_DIVISOR: u32 = 100;
 
-/// The longest hold, 15 ‰ of `per` (15 ms at 1 s): a round trip slow for another reason than
-/// a late arrival costs at most that much of the budget. Measured beside a CPU hog (load
-/// 2.4–5.4 on 2 cores), round trips ran ~25 ms over the fastest on average, and a 5 % cap
-/// used 97.6 % of the budget; most of that was the client's own wait to read the answer.
-const CAP_PER_MILLE: u32 = 15;
+/// The longest hold, `per / 20` (5 %): a slow answer (a slow endpoint, not a late arrival)
+/// costs at most that much of the budget.
+const CAP_DIVISOR: u32 = 20;
 
 /// A backlog is made up for at most `window / CATCH_UP_DIVISOR` of lateness.
 const CATCH_UP_DIVISOR: u32 = 4;
@@ -134,7 +130,7 @@ impl Holds {
         Holds {
             floor: per / FLOOR_DIVISOR,
             unanswered: per / UNANSWERED_DIVISOR,
-            cap: per * CAP_PER_MILLE / 1000,
+            cap: per / CAP_DIVISOR,
             fastest: AtomicU64::new(u64::MAX),
         }
     }
