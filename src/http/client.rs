@@ -449,7 +449,7 @@ impl HttpClient {
 
     /// One attempt: the request and its redirect hops, each recorded.
     async fn attempt(&self, req: &Request) -> Result<Response, HttpError> {
-        let mut permit = self.limiter.acquire().await;
+        self.limiter.acquire().await;
         let deadline = Instant::now() + self.cfg.timeout;
         let original = req.url.clone();
         let mut hop = Hop {
@@ -461,7 +461,7 @@ impl HttpClient {
         let mut redirects = 0usize;
         loop {
             if redirects > 0 {
-                permit = self.limiter.acquire().await;
+                self.limiter.acquire().await;
             }
             let id = self.recorder.next_id();
             let started_at = chrono::Utc::now();
@@ -473,11 +473,6 @@ impl HttpClient {
                     after: self.cfg.timeout,
                 }),
             };
-            // An answer's round trip tells the rate limiter how late the request may have
-            // arrived (a failure keeps the hold of a send never answered).
-            if result.is_ok() {
-                permit.answered();
-            }
             let next = result
                 .and_then(|()| {
                     if never_follows(&req.purpose) {
