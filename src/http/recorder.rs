@@ -122,17 +122,24 @@ fn lock(body: &SharedBody) -> MutexGuard<'_, Body> {
     body.lock().unwrap_or_else(|e| e.into_inner())
 }
 
-/// Redacts a recorded body on the rayon pool, unless it was handed out meanwhile.
-fn redact_in_background(body: SharedBody) {
+/// Bodies handed to the rayon pool at once: one job (one thread wake-up) per batch, not per
+/// body. A job per body cost more in wake-ups and context switches than the redaction itself
+/// when answers come back at once (10,000 connections at latency 0: +40 % CPU).
+const BACKGROUND_BATCH: usize = 32;
+
+/// Redacts recorded bodies on the rayon pool, each unless it was handed out meanwhile.
+fn redact_in_background(batch: Vec<SharedBody>) {
     rayon::spawn(move || {
-        let raw = match &*lock(&body) {
-            Body::Raw(raw) => raw.clone(),
-            _ => return,
-        };
-        let redacted = raw.redact();
-        let mut state = lock(&body);
-        if matches!(*state, Body::Raw(_)) {
-            *state = Body::Redacted(redacted);
+        for body in batch {
+            let raw = match &*lock(&body) {
+                Body::Raw(raw) => raw.clone(),
+                _ => continue,
+            };
+            let redacted = raw.redact();
+            let mut state = lock(&body);
+            if matches!(*state, Body::Raw(_)) {
+                *state = Body::Redacted(redacted);
+            }
         }
     });
 }
@@ -175,6 +182,8 @@ fn with_body(mut exchange: Exchange, body: Option<Body>) -> Exchange {
 pub struct ExchangeRecorder {
     pub(crate) exchanges: Arc<Mutex<Vec<Recorded>>>,
     pub(crate) counter: Arc<AtomicU64>,
+    /// Bodies recorded since the last batch went to the background.
+    unsent: Arc<Mutex<Vec<SharedBody>>>,
 }
 
 impl ExchangeRecorder {
@@ -195,14 +204,30 @@ impl ExchangeRecorder {
         });
     }
 
-    /// Records an exchange whose response body is redacted in the background.
+    /// Records an exchange whose response body is redacted in the background, with the
+    /// next [`BACKGROUND_BATCH`] − 1 bodies recorded (a batch not full when the exchanges are
+    /// handed out is redacted then).
     pub(crate) fn push_with_body(&self, exchange: Exchange, body: RawBody) {
         let body = Arc::new(Mutex::new(Body::Raw(body)));
         self.lock().push(Recorded {
             exchange,
             body: Some(body.clone()),
         });
-        redact_in_background(body);
+        let full = {
+            let mut unsent = self.unsent.lock().unwrap_or_else(|e| e.into_inner());
+            unsent.push(body);
+            (unsent.len() >= BACKGROUND_BATCH).then(|| std::mem::take(&mut *unsent))
+        };
+        if let Some(batch) = full {
+            redact_in_background(batch);
+        }
+    }
+
+    /// Sends the bodies waiting for a full batch to the background now.
+    #[cfg(test)]
+    fn send_unsent(&self) {
+        let batch = std::mem::take(&mut *self.unsent.lock().unwrap_or_else(|e| e.into_inner()));
+        redact_in_background(batch);
     }
 
     fn lock(&self) -> std::sync::MutexGuard<'_, Vec<Recorded>> {
@@ -217,6 +242,11 @@ impl ExchangeRecorder {
     /// larger `Recorded`.
     pub fn take(&self) -> Vec<Exchange> {
         let taken = std::mem::take(&mut *self.lock());
+        // Bodies still waiting for a batch are redacted below, with the others not done yet.
+        self.unsent
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .clear();
         // Bodies not redacted yet (or redacted before a later secret) are redacted here, on
         // every core (rayon collects in place, in order).
         let mut all: Vec<Exchange> = taken.into_par_iter().map(Recorded::finish).collect();
@@ -311,6 +341,7 @@ mod tests {
 
     /// Waits until the background redaction of every recorded body is done.
     fn settle(r: &ExchangeRecorder) {
+        r.send_unsent();
         for _ in 0..500 {
             let done = r.lock().iter().all(|x| {
                 x.body

@@ -89,10 +89,7 @@ fn write_exchanges(out: &mut impl Write, exchanges: &[Exchange]) -> std::io::Res
     for batch in exchanges.chunks(RENDER_BATCH) {
         let rendered: Vec<Vec<u8>> = batch
             .par_iter()
-            .map(|x| {
-                let mut text = Indented(Vec::with_capacity(2048));
-                serde_json::to_writer_pretty(&mut text, x).map(|()| text.0)
-            })
+            .map(|x| serde_json::to_vec_pretty(x).map(|text| indented(&text)))
             .collect::<Result<_, _>>()?;
         for text in rendered {
             out.write_all(if first { b"\n    " } else { b",\n    " })?;
@@ -103,25 +100,18 @@ fn write_exchanges(out: &mut impl Write, exchanges: &[Exchange]) -> std::io::Res
     out.write_all(b"\n  ]")
 }
 
-/// Collects pretty-printed JSON with every line after the first indented four more spaces
-/// (two levels); JSON strings hold no raw newline, so every newline is the printer's own.
-struct Indented(Vec<u8>);
-
-impl Write for Indented {
-    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
-        let mut rest = buf;
-        while let Some(i) = rest.iter().position(|b| *b == b'\n') {
-            self.0.extend_from_slice(&rest[..=i]);
-            self.0.extend_from_slice(b"    ");
-            rest = &rest[i + 1..];
-        }
-        self.0.extend_from_slice(rest);
-        Ok(buf.len())
+/// Pretty-printed JSON with every line after the first indented four more spaces (two
+/// levels); JSON strings hold no raw newline, so every newline is the printer's own.
+fn indented(text: &[u8]) -> Vec<u8> {
+    let mut out = Vec::with_capacity(text.len() + text.len() / 8);
+    let mut from = 0;
+    for i in memchr::memchr_iter(b'\n', text) {
+        out.extend_from_slice(&text[from..=i]);
+        out.extend_from_slice(b"    ");
+        from = i + 1;
     }
-
-    fn flush(&mut self) -> std::io::Result<()> {
-        Ok(())
-    }
+    out.extend_from_slice(&text[from..]);
+    out
 }
 
 #[derive(Debug, thiserror::Error)]
