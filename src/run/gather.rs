@@ -817,6 +817,16 @@ impl<'a> Gatherer<'a> {
         if !self.provider_wide {
             return out;
         }
+        use crate::probe::{app, token};
+        // A provider-wide request that failed: a run error of its probe, never a connection's.
+        let failed = |probe: ProbeKind, subject: &str, e: &AuthError| RunError {
+            provider: provider.clone(),
+            connection: None,
+            probe: Some(probe),
+            subject: Some(subject.into()),
+            class: e.class().into(),
+            message: redactor.scrub(&e.to_string()),
+        };
         let mut token_endpoint_answers = false;
         for name in tokens.auth_names() {
             if tokens.client_of(&name).is_none() {
@@ -828,28 +838,16 @@ impl<'a> Gatherer<'a> {
                     token_endpoint_answers |= name == tokens.default_auth_name();
                     out.token_facts.push((ERROR_PROBE_POS, analyse_answer(&a)));
                 }
-                Err(e) => out.errors.push(RunError {
-                    provider: provider.clone(),
-                    connection: None,
-                    probe: Some(ProbeKind::Token),
-                    subject: Some(crate::probe::token::SUBJECT.into()),
-                    class: e.class().into(),
-                    message: redactor.scrub(&e.to_string()),
-                }),
+                Err(e) => out
+                    .errors
+                    .push(failed(ProbeKind::Token, token::SUBJECT, &e)),
             }
         }
         if token_endpoint_answers {
             let redirect = s.auth.redirect_uri.as_ref().map(|r| r.value.as_str());
             match tokens.liveness_probe(redirect).await {
                 Ok(a) => out.app = Some(crate::probe::app::classify(a.status, &a.headers, &a.body)),
-                Err(e) => out.errors.push(RunError {
-                    provider: provider.clone(),
-                    connection: None,
-                    probe: Some(ProbeKind::App),
-                    subject: Some(crate::probe::app::SUBJECT.into()),
-                    class: e.class().into(),
-                    message: redactor.scrub(&e.to_string()),
-                }),
+                Err(e) => out.errors.push(failed(ProbeKind::App, app::SUBJECT, &e)),
             }
         }
         let (seen, errs) = super::callbacks::probe_callbacks(s, base, tokens, http, redactor).await;
