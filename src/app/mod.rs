@@ -98,9 +98,6 @@ pub fn main(cli: Cli, typed: &Typed, ctx: Context) -> i32 {
             runtime.block_on(cmd_sim(&ctx, port, &profile, &drift, load, trouble))
         }
     };
-    // Everything the command does is done and written; a credential store write still
-    // running on a blocking thread is waited for when the runtime is dropped.
-    drop(runtime);
     log_resource_usage();
     match result {
         Ok(code) => code,

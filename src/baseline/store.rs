@@ -369,7 +369,6 @@ fn read_pending(path: &Path) -> Result<(SnapshotHeader, Observation), SnapshotEr
     parse_snapshot(path, utf8(path, &bytes)?)
 }
 
-/// The text of a snapshot file; bytes that are not UTF-8 are damage, located by line.
 /// One accepted baseline file, parsed; `None` when there is none.
 fn read_one(path: &Path) -> Result<Option<(SnapshotHeader, Observation)>, SnapshotError> {
     let bytes = match crate::bounded::read_bounded(path, crate::bounded::SNAPSHOT_LIMIT) {
@@ -405,6 +404,7 @@ fn read_all(dir: &Path) -> HashMap<PathBuf, (SnapshotHeader, Observation)> {
     files
 }
 
+/// The text of a snapshot file; bytes that are not UTF-8 are damage, located by line.
 fn utf8<'a>(path: &Path, bytes: &'a [u8]) -> Result<&'a str, SnapshotError> {
     std::str::from_utf8(bytes).map_err(|e| {
         let valid = &bytes[..e.valid_up_to()];
