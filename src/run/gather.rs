@@ -331,29 +331,17 @@ pub(crate) fn plan(s: &Suite, base: &Url) -> Plan {
 }
 
 impl Plan {
-    /// The calls of one connection that holds a token: every endpoint that needs one, in
-    /// suite order (an endpoint whose URL cannot be built is never called).
-    pub(crate) fn calls_of(&self, connection: &str) -> Vec<PlannedCall> {
+    /// The calls of one connection that holds a token (`Some`): every endpoint that needs
+    /// one; or (`None`) the one call of each `auth: none` endpoint, as [`NO_CONNECTION`]. In
+    /// suite order; an endpoint whose URL cannot be built is never called.
+    pub(crate) fn calls_of(&self, connection: Option<&str>) -> Vec<PlannedCall> {
         self.endpoints
             .iter()
             .enumerate()
-            .filter(|(_, ep)| ep.url.is_ok() && !ep.no_auth)
+            .filter(|(_, ep)| ep.url.is_ok() && ep.no_auth == connection.is_none())
             .map(|(ei, _)| PlannedCall {
                 endpoint: ei,
-                connection: connection.to_string(),
-            })
-            .collect()
-    }
-
-    /// The one call of each `auth: none` endpoint, in suite order.
-    pub(crate) fn calls_without_token(&self) -> Vec<PlannedCall> {
-        self.endpoints
-            .iter()
-            .enumerate()
-            .filter(|(_, ep)| ep.url.is_ok() && ep.no_auth)
-            .map(|(ei, _)| PlannedCall {
-                endpoint: ei,
-                connection: NO_CONNECTION.to_string(),
+                connection: connection.unwrap_or(NO_CONNECTION).to_string(),
             })
             .collect()
     }
@@ -846,7 +834,7 @@ impl<'a> Gatherer<'a> {
         if token_endpoint_answers {
             let redirect = s.auth.redirect_uri.as_ref().map(|r| r.value.as_str());
             match tokens.liveness_probe(redirect).await {
-                Ok(a) => out.app = Some(crate::probe::app::classify(a.status, &a.headers, &a.body)),
+                Ok(a) => out.app = Some(app::classify(a.status, &a.headers, &a.body)),
                 Err(e) => out.errors.push(failed(ProbeKind::App, app::SUBJECT, &e)),
             }
         }
@@ -911,7 +899,7 @@ impl<'a> Gatherer<'a> {
         let mut answered: BTreeMap<(usize, String), super::chain::SourceValues> = BTreeMap::new();
         // `auth: none` endpoints are probed once, by the gather that runs provider-wide.
         let mut start = if self.provider_wide {
-            self.cx.plan.calls_without_token()
+            self.cx.plan.calls_of(None)
         } else {
             Vec::new()
         };
@@ -929,7 +917,7 @@ impl<'a> Gatherer<'a> {
                     match arrived {
                         Some((conn, token)) => {
                             let id = conn.id.value.clone();
-                            start = self.cx.plan.calls_of(&id);
+                            start = self.cx.plan.calls_of(Some(&id));
                             tokens.insert(id, token);
                         }
                         None => more = false,

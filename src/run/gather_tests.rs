@@ -41,7 +41,7 @@ fn named(p: &Plan, calls: Vec<PlannedCall>) -> Vec<(String, String)> {
 }
 
 fn calls(p: &Plan, conn: &str) -> Vec<(String, String)> {
-    named(p, p.calls_of(conn))
+    named(p, p.calls_of(Some(conn)))
 }
 
 #[test]
@@ -59,13 +59,13 @@ fn plan_calls_every_endpoint_once_per_connection_in_suite_order_and_auth_none_on
     assert_eq!(calls(&p, "globex"), want("globex", 0));
     assert_eq!(calls(&p, "acme-corp"), want("acme-corp", 0));
     assert_eq!(calls(&p, "globex").len(), 7);
-    assert_eq!(named(&p, p.calls_without_token()), vec![]);
+    assert_eq!(named(&p, p.calls_of(None)), vec![]);
     // An `auth: none` endpoint is called once without a connection, never per connection.
     s.endpoints[0].auth = crate::suite::EndpointAuth::None;
     let p = plan(&s, &base(&s));
     assert_eq!(calls(&p, "globex"), want("globex", 1));
     assert_eq!(
-        named(&p, p.calls_without_token()),
+        named(&p, p.calls_of(None)),
         vec![(DEMO_ENDPOINTS[0].to_string(), NO_CONNECTION.to_string())]
     );
 }
