@@ -41,23 +41,19 @@ impl RawBody {
         // can go. Otherwise a later secret could hide in what was cut or across what was
         // replaced: the bytes stay for a second redaction.
         let faithful = !truncated && !text.contains(REDACTED);
-        let (raw, how) = if faithful {
-            (
-                None,
-                RawBody {
-                    bytes: Bytes::new(),
-                    ..self
-                },
-            )
+        let source = if faithful {
+            RawBody {
+                bytes: Bytes::new(),
+                ..self
+            }
         } else {
-            (Some(self.bytes.clone()), self)
+            self
         };
         Redacted {
             text,
             truncated,
             generation,
-            raw,
-            how,
+            source,
         }
     }
 }
@@ -69,22 +65,27 @@ struct Redacted {
     truncated: bool,
     /// [`Redactor::generation`] before the text was redacted.
     generation: usize,
-    /// The body's bytes, when the text alone cannot be redacted again (see [`RawBody::redact`]).
-    raw: Option<Bytes>,
-    /// How the body is redacted: its redactor, content type and limit (its bytes are `raw`).
-    how: RawBody,
+    /// The body as recorded; its bytes are dropped (left empty) when the text alone can be
+    /// redacted again (see [`RawBody::redact`]). A body recorded empty redacts to an empty
+    /// text either way.
+    source: RawBody,
 }
 
 impl Redacted {
     /// The text and whether it was cut, redacted again first if a secret was registered since.
     fn finish(self) -> (String, bool) {
-        if self.how.redactor.generation() == self.generation {
+        if self.source.redactor.generation() == self.generation {
             return (self.text, self.truncated);
         }
-        let bytes = self
-            .raw
-            .unwrap_or_else(|| Bytes::from(self.text.into_bytes()));
-        let again = RawBody { bytes, ..self.how }.redact();
+        let source = if self.source.bytes.is_empty() {
+            RawBody {
+                bytes: Bytes::from(self.text.into_bytes()),
+                ..self.source
+            }
+        } else {
+            self.source
+        };
+        let again = source.redact();
         (again.text, again.truncated)
     }
 }
@@ -387,7 +388,7 @@ mod tests {
             .lock()
             .iter()
             .map(|x| match &*lock(x.body.as_ref().unwrap()) {
-                Body::Redacted(red) => red.raw.is_some(),
+                Body::Redacted(red) => !red.source.bytes.is_empty(),
                 _ => unreachable!(),
             })
             .collect();
