@@ -153,6 +153,7 @@ fn big_run() -> Run {
         skipped: Vec::new(),
         expanded: Vec::new(),
         scopes: Vec::new(),
+        rendered: Default::default(),
     }
 }
 

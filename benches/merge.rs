@@ -190,6 +190,7 @@ fn shard_run(index: u32, conns: &[String], all: &[String]) -> Run {
         skipped: Vec::new(),
         expanded: Vec::new(),
         scopes: Vec::new(),
+        rendered: Default::default(),
     }
 }
 

@@ -172,7 +172,7 @@ impl Drift {
 pub type Header = (String, String);
 
 /// The request half of an exchange, secrets redacted.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Hash, Serialize, Deserialize)]
 pub struct RecordedRequest {
     pub method: String,
     pub url: String,
@@ -182,7 +182,7 @@ pub struct RecordedRequest {
 }
 
 /// The response half of an exchange, secrets redacted; `body` may be a prefix.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Hash, Serialize, Deserialize)]
 pub struct RecordedResponse {
     pub status: u16,
     pub headers: Vec<Header>,
@@ -196,7 +196,7 @@ pub struct RecordedResponse {
 }
 
 /// One recorded HTTP request/response pair, secrets redacted.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Hash, Serialize, Deserialize)]
 pub struct Exchange {
     /// Unique within the run, e.g. `x0007`.
     pub id: String,

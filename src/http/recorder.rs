@@ -9,9 +9,14 @@
 //! unredacted, and a body is scrubbed of every secret its redactor knows when
 //! it is handed out: one redacted before a later secret was registered is
 //! redacted again then (see [`Redactor::generation`]).
+//!
+//! Beside the redaction, while there is room for it, the exchange is rendered as `run.json`
+//! will hold it ([`crate::report::ahead`]): a text for the exchange as it is handed out, and
+//! dropped when its body has to be redacted again.
 
 use crate::http::{REDACTED, Redactor};
 use crate::model::Exchange;
+use crate::report::ahead::{self, Ahead, Budget, Rendered};
 use bytes::Bytes;
 use rayon::iter::{IntoParallelIterator, ParallelIterator};
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -54,6 +59,7 @@ impl RawBody {
             truncated,
             generation,
             source,
+            ahead: None,
         }
     }
 }
@@ -69,14 +75,21 @@ struct Redacted {
     /// redacted again (see [`RawBody::redact`]). A body recorded empty redacts to an empty
     /// text either way.
     source: RawBody,
+    /// The exchange with this text, rendered for `run.json` (while the budget had room).
+    ahead: Option<Ahead>,
 }
 
+/// A body handed out: its text, whether it was cut, and the exchange rendered with it.
+type Finished = (String, bool, Option<Ahead>);
+
 impl Redacted {
-    /// The text and whether it was cut, redacted again first if a secret was registered since.
-    fn finish(self) -> (String, bool) {
+    /// The text and whether it was cut, redacted again first if a secret was registered since
+    /// (the exchange rendered with the earlier text is kept only if the text is the same).
+    fn finish(self) -> Finished {
         if self.source.redactor.generation() == self.generation {
-            return (self.text, self.truncated);
+            return (self.text, self.truncated, self.ahead);
         }
+        let before = self.ahead.map(|a| (a, self.text.clone(), self.truncated));
         let source = if self.source.bytes.is_empty() {
             RawBody {
                 bytes: Bytes::from(self.text.into_bytes()),
@@ -86,7 +99,10 @@ impl Redacted {
             self.source
         };
         let again = source.redact();
-        (again.text, again.truncated)
+        let ahead = before
+            .filter(|(_, text, truncated)| *text == again.text && *truncated == again.truncated)
+            .map(|(a, ..)| a);
+        (again.text, again.truncated, ahead)
     }
 }
 
@@ -99,7 +115,7 @@ enum Body {
 }
 
 impl Body {
-    fn finish(self) -> Option<(String, bool)> {
+    fn finish(self) -> Option<Finished> {
         match self {
             Body::Raw(raw) => Some(raw.redact().finish()),
             Body::Redacted(r) => Some(r.finish()),
@@ -128,15 +144,28 @@ fn lock(body: &SharedBody) -> MutexGuard<'_, Body> {
 /// when answers come back at once (10,000 connections at latency 0: +40 % CPU).
 const BACKGROUND_BATCH: usize = 32;
 
-/// Redacts recorded bodies on the rayon pool, each unless it was handed out meanwhile.
-fn redact_in_background(batch: Vec<SharedBody>) {
+/// A recorded body not yet sent to the background, with its exchange to render ahead (a copy,
+/// without the body; none once the budget is spent).
+#[derive(Debug)]
+struct Unsent {
+    body: SharedBody,
+    template: Option<Exchange>,
+}
+
+/// Redacts recorded bodies on the rayon pool, each unless it was handed out meanwhile, and
+/// renders each one's exchange ahead with the redacted text.
+fn redact_in_background(batch: Vec<Unsent>, budget: &'static Budget) {
     rayon::spawn(move || {
-        for body in batch {
+        for Unsent { body, template } in batch {
             let raw = match &*lock(&body) {
                 Body::Raw(raw) => raw.clone(),
                 _ => continue,
             };
-            let redacted = raw.redact();
+            let mut redacted = raw.redact();
+            if let Some(x) = template {
+                let x = filled(x, redacted.text.clone(), redacted.truncated);
+                redacted.ahead = ahead::render_ahead(&x, budget);
+            }
             let mut state = lock(&body);
             if matches!(*state, Body::Raw(_)) {
                 *state = Body::Redacted(redacted);
@@ -153,29 +182,46 @@ pub(crate) struct Recorded {
 }
 
 impl Recorded {
-    /// The exchange with its body redacted; the recorded body is taken.
-    fn finish(self) -> Exchange {
+    /// The exchange with its body redacted, and the exchange rendered ahead if it was; the
+    /// recorded body is taken.
+    fn finish(self) -> (Exchange, Option<Ahead>) {
         let body = self
             .body
             .map(|b| std::mem::replace(&mut *lock(&b), Body::Taken));
-        with_body(self.exchange, body)
+        match body.and_then(Body::finish) {
+            Some((text, truncated, ahead)) => (filled(self.exchange, text, truncated), ahead),
+            None => (self.exchange, None),
+        }
     }
 
     /// A copy of the exchange with its body redacted; the recorded body stays.
     fn copy(&self) -> Exchange {
         let body = self.body.as_ref().map(|b| lock(b).copy());
-        with_body(self.exchange.clone(), body)
+        match body.and_then(Body::finish) {
+            Some((text, truncated, _)) => filled(self.exchange.clone(), text, truncated),
+            None => self.exchange.clone(),
+        }
     }
 }
 
-fn with_body(mut exchange: Exchange, body: Option<Body>) -> Exchange {
-    if let (Some((text, truncated)), Some(resp)) =
-        (body.and_then(Body::finish), exchange.response.as_mut())
-    {
+/// The exchange with its response's body: the same for the exchange handed out and the one
+/// rendered ahead, so that both are found by the same content.
+fn filled(mut exchange: Exchange, text: String, truncated: bool) -> Exchange {
+    if let Some(resp) = exchange.response.as_mut() {
         resp.body = Some(text);
         resp.body_truncated = truncated;
     }
     exchange
+}
+
+/// The budget of the exchanges rendered ahead: the process's, or a test's own.
+#[derive(Debug, Clone, Copy)]
+struct AheadBudget(&'static Budget);
+
+impl Default for AheadBudget {
+    fn default() -> Self {
+        AheadBudget(&ahead::PROCESS)
+    }
 }
 
 /// Collects the exchanges of a run; cheap to clone, shared by all clients.
@@ -184,7 +230,8 @@ pub struct ExchangeRecorder {
     pub(crate) exchanges: Arc<Mutex<Vec<Recorded>>>,
     pub(crate) counter: Arc<AtomicU64>,
     /// Bodies recorded since the last batch went to the background.
-    unsent: Arc<Mutex<Vec<SharedBody>>>,
+    unsent: Arc<Mutex<Vec<Unsent>>>,
+    budget: AheadBudget,
 }
 
 impl ExchangeRecorder {
@@ -209,6 +256,7 @@ impl ExchangeRecorder {
     /// next [`BACKGROUND_BATCH`] − 1 bodies recorded (a batch not full when the exchanges are
     /// handed out is redacted then).
     pub(crate) fn push_with_body(&self, exchange: Exchange, body: RawBody) {
+        let template = self.budget.0.open().then(|| exchange.clone());
         let body = Arc::new(Mutex::new(Body::Raw(body)));
         self.lock().push(Recorded {
             exchange,
@@ -216,11 +264,20 @@ impl ExchangeRecorder {
         });
         let full = {
             let mut unsent = self.unsent.lock().unwrap_or_else(|e| e.into_inner());
-            unsent.push(body);
+            unsent.push(Unsent { body, template });
             (unsent.len() >= BACKGROUND_BATCH).then(|| std::mem::take(&mut *unsent))
         };
         if let Some(batch) = full {
-            redact_in_background(batch);
+            redact_in_background(batch, self.budget.0);
+        }
+    }
+
+    /// A recorder whose exchanges rendered ahead count against `budget`.
+    #[cfg(test)]
+    fn with_budget(budget: &'static Budget) -> Self {
+        ExchangeRecorder {
+            budget: AheadBudget(budget),
+            ..Self::default()
         }
     }
 
@@ -228,7 +285,7 @@ impl ExchangeRecorder {
     #[cfg(test)]
     fn send_unsent(&self) {
         let batch = std::mem::take(&mut *self.unsent.lock().unwrap_or_else(|e| e.into_inner()));
-        redact_in_background(batch);
+        redact_in_background(batch, self.budget.0);
     }
 
     fn lock(&self) -> std::sync::MutexGuard<'_, Vec<Recorded>> {
@@ -242,6 +299,12 @@ impl ExchangeRecorder {
     /// in place it would keep the recording's buffer, grown by doubling and sized for the
     /// larger `Recorded`.
     pub fn take(&self) -> Vec<Exchange> {
+        self.take_rendered().0
+    }
+
+    /// [`take`](Self::take), with the exchanges rendered ahead (found by content: their order
+    /// does not matter).
+    pub fn take_rendered(&self) -> (Vec<Exchange>, Rendered) {
         let taken = std::mem::take(&mut *self.lock());
         // Bodies still waiting for a batch are redacted below, with the others not done yet.
         self.unsent
@@ -250,10 +313,15 @@ impl ExchangeRecorder {
             .clear();
         // Bodies not redacted yet (or redacted before a later secret) are redacted here, on
         // every core (rayon collects in place, in order).
-        let mut all: Vec<Exchange> = taken.into_par_iter().map(Recorded::finish).collect();
+        let (mut all, aheads): (Vec<Exchange>, Vec<Option<Ahead>>) =
+            taken.into_par_iter().map(Recorded::finish).unzip();
         sort_by_id(&mut all);
         all.shrink_to_fit();
-        all
+        let mut rendered = Rendered::default();
+        for a in aheads.into_iter().flatten() {
+            rendered.insert(a);
+        }
+        (all, rendered)
     }
 
     /// A copy of all exchanges recorded so far, sorted by id.
@@ -355,6 +423,65 @@ mod tests {
             std::thread::sleep(std::time::Duration::from_millis(10));
         }
         panic!("recorded bodies still not redacted after 5 s");
+    }
+
+    /// Issue 17: each exchange is rendered for `run.json` beside its body's redaction; the
+    /// text is found by the exchange handed out and is the one `run.json` holds. An exchange
+    /// whose body changes when redacted again (a secret learned late) is handed out without its
+    /// early text, which is dropped there and then; one whose body stays the same keeps it.
+    #[test]
+    fn exchanges_are_rendered_ahead_and_their_texts_dropped_when_their_bodies_are_redacted_again() {
+        static B: Budget = Budget::new(1 << 20);
+        let r = ExchangeRecorder::with_budget(&B);
+        let redactor = Arc::new(Redactor::new(&[]).unwrap());
+        let late = "eyJhbGciOiJSUzI1NiJ9.eyJzdWIiOiJ1MSJ9.Zm9vYmFy+/=";
+        let plain = r#"{"id":"u1"}"#.to_string();
+        let echo = format!(r#"{{"t":"{late}"}}"#);
+        r.push_with_body(
+            exchange("x0001"),
+            raw(&redactor, "application/json", plain, 1000),
+        );
+        r.push_with_body(
+            exchange("x0002"),
+            raw(&redactor, "application/json", echo, 1000),
+        );
+        r.push(exchange("x0003"));
+        settle(&r);
+        let early = B.held();
+        redactor.register_secret(late);
+        let (got, rendered) = r.take_rendered();
+        let body = |x: &Exchange| x.response.as_ref().unwrap().body.clone();
+        assert_eq!(body(&got[0]).as_deref(), Some(r#"{"id":"u1"}"#));
+        assert_eq!(body(&got[1]), Some(format!(r#"{{"t":"{REDACTED}"}}"#)));
+        assert_eq!(body(&got[2]), None);
+        assert_eq!(rendered.len(), 1);
+        let text = ahead::render(&got[0]).unwrap();
+        assert_eq!(rendered.text_of(&got[0]), Some(&text[..]));
+        assert_eq!(rendered.text_of(&got[1]), None);
+        assert_eq!(rendered.text_of(&got[2]), None);
+        assert!(early > text.len(), "{early}");
+        assert_eq!(B.held(), text.len(), "the stale text is still held");
+        drop(rendered);
+        assert_eq!(B.held(), 0);
+    }
+
+    /// With the budget spent, exchanges are handed out as before, with nothing rendered.
+    #[test]
+    fn with_the_budget_spent_nothing_is_rendered_ahead() {
+        static B: Budget = Budget::new(0);
+        let r = ExchangeRecorder::with_budget(&B);
+        let redactor = Arc::new(Redactor::new(&[]).unwrap());
+        let json = r#"{"id":"u1"}"#.to_string();
+        r.push_with_body(
+            exchange("x0001"),
+            raw(&redactor, "application/json", json, 1000),
+        );
+        settle(&r);
+        let (got, rendered) = r.take_rendered();
+        let body = got[0].response.as_ref().unwrap().body.as_deref();
+        assert_eq!(body, Some(r#"{"id":"u1"}"#));
+        assert!(rendered.is_empty());
+        assert_eq!(B.held(), 0);
     }
 
     /// Issue 17 item 2: bodies are redacted in the background as they are recorded; one

@@ -190,6 +190,7 @@ pub(crate) fn fixed_run() -> Run {
         skipped: Vec::new(),
         expanded: Vec::new(),
         scopes: Vec::new(),
+        rendered: Default::default(),
     }
 }
 

@@ -2,10 +2,12 @@
 //! Only reads a finished run.
 
 use crate::model::Exchange;
+use crate::report::ahead::{Rendered, render};
 use crate::run::Run;
 use rayon::iter::{IntoParallelRefIterator, ParallelIterator};
 use serde::ser::SerializeSeq;
 use serde::{Serialize, Serializer};
+use std::borrow::Cow;
 use std::cell::Cell;
 use std::io::Write;
 use std::path::{Path, PathBuf};
@@ -45,6 +47,7 @@ pub(crate) fn serialize_exchanges<S: Serializer>(
 struct Splice<'a, W: Write> {
     out: W,
     exchanges: &'a [Exchange],
+    ahead: &'a Rendered,
     /// The empty array's `[` was held back.
     open: bool,
 }
@@ -60,7 +63,7 @@ impl<W: Write> Write for Splice<'_, W> {
                 (true, b"]") => {
                     self.open = false;
                     EXCHANGES_NEXT.set(false);
-                    write_exchanges(&mut self.out, self.exchanges)?;
+                    write_exchanges(&mut self.out, self.exchanges, self.ahead)?;
                     return Ok(1);
                 }
                 (true, _) => {
@@ -79,39 +82,40 @@ impl<W: Write> Write for Splice<'_, W> {
     }
 }
 
-/// The `exchanges` array as the pretty printer writes it two levels deep.
-fn write_exchanges(out: &mut impl Write, exchanges: &[Exchange]) -> std::io::Result<()> {
+/// The `exchanges` array as the pretty printer writes it two levels deep: each exchange's text
+/// rendered ahead when there is one for it (see [`crate::report::ahead`]), else rendered here.
+fn write_exchanges(
+    out: &mut impl Write,
+    exchanges: &[Exchange],
+    ahead: &Rendered,
+) -> std::io::Result<()> {
     if exchanges.is_empty() {
         return out.write_all(b"[]");
     }
     out.write_all(b"[")?;
     let mut first = true;
+    let mut found = 0;
     for batch in exchanges.chunks(RENDER_BATCH) {
-        let rendered: Vec<Vec<u8>> = batch
+        let rendered: Vec<Cow<'_, [u8]>> = batch
             .par_iter()
-            .map(|x| serde_json::to_vec_pretty(x).map(|text| indented(&text)))
+            .map(|x| match ahead.text_of(x) {
+                Some(text) => Ok(Cow::Borrowed(text)),
+                None => render(x).map(Cow::Owned),
+            })
             .collect::<Result<_, _>>()?;
+        found += rendered.iter().filter(|t| matches!(t, Cow::Borrowed(_))).count();
         for text in rendered {
             out.write_all(if first { b"\n    " } else { b",\n    " })?;
             out.write_all(&text)?;
             first = false;
         }
     }
+    tracing::debug!(
+        exchanges = exchanges.len(),
+        rendered_ahead = found,
+        "exchanges written"
+    );
     out.write_all(b"\n  ]")
-}
-
-/// Pretty-printed JSON with every line after the first indented four more spaces (two
-/// levels); JSON strings hold no raw newline, so every newline is the printer's own.
-fn indented(text: &[u8]) -> Vec<u8> {
-    let mut out = Vec::with_capacity(text.len() + text.len() / 8);
-    let mut from = 0;
-    for i in memchr::memchr_iter(b'\n', text) {
-        out.extend_from_slice(&text[from..=i]);
-        out.extend_from_slice(b"    ");
-        from = i + 1;
-    }
-    out.extend_from_slice(&text[from..]);
-    out
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -147,6 +151,7 @@ pub fn write_run(reports: &Path, run: &Run) -> Result<PathBuf, ReportError> {
     let mut out = Splice {
         out: std::io::BufWriter::new(tmp.as_file_mut()),
         exchanges: &run.exchanges,
+        ahead: &run.rendered,
         open: false,
     };
     let corrupt = |e: serde_json::Error| ReportError::Corrupt {
@@ -258,5 +263,44 @@ mod tests {
         let written = std::fs::read_to_string(&path).unwrap();
         assert_eq!(written, serde_json::to_string_pretty(&run).unwrap() + "\n");
         assert!(written.contains("\n  \"exchanges\": [],\n"), "{written}");
+    }
+
+    /// Issue 17: the exchanges rendered ahead (while the answers arrived) are written as they
+    /// were rendered; one changed since, or never rendered, is rendered when written. The file
+    /// is the plain pretty text either way.
+    #[test]
+    fn run_json_takes_the_exchanges_rendered_ahead_and_renders_those_changed_since() {
+        static B: crate::report::ahead::Budget = crate::report::ahead::Budget::new(1 << 20);
+        let mut run = crate::report::fixture::html_run();
+        let one = run.exchanges[0].clone();
+        for i in 0..20 {
+            let mut x = one.clone();
+            x.id = format!("x{i:04}");
+            run.exchanges.push(x);
+        }
+        let n = run.exchanges.len();
+        for x in &run.exchanges[..n - 5] {
+            run.rendered
+                .insert(crate::report::ahead::render_ahead(x, &B).unwrap());
+        }
+        // Changed after they were rendered: a body reduced, an id prefixed.
+        run.exchanges[3].response.as_mut().unwrap().body = Some("{\"reduced\":1}".into());
+        run.exchanges[4].id = format!("s1-{}", run.exchanges[4].id);
+        let dir = tempfile::tempdir().unwrap();
+        let path = write_run(dir.path(), &run).unwrap();
+        let written = std::fs::read_to_string(&path).unwrap();
+        assert_eq!(written, serde_json::to_string_pretty(&run).unwrap() + "\n");
+
+        // The texts found are the ones written: a forged one shows.
+        let forged = "{\"forged\": true}";
+        run.rendered
+            .insert(crate::report::ahead::forged(&run.exchanges[7], forged));
+        run.run_id.push_str("-forged");
+        let written = std::fs::read_to_string(write_run(dir.path(), &run).unwrap()).unwrap();
+        assert!(
+            written.contains(&format!(",\n    {forged},\n")),
+            "{written}"
+        );
+        assert_eq!(written.matches(forged).count(), 1);
     }
 }

@@ -1,6 +1,7 @@
 //! Reporters: each reads a finished [`crate::run::Run`] and renders one format.
 //! Reporters never probe, never diff.
 
+pub mod ahead;
 #[cfg(test)]
 pub(crate) mod fixture;
 pub mod github;

@@ -88,6 +88,10 @@ pub fn apply_evidence_mode(run: &mut Run, mode: EvidenceMode) -> EvidenceMode {
     let to = run.evidence_mode.max(mode);
     let vendor = vendor_headers(run);
     reduce(&mut run.exchanges, run.evidence_mode, to, &vendor);
+    if to != run.evidence_mode {
+        // Reduced exchanges are not those rendered ahead (they would not be found anyway).
+        run.rendered = Default::default();
+    }
     run.evidence_mode = to;
     to
 }

@@ -136,6 +136,9 @@ async fn execute_inner(
             }
             None => {
                 move_exchanges(&mut run.exchanges, &mut g.exchanges);
+                // A shard's exchanges get their ids prefixed: only here are they written as
+                // they were rendered.
+                run.rendered.extend(std::mem::take(&mut g.rendered));
                 let mut ev = g.evidence;
                 ev.normalise();
                 let assessed = super::assess::assess(ev, &store, opts.update, Utc::now());
@@ -183,6 +186,7 @@ pub(crate) fn empty_run(started_at: DateTime<Utc>) -> Run {
         skipped: Vec::new(),
         expanded: Vec::new(),
         scopes: Vec::new(),
+        rendered: Default::default(),
     }
 }
 

@@ -42,6 +42,8 @@ pub(crate) struct Gathered {
     pub evidence: SuiteEvidence,
     pub errors: Vec<RunError>,
     pub exchanges: Vec<Exchange>,
+    /// The exchanges rendered for `run.json` while the answers arrived.
+    pub rendered: crate::report::ahead::Rendered,
     pub redactor: Arc<Redactor>,
     /// Endpoint calls skipped because a chained value was missing (issue 19).
     pub skipped: Vec<super::types::SkippedProbe>,
@@ -241,7 +243,7 @@ pub(crate) async fn gather(
         }
     }
 
-    let exchanges = recorder.take();
+    let (exchanges, rendered) = recorder.take_rendered();
     tracing::debug!(provider = %provider, exchanges = exchanges.len(), "gathered");
     Ok(Gathered {
         summary: SuiteSummary {
@@ -253,6 +255,7 @@ pub(crate) async fn gather(
         evidence: ev,
         errors,
         exchanges,
+        rendered,
         redactor,
         skipped: probed.skipped,
     })

@@ -153,6 +153,9 @@ pub struct Run {
     /// by provider (issue 20; docs/scopes.md). Read by `driftwatch scopes` and the reports.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub scopes: Vec<crate::probe::permissions::scopes::ProviderScopes>,
+    /// Exchanges already rendered for `run.json`, found by content (issue 17); never written.
+    #[serde(skip)]
+    pub rendered: crate::report::ahead::Rendered,
 }
 
 // ---- issue 19 (suite) ----

@@ -226,6 +226,7 @@ pub fn all_drifting(endpoints: usize, connections: usize) -> Run {
         skipped: Vec::new(),
         expanded: Vec::new(),
         scopes: Vec::new(),
+        rendered: Default::default(),
     }
 }
 
