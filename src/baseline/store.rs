@@ -112,7 +112,8 @@ impl BaselineStore {
     /// Starts reading every accepted baseline of `provider` on a thread of its own, so a run
     /// reads them while its requests are in flight instead of one by one after the last
     /// answer (issue 17 item 2). [`BaselineStore::load`] then takes a file from there (waiting
-    /// for the reading to finish) and reads only files that were not there from disk. Call
+    /// for the reading to finish; once: a second load of it reads the file) and reads only files
+    /// that were not there from disk. Call
     /// [`BaselineStore::forget_read_ahead`] before anything writes baselines of `provider`.
     pub fn read_ahead(&self, provider: &str) {
         let dir = self.root.join(component(provider));
@@ -135,7 +136,7 @@ impl BaselineStore {
         self.ahead.lock().unwrap_or_else(|e| e.into_inner())
     }
 
-    /// The read-ahead copy of the baseline at `path`, if it was read ahead.
+    /// The baseline at `path` as it was read ahead, if it was and was not taken yet.
     fn read_earlier(&self, path: &Path) -> Option<(SnapshotHeader, Observation)> {
         let mut ahead = self.ahead();
         if let ReadAhead::Reading(_) = &*ahead {
@@ -145,8 +146,10 @@ impl BaselineStore {
             // A reader that panicked read nothing: every file is read from disk.
             *ahead = handle.join().map_or(ReadAhead::None, ReadAhead::Read);
         }
-        match &*ahead {
-            ReadAhead::Read(files) => files.get(path).cloned(),
+        // Each file is compared once: it is handed over, not copied (a second look reads the
+        // file again).
+        match &mut *ahead {
+            ReadAhead::Read(files) => files.remove(path),
             _ => None,
         }
     }

@@ -573,30 +573,45 @@ fn schema_type_changed_tolerated_only_is_unchanged_and_writes_no_pending() {
 }
 
 /// Issue 17 item 2: a run reads a provider's baselines while its requests are in flight;
-/// loads then answer from what was read, and only what was not read comes from disk.
+/// loads then answer from what was read (each file once: it is handed over, not copied), and
+/// only what was not read, or was handed over already, comes from disk.
 #[test]
 fn read_ahead_baselines_answer_loads_until_forgotten() {
     let dir = tempfile::tempdir().expect("tempdir");
     let store = BaselineStore::new(dir.path());
     let first = obs("demo", v1());
     store.compare("s.yaml", &first, UpdateMode::Always).unwrap();
+    let second = Observation {
+        key: key("demo", Some("acme")),
+        ..obs("demo", v1())
+    };
+    store
+        .compare("s.yaml", &second, UpdateMode::Always)
+        .unwrap();
     let other = obs("other", v1());
     store.compare("s.yaml", &other, UpdateMode::Always).unwrap();
     let accepted = dir.path().join("demo/schema/invoices.snap");
+    let second_path = dir.path().join("demo/schema/invoices@acme.snap");
     let text = std::fs::read_to_string(&accepted).unwrap();
 
     store.read_ahead("demo");
     // The first load waits for the reading; from then on what was read answers, whatever the
-    // file says now.
+    // file says now — once per file.
     assert_eq!(store.load(&first.key).unwrap(), Some(first.clone()));
-    std::fs::write(&accepted, "not a snapshot").unwrap();
-    assert_eq!(store.load(&first.key).unwrap(), Some(first.clone()));
+    std::fs::write(&second_path, "not a snapshot").unwrap();
+    // A clone shares the read-ahead.
+    assert_eq!(
+        store.clone().load(&second.key).unwrap(),
+        Some(second.clone())
+    );
+    let err = store.load(&second.key).unwrap_err();
+    assert!(matches!(err, SnapshotError::Corrupt { .. }), "{err}");
     // Another provider's baseline, and a key with no file, come from disk.
     assert_eq!(store.load(&other.key).unwrap(), Some(other.clone()));
-    assert_eq!(store.load(&key("demo", Some("acme"))).unwrap(), None);
-    // A clone shares the read-ahead.
-    assert_eq!(store.clone().load(&first.key).unwrap(), Some(first.clone()));
+    assert_eq!(store.load(&key("demo", Some("zeta"))).unwrap(), None);
 
+    // Forgotten: the next reading reads the files as they are now.
+    std::fs::write(&accepted, "not a snapshot").unwrap();
     store.forget_read_ahead();
     let err = store.load(&first.key).unwrap_err();
     assert!(matches!(err, SnapshotError::Corrupt { .. }), "{err}");

@@ -9,7 +9,7 @@ use serde::ser::SerializeSeq;
 use serde::{Serialize, Serializer};
 use std::borrow::Cow;
 use std::cell::Cell;
-use std::io::Write;
+use std::io::{IoSlice, Write};
 use std::path::{Path, PathBuf};
 
 thread_local! {
@@ -103,12 +103,19 @@ fn write_exchanges(
                 None => render(x).map(Cow::Owned),
             })
             .collect::<Result<_, _>>()?;
-        found += rendered.iter().filter(|t| matches!(t, Cow::Borrowed(_))).count();
-        for text in rendered {
-            out.write_all(if first { b"\n    " } else { b",\n    " })?;
-            out.write_all(&text)?;
+        found += rendered
+            .iter()
+            .filter(|t| matches!(t, Cow::Borrowed(_)))
+            .count();
+        // Written straight from the texts (no copy into the writer's buffer), a batch at a
+        // time: each text after its separator.
+        let mut slices = Vec::with_capacity(2 * rendered.len());
+        for text in &rendered {
+            slices.push(IoSlice::new(if first { b"\n    " } else { b",\n    " }));
+            slices.push(IoSlice::new(text));
             first = false;
         }
+        write_all_vectored(out, &mut slices)?;
     }
     tracing::debug!(
         exchanges = exchanges.len(),
@@ -116,6 +123,20 @@ fn write_exchanges(
         "exchanges written"
     );
     out.write_all(b"\n  ]")
+}
+
+/// `Write::write_all_vectored`, which is not stable yet.
+fn write_all_vectored(out: &mut impl Write, mut slices: &mut [IoSlice<'_>]) -> std::io::Result<()> {
+    IoSlice::advance_slices(&mut slices, 0);
+    while !slices.is_empty() {
+        match out.write_vectored(slices) {
+            Ok(0) => return Err(std::io::ErrorKind::WriteZero.into()),
+            Ok(n) => IoSlice::advance_slices(&mut slices, n),
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
+            Err(e) => return Err(e),
+        }
+    }
+    Ok(())
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -149,7 +170,7 @@ pub fn write_run(reports: &Path, run: &Run) -> Result<PathBuf, ReportError> {
     let mut tmp = tempfile::NamedTempFile::new_in(&dir).map_err(io("create a file in", &dir))?;
     // Streamed: a merged run of thousands of connections is hundreds of MiB of text.
     let mut out = Splice {
-        out: std::io::BufWriter::new(tmp.as_file_mut()),
+        out: std::io::BufWriter::with_capacity(1 << 16, tmp.as_file_mut()),
         exchanges: &run.exchanges,
         ahead: &run.rendered,
         open: false,
