@@ -208,14 +208,24 @@ pub(super) fn suite_overrides(
     paths: &[PathBuf],
     mode: crate::suite::LoadMode,
 ) -> Result<crate::rules::SeverityOverrides, Error> {
+    let mut loaded = Vec::new();
+    for path in paths {
+        loaded.push(crate::suite::load_suite(path, ctx, mode)?.suite);
+    }
+    Ok(overrides_of(paths, &loaded))
+}
+
+/// The `severity:` overrides of `suites`, loaded from `paths`, each for its suite's provider.
+pub(super) fn overrides_of(
+    paths: &[PathBuf],
+    suites: &[crate::suite::Suite],
+) -> crate::rules::SeverityOverrides {
     use crate::rules::{OverrideOrigin, SeverityOverride};
     let mut out = crate::rules::SeverityOverrides::default();
-    for path in paths {
-        let loaded = crate::suite::load_suite(path, ctx, mode)?;
-        let provider = loaded.suite.provider.name.value.clone();
+    for (path, suite) in paths.iter().zip(suites) {
+        let provider = &suite.provider.name.value;
         out.extend(
-            loaded
-                .suite
+            suite
                 .severity
                 .iter()
                 .map(|(rule, severity)| SeverityOverride {
@@ -226,5 +236,5 @@ pub(super) fn suite_overrides(
                 }),
         );
     }
-    Ok(out)
+    out
 }

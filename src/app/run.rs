@@ -26,9 +26,11 @@ pub(super) async fn cmd_run(ctx: &Context, args: RunArgs, typed: &Typed) -> Resu
     } else {
         args.suites.clone()
     };
-    // Severity overrides (config file, then each suite's own) are checked before any request.
+    // Severity overrides (config file, then each suite's own) are checked before any request;
+    // the suites are loaded once, for them and for the run.
+    let loaded = crate::run::load_suites(ctx, &suites)?;
     let mut overrides = settings.severity.clone();
-    overrides.extend(super::config::suite_overrides(ctx, &suites, crate::suite::LoadMode::Run)?.0);
+    overrides.extend(super::config::overrides_of(&suites, &loaded).0);
     let credentials = credentials_path(settings.credentials.value.clone())?;
     let (update, warning) = settings.update.value.mode().effective(ctx.is_ci());
     if let Some(w) = warning {
@@ -88,8 +90,8 @@ pub(super) async fn cmd_run(ctx: &Context, args: RunArgs, typed: &Typed) -> Resu
         }
     };
     let result = match args.shard {
-        Some(shard) => crate::run::execute_shard(ctx, &opts, shard, &on_event).await,
-        None => crate::run::execute(ctx, &opts, &on_event).await,
+        Some(shard) => crate::run::execute_shard(ctx, &opts, loaded, shard, &on_event).await,
+        None => crate::run::execute_loaded(ctx, &opts, loaded, &on_event).await,
     };
     if let Some(bar) = bar {
         bar.finish_and_clear();

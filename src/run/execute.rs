@@ -14,8 +14,9 @@ use crate::context::Context;
 use crate::error::Error;
 use crate::http::Redactor;
 use crate::model::Exchange;
-use crate::suite::{self, LoadMode};
+use crate::suite::{self, LoadMode, Suite};
 use chrono::{DateTime, Utc};
+use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Instant;
 
@@ -33,34 +34,51 @@ pub async fn execute(
     opts: &RunOptions,
     on_event: &(dyn Fn(Event) + Send + Sync),
 ) -> Result<Run, Error> {
-    execute_inner(ctx, opts, None, on_event).await
+    let loaded = load_suites(ctx, &opts.suites)?;
+    execute_inner(ctx, opts, loaded, None, on_event).await
 }
 
-/// Runs one shard (`run --shard i/n`): gathers the evidence of the shard's
-/// connections (and, in shard 1, the provider-wide probes) and compares
-/// nothing. `driftwatch merge` assesses the shards together.
+/// Loads the suites of a run as [`execute`] does (`run` loads them once, for their severity
+/// overrides and for the run: [`execute_loaded`]).
+pub fn load_suites(ctx: &Context, paths: &[PathBuf]) -> Result<Vec<Suite>, Error> {
+    paths
+        .iter()
+        .map(|path| Ok(suite::load_suite(path, ctx, LoadMode::Run)?.suite))
+        .collect()
+}
+
+/// [`execute`] with the suites of `opts.suites` already loaded ([`load_suites`]).
+pub async fn execute_loaded(
+    ctx: &Context,
+    opts: &RunOptions,
+    loaded: Vec<Suite>,
+    on_event: &(dyn Fn(Event) + Send + Sync),
+) -> Result<Run, Error> {
+    execute_inner(ctx, opts, loaded, None, on_event).await
+}
+
+/// Runs one shard (`run --shard i/n`) of the suites of `opts.suites`, already loaded
+/// ([`load_suites`]): gathers the evidence of the shard's connections (and, in shard 1, the
+/// provider-wide probes) and compares nothing. `driftwatch merge` assesses the shards together.
 pub async fn execute_shard(
     ctx: &Context,
     opts: &RunOptions,
+    loaded: Vec<Suite>,
     shard: Shard,
     on_event: &(dyn Fn(Event) + Send + Sync),
 ) -> Result<Run, Error> {
-    execute_inner(ctx, opts, Some(shard), on_event).await
+    execute_inner(ctx, opts, loaded, Some(shard), on_event).await
 }
 
 async fn execute_inner(
     ctx: &Context,
     opts: &RunOptions,
+    loaded: Vec<Suite>,
     shard: Option<Shard>,
     on_event: &(dyn Fn(Event) + Send + Sync),
 ) -> Result<Run, Error> {
     let started_at = Utc::now();
     let clock = Instant::now();
-    let mut loaded = Vec::new();
-    for path in &opts.suites {
-        let l = suite::load_suite(path, ctx, LoadMode::Run)?;
-        loaded.push(l.suite);
-    }
     // A bad ignore file is a usage error and must fail before any request is sent.
     let suppressions = match &opts.suppressions {
         Some(path) if shard.is_none() => crate::baseline::load_suppressions(path, ctx)?,

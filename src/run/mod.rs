@@ -29,7 +29,7 @@ pub use evidence::{
     SignalsEvidence, SuiteEvidence, ViolationEvidence,
 };
 pub use evidence_mode::{EvidenceMode, OMITTED, READ_HEADERS, apply_evidence_mode, body_shape};
-pub use execute::{execute, execute_shard, new_run_id};
+pub use execute::{execute, execute_loaded, execute_shard, load_suites, new_run_id};
 pub use merge::{MergeError, MergeOptions, merge};
 pub use replay::ConsumedConnection;
 pub use session::{ProviderSession, SetupError};
