@@ -1238,6 +1238,10 @@ impl<'a> Gatherer<'a> {
                 let _permit = sem.acquire_owned().await;
                 http.send(req).await
             };
+            // The call the slot went to was woken onto this worker, to run after this task
+            // (tokio's LIFO slot, which no other worker takes): yielding lets it send first
+            // instead of after this answer's analysis.
+            tokio::task::yield_now().await;
             let result = sent
                 .and_then(Response::into_available)
                 .map(|resp| analyse(&cx, ei, &conn_id, resp));
