@@ -17,6 +17,7 @@ use crate::probe::permissions::scopes::{self, EndpointScopes, ProviderScopes};
 use crate::probe::schema::{self, Sample};
 use crate::rules::Rule;
 use chrono::{DateTime, Utc};
+use rayon::iter::{IndexedParallelIterator, IntoParallelRefIterator, ParallelIterator};
 use std::collections::BTreeMap;
 
 /// The assessed result of one suite.
@@ -105,13 +106,20 @@ pub(crate) fn assess(
         rec.record(obs, &[])?;
     }
 
-    for (ei, ep) in ev.endpoints.iter().enumerate() {
+    // Each endpoint's schema observation merges its answers' shapes: built on every core
+    // (most of the assessment of a large suite), compared one by one below.
+    let schema_observations: Vec<Option<Observation>> = ev
+        .endpoints
+        .par_iter()
+        .zip(&ev.samples)
+        .map(|(ep, ss)| (!ss.is_empty()).then(|| schema::observe(provider, &ep.id, ss)))
+        .collect();
+    for ((ei, ep), obs) in ev.endpoints.iter().enumerate().zip(schema_observations) {
         let ss: &[Sample] = &ev.samples[ei];
-        if ss.is_empty() {
+        let Some(obs) = obs else {
             // Nothing answered: comparing an empty observation would report every field removed.
             continue;
-        }
-        let obs = schema::observe(provider, &ep.id, ss);
+        };
         let violations: Vec<_> = ev.violations[ei].iter().map(|v| v.to_probe()).collect();
         rec.drifts
             .extend(schema::declared_drifts(provider, &ep.id, &violations));
