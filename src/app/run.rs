@@ -64,8 +64,16 @@ pub(super) async fn cmd_run(ctx: &Context, args: RunArgs, typed: &Typed) -> Resu
     let events = bar.clone();
     // Endpoints of the suite in progress: a failed connection takes its calls off the bar.
     let suite_endpoints = std::sync::atomic::AtomicU64::new(0);
+    // The HTML page's template is compiled from the first answer on, while the other
+    // requests are in flight, not after the last one.
+    let preparing = std::sync::atomic::AtomicBool::new(args.shard.is_some());
     let on_event = move |e: Event| {
         use std::sync::atomic::Ordering;
+        if matches!(e, Event::EndpointProbed { .. }) && !preparing.swap(true, Ordering::Relaxed) {
+            let _ = std::thread::Builder::new()
+                .name("html-template".into())
+                .spawn(crate::report::html::prepare);
+        }
         let Some(bar) = &events else { return };
         match e {
             Event::SuiteStarted {

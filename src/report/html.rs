@@ -56,13 +56,17 @@ pub fn render_linked(
     render_with(run, history, run_json, Caps::TIGHT)
 }
 
-fn render_with(
-    run: &Run,
-    history: &History,
-    run_json: Option<&str>,
-    caps: Caps,
-) -> Result<String, HtmlError> {
-    let page = view::build(run, history, caps, run_json);
+/// The template, compiled once per process: compiling it is most of the work of a small page.
+static ENVIRONMENT: std::sync::LazyLock<Option<minijinja::Environment<'static>>> =
+    std::sync::LazyLock::new(|| environment().ok());
+
+/// Compiles the page's template now (`run` does it on a thread of its own while its requests
+/// are in flight, so the page is only rendered after the last answer).
+pub fn prepare() {
+    std::sync::LazyLock::force(&ENVIRONMENT);
+}
+
+fn environment() -> Result<minijinja::Environment<'static>, minijinja::Error> {
     let mut env = minijinja::Environment::new();
     // Strict: a typo in the template fails the snapshot test instead of printing nothing.
     env.set_undefined_behavior(minijinja::UndefinedBehavior::Strict);
@@ -75,6 +79,25 @@ fn render_with(
     // Messages carry Markdown code spans (`like this`): shown as <code>, the rest escaped.
     env.add_filter("spans", spans::filter);
     env.add_template("report.html", TEMPLATE)?;
+    Ok(env)
+}
+
+fn render_with(
+    run: &Run,
+    history: &History,
+    run_json: Option<&str>,
+    caps: Caps,
+) -> Result<String, HtmlError> {
+    let page = view::build(run, history, caps, run_json);
+    let built;
+    let env = match &*ENVIRONMENT {
+        Some(env) => env,
+        // The template did not compile: compiled again here, for the error.
+        None => {
+            built = environment()?;
+            &built
+        }
+    };
     let ctx = minijinja::context! {
         page => minijinja::Value::from(minijinja::value::Serde(&page)),
         style => minijinja::Value::from_safe_string(STYLE.to_string()),
