@@ -2,9 +2,9 @@
 //! Only reads a finished run.
 
 use crate::model::Exchange;
-use crate::report::ahead::{Rendered, render};
+use crate::report::ahead::render;
 use crate::run::Run;
-use rayon::iter::{IntoParallelRefIterator, ParallelIterator};
+use rayon::iter::{IndexedParallelIterator, IntoParallelRefIterator, ParallelIterator};
 use serde::ser::SerializeSeq;
 use serde::{Serialize, Serializer};
 use std::borrow::Cow;
@@ -47,7 +47,8 @@ pub(crate) fn serialize_exchanges<S: Serializer>(
 struct Splice<'a, W: Write> {
     out: W,
     exchanges: &'a [Exchange],
-    ahead: &'a Rendered,
+    /// Each exchange's text rendered ahead, looked up meanwhile on a thread of its own.
+    ahead: Option<std::thread::ScopedJoinHandle<'a, Vec<Option<&'a [u8]>>>>,
     /// The empty array's `[` was held back.
     open: bool,
 }
@@ -63,7 +64,12 @@ impl<W: Write> Write for Splice<'_, W> {
                 (true, b"]") => {
                     self.open = false;
                     EXCHANGES_NEXT.set(false);
-                    write_exchanges(&mut self.out, self.exchanges, self.ahead)?;
+                    let ahead = match self.ahead.take().map(|h| h.join()) {
+                        Some(Ok(texts)) => texts,
+                        // A lookup that panicked found nothing: every exchange is rendered.
+                        Some(Err(_)) | None => vec![None; self.exchanges.len()],
+                    };
+                    write_exchanges(&mut self.out, self.exchanges, &ahead)?;
                     return Ok(1);
                 }
                 (true, _) => {
@@ -83,11 +89,12 @@ impl<W: Write> Write for Splice<'_, W> {
 }
 
 /// The `exchanges` array as the pretty printer writes it two levels deep: each exchange's text
-/// rendered ahead when there is one for it (see [`crate::report::ahead`]), else rendered here.
+/// rendered ahead when there is one for it (`ahead`, by position; see
+/// [`crate::report::ahead`]), else rendered here.
 fn write_exchanges(
     out: &mut impl Write,
     exchanges: &[Exchange],
-    ahead: &Rendered,
+    ahead: &[Option<&[u8]>],
 ) -> std::io::Result<()> {
     if exchanges.is_empty() {
         return out.write_all(b"[]");
@@ -95,11 +102,15 @@ fn write_exchanges(
     out.write_all(b"[")?;
     let mut first = true;
     let mut found = 0;
-    for batch in exchanges.chunks(RENDER_BATCH) {
+    for (batch, texts) in exchanges
+        .chunks(RENDER_BATCH)
+        .zip(ahead.chunks(RENDER_BATCH))
+    {
         let rendered: Vec<Cow<'_, [u8]>> = batch
             .par_iter()
-            .map(|x| match ahead.text_of(x) {
-                Some(text) => Ok(Cow::Borrowed(text)),
+            .zip(texts.par_iter())
+            .map(|(x, text)| match text {
+                Some(text) => Ok(Cow::Borrowed(*text)),
                 None => render(x).map(Cow::Owned),
             })
             .collect::<Result<_, _>>()?;
@@ -168,24 +179,35 @@ pub fn write_run(reports: &Path, run: &Run) -> Result<PathBuf, ReportError> {
     std::fs::create_dir_all(&dir).map_err(io("create", &dir))?;
     let path = dir.join("run.json");
     let mut tmp = tempfile::NamedTempFile::new_in(&dir).map_err(io("create a file in", &dir))?;
-    // Streamed: a merged run of thousands of connections is hundreds of MiB of text.
-    let mut out = Splice {
-        out: std::io::BufWriter::with_capacity(1 << 16, tmp.as_file_mut()),
-        exchanges: &run.exchanges,
-        ahead: &run.rendered,
-        open: false,
-    };
     let corrupt = |e: serde_json::Error| ReportError::Corrupt {
         path: path.clone(),
         reason: e.to_string(),
     };
-    SPLICE_EXCHANGES.set(true);
-    let written = serde_json::to_writer_pretty(&mut out, run);
-    SPLICE_EXCHANGES.set(false);
-    written.map_err(corrupt)?;
-    out.write_all(b"\n").map_err(io("write", &path))?;
-    out.flush().map_err(io("write", &path))?;
-    drop(out);
+    std::thread::scope(|scope| {
+        // The texts rendered ahead are looked up (every exchange hashed) while the fields
+        // before the exchanges are written.
+        let ahead = (!run.rendered.is_empty()).then(|| {
+            scope.spawn(|| {
+                run.exchanges
+                    .par_iter()
+                    .map(|x| run.rendered.text_of(x))
+                    .collect::<Vec<_>>()
+            })
+        });
+        // Streamed: a merged run of thousands of connections is hundreds of MiB of text.
+        let mut out = Splice {
+            out: std::io::BufWriter::with_capacity(1 << 16, tmp.as_file_mut()),
+            exchanges: &run.exchanges,
+            ahead,
+            open: false,
+        };
+        SPLICE_EXCHANGES.set(true);
+        let written = serde_json::to_writer_pretty(&mut out, run);
+        SPLICE_EXCHANGES.set(false);
+        written.map_err(corrupt)?;
+        out.write_all(b"\n").map_err(io("write", &path))?;
+        out.flush().map_err(io("write", &path))
+    })?;
     tmp.persist(&path)
         .map_err(|e| io("write", &path)(e.error))?;
     point_latest(reports, &run.run_id)?;
