@@ -65,26 +65,15 @@ pub(crate) struct AcceptedRefresh {
 }
 
 impl AcceptedRefresh {
-    /// The accepted refresh observation of every connection of `s` whose grant the
-    /// permissions probe would narrow only on its say (a user grant that is not disposable);
-    /// none when the suite has no scope sets to probe. A missing or unreadable one counts as
-    /// unknown: that grant is not narrowed.
+    /// The accepted refresh observation of every connection of `s` (a connection's own class,
+    /// or the provider's replay-tested ones, say whether its grant may be narrowed); none when
+    /// the suite has no scope sets, so no permissions probe to consult them. A missing or
+    /// unreadable one counts as unknown: that grant is not narrowed.
     pub(crate) fn load(store: &BaselineStore, s: &Suite) -> AcceptedRefresh {
         if s.scope_sets.is_empty() {
             return AcceptedRefresh::default();
         }
-        let ids: Vec<String> = s
-            .connections
-            .iter()
-            .filter(|c| {
-                !c.disposable
-                    && matches!(
-                        s.auth_of(c).grant.value,
-                        Grant::AuthorizationCode | Grant::Password
-                    )
-            })
-            .map(|c| c.id.value.clone())
-            .collect();
+        let ids: Vec<String> = s.connections.iter().map(|c| c.id.value.clone()).collect();
         Self::load_for(store, &s.provider.name.value, &ids)
     }
 
