@@ -188,19 +188,21 @@ impl Recorded {
         let body = self
             .body
             .map(|b| std::mem::replace(&mut *lock(&b), Body::Taken));
-        match body.and_then(Body::finish) {
-            Some((text, truncated, ahead)) => (filled(self.exchange, text, truncated), ahead),
-            None => (self.exchange, None),
-        }
+        with_body(self.exchange, body)
     }
 
     /// A copy of the exchange with its body redacted; the recorded body stays.
     fn copy(&self) -> Exchange {
         let body = self.body.as_ref().map(|b| lock(b).copy());
-        match body.and_then(Body::finish) {
-            Some((text, truncated, _)) => filled(self.exchange.clone(), text, truncated),
-            None => self.exchange.clone(),
-        }
+        with_body(self.exchange.clone(), body).0
+    }
+}
+
+/// `exchange` with `body` redacted (if it has one), and the exchange rendered ahead with it.
+fn with_body(exchange: Exchange, body: Option<Body>) -> (Exchange, Option<Ahead>) {
+    match body.and_then(Body::finish) {
+        Some((text, truncated, ahead)) => (filled(exchange, text, truncated), ahead),
+        None => (exchange, None),
     }
 }
 
