@@ -191,6 +191,9 @@ impl Runner<'_> {
         for (path, key) in std::mem::take(&mut j.post_saves) {
             self.cache_save(&j, &path, &key);
         }
+        // GitHub discards a job's runner when the job ends; so does this test (each job's
+        // copy of the installed binary would otherwise stay on disk until the last night).
+        std::fs::remove_dir_all(&root).expect("job scratch");
         results
     }
 
