@@ -31,6 +31,25 @@ use run::{cmd_report, cmd_run};
 use std::io::{IsTerminal, Write};
 use std::path::PathBuf;
 
+/// Runs `command` as a task on the runtime's worker threads and waits for it. Under
+/// `block_on` alone the command's own future runs on the main thread, a third thread beside
+/// the workers: every call it spawns and every answer it collects then crosses threads
+/// (a wake-up, a futex, an eventfd write each). A panic in the command is resumed here.
+fn on_workers<F>(runtime: &tokio::runtime::Runtime, command: F) -> Result<i32, Error>
+where
+    F: std::future::Future<Output = Result<i32, Error>> + Send + 'static,
+{
+    runtime.block_on(async move {
+        match tokio::spawn(command).await {
+            Ok(result) => result,
+            Err(e) => match e.try_into_panic() {
+                Ok(panic) => std::panic::resume_unwind(panic),
+                Err(e) => Err(Error::Usage(format!("the run was cancelled: {e}"))),
+            },
+        }
+    })
+}
+
 /// Runs one command; returns the process exit code. `typed` says which arguments were
 /// typed on the command line (the rest came from clap defaults or the environment).
 pub fn main(cli: Cli, typed: &Typed, ctx: Context) -> i32 {
@@ -46,9 +65,17 @@ pub fn main(cli: Cli, typed: &Typed, ctx: Context) -> i32 {
         }
     };
     let result = match cli.command {
-        Command::Run(args) => runtime.block_on(cmd_run(&ctx, args, typed)),
+        Command::Run(args) => {
+            let (ctx, typed) = (ctx.clone(), typed.clone());
+            on_workers(&runtime, async move { cmd_run(&ctx, args, &typed).await })
+        }
         Command::Report(args) => cmd_report(&ctx, args, typed),
-        Command::Merge(args) => runtime.block_on(merge::cmd_merge(&ctx, args, typed)),
+        Command::Merge(args) => {
+            let (ctx, typed) = (ctx.clone(), typed.clone());
+            on_workers(&runtime, async move {
+                merge::cmd_merge(&ctx, args, &typed).await
+            })
+        }
         Command::Check { suites } => cmd_check(&ctx, &suites),
         Command::Schema => cmd_schema(),
         Command::Init(args) => init::cmd_init(&ctx, args),
@@ -64,12 +91,12 @@ pub fn main(cli: Cli, typed: &Typed, ctx: Context) -> i32 {
         Command::Accept(args) => cmd_baseline(&ctx, args, typed, true),
         Command::Reject(args) => cmd_baseline(&ctx, args, typed, false),
         Command::Review(args) => cmd_review(&ctx, args, typed),
-        Command::Demo { dir, reports } => runtime.block_on(crate::demo::run_demo(
-            &ctx,
-            dir,
-            reports,
-            stdout_color(&ctx),
-        )),
+        Command::Demo { dir, reports } => {
+            let (ctx, color) = (ctx.clone(), stdout_color(&ctx));
+            on_workers(&runtime, async move {
+                crate::demo::run_demo(&ctx, dir, reports, color).await
+            })
+        }
         Command::Connect(args) => runtime.block_on(cmd_connect(&ctx, args, typed)),
         Command::Tokens(args) => runtime.block_on(cmd_tokens(&ctx, args, typed)),
         Command::Config(args) => config::cmd_config(&ctx, args, typed),

@@ -156,7 +156,7 @@ pub(crate) async fn gather(
     targets: &(dyn Fn(usize, &str) -> Option<super::chain::Target> + Sync),
     failed: &BTreeMap<usize, &'static str>,
     ready: &[(&Connection, SecretString)],
-    scopes_of: &dyn Fn(&Connection) -> Vec<String>,
+    scopes_of: &(dyn Fn(&Connection) -> Vec<String> + Sync),
     accepted: &AcceptedRefresh,
 ) -> PermissionRun {
     let provider = s.provider.name.value.clone();
