@@ -29,7 +29,6 @@ use crate::probe::shape::{self, Shape};
 use crate::probe::token::{TokenFacts, analyse_answer};
 use crate::probe::values::{ConnectionValues, ValuesSpec};
 use crate::suite::{Connection, DeclaredSchema, Endpoint, Suite};
-use futures_util::StreamExt;
 use secrecy::SecretString;
 use std::collections::BTreeMap;
 use std::sync::Arc;
@@ -85,6 +84,7 @@ pub(crate) async fn gather(
         tokens,
         base,
     } = session;
+    let tokens = Arc::new(tokens);
     let cx = Arc::new(ProbeCx {
         provider: provider.clone(),
         redactor: redactor.clone(),
@@ -106,7 +106,7 @@ pub(crate) async fn gather(
         cx: cx.clone(),
         http: http.clone(),
         semaphore: Arc::new(Semaphore::new(s.limits.concurrency.max(1))),
-        tokens: &tokens,
+        tokens: tokens.clone(),
         credentials,
         on_event,
     };
@@ -666,7 +666,8 @@ struct Gatherer<'a> {
     http: Arc<HttpClient>,
     /// `limits.concurrency`: bounds endpoint calls (tokens use the same bound).
     semaphore: Arc<Semaphore>,
-    tokens: &'a TokenManager,
+    /// Shared with the token fetches, each a task of its own (see [`Self::acquire_tokens`]).
+    tokens: Arc<TokenManager>,
     credentials: &'a CredentialStore,
     on_event: &'a (dyn Fn(Event) + Send + Sync),
 }
@@ -689,52 +690,73 @@ impl<'a> Gatherer<'a> {
     /// task, so the second finds the first's token cached exactly as a serial run would; the
     /// token manager keeps its per-credential locking, the store's cross-process lock and
     /// journal, and persists a rotated refresh token before returning its access token.
-    /// Each usable connection goes to `ready_tx` the moment its token is ready (its endpoint
-    /// calls start then); a task holds one of the endpoint calls' `limits.concurrency` permits
-    /// while it fetches, so tokens and calls together stay within the bound. Results are filed
-    /// in suite order whatever order they finish in.
+    /// Each usable connection goes to `ready_tx` (by suite position) the moment its token is
+    /// ready (its endpoint calls start then); a task holds one of the endpoint calls'
+    /// `limits.concurrency` permits while it fetches, so tokens and calls together stay within
+    /// the bound. Each credential's fetches are a task of their own: connecting (a TLS
+    /// handshake against a real provider) and reading the answers run on every worker, and
+    /// one connection's request goes out without waiting for the others' to be set up.
+    /// Results are filed in suite order whatever order they finish in.
     async fn acquire_tokens(
         &self,
-        ready_tx: tokio::sync::mpsc::UnboundedSender<(&'a Connection, SecretString)>,
+        ready_tx: tokio::sync::mpsc::UnboundedSender<(usize, SecretString)>,
     ) -> Acquired<'a> {
         let s = self.s;
-        let mut groups: Vec<Vec<(usize, &'a Connection)>> = Vec::new();
+        let mut groups: Vec<Vec<(usize, Connection, Vec<String>)>> = Vec::new();
         let mut by_credential: std::collections::HashMap<&str, usize> =
             std::collections::HashMap::new();
         for (i, conn) in s.connections.iter().enumerate() {
+            let fetch = (i, conn.clone(), scopes_of(s, conn));
             match by_credential.get(conn.credential.as_str()) {
-                Some(&g) => groups[g].push((i, conn)),
+                Some(&g) => groups[g].push(fetch),
                 None => {
                     by_credential.insert(&conn.credential, groups.len());
-                    groups.push(vec![(i, conn)]);
+                    groups.push(vec![fetch]);
                 }
             }
         }
-        let concurrency = s.limits.concurrency.max(1);
-        let mut outcomes: Vec<(usize, &'a Connection, TokenOutcome, Vec<TokenFacts>)> =
-            futures_util::stream::iter(groups)
-                .map(|group| {
-                    let ready_tx = ready_tx.clone();
-                    async move {
-                        // Closed only when the run is torn down; then nothing is probed anyway.
-                        let _permit = self.semaphore.acquire().await.ok();
-                        let mut out = Vec::with_capacity(group.len());
-                        for (i, conn) in group {
-                            let (outcome, facts) = self.acquire_one(conn).await;
-                            if let TokenOutcome::Ready(token, _) = &outcome {
-                                // The probing side outlives this send; a failed send only
-                                // means nothing is probed.
-                                let _ = ready_tx.send((conn, token.clone()));
-                            }
-                            out.push((i, conn, outcome, facts));
-                        }
-                        out
+        let fetcher = Arc::new(TokenFetcher {
+            tokens: self.tokens.clone(),
+            credentials: self.credentials.clone(),
+            provider: self.provider().to_string(),
+        });
+        // Dropped (the run torn down), the set aborts the fetches at their next await, as
+        // dropping their futures did; a store write in flight finishes on its own thread.
+        let mut fetches = tokio::task::JoinSet::new();
+        for group in groups {
+            let (ready_tx, semaphore, fetcher) =
+                (ready_tx.clone(), self.semaphore.clone(), fetcher.clone());
+            fetches.spawn(async move {
+                // Closed only when the run is torn down; then nothing is probed anyway.
+                let _permit = semaphore.acquire_owned().await.ok();
+                let mut out = Vec::with_capacity(group.len());
+                for (i, conn, scopes) in group {
+                    let (outcome, facts) = fetcher.acquire_one(&conn, &scopes).await;
+                    if let TokenOutcome::Ready(token, _) = &outcome {
+                        // The probing side outlives this send; a failed send only
+                        // means nothing is probed.
+                        let _ = ready_tx.send((i, token.clone()));
                     }
-                })
-                .buffer_unordered(concurrency)
-                .flat_map(futures_util::stream::iter)
-                .collect()
-                .await;
+                    out.push((i, outcome, facts));
+                }
+                out
+            });
+        }
+        let mut outcomes: Vec<(usize, &'a Connection, TokenOutcome, Vec<TokenFacts>)> =
+            Vec::with_capacity(s.connections.len());
+        while let Some(joined) = fetches.join_next().await {
+            match joined {
+                Ok(out) => outcomes.extend(out.into_iter().filter_map(|(i, outcome, facts)| {
+                    Some((i, s.connections.get(i)?, outcome, facts))
+                })),
+                // A fetch is cancelled only when this set is dropped: a failure is a panic.
+                Err(e) => {
+                    if let Ok(panic) = e.try_into_panic() {
+                        std::panic::resume_unwind(panic)
+                    }
+                }
+            }
+        }
         // Every usable connection has been handed over: the probing side may finish.
         drop(ready_tx);
         outcomes.sort_by_key(|(i, ..)| *i);
@@ -848,35 +870,6 @@ impl<'a> Gatherer<'a> {
         out
     }
 
-    /// One connection's token and the facts of the token-endpoint answers it took.
-    async fn acquire_one(&self, conn: &Connection) -> (TokenOutcome, Vec<TokenFacts>) {
-        let tokens = self.tokens;
-        if let Some(c) =
-            super::replay::consumed(self.credentials, conn, || tokens.reconnect_hint(conn))
-        {
-            let status = super::replay::consumed_status(self.provider(), &conn.credential, &c);
-            return (TokenOutcome::Consumed(status), Vec::new());
-        }
-        let result = tokens.access_token(conn, &scopes_of(self.s, conn)).await;
-        let facts = tokens
-            .take_answers_of(&conn.credential)
-            .iter()
-            .map(analyse_answer)
-            .collect();
-        let outcome = match result {
-            Ok(t) => {
-                let state = if tokens.refreshed_this_run(conn) {
-                    ConnectionState::Refreshed
-                } else {
-                    ConnectionState::Ok
-                };
-                TokenOutcome::Ready(t, state)
-            }
-            Err(e) => TokenOutcome::Failed(e),
-        };
-        (outcome, facts)
-    }
-
     /// Calls every endpoint with each connection's token as the connection arrives from
     /// `ready` (see [`Self::acquire_tokens`]), `limits.concurrency` at once; each answer is
     /// analysed in its own task and filed as it arrives. `auth: none` endpoints are called
@@ -884,7 +877,7 @@ impl<'a> Gatherer<'a> {
     /// [`Self::recover_rejected`].
     async fn probe_endpoints(
         &self,
-        mut ready: tokio::sync::mpsc::UnboundedReceiver<(&Connection, SecretString)>,
+        mut ready: tokio::sync::mpsc::UnboundedReceiver<(usize, SecretString)>,
         evidence: &mut [EndpointEvidence],
         errors: &mut Vec<RunError>,
     ) -> Probed {
@@ -918,10 +911,12 @@ impl<'a> Gatherer<'a> {
             let joined = tokio::select! {
                 arrived = ready.recv(), if more => {
                     match arrived {
-                        Some((conn, token)) => {
-                            let id = conn.id.value.clone();
-                            start = self.cx.plan.calls_of(Some(&id));
-                            tokens.insert(id, token);
+                        Some((position, token)) => {
+                            if let Some(conn) = self.s.connections.get(position) {
+                                let id = conn.id.value.clone();
+                                start = self.cx.plan.calls_of(Some(&id));
+                                tokens.insert(id, token);
+                            }
                         }
                         None => more = false,
                     }
@@ -1102,7 +1097,7 @@ impl<'a> Gatherer<'a> {
         evidence: &mut [EndpointEvidence],
         errors: &mut Vec<RunError>,
     ) {
-        let (s, tokens, provider) = (self.s, self.tokens, self.provider().to_string());
+        let (s, tokens, provider) = (self.s, &*self.tokens, self.provider().to_string());
         let unauthorized = std::mem::take(&mut probed.unauthorized);
         for (conn_id, mut answers) in unauthorized {
             answers.sort_by_key(|(ei, _)| *ei);
@@ -1281,6 +1276,48 @@ impl<'a> Gatherer<'a> {
                 }
             }
         }
+    }
+}
+
+/// What a token fetch task needs of the gather (see [`Gatherer::acquire_tokens`]).
+struct TokenFetcher {
+    tokens: Arc<TokenManager>,
+    credentials: CredentialStore,
+    provider: String,
+}
+
+impl TokenFetcher {
+    /// One connection's token and the facts of the token-endpoint answers it took.
+    async fn acquire_one(
+        &self,
+        conn: &Connection,
+        scopes: &[String],
+    ) -> (TokenOutcome, Vec<TokenFacts>) {
+        let tokens = &self.tokens;
+        if let Some(c) =
+            super::replay::consumed(&self.credentials, conn, || tokens.reconnect_hint(conn))
+        {
+            let status = super::replay::consumed_status(&self.provider, &conn.credential, &c);
+            return (TokenOutcome::Consumed(status), Vec::new());
+        }
+        let result = tokens.access_token(conn, scopes).await;
+        let facts = tokens
+            .take_answers_of(&conn.credential)
+            .iter()
+            .map(analyse_answer)
+            .collect();
+        let outcome = match result {
+            Ok(t) => {
+                let state = if tokens.refreshed_this_run(conn) {
+                    ConnectionState::Refreshed
+                } else {
+                    ConnectionState::Ok
+                };
+                TokenOutcome::Ready(t, state)
+            }
+            Err(e) => TokenOutcome::Failed(e),
+        };
+        (outcome, facts)
     }
 }
 
