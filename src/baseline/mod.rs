@@ -14,7 +14,7 @@ pub use snapshot::{
     SNAPSHOT_FORMAT, SnapshotError, SnapshotHeader, parse_snapshot, render_snapshot,
 };
 pub mod review;
-pub use store::{BaselineStore, Comparison, Filter, SnapshotBatch, UpdateMode};
+pub use store::{BaselineStore, Compared, Comparison, Filter, SnapshotBatch, UpdateMode};
 pub use suppress::{
     SuppressError, Suppression, apply_suppressions, load_suppressions, parse_suppressions,
 };

@@ -28,6 +28,15 @@ enum ReadAhead {
     Read(HashMap<PathBuf, (SnapshotHeader, Observation)>),
 }
 
+/// An observation diffed with its accepted baseline, nothing written yet
+/// ([`BaselineStore::compare_only`]).
+#[derive(Debug, Clone, PartialEq)]
+pub struct Compared {
+    had_baseline: bool,
+    /// The rules' drifts, the tolerated ones left out; none when the bodies are equal.
+    drifts: Vec<Drift>,
+}
+
 /// What comparing an observation with its baseline found.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Comparison {
@@ -230,8 +239,19 @@ impl BaselineStore {
         batch: &mut SnapshotBatch,
         tolerated: &dyn Fn(&Drift) -> bool,
     ) -> Result<Comparison, SnapshotError> {
-        let accepted_path = self.path_for(&obs.key);
-        let pending_path = pending_path(&accepted_path);
+        let found = self.compare_only(obs, tolerated)?;
+        Ok(self.file_into(suite_path, obs, found, mode, batch))
+    }
+
+    /// The first half of [`BaselineStore::compare_into_tolerating`]: reads the accepted
+    /// baseline and diffs it, writing nothing. Many observations can be compared at once,
+    /// on as many threads, then filed one by one, in order, with
+    /// [`BaselineStore::file_into`].
+    pub fn compare_only(
+        &self,
+        obs: &Observation,
+        tolerated: &dyn Fn(&Drift) -> bool,
+    ) -> Result<Compared, SnapshotError> {
         let baseline = self.load(&obs.key)?;
         // A change is what a rule reports: an observation that differs from its baseline only
         // inside a rule's tolerance (a whole-valued decimal read as `integer`, an `expires_in`
@@ -246,11 +266,34 @@ impl BaselineStore {
             }
             None => Vec::new(),
         };
-        if baseline.is_some() && drifts.is_empty() {
+        Ok(Compared {
+            had_baseline: baseline.is_some(),
+            drifts,
+        })
+    }
+
+    /// The second half of [`BaselineStore::compare_into_tolerating`]: what `found` (of
+    /// [`BaselineStore::compare_only`] for `obs`) means, with the snapshot files it calls for
+    /// queued in `batch`.
+    pub fn file_into(
+        &self,
+        suite_path: &str,
+        obs: &Observation,
+        found: Compared,
+        mode: UpdateMode,
+        batch: &mut SnapshotBatch,
+    ) -> Comparison {
+        let accepted_path = self.path_for(&obs.key);
+        let pending_path = pending_path(&accepted_path);
+        let Compared {
+            had_baseline,
+            drifts,
+        } = found;
+        if had_baseline && drifts.is_empty() {
             if mode != UpdateMode::No {
                 batch.remove(pending_path);
             }
-            return Ok(Comparison::Unchanged);
+            return Comparison::Unchanged;
         }
         let header = SnapshotHeader::new(suite_path, obs.key.clone());
         let pending = match mode {
@@ -265,10 +308,11 @@ impl BaselineStore {
             }
             UpdateMode::No => None,
         };
-        Ok(match baseline {
-            None => Comparison::New { pending },
-            Some(_) => Comparison::Changed { drifts, pending },
-        })
+        if had_baseline {
+            Comparison::Changed { drifts, pending }
+        } else {
+            Comparison::New { pending }
+        }
     }
 
     /// Every `*.snap.new` under the root, sorted; an absent root has none.

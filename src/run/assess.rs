@@ -7,7 +7,9 @@ use super::credentials::expiry_drifts;
 use super::evidence::SuiteEvidence;
 use super::types::PendingSnapshot;
 use crate::auth::health::TokenHealth;
-use crate::baseline::{BaselineStore, Comparison, SnapshotBatch, UpdateMode};
+use crate::baseline::{
+    BaselineStore, Compared, Comparison, SnapshotBatch, SnapshotError, UpdateMode,
+};
 use crate::error::Error;
 use crate::model::{
     ConnectionStatus, Drift, NOT_COMPARED_SKIPPED, NOT_COMPARED_UNUSABLE, NotCompared, Observation,
@@ -106,26 +108,29 @@ pub(crate) fn assess(
         rec.record(obs, &[])?;
     }
 
-    // Each endpoint's schema observation merges its answers' shapes: built on every core
-    // (most of the assessment of a large suite), compared one by one below.
-    let schema_observations: Vec<Option<Observation>> = ev
+    // Each endpoint's schema observation merges its answers' shapes and is diffed with its
+    // baseline on every core (most of the assessment of a large suite); the results are filed
+    // one by one below, in suite order. Nothing answered: no observation (comparing an empty
+    // one would report every field removed).
+    let schema_observations: Vec<Option<(Observation, Result<Compared, SnapshotError>)>> = ev
         .endpoints
         .par_iter()
         .zip(&ev.samples)
-        .map(|(ep, ss)| (!ss.is_empty()).then(|| schema::observe(provider, &ep.id, ss)))
+        .map(|(ep, ss)| {
+            let obs = (!ss.is_empty()).then(|| schema::observe(provider, &ep.id, ss))?;
+            // `tolerate`: type/format variation the suite accepts at a path is no schema drift.
+            let found = store.compare_only(&obs, &|d| schema::tolerated(d, &ep.tolerate));
+            Some((obs, found))
+        })
         .collect();
-    for ((ei, ep), obs) in ev.endpoints.iter().enumerate().zip(schema_observations) {
-        let ss: &[Sample] = &ev.samples[ei];
-        let Some(obs) = obs else {
-            // Nothing answered: comparing an empty observation would report every field removed.
+    for ((ei, ep), observed) in ev.endpoints.iter().enumerate().zip(schema_observations) {
+        let Some((obs, found)) = observed else {
             continue;
         };
         let violations: Vec<_> = ev.violations[ei].iter().map(|v| v.to_probe()).collect();
         rec.drifts
             .extend(schema::declared_drifts(provider, &ep.id, &violations));
-        // `tolerate`: type/format variation the suite accepts at a path is no schema drift.
-        let tolerate = &ep.tolerate;
-        rec.record_tolerating(obs, ss, &|d| schema::tolerated(d, tolerate))?;
+        rec.record_compared(obs, &ev.samples[ei], found)?;
     }
 
     // Values: zero/empty/null classes per connection, compared across connections.
@@ -414,6 +419,19 @@ impl Recorder<'_> {
         samples: &[Sample],
         tolerated: &dyn Fn(&Drift) -> bool,
     ) -> Result<(), Error> {
+        let found = self.store.compare_only(&obs, tolerated);
+        self.record_compared(obs, samples, found)
+    }
+
+    /// Files `obs`, already diffed with its baseline (`found`, see
+    /// [`BaselineStore::compare_only`]): not compared when this run's evidence cannot stand
+    /// for the baseline (see [`Recorder::covers`]), otherwise its drifts and pending snapshot.
+    fn record_compared(
+        &mut self,
+        obs: Observation,
+        samples: &[Sample],
+        found: Result<Compared, SnapshotError>,
+    ) -> Result<(), Error> {
         if !self.covers(&obs)? {
             let skipped = self.skipped.get(&obs.key.subject);
             let (connections, reason) = match skipped {
@@ -427,23 +445,21 @@ impl Recorder<'_> {
             });
             return Ok(());
         }
-        let status = match self.store.compare_into_tolerating(
-            self.suite_file,
-            &obs,
-            self.update,
-            &mut self.writes,
-            tolerated,
-        )? {
-            Comparison::Unchanged => None,
-            Comparison::New { pending: file } => Some(("new", file)),
-            Comparison::Changed {
-                drifts: d,
-                pending: file,
-            } => {
-                self.drifts.extend(attach_exchanges(d, samples));
-                Some(("changed", file))
-            }
-        };
+        let status =
+            match self
+                .store
+                .file_into(self.suite_file, &obs, found?, self.update, &mut self.writes)
+            {
+                Comparison::Unchanged => None,
+                Comparison::New { pending: file } => Some(("new", file)),
+                Comparison::Changed {
+                    drifts: d,
+                    pending: file,
+                } => {
+                    self.drifts.extend(attach_exchanges(d, samples));
+                    Some(("changed", file))
+                }
+            };
         if let Some((status, file)) = status {
             self.pending.push(PendingSnapshot {
                 provider: obs.key.provider.clone(),
