@@ -38,7 +38,10 @@ pub use tikv_jemallocator;
 /// resident than the heap, with its options read before `main`: freed pages go back to the
 /// system after half a second (`dirty_decay_ms`) and at once from there (`muzzy_decay_ms:0`;
 /// by default they stay as lazily-freed pages that still count as resident), so a large
-/// run's resident peak stays near its heap (docs/performance.md, "Memory"). Once per program.
+/// run's resident peak stays near its heap (docs/performance.md, "Memory"). One arena
+/// (`narenas:1`; threads keep their own caches): memory one thread frees is reused by the
+/// next instead of faulting in fresh pages, and a thread that ends (a worker, the page's
+/// renderer) does not purge an arena of its own on the way out. Once per program.
 #[macro_export]
 macro_rules! allocator {
     () => {
@@ -50,6 +53,6 @@ macro_rules! allocator {
         #[allow(non_upper_case_globals)]
         #[unsafe(export_name = "_rjem_malloc_conf")]
         static malloc_conf: Option<&'static std::ffi::c_char> =
-            Some(unsafe { &*c"dirty_decay_ms:500,muzzy_decay_ms:0".as_ptr() });
+            Some(unsafe { &*c"narenas:1,dirty_decay_ms:500,muzzy_decay_ms:0".as_ptr() });
     };
 }
