@@ -32,7 +32,7 @@ pub(super) async fn cmd_merge(ctx: &Context, args: MergeArgs, typed: &Typed) -> 
     let overrides = super::run::recorded_overrides(ctx, &settings.severity, &run, true)?;
     super::run::apply_overrides(&overrides, &mut run);
     super::run::warn_evidence_kept(args.evidence, run.evidence_mode, "the shard runs keep");
-    let (previous, lines) = super::run::carry_identity(ctx, &mut run, &settings, previous);
+    let (previous, lines) = super::run::carry_identity(ctx, &mut run, &settings, previous, None);
     let links = super::run::Links {
         lines: lines.as_deref(),
         ..super::run::Links::of(&settings)

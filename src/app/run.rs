@@ -38,6 +38,17 @@ pub(super) async fn cmd_run(ctx: &Context, args: RunArgs, typed: &Typed) -> Resu
     }
     // A bad --previous fails before any request is sent.
     let previous = read_previous(ctx, args.identity.previous.as_deref())?;
+    // The history file (a line a night, read for the previous run and the page's chart) is
+    // read while the probes run, as it stands when the run starts.
+    let history = match (&previous, args.shard, settings.history.value.as_ref()) {
+        (None, None, Some(path)) => {
+            let path = ctx.resolve(path);
+            Some(std::thread::spawn(move || {
+                crate::run::history::read_history(&path)
+            }))
+        }
+        _ => None,
+    };
     let opts = RunOptions {
         suites,
         snapshots: settings.snapshots.value.clone(),
@@ -111,7 +122,7 @@ pub(super) async fn cmd_run(ctx: &Context, args: RunArgs, typed: &Typed) -> Resu
     let (previous, lines) = match run.shard {
         Some(_) => (None, None),
         None => {
-            let (previous, lines) = carry_identity(ctx, &mut run, &settings, previous);
+            let (previous, lines) = carry_identity(ctx, &mut run, &settings, previous, history);
             (Some(previous), lines)
         }
     };
@@ -177,14 +188,16 @@ pub(super) fn read_previous(
 }
 
 /// Sets every drift's and finding's `first_seen` from `previous` (`--previous`), else from
-/// the last line of the history file; returns what came before (for the webhook) and the
-/// history lines it read, if it read them (for the HTML history: read once per run). An
-/// unreadable history is a warning: the run goes on, every drift counted as new.
+/// the last line of the history file (`read`: the file read ahead, if it was); returns what
+/// came before (for the webhook) and the history lines it read, if it read them (for the HTML
+/// history: read once per run). An unreadable history is a warning: the run goes on, every
+/// drift counted as new.
 pub(super) fn carry_identity(
     ctx: &Context,
     run: &mut crate::run::Run,
     settings: &crate::config::Settings,
     previous: Option<crate::run::history::Previous>,
+    read: Option<std::thread::JoinHandle<HistoryResult>>,
 ) -> (
     Option<crate::run::history::Previous>,
     Option<Vec<crate::run::history::HistoryEntry>>,
@@ -193,7 +206,9 @@ pub(super) fn carry_identity(
     let mut lines = None;
     let previous = previous.or_else(|| {
         let path = ctx.resolve(settings.history.value.as_ref()?);
-        match read_history(&path) {
+        // A reader that panicked read nothing: the file is read again here.
+        let read = read.and_then(|r| r.join().ok());
+        match read.unwrap_or_else(|| read_history(&path)) {
             Ok(h) => {
                 for w in &h.warnings {
                     eprintln!("warning: {w}");
@@ -211,6 +226,10 @@ pub(super) fn carry_identity(
     crate::run::history::carry_first_seen(run, previous.as_ref());
     (previous, lines)
 }
+
+/// What reading the history file gave.
+pub(super) type HistoryResult =
+    Result<crate::run::history::HistoryRead, crate::run::history::HistoryError>;
 
 /// Appends the run's line to the history file (when there is one). A failure is a
 /// warning: it never changes the run's verdict.
