@@ -311,3 +311,48 @@ pub fn print_out(text: &str) {
     let _ = out.write_all(text.as_bytes());
     let _ = out.flush();
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn runtime() -> tokio::runtime::Runtime {
+        tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(2)
+            .build()
+            .expect("runtime")
+    }
+
+    #[test]
+    fn a_command_on_the_workers_runs_off_the_calling_thread_and_returns_its_result() {
+        let caller = std::thread::current().id();
+        let ran_on = std::sync::Arc::new(std::sync::Mutex::new(None));
+        let seen = ran_on.clone();
+        let result = on_workers(&runtime(), async move {
+            *seen.lock().expect("lock") = Some(std::thread::current().id());
+            Ok(7)
+        });
+        assert_eq!(result.expect("ok"), 7);
+        let ran_on = ran_on.lock().expect("lock").expect("the command ran");
+        assert_ne!(ran_on, caller);
+    }
+
+    #[test]
+    fn a_command_error_comes_back_as_it_was() {
+        let result = on_workers(&runtime(), async { Err(Error::Usage("bad flag".into())) });
+        assert_eq!(result.expect_err("an error").to_string(), "bad flag");
+    }
+
+    #[test]
+    fn a_panic_in_a_command_on_the_workers_is_resumed_in_the_caller() {
+        let rt = runtime();
+        let caught = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+            on_workers(&rt, async { panic!("the command broke") })
+        }));
+        let payload = caught.expect_err("the panic reaches the caller");
+        assert_eq!(
+            payload.downcast_ref::<&str>().copied(),
+            Some("the command broke")
+        );
+    }
+}
