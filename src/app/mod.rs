@@ -44,7 +44,7 @@ where
             Ok(result) => result,
             Err(e) => match e.try_into_panic() {
                 Ok(panic) => std::panic::resume_unwind(panic),
-                Err(e) => Err(Error::Usage(format!("the run was cancelled: {e}"))),
+                Err(e) => Err(Error::Usage(format!("the command was cancelled: {e}"))),
             },
         }
     })

@@ -409,17 +409,7 @@ impl Recorder<'_> {
 
     /// Compares `obs` with the baseline; `samples` link schema drifts to exchanges.
     fn record(&mut self, obs: Observation, samples: &[Sample]) -> Result<(), Error> {
-        self.record_tolerating(obs, samples, &|_| false)
-    }
-
-    /// [`Recorder::record`], where drifts for which `tolerated` holds are no change.
-    fn record_tolerating(
-        &mut self,
-        obs: Observation,
-        samples: &[Sample],
-        tolerated: &dyn Fn(&Drift) -> bool,
-    ) -> Result<(), Error> {
-        let found = self.store.compare_only(&obs, tolerated);
+        let found = self.store.compare_only(&obs, &|_| false);
         self.record_compared(obs, samples, found)
     }
 
