@@ -145,8 +145,9 @@ impl BaselineStore {
         self.ahead.lock().unwrap_or_else(|e| e.into_inner())
     }
 
-    /// The baseline at `path` as it was read ahead, if it was and was not taken yet.
-    fn read_earlier(&self, path: &Path) -> Option<(SnapshotHeader, Observation)> {
+    /// The baseline at `path` as it was read ahead, if it was and was not taken yet; `keep`
+    /// leaves a copy there for a later load.
+    fn read_earlier(&self, path: &Path, keep: bool) -> Option<(SnapshotHeader, Observation)> {
         let mut ahead = self.ahead();
         if let ReadAhead::Reading(_) = &*ahead {
             let ReadAhead::Reading(handle) = std::mem::take(&mut *ahead) else {
@@ -158,6 +159,7 @@ impl BaselineStore {
         // Each file is compared once: it is handed over, not copied (a second look reads the
         // file again).
         match &mut *ahead {
+            ReadAhead::Read(files) if keep => files.get(path).cloned(),
             ReadAhead::Read(files) => files.remove(path),
             _ => None,
         }
@@ -180,8 +182,23 @@ impl BaselineStore {
 
     /// The accepted observation of `key`, or `None` when there is none yet.
     pub fn load(&self, key: &ObservationKey) -> Result<Option<Observation>, SnapshotError> {
+        self.load_keeping(key, false)
+    }
+
+    /// [`BaselineStore::load`] for a look before the comparison: what was read ahead stays
+    /// there, so comparing the observation later does not read the file again (the refresh
+    /// probe's accepted classes are consulted before they are compared).
+    pub fn peek(&self, key: &ObservationKey) -> Result<Option<Observation>, SnapshotError> {
+        self.load_keeping(key, true)
+    }
+
+    fn load_keeping(
+        &self,
+        key: &ObservationKey,
+        keep: bool,
+    ) -> Result<Option<Observation>, SnapshotError> {
         let path = self.path_for(key);
-        let (header, observation) = match self.read_earlier(&path) {
+        let (header, observation) = match self.read_earlier(&path, keep) {
             Some(read) => read,
             None => match read_one(&path)? {
                 Some(read) => read,

@@ -573,8 +573,8 @@ fn schema_type_changed_tolerated_only_is_unchanged_and_writes_no_pending() {
 }
 
 /// Issue 17 item 2: a run reads a provider's baselines while its requests are in flight;
-/// loads then answer from what was read (each file once: it is handed over, not copied), and
-/// only what was not read, or was handed over already, comes from disk.
+/// loads then answer from what was read (each file once: it is handed over, not copied; a peek
+/// leaves it), and only what was not read, or was handed over already, comes from disk.
 #[test]
 fn read_ahead_baselines_answer_loads_until_forgotten() {
     let dir = tempfile::tempdir().expect("tempdir");
@@ -599,6 +599,9 @@ fn read_ahead_baselines_answer_loads_until_forgotten() {
     // file says now — once per file.
     assert_eq!(store.load(&first.key).unwrap(), Some(first.clone()));
     std::fs::write(&second_path, "not a snapshot").unwrap();
+    // A peek answers from what was read and leaves it there for the load that compares.
+    assert_eq!(store.peek(&second.key).unwrap(), Some(second.clone()));
+    assert_eq!(store.peek(&second.key).unwrap(), Some(second.clone()));
     // A clone shares the read-ahead.
     assert_eq!(
         store.clone().load(&second.key).unwrap(),

@@ -77,7 +77,8 @@ impl AcceptedRefresh {
         Self::load_for(store, &s.provider.name.value, &ids)
     }
 
-    /// The accepted refresh observations of `connections` of `provider`.
+    /// The accepted refresh observations of `connections` of `provider`, peeked at: a baseline
+    /// read ahead stays there for the refresh observation's comparison.
     pub(crate) fn load_for(
         store: &BaselineStore,
         provider: &str,
@@ -91,7 +92,7 @@ impl AcceptedRefresh {
                 subject: crate::probe::refresh::SUBJECT.to_owned(),
                 connection: Some(conn.clone()),
             };
-            if let Ok(Some(obs)) = store.load(&key)
+            if let Ok(Some(obs)) = store.peek(&key)
                 && let Ok(c) = serde_json::from_value::<Classification>(obs.body)
             {
                 classes.insert(conn.clone(), c);
