@@ -130,8 +130,10 @@ pub(super) async fn cmd_run(ctx: &Context, args: RunArgs, typed: &Typed) -> Resu
         lines: lines.as_deref(),
         ..Links::of(&settings)
     };
+    tracing::debug!("publishing");
     let code = publish_linked(ctx, &run, &opts.reports, &output, fail_on, links)?;
     super::baseline::carry_pending(ctx, &run, &opts.snapshots, &opts.reports, update)?;
+    tracing::debug!("pending carried");
     if let Some(previous) = &previous {
         record_history(ctx, &run, &settings, code, previous.as_ref());
     }
@@ -613,7 +615,9 @@ fn write_target(
         what: "cannot write",
         path: full.clone(),
         source,
-    })
+    })?;
+    tracing::debug!(format = format_name(t.format), "report written");
+    Ok(())
 }
 
 fn format_name(f: Format) -> &'static str {

@@ -58,6 +58,7 @@ impl<W: Write> Write for Splice<'_, W> {
         if EXCHANGES_NEXT.get() {
             match (self.open, buf) {
                 (false, b"[") => {
+                    tracing::debug!("run.json head written");
                     self.open = true;
                     return Ok(1);
                 }
@@ -69,6 +70,7 @@ impl<W: Write> Write for Splice<'_, W> {
                         // A lookup that panicked found nothing: every exchange is rendered.
                         Some(Err(_)) | None => vec![None; self.exchanges.len()],
                     };
+                    tracing::debug!("rendered exchanges found");
                     write_exchanges(&mut self.out, self.exchanges, &ahead)?;
                     return Ok(1);
                 }
