@@ -80,21 +80,37 @@ pub(crate) fn render(x: &Exchange) -> serde_json::Result<Vec<u8>> {
 }
 
 /// serde_json's `PrettyFormatter` (two spaces per level), starting two levels deep.
-struct Nested {
+pub(crate) struct Nested {
     depth: usize,
     has_value: bool,
 }
 
 impl Default for Nested {
     fn default() -> Self {
-        Nested {
-            depth: 2,
-            has_value: false,
-        }
+        Nested::at(2)
     }
 }
 
+/// A comma, a newline and the indentation of up to 64 levels, written as one slice of it:
+/// serde_json's `PrettyFormatter` writes each level's two spaces apart, a call per level per
+/// line (most of the calls when a deep observation is written).
+const BREAK: [u8; 130] = {
+    let mut b = [b' '; 130];
+    b[0] = b',';
+    b[1] = b'\n';
+    b
+};
+
 impl Nested {
+    /// The formatter of a value written `depth` levels deep (0: a whole document, as
+    /// `to_writer_pretty` writes it).
+    pub(crate) fn at(depth: usize) -> Nested {
+        Nested {
+            depth,
+            has_value: false,
+        }
+    }
+
     fn open<W: ?Sized + std::io::Write>(&mut self, w: &mut W, b: &[u8]) -> std::io::Result<()> {
         self.depth += 1;
         self.has_value = false;
@@ -104,19 +120,28 @@ impl Nested {
     fn close<W: ?Sized + std::io::Write>(&mut self, w: &mut W, b: &[u8]) -> std::io::Result<()> {
         self.depth -= 1;
         if self.has_value {
-            w.write_all(b"\n")?;
-            self.indent(w)?;
+            self.line_break(w, false)?;
         }
         w.write_all(b)
     }
 
     /// The separator and indentation before an array value or an object key.
     fn next<W: ?Sized + std::io::Write>(&mut self, w: &mut W, first: bool) -> std::io::Result<()> {
-        w.write_all(if first { b"\n" } else { b",\n" })?;
-        self.indent(w)
+        self.line_break(w, !first)
     }
 
-    fn indent<W: ?Sized + std::io::Write>(&self, w: &mut W) -> std::io::Result<()> {
+    /// A newline (after a comma with `comma`) and the indentation of the current depth.
+    fn line_break<W: ?Sized + std::io::Write>(
+        &self,
+        w: &mut W,
+        comma: bool,
+    ) -> std::io::Result<()> {
+        let from = usize::from(!comma);
+        let end = 2 + 2 * self.depth;
+        if end <= BREAK.len() {
+            return w.write_all(&BREAK[from..end]);
+        }
+        w.write_all(&BREAK[from..2])?;
         for _ in 0..self.depth {
             w.write_all(b"  ")?;
         }
@@ -395,6 +420,34 @@ mod tests {
         long.request.body = Some("a=b".into());
         for x in [exchange("x0001", "{}"), bare, long] {
             a_text_is_the_pretty_printers(x);
+        }
+    }
+
+    /// The formatter writes what serde_json's pretty printer writes, at any depth: the
+    /// indentation from its slice up to 64 levels, level by level beyond.
+    #[test]
+    fn nested_at_the_top_is_the_pretty_printer_at_any_depth() {
+        let mut deep = serde_json::json!({"leaf": [1, "two", null, {}, []]});
+        for i in 0..70 {
+            deep = if i % 2 == 0 {
+                serde_json::json!({"k": deep, "empty": {}, "n": i})
+            } else {
+                serde_json::json!([deep, [], "s\n\"q\""])
+            };
+        }
+        for v in [
+            deep,
+            serde_json::json!({}),
+            serde_json::json!([]),
+            serde_json::json!(1),
+        ] {
+            let mut out = Vec::new();
+            let mut ser = serde_json::Serializer::with_formatter(&mut out, Nested::at(0));
+            serde::Serialize::serialize(&v, &mut ser).unwrap();
+            assert_eq!(
+                String::from_utf8(out).unwrap(),
+                serde_json::to_string_pretty(&v).unwrap()
+            );
         }
     }
 

@@ -2,7 +2,7 @@
 //! Only reads a finished run.
 
 use crate::model::Exchange;
-use crate::report::ahead::render;
+use crate::report::ahead::{Nested, render};
 use crate::run::Run;
 use rayon::iter::{IndexedParallelIterator, IntoParallelRefIterator, ParallelIterator};
 use serde::ser::SerializeSeq;
@@ -189,10 +189,13 @@ pub fn write_run(reports: &Path, run: &Run) -> Result<PathBuf, ReportError> {
         // before the exchanges are written.
         let ahead = (!run.rendered.is_empty()).then(|| {
             scope.spawn(|| {
-                run.exchanges
+                let found = run
+                    .exchanges
                     .par_iter()
                     .map(|x| run.rendered.text_of(x))
-                    .collect::<Vec<_>>()
+                    .collect::<Vec<_>>();
+                tracing::debug!("exchanges looked up");
+                found
             })
         });
         // Streamed: a merged run of thousands of connections is hundreds of MiB of text.
@@ -203,7 +206,9 @@ pub fn write_run(reports: &Path, run: &Run) -> Result<PathBuf, ReportError> {
             open: false,
         };
         SPLICE_EXCHANGES.set(true);
-        let written = serde_json::to_writer_pretty(&mut out, run);
+        // `to_writer_pretty`'s bytes, with fewer writes (see `Nested`).
+        let mut ser = serde_json::Serializer::with_formatter(&mut out, Nested::at(0));
+        let written = run.serialize(&mut ser);
         SPLICE_EXCHANGES.set(false);
         written.map_err(corrupt)?;
         out.write_all(b"\n").map_err(io("write", &path))?;
