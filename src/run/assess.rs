@@ -123,6 +123,7 @@ pub(crate) fn assess(
             Some((obs, found))
         })
         .collect();
+    tracing::debug!("schemas compared");
     for ((ei, ep), observed) in ev.endpoints.iter().enumerate().zip(schema_observations) {
         let Some((obs, found)) = observed else {
             continue;
@@ -249,6 +250,7 @@ pub(crate) fn assess(
         }
     }
 
+    tracing::debug!("probes recorded");
     let accepted =
         super::permissions::AcceptedRefresh::load_for(store, provider, &ev.all_connections);
     let (refresh_obs, refresh_findings) = super::refresh::assess(provider, &ev.refresh, &accepted);

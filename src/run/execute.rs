@@ -159,6 +159,7 @@ async fn execute_inner(
                 run.rendered.extend(std::mem::take(&mut g.rendered));
                 let mut ev = g.evidence;
                 ev.normalise();
+                tracing::debug!("evidence normalised");
                 let assessed = super::assess::assess(ev, &store, opts.update, Utc::now());
                 // The next suite may be the same provider's, after this one wrote baselines.
                 store.forget_read_ahead();
