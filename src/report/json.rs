@@ -322,7 +322,8 @@ mod tests {
         static B: crate::report::ahead::Budget = crate::report::ahead::Budget::new(1 << 20);
         let mut run = crate::report::fixture::html_run();
         let one = run.exchanges[0].clone();
-        for i in 0..20 {
+        // More than one batch.
+        for i in 0..(2 * RENDER_BATCH + 20) {
             let mut x = one.clone();
             x.id = format!("x{i:04}");
             run.exchanges.push(x);
@@ -335,6 +336,7 @@ mod tests {
         // Changed after they were rendered: a body reduced, an id prefixed.
         run.exchanges[3].response.as_mut().unwrap().body = Some("{\"reduced\":1}".into());
         run.exchanges[4].id = format!("s1-{}", run.exchanges[4].id);
+        run.exchanges[2 * RENDER_BATCH + 3].duration_ms += 1;
         let dir = tempfile::tempdir().unwrap();
         let path = write_run(dir.path(), &run).unwrap();
         let written = std::fs::read_to_string(&path).unwrap();
@@ -342,8 +344,10 @@ mod tests {
 
         // The texts found are the ones written: a forged one shows.
         let forged = "{\"forged\": true}";
-        run.rendered
-            .insert(crate::report::ahead::forged(&run.exchanges[7], forged));
+        run.rendered.insert(crate::report::ahead::forged(
+            &run.exchanges[RENDER_BATCH + 7],
+            forged,
+        ));
         run.run_id.push_str("-forged");
         let written = std::fs::read_to_string(write_run(dir.path(), &run).unwrap()).unwrap();
         assert!(
