@@ -325,12 +325,7 @@ pub(crate) fn publish_linked(
         let files: Vec<_> = targets
             .iter()
             .filter(|t| !printed_here(t))
-            .map(|t| {
-                sc.spawn(|| {
-                    behind_run_json();
-                    write_target(ctx, run, &summary, t, fail_on, Some(&shown), links)
-                })
-            })
+            .map(|t| sc.spawn(|| write_target(ctx, run, &summary, t, fail_on, Some(&shown), links)))
             .collect();
         let printed: Vec<Result<String, Error>> = targets
             .iter()
@@ -594,19 +589,6 @@ fn render(
     })
 }
 
-/// Lowers the calling thread's CPU priority (nice +10; Unix): a report file is rendered beside
-/// run.json, which is most of what a run's end waits for (its exchanges are written in one
-/// go once the fields before them are). On a machine with a core to spare nothing changes; on
-/// a busy one the report waits for a core instead of taking it from run.json (issue 17).
-fn behind_run_json() {
-    #[cfg(unix)]
-    // SAFETY: `setpriority` on the calling thread (`who` 0) with a nice value in range; it
-    // touches no memory of ours. Failing leaves the priority as it was.
-    unsafe {
-        libc::setpriority(libc::PRIO_PROCESS as _, 0, 10);
-    }
-}
-
 /// Renders one target with a file and writes it (silently: the caller says where).
 fn write_target(
     ctx: &Context,
@@ -621,7 +603,6 @@ fn write_target(
         return Ok(());
     };
     let text = render(ctx, run, summary, t, fail_on, run_json, links)?;
-    tracing::debug!(format = format_name(t.format), "report rendered");
     let full = ctx.resolve(p);
     if let Some(parent) = full.parent() {
         std::fs::create_dir_all(parent).map_err(|source| Error::Io {
