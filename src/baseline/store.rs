@@ -157,7 +157,7 @@ impl BaselineStore {
             *ahead = handle.join().map_or(ReadAhead::None, ReadAhead::Read);
         }
         // Each file is compared once: it is handed over, not copied (a second look reads the
-        // file again).
+        // file again); a peek before the comparison copies it.
         match &mut *ahead {
             ReadAhead::Read(files) if keep => files.get(path).cloned(),
             ReadAhead::Read(files) => files.remove(path),

@@ -79,7 +79,8 @@ pub(crate) fn render(x: &Exchange) -> serde_json::Result<Vec<u8>> {
     Ok(out)
 }
 
-/// serde_json's `PrettyFormatter` (two spaces per level), starting two levels deep.
+/// serde_json's `PrettyFormatter` (two spaces per level) with fewer writes, starting at a given
+/// depth: two levels deep by default (an exchange inside run.json), 0 for run.json itself.
 pub(crate) struct Nested {
     depth: usize,
     has_value: bool,
