@@ -121,8 +121,9 @@ impl BaselineStore {
     /// Starts reading every accepted baseline of `provider` on a thread of its own, so a run
     /// reads them while its requests are in flight instead of one by one after the last
     /// answer (issue 17 item 2). [`BaselineStore::load`] then takes a file from there (waiting
-    /// for the reading to finish; once: a second load of it reads the file) and reads only files
-    /// that were not there from disk. Call
+    /// for the reading to finish; once: a second load of it reads the file, a
+    /// [`BaselineStore::peek`] before it leaves it there) and reads only files that were not
+    /// there from disk. Call
     /// [`BaselineStore::forget_read_ahead`] before anything writes baselines of `provider`.
     pub fn read_ahead(&self, provider: &str) {
         let dir = self.root.join(component(provider));
