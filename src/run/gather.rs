@@ -30,7 +30,7 @@ use crate::probe::token::{TokenFacts, analyse_answer};
 use crate::probe::values::{ConnectionValues, ValuesSpec};
 use crate::suite::{Connection, DeclaredSchema, Endpoint, Suite};
 use secrecy::SecretString;
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, VecDeque};
 use std::sync::Arc;
 use tokio::sync::Semaphore;
 use url::Url;
@@ -899,14 +899,26 @@ impl<'a> Gatherer<'a> {
         } else {
             Vec::new()
         };
+        // Calls ready to start, in order. Only a bounded number are tasks at once: the
+        // `limits.concurrency` in flight and as many waiting for a permit (so a finished call
+        // hands its permit straight to the next); the others wait here as an endpoint position
+        // and a connection id, not as a task and a request each, which a token's arrival would
+        // otherwise build for every endpoint at once while the first calls are being sent.
+        let mut queued: VecDeque<PlannedCall> = VecDeque::new();
+        let spawned_at_most = 2 * self.s.limits.concurrency.max(1);
         let mut more = true;
         loop {
             for call in std::mem::take(&mut start) {
                 if self.depends_on(call.endpoint).is_empty() {
-                    self.start_call(&mut tasks, call, &tokens, &answered, &mut probed, errors);
+                    queued.push_back(call);
                 } else {
                     waiting.push(call);
                 }
+            }
+            while tasks.len() < spawned_at_most
+                && let Some(call) = queued.pop_front()
+            {
+                self.start_call(&mut tasks, call, &tokens, &answered, &mut probed, errors);
             }
             let joined = tokio::select! {
                 arrived = ready.recv(), if more => {
@@ -924,12 +936,10 @@ impl<'a> Gatherer<'a> {
                 }
                 joined = tasks.join_next(), if !tasks.is_empty() => joined,
                 else => {
-                    // Every token is in and nothing is in flight: whatever still waits has a
-                    // source that was never called.
-                    for call in std::mem::take(&mut waiting) {
-                        self.start_call(&mut tasks, call, &tokens, &answered, &mut probed, errors);
-                    }
-                    if tasks.is_empty() {
+                    // Every token is in and nothing is in flight or queued: whatever still
+                    // waits has a source that was never called.
+                    queued.extend(std::mem::take(&mut waiting));
+                    if queued.is_empty() {
                         break;
                     }
                     continue;
@@ -965,9 +975,7 @@ impl<'a> Gatherer<'a> {
                             .all(|d| answered.contains_key(&(*d, c.connection.clone())))
                     });
                 waiting = later;
-                for call in now {
-                    self.start_call(&mut tasks, call, &tokens, &answered, &mut probed, errors);
-                }
+                queued.extend(now);
             }
             match result {
                 Ok(a) if a.status == 401 && conn_id != NO_CONNECTION => {

@@ -273,21 +273,26 @@ fn cc_suite(n: usize, shared: usize, concurrency: usize) -> String {
 
 /// Runs `yaml` against a simulated provider whose token endpoint takes `token_latency`.
 fn run_cc(yaml: &str, token_latency: std::time::Duration) -> crate::run::Run {
+    run_sim(
+        yaml,
+        crate::sim::SimOptions {
+            token_latency,
+            ..crate::sim::SimOptions::default()
+        },
+    )
+}
+
+/// Runs `yaml` against a simulated provider started with `sim_options`.
+fn run_sim(yaml: &str, sim_options: crate::sim::SimOptions) -> crate::run::Run {
     let rt = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
         .enable_all()
         .build()
         .unwrap();
     rt.block_on(async {
-        let sim = crate::sim::Sim::start(
-            ([127, 0, 0, 1], 0).into(),
-            crate::sim::SimOptions {
-                token_latency,
-                ..crate::sim::SimOptions::default()
-            },
-        )
-        .await
-        .unwrap();
+        let sim = crate::sim::Sim::start(([127, 0, 0, 1], 0).into(), sim_options)
+            .await
+            .unwrap();
         let dir = tempfile::tempdir().unwrap();
         let suite = dir.path().join("cc.yaml");
         std::fs::write(&suite, yaml).unwrap();
@@ -358,6 +363,55 @@ fn tokens_are_acquired_concurrently_bounded_by_limits_concurrency() {
         .filter(|x| x.purpose == "endpoint:me")
         .count();
     assert_eq!(me, 6);
+}
+
+#[test]
+fn calls_beyond_the_tasks_at_once_wait_in_order_and_every_one_is_made() {
+    // 3 connections × 12 endpoints at concurrency 2: at most 4 calls are tasks at once, so
+    // most wait in the queue. Every call is made exactly once, and 2 are in flight at once,
+    // never more.
+    let mut yaml = cc_suite(3, 0, 2).replace("endpoints:\n  - id: me\n    path: /v1/me\n", "");
+    let mut eps = String::from("endpoints:\n");
+    for e in 0..12 {
+        eps.push_str(&format!("  - id: e{e:02}\n    path: /v1/me?page={e}\n"));
+    }
+    yaml = yaml.replace("limits:", &format!("{eps}limits:"));
+    // Each answer takes 20 ms, so calls in flight overlap measurably.
+    let run = run_sim(
+        &yaml,
+        crate::sim::SimOptions {
+            api_latency: std::time::Duration::from_millis(20),
+            ..crate::sim::SimOptions::default()
+        },
+    );
+    assert_eq!(run.errors, vec![]);
+    let calls: Vec<&crate::model::Exchange> = run
+        .exchanges
+        .iter()
+        .filter(|x| x.purpose.starts_with("endpoint:"))
+        .collect();
+    let mut made: Vec<(String, String)> = calls
+        .iter()
+        .map(|x| (x.connection.clone().unwrap_or_default(), x.purpose.clone()))
+        .collect();
+    made.sort();
+    let expected: Vec<(String, String)> = ["conn-0", "conn-1", "conn-2"]
+        .iter()
+        .flat_map(|c| (0..12).map(move |e| (c.to_string(), format!("endpoint:e{e:02}"))))
+        .collect();
+    assert_eq!(made, expected);
+    let spans: Vec<(i64, i64)> = calls
+        .iter()
+        .map(|x| {
+            let start = x.started_at.timestamp_micros();
+            (start, start + x.duration_ms as i64 * 1000)
+        })
+        .collect();
+    let most = spans
+        .iter()
+        .map(|(s, _)| spans.iter().filter(|(a, b)| a <= s && s < b).count())
+        .max();
+    assert_eq!(most, Some(2));
 }
 
 #[test]
